@@ -1,0 +1,36 @@
+/*
+ * util.h - small helpers with no mail knowledge: clocks, number and
+ * duration parsing, string matching.
+ */
+#ifndef VIGIL_UTIL_H
+#define VIGIL_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Monotonic clock in microseconds. */
+uint64_t	util_now_us(void);
+/* Parses "10", "64k", "1m", "2g" (powers of 1024); false on junk. */
+bool		util_parse_size(const char *s, uint64_t *out_r);
+/* Parses "500ms", "30s", "5m", "2h", "30d" ("30" = seconds) into ms. */
+bool		util_parse_duration(const char *s, uint64_t *ms_r);
+/* Case-insensitive: does s start with prefix? */
+bool		util_has_prefix_ci(const char *s, const char *prefix);
+/* Parses an IPv4/IPv6 address with optional /len; false on junk. */
+struct util_cidr {
+	int		family;		/* AF_INET or AF_INET6 */
+	unsigned char	addr[16];
+	unsigned	bits;
+};
+bool		util_parse_cidr(const char *s, struct util_cidr *out_r);
+/* Does the textual address ip fall inside c?  (IPv4-mapped IPv6 matches IPv4.) */
+bool		util_cidr_match(const struct util_cidr *c, const char *ip);
+/* Hex-encodes n bytes into out (2n+1 bytes). */
+void		util_hex(char *out, const unsigned char *p, size_t n);
+/* Fills p with n bytes from the kernel's random source; false on error. */
+bool		util_random(void *p, size_t n);
+
+#endif

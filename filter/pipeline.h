@@ -1,0 +1,52 @@
+/*
+ * pipeline.h - the one path every message takes, from the milter or from
+ * vigilctl: envelope, headers and body chunks go in, the checks run in
+ * their phases, a verdict comes out.  The pipeline is the only place a
+ * check failure is logged and turned into the configured policy.
+ */
+#ifndef VIGIL_PIPELINE_H
+#define VIGIL_PIPELINE_H
+
+#include <stddef.h>
+
+#include "check.h"
+
+struct msg;
+struct verdict;
+
+/* Runs every check registered for phase (CONNECT and ENVFROM: call once
+ * the envelope setters for that phase have run). */
+void	pipeline_phase(struct msg *, enum check_phase);
+/* One header as received (value: folding kept). */
+void	pipeline_header(struct msg *, const char *name, const char *value);
+/* End of headers: runs PHASE_EOH. */
+void	pipeline_eoh(struct msg *);
+/* A body chunk (CRLF line ends). */
+void	pipeline_body(struct msg *, const unsigned char *chunk, size_t len);
+/* End of message: runs PHASE_EOM and decides.  The verdict lives in the
+ * message's arena. */
+const struct verdict *pipeline_eom(struct msg *);
+
+/* Envelope of an offline scan (vigilctl, tests, fuzzers). */
+struct scan_env {
+	const char	*client_addr;	/* NULL: unknown */
+	const char	*client_name;
+	const char	*helo;
+	const char	*mail_from;	/* NULL: taken from Return-Path or From */
+	const char *const *rcpts;
+	size_t		 nrcpts;
+	const char	*auth_user;
+	const char	*queue_id;
+};
+
+/*
+ * Scans a whole message in memory exactly as the milter would see it:
+ * LF line ends become CRLF, a leading mbox "From " line is dropped, the
+ * headers and the body are fed through the calls above.  Returns the
+ * message (caller ends it with msg_end) and its verdict in *v_r.
+ */
+struct msg *scan_buffer(struct snap *, const struct scan_env *,
+	    const unsigned char *data, size_t len, const char *session_id,
+	    const struct verdict **v_r);
+
+#endif

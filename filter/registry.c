@@ -1,0 +1,20 @@
+/*
+ * registry.c - which option tables and checks exist, in pipeline order.
+ * An optional module is one file plus one line here.
+ */
+#include <stddef.h>
+
+#include "cfg.h"
+#include "check.h"
+
+extern const struct check check_headers;
+
+const struct opt *const cfg_tables[] = {
+	core_opts,
+	NULL
+};
+
+const struct check *const checks[] = {
+	&check_headers,
+	NULL
+};

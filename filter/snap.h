@@ -1,0 +1,75 @@
+/*
+ * snap.h - a snapshot: one configuration plus the state every check built
+ * from it (compiled rules, AV engine, stores) and the score table.
+ * Messages hold a reference to the snapshot they started on; a reload
+ * builds a new snapshot beside the running one and swaps it in only if
+ * every check's setup() succeeded.
+ */
+#ifndef VIGIL_SNAP_H
+#define VIGIL_SNAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cfg;
+struct check;
+
+enum verdict_action {
+	ACTION_ACCEPT = 0,
+	ACTION_TAG,
+	ACTION_QUARANTINE,
+	ACTION_REJECT,
+	ACTION_TEMPFAIL,
+	ACTION_DISCARD,
+};
+
+/* Core settings read once per snapshot, used per message. */
+struct snap_core {
+	double		 tag_score;
+	double		 subject_score;
+	double		 quarantine_score;	/* <= 0: off */
+	double		 reject_score;		/* <= 0: off */
+	double		 discard_score;		/* <= 0: off */
+	const char	*rewrite_subject;	/* NULL: off; "%s" = subject */
+	const char	*reject_text;
+	const char	*authserv_id;
+	enum verdict_action on_error;		/* ACCEPT or TEMPFAIL */
+	enum verdict_action oversize_action;	/* ACCEPT or TEMPFAIL */
+	size_t		 max_scan_size;
+	size_t		 spool_mem_max;
+	const char	*tmp_dir;
+	bool		 skip_trusted;		/* trusted/auth: no content checks */
+	bool		 add_headers_always;	/* X-Spam-Status on every message */
+};
+
+/*
+ * Builds a snapshot from cfg (takes a reference).  Returns it with one
+ * reference, or NULL with *err_r set to a malloc'd message naming the
+ * check that failed and why.
+ */
+struct snap	*snap_build(struct cfg *cfg, char **err_r);
+struct snap	*snap_ref(struct snap *);
+/* Drops a reference; the last one tears down every check. NULL-safe. */
+void		 snap_unref(struct snap **);
+
+const struct cfg *snap_cfg(const struct snap *);
+const struct snap_core *snap_core(const struct snap *);
+/* The state that check c's setup() returned in this snapshot. */
+void		*snap_state(const struct snap *, const struct check *c);
+
+/*
+ * Score table: a rules file's `score NAME n` sets the score for any
+ * finding NAME, whichever check adds it.  Only during setup().
+ */
+void		 snap_set_score(struct snap *, const char *name, double score);
+/* The configured score of NAME, or def when none was set. */
+double		 snap_score(const struct snap *, const char *name, double def);
+/* Is a score configured for NAME? */
+bool		 snap_has_score(const struct snap *, const char *name);
+
+/* Is the address inside TrustedNetworks? */
+bool		 snap_is_trusted_ip(const struct snap *, const char *ip);
+
+const char	*action_name(enum verdict_action);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * verdict.h - from findings and thresholds to one action, with the reply
+ * and the headers that go with it.  Pure: no MTA calls (action.c and
+ * vigilctl turn a verdict into effects).
+ */
+#ifndef VIGIL_VERDICT_H
+#define VIGIL_VERDICT_H
+
+#include <stdbool.h>
+
+#include "snap.h"
+
+struct msg;
+
+struct verdict {
+	enum verdict_action action;
+	double		 score;
+	double		 required;	/* the tag threshold used */
+	const char	*rcode;		/* "550", "451", ... for reject/tempfail */
+	const char	*xcode;		/* "5.7.1", ... */
+	const char	*text;		/* reply text */
+	const char	*reason;	/* "spam", "virus", "policy", "error", ... */
+	const char	*status;	/* X-Spam-Status value */
+	const char	*new_subject;	/* NULL: leave the subject alone */
+	bool		 is_spam;	/* score >= required */
+	bool		 add_spam_headers;
+};
+
+/* Decides the verdict for m; result in m's arena. */
+const struct verdict *verdict_decide(struct msg *m);
+
+#endif
