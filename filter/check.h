@@ -17,6 +17,7 @@
 #define VIGIL_CHECK_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct snap;
 struct msg;
@@ -54,6 +55,12 @@ struct check {
 	void		 (*body)(void *state, struct msg *,
 			    const unsigned char *chunk, size_t len);
 	void		 (*teardown)(void *state);
+	/* Optional: writes counters as "name value" lines for `vigilctl
+	 * stats` (e.g. "rules.hits.SUBJ_ALL_CAPS 12"); thread-safe. */
+	void		 (*stats)(void *state, FILE *out);
+	/* Optional: the config option holding this check's on-error policy
+	 * (e.g. "AVOnError"); NULL means the global OnError. */
+	const char	*on_error_opt;
 };
 
 /* The registered checks in pipeline order, NULL-terminated (registry.c). */

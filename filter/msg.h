@@ -172,6 +172,11 @@ void		 msg_field(const struct msg *, size_t i, const char **key_r,
 /* Per-message storage for check c (NULL at first). */
 void		**msg_slot(struct msg *, const struct check *c);
 
+/* Live mail from the MTA (the milter sets it), as opposed to an offline
+ * scan: side effects such as autolearn happen only for live mail. */
+void		 msg_set_live(struct msg *, bool);
+bool		 msg_is_live(const struct msg *);
+
 /* Time since msg_new, in milliseconds. */
 double		 msg_elapsed_ms(const struct msg *);
 

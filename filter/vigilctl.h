@@ -1,0 +1,32 @@
+/*
+ * vigilctl.h - shared pieces of the admin command.  Each subcommand is a
+ * function in its own ctl_*.c file, registered in vigilctl.c's table.
+ */
+#ifndef VIGIL_VIGILCTL_H
+#define VIGIL_VIGILCTL_H
+
+#include <stddef.h>
+
+struct cfg;
+struct snap;
+
+struct ctl_opts {
+	const char	*cfg_path;	/* -c, or the default */
+	const char	**overrides;	/* -o Keyword=value ... */
+	size_t		 noverrides;
+};
+
+/* Loads the configuration; prints the error and returns NULL on failure. */
+struct cfg	*ctl_cfg(const struct ctl_opts *);
+/* Loads the configuration and builds a snapshot (every check set up);
+ * prints the error and returns NULL on failure. */
+struct snap	*ctl_snap(const struct ctl_opts *);
+/* Sends one line to the daemon's ControlSocket and copies the answer to
+ * stdout; returns the exit status (0 ok, 1 refused, 69 unreachable). */
+int		 ctl_control(const struct ctl_opts *, const char *line);
+
+/* Subcommands: argv[0] is the subcommand's name; return the exit status. */
+typedef int (*ctl_fn)(const struct ctl_opts *, int argc, char **argv);
+int	ctl_scan(const struct ctl_opts *, int, char **);
+
+#endif
