@@ -8,9 +8,11 @@
 #include "check.h"
 
 extern const struct check check_headers;
+extern const struct opt quarantine_opts[];
 
 const struct opt *const cfg_tables[] = {
 	core_opts,
+	quarantine_opts,
 	NULL
 };
 

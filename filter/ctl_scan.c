@@ -1,0 +1,197 @@
+/*
+ * ctl_scan.c - `vigilctl scan`: messages through the same pipeline the
+ * milter runs, with every point of the score explained.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "json.h"
+#include "lib/arena.h"
+#include "lib/log.h"
+#include "msg.h"
+#include "pipeline.h"
+#include "snap.h"
+#include "verdict.h"
+#include "vigilctl.h"
+
+#define MAX_INPUT	(512u << 20)
+
+/* Reads a whole file ("-" = stdin) into a malloc'd buffer. */
+static unsigned char *
+slurp(const char *path, size_t *len_r, char *err, size_t errsz)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	unsigned char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	if (f == NULL) {
+		snprintf(err, errsz, "%s", strerror(errno));
+		return NULL;
+	}
+	for (;;) {
+		size_t n;
+
+		if (len == cap) {
+			unsigned char *nb;
+
+			cap = cap ? cap * 2 : 65536;
+			if (cap > MAX_INPUT + 1) {
+				snprintf(err, errsz, "larger than %u MB", MAX_INPUT >> 20);
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			if ((nb = realloc(buf, cap)) == NULL)
+				log_oom(cap, "scan input");
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0) {
+			if (ferror(f)) {
+				snprintf(err, errsz, "read: %s", strerror(errno));
+				free(buf);
+				buf = NULL;
+			}
+			break;
+		}
+	}
+	if (f != stdin)
+		fclose(f);
+	*len_r = len;
+	return buf;
+}
+
+static void
+print_human(const char *file, struct msg *m, const struct verdict *v, double ms)
+{
+	size_t n = msg_hit_count(m);
+
+	printf("%s: %s score=%.1f required=%.1f (%.2f ms)\n", file,
+	    action_name(v->action), v->score, v->required, ms);
+	if (v->action == ACTION_REJECT || v->action == ACTION_TEMPFAIL)
+		printf("  reply: %s %s %s\n", v->rcode, v->xcode, v->text);
+	for (size_t i = 0; i < n; i++) {
+		const struct hit *h = msg_hit(m, i);
+
+		printf("  %6.1f %-28s %s\n", h->score, h->name, h->detail);
+	}
+	if (n == 0)
+		printf("  (no hits)\n");
+	for (size_t i = 0; i < msg_field_count(m); i++) {
+		const char *k, *j;
+
+		msg_field(m, i, &k, &j);
+		printf("  %s: %s\n", k, j);
+	}
+}
+
+static void
+print_json(const char *file, struct msg *m, const struct verdict *v, double ms)
+{
+	printf("{\"file\":");
+	json_put_string(stdout, file);
+	printf(",\"action\":\"%s\",\"score\":%.2f,\"required\":%.2f,\"hits\":[",
+	    action_name(v->action), v->score, v->required);
+	for (size_t i = 0; i < msg_hit_count(m); i++) {
+		const struct hit *h = msg_hit(m, i);
+
+		printf("%s{\"name\":", i ? "," : "");
+		json_put_string(stdout, h->name);
+		printf(",\"score\":%.2f,\"detail\":", h->score);
+		json_put_string(stdout, h->detail);
+		printf("}");
+	}
+	printf("]");
+	if (v->action == ACTION_REJECT || v->action == ACTION_TEMPFAIL) {
+		printf(",\"reply\":");
+		json_put_string(stdout, v->text);
+		printf(",\"rcode\":\"%s\",\"xcode\":\"%s\"", v->rcode, v->xcode);
+	}
+	for (size_t i = 0; i < msg_field_count(m); i++) {
+		const char *k, *j;
+
+		msg_field(m, i, &k, &j);
+		printf(",");
+		json_put_string(stdout, k);
+		printf(":%s", j);
+	}
+	printf(",\"elapsed_ms\":%.3f}\n", ms);
+}
+
+int
+ctl_scan(const struct ctl_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "helo", required_argument, NULL, 'H' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "rcpt", required_argument, NULL, 'r' },
+		{ "auth", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct scan_env env = { 0 };
+	const char **rcpts = calloc((size_t)argc + 1, sizeof(char *));
+	bool json = false;
+	struct snap *s;
+	int ch, rc = 0;
+
+	if (rcpts == NULL)
+		return EX_OSERR;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j': json = true; break;
+		case 'i': env.client_addr = optarg; break;
+		case 'H': env.helo = optarg; break;
+		case 'f': env.mail_from = optarg; break;
+		case 'r': rcpts[env.nrcpts++] = optarg; break;
+		case 'a': env.auth_user = optarg; break;
+		default:
+			fprintf(stderr, "usage: vigilctl scan [--json] [--ip ADDR] [--helo NAME] "
+			    "[--from ADDR] [--rcpt ADDR]... FILE...\n");
+			free(rcpts);
+			return EX_USAGE;
+		}
+	}
+	env.rcpts = rcpts;
+	if (optind >= argc) {
+		fprintf(stderr, "vigilctl scan: no message given (use - for stdin)\n");
+		free(rcpts);
+		return EX_USAGE;
+	}
+	if ((s = ctl_snap(o)) == NULL) {
+		free(rcpts);
+		return EX_CONFIG;
+	}
+	for (int i = optind; i < argc; i++) {
+		char err[256];
+		size_t len;
+		unsigned char *data = slurp(argv[i], &len, err, sizeof(err));
+		const struct verdict *v;
+		struct msg *m;
+		double ms;
+
+		if (data == NULL) {
+			fprintf(stderr, "vigilctl scan: %s: %s\n", argv[i], err);
+			rc = EX_NOINPUT;
+			continue;
+		}
+		m = scan_buffer(s, &env, data, len, "ctl", &v);
+		ms = msg_elapsed_ms(m);
+		if (json)
+			print_json(argv[i], m, v, ms);
+		else
+			print_human(argv[i], m, v, ms);
+		msg_end(&m);
+		free(data);
+	}
+	fflush(stdout);
+	snap_unref(&s);
+	free(rcpts);
+	return rc;
+}

@@ -1,0 +1,47 @@
+/*
+ * daemon.h - process-wide state of the running filter: the current
+ * snapshot (swapped on reload), counters, the control socket, and the
+ * supervisor that keeps a worker process running.
+ */
+#ifndef VIGIL_DAEMON_H
+#define VIGIL_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "snap.h"
+
+struct cfg;
+
+struct daemon_args {
+	const char	*cfg_path;
+	const char	**overrides;
+	size_t		 noverrides;
+	const char	*socket;	/* -p, or NULL for the config's */
+	bool		 foreground;
+};
+
+/* Installs the first snapshot (takes the reference). */
+void		 daemon_set_snap(struct snap *);
+/* The current snapshot with a new reference (caller unrefs). */
+struct snap	*daemon_snap(void);
+/* Loads the config again and swaps in a new snapshot if it is good;
+ * returns 0, or -1 with the error logged (the old snapshot stays). */
+int		 daemon_reload(const struct daemon_args *, char **err_r);
+
+/* Counters. */
+void		 daemon_count_message(enum verdict_action, double ms);
+void		 daemon_conn_opened(void);
+void		 daemon_conn_closed(void);
+int		 daemon_conns_active(void);
+
+/* Control socket at path (mode 0600); a thread answers "reload" and
+ * "stats".  Returns 0, or -1 with *err_r. */
+int		 daemon_control_start(const char *path,
+		    const struct daemon_args *, const char **err_r);
+void		 daemon_control_stop(void);
+
+/* Writes "name value" counter lines (core and every check's hook). */
+void		 daemon_write_stats(FILE *out);
+
+#endif

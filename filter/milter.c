@@ -1,0 +1,486 @@
+/*
+ * milter.c - libmilter callbacks.  Each one unpacks its arguments, hands
+ * them to the pipeline and maps the verdict to SMFIS_* and smfi_* calls.
+ * Per connection: struct conn (its own arena); per message: struct msg
+ * from MAIL FROM to end of message or abort.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include <libmilter/mfapi.h>
+
+#include "cfg.h"
+#include "daemon.h"
+#include "lib/arena.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "milter.h"
+#include "msg.h"
+#include "pipeline.h"
+#include "quarantine.h"
+#include "snap.h"
+#include "verdict.h"
+
+#define MAX_FORGED	64
+
+struct forged {
+	const char	*name;
+	int		 index;		/* 1-based among headers of that name */
+};
+
+struct conn {
+	struct arena	*arena;
+	char		 sid[17];
+	const char	*addr, *name, *helo;
+	struct msg	*msg;
+	/* Per message: incoming headers that pretend to be ours. */
+	struct forged	 forged[MAX_FORGED];
+	size_t		 nforged;
+};
+
+/* Occurrence counts of the header names we may delete, per message. */
+struct hcount {
+	int	spam, status, score, flag, level, report, ar, vscan, vstatus, vscanhdr;
+};
+
+static struct conn *
+conn_get(SMFICTX *ctx)
+{
+	return smfi_getpriv(ctx);
+}
+
+static void
+conn_msg_end(struct conn *c)
+{
+	msg_end(&c->msg);
+	c->nforged = 0;
+}
+
+/* The client address as text; IPv4-mapped IPv6 given as IPv4. */
+static const char *
+addr_text(struct arena *a, const struct sockaddr *sa)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (sa == NULL)
+		return NULL;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+
+		if (inet_ntop(AF_INET, &in->sin_addr, buf, sizeof(buf)) != NULL)
+			return arena_strdup(a, buf);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			if (inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], buf,
+			    sizeof(buf)) != NULL)
+				return arena_strdup(a, buf);
+		} else if (inet_ntop(AF_INET6, &in6->sin6_addr, buf,
+		    sizeof(buf)) != NULL)
+			return arena_strdup(a, buf);
+	}
+	return NULL;
+}
+
+static sfsistat
+cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct arena *a = arena_new("conn");
+	struct conn *c = arena_alloc(a, sizeof(*c));
+	unsigned char rnd[8];
+
+	c->arena = a;
+	if (!util_random(rnd, sizeof(rnd)))
+		memset(rnd, 0, sizeof(rnd));
+	util_hex(c->sid, rnd, 4);
+	c->addr = addr_text(a, hostaddr);
+	c->name = arena_strdup(a, hostname);
+	smfi_setpriv(ctx, c);
+	daemon_conn_opened();
+	log_sys(LOG_DEBUG, "s=%s q=- connect client=%s[%s]", c->sid,
+	    c->name ? c->name : "unknown", c->addr ? c->addr : "unknown");
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_helo(SMFICTX *ctx, char *helo)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c != NULL)
+		c->helo = arena_strdup(c->arena, helo);
+	return SMFIS_CONTINUE;
+}
+
+/* Sets the SMTP reply; '%' doubled, line ends and controls removed. */
+static void
+set_reply(SMFICTX *ctx, struct msg *m, const char *rcode, const char *xcode,
+    const char *text)
+{
+	struct arena *a = msg_arena(m);
+	size_t n = strlen(text ? text : "");
+	char *t = arena_alloc(a, 2 * n + 1), *o = t;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)text[i];
+
+		if (ch == '%')
+			*o++ = '%';
+		*o++ = (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
+	}
+	*o = '\0';
+	if (smfi_setreply(ctx, (char *)rcode, (char *)xcode, t) != MI_SUCCESS)
+		log_msg(LOG_WARNING, m, "smfi_setreply %s %s failed; MTA default reply used",
+		    rcode, xcode);
+}
+
+static sfsistat
+reply_status(enum verdict_action a)
+{
+	switch (a) {
+	case ACTION_REJECT: return SMFIS_REJECT;
+	case ACTION_TEMPFAIL: return SMFIS_TEMPFAIL;
+	case ACTION_DISCARD: return SMFIS_DISCARD;
+	default: return SMFIS_CONTINUE;
+	}
+}
+
+static sfsistat
+cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_get(ctx);
+	struct snap *s;
+	const char *auth, *rcode, *xcode, *text, *reason;
+	int forced;
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	conn_msg_end(c);
+	s = daemon_snap();
+	c->msg = msg_new(s, c->sid);
+	snap_unref(&s);
+	msg_set_live(c->msg, true);
+	msg_set_client(c->msg, c->addr, c->name);
+	msg_set_helo(c->msg, c->helo);
+	auth = smfi_getsymval(ctx, "{auth_authen}");
+	if (auth != NULL)
+		msg_set_auth_user(c->msg, auth);
+	msg_set_mail_from(c->msg, argv && argv[0] ? argv[0] : "");
+	msg_set_queue_id(c->msg, smfi_getsymval(ctx, "i"));
+	pipeline_phase(c->msg, PHASE_CONNECT);
+	pipeline_phase(c->msg, PHASE_ENVFROM);
+	/* A deciding check may refuse the sender right here. */
+	forced = msg_forced_action(c->msg, &rcode, &xcode, &text, &reason);
+	if (forced == ACTION_REJECT || forced == ACTION_TEMPFAIL) {
+		set_reply(ctx, c->msg, rcode ? rcode : (forced == ACTION_REJECT ? "550" : "451"),
+		    xcode ? xcode : (forced == ACTION_REJECT ? "5.7.1" : "4.7.1"),
+		    text ? text : "Sender refused");
+		log_msg(LOG_INFO, c->msg, "verdict=%s stage=mail from=<%s> reason=%s",
+		    action_name((enum verdict_action)forced), msg_mail_from(c->msg),
+		    reason ? reason : "policy");
+		daemon_count_message((enum verdict_action)forced, msg_elapsed_ms(c->msg));
+		conn_msg_end(c);
+		return reply_status((enum verdict_action)forced);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c == NULL || c->msg == NULL)
+		return SMFIS_TEMPFAIL;
+	if (argv && argv[0])
+		msg_add_rcpt(c->msg, argv[0]);
+	return SMFIS_CONTINUE;
+}
+
+/*
+ * Is this incoming header one of ours, forged by the sender?  X-Spam-*
+ * and X-Virus-* are always ours; Authentication-Results only when it
+ * names our authserv-id.
+ */
+static bool
+is_forged(struct msg *m, const char *name, const char *value)
+{
+	const char *id;
+	size_t n;
+
+	if (util_has_prefix_ci(name, "X-Spam-") || util_has_prefix_ci(name, "X-Virus-") ||
+	    strcasecmp(name, "X-Vigil-Scan") == 0)
+		return true;
+	if (strcasecmp(name, "Authentication-Results") != 0)
+		return false;
+	id = snap_core(msg_snap(m))->authserv_id;
+	n = strlen(id);
+	while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
+		value++;
+	return strncasecmp(value, id, n) == 0 &&
+	    (value[n] == ';' || value[n] == ' ' || value[n] == '\t' ||
+	    value[n] == '\r' || value[n] == '\n' || value[n] == '\0');
+}
+
+static sfsistat
+cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c == NULL || c->msg == NULL)
+		return SMFIS_TEMPFAIL;
+	if (strcmp(msg_queue_id(c->msg), "-") == 0)
+		msg_set_queue_id(c->msg, smfi_getsymval(ctx, "i"));
+	if (is_forged(c->msg, name, value ? value : "")) {
+		/* chgheader counts occurrences of the same name, from 1. */
+		int idx = 1;
+
+		for (size_t i = 0; i < msg_hdr_count(c->msg); i++)
+			if (strcasecmp(msg_hdr(c->msg, i)->name, name) == 0)
+				idx++;
+		if (c->nforged < MAX_FORGED) {
+			c->forged[c->nforged].name = arena_strdup(msg_arena(c->msg), name);
+			c->forged[c->nforged].index = idx;
+			c->nforged++;
+		}
+	}
+	pipeline_header(c->msg, name, value ? value : "");
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_eoh(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c == NULL || c->msg == NULL)
+		return SMFIS_TEMPFAIL;
+	if (strcmp(msg_queue_id(c->msg), "-") == 0)
+		msg_set_queue_id(c->msg, smfi_getsymval(ctx, "i"));
+	pipeline_eoh(c->msg);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c == NULL || c->msg == NULL)
+		return SMFIS_TEMPFAIL;
+	pipeline_body(c->msg, chunk, len);
+	return SMFIS_CONTINUE;
+}
+
+/* Writes hits as NAME=score,... for the log line. */
+static const char *
+hits_text(struct msg *m)
+{
+	struct arena *a = msg_arena(m);
+	size_t n = msg_hit_count(m), len = 1;
+	char *out, *o;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(msg_hit(m, i)->name) + 24;
+	out = o = arena_alloc(a, len);
+	for (size_t i = 0; i < n; i++)
+		o += sprintf(o, "%s%s=%.1f", i ? "," : "", msg_hit(m, i)->name,
+		    msg_hit(m, i)->score);
+	return n ? out : "-";
+}
+
+static void
+log_verdict(struct msg *m, const struct verdict *v, enum verdict_action done,
+    const char *extra)
+{
+	char from[256], client[300];
+
+	log_escape(from, sizeof(from), msg_mail_from(m), 200);
+	snprintf(client, sizeof(client), "%s[%s]",
+	    msg_client_name(m) ? msg_client_name(m) : "unknown",
+	    msg_client_addr(m) ? msg_client_addr(m) : "unknown");
+	log_msg(LOG_INFO, m, "verdict=%s score=%.1f/%.1f client=%s from=<%s> rcpts=%zu "
+	    "size=%zu reason=%s hits=%s%s ms=%.1f", action_name(done), v->score,
+	    v->required, client, from, msg_rcpt_count(m), msg_size(m), v->reason,
+	    hits_text(m), extra ? extra : "", msg_elapsed_ms(m));
+	daemon_count_message(done, msg_elapsed_ms(m));
+}
+
+/* Adds headers and rewrites the subject of a message that is delivered. */
+static int
+apply_headers(SMFICTX *ctx, struct conn *c, const struct verdict *v)
+{
+	struct msg *m = c->msg;
+	int rc = 0;
+
+	/* Remove, from the last, the incoming copies of our headers. */
+	for (size_t i = c->nforged; i-- > 0;)
+		if (smfi_chgheader(ctx, (char *)c->forged[i].name, c->forged[i].index,
+		    NULL) != MI_SUCCESS)
+			rc = -1;
+	for (size_t i = 0; i < msg_header_out_count(m); i++) {
+		const char *n, *val;
+
+		msg_header_out(m, i, &n, &val);
+		/* Authentication-Results belongs at the top (RFC 8601). */
+		if (strcasecmp(n, "Authentication-Results") == 0) {
+			if (smfi_insheader(ctx, 0, (char *)n, (char *)val) != MI_SUCCESS)
+				rc = -1;
+		} else if (smfi_addheader(ctx, (char *)n, (char *)val) != MI_SUCCESS)
+			rc = -1;
+	}
+	if (v->add_spam_headers) {
+		char score[32];
+
+		snprintf(score, sizeof(score), "%.1f", v->score);
+		if (v->is_spam && smfi_addheader(ctx, "X-Spam-Flag", "YES") != MI_SUCCESS)
+			rc = -1;
+		if (smfi_addheader(ctx, "X-Spam-Score", score) != MI_SUCCESS ||
+		    smfi_addheader(ctx, "X-Spam-Status", (char *)v->status) != MI_SUCCESS)
+			rc = -1;
+	}
+	if (v->new_subject != NULL) {
+		int r = msg_hdr_raw(m, "Subject") != NULL ?
+		    smfi_chgheader(ctx, "Subject", 1, (char *)v->new_subject) :
+		    smfi_addheader(ctx, "Subject", (char *)v->new_subject);
+
+		if (r != MI_SUCCESS)
+			rc = -1;
+	}
+	return rc;
+}
+
+static sfsistat
+cb_eom(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+	struct msg *m;
+	const struct verdict *v;
+	enum verdict_action done;
+	sfsistat st;
+	const char *extra = NULL;
+
+	if (c == NULL || c->msg == NULL)
+		return SMFIS_TEMPFAIL;
+	m = c->msg;
+	if (strcmp(msg_queue_id(m), "-") == 0)
+		msg_set_queue_id(m, smfi_getsymval(ctx, "i"));
+	v = pipeline_eom(m);
+	done = v->action;
+	if (done == ACTION_QUARANTINE) {
+		const struct cfg *cfg = snap_cfg(msg_snap(m));
+		const char *id = NULL, *err = NULL;
+
+		if (strcasecmp(cfg_enum_str(cfg, "QuarantineMode"), "hold") == 0) {
+			if (smfi_quarantine(ctx, (char *)v->reason) != MI_SUCCESS) {
+				log_msg(LOG_ERR, m, "smfi_quarantine failed; tempfail");
+				done = ACTION_TEMPFAIL;
+			} else
+				extra = " quarantine=hold";
+		} else if (quarantine_put(m, v, &id, &err)) {
+			extra = arena_printf(msg_arena(m), " quarantine=%s", id);
+			done = ACTION_DISCARD;
+		} else {
+			log_msg(LOG_ERR, m, "quarantine: %s; tempfail", err ? err : "failed");
+			done = ACTION_TEMPFAIL;
+		}
+		if (done == ACTION_TEMPFAIL)
+			set_reply(ctx, m, "451", "4.3.0", "Message could not be stored, try again later");
+	}
+	switch (done) {
+	case ACTION_REJECT:
+	case ACTION_TEMPFAIL:
+		if (done == v->action)
+			set_reply(ctx, m, v->rcode, v->xcode, v->text);
+		st = reply_status(done);
+		break;
+	case ACTION_DISCARD:
+		st = SMFIS_DISCARD;
+		break;
+	default:
+		if (apply_headers(ctx, c, v) < 0) {
+			log_msg(LOG_ERR, m, "could not change headers; tempfail");
+			set_reply(ctx, m, "451", "4.3.0", "Message could not be filtered, try again later");
+			done = ACTION_TEMPFAIL;
+			st = SMFIS_TEMPFAIL;
+		} else
+			st = SMFIS_ACCEPT;
+		break;
+	}
+	log_verdict(m, v, done == ACTION_DISCARD && v->action == ACTION_QUARANTINE ?
+	    ACTION_QUARANTINE : done, extra);
+	conn_msg_end(c);
+	return st;
+}
+
+static sfsistat
+cb_abort(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+
+	if (c != NULL)
+		conn_msg_end(c);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_close(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+	struct arena *a;
+
+	if (c == NULL)
+		return SMFIS_CONTINUE;
+	conn_msg_end(c);
+	smfi_setpriv(ctx, NULL);
+	a = c->arena;
+	arena_free(&a);
+	daemon_conn_closed();
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc desc = {
+	.xxfi_name = "vigil",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE,
+	.xxfi_connect = cb_connect,
+	.xxfi_helo = cb_helo,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_header = cb_header,
+	.xxfi_eoh = cb_eoh,
+	.xxfi_body = cb_body,
+	.xxfi_eom = cb_eom,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+};
+
+int
+milter_open(const char *spec, const char **err_r)
+{
+	if (smfi_register(desc) != MI_SUCCESS) {
+		*err_r = "smfi_register failed";
+		return -1;
+	}
+	if (smfi_setconn((char *)spec) != MI_SUCCESS) {
+		*err_r = "smfi_setconn: bad socket specification";
+		return -1;
+	}
+	if (smfi_opensocket(true) != MI_SUCCESS) {
+		*err_r = "smfi_opensocket: cannot open the socket";
+		return -1;
+	}
+	return 0;
+}
+
+int
+milter_run(void)
+{
+	return smfi_main() == MI_SUCCESS ? 0 : -1;
+}

@@ -1,0 +1,411 @@
+/*
+ * mime.c - the flat view, built once per message.  GMime parses; this
+ * file only walks the tree, decodes into UTF-8 and copies what the checks
+ * read into the message arena, within fixed limits on parts and depth so
+ * that hostile nesting costs bounded work.
+ */
+#include <pthread.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gmime/gmime.h>
+
+#include "html.h"
+#include "lib/arena.h"
+#include "lib/log.h"
+#include "mime.h"
+#include "msg.h"
+#include "msg_private.h"
+#include "url.h"
+
+#define MAX_PARTS	500
+#define MAX_DEPTH	20
+#define MAX_URLS	2000
+#define MAX_TEXT	(4u << 20)	/* bytes of decoded text kept per message */
+
+static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
+
+static void
+mime_init_once(void)
+{
+	g_mime_init();
+	url_init();
+}
+
+void
+mime_init(void)
+{
+	pthread_once(&mime_once, mime_init_once);
+}
+
+char *
+mime_utf8(struct arena *a, const char *s, size_t n, size_t *len_r)
+{
+	char *out = arena_alloc(a, n * 3 + 1), *o = out;
+	const char *p = s, *end = s + n;
+
+	while (p < end) {
+		const char *bad;
+
+		if (g_utf8_validate(p, end - p, &bad)) {
+			memcpy(o, p, (size_t)(end - p));
+			o += end - p;
+			break;
+		}
+		memcpy(o, p, (size_t)(bad - p));
+		o += bad - p;
+		if (*bad == '\0')
+			*o++ = ' ';
+		else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+		}
+		p = bad + 1;
+	}
+	*o = '\0';
+	if (len_r)
+		*len_r = (size_t)(o - out);
+	return out;
+}
+
+/* State of one view build. */
+struct build {
+	struct msg	*m;
+	struct arena	*a;
+	struct mpart	*parts;
+	size_t		 nparts, partcap;
+	struct murl	*urls;
+	size_t		 nurls, urlcap;
+	GString		*body;
+};
+
+static void
+add_url(struct build *b, const char *s, size_t n, unsigned src,
+    const char *anchor)
+{
+	struct murl u;
+
+	if (b->nurls >= MAX_URLS || !url_normalize(b->a, s, n, &u))
+		return;
+	u.src = src;
+	u.anchor_text = anchor;
+	for (size_t i = 0; i < b->nurls; i++)
+		if (strcmp(b->urls[i].url, u.url) == 0) {
+			b->urls[i].src |= src;
+			return;
+		}
+	if (b->nurls == b->urlcap) {
+		size_t nc = b->urlcap ? b->urlcap * 2 : 16;
+		struct murl *nu = arena_alloc(b->a, nc * sizeof(*nu));
+
+		if (b->nurls)
+			memcpy(nu, b->urls, b->nurls * sizeof(*nu));
+		b->urls = nu;
+		b->urlcap = nc;
+	}
+	b->urls[b->nurls++] = u;
+}
+
+static void
+text_url(void *arg, const char *s, size_t n)
+{
+	add_url(arg, s, n, MURL_TEXT, NULL);
+}
+
+static struct mpart *
+new_part(struct build *b)
+{
+	if (b->nparts == b->partcap) {
+		size_t nc = b->partcap ? b->partcap * 2 : 8;
+		struct mpart *np = arena_alloc(b->a, nc * sizeof(*np));
+
+		if (b->nparts)
+			memcpy(np, b->parts, b->nparts * sizeof(*np));
+		b->parts = np;
+		b->partcap = nc;
+	}
+	return memset(&b->parts[b->nparts++], 0, sizeof(struct mpart));
+}
+
+static const char *
+sniff(const unsigned char *d, size_t n)
+{
+	static const struct {
+		const char *magic;
+		size_t len;
+		const char *type;
+	} magic[] = {
+		{ "MZ", 2, "application/x-dosexec" },
+		{ "\x7f" "ELF", 4, "application/x-executable" },
+		{ "PK\x03\x04", 4, "application/zip" },
+		{ "%PDF-", 5, "application/pdf" },
+		{ "Rar!\x1a\x07", 6, "application/vnd.rar" },
+		{ "7z\xbc\xaf\x27\x1c", 6, "application/x-7z-compressed" },
+		{ "\x1f\x8b", 2, "application/gzip" },
+		{ "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8, "application/x-ole-storage" },
+		{ "{\\rtf", 5, "text/rtf" },
+		{ "\x89PNG", 4, "image/png" },
+		{ "GIF8", 4, "image/gif" },
+		{ "\xff\xd8\xff", 3, "image/jpeg" },
+	};
+
+	for (size_t i = 0; i < sizeof(magic) / sizeof(magic[0]); i++)
+		if (n >= magic[i].len && memcmp(d, magic[i].magic, magic[i].len) == 0)
+			return magic[i].type;
+	return NULL;
+}
+
+/* Transfer-decodes a leaf part's content into a GByteArray. */
+static GByteArray *
+part_bytes(GMimePart *part)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	GMimeStream *out;
+	GByteArray *arr;
+
+	if (w == NULL)
+		return NULL;
+	arr = g_byte_array_new();
+	out = g_mime_stream_mem_new_with_byte_array(arr);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(out), FALSE);
+	g_mime_data_wrapper_write_to_stream(w, out);
+	g_object_unref(out);
+	return arr;
+}
+
+/* Converts text in charset to UTF-8 in the arena. */
+static char *
+to_utf8(struct arena *a, const char *charset, const char *s, size_t n,
+    size_t *len_r)
+{
+	if (charset != NULL && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
+	    g_ascii_strcasecmp(charset, "us-ascii") != 0) {
+		const char *iconv_name = g_mime_charset_iconv_name(charset);
+		gsize outlen = 0;
+		gchar *conv = g_convert_with_fallback(s, (gssize)n, "UTF-8",
+		    iconv_name, "?", NULL, &outlen, NULL);
+
+		if (conv != NULL) {
+			char *r = mime_utf8(a, conv, outlen, len_r);
+
+			g_free(conv);
+			return r;
+		}
+	}
+	if (!g_utf8_validate(s, (gssize)n, NULL)) {
+		/* Undeclared or wrong charset: let GMime guess (it tries the
+		 * user charsets, then Latin-1). */
+		char *guess = g_mime_utils_decode_8bit(NULL, s, n);
+
+		if (guess != NULL) {
+			char *r = mime_utf8(a, guess, strlen(guess), len_r);
+
+			g_free(guess);
+			return r;
+		}
+	}
+	return mime_utf8(a, s, n, len_r);
+}
+
+static void
+body_append(struct build *b, const char *t, size_t n)
+{
+	if (b->body->len >= MAX_TEXT)
+		return;
+	if (b->body->len > 0)
+		g_string_append_c(b->body, '\n');
+	g_string_append_len(b->body, t, (gssize)MIN(n, MAX_TEXT - b->body->len));
+}
+
+static void
+leaf(struct build *b, GMimeObject *obj, unsigned depth)
+{
+	GMimePart *part = GMIME_PART(obj);
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	GMimeContentDisposition *cd = g_mime_object_get_content_disposition(obj);
+	struct mpart *p;
+	GByteArray *arr;
+	char *type;
+	const char *fn, *cs;
+
+	if (b->nparts >= MAX_PARTS)
+		return;
+	p = new_part(b);
+	p->depth = depth;
+	type = ct ? g_mime_content_type_get_mime_type(ct) : g_strdup("text/plain");
+	p->type = arena_strdup(b->a, type);
+	for (char *q = (char *)p->type; *q; q++)
+		*q = g_ascii_tolower(*q);
+	g_free(type);
+	cs = ct ? g_mime_content_type_get_parameter(ct, "charset") : NULL;
+	p->charset = arena_strdup(b->a, cs);
+	fn = g_mime_part_get_filename(part);
+	p->filename = fn ? mime_utf8(b->a, fn, strlen(fn), NULL) : NULL;
+	if (cd != NULL && g_mime_content_disposition_get_disposition(cd) != NULL)
+		p->disposition = arena_strdup(b->a,
+		    g_mime_content_disposition_get_disposition(cd));
+	switch (g_mime_part_get_content_encoding(part)) {
+	case GMIME_CONTENT_ENCODING_BASE64: p->encoding = "base64"; break;
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE: p->encoding = "quoted-printable"; break;
+	case GMIME_CONTENT_ENCODING_UUENCODE: p->encoding = "x-uuencode"; break;
+	case GMIME_CONTENT_ENCODING_8BIT: p->encoding = "8bit"; break;
+	case GMIME_CONTENT_ENCODING_BINARY: p->encoding = "binary"; break;
+	default: p->encoding = NULL; break;
+	}
+	p->is_attachment = p->filename != NULL ||
+	    (p->disposition && g_ascii_strcasecmp(p->disposition, "attachment") == 0);
+	p->is_html = strcmp(p->type, "text/html") == 0;
+	p->is_text = !p->is_attachment &&
+	    (p->is_html || strcmp(p->type, "text/plain") == 0);
+
+	arr = part_bytes(part);
+	if (arr == NULL)
+		return;
+	p->data = arena_memdup(b->a, arr->data, arr->len);
+	p->size = arr->len;
+	p->sniffed_type = sniff(p->data, p->size);
+	if (p->is_text) {
+		size_t tl;
+		char *t = to_utf8(b->a, p->charset, (const char *)arr->data,
+		    arr->len, &tl);
+
+		if (p->is_html) {
+			struct html_out h;
+
+			p->html = t;
+			p->html_len = tl;
+			html_render(b->a, t, tl, &h);
+			p->text = h.text;
+			p->text_len = h.len;
+			p->html_images = h.images;
+			p->html_forms = h.forms;
+			p->html_links = h.anchors;
+			p->html_hidden_chars = h.hidden_chars;
+			for (size_t i = 0; i < h.nlinks; i++)
+				add_url(b, h.links[i].url, strlen(h.links[i].url),
+				    h.links[i].kind, h.links[i].anchor);
+		} else {
+			p->text = t;
+			p->text_len = tl;
+		}
+		url_scan_text(p->text, p->text_len, text_url, b);
+		body_append(b, p->text, p->text_len);
+	}
+	g_byte_array_free(arr, TRUE);
+}
+
+static void walk(struct build *, GMimeObject *, unsigned);
+
+static void
+walk(struct build *b, GMimeObject *obj, unsigned depth)
+{
+	if (obj == NULL || depth > MAX_DEPTH || b->nparts >= MAX_PARTS)
+		return;
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		int n = g_mime_multipart_get_count(mp);
+
+		for (int i = 0; i < n; i++)
+			walk(b, g_mime_multipart_get_part(mp, i), depth + 1);
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+
+		if (inner != NULL)
+			walk(b, g_mime_message_get_mime_part(inner), depth + 1);
+	} else if (GMIME_IS_PART(obj))
+		leaf(b, obj, depth);
+}
+
+/* Unfolds a raw header value (drops CR/LF) and decodes RFC 2047 words. */
+static const char *
+decode_header(struct arena *a, const char *raw)
+{
+	size_t n = strlen(raw), o = 0;
+	char *unf = arena_alloc(a, n + 1);
+	char *dec;
+	const char *r;
+
+	for (size_t i = 0; i < n; i++)
+		if (raw[i] != '\r' && raw[i] != '\n')
+			unf[o++] = raw[i];
+	unf[o] = '\0';
+	while (*unf == ' ' || *unf == '\t')
+		unf++;
+	dec = g_mime_utils_header_decode_text(NULL, unf);
+	r = mime_utf8(a, dec ? dec : unf, strlen(dec ? dec : unf), NULL);
+	g_free(dec);
+	return r;
+}
+
+struct mview *
+mime_build_view(struct msg *m, const unsigned char *raw, size_t len)
+{
+	struct arena *a = msg_arena(m);
+	struct mview *v = arena_alloc(a, sizeof(*v));
+	struct build b = { .m = m, .a = a };
+	struct mhdr *hdrs;
+	size_t nh;
+	GByteArray *arr;
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeMessage *gm;
+
+	mime_init();
+	b.body = g_string_new(NULL);
+	/* Headers: decoded from what was received. */
+	hdrs = msg_hdrs_mutable(m, &nh);
+	for (size_t i = 0; i < nh; i++)
+		hdrs[i].value = decode_header(a, hdrs[i].raw);
+	v->hdrs = hdrs;
+	v->nhdrs = nh;
+	v->subject = "";
+	for (size_t i = 0; i < nh; i++)
+		if (g_ascii_strcasecmp(hdrs[i].name, "Subject") == 0) {
+			v->subject = hdrs[i].value;
+			break;
+		}
+
+	/* Parse without copying: the byte array borrows the spool. */
+	arr = g_byte_array_new_take((guint8 *)raw, len);
+	stream = g_mime_stream_mem_new_with_byte_array(arr);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	gm = g_mime_parser_construct_message(parser, NULL);
+	if (gm != NULL && g_mime_message_get_mime_part(gm) != NULL)
+		walk(&b, g_mime_message_get_mime_part(gm), 0);
+	else {
+		/* Scanned as raw text: everything after the first blank line
+		 * (or all of it) is the body. */
+		const unsigned char *body = raw;
+		size_t blen = len;
+		const unsigned char *sep = memmem(raw, len, "\r\n\r\n", 4);
+		char *t;
+		size_t tl;
+
+		if (sep != NULL) {
+			body = sep + 4;
+			blen = len - (size_t)(body - raw);
+		}
+		v->parse_error = true;
+		v->parse_error_why = gm == NULL ? "no message could be parsed" :
+		    "message has no body part";
+		t = mime_utf8(a, (const char *)body, MIN(blen, MAX_TEXT), &tl);
+		url_scan_text(t, tl, text_url, &b);
+		body_append(&b, t, tl);
+	}
+	if (gm != NULL)
+		g_object_unref(gm);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	g_byte_array_free(arr, FALSE);	/* the bytes belong to the spool */
+
+	v->parts = b.parts;
+	v->nparts = b.nparts;
+	v->urls = b.urls;
+	v->nurls = b.nurls;
+	v->body_text = arena_strndup(a, b.body->str, b.body->len);
+	v->body_len = b.body->len;
+	g_string_free(b.body, TRUE);
+	return v;
+}

@@ -1,0 +1,23 @@
+/*
+ * mime.h - builds a message's flat view (msg.h struct mview) from its raw
+ * bytes with GMime 3: decoded headers, text parts in UTF-8, HTML rendered,
+ * URLs, attachments.  GMime's objects do not outlive the call; the view
+ * lives in the message's arena.
+ */
+#ifndef VIGIL_MIME_H
+#define VIGIL_MIME_H
+
+#include <stddef.h>
+
+struct msg;
+struct mview;
+
+/* Initialises GMime and the URL tables once per process. */
+void		 mime_init(void);
+/* Never fails: an unparseable message gives a view of its raw text with
+ * parse_error set. */
+struct mview	*mime_build_view(struct msg *, const unsigned char *raw, size_t len);
+/* Valid UTF-8 copy of s[0..n) (bad bytes as U+FFFD; NULs as spaces). */
+char		*mime_utf8(struct arena *, const char *s, size_t n, size_t *len_r);
+
+#endif

@@ -1,0 +1,545 @@
+/*
+ * msg.c - one message and everything it owns: envelope, spooled bytes,
+ * the lazily built flat view, findings and outputs.  Everything lives in
+ * the message's arena except the spool, which the arena's defer frees.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "check.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "mime.h"
+#include "msg.h"
+#include "snap.h"
+#include "spool.h"
+
+#define MAX_SLOTS	32
+
+/* A growable array of T in the arena. */
+#define VEC(T)	struct { T *v; size_t n, cap; }
+#define VEC_PUSH(a, vec, item) do {					\
+	if ((vec).n == (vec).cap) {					\
+		size_t ncap_ = (vec).cap ? (vec).cap * 2 : 8;		\
+		void *nv_ = arena_alloc((a), ncap_ * sizeof(*(vec).v));	\
+		if ((vec).n)						\
+			memcpy(nv_, (vec).v, (vec).n * sizeof(*(vec).v)); \
+		(vec).v = nv_;						\
+		(vec).cap = ncap_;					\
+	}								\
+	(vec).v[(vec).n++] = (item);					\
+} while (0)
+
+struct kv {
+	const char	*k, *v;
+};
+
+struct msg {
+	struct arena	*arena;
+	struct snap	*snap;
+	const char	*sid;
+	uint64_t	 t0;
+	/* Envelope. */
+	const char	*client_addr, *client_name, *helo, *mail_from;
+	const char	*qid, *auth_user;
+	VEC(const char *) rcpts;
+	/* Content. */
+	VEC(struct mhdr) hdrs;
+	struct spool	*spool;
+	size_t		 body_off;	/* where the body starts in the spool */
+	bool		 eoh;
+	bool		 oversize;
+	const char	*spool_err;
+	struct mview	*view;
+	/* Findings and outputs. */
+	VEC(struct hit)	 hits;
+	double		 score;
+	int		 forced;	/* enum verdict_action or -1 */
+	const char	*f_rcode, *f_xcode, *f_text, *f_reason;
+	size_t		 nfailures;
+	VEC(struct kv)	 hout;
+	VEC(struct kv)	 fields;
+	void		*slots[MAX_SLOTS];
+	bool		 live;
+};
+
+static void
+spool_defer(void *p)
+{
+	struct spool *s = p;
+
+	spool_free(&s);
+}
+
+struct msg *
+msg_new(struct snap *s, const char *session_id)
+{
+	struct arena *a = arena_new("msg");
+	struct msg *m = arena_alloc(a, sizeof(*m));
+	const struct snap_core *k = snap_core(s);
+
+	m->arena = a;
+	m->snap = snap_ref(s);
+	m->sid = arena_strdup(a, session_id ? session_id : "-");
+	m->t0 = util_now_us();
+	m->qid = "-";
+	m->mail_from = "";
+	m->forced = -1;
+	m->spool = spool_new(k->spool_mem_max, k->tmp_dir);
+	arena_defer(a, spool_defer, m->spool);
+	return m;
+}
+
+void
+msg_end(struct msg **mp)
+{
+	struct msg *m;
+	struct snap *s;
+	struct arena *a;
+
+	if (mp == NULL || (m = *mp) == NULL)
+		return;
+	*mp = NULL;
+	s = m->snap;
+	a = m->arena;
+	/* The arena's defers may still need the snapshot's check states. */
+	arena_free(&a);
+	snap_unref(&s);
+}
+
+struct arena *
+msg_arena(struct msg *m)
+{
+	return m->arena;
+}
+
+struct snap *
+msg_snap(const struct msg *m)
+{
+	return m->snap;
+}
+
+const char *
+msg_session_id(const struct msg *m)
+{
+	return m->sid;
+}
+
+/* ---------------------------------------------------------------- envelope */
+
+void
+msg_set_client(struct msg *m, const char *addr, const char *name)
+{
+	m->client_addr = arena_strdup(m->arena, addr);
+	m->client_name = arena_strdup(m->arena, name);
+}
+
+void
+msg_set_helo(struct msg *m, const char *helo)
+{
+	m->helo = arena_strdup(m->arena, helo);
+}
+
+static const char *
+strip_brackets(struct arena *a, const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return "";
+	while (*s == ' ')
+		s++;
+	n = strlen(s);
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>')
+		return arena_strndup(a, s + 1, n - 2);
+	return arena_strdup(a, s);
+}
+
+void
+msg_set_mail_from(struct msg *m, const char *addr)
+{
+	m->mail_from = strip_brackets(m->arena, addr);
+}
+
+void
+msg_add_rcpt(struct msg *m, const char *addr)
+{
+	VEC_PUSH(m->arena, m->rcpts, strip_brackets(m->arena, addr));
+}
+
+void
+msg_set_queue_id(struct msg *m, const char *qid)
+{
+	if (qid != NULL && *qid != '\0')
+		m->qid = arena_strdup(m->arena, qid);
+}
+
+void
+msg_set_auth_user(struct msg *m, const char *user)
+{
+	m->auth_user = (user && *user) ? arena_strdup(m->arena, user) : NULL;
+}
+
+const char *msg_client_addr(const struct msg *m) { return m->client_addr; }
+const char *msg_client_name(const struct msg *m) { return m->client_name; }
+const char *msg_helo(const struct msg *m) { return m->helo; }
+const char *msg_mail_from(const struct msg *m) { return m->mail_from; }
+size_t msg_rcpt_count(const struct msg *m) { return m->rcpts.n; }
+const char *msg_queue_id(const struct msg *m) { return m->qid; }
+const char *msg_auth_user(const struct msg *m) { return m->auth_user; }
+
+const char *
+msg_rcpt(const struct msg *m, size_t i)
+{
+	return i < m->rcpts.n ? m->rcpts.v[i] : NULL;
+}
+
+bool
+msg_is_trusted(const struct msg *m)
+{
+	return m->auth_user != NULL ||
+	    (m->client_addr != NULL && snap_is_trusted_ip(m->snap, m->client_addr));
+}
+
+/* ---------------------------------------------------------------- content */
+
+static void
+spool_put(struct msg *m, const void *p, size_t n)
+{
+	const struct snap_core *k = snap_core(m->snap);
+
+	if (m->oversize || m->spool_err != NULL)
+		return;
+	if (spool_size(m->spool) + n > k->max_scan_size) {
+		/* Past the scan limit nothing more is kept: the message
+		 * passes unscanned (or is tempfailed) by the verdict. */
+		m->oversize = true;
+		return;
+	}
+	if (spool_append(m->spool, p, n, &m->spool_err) < 0)
+		log_msg(LOG_ERR, m, "spool: %s in %s: %m", m->spool_err, k->tmp_dir);
+}
+
+/* Appends s with every line end (LF, CR, CRLF) written as CRLF. */
+static void
+spool_put_crlf(struct msg *m, const char *s, size_t n)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != '\r' && s[i] != '\n')
+			continue;
+		spool_put(m, s + start, i - start);
+		spool_put(m, "\r\n", 2);
+		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
+			i++;
+		start = i + 1;
+	}
+	spool_put(m, s + start, n - start);
+}
+
+void
+msg_store_header(struct msg *m, const char *name, const char *value)
+{
+	struct mhdr h = { 0 };
+
+	h.name = arena_strdup(m->arena, name);
+	h.raw = arena_strdup(m->arena, value ? value : "");
+	VEC_PUSH(m->arena, m->hdrs, h);
+	spool_put(m, name, strlen(name));
+	spool_put(m, ":", 1);
+	/* Postfix and Sendmail hand over the value without the space after
+	 * the colon; keep one so the bytes match what is delivered. */
+	if (h.raw[0] != ' ' && h.raw[0] != '\t')
+		spool_put(m, " ", 1);
+	spool_put_crlf(m, h.raw, strlen(h.raw));
+	spool_put(m, "\r\n", 2);
+}
+
+void
+msg_store_eoh(struct msg *m)
+{
+	if (m->eoh)
+		return;
+	m->eoh = true;
+	spool_put(m, "\r\n", 2);
+	m->body_off = spool_size(m->spool);
+}
+
+void
+msg_store_body(struct msg *m, const unsigned char *p, size_t n)
+{
+	if (!m->eoh)
+		msg_store_eoh(m);
+	spool_put(m, p, n);
+}
+
+size_t
+msg_hdr_count(const struct msg *m)
+{
+	return m->hdrs.n;
+}
+
+const struct mhdr *
+msg_hdr(const struct msg *m, size_t i)
+{
+	return i < m->hdrs.n ? &m->hdrs.v[i] : NULL;
+}
+
+const char *
+msg_hdr_raw(const struct msg *m, const char *name)
+{
+	for (size_t i = 0; i < m->hdrs.n; i++)
+		if (strcasecmp(m->hdrs.v[i].name, name) == 0)
+			return m->hdrs.v[i].raw;
+	return NULL;
+}
+
+struct mhdr *
+msg_hdrs_mutable(struct msg *m, size_t *n_r)
+{
+	*n_r = m->hdrs.n;
+	return m->hdrs.v;
+}
+
+const unsigned char *
+msg_raw(struct msg *m, size_t *len_r)
+{
+	const char *err = NULL;
+	const unsigned char *p = spool_data(m->spool, &err);
+
+	if (p == NULL) {
+		log_msg(LOG_ERR, m, "spool: %s: %m", err);
+		*len_r = 0;
+		return (const unsigned char *)"";
+	}
+	*len_r = spool_size(m->spool);
+	return p;
+}
+
+const unsigned char *
+msg_body(struct msg *m, size_t *len_r)
+{
+	size_t len;
+	const unsigned char *p = msg_raw(m, &len);
+
+	if (len < m->body_off) {
+		*len_r = 0;
+		return p + len;
+	}
+	*len_r = len - m->body_off;
+	return p + m->body_off;
+}
+
+size_t
+msg_size(const struct msg *m)
+{
+	return spool_size(m->spool);
+}
+
+bool
+msg_is_oversize(const struct msg *m)
+{
+	return m->oversize;
+}
+
+const char *
+msg_spool_error(const struct msg *m)
+{
+	return m->spool_err;
+}
+
+const struct mview *
+msg_view(struct msg *m)
+{
+	if (m->view == NULL) {
+		size_t len;
+		const unsigned char *raw = msg_raw(m, &len);
+
+		m->view = mime_build_view(m, raw, len);
+	}
+	return m->view;
+}
+
+/* ---------------------------------------------------------------- findings */
+
+void
+msg_add_hit_scored(struct msg *m, const char *name, double score,
+    const char *detail)
+{
+	struct hit h;
+
+	h.name = arena_strdup(m->arena, name);
+	h.score = score;
+	h.detail = detail ? arena_strdup(m->arena, detail) : "";
+	VEC_PUSH(m->arena, m->hits, h);
+	m->score += score;
+}
+
+void
+msg_add_hit(struct msg *m, const char *name, double def, const char *fmt, ...)
+{
+	va_list ap;
+	char *detail = NULL;
+
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		detail = arena_vprintf(m->arena, fmt, ap);
+		va_end(ap);
+	}
+	msg_add_hit_scored(m, name, snap_score(m->snap, name, def), detail);
+}
+
+size_t msg_hit_count(const struct msg *m) { return m->hits.n; }
+double msg_score(const struct msg *m) { return m->score; }
+
+const struct hit *
+msg_hit(const struct msg *m, size_t i)
+{
+	return i < m->hits.n ? &m->hits.v[i] : NULL;
+}
+
+bool
+msg_has_hit(const struct msg *m, const char *name)
+{
+	for (size_t i = 0; i < m->hits.n; i++)
+		if (strcmp(m->hits.v[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* How strict an action is, for "the strictest wins". */
+static int
+severity(int a)
+{
+	switch (a) {
+	case ACTION_ACCEPT: return 0;
+	case ACTION_TAG: return 1;
+	case ACTION_QUARANTINE: return 2;
+	case ACTION_DISCARD: return 3;
+	case ACTION_REJECT: return 4;
+	case ACTION_TEMPFAIL: return 5;
+	}
+	return -1;
+}
+
+int
+action_severity(enum verdict_action a)
+{
+	return severity((int)a);
+}
+
+void
+msg_force_action(struct msg *m, enum verdict_action a, const char *rcode,
+    const char *xcode, const char *text, const char *reason)
+{
+	if (m->forced >= 0 && severity(m->forced) >= severity((int)a))
+		return;
+	m->forced = (int)a;
+	m->f_rcode = arena_strdup(m->arena, rcode);
+	m->f_xcode = arena_strdup(m->arena, xcode);
+	m->f_text = arena_strdup(m->arena, text);
+	m->f_reason = arena_strdup(m->arena, reason);
+}
+
+int
+msg_forced_action(const struct msg *m, const char **rcode_r,
+    const char **xcode_r, const char **text_r, const char **reason_r)
+{
+	if (rcode_r) *rcode_r = m->f_rcode;
+	if (xcode_r) *xcode_r = m->f_xcode;
+	if (text_r) *text_r = m->f_text;
+	if (reason_r) *reason_r = m->f_reason;
+	return m->forced;
+}
+
+void
+msg_note_failure(struct msg *m, const char *check, enum verdict_action policy,
+    const char *why)
+{
+	m->nfailures++;
+	if (policy == ACTION_TEMPFAIL)
+		msg_force_action(m, ACTION_TEMPFAIL, "451", "4.7.1",
+		    arena_printf(m->arena, "%s check failed, try again later", check),
+		    "error");
+	(void)why;	/* logged by the pipeline */
+}
+
+size_t
+msg_failure_count(const struct msg *m)
+{
+	return m->nfailures;
+}
+
+void
+msg_add_header_out(struct msg *m, const char *name, const char *value)
+{
+	struct kv kv = { arena_strdup(m->arena, name), arena_strdup(m->arena, value) };
+
+	VEC_PUSH(m->arena, m->hout, kv);
+}
+
+size_t msg_header_out_count(const struct msg *m) { return m->hout.n; }
+
+void
+msg_header_out(const struct msg *m, size_t i, const char **name_r,
+    const char **value_r)
+{
+	*name_r = m->hout.v[i].k;
+	*value_r = m->hout.v[i].v;
+}
+
+void
+msg_set_field(struct msg *m, const char *key, const char *json)
+{
+	for (size_t i = 0; i < m->fields.n; i++)
+		if (strcmp(m->fields.v[i].k, key) == 0) {
+			m->fields.v[i].v = arena_strdup(m->arena, json);
+			return;
+		}
+	struct kv kv = { arena_strdup(m->arena, key), arena_strdup(m->arena, json) };
+	VEC_PUSH(m->arena, m->fields, kv);
+}
+
+size_t msg_field_count(const struct msg *m) { return m->fields.n; }
+
+void
+msg_field(const struct msg *m, size_t i, const char **key_r, const char **json_r)
+{
+	*key_r = m->fields.v[i].k;
+	*json_r = m->fields.v[i].v;
+}
+
+void **
+msg_slot(struct msg *m, const struct check *c)
+{
+	for (size_t i = 0; checks[i] != NULL && i < MAX_SLOTS; i++)
+		if (checks[i] == c)
+			return &m->slots[i];
+	BUG("msg_slot: check %s is not registered", c->name);
+}
+
+void msg_set_live(struct msg *m, bool live) { m->live = live; }
+bool msg_is_live(const struct msg *m) { return m->live; }
+
+double
+msg_elapsed_ms(const struct msg *m)
+{
+	return (double)(util_now_us() - m->t0) / 1000.0;
+}
+
+void
+log_msg(int level, const struct msg *m, const char *fmt, ...)
+{
+	char line[8192];
+	va_list ap;
+
+	if (level > log_get_level())
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_sys(level, "s=%s q=%s %s", m->sid, m->qid, line);
+}

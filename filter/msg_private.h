@@ -1,0 +1,20 @@
+/*
+ * msg_private.h - what the pipeline (and only it, plus tests) may do to a
+ * message beyond msg.h: store the raw headers and body.
+ */
+#ifndef VIGIL_MSG_PRIVATE_H
+#define VIGIL_MSG_PRIVATE_H
+
+#include "msg.h"
+
+void		 msg_store_header(struct msg *, const char *name, const char *value);
+void		 msg_store_eoh(struct msg *);
+void		 msg_store_body(struct msg *, const unsigned char *, size_t);
+/* The header list, for the view builder to fill in decoded values. */
+struct mhdr	*msg_hdrs_mutable(struct msg *, size_t *n_r);
+/* Why spooling failed, or NULL. */
+const char	*msg_spool_error(const struct msg *);
+/* Ordering of actions: higher is stricter. */
+int		 action_severity(enum verdict_action);
+
+#endif

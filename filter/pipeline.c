@@ -1,0 +1,274 @@
+/*
+ * pipeline.c - runs the registered checks in their phases, turns check
+ * failures into the configured policy (logged once, here), and feeds a
+ * whole message from memory for offline scans.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cfg.h"
+#include "check.h"
+#include "lib/log.h"
+#include "msg.h"
+#include "msg_private.h"
+#include "pipeline.h"
+#include "snap.h"
+#include "verdict.h"
+
+static enum verdict_action
+error_policy(const struct snap *s, const struct check *c)
+{
+	const struct cfg *cfg = snap_cfg(s);
+
+	if (c->on_error_opt != NULL)
+		return strcasecmp(cfg_enum_str(cfg, c->on_error_opt), "accept") == 0 ?
+		    ACTION_ACCEPT : ACTION_TEMPFAIL;
+	return snap_core(s)->on_error;
+}
+
+static bool
+skip_content(struct msg *m)
+{
+	const struct snap_core *k = snap_core(msg_snap(m));
+
+	return (k->skip_trusted && msg_is_trusted(m)) || msg_is_oversize(m);
+}
+
+void
+pipeline_phase(struct msg *m, enum check_phase phase)
+{
+	struct snap *s = msg_snap(m);
+	bool skip = skip_content(m);
+
+	for (size_t i = 0; checks[i] != NULL; i++) {
+		const struct check *c = checks[i];
+		const char *why = NULL;
+		enum check_rc rc;
+
+		if (!(c->phases & phase) || c->run == NULL)
+			continue;
+		if (c->is_content && skip)
+			continue;
+		rc = c->run(snap_state(s, c), m, phase, &why);
+		if (rc == CHECK_TEMPFAIL || rc == CHECK_FAIL) {
+			enum verdict_action pol = error_policy(s, c);
+
+			log_msg(LOG_WARNING, m, "check=%s rc=%s policy=%s why=\"%s\"",
+			    c->name, check_rc_name(rc), action_name(pol),
+			    why ? why : "unknown");
+			msg_note_failure(m, c->name, pol, why);
+		} else if (rc == CHECK_SKIP && why != NULL)
+			log_msg(LOG_DEBUG, m, "check=%s skipped why=\"%s\"", c->name, why);
+	}
+}
+
+void
+pipeline_header(struct msg *m, const char *name, const char *value)
+{
+	struct snap *s = msg_snap(m);
+
+	msg_store_header(m, name, value);
+	for (size_t i = 0; checks[i] != NULL; i++)
+		if (checks[i]->header != NULL)
+			checks[i]->header(snap_state(s, checks[i]), m, name, value);
+}
+
+void
+pipeline_eoh(struct msg *m)
+{
+	msg_store_eoh(m);
+	pipeline_phase(m, PHASE_EOH);
+}
+
+void
+pipeline_body(struct msg *m, const unsigned char *chunk, size_t len)
+{
+	struct snap *s = msg_snap(m);
+
+	msg_store_body(m, chunk, len);
+	for (size_t i = 0; checks[i] != NULL; i++)
+		if (checks[i]->body != NULL)
+			checks[i]->body(snap_state(s, checks[i]), m, chunk, len);
+}
+
+const struct verdict *
+pipeline_eom(struct msg *m)
+{
+	const char *err = msg_spool_error(m);
+
+	msg_store_eoh(m);	/* a message without a body */
+	if (err != NULL) {
+		const struct snap_core *k = snap_core(msg_snap(m));
+
+		log_msg(LOG_ERR, m, "spool: %s in %s", err, k->tmp_dir);
+		msg_note_failure(m, "spool", k->on_error, err);
+	}
+	pipeline_phase(m, PHASE_EOM);
+	return verdict_decide(m);
+}
+
+/* ---------------------------------------------------------------- offline */
+
+/* Is line[0..n) a header field ("Name:" with a printable name)? */
+static bool
+is_header_line(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] != ':') {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c <= 0x20 || c >= 0x7f)
+			return false;
+		i++;
+	}
+	return i > 0 && i < n;
+}
+
+static size_t
+line_len(const char *p, size_t n, size_t *eol_r)
+{
+	const char *nl = memchr(p, '\n', n);
+	size_t len = nl ? (size_t)(nl - p) : n;
+
+	*eol_r = nl ? 1 : 0;
+	if (len > 0 && p[len - 1] == '\r') {
+		len--;
+		(*eol_r)++;
+	}
+	return len;
+}
+
+/* Feeds the body with every bare LF (or lone CR) made CRLF. */
+static void
+feed_body(struct msg *m, const char *p, size_t n)
+{
+	unsigned char buf[65536];
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (o + 2 > sizeof(buf)) {
+			pipeline_body(m, buf, o);
+			o = 0;
+		}
+		if (p[i] == '\n' || p[i] == '\r') {
+			buf[o++] = '\r';
+			buf[o++] = '\n';
+			if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
+				i++;
+		} else
+			buf[o++] = (unsigned char)p[i];
+	}
+	if (o > 0)
+		pipeline_body(m, buf, o);
+}
+
+static const char *
+addr_from_header(struct arena *a, const char *v)
+{
+	const char *lt, *gt;
+
+	if (v == NULL)
+		return "";
+	if ((lt = strchr(v, '<')) != NULL && (gt = strchr(lt, '>')) != NULL)
+		return arena_strndup(a, lt + 1, (size_t)(gt - lt - 1));
+	while (*v == ' ' || *v == '\t')
+		v++;
+	return arena_strndup(a, v, strcspn(v, " \t\r\n"));
+}
+
+struct msg *
+scan_buffer(struct snap *s, const struct scan_env *env,
+    const unsigned char *data, size_t len, const char *session_id,
+    const struct verdict **v_r)
+{
+	struct msg *m = msg_new(s, session_id);
+	struct arena *a = msg_arena(m);
+	const char *p = (const char *)data, *end = p + len;
+	size_t eol;
+	const char *mail_from;
+
+	msg_set_client(m, env->client_addr, env->client_name);
+	msg_set_helo(m, env->helo);
+	if (env->auth_user)
+		msg_set_auth_user(m, env->auth_user);
+	for (size_t i = 0; i < env->nrcpts; i++)
+		msg_add_rcpt(m, env->rcpts[i]);
+	if (env->queue_id)
+		msg_set_queue_id(m, env->queue_id);
+	pipeline_phase(m, PHASE_CONNECT);
+
+	/* An mbox "From " line is the envelope, not a header. */
+	if (len >= 5 && memcmp(p, "From ", 5) == 0) {
+		size_t l = line_len(p, (size_t)(end - p), &eol);
+
+		p += l + eol;
+	}
+	/* Envelope sender: given, else Return-Path, else From. */
+	mail_from = env->mail_from;
+	if (mail_from == NULL) {
+		const char *q = p;
+		const char *rp = NULL, *from = NULL;
+
+		while (q < end) {
+			size_t l = line_len(q, (size_t)(end - q), &eol);
+
+			if (l == 0)
+				break;
+			if (l > 12 && strncasecmp(q, "Return-Path:", 12) == 0 && !rp)
+				rp = arena_strndup(a, q + 12, l - 12);
+			else if (l > 5 && strncasecmp(q, "From:", 5) == 0 && !from)
+				from = arena_strndup(a, q + 5, l - 5);
+			q += l + eol;
+			if (eol == 0)
+				break;
+		}
+		mail_from = addr_from_header(a, rp ? rp : from);
+	}
+	msg_set_mail_from(m, mail_from);
+	pipeline_phase(m, PHASE_ENVFROM);
+
+	/* Header fields, with continuation lines folded in as received. */
+	while (p < end) {
+		size_t l = line_len(p, (size_t)(end - p), &eol);
+		const char *colon, *vstart;
+		char *name, *value;
+		size_t vlen;
+
+		if (l == 0) {
+			p += eol;
+			break;
+		}
+		if (!is_header_line(p, l))
+			break;	/* not a header: the body starts here */
+		colon = memchr(p, ':', l);
+		name = arena_strndup(a, p, (size_t)(colon - p));
+		vstart = colon + 1;
+		if (vstart < p + l && *vstart == ' ')
+			vstart++;
+		vlen = (size_t)(p + l - vstart);
+		value = arena_strndup(a, vstart, vlen);
+		p += l + eol;
+		while (p < end && (*p == ' ' || *p == '\t')) {
+			size_t cl = line_len(p, (size_t)(end - p), &eol);
+			char *nv = arena_alloc(a, vlen + cl + 3);
+
+			memcpy(nv, value, vlen);
+			memcpy(nv + vlen, "\r\n", 2);
+			memcpy(nv + vlen + 2, p, cl);
+			vlen += cl + 2;
+			nv[vlen] = '\0';
+			value = nv;
+			p += cl + eol;
+		}
+		pipeline_header(m, name, value);
+		if (eol == 0)
+			break;
+	}
+	pipeline_eoh(m);
+	if (p < end)
+		feed_body(m, p, (size_t)(end - p));
+	*v_r = pipeline_eom(m);
+	return m;
+}

@@ -1,0 +1,152 @@
+/*
+ * verdict.c - findings + thresholds -> one action, its SMTP reply and the
+ * X-Spam-Status text.  Forced actions from deciding checks win when they
+ * are stricter than what the score alone says.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "lib/arena.h"
+#include "msg.h"
+#include "msg_private.h"
+#include "snap.h"
+#include "verdict.h"
+
+/* The thresholds that apply to m (per-domain overrides go here). */
+struct thresholds {
+	double	tag, subject, quarantine, reject, discard;
+};
+
+static void
+verdict_thresholds(const struct msg *m, struct thresholds *t)
+{
+	const struct snap_core *k = snap_core(msg_snap(m));
+
+	t->tag = k->tag_score;
+	t->subject = k->subject_score;
+	t->quarantine = k->quarantine_score;
+	t->reject = k->reject_score;
+	t->discard = k->discard_score;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* "Yes, score=7.3 required=5.0 tests=A,B" with tests sorted. */
+static const char *
+status_text(struct msg *m, bool is_spam, double score, double required)
+{
+	struct arena *a = msg_arena(m);
+	size_t n = msg_hit_count(m), len = 0;
+	const char **names = arena_alloc(a, (n + 1) * sizeof(*names));
+	char *tests, *o;
+
+	for (size_t i = 0; i < n; i++) {
+		names[i] = msg_hit(m, i)->name;
+		len += strlen(names[i]) + 1;
+	}
+	qsort(names, n, sizeof(*names), cmp_names);
+	tests = o = arena_alloc(a, len + 5);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
+			continue;
+		o += sprintf(o, "%s%s", o == tests ? "" : ",", names[i]);
+	}
+	if (o == tests)
+		strcpy(tests, "none");
+	return arena_printf(a, "%s, score=%.1f required=%.1f tests=%s",
+	    is_spam ? "Yes" : "No", score, required, tests);
+}
+
+const struct verdict *
+verdict_decide(struct msg *m)
+{
+	struct arena *a = msg_arena(m);
+	const struct snap_core *k = snap_core(msg_snap(m));
+	struct verdict *v = arena_alloc(a, sizeof(*v));
+	struct thresholds t;
+	const char *rcode, *xcode, *text, *reason;
+	int forced;
+
+	verdict_thresholds(m, &t);
+	v->score = msg_score(m);
+	v->required = t.tag;
+	v->is_spam = v->score >= t.tag;
+	v->reason = v->is_spam ? "spam" : "clean";
+
+	/* The score alone. */
+	if (t.reject > 0 && v->score >= t.reject)
+		v->action = ACTION_REJECT;
+	else if (t.discard > 0 && v->score >= t.discard)
+		v->action = ACTION_DISCARD;
+	else if (t.quarantine > 0 && v->score >= t.quarantine)
+		v->action = ACTION_QUARANTINE;
+	else if (v->is_spam)
+		v->action = ACTION_TAG;
+	else
+		v->action = ACTION_ACCEPT;
+
+	/* A deciding check or a failure can make it stricter. */
+	forced = msg_forced_action(m, &rcode, &xcode, &text, &reason);
+	if (forced >= 0 && action_severity((enum verdict_action)forced) >
+	    action_severity(v->action)) {
+		v->action = (enum verdict_action)forced;
+		v->rcode = rcode;
+		v->xcode = xcode;
+		v->text = text;
+		v->reason = reason ? reason : "policy";
+	}
+
+	/* Too big to scan: passed with a note, or deferred if configured. */
+	if (msg_is_oversize(m)) {
+		v->action = k->oversize_action;
+		v->reason = "oversize";
+		if (v->action == ACTION_TEMPFAIL) {
+			v->rcode = "452";
+			v->xcode = "4.3.4";
+			v->text = "Message too large to scan now";
+		}
+		msg_add_header_out(m, "X-Vigil-Scan",
+		    arena_printf(a, "skipped, message larger than %zu bytes",
+		    k->max_scan_size));
+	}
+
+	if (v->action == ACTION_REJECT && v->rcode == NULL) {
+		v->rcode = "550";
+		v->xcode = "5.7.1";
+		v->text = k->reject_text;
+	}
+	if (v->action == ACTION_TEMPFAIL && v->rcode == NULL) {
+		v->rcode = "451";
+		v->xcode = "4.7.1";
+		v->text = "Message could not be checked, try again later";
+	}
+	v->status = status_text(m, v->is_spam, v->score, v->required);
+	v->add_spam_headers = !msg_is_oversize(m) && (k->add_headers_always || v->is_spam);
+	if (k->rewrite_subject != NULL && v->score >= t.subject &&
+	    (v->action == ACTION_TAG || v->action == ACTION_QUARANTINE)) {
+		const char *old = msg_hdr_raw(m, "Subject");
+		GString *s = g_string_new(NULL);
+
+		if (old == NULL)
+			old = "";
+		while (*old == ' ' || *old == '\t')
+			old++;
+		for (const char *p = k->rewrite_subject; *p; p++) {
+			if (p[0] == '%' && p[1] == 's') {
+				g_string_append(s, old);
+				p++;
+			} else
+				g_string_append_c(s, *p);
+		}
+		v->new_subject = arena_strdup(a, s->str);
+		g_string_free(s, TRUE);
+	}
+	return v;
+}

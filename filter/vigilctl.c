@@ -1,0 +1,204 @@
+/*
+ * vigilctl.c - the admin command: global options, then a subcommand from
+ * the table below.  Each subcommand lives in its own ctl_*.c file.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "lib/log.h"
+#include "mime.h"
+#include "snap.h"
+#include "vigilctl.h"
+
+#define DEFAULT_CONFIG	SYSCONFDIR "/vigil/vigil.conf"
+
+static int ctl_reload(const struct ctl_opts *, int, char **);
+static int ctl_stats(const struct ctl_opts *, int, char **);
+static int ctl_config(const struct ctl_opts *, int, char **);
+
+static const struct {
+	const char	*name;
+	ctl_fn		 fn;
+	const char	*usage;
+} cmds[] = {
+	{ "scan", ctl_scan,
+	  "scan [--json] [--ip ADDR] [--helo NAME] [--from ADDR] [--rcpt ADDR]... FILE...\n"
+	  "        scan messages offline and explain every point of their score" },
+	{ "reload", ctl_reload,
+	  "reload        rebuild the running daemon's configuration and rules" },
+	{ "stats", ctl_stats,
+	  "stats         the running daemon's counters" },
+	{ "config", ctl_config,
+	  "config [--defaults]  print the effective configuration (or all defaults)" },
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "usage: vigilctl [-c FILE] [-o Keyword=value]... COMMAND [ARGS]\n"
+	    "commands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(out, "  %s\n", cmds[i].usage);
+}
+
+struct cfg *
+ctl_cfg(const struct ctl_opts *o)
+{
+	char *err = NULL;
+	struct cfg *c = cfg_load(o->cfg_path, o->overrides, o->noverrides, &err);
+
+	if (c == NULL) {
+		fprintf(stderr, "vigilctl: %s\n", err);
+		free(err);
+	}
+	return c;
+}
+
+struct snap *
+ctl_snap(const struct ctl_opts *o)
+{
+	struct cfg *c = ctl_cfg(o);
+	struct snap *s;
+	char *err = NULL;
+
+	if (c == NULL)
+		return NULL;
+	s = snap_build(c, &err);
+	if (s == NULL) {
+		fprintf(stderr, "vigilctl: %s: %s\n", cfg_file(c), err);
+		free(err);
+	}
+	cfg_unref(&c);
+	return s;
+}
+
+int
+ctl_control(const struct ctl_opts *o, const char *line)
+{
+	struct cfg *c = ctl_cfg(o);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path;
+	char buf[4096];
+	ssize_t n;
+	int fd, rc = 0;
+	bool first = true;
+
+	if (c == NULL)
+		return EX_CONFIG;
+	path = cfg_str(c, "ControlSocket");
+	if (path == NULL || strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "vigilctl: no usable ControlSocket in %s\n", cfg_file(c));
+		cfg_unref(&c);
+		return EX_CONFIG;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "vigilctl: control socket %s: %s (is vigil running?)\n",
+		    path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		cfg_unref(&c);
+		return EX_UNAVAILABLE;
+	}
+	cfg_unref(&c);
+	if (write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) < 0) {
+		fprintf(stderr, "vigilctl: control socket %s: %s\n", path, strerror(errno));
+		close(fd);
+		return EX_UNAVAILABLE;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		size_t skip = 0;
+
+		/* The first line is "ok ..." or "error ...". */
+		if (first) {
+			first = false;
+			if (strncmp(buf, "error", 5) == 0)
+				rc = 1;
+			if (strncmp(buf, "ok\n", 3) == 0)
+				skip = 3;
+		}
+		fwrite(buf + skip, 1, (size_t)n - skip, rc ? stderr : stdout);
+	}
+	close(fd);
+	return rc;
+}
+
+static int
+ctl_reload(const struct ctl_opts *o, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return ctl_control(o, "reload");
+}
+
+static int
+ctl_stats(const struct ctl_opts *o, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return ctl_control(o, "stats");
+}
+
+static int
+ctl_config(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct cfg *c;
+
+	if (argc > 1 && strcmp(argv[1], "--defaults") == 0) {
+		cfg_write_defaults(stdout);
+		return 0;
+	}
+	if ((c = ctl_cfg(o)) == NULL)
+		return EX_CONFIG;
+	cfg_dump(stdout, c);
+	cfg_unref(&c);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl_opts o = { .cfg_path = DEFAULT_CONFIG };
+	int ch;
+
+	o.overrides = calloc((size_t)argc + 1, sizeof(char *));
+	if (o.overrides == NULL)
+		return EX_OSERR;
+	log_init("vigilctl", 1, LOG_MAIL);
+	log_set_level(LOG_WARNING);
+	/* Global options stop at the subcommand. */
+	while ((ch = getopt(argc, argv, "+c:o:hV")) != -1) {
+		switch (ch) {
+		case 'c': o.cfg_path = optarg; break;
+		case 'o': o.overrides[o.noverrides++] = optarg; break;
+		case 'V': printf("vigilctl %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	mime_init();
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, argv[optind]) == 0) {
+			char **sub = argv + optind;
+			int subc = argc - optind;
+
+			optind = 1;	/* subcommands parse their own options */
+			return cmds[i].fn(&o, subc, sub);
+		}
+	fprintf(stderr, "vigilctl: unknown command \"%s\"\n", argv[optind]);
+	usage(stderr);
+	return EX_USAGE;
+}
