@@ -67,6 +67,8 @@ const struct opt core_opts[] = {
 	  "Skip content checks for TrustedNetworks and authenticated senders" },
 	{ "AddHeaders", OPT_ENUM, "all", 0, 0, "all|spam",
 	  "Add X-Spam-Status to every message (all) or only to spam" },
+	{ "Checks", OPT_LIST, "all", 0, 0, NULL,
+	  "Checks to run, by name (headers, rules, spf, dkim, dmarc, av, bayes, ...); all = every one" },
 	{ "ShutdownTimeout", OPT_DURATION, "30s", 0, 3600000, NULL,
 	  "On SIGTERM, how long messages in flight may take to finish" },
 	{ NULL }

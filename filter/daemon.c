@@ -135,7 +135,7 @@ daemon_write_stats(FILE *out)
 	fprintf(out, "uptime.s %llu\n",
 	    (unsigned long long)((util_now_us() - started_us) / 1000000));
 	for (size_t i = 0; checks[i] != NULL; i++)
-		if (checks[i]->stats != NULL)
+		if (checks[i]->stats != NULL && snap_state(s, checks[i]) != NULL)
 			checks[i]->stats(snap_state(s, checks[i]), out);
 	snap_unref(&s);
 }

@@ -385,7 +385,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon_args args = { .cfg_path = DEFAULT_CONFIG };
-	bool check_only = false;
+	bool check_only = false, cfg_given = false;
 	struct cfg *cfg;
 	char *err = NULL, errbuf[256];
 	const char *spec, *pidfile;
@@ -398,7 +398,7 @@ main(int argc, char **argv)
 	log_init("vigil", 1, LOG_MAIL);
 	while ((ch = getopt_long(argc, argv, "c:p:fnVo:h", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': args.cfg_path = optarg; break;
+		case 'c': args.cfg_path = optarg; cfg_given = true; break;
 		case 'p': args.socket = optarg; break;
 		case 'f': args.foreground = true; break;
 		case 'n': check_only = true; break;
@@ -420,6 +420,12 @@ main(int argc, char **argv)
 	if (optind != argc) {
 		usage(stderr);
 		return EX_USAGE;
+	}
+	/* No -c and no installed config: run on the embedded defaults. */
+	if (!cfg_given && access(args.cfg_path, F_OK) != 0) {
+		log_sys(LOG_INFO, "%s not found: using the embedded defaults",
+		    args.cfg_path);
+		args.cfg_path = NULL;
 	}
 	mime_init();
 

@@ -178,6 +178,19 @@ static char *
 to_utf8(struct arena *a, const char *charset, const char *s, size_t n,
     size_t *len_r)
 {
+	if (n == 0 || s == NULL) {
+		*len_r = 0;
+		return arena_strdup(a, "");
+	}
+	if (memchr(s, '\0', n) != NULL) {
+		/* NULs would end the text early in every C string API below. */
+		char *copy = arena_memdup(a, s, n);
+
+		for (size_t i = 0; i < n; i++)
+			if (copy[i] == '\0')
+				copy[i] = ' ';
+		s = copy;
+	}
 	if (charset != NULL && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
 	    g_ascii_strcasecmp(charset, "us-ascii") != 0) {
 		const char *iconv_name = g_mime_charset_iconv_name(charset);

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+struct arena;
 struct msg;
 struct mview;
 

@@ -46,11 +46,13 @@ pipeline_phase(struct msg *m, enum check_phase phase)
 		const char *why = NULL;
 		enum check_rc rc;
 
-		if (!(c->phases & phase) || c->run == NULL)
+		void *st = snap_state(s, c);
+
+		if (!(c->phases & phase) || c->run == NULL || st == NULL)
 			continue;
 		if (c->is_content && skip)
 			continue;
-		rc = c->run(snap_state(s, c), m, phase, &why);
+		rc = c->run(st, m, phase, &why);
 		if (rc == CHECK_TEMPFAIL || rc == CHECK_FAIL) {
 			enum verdict_action pol = error_policy(s, c);
 
@@ -69,9 +71,12 @@ pipeline_header(struct msg *m, const char *name, const char *value)
 	struct snap *s = msg_snap(m);
 
 	msg_store_header(m, name, value);
-	for (size_t i = 0; checks[i] != NULL; i++)
-		if (checks[i]->header != NULL)
-			checks[i]->header(snap_state(s, checks[i]), m, name, value);
+	for (size_t i = 0; checks[i] != NULL; i++) {
+		void *st;
+
+		if (checks[i]->header != NULL && (st = snap_state(s, checks[i])) != NULL)
+			checks[i]->header(st, m, name, value);
+	}
 }
 
 void
@@ -87,9 +92,12 @@ pipeline_body(struct msg *m, const unsigned char *chunk, size_t len)
 	struct snap *s = msg_snap(m);
 
 	msg_store_body(m, chunk, len);
-	for (size_t i = 0; checks[i] != NULL; i++)
-		if (checks[i]->body != NULL)
-			checks[i]->body(snap_state(s, checks[i]), m, chunk, len);
+	for (size_t i = 0; checks[i] != NULL; i++) {
+		void *st;
+
+		if (checks[i]->body != NULL && (st = snap_state(s, checks[i])) != NULL)
+			checks[i]->body(st, m, chunk, len);
+	}
 }
 
 const struct verdict *

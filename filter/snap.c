@@ -22,7 +22,8 @@ struct snap {
 	atomic_int	 refs;
 	struct cfg	*cfg;
 	struct snap_core core;
-	void		*states[MAX_CHECKS];
+	void		*states[MAX_CHECKS];	/* NULL: check not enabled */
+	bool		 enabled[MAX_CHECKS];
 	size_t		 nchecks;
 	GHashTable	*scores;	/* name -> double* */
 	struct util_cidr *trusted;
@@ -126,6 +127,33 @@ core_setup(struct snap *s, char **err_r)
 	return 0;
 }
 
+/* Which checks the Checks option turns on; unknown names are errors. */
+static int
+enabled_checks(struct snap *s, char **err_r)
+{
+	size_t n;
+	const char *const *names = cfg_list(s->cfg, "Checks", &n);
+
+	for (size_t j = 0; j < n; j++) {
+		bool known = strcmp(names[j], "all") == 0;
+
+		for (size_t i = 0; checks[i] != NULL && !known; i++)
+			known = strcmp(checks[i]->name, names[j]) == 0;
+		if (!known) {
+			if (asprintf(err_r, "%s: Checks: no check named \"%s\"",
+			    cfg_file(s->cfg), names[j]) < 0)
+				log_oom(64, "snap");
+			return -1;
+		}
+	}
+	for (size_t i = 0; checks[i] != NULL && i < MAX_CHECKS; i++)
+		for (size_t j = 0; j < n; j++)
+			if (strcmp(names[j], "all") == 0 ||
+			    strcmp(names[j], checks[i]->name) == 0)
+				s->enabled[i] = true;
+	return 0;
+}
+
 struct snap *
 snap_build(struct cfg *cfg, char **err_r)
 {
@@ -139,13 +167,17 @@ snap_build(struct cfg *cfg, char **err_r)
 	s->scores = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	if (core_setup(s, err_r) < 0)
 		goto fail;
+	if (enabled_checks(s, err_r) < 0)
+		goto fail;
 	for (size_t i = 0; checks[i] != NULL; i++) {
 		const char *err = NULL;
 
 		if (i >= MAX_CHECKS)
 			BUG("more than %d checks registered", MAX_CHECKS);
-		s->states[i] = checks[i]->setup ? checks[i]->setup(s, &err) : s;
 		s->nchecks = i + 1;
+		if (!s->enabled[i])
+			continue;
+		s->states[i] = checks[i]->setup ? checks[i]->setup(s, &err) : s;
 		if (s->states[i] == NULL) {
 			if (asprintf(err_r, "check %s: %s", checks[i]->name,
 			    err ? err : "setup failed") < 0)

@@ -54,7 +54,8 @@ void		 snap_unref(struct snap **);
 
 const struct cfg *snap_cfg(const struct snap *);
 const struct snap_core *snap_core(const struct snap *);
-/* The state that check c's setup() returned in this snapshot. */
+/* The state that check c's setup() returned in this snapshot; NULL when
+ * the check is not enabled (the Checks option). */
 void		*snap_state(const struct snap *, const struct check *c);
 
 /*

@@ -169,6 +169,7 @@ main(int argc, char **argv)
 {
 	struct ctl_opts o = { .cfg_path = DEFAULT_CONFIG };
 	int ch;
+	bool cfg_given = false;
 
 	o.overrides = calloc((size_t)argc + 1, sizeof(char *));
 	if (o.overrides == NULL)
@@ -178,7 +179,7 @@ main(int argc, char **argv)
 	/* Global options stop at the subcommand. */
 	while ((ch = getopt(argc, argv, "+c:o:hV")) != -1) {
 		switch (ch) {
-		case 'c': o.cfg_path = optarg; break;
+		case 'c': o.cfg_path = optarg; cfg_given = true; break;
 		case 'o': o.overrides[o.noverrides++] = optarg; break;
 		case 'V': printf("vigilctl %s\n", PACKAGE_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
@@ -189,6 +190,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
+	/* No -c and no installed config: the embedded defaults. */
+	if (!cfg_given && access(o.cfg_path, F_OK) != 0)
+		o.cfg_path = NULL;
 	mime_init();
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmds[i].name, argv[optind]) == 0) {

@@ -1,0 +1,301 @@
+/*
+ * test_scan.c - the verdict machinery through scan_buffer(): thresholds,
+ * actions, X-Spam-Status, subject rewriting, forced actions, oversize
+ * messages, spilling to disk, and the same bytes either way.
+ */
+#include "t.h"
+
+#include "check.h"
+#include "msg_private.h"
+
+/* Missing Date (1.4), Message-ID (0.5), malformed From (2.0): 3.9. */
+static const char *bad_headers =
+    "From: nobody\nTo: bob@example.com\nSubject: hello\n\nbody\n";
+static const char *good =
+    "From: Alice <alice@example.org>\nTo: bob@example.com\nSubject: hi\n"
+    "Date: Tue, 24 Nov 2026 10:15:00 +0100\nMessage-ID: <a@example.org>\n\nbody\n";
+
+static void
+test_accept_tag_reject(void **state)
+{
+	const char *tag[] = { "TagScore=3" };
+	const char *rej[] = { "TagScore=3", "RejectScore=3.5", "RejectText=Go away" };
+	const char *quar[] = { "TagScore=2", "QuarantineScore=3" };
+	const struct verdict *v;
+	struct snap *s;
+	struct msg *m;
+
+	s = t_snap(NULL, NULL, 0);
+	m = t_scan(s, good, &v);
+	assert_int_equal(v->action, ACTION_ACCEPT);
+	assert_true(v->score == 0);
+	assert_string_equal(v->status, "No, score=0.0 required=5.0 tests=none");
+	msg_end(&m);
+	m = t_scan(s, bad_headers, &v);
+	assert_int_equal(v->action, ACTION_ACCEPT);
+	assert_false(v->is_spam);
+	assert_string_equal(v->status,
+	    "No, score=3.9 required=5.0 tests=FROM_MALFORMED,MISSING_DATE,MISSING_MID");
+	msg_end(&m);
+	snap_unref(&s);
+
+	s = t_snap(NULL, tag, 1);
+	m = t_scan(s, bad_headers, &v);
+	assert_int_equal(v->action, ACTION_TAG);
+	assert_true(v->is_spam);
+	assert_string_equal(v->status,
+	    "Yes, score=3.9 required=3.0 tests=FROM_MALFORMED,MISSING_DATE,MISSING_MID");
+	assert_null(v->new_subject);	/* RewriteSubject unset */
+	msg_end(&m);
+	snap_unref(&s);
+
+	s = t_snap(NULL, rej, 3);
+	m = t_scan(s, bad_headers, &v);
+	assert_int_equal(v->action, ACTION_REJECT);
+	assert_string_equal(v->rcode, "550");
+	assert_string_equal(v->xcode, "5.7.1");
+	assert_string_equal(v->text, "Go away");
+	msg_end(&m);
+	snap_unref(&s);
+
+	s = t_snap(NULL, quar, 2);
+	m = t_scan(s, bad_headers, &v);
+	assert_int_equal(v->action, ACTION_QUARANTINE);
+	msg_end(&m);
+	snap_unref(&s);
+}
+
+static void
+test_subject_rewrite(void **state)
+{
+	const char *ov[] = { "TagScore=3", "SubjectScore=3", "RewriteSubject=[SPAM] %s" };
+	const char *bad_rw[] = { "RewriteSubject=[SPAM]" };
+	const struct verdict *v;
+	struct snap *s = t_snap(NULL, ov, 3);
+	struct msg *m = t_scan(s, bad_headers, &v);
+	char *err = NULL;
+	struct cfg *c;
+
+	assert_string_equal(v->new_subject, "[SPAM] hello");
+	msg_end(&m);
+	snap_unref(&s);
+	/* A rewrite without %s would lose the subject: refused at load. */
+	c = cfg_load(NULL, bad_rw, 1, &err);
+	assert_non_null(c);
+	assert_null(snap_build(c, &err));
+	assert_non_null(strstr(err, "must contain %s"));
+	free(err);
+	cfg_unref(&c);
+}
+
+static void
+test_forced_action_wins_when_stricter(void **state)
+{
+	struct snap *s = t_snap(NULL, NULL, 0);
+	struct msg *m = msg_new(s, "t");
+	const struct verdict *v;
+
+	msg_force_action(m, ACTION_QUARANTINE, NULL, NULL, NULL, "virus");
+	msg_force_action(m, ACTION_TAG, NULL, NULL, NULL, "weaker");
+	msg_force_action(m, ACTION_REJECT, "554", "5.7.1", "virus X found", "virus");
+	v = pipeline_eom(m);
+	assert_int_equal(v->action, ACTION_REJECT);
+	assert_string_equal(v->rcode, "554");
+	assert_string_equal(v->text, "virus X found");
+	assert_string_equal(v->reason, "virus");
+	msg_end(&m);
+	snap_unref(&s);
+}
+
+static void
+test_failure_policy(void **state)
+{
+	const char *acc[] = { "OnError=accept" };
+	struct snap *s = t_snap(NULL, NULL, 0);
+	struct msg *m = msg_new(s, "t");
+	const struct verdict *v;
+
+	msg_note_failure(m, "av", ACTION_TEMPFAIL, "engine not ready");
+	v = pipeline_eom(m);
+	assert_int_equal(v->action, ACTION_TEMPFAIL);
+	assert_string_equal(v->rcode, "451");
+	msg_end(&m);
+	snap_unref(&s);
+	s = t_snap(NULL, acc, 1);
+	m = msg_new(s, "t");
+	msg_note_failure(m, "av", snap_core(s)->on_error, "engine not ready");
+	v = pipeline_eom(m);
+	assert_int_equal(v->action, ACTION_ACCEPT);
+	assert_int_equal(msg_failure_count(m), 1);
+	msg_end(&m);
+	snap_unref(&s);
+}
+
+static void
+test_oversize_passes_unscanned(void **state)
+{
+	const char *ov[] = { "MaxScanSize=2k", "TagScore=1" };
+	const char *tf[] = { "MaxScanSize=2k", "OversizeAction=tempfail" };
+	char *big = malloc(10000);
+	const struct verdict *v;
+	struct snap *s;
+	struct msg *m;
+
+	strcpy(big, bad_headers);
+	memset(big + strlen(big), 'x', 8000);
+	big[strlen(bad_headers) + 8000] = '\0';
+	s = t_snap(NULL, ov, 2);
+	m = t_scan(s, big, &v);
+	assert_int_equal(v->action, ACTION_ACCEPT);
+	assert_string_equal(v->reason, "oversize");
+	assert_int_equal(msg_hit_count(m), 0);	/* content checks skipped */
+	assert_int_equal(msg_header_out_count(m), 1);
+	msg_end(&m);
+	snap_unref(&s);
+	s = t_snap(NULL, tf, 2);
+	m = t_scan(s, big, &v);
+	assert_int_equal(v->action, ACTION_TEMPFAIL);
+	assert_string_equal(v->rcode, "452");
+	msg_end(&m);
+	snap_unref(&s);
+	free(big);
+}
+
+/* A spilled message gives the same bytes and the same verdict. */
+static void
+test_spill_same_verdict(void **state)
+{
+	const char *small[] = { "SpoolMemoryMax=4k" };
+	char *msgtext = malloc(200000);
+	const struct verdict *v1, *v2;
+	struct snap *s1 = t_snap(NULL, NULL, 0), *s2 = t_snap(NULL, small, 1);
+	struct msg *m1, *m2;
+	const unsigned char *r1, *r2;
+	size_t l1, l2;
+
+	strcpy(msgtext, bad_headers);
+	for (int i = 0; i < 3000; i++)
+		strcat(msgtext, "a line of body text to spill\n");
+	m1 = t_scan(s1, msgtext, &v1);
+	m2 = t_scan(s2, msgtext, &v2);
+	r1 = msg_raw(m1, &l1);
+	r2 = msg_raw(m2, &l2);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(r1, r2, l1);
+	assert_true(v1->score == v2->score);
+	assert_int_equal(v1->action, v2->action);
+	msg_end(&m1);
+	msg_end(&m2);
+	snap_unref(&s1);
+	snap_unref(&s2);
+	free(msgtext);
+}
+
+/* LF input is stored as CRLF, folding kept, mbox From_ line dropped. */
+static void
+test_raw_is_crlf(void **state)
+{
+	struct snap *s = t_snap(NULL, NULL, 0);
+	const struct verdict *v;
+	struct msg *m = t_scan(s, "From alice@example.org Tue Nov 24 10:00:00 2026\n"
+	    "Subject: one\n two\nFrom: a@example.org\n\nline1\nline2\r\nline3", &v);
+	size_t len;
+	const unsigned char *raw = msg_raw(m, &len);
+	const char *want = "Subject: one\r\n two\r\nFrom: a@example.org\r\n\r\n"
+	    "line1\r\nline2\r\nline3";
+
+	assert_int_equal(len, strlen(want));
+	assert_memory_equal(raw, want, len);
+	assert_string_equal(msg_mail_from(m), "a@example.org");
+	assert_string_equal(msg_view(m)->subject, "one two");
+	msg_end(&m);
+	snap_unref(&s);
+}
+
+static void
+test_trusted_skips_content(void **state)
+{
+	const char *ov[] = { "TrustedNetworks=192.0.2.0/24" };
+	const char *off[] = { "TrustedNetworks=192.0.2.0/24", "SkipTrusted=no" };
+	struct snap *s = t_snap(NULL, ov, 1);
+	const struct verdict *v;
+	struct msg *m = t_scan(s, bad_headers, &v);
+
+	assert_true(msg_is_trusted(m));
+	assert_int_equal(msg_hit_count(m), 0);
+	msg_end(&m);
+	snap_unref(&s);
+	s = t_snap(NULL, off, 2);
+	m = t_scan(s, bad_headers, &v);
+	assert_true(msg_has_hit(m, "MISSING_DATE"));
+	msg_end(&m);
+	snap_unref(&s);
+}
+
+/* Hostile input: every one gets a verdict. */
+static void
+test_hostile_input(void **state)
+{
+	struct snap *s = t_snap(NULL, NULL, 0);
+	const struct verdict *v;
+	struct msg *m;
+	char *huge = malloc(1100000);
+	static const char nul_msg[] = "Subject: a\0b\nFrom: x@y.z\n\nbody\0with NUL\xff\xfe\n";
+
+	/* A 1 MB header. */
+	strcpy(huge, "X-Long: ");
+	memset(huge + 8, 'a', 1000000);
+	strcpy(huge + 1000008, "\nFrom: a@example.org\n\nbody\n");
+	m = t_scan(s, huge, &v);
+	assert_non_null(v);
+	assert_string_equal(msg_view(m)->hdrs[1].name, "From");
+	msg_end(&m);
+	/* NULs and bad UTF-8 (the scan sees the bytes after the NUL too). */
+	m = scan_buffer(s, &(struct scan_env){ 0 }, (const unsigned char *)nul_msg,
+	    sizeof(nul_msg) - 1, "t", &v);
+	assert_non_null(v);
+	assert_non_null(strstr(msg_view(m)->body_text, "with NUL"));
+	msg_end(&m);
+	/* No headers at all, only body; empty message. */
+	m = t_scan(s, "\njust a body\n", &v);
+	assert_true(msg_has_hit(m, "MISSING_FROM"));
+	msg_end(&m);
+	m = t_scan(s, "", &v);
+	assert_non_null(v);
+	msg_end(&m);
+	free(huge);
+	snap_unref(&s);
+}
+
+static void
+test_score_table(void **state)
+{
+	struct snap *s = t_snap(NULL, NULL, 0);
+	const struct verdict *v;
+	struct msg *m;
+
+	snap_set_score(s, "MISSING_DATE", 10.0);
+	m = t_scan(s, bad_headers, &v);
+	assert_true(v->score > 12.4 && v->score < 12.6);
+	msg_end(&m);
+	snap_unref(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_accept_tag_reject),
+		cmocka_unit_test(test_subject_rewrite),
+		cmocka_unit_test(test_forced_action_wins_when_stricter),
+		cmocka_unit_test(test_failure_policy),
+		cmocka_unit_test(test_oversize_passes_unscanned),
+		cmocka_unit_test(test_spill_same_verdict),
+		cmocka_unit_test(test_raw_is_crlf),
+		cmocka_unit_test(test_trusted_skips_content),
+		cmocka_unit_test(test_hostile_input),
+		cmocka_unit_test(test_score_table),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
