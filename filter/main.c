@@ -197,6 +197,15 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	uint64_t deadline;
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);	/* die with the supervisor */
+	/* Blocked in every thread (threads inherit the mask): SIGUSR1 is
+	 * taken by reload_thread alone, SIGTERM/SIGINT/SIGHUP by libmilter's
+	 * signal thread, which stops the loop. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	s = snap_build(cfg, &err);
 	if (s == NULL) {
 		log_sys(LOG_ERR, "%s", err);
@@ -216,10 +225,6 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	if (ctl != NULL && daemon_control_start(ctl, args, &e) < 0)
 		log_sys(LOG_WARNING, "%s (%s: %s); vigilctl reload/stats unavailable",
 		    e, ctl, strerror(errno));
-	/* SIGUSR1 (from the supervisor) reloads; every thread blocks it. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	if (pthread_create(&t, NULL, reload_thread, NULL) != 0)
 		log_sys(LOG_WARNING, "reload thread: %s; SIGHUP will not reload",
 		    strerror(errno));

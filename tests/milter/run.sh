@@ -1,0 +1,144 @@
+#!/bin/sh
+# run.sh - protocol tests: the real vigil daemon driven by miltertest over
+# a unix socket, plus the daemon's own behaviour (config check, reload,
+# privileges, control socket).  Prints ok/FAIL per check and ends with
+# "N passed, N failed"; exits non-zero on any failure.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+top=${top_builddir:-$(cd "$here/../.." && pwd)}
+VIGIL=$top/filter/vigil
+VIGILCTL=$top/filter/vigilctl
+MT=${MILTERTEST:-miltertest}
+case "$MT" in no|"") MT=miltertest ;; esac
+T=$(mktemp -d /tmp/vigil-milter-XXXXXX)
+chmod 755 "$T"
+pass=0 fail=0
+pid=
+
+ok() { pass=$((pass + 1)); echo "ok   $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && sleep 0.3
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+if ! command -v "$MT" >/dev/null 2>&1; then
+	echo "FAIL miltertest not found (apt-get install miltertest)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+write_conf() { # extra lines on stdin
+	{
+		echo "Socket unix:$T/v.sock"
+		echo "ControlSocket $T/c.sock"
+		echo "Checks headers"
+		echo "TagScore 3"
+		echo "SubjectScore 3"
+		echo 'RewriteSubject "[SPAM] %s"'
+		echo "AuthservID mx.vigil.test"
+		echo "TrustedNetworks 127.0.0.1"
+		cat
+	} > "$T/vigil.conf"
+}
+
+start() { # extra vigil args
+	rm -f "$T/v.sock"
+	"$VIGIL" -f -c "$T/vigil.conf" "$@" >>"$T/vigil.log" 2>&1 &
+	pid=$!
+	i=0
+	while [ ! -S "$T/v.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	[ -S "$T/v.sock" ] || { echo "vigil did not start:"; tail -5 "$T/vigil.log"; }
+}
+
+stop() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	pid=
+}
+
+lua() { # script: its own checks, one line each
+	out=$("$MT" -D sock="unix:$T/v.sock" -D dir="$here" -s "$here/$1" 2>&1)
+	rc=$?
+	echo "$out" | grep -E '^  (ok|FAIL)' | sed "s/^  /  [$1] /"
+	n_ok=$(echo "$out" | grep -c '^  ok')
+	n_bad=$(echo "$out" | grep -c '^  FAIL')
+	pass=$((pass + n_ok))
+	fail=$((fail + n_bad))
+	if [ $rc -ne 0 ] && [ "$n_bad" -eq 0 ]; then
+		bad "$1 exited $rc: $out"
+	fi
+}
+
+# --- config check ---------------------------------------------------------
+write_conf </dev/null
+if "$VIGIL" -n -c "$T/vigil.conf" >/dev/null 2>&1; then ok "vigil -n accepts a good config"; else bad "vigil -n rejected a good config"; fi
+printf 'TagScore 3\nBogusKeyword yes\n' > "$T/bad.conf"
+out=$("$VIGIL" -n -c "$T/bad.conf" 2>&1); rc=$?
+[ $rc -eq 78 ] && ok "vigil -n exits 78 on a bad config" || bad "vigil -n exit $rc on a bad config"
+echo "$out" | grep -q "bad.conf:2: BogusKeyword: unknown keyword" && ok "error names file:line" || bad "error text: $out"
+out=$("$VIGIL" -n -c "$T/vigil.conf" -o TagScore=abc 2>&1); rc=$?
+[ $rc -eq 78 ] && echo "$out" | grep -q "TagScore: expected a number" && ok "bad -o override refused" || bad "bad -o: $rc $out"
+"$VIGIL" -V | grep -q '^vigil [0-9]' && ok "vigil -V prints the version" || bad "vigil -V"
+
+# --- protocol ------------------------------------------------------------
+write_conf </dev/null
+start
+lua session.lua
+lua forged.lua
+grep -q 'verdict=tag score=3.9/3.0 client=mx.example.net\[192.0.2.7\] from=<> rcpts=2' "$T/vigil.log" \
+	&& ok "one log line per message with verdict, score, client, sender, recipients" \
+	|| bad "verdict log line missing: $(grep verdict= "$T/vigil.log" | head -3)"
+grep 'q=Q1 verdict=accept' "$T/vigil.log" | grep -q 'ms=' && ok "log line carries queue id and time" || bad "queue id/time missing in log"
+
+# --- control socket: stats, mode 0600 ------------------------------------
+st=$("$VIGILCTL" -c "$T/vigil.conf" stats 2>&1)
+echo "$st" | grep -q '^messages.tag 1$' && ok "vigilctl stats counts tagged mail" || bad "stats: $st"
+mode=$(stat -c %a "$T/c.sock" 2>/dev/null)
+[ "$mode" = 600 ] && ok "control socket is mode 0600" || bad "control socket mode $mode"
+
+# --- reload: a broken config is refused, a good one takes over -----------
+cp "$T/vigil.conf" "$T/good.conf"
+echo "TagScore notanumber" >> "$T/vigil.conf"
+kill -HUP "$pid"; sleep 1
+grep -q "reload refused" "$T/vigil.log" && ok "SIGHUP with a broken config is refused and logged" || bad "broken reload not refused"
+lua session.lua
+cp "$T/good.conf" "$T/vigil.conf"
+echo "RejectScore 3.5" >> "$T/vigil.conf"
+echo 'RejectText "Spam is not welcome here"' >> "$T/vigil.conf"
+out=$("$VIGILCTL" -c "$T/vigil.conf" reload 2>&1)
+echo "$out" | grep -q "ok reloaded" && ok "vigilctl reload" || bad "vigilctl reload: $out"
+lua reject.lua
+grep -q 'verdict=reject' "$T/vigil.log" && ok "new thresholds in service after reload" || bad "no reject after reload"
+stop
+grep -q "vigil stopped" "$T/vigil.log" && ok "SIGTERM stops cleanly" || bad "no clean stop in log"
+
+# --- a spool that cannot spill: tempfail ----------------------------------
+write_conf <<CONF
+SpoolMemoryMax 4k
+TempDirectory $T/does-not-exist
+CONF
+start
+lua tempfail.lua
+grep -q "spool" "$T/vigil.log" && ok "spool failure logged with its folder" || bad "spool failure not logged"
+stop
+
+# --- privileges: the worker runs as UserID --------------------------------
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	write_conf <<CONF
+UserID nobody
+CONF
+	start
+	sleep 0.5
+	worker=$(pgrep -P "$pid" | head -1)
+	uid=$(awk '/^Uid:/{print $2}' "/proc/$worker/status" 2>/dev/null)
+	[ -n "$uid" ] && [ "$uid" != 0 ] && ok "worker dropped root (uid $uid)" || bad "worker uid ${uid:-unknown}"
+	lua session.lua
+	stop
+else
+	echo "skip privilege test (needs root and user nobody)"
+fi
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
