@@ -2,7 +2,7 @@
 # run.sh - vigil end to end through a real, private Postfix (make
 # check-postfix).  Needs root and the postfix package; see lib.sh.
 #
-#   1. every samples/*.eml through Postfix + vigil, presented as an
+#   1. every samples/messages/*.eml through Postfix + vigil, presented as an
 #      internet client: accepted ones are delivered carrying X-Spam-Status
 #      (and X-Spam-Flag/X-Spam-Score when tagged), rejected ones got
 #      550 5.7.1, and each fate is the one `vigilctl scan` gives offline;
@@ -58,9 +58,9 @@ print(o["action"], "%.1f" % float(o["score"]))'
 
 # ------------------------------------------------------------ 1. samples
 test_samples() {
-	local samples=("$top_srcdir"/samples/*.eml)
+	local samples=("$top_srcdir"/samples/messages/*.eml)
 	if [ ! -f "${samples[0]}" ]; then
-		pf_fail "samples" "no samples/*.eml"
+		pf_fail "samples" "no samples/messages/*.eml"
 		return
 	fi
 	pf_send --xclient 192.0.2.10 --helo "$ENV_HELO" --from "$ENV_FROM" \
@@ -200,7 +200,7 @@ EOF
 
 # ------------------------------------------------------------ 4. concurrency
 test_concurrency() {
-	local files=("$top_srcdir"/samples/*.eml "$T/long-header.eml" "$T/forged.eml")
+	local files=("$top_srcdir"/samples/messages/*.eml "$T/long-header.eml" "$T/forged.eml")
 	local lines0 lines1 t0 t1
 	lines0=$(grep -c 'score=' "$PF_VIGIL_LOG")
 	t0=$(date +%s)
