@@ -195,6 +195,10 @@ relay_transport = relay:[127.0.0.1]:$PF_SINK_PORT
 default_transport = smtp:[127.0.0.1]:$PF_SINK_PORT
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 smtpd_authorized_xclient_hosts = 127.0.0.1
+# Treat test mail as mail from the internet: no header rewriting and no
+# added Date/Message-ID, so vigil sees what the sender wrote.
+local_header_rewrite_clients =
+always_add_missing_headers = no
 smtpd_authorized_xforward_hosts = 127.0.0.1
 smtp_dns_support_level = disabled
 smtpd_peername_lookup = no

@@ -152,7 +152,9 @@ EOF
 		pf_fail "header over 1 KB passes" "$code $text; delivered: ${f:-no}"
 		return
 	fi
-	line=$(header X-Long-Line "$f")
+	# Postfix's smtp client folds lines over 998 bytes on the way to the
+	# sink (smtp_line_length_limit); the content must be intact.
+	line=$(header X-Long-Line "$f" | tr -d ' \t')
 	if [ "${#line}" -ne 1500 ]; then
 		pf_fail "header over 1 KB passes" "X-Long-Line is ${#line} bytes, sent 1500"
 	elif [ "$(header References "$f" | wc -c)" -lt 5000 ]; then
