@@ -412,11 +412,19 @@ text:
 			i++;
 			continue;
 		}
-		buf_put(&b, &c, 1);
-		space = false;
-		if (hidden)
-			out->hidden_chars++;
-		i++;
+		{
+			/* A run of ordinary text goes out in one piece. */
+			size_t j = i + 1;
+
+			while (j < n && s[j] != '<' && s[j] != '&' && s[j] != '\0' &&
+			    !isspace((unsigned char)s[j]))
+				j++;
+			buf_put(&b, s + i, j - i);
+			space = false;
+			if (hidden)
+				out->hidden_chars += j - i;
+			i = j;
+		}
 	}
 	while (b.len > 0 && (b.p[b.len - 1] == ' ' || b.p[b.len - 1] == '\n'))
 		b.p[--b.len] = '\0';

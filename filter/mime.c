@@ -344,6 +344,10 @@ decode_header(struct arena *a, const char *raw)
 	unf[o] = '\0';
 	while (*unf == ' ' || *unf == '\t')
 		unf++;
+	/* Most values have no encoded words: plain ASCII or UTF-8 is kept
+	 * as it is, without GMime's charset guessing. */
+	if (strstr(unf, "=?") == NULL && g_utf8_validate(unf, -1, NULL))
+		return unf;
 	dec = g_mime_utils_header_decode_text(NULL, unf);
 	r = mime_utf8(a, dec ? dec : unf, strlen(dec ? dec : unf), NULL);
 	g_free(dec);

@@ -148,25 +148,43 @@ line_len(const char *p, size_t n, size_t *eol_r)
 	return len;
 }
 
-/* Feeds the body with every bare LF (or lone CR) made CRLF. */
+/* Feeds the body with every bare LF (or lone CR) made CRLF, in chunks. */
 static void
 feed_body(struct msg *m, const char *p, size_t n)
 {
 	unsigned char buf[65536];
-	size_t o = 0;
+	size_t o = 0, i = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		if (o + 2 > sizeof(buf)) {
+	while (i < n) {
+		/* Copy the run up to the next line end in one go. */
+		const char *nl = memchr(p + i, '\n', n - i);
+		const char *cr = memchr(p + i, '\r', (nl ? (size_t)(nl - p) : n) - i);
+		size_t end = cr ? (size_t)(cr - p) : nl ? (size_t)(nl - p) : n;
+		size_t run = end - i;
+
+		while (run > 0) {
+			size_t k = run < sizeof(buf) - 2 - o ? run : sizeof(buf) - 2 - o;
+
+			memcpy(buf + o, p + i, k);
+			o += k;
+			i += k;
+			run -= k;
+			if (o >= sizeof(buf) - 2) {
+				pipeline_body(m, buf, o);
+				o = 0;
+			}
+		}
+		if (i >= n)
+			break;
+		buf[o++] = '\r';
+		buf[o++] = '\n';
+		if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
+			i++;
+		i++;
+		if (o >= sizeof(buf) - 2) {
 			pipeline_body(m, buf, o);
 			o = 0;
 		}
-		if (p[i] == '\n' || p[i] == '\r') {
-			buf[o++] = '\r';
-			buf[o++] = '\n';
-			if (p[i] == '\r' && i + 1 < n && p[i + 1] == '\n')
-				i++;
-		} else
-			buf[o++] = (unsigned char)p[i];
 	}
 	if (o > 0)
 		pipeline_body(m, buf, o);

@@ -176,6 +176,27 @@ url_char(unsigned char c)
 	    c != 0x7f;
 }
 
+/* Could a URL start at s[i]?  Cheap first-letter test, then the prefix. */
+static bool
+url_start(const char *s, size_t i, size_t n)
+{
+	const char *p = s + i;
+	size_t left = n - i;
+
+	switch (*p | 0x20) {
+	case 'h':
+		return (left > 7 && strncasecmp(p, "http://", 7) == 0) ||
+		    (left > 8 && strncasecmp(p, "https://", 8) == 0);
+	case 'f':
+		return left > 6 && strncasecmp(p, "ftp://", 6) == 0;
+	case 'w':
+		return left > 4 && strncasecmp(p, "www.", 4) == 0;
+	case 'm':
+		return left > 7 && strncasecmp(p, "mailto:", 7) == 0;
+	}
+	return false;
+}
+
 void
 url_scan_text(const char *s, size_t n, void (*fn)(void *, const char *, size_t),
     void *arg)
@@ -188,11 +209,7 @@ url_scan_text(const char *s, size_t n, void (*fn)(void *, const char *, size_t),
 		/* Find the next scheme or www. at a word start. */
 		for (; i < n; i++) {
 			if ((i == 0 || !isalnum((unsigned char)s[i - 1])) &&
-			    ((n - i > 7 && strncasecmp(s + i, "http://", 7) == 0) ||
-			    (n - i > 8 && strncasecmp(s + i, "https://", 8) == 0) ||
-			    (n - i > 6 && strncasecmp(s + i, "ftp://", 6) == 0) ||
-			    (n - i > 4 && strncasecmp(s + i, "www.", 4) == 0) ||
-			    (n - i > 7 && strncasecmp(s + i, "mailto:", 7) == 0))) {
+			    url_start(s, i, n)) {
 				start = i;
 				break;
 			}
