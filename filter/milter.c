@@ -41,6 +41,7 @@ struct conn {
 	/* Per message: incoming headers that pretend to be ours. */
 	struct forged	 forged[MAX_FORGED];
 	size_t		 nforged;
+	unsigned long	 noreply;	/* SMFIP_NR_* the MTA agreed to */
 };
 
 /* Occurrence counts of the header names we may delete, per message. */
@@ -88,8 +89,9 @@ addr_text(struct arena *a, const struct sockaddr *sa)
 	return NULL;
 }
 
-static sfsistat
-cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+/* The connection's state, created at negotiation (or connect). */
+static struct conn *
+conn_new(SMFICTX *ctx)
 {
 	struct arena *a = arena_new("conn");
 	struct conn *c = arena_alloc(a, sizeof(*c));
@@ -99,13 +101,55 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	if (!util_random(rnd, sizeof(rnd)))
 		memset(rnd, 0, sizeof(rnd));
 	util_hex(c->sid, rnd, 4);
-	c->addr = addr_text(a, hostaddr);
-	c->name = arena_strdup(a, hostname);
 	smfi_setpriv(ctx, c);
 	daemon_conn_opened();
+	return c;
+}
+
+/*
+ * Protocol 6: ask the MTA not to wait for replies where vigil never
+ * refuses anything (connect, HELO, RCPT, headers, body), which saves a
+ * round trip per header and per body chunk.  MAIL FROM keeps its reply
+ * (SPF may reject there) and end of message of course.
+ */
+#define WANT_NOREPLY	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_RCPT | \
+	SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_NR_DATA | SMFIP_NR_UNKN)
+
+static sfsistat
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	struct conn *c = conn_get(ctx) ? conn_get(ctx) : conn_new(ctx);
+
+	(void)f2;
+	(void)f3;
+	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
+	*pf1 = (f1 & WANT_NOREPLY) | (f1 & (SMFIP_NODATA | SMFIP_NOUNKNOWN));
+	*pf2 = 0;
+	*pf3 = 0;
+	c->noreply = *pf1;
+	return SMFIS_CONTINUE;
+}
+
+/* What a callback answers when it has nothing to say. */
+static sfsistat
+go_on(const struct conn *c, unsigned long nr_flag)
+{
+	return (c->noreply & nr_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat
+cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
+{
+	struct conn *c = conn_get(ctx) ? conn_get(ctx) : conn_new(ctx);
+	struct arena *a = c->arena;
+
+	c->addr = addr_text(a, hostaddr);
+	c->name = arena_strdup(a, hostname);
 	log_sys(LOG_DEBUG, "s=%s q=- connect client=%s[%s]", c->sid,
 	    c->name ? c->name : "unknown", c->addr ? c->addr : "unknown");
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_CONN);
 }
 
 static sfsistat
@@ -113,9 +157,10 @@ cb_helo(SMFICTX *ctx, char *helo)
 {
 	struct conn *c = conn_get(ctx);
 
-	if (c != NULL)
-		c->helo = arena_strdup(c->arena, helo);
-	return SMFIS_CONTINUE;
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	c->helo = arena_strdup(c->arena, helo);
+	return go_on(c, SMFIP_NR_HELO);
 }
 
 /* Sets the SMTP reply; '%' doubled, line ends and controls removed. */
@@ -200,7 +245,7 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	if (argv && argv[0])
 		msg_add_rcpt(c->msg, argv[0]);
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_RCPT);
 }
 
 /*
@@ -251,7 +296,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		}
 	}
 	pipeline_header(c->msg, name, value ? value : "");
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_HDR);
 }
 
 static sfsistat
@@ -264,7 +309,7 @@ cb_eoh(SMFICTX *ctx)
 	if (strcmp(msg_queue_id(c->msg), "-") == 0)
 		msg_set_queue_id(c->msg, smfi_getsymval(ctx, "i"));
 	pipeline_eoh(c->msg);
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_EOH);
 }
 
 static sfsistat
@@ -275,7 +320,7 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	if (c == NULL || c->msg == NULL)
 		return SMFIS_TEMPFAIL;
 	pipeline_body(c->msg, chunk, len);
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_BODY);
 }
 
 /* Writes hits as NAME=score,... for the log line. */
@@ -459,6 +504,7 @@ static struct smfiDesc desc = {
 	.xxfi_eom = cb_eom,
 	.xxfi_abort = cb_abort,
 	.xxfi_close = cb_close,
+	.xxfi_negotiate = cb_negotiate,
 };
 
 int
