@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "pipeline.h"
 #include "snap.h"
 
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -134,6 +135,7 @@ daemon_write_stats(FILE *out)
 	fprintf(out, "reloads.failed %llu\n", atomic_load(&n_reload_failures));
 	fprintf(out, "uptime.s %llu\n",
 	    (unsigned long long)((util_now_us() - started_us) / 1000000));
+	pipeline_write_stats(out);
 	for (size_t i = 0; checks[i] != NULL; i++)
 		if (checks[i]->stats != NULL && snap_state(s, checks[i]) != NULL)
 			checks[i]->stats(snap_state(s, checks[i]), out);

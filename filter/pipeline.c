@@ -3,6 +3,7 @@
  * failures into the configured policy (logged once, here), and feeds a
  * whole message from memory for offline scans.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -15,6 +16,13 @@
 #include "pipeline.h"
 #include "snap.h"
 #include "verdict.h"
+#include "lib/util.h"
+
+#define MAX_TIMED	32
+
+/* Per check (by registry position): runs, microseconds, failures. */
+static atomic_ullong check_runs[MAX_TIMED], check_us[MAX_TIMED],
+    check_fails[MAX_TIMED];
 
 static enum verdict_action
 error_policy(const struct snap *s, const struct check *c)
@@ -52,7 +60,15 @@ pipeline_phase(struct msg *m, enum check_phase phase)
 			continue;
 		if (c->is_content && skip)
 			continue;
+		uint64_t t0 = util_now_us();
+
 		rc = c->run(st, m, phase, &why);
+		if (i < MAX_TIMED) {
+			atomic_fetch_add(&check_runs[i], 1);
+			atomic_fetch_add(&check_us[i], util_now_us() - t0);
+			if (rc == CHECK_TEMPFAIL || rc == CHECK_FAIL)
+				atomic_fetch_add(&check_fails[i], 1);
+		}
 		if (rc == CHECK_TEMPFAIL || rc == CHECK_FAIL) {
 			enum verdict_action pol = error_policy(s, c);
 
@@ -62,6 +78,20 @@ pipeline_phase(struct msg *m, enum check_phase phase)
 			msg_note_failure(m, c->name, pol, why);
 		} else if (rc == CHECK_SKIP && why != NULL)
 			log_msg(LOG_DEBUG, m, "check=%s skipped why=\"%s\"", c->name, why);
+	}
+}
+
+void
+pipeline_write_stats(FILE *out)
+{
+	for (size_t i = 0; checks[i] != NULL && i < MAX_TIMED; i++) {
+		unsigned long long n = atomic_load(&check_runs[i]);
+
+		fprintf(out, "check.%s.runs %llu\n", checks[i]->name, n);
+		fprintf(out, "check.%s.failures %llu\n", checks[i]->name,
+		    atomic_load(&check_fails[i]));
+		fprintf(out, "check.%s.ms.mean %.3f\n", checks[i]->name,
+		    n ? (double)atomic_load(&check_us[i]) / 1000.0 / (double)n : 0.0);
 	}
 }
 

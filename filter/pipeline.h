@@ -8,6 +8,7 @@
 #define VIGIL_PIPELINE_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "check.h"
 
@@ -26,6 +27,9 @@ void	pipeline_body(struct msg *, const unsigned char *chunk, size_t len);
 /* End of message: runs PHASE_EOM and decides.  The verdict lives in the
  * message's arena. */
 const struct verdict *pipeline_eom(struct msg *);
+
+/* Writes per-check counters (runs, failures, mean time) for stats. */
+void	pipeline_write_stats(FILE *out);
 
 /* Envelope of an offline scan (vigilctl, tests, fuzzers). */
 struct scan_env {

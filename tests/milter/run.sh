@@ -71,6 +71,15 @@ lua() { # script: its own checks, one line each
 	fi
 }
 
+# --- PidFile: written by the daemon, removed when it stops -----------------
+write_conf <<CONF
+PidFile $T/vigil.pid
+CONF
+start
+[ -f "$T/vigil.pid" ] && [ "$(cat "$T/vigil.pid")" = "$pid" ] && ok "PidFile holds the daemon's pid" || bad "PidFile: $(cat "$T/vigil.pid" 2>&1)"
+stop
+[ ! -e "$T/vigil.pid" ] && ok "PidFile removed on stop" || bad "PidFile left behind"
+
 # --- config check ---------------------------------------------------------
 write_conf </dev/null
 if "$VIGIL" -n -c "$T/vigil.conf" >/dev/null 2>&1; then ok "vigil -n accepts a good config"; else bad "vigil -n rejected a good config"; fi
@@ -95,6 +104,7 @@ grep 'q=Q1 verdict=accept' "$T/vigil.log" | grep -q 'ms=' && ok "log line carrie
 # --- control socket: stats, mode 0600 ------------------------------------
 st=$("$VIGILCTL" -c "$T/vigil.conf" stats 2>&1)
 echo "$st" | grep -q '^messages.tag 1$' && ok "vigilctl stats counts tagged mail" || bad "stats: $st"
+echo "$st" | grep -q '^check.headers.runs [1-9]' && ok "vigilctl stats has per-check counters" || bad "no per-check stats: $st"
 mode=$(stat -c %a "$T/c.sock" 2>/dev/null)
 [ "$mode" = 600 ] && ok "control socket is mode 0600" || bad "control socket mode $mode"
 
