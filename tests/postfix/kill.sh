@@ -8,6 +8,8 @@
 #     and the upstream queue holds the deferred messages;
 #   - vigil is restarted, `postqueue -f` retries the deferred mail;
 #   - every message is delivered exactly once, all of it scanned.
+# Then the same with only the worker process killed: the supervisor
+# starts a new one and the deferred mail goes through.
 # Prints ok/FAIL lines and ends with "N passed, N failed".
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -92,16 +94,69 @@ if pf_vigil_start "$CONF"; then
 else
 	pf_fail "vigil restarts after SIGKILL" "see above"
 fi
-pf_flush
-if pf_wait_drain 180; then
-	pf_ok "postqueue -f drains the queue after the restart"
+# An MTA retries until the mail is through: flush up to three times.
+flushes=0
+while [ $flushes -lt 3 ]; do
+	pf_flush
+	flushes=$((flushes + 1))
+	pf_wait_drain 40 && break
+done
+if [ "$(pf_queue_count)" -eq 0 ]; then
+	pf_ok "postqueue -f drains the queue after the restart ($flushes flush(es))"
 else
-	pf_fail "queue drains after the restart" "$(pf_queue_count) left"
+	pf_fail "queue drains after the restart" "$(pf_queue_count) left after $flushes flushes"
 fi
 if pf_account "$T/kill.tsv" >"$T/kill.acct" &&
     grep -q "delivered=$N " "$T/kill.acct"; then
 	pf_ok "nothing lost: $(head -1 "$T/kill.acct")"
 else
 	pf_fail "nothing lost" "$(cat "$T/kill.acct")"
+fi
+scanned=$(grep -rl '^X-Spam-Status: ' "$PF_SINK_DIR" | wc -l)
+if [ "$scanned" -eq "$N" ]; then
+	pf_ok "every delivered copy was scanned (X-Spam-Status on all $N)"
+else
+	pf_fail "every delivered copy was scanned" "$scanned of $N carry X-Spam-Status"
+fi
+
+# The worker alone killed: the supervisor starts a new one by itself and
+# the mail deferred meanwhile goes through on the next try.
+pf_send_upstream -n "$N" -c 10 --xclient auto --id-prefix w "$T"/msgs/*.eml \
+    >"$T/worker.tsv" &
+SENDER=$!
+base=$(sink_count)
+end=$(($(date +%s) + 120))
+while [ "$(sink_count)" -lt $((base + N / 10)) ] && [ "$(date +%s)" -lt "$end" ]; do
+	sleep 0.05
+done
+worker=$(pf_vigil_worker_pid)
+if [ -n "$worker" ] && kill -KILL "$worker"; then
+	pf_log "vigil worker ($worker) killed after $(($(sink_count) - base)) deliveries"
+else
+	pf_fail "vigil worker killed" "no worker process under $(pf_vigil_pid)"
+fi
+wait "$SENDER"
+end=$(($(date +%s) + 30))
+while [ -z "$(pf_vigil_worker_pid)" ] || [ "$(pf_vigil_worker_pid)" = "$worker" ]; do
+	[ "$(date +%s)" -ge "$end" ] && break
+	sleep 0.2
+done
+if grep -q 'worker killed by signal 9; restarting' "$PF_VIGIL_LOG" &&
+    pf_wait_sock "unix:$PF_SOCK" 30; then
+	pf_ok "the supervisor restarts a worker killed with SIGKILL"
+else
+	pf_fail "the supervisor restarts a killed worker" "$(tail -3 "$PF_VIGIL_LOG")"
+fi
+flushes=0
+while [ $flushes -lt 3 ]; do
+	pf_wait_drain 40 && break
+	pf_flush
+	flushes=$((flushes + 1))
+done
+if pf_account "$T/worker.tsv" >"$T/worker.acct" &&
+    grep -q "delivered=$N " "$T/worker.acct"; then
+	pf_ok "worker killed: nothing lost ($flushes flush(es)): $(head -1 "$T/worker.acct")"
+else
+	pf_fail "worker killed: nothing lost" "$(cat "$T/worker.acct")"
 fi
 pf_summary

@@ -29,7 +29,9 @@
 #                                Postfix's milter; log in $PF_VIGIL_LOG
 #   pf_milter_start SPEC CMD...  same for any milter command (SPEC unix:path)
 #   pf_vigil_stop / pf_vigil_kill [SIG]   SIGTERM and wait / send SIG (KILL)
-#   pf_vigil_pid, pf_vigil_rss   the daemon's pid, its VmRSS in kB
+#   pf_vigil_pid, pf_vigil_worker_pid   the daemon's (supervisor's) pid,
+#                                its worker's (the process handling mail)
+#   pf_vigil_rss                 VmRSS in kB of the daemon and its worker
 #   pf_vigil_log                 print vigil's log (stderr of -f)
 #   pf_send [smtpsend args] FILE...  send; prints one line a message:
 #                                id file stage code queue_id reply
@@ -52,7 +54,14 @@ PF_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$PF_LIB_DIR/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
 : "${PF_VIGIL:=$top_builddir/filter/vigil}"
-: "${PYTHON:=python3}"
+# the system's python3 first: a version-manager shim can cost seconds a call
+if [ -z "${PYTHON:-}" ]; then
+	if [ -x /usr/bin/python3 ]; then
+		PYTHON=/usr/bin/python3
+	else
+		PYTHON=python3
+	fi
+fi
 PF_PASSED=0
 PF_FAILED=0
 PF_MILTER_PID=
@@ -154,7 +163,7 @@ pf_setup() {
 	PF_SOCK=$PF_WORK/run/vigil.sock
 	PF_VIGIL_LOG=$PF_WORK/vigil.log
 	mkdir -p "$PF_PFC" "$PF_PFQ" "$PF_PFD" "$PF_SINK_DIR" "$PF_WORK/run"
-	chown postfix "$PF_SINK_DIR"
+	chown postfix "$PF_SINK_DIR" "$PF_PFD"
 	chmod 755 "$PF_WORK/run"
 	PF_SMTP_PORT=$(pf_free_port)
 	PF_UPSTREAM_PORT=$(pf_free_port)
@@ -227,6 +236,7 @@ EOF
   -o content_filter=upstream:[127.0.0.1]:$PF_SMTP_PORT
 upstream  unix  -       -       n       -       -       smtp
   -o smtp_send_xforward_command=yes
+  -o smtp_connection_cache_on_demand=no
 pickup    unix  n       -       n       60      1       pickup
 cleanup   unix  n       -       n       -       0       cleanup
 qmgr      unix  n       -       n       300     1       qmgr
@@ -248,10 +258,7 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
-	postfix -c "$PF_PFC" set-permissions >/dev/null 2>&1 || true
-	if ! postfix -c "$PF_PFC" check >"$PF_WORK/postfix-check.log" 2>&1; then
-		cat "$PF_WORK/postfix-check.log" >&2
-	fi
+	# (postfix start checks the instance and makes its queue folders)
 	if ! postfix -c "$PF_PFC" start >"$PF_WORK/postfix-start.log" 2>&1 ||
 	    ! pf_wait_sock "127.0.0.1:$PF_SMTP_PORT" 30; then
 		cat "$PF_WORK/postfix-start.log" >&2
@@ -293,7 +300,9 @@ pf_milter_start() {
 pf_vigil_start() {
 	local conf=$1 kv
 	shift
-	local args=("$PF_VIGIL" -f -c "$conf" -p "unix:$PF_SOCK")
+	# a private control socket: several runs may share the machine
+	local args=("$PF_VIGIL" -f -c "$conf" -p "unix:$PF_SOCK"
+	    -o "ControlSocket=$PF_WORK/run/control.sock")
 	for kv in "$@"; do
 		args+=(-o "$kv")
 	done
@@ -337,8 +346,18 @@ pf_vigil_stop() {
 	return $rc
 }
 
+# pf_vigil_worker_pid: the child of the daemon that handles the mail.
+pf_vigil_worker_pid() {
+	[ -n "$PF_MILTER_PID" ] && pgrep -P "$PF_MILTER_PID" | head -1
+}
+
 pf_vigil_rss() {
-	awk '/^VmRSS:/ { print $2 }' "/proc/$PF_MILTER_PID/status" 2>/dev/null
+	local p sum=0 kb
+	for p in $PF_MILTER_PID $(pf_vigil_worker_pid); do
+		kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+		sum=$((sum + ${kb:-0}))
+	done
+	echo "$sum"
 }
 
 pf_vigil_log() {
@@ -411,14 +430,16 @@ pf_account() {
 	    --vigil-log "$PF_VIGIL_LOG" --hold-ids "$PF_WORK/hold-ids" "$@"
 }
 
+# pf_ok NAME, pf_fail NAME WHY: one result line, with the seconds since
+# the script started.
 pf_ok() {
 	PF_PASSED=$((PF_PASSED + 1))
-	echo "ok - $1"
+	echo "ok - $1 [${SECONDS}s]"
 }
 
 pf_fail() {
 	PF_FAILED=$((PF_FAILED + 1))
-	echo "FAIL - $1: $2"
+	echo "FAIL - $1: $2 [${SECONDS}s]"
 }
 
 # pf_check NAME CMD [ARGS...]: ok when CMD succeeds, FAIL otherwise.
