@@ -13,7 +13,7 @@ is Postfix's queue id from "250 ... queued as ID" (or "-").
 
     smtpsend.py --port P [--host H] [--from A] [--rcpt A]... [--helo N]
                 [--xclient ADDR|auto] [--id-prefix P] [-n N] [-c C]
-                [--timeout S] [--deadline S] [--no-id] FILE...
+                [--timeout S] [--deadline S] [--no-id] [--manifest F] FILE...
 
 Messages are sent N times in turn (N defaults to the number of files), by
 C concurrent clients.  Bounded: per-socket timeout, overall deadline (no
@@ -142,11 +142,17 @@ def main():
 	ap.add_argument("-c", type=int, default=1)
 	ap.add_argument("--timeout", type=float, default=60.0)
 	ap.add_argument("--deadline", type=float, default=1800.0)
-	ap.add_argument("files", nargs="+")
+	ap.add_argument("--manifest", help="file with one message path a line (added to FILE...)")
+	ap.add_argument("files", nargs="*")
 	a = ap.parse_args()
 	if not ipaddress.ip_address(socket.gethostbyname(a.host)).is_loopback:
 		sys.exit("smtpsend: only loopback hosts: %s" % a.host)
 	a.rcpt = a.rcpt or ["rcpt@sink.invalid"]
+	if a.manifest:
+		with open(a.manifest) as fh:
+			a.files += [l.strip() for l in fh if l.strip()]
+	if not a.files:
+		sys.exit("smtpsend: no messages")
 	n = a.n if a.n is not None else len(a.files)
 	if n < 1 or a.c < 1 or a.c > 256:
 		sys.exit("smtpsend: need -n >= 1 and 1 <= -c <= 256")
@@ -173,25 +179,36 @@ def main():
 			xc = a.xclient
 			if xc == "auto":
 				xc = "%s.%d" % (("192.0.2", "198.51.100")[i % 2], 1 + i % 254)
-			stage, code, text = send_one(a, to_wire(raws[k], hdr), xc)
+			wire = to_wire(raws[k], hdr)
+			ts = time.monotonic()
+			stage, code, text = send_one(a, wire, xc)
+			ts = time.monotonic() - ts
 			m = re.search(r"queued as ([0-9A-Za-z]+)", text) if code == 250 else None
 			res[i] = (mid, a.files[k], stage, code, m.group(1) if m else "-",
-			    text.replace("\t", " ")[:300])
+			    text.replace("\t", " ")[:300], ts)
 
 	ths = [threading.Thread(target=worker, daemon=True) for _ in range(a.c)]
+	t0 = time.monotonic()
 	for t in ths:
 		t.start()
 	for t in ths:
 		t.join(a.deadline + a.timeout * 8 + 10)
+	el = max(time.monotonic() - t0, 1e-6)
+	lat = sorted(r[6] for r in res if r is not None)
+	if lat:
+		print("smtpsend: %d messages in %.1f s, %.1f msg/s, latency p50 %.0f ms "
+		    "p99 %.0f ms" % (len(lat), el, len(lat) / el,
+		    1000 * lat[len(lat) // 2], 1000 * lat[min(len(lat) - 1,
+		    int(len(lat) * 0.99))]), file=sys.stderr)
 	bad = 0
 	for i, r in enumerate(res):
 		if r is None:
 			r = ("%s-%d" % (a.id_prefix, i), a.files[i % len(raws)],
-			    "unsent", 0, "-", "deadline passed before this message")
+			    "unsent", 0, "-", "deadline passed before this message", 0)
 			bad += 1
 		elif r[3] == 0:
 			bad += 1
-		print("%s\t%s\t%s\t%d\t%s\t%s" % r)
+		print("%s\t%s\t%s\t%d\t%s\t%s" % r[:6])
 	sys.stdout.flush()
 	return 1 if bad else 0
 
