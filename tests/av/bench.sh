@@ -13,9 +13,16 @@ tmp=$(mktemp -d /tmp/vigil-bench-av.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 python3 "$top_srcdir/tests/av/gen_samples.py" "$tmp" >/dev/null
 # The corpus may be split in folders (ham/, spam/): take each.
-dirs=$(find "$corpus" -type f -printf '%h\n' | sort -u)
+dirs=$(find "$corpus" -mindepth 1 -type d | sort)
+[ -n "$dirs" ] || dirs=$corpus
 for d in $dirs; do
 	"$top_builddir/tests/av/bench_av" "$tmp/db" "$d" "$n"
+	# ClamAV unpacks MIME parts into temp files: on a tmpfs as well.
+	if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+		printf '(AVTempDirectory=/dev/shm) '
+		"$top_builddir/tests/av/bench_av" "$tmp/db" "$d" "$n" \
+		    AVTempDirectory=/dev/shm
+	fi
 done
 if ls /var/lib/clamav/*.c[lv]d >/dev/null 2>&1; then
 	for d in $dirs; do

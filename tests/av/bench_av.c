@@ -3,7 +3,7 @@
  * scanned through the pipeline with AVScan on, and each message's AV time
  * (the check's own measure, vigilctl's "av" field) is collected.
  *
- *   bench_av DBDIR CORPUSDIR [MAXMSGS]
+ *   bench_av DBDIR CORPUSDIR [MAXMSGS [Keyword=value...]]
  *
  * Prints one line: messages, engine load time, signatures, mean, p50,
  * p99 and max per message in ms, and MB/s.  The same cost appears in
@@ -71,7 +71,8 @@ int
 main(int argc, char **argv)
 {
 	char opt[1100], *err = NULL, path[2048];
-	const char *ov[] = { "AVScan=yes", opt, "AttachCheck=no" };
+	const char *ov[32] = { "AVScan=yes", opt, "AttachCheck=no" };
+	size_t nov = 3;
 	struct scan_env env = { .helo = "client.example.org" };
 	struct cfg *c;
 	struct snap *s;
@@ -88,10 +89,12 @@ main(int argc, char **argv)
 		return 2;
 	}
 	max = argc > 3 ? strtoul(argv[3], NULL, 10) : 1000;
+	for (int i = 4; i < argc && nov < NELEM(ov); i++)
+		ov[nov++] = argv[i];
 	log_init("bench_av", 1, LOG_MAIL);
 	log_set_level(LOG_WARNING);
 	snprintf(opt, sizeof(opt), "DatabaseDirectory=%s", argv[1]);
-	if ((c = cfg_load(NULL, ov, NELEM(ov), &err)) == NULL ||
+	if ((c = cfg_load(NULL, ov, nov, &err)) == NULL ||
 	    (s = snap_build(c, &err)) == NULL) {
 		fprintf(stderr, "bench_av: %s\n", err);
 		return 1;
