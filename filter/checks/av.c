@@ -579,6 +579,9 @@ engine_scan(struct av_state *st, struct arena *a, const unsigned char *buf,
 	unsigned long scanned = 0;
 	cl_error_t rc;
 
+	*scanner_r = arena_printf(a, "ClamAV %s", cl_retver());
+	if (len == 0)
+		return AV_CLEAN;	/* nothing to map, nothing to find */
 	if ((e = engine_get(st->holder)) == NULL) {
 		*why_r = "libclamav engine not ready";
 		return AV_ERROR;
