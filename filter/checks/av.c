@@ -38,7 +38,9 @@
 #include "lib/util.h"
 #include "checks/av.h"
 
-#define AV_VIRUS_SCORE		20.0
+/* A virus decides through OnVirus; a score would let RejectScore
+ * override OnVirus=tag|quarantine.  `score AV_VIRUS n` can add one. */
+#define AV_VIRUS_SCORE		0.0
 #define AV_HEURISTIC_SCORE	3.0
 
 /* Order of OnVirus's choices. */

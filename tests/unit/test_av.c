@@ -305,9 +305,11 @@ test_on_virus(void **state)
 			fail_msg("%s: %s", cases[i].opt, err);
 		m = scan_file(s, path, &v);
 		if (msg_forced_action(m, NULL, NULL, NULL, NULL) !=
-		    cases[i].want)
-			fail_msg("%s: forced %d", cases[i].opt,
-			    msg_forced_action(m, NULL, NULL, NULL, NULL));
+		    cases[i].want || (int)v->action != cases[i].want)
+			fail_msg("%s: forced %d, verdict %s", cases[i].opt,
+			    msg_forced_action(m, NULL, NULL, NULL, NULL),
+			    action_name(v->action));
+		assert_string_equal(v->reason, "virus");
 		msg_end(&m);
 		snap_unref(&s);
 	}
