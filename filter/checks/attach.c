@@ -337,7 +337,7 @@ attach_run(void *arg, struct msg *m, enum check_phase phase,
 		if (type_is_banned(st, p->type))
 			finding(&w, "ATTACH_BANNED_TYPE", ATTACH_TYPE_SCORE,
 			    p->type, label);
-		else if (type_is_banned(st, p->sniffed_type))
+		else if (!p->is_text && type_is_banned(st, p->sniffed_type))
 			finding(&w, "ATTACH_BANNED_TYPE", ATTACH_TYPE_SCORE,
 			    p->sniffed_type, label);
 		if (st->archives && !p->is_text && p->data != NULL &&

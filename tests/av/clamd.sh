@@ -70,7 +70,7 @@ while IFS='	' read -r file want; do
 		echo "FAIL $file want $want: $out"; cat "$tmp/err"; fail=1
 	fi
 done <"$tmp/EXPECTED"
-[ "$n" -ge 19 ] || { echo "FAIL only $n samples"; fail=1; }
+[ "$n" -ge 24 ] || { echo "FAIL only $n samples"; fail=1; }
 
 # clamd gone: the message is deferred with a log line saying why.
 kill "$pid"; wait "$pid" 2>/dev/null; pid=

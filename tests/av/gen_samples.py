@@ -196,6 +196,22 @@ def main():
         "outer.zip", "application/zip", zbytes([("inner.zip", zbytes([
             ("invoice.pdf.exe", b"not a program")]))]))]),
         "hit:ATTACH_DOUBLE_EXT")
+    w("att-sniffed-exe.eml", multipart("a7", "sniffed", [TEXT, att(
+        "photo.dat", "application/octet-stream",
+        b"MZ\x90\x00\x03\x00\x00\x00 not a program")]),
+        "hit:ATTACH_BANNED_TYPE")
+    w("att-blanks-double.eml", multipart("a8", "blanks", [TEXT, att(
+        "photo.jpg      .scr", "application/octet-stream", b"x")]),
+        "hit:ATTACH_DOUBLE_EXT")
+    w("att-trailing-dot.eml", multipart("a9", "dot", [TEXT, att(
+        "setup.exe.", "application/octet-stream", b"x")]),
+        "hit:ATTACH_BANNED_EXT")
+    w("att-text-mz.eml", HDR.format(id="a10", subj="MZ") +
+      "Content-Type: text/plain\r\n\r\nMZ Productions sends greetings.\r\n",
+      "clean")
+    w("att-dotted-clean.eml", multipart("a11", "dotted", [TEXT, att(
+        "report.v2.final.pdf", "application/pdf", b"%PDF-1.4 x\n")]),
+        "clean")
     w("att-zip-clean.eml", multipart("a6", "report", [TEXT, att(
         "report.zip", "application/zip", zbytes([
             ("report.pdf", b"%PDF-1.4 not really\n")]))]), "clean")

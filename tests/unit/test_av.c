@@ -278,7 +278,7 @@ test_samples(void **state)
 		n++;
 	}
 	fclose(ex);
-	assert_true(n >= 19);
+	assert_true(n >= 24);
 	assert_int_equal(av_stat(s, "av.errors"), errors0);
 	snap_unref(&s);
 }
