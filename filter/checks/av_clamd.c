@@ -293,7 +293,7 @@ av_clamd_scan(const struct av_clamd *c, struct arena *a,
 	char reply[CLAMD_REPLY_MAX], *p, *end;
 	size_t off = 0, n;
 	uint32_t be;
-	int *fdp = arena_alloc(a, sizeof(*fdp));
+	int err, *fdp = arena_alloc(a, sizeof(*fdp));
 
 	if ((*fdp = clamd_connect(c, a, deadline, why_r)) == -1)
 		return AV_ERROR;
@@ -328,8 +328,17 @@ av_clamd_scan(const struct av_clamd *c, struct arena *a,
 	    "\"%.200s\"", c->spec, len, reply[0] ? reply : "(nothing)");
 	return AV_ERROR;
 io:
-	*why_r = arena_printf(a, "clamd %s: INSTREAM: sent %zu of %zu bytes: "
-	    "%s", c->spec, off, len, strerror(errno));
+	err = errno;
+	/* clamd answers and hangs up when it refuses more (StreamMaxLength):
+	 * its answer says more than our EPIPE. */
+	if ((err == EPIPE || err == ECONNRESET) &&
+	    read_reply(*fdp, reply, sizeof(reply), deadline) == 0 &&
+	    reply[0] != '\0')
+		*why_r = arena_printf(a, "clamd %s: INSTREAM stopped after %zu "
+		    "of %zu bytes: \"%.200s\"", c->spec, off, len, reply);
+	else
+		*why_r = arena_printf(a, "clamd %s: INSTREAM: sent %zu of %zu "
+		    "bytes: %s", c->spec, off, len, strerror(err));
 	close_fd(fdp);
 	return AV_ERROR;
 }

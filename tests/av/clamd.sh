@@ -2,7 +2,8 @@
 # clamd.sh - scanning through a real clamd: a private clamd (the generated
 # signatures, a unix socket in a temp dir) gets every sample over INSTREAM
 # and must give the results in EXPECTED, heuristics included; then clamd
-# stops and a message must be deferred (AVOnError tempfail), not passed.
+# stops and a message must be deferred (AVOnError tempfail), not passed;
+# so must one over clamd's StreamMaxLength.
 set -u
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
@@ -26,6 +27,7 @@ Foreground yes
 LogFile $tmp/clamd.log
 TemporaryDirectory $tmp
 AlertEncryptedArchive yes
+StreamMaxLength 200K
 CONF
 "$CLAMD" -c "$tmp/clamd.conf" >/dev/null 2>&1 &
 pid=$!
@@ -71,6 +73,19 @@ while IFS='	' read -r file want; do
 	fi
 done <"$tmp/EXPECTED"
 [ "$n" -ge 24 ] || { echo "FAIL only $n samples"; fail=1; }
+
+# Over clamd's StreamMaxLength: clamd refuses, the message is deferred.
+{ sed -n '1,/^\r$/p' "$tmp/msg/clean.eml"
+  i=0; while [ $i -lt 5000 ]; do
+	echo "line $i of a message larger than clamd accepts, padding padding"
+	i=$((i + 1)); done; } >"$tmp/big.eml"
+out=$(vc scan --json "$tmp/big.eml" 2>"$tmp/err")
+if echo "$out" | grep -q '"action":"tempfail"' &&
+    grep -q "check=av rc=tempfail.*size limit exceeded" "$tmp/err"; then
+	echo "ok   over StreamMaxLength: tempfail ($(grep -o 'why=.*' "$tmp/err" | head -1))"
+else
+	echo "FAIL over StreamMaxLength: $out"; cat "$tmp/err"; fail=1
+fi
 
 # clamd gone: the message is deferred with a log line saying why.
 kill "$pid"; wait "$pid" 2>/dev/null; pid=

@@ -36,6 +36,7 @@
 extern const struct check check_av;
 
 static char tmp[] = "/tmp/vigil-test-av-XXXXXX";
+static void write_file(const char *, const char *);
 static char dbopt[300];
 
 static const char *
@@ -145,6 +146,46 @@ av_stat(struct snap *s, const char *key)
 		fclose(f);
 	free(buf);
 	return v;
+}
+
+/* A database change that does not load keeps the running engine. */
+static void
+test_reload_failure(void **state)
+{
+	char dir[400], opt[420], path[512], *err;
+	const char *ov[] = { "AVScan=yes", opt, "AVReloadCheck=100ms" };
+	struct snap *s;
+	double fails0;
+	uint64_t t0;
+
+	snprintf(dir, sizeof(dir), "%s/fdb", tmp);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "cp '%s/db/vigil-test.ndb' '%s/'", tmp,
+	    dir);
+	assert_int_equal(system(path), 0);
+	snprintf(opt, sizeof(opt), "DatabaseDirectory=%s", dir);
+	if ((s = snap_with(ov, 3, &err)) == NULL)
+		fail_msg("%s", err);
+	fails0 = av_stat(s, "av.reload_failures");
+	snprintf(path, sizeof(path), "%s/broken.ndb", dir);
+	write_file(path, "Vigil.Test.Broken:0:*:zz-not-hex\n");
+	t0 = util_now_us();
+	while (av_stat(s, "av.reload_failures") == fails0 &&
+	    util_now_us() - t0 < 20 * 1000000ULL)
+		usleep(50 * 1000);
+	assert_int_equal(av_stat(s, "av.reload_failures"), fails0 + 1);
+	assert_int_equal(av_stat(s, "av.engine.generation"), 1);
+	/* Still scanning with the first engine. */
+	snprintf(path, sizeof(path), "%s/msg/eicar-zip.eml", tmp);
+	{
+		const struct verdict *v;
+		struct msg *m = scan_file(s, path, &v);
+
+		assert_int_equal(v->action, ACTION_REJECT);
+		assert_int_equal(msg_failure_count(m), 0);
+		msg_end(&m);
+	}
+	snap_unref(&s);
 }
 
 static int
@@ -538,6 +579,7 @@ main(void)
 		cmocka_unit_test(test_attach_action),
 		cmocka_unit_test(test_scan_error),
 		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_reload_failure),
 		cmocka_unit_test(test_mime_oracle),
 	};
 
