@@ -188,6 +188,30 @@ test_reload_failure(void **state)
 	snap_unref(&s);
 }
 
+/* A config reload with the same database shares the engine. */
+static void
+test_config_reload_shares(void **state)
+{
+	const char *ov[] = { "AVScan=yes", dbopt };
+	const char *ov2[] = { "AVScan=yes", dbopt, "TagScore=3" };
+	const char *ov3[] = { "AVScan=yes", dbopt, "AVMaxFiles=50" };
+	struct snap *s1, *s2, *s3;
+	char *err;
+
+	if ((s1 = snap_with(ov, 2, &err)) == NULL ||
+	    (s2 = snap_with(ov2, 3, &err)) == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(av_stat(s2, "av.engines_live"), 1);
+	snap_unref(&s1);
+	/* Other limits: an engine of its own. */
+	if ((s3 = snap_with(ov3, 3, &err)) == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(av_stat(s3, "av.engines_live"), 2);
+	snap_unref(&s2);
+	assert_int_equal(av_stat(s3, "av.engines_live"), 1);
+	snap_unref(&s3);
+}
+
 static int
 group_setup(void **state)
 {
@@ -580,6 +604,7 @@ main(void)
 		cmocka_unit_test(test_scan_error),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_reload_failure),
+		cmocka_unit_test(test_config_reload_shares),
 		cmocka_unit_test(test_mime_oracle),
 	};
 
