@@ -9,14 +9,20 @@
 
 extern const struct check check_headers;
 extern const struct opt quarantine_opts[];
+extern const struct opt av_opts[], attach_opts[];
+extern const struct check check_av, check_attach;
 
 const struct opt *const cfg_tables[] = {
 	core_opts,
 	quarantine_opts,
+	av_opts,
+	attach_opts,
 	NULL
 };
 
 const struct check *const checks[] = {
 	&check_headers,
+	&check_av,
+	&check_attach,
 	NULL
 };

@@ -92,9 +92,10 @@ verdict_decide(struct msg *m)
 	else
 		v->action = ACTION_ACCEPT;
 
-	/* A deciding check or a failure can make it stricter. */
+	/* A deciding check or a failure can make it stricter; at equal
+	 * severity its reply and reason win over the score's generic one. */
 	forced = msg_forced_action(m, &rcode, &xcode, &text, &reason);
-	if (forced >= 0 && action_severity((enum verdict_action)forced) >
+	if (forced >= 0 && action_severity((enum verdict_action)forced) >=
 	    action_severity(v->action)) {
 		v->action = (enum verdict_action)forced;
 		v->rcode = rcode;
