@@ -9,14 +9,19 @@
 
 extern const struct check check_headers;
 extern const struct opt quarantine_opts[];
+extern const struct check check_spf, check_dkim, check_dmarc, check_authres;
+extern const struct opt authdns_opts[], spf_opts[], dkim_opts[], dmarc_opts[],
+    authres_opts[];
 
 const struct opt *const cfg_tables[] = {
 	core_opts,
 	quarantine_opts,
+	authdns_opts, spf_opts, dkim_opts, dmarc_opts, authres_opts,
 	NULL
 };
 
 const struct check *const checks[] = {
 	&check_headers,
+	&check_spf, &check_dkim, &check_dmarc, &check_authres,
 	NULL
 };
