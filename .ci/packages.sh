@@ -23,4 +23,5 @@ apt-get install -y -q --no-install-recommends \
 	liblmdb-dev lmdb-utils libsqlite3-dev sqlite3 libhiredis-dev \
 	libpsl-dev publicsuffix libcmocka-dev libarchive-dev libssl-dev \
 	postfix miltertest redis-server dnsmasq-base iproute2 \
-	clamav opendkim-tools python3 zip unzip procps ca-certificates
+	clamav opendkim-tools python3 zip unzip procps ca-certificates \
+	libyaml-dev
