@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cfg.h"
+
 struct msg;
 struct cfg;
 struct opt;
@@ -64,7 +66,7 @@ enum adns_rc	 adns_query(struct adns *, const char *name,
 const char	*adns_rc_name(enum adns_rc);
 
 /* Options shared by the three checks (DNSTimeout, DNSZoneFile). */
-extern const struct opt authdns_opts[];
+extern const struct opt authdns_opts[];	/* cfg.h */
 /* Builds the resolver a check's setup() uses from the configuration. */
 struct adns	*adns_from_cfg(const struct cfg *, char **err_r);
 
@@ -82,6 +84,9 @@ enum auth_res {
 	AUTH_PERMERROR,
 };
 const char	*auth_res_name(enum auth_res);
+
+/* The explanation libspf2 gives when a domain publishes none (logs only). */
+extern const char spf_default_explanation[];
 
 struct auth_spf {
 	enum auth_res	 result;

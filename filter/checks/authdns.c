@@ -83,6 +83,41 @@ name_normalize(char *s)
 		s[--n] = '\0';
 }
 
+/*
+ * "text" with \\, \" and \xHH escapes, in place: records with blanks at
+ * the ends, control characters or nothing at all.  -1 when malformed.
+ */
+static int
+unquote(char *s)
+{
+	char *q = s;
+	const char *p = s + 1;
+
+	for (; *p != '"'; p++) {
+		if (*p == '\0')
+			return -1;
+		if (*p != '\\') {
+			*q++ = *p;
+			continue;
+		}
+		p++;
+		if (*p == 'x' && isxdigit((unsigned char)p[1]) &&
+		    isxdigit((unsigned char)p[2])) {
+			char hex[3] = { p[1], p[2], '\0' };
+
+			*q++ = (char)strtol(hex, NULL, 16);
+			p += 2;
+		} else if (*p == '\\' || *p == '"') {
+			*q++ = *p;
+		} else
+			return -1;
+	}
+	if (p[1] != '\0')
+		return -1;
+	*q = '\0';
+	return 0;
+}
+
 static int
 zone_load(struct adns *r, const char *path, char **err_r)
 {
@@ -100,6 +135,7 @@ zone_load(struct adns *r, const char *path, char **err_r)
 	while ((len = getline(&line, &cap, f)) != -1) {
 		char *p = line, *name, *word, *data;
 		int type = -1;
+		bool quoted, explicit;
 
 		lineno++;
 		while (len > 0 && (line[len - 1] == '\n' ||
@@ -109,9 +145,23 @@ zone_load(struct adns *r, const char *path, char **err_r)
 		if (*p == '#' || *p == '\0')
 			continue;
 		name = p;
-		p += strcspn(p, " \t");
+		if (*p == '"') {
+			/* a quoted name: it may hold blanks */
+			for (p++; *p != '\0' && *p != '"'; p++)
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+			if (*p == '"')
+				p++;
+		} else
+			p += strcspn(p, " \t");
 		if (*p != '\0')
 			*p++ = '\0';
+		if (*name == '"' && unquote(name) == -1) {
+			if (asprintf(err_r, "%s:%zu: bad quoted name", path,
+			    lineno) < 0)
+				*err_r = NULL;
+			goto fail;
+		}
 		p += strspn(p, " \t");
 		word = p;
 		p += strcspn(p, " \t");
@@ -119,6 +169,7 @@ zone_load(struct adns *r, const char *path, char **err_r)
 			if ((size_t)(p - word) == strlen(types[i].name) &&
 			    strncasecmp(word, types[i].name, p - word) == 0)
 				type = types[i].type;
+		explicit = type != -1;
 		if (type == -1) {
 			/* "name TXT-data": the DKIM key file format */
 			type = ADNS_TXT;
@@ -126,7 +177,14 @@ zone_load(struct adns *r, const char *path, char **err_r)
 		} else {
 			data = p + strspn(p, " \t");
 		}
-		if (type != 0 && *data == '\0') {
+		quoted = *data == '"';
+		if (quoted && unquote(data) == -1) {
+			if (asprintf(err_r, "%s:%zu: %s: bad quoted data", path,
+			    lineno, name) < 0)
+				*err_r = NULL;
+			goto fail;
+		}
+		if (explicit && type != 0 && *data == '\0' && !quoted) {
 			if (asprintf(err_r, "%s:%zu: %s: no data", path,
 			    lineno, name) < 0)
 				*err_r = NULL;
@@ -142,7 +200,8 @@ zone_load(struct adns *r, const char *path, char **err_r)
 		name_normalize(r->zone[r->nzone].name);
 		r->zone[r->nzone].type = type;
 		r->zone[r->nzone].data = type == 0 ||
-		    strcmp(data, "TIMEOUT") == 0 ? NULL : strdup(data);
+		    (!quoted && strcmp(data, "TIMEOUT") == 0) ? NULL :
+		    strdup(data);
 		r->nzone++;
 	}
 	if (ferror(f)) {
@@ -257,7 +316,14 @@ zone_query(struct adns *r, const char *qname, int type, char ***rrs_r,
 			continue;
 		if (r->zone[i].data == NULL)
 			timeout = true;
-		else
+		else if (type == ADNS_MX) {
+			/* "10 mx.example.org" or "mx.example.org": the host */
+			const char *d = r->zone[i].data;
+
+			d += strspn(d, "0123456789");
+			d += strspn(d, " \t");
+			found[n++] = (char *)(*d != '\0' ? d : r->zone[i].data);
+		} else
 			found[n++] = r->zone[i].data;
 	}
 	if (timeout || n > 0) {

@@ -71,6 +71,8 @@ struct spf_eval {
 
 static __thread struct spf_eval *cur_eval;
 
+const char spf_default_explanation[] = "no explanation published";
+
 /* Findings and their default scores, by result. */
 static const struct {
 	const char	*mailfrom, *helo;
@@ -156,7 +158,9 @@ spf_note_answer(const char *domain, ns_type type, enum adns_rc rc,
 	if (ev == NULL)
 		return;
 	ev->lookups++;
-	if (rc == ADNS_NODATA || rc == ADNS_NXDOMAIN)
+	/* Void lookups of a, mx, ptr and exists terms (RFC 7208 4.6.4);
+	 * not TXT, so a missing exp= domain does not count. */
+	if ((rc == ADNS_NODATA || rc == ADNS_NXDOMAIN) && type != ns_t_txt)
 		ev->voids++;
 	if (rc == ADNS_TEMPFAIL)
 		ev->had_tempfail = true;
@@ -371,7 +375,8 @@ spf_eval(struct spf_state *st, const char *ip_in, const char *helo,
 		ans->explanation = strdup(exp);
 	free((void *)ev.bad_record);
 	free(ev.bad_why);
-	SPF_response_free(resp);
+	if (resp != NULL)
+		SPF_response_free(resp);
 	SPF_request_free(req);
 }
 
@@ -411,6 +416,15 @@ spf_setup(struct snap *s, const char **err_r)
 	}
 	if (authserv != NULL && *authserv != '\0')
 		SPF_server_set_rec_dom(st->server, authserv);
+	{
+		SPF_response_t *resp = NULL;
+
+		/* Spaces as the %_ macro: libspf2 mangles plain ones. */
+		SPF_server_set_explanation(st->server,
+		    "no%_explanation%_published", &resp);
+		if (resp != NULL)
+			SPF_response_free(resp);
+	}
 	return st;
 }
 
