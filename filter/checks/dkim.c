@@ -137,6 +137,34 @@ out:
 	return out;
 }
 
+/*
+ * Does the signature's q= allow a DNS lookup?  RFC 6376 3.5: q= lists
+ * methods ("dns/txt" is the only one defined); unknown ones are ignored,
+ * and without a known one there is no key.  libopendkim checks q= only
+ * for its own lookups, not for a lookup callback like ours.
+ */
+static bool
+dk_is_dns_query(DKIM_SIGINFO *sig)
+{
+	const char *q = (const char *)dkim_sig_gettagvalue(sig, false,
+	    (u_char *)"q");
+
+	if (q == NULL)
+		return true;
+	while (*q != '\0') {
+		size_t n;
+
+		q += strspn(q, " \t\r\n:");
+		n = strcspn(q, " \t\r\n:");
+		if ((n == 3 && strncasecmp(q, "dns", 3) == 0) ||
+		    (n >= 7 && strncasecmp(q, "dns/txt", 7) == 0 &&
+		    (n == 7 || q[7] == ' ')))
+			return true;
+		q += n;
+	}
+	return false;
+}
+
 static DKIM_CBSTAT
 dk_key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 {
@@ -149,6 +177,8 @@ dk_key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 
 	if (dm == NULL || dom == NULL || sel == NULL)
 		return DKIM_CBSTAT_ERROR;
+	if (!dk_is_dns_query(sig))
+		return DKIM_CBSTAT_NOTFOUND;	/* no key we can ask for */
 	if ((size_t)snprintf(name, sizeof(name), "%s._domainkey.%s", sel,
 	    dom) >= sizeof(name))
 		return DKIM_CBSTAT_NOTFOUND;
