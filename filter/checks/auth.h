@@ -42,26 +42,36 @@ enum adns_rc {
 struct adns;
 
 /*
+ * What one message may still spend on lookups, in microseconds of real
+ * time: SPF, DKIM and DMARC share it (auth_budget), so together they
+ * never wait longer than DNSTimeout.
+ */
+struct adns_budget {
+	uint64_t	 left_us;
+	bool		 is_set;
+};
+
+/*
  * A resolver: the system's (resolv.conf) or, when zone_path is set, a
  * static zone file (tests, offline checks).  timeout_ms is the budget one
- * message may spend on lookups (adns_deadline).  Returns NULL with a
- * malloc'd *err_r on failure.  Thread-safe once built.
+ * message gets (auth_budget).  Returns NULL with a malloc'd *err_r on
+ * failure.  Thread-safe once built.
  */
 struct adns	*adns_new(const char *zone_path, uint64_t timeout_ms,
 		    char **err_r);
 /* NULL-safe; sets *ap to NULL. */
 void		 adns_free(struct adns **ap);
-/* The monotonic time (util_now_us) after which no lookup starts. */
-uint64_t	 adns_deadline(const struct adns *);
 uint64_t	 adns_timeout_ms(const struct adns *);
 /*
  * Looks name up.  On ADNS_OK *rrs_r is a malloc'd NULL-terminated array
  * of strings in one block (caller frees it with free()): A/AAAA as text
  * addresses, MX and PTR as host names, TXT with its strings joined.
- * A lookup after deadline_us fails at once with ADNS_TEMPFAIL.
+ * The wait is bounded by what is left of b (whole seconds, at least
+ * one), and its time is taken off b; with nothing left the lookup fails
+ * at once with ADNS_TEMPFAIL.  A zone file's TIMEOUT spends all of b.
  */
 enum adns_rc	 adns_query(struct adns *, const char *name,
-		    enum adns_type type, uint64_t deadline_us, char ***rrs_r,
+		    enum adns_type type, struct adns_budget *b, char ***rrs_r,
 		    size_t *n_r);
 const char	*adns_rc_name(enum adns_rc);
 
@@ -137,6 +147,8 @@ struct auth_dmarc {
  * Parsed once per message; lives in its arena.
  */
 const char	*auth_from_domain(struct msg *m);
+/* The message's DNS budget, DNSTimeout of r at first use. */
+struct adns_budget *auth_budget(struct msg *m, const struct adns *r);
 
 /* NULL when the check did not run (or not yet) for m. */
 const struct auth_spf	*auth_spf(struct msg *m);

@@ -259,11 +259,6 @@ adns_timeout_ms(const struct adns *r)
 	return r->timeout_ms;
 }
 
-uint64_t
-adns_deadline(const struct adns *r)
-{
-	return util_now_us() + r->timeout_ms * 1000;
-}
 
 struct adns *
 adns_from_cfg(const struct cfg *c, char **err_r)
@@ -377,7 +372,7 @@ rr_text(const ns_msg *h, const ns_rr *rr, char *out, size_t outsz)
 }
 
 static enum adns_rc
-res_query_budget(const char *name, int type, uint64_t deadline_us,
+res_query_budget(const char *name, int type, struct adns_budget *b,
     char ***rrs_r, size_t *n_r)
 {
 	struct __res_state rs;
@@ -389,19 +384,21 @@ res_query_budget(const char *name, int type, uint64_t deadline_us,
 	char **texts = NULL, *buf;
 	size_t n = 0;
 
-	if (now >= deadline_us)
+	if (b->left_us == 0)
 		return ADNS_TEMPFAIL;
 	memset(&rs, 0, sizeof(rs));
 	if (res_ninit(&rs) != 0)
 		return ADNS_TEMPFAIL;
 	/* Each server gets its share of what is left, one try each. */
 	nscount = rs.nscount > 0 ? rs.nscount : 1;
-	secs = (int)((deadline_us - now) / 1000000 / (uint64_t)nscount);
+	secs = (int)(b->left_us / 1000000 / (uint64_t)nscount);
 	rs.retrans = secs > 0 ? secs : 1;
 	rs.retry = 1;
 	if ((ans = malloc(NS_MAXMSG)) == NULL)
 		log_oom(NS_MAXMSG, "dns answer");
 	len = res_nquery(&rs, name, ns_c_in, type, ans, NS_MAXMSG);
+	now = util_now_us() - now;
+	b->left_us = b->left_us > now ? b->left_us - now : 0;
 	if (len < 0) {
 		switch (rs.res_h_errno) {
 		case HOST_NOT_FOUND: rc = ADNS_NXDOMAIN; break;
@@ -445,13 +442,24 @@ out:
 
 enum adns_rc
 adns_query(struct adns *r, const char *name, enum adns_type type,
-    uint64_t deadline_us, char ***rrs_r, size_t *n_r)
+    struct adns_budget *b, char ***rrs_r, size_t *n_r)
 {
+	struct adns_budget own;
+	enum adns_rc rc;
+
 	*rrs_r = NULL;
 	*n_r = 0;
 	if (name == NULL || *name == '\0' || strlen(name) >= NS_MAXDNAME)
 		return ADNS_NXDOMAIN;
-	if (r->is_zone)
-		return zone_query(r, name, type, rrs_r, n_r);
-	return res_query_budget(name, type, deadline_us, rrs_r, n_r);
+	if (b == NULL) {
+		own.left_us = r->timeout_ms * 1000;
+		b = &own;
+	}
+	if (!r->is_zone)
+		return res_query_budget(name, type, b, rrs_r, n_r);
+	if (b->left_us == 0)
+		return ADNS_TEMPFAIL;
+	if ((rc = zone_query(r, name, type, rrs_r, n_r)) == ADNS_TEMPFAIL)
+		b->left_us = 0;		/* a timeout spends the budget */
+	return rc;
 }

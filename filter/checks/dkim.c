@@ -53,7 +53,7 @@ struct dkim_state {
 struct dk_msg {
 	struct dkim_state *st;
 	DKIM		*d;
-	uint64_t	 deadline;
+	struct adns_budget *budget;
 	bool		 is_skipped;	/* trusted, disabled or no signature */
 	bool		 did_eoh;
 	const char	*error;		/* whole-message failure */
@@ -182,7 +182,7 @@ dk_key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 	if ((size_t)snprintf(name, sizeof(name), "%s._domainkey.%s", sel,
 	    dom) >= sizeof(name))
 		return DKIM_CBSTAT_NOTFOUND;
-	rc = adns_query(dm->st->dns, name, ADNS_TXT, dm->deadline, &rrs, &n);
+	rc = adns_query(dm->st->dns, name, ADNS_TXT, dm->budget, &rrs, &n);
 	switch (rc) {
 	case ADNS_OK:
 		break;
@@ -341,7 +341,7 @@ dk_eoh(struct dk_msg *dm, struct msg *m)
 	if (dm->did_eoh)
 		return !dm->is_skipped;
 	dm->did_eoh = true;
-	dm->deadline = adns_deadline(dm->st->dns);
+	dm->budget = auth_budget(m, dm->st->dns);
 	stat = dkim_eoh(dm->d);
 	if (stat == DKIM_STAT_NOSIG) {
 		dm->is_skipped = true;	/* no signature: DKIM_NONE */

@@ -50,6 +50,7 @@ struct dmarc_state {
 };
 
 struct dmarc_slot {
+	struct adns_budget budget;	/* shared by SPF, DKIM and DMARC */
 	bool		 from_parsed;
 	const char	*from_domain;
 	struct auth_dmarc *res;
@@ -358,6 +359,18 @@ auth_from_domain(struct msg *m)
 	return sl->from_domain;
 }
 
+struct adns_budget *
+auth_budget(struct msg *m, const struct adns *r)
+{
+	struct dmarc_slot *sl = dmarc_slot_get(m);
+
+	if (!sl->budget.is_set) {
+		sl->budget.is_set = true;
+		sl->budget.left_us = adns_timeout_ms(r) * 1000;
+	}
+	return &sl->budget;
+}
+
 const struct auth_dmarc *
 auth_dmarc(struct msg *m)
 {
@@ -371,7 +384,7 @@ auth_dmarc(struct msg *m)
 /* The one v=DMARC1 record at _dmarc.domain, if any. */
 static enum adns_rc
 record_at(struct dmarc_state *st, struct msg *m, const char *domain,
-    uint64_t deadline, const char **rec_r)
+    struct adns_budget *b, const char **rec_r)
 {
 	char name[300], **rrs;
 	size_t n, nrec = 0;
@@ -379,7 +392,7 @@ record_at(struct dmarc_state *st, struct msg *m, const char *domain,
 
 	*rec_r = NULL;
 	snprintf(name, sizeof(name), "_dmarc.%s", domain);
-	rc = adns_query(st->dns, name, ADNS_TXT, deadline, &rrs, &n);
+	rc = adns_query(st->dns, name, ADNS_TXT, b, &rrs, &n);
 	if (rc != ADNS_OK)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
@@ -454,7 +467,7 @@ dmarc_run(void *state, struct msg *m, enum check_phase phase,
 	const struct auth_spf *spf = auth_spf(m);
 	const struct auth_dkim *dk = auth_dkim(m);
 	const char *from = auth_from_domain(m), *rec, *org;
-	uint64_t deadline = adns_deadline(st->dns);
+	struct adns_budget *budget;
 	enum adns_rc rc;
 	unsigned roll = 0;
 	bool temp_inputs = false;
@@ -477,12 +490,13 @@ dmarc_run(void *state, struct msg *m, enum check_phase phase,
 	}
 
 	/* Policy discovery: the From domain, then its organizational one. */
-	rc = record_at(st, m, from, deadline, &rec);
+	budget = auth_budget(m, st->dns);
+	rc = record_at(st, m, from, budget, &rec);
 	in.record_domain = from;
 	if (rc == ADNS_NODATA || rc == ADNS_NXDOMAIN) {
 		org = dom_org(from);
 		if (strcmp(org, from) != 0) {
-			rc = record_at(st, m, org, deadline, &rec);
+			rc = record_at(st, m, org, budget, &rec);
 			in.record_domain = arena_strdup(a, org);
 		}
 	}

@@ -61,7 +61,7 @@ struct spf_state {
 
 /* One evaluation in progress on this thread (the DNS layer's view). */
 struct spf_eval {
-	uint64_t	 deadline;
+	struct adns_budget *budget;
 	unsigned	 voids;
 	unsigned	 lookups;
 	bool		 had_tempfail;
@@ -186,13 +186,11 @@ spf_dns_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type,
 	char **rrs = NULL, **fixed = NULL;
 	size_t n = 0, keep;
 	enum adns_rc rc;
-	uint64_t deadline = cur_eval != NULL ? cur_eval->deadline :
-	    adns_deadline(st->dns);
 
 	if (type == ns_t_spf)	/* RFC 7208 3.1: TXT only */
 		return SPF_dns_rr_new_init(layer, domain, type, 0, NO_DATA);
-	rc = adns_query(st->dns, domain, (enum adns_type)type, deadline,
-	    &rrs, &n);
+	rc = adns_query(st->dns, domain, (enum adns_type)type,
+	    cur_eval != NULL ? cur_eval->budget : NULL, &rrs, &n);
 	if (rc == ADNS_OK && type == ns_t_txt) {
 		spf_fix_txt(rrs, n, &keep, &fixed);
 		if (keep == 0)
@@ -302,16 +300,16 @@ struct spf_answer {
 
 /*
  * Evaluates sender (an address, or "" for the HELO identity) for ip and
- * helo within the budget ending at deadline.
+ * helo within the message's DNS budget b.
  */
 static void
 spf_eval(struct spf_state *st, const char *ip_in, const char *helo,
-    const char *sender, uint64_t deadline, struct spf_answer *ans)
+    const char *sender, struct adns_budget *b, struct spf_answer *ans)
 {
 	SPF_request_t *req;
 	SPF_response_t *resp = NULL;
 	SPF_errcode_t err;
-	struct spf_eval ev = { .deadline = deadline };
+	struct spf_eval ev = { .budget = b };
 	char ipbuf[INET6_ADDRSTRLEN];
 	const char *ip = spf_client_ip(ip_in, ipbuf, sizeof(ipbuf));
 	const char *exp;
@@ -466,7 +464,7 @@ spf_run(void *state, struct msg *m, enum check_phase phase,
 	struct spf_answer ans;
 	const char *ip = msg_client_addr(m), *helo = msg_helo(m);
 	const char *from = msg_mail_from(m);
-	uint64_t deadline;
+	struct adns_budget *budget;
 	enum check_rc rc = CHECK_DONE;
 
 	if (!st->is_enabled) {
@@ -485,10 +483,10 @@ spf_run(void *state, struct msg *m, enum check_phase phase,
 		from = "";
 	res = arena_alloc(a, sizeof(*res));
 	res->helo = arena_strdup(a, helo);
-	deadline = adns_deadline(st->dns);
+	budget = auth_budget(m, st->dns);
 
 	/* The MAIL FROM identity, or HELO's for the null sender. */
-	spf_eval(st, ip, helo, from, deadline, &ans);
+	spf_eval(st, ip, helo, from, budget, &ans);
 	res->result = ans.result;
 	res->identity = *from != '\0' ? "mailfrom" : "helo";
 	res->sender = *from != '\0' ? arena_strdup(a, from) :
@@ -511,7 +509,7 @@ spf_run(void *state, struct msg *m, enum check_phase phase,
 
 	/* HELO as its own identity, when asked and not done above. */
 	if (st->check_helo && *from != '\0' && helo != NULL && *helo != '\0') {
-		spf_eval(st, ip, helo, "", deadline, &ans);
+		spf_eval(st, ip, helo, "", budget, &ans);
 		res->helo_checked = true;
 		res->helo_result = ans.result;
 		spf_add_hit(m, ans.result, true, helo, ans.why);
