@@ -531,8 +531,8 @@ main(int argc, char **argv)
 	fclose(f);
 	unlink(zpath);
 	rmdir(dir);
-	printf("spf: %d passed, %d failed\n", st.pass, st.fail);
-	return xfail_report(st.xf, "spf") ? 0 : 1;
+	snprintf(zpath, sizeof(zpath), ", %d cases", st.pass + st.fail);
+	return xfail_report(st.xf, "spf", st.pass, "spf.xfail", zpath) ? 0 : 1;
 usage:
 	fprintf(stderr, "usage: spf_suite [-v] [-x xfail-list] "
 	    "rfc7208-tests.yml\n");

@@ -74,10 +74,17 @@ xfail_note(struct xfail *xf, const char *name, bool passed)
 	}
 }
 
-/* Prints the comparison; true when nothing failed unexpectedly. */
+/*
+ * Prints "SUITE: N passed, N failed, N expected failures (LIST)" where
+ * "failed" counts the failures the list does not name, then a detail
+ * line; true when nothing failed unexpectedly.
+ */
 static inline bool
-xfail_report(const struct xfail *xf, const char *suite)
+xfail_report(const struct xfail *xf, const char *suite, int npass,
+    const char *list, const char *extra)
 {
+	printf("%s: %d passed, %zu failed, %zu expected failures (%s)%s\n",
+	    suite, npass, xf->nunexpected, xf->nexpected, list, extra);
 	printf("# %s: %zu expected failures (listed), %zu unexpected",
 	    suite, xf->nexpected, xf->nunexpected);
 	for (size_t i = 0; i < xf->nunexpected; i++)
