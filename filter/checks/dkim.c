@@ -319,14 +319,24 @@ dk_hook_header(void *state, struct msg *m, const char *name, const char *value)
 {
 	struct dk_msg *dm = dk_msg_get(state, m);
 	char *line;
+	size_t len;
 	DKIM_STAT stat;
 
 	if (dm == NULL || dm->did_eoh)
 		return;
 	/* The milter and scan_buffer hand the value over without the one
-	 * blank after the colon; put it back for simple canonicalization. */
-	line = arena_printf(msg_arena(m), "%s: %s", name, value);
-	stat = dkim_header(dm->d, (u_char *)line, strlen(line));
+	 * blank after the colon; put it back for simple canonicalization.
+	 * Folded lines come from the MTA with bare LF: make them CRLF, or
+	 * relaxed canonicalization would not unfold them. */
+	line = arena_alloc(msg_arena(m), strlen(name) + 2 * strlen(value) + 3);
+	len = (size_t)sprintf(line, "%s: ", name);
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p == '\n' && (p == value || p[-1] != '\r'))
+			line[len++] = '\r';
+		line[len++] = *p;
+	}
+	line[len] = '\0';
+	stat = dkim_header(dm->d, (u_char *)line, len);
 	if (stat != DKIM_STAT_OK)
 		log_msg(LOG_DEBUG, m, "check=dkim header=%s stat=\"%s\"", name,
 		    dkim_getresultstr(stat));
