@@ -12,6 +12,8 @@
  *    malformed records libspf2 accepts give permerror;
  *  - more than two void lookups give permerror (RFC 7208 4.6.4);
  *  - the library's explanation text is logged, never sent to clients.
+ * Left as it is: libspf2 passes loopback clients (127.0.0.0/8, ::1)
+ * without a lookup; TrustedNetworks normally skips them anyway.
  *
  * Owns: the libspf2 server and DNS layer (per snapshot), the result in
  * the message's slot (per message).
@@ -313,6 +315,7 @@ spf_eval(struct spf_state *st, const char *ip_in, const char *helo,
 	char ipbuf[INET6_ADDRSTRLEN];
 	const char *ip = spf_client_ip(ip_in, ipbuf, sizeof(ipbuf));
 	const char *exp;
+	uint64_t t0;
 
 	memset(ans, 0, sizeof(*ans));
 	if ((req = SPF_request_new(st->server)) == NULL)
@@ -339,9 +342,11 @@ spf_eval(struct spf_state *st, const char *ip_in, const char *helo,
 		SPF_request_free(req);
 		return;
 	}
+	t0 = util_now_us();
 	cur_eval = &ev;
 	err = SPF_request_query_mailfrom(req, &resp);
 	cur_eval = NULL;
+	t0 = (util_now_us() - t0) / 1000;
 	ans->result = resp != NULL ? spf_map(SPF_response_result(resp), err) :
 	    AUTH_TEMPERROR;
 	if (ev.bad_record != NULL) {
@@ -362,9 +367,10 @@ spf_eval(struct spf_state *st, const char *ip_in, const char *helo,
 			ans->why = NULL;
 	}
 	if (ans->result == AUTH_TEMPERROR && ans->why == NULL) {
-		if (asprintf(&ans->why, "DNS lookup for %s failed or took "
-		    "longer than %llums", spf_domain_of(*sender != '\0' ?
-		    sender : helo != NULL ? helo : "-"),
+		if (asprintf(&ans->why, "DNS lookups for %s failed after "
+		    "%llums (DNSTimeout %llums)", spf_domain_of(*sender !=
+		    '\0' ? sender : helo != NULL ? helo : "-"),
+		    (unsigned long long)t0,
 		    (unsigned long long)adns_timeout_ms(st->dns)) < 0)
 			ans->why = NULL;
 	}
