@@ -22,7 +22,8 @@
 #   5. with dnsmasq stopped (SIGSTOP: queries go unanswered) the results
 #      are temperror and the message is tempfailed (451) within
 #      DNSTimeout; with OnError=accept it is delivered with spf=temperror;
-#   6. with dnsmasq gone (queries refused) the same tempfail, at once.
+#   6. with dnsmasq gone (queries refused) the same tempfail, at once;
+#   and vigilctl scan --ip --helo --from gives the same results offline.
 # Prints ok/FAIL lines and ends with "N passed, N failed".
 set -u
 
@@ -284,6 +285,28 @@ if [ "$(field dmarc 4)" = 550 ] && field dmarc 6 | grep -q '5\.7\.1.*DMARC'; the
 	pf_ok "DMARC p=reject failure rejected with 550 5.7.1"
 else
 	pf_fail "DMARC p=reject failure rejected" "$(cat "$T/dmarc.tsv")"
+fi
+
+# ------------------------------------------------ vigilctl scan, offline
+# The same checks offline, through the system resolver (dnsmasq here).
+offline() { # FROM FILE: the finding names vigilctl scan --json reports
+	"$top_builddir/filter/vigilctl" -c "$CONF" -o "AuthservID=$AUTHSERV" \
+	    -o "TrustedNetworks=127.0.0.1/32" scan --json --ip "$CLIENT" \
+	    --helo mail.example.org --from "$1" "$2" 2>>"$T/vigilctl.err" |
+	    "$PYTHON" -c 'import json, sys
+print(" ".join(h["name"] for h in json.loads(sys.stdin.readline())["hits"]))'
+}
+got=$(offline alice@example.org "$T/signed.eml")
+if [ "$got" = "SPF_PASS DKIM_VALID DKIM_VALID_AU DMARC_PASS" ]; then
+	pf_ok "vigilctl scan: SPF, DKIM and DMARC offline through the resolver"
+else
+	pf_fail "vigilctl scan offline" "got: $got $(cat "$T/vigilctl.err")"
+fi
+got=$(offline carol@spf-fail.example "$T/plain.eml")
+if [ "$got" = "SPF_FAIL DKIM_NONE DMARC_FAIL_REJECT" ]; then
+	pf_ok "vigilctl scan: SPF fail and DMARC fail offline"
+else
+	pf_fail "vigilctl scan: SPF fail offline" "got: $got"
 fi
 
 # ------------------------------------------------------ 5. DNS hangs
