@@ -74,6 +74,8 @@ enum adns_rc	 adns_query(struct adns *, const char *name,
 		    enum adns_type type, struct adns_budget *b, char ***rrs_r,
 		    size_t *n_r);
 const char	*adns_rc_name(enum adns_rc);
+/* n strings in one malloc'd NULL-terminated array, as adns_query gives. */
+char		**adns_pack(char *const *strs, size_t n);
 
 /* Options shared by the three checks (DNSTimeout, DNSZoneFile). */
 extern const struct opt authdns_opts[];	/* cfg.h */

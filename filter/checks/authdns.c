@@ -267,9 +267,8 @@ adns_from_cfg(const struct cfg *c, char **err_r)
 	    cfg_duration_ms(c, "DNSTimeout"), err_r);
 }
 
-/* Packs n strings into one malloc'd NULL-terminated array. */
-static char **
-pack(char *const *strs, size_t n)
+char **
+adns_pack(char *const *strs, size_t n)
 {
 	size_t sz = (n + 1) * sizeof(char *);
 	char **out, *p;
@@ -323,7 +322,7 @@ zone_query(struct adns *r, const char *qname, int type, char ***rrs_r,
 	}
 	if (timeout || n > 0) {
 		if (n > 0) {
-			*rrs_r = pack(found, n);
+			*rrs_r = adns_pack(found, n);
 			*n_r = n;
 		}
 		free(found);
@@ -425,7 +424,7 @@ res_query_budget(const char *name, int type, struct adns_budget *b,
 	}
 	free(buf);
 	if (n > 0) {
-		*rrs_r = pack(texts, n);
+		*rrs_r = adns_pack(texts, n);
 		*n_r = n;
 		rc = ADNS_OK;
 	} else {

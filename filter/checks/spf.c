@@ -117,12 +117,17 @@ spf_fix_txt(char **rrs, size_t n, size_t *keep_r, char ***out_r)
 	size_t nspf = 0;
 	char **out;
 
-	*out_r = NULL;
 	*keep_r = n;
+	if ((out = calloc(n + 1, sizeof(char *))) == NULL)
+		log_oom(n, "spf txt");
+	*out_r = out;
 	for (size_t i = 0; i < n; i++)
 		if (strncasecmp(rrs[i], "v=spf1", 6) == 0 &&
-		    (rrs[i][6] == ' ' || rrs[i][6] == '\0'))
+		    (rrs[i][6] == ' ' || rrs[i][6] == '\0')) {
 			nspf++;
+			/* CIDR lengths of 0, which libspf2 refuses */
+			out[i] = spfsyntax_rewrite_cidr0(rrs[i]);
+		}
 	if (nspf > 0)
 		return;
 	if (n != 1 || !spfsyntax_is_explanation(rrs[0])) {
@@ -131,8 +136,7 @@ spf_fix_txt(char **rrs, size_t n, size_t *keep_r, char ***out_r)
 	}
 	if (strchr(rrs[0], ' ') == NULL)
 		return;
-	if ((out = calloc(1, sizeof(char *))) == NULL ||
-	    (out[0] = malloc(strlen(rrs[0]) * 2 + 1)) == NULL)
+	if ((out[0] = malloc(strlen(rrs[0]) * 2 + 1)) == NULL)
 		log_oom(strlen(rrs[0]) * 2 + 1, "spf exp");
 	{
 		char *q = out[0];
@@ -146,7 +150,6 @@ spf_fix_txt(char **rrs, size_t n, size_t *keep_r, char ***out_r)
 		}
 		*q = '\0';
 	}
-	*out_r = out;
 }
 
 /* Records malformed records and void lookups seen during evaluation. */
@@ -179,6 +182,89 @@ spf_note_answer(const char *domain, ns_type type, enum adns_rc rc,
 	}
 }
 
+static bool
+spf_is_cidr0_name(const char *name)
+{
+	size_t nl = strlen(name), sl = strlen("." SPFSYNTAX_CIDR0_SUFFIX);
+
+	return nl > sl && strcasecmp(name + nl - sl,
+	    "." SPFSYNTAX_CIDR0_SUFFIX) == 0;
+}
+
+/*
+ * Answers "D.KIND.vigil-cidr0.invalid", the name a term with a zero CIDR
+ * length was rewritten to (spfsyntax_rewrite_cidr0): the addresses of D
+ * (KIND "a...") or of its first ten MX hosts ("mx..."); for a family
+ * whose length was 0 ("4", "6" in KIND), two addresses that with /1
+ * cover the whole family, as long as there is any address at all.
+ */
+static enum adns_rc
+spf_cidr0_query(struct spf_state *st, const char *name, ns_type type,
+    char ***rrs_r, size_t *n_r)
+{
+	static char any4_0[] = "0.0.0.0", any4_1[] = "128.0.0.0";
+	static char any6_0[] = "::", any6_1[] = "8000::";
+	struct adns_budget *b = cur_eval != NULL ? cur_eval->budget : NULL;
+	size_t nl = strlen(name), sl = strlen("." SPFSYNTAX_CIDR0_SUFFIX);
+	char base[NS_MAXDNAME], **hosts = NULL, **addrs, *found[64];
+	const char *kind;
+	size_t nh = 0, na, nf = 0;
+	enum adns_rc rc = ADNS_OK;
+	bool is_mx, is_zero;
+
+	*rrs_r = NULL;
+	*n_r = 0;
+	if ((type != ns_t_a && type != ns_t_aaaa) || nl - sl >= sizeof(base))
+		return ADNS_NODATA;
+	memcpy(base, name, nl - sl);
+	base[nl - sl] = '\0';
+	if ((kind = strrchr(base, '.')) == NULL)
+		return ADNS_NXDOMAIN;
+	base[kind - base] = '\0';
+	kind++;
+	is_mx = strncasecmp(kind, "mx", 2) == 0;
+	is_zero = strchr(kind, type == ns_t_a ? '4' : '6') != NULL;
+	if (is_mx) {
+		if ((rc = adns_query(st->dns, base, ADNS_MX, b, &hosts, &nh)) !=
+		    ADNS_OK)
+			return rc;
+	} else {
+		char *one[] = { base };
+
+		hosts = adns_pack(one, 1);
+		nh = 1;
+	}
+	for (size_t i = 0; i < nh && i < 10; i++) {
+		enum adns_rc hr = adns_query(st->dns, hosts[i],
+		    (enum adns_type)type, b, &addrs, &na);
+
+		if (hr == ADNS_TEMPFAIL || (!is_mx && hr != ADNS_OK)) {
+			rc = hr;
+			break;
+		}
+		for (size_t j = 0; hr == ADNS_OK && j < na && nf < 64; j++)
+			found[nf++] = strdup(addrs[j]);
+		if (hr == ADNS_OK)
+			free(addrs);
+	}
+	free(hosts);
+	if (rc == ADNS_OK && nf == 0)
+		rc = ADNS_NODATA;
+	if (rc == ADNS_OK && is_zero) {
+		char *any[] = { type == ns_t_a ? any4_0 : any6_0,
+		    type == ns_t_a ? any4_1 : any6_1 };
+
+		*rrs_r = adns_pack(any, 2);
+		*n_r = 2;
+	} else if (rc == ADNS_OK) {
+		*rrs_r = adns_pack(found, nf);
+		*n_r = nf;
+	}
+	for (size_t i = 0; i < nf; i++)
+		free(found[i]);
+	return rc;
+}
+
 static SPF_dns_rr_t *
 spf_dns_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type,
     int should_cache)
@@ -191,12 +277,20 @@ spf_dns_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type,
 
 	if (type == ns_t_spf)	/* RFC 7208 3.1: TXT only */
 		return SPF_dns_rr_new_init(layer, domain, type, 0, NO_DATA);
-	rc = adns_query(st->dns, domain, (enum adns_type)type,
-	    cur_eval != NULL ? cur_eval->budget : NULL, &rrs, &n);
+	if (spf_is_cidr0_name(domain))
+		rc = spf_cidr0_query(st, domain, type, &rrs, &n);
+	else
+		rc = adns_query(st->dns, domain, (enum adns_type)type,
+		    cur_eval != NULL ? cur_eval->budget : NULL, &rrs, &n);
 	if (rc == ADNS_OK && type == ns_t_txt) {
 		spf_fix_txt(rrs, n, &keep, &fixed);
-		if (keep == 0)
+		if (keep == 0) {
 			rc = ADNS_NODATA;
+			for (size_t i = 0; i < n; i++)
+				free(fixed[i]);
+			free(fixed);
+			fixed = NULL;
+		}
 	}
 	spf_note_answer(domain, type, rc, rrs, n);
 	switch (rc) {
@@ -218,7 +312,8 @@ spf_dns_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type,
 	if (rr == NULL)
 		log_oom(sizeof(*rr), "spf rr");
 	for (size_t i = 0; i < n; i++) {
-		const char *s = fixed != NULL ? fixed[0] : rrs[i];
+		const char *s = fixed != NULL && fixed[i] != NULL ? fixed[i] :
+		    rrs[i];
 		size_t len;
 		int idx = rr->num_rr;
 
@@ -237,13 +332,10 @@ spf_dns_lookup(SPF_dns_server_t *layer, const char *domain, ns_type type,
 			memcpy(rr->rr[idx]->txt, s, len);
 		}
 		rr->num_rr++;
-		if (fixed != NULL)
-			break;
 	}
-	if (fixed != NULL) {
-		free(fixed[0]);
-		free(fixed);
-	}
+	for (size_t i = 0; fixed != NULL && i < n; i++)
+		free(fixed[i]);
+	free(fixed);
 	free(rrs);
 	return rr;
 }

@@ -7,11 +7,13 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "checks/spfsyntax.h"
+#include "lib/log.h"
 
 static bool
 is_alnum(int c)
@@ -323,4 +325,132 @@ spfsyntax_is_explanation(const char *s)
 	bool ends;
 
 	return check_macro_string(s, s + strlen(s), true, &ends, NULL) == NULL;
+}
+
+/* Appends n bytes of s to the growing string *bp. */
+static void
+buf_add(char **bp, size_t *lenp, size_t *capp, const char *s, size_t n)
+{
+	if (*lenp + n + 1 > *capp) {
+		*capp = (*lenp + n + 1) * 2;
+		if ((*bp = realloc(*bp, *capp)) == NULL)
+			log_oom(*capp, "spf record");
+	}
+	memcpy(*bp + *lenp, s, n);
+	*lenp += n;
+	(*bp)[*lenp] = '\0';
+}
+
+/* The "/N" or "//N" at the end of [s, e): its value, or -1. */
+static long
+tail_cidr(const char *s, const char **end_r, bool dbl)
+{
+	const char *p = *end_r;
+
+	while (p > s && isdigit((unsigned char)p[-1]))
+		p--;
+	if (p == *end_r || p == s || p[-1] != '/')
+		return -1;
+	if (dbl != (p - s >= 2 && p[-2] == '/'))
+		return -1;
+	{
+		long v = strtol(p, NULL, 10);
+
+		*end_r = p - (dbl ? 2 : 1);
+		return v;
+	}
+}
+
+char *
+spfsyntax_rewrite_cidr0(const char *rec)
+{
+	char *out = NULL;
+	size_t len = 0, cap = 0;
+	bool changed = false;
+	const char *p = rec;
+
+	if (spfsyntax_check_record(rec) != NULL)
+		return NULL;
+	buf_add(&out, &len, &cap, rec, 6);	/* "v=spf1" */
+	p += 6;
+	while (*p != '\0') {
+		const char *t, *e, *m, *dend;
+		char q[2] = "";
+		long v4 = -1, v6 = -1;
+		size_t nlen;
+
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		t = p;
+		while (*p != '\0' && *p != ' ')
+			p++;
+		e = p;
+		buf_add(&out, &len, &cap, " ", 1);
+		m = t;
+		if (strchr("+-?~", *m) != NULL)
+			q[0] = *m++;
+		nlen = strcspn(m, ":/ ");
+		if (m + nlen > e)
+			nlen = (size_t)(e - m);
+		if ((nlen == 3 && (strncasecmp(m, "ip4", 3) == 0 ||
+		    strncasecmp(m, "ip6", 3) == 0)) && e - t > 2 &&
+		    e[-2] == '/' && e[-1] == '0') {
+			bool is6 = m[2] == '6';
+			char buf[96];
+
+			snprintf(buf, sizeof(buf), "%s%s %s%s", q,
+			    is6 ? "ip6:::/1" : "ip4:0.0.0.0/1", q,
+			    is6 ? "ip6:8000::/1" : "ip4:128.0.0.0/1");
+			buf_add(&out, &len, &cap, buf, strlen(buf));
+			changed = true;
+			continue;
+		}
+		if ((nlen == 1 && tolower((unsigned char)*m) == 'a') ||
+		    (nlen == 2 && strncasecmp(m, "mx", 2) == 0)) {
+			dend = e;
+			v6 = tail_cidr(m + nlen, &dend, true);
+			v4 = tail_cidr(m + nlen, &dend, false);
+			if (v4 == 0 || v6 == 0) {
+				const char *dom = m + nlen;
+				char kind[8], num[32];
+
+				snprintf(kind, sizeof(kind), "%s%s%s",
+				    nlen == 1 ? "a" : "mx", v4 == 0 ? "4" : "",
+				    v6 == 0 ? "6" : "");
+				buf_add(&out, &len, &cap, q, strlen(q));
+				buf_add(&out, &len, &cap, "a:", 2);
+				if (dom < dend && *dom == ':')
+					buf_add(&out, &len, &cap, dom + 1,
+					    (size_t)(dend - dom - 1));
+				else
+					buf_add(&out, &len, &cap, "%{d}", 4);
+				if (dom < dend && *dom == ':' && dend[-1] == '.')
+					len--;	/* the domain's trailing dot */
+				buf_add(&out, &len, &cap, ".", 1);
+				buf_add(&out, &len, &cap, kind, strlen(kind));
+				buf_add(&out, &len, &cap, "." SPFSYNTAX_CIDR0_SUFFIX,
+				    strlen("." SPFSYNTAX_CIDR0_SUFFIX));
+				if (v4 >= 0) {
+					snprintf(num, sizeof(num), "/%ld",
+					    v4 == 0 ? 1 : v4);
+					buf_add(&out, &len, &cap, num, strlen(num));
+				}
+				if (v6 >= 0) {
+					snprintf(num, sizeof(num), "//%ld",
+					    v6 == 0 ? 1 : v6);
+					buf_add(&out, &len, &cap, num, strlen(num));
+				}
+				changed = true;
+				continue;
+			}
+		}
+		buf_add(&out, &len, &cap, t, (size_t)(e - t));
+	}
+	if (!changed) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }

@@ -154,6 +154,15 @@ test_spf_results(void **unused)
 		 * makes it a permerror */
 		{ "192.0.2.1", "h.example", "a@broken.example",
 		  "SPF_PERMERROR", AUTH_PERMERROR },
+		/* CIDR length 0, which libspf2 refuses: a/0 matches any
+		 * IPv4 client when the name has an address */
+		{ "198.51.100.1", "h.example", "a@cidr0.example", "SPF_PASS",
+		  AUTH_PASS },
+		{ "198.51.100.1", "h.example", "a@ip0.example", "SPF_PASS",
+		  AUTH_PASS },
+		/* mx//0 is about IPv6 only: an IPv4 client does not match */
+		{ "198.51.100.1", "h.example", "a@mx0.example", "SPF_FAIL",
+		  AUTH_FAIL },
 		/* the null sender: the HELO identity */
 		{ "192.0.2.10", "mx.example.org", "", "SPF_HELO_PASS",
 		  AUTH_PASS },
@@ -304,6 +313,33 @@ test_spf_syntax(void **unused)
 			fail_msg("\"%s\": want %s, got %s", cases[i].rec,
 			    cases[i].ok ? "valid" : "invalid",
 			    why != NULL ? why : "valid");
+	}
+	{
+		static const struct {
+			const char	*in, *out;
+		} rw[] = {
+			{ "v=spf1 ip4:192.0.2.1/0 -all", "v=spf1 ip4:0.0.0.0/1 "
+			  "ip4:128.0.0.0/1 -all" },
+			{ "v=spf1 -ip6:2001:db8::/0", "v=spf1 -ip6:::/1 "
+			  "-ip6:8000::/1" },
+			{ "v=spf1 a/0 -all", "v=spf1 a:%{d}.a4."
+			  SPFSYNTAX_CIDR0_SUFFIX "/1 -all" },
+			{ "v=spf1 ~mx:example.org./24//0", "v=spf1 "
+			  "~a:example.org.mx6." SPFSYNTAX_CIDR0_SUFFIX
+			  "/24//1" },
+			{ "v=spf1 a/24 ip4:192.0.2.0/24 -all", NULL },
+			{ "v=spf1 a:foo/0", NULL },	/* invalid: untouched */
+		};
+
+		for (size_t i = 0; i < NELEM(rw); i++) {
+			char *got = spfsyntax_rewrite_cidr0(rw[i].in);
+
+			if (rw[i].out == NULL)
+				assert_null(got);
+			else
+				assert_string_equal(got, rw[i].out);
+			free(got);
+		}
 	}
 	assert_true(spfsyntax_is_explanation("See http://%{d}/why.html"));
 	assert_false(spfsyntax_is_explanation("The%{x}-files."));
