@@ -11,17 +11,22 @@ extern const struct check check_headers;
 extern const struct opt quarantine_opts[];
 extern const struct opt av_opts[], attach_opts[];
 extern const struct check check_av, check_attach;
+extern const struct check check_spf, check_dkim, check_dmarc, check_authres;
+extern const struct opt authdns_opts[], spf_opts[], dkim_opts[], dmarc_opts[],
+    authres_opts[];
 
 const struct opt *const cfg_tables[] = {
 	core_opts,
 	quarantine_opts,
 	av_opts,
 	attach_opts,
+	authdns_opts, spf_opts, dkim_opts, dmarc_opts, authres_opts,
 	NULL
 };
 
 const struct check *const checks[] = {
 	&check_headers,
+	&check_spf, &check_dkim, &check_dmarc, &check_authres,
 	&check_av,
 	&check_attach,
 	NULL

@@ -1,0 +1,120 @@
+/*
+ * dkim_sign.c - signs a message for the tests with libopendkim:
+ *
+ *   dkim_sign -d DOMAIN -s SELECTOR -k KEYFILE [-a rsa-sha256|ed25519-sha256]
+ *             [-c relaxed/relaxed] < message > signed
+ *
+ * KEYFILE is a PEM private key (opendkim-genkey's .private, or an
+ * ed25519 key from `openssl genpkey -algorithm ed25519`).  Writes the
+ * DKIM-Signature header, then the message unchanged.  LF line ends are
+ * signed as CRLF, as they travel over SMTP.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <opendkim/dkim.h>
+
+static char *
+slurp(FILE *f, size_t *len_r)
+{
+	size_t cap = 65536, n = 0, r;
+	char *buf = malloc(cap + 1);
+
+	while (buf != NULL && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += r;
+		if (n == cap && (buf = realloc(buf, (cap *= 2) + 1)) == NULL)
+			break;
+	}
+	if (buf == NULL) {
+		fprintf(stderr, "dkim_sign: out of memory\n");
+		exit(2);
+	}
+	buf[n] = '\0';
+	*len_r = n;
+	return buf;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dom = NULL, *sel = NULL, *keyfile = NULL;
+	const char *alg = "rsa-sha256", *canon = "relaxed/relaxed";
+	dkim_alg_t a;
+	dkim_canon_t hc, bc;
+	DKIM_LIB *lib;
+	DKIM *d;
+	DKIM_STAT st;
+	FILE *kf;
+	char *key, *msg, hdr[8192];
+	size_t klen, mlen;
+	int c;
+
+	while ((c = getopt(argc, argv, "d:s:k:a:c:")) != -1) {
+		switch (c) {
+		case 'd': dom = optarg; break;
+		case 's': sel = optarg; break;
+		case 'k': keyfile = optarg; break;
+		case 'a': alg = optarg; break;
+		case 'c': canon = optarg; break;
+		default: goto usage;
+		}
+	}
+	if (dom == NULL || sel == NULL || keyfile == NULL)
+		goto usage;
+	a = strcmp(alg, "ed25519-sha256") == 0 ? DKIM_SIGN_ED25519SHA256 :
+	    DKIM_SIGN_RSASHA256;
+	hc = strncmp(canon, "simple", 6) == 0 ? DKIM_CANON_SIMPLE :
+	    DKIM_CANON_RELAXED;
+	bc = strstr(canon, "/simple") != NULL ? DKIM_CANON_SIMPLE :
+	    DKIM_CANON_RELAXED;
+	if ((kf = fopen(keyfile, "r")) == NULL) {
+		perror(keyfile);
+		return 2;
+	}
+	key = slurp(kf, &klen);
+	fclose(kf);
+	msg = slurp(stdin, &mlen);
+	if ((lib = dkim_init(NULL, NULL)) == NULL) {
+		fprintf(stderr, "dkim_sign: dkim_init failed\n");
+		return 2;
+	}
+	{
+		unsigned flags = DKIM_LIBFLAGS_FIXCRLF, bits = 512;
+
+		/* Tests sign with small keys too, to see them refused. */
+		dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags,
+		    sizeof(flags));
+		dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_MINKEYBITS, &bits,
+		    sizeof(bits));
+	}
+	d = dkim_sign(lib, (const unsigned char *)"test", NULL,
+	    (dkim_sigkey_t)key, (const unsigned char *)sel,
+	    (const unsigned char *)dom, hc, bc, a, -1, &st);
+	if (d == NULL) {
+		fprintf(stderr, "dkim_sign: %s\n", dkim_getresultstr(st));
+		return 1;
+	}
+	if ((st = dkim_chunk(d, (unsigned char *)msg, mlen)) != DKIM_STAT_OK ||
+	    (st = dkim_chunk(d, NULL, 0)) != DKIM_STAT_OK ||
+	    (st = dkim_eom(d, NULL)) != DKIM_STAT_OK ||
+	    (st = dkim_getsighdr(d, (unsigned char *)hdr, sizeof(hdr),
+	    strlen("DKIM-Signature: "))) != DKIM_STAT_OK) {
+		fprintf(stderr, "dkim_sign: %s: %s\n", dkim_getresultstr(st),
+		    dkim_geterror(d) != NULL ? dkim_geterror(d) : "");
+		return 1;
+	}
+	printf("DKIM-Signature: %s\n", hdr);
+	fwrite(msg, 1, mlen, stdout);
+	dkim_free(d);
+	dkim_close(lib);
+	free(key);
+	free(msg);
+	return 0;
+usage:
+	fprintf(stderr, "usage: dkim_sign -d DOMAIN -s SELECTOR -k KEYFILE "
+	    "[-a rsa-sha256|ed25519-sha256] [-c hdr/body] < msg\n");
+	return 2;
+}
