@@ -76,9 +76,13 @@ snap_with(const char **ov, size_t n, char **err_r)
 {
 	struct cfg *c;
 	struct snap *s;
+	const char *all[16] = { "Checks=headers,av,attach" };
 
+	/* Only the checks under test: no DNS lookups from the others. */
+	assert_true(n < 16);
+	memcpy(all + 1, ov, n * sizeof(*ov));
 	*err_r = NULL;
-	if ((c = cfg_load(NULL, ov, n, err_r)) == NULL)
+	if ((c = cfg_load(NULL, all, n + 1, err_r)) == NULL)
 		return NULL;
 	s = snap_build(c, err_r);
 	cfg_unref(&c);
