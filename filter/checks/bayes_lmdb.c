@@ -241,45 +241,112 @@ lm_lookup(struct bayes_store *bs, const uint64_t *toks, size_t n,
 	return 0;
 }
 
-/* Adds delta (+1 or -1) to class cls of every token; day refreshed on +1. */
-static int
-lm_apply(struct lenv *le, MDB_txn *txn, const uint64_t *toks, size_t n,
-    enum bayes_class cls, int delta, uint32_t day)
+/* One token's change within a learn transaction. */
+struct tokdelta {
+	uint64_t	 tok;
+	int32_t		 spam, ham;
+};
+
+struct deltas {
+	struct tokdelta	*v;
+	size_t		 n, cap;
+};
+
+static void
+deltas_add(struct deltas *d, const uint64_t *toks, size_t n,
+    enum bayes_class cls, int delta)
 {
+	if (d->n + n > d->cap) {
+		d->cap = (d->n + n) * 2;
+		if ((d->v = realloc(d->v, d->cap * sizeof(*d->v))) == NULL)
+			log_oom(d->cap * sizeof(*d->v), "bayes");
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct tokdelta *td = &d->v[d->n++];
+
+		td->tok = toks[i];
+		td->spam = cls == BAYES_SPAM ? delta : 0;
+		td->ham = cls == BAYES_HAM ? delta : 0;
+	}
+}
+
+static int
+cmp_delta(const void *a, const void *b)
+{
+	uint64_t x = ((const struct tokdelta *)a)->tok;
+	uint64_t y = ((const struct tokdelta *)b)->tok;
+
+	return x < y ? -1 : x > y;
+}
+
+static uint32_t
+add_clamped(uint32_t c, int32_t d)
+{
+	int64_t	 r = (int64_t)c + d;
+
+	return r < 0 ? 0 : r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+}
+
+/*
+ * Applies the changes of a whole batch in token order with one cursor:
+ * neighbouring tokens share pages, so each page is found and copied once
+ * instead of once a message.
+ */
+static int
+lm_apply(struct lenv *le, MDB_txn *txn, struct deltas *d, uint32_t day)
+{
+	MDB_cursor *cur;
 	MDB_val	 k, v;
 	int	 rc;
 
-	for (size_t i = 0; i < n; i++) {
-		uint64_t t = toks[i];
+	qsort(d->v, d->n, sizeof(*d->v), cmp_delta);
+	if ((rc = mdb_cursor_open(txn, le->tok, &cur)) != 0)
+		return rc;
+	for (size_t i = 0; i < d->n;) {
+		uint64_t t = d->v[i].tok;
+		int32_t	 ds = 0, dh = 0;
 		struct tokval tv = { 0, 0, day };
 
+		for (; i < d->n && d->v[i].tok == t; i++) {
+			ds += d->v[i].spam;
+			dh += d->v[i].ham;
+		}
+		if (ds == 0 && dh == 0)
+			continue;
 		k.mv_size = sizeof(t);
 		k.mv_data = &t;
-		rc = mdb_get(txn, le->tok, &k, &v);
-		if (rc == 0 && v.mv_size == sizeof(tv))
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
+		if (rc == MDB_NOTFOUND) {
+			if (ds < 0 || dh < 0 || (ds == 0 && dh == 0))
+				continue;	/* nothing to take away */
+			tv.spam = (uint32_t)ds;
+			tv.ham = (uint32_t)dh;
+			v.mv_size = sizeof(tv);
+			v.mv_data = &tv;
+			if ((rc = mdb_cursor_put(cur, &k, &v, 0)) != 0)
+				break;
+			continue;
+		}
+		if (rc != 0)
+			break;
+		if (v.mv_size == sizeof(tv))
 			memcpy(&tv, v.mv_data, sizeof(tv));
-		else if (rc != 0 && rc != MDB_NOTFOUND)
-			return rc;
-		else if (delta < 0)
-			continue;	/* nothing to take away */
-		uint32_t *cnt = cls == BAYES_SPAM ? &tv.spam : &tv.ham;
-		if (delta > 0) {
-			if (*cnt < UINT32_MAX)
-				(*cnt)++;
+		tv.spam = add_clamped(tv.spam, ds);
+		tv.ham = add_clamped(tv.ham, dh);
+		if (ds > 0 || dh > 0)
 			tv.day = day;
-		} else if (*cnt > 0)
-			(*cnt)--;
 		if (tv.spam == 0 && tv.ham == 0)
-			rc = mdb_del(txn, le->tok, &k, NULL);
+			rc = mdb_cursor_del(cur, 0);
 		else {
 			v.mv_size = sizeof(tv);
 			v.mv_data = &tv;
-			rc = mdb_put(txn, le->tok, &k, &v, 0);
+			rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
 		}
-		if (rc != 0 && rc != MDB_NOTFOUND)
-			return rc;
+		if (rc != 0)
+			break;
 	}
-	return 0;
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static int
@@ -287,6 +354,7 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
     char **err_r)
 {
 	struct lenv *le = ((struct lstore *)bs)->le;
+	struct deltas d = { NULL, 0, 0 };
 	MDB_txn	*txn;
 	int64_t	 now = time(NULL);
 	uint32_t day = bayes_day(now);
@@ -302,6 +370,7 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 	}
 	uint64_t cnt[2] = { meta_get(txn, le->meta, "nham"),
 	    meta_get(txn, le->meta, "nspam") };
+	/* Decide each message by its digest, collecting token changes. */
 	for (size_t i = 0; i < n; i++) {
 		struct bayes_learn *it = &items[i];
 		MDB_val	 k = { BAYES_DIGEST_LEN, it->digest }, v;
@@ -318,9 +387,9 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 				it->result = BAYES_UNKNOWN;
 				continue;
 			}
-			if ((rc = lm_apply(le, txn, it->toks, it->ntoks,
-			    (enum bayes_class)was, -1, day)) != 0 ||
-			    (rc = mdb_del(txn, le->msg, &k, NULL)) != 0)
+			deltas_add(&d, it->toks, it->ntoks,
+			    (enum bayes_class)was, -1);
+			if ((rc = mdb_del(txn, le->msg, &k, NULL)) != 0)
 				goto fail;
 			if (cnt[was] > 0)
 				cnt[was]--;
@@ -332,15 +401,12 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 			continue;
 		}
 		if (was >= 0) {
-			if ((rc = lm_apply(le, txn, it->toks, it->ntoks,
-			    (enum bayes_class)was, -1, day)) != 0)
-				goto fail;
+			deltas_add(&d, it->toks, it->ntoks,
+			    (enum bayes_class)was, -1);
 			if (cnt[was] > 0)
 				cnt[was]--;
 		}
-		if ((rc = lm_apply(le, txn, it->toks, it->ntoks, it->cls, +1,
-		    day)) != 0)
-			goto fail;
+		deltas_add(&d, it->toks, it->ntoks, it->cls, +1);
 		v.mv_size = 1;
 		v.mv_data = &c;
 		if ((rc = mdb_put(txn, le->msg, &k, &v, 0)) != 0)
@@ -348,6 +414,10 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 		cnt[it->cls]++;
 		it->result = was >= 0 ? BAYES_MOVED : BAYES_LEARNED;
 	}
+	if ((rc = lm_apply(le, txn, &d, day)) != 0)
+		goto fail;
+	free(d.v);
+	d.v = NULL;
 	if ((rc = meta_put(txn, le->meta, "nham", cnt[0])) != 0 ||
 	    (rc = meta_put(txn, le->meta, "nspam", cnt[1])) != 0 ||
 	    (rc = meta_put(txn, le->meta, "last", (uint64_t)now)) != 0)
@@ -358,6 +428,7 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 	}
 	return 0;
 fail:
+	free(d.v);
 	mdb_txn_abort(txn);
 	*err_r = lm_err(bs->where, "learn", rc);
 	return -1;
