@@ -9,14 +9,19 @@
 
 extern const struct check check_headers;
 extern const struct opt quarantine_opts[];
+extern const struct check check_bayes;
+extern const struct opt bayes_opts[];
 
 const struct opt *const cfg_tables[] = {
 	core_opts,
 	quarantine_opts,
+	bayes_opts,
 	NULL
 };
 
 const struct check *const checks[] = {
 	&check_headers,
+	/* Last: it sees every other finding (autolearn, msg_score). */
+	&check_bayes,
 	NULL
 };

@@ -90,8 +90,7 @@ extern const struct bayes_params bayes_params_default;
 
 /*
  * As bayes_classify(), with explicit parameters; *logit_r (if not NULL)
- * gets ln Q(ham) - ln Q(spam), which orders messages like the
- * probability but does not saturate at 0 or 1.
+ * gets the mean logit of the tokens used (the probability's logit).
  */
 double		 bayes_classify_ex(const struct bayes_params *,
 		    const struct bayes_count *c, size_t n, uint64_t nspam,
@@ -198,8 +197,6 @@ void		 bayes_store_cfg_from(const struct cfg *c,
 
 struct msg;
 
-/* The store of check_bayes's state (snap_state()); NULL when disabled. */
-struct bayes_store *bayes_state_store(void *state);
 /* The digest that makes learning idempotent: Message-ID (or Date, From,
  * Subject) and body. */
 void		 bayes_msg_digest(struct msg *m,
