@@ -41,6 +41,7 @@ struct bayes_tok_params {
 	size_t		 max_len;	/* longer words summarised */
 	bool		 headers;	/* words of the headers */
 	bool		 received;	/* words of Received: */
+	bool		 shapes;	/* shapes of Message-ID, Date, From */
 };
 extern struct bayes_tok_params bayes_tok_params;
 

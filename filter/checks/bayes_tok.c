@@ -35,12 +35,13 @@
 #include "msg.h"
 
 struct bayes_tok_params bayes_tok_params = {
-	.window = 4,
+	.window = 1,
 	.text_max = 64 * 1024,
 	.min_len = 2,
 	.max_len = 32,
 	.headers = true,
 	.received = true,
+	.shapes = true,
 };
 
 /* The words of the body, for OSB: ring of the last hashes. */
@@ -308,6 +309,8 @@ is_ignored_header(const char *name)
 		"x-pyzor", "x-vigil", "x-virus", "x-amavis",
 	};
 
+	if (name[0] != 'x' && name[0] != 'X')
+		return false;
 	for (size_t i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++)
 		if (g_ascii_strncasecmp(name, pfx[i], strlen(pfx[i])) == 0)
 			return true;
@@ -350,6 +353,32 @@ tok_addrs(struct tokbuf *tb, const char *lname, const char *v)
 	}
 }
 
+/*
+ * The shape of a value: letters, digits and the rest as classes, runs
+ * collapsed ("<005101c257df$0343be50@x>" -> "<9a9a9a$9a9a9a9@a>").
+ * Message-IDs, dates and senders' addresses show the software and the
+ * habits of whoever wrote them even when every value is unique.
+ */
+static void
+tok_shape(struct tokbuf *tb, const char *prefix, const char *v)
+{
+	char	 buf[96];
+	size_t	 n = 0;
+	char	 last = 0;
+
+	for (; *v != '\0' && n + 1 < sizeof(buf); v++) {
+		unsigned char c = (unsigned char)*v;
+		char	 k = isupper(c) ? 'A' : islower(c) ? 'a' :
+		    isdigit(c) ? '9' : c >= 0x80 ? 'u' : (char)c;
+
+		if (k == last && (k == 'A' || k == 'a' || k == '9' || k == 'u'))
+			continue;
+		buf[n++] = k;
+		last = k;
+	}
+	tb_single(tb, prefix, buf, n);
+}
+
 static void
 tok_headers(struct tokbuf *tb, const struct mview *v)
 {
@@ -380,6 +409,14 @@ tok_headers(struct tokbuf *tb, const struct mview *v)
 		}
 		if (is_addr_header(lname))
 			tok_addrs(tb, lname, val);
+		if (bayes_tok_params.shapes && (strcmp(lname, "message-id") == 0 ||
+		    strcmp(lname, "date") == 0 || strcmp(lname, "from") == 0 ||
+		    strcmp(lname, "x-mailer") == 0)) {
+			char	 pfx[80];
+
+			snprintf(pfx, sizeof(pfx), "%s:shape", lname);
+			tok_shape(tb, pfx, val);
+		}
 		if (!bayes_tok_params.headers)
 			continue;
 		tb_text(tb, lname, val, strlen(val) > 512 ? 512 : strlen(val),
@@ -448,12 +485,31 @@ tok_urls(struct tokbuf *tb, const struct mview *v)
 	tb_singlef(tb, "url:n:%s", bucket(v->nurls));
 }
 
-static int
-cmp_u64(const void *a, const void *b)
+/* LSD radix sort of n 64-bit values, 8 bits a pass (tmp: n values). */
+static void
+sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	size_t	 count[256];
+	uint64_t *src = v, *dst = tmp;
 
-	return x < y ? -1 : x > y;
+	for (unsigned shift = 0; shift < 64; shift += 8) {
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[(src[i] >> shift) & 0xff]++;
+		size_t	 sum = 0;
+		for (size_t b = 0; b < 256; b++) {
+			size_t	 c = count[b];
+
+			count[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i] >> shift) & 0xff]++] = src[i];
+		uint64_t *t = src;
+		src = dst;
+		dst = t;
+	}
+	/* Eight passes: the result is back in v. */
 }
 
 void
@@ -473,8 +529,14 @@ bayes_tokenize(struct arena *a, const struct mview *v,
 		tb_text(&tb, "", v->body_text, blen, bayes_tok_params.window);
 
 	/* Sorted and distinct: each token counts once a message. */
-	if (tb.n > 1)
-		qsort(tb.v, tb.n, sizeof(*tb.v), cmp_u64);
+	if (tb.n > 1) {
+		uint64_t *tmp = malloc(tb.n * sizeof(*tmp));
+
+		if (tmp == NULL)
+			log_oom(tb.n * sizeof(*tmp), "bayes");
+		sort_u64(tb.v, tmp, tb.n);
+		free(tmp);
+	}
 	size_t	 k = 0;
 	for (size_t i = 0; i < tb.n; i++)
 		if (k == 0 || tb.v[k - 1] != tb.v[i])
