@@ -210,6 +210,7 @@ struct learn_ctx {
 	enum bayes_class cls;
 	bool		 forget;
 	bool		 is_tty;
+	uint64_t	 total;		/* expected messages (0: unknown) */
 	struct bayes_learn items[LEARN_BATCH];
 	size_t		 nitems;
 	uint64_t	 counts[5];	/* by result */
@@ -243,13 +244,66 @@ static void
 learn_progress(struct learn_ctx *lc, bool is_final)
 {
 	double	 secs = (double)(util_now_us() - lc->t0) / 1e6;
+	double	 rate = secs > 0 ? (double)lc->nmsgs / secs : 0.0;
+	char	 bar[41];
 
 	if (!lc->is_tty)
 		return;
-	printf("\r%s %llu messages  %.0f msg/s%s", lc->forget ? "forgetting" :
-	    "learning", (unsigned long long)lc->nmsgs,
-	    secs > 0 ? (double)lc->nmsgs / secs : 0.0, is_final ? "\n" : "");
+	if (lc->total > 0) {
+		size_t	 done = (size_t)(40 * (lc->nmsgs > lc->total ?
+		    lc->total : lc->nmsgs) / lc->total);
+
+		memset(bar, '#', done);
+		memset(bar + done, '.', 40 - done);
+		bar[40] = '\0';
+		printf("\r[%s] %llu/%llu  %.0f msg/s%s", bar,
+		    (unsigned long long)lc->nmsgs,
+		    (unsigned long long)lc->total, rate, is_final ? "\n" : "");
+	} else
+		printf("\r%llu messages  %.0f msg/s%s",
+		    (unsigned long long)lc->nmsgs, rate, is_final ? "\n" : "");
 	fflush(stdout);
+}
+
+/* Counts the files under path (for the progress bar; an mbox counts one). */
+static uint64_t
+count_files(const char *path)
+{
+	struct stat sb;
+	uint64_t n = 0;
+
+	if (strcmp(path, "-") == 0 || stat(path, &sb) == -1)
+		return 0;
+	if (!S_ISDIR(sb.st_mode))
+		return 1;
+	GDir	*d = g_dir_open(path, 0, NULL);
+	const char *e;
+
+	while (d != NULL && (e = g_dir_read_name(d)) != NULL) {
+		if (e[0] == '.')
+			continue;
+		char	*sub = g_build_filename(path, e, NULL);
+		n += count_files(sub);
+		g_free(sub);
+	}
+	if (d != NULL)
+		g_dir_close(d);
+	return n;
+}
+
+static uint64_t
+count_lines(const char *list)
+{
+	FILE	*f = fopen(list, "r");
+	uint64_t n = 0;
+	int	 c;
+
+	if (f == NULL)
+		return 0;
+	while ((c = getc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
 }
 
 static int
@@ -320,6 +374,12 @@ bayes_learn_cmd(struct snap *s, struct bayes_store *store, int argc,
 	lc->cls = (enum bayes_class)cls;
 	lc->forget = forget;
 	lc->is_tty = isatty(STDOUT_FILENO);
+	if (lc->is_tty) {
+		if (list != NULL && strcmp(list, "-") != 0)
+			lc->total += count_lines(list);
+		for (int i = optind; i < argc; i++)
+			lc->total += count_files(argv[i]);
+	}
 	lc->t0 = util_now_us();
 	int	 rc = 0;
 	if (list != NULL)

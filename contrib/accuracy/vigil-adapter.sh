@@ -5,7 +5,8 @@
 # Bayes only, default settings: every training message is learned into an
 # LMDB store under $EVAL_WORKDIR (autolearn never runs offline); the score
 # is the classifier's ranking score (higher = spammier), the verdict its
-# own, at BayesSpamThreshold.  VIGILCTL and VIGIL_CONF override the
+# own, at BayesSpamThreshold.  The configuration must not set BayesRedis
+# (samples/vigil.conf does not).  VIGILCTL and VIGIL_CONF override the
 # programs found next to this script in a built tree.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,8 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 VIGILCTL=${VIGILCTL:-$here/../../filter/vigilctl}
 VIGIL_CONF=${VIGIL_CONF:-$here/../../samples/vigil.conf}
 ctl() {
-	"$VIGILCTL" -c "$VIGIL_CONF" -o "BayesDir=$EVAL_WORKDIR/bayes" \
-	    -o BayesRedis= "$@"
+	"$VIGILCTL" -c "$VIGIL_CONF" -o "BayesDir=$EVAL_WORKDIR/bayes" "$@"
 }
 cmd=${1:-}
 case "$cmd" in

@@ -28,6 +28,8 @@
 #include "checks/bayes.h"
 #include "lib/arena.h"
 #include "msg.h"
+#include "pipeline.h"
+#include "t.h"
 
 /* ---- tokenizer ---- */
 
@@ -542,6 +544,95 @@ test_redis_unreachable(void **state)
 	free(err);
 }
 
+/* ---- autolearn through the real pipeline ---- */
+
+/* Feeds text ("Name: value" lines, blank line, body) as the milter does. */
+static void
+feed_live(struct snap *s, const char *text, bool is_live)
+{
+	struct msg *m = msg_new(s, "live");
+	const char *p = text, *eol;
+
+	msg_set_live(m, is_live);
+	msg_set_client(m, "192.0.2.7", "mx.example.net");
+	pipeline_phase(m, PHASE_CONNECT);
+	msg_set_helo(m, "mx.example.net");
+	msg_set_mail_from(m, "a@example.org");
+	msg_add_rcpt(m, "bob@example.com");
+	pipeline_phase(m, PHASE_ENVFROM);
+	while ((eol = strchr(p, '\n')) != NULL && eol != p) {
+		const char *colon = memchr(p, ':', (size_t)(eol - p));
+		char	*name = g_strndup(p, (size_t)(colon - p));
+		char	*value = g_strndup(colon + 2, (size_t)(eol - colon - 2));
+
+		pipeline_header(m, name, value);
+		g_free(name);
+		g_free(value);
+		p = eol + 1;
+	}
+	pipeline_eoh(m);
+	if (eol != NULL)
+		pipeline_body(m, (const unsigned char *)eol + 1,
+		    strlen(eol + 1));
+	(void)pipeline_eom(m);
+	msg_end(&m);
+}
+
+static void
+test_autolearn(void **state)
+{
+	char	 dir[] = "/tmp/test_bayes_al.XXXXXX", conf[512], *err = NULL;
+	/* Other checks' points: 3.9 (no Date, no Message-ID, bad From). */
+	static const char spam[] = "From: nobody\nSubject: buy\n\ncheap pills\n";
+	static const char ham[] = "From: Bob <bob@example.org>\n"
+	    "Date: Mon, 2 Sep 2002 12:00:00 +0000\n"
+	    "Message-ID: <1@example.org>\nSubject: lunch\n\nsee you\n";
+	/* 0.5 points (no Message-ID): between the two thresholds. */
+	static const char middle[] = "From: Bob <bob@example.org>\n"
+	    "Date: Mon, 2 Sep 2002 12:00:00 +0000\nSubject: hm\n\nhm\n";
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "Checks headers, bayes\nBayesDir %s/db\n"
+	    "AutolearnSpamScore 3\nAutolearnHamScore 0.1\n", dir);
+	struct snap *s = t_snap(conf, NULL, 0);
+	struct bayes_store_cfg sc = { .dir = NULL, .map_size = 64 << 20 };
+	char	 db[600];
+	snprintf(db, sizeof(db), "%s/db", dir);
+	sc.dir = db;
+	struct bayes_store *st = bayes_store_open(&sc, &err);
+	struct bayes_totals t;
+	assert_non_null(st);
+
+	/* Offline scans never learn. */
+	const struct verdict *v;
+	struct msg *m = t_scan(s, spam, &v);
+	msg_end(&m);
+	assert_int_equal(st->ops->totals(st, &t, &err), 0);
+	assert_int_equal(t.nspam + t.nham, 0);
+
+	feed_live(s, spam, true);
+	feed_live(s, ham, true);
+	feed_live(s, middle, true);
+	feed_live(s, spam, true);	/* again: counted once */
+	assert_int_equal(st->ops->totals(st, &t, &err), 0);
+	assert_int_equal(t.nspam, 1);
+	assert_int_equal(t.nham, 1);
+
+	/* BayesAutolearn off: live mail is not learned. */
+	snap_unref(&s);
+	snprintf(conf, sizeof(conf), "Checks headers, bayes\nBayesDir %s/db\n"
+	    "AutolearnSpamScore 3\nBayesAutolearn no\n", dir);
+	s = t_snap(conf, NULL, 0);
+	feed_live(s, "From: x\nSubject: other\n\nother\n", true);
+	assert_int_equal(st->ops->totals(st, &t, &err), 0);
+	assert_int_equal(t.nspam, 1);
+	snap_unref(&s);
+	bayes_store_close(&st);
+	snprintf(conf, sizeof(conf), "rm -rf '%s'", dir);
+	assert_int_equal(system(conf), 0);
+}
+
 int
 main(void)
 {
@@ -551,6 +642,7 @@ main(void)
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_bands),
 		cmocka_unit_test(test_redis_unreachable),
+		cmocka_unit_test(test_autolearn),
 	};
 	const struct CMUnitTest store[] = {
 		cmocka_unit_test(test_store_learn),
