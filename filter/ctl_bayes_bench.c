@@ -11,7 +11,7 @@
  * format).  --cv ignores the test lists and splits the training lists in
  * two instead, so that settings can be chosen without looking at the test
  * half.  Tuning flags (--window, --text-max, --no-headers, --no-received,
- * --no-shapes,
+ * --no-shapes, --no-received-ips,
  * --s, --x, --min-dev, --max-toks) change the tokenizer and classifier
  * for the run.  Messages are read into memory first: the timings are
  * parsing, tokenizing and the store, not the disk.
@@ -274,6 +274,7 @@ ctl_bayes_bench(const struct ctl_opts *o, int argc, char **argv)
 		{ "no-headers", no_argument, NULL, 'H' },
 		{ "no-received", no_argument, NULL, 'R' },
 		{ "no-shapes", no_argument, NULL, 'S' },
+		{ "no-received-ips", no_argument, NULL, 'I' },
 		{ "s", required_argument, NULL, 's' },
 		{ "x", required_argument, NULL, 'x' },
 		{ "min-dev", required_argument, NULL, 'd' },
@@ -292,6 +293,7 @@ ctl_bayes_bench(const struct ctl_opts *o, int argc, char **argv)
 		case 'H': bayes_tok_params.headers = false; break;
 		case 'R': bayes_tok_params.received = false; break;
 		case 'S': bayes_tok_params.shapes = false; break;
+		case 'I': bayes_tok_params.received_ips = false; break;
 		case 's': bp.s = atof(optarg); break;
 		case 'x': bp.x = atof(optarg); break;
 		case 'd': bp.min_dev = atof(optarg); break;

@@ -42,6 +42,7 @@ struct bayes_tok_params {
 	bool		 headers;	/* words of the headers */
 	bool		 received;	/* words of Received: */
 	bool		 shapes;	/* shapes of Message-ID, Date, From */
+	bool		 received_ips;	/* /16 and /24 of Received: addresses */
 };
 extern struct bayes_tok_params bayes_tok_params;
 

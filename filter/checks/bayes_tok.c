@@ -42,6 +42,7 @@ struct bayes_tok_params bayes_tok_params = {
 	.headers = true,
 	.received = true,
 	.shapes = true,
+	.received_ips = true,
 };
 
 /* The words of the body, for OSB: ring of the last hashes. */
@@ -379,6 +380,32 @@ tok_shape(struct tokbuf *tb, const char *prefix, const char *v)
 	tb_single(tb, prefix, buf, n);
 }
 
+/*
+ * IPv4 addresses in a Received field as /16 and /24 networks: spam from
+ * one network shares them when every address differs.
+ */
+static void
+tok_received_ips(struct tokbuf *tb, const char *v)
+{
+	for (const char *p = v; *p != '\0'; p++) {
+		unsigned o[4];
+		int	 len = 0;
+
+		if (!isdigit((unsigned char)*p) || (p > v &&
+		    (isalnum((unsigned char)p[-1]) || p[-1] == '.')))
+			continue;
+		if (sscanf(p, "%3u.%3u.%3u.%3u%n", &o[0], &o[1], &o[2], &o[3],
+		    &len) != 4 || o[0] > 255 || o[1] > 255 || o[2] > 255 ||
+		    o[3] > 255)
+			continue;
+		if (o[0] == 127 || o[0] == 10)
+			continue;	/* local hops say nothing */
+		tb_singlef(tb, "rcvd:ip16:%u.%u", o[0], o[1]);
+		tb_singlef(tb, "rcvd:ip24:%u.%u.%u", o[0], o[1], o[2]);
+		p += len - 1;
+	}
+}
+
 static void
 tok_headers(struct tokbuf *tb, const struct mview *v)
 {
@@ -403,8 +430,11 @@ tok_headers(struct tokbuf *tb, const struct mview *v)
 			continue;
 		}
 		if (strcmp(lname, "received") == 0) {
-			if (bayes_tok_params.received)
+			if (bayes_tok_params.received) {
 				tb_text(tb, "received", val, strlen(val), 0);
+				if (bayes_tok_params.received_ips)
+					tok_received_ips(tb, val);
+			}
 			continue;
 		}
 		if (is_addr_header(lname))
