@@ -178,9 +178,18 @@ line_len(const char *p, size_t n, size_t *eol_r)
 	return len;
 }
 
+static void
+body_chunk(struct msg *m, const unsigned char *buf, size_t n, bool run_checks)
+{
+	if (run_checks)
+		pipeline_body(m, buf, n);
+	else
+		msg_store_body(m, buf, n);
+}
+
 /* Feeds the body with every bare LF (or lone CR) made CRLF, in chunks. */
 static void
-feed_body(struct msg *m, const char *p, size_t n)
+feed_body(struct msg *m, const char *p, size_t n, bool run_checks)
 {
 	unsigned char buf[65536];
 	size_t o = 0, i = 0;
@@ -200,7 +209,7 @@ feed_body(struct msg *m, const char *p, size_t n)
 			i += k;
 			run -= k;
 			if (o >= sizeof(buf) - 2) {
-				pipeline_body(m, buf, o);
+				body_chunk(m, buf, o, run_checks);
 				o = 0;
 			}
 		}
@@ -212,12 +221,70 @@ feed_body(struct msg *m, const char *p, size_t n)
 			i++;
 		i++;
 		if (o >= sizeof(buf) - 2) {
-			pipeline_body(m, buf, o);
+			body_chunk(m, buf, o, run_checks);
 			o = 0;
 		}
 	}
 	if (o > 0)
-		pipeline_body(m, buf, o);
+		body_chunk(m, buf, o, run_checks);
+}
+
+/*
+ * Feeds the header fields and the body, through the checks' hooks when
+ * run_checks, else only stored (parse_buffer).
+ */
+static void
+feed_message(struct msg *m, const char *p, const char *end, bool run_checks)
+{
+	struct arena *a = msg_arena(m);
+	size_t eol;
+
+	/* Header fields, with continuation lines folded in as received. */
+	while (p < end) {
+		size_t l = line_len(p, (size_t)(end - p), &eol);
+		const char *colon, *vstart;
+		char *name, *value;
+		size_t vlen;
+
+		if (l == 0) {
+			p += eol;
+			break;
+		}
+		if (!is_header_line(p, l))
+			break;	/* not a header: the body starts here */
+		colon = memchr(p, ':', l);
+		name = arena_strndup(a, p, (size_t)(colon - p));
+		vstart = colon + 1;
+		if (vstart < p + l && *vstart == ' ')
+			vstart++;
+		vlen = (size_t)(p + l - vstart);
+		value = arena_strndup(a, vstart, vlen);
+		p += l + eol;
+		while (p < end && (*p == ' ' || *p == '\t')) {
+			size_t cl = line_len(p, (size_t)(end - p), &eol);
+			char *nv = arena_alloc(a, vlen + cl + 3);
+
+			memcpy(nv, value, vlen);
+			memcpy(nv + vlen, "\r\n", 2);
+			memcpy(nv + vlen + 2, p, cl);
+			vlen += cl + 2;
+			nv[vlen] = '\0';
+			value = nv;
+			p += cl + eol;
+		}
+		if (run_checks)
+			pipeline_header(m, name, value);
+		else
+			msg_store_header(m, name, value);
+		if (eol == 0)
+			break;
+	}
+	if (run_checks)
+		pipeline_eoh(m);
+	else
+		msg_store_eoh(m);
+	if (p < end)
+		feed_body(m, p, (size_t)(end - p), run_checks);
 }
 
 static const char *
@@ -285,46 +352,25 @@ scan_buffer(struct snap *s, const struct scan_env *env,
 	msg_set_mail_from(m, mail_from);
 	pipeline_phase(m, PHASE_ENVFROM);
 
-	/* Header fields, with continuation lines folded in as received. */
-	while (p < end) {
-		size_t l = line_len(p, (size_t)(end - p), &eol);
-		const char *colon, *vstart;
-		char *name, *value;
-		size_t vlen;
-
-		if (l == 0) {
-			p += eol;
-			break;
-		}
-		if (!is_header_line(p, l))
-			break;	/* not a header: the body starts here */
-		colon = memchr(p, ':', l);
-		name = arena_strndup(a, p, (size_t)(colon - p));
-		vstart = colon + 1;
-		if (vstart < p + l && *vstart == ' ')
-			vstart++;
-		vlen = (size_t)(p + l - vstart);
-		value = arena_strndup(a, vstart, vlen);
-		p += l + eol;
-		while (p < end && (*p == ' ' || *p == '\t')) {
-			size_t cl = line_len(p, (size_t)(end - p), &eol);
-			char *nv = arena_alloc(a, vlen + cl + 3);
-
-			memcpy(nv, value, vlen);
-			memcpy(nv + vlen, "\r\n", 2);
-			memcpy(nv + vlen + 2, p, cl);
-			vlen += cl + 2;
-			nv[vlen] = '\0';
-			value = nv;
-			p += cl + eol;
-		}
-		pipeline_header(m, name, value);
-		if (eol == 0)
-			break;
-	}
-	pipeline_eoh(m);
-	if (p < end)
-		feed_body(m, p, (size_t)(end - p));
+	feed_message(m, p, end, true);
 	*v_r = pipeline_eom(m);
+	return m;
+}
+
+struct msg *
+parse_buffer(struct snap *s, const unsigned char *data, size_t len,
+    const char *session_id)
+{
+	struct msg *m = msg_new(s, session_id);
+	const char *p = (const char *)data, *end = p + len;
+	size_t eol;
+
+	if (len >= 5 && memcmp(p, "From ", 5) == 0) {
+		size_t l = line_len(p, (size_t)(end - p), &eol);
+
+		p += l + eol;
+	}
+	feed_message(m, p, end, false);
+	msg_store_eoh(m);	/* a message without a body */
 	return m;
 }

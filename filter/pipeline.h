@@ -53,4 +53,14 @@ struct msg *scan_buffer(struct snap *, const struct scan_env *,
 	    const unsigned char *data, size_t len, const char *session_id,
 	    const struct verdict **v_r);
 
+/*
+ * Parses a whole message as scan_buffer() does but runs no check: the
+ * stored headers and body, and so msg_view(), are what the milter would
+ * have.  For trainers (vigilctl bayes learn) that need the parsed view
+ * without the side effects and cost of scanning.  Caller ends the
+ * message with msg_end.
+ */
+struct msg *parse_buffer(struct snap *, const unsigned char *data,
+	    size_t len, const char *session_id);
+
 #endif

@@ -14,6 +14,8 @@ extern const struct check check_av, check_attach;
 extern const struct check check_spf, check_dkim, check_dmarc, check_authres;
 extern const struct opt authdns_opts[], spf_opts[], dkim_opts[], dmarc_opts[],
     authres_opts[];
+extern const struct check check_bayes;
+extern const struct opt bayes_opts[];
 
 const struct opt *const cfg_tables[] = {
 	core_opts,
@@ -21,6 +23,7 @@ const struct opt *const cfg_tables[] = {
 	av_opts,
 	attach_opts,
 	authdns_opts, spf_opts, dkim_opts, dmarc_opts, authres_opts,
+	bayes_opts,
 	NULL
 };
 
@@ -29,5 +32,7 @@ const struct check *const checks[] = {
 	&check_spf, &check_dkim, &check_dmarc, &check_authres,
 	&check_av,
 	&check_attach,
+	/* Last: it sees every other finding (autolearn, msg_score). */
+	&check_bayes,
 	NULL
 };

@@ -38,6 +38,10 @@ static const struct {
 	  "stats         the running daemon's counters" },
 	{ "config", ctl_config,
 	  "config [--defaults]  print the effective configuration (or all defaults)" },
+	{ "bayes", ctl_bayes,
+	  "bayes learn --spam|--ham [--forget] [--list FILE] PATH... | stats | expire\n"
+	  "        | classify [--list FILE] PATH... | bench [--cv] CORPUS SPLITDIR\n"
+	  "        train and inspect the Bayes classifier (files, Maildirs, mbox, -)" },
 };
 
 static void

@@ -28,5 +28,6 @@ int		 ctl_control(const struct ctl_opts *, const char *line);
 /* Subcommands: argv[0] is the subcommand's name; return the exit status. */
 typedef int (*ctl_fn)(const struct ctl_opts *, int argc, char **argv);
 int	ctl_scan(const struct ctl_opts *, int, char **);
+int	ctl_bayes(const struct ctl_opts *, int, char **);
 
 #endif

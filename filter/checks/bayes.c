@@ -1,0 +1,299 @@
+/*
+ * bayes.c - the Bayes check: at end of message it tokenizes the parsed
+ * view, looks the tokens up in the store, adds one SpamAssassin-style
+ * BAYES_xx finding and the "bayes" field for `vigilctl scan --json`, and
+ * for live mail learns from messages the other checks scored clearly
+ * (autolearn).  It runs last (registry.c) so that msg_score() is the score
+ * of everything but Bayes.
+ *
+ * A store that cannot be reached never costs mail: the message is scanned
+ * without Bayes and BAYES_UNAVAILABLE (0 points) says why.
+ */
+#include "config.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "cfg.h"
+#include "check.h"
+#include "checks/bayes.h"
+#include "lib/log.h"
+#include "msg.h"
+#include "snap.h"
+
+const struct opt bayes_opts[] = {
+	{ "BayesEnable", OPT_BOOL, "yes", 0, 0, NULL,
+	  "Classify messages with the Bayes token store" },
+	{ "BayesDir", OPT_PATH, LOCALSTATEDIR "/lib/vigil/bayes", 0, 0, NULL,
+	  "Folder of the LMDB token store (when BayesRedis is not set)" },
+	{ "BayesMapSize", OPT_SIZE, "1g", 1 << 20, 1ULL << 40, NULL,
+	  "Largest size the LMDB token store may grow to" },
+	{ "BayesRedis", OPT_STRING, NULL, 0, 0, NULL,
+	  "host:port of a Redis server holding the tokens (shared by MX hosts)" },
+	{ "BayesRedisDatabase", OPT_INT, "0", 0, 1000, NULL,
+	  "Redis database number for the tokens" },
+	{ "BayesRedisPrefix", OPT_STRING, "vigil:bayes:", 0, 0, NULL,
+	  "Prefix of the Redis keys (use {braces} for Redis Cluster)" },
+	{ "BayesRedisTimeout", OPT_DURATION, "500ms", 10, 60000, NULL,
+	  "Connect and reply timeout for Redis" },
+	{ "BayesMinSpam", OPT_INT, "200", 0, 1e9, NULL,
+	  "Spam messages to learn before Bayes scores anything" },
+	{ "BayesMinHam", OPT_INT, "200", 0, 1e9, NULL,
+	  "Ham messages to learn before Bayes scores anything" },
+	{ "BayesSpamThreshold", OPT_DOUBLE, "0.9", 0, 1, NULL,
+	  "Probability from which `vigilctl bayes classify` says spam" },
+	{ "BayesAutolearn", OPT_BOOL, "yes", 0, 0, NULL,
+	  "Learn from live mail that the other checks scored clearly" },
+	{ "AutolearnSpamScore", OPT_DOUBLE, "12", -1000, 1000, NULL,
+	  "Learn as spam at or above this score (without Bayes's points)" },
+	{ "AutolearnHamScore", OPT_DOUBLE, "0.1", -1000, 1000, NULL,
+	  "Learn as ham at or below this score (without Bayes's points)" },
+	{ "BayesExpireAge", OPT_DURATION, "60d", 86400000.0, 3650 * 86400000.0,
+	  NULL, "`vigilctl bayes expire` drops rare tokens unused this long" },
+	{ "BayesExpireMaxCount", OPT_INT, "1", 0, 1000, NULL,
+	  "Rare: seen at most this many times in all" },
+	{ "BayesExpireBatch", OPT_INT, "100000", 100, 1e9, NULL,
+	  "Tokens visited by one `vigilctl bayes expire` run" },
+	{ NULL, 0, NULL, 0, 0, NULL, NULL }
+};
+
+struct bayes_state {
+	struct bayes_store *store;	/* NULL: disabled or open_error */
+	char		*open_error;	/* why the LMDB store could not open */
+	uint64_t	 min_spam, min_ham;
+	bool		 is_autolearn;
+	double		 al_spam, al_ham;
+	atomic_ulong	 n_classified, n_not_ready, n_unavailable;
+	atomic_ulong	 n_learn_spam, n_learn_ham, n_learn_fail;
+};
+
+static void *
+bayes_setup(struct snap *s, const char **err_r)
+{
+	static _Thread_local char errbuf[512];
+	const struct cfg *c = snap_cfg(s);
+	struct bayes_state *st;
+	struct bayes_store_cfg sc;
+	char	*err = NULL;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		log_oom(sizeof(*st), "bayes");
+	if (!cfg_bool(c, "BayesEnable"))
+		return st;	/* no store: run() skips */
+	bayes_store_cfg_from(c, &sc);
+	if ((st->store = bayes_store_open(&sc, &err)) == NULL) {
+		if (sc.redis != NULL) {
+			/* A malformed BayesRedis: a configuration error. */
+			snprintf(errbuf, sizeof(errbuf), "%s", err);
+			free(err);
+			free(st);
+			*err_r = errbuf;
+			return NULL;
+		}
+		/*
+		 * The store's folder is missing or not ours: mail is still
+		 * scanned, without Bayes, and every message says why
+		 * (BAYES_UNAVAILABLE), as when Redis is down.
+		 */
+		log_sys(LOG_WARNING, "check=bayes store unavailable: %s", err);
+		st->open_error = err;
+	}
+	st->min_spam = (uint64_t)cfg_int(c, "BayesMinSpam");
+	st->min_ham = (uint64_t)cfg_int(c, "BayesMinHam");
+	st->is_autolearn = cfg_bool(c, "BayesAutolearn");
+	st->al_spam = cfg_double(c, "AutolearnSpamScore");
+	st->al_ham = cfg_double(c, "AutolearnHamScore");
+	return st;
+}
+
+static void
+bayes_teardown(void *arg)
+{
+	struct bayes_state *st = arg;
+
+	if (st == NULL)
+		return;
+	bayes_store_close(&st->store);
+	free(st->open_error);
+	free(st);
+}
+
+void
+bayes_msg_digest(struct msg *m, unsigned char out[BAYES_DIGEST_LEN])
+{
+	XXH3_state_t *xs = XXH3_createState();
+	const char *mid = msg_hdr_raw(m, "Message-ID");
+	const unsigned char *body;
+	size_t	 blen;
+
+	/*
+	 * Message-ID and body: the same message learned from a file, from
+	 * a mailbox or from the milter (which sees more Received lines)
+	 * has the same digest.  Without a Message-ID, Date, From and
+	 * Subject stand in.
+	 */
+	if (xs == NULL)
+		log_oom(sizeof(*xs), "bayes");
+	XXH3_128bits_reset(xs);
+	if (mid != NULL)
+		XXH3_128bits_update(xs, mid, strlen(mid));
+	else {
+		static const char *const hs[] = { "Date", "From", "Subject" };
+
+		for (size_t i = 0; i < 3; i++) {
+			const char *v = msg_hdr_raw(m, hs[i]);
+
+			if (v != NULL)
+				XXH3_128bits_update(xs, v, strlen(v) + 1);
+		}
+	}
+	body = msg_body(m, &blen);
+	if (body != NULL)
+		XXH3_128bits_update(xs, body, blen);
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(xs));
+	XXH3_freeState(xs);
+	memcpy(out, c.digest, BAYES_DIGEST_LEN);
+}
+
+int
+bayes_learn_msg(struct bayes_store *store, struct msg *m,
+    enum bayes_class cls, bool forget, int *result_r, char **err_r)
+{
+	struct bayes_toks tk;
+	struct bayes_learn it = { .cls = cls, .forget = forget };
+
+	bayes_tokenize(msg_arena(m), msg_view(m), &tk);
+	bayes_msg_digest(m, it.digest);
+	it.toks = tk.v;
+	it.ntoks = tk.n;
+	if (store->ops->learn(store, &it, 1, err_r) == -1)
+		return -1;
+	*result_r = it.result;
+	return 0;
+}
+
+/* Learns live mail that everything but Bayes scored clearly. */
+static void
+bayes_autolearn(struct bayes_state *st, struct msg *m, double score)
+{
+	enum bayes_class cls;
+	char	*err = NULL;
+	int	 res;
+
+	if (!st->is_autolearn || !msg_is_live(m))
+		return;
+	if (msg_failure_count(m) > 0 || msg_forced_action(m, NULL, NULL,
+	    NULL, NULL) >= 0)
+		return;	/* a check failed or decided: the score is not all */
+	if (score >= st->al_spam)
+		cls = BAYES_SPAM;
+	else if (score <= st->al_ham)
+		cls = BAYES_HAM;
+	else
+		return;
+	if (bayes_learn_msg(st->store, m, cls, false, &res, &err) == -1) {
+		atomic_fetch_add(&st->n_learn_fail, 1);
+		log_msg(LOG_WARNING, m, "check=bayes autolearn=%s score=%.1f "
+		    "result=error why=\"%s\"", cls == BAYES_SPAM ? "spam" :
+		    "ham", score, err);
+		free(err);
+		return;
+	}
+	atomic_fetch_add(cls == BAYES_SPAM ? &st->n_learn_spam :
+	    &st->n_learn_ham, 1);
+	log_msg(LOG_INFO, m, "check=bayes autolearn=%s score=%.1f result=%s",
+	    cls == BAYES_SPAM ? "spam" : "ham", score, bayes_result_name(res));
+}
+
+static enum check_rc
+bayes_run(void *arg, struct msg *m, enum check_phase phase,
+    const char **why_r)
+{
+	struct bayes_state *st = arg;
+	struct bayes_toks tk;
+	struct bayes_count *counts;
+	struct bayes_totals tot;
+	const struct bayes_band *b;
+	char	*err = NULL;
+	double	 p, score = msg_score(m);
+
+	if (st->store == NULL) {
+		msg_set_field(m, "bayes", "null");
+		if (st->open_error != NULL) {
+			atomic_fetch_add(&st->n_unavailable, 1);
+			msg_add_hit(m, "BAYES_UNAVAILABLE", 0, "%s",
+			    st->open_error);
+			return CHECK_DONE;
+		}
+		*why_r = "BayesEnable is off";
+		return CHECK_SKIP;
+	}
+	bayes_tokenize(msg_arena(m), msg_view(m), &tk);
+	counts = arena_alloc(msg_arena(m), (tk.n + 1) * sizeof(*counts));
+	if (st->store->ops->lookup(st->store, tk.v, tk.n, counts, &tot,
+	    &err) == -1) {
+		atomic_fetch_add(&st->n_unavailable, 1);
+		msg_add_hit(m, "BAYES_UNAVAILABLE", 0, "%s", err);
+		log_msg(LOG_WARNING, m, "check=bayes result=unavailable "
+		    "why=\"%s\"", err);
+		free(err);
+		msg_set_field(m, "bayes", "null");
+		return CHECK_DONE;
+	}
+	if (tot.nspam < st->min_spam || tot.nham < st->min_ham) {
+		atomic_fetch_add(&st->n_not_ready, 1);
+		msg_add_hit(m, "BAYES_NOT_READY", 0,
+		    "learned %llu spam and %llu ham of %llu and %llu",
+		    (unsigned long long)tot.nspam,
+		    (unsigned long long)tot.nham,
+		    (unsigned long long)st->min_spam,
+		    (unsigned long long)st->min_ham);
+		msg_set_field(m, "bayes", "null");
+	} else {
+		atomic_fetch_add(&st->n_classified, 1);
+		p = bayes_classify(counts, tk.n, tot.nspam, tot.nham);
+		b = bayes_band_of(p);
+		msg_add_hit(m, b->name, b->score, "P=%.4f", p);
+		if (p >= bayes_bands[bayes_nbands - 1].lo)
+			msg_add_hit(m, bayes_bands[bayes_nbands - 1].name,
+			    bayes_bands[bayes_nbands - 1].score, "P=%.4f", p);
+		msg_set_field(m, "bayes", arena_printf(msg_arena(m), "%.4f",
+		    p));
+	}
+	bayes_autolearn(st, m, score);
+	return CHECK_DONE;
+}
+
+static void
+bayes_stats(void *arg, FILE *out)
+{
+	struct bayes_state *st = arg;
+
+	fprintf(out, "bayes.classified %lu\n", atomic_load(&st->n_classified));
+	fprintf(out, "bayes.not_ready %lu\n", atomic_load(&st->n_not_ready));
+	fprintf(out, "bayes.unavailable %lu\n",
+	    atomic_load(&st->n_unavailable));
+	fprintf(out, "bayes.autolearn.spam %lu\n",
+	    atomic_load(&st->n_learn_spam));
+	fprintf(out, "bayes.autolearn.ham %lu\n",
+	    atomic_load(&st->n_learn_ham));
+	fprintf(out, "bayes.autolearn.failed %lu\n",
+	    atomic_load(&st->n_learn_fail));
+}
+
+const struct check check_bayes = {
+	.name = "bayes",
+	.phases = PHASE_EOM,
+	.is_content = 1,
+	.setup = bayes_setup,
+	.run = bayes_run,
+	.teardown = bayes_teardown,
+	.stats = bayes_stats,
+};

@@ -1,0 +1,224 @@
+/*
+ * bayes.h - the Bayesian classifier's parts, shared by the check
+ * (bayes.c), the admin command (ctl_bayes.c) and the tests:
+ *
+ *   tokenizer  (bayes_tok.c)    message view -> set of 64-bit token hashes
+ *   classifier (bayes_class.c)  token counts -> probability, SpamAssassin bands
+ *   store      (bayes_store.c)  one interface over two backends:
+ *              bayes_lmdb.c (default, BayesDir) and bayes_redis.c (BayesRedis)
+ *
+ * Nothing here talks to the MTA.  A store is opened once per snapshot and
+ * is safe to use from several threads at once; every function that can
+ * fail returns -1 with a malloc'd message in *err_r (caller frees).
+ */
+#ifndef VIGIL_BAYES_H
+#define VIGIL_BAYES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct arena;
+struct cfg;
+struct mview;
+
+
+/* ---- tokenizer ---- */
+
+/* A set of distinct token hashes, sorted ascending. */
+struct bayes_toks {
+	uint64_t	*v;
+	size_t		 n;
+};
+
+/* Tokenizer settings; the defaults are the measured best (tests and the
+ * tuning bench may change them before tokenizing, never concurrently). */
+struct bayes_tok_params {
+	int		 window;	/* OSB: pair each word with up to N before */
+	size_t		 text_max;	/* bytes of body text tokenized */
+	size_t		 min_len;	/* shorter words skipped */
+	size_t		 max_len;	/* longer words summarised */
+	bool		 headers;	/* words of the headers */
+	bool		 received;	/* words of Received: */
+	bool		 shapes;	/* shapes of Message-ID, Date, From */
+	bool		 received_ips;	/* /16 and /24 of Received: addresses */
+};
+extern struct bayes_tok_params bayes_tok_params;
+
+/*
+ * Tokenizes a parsed message: decoded text (HTML rendered) as words and
+ * sparse bigrams, chosen headers prefixed by their name, URL hosts and
+ * registrable domains, attachment names and types, HTML structure.
+ * The result lives in arena a.
+ */
+void		 bayes_tokenize(struct arena *a, const struct mview *v,
+		    struct bayes_toks *out_r);
+
+/*
+ * Calls fn for every token of text as the body tokenizer sees it
+ * (UTF-8 aware, case-folded), with the token's bytes; for tests and
+ * `vigilctl bayes tokens`.
+ */
+void		 bayes_tok_words(const char *text, size_t len,
+		    void (*fn)(void *arg, const char *tok, size_t len),
+		    void *arg);
+
+/* The hash of token text under a prefix ("" for body words). */
+uint64_t	 bayes_tok_hash(const char *prefix, const char *tok, size_t len);
+
+/* ---- classifier ---- */
+
+struct bayes_count {
+	uint32_t	 spam;
+	uint32_t	 ham;
+};
+
+struct bayes_totals {
+	uint64_t	 nspam;		/* messages learned as spam */
+	uint64_t	 nham;
+	uint64_t	 ntokens;	/* distinct tokens stored */
+	uint64_t	 bytes;		/* store size on disk or in memory */
+	int64_t		 last_learn;	/* unix time, 0 = never */
+};
+
+struct bayes_params {
+	double		 s;		/* Robinson's strength of the prior */
+	double		 x;		/* prior spamminess of a rare token */
+	double		 min_dev;	/* ignore tokens with |f - 0.5| below */
+	size_t		 max_toks;	/* combine at most this many */
+};
+extern const struct bayes_params bayes_params_default;
+
+/*
+ * As bayes_classify(), with explicit parameters; *logit_r (if not NULL)
+ * gets the mean logit of the tokens used (the probability's logit).
+ */
+double		 bayes_classify_ex(const struct bayes_params *,
+		    const struct bayes_count *c, size_t n, uint64_t nspam,
+		    uint64_t nham, double *logit_r);
+
+/*
+ * Combines the counts of n tokens (nspam/nham messages learned) into the
+ * probability that the message is spam, in [0, 1].
+ */
+double		 bayes_classify(const struct bayes_count *c, size_t n,
+		    uint64_t nspam, uint64_t nham);
+
+/* The SpamAssassin band of probability p: "BAYES_00" ... "BAYES_99",
+ * with its default score; BAYES_999 is added on top of BAYES_99. */
+struct bayes_band {
+	const char	*name;
+	double		 lo, hi;	/* lo <= p < hi (hi of the last is 1.01) */
+	double		 score;
+};
+extern const struct bayes_band bayes_bands[];
+extern const size_t bayes_nbands;
+const struct bayes_band *bayes_band_of(double p);
+
+/* ---- store ---- */
+
+enum bayes_class { BAYES_HAM = 0, BAYES_SPAM = 1 };
+
+#define BAYES_DIGEST_LEN	16
+
+/* One message to learn or forget. */
+struct bayes_learn {
+	unsigned char	 digest[BAYES_DIGEST_LEN];
+	const uint64_t	*toks;
+	size_t		 ntoks;
+	enum bayes_class cls;
+	bool		 forget;
+	/* Result: what the store did. */
+	enum {
+		BAYES_LEARNED,		/* new message counted */
+		BAYES_MOVED,		/* was learned as the other class */
+		BAYES_ALREADY,		/* already learned as this class */
+		BAYES_FORGOTTEN,	/* forget: removed */
+		BAYES_UNKNOWN,		/* forget: was never learned */
+	}		 result;
+};
+
+struct bayes_expire_stats {
+	uint64_t	 scanned;
+	uint64_t	 dropped;
+	bool		 done;		/* wrapped around: a full pass ended */
+};
+
+struct bayes_store;
+
+struct bayes_store_ops {
+	const char	*name;
+	/* counts_r[i] for toks[i]; tokens never seen count 0/0. */
+	int		(*lookup)(struct bayes_store *, const uint64_t *toks,
+			    size_t n, struct bayes_count *counts_r,
+			    struct bayes_totals *tot_r, char **err_r);
+	/* All items in one transaction; fills items[i].result. */
+	int		(*learn)(struct bayes_store *, struct bayes_learn *items,
+			    size_t n, char **err_r);
+	int		(*totals)(struct bayes_store *, struct bayes_totals *,
+			    char **err_r);
+	/* Drops tokens seen at most max_count times whose last use is
+	 * before cutoff (unix time); visits at most budget tokens from
+	 * where the last call stopped. */
+	int		(*expire)(struct bayes_store *, int64_t cutoff,
+			    uint32_t max_count, uint64_t budget,
+			    struct bayes_expire_stats *st_r, char **err_r);
+	void		(*close)(struct bayes_store *);
+};
+
+struct bayes_store {
+	const struct bayes_store_ops *ops;
+	char		*where;		/* path or host:port, for messages */
+};
+
+struct bayes_store_cfg {
+	const char	*dir;		/* LMDB folder (NULL: use redis) */
+	uint64_t	 map_size;
+	const char	*redis;		/* "host:port" or NULL */
+	int		 redis_db;
+	const char	*redis_prefix;
+	uint64_t	 redis_timeout_ms;
+	bool		 readonly;	/* never writes (scan without learning) */
+};
+
+/* Opens the configured backend; NULL with *err_r on failure. */
+struct bayes_store *bayes_store_open(const struct bayes_store_cfg *,
+		    char **err_r);
+struct bayes_store *bayes_lmdb_open(const struct bayes_store_cfg *,
+		    char **err_r);
+struct bayes_store *bayes_redis_open(const struct bayes_store_cfg *,
+		    char **err_r);
+/* Closes and sets *sp to NULL; NULL-safe. */
+void		 bayes_store_close(struct bayes_store **sp);
+/* The store settings a configuration asks for (strings owned by c). */
+void		 bayes_store_cfg_from(const struct cfg *c,
+		    struct bayes_store_cfg *out_r);
+
+/* ---- the check (bayes.c), for vigilctl ---- */
+
+struct msg;
+
+/* The digest that makes learning idempotent: Message-ID (or Date, From,
+ * Subject) and body. */
+void		 bayes_msg_digest(struct msg *m,
+		    unsigned char out[BAYES_DIGEST_LEN]);
+/* Tokenizes m and learns (or forgets) it; *result_r is a BAYES_* result. */
+int		 bayes_learn_msg(struct bayes_store *, struct msg *m,
+		    enum bayes_class cls, bool forget, int *result_r,
+		    char **err_r);
+/* "learned", "moved", "already", "forgotten", "unknown". */
+const char	*bayes_result_name(int result);
+
+/* `vigilctl bayes bench` (ctl_bayes_bench.c). */
+struct ctl_opts;
+int		 ctl_bayes_bench(const struct ctl_opts *, int argc, char **argv);
+
+/* A malloc'd printf (error messages for *err_r, key names). */
+char		*bayes_strf(const char *fmt, ...)
+		    __attribute__((format(printf, 1, 2)));
+
+/* Days since the epoch, as stored with each token. */
+uint32_t	 bayes_day(int64_t unix_time);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * bayes_class.c - from token counts to a spam probability.
+ *
+ * Each token's spamminess is Gary Robinson's f(w): the ratio of its
+ * per-message frequencies in spam and ham, pulled towards x by strength s
+ * when it has been seen rarely.  Tokens close to neutral (|f - 0.5| <
+ * min_dev) are ignored and the others (the most extreme max_toks) are
+ * combined by their normalised geometric mean.  Fisher's chi-square
+ * combining was measured too and ranked worse on the benchmark corpus:
+ * it saturates at 0 and 1 (contrib/accuracy/README has the figures).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checks/bayes.h"
+
+const struct bayes_params bayes_params_default = {
+	.s = 0.0178,
+	.x = 0.52,
+	.min_dev = 0.375,
+	.max_toks = 100000,
+};
+
+const struct bayes_band bayes_bands[] = {
+	{ "BAYES_00",	0.00, 0.01, -1.9 },
+	{ "BAYES_05",	0.01, 0.05, -0.5 },
+	{ "BAYES_20",	0.05, 0.20, -0.001 },
+	{ "BAYES_40",	0.20, 0.40, -0.001 },
+	{ "BAYES_50",	0.40, 0.60, 0.8 },
+	{ "BAYES_60",	0.60, 0.80, 1.5 },
+	{ "BAYES_80",	0.80, 0.95, 2.0 },
+	{ "BAYES_95",	0.95, 0.99, 3.0 },
+	{ "BAYES_99",	0.99, 1.01, 3.5 },
+	/* On top of BAYES_99. */
+	{ "BAYES_999",	0.999, 1.01, 0.2 },
+};
+const size_t bayes_nbands = sizeof(bayes_bands) / sizeof(bayes_bands[0]);
+
+const struct bayes_band *
+bayes_band_of(double p)
+{
+	for (size_t i = 0; i + 1 < bayes_nbands; i++)
+		if (p < bayes_bands[i].hi)
+			return &bayes_bands[i];
+	return &bayes_bands[bayes_nbands - 2];
+}
+
+static int
+cmp_dev(const void *a, const void *b)
+{
+	double	 x = fabs(*(const double *)a);
+	double	 y = fabs(*(const double *)b);
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+double
+bayes_classify_ex(const struct bayes_params *bp, const struct bayes_count *c,
+    size_t n, uint64_t nspam, uint64_t nham, double *logit_r)
+{
+	double	 stackl[512], *l = stackl;
+	size_t	 k = 0;
+
+	if (logit_r != NULL)
+		*logit_r = 0.0;
+	if (nspam == 0 || nham == 0)
+		return 0.5;
+	if (n > sizeof(stackl) / sizeof(stackl[0]) &&
+	    (l = malloc(n * sizeof(*l))) == NULL)
+		return 0.5;
+
+	/* Robinson's f(w) for every token seen before, as a logit. */
+	for (size_t i = 0; i < n; i++) {
+		double	 tot = (double)c[i].spam + c[i].ham, ps, ph, p, fw;
+
+		if (tot == 0)
+			continue;
+		ps = (double)c[i].spam / (double)nspam;
+		ph = (double)c[i].ham / (double)nham;
+		p = ps / (ps + ph);
+		fw = (bp->s * bp->x + tot * p) / (bp->s + tot);
+		if (fabs(fw - 0.5) < bp->min_dev)
+			continue;
+		l[k++] = log(fw) - log1p(-fw);
+	}
+	if (k > bp->max_toks) {
+		qsort(l, k, sizeof(*l), cmp_dev);
+		k = bp->max_toks;
+	}
+	double	 sum = 0.0;
+	for (size_t i = 0; i < k; i++)
+		sum += l[i];
+	if (l != stackl)
+		free(l);
+	if (k == 0)
+		return 0.5;
+	/*
+	 * The normalised geometric mean of the f(w): the mean logit through
+	 * the logistic function.  Unlike Fisher's chi-square it does not
+	 * pile messages up at exactly 0 and 1, so it also ranks them.
+	 */
+	double	 mean = sum / (double)k;
+	if (logit_r != NULL)
+		*logit_r = mean;
+	return 1.0 / (1.0 + exp(-mean));
+}
+
+double
+bayes_classify(const struct bayes_count *c, size_t n, uint64_t nspam,
+    uint64_t nham)
+{
+	return bayes_classify_ex(&bayes_params_default, c, n, nspam, nham,
+	    NULL);
+}

@@ -1,0 +1,147 @@
+#!/bin/sh
+# vigilctl-bayes.sh - `vigilctl bayes` and the bayes check end to end, the
+# same steps against both stores: LMDB in a temporary folder and Redis as a
+# private redis-server on 127.0.0.1 (a free port, its own folder).
+# Trains on a seeded synthetic corpus (mkcorpus.py): a Maildir of ham, an
+# mbox of spam, stdin; checks readiness, idempotence, moving, forgetting,
+# the "bayes" field of `vigilctl scan --json`, and that a store that cannot
+# be reached leaves mail scanned with BAYES_UNAVAILABLE.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+CTL=$top_builddir/filter/vigilctl
+T=$(mktemp -d /tmp/vigil-bayes-test.XXXXXX)
+redis_pid=
+pass=0
+fail=0
+
+cleanup() {
+	if [ -n "$redis_pid" ]; then
+		kill "$redis_pid" 2>/dev/null
+		wait "$redis_pid" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+bad() { fail=$((fail + 1)); echo "not ok - $*"; }
+# expect DESC PATTERN FILE: FILE has a line matching the extended regex.
+expect() {
+	if grep -Eq -- "$2" "$3"; then ok "$1"; else
+		bad "$1 (no /$2/ in:)"; sed 's/^/#   /' "$3"; fi
+}
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+python3 "$top_srcdir/tests/bayes/mkcorpus.py" "$T/corpus" 210 || exit 1
+C=$T/corpus
+cat > "$T/vigil.conf" <<'CONF'
+Checks	headers, bayes
+LogLevel	warn
+BayesDir	bayes-db
+CONF
+
+# run_steps NAME -o ... : the same steps for one backend.
+run_steps() {
+	name=$1
+	shift
+	v() { "$CTL" -c "$T/vigil.conf" "$@"; }
+	out=$T/out.$name
+
+	v "$@" bayes stats > "$out" 2>&1
+	expect "$name: empty store is not ready" \
+	    "ready: no: needs 200 more spam and 200 more ham" "$out"
+	v "$@" scan --json "$C/unseen-spam.eml" > "$out" 2>&1
+	expect "$name: not ready: BAYES_NOT_READY" '"BAYES_NOT_READY"' "$out"
+	expect "$name: not ready: bayes is null" '"bayes":null' "$out"
+
+	v "$@" bayes learn --ham "$C/ham.maildir" > "$out" 2>&1
+	expect "$name: Maildir learned" "210 messages as ham: 210 learned" "$out"
+	v "$@" bayes learn --spam "$C/spam.mbox" > "$out" 2>&1
+	expect "$name: mbox learned" "210 messages as spam: 210 learned" "$out"
+	v "$@" bayes learn --spam "$C/spam.mbox" > "$out" 2>&1
+	expect "$name: learning twice counts once" \
+	    "0 learned, 0 moved, 210 already known" "$out"
+
+	v "$@" bayes stats > "$out" 2>&1
+	expect "$name: stats spam" "^spam messages: 210$" "$out"
+	expect "$name: stats ham" "^ham messages: 210$" "$out"
+	expect "$name: stats ready" "^ready: yes$" "$out"
+	expect "$name: stats tokens" "^tokens: [1-9][0-9]*$" "$out"
+	expect "$name: stats last learn" "^last learn: [0-9]{4}-" "$out"
+
+	v "$@" scan --json "$C/unseen-spam.eml" > "$out" 2>&1
+	expect "$name: spam hits BAYES_99" '"name":"BAYES_99"' "$out"
+	expect "$name: spam probability" '"bayes":(0\.9[0-9]*|1\.0+)' "$out"
+	v "$@" scan --json "$C/unseen-ham.eml" > "$out" 2>&1
+	expect "$name: ham hits BAYES_00" '"name":"BAYES_00"' "$out"
+	expect "$name: ham probability" '"bayes":0\.0[0-9]*' "$out"
+	v "$@" bayes classify "$C/unseen-spam.eml" "$C/unseen-ham.eml" \
+	    > "$out" 2>&1
+	expect "$name: classify spam" "unseen-spam.eml	[-0-9.]+	spam$" "$out"
+	expect "$name: classify ham" "unseen-ham.eml	[-0-9.]+	ham$" "$out"
+
+	v "$@" bayes learn --spam - < "$C/unseen-ham.eml" > "$out" 2>&1
+	expect "$name: stdin learned" "1 messages as spam: 1 learned" "$out"
+	v "$@" bayes learn --ham "$C/unseen-ham.eml" > "$out" 2>&1
+	expect "$name: other class moves" "1 messages as ham: 0 learned, 1 moved" "$out"
+	v "$@" bayes learn --ham --forget "$C/unseen-ham.eml" > "$out" 2>&1
+	expect "$name: forget" "1 forgotten" "$out"
+	v "$@" bayes stats > "$out" 2>&1
+	expect "$name: counts back after move and forget (spam)" \
+	    "^spam messages: 210$" "$out"
+	expect "$name: counts back after move and forget (ham)" \
+	    "^ham messages: 210$" "$out"
+
+	v "$@" -o BayesMinSpam=1000 bayes stats > "$out" 2>&1
+	expect "$name: stats says how many more" \
+	    "needs 790 more spam and 0 more ham" "$out"
+	v "$@" -o BayesMinSpam=1000 scan --json "$C/unseen-spam.eml" \
+	    > "$out" 2>&1
+	expect "$name: below BayesMinSpam: not ready" '"BAYES_NOT_READY"' "$out"
+
+	v "$@" bayes expire > "$out" 2>&1
+	expect "$name: expire runs" "visited [0-9]+ tokens, dropped 0" "$out"
+}
+
+# --- LMDB ---
+run_steps lmdb -o "BayesDir=$T/lmdb"
+
+# --- Redis: a private server on loopback ---
+rport=$(free_port)
+mkdir -p "$T/redis"
+redis-server --bind 127.0.0.1 --port "$rport" --dir "$T/redis" \
+    --save "" --appendonly no --logfile "$T/redis/log" &
+redis_pid=$!
+i=0
+until redis-cli -h 127.0.0.1 -p "$rport" ping > /dev/null 2>&1; do
+	i=$((i + 1))
+	if [ $i -gt 100 ]; then
+		bad "redis-server on 127.0.0.1:$rport did not start"
+		break
+	fi
+	sleep 0.1
+done
+run_steps redis -o "BayesRedis=127.0.0.1:$rport" -o BayesRedisDatabase=3 \
+    -o "BayesRedisPrefix=test{$$}:"
+
+# --- A store that cannot be reached or opened: scanned without Bayes ---
+dead=$(free_port)
+"$CTL" -c "$T/vigil.conf" -o "BayesRedis=127.0.0.1:$dead" \
+    -o BayesRedisTimeout=200ms scan --json "$C/unseen-spam.eml" > "$T/out" 2>&1
+rc=$?
+expect "redis down: BAYES_UNAVAILABLE" '"name":"BAYES_UNAVAILABLE"' "$T/out"
+expect "redis down: the reason names the server" "127\.0\.0\.1:$dead" "$T/out"
+expect "redis down: a verdict all the same" '"action":"accept"' "$T/out"
+[ $rc -eq 0 ] && ok "redis down: scan exits 0" || bad "redis down: scan exit $rc"
+: > "$T/not-a-folder"
+"$CTL" -c "$T/vigil.conf" -o "BayesDir=$T/not-a-folder" \
+    scan --json "$C/unseen-spam.eml" > "$T/out" 2>&1
+expect "lmdb cannot open: BAYES_UNAVAILABLE" '"name":"BAYES_UNAVAILABLE"' "$T/out"
+expect "lmdb cannot open: a verdict all the same" '"action":"accept"' "$T/out"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

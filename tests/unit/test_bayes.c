@@ -1,0 +1,661 @@
+/*
+ * test_bayes.c - the Bayes classifier's parts: tokenizer, classifier,
+ * bands, and the store contract run the same way against both backends
+ * (LMDB in a temporary folder, Redis as a private redis-server on
+ * 127.0.0.1 that this test starts and stops).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <glib.h>
+
+#include "checks/bayes.h"
+#include "lib/arena.h"
+#include "msg.h"
+#include "pipeline.h"
+#include "t.h"
+
+/* ---- tokenizer ---- */
+
+struct words {
+	char	*v[64];
+	size_t	 n;
+};
+
+static void
+collect(void *arg, const char *tok, size_t len)
+{
+	struct words *w = arg;
+
+	if (w->n < 64)
+		w->v[w->n++] = g_strndup(tok, len);
+}
+
+static void
+words_free(struct words *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		g_free(w->v[i]);
+	w->n = 0;
+}
+
+static void
+test_words(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *want;	/* tokens joined by | */
+	} cases[] = {
+		{ "Hello, World!", "hello|world!" },
+		{ "FREE money $$$ now", "free|money|$$$|now" },
+		{ "e-mail me at Bob.Smith@Example.COM.", "e-mail|me|at|bob.smith@example.com" },
+		{ "...trailing--", "trailing" },
+		/* Cyrillic and Greek fold to lower case, not mangled. */
+		{ "ПРИВЕТ Мир", "привет|мир" },
+		{ "ΚΑΛΗΜΕΡΑ", "καλημερα" },
+		/* Han: one token a character. */
+		{ "免费赠送", "免|费|赠|送" },
+		/* Long words and base64 noise are summarised. */
+		{ "aGVsbG8gd29ybGQgdGhpcyBpcyBiYXNlNjQgbm9pc2U0", "sk:m2" },
+		{ "a x 12", "12" },
+		/* Invalid UTF-8 is a separator. */
+		{ "ab\xff\xfe" "cd", "ab|cd" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct words w = { .n = 0 };
+		GString	*got = g_string_new(NULL);
+
+		bayes_tok_words(cases[i].in, strlen(cases[i].in), collect, &w);
+		for (size_t j = 0; j < w.n; j++)
+			g_string_append_printf(got, "%s%s", j ? "|" : "",
+			    w.v[j]);
+		if (strcmp(got->str, cases[i].want) != 0)
+			fail_msg("case %zu in=\"%s\": got \"%s\" want \"%s\"",
+			    i, cases[i].in, got->str, cases[i].want);
+		g_string_free(got, TRUE);
+		words_free(&w);
+	}
+}
+
+static bool
+has_tok(const struct bayes_toks *t, uint64_t h)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i] == h)
+			return true;
+	return false;
+}
+
+static void
+test_tokenize_view(void **state)
+{
+	struct arena *a = arena_new("test");
+	struct mhdr hdrs[] = {
+		{ "Subject", "Cheap pills", "Cheap pills" },
+		{ "From", "Bob <bob@pharma.example>", "Bob <bob@pharma.example>" },
+		{ "X-Spam-Status", "Yes, score=20", "Yes, score=20" },
+	};
+	struct mpart parts[] = {
+		{ .type = "text/html", .is_text = true, .is_html = true,
+		  .html_images = 3, .html_forms = 1 },
+		{ .type = "application/zip", .filename = "Invoice.ZIP",
+		  .is_attachment = true },
+	};
+	struct murl urls[] = {
+		{ .url = "http://www.pharma.example/buy", .host =
+		  "www.pharma.example", .domain = "pharma.example" },
+	};
+	const char body[] = "Buy cheap pills now cheap";
+	struct mview v = {
+		.hdrs = hdrs, .nhdrs = 3, .parts = parts, .nparts = 2,
+		.urls = urls, .nurls = 1, .subject = "Cheap pills",
+		.body_text = body, .body_len = sizeof(body) - 1,
+	};
+	struct bayes_toks t;
+
+	(void)state;
+	bayes_tokenize(a, &v, &t);
+	assert_true(t.n > 10);
+	for (size_t i = 1; i < t.n; i++)
+		assert_true(t.v[i - 1] < t.v[i]);	/* sorted, distinct */
+	assert_true(has_tok(&t, bayes_tok_hash("", "cheap", 5)));
+	assert_true(has_tok(&t, bayes_tok_hash("", "pills", 5)));
+	/* The subject's words are not the body's. */
+	assert_true(has_tok(&t, bayes_tok_hash("subject", "cheap", 5)));
+	assert_true(bayes_tok_hash("subject", "cheap", 5) !=
+	    bayes_tok_hash("", "cheap", 5));
+	assert_true(has_tok(&t, bayes_tok_hash("from:dom", "pharma.example",
+	    14)));
+	assert_true(has_tok(&t, bayes_tok_hash("uh", "www.pharma.example",
+	    18)));
+	assert_true(has_tok(&t, bayes_tok_hash("ud", "pharma.example", 14)));
+	assert_true(has_tok(&t, bayes_tok_hash("fname", "invoice.zip", 11)));
+	assert_true(has_tok(&t, bayes_tok_hash("fext", "zip", 3)));
+	/* Other filters' verdicts are never learned from. */
+	assert_false(has_tok(&t, bayes_tok_hash("hn", "x-spam-status", 13)));
+	assert_false(has_tok(&t, bayes_tok_hash("x-spam-status", "yes", 3)));
+	assert_true(has_tok(&t, bayes_tok_hash("hn", "subject", 7)));
+
+	/* The same message gives the same tokens; a word more, more. */
+	struct bayes_toks t2;
+	bayes_tokenize(a, &v, &t2);
+	assert_int_equal(t.n, t2.n);
+	assert_memory_equal(t.v, t2.v, t.n * sizeof(*t.v));
+	arena_free(&a);
+}
+
+/* ---- classifier ---- */
+
+static void
+test_classify(void **state)
+{
+	struct bayes_count spammy[20], hammy[20], mixed[20];
+	double	 rs, rh, r10;
+
+	(void)state;
+	for (int i = 0; i < 20; i++) {
+		spammy[i] = (struct bayes_count){ 90, 1 };
+		hammy[i] = (struct bayes_count){ 1, 90 };
+		mixed[i] = i % 2 ? spammy[i] : hammy[i];
+	}
+	double	 ps = bayes_classify_ex(&bayes_params_default, spammy, 20, 100,
+	    100, &rs);
+	double	 ph = bayes_classify_ex(&bayes_params_default, hammy, 20, 100,
+	    100, &rh);
+	double	 pm = bayes_classify(mixed, 20, 100, 100);
+	assert_true(ps > 0.95);
+	assert_true(ph < 0.05);
+	assert_true(fabs(pm - 0.5) < 0.1);
+	assert_true(rs > 0 && rh < 0);
+	/* Unseen tokens only, or nothing learned: no opinion. */
+	struct bayes_count none[3] = { { 0, 0 } };
+	assert_true(bayes_classify(none, 3, 100, 100) == 0.5);
+	assert_true(bayes_classify(spammy, 20, 0, 0) == 0.5);
+	/* The probability is the logistic of the mean logit. */
+	assert_true(fabs(ps - 1.0 / (1.0 + exp(-rs))) < 1e-12);
+	/* Stronger evidence ranks higher: more spam, fewer ham sightings. */
+	struct bayes_count stronger[20];
+	double	 rst;
+	for (int i = 0; i < 20; i++)
+		stronger[i] = (struct bayes_count){ 90, 0 };
+	bayes_classify_ex(&bayes_params_default, stronger, 20, 100, 100, &rst);
+	assert_true(rst > rs);
+	/* Neutral tokens (|f - 0.5| < min_dev) are left out. */
+	struct bayes_count neutral[2] = { { 50, 50 }, { 90, 1 } };
+	double	 rn;
+	bayes_classify_ex(&bayes_params_default, neutral, 2, 100, 100, &rn);
+	bayes_classify_ex(&bayes_params_default, spammy, 1, 100, 100, &r10);
+	assert_true(fabs(rn - r10) < 1e-12);
+}
+
+static void
+test_bands(void **state)
+{
+	static const struct { double p; const char *want; } cases[] = {
+		{ 0.0, "BAYES_00" }, { 0.009, "BAYES_00" },
+		{ 0.01, "BAYES_05" }, { 0.3, "BAYES_40" },
+		{ 0.5, "BAYES_50" }, { 0.7, "BAYES_60" },
+		{ 0.9, "BAYES_80" }, { 0.97, "BAYES_95" },
+		{ 0.995, "BAYES_99" }, { 1.0, "BAYES_99" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (strcmp(bayes_band_of(cases[i].p)->name, cases[i].want))
+			fail_msg("p=%g: got %s want %s", cases[i].p,
+			    bayes_band_of(cases[i].p)->name, cases[i].want);
+	assert_string_equal(bayes_bands[bayes_nbands - 1].name, "BAYES_999");
+}
+
+/* ---- stores: the same contract for both backends ---- */
+
+struct backend {
+	const char	*name;
+	char		 dir[64];	/* LMDB folder or redis dir */
+	char		 addr[64];	/* redis host:port */
+	pid_t		 redis_pid;
+};
+
+static int
+free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int	 fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == -1)
+		return -1;
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static bool
+can_connect(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+	    .sin_port = htons((uint16_t)port) };
+	int	 fd = socket(AF_INET, SOCK_STREAM, 0);
+	bool	 ok;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+static int
+lmdb_group_setup(void **state)
+{
+	struct backend *b = calloc(1, sizeof(*b));
+
+	b->name = "lmdb";
+	snprintf(b->dir, sizeof(b->dir), "/tmp/test_bayes.XXXXXX");
+	if (mkdtemp(b->dir) == NULL)
+		return -1;
+	*state = b;
+	return 0;
+}
+
+static int
+redis_group_setup(void **state)
+{
+	struct backend *b = calloc(1, sizeof(*b));
+	int	 port = free_port();
+	char	 portstr[16];
+
+	b->name = "redis";
+	snprintf(b->dir, sizeof(b->dir), "/tmp/test_bayes_redis.XXXXXX");
+	if (port < 0 || mkdtemp(b->dir) == NULL)
+		return -1;
+	snprintf(portstr, sizeof(portstr), "%d", port);
+	snprintf(b->addr, sizeof(b->addr), "127.0.0.1:%d", port);
+	if ((b->redis_pid = fork()) == 0) {
+		execlp("redis-server", "redis-server", "--bind", "127.0.0.1",
+		    "--port", portstr, "--dir", b->dir, "--save", "",
+		    "--appendonly", "no", "--daemonize", "no",
+		    "--loglevel", "warning", "--logfile", "redis.log",
+		    (char *)NULL);
+		fprintf(stderr, "test_bayes: exec redis-server: %s\n",
+		    strerror(errno));
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && !can_connect(port); i++) {
+		int	 st;
+
+		if (waitpid(b->redis_pid, &st, WNOHANG) == b->redis_pid) {
+			fprintf(stderr, "test_bayes: redis-server exited\n");
+			return -1;
+		}
+		usleep(50000);
+	}
+	if (!can_connect(port)) {
+		fprintf(stderr, "test_bayes: redis-server on %s not up\n",
+		    b->addr);
+		return -1;
+	}
+	*state = b;
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	struct backend *b = *state;
+	char	 cmd[128];
+
+	if (b->redis_pid > 0) {
+		kill(b->redis_pid, SIGTERM);
+		waitpid(b->redis_pid, NULL, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "test_bayes: could not remove %s\n", b->dir);
+	free(b);
+	return 0;
+}
+
+/* A fresh, empty store for each test: a new LMDB folder or Redis prefix. */
+static struct bayes_store *
+store_open(struct backend *b, const char *tag)
+{
+	struct bayes_store_cfg sc = { .map_size = 64 << 20,
+	    .redis_timeout_ms = 1000 };
+	char	 path[128], prefix[64];
+	char	*err = NULL;
+	struct bayes_store *s;
+
+	if (b->redis_pid > 0) {
+		snprintf(prefix, sizeof(prefix), "t:%s:", tag);
+		sc.redis = b->addr;
+		sc.redis_prefix = prefix;
+		sc.redis_db = 1;
+	} else {
+		snprintf(path, sizeof(path), "%s/%s", b->dir, tag);
+		sc.dir = path;
+	}
+	s = bayes_store_open(&sc, &err);
+	if (s == NULL)
+		fail_msg("%s: open: %s", b->name, err);
+	return s;
+}
+
+static void
+learn1(struct bayes_store *s, const char *digest, const uint64_t *t,
+    size_t n, enum bayes_class cls, bool forget, int want)
+{
+	struct bayes_learn it = { .toks = t, .ntoks = n, .cls = cls,
+	    .forget = forget };
+	char	*err = NULL;
+
+	memset(it.digest, 0, sizeof(it.digest));
+	memcpy(it.digest, digest, strlen(digest));
+	if (s->ops->learn(s, &it, 1, &err) == -1)
+		fail_msg("%s: learn: %s", s->ops->name, err);
+	if ((int)it.result != want)
+		fail_msg("%s: learn %s: result %s, want %s", s->ops->name,
+		    digest, bayes_result_name(it.result),
+		    bayes_result_name(want));
+}
+
+static void
+expect_counts(struct bayes_store *s, const uint64_t *t, size_t n,
+    const struct bayes_count *want, uint64_t nspam, uint64_t nham)
+{
+	struct bayes_count got[8];
+	struct bayes_totals tot;
+	char	*err = NULL;
+
+	if (s->ops->lookup(s, t, n, got, &tot, &err) == -1)
+		fail_msg("%s: lookup: %s", s->ops->name, err);
+	for (size_t i = 0; i < n; i++)
+		if (got[i].spam != want[i].spam || got[i].ham != want[i].ham)
+			fail_msg("%s: token %zu: %u/%u want %u/%u",
+			    s->ops->name, i, got[i].spam, got[i].ham,
+			    want[i].spam, want[i].ham);
+	assert_int_equal(tot.nspam, nspam);
+	assert_int_equal(tot.nham, nham);
+}
+
+static void
+test_store_learn(void **state)
+{
+	struct bayes_store *s = store_open(*state, "learn");
+	const uint64_t a[] = { 1, 5, 9 }, b[] = { 5, 7 };
+	const uint64_t all[] = { 1, 5, 7, 9, 11 };
+
+	/* Empty store: zeros, not errors. */
+	expect_counts(s, all, 5, (struct bayes_count[]){ {0,0}, {0,0},
+	    {0,0}, {0,0}, {0,0} }, 0, 0);
+	learn1(s, "m1", a, 3, BAYES_SPAM, false, BAYES_LEARNED);
+	learn1(s, "m2", b, 2, BAYES_HAM, false, BAYES_LEARNED);
+	expect_counts(s, all, 5, (struct bayes_count[]){ {1,0}, {1,1},
+	    {0,1}, {1,0}, {0,0} }, 1, 1);
+	/* Learning again counts once. */
+	learn1(s, "m1", a, 3, BAYES_SPAM, false, BAYES_ALREADY);
+	expect_counts(s, all, 5, (struct bayes_count[]){ {1,0}, {1,1},
+	    {0,1}, {1,0}, {0,0} }, 1, 1);
+	/* As the other class: moved. */
+	learn1(s, "m1", a, 3, BAYES_HAM, false, BAYES_MOVED);
+	expect_counts(s, all, 5, (struct bayes_count[]){ {0,1}, {0,2},
+	    {0,1}, {0,1}, {0,0} }, 0, 2);
+	/* Forget. */
+	learn1(s, "m2", b, 2, BAYES_HAM, true, BAYES_FORGOTTEN);
+	learn1(s, "m2", b, 2, BAYES_HAM, true, BAYES_UNKNOWN);
+	expect_counts(s, all, 5, (struct bayes_count[]){ {0,1}, {0,1},
+	    {0,0}, {0,1}, {0,0} }, 0, 1);
+
+	struct bayes_totals t;
+	char	*err = NULL;
+	assert_int_equal(s->ops->totals(s, &t, &err), 0);
+	assert_int_equal(t.ntokens, 3);
+	assert_true(t.last_learn > time(NULL) - 60);
+	bayes_store_close(&s);
+	assert_null(s);
+}
+
+static void
+test_store_batch(void **state)
+{
+	struct bayes_store *s = store_open(*state, "batch");
+	uint64_t toks[300];
+	struct bayes_learn items[100];
+	char	*err = NULL;
+
+	for (size_t i = 0; i < 300; i++)
+		toks[i] = (uint64_t)i * 0x9e3779b97f4a7c15ULL;
+	for (size_t i = 0; i < 100; i++) {
+		memset(&items[i], 0, sizeof(items[i]));
+		snprintf((char *)items[i].digest, BAYES_DIGEST_LEN, "b%zu", i);
+		items[i].toks = toks + i;
+		items[i].ntoks = 200;
+		items[i].cls = i % 2 ? BAYES_SPAM : BAYES_HAM;
+	}
+	assert_int_equal(s->ops->learn(s, items, 100, &err), 0);
+	for (size_t i = 0; i < 100; i++)
+		assert_int_equal(items[i].result, BAYES_LEARNED);
+	struct bayes_totals t;
+	assert_int_equal(s->ops->totals(s, &t, &err), 0);
+	assert_int_equal(t.nspam, 50);
+	assert_int_equal(t.nham, 50);
+	assert_int_equal(t.ntokens, 299);
+	/* Token 150 is in messages 0..100 (exclusive of i > 150): 100 times. */
+	struct bayes_count c;
+	assert_int_equal(s->ops->lookup(s, &toks[150], 1, &c, NULL, &err), 0);
+	assert_int_equal(c.spam + c.ham, 100);
+	bayes_store_close(&s);
+}
+
+static void
+test_store_expire(void **state)
+{
+	struct bayes_store *s = store_open(*state, "expire");
+	const uint64_t a[] = { 2, 4, 6 }, b[] = { 4 };
+	struct bayes_expire_stats st;
+	char	*err = NULL;
+
+	learn1(s, "x1", a, 3, BAYES_SPAM, false, BAYES_LEARNED);
+	learn1(s, "x2", b, 1, BAYES_HAM, false, BAYES_LEARNED);
+	/* Nothing is older than a day ago. */
+	assert_int_equal(s->ops->expire(s, time(NULL) - 86400 * 2, 1, 1000,
+	    &st, &err), 0);
+	assert_int_equal(st.dropped, 0);
+	/* With the cut-off tomorrow, tokens seen once go; 4 (twice) stays.
+	 * A budget of 1 a call: the work is bounded and resumes (Redis
+	 * scans a small hash, up to 128 fields, in one step). */
+	struct backend *be = *state;
+	uint64_t dropped = 0;
+	for (int i = 0; i < 20; i++) {
+		assert_int_equal(s->ops->expire(s, time(NULL) + 86400 * 2, 1,
+		    1, &st, &err), 0);
+		assert_true(st.scanned <= (be->redis_pid > 0 ? 128u : 1u));
+		dropped += st.dropped;
+		if (st.done)
+			break;
+	}
+	assert_true(st.done);
+	assert_int_equal(dropped, 2);
+	expect_counts(s, a, 3, (struct bayes_count[]){ {0,0}, {1,1},
+	    {0,0} }, 1, 1);
+	bayes_store_close(&s);
+}
+
+static void
+test_store_threads_share(void **state)
+{
+	/* Two handles on one store (a reload while mail flows) see the
+	 * same data. */
+	struct bayes_store *s1 = store_open(*state, "share");
+	struct bayes_store *s2 = store_open(*state, "share");
+	const uint64_t a[] = { 42 };
+
+	learn1(s1, "s1", a, 1, BAYES_SPAM, false, BAYES_LEARNED);
+	expect_counts(s2, a, 1, (struct bayes_count[]){ {1,0} }, 1, 0);
+	bayes_store_close(&s1);
+	expect_counts(s2, a, 1, (struct bayes_count[]){ {1,0} }, 1, 0);
+	bayes_store_close(&s2);
+}
+
+static void
+test_redis_unreachable(void **state)
+{
+	struct bayes_store_cfg sc = { .redis_timeout_ms = 300,
+	    .redis_prefix = "x:" };
+	char	 addr[32], *err = NULL;
+	struct bayes_store *s;
+	struct bayes_count c;
+	uint64_t t = 1;
+	int	 port = free_port();
+
+	(void)state;
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	sc.redis = addr;
+	/* Opening does not connect: Redis may come up later. */
+	assert_non_null(s = bayes_store_open(&sc, &err));
+	assert_int_equal(s->ops->lookup(s, &t, 1, &c, NULL, &err), -1);
+	assert_non_null(strstr(err, addr));
+	assert_non_null(strstr(err, "connect"));
+	free(err);
+	bayes_store_close(&s);
+
+	sc.redis = "127.0.0.1:99999";
+	assert_null(bayes_store_open(&sc, &err));
+	assert_non_null(strstr(err, "bad port"));
+	free(err);
+}
+
+/* ---- autolearn through the real pipeline ---- */
+
+/* Feeds text ("Name: value" lines, blank line, body) as the milter does. */
+static void
+feed_live(struct snap *s, const char *text, bool is_live)
+{
+	struct msg *m = msg_new(s, "live");
+	const char *p = text, *eol;
+
+	msg_set_live(m, is_live);
+	msg_set_client(m, "192.0.2.7", "mx.example.net");
+	pipeline_phase(m, PHASE_CONNECT);
+	msg_set_helo(m, "mx.example.net");
+	msg_set_mail_from(m, "a@example.org");
+	msg_add_rcpt(m, "bob@example.com");
+	pipeline_phase(m, PHASE_ENVFROM);
+	while ((eol = strchr(p, '\n')) != NULL && eol != p) {
+		const char *colon = memchr(p, ':', (size_t)(eol - p));
+		char	*name = g_strndup(p, (size_t)(colon - p));
+		char	*value = g_strndup(colon + 2, (size_t)(eol - colon - 2));
+
+		pipeline_header(m, name, value);
+		g_free(name);
+		g_free(value);
+		p = eol + 1;
+	}
+	pipeline_eoh(m);
+	if (eol != NULL)
+		pipeline_body(m, (const unsigned char *)eol + 1,
+		    strlen(eol + 1));
+	(void)pipeline_eom(m);
+	msg_end(&m);
+}
+
+static void
+test_autolearn(void **state)
+{
+	char	 dir[] = "/tmp/test_bayes_al.XXXXXX", conf[512], *err = NULL;
+	/* Other checks' points: 3.9 (no Date, no Message-ID, bad From). */
+	static const char spam[] = "From: nobody\nSubject: buy\n\ncheap pills\n";
+	static const char ham[] = "From: Bob <bob@example.org>\n"
+	    "Date: Mon, 2 Sep 2002 12:00:00 +0000\n"
+	    "Message-ID: <1@example.org>\nSubject: lunch\n\nsee you\n";
+	/* 0.5 points (no Message-ID): between the two thresholds. */
+	static const char middle[] = "From: Bob <bob@example.org>\n"
+	    "Date: Mon, 2 Sep 2002 12:00:00 +0000\nSubject: hm\n\nhm\n";
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "Checks headers, bayes\nBayesDir %s/db\n"
+	    "AutolearnSpamScore 3\nAutolearnHamScore 0.1\n", dir);
+	struct snap *s = t_snap(conf, NULL, 0);
+	struct bayes_store_cfg sc = { .dir = NULL, .map_size = 64 << 20 };
+	char	 db[600];
+	snprintf(db, sizeof(db), "%s/db", dir);
+	sc.dir = db;
+	struct bayes_store *st = bayes_store_open(&sc, &err);
+	struct bayes_totals t;
+	assert_non_null(st);
+
+	/* Offline scans never learn. */
+	const struct verdict *v;
+	struct msg *m = t_scan(s, spam, &v);
+	msg_end(&m);
+	assert_int_equal(st->ops->totals(st, &t, &err), 0);
+	assert_int_equal(t.nspam + t.nham, 0);
+
+	feed_live(s, spam, true);
+	feed_live(s, ham, true);
+	feed_live(s, middle, true);
+	feed_live(s, spam, true);	/* again: counted once */
+	assert_int_equal(st->ops->totals(st, &t, &err), 0);
+	assert_int_equal(t.nspam, 1);
+	assert_int_equal(t.nham, 1);
+
+	/* BayesAutolearn off: live mail is not learned. */
+	snap_unref(&s);
+	snprintf(conf, sizeof(conf), "Checks headers, bayes\nBayesDir %s/db\n"
+	    "AutolearnSpamScore 3\nBayesAutolearn no\n", dir);
+	s = t_snap(conf, NULL, 0);
+	feed_live(s, "From: x\nSubject: other\n\nother\n", true);
+	assert_int_equal(st->ops->totals(st, &t, &err), 0);
+	assert_int_equal(t.nspam, 1);
+	snap_unref(&s);
+	bayes_store_close(&st);
+	snprintf(conf, sizeof(conf), "rm -rf '%s'", dir);
+	assert_int_equal(system(conf), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest pure[] = {
+		cmocka_unit_test(test_words),
+		cmocka_unit_test(test_tokenize_view),
+		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_bands),
+		cmocka_unit_test(test_redis_unreachable),
+		cmocka_unit_test(test_autolearn),
+	};
+	const struct CMUnitTest store[] = {
+		cmocka_unit_test(test_store_learn),
+		cmocka_unit_test(test_store_batch),
+		cmocka_unit_test(test_store_expire),
+		cmocka_unit_test(test_store_threads_share),
+	};
+	int	 fails = 0;
+
+	fails += cmocka_run_group_tests_name("bayes", pure, NULL, NULL);
+	fails += cmocka_run_group_tests_name("bayes store lmdb", store,
+	    lmdb_group_setup, group_teardown);
+	fails += cmocka_run_group_tests_name("bayes store redis", store,
+	    redis_group_setup, group_teardown);
+	return fails != 0;
+}
