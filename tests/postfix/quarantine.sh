@@ -11,7 +11,10 @@
 #      is one replaying the header of the released copy;
 #   4. `purge --older-than 30d` removes entries older than that (their
 #      index time moved back) and nothing else; `delete` and unknown ids;
-#   5. 20 connections quarantining at once leave 20 intact entries.
+#   5. 20 connections quarantining at once leave 20 intact entries;
+#   6. `release --to ADDR --learn-ham` delivers to ADDR only and counts a
+#      false positive per rule that hit, shown by `vigilctl stats`;
+#   7. QuarantineMode hold puts the message on Postfix's hold queue.
 # Prints ok/FAIL lines and ends with "N passed, N failed".
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -29,7 +32,8 @@ mkdir -p "$T"
 # Options shared by the daemon and vigilctl.
 OPTS=(QuarantineDir="$QDIR" QuarantineMode=store QuarantineScore=5
     RejectScore=0 BlockSenders="$SPAMMER" BlockAction=score
-    SendmailCommand="/usr/sbin/sendmail -C $PF_PFC")
+    SendmailCommand="/usr/sbin/sendmail -C $PF_PFC"
+    ControlSocket="$PF_WORK/run/control.sock")
 CTL=("$VIGILCTL" -c "$CONF")
 for kv in "${OPTS[@]}"; do
 	CTL+=(-o "$kv")
@@ -71,7 +75,15 @@ MIME-Version: 1.0
 Content-Type: text/plain; charset=utf-8
 
 Claim your prize today.
+Terminal games: \033[2J\033]0;owned\007 end.
 .leading dot line stays.
+EOF
+# The line above carries ESC and BEL for `show` to neutralise.
+"$PYTHON" - "$T/spam.eml" <<'EOF'
+import sys
+p = sys.argv[1]
+d = open(p, "rb").read().replace(b"\\033", b"\x1b").replace(b"\\007", b"\x07")
+open(p, "wb").write(d)
 EOF
 
 # ------------------------------------------------------------ 1. quarantined
@@ -118,6 +130,13 @@ test_quarantined() {
 	else
 		pf_fail "show" "$(cat "$T/show.out")"
 	fi
+	if grep -q "$(printf '\033')" "$T/show.out" ||
+	    grep -q "$(printf '\007')" "$T/show.out" ||
+	    ! grep -qF 'Terminal games: \x1b[2J\x1b]0;owned\x07 end.' "$T/show.out"; then
+		pf_fail "show makes control characters harmless" "$(grep -a 'Terminal games' "$T/show.out" | od -c | head -5)"
+	else
+		pf_ok "show prints ESC and BEL as \\x1b and \\x07"
+	fi
 	"${CTL[@]}" quarantine list >"$T/list.txt" 2>&1
 	if head -1 "$T/list.txt" | grep -q '^ID  *TIME' &&
 	    grep -q "^$ID .*spammer@bad.example" "$T/list.txt"; then
@@ -147,6 +166,11 @@ test_release() {
 		pf_ok "release delivers to the original recipients, body intact"
 	else
 		pf_fail "release envelope" "$(head -20 "$f")"
+	fi
+	if grep -qi '^X-Vigil-Release:' "$f"; then
+		pf_fail "release token removed on delivery" "$(grep -i '^X-Vigil-Release:' "$f")"
+	else
+		pf_ok "the release token is removed from the delivered copy"
 	fi
 	if [ "$(entries)" = 1 ] && grep -q "POLICY_RELEASED" "$PF_VIGIL_LOG"; then
 		pf_ok "the released message is not quarantined again"
@@ -297,11 +321,61 @@ EOF
 	fi
 }
 
+# ------------------------------------------------------------ 6. --to, --learn-ham
+test_learn_ham() {
+	local id f out
+	entries >/dev/null
+	id=$(json_field "$T/list.json" id | tail -1)
+	if ! "${CTL[@]}" quarantine release "$id" --to admin@sink.invalid \
+	    --learn-ham >"$T/ham.out" 2>&1; then
+		pf_fail "release --to --learn-ham" "$(cat "$T/ham.out")"
+		return
+	fi
+	pf_wait_drain 60
+	f=$(grep -l "^X-Rcpt-Args: <admin@sink.invalid>" "$PF_SINK_DIR"/* 2>/dev/null | head -1)
+	if [ -n "$f" ] && [ "$(grep -c '^X-Rcpt-Args:' "$f")" = 1 ]; then
+		pf_ok "release --to delivers to that address only"
+	else
+		pf_fail "release --to" "sink file: ${f:-none}"
+	fi
+	# (the first released entry was purged above: one released left)
+	out=$("${CTL[@]}" stats 2>&1)
+	if printf '%s\n' "$out" | grep -q '^quarantine.false_positives.POLICY_BLOCK_SENDER 1$' &&
+	    printf '%s\n' "$out" | grep -q '^quarantine.released 1$'; then
+		pf_ok "--learn-ham counts a false positive per rule, shown by vigilctl stats"
+	else
+		pf_fail "vigilctl stats after --learn-ham" "$out"
+	fi
+}
+
+# ------------------------------------------------------------ 7. hold mode
+test_hold() {
+	local n0 code text
+	n0=$(entries)
+	pf_vigil_stop 30
+	if ! pf_vigil_start "$CONF" "${OPTS[@]}" QuarantineMode=hold; then
+		pf_fail "vigil restarts with QuarantineMode hold" "see above"
+		return
+	fi
+	pf_send --xclient 192.0.2.23 --from "$SPAMMER" --rcpt "$RCPT1" \
+	    --id-prefix hold "$T/spam.eml" >"$T/hold.tsv"
+	pf_wait_drain 30
+	IFS=$'\t' read -r _ _ _ code _ text <"$T/hold.tsv"
+	if [ "$code" = 250 ] && [ "$(pf_hold_count)" = 1 ] &&
+	    [ -z "$(pf_delivered hold-0)" ] && [ "$(entries)" = "$n0" ]; then
+		pf_ok "QuarantineMode hold: on Postfix's hold queue, not in the store"
+	else
+		pf_fail "QuarantineMode hold" "$code $text; held $(pf_hold_count); entries $n0 -> $(entries)"
+	fi
+}
+
 ID=
 test_quarantined && test_release
 [ -n "$ID" ] && test_forged_token
 test_purge
 test_concurrent
+test_learn_ham
+test_hold
 if ! pf_vigil_pid >/dev/null; then
 	pf_fail "vigil still running" "it exited: $(tail -3 "$PF_VIGIL_LOG")"
 fi
