@@ -15,6 +15,7 @@
 #include "cfg.h"
 #include "lib/arena.h"
 #include "lib/util.h"
+#include "mime.h"
 #include "quarantine.h"
 #include "release.h"
 #include "vigilctl.h"
@@ -286,20 +287,29 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 	return rc;
 }
 
-/* The first lines of the body, as stored (not decoded). */
+/*
+ * The first lines of the message's text: decoded (MIME, charsets, HTML
+ * rendered) when it parses, else the body as stored.
+ */
 static void
 show_preview(const unsigned char *msg, size_t len)
 {
+	struct arena *a = arena_new("quarantine preview");
 	size_t blen, i, lines = 0;
-	const unsigned char *body = release_body(msg, len, &blen);
+	const char *body = mime_body_text(a, msg, len, &blen);
 
+	if (body == NULL) {
+		body = (const char *)release_body(msg, len, &blen);
+		printf("(not decoded: the body as stored)\n");
+	}
 	for (i = 0; i < blen && i < PREVIEW_BYTES; i++)
 		if (body[i] == '\n' && ++lines == PREVIEW_LINES)
 			break;
-	term_write(stdout, (const char *)body, i, true);
+	term_write(stdout, body, i, true);
 	if (i < blen)
 		printf("\n[... %zu more bytes]", blen - i);
 	putchar('\n');
+	arena_free(&a);
 }
 
 static void

@@ -22,6 +22,7 @@
 #include "cfg.h"
 #include "lib/arena.h"
 #include "lib/util.h"
+#include "mime.h"
 #include "msg.h"
 #include "pipeline.h"
 #include "quarantine.h"
@@ -537,6 +538,30 @@ test_false_positives(void **unused)
 	fixture_free(f);
 }
 
+/* What `quarantine show` previews: decoded text of every text part. */
+static void
+test_preview_text(void **unused)
+{
+	static const char qp[] =
+		"From: a@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: multipart/alternative; boundary=\"XX\"\r\n\r\n"
+		"--XX\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+		"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+		"Caf=E9 au lait\r\n"
+		"--XX\r\nContent-Type: text/html\r\n\r\n"
+		"<p>html <b>part</b></p>\r\n--XX--\r\n";
+	struct arena *a = arena_new("test");
+	size_t len = 0;
+	char *t = mime_body_text(a, (const unsigned char *)qp, strlen(qp),
+	    &len);
+
+	assert_non_null(t);
+	assert_non_null(strstr(t, "Caf\xc3\xa9 au lait"));
+	assert_non_null(strstr(t, "html part"));
+	assert_null(strstr(t, "<b>"));
+	arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -550,6 +575,7 @@ main(void)
 		cmocka_unit_test(test_release_send),
 		cmocka_unit_test(test_release_fails),
 		cmocka_unit_test(test_false_positives),
+		cmocka_unit_test(test_preview_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
