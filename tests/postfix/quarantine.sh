@@ -14,7 +14,10 @@
 #   5. 20 connections quarantining at once leave 20 intact entries;
 #   6. `release --to ADDR --learn-ham` delivers to ADDR only and counts a
 #      false positive per rule that hit, shown by `vigilctl stats`;
-#   7. QuarantineMode hold puts the message on Postfix's hold queue.
+#   7. list's filters (--sender --rcpt --min-score --reason --since) and
+#      a bounce (null sender) quarantined and released as one;
+#   8. QuarantineMode hold puts the message on Postfix's hold queue;
+#   9. a store that cannot be written: 451, the message is not dropped.
 # Prints ok/FAIL lines and ends with "N passed, N failed".
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -31,7 +34,7 @@ T=$PF_WORK/t
 mkdir -p "$T"
 # Options shared by the daemon and vigilctl.
 OPTS=(QuarantineDir="$QDIR" QuarantineMode=store QuarantineScore=5
-    RejectScore=0 BlockSenders="$SPAMMER" BlockAction=score
+    RejectScore=0 BlockSenders="$SPAMMER, <>" BlockAction=score
     SendmailCommand="/usr/sbin/sendmail -C $PF_PFC"
     ControlSocket="$PF_WORK/run/control.sock")
 CTL=("$VIGILCTL" -c "$CONF")
@@ -348,7 +351,56 @@ test_learn_ham() {
 	fi
 }
 
-# ------------------------------------------------------------ 7. hold mode
+# ------------------------------------------------------------ 7. filters, bounces
+# count ARGS...: entries that `list --json ARGS` prints (or "error N").
+count() {
+	local rc
+	"${CTL[@]}" quarantine list --json "$@" >"$T/count.json" 2>"$T/count.err"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "error $rc"
+	else
+		wc -l <"$T/count.json"
+	fi
+}
+
+test_filters() {
+	local all got want
+	all=$(entries)
+	got="$(count --sender BAD.example) $(count --sender nobody@) $(count --rcpt alice@sink) $(count --rcpt bob@) $(count --min-score 100) $(count --min-score 1000) $(count --reason spam) $(count --reason virus) $(count --since 1h) $(count --since 2099-01-01) $(count --reason junk)"
+	want="$all 0 $all 0 $all 0 $all 0 $all 0 error 2"
+	if [ "$got" = "$want" ]; then
+		pf_ok "list filters: --sender --rcpt --min-score --reason --since (bad --reason: exit 2)"
+	else
+		pf_fail "list filters" "got '$got', want '$want'"
+	fi
+}
+
+test_bounce() {
+	local n0 id f
+	n0=$(entries)
+	pf_send --xclient 192.0.2.24 --from '' --rcpt "$RCPT1" \
+	    --id-prefix bounce "$T/spam.eml" >"$T/bounce.tsv"
+	pf_wait_drain 30
+	if [ "$(entries)" != $((n0 + 1)) ] || [ -n "$(pf_delivered bounce-0)" ]; then
+		pf_fail "a bounce is quarantined" "entries $n0 -> $(entries); $(cut -f4,6 "$T/bounce.tsv")"
+		return
+	fi
+	id=$(json_field "$T/list.json" id | tail -1)
+	if ! "${CTL[@]}" quarantine release "$id" >"$T/bounce.out" 2>&1; then
+		pf_fail "a bounce is released" "$(cat "$T/bounce.out")"
+		return
+	fi
+	pf_wait_drain 30
+	f=$(pf_delivered bounce-0)
+	if [ -n "$f" ] && grep -q '^X-Mail-Args: <>' "$f"; then
+		pf_ok "a bounce (null sender) is quarantined and released with the null sender"
+	else
+		pf_fail "bounce release" "delivered: ${f:-no} $(head -5 "${f:-/dev/null}")"
+	fi
+}
+
+# ------------------------------------------------------------ 8. hold mode
 test_hold() {
 	local n0 code text
 	n0=$(entries)
@@ -369,13 +421,36 @@ test_hold() {
 	fi
 }
 
+# ------------------------------------------------------------ 9. store broken
+test_store_broken() {
+	local code text
+	pf_vigil_stop 30
+	# A folder under a regular file can never be made.
+	if ! pf_vigil_start "$CONF" "${OPTS[@]}" QuarantineDir=/dev/null/quarantine; then
+		pf_fail "vigil restarts with a broken QuarantineDir" "see above"
+		return
+	fi
+	pf_send --xclient 192.0.2.25 --from "$SPAMMER" --rcpt "$RCPT1" \
+	    --id-prefix broken "$T/spam.eml" >"$T/broken.tsv"
+	IFS=$'\t' read -r _ _ _ code _ text <"$T/broken.tsv"
+	if [ "${code#4}" != "$code" ] && [ -z "$(pf_delivered broken-0)" ] &&
+	    grep -q 'quarantine /dev/null/quarantine: mkdir: Not a directory; tempfail' "$PF_VIGIL_LOG"; then
+		pf_ok "a store that cannot be written: $code $text (tempfail, never dropped)"
+	else
+		pf_fail "broken store" "$code $text; $(grep -a 'tempfail' "$PF_VIGIL_LOG" | tail -2)"
+	fi
+}
+
 ID=
 test_quarantined && test_release
 [ -n "$ID" ] && test_forged_token
 test_purge
 test_concurrent
 test_learn_ham
+test_filters
+test_bounce
 test_hold
+test_store_broken
 if ! pf_vigil_pid >/dev/null; then
 	pf_fail "vigil still running" "it exited: $(tail -3 "$PF_VIGIL_LOG")"
 fi
