@@ -113,8 +113,15 @@ key_create(struct arena *a, const char *path, const char **err_r)
 	unsigned char k[KEY_NEW_BYTES];
 	char hex[KEY_NEW_BYTES * 2 + 2];
 	char *tmp = arena_printf(a, "%s.XXXXXX", path);
+	char *dir = arena_strdup(a, path), *slash = strrchr(dir, '/');
+	struct stat st;
 	int fd;
 	bool ok;
+
+	if (slash != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		dir = ".";
 
 	if (!util_random(k, sizeof(k))) {
 		*err_r = arena_printf(a, "release key %s: random: %s", path,
@@ -127,6 +134,19 @@ key_create(struct arena *a, const char *path, const char **err_r)
 	if (fd == -1) {
 		*err_r = arena_printf(a, "release key %s: create: %s", tmp,
 		    strerror(errno));
+		return false;
+	}
+	/*
+	 * vigilctl runs as root, the daemon as UserID: the key belongs to
+	 * whoever owns its folder (the daemon made QuarantineDir), or the
+	 * filter could not read it and no release would ever pass.
+	 */
+	if (geteuid() == 0 && stat(dir, &st) == 0 &&
+	    fchown(fd, st.st_uid, st.st_gid) == -1) {
+		*err_r = arena_printf(a, "release key %s: chown to %lu: %s",
+		    tmp, (unsigned long)st.st_uid, strerror(errno));
+		close(fd);
+		(void)unlink(tmp);	/* never linked */
 		return false;
 	}
 	ok = write(fd, hex, strlen(hex)) == (ssize_t)strlen(hex) &&
