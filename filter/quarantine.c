@@ -11,6 +11,7 @@
  * Re-injection and release tokens live in release.c; this file only
  * records issued nonces and consumes them once.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -783,11 +784,56 @@ quarantine_delete(struct qstore *q, const char *id)
 	return true;
 }
 
+/* Removes files of entries that never made it into the index (a crash
+ * between the file and the row) once they are older than before. */
+static void
+purge_orphans(struct qstore *q, int64_t before)
+{
+	sqlite3_stmt *st;
+	struct dirent *d;
+	struct stat sb;
+	char id[ID_BYTES * 2 + 1];
+	DIR *dir;
+
+	st = stmt_prepare(q->arena, q->db, "SELECT 1 FROM entries WHERE id = ?",
+	    &q->err);
+	if (st == NULL || (dir = opendir(q->dir)) == NULL)
+		return;
+	while ((d = readdir(dir)) != NULL) {
+		const char *path;
+		size_t len = strlen(d->d_name);
+
+		if (len != ID_BYTES * 2 + 4 ||
+		    strcmp(d->d_name + ID_BYTES * 2, ".eml") != 0)
+			continue;
+		memcpy(id, d->d_name, ID_BYTES * 2);
+		id[ID_BYTES * 2] = '\0';
+		if (!quarantine_id_is_valid(id))
+			continue;
+		path = quarantine_path(q, id);
+		if (lstat(path, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+		    (int64_t)sb.st_mtime >= before)
+			continue;
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) == SQLITE_DONE)
+			(void)unlink(path);	/* garbage either way */
+		sqlite3_reset(st);
+	}
+	closedir(dir);
+}
+
+/*
+ * One transaction removes the rows (entries, their recipients and hits,
+ * and tokens issued before the cut); the files go afterwards, since a
+ * file without a row is only garbage, while a row without a file would
+ * be a broken entry.
+ */
 bool
 quarantine_purge(struct qstore *q, int64_t before, size_t *n_r)
 {
 	struct qfilter f = { .before = before };
 	const struct qentry **v;
+	sqlite3_stmt *del, *tok;
 	size_t n, i;
 
 	*n_r = 0;
@@ -797,12 +843,37 @@ quarantine_purge(struct qstore *q, int64_t before, size_t *n_r)
 	}
 	if (!quarantine_list(q, &f, &v, &n))
 		return false;
+	del = stmt_prepare(q->arena, q->db, "DELETE FROM entries WHERE id = ?",
+	    &q->err);
+	tok = stmt_prepare(q->arena, q->db, "DELETE FROM tokens"
+	    " WHERE issued < ?", &q->err);
+	if (del == NULL || tok == NULL ||
+	    !db_exec(q->arena, q->db, "BEGIN IMMEDIATE", &q->err))
+		return false;
 	for (i = 0; i < n; i++) {
-		if (!quarantine_delete(q, v[i]->id))
+		sqlite3_bind_text(del, 1, v[i]->id, -1, SQLITE_STATIC);
+		if (!stmt_done(q->arena, q->db, del, "purge", &q->err))
+			goto fail;
+	}
+	sqlite3_bind_int64(tok, 1, before);
+	if (!stmt_done(q->arena, q->db, tok, "purge tokens", &q->err) ||
+	    !db_exec(q->arena, q->db, "COMMIT", &q->err))
+		goto fail;
+	for (i = 0; i < n; i++) {
+		const char *path = quarantine_path(q, v[i]->id);
+
+		if (unlink(path) == -1 && errno != ENOENT) {
+			q->err = arena_printf(q->arena, "quarantine %s: "
+			    "unlink: %s", path, strerror(errno));
 			return false;
+		}
 		(*n_r)++;
 	}
+	purge_orphans(q, before);
 	return true;
+fail:
+	(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);	/* err set */
+	return false;
 }
 
 bool

@@ -562,6 +562,70 @@ test_preview_text(void **unused)
 	arena_free(&a);
 }
 
+/* purge also removes old files that never got an index row. */
+static void
+test_purge_orphans(void **unused)
+{
+	struct fixture *f = fixture_new(NULL, NULL);
+	char *id = put(f, "prize@bad.example"), *oerr = NULL;
+	char old[512], fresh[512];
+	struct timespec ts[2] = { { .tv_sec = 1000000000 },
+	    { .tv_sec = 1000000000 } };
+	struct qstore *q;
+	size_t n;
+	FILE *fp;
+
+	snprintf(old, sizeof(old), "%s/%s.eml", f->qdir,
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	snprintf(fresh, sizeof(fresh), "%s/%s.eml", f->qdir,
+	    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+	fp = fopen(old, "w");
+	fputs("orphan\n", fp);
+	fclose(fp);
+	assert_int_equal(utimensat(AT_FDCWD, old, ts, 0), 0);
+	fp = fopen(fresh, "w");
+	fputs("orphan\n", fp);
+	fclose(fp);
+	q = quarantine_open(f->cfg, false, &oerr);
+	assert_non_null(q);
+	assert_true(quarantine_purge(q, (int64_t)time(NULL) - 3600, &n));
+	assert_int_equal(n, 0);
+	assert_int_equal(access(old, F_OK), -1);
+	assert_int_equal(access(fresh, F_OK), 0);
+	/* The indexed entry is untouched. */
+	assert_non_null(quarantine_get(q, id));
+	quarantine_close(&q);
+	free(id);
+	fixture_free(f);
+}
+
+/* As root (vigilctl), a new key belongs to the folder's owner (the
+ * daemon's user), or the filter could not read it. */
+static void
+test_key_owner(void **unused)
+{
+	struct fixture *f;
+	struct arena *a;
+	struct release_key key;
+	const char *err = NULL;
+	char path[512];
+	struct stat st;
+
+	if (geteuid() != 0)
+		skip();
+	f = fixture_new(NULL, NULL);
+	a = arena_new("test");
+	assert_int_equal(mkdir(f->qdir, 0700), 0);
+	assert_int_equal(chown(f->qdir, 65534, 65534), 0);
+	assert_true(release_key_load(a, f->cfg, true, &key, &err));
+	snprintf(path, sizeof(path), "%s/release.key", f->qdir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_uid, 65534);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	arena_free(&a);
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -576,6 +640,8 @@ main(void)
 		cmocka_unit_test(test_release_fails),
 		cmocka_unit_test(test_false_positives),
 		cmocka_unit_test(test_preview_text),
+		cmocka_unit_test(test_purge_orphans),
+		cmocka_unit_test(test_key_owner),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
