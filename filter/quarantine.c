@@ -48,6 +48,7 @@ const struct opt quarantine_opts[] = {
 };
 
 static const char schema[] =
+	"BEGIN IMMEDIATE;"
 	"CREATE TABLE IF NOT EXISTS entries ("
 	" id TEXT PRIMARY KEY, time INTEGER NOT NULL, queue_id TEXT,"
 	" client TEXT, sender TEXT, subject TEXT, score REAL, reason TEXT,"
@@ -67,7 +68,8 @@ static const char schema[] =
 	" used INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS false_positives ("
 	" rule TEXT PRIMARY KEY, count INTEGER NOT NULL);"
-	"PRAGMA user_version = 1;";
+	"PRAGMA user_version = 1;"
+	"COMMIT;";
 
 struct qstore {
 	struct arena	*arena;		/* entries, strings, errors */
@@ -116,6 +118,20 @@ dir_make(struct arena *a, const char *dir, const char **err_r)
 	return true;
 }
 
+/* The index's PRAGMA user_version; 0 for a new (or unreadable) file. */
+static int
+schema_version(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int v = 0;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) ==
+	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 /*
  * Opens (and with create, makes) the index of dir.  The file is made 0600
  * before SQLite sees it, so its -wal and -shm files inherit that mode.
@@ -146,10 +162,17 @@ index_open(struct arena *a, const char *dir, bool create, const char **err_r)
 		return NULL;
 	}
 	sqlite3_busy_timeout(db, BUSY_MS);
+	/*
+	 * The milter opens the index per message: closing the last
+	 * connection must not checkpoint and delete the WAL every time (a
+	 * handful of fsyncs); SQLite's auto-checkpoint at commit does it.
+	 */
+	sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL;"
 	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
 	    NULL, NULL, &emsg);
-	if (rc == SQLITE_OK && create)
+	/* The schema is written once (a write per open costs an fsync). */
+	if (rc == SQLITE_OK && create && schema_version(db) < SCHEMA_VERSION)
 		rc = sqlite3_exec(db, schema, NULL, NULL, &emsg);
 	if (rc != SQLITE_OK) {
 		*err_r = arena_printf(a, "quarantine index %s: setup: %s", path,
