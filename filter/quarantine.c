@@ -946,6 +946,29 @@ quarantine_token_consume(struct qstore *q, const char *id, const char *nonce)
 	return sqlite3_changes(q->db) == 1 ? 1 : 0;
 }
 
+int
+quarantine_token_peek(struct qstore *q, const char *id, const char *nonce)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = stmt_prepare(q->arena, q->db, "SELECT 1 FROM tokens"
+	    " WHERE nonce = ? AND id = ? AND used = 0", &q->err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	q->err = arena_printf(q->arena, "quarantine index: token: %s",
+	    sqlite3_errmsg(q->db));
+	return -1;
+}
+
 bool
 quarantine_record_fp(struct qstore *q, const struct qentry *e)
 {

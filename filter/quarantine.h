@@ -120,6 +120,10 @@ bool		 quarantine_token_issue(struct qstore *, const char *id,
 int		 quarantine_token_consume(struct qstore *, const char *id,
 		    const char *nonce);
 
+/* The same answer as consume, without using the token (offline scans). */
+int		 quarantine_token_peek(struct qstore *, const char *id,
+		    const char *nonce);
+
 /* False positives: one count per rule that hit a released-as-ham entry. */
 bool		 quarantine_record_fp(struct qstore *, const struct qentry *);
 /* Writes "quarantine.* value" counter lines (entries, false positives). */

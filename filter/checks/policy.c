@@ -396,6 +396,7 @@ policy_release(struct policy *p, struct msg *m, const char **why_r)
 	char *qerr = NULL;
 	size_t len;
 	int used;
+	bool live;
 
 	if (value == NULL)
 		return CHECK_DONE;
@@ -419,7 +420,11 @@ policy_release(struct policy *p, struct msg *m, const char **why_r)
 		free(qerr);
 		return CHECK_TEMPFAIL;
 	}
-	used = quarantine_token_consume(q, id, nonce);
+	/* An offline scan (vigilctl scan) shows the pass but keeps the
+	 * token for the real message. */
+	live = msg_is_live(m);
+	used = live ? quarantine_token_consume(q, id, nonce) :
+	    quarantine_token_peek(q, id, nonce);
 	if (used < 0)
 		*why_r = arena_printf(a, "release token %s: %s", id,
 		    quarantine_error(q));
@@ -433,7 +438,7 @@ policy_release(struct policy *p, struct msg *m, const char **why_r)
 		return CHECK_DONE;
 	}
 	msg_add_hit(m, "POLICY_RELEASED", -1000.0, "released from quarantine "
-	    "as %s", id);
+	    "as %s%s", id, live ? "" : " (offline scan: token not used up)");
 	msg_set_pass(m, arena_printf(a, "released %s", id));
 	atomic_fetch_add(&p->released, 1);
 	return CHECK_DONE;
