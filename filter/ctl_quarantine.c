@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,7 +21,7 @@
 #include "release.h"
 #include "vigilctl.h"
 
-#define EXIT_USAGE	2
+#define EXIT_USAGE	EX_USAGE
 #define PREVIEW_BYTES	2048
 #define PREVIEW_LINES	40
 

@@ -382,7 +382,7 @@ quarantine_put(struct msg *m, const struct verdict *v, const char **id_r,
 	size_t len;
 
 	if (dir == NULL) {
-		*err_r = "quarantine: QuarantineDir is not set";
+		*err_r = "QuarantineDir is not set";
 		return false;
 	}
 	if (!dir_make(a, dir, err_r))
@@ -436,7 +436,7 @@ quarantine_open(const struct cfg *c, bool create, char **err_r)
 	q->cfg = c;
 	q->dir = cfg_str(c, "QuarantineDir");
 	if (q->dir == NULL)
-		err = "quarantine: QuarantineDir is not set";
+		err = "QuarantineDir is not set";
 	else if (create && !dir_make(a, q->dir, &err))
 		;
 	else if (!create && stat(q->dir, &st) == -1)
