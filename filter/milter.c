@@ -250,8 +250,9 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 
 /*
  * Is this incoming header one of ours, forged by the sender?  X-Spam-*
- * and X-Virus-* are always ours; Authentication-Results only when it
- * names our authserv-id.
+ * and X-Virus-* are always ours, and so is a release token (the policy
+ * check has read it; delivered mail never carries one);
+ * Authentication-Results only when it names our authserv-id.
  */
 static bool
 is_forged(struct msg *m, const char *name, const char *value)
@@ -260,7 +261,8 @@ is_forged(struct msg *m, const char *name, const char *value)
 	size_t n;
 
 	if (util_has_prefix_ci(name, "X-Spam-") || util_has_prefix_ci(name, "X-Virus-") ||
-	    strcasecmp(name, "X-Vigil-Scan") == 0)
+	    strcasecmp(name, "X-Vigil-Scan") == 0 ||
+	    strcasecmp(name, "X-Vigil-Release") == 0)
 		return true;
 	if (strcasecmp(name, "Authentication-Results") != 0)
 		return false;

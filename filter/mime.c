@@ -426,3 +426,39 @@ mime_build_view(struct msg *m, const unsigned char *raw, size_t len)
 	g_string_free(b.body, TRUE);
 	return v;
 }
+
+char *
+mime_body_text(struct arena *a, const unsigned char *raw, size_t len,
+    size_t *len_r)
+{
+	struct build b = { .m = NULL, .a = a };
+	GByteArray *arr;
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeMessage *gm;
+	char *text;
+
+	mime_init();
+	b.body = g_string_new(NULL);
+	arr = g_byte_array_new_take((guint8 *)raw, len);
+	stream = g_mime_stream_mem_new_with_byte_array(arr);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	gm = g_mime_parser_construct_message(parser, NULL);
+	if (gm != NULL && g_mime_message_get_mime_part(gm) != NULL)
+		walk(&b, g_mime_message_get_mime_part(gm), 0);
+	if (gm != NULL)
+		g_object_unref(gm);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	g_byte_array_free(arr, FALSE);	/* the bytes are the caller's */
+	if (b.body->len == 0) {
+		g_string_free(b.body, TRUE);
+		return NULL;
+	}
+	text = arena_strndup(a, b.body->str, b.body->len);
+	*len_r = b.body->len;
+	g_string_free(b.body, TRUE);
+	return text;
+}

@@ -18,6 +18,14 @@ void		 mime_init(void);
 /* Never fails: an unparseable message gives a view of its raw text with
  * parse_error set. */
 struct mview	*mime_build_view(struct msg *, const unsigned char *raw, size_t len);
+/*
+ * The text of a whole stored message (text parts in UTF-8, HTML rendered,
+ * joined as in the view) in a, length in *len_r; NULL when it has no text
+ * part or cannot be parsed.  Needs no message: for `vigilctl quarantine
+ * show`.
+ */
+char		*mime_body_text(struct arena *, const unsigned char *raw,
+		    size_t len, size_t *len_r);
 /* Valid UTF-8 copy of s[0..n) (bad bytes as U+FFFD; NULs as spaces). */
 char		*mime_utf8(struct arena *, const char *s, size_t n, size_t *len_r);
 

@@ -58,6 +58,7 @@ struct msg {
 	double		 score;
 	int		 forced;	/* enum verdict_action or -1 */
 	const char	*f_rcode, *f_xcode, *f_text, *f_reason;
+	const char	*pass;		/* msg_set_pass(), or NULL */
 	size_t		 nfailures;
 	VEC(struct kv)	 hout;
 	VEC(struct kv)	 fields;
@@ -442,6 +443,18 @@ msg_force_action(struct msg *m, enum verdict_action a, const char *rcode,
 	m->f_xcode = arena_strdup(m->arena, xcode);
 	m->f_text = arena_strdup(m->arena, text);
 	m->f_reason = arena_strdup(m->arena, reason);
+}
+
+void
+msg_set_pass(struct msg *m, const char *why)
+{
+	m->pass = arena_strdup(m->arena, why != NULL ? why : "pass");
+}
+
+const char *
+msg_pass(const struct msg *m)
+{
+	return m->pass;
 }
 
 int

@@ -151,6 +151,15 @@ int		 msg_forced_action(const struct msg *, const char **rcode_r,
 		    const char **xcode_r, const char **text_r,
 		    const char **reason_r);
 
+/*
+ * An admin already decided this message passes (a valid, unused release
+ * token): the verdict accepts it whatever its score and forced actions,
+ * except a tempfail from a check that failed.  why ("released ID") is
+ * the verdict's reason.
+ */
+void		 msg_set_pass(struct msg *, const char *why);
+const char	*msg_pass(const struct msg *);	/* NULL when none */
+
 /* A check could not do its job; the verdict applies its on-error policy. */
 void		 msg_note_failure(struct msg *, const char *check,
 		    enum verdict_action policy, const char *why);

@@ -16,6 +16,8 @@ extern const struct opt authdns_opts[], spf_opts[], dkim_opts[], dmarc_opts[],
     authres_opts[];
 extern const struct check check_bayes;
 extern const struct opt bayes_opts[];
+extern const struct check check_policy;
+extern const struct opt policy_opts[];
 
 const struct opt *const cfg_tables[] = {
 	core_opts,
@@ -24,10 +26,12 @@ const struct opt *const cfg_tables[] = {
 	attach_opts,
 	authdns_opts, spf_opts, dkim_opts, dmarc_opts, authres_opts,
 	bayes_opts,
+	policy_opts,
 	NULL
 };
 
 const struct check *const checks[] = {
+	&check_policy,
 	&check_headers,
 	&check_spf, &check_dkim, &check_dmarc, &check_authres,
 	&check_av,

@@ -9,17 +9,15 @@
 
 #include <glib.h>
 
+#include "checks/policy.h"
 #include "lib/arena.h"
 #include "msg.h"
 #include "msg_private.h"
 #include "snap.h"
 #include "verdict.h"
 
-/* The thresholds that apply to m (per-domain overrides go here). */
-struct thresholds {
-	double	tag, subject, quarantine, reject, discard;
-};
-
+/* The thresholds that apply to m: the core's, then the overrides of
+ * its recipients' domains (checks/policy.c). */
 static void
 verdict_thresholds(const struct msg *m, struct thresholds *t)
 {
@@ -30,6 +28,7 @@ verdict_thresholds(const struct msg *m, struct thresholds *t)
 	t->quarantine = k->quarantine_score;
 	t->reject = k->reject_score;
 	t->discard = k->discard_score;
+	policy_thresholds(m, t);
 }
 
 static int
@@ -116,6 +115,15 @@ verdict_decide(struct msg *m)
 		msg_add_header_out(m, "X-Vigil-Scan",
 		    arena_printf(a, "skipped, message larger than %zu bytes",
 		    k->max_scan_size));
+	}
+
+	/* An admin's pass (a released message) beats all but a failure:
+	 * score, deciding checks and the oversize policy. */
+	if (msg_pass(m) != NULL && !(forced == ACTION_TEMPFAIL &&
+	    msg_failure_count(m) > 0)) {
+		v->action = ACTION_ACCEPT;
+		v->rcode = v->xcode = v->text = NULL;
+		v->reason = msg_pass(m);
 	}
 
 	if (v->action == ACTION_REJECT && v->rcode == NULL) {

@@ -32,6 +32,9 @@ static const struct {
 	{ "scan", ctl_scan,
 	  "scan [--json] [--ip ADDR] [--helo NAME] [--from ADDR] [--rcpt ADDR]... FILE...\n"
 	  "        scan messages offline and explain every point of their score" },
+	{ "quarantine", ctl_quarantine,
+	  "quarantine list|show|release|delete|purge ...\n"
+	  "        review, release (--learn-ham) and remove quarantined mail" },
 	{ "reload", ctl_reload,
 	  "reload        rebuild the running daemon's configuration and rules" },
 	{ "stats", ctl_stats,
@@ -147,9 +150,15 @@ ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 static int
 ctl_stats(const struct ctl_opts *o, int argc, char **argv)
 {
+	int rc;
+
 	(void)argc;
 	(void)argv;
-	return ctl_control(o, "stats");
+	rc = ctl_control(o, "stats");
+	/* The quarantine's counters live in its index, daemon or not. */
+	if (ctl_quarantine_stats(o) != 0 && rc == 0)
+		rc = 1;
+	return rc;
 }
 
 static int

@@ -1,0 +1,542 @@
+/*
+ * policy.c - the site's own decisions about a message, before any
+ * content is judged:
+ *
+ *  - allow and block lists of envelope senders (address, @domain,
+ *    .parent-domain, <> for the null sender) and client addresses
+ *    (IP or CIDR).  A block decides the action (BlockAction); an allow
+ *    adds a large negative score, so deciding checks (a virus) still win.
+ *  - the release token (release.h): a message released from the
+ *    quarantine comes back carrying it; a valid, unused token lets it
+ *    through, a forged or replayed one is only a finding.
+ *  - per-recipient-domain thresholds (policy.h), read by the verdict.
+ *
+ * State: the parsed lists, built once per snapshot; nothing per message
+ * beyond the findings.
+ */
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cfg.h"
+#include "check.h"
+#include "checks/policy.h"
+#include "lib/arena.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "msg.h"
+#include "quarantine.h"
+#include "release.h"
+#include "snap.h"
+
+const struct opt policy_opts[] = {
+	{ "AllowSenders", OPT_LIST, NULL, 0, 0, NULL,
+	  "Envelope senders to allow: user@dom, @dom or dom, .dom for its subdomains, <>" },
+	{ "BlockSenders", OPT_LIST, NULL, 0, 0, NULL,
+	  "Envelope senders to block, same forms as AllowSenders" },
+	{ "AllowClients", OPT_LIST, NULL, 0, 0, NULL,
+	  "Client addresses to allow: IPv4/IPv6 addresses or CIDR blocks" },
+	{ "BlockClients", OPT_LIST, NULL, 0, 0, NULL,
+	  "Client addresses to block: IPv4/IPv6 addresses or CIDR blocks" },
+	{ "BlockAction", OPT_ENUM, "reject", 0, 0,
+	  "reject|quarantine|discard|tempfail|score",
+	  "What a block list match does; score: only its finding's score counts" },
+	{ "BlockReplyText", OPT_STRING, "Message refused by local policy", 0, 0,
+	  NULL, "SMTP reply text when a block list match rejects" },
+	{ "DomainThresholds", OPT_MULTI, NULL, 0, 0, NULL,
+	  "Per recipient domain: DOMAIN TagScore=n SubjectScore=n QuarantineScore=n RejectScore=n DiscardScore=n" },
+	{ "RecipientThresholds", OPT_ENUM, "strictest", 0, 0,
+	  "strictest|loosest|first",
+	  "Recipients of several domains: the strictest, the loosest or the first one's thresholds" },
+	{ NULL }
+};
+
+enum list_kind { LIST_ADDRESS, LIST_DOMAIN, LIST_SUBDOMAINS, LIST_NULL };
+
+struct sender_pat {
+	enum list_kind	 kind;
+	const char	*text;		/* lower case, without @ or . prefix */
+};
+
+struct sender_list {
+	struct sender_pat *v;
+	size_t		 n;
+};
+
+struct client_list {
+	struct util_cidr *v;
+	const char	**text;
+	size_t		 n;
+};
+
+struct domain_th {
+	const char	*domain;	/* lower case; ".x" = subdomains of x */
+	double		 tag, subject, quarantine, reject, discard;
+	unsigned	 set;		/* which of the five were given */
+};
+
+enum { TH_TAG = 1, TH_SUBJECT = 2, TH_QUARANTINE = 4, TH_REJECT = 8,
+    TH_DISCARD = 16 };
+
+enum rcpt_mode { RCPT_STRICTEST, RCPT_LOOSEST, RCPT_FIRST };
+
+struct policy {
+	struct arena	*arena;
+	const struct cfg *cfg;
+	struct sender_list allow_senders, block_senders;
+	struct client_list allow_clients, block_clients;
+	int		 block_action;	/* enum verdict_action, -1: score */
+	const char	*block_text;
+	struct domain_th *domains;
+	size_t		 ndomains;
+	enum rcpt_mode	 rcpt_mode;
+	atomic_ulong	 released, refused;
+};
+
+extern const struct check check_policy;
+
+static const char *
+lower(struct arena *a, const char *s)
+{
+	char *d = arena_strdup(a, s);
+
+	for (char *p = d; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return d;
+}
+
+static bool
+senders_parse(struct policy *p, const char *opt, struct sender_list *l,
+    const char **err_r)
+{
+	const char *const *items = cfg_list(p->cfg, opt, &l->n);
+
+	l->v = arena_alloc(p->arena, (l->n + 1) * sizeof(*l->v));
+	for (size_t i = 0; i < l->n; i++) {
+		const char *s = items[i];
+		const char *at = strchr(s, '@');
+		struct sender_pat *sp = &l->v[i];
+
+		if (strcmp(s, "<>") == 0) {
+			sp->kind = LIST_NULL;
+			sp->text = "";
+		} else if (at == s) {
+			sp->kind = LIST_DOMAIN;
+			sp->text = lower(p->arena, s + 1);
+		} else if (at != NULL) {
+			sp->kind = LIST_ADDRESS;
+			sp->text = lower(p->arena, s);
+		} else if (s[0] == '.') {
+			sp->kind = LIST_SUBDOMAINS;
+			sp->text = lower(p->arena, s + 1);
+		} else {
+			sp->kind = LIST_DOMAIN;
+			sp->text = lower(p->arena, s);
+		}
+		if (sp->kind != LIST_NULL && (sp->text[0] == '\0' ||
+		    (sp->kind != LIST_ADDRESS && strchr(sp->text, '@') != NULL))) {
+			*err_r = arena_printf(p->arena, "%s: \"%s\" is not an "
+			    "address, @domain, domain or .domain", opt, s);
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+clients_parse(struct policy *p, const char *opt, struct client_list *l,
+    const char **err_r)
+{
+	const char *const *items = cfg_list(p->cfg, opt, &l->n);
+
+	l->v = arena_alloc(p->arena, (l->n + 1) * sizeof(*l->v));
+	l->text = arena_alloc(p->arena, (l->n + 1) * sizeof(*l->text));
+	for (size_t i = 0; i < l->n; i++) {
+		if (!util_parse_cidr(items[i], &l->v[i])) {
+			*err_r = arena_printf(p->arena, "%s: \"%s\" is not an "
+			    "IP address or CIDR block", opt, items[i]);
+			return false;
+		}
+		l->text[i] = arena_strdup(p->arena, items[i]);
+	}
+	return true;
+}
+
+/* "example.org TagScore=3 RejectScore=12" */
+static bool
+domain_parse(struct policy *p, const char *line, struct domain_th *d,
+    const char **err_r)
+{
+	static const struct { const char *key; unsigned bit; size_t off; }
+	    keys[] = {
+		{ "TagScore", TH_TAG, offsetof(struct domain_th, tag) },
+		{ "SubjectScore", TH_SUBJECT,
+		    offsetof(struct domain_th, subject) },
+		{ "QuarantineScore", TH_QUARANTINE,
+		    offsetof(struct domain_th, quarantine) },
+		{ "RejectScore", TH_REJECT, offsetof(struct domain_th, reject) },
+		{ "DiscardScore", TH_DISCARD,
+		    offsetof(struct domain_th, discard) },
+	};
+	char *copy = arena_strdup(p->arena, line), *save = NULL, *tok;
+
+	tok = strtok_r(copy, " \t", &save);
+	if (tok == NULL || strchr(tok, '=') != NULL) {
+		*err_r = arena_printf(p->arena, "DomainThresholds: \"%s\": "
+		    "starts with a domain", line);
+		return false;
+	}
+	d->domain = lower(p->arena, tok);
+	while ((tok = strtok_r(NULL, " \t", &save)) != NULL) {
+		char *eq = strchr(tok, '='), *end;
+		size_t k;
+		double v;
+
+		if (eq == NULL)
+			goto bad;
+		*eq = '\0';
+		for (k = 0; k < NELEM(keys); k++)
+			if (strcasecmp(tok, keys[k].key) == 0)
+				break;
+		v = strtod(eq + 1, &end);
+		if (k == NELEM(keys) || end == eq + 1 || *end != '\0' ||
+		    v > 10000 || v < -10000)
+			goto bad;
+		*(double *)((char *)d + keys[k].off) = v;
+		d->set |= keys[k].bit;
+	}
+	if (d->set == 0) {
+		*err_r = arena_printf(p->arena, "DomainThresholds: \"%s\": "
+		    "no thresholds given", line);
+		return false;
+	}
+	return true;
+bad:
+	*err_r = arena_printf(p->arena, "DomainThresholds: \"%s\": want "
+	    "Name=number with Name one of TagScore, SubjectScore, "
+	    "QuarantineScore, RejectScore, DiscardScore", line);
+	return false;
+}
+
+static void *
+policy_setup(struct snap *s, const char **err_r)
+{
+	static const int actions[] = { ACTION_REJECT, ACTION_QUARANTINE,
+	    ACTION_DISCARD, ACTION_TEMPFAIL, -1 };
+	struct arena *a = arena_new("policy");
+	struct policy *p = arena_alloc(a, sizeof(*p));
+	const char *const *lines;
+	size_t n;
+	static __thread char errbuf[512];
+
+	p->arena = a;
+	p->cfg = snap_cfg(s);
+	p->block_action = actions[cfg_enum(p->cfg, "BlockAction")];
+	p->block_text = cfg_str(p->cfg, "BlockReplyText");
+	p->rcpt_mode = (enum rcpt_mode)cfg_enum(p->cfg, "RecipientThresholds");
+	if (!senders_parse(p, "AllowSenders", &p->allow_senders, err_r) ||
+	    !senders_parse(p, "BlockSenders", &p->block_senders, err_r) ||
+	    !clients_parse(p, "AllowClients", &p->allow_clients, err_r) ||
+	    !clients_parse(p, "BlockClients", &p->block_clients, err_r))
+		goto fail;
+	lines = cfg_list(p->cfg, "DomainThresholds", &n);
+	p->domains = arena_alloc(a, (n + 1) * sizeof(*p->domains));
+	for (size_t i = 0; i < n; i++)
+		if (!domain_parse(p, lines[i], &p->domains[i], err_r))
+			goto fail;
+	p->ndomains = n;
+	/* A key file named explicitly must be usable now, not at release. */
+	if (cfg_is_set(p->cfg, "ReleaseKeyFile")) {
+		struct release_key key;
+
+		if (!release_key_load(a, p->cfg, false, &key, err_r))
+			goto fail;
+	}
+	return p;
+fail:
+	/* err_r lives in the arena we are about to free: copy it out. */
+	snprintf(errbuf, sizeof(errbuf), "%s", *err_r);
+	*err_r = errbuf;
+	arena_free(&a);
+	return NULL;
+}
+
+static void
+policy_teardown(void *state)
+{
+	struct policy *p = state;
+	struct arena *a = p->arena;
+
+	arena_free(&a);
+}
+
+static const char *
+sender_domain(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at != NULL ? at + 1 : NULL;
+}
+
+/* Is dom (any case) equal to pat, or with sub a subdomain of pat? */
+static bool
+domain_match(const char *dom, const char *pat, bool sub)
+{
+	size_t dl = strlen(dom), pl = strlen(pat);
+
+	if (!sub)
+		return strcasecmp(dom, pat) == 0;
+	return dl > pl && dom[dl - pl - 1] == '.' &&
+	    strcasecmp(dom + dl - pl, pat) == 0;
+}
+
+static const char *
+senders_match(const struct sender_list *l, const char *sender)
+{
+	const char *dom = sender_domain(sender);
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct sender_pat *sp = &l->v[i];
+
+		switch (sp->kind) {
+		case LIST_NULL:
+			if (*sender == '\0')
+				return "<>";
+			break;
+		case LIST_ADDRESS:
+			if (strcasecmp(sender, sp->text) == 0)
+				return sp->text;
+			break;
+		case LIST_DOMAIN:
+		case LIST_SUBDOMAINS:
+			if (dom != NULL && domain_match(dom, sp->text,
+			    sp->kind == LIST_SUBDOMAINS))
+				return sp->text;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static const char *
+clients_match(const struct client_list *l, const char *ip)
+{
+	if (ip == NULL)
+		return NULL;
+	for (size_t i = 0; i < l->n; i++)
+		if (util_cidr_match(&l->v[i], ip))
+			return l->text[i];
+	return NULL;
+}
+
+/* A block that decides the action scores nothing itself, so the reply is
+ * the block's; with BlockAction score its 100 points do the work. */
+static double
+block_score(const struct policy *p)
+{
+	return p->block_action >= 0 ? 0.0 : 100.0;
+}
+
+static void
+policy_block(struct policy *p, struct msg *m)
+{
+	if (p->block_action >= 0)
+		msg_force_action(m, (enum verdict_action)p->block_action,
+		    "550", "5.7.1", p->block_text, "policy");
+}
+
+/* The envelope against the allow and block lists. */
+static void
+policy_lists(struct policy *p, struct msg *m)
+{
+	const char *sender = msg_mail_from(m);
+	const char *ip = msg_client_addr(m);
+	const char *hit;
+
+	if ((hit = clients_match(&p->block_clients, ip)) != NULL) {
+		msg_add_hit(m, "POLICY_BLOCK_CLIENT", block_score(p),
+		    "client %s in %s", ip, hit);
+		policy_block(p, m);
+	}
+	if (sender != NULL &&
+	    (hit = senders_match(&p->block_senders, sender)) != NULL) {
+		msg_add_hit(m, "POLICY_BLOCK_SENDER", block_score(p),
+		    "sender <%s> matches %s", sender, hit);
+		policy_block(p, m);
+	}
+	if ((hit = clients_match(&p->allow_clients, ip)) != NULL)
+		msg_add_hit(m, "POLICY_ALLOW_CLIENT", -100.0, "client %s in %s",
+		    ip, hit);
+	if (sender != NULL &&
+	    (hit = senders_match(&p->allow_senders, sender)) != NULL)
+		msg_add_hit(m, "POLICY_ALLOW_SENDER", -100.0, "sender <%s> "
+		    "matches %s", sender, hit);
+}
+
+/*
+ * A release token: valid and unused lets the message through (the admin
+ * looked at it); anything else is a finding and no pass.  Only an index
+ * that cannot be read is a failure: the MTA retries, and the token is
+ * still unused.
+ */
+static enum check_rc
+policy_release(struct policy *p, struct msg *m, const char **why_r)
+{
+	struct arena *a = msg_arena(m);
+	const char *value = msg_hdr_raw(m, RELEASE_HEADER);
+	const char *err = NULL, *id = NULL, *nonce = NULL;
+	const unsigned char *body;
+	struct release_key key;
+	enum release_check rc;
+	struct qstore *q;
+	char *qerr = NULL;
+	size_t len;
+	int used;
+	bool live;
+
+	if (value == NULL)
+		return CHECK_DONE;
+	if (!release_key_load(a, p->cfg, false, &key, &err)) {
+		/* No key: no release was ever issued here. */
+		msg_add_hit(m, "POLICY_RELEASE_INVALID", 1.0, "%s", err);
+		atomic_fetch_add(&p->refused, 1);
+		return CHECK_DONE;
+	}
+	body = msg_body(m, &len);
+	rc = release_token_verify(a, &key, value, body, len, &id, &nonce);
+	if (rc != RELEASE_VALID) {
+		msg_add_hit(m, "POLICY_RELEASE_INVALID", 1.0, "release token: "
+		    "%s", release_check_name(rc));
+		atomic_fetch_add(&p->refused, 1);
+		return CHECK_DONE;
+	}
+	q = quarantine_open(p->cfg, false, &qerr);
+	if (q == NULL) {
+		*why_r = arena_printf(a, "release token %s: %s", id, qerr);
+		free(qerr);
+		return CHECK_TEMPFAIL;
+	}
+	/* An offline scan (vigilctl scan) shows the pass but keeps the
+	 * token for the real message. */
+	live = msg_is_live(m);
+	used = live ? quarantine_token_consume(q, id, nonce) :
+	    quarantine_token_peek(q, id, nonce);
+	if (used < 0)
+		*why_r = arena_printf(a, "release token %s: %s", id,
+		    quarantine_error(q));
+	quarantine_close(&q);
+	if (used < 0)
+		return CHECK_TEMPFAIL;
+	if (used == 0) {
+		msg_add_hit(m, "POLICY_RELEASE_INVALID", 1.0, "release token "
+		    "for %s: already used or never issued", id);
+		atomic_fetch_add(&p->refused, 1);
+		return CHECK_DONE;
+	}
+	msg_add_hit(m, "POLICY_RELEASED", -1000.0, "released from quarantine "
+	    "as %s%s", id, live ? "" : " (offline scan: token not used up)");
+	msg_set_pass(m, arena_printf(a, "released %s", id));
+	atomic_fetch_add(&p->released, 1);
+	return CHECK_DONE;
+}
+
+static enum check_rc
+policy_run(void *state, struct msg *m, enum check_phase phase,
+    const char **why_r)
+{
+	struct policy *p = state;
+
+	if (phase == PHASE_ENVFROM) {
+		policy_lists(p, m);
+		return CHECK_DONE;
+	}
+	return policy_release(p, m, why_r);
+}
+
+static void
+policy_stats(void *state, FILE *out)
+{
+	struct policy *p = state;
+
+	fprintf(out, "policy.released %lu\n", atomic_load(&p->released));
+	fprintf(out, "policy.release_refused %lu\n", atomic_load(&p->refused));
+}
+
+/* The thresholds of one domain: the core's with the override applied. */
+static struct thresholds
+domain_thresholds(const struct policy *p, const char *dom,
+    const struct thresholds *core)
+{
+	struct thresholds th = *core;
+
+	for (size_t i = 0; dom != NULL && i < p->ndomains; i++) {
+		const struct domain_th *d = &p->domains[i];
+		bool sub = d->domain[0] == '.';
+
+		if (!domain_match(dom, d->domain + (sub ? 1 : 0), sub))
+			continue;
+		if (d->set & TH_TAG)
+			th.tag = d->tag;
+		if (d->set & TH_SUBJECT)
+			th.subject = d->subject;
+		if (d->set & TH_QUARANTINE)
+			th.quarantine = d->quarantine;
+		if (d->set & TH_REJECT)
+			th.reject = d->reject;
+		if (d->set & TH_DISCARD)
+			th.discard = d->discard;
+		break;
+	}
+	return th;
+}
+
+/* Combines one threshold: off (<= 0) is the loosest value of all. */
+static double
+pick(double cur, double v, bool strictest)
+{
+	if (cur <= 0)
+		return strictest ? v : cur;
+	if (v <= 0)
+		return strictest ? cur : v;
+	return strictest ? (v < cur ? v : cur) : (v > cur ? v : cur);
+}
+
+void
+policy_thresholds(const struct msg *m, struct thresholds *th)
+{
+	const struct policy *p = snap_state(msg_snap(m), &check_policy);
+	const struct thresholds core = *th;
+	size_t n = msg_rcpt_count(m);
+	bool strict;
+
+	if (p == NULL || p->ndomains == 0 || n == 0)
+		return;
+	*th = domain_thresholds(p, sender_domain(msg_rcpt(m, 0)), &core);
+	if (p->rcpt_mode == RCPT_FIRST)
+		return;
+	strict = p->rcpt_mode == RCPT_STRICTEST;
+	for (size_t i = 1; i < n; i++) {
+		struct thresholds t = domain_thresholds(p,
+		    sender_domain(msg_rcpt(m, i)), &core);
+
+		th->tag = pick(th->tag, t.tag, strict);
+		th->subject = pick(th->subject, t.subject, strict);
+		th->quarantine = pick(th->quarantine, t.quarantine, strict);
+		th->reject = pick(th->reject, t.reject, strict);
+		th->discard = pick(th->discard, t.discard, strict);
+	}
+}
+
+const struct check check_policy = {
+	.name = "policy",
+	.phases = PHASE_ENVFROM | PHASE_EOM,
+	.is_content = 0,
+	.setup = policy_setup,
+	.run = policy_run,
+	.teardown = policy_teardown,
+	.stats = policy_stats,
+};
