@@ -19,9 +19,12 @@ top_srcdir=$top top_builddir=$top
 pf_need_root
 pf_setup || exit 1
 # No -c and no /etc/vigil/vigil.conf: vigil runs on its embedded defaults;
-# only the socket and the control socket are placed in the demo's folder.
+# only the sockets are placed in the demo's folder, and SPF/DKIM/DMARC
+# lookups are answered from an empty zone so that the demo gives the same
+# answers on any machine, with or without a network.
+zone=$top/tests/data/dns/empty.zone
 pf_milter_start "unix:$PF_SOCK" "$top/filter/vigil" -f -p "unix:$PF_SOCK" \
-    -o "ControlSocket=$PF_WORK/control.sock" || exit 1
+    -o "ControlSocket=$PF_WORK/control.sock" -o "DNSZoneFile=$zone" || exit 1
 echo
 echo "vigil $("$top/filter/vigil" -V | cut -d' ' -f2) is the milter of a private Postfix on 127.0.0.1:$PF_SMTP_PORT"
 echo "sending $(ls samples/messages/*.eml | wc -l) messages from samples/messages as client 203.0.113.5"
@@ -44,5 +47,5 @@ while IFS=$'\t' read -r id file stage code qid text; do
 done <"$PF_WORK/sent.tsv"
 echo "offline, the same verdicts with every point explained:"
 echo "    filter/vigilctl scan --ip 203.0.113.5 samples/messages/*.eml"
-"$top/filter/vigilctl" scan --ip 203.0.113.5 --helo mail.example.net \
+"$top/filter/vigilctl" -o "DNSZoneFile=$zone" scan --ip 203.0.113.5 --helo mail.example.net \
     --from sender@example.net samples/messages/*.eml

@@ -42,6 +42,7 @@ fi
 
 vc() {
 	"$top_builddir/filter/vigilctl" -c "$top_srcdir/samples/vigil.conf" \
+	    -o Checks=headers,av,attach \
 	    -o AVScan=yes -o "ClamdSocket=unix:$tmp/clamd.sock" "$@"
 }
 

@@ -19,7 +19,7 @@ mkdir "$tmp/empty"
 python3 "$top_srcdir/tests/av/gen_samples.py" "$tmp/data" || exit 1
 
 for dir in "$tmp/missing" "$tmp/empty"; do
-	o="-o AVScan=yes -o DatabaseDirectory=$dir"
+	o="-o Checks=headers,av,attach -o AVScan=yes -o DatabaseDirectory=$dir"
 	# vigilctl scan: exit 78 (EX_CONFIG), the directory named.
 	"$top_builddir/filter/vigilctl" -c "$conf" $o scan "$msg" \
 	    >"$tmp/out" 2>&1

@@ -197,7 +197,7 @@ sed 's/usual place/unusual place/' "$T/signed.eml" >"$T/altered.eml"
 } >"$T/forged.eml"
 
 start_vigil() {
-	pf_vigil_start "$CONF" "AuthservID=$AUTHSERV" \
+	PF_REAL_DNS=1 pf_vigil_start "$CONF" "AuthservID=$AUTHSERV" \
 	    "TrustedNetworks=127.0.0.1/32" "DNSTimeout=${TIMEOUT}s" \
 	    "SPFRejectFail=yes" "DMARCEnforce=reject" \
 	    "ControlSocket=$PF_WORK/run/control.sock" "$@"

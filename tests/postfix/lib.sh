@@ -303,6 +303,20 @@ pf_vigil_start() {
 	# a private control socket: several runs may share the machine
 	local args=("$PF_VIGIL" -f -c "$conf" -p "unix:$PF_SOCK"
 	    -o "ControlSocket=$PF_WORK/run/control.sock")
+	# SPF/DKIM/DMARC lookups are answered from an empty zone file unless
+	# the test brings its own DNS (PF_REAL_DNS=1: a resolver on loopback
+	# in a network namespace) or its own DNSZoneFile: nothing a test does
+	# may query the machine's resolver.
+	case " $* " in
+	*" DNSZoneFile="*) ;;
+	*) [ "${PF_REAL_DNS:-0}" = 1 ] ||
+	    args+=(-o "DNSZoneFile=$PF_LIB_DIR/../data/dns/empty.zone") ;;
+	esac
+	# A private Bayes store: what one test autolearns stays in its folder.
+	case " $* " in
+	*" BayesDir="*) ;;
+	*) args+=(-o "BayesDir=$PF_WORK/bayes") ;;
+	esac
 	for kv in "$@"; do
 		args+=(-o "$kv")
 	done

@@ -66,13 +66,15 @@ slurp(const char *path, size_t *len_r)
 static struct snap *
 snap_with(const char *o1, const char *o2, const char *o3)
 {
-	const char *ov[8];
+	const char *ov[9];
 	size_t n = 0;
 	struct cfg *c;
 	struct snap *s;
 	char *err = NULL;
 
 	ov[n++] = zone_opt;
+	/* The checks under test: no Bayes store or AV engine is touched. */
+	ov[n++] = "Checks=headers,spf,dkim,dmarc,authres";
 	ov[n++] = "AuthservID=mx.example.test";
 	ov[n++] = "TrustedNetworks=10.255.255.0/24";
 	if (o1 != NULL)
@@ -586,10 +588,11 @@ test_bad_zone_file(void **unused)
 	struct cfg *c;
 	struct snap *s;
 	char *err = NULL;
-	const char *ov[] = { "DNSZoneFile=/nonexistent/zone.txt" };
+	const char *ov[] = { "DNSZoneFile=/nonexistent/zone.txt",
+	    "Checks=headers,spf,dkim,dmarc,authres" };
 
 	(void)unused;
-	assert_non_null(c = cfg_load(NULL, ov, 1, &err));
+	assert_non_null(c = cfg_load(NULL, ov, 2, &err));
 	s = snap_build(c, &err);
 	assert_null(s);
 	assert_non_null(err);

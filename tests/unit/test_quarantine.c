@@ -61,7 +61,7 @@ static struct fixture *
 fixture_new(const char *extra1, const char *extra2)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *ov[4];
+	const char *ov[5];
 	size_t n = 0;
 	char *err = NULL, *qopt;
 
@@ -72,6 +72,7 @@ fixture_new(const char *extra1, const char *extra2)
 	snprintf(f->qdir, sizeof(f->qdir), "%s/q", f->dir);
 	assert_true(asprintf(&qopt, "QuarantineDir=%s", f->qdir) > 0);
 	ov[n++] = qopt;
+	ov[n++] = "Checks=policy,headers";	/* no DNS from the other checks */
 	if (extra1 != NULL)
 		ov[n++] = extra1;
 	if (extra2 != NULL)
