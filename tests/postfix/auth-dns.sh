@@ -291,6 +291,7 @@ fi
 # The same checks offline, through the system resolver (dnsmasq here).
 offline() { # FROM FILE: the finding names vigilctl scan --json reports
 	"$top_builddir/filter/vigilctl" -c "$CONF" -o "AuthservID=$AUTHSERV" \
+	    -o "Checks=headers,spf,dkim,dmarc,authres" \
 	    -o "TrustedNetworks=127.0.0.1/32" scan --json --ip "$CLIENT" \
 	    --helo mail.example.org --from "$1" "$2" 2>>"$T/vigilctl.err" |
 	    "$PYTHON" -c 'import json, sys
