@@ -1,0 +1,292 @@
+/*
+ * rules_input.c - the message as rules see it, built from the flat view
+ * the way SpamAssassin's Message.pm builds its arrays: LF line ends,
+ * header values unfolded and decoded, the body as the subject followed by
+ * the rendered text parts with whitespace collapsed and one paragraph a
+ * line, rawbody as the transfer-decoded text parts in chunks of 2-4 KB.
+ * Everything lives in the message's arena.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "lib/arena.h"
+#include "msg.h"
+#include "checks/rules.h"
+#include "checks/rules_input.h"
+
+#define MAX_BODY_LINE	2048	/* Message.pm MAX_BODY_LINE_LENGTH */
+
+/* Copies s with CRLF turned into LF. */
+static char *
+lf_copy(struct arena *a, const char *s, size_t n, size_t *len_r)
+{
+	char *out = arena_alloc(a, n + 1), *o = out;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
+			continue;
+		*o++ = s[i];
+	}
+	*o = '\0';
+	if (len_r != NULL)
+		*len_r = (size_t)(o - out);
+	return out;
+}
+
+static bool
+is_ws(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	    c == '\v';
+}
+
+/*
+ * Message.pm's whitespace handling: s/\n+\s*\n+/\0/g, s/\s+/ /g,
+ * tr/\0/\n/ (in one pass: a whitespace run holding two or more newlines
+ * becomes its text before the first newline, "\n", and its text after the
+ * last newline, each collapsed).
+ */
+static size_t
+collapse(char *s, size_t n)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		size_t j, first_nl = SIZE_MAX, last_nl = SIZE_MAX, nnl = 0;
+
+		if (!is_ws((unsigned char)s[i])) {
+			s[o++] = s[i] == '\0' ? '\n' : s[i];
+			i++;
+			continue;
+		}
+		for (j = i; j < n && is_ws((unsigned char)s[j]); j++) {
+			if (s[j] == '\n') {
+				if (first_nl == SIZE_MAX)
+					first_nl = j;
+				last_nl = j;
+				nnl++;
+			}
+		}
+		if (nnl >= 2) {
+			if (first_nl > i)
+				s[o++] = ' ';
+			s[o++] = '\n';
+			if (j > last_nl + 1)
+				s[o++] = ' ';
+		} else
+			s[o++] = ' ';
+		i = j;
+	}
+	return o;
+}
+
+/* Cuts text at a boundary near max, as Message.pm does for scan sizes. */
+static size_t
+scan_cut(const char *s, size_t n, size_t max, bool raw)
+{
+	const char *seps = raw ? "\n> " : "\n ";
+
+	if (max == 0 || n <= max)
+		return n;
+	for (const char *c = seps; *c; c++) {
+		const char *p = memchr(s + max, *c, n - max);
+
+		if (p != NULL && (size_t)(p - s) - max <= 1024)
+			return (size_t)(p - s) + 1;
+	}
+	return max;
+}
+
+struct chunks {
+	struct rules_chunk	*v;
+	size_t			 n, cap;
+};
+
+static void
+chunk_add(struct arena *a, struct chunks *c, const char *p, size_t len,
+    int part)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 32;
+		struct rules_chunk *v = arena_alloc(a, cap * sizeof(*v));
+
+		if (c->n)
+			memcpy(v, c->v, c->n * sizeof(*v));
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = (struct rules_chunk){ .p = p, .len = len, .part = part };
+}
+
+/* split_into_array_of_short_lines: at each "\n" (kept), long lines at
+ * the last space before 2048 bytes. */
+static void
+split_lines(struct arena *a, struct chunks *c, const char *s, size_t n,
+    int part)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		const char *nl = memchr(s + i, '\n', n - i);
+		size_t end = nl != NULL ? (size_t)(nl - s) + 1 : n;
+
+		while (end - i > MAX_BODY_LINE) {
+			size_t k = MAX_BODY_LINE, cut = 0;
+
+			/* rindex(line, ' ', 2048) + 1 */
+			for (size_t q = i + k + 1; q-- > i;)
+				if (s[q] == ' ') {
+					cut = q - i + 1;
+					break;
+				}
+			if (cut == 0)
+				cut = MAX_BODY_LINE;
+			chunk_add(a, c, s + i, cut, part);
+			i += cut;
+		}
+		chunk_add(a, c, s + i, end - i, part);
+		part = part < 0 ? 0 : part;
+		i = end;
+	}
+}
+
+/* split_into_array_of_short_paragraphs: 2-4 KB pieces ending at "\n",
+ * ">" or " " when one is near. */
+static void
+split_paras(struct arena *a, struct chunks *c, const char *s, size_t n,
+    int part)
+{
+	size_t ofs = 0;
+
+	if (n <= MAX_BODY_LINE) {
+		chunk_add(a, c, s, n, part);
+		return;
+	}
+	for (; n - ofs > 2 * MAX_BODY_LINE;) {
+		size_t j = SIZE_MAX;
+		static const char seps[] = "\n> ";
+
+		for (const char *sep = seps; *sep && j == SIZE_MAX; sep++) {
+			const char *p = memchr(s + ofs + MAX_BODY_LINE, *sep,
+			    n - ofs - MAX_BODY_LINE);
+
+			if (p != NULL && (size_t)(p - s) - ofs + 1 <=
+			    2 * MAX_BODY_LINE)
+				j = (size_t)(p - s);
+		}
+		if (j == SIZE_MAX)
+			j = ofs + MAX_BODY_LINE;
+		chunk_add(a, c, s + ofs, j - ofs + 1, part);
+		ofs = j + 1;
+	}
+	if (ofs < n)
+		chunk_add(a, c, s + ofs, n - ofs, part);
+}
+
+static bool
+is_rendered(const struct mpart *p)
+{
+	return p->text != NULL && (strcmp(p->type, "text/plain") == 0 ||
+	    strcmp(p->type, "text/html") == 0);
+}
+
+void
+rules_input_build(struct msg *m, const struct rules_limits *lim,
+    struct rules_input *in)
+{
+	struct arena *a = msg_arena(m);
+	const struct mview *v = msg_view(m);
+	struct rules_hdr *h;
+	struct chunks body = { 0 }, raw = { 0 };
+	const char *subject = NULL, *from;
+	const char **uris;
+	GString *text;
+	size_t n;
+
+	memset(in, 0, sizeof(*in));
+	/* Headers. */
+	h = arena_alloc(a, (v->nhdrs + 1) * sizeof(*h));
+	for (size_t i = 0; i < v->nhdrs; i++) {
+		const struct mhdr *mh = &v->hdrs[i];
+		const char *r = mh->raw != NULL ? mh->raw : "";
+		char *lf = lf_copy(a, r, strlen(r), NULL);
+		char *val = arena_strdup(a, mh->value != NULL ? mh->value : r);
+
+		h[i].name = mh->name;
+		/* As Message.pm stores it: after the colon, leading space
+		 * and folding kept, ending in "\n". */
+		h[i].raw = arena_printf(a, "%s%s\n",
+		    lf[0] == ' ' || lf[0] == '\t' || lf[0] == '\0' ? "" : " ",
+		    lf);
+		h[i].value = g_strstrip(val);
+		if (g_ascii_strcasecmp(mh->name, "Subject") == 0)
+			subject = h[i].value;	/* the last one, as get_header */
+	}
+	in->hdrs = h;
+	in->nhdrs = v->nhdrs;
+	from = msg_mail_from(m);
+	in->envelope_from = from;
+
+	/* Body: subject, then the rendered text of each text part. */
+	text = g_string_new(NULL);
+	for (size_t i = 0; i < v->nparts; i++) {
+		const struct mpart *p = &v->parts[i];
+
+		if (!is_rendered(p))
+			continue;
+		if (text->len > 0)
+			g_string_append_c(text, '\n');
+		g_string_append_len(text, p->text,
+		    scan_cut(p->text, p->text_len, lim->body_scan, false));
+	}
+	n = collapse(text->str, text->len);
+	{
+		const char *subj = subject != NULL ? arena_printf(a, "%s\n",
+		    subject) : "\n";
+		char *all = arena_alloc(a, strlen(subj) + n + 1);
+
+		memcpy(all, subj, strlen(subj));
+		memcpy(all + strlen(subj), text->str, n);
+		split_lines(a, &body, all, strlen(subj) + n, -1);
+	}
+	g_string_free(text, TRUE);
+	in->body = body.v;
+	in->nbody = body.n;
+
+	/* Rawbody: transfer-decoded text parts, not rendered. */
+	for (size_t i = 0; i < v->nparts; i++) {
+		const struct mpart *p = &v->parts[i];
+		size_t len;
+		char *lf;
+
+		if (strncmp(p->type, "text/", 5) != 0 &&
+		    strncmp(p->type, "message/", 8) != 0)
+			continue;
+		if (strcmp(p->type, "text/calendar") == 0 || p->data == NULL)
+			continue;
+		lf = lf_copy(a, (const char *)p->data, p->size, &len);
+		len = scan_cut(lf, len, lim->raw_scan, true);
+		split_paras(a, &raw, lf, len, (int)i);
+	}
+	in->rawbody = raw.v;
+	in->nrawbody = raw.n;
+
+	/* URIs. */
+	uris = arena_alloc(a, (v->nurls + 1) * sizeof(*uris));
+	for (size_t i = 0; i < v->nurls; i++)
+		uris[i] = v->urls[i].url;
+	in->uris = uris;
+	in->nuris = v->nurls;
+
+	/* The whole message. */
+	{
+		size_t len;
+		const unsigned char *r = msg_raw(m, &len);
+
+		in->full = lf_copy(a, (const char *)r, len, &in->full_len);
+	}
+}
