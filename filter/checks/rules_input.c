@@ -14,6 +14,7 @@
 #include <glib.h>
 
 #include "lib/arena.h"
+#include "lib/log.h"
 #include "msg.h"
 #include "checks/rules.h"
 #include "checks/rules_input.h"
@@ -187,6 +188,134 @@ split_paras(struct arena *a, struct chunks *c, const char *s, size_t n,
 		chunk_add(a, c, s + ofs, n - ofs, part);
 }
 
+/*
+ * URIs in the rendered text, found as PerMsgStatus::_tbirdurire finds
+ * them: a known scheme or www./ftp. prefix, or a mail address (which
+ * becomes mailto:).  Host names without a scheme are left out: telling
+ * them from words needs the list of valid top-level domains.
+ */
+#define URI_END		"><\"`}\\]{[|\\s\\x1b\\xa0"
+#define URI_START	"><\"'`,{[(|\\s\\x1b\\xa0"
+#define URI_END_MAIL	URI_END ",('\\x80-\\xff"
+static const char uri_re[] =
+    "(?:\\b|(?<=[" URI_START "]))"
+    "(?:(?:(?:https?|ftp)://|(?:www\\d{0,2}|ftp)\\.)[^" URI_END "]{1,2048}"
+    "(?=[" URI_END "]|\\z)"
+    "|(?:mailto:[^" URI_END_MAIL "]{1,2048}|[^" URI_END_MAIL "@]{1,251}"
+    "@[^" URI_END_MAIL "]{1,251})(?=[" URI_END_MAIL "]|\\z))";
+
+static struct rx	*uri_rx;
+static GOnce		 uri_once = G_ONCE_INIT;
+
+static gpointer
+uri_rx_init(gpointer lim)
+{
+	char err[256];
+	size_t off;
+	bool too_large;
+
+	uri_rx = rx_compile(uri_re, "i", lim, err, sizeof(err), &off,
+	    &too_large);
+	if (uri_rx == NULL)
+		BUG("rules: the URI pattern does not compile: %s at %zu", err,
+		    off);
+	return uri_rx;
+}
+
+struct uris {
+	GPtrArray	*v;
+	GHashTable	*seen;
+};
+
+static void
+uri_add(struct arena *a, struct uris *u, const char *s, size_t n)
+{
+	char *c = arena_strndup(a, s, n);
+
+	if (g_hash_table_contains(u->seen, c))
+		return;
+	g_hash_table_add(u->seen, c);
+	g_ptr_array_add(u->v, c);
+}
+
+static void
+uri_scan(struct arena *a, struct uris *u, const struct rules_limits *lim,
+    const char *s, size_t n)
+{
+	size_t start = 0, so, eo;
+
+	g_once(&uri_once, uri_rx_init, (gpointer)lim);
+	while (start < n && rx_match(uri_rx, s, n, start, &so, &eo) ==
+	    RX_MATCH) {
+		const char *p = s + so;
+		size_t len = eo - so, k;
+		const char *paren;
+		bool scheme;
+
+		start = eo > so ? eo : eo + 1;
+		/* ")" ends a URI unless a "(" came before it. */
+		paren = memchr(p, ')', len);
+		if (paren != NULL && memchr(p, '(', (size_t)(paren - p)) == NULL)
+			len = (size_t)(paren - p);
+		while (len > 0 && strchr("-~!@#^&*()_+=:;'?,.", p[len - 1]))
+			len--;
+		if (len == 0)
+			continue;
+		scheme = g_ascii_strncasecmp(p, "http", 4) == 0 ||
+		    g_ascii_strncasecmp(p, "ftp", 3) == 0 ||
+		    g_ascii_strncasecmp(p, "www", 3) == 0 ||
+		    g_ascii_strncasecmp(p, "mailto:", 7) == 0;
+		if (g_ascii_strncasecmp(p, "cid:", 4) == 0 ||
+		    g_ascii_strncasecmp(p, "mid:", 4) == 0)
+			continue;
+		for (k = 0; k < len && g_ascii_isalnum(p[k]); k++)
+			;
+		if (k < len && p[k] == ':') {
+			size_t q = k + 1;
+
+			while (q < len && p[q] == '/')
+				q++;
+			if (q == len)
+				continue;	/* "http://" alone */
+		}
+		if (g_ascii_strncasecmp(p, "http:", 5) == 0 ||
+		    g_ascii_strncasecmp(p, "https:", 6) == 0 ||
+		    g_ascii_strncasecmp(p, "ftp:", 4) == 0 ||
+		    g_ascii_strncasecmp(p, "mailto:", 7) == 0) {
+			uri_add(a, u, p, len);
+			continue;
+		}
+		if (scheme && g_ascii_strncasecmp(p, "ftp.", 4) == 0) {
+			uri_add(a, u, arena_printf(a, "ftp://%.*s", (int)len,
+			    p), len + 6);
+			continue;
+		}
+		if (scheme) {
+			uri_add(a, u, arena_printf(a, "http://%.*s", (int)len,
+			    p), len + 7);
+			continue;
+		}
+		/* A mail address: needs a dot after the @. */
+		{
+			const char *at = memchr(p, '@', len);
+			const char *slash = memchr(p, '/', len);
+
+			if (at == NULL)
+				continue;
+			if (slash != NULL && slash < at) {
+				uri_add(a, u, arena_printf(a, "http://%.*s",
+				    (int)len, p), len + 7);
+				continue;
+			}
+			if (memchr(at + 1, '.', len - (size_t)(at + 1 - p)) ==
+			    NULL || at + 1 == p + len)
+				continue;
+			uri_add(a, u, arena_printf(a, "mailto:%.*s", (int)len,
+			    p), len + 7);
+		}
+	}
+}
+
 static bool
 is_rendered(const struct mpart *p)
 {
@@ -275,12 +404,25 @@ rules_input_build(struct msg *m, const struct rules_limits *lim,
 	in->rawbody = raw.v;
 	in->nrawbody = raw.n;
 
-	/* URIs. */
-	uris = arena_alloc(a, (v->nurls + 1) * sizeof(*uris));
-	for (size_t i = 0; i < v->nurls; i++)
-		uris[i] = v->urls[i].url;
-	in->uris = uris;
-	in->nuris = v->nurls;
+	/* URIs: the view's (HTML links and text, normalised), then those
+	 * SpamAssassin's text parser finds, each once. */
+	{
+		struct uris u = {
+			.v = g_ptr_array_new(),
+			.seen = g_hash_table_new(g_str_hash, g_str_equal),
+		};
+
+		for (size_t i = 0; i < v->nurls; i++)
+			uri_add(a, &u, v->urls[i].url, strlen(v->urls[i].url));
+		for (size_t i = 0; i < in->nbody; i++)
+			uri_scan(a, &u, lim, in->body[i].p, in->body[i].len);
+		uris = arena_alloc(a, (u.v->len + 1) * sizeof(*uris));
+		memcpy(uris, u.v->pdata, u.v->len * sizeof(*uris));
+		in->uris = uris;
+		in->nuris = u.v->len;
+		g_ptr_array_free(u.v, TRUE);
+		g_hash_table_destroy(u.seen);
+	}
 
 	/* The whole message. */
 	{

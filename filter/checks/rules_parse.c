@@ -445,6 +445,11 @@ parse_header_rule(struct pfile *pf, const char *name, char *rest,
 		return;
 	}
 	if (strncmp(rest, "exists:", 7) == 0) {
+		if (g_ascii_strncasecmp(rest + 7, "X-Spam-Relays-", 14) == 0) {
+			rule_skip(pf, name, "SpamAssassin's relay analysis is "
+			    "not computed here");
+			return;
+		}
 		r = rule_new(pf, name, RULE_HEADER);
 		r->is_exists = true;
 		r->hdr = strdup(rest + 7);
@@ -480,6 +485,16 @@ parse_header_rule(struct pfile *pf, const char *name, char *rest,
 				return;
 			}
 		}
+	}
+	/* SpamAssassin's Received-header analysis: not computed here. */
+	if (g_ascii_strncasecmp(spec, "X-Spam-Relays-", 14) == 0 ||
+	    strncmp(spec, "ALL-", 4) == 0) {
+		char why2[120];
+
+		snprintf(why2, sizeof(why2), "header %.40s is SpamAssassin's "
+		    "relay analysis, which vigil does not compute", spec);
+		rule_skip(pf, name, why2);
+		return;
 	}
 	op = next_word(&rest);
 	if (strcmp(op, "=~") != 0 && strcmp(op, "!~") != 0) {
