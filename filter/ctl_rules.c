@@ -45,9 +45,11 @@ ctl_limits(const struct ctl_opts *o, struct rules_limits *lim, char **dir_r)
 	struct cfg *c = cfg_load(o->cfg_path, o->overrides, o->noverrides,
 	    &err);
 
-	if (c == NULL)
-		c = cfg_load(NULL, o->overrides, o->noverrides, NULL);
-	else if (dir_r != NULL)
+	if (c == NULL) {
+		free(err);
+		err = NULL;
+		c = cfg_load(NULL, o->overrides, o->noverrides, &err);
+	} else if (dir_r != NULL)
 		*dir_r = g_strdup(cfg_str(c, "RulesDir"));
 	free(err);
 	if (c == NULL) {
