@@ -256,6 +256,10 @@ str_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static const char *const type_names[RULE_NTYPES] = {
+	"header", "body", "rawbody", "uri", "full", "meta",
+};
+
 /*
  * rules bench PATH...: the rules' own time (input building and
  * evaluation, not MIME parsing) per message and in MB/s of message.
@@ -306,20 +310,29 @@ rules_bench(const struct ctl_opts *o, int argc, char **argv)
 
 		rules_get_counts(rules_state_set(snap_state(s, &check_rules)),
 		    &c);
+		const struct rules_set *set = rules_state_set(snap_state(s,
+		    &check_rules));
+		double by_type[RULE_NTYPES] = { 0 };
+
 		printf("rules=%zu messages=%zu bytes=%llu hits=%llu "
 		    "total_ms=%.1f ms_per_msg=%.3f mb_per_s=%.2f\n", c.loaded,
 		    n, (unsigned long long)bytes, (unsigned long long)hits,
 		    (double)ns / 1e6, n ? (double)ns / 1e6 / (double)n : 0,
 		    ns ? (double)bytes / (1 << 20) / ((double)ns / 1e9) : 0);
+		for (size_t i = 0; i < rules_count(set); i++) {
+			const struct rule *r = rules_at(set, i);
+
+			by_type[r->type] += (double)r->ns_spent / 1e6;
+		}
+		printf("  ms by rule type:");
+		for (int t = 0; t < RULE_NTYPES; t++)
+			printf(" %s=%.1f", type_names[t], by_type[t]);
+		printf(" (the rest builds the rules' view of the message)\n");
 	}
 	snap_unref(&s);
 	g_ptr_array_free(files, TRUE);
 	return 0;
 }
-
-static const char *const type_names[RULE_NTYPES] = {
-	"header", "body", "rawbody", "uri", "full", "meta",
-};
 
 /* rules list [PATH...]: "NAME TYPE SCORE" for every rule that will run. */
 static int
