@@ -97,6 +97,15 @@ addr_split(GString *out_addr, GString *out_name, const char *v, bool want_name)
 				if (s->len && s->str[s->len - 1] == ';')
 					g_string_truncate(s, s->len - 1);
 				addr = g_string_free(s, FALSE);
+				/* "addr (Full Name)": the comment is the name. */
+				{
+					char *o = strchr(one, '('),
+					    *c = o ? strrchr(o, ')') : NULL;
+
+					if (c != NULL)
+						name = g_strstrip(g_strndup(
+						    o + 1, (size_t)(c - o - 1)));
+				}
 			} else {
 				addr = g_strndup(lt + 1, (size_t)(gt - lt - 1));
 				g_strstrip(addr);
@@ -116,6 +125,25 @@ addr_split(GString *out_addr, GString *out_name, const char *v, bool want_name)
 				if (out_addr->len)
 					g_string_append_c(out_addr, '\n');
 				g_string_append(out_addr, addr);
+			}
+			if (name != NULL) {
+				/* Whitespace runs to one space; 'quoted' names
+				 * lose their quotes (PerMsgStatus). */
+				char **w = g_strsplit_set(name, " \t", -1);
+				GString *j = g_string_new(NULL);
+
+				for (char **q = w; *q; q++)
+					if (**q != '\0')
+						g_string_append_printf(j, "%s%s",
+						    j->len ? " " : "", *q);
+				g_strfreev(w);
+				g_free(name);
+				name = g_string_free(j, FALSE);
+				if (strlen(name) > 1 && name[0] == '\'' &&
+				    name[strlen(name) - 1] == '\'') {
+					name[strlen(name) - 1] = '\0';
+					memmove(name, name + 1, strlen(name));
+				}
 			}
 			if (want_name && name != NULL && name[0] != '\0') {
 				if (out_name->len)
@@ -167,7 +195,9 @@ hdr_value(const struct rules_input *in, const struct rule *r)
 {
 	GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
 	bool raw = (r->hmod & HMOD_RAW) != 0;
-	bool needraw = raw || (r->hmod & (HMOD_ADDR | HMOD_NAME));
+	/* :addr parses the raw value; :name the decoded one unless :raw
+	 * (PerMsgStatus decodes the phrase after parsing). */
+	bool needraw = raw || (r->hmod & HMOD_ADDR);
 	const char *h = r->hdr;
 	char *res = NULL;
 

@@ -367,10 +367,15 @@ rules_input_build(struct msg *m, const struct rules_limits *lim,
 
 		if (!is_rendered(p))
 			continue;
+		size_t len;
+		char *lf = lf_copy(a, p->text, p->text_len, &len);
+
 		if (text->len > 0)
 			g_string_append_c(text, '\n');
-		g_string_append_len(text, p->text,
-		    scan_cut(p->text, p->text_len, lim->body_scan, false));
+		/* LF line ends, as SpamAssassin reads messages: a CR left
+		 * in would become a space before each paragraph break. */
+		g_string_append_len(text, lf, scan_cut(lf, len, lim->body_scan,
+		    false));
 	}
 	n = collapse(text->str, text->len);
 	{
