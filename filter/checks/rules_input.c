@@ -16,6 +16,7 @@
 #include "lib/arena.h"
 #include "lib/log.h"
 #include "msg.h"
+#include "url.h"
 #include "checks/rules.h"
 #include "checks/rules_input.h"
 
@@ -190,19 +191,22 @@ split_paras(struct arena *a, struct chunks *c, const char *s, size_t n,
 
 /*
  * URIs in the rendered text, found as PerMsgStatus::_tbirdurire finds
- * them: a known scheme or www./ftp. prefix, or a mail address (which
- * becomes mailto:).  Host names without a scheme are left out: telling
- * them from words needs the list of valid top-level domains.
+ * them: a known scheme or www./ftp. prefix, a mail address (which
+ * becomes mailto:), or a host name without a scheme whose last label is
+ * a top-level domain (which becomes http://).
  */
 #define URI_END		"><\"`}\\]{[|\\s\\x1b\\xa0"
 #define URI_START	"><\"'`,{[(|\\s\\x1b\\xa0"
 #define URI_END_MAIL	URI_END ",('\\x80-\\xff"
+#define URI_SC_START	"!\"#$&'()*+,/:;<=>?@\\[\\\\\\]^`{|}~\\s\\x1b\\xa0"
 static const char uri_re[] =
     "(?:\\b|(?<=[" URI_START "]))"
     "(?:(?:(?:https?|ftp)://|(?:www\\d{0,2}|ftp)\\.)[^" URI_END "]{1,2048}"
     "(?=[" URI_END "]|\\z)"
     "|(?:mailto:[^" URI_END_MAIL "]{1,2048}|[^" URI_END_MAIL "@]{1,251}"
-    "@[^" URI_END_MAIL "]{1,251})(?=[" URI_END_MAIL "]|\\z))";
+    "@[^" URI_END_MAIL "]{1,251})(?=[" URI_END_MAIL "]|\\z)"
+    "|(?:^|(?<=[" URI_SC_START "]))[a-z\\d][a-z\\d._-]{0,251}\\.[a-z]{2,63}"
+    "\\.?(?::\\d{1,5})?(?:/[^" URI_END "]{1,2048})?(?=[" URI_END "]|\\z))";
 
 static struct rx	*uri_rx;
 static GOnce		 uri_once = G_ONCE_INIT;
@@ -220,6 +224,27 @@ uri_rx_init(gpointer lim)
 		BUG("rules: the URI pattern does not compile: %s at %zu", err,
 		    off);
 	return uri_rx;
+}
+
+/* Does the host at the start of s[0..n) end in a top-level domain? */
+static bool
+host_has_tld(const char *s, size_t n)
+{
+	size_t h = 0, dot;
+	char label[64];
+
+	while (h < n && s[h] != ':' && s[h] != '/')
+		h++;
+	while (h > 0 && s[h - 1] == '.')
+		h--;
+	for (dot = h; dot > 0 && s[dot - 1] != '.'; dot--)
+		;
+	if (dot == 0 || h - dot >= sizeof(label) || h == dot)
+		return false;
+	for (size_t i = 0; i < h - dot; i++)
+		label[i] = (char)g_ascii_tolower(s[dot + i]);
+	label[h - dot] = '\0';
+	return url_is_tld(label);
 }
 
 struct uris {
@@ -300,8 +325,12 @@ uri_scan(struct arena *a, struct uris *u, const struct rules_limits *lim,
 			const char *at = memchr(p, '@', len);
 			const char *slash = memchr(p, '/', len);
 
-			if (at == NULL)
+			if (at == NULL) {
+				if (host_has_tld(p, len))
+					uri_add(a, u, arena_printf(a,
+					    "http://%.*s", (int)len, p), len + 7);
 				continue;
+			}
 			if (slash != NULL && slash < at) {
 				uri_add(a, u, arena_printf(a, "http://%.*s",
 				    (int)len, p), len + 7);
