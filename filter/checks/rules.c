@@ -8,11 +8,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <glib.h>
 
@@ -116,6 +118,16 @@ rules_setup(struct snap *snap, const char **err_r)
 	g_free(setup_err);
 	setup_err = NULL;
 	rules_limits_from_cfg(cfg, &st->lim);
+	/* The default folder may not exist on a fresh install: no rules,
+	 * said loudly.  A RulesDir the config names must exist. */
+	if (!cfg_is_set(cfg, "RulesDir") && access(dir, F_OK) == -1) {
+		log_sys(LOG_WARNING, "rules: default RulesDir %s: %s: running "
+		    "without rules (set RulesDir)", dir, strerror(errno));
+		st->set = rules_set_new(&st->lim);
+		rules_compile(st->set, false, NULL);
+		g_string_free(d.errors, TRUE);
+		return st;
+	}
 	if ((st->set = rules_build(dir, &st->lim, &diag, false, &err)) == NULL) {
 		setup_err = g_strdup_printf("%s: %s%s", err, d.errors->str,
 		    d.nerrors > 5 ? "; ..." : "");

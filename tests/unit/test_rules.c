@@ -410,6 +410,32 @@ test_rules_check(void **state)
 	g_free(conf);
 }
 
+/* A RulesDir the config names must exist; the default may be missing
+ * (fresh install): then the check runs without rules. */
+static void
+test_rules_dir_missing(void **state)
+{
+	char *path = t_write_file("Checks rules\nRulesDir /nonexistent/vigil\n");
+	char *err = NULL;
+	struct cfg *c = cfg_load(path, NULL, 0, &err);
+	struct snap *s;
+
+	assert_non_null(c);
+	s = snap_build(c, &err);
+	assert_null(s);
+	assert_non_null(strstr(err, "/nonexistent/vigil"));
+	assert_non_null(strstr(err, "No such file or directory"));
+	free(err);
+	cfg_unref(&c);
+	unlink(path);
+	free(path);
+	if (access("/etc/vigil/rules", F_OK) == 0)
+		skip();		/* an installed rule set: not the case here */
+	s = t_snap("Checks rules\n", NULL, 0);
+	assert_non_null(s);
+	snap_unref(&s);
+}
+
 int
 main(void)
 {
@@ -424,6 +450,7 @@ main(void)
 		cmocka_unit_test(test_perlisms),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_rules_check),
+		cmocka_unit_test(test_rules_dir_missing),
 	};
 	int rc;
 
