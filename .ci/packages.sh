@@ -24,4 +24,4 @@ apt-get install -y -q --no-install-recommends \
 	libpsl-dev publicsuffix libxxhash-dev libcmocka-dev libarchive-dev libssl-dev \
 	postfix miltertest redis-server dnsmasq-base iproute2 \
 	clamav opendkim-tools python3 zip unzip procps ca-certificates \
-	clamav-daemon libyaml-dev
+	clamav-daemon libyaml-dev spamassassin

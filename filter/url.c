@@ -32,6 +32,16 @@ url_init(void)
 	pthread_once(&psl_once, psl_load);
 }
 
+bool
+url_is_tld(const char *label)
+{
+	url_init();
+	return psl != NULL && label != NULL && *label != '\0' &&
+	    strchr(label, '.') == NULL &&
+	    psl_is_public_suffix2(psl, label, PSL_TYPE_ANY |
+	    PSL_TYPE_NO_STAR_RULE) != 0;
+}
+
 const char *
 url_domain(struct arena *a, const char *host)
 {

@@ -26,6 +26,9 @@ bool	url_normalize(struct arena *, const char *in, size_t n, struct murl *u);
 void	url_scan_text(const char *s, size_t n,
 	    void (*fn)(void *arg, const char *url, size_t len), void *arg);
 
+/* Is label (no dots) a top-level domain of the public suffix list? */
+bool	url_is_tld(const char *label);
+
 /* The registrable domain of host (arena copy), or host itself. */
 const char *url_domain(struct arena *, const char *host);
 

@@ -35,6 +35,9 @@ static const struct {
 	{ "quarantine", ctl_quarantine,
 	  "quarantine list|show|release|delete|purge ...\n"
 	  "        review, release (--learn-ham) and remove quarantined mail" },
+	{ "rules", ctl_rules,
+	  "rules lint [--no-stress] [PATH...] | rules test MSG [RULE...] | rules bench FILE|DIR...\n"
+	  "        check rule files, show which rules a message hits, time the rules" },
 	{ "reload", ctl_reload,
 	  "reload        rebuild the running daemon's configuration and rules" },
 	{ "stats", ctl_stats,

@@ -33,5 +33,6 @@ int	ctl_quarantine(const struct ctl_opts *, int, char **);
 /* Appends the quarantine's counters (entries, false positives by rule)
  * from its index to `vigilctl stats`; 0 also when there is no store. */
 int	ctl_quarantine_stats(const struct ctl_opts *);
+int	ctl_rules(const struct ctl_opts *, int, char **);
 
 #endif

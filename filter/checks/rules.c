@@ -1,0 +1,241 @@
+/*
+ * rules.c - the rules check: loads and compiles RulesDir when a snapshot
+ * is built (a set with errors fails setup, so a reload keeps the running
+ * set), sets every `score` line in the snapshot's score table, and at end
+ * of message runs the set and adds a finding per scored rule that hit.
+ * The full hit list (sub-rules too) stays in the message's slot for
+ * `vigilctl rules test`.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "cfg.h"
+#include "check.h"
+#include "lib/log.h"
+#include "msg.h"
+#include "snap.h"
+#include "checks/rules.h"
+#include "checks/rules_input.h"
+#include "checks/rules_check.h"
+
+const struct opt rules_opts[] = {
+	{ "RulesDir", OPT_PATH, "/etc/vigil/rules", 0, 0, NULL,
+	  "Rule files (*.rules, *.cf) in the SpamAssassin rule language, "
+	  "read in lexical order" },
+	{ "RulesMatchLimit", OPT_INT, "500000", 1000, 100000000, NULL,
+	  "PCRE2 match limit per regex and text; a rule reaching it counts "
+	  "as not hit" },
+	{ "RulesDepthLimit", OPT_INT, "5000", 100, 10000000, NULL,
+	  "PCRE2 backtracking depth limit (when JIT is unavailable)" },
+	{ "RulesBodyScanSize", OPT_SIZE, "50k", 0, 1 << 30, NULL,
+	  "Rendered text per part that body rules see (0: all)" },
+	{ "RulesRawScanSize", OPT_SIZE, "500k", 0, 1 << 30, NULL,
+	  "Decoded text per part that rawbody rules see (0: all)" },
+	{ NULL }
+};
+
+struct rules_state {
+	struct rules_set	*set;
+	struct rules_limits	 lim;
+	uint64_t		 n_msgs;	/* atomic */
+	uint64_t		 ns_total;	/* atomic: build + evaluation */
+};
+
+static char	*setup_err;	/* kept until the next setup call */
+
+struct setup_diag {
+	GString	*errors;
+	size_t	 nerrors;
+};
+
+static void
+setup_diag_fn(void *arg, enum rules_sev sev, const char *file, int line,
+    int col, const char *name, const char *what)
+{
+	struct setup_diag *d = arg;
+
+	if (sev != RULES_ERROR)
+		return;
+	log_sys(LOG_ERR, "rules: %s:%d:%d: %s: %s", file, line, col, name,
+	    what);
+	if (d->nerrors++ < 5)
+		g_string_append_printf(d->errors, "%s%s:%d:%d: %s: %s",
+		    d->errors->len ? "; " : "", file, line, col, name, what);
+}
+
+/* Loads and compiles dir; NULL with *err_r (malloc'd) on any error. */
+struct rules_set *
+rules_build(const char *dir, const struct rules_limits *lim,
+    const struct rules_diag *diag, bool stress, char **err_r)
+{
+	struct rules_set *set = rules_set_new(lim);
+
+	rules_load_path(set, dir, diag);
+	rules_compile(set, stress, diag);
+	{
+		struct rules_counts c;
+
+		rules_get_counts(set, &c);
+		if (c.errors > 0) {
+			*err_r = g_strdup_printf("RulesDir %s: %zu error%s",
+			    dir, c.errors, c.errors > 1 ? "s" : "");
+			rules_set_free(&set);
+			return NULL;
+		}
+	}
+	return set;
+}
+
+void
+rules_limits_from_cfg(const struct cfg *cfg, struct rules_limits *lim)
+{
+	lim->match_limit = (uint32_t)cfg_int(cfg, "RulesMatchLimit");
+	lim->depth_limit = (uint32_t)cfg_int(cfg, "RulesDepthLimit");
+	lim->body_scan = (size_t)cfg_size(cfg, "RulesBodyScanSize");
+	lim->raw_scan = (size_t)cfg_size(cfg, "RulesRawScanSize");
+}
+
+static void *
+rules_setup(struct snap *snap, const char **err_r)
+{
+	const struct cfg *cfg = snap_cfg(snap);
+	struct rules_state *st = g_new0(struct rules_state, 1);
+	struct setup_diag d = { .errors = g_string_new(NULL) };
+	struct rules_diag diag = { .fn = setup_diag_fn, .arg = &d };
+	const char *dir = cfg_str(cfg, "RulesDir");
+	struct rules_counts c;
+	char *err = NULL;
+
+	g_free(setup_err);
+	setup_err = NULL;
+	rules_limits_from_cfg(cfg, &st->lim);
+	/* The default folder may not exist on a fresh install: no rules,
+	 * said loudly.  A RulesDir the config names must exist. */
+	if (!cfg_is_set(cfg, "RulesDir") && access(dir, F_OK) == -1) {
+		log_sys(LOG_WARNING, "rules: default RulesDir %s: %s: running "
+		    "without rules (set RulesDir)", dir, strerror(errno));
+		st->set = rules_set_new(&st->lim);
+		rules_compile(st->set, false, NULL);
+		g_string_free(d.errors, TRUE);
+		return st;
+	}
+	if ((st->set = rules_build(dir, &st->lim, &diag, false, &err)) == NULL) {
+		setup_err = g_strdup_printf("%s: %s%s", err, d.errors->str,
+		    d.nerrors > 5 ? "; ..." : "");
+		g_free(err);
+		g_string_free(d.errors, TRUE);
+		g_free(st);
+		*err_r = setup_err;
+		return NULL;
+	}
+	g_string_free(d.errors, TRUE);
+	/* Scores for every finding named in the rule files. */
+	for (size_t i = 0; i < rules_score_count(st->set); i++) {
+		const char *name;
+		double score;
+
+		rules_score_at(st->set, i, &name, &score);
+		snap_set_score(snap, name, score);
+	}
+	rules_get_counts(st->set, &c);
+	log_sys(LOG_INFO, "rules: %s: %zu rules loaded, %zu skipped, %zu "
+	    "warnings (vigilctl rules lint lists them)", dir, c.loaded,
+	    c.skipped, c.warnings);
+	return st;
+}
+
+/* The evaluation's result for the message, for vigilctl rules test. */
+struct rules_result *
+rules_result(struct msg *m)
+{
+	void **slot = msg_slot(m, &check_rules);
+
+	return *slot;
+}
+
+static enum check_rc
+rules_run(void *state, struct msg *m, enum check_phase phase,
+    const char **why_r)
+{
+	struct rules_state *st = state;
+	struct rules_input in;
+	struct rules_result *res;
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rules_input_build(m, &st->lim, &in);
+	res = arena_alloc(msg_arena(m), sizeof(*res));
+	res->hits = rules_eval(st->set, &in, msg_arena(m), &res->nhits);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	res->ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
+	    (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+	*msg_slot(m, &check_rules) = res;
+	atomic_fetch_add_explicit((_Atomic uint64_t *)&st->n_msgs, 1,
+	    memory_order_relaxed);
+	atomic_fetch_add_explicit((_Atomic uint64_t *)&st->ns_total, res->ns,
+	    memory_order_relaxed);
+	for (size_t i = 0; i < res->nhits; i++) {
+		const struct rules_hit *h = &res->hits[i];
+
+		/* Sub-rules (__NAME) only feed metas, as in SpamAssassin. */
+		if (strncmp(h->rule->name, "__", 2) == 0)
+			continue;
+		if (h->match[0] != '\0')
+			msg_add_hit(m, h->rule->name, h->rule->score,
+			    "%s: \"%s\"", h->where, h->match);
+		else
+			msg_add_hit(m, h->rule->name, h->rule->score, "%s",
+			    h->where);
+	}
+	return CHECK_DONE;
+}
+
+static void
+rules_teardown(void *state)
+{
+	struct rules_state *st = state;
+
+	if (st == NULL)
+		return;
+	rules_set_free(&st->set);
+	g_free(st);
+}
+
+static void
+rules_stats(void *state, FILE *out)
+{
+	struct rules_state *st = state;
+
+	fprintf(out, "rules.messages %llu\n", (unsigned long long)
+	    atomic_load_explicit((_Atomic uint64_t *)&st->n_msgs,
+	    memory_order_relaxed));
+	fprintf(out, "rules.us %llu\n", (unsigned long long)
+	    atomic_load_explicit((_Atomic uint64_t *)&st->ns_total,
+	    memory_order_relaxed) / 1000);
+	rules_write_stats(st->set, out);
+}
+
+const struct rules_set *
+rules_state_set(const void *state)
+{
+	return ((const struct rules_state *)state)->set;
+}
+
+const struct check check_rules = {
+	.name = "rules",
+	.phases = PHASE_EOM,
+	.is_content = 1,
+	.setup = rules_setup,
+	.run = rules_run,
+	.teardown = rules_teardown,
+	.stats = rules_stats,
+};

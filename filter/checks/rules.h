@@ -1,0 +1,220 @@
+/*
+ * rules.h - the SpamAssassin rule language on PCRE2: loading rule files
+ * (rules_parse.c, rules_set.c), regexes with limits (rules_re.c), metas
+ * (rules_meta.c) and evaluation against one message (rules_eval.c).
+ * rules.c plugs the set into the pipeline; ctl_rules.c lints and tests.
+ *
+ * A rule set is built once (load, then compile) and read-only afterwards,
+ * except for its counters, which are atomic.  All strings in a set are
+ * owned by the set and freed by rules_set_free().
+ */
+#ifndef VIGIL_RULES_H
+#define VIGIL_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct rx;
+struct meta;
+struct arena;
+
+enum rule_type {
+	RULE_HEADER,
+	RULE_BODY,
+	RULE_RAWBODY,
+	RULE_URI,
+	RULE_FULL,
+	RULE_META,
+	RULE_NTYPES
+};
+
+/* Header modifiers (`From:addr`, `Subject:raw`). */
+enum rule_hmod {
+	HMOD_RAW	= 1 << 0,
+	HMOD_ADDR	= 1 << 1,
+	HMOD_NAME	= 1 << 2,
+	HMOD_FIRST	= 1 << 3,
+	HMOD_LAST	= 1 << 4,
+};
+
+enum rule_tflag {
+	TF_NICE		= 1 << 0,
+	TF_MULTIPLE	= 1 << 1,
+	TF_NOSUBJECT	= 1 << 2,
+	TF_NET		= 1 << 3,
+	TF_LEARN	= 1 << 4,
+	TF_USERCONF	= 1 << 5,
+	TF_NOAUTOLEARN	= 1 << 6,
+};
+
+struct rule {
+	char		*name;
+	enum rule_type	 type;
+	char		*file;		/* where it was defined */
+	int		 line;
+	int		 col;		/* column of the pattern */
+	/* header rules */
+	char		*hdr;		/* "Subject", "ALL", "ToCc", ... */
+	unsigned	 hmod;		/* mask of enum rule_hmod */
+	bool		 is_exists;	/* exists:Hdr */
+	bool		 is_neg;	/* !~ */
+	char		*if_unset;	/* [if-unset: STR], or NULL */
+	/* pattern rules */
+	char		*pattern;	/* as written, between delimiters */
+	char		*flags;		/* "i", "ism", ... */
+	struct rx	*rx;
+	/* meta rules */
+	char		*expr;
+	struct meta	*meta;
+	/* everything */
+	char		*describe;
+	double		 score;
+	bool		 has_score;
+	unsigned	 tflags;	/* mask of enum rule_tflag */
+	unsigned	 maxhits;	/* 0: no limit */
+	int		 priority;
+	bool		 is_enabled;	/* compiled and score != 0 */
+	size_t		 idx;		/* position in the set */
+	/* counters: atomic, any thread */
+	uint64_t	 n_hits;
+	uint64_t	 n_runs;
+	uint64_t	 ns_spent;
+	uint64_t	 n_limit;	/* match or depth limit reached */
+	int		 limit_logged;
+};
+
+/* Problems found while loading, compiling or stress-testing a set. */
+enum rules_sev { RULES_WARN, RULES_ERROR };
+
+struct rules_diag {
+	void	(*fn)(void *arg, enum rules_sev, const char *file, int line,
+		    int col, const char *name, const char *what);
+	void	*arg;
+};
+
+struct rules_limits {
+	uint32_t	 match_limit;	/* pcre2_set_match_limit */
+	uint32_t	 depth_limit;	/* pcre2_set_depth_limit (interpreter) */
+	size_t		 body_scan;	/* bytes of rendered text per part */
+	size_t		 raw_scan;	/* bytes of decoded text per part */
+};
+
+struct rules_set;
+
+/* A new, empty set (never NULL). */
+struct rules_set *rules_set_new(const struct rules_limits *);
+void		 rules_set_free(struct rules_set **);
+
+/*
+ * Reads path: a file, or a folder whose *.rules and *.cf files are read in
+ * lexical order.  Problems go to diag; returns the number of errors.
+ */
+int		 rules_load_path(struct rules_set *, const char *path,
+		    const struct rules_diag *);
+/* Reads rules from a string (tests); file names the source in messages. */
+int		 rules_load_string(struct rules_set *, const char *file,
+		    const char *text, const struct rules_diag *);
+/*
+ * Compiles what was loaded: tag replacement, regexes (JIT), metas and the
+ * evaluation order.  Returns the number of errors (0: the set is usable).
+ * With stress true, also runs every regex on hostile inputs and warns
+ * about those that hit the limits (lint).
+ */
+int		 rules_compile(struct rules_set *, bool stress,
+		    const struct rules_diag *);
+
+/* Loading figures, for lint's last line. */
+struct rules_counts {
+	size_t	loaded;		/* rules that will run */
+	size_t	skipped;	/* unsupported directives, eval tests, bad rules */
+	size_t	errors;
+	size_t	warnings;
+	size_t	by_type[RULE_NTYPES];
+};
+void		 rules_get_counts(const struct rules_set *,
+		    struct rules_counts *);
+size_t		 rules_count(const struct rules_set *);
+struct rule	*rules_at(const struct rules_set *, size_t i);
+struct rule	*rules_find(const struct rules_set *, const char *name);
+/* Every `score NAME n` seen (rules or other checks' findings). */
+size_t		 rules_score_count(const struct rules_set *);
+void		 rules_score_at(const struct rules_set *, size_t i,
+		    const char **name_r, double *score_r);
+
+/* The message as rules see it; built by the caller (rules_eval.c has a
+ * builder from struct msg).  Text uses LF line ends, like SpamAssassin. */
+struct rules_hdr {
+	const char	*name;
+	const char	*raw;		/* after the colon, folding kept, "\n" end */
+	const char	*value;		/* unfolded, decoded, trimmed */
+};
+
+struct rules_chunk {
+	const char	*p;
+	size_t		 len;
+	int		 part;		/* MIME part index, -1 for the subject */
+};
+
+struct rules_input {
+	const struct rules_hdr *hdrs;
+	size_t		 nhdrs;
+	const char	*envelope_from;	/* NULL: unknown */
+	const struct rules_chunk *body;	/* rendered paragraphs */
+	size_t		 nbody;
+	const struct rules_chunk *rawbody;
+	size_t		 nrawbody;
+	const char *const *uris;
+	size_t		 nuris;
+	const char	*full;
+	size_t		 full_len;
+};
+
+/* One finding of an evaluation. */
+struct rules_hit {
+	const struct rule *rule;
+	unsigned	 count;		/* matches counted (tflags multiple) */
+	const char	*where;		/* "Subject", "body part 1", "uri", ... */
+	const char	*match;		/* shortened matched text, or "" */
+	double		 value;		/* meta: the expression's value */
+};
+
+/*
+ * Evaluates every enabled rule on in.  Hits and their texts are allocated
+ * in a; the array ends with a hit whose rule is NULL.  *nlimit_r (if not
+ * NULL) counts rules stopped by a limit.  Thread-safe.
+ */
+struct rules_hit *rules_eval(const struct rules_set *, const struct rules_input *,
+		    struct arena *a, size_t *nhits_r);
+
+/* Writes per-rule counters as "rules.NAME.hits N" lines. */
+void		 rules_write_stats(const struct rules_set *, FILE *);
+
+/* rules_re.c */
+/* NULL with err set on failure; *too_large_r tells a pattern beyond
+ * PCRE2's compiled size (tag-expanded rules), which is skipped, not an
+ * error. */
+struct rx	*rx_compile(const char *pattern, const char *flags,
+		    const struct rules_limits *, char *err, size_t errlen,
+		    size_t *erroff_r, bool *too_large_r);
+void		 rx_free(struct rx *);
+enum rx_rc { RX_NOMATCH = 0, RX_MATCH = 1, RX_LIMIT = -1, RX_ERROR = -2 };
+/* Matches from offset start; on a match, so_r and eo_r hold it. */
+enum rx_rc	 rx_match(const struct rx *, const char *s, size_t len,
+		    size_t start, size_t *so_r, size_t *eo_r);
+/* Translates a Perl pattern into PCRE2 syntax; NULL and *why_r when
+ * the pattern uses a construct PCRE2 cannot express.  malloc'd. */
+char		*rx_translate(const char *pattern, const char **why_r);
+
+/* rules_meta.c */
+struct meta	*meta_compile(const char *expr, const struct rules_set *,
+		    char *err, size_t errlen, int *col_r);
+void		 meta_free(struct meta *);
+/* Names the expression uses, for ordering and lint. */
+size_t		 meta_deps(const struct meta *, const char *const **names_r);
+/* Binds names to rule indices (-1: unknown, counts as 0). */
+void		 meta_bind(struct meta *, const int *idx);
+double		 meta_eval(const struct meta *, const double *values);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * rules_check.h - what the rules check shares with vigilctl's rules
+ * commands (ctl_rules.c).
+ */
+#ifndef VIGIL_RULES_CHECK_H
+#define VIGIL_RULES_CHECK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "checks/rules.h"
+
+struct cfg;
+struct msg;
+
+extern const struct check check_rules;
+extern const struct opt rules_opts[];
+
+/* One message's evaluation (in the message's arena). */
+struct rules_result {
+	struct rules_hit *hits;		/* every hit, sub-rules too */
+	size_t		 nhits;
+	uint64_t	 ns;		/* input building + evaluation */
+};
+
+/* The result of the rules check for m, or NULL when it did not run. */
+struct rules_result *rules_result(struct msg *m);
+
+/* Loads and compiles dir (file or folder); NULL with *err_r
+ * (g_malloc'd) when it has errors, each reported to diag. */
+struct rules_set *rules_build(const char *dir, const struct rules_limits *,
+	    const struct rules_diag *diag, bool stress, char **err_r);
+void	rules_limits_from_cfg(const struct cfg *, struct rules_limits *);
+/* The set a snapshot's rules state holds. */
+const struct rules_set *rules_state_set(const void *state);
+
+#endif

@@ -1,0 +1,503 @@
+/*
+ * rules_eval.c - runs a compiled rule set on one message: header values
+ * as SpamAssassin's PerMsgStatus::get() builds them (pseudo-headers,
+ * :raw/:addr/:name, [if-unset:]), body paragraphs, rawbody chunks, URIs
+ * and the full message; then the metas.  Per-rule time, hits and limit
+ * stops go to the rule's atomic counters.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "lib/arena.h"
+#include "lib/log.h"
+#include "checks/rules.h"
+#include "checks/rules_int.h"
+
+#define MATCH_SHOW	60	/* bytes of matched text kept for reports */
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+counter_add(uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit((_Atomic uint64_t *)c, n,
+	    memory_order_relaxed);
+}
+
+/* --- addresses, for :addr and :name */
+
+/* Splits one header value into its addresses: commas outside quotes,
+ * comments and angle brackets separate them. */
+static void
+addr_split(GString *out_addr, GString *out_name, const char *v, bool want_name)
+{
+	const char *p = v, *start = v;
+	int paren = 0, angle = 0;
+	bool quote = false;
+
+	for (;; p++) {
+		if (*p == '\\' && quote && p[1] != '\0') {
+			p++;
+			continue;
+		}
+		if (*p == '"' && paren == 0)
+			quote = !quote;
+		else if (!quote && *p == '(')
+			paren++;
+		else if (!quote && *p == ')' && paren > 0)
+			paren--;
+		else if (!quote && paren == 0 && *p == '<')
+			angle++;
+		else if (!quote && paren == 0 && *p == '>' && angle > 0)
+			angle--;
+		if (*p != '\0' && (*p != ',' || quote || paren || angle))
+			continue;
+		/* One address in [start, p). */
+		{
+			char *one = g_strndup(start, (size_t)(p - start));
+			char *lt = strchr(one, '<'), *gt;
+			char *addr = NULL, *name = NULL;
+
+			/* "group: a, b;" keeps only the addresses. */
+			if (lt == NULL || (gt = strchr(lt, '>')) == NULL) {
+				GString *s = g_string_new(NULL);
+
+				/* addr-spec, comments removed. */
+				for (const char *q = one; *q; q++) {
+					if (*q == '(') {
+						int d = 1;
+
+						while (*++q && d > 0)
+							d += *q == '(' ? 1 :
+							    *q == ')' ? -1 : 0;
+						q--;
+						continue;
+					}
+					if (!isspace((unsigned char)*q))
+						g_string_append_c(s, *q);
+				}
+				if (strchr(s->str, ':') != NULL &&
+				    strchr(s->str, '@') != NULL)
+					g_string_erase(s, 0,
+					    strchr(s->str, ':') - s->str + 1);
+				if (s->len && s->str[s->len - 1] == ';')
+					g_string_truncate(s, s->len - 1);
+				addr = g_string_free(s, FALSE);
+				/* "addr (Full Name)": the comment is the name. */
+				{
+					char *o = strchr(one, '('),
+					    *c = o ? strrchr(o, ')') : NULL;
+
+					if (c != NULL)
+						name = g_strstrip(g_strndup(
+						    o + 1, (size_t)(c - o - 1)));
+				}
+			} else {
+				addr = g_strndup(lt + 1, (size_t)(gt - lt - 1));
+				g_strstrip(addr);
+				*lt = '\0';
+				name = g_strstrip(g_strdup(one));
+				if (strchr(name, ':') != NULL)
+					memmove(name, strchr(name, ':') + 1,
+					    strlen(strchr(name, ':')));
+				g_strstrip(name);
+				if (name[0] == '"' && strlen(name) > 1 &&
+				    name[strlen(name) - 1] == '"') {
+					name[strlen(name) - 1] = '\0';
+					memmove(name, name + 1, strlen(name));
+				}
+			}
+			if (addr != NULL && addr[0] != '\0') {
+				if (out_addr->len)
+					g_string_append_c(out_addr, '\n');
+				g_string_append(out_addr, addr);
+			}
+			if (name != NULL) {
+				/* Whitespace runs to one space; 'quoted' names
+				 * lose their quotes (PerMsgStatus). */
+				char **w = g_strsplit_set(name, " \t", -1);
+				GString *j = g_string_new(NULL);
+
+				for (char **q = w; *q; q++)
+					if (**q != '\0')
+						g_string_append_printf(j, "%s%s",
+						    j->len ? " " : "", *q);
+				g_strfreev(w);
+				g_free(name);
+				name = g_string_free(j, FALSE);
+				if (strlen(name) > 1 && name[0] == '\'' &&
+				    name[strlen(name) - 1] == '\'') {
+					name[strlen(name) - 1] = '\0';
+					memmove(name, name + 1, strlen(name));
+				}
+			}
+			if (want_name && name != NULL && name[0] != '\0') {
+				if (out_name->len)
+					g_string_append_c(out_name, '\n');
+				g_string_append(out_name, name);
+			}
+			g_free(addr);
+			g_free(name);
+			g_free(one);
+		}
+		if (*p == '\0')
+			break;
+		start = p + 1;
+	}
+}
+
+/* --- header values */
+
+static bool
+name_is(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}
+
+/* Appends every value of header name (raw or decoded, each ending in
+ * "\n") to out; returns how many there were. */
+static size_t
+hdr_collect(const struct rules_input *in, const char *name, bool raw,
+    GPtrArray *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < in->nhdrs; i++) {
+		if (!name_is(in->hdrs[i].name, name))
+			continue;
+		g_ptr_array_add(out, raw ? g_strdup(in->hdrs[i].raw) :
+		    g_strconcat(in->hdrs[i].value, "\n", NULL));
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The value a header rule matches, as PerMsgStatus::get() returns it:
+ * NULL when the header does not exist (undef).  g_malloc'd.
+ */
+static char *
+hdr_value(const struct rules_input *in, const struct rule *r)
+{
+	GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+	bool raw = (r->hmod & HMOD_RAW) != 0;
+	/* :addr parses the raw value; :name the decoded one unless :raw
+	 * (PerMsgStatus decodes the phrase after parsing). */
+	bool needraw = raw || (r->hmod & HMOD_ADDR);
+	const char *h = r->hdr;
+	char *res = NULL;
+
+	if (strcmp(h, "ALL") == 0) {
+		for (size_t i = 0; i < in->nhdrs; i++)
+			g_ptr_array_add(v, raw ? g_strconcat(in->hdrs[i].name,
+			    ":", in->hdrs[i].raw, NULL) :
+			    g_strconcat(in->hdrs[i].name, ": ",
+			    in->hdrs[i].value, "\n", NULL));
+	} else if (name_is(h, "EnvelopeFrom")) {
+		if (in->envelope_from != NULL)
+			g_ptr_array_add(v, g_strdup(in->envelope_from));
+	} else if (name_is(h, "ToCc")) {
+		hdr_collect(in, "To", raw, v);
+		hdr_collect(in, "Cc", raw, v);
+	} else if (strcmp(h, "MESSAGEID") == 0) {
+		hdr_collect(in, "X-Message-Id", raw, v);
+		hdr_collect(in, "Resent-Message-Id", raw, v);
+		hdr_collect(in, "X-Original-Message-ID", raw, v);
+		hdr_collect(in, "Message-Id", raw, v);
+	} else
+		hdr_collect(in, h, needraw, v);
+
+	if (v->len > 0 && (r->hmod & (HMOD_FIRST | HMOD_LAST))) {
+		char *keep = g_strdup(v->pdata[(r->hmod & HMOD_FIRST) ? 0 :
+		    v->len - 1]);
+
+		g_ptr_array_set_size(v, 0);
+		g_ptr_array_add(v, keep);
+	}
+	if (v->len > 0 && (r->hmod & (HMOD_ADDR | HMOD_NAME))) {
+		GString *addrs = g_string_new(NULL), *names = g_string_new(NULL);
+
+		for (guint i = 0; i < v->len; i++) {
+			char *one = g_strdup(v->pdata[i]);
+
+			/* Unfold before splitting. */
+			for (char *q = one; *q; q++)
+				if (*q == '\n' || *q == '\r' || *q == '\t')
+					*q = ' ';
+			addr_split(addrs, names, one, (r->hmod & HMOD_NAME));
+			g_free(one);
+		}
+		g_ptr_array_set_size(v, 0);
+		if ((r->hmod & HMOD_NAME) && names->len)
+			g_ptr_array_add(v, g_strdup(names->str));
+		else if (!(r->hmod & HMOD_NAME) && addrs->len)
+			g_ptr_array_add(v, g_strdup(addrs->str));
+		g_string_free(addrs, TRUE);
+		g_string_free(names, TRUE);
+	}
+	if (v->len > 0) {
+		/* Values ending in "\n" are joined as they are, others
+		 * with "\n" between them (Check.pm, bug 8121). */
+		const char *first = v->pdata[0];
+		bool nl = first[0] != '\0' && first[strlen(first) - 1] == '\n';
+		GString *s = g_string_new(NULL);
+
+		for (guint i = 0; i < v->len; i++) {
+			if (i > 0 && !nl)
+				g_string_append_c(s, '\n');
+			g_string_append(s, v->pdata[i]);
+		}
+		res = g_string_free(s, FALSE);
+	}
+	g_ptr_array_free(v, TRUE);
+	return res;
+}
+
+/* --- matching */
+
+struct ev {
+	const struct rules_set	*set;
+	const struct rules_input *in;
+	struct arena		*a;
+	GHashTable		*hcache;	/* "hdr\tmods" -> value */
+	bool			 limited;	/* this rule hit a limit */
+	/* first match, for the report */
+	const char		*m_where;
+	int			 cur_part;	/* chunk being matched */
+	int			 m_part;	/* rawbody: part index */
+	const char		*m_text;
+	size_t			 m_len;
+};
+
+static void
+note_limit(const struct rule *r)
+{
+	struct rule *w = (struct rule *)r;
+
+	counter_add(&w->n_limit, 1);
+	if (atomic_exchange_explicit((_Atomic int *)&w->limit_logged, 1,
+	    memory_order_relaxed) == 0)
+		log_sys(LOG_WARNING, "rules: %s (%s:%d) reached the regex match "
+		    "limit and counts as not hit; logged once, counted in "
+		    "rules.limit.%s", r->name, r->file, r->line, r->name);
+}
+
+/*
+ * Counts the matches of r in s (at most max, 0 = one match is enough).
+ * Returns the count; on a limit, sets ev->limited and returns 0.
+ */
+static unsigned
+match_count(struct ev *ev, const struct rule *r, const char *s, size_t len,
+    unsigned max, const char *where)
+{
+	unsigned n = 0;
+	size_t start = 0, so, eo;
+
+	for (;;) {
+		enum rx_rc rc = rx_match(r->rx, s, len, start, &so, &eo);
+
+		if (rc == RX_LIMIT || rc == RX_ERROR) {
+			ev->limited = true;
+			return 0;
+		}
+		if (rc == RX_NOMATCH)
+			return n;
+		if (n == 0 && ev->m_where == NULL) {
+			ev->m_where = where;
+			ev->m_part = ev->cur_part;
+			ev->m_text = s + so;
+			ev->m_len = eo - so;
+		}
+		n++;
+		if (max == 0 || n >= max)
+			return n;
+		start = eo > so ? eo : eo + 1;
+		if (start > len)
+			return n;
+	}
+}
+
+static unsigned
+eval_header(struct ev *ev, const struct rule *r)
+{
+	char key[512];
+	char *val;
+	gpointer cached;
+	unsigned limit = (r->tflags & TF_MULTIPLE) ?
+	    (r->maxhits ? r->maxhits : UINT32_MAX) : 1;
+	const char *s;
+	unsigned n;
+
+	snprintf(key, sizeof(key), "%s\t%u", r->hdr, r->hmod);
+	if (g_hash_table_lookup_extended(ev->hcache, key, NULL, &cached))
+		val = cached;
+	else {
+		val = hdr_value(ev->in, r);
+		g_hash_table_insert(ev->hcache, g_strdup(key), val);
+	}
+	if (r->is_exists) {
+		if (val == NULL)
+			return 0;
+		ev->m_where = r->hdr;
+		return 1;
+	}
+	/* A missing header is undef in SpamAssassin, matched as "". */
+	s = val != NULL ? val : r->if_unset != NULL ? r->if_unset : "";
+	n = match_count(ev, r, s, strlen(s), r->is_neg ? 1 : limit, r->hdr);
+	if (ev->limited)
+		return 0;
+	if (r->is_neg) {
+		ev->m_where = r->hdr;
+		ev->m_text = NULL;
+		return n == 0;
+	}
+	return n;
+}
+
+static unsigned
+eval_chunks(struct ev *ev, const struct rule *r,
+    const struct rules_chunk *c, size_t nc, const char *kind)
+{
+	unsigned total = 0, limit = (r->tflags & TF_MULTIPLE) ?
+	    (r->maxhits ? r->maxhits : UINT32_MAX) : 1;
+	size_t i = 0;
+
+	/* nosubject: the first line of body is the subject. */
+	if (r->type == RULE_BODY && (r->tflags & TF_NOSUBJECT) && nc > 0 &&
+	    c[0].part < 0)
+		i = 1;
+	for (; i < nc && total < limit; i++) {
+		const char *where = c[i].part < 0 ? "Subject" : kind;
+
+		ev->cur_part = c[i].part;
+		total += match_count(ev, r, c[i].p, c[i].len, limit - total,
+		    where);
+		if (ev->limited)
+			return 0;
+	}
+	return total;
+}
+
+static unsigned
+eval_uris(struct ev *ev, const struct rule *r)
+{
+	unsigned total = 0, limit = (r->tflags & TF_MULTIPLE) ?
+	    (r->maxhits ? r->maxhits : UINT32_MAX) : 1;
+
+	for (size_t i = 0; i < ev->in->nuris && total < limit; i++) {
+		total += match_count(ev, r, ev->in->uris[i],
+		    strlen(ev->in->uris[i]), limit - total, "uri");
+		if (ev->limited)
+			return 0;
+	}
+	return total;
+}
+
+static unsigned
+eval_rule(struct ev *ev, const struct rule *r)
+{
+	switch (r->type) {
+	case RULE_HEADER:
+		return eval_header(ev, r);
+	case RULE_BODY:
+		return eval_chunks(ev, r, ev->in->body, ev->in->nbody, "body");
+	case RULE_RAWBODY:
+		return eval_chunks(ev, r, ev->in->rawbody, ev->in->nrawbody,
+		    "rawbody");
+	case RULE_URI:
+		return eval_uris(ev, r);
+	case RULE_FULL:
+		return match_count(ev, r, ev->in->full, ev->in->full_len,
+		    (r->tflags & TF_MULTIPLE) ? (r->maxhits ? r->maxhits :
+		    UINT32_MAX) : 1, "full");
+	default:
+		return 0;
+	}
+}
+
+static const char *
+shorten(struct arena *a, const char *s, size_t len)
+{
+	char raw[MATCH_SHOW + 1], buf[4 * MATCH_SHOW + 8];
+	size_t n = len > MATCH_SHOW ? MATCH_SHOW : len;
+
+	if (s == NULL)
+		return "";
+	memcpy(raw, s, n);
+	raw[n] = '\0';
+	log_escape(buf, sizeof(buf), raw, n);
+	return arena_printf(a, "%s%s", buf, len > n ? "..." : "");
+}
+
+struct rules_hit *
+rules_eval(const struct rules_set *set, const struct rules_input *in,
+    struct arena *a, size_t *nhits_r)
+{
+	struct rules_hit *hits;
+	double *values;
+	size_t nh = 0;
+	struct ev ev = { .set = set, .in = in, .a = a };
+
+	values = arena_alloc(a, (set->rules->len + 1) * sizeof(*values));
+	hits = arena_alloc(a, (set->norder + 1) * sizeof(*hits));
+	ev.hcache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    g_free);
+	for (size_t i = 0; i < set->norder; i++) {
+		struct rule *r = set->order[i];
+		uint64_t t0 = now_ns();
+		double v;
+
+		ev.limited = false;
+		ev.m_where = NULL;
+		ev.m_text = NULL;
+		ev.m_len = 0;
+		if (r->type == RULE_META) {
+			v = meta_eval(r->meta, values);
+			if (v != 0)
+				values[r->idx] = 1;
+		} else {
+			v = eval_rule(&ev, r);
+			values[r->idx] = v;
+		}
+		counter_add(&r->ns_spent, now_ns() - t0);
+		counter_add(&r->n_runs, 1);
+		if (ev.limited) {
+			note_limit(r);
+			continue;
+		}
+		if (v == 0)
+			continue;
+		counter_add(&r->n_hits, 1);
+		hits[nh].rule = r;
+		hits[nh].count = r->type == RULE_META ? 1 : (unsigned)v;
+		hits[nh].value = v;
+		if (ev.m_where == NULL)
+			hits[nh].where = "";
+		else if (r->type == RULE_RAWBODY && ev.m_part >= 0)
+			hits[nh].where = arena_printf(a, "rawbody part %d",
+			    ev.m_part + 1);
+		else
+			hits[nh].where = arena_strdup(a, ev.m_where);
+		hits[nh].match = shorten(a, ev.m_text, ev.m_len);
+		nh++;
+	}
+	g_hash_table_destroy(ev.hcache);
+	hits[nh].rule = NULL;
+	if (nhits_r != NULL)
+		*nhits_r = nh;
+	return hits;
+}

@@ -1,0 +1,51 @@
+/*
+ * rules_int.h - the rule set's insides, shared by the rules_*.c files
+ * and nothing else.
+ */
+#ifndef VIGIL_RULES_INT_H
+#define VIGIL_RULES_INT_H
+
+#include <glib.h>
+#include <stdarg.h>
+
+#include "lib/arena.h"
+#include "checks/rules.h"
+
+/* Attributes given by name, applied when the set is compiled. */
+struct rules_attr {
+	char		*describe;
+	unsigned	 tflags;
+	unsigned	 maxhits;
+	bool		 has_tflags;
+	int		 priority;
+};
+
+struct rules_set {
+	struct rules_limits lim;
+	GPtrArray	*rules;		/* struct rule *, definition order */
+	GHashTable	*by_name;	/* name -> struct rule * */
+	GHashTable	*skipped;	/* name -> why (malloc'd) */
+	GHashTable	*scores;	/* name -> double * */
+	GPtrArray	*score_order;	/* names, first-seen order */
+	GHashTable	*attrs;		/* name -> struct rules_attr * */
+	GStringChunk	*strings;	/* file names */
+	/* ReplaceTags */
+	GHashTable	*replace_tag, *replace_pre, *replace_inter,
+			*replace_post, *replace_rules;
+	char		*replace_start, *replace_end;
+	/* compiled */
+	bool		 is_compiled;
+	struct rule	**order;	/* enabled rules: patterns, then metas */
+	size_t		 norder;
+	size_t		 nmeta_first;	/* index in order of the first meta */
+	/* figures */
+	size_t		 nerrors, nwarnings, nskipped;
+};
+
+void	diag_emit(struct rules_set *, const struct rules_diag *,
+	    enum rules_sev, const char *file, int line, int col,
+	    const char *name, const char *fmt, ...) PRINTF_LIKE(8, 9);
+struct rules_attr *attr_get(struct rules_set *, const char *name);
+void	rule_free(struct rule *);
+
+#endif

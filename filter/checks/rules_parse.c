@@ -1,0 +1,895 @@
+/*
+ * rules_parse.c - reads rule files into a rule set: the directives of
+ * SpamAssassin's Mail::SpamAssassin::Conf that define and score rules,
+ * if/ifplugin/else/endif, and the ReplaceTags plugin's tag directives.
+ * Everything else is skipped with one warning per directive and file.
+ *
+ * Attributes (score, describe, tflags, priority) may come before or after
+ * the rule they name and from any file; they are kept by name and applied
+ * by rules_compile() (rules_set.c), later files overriding earlier ones.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "checks/rules.h"
+#include "checks/rules_int.h"
+
+/* The plugins whose rules vigil runs itself: `ifplugin` is true for
+ * these, false for every other plugin. */
+static const char *const implemented_plugins[] = {
+	"Mail::SpamAssassin::Plugin::ReplaceTags",
+	"Mail::SpamAssassin::Plugin::Check",
+	NULL
+};
+
+/* Conf features (`if can(...)`) whose meaning vigil shares. */
+static const char *const implemented_features[] = {
+	"Mail::SpamAssassin::Conf::feature_bug6558_free",
+	"Mail::SpamAssassin::Conf::perl_min_version_5010000",
+	NULL
+};
+
+/* The SpamAssassin version `if (version >= X)` compares with: the rule
+ * language vigil follows is that of 4.0. */
+#define RULES_SA_VERSION	4.000001
+
+/* Directives read and ignored without a warning: they configure
+ * SpamAssassin itself, not rules. */
+static const char *const quiet_directives[] = {
+	"require_version", "lang", "test", NULL
+};
+
+static bool
+in_list(const char *const *list, const char *s)
+{
+	for (size_t i = 0; list[i] != NULL; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+void
+diag_emit(struct rules_set *set, const struct rules_diag *d,
+    enum rules_sev sev, const char *file, int line, int col,
+    const char *name, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	if (sev == RULES_ERROR)
+		set->nerrors++;
+	else
+		set->nwarnings++;
+	if (d == NULL || d->fn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	d->fn(d->arg, sev, file, line, col, name, buf);
+}
+
+/* --- `if` expressions: version, plugin(X), can(X), ! && || ( ) and
+ * comparisons of numbers. */
+
+struct cond {
+	const char	*p;
+	bool		 bad;
+};
+
+static void
+cond_ws(struct cond *c)
+{
+	while (isspace((unsigned char)*c->p))
+		c->p++;
+}
+
+static double cond_or(struct cond *);
+
+static double
+cond_atom(struct cond *c)
+{
+	double v;
+
+	cond_ws(c);
+	if (*c->p == '!') {
+		c->p++;
+		return cond_atom(c) == 0;
+	}
+	if (*c->p == '(') {
+		c->p++;
+		v = cond_or(c);
+		cond_ws(c);
+		if (*c->p == ')')
+			c->p++;
+		else
+			c->bad = true;
+		return v;
+	}
+	if (strncmp(c->p, "version", 7) == 0) {
+		c->p += 7;
+		return RULES_SA_VERSION;
+	}
+	if (strncmp(c->p, "plugin(", 7) == 0 || strncmp(c->p, "can(", 4) == 0) {
+		bool is_plugin = c->p[0] == 'p';
+		const char *s = strchr(c->p, '(') + 1, *e = strchr(s, ')');
+		char name[256];
+
+		if (e == NULL || (size_t)(e - s) >= sizeof(name)) {
+			c->bad = true;
+			return 0;
+		}
+		memcpy(name, s, (size_t)(e - s));
+		name[e - s] = '\0';
+		c->p = e + 1;
+		return in_list(is_plugin ? implemented_plugins :
+		    implemented_features, name);
+	}
+	if (isdigit((unsigned char)*c->p)) {
+		char *end;
+
+		v = strtod(c->p, &end);
+		c->p = end;
+		return v;
+	}
+	c->bad = true;
+	return 0;
+}
+
+static double
+cond_cmp(struct cond *c)
+{
+	double a = cond_atom(c), b;
+
+	cond_ws(c);
+	if (strncmp(c->p, ">=", 2) == 0) {
+		c->p += 2;
+		b = cond_atom(c);
+		return a >= b;
+	}
+	if (strncmp(c->p, "<=", 2) == 0) {
+		c->p += 2;
+		b = cond_atom(c);
+		return a <= b;
+	}
+	if (strncmp(c->p, "==", 2) == 0) {
+		c->p += 2;
+		b = cond_atom(c);
+		return a == b;
+	}
+	if (strncmp(c->p, "!=", 2) == 0) {
+		c->p += 2;
+		b = cond_atom(c);
+		return a != b;
+	}
+	if (*c->p == '>') {
+		c->p++;
+		b = cond_atom(c);
+		return a > b;
+	}
+	if (*c->p == '<') {
+		c->p++;
+		b = cond_atom(c);
+		return a < b;
+	}
+	return a;
+}
+
+static double
+cond_and(struct cond *c)
+{
+	double v = cond_cmp(c);
+
+	for (;;) {
+		cond_ws(c);
+		if (strncmp(c->p, "&&", 2) != 0)
+			return v;
+		c->p += 2;
+		v = (cond_cmp(c) != 0) && v != 0;
+	}
+}
+
+static double
+cond_or(struct cond *c)
+{
+	double v = cond_and(c);
+
+	for (;;) {
+		cond_ws(c);
+		if (strncmp(c->p, "||", 2) != 0)
+			return v;
+		c->p += 2;
+		v = (cond_and(c) != 0) || v != 0;
+	}
+}
+
+/* Evaluates an `if` line's expression; -1 when it cannot be read. */
+static int
+cond_eval(const char *expr)
+{
+	struct cond c = { .p = expr };
+	double v = cond_or(&c);
+
+	cond_ws(&c);
+	if (c.bad || *c.p != '\0')
+		return -1;
+	return v != 0;
+}
+
+/* --- one file */
+
+struct pfile {
+	struct rules_set	*set;
+	const struct rules_diag	*diag;
+	const char		*file;	/* owned by the set */
+	int			 line;
+	/* if/ifplugin nesting: is each level active? */
+	bool			 active[64];
+	bool			 was_active[64];
+	int			 depth;
+	/* unsupported directives: first line and count, warned at the end */
+	GHashTable		*unsupported;
+};
+
+struct unsup {
+	int	line;
+	int	count;
+};
+
+static bool
+pf_active(const struct pfile *pf)
+{
+	for (int i = 0; i < pf->depth; i++)
+		if (!pf->active[i])
+			return false;
+	return true;
+}
+
+/* Splits off the first word of *sp; returns it NUL-terminated. */
+static char *
+next_word(char **sp)
+{
+	char *s = *sp, *w;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	w = s;
+	while (*s != '\0' && !isspace((unsigned char)*s))
+		s++;
+	if (*s != '\0')
+		*s++ = '\0';
+	while (isspace((unsigned char)*s))
+		s++;
+	*sp = s;
+	return w;
+}
+
+static bool
+is_rule_name(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return false;
+	return true;
+}
+
+/*
+ * Reads a Perl match operator at s: /re/flags or m{re}flags (any
+ * delimiter).  Sets the pattern and flags (malloc'd) and returns the end.
+ */
+static const char *
+read_regex(const char *s, char **pat_r, char **flags_r, const char **why_r)
+{
+	char open, close;
+	int nest = 0;
+	const char *start, *p;
+
+	if (*s == 'm' && s[1] != '\0' && !isalnum((unsigned char)s[1]) &&
+	    !isspace((unsigned char)s[1]))
+		s++;
+	else if (*s != '/') {
+		*why_r = "expected /regex/ or m{regex}";
+		return NULL;
+	}
+	open = *s;
+	switch (open) {
+	case '{': close = '}'; break;
+	case '(': close = ')'; break;
+	case '<': close = '>'; break;
+	case '[': close = ']'; break;
+	default: close = open; break;
+	}
+	start = ++s;
+	for (p = start; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			continue;
+		}
+		if (open != close && *p == open) {
+			nest++;
+			continue;
+		}
+		if (*p == close) {
+			if (nest-- == 0)
+				break;
+		}
+	}
+	if (*p == '\0') {
+		*why_r = "regex has no closing delimiter";
+		return NULL;
+	}
+	if ((*pat_r = strndup(start, (size_t)(p - start))) == NULL)
+		log_oom((size_t)(p - start), "rules pattern");
+	/* An escaped '/' means '/' in a /.../ pattern: PCRE2 reads \/ as
+	 * '/' too, so the text stays as written. */
+	s = ++p;
+	while (isalpha((unsigned char)*p))
+		p++;
+	if ((*flags_r = strndup(s, (size_t)(p - s))) == NULL)
+		log_oom((size_t)(p - s), "rules flags");
+	return p;
+}
+
+static struct rule *
+rule_new(struct pfile *pf, const char *name, enum rule_type type)
+{
+	struct rule *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		log_oom(sizeof(*r), "rules rule");
+	if ((r->name = strdup(name)) == NULL)
+		log_oom(strlen(name), "rules name");
+	r->type = type;
+	r->file = (char *)pf->file;
+	r->line = pf->line;
+	return r;
+}
+
+/* Adds r to the set; a later definition replaces an earlier one. */
+static void
+rule_add(struct pfile *pf, struct rule *r)
+{
+	struct rules_set *set = pf->set;
+	struct rule *old = g_hash_table_lookup(set->by_name, r->name);
+
+	g_hash_table_remove(set->skipped, r->name);
+	if (old != NULL) {
+		diag_emit(set, pf->diag, RULES_WARN, pf->file, pf->line, 1,
+		    r->name, "duplicate name: replaces the rule at %s:%d",
+		    old->file, old->line);
+		g_ptr_array_remove(set->rules, old);
+		g_hash_table_remove(set->by_name, old->name);
+		rule_free(old);
+	}
+	g_ptr_array_add(set->rules, r);
+	g_hash_table_insert(set->by_name, r->name, r);
+}
+
+/* Notes a rule that will not run, and why (lint, meta dependencies). */
+static void
+rule_skip(struct pfile *pf, const char *name, const char *why)
+{
+	struct rules_set *set = pf->set;
+	struct rule *old = g_hash_table_lookup(set->by_name, name);
+
+	if (old != NULL) {
+		g_ptr_array_remove(set->rules, old);
+		g_hash_table_remove(set->by_name, old->name);
+		rule_free(old);
+	}
+	g_hash_table_replace(set->skipped, g_strdup(name), g_strdup(why));
+	set->nskipped++;
+	diag_emit(set, pf->diag, RULES_WARN, pf->file, pf->line, 1, name,
+	    "skipped: %s", why);
+}
+
+static void
+parse_pattern_rule(struct pfile *pf, const char *name, enum rule_type type,
+    char *rest, const char *line)
+{
+	struct rule *r;
+	const char *why = NULL, *end;
+	char *pat, *flags;
+	int col;
+
+	if (strncmp(rest, "eval:", 5) == 0) {
+		rule_skip(pf, name, "eval: tests are not supported");
+		return;
+	}
+	col = (int)(rest - line) + 1;
+	if ((end = read_regex(rest, &pat, &flags, &why)) == NULL) {
+		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line,
+		    col, name, "%s", why);
+		return;
+	}
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end != '\0') {
+		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line,
+		    (int)(end - line) + 1, name, "unexpected text after the "
+		    "regex: '%.20s'", end);
+		free(pat);
+		free(flags);
+		return;
+	}
+	r = rule_new(pf, name, type);
+	r->pattern = pat;
+	r->flags = flags;
+	/* Column of the first pattern character, for compile errors. */
+	r->col = col + (*rest == 'm' ? 2 : 1);
+	rule_add(pf, r);
+}
+
+static void
+parse_header_rule(struct pfile *pf, const char *name, char *rest,
+    const char *line)
+{
+	struct rule *r;
+	char *spec, *op, *pat = NULL, *flags = NULL, *colon;
+	const char *why = NULL, *end;
+	unsigned hmod = 0;
+	int col;
+
+	if (strncmp(rest, "eval:", 5) == 0) {
+		rule_skip(pf, name, "eval: tests are not supported");
+		return;
+	}
+	if (strncmp(rest, "exists:", 7) == 0) {
+		if (g_ascii_strncasecmp(rest + 7, "X-Spam-Relays-", 14) == 0) {
+			rule_skip(pf, name, "SpamAssassin's relay analysis is "
+			    "not computed here");
+			return;
+		}
+		r = rule_new(pf, name, RULE_HEADER);
+		r->is_exists = true;
+		r->hdr = strdup(rest + 7);
+		g_strstrip(r->hdr);
+		rule_add(pf, r);
+		return;
+	}
+	spec = next_word(&rest);
+	/* Modifiers: Hdr:raw, Hdr:addr, Hdr:name, Hdr:first, Hdr:last. */
+	if ((colon = strchr(spec, ':')) != NULL) {
+		char *m = colon + 1, *nx;
+
+		*colon = '\0';
+		for (; m != NULL && *m != '\0'; m = nx) {
+			if ((nx = strchr(m, ':')) != NULL)
+				*nx++ = '\0';
+			if (strcmp(m, "raw") == 0)
+				hmod |= HMOD_RAW;
+			else if (strcmp(m, "addr") == 0)
+				hmod |= HMOD_ADDR;
+			else if (strcmp(m, "name") == 0)
+				hmod |= HMOD_NAME;
+			else if (strcmp(m, "first") == 0)
+				hmod |= HMOD_FIRST;
+			else if (strcmp(m, "last") == 0)
+				hmod |= HMOD_LAST;
+			else {
+				char why2[80];
+
+				snprintf(why2, sizeof(why2), "header modifier "
+				    ":%.40s is not supported", m);
+				rule_skip(pf, name, why2);
+				return;
+			}
+		}
+	}
+	/* SpamAssassin's Received-header analysis: not computed here. */
+	if (g_ascii_strncasecmp(spec, "X-Spam-Relays-", 14) == 0 ||
+	    strncmp(spec, "ALL-", 4) == 0) {
+		char why2[120];
+
+		snprintf(why2, sizeof(why2), "header %.40s is SpamAssassin's "
+		    "relay analysis, which vigil does not compute", spec);
+		rule_skip(pf, name, why2);
+		return;
+	}
+	op = next_word(&rest);
+	if (strcmp(op, "=~") != 0 && strcmp(op, "!~") != 0) {
+		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line,
+		    (int)(op - line) + 1, name, "expected =~ or !~ after the "
+		    "header name, found '%.20s'", op);
+		return;
+	}
+	col = (int)(rest - line) + 1;
+	if ((end = read_regex(rest, &pat, &flags, &why)) == NULL) {
+		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line,
+		    col, name, "%s", why);
+		return;
+	}
+	r = rule_new(pf, name, RULE_HEADER);
+	if ((r->hdr = strdup(spec)) == NULL)
+		log_oom(strlen(spec), "rules header");
+	r->hmod = hmod;
+	r->is_neg = op[0] == '!';
+	r->pattern = pat;
+	r->flags = flags;
+	r->col = col + (*rest == 'm' ? 2 : 1);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (strncmp(end, "[if-unset:", 10) == 0) {
+		const char *v = end + 10, *close = strrchr(v, ']');
+
+		if (close == NULL) {
+			diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file,
+			    pf->line, (int)(end - line) + 1, name,
+			    "[if-unset: has no closing ]");
+			rule_free(r);
+			return;
+		}
+		while (isspace((unsigned char)*v))
+			v++;
+		r->if_unset = strndup(v, (size_t)(close - v));
+		g_strchomp(r->if_unset);
+		end = close + 1;
+		while (isspace((unsigned char)*end))
+			end++;
+	}
+	if (*end != '\0') {
+		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line,
+		    (int)(end - line) + 1, name, "unexpected text after the "
+		    "regex: '%.20s'", end);
+		rule_free(r);
+		return;
+	}
+	rule_add(pf, r);
+}
+
+static void
+parse_score(struct pfile *pf, const char *name, char *rest)
+{
+	double v[4];
+	bool rel[4];
+	int n = 0;
+	struct rules_set *set = pf->set;
+
+	while (*rest != '\0' && n < 4) {
+		char *w = next_word(&rest), *end;
+		size_t wl = strlen(w);
+
+		rel[n] = wl > 2 && w[0] == '(' && w[wl - 1] == ')';
+		if (rel[n]) {
+			w[wl - 1] = '\0';
+			w++;
+		}
+		v[n] = strtod(w, &end);
+		if (end == w || *end != '\0') {
+			diag_emit(set, pf->diag, RULES_ERROR, pf->file, pf->line,
+			    1, name, "score: '%s' is not a number", w);
+			return;
+		}
+		n++;
+	}
+	if (n != 1 && n != 4) {
+		diag_emit(set, pf->diag, RULES_ERROR, pf->file, pf->line, 1,
+		    name, "score needs one value or four, found %d", n);
+		return;
+	}
+	/* Four values: no Bayes/no net, net, Bayes, Bayes+net.  vigil runs
+	 * Bayes and no network tests: the third. */
+	{
+		int k = n == 4 ? 2 : 0;
+		double s = v[k];
+		double *old = g_hash_table_lookup(set->scores, name);
+
+		if (rel[k])
+			s += old != NULL ? *old : 1.0;
+		if (old == NULL) {
+			old = g_new(double, 1);
+			g_hash_table_insert(set->scores, g_strdup(name), old);
+			g_ptr_array_add(set->score_order, g_strdup(name));
+		}
+		*old = s;
+	}
+}
+
+static void
+parse_tflags(struct pfile *pf, const char *name, char *rest)
+{
+	struct rules_attr *a = attr_get(pf->set, name);
+
+	a->tflags = 0;
+	a->maxhits = 0;
+	a->has_tflags = true;
+	while (*rest != '\0') {
+		char *w = next_word(&rest);
+
+		if (strcmp(w, "nice") == 0)
+			a->tflags |= TF_NICE;
+		else if (strcmp(w, "multiple") == 0)
+			a->tflags |= TF_MULTIPLE;
+		else if (strcmp(w, "nosubject") == 0)
+			a->tflags |= TF_NOSUBJECT;
+		else if (strcmp(w, "net") == 0)
+			a->tflags |= TF_NET;
+		else if (strcmp(w, "learn") == 0)
+			a->tflags |= TF_LEARN;
+		else if (strcmp(w, "userconf") == 0)
+			a->tflags |= TF_USERCONF;
+		else if (strcmp(w, "noautolearn") == 0)
+			a->tflags |= TF_NOAUTOLEARN;
+		else if (strncmp(w, "maxhits=", 8) == 0)
+			a->maxhits = (unsigned)strtoul(w + 8, NULL, 10);
+		/* Other flags (publish, autolearn_force, domains_only, ...)
+		 * change nothing in how vigil runs a rule. */
+	}
+}
+
+static void
+directive(struct pfile *pf, char *s, const char *line)
+{
+	struct rules_set *set = pf->set;
+	char *kw = next_word(&s), *name;
+
+	/* Conditionals are read even inside inactive blocks. */
+	if (strcmp(kw, "if") == 0 || strcmp(kw, "ifplugin") == 0) {
+		int v;
+
+		if (pf->depth == (int)NELEM(pf->active)) {
+			diag_emit(set, pf->diag, RULES_ERROR, pf->file, pf->line,
+			    1, "-", "if blocks nested too deep");
+			return;
+		}
+		if (kw[2] == 'p')
+			v = in_list(implemented_plugins, g_strstrip(s));
+		else if ((v = cond_eval(s)) < 0) {
+			diag_emit(set, pf->diag, RULES_WARN, pf->file, pf->line,
+			    (int)(s - line) + 1, "-", "cannot read the "
+			    "condition '%.40s': block skipped", s);
+			v = 0;
+		}
+		pf->active[pf->depth] = v;
+		pf->was_active[pf->depth] = v;
+		pf->depth++;
+		return;
+	}
+	if (strcmp(kw, "else") == 0) {
+		if (pf->depth == 0) {
+			diag_emit(set, pf->diag, RULES_ERROR, pf->file, pf->line,
+			    1, "-", "else without if");
+			return;
+		}
+		pf->active[pf->depth - 1] = !pf->was_active[pf->depth - 1];
+		return;
+	}
+	if (strcmp(kw, "endif") == 0) {
+		if (pf->depth == 0) {
+			diag_emit(set, pf->diag, RULES_ERROR, pf->file, pf->line,
+			    1, "-", "endif without if");
+			return;
+		}
+		pf->depth--;
+		return;
+	}
+	if (!pf_active(pf))
+		return;
+
+	if (strcmp(kw, "replace_start") == 0 || strcmp(kw, "replace_end") == 0) {
+		char **dst = kw[8] == 's' ? &set->replace_start :
+		    &set->replace_end;
+
+		g_free(*dst);
+		*dst = g_strdup(g_strstrip(s));
+		return;
+	}
+	if (strcmp(kw, "replace_rules") == 0) {
+		while (*s != '\0')
+			g_hash_table_add(set->replace_rules,
+			    g_strdup(next_word(&s)));
+		return;
+	}
+	if (in_list(quiet_directives, kw))
+		return;
+
+	name = next_word(&s);
+	if (strcmp(kw, "replace_tag") == 0 || strcmp(kw, "replace_pre") == 0 ||
+	    strcmp(kw, "replace_inter") == 0 || strcmp(kw, "replace_post") == 0) {
+		GHashTable *h = kw[8] == 't' ? set->replace_tag :
+		    kw[8] == 'p' && kw[9] == 'r' ? set->replace_pre :
+		    kw[8] == 'i' ? set->replace_inter : set->replace_post;
+
+		g_hash_table_replace(h, g_strdup(name), g_strdup(s));
+		return;
+	}
+	if (strcmp(kw, "header") == 0 || strcmp(kw, "body") == 0 ||
+	    strcmp(kw, "rawbody") == 0 || strcmp(kw, "uri") == 0 ||
+	    strcmp(kw, "full") == 0 || strcmp(kw, "meta") == 0 ||
+	    strcmp(kw, "score") == 0 || strcmp(kw, "describe") == 0 ||
+	    strcmp(kw, "tflags") == 0 || strcmp(kw, "priority") == 0) {
+		if (!is_rule_name(name)) {
+			diag_emit(set, pf->diag, RULES_ERROR, pf->file, pf->line,
+			    (int)(name - line) + 1, name[0] ? name : "-",
+			    "%s: '%s' is not a rule name (letters, digits, _)",
+			    kw, name);
+			return;
+		}
+		if (*s == '\0' && strcmp(kw, "describe") != 0) {
+			diag_emit(set, pf->diag, RULES_ERROR, pf->file, pf->line,
+			    (int)strlen(line) + 1, name, "%s: nothing after "
+			    "the rule name", kw);
+			return;
+		}
+	}
+	if (strcmp(kw, "header") == 0)
+		parse_header_rule(pf, name, s, line);
+	else if (strcmp(kw, "body") == 0)
+		parse_pattern_rule(pf, name, RULE_BODY, s, line);
+	else if (strcmp(kw, "rawbody") == 0)
+		parse_pattern_rule(pf, name, RULE_RAWBODY, s, line);
+	else if (strcmp(kw, "uri") == 0)
+		parse_pattern_rule(pf, name, RULE_URI, s, line);
+	else if (strcmp(kw, "full") == 0)
+		parse_pattern_rule(pf, name, RULE_FULL, s, line);
+	else if (strcmp(kw, "meta") == 0) {
+		struct rule *r = rule_new(pf, name, RULE_META);
+
+		r->expr = strdup(s);
+		r->col = (int)(s - line) + 1;
+		rule_add(pf, r);
+	} else if (strcmp(kw, "score") == 0)
+		parse_score(pf, name, s);
+	else if (strcmp(kw, "describe") == 0) {
+		struct rules_attr *a = attr_get(set, name);
+
+		g_free(a->describe);
+		a->describe = g_strdup(s);
+	} else if (strcmp(kw, "tflags") == 0)
+		parse_tflags(pf, name, s);
+	else if (strcmp(kw, "priority") == 0) {
+		struct rules_attr *a = attr_get(set, name);
+
+		a->priority = atoi(s);
+	} else if (strcmp(kw, "mimeheader") == 0 || strcmp(kw, "askdns") == 0 ||
+	    strcmp(kw, "urirhssub") == 0 || strcmp(kw, "uridnsbl") == 0 ||
+	    strcmp(kw, "urirhsbl") == 0 || strcmp(kw, "uridnssub") == 0) {
+		char why[80];
+
+		snprintf(why, sizeof(why), "'%s' rules are not supported", kw);
+		rule_skip(pf, name, why);
+	} else {
+		struct unsup *u = g_hash_table_lookup(pf->unsupported, kw);
+
+		if (u == NULL) {
+			u = g_new0(struct unsup, 1);
+			u->line = pf->line;
+			g_hash_table_insert(pf->unsupported, g_strdup(kw), u);
+		}
+		u->count++;
+		set->nskipped++;
+	}
+}
+
+int
+rules_load_string(struct rules_set *set, const char *file, const char *text,
+    const struct rules_diag *diag)
+{
+	struct pfile pf = { .set = set, .diag = diag };
+	size_t errs = set->nerrors;
+	const char *p = text;
+	GHashTableIter it;
+	gpointer k, v;
+
+	pf.file = g_string_chunk_insert(set->strings, file);
+	pf.unsupported = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, g_free);
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		char *line = g_strndup(p, n), *s, *hash;
+
+		pf.line++;
+		p += n + (nl != NULL);
+		/* Comments: # to the end, unless escaped as \#. */
+		for (hash = line; (hash = strchr(hash, '#')) != NULL; hash++) {
+			if (hash > line && hash[-1] == '\\') {
+				memmove(hash - 1, hash, strlen(hash) + 1);
+				continue;
+			}
+			*hash = '\0';
+			break;
+		}
+		g_strchomp(line);
+		s = line;
+		while (isspace((unsigned char)*s))
+			s++;
+		if (*s != '\0')
+			directive(&pf, s, line);
+		g_free(line);
+	}
+	if (pf.depth != 0)
+		diag_emit(set, diag, RULES_ERROR, pf.file, pf.line, 1, "-",
+		    "%d if block%s not closed with endif", pf.depth,
+		    pf.depth > 1 ? "s" : "");
+	g_hash_table_iter_init(&it, pf.unsupported);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		const struct unsup *u = v;
+
+		diag_emit(set, diag, RULES_WARN, pf.file, u->line, 1, "-",
+		    "unsupported directive '%s' skipped (%d line%s in this "
+		    "file)", (const char *)k, u->count, u->count > 1 ? "s" : "");
+	}
+	g_hash_table_destroy(pf.unsupported);
+	return (int)(set->nerrors - errs);
+}
+
+static int
+load_file(struct rules_set *set, const char *path,
+    const struct rules_diag *diag)
+{
+	gchar *text = NULL;
+	GError *gerr = NULL;
+	int n;
+
+	if (!g_file_get_contents(path, &text, NULL, &gerr)) {
+		diag_emit(set, diag, RULES_ERROR, path, 0, 0, "-", "cannot "
+		    "read: %s", gerr->message);
+		g_error_free(gerr);
+		return 1;
+	}
+	n = rules_load_string(set, path, text, diag);
+	g_free(text);
+	return n;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+rules_load_path(struct rules_set *set, const char *path,
+    const struct rules_diag *diag)
+{
+	struct stat st;
+	GPtrArray *names;
+	DIR *d;
+	struct dirent *de;
+	int errs = 0;
+
+	if (stat(path, &st) == -1) {
+		diag_emit(set, diag, RULES_ERROR, path, 0, 0, "-", "%s",
+		    strerror(errno));
+		return 1;
+	}
+	if (!S_ISDIR(st.st_mode))
+		return load_file(set, path, diag);
+	if ((d = opendir(path)) == NULL) {
+		diag_emit(set, diag, RULES_ERROR, path, 0, 0, "-", "opendir: %s",
+		    strerror(errno));
+		return 1;
+	}
+	names = g_ptr_array_new_with_free_func(g_free);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (g_str_has_suffix(de->d_name, ".rules") ||
+		    g_str_has_suffix(de->d_name, ".cf"))
+			g_ptr_array_add(names, g_strdup(de->d_name));
+	}
+	closedir(d);
+	qsort(names->pdata, names->len, sizeof(char *), name_cmp);
+	for (guint i = 0; i < names->len; i++) {
+		char *p = g_build_filename(path, names->pdata[i], NULL);
+
+		errs += load_file(set, p, diag);
+		g_free(p);
+	}
+	if (names->len == 0)
+		diag_emit(set, diag, RULES_WARN, path, 0, 0, "-",
+		    "no *.rules or *.cf files in this folder");
+	g_ptr_array_free(names, TRUE);
+	return errs;
+}

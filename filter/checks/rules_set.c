@@ -1,0 +1,514 @@
+/*
+ * rules_set.c - a rule set's life: creation, compilation (attributes and
+ * scores applied, ReplaceTags tags expanded, regexes and metas compiled,
+ * evaluation order fixed, optional stress test), figures and counters,
+ * and release.
+ */
+#include "config.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "checks/rules.h"
+#include "checks/rules_int.h"
+
+struct rules_set *
+rules_set_new(const struct rules_limits *lim)
+{
+	struct rules_set *set = g_new0(struct rules_set, 1);
+
+	set->lim = *lim;
+	set->rules = g_ptr_array_new();
+	set->by_name = g_hash_table_new(g_str_hash, g_str_equal);
+	set->skipped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    g_free);
+	set->scores = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    g_free);
+	set->score_order = g_ptr_array_new_with_free_func(g_free);
+	set->attrs = g_hash_table_new(g_str_hash, g_str_equal);
+	set->strings = g_string_chunk_new(4096);
+	set->replace_tag = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, g_free);
+	set->replace_pre = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, g_free);
+	set->replace_inter = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, g_free);
+	set->replace_post = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, g_free);
+	set->replace_rules = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, NULL);
+	set->replace_start = g_strdup("<");
+	set->replace_end = g_strdup(">");
+	return set;
+}
+
+void
+rule_free(struct rule *r)
+{
+	if (r == NULL)
+		return;
+	free(r->name);
+	free(r->hdr);
+	free(r->if_unset);
+	free(r->pattern);
+	free(r->flags);
+	rx_free(r->rx);
+	free(r->expr);
+	meta_free(r->meta);
+	free(r);
+}
+
+static void
+attr_free(gpointer key, gpointer value, gpointer data)
+{
+	struct rules_attr *a = value;
+
+	g_free(key);
+	g_free(a->describe);
+	g_free(a);
+}
+
+void
+rules_set_free(struct rules_set **setp)
+{
+	struct rules_set *set = *setp;
+
+	if (set == NULL)
+		return;
+	*setp = NULL;
+	for (guint i = 0; i < set->rules->len; i++)
+		rule_free(set->rules->pdata[i]);
+	g_ptr_array_free(set->rules, TRUE);
+	g_hash_table_destroy(set->by_name);
+	g_hash_table_destroy(set->skipped);
+	g_hash_table_destroy(set->scores);
+	g_ptr_array_free(set->score_order, TRUE);
+	g_hash_table_foreach(set->attrs, attr_free, NULL);
+	g_hash_table_destroy(set->attrs);
+	g_string_chunk_free(set->strings);
+	g_hash_table_destroy(set->replace_tag);
+	g_hash_table_destroy(set->replace_pre);
+	g_hash_table_destroy(set->replace_inter);
+	g_hash_table_destroy(set->replace_post);
+	g_hash_table_destroy(set->replace_rules);
+	g_free(set->replace_start);
+	g_free(set->replace_end);
+	free(set->order);
+	g_free(set);
+}
+
+struct rules_attr *
+attr_get(struct rules_set *set, const char *name)
+{
+	struct rules_attr *a = g_hash_table_lookup(set->attrs, name);
+
+	if (a == NULL) {
+		a = g_new0(struct rules_attr, 1);
+		g_hash_table_insert(set->attrs, g_strdup(name), a);
+	}
+	return a;
+}
+
+/* Cuts the first "<KIND NAME>" out of *re; returns NAME or NULL. */
+static char *
+tag_modifier(const struct rules_set *set, GString *re, const char *kind)
+{
+	char *open = g_strconcat(set->replace_start, kind, " ", NULL);
+	char *p = strstr(re->str, open), *e, *name = NULL;
+
+	if (p != NULL && (e = strstr(p + strlen(open), set->replace_end))
+	    != NULL && e > p + strlen(open)) {
+		name = g_strndup(p + strlen(open), (size_t)(e - p -
+		    strlen(open)));
+		g_string_erase(re, p - re->str, e + strlen(set->replace_end) -
+		    p);
+	}
+	g_free(open);
+	return name;
+}
+
+/*
+ * The ReplaceTags plugin: <NAME> in the pattern of a rule listed in
+ * replace_rules becomes the replace_tag NAME text; <pre P>, <post P> and
+ * <inter I> add text before, after and between tags.  As in
+ * Mail::SpamAssassin::Plugin::ReplaceTags, up to six passes for tags
+ * inside tags.  Returns a new pattern (g_malloc'd).
+ */
+static char *
+replace_tags(const struct rules_set *set, const char *pattern)
+{
+	GString *re = g_string_new(pattern);
+	GRegex *split = g_regex_new("(<[^<>]+>)", 0, 0, NULL);
+	int passes = 0;
+	bool again;
+
+	do {
+		char *pre = tag_modifier(set, re, "pre");
+		char *post = tag_modifier(set, re, "post");
+		char *inter = tag_modifier(set, re, "inter");
+		const char *pre_s = pre ? g_hash_table_lookup(set->replace_pre,
+		    pre) : NULL;
+		const char *post_s = post ? g_hash_table_lookup(
+		    set->replace_post, post) : NULL;
+		const char *inter_s = inter ? g_hash_table_lookup(
+		    set->replace_inter, inter) : NULL;
+		char **parts = g_regex_split(split, re->str, 0);
+		size_t np = g_strv_length(parts), slen, elen;
+		GString *out = g_string_new(NULL);
+
+		/* Perl's split drops trailing empty fields. */
+		while (np > 0 && parts[np - 1][0] == '\0')
+			np--;
+		slen = strlen(set->replace_start);
+		elen = strlen(set->replace_end);
+		again = false;
+		for (size_t i = 0; i < np; i++) {
+			char *el = parts[i];
+			size_t l = strlen(el);
+			bool is_tag = l > slen + elen &&
+			    strncmp(el, set->replace_start, slen) == 0 &&
+			    strcmp(el + l - elen, set->replace_end) == 0;
+
+			if (!is_tag) {
+				if (el[0] == '\0' && inter_s != NULL)
+					g_string_append(out, inter_s);
+				else
+					g_string_append(out, el);
+				continue;
+			}
+			{
+				char *name = g_strndup(el + slen, l - slen - elen);
+				const char *rep = g_hash_table_lookup(
+				    set->replace_tag, name);
+
+				if (pre_s != NULL)
+					g_string_append(out, pre_s);
+				if (rep != NULL && rep[0] != '\0') {
+					g_string_append(out, rep);
+					if (strchr(rep, '<') != NULL &&
+					    strchr(rep, '>') != NULL)
+						again = true;
+				} else
+					g_string_append(out, el);
+				if (post_s != NULL)
+					g_string_append(out, post_s);
+				g_free(name);
+			}
+		}
+		g_string_assign(re, out->str);
+		g_string_free(out, TRUE);
+		g_strfreev(parts);
+		g_free(pre);
+		g_free(post);
+		g_free(inter);
+		passes++;
+	} while (again && passes <= 5);
+	g_regex_unref(split);
+	return g_string_free(re, FALSE);
+}
+
+/* Hostile subjects for lint's stress test: long runs that make careless
+ * patterns (nested quantifiers, .* chains) backtrack. */
+static char *
+stress_input(int kind, size_t *len_r)
+{
+	static const char *const units[] = {
+		"a", " ", "a ", "aA1.", "=20", "<a ", "1", "\n \n", "x@x.",
+		"http://a", ", ",
+	};
+	size_t n = 12000, ul;
+	char *s;
+
+	if (kind >= (int)NELEM(units))
+		return NULL;
+	ul = strlen(units[kind]);
+	s = g_malloc(n + 2);
+	for (size_t i = 0; i < n; i++)
+		s[i] = units[kind][i % ul];
+	/* Ends on a character most patterns do not expect. */
+	s[n] = '!';
+	s[n + 1] = '\0';
+	*len_r = n + 1;
+	return s;
+}
+
+static bool
+rx_stress(const struct rx *rx)
+{
+	size_t len, so, eo;
+	char *s;
+
+	for (int k = 0; (s = stress_input(k, &len)) != NULL; k++) {
+		enum rx_rc rc = rx_match(rx, s, len, 0, &so, &eo);
+
+		g_free(s);
+		if (rc == RX_LIMIT)
+			return false;
+	}
+	return true;
+}
+
+static void
+compile_pattern(struct rules_set *set, struct rule *r, bool stress,
+    const struct rules_diag *diag)
+{
+	char err[256], *pat = r->pattern, *expanded = NULL;
+	const char *why = NULL;
+	size_t off;
+	bool too_large;
+	char *tr;
+
+	if (g_hash_table_contains(set->replace_rules, r->name))
+		pat = expanded = replace_tags(set, r->pattern);
+	if ((tr = rx_translate(pat, &why)) == NULL) {
+		diag_emit(set, diag, RULES_WARN, r->file, r->line, r->col,
+		    r->name, "skipped: %s", why);
+		set->nskipped++;
+		g_free(expanded);
+		return;
+	}
+	free(tr);
+	r->rx = rx_compile(pat, r->flags, &set->lim, err, sizeof(err), &off,
+	    &too_large);
+	if (r->rx == NULL && too_large) {
+		diag_emit(set, diag, RULES_WARN, r->file, r->line, r->col,
+		    r->name, "skipped: %s%s", err, expanded != NULL ?
+		    " after tag replacement" : "");
+		set->nskipped++;
+	} else if (r->rx == NULL)
+		diag_emit(set, diag, RULES_ERROR, r->file, r->line,
+		    expanded != NULL ? r->col : r->col + (int)off, r->name,
+		    "%s%s", err, expanded != NULL ? " (after tag replacement)" :
+		    "");
+	else if (stress && !rx_stress(r->rx))
+		diag_emit(set, diag, RULES_WARN, r->file, r->line, r->col,
+		    r->name, "regex reaches the match limit on a stress input "
+		    "(catastrophic backtracking): it will count as not hit on "
+		    "such messages");
+	g_free(expanded);
+}
+
+/* Depth-first ordering of metas; 1 = visiting, 2 = done. */
+static bool
+meta_visit(struct rules_set *set, struct rule *r, unsigned char *mark,
+    GPtrArray *out, const struct rules_diag *diag)
+{
+	const char *const *deps;
+	size_t nd;
+
+	if (mark[r->idx] == 2)
+		return true;
+	if (mark[r->idx] == 1) {
+		diag_emit(set, diag, RULES_ERROR, r->file, r->line, r->col,
+		    r->name, "meta rules depend on each other in a loop");
+		return false;
+	}
+	mark[r->idx] = 1;
+	nd = meta_deps(r->meta, &deps);
+	for (size_t i = 0; i < nd; i++) {
+		struct rule *d = g_hash_table_lookup(set->by_name, deps[i]);
+
+		if (d != NULL && d->type == RULE_META && d->is_enabled &&
+		    !meta_visit(set, d, mark, out, diag)) {
+			mark[r->idx] = 2;
+			return false;
+		}
+	}
+	mark[r->idx] = 2;
+	g_ptr_array_add(out, r);
+	return true;
+}
+
+static int
+order_cmp(const void *a, const void *b)
+{
+	const struct rule *x = *(struct rule *const *)a;
+	const struct rule *y = *(struct rule *const *)b;
+
+	if (x->type != y->type)
+		return (int)x->type - (int)y->type;
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+int
+rules_compile(struct rules_set *set, bool stress,
+    const struct rules_diag *diag)
+{
+	size_t errs = set->nerrors;
+	GPtrArray *pats = g_ptr_array_new(), *metas = g_ptr_array_new();
+	unsigned char *mark;
+
+	/* Attributes, scores and the patterns. */
+	for (guint i = 0; i < set->rules->len; i++) {
+		struct rule *r = set->rules->pdata[i];
+		struct rules_attr *a = g_hash_table_lookup(set->attrs, r->name);
+		double *sc = g_hash_table_lookup(set->scores, r->name);
+
+		r->idx = i;
+		if (a != NULL) {
+			r->describe = a->describe;
+			r->tflags = a->tflags;
+			r->maxhits = a->maxhits;
+			r->priority = a->priority;
+		}
+		if (sc != NULL) {
+			r->score = *sc;
+			r->has_score = true;
+		} else {
+			/* SpamAssassin's defaults: 1, 0.01 for T_ rules in
+			 * testing, negative for nice rules. */
+			r->score = strncmp(r->name, "T_", 2) == 0 ? 0.01 : 1.0;
+			if (r->tflags & TF_NICE)
+				r->score = -r->score;
+			if (strncmp(r->name, "__", 2) != 0)
+				diag_emit(set, diag, RULES_WARN, r->file,
+				    r->line, 1, r->name, "no score: %g is used",
+				    r->score);
+		}
+		if (r->type != RULE_META && !r->is_exists)
+			compile_pattern(set, r, stress, diag);
+	}
+	/* Metas, once every name is known. */
+	for (guint i = 0; i < set->rules->len; i++) {
+		struct rule *r = set->rules->pdata[i];
+		const char *const *deps;
+		char err[256];
+		int col, *idx;
+		size_t nd;
+
+		if (r->type != RULE_META)
+			continue;
+		if ((r->meta = meta_compile(r->expr, set, err, sizeof(err),
+		    &col)) == NULL) {
+			diag_emit(set, diag, RULES_ERROR, r->file, r->line,
+			    r->col + col, r->name, "%s", err);
+			continue;
+		}
+		nd = meta_deps(r->meta, &deps);
+		idx = g_new(int, nd + 1);
+		for (size_t k = 0; k < nd; k++) {
+			struct rule *d = g_hash_table_lookup(set->by_name,
+			    deps[k]);
+
+			idx[k] = d != NULL ? (int)d->idx : -1;
+			if (d == NULL && !g_hash_table_contains(set->skipped,
+			    deps[k]))
+				diag_emit(set, diag, RULES_WARN, r->file,
+				    r->line, r->col, r->name, "meta names "
+				    "unknown rule %s (counted as 0)", deps[k]);
+		}
+		meta_bind(r->meta, idx);
+		g_free(idx);
+	}
+	/* The evaluation order: enabled pattern rules by type, then metas
+	 * after everything they depend on. */
+	for (guint i = 0; i < set->rules->len; i++) {
+		struct rule *r = set->rules->pdata[i];
+		bool ok = r->type == RULE_META ? r->meta != NULL :
+		    r->rx != NULL || r->is_exists;
+
+		/* A score of 0 disables a rule, as in SpamAssassin. */
+		r->is_enabled = ok && r->score != 0;
+	}
+	mark = g_malloc0(set->rules->len + 1);
+	for (guint i = 0; i < set->rules->len; i++) {
+		struct rule *r = set->rules->pdata[i];
+
+		if (!r->is_enabled)
+			continue;
+		if (r->type == RULE_META)
+			meta_visit(set, r, mark, metas, diag);
+		else
+			g_ptr_array_add(pats, r);
+	}
+	g_free(mark);
+	qsort(pats->pdata, pats->len, sizeof(void *), order_cmp);
+	set->norder = pats->len + metas->len;
+	set->order = calloc(set->norder + 1, sizeof(*set->order));
+	if (set->order == NULL)
+		log_oom(set->norder * sizeof(*set->order), "rules order");
+	memcpy(set->order, pats->pdata, pats->len * sizeof(void *));
+	memcpy(set->order + pats->len, metas->pdata,
+	    metas->len * sizeof(void *));
+	set->nmeta_first = pats->len;
+	g_ptr_array_free(pats, TRUE);
+	g_ptr_array_free(metas, TRUE);
+	set->is_compiled = true;
+	return (int)(set->nerrors - errs);
+}
+
+void
+rules_get_counts(const struct rules_set *set, struct rules_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < set->norder; i++) {
+		c->loaded++;
+		c->by_type[set->order[i]->type]++;
+	}
+	c->skipped = set->nskipped;
+	c->errors = set->nerrors;
+	c->warnings = set->nwarnings;
+}
+
+size_t
+rules_count(const struct rules_set *set)
+{
+	return set->rules->len;
+}
+
+struct rule *
+rules_at(const struct rules_set *set, size_t i)
+{
+	return i < set->rules->len ? set->rules->pdata[i] : NULL;
+}
+
+struct rule *
+rules_find(const struct rules_set *set, const char *name)
+{
+	return g_hash_table_lookup(set->by_name, name);
+}
+
+size_t
+rules_score_count(const struct rules_set *set)
+{
+	return set->score_order->len;
+}
+
+void
+rules_score_at(const struct rules_set *set, size_t i, const char **name_r,
+    double *score_r)
+{
+	const char *name = set->score_order->pdata[i];
+
+	*name_r = name;
+	*score_r = *(double *)g_hash_table_lookup(set->scores, name);
+}
+
+void
+rules_write_stats(const struct rules_set *set, FILE *out)
+{
+	for (size_t i = 0; i < set->norder; i++) {
+		struct rule *r = set->order[i];
+		uint64_t runs = atomic_load_explicit((_Atomic uint64_t *)
+		    &r->n_runs, memory_order_relaxed);
+
+		if (runs == 0)
+			continue;
+		fprintf(out, "rules.hits.%s %llu\n", r->name,
+		    (unsigned long long)atomic_load_explicit(
+		    (_Atomic uint64_t *)&r->n_hits, memory_order_relaxed));
+		fprintf(out, "rules.us.%s %llu\n", r->name,
+		    (unsigned long long)atomic_load_explicit(
+		    (_Atomic uint64_t *)&r->ns_spent, memory_order_relaxed) /
+		    1000);
+		fprintf(out, "rules.limit.%s %llu\n", r->name,
+		    (unsigned long long)atomic_load_explicit(
+		    (_Atomic uint64_t *)&r->n_limit, memory_order_relaxed));
+	}
+}

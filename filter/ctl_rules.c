@@ -1,0 +1,387 @@
+/*
+ * ctl_rules.c - `vigilctl rules lint|test|bench`: what a rule set does
+ * before it goes live.  lint loads and compiles rule files with a stress
+ * test of every regex; test runs messages through the real pipeline and
+ * shows each rule that hit, where, on what text, for how many points;
+ * bench reports the rules' own time on a set of messages.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+#include <glib.h>
+
+#include "cfg.h"
+#include "lib/log.h"
+#include "msg.h"
+#include "pipeline.h"
+#include "snap.h"
+#include "vigilctl.h"
+#include "checks/rules.h"
+#include "checks/rules_check.h"
+
+static void
+lint_diag(void *arg, enum rules_sev sev, const char *file, int line, int col,
+    const char *name, const char *what)
+{
+	(void)arg;
+	printf("%s:%d:%d: %s: %s%s\n", file, line, col, name,
+	    sev == RULES_WARN ? "warning: " : "", what);
+}
+
+/* Limits from the configuration, or the built-in defaults when there is
+ * none (lint of loose files needs no vigil.conf). */
+static void
+ctl_limits(const struct ctl_opts *o, struct rules_limits *lim, char **dir_r)
+{
+	char *err = NULL;
+	struct cfg *c = cfg_load(o->cfg_path, o->overrides, o->noverrides,
+	    &err);
+
+	if (c == NULL) {
+		free(err);
+		err = NULL;
+		c = cfg_load(NULL, o->overrides, o->noverrides, &err);
+	} else if (dir_r != NULL)
+		*dir_r = g_strdup(cfg_str(c, "RulesDir"));
+	free(err);
+	if (c == NULL) {
+		/* The table's defaults. */
+		lim->match_limit = 500000;
+		lim->depth_limit = 5000;
+		lim->body_scan = 50 * 1024;
+		lim->raw_scan = 500 * 1024;
+		return;
+	}
+	rules_limits_from_cfg(c, lim);
+	cfg_unref(&c);
+}
+
+static int
+rules_lint(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct rules_diag diag = { .fn = lint_diag };
+	struct rules_limits lim;
+	struct rules_set *set;
+	struct rules_counts c;
+	char *dir = NULL;
+	bool stress = true;
+	int i = 1;
+
+	if (i < argc && strcmp(argv[i], "--no-stress") == 0) {
+		stress = false;
+		i++;
+	}
+	ctl_limits(o, &lim, &dir);
+	if (i >= argc && dir == NULL) {
+		fprintf(stderr, "vigilctl rules lint: no PATH and no RulesDir "
+		    "(cannot load %s)\n", o->cfg_path);
+		return EX_USAGE;
+	}
+	set = rules_set_new(&lim);
+	if (i >= argc)
+		rules_load_path(set, dir, &diag);
+	for (; i < argc; i++)
+		rules_load_path(set, argv[i], &diag);
+	rules_compile(set, stress, &diag);
+	rules_get_counts(set, &c);
+	printf("%zu rules loaded, %zu skipped, %zu errors, %zu warnings\n",
+	    c.loaded, c.skipped, c.errors, c.warnings);
+	rules_set_free(&set);
+	g_free(dir);
+	return c.errors > 0 ? 1 : 0;
+}
+
+/* Reads a message file into a g_malloc'd buffer. */
+static gchar *
+read_msg(const char *path, size_t *len_r)
+{
+	gchar *data = NULL;
+	gsize len = 0;
+	GError *gerr = NULL;
+
+	if (!g_file_get_contents(path, &data, &len, &gerr)) {
+		fprintf(stderr, "vigilctl rules: %s\n", gerr->message);
+		g_error_free(gerr);
+		return NULL;
+	}
+	*len_r = len;
+	return data;
+}
+
+static bool
+wanted(const char *name, char **names, int n)
+{
+	if (n == 0)
+		return true;
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * rules test MSG [RULE...]: every rule that hit, sub-rules included.
+ * rules test --batch MSG...: one line per message, "FILE: RULE RULE ...",
+ * for scripts (tests/rules/sa-compare.sh).
+ */
+static int
+rules_test(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct scan_env env = { 0 };
+	bool batch = false;
+	struct snap *s;
+	int i = 1, nfiles, rc = 0;
+
+	if (i < argc && strcmp(argv[i], "--batch") == 0) {
+		batch = true;
+		i++;
+	}
+	if (i >= argc) {
+		fprintf(stderr, "usage: vigilctl rules test MSG [RULE...]\n"
+		    "       vigilctl rules test --batch MSG...\n");
+		return EX_USAGE;
+	}
+	nfiles = batch ? argc - i : 1;
+	if ((s = ctl_snap(o)) == NULL)
+		return EX_CONFIG;
+	for (int f = i; f < i + nfiles; f++) {
+		const struct verdict *v;
+		struct rules_result *res;
+		struct msg *m;
+		size_t len;
+		gchar *data = read_msg(argv[f], &len);
+		unsigned shown = 0;
+
+		if (data == NULL) {
+			rc = EX_NOINPUT;
+			continue;
+		}
+		m = scan_buffer(s, &env, (unsigned char *)data, len, "rules",
+		    &v);
+		res = rules_result(m);
+		if (batch) {
+			printf("%s:", argv[f]);
+			for (size_t k = 0; res != NULL && k < res->nhits; k++)
+				printf(" %s", res->hits[k].rule->name);
+			printf("\n");
+		} else if (res == NULL) {
+			printf("%s: the rules did not run (oversize or "
+			    "skipped; see vigilctl scan)\n", argv[f]);
+			rc = 1;
+		} else {
+			printf("%s: %zu rule%s hit, score %.2f, rules took "
+			    "%.3f ms\n", argv[f], res->nhits,
+			    res->nhits == 1 ? "" : "s", msg_score(m),
+			    (double)res->ns / 1e6);
+			for (size_t k = 0; k < res->nhits; k++) {
+				const struct rules_hit *h = &res->hits[k];
+				const struct rule *r = h->rule;
+
+				if (!wanted(r->name, argv + i + 1, argc - i - 1))
+					continue;
+				shown++;
+				if (strncmp(r->name, "__", 2) == 0)
+					printf("  %-28s    -  ", r->name);
+				else
+					printf("  %-28s %5.2f ", r->name,
+					    snap_score(s, r->name, r->score));
+				if (h->count > 1)
+					printf("x%u ", h->count);
+				printf("%s", h->where);
+				if (h->match[0] != '\0')
+					printf(": \"%s\"", h->match);
+				printf("\n");
+			}
+			/* Named rules that did not hit say so. */
+			for (int k = i + 1; k < argc; k++) {
+				bool hit = false;
+
+				for (size_t j = 0; j < res->nhits; j++)
+					if (strcmp(res->hits[j].rule->name,
+					    argv[k]) == 0)
+						hit = true;
+				if (!hit)
+					printf("  %-28s  no hit%s\n", argv[k],
+					    rules_find(rules_state_set(
+					    snap_state(s, &check_rules)),
+					    argv[k]) == NULL ? " (no such rule)" :
+					    "");
+			}
+			(void)shown;
+		}
+		msg_end(&m);
+		g_free(data);
+	}
+	fflush(stdout);
+	snap_unref(&s);
+	return rc;
+}
+
+static void
+collect(GPtrArray *files, const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+
+	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		g_ptr_array_add(files, g_strdup(path));
+		return;
+	}
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *p;
+
+		if (de->d_name[0] == '.')
+			continue;
+		p = g_build_filename(path, de->d_name, NULL);
+		collect(files, p);
+		g_free(p);
+	}
+	closedir(d);
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static const char *const type_names[RULE_NTYPES] = {
+	"header", "body", "rawbody", "uri", "full", "meta",
+};
+
+/*
+ * rules bench PATH...: the rules' own time (input building and
+ * evaluation, not MIME parsing) per message and in MB/s of message.
+ */
+static int
+rules_bench(const struct ctl_opts *o, int argc, char **argv)
+{
+	GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+	struct scan_env env = { 0 };
+	struct snap *s;
+	uint64_t ns = 0, bytes = 0, hits = 0;
+	size_t n = 0;
+
+	for (int i = 1; i < argc; i++)
+		collect(files, argv[i]);
+	if (files->len == 0) {
+		fprintf(stderr, "usage: vigilctl rules bench FILE|DIR...\n");
+		g_ptr_array_free(files, TRUE);
+		return EX_USAGE;
+	}
+	qsort(files->pdata, files->len, sizeof(char *), str_cmp);
+	if ((s = ctl_snap(o)) == NULL) {
+		g_ptr_array_free(files, TRUE);
+		return EX_CONFIG;
+	}
+	for (guint i = 0; i < files->len; i++) {
+		const struct verdict *v;
+		struct rules_result *res;
+		struct msg *m;
+		size_t len;
+		gchar *data = read_msg(files->pdata[i], &len);
+
+		if (data == NULL)
+			continue;
+		m = scan_buffer(s, &env, (unsigned char *)data, len, "bench",
+		    &v);
+		if ((res = rules_result(m)) != NULL) {
+			ns += res->ns;
+			bytes += len;
+			hits += res->nhits;
+			n++;
+		}
+		msg_end(&m);
+		g_free(data);
+	}
+	{
+		struct rules_counts c;
+
+		rules_get_counts(rules_state_set(snap_state(s, &check_rules)),
+		    &c);
+		const struct rules_set *set = rules_state_set(snap_state(s,
+		    &check_rules));
+		double by_type[RULE_NTYPES] = { 0 };
+
+		printf("rules=%zu messages=%zu bytes=%llu hits=%llu "
+		    "total_ms=%.1f ms_per_msg=%.3f mb_per_s=%.2f\n", c.loaded,
+		    n, (unsigned long long)bytes, (unsigned long long)hits,
+		    (double)ns / 1e6, n ? (double)ns / 1e6 / (double)n : 0,
+		    ns ? (double)bytes / (1 << 20) / ((double)ns / 1e9) : 0);
+		for (size_t i = 0; i < rules_count(set); i++) {
+			const struct rule *r = rules_at(set, i);
+
+			by_type[r->type] += (double)r->ns_spent / 1e6;
+		}
+		printf("  ms by rule type:");
+		for (int t = 0; t < RULE_NTYPES; t++)
+			printf(" %s=%.1f", type_names[t], by_type[t]);
+		printf(" (the rest builds the rules' view of the message)\n");
+	}
+	snap_unref(&s);
+	g_ptr_array_free(files, TRUE);
+	return 0;
+}
+
+/* rules list [PATH...]: "NAME TYPE SCORE" for every rule that will run. */
+static int
+rules_list(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct rules_limits lim;
+	struct rules_set *set;
+	char *dir = NULL;
+	int rc = 0;
+
+	ctl_limits(o, &lim, &dir);
+	set = rules_set_new(&lim);
+	if (argc < 2 && dir != NULL)
+		rules_load_path(set, dir, NULL);
+	for (int i = 1; i < argc; i++)
+		rules_load_path(set, argv[i], NULL);
+	if (rules_compile(set, false, NULL) > 0) {
+		fprintf(stderr, "vigilctl rules list: the set has errors "
+		    "(vigilctl rules lint shows them)\n");
+		rc = 1;
+	}
+	for (size_t i = 0; i < rules_count(set); i++) {
+		const struct rule *r = rules_at(set, i);
+
+		if (!r->is_enabled)
+			continue;
+		printf("%s %s%s %g\n", r->name, type_names[r->type],
+		    r->is_exists ? "-exists" : "", r->score);
+	}
+	rules_set_free(&set);
+	g_free(dir);
+	return rc;
+}
+
+int
+ctl_rules(const struct ctl_opts *o, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return rules_list(o, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "lint") == 0)
+		return rules_lint(o, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "test") == 0)
+		return rules_test(o, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "bench") == 0)
+		return rules_bench(o, argc - 1, argv + 1);
+	fprintf(stderr, "usage: vigilctl rules lint [--no-stress] [PATH...]\n"
+	    "       vigilctl rules list [PATH...]\n"
+	    "       vigilctl rules test MSG [RULE...]\n"
+	    "       vigilctl rules test --batch MSG...\n"
+	    "       vigilctl rules bench FILE|DIR...\n");
+	return EX_USAGE;
+}

@@ -1,0 +1,40 @@
+#!/bin/sh
+# bench.sh - the rules part of `make bench`: rules-only time per message
+# and MB/s on shared/corpus with the shipped rules and with SpamAssassin's
+# rule files, and SpamAssassin itself checking the same messages with the
+# same rule files, side by side in one run.
+#
+#   tests/rules/bench.sh [EVERY]    (default: every 10th corpus message)
+#
+# vigil's figure is the rules check alone (building its view of the
+# message and evaluating every rule), from `vigilctl rules bench`.
+# SpamAssassin's is Mail::SpamAssassin::check() per message (parsing
+# plus all its tests, network and Bayes off), from sa-hits.pl.
+set -eu
+: "${top_srcdir:=.}" "${top_builddir:=.}"
+EVERY=${1:-${BENCH_RULES_EVERY:-10}}
+SA_RULES=${SA_RULES:-/usr/share/spamassassin}
+CORPUS=${VIGIL_CORPUS:-$top_srcdir/../shared/corpus/spamassassin}
+VIGILCTL="$top_builddir/filter/vigilctl"
+CONF="$top_srcdir/samples/vigil.conf"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+[ -d "$CORPUS" ] || { echo "bench-rules: no corpus at $CORPUS" >&2; exit 1; }
+find "$CORPUS" -type f ! -name '*.txt' | sort | awk -v n="$EVERY" 'NR % n == 0' >"$TMP/files"
+echo "bench-rules: $(wc -l <"$TMP/files") messages (every ${EVERY}th of $CORPUS)"
+printf 'vigil, shipped rules:       '
+xargs "$VIGILCTL" -c "$CONF" rules bench <"$TMP/files" | tee "$TMP/ship"
+if ! perl -MMail::SpamAssassin -e 1 2>/dev/null || [ ! -d "$SA_RULES" ]; then
+	echo "bench-rules: SpamAssassin not installed; no side-by-side figure"
+	exit 0
+fi
+printf 'vigil, SpamAssassin rules:  '
+xargs "$VIGILCTL" -c "$CONF" -o "RulesDir=$SA_RULES" rules bench \
+    <"$TMP/files" | tee "$TMP/vsa"
+printf 'SpamAssassin itself:        '
+perl "$top_srcdir/tests/rules/sa-hits.pl" "$SA_RULES" <"$TMP/files" \
+    2>&1 >/dev/null | tail -n 1 | tee "$TMP/sa"
+v=$(sed -n 's/.*ms_per_msg=\([0-9.]*\).*/\1/p' "$TMP/vsa")
+s=$(sed -n 's/.*ms_per_msg=\([0-9.]*\).*/\1/p' "$TMP/sa")
+awk -v v="$v" -v s="$s" 'BEGIN { if (v > 0) printf "speed-up on SpamAssassin rules: %.1fx (%.3f ms vs %.3f ms per message)\n", s / v, v, s }'

@@ -1,0 +1,36 @@
+#!/bin/sh
+# sa-compare.sh - how closely vigil's rule engine agrees with SpamAssassin
+# on SpamAssassin's own rule files (/usr/share/spamassassin, Debian's
+# spamassassin package) over the messages of shared/corpus.
+#
+#   tests/rules/sa-compare.sh [EVERY]     (make check-rules-sa)
+#
+# EVERY=N compares every Nth message (default 1: all).  SpamAssassin runs
+# through its library with network tests and Bayes off (sa-hits.pl);
+# vigil runs `vigilctl rules test --batch`; sa-compare.py compares the
+# regex rules vigil loaded and fails below 98% either way.
+set -eu
+: "${top_srcdir:=.}" "${top_builddir:=.}"
+EVERY=${1:-${SA_COMPARE_EVERY:-1}}
+SA_RULES=${SA_RULES:-/usr/share/spamassassin}
+CORPUS=${VIGIL_CORPUS:-$top_srcdir/../shared/corpus/spamassassin}
+VIGILCTL="$top_builddir/filter/vigilctl"
+CONF="$top_srcdir/samples/vigil.conf"
+HERE="$top_srcdir/tests/rules"
+
+if ! perl -MMail::SpamAssassin -e 1 2>/dev/null || [ ! -d "$SA_RULES" ]; then
+	echo "sa-compare: SpamAssassin is not installed (apt-get install spamassassin)" >&2
+	exit 77
+fi
+[ -d "$CORPUS" ] || { echo "sa-compare: no corpus at $CORPUS" >&2; exit 77; }
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+find "$CORPUS" -type f ! -name '*.txt' | sort | awk -v n="$EVERY" 'NR % n == 0' >"$TMP/files"
+echo "sa-compare: $(wc -l <"$TMP/files") messages, rules from $SA_RULES"
+"$VIGILCTL" -c "$CONF" -o "RulesDir=$SA_RULES" rules lint --no-stress "$SA_RULES" | tail -n 1
+"$VIGILCTL" -c "$CONF" -o "RulesDir=$SA_RULES" rules list >"$TMP/list"
+xargs -n 1000 "$VIGILCTL" -c "$CONF" -o "RulesDir=$SA_RULES" rules test --batch \
+    <"$TMP/files" >"$TMP/vigil" 2>"$TMP/vigil.err"
+perl "$HERE/sa-hits.pl" "$SA_RULES" <"$TMP/files" >"$TMP/sa" 2>"$TMP/sa.err"
+tail -n 1 "$TMP/sa.err"
+python3 "$HERE/sa-compare.py" "$TMP/list" "$TMP/sa" "$TMP/vigil"

@@ -1,0 +1,461 @@
+/*
+ * test_rules.c - the rule language: parsing and its error positions,
+ * scores, conditionals, tag replacement, header semantics (missing
+ * headers, [if-unset:], :addr, :name, pseudo-headers), metas, tflags,
+ * the regex limits, and the rules check in a snapshot (findings, scores
+ * for other checks, a broken set refused).
+ */
+#include "t.h"
+
+#include <stdbool.h>
+#include <glib.h>
+#include <sys/stat.h>
+
+#include "lib/arena.h"
+#include "lib/util.h"
+#include "checks/rules.h"
+
+static const struct rules_limits lim = {
+	.match_limit = 100000, .depth_limit = 5000,
+	.body_scan = 50000, .raw_scan = 500000,
+};
+
+/* Collected diagnostics, one "line:col: NAME: what" (W for warnings). */
+static GString *diags;
+
+static void
+diag_fn(void *arg, enum rules_sev sev, const char *file, int line, int col,
+    const char *name, const char *what)
+{
+	g_string_append_printf(diags, "%s%d:%d: %s: %s\n",
+	    sev == RULES_WARN ? "W " : "", line, col, name, what);
+}
+
+static const struct rules_diag diag = { .fn = diag_fn };
+
+static struct rules_set *
+load(const char *text, int *errs_r)
+{
+	struct rules_set *set = rules_set_new(&lim);
+	int errs;
+
+	g_string_truncate(diags, 0);
+	errs = rules_load_string(set, "t.rules", text, &diag);
+	errs += rules_compile(set, false, &diag);
+	if (errs_r != NULL)
+		*errs_r = errs;
+	return set;
+}
+
+/* Hit names of an evaluation, " A B " form. */
+static char *
+hits_of(struct rules_set *set, const struct rules_input *in)
+{
+	struct arena *a = arena_new("test");
+	size_t n;
+	struct rules_hit *h = rules_eval(set, in, a, &n);
+	GString *s = g_string_new(" ");
+
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(s, "%s ", h[i].rule->name);
+	arena_free(&a);
+	return g_string_free(s, FALSE);
+}
+
+static bool
+has(const char *hits, const char *name)
+{
+	char *k = g_strdup_printf(" %s ", name);
+	bool r = strstr(hits, k) != NULL;
+
+	g_free(k);
+	return r;
+}
+
+static void
+test_errors_have_positions(void **state)
+{
+	int errs;
+	struct rules_set *set = load(
+	    "body OK /fine/\n"
+	    "body BAD_RE /a(b/\n"
+	    "header NO_OP Subject ~ /x/\n"
+	    "body NO_END /abc\n"
+	    "meta BAD_META OK && (\n"
+	    "body BAD_FLAG /x/q\n", &errs);
+
+	assert_int_equal(errs, 5);
+	assert_non_null(strstr(diags->str, "2:17: BAD_RE: missing closing "
+	    "parenthesis"));
+	assert_non_null(strstr(diags->str, "3:22: NO_OP: expected =~ or !~"));
+	assert_non_null(strstr(diags->str, "4:13: NO_END: regex has no "
+	    "closing delimiter"));
+	assert_non_null(strstr(diags->str, "BAD_META: expression ends"));
+	assert_non_null(strstr(diags->str, "BAD_FLAG: unknown regex flag 'q'"));
+	rules_set_free(&set);
+}
+
+static void
+test_skips_and_warnings(void **state)
+{
+	int errs;
+	struct rules_set *set = load(
+	    "header EV eval:check_for_foo()\n"
+	    "body CODE /a(?{ 1 })b/\n"
+	    "body DUP /one/\n"
+	    "body DUP /two/\n"
+	    "score DUP 1\n"
+	    "meta M DUP && NOPE\n"
+	    "score M 1\n"
+	    "uridnsbl X y z\n"
+	    "frobnicate 1\n"
+	    "frobnicate 2\n", &errs);
+	struct rules_counts c;
+
+	assert_int_equal(errs, 0);
+	assert_non_null(strstr(diags->str, "W 1:1: EV: skipped: eval: tests"));
+	assert_non_null(strstr(diags->str, "CODE: skipped: embedded Perl code"));
+	assert_non_null(strstr(diags->str, "W 4:1: DUP: duplicate name"));
+	assert_non_null(strstr(diags->str, "M: meta names unknown rule NOPE"));
+	assert_non_null(strstr(diags->str, "unsupported directive 'frobnicate' "
+	    "skipped (2 lines in this file)"));
+	assert_non_null(strstr(diags->str, "W 8:1: X: skipped: 'uridnsbl'"));
+	/* The later DUP replaced the earlier one. */
+	assert_string_equal(rules_find(set, "DUP")->pattern, "two");
+	rules_get_counts(set, &c);
+	assert_int_equal(c.loaded, 2);		/* DUP, M */
+	assert_int_equal(c.skipped, 5);		/* EV CODE X frobnicate x2 */
+	rules_set_free(&set);
+}
+
+static void
+test_scores(void **state)
+{
+	struct rules_set *set = load(
+	    "body A /a/\nscore A 1 2 3 4\n"
+	    "body B /b/\nscore B 2\nscore B 2.5\n"
+	    "body C /c/\n"
+	    "body T_D /d/\n"
+	    "body N /n/\ntflags N nice\n"
+	    "body Z /z/\nscore Z 0\n"
+	    "score OTHER_CHECK 4.5\n", NULL);
+
+	assert_true(rules_find(set, "A")->score == 3);	/* Bayes on, net off */
+	assert_true(rules_find(set, "B")->score == 2.5);
+	assert_true(rules_find(set, "C")->score == 1.0);
+	assert_true(rules_find(set, "T_D")->score == 0.01);
+	assert_true(rules_find(set, "N")->score == -1.0);
+	assert_false(rules_find(set, "Z")->is_enabled);
+	assert_non_null(strstr(diags->str, "C: no score"));
+	/* Scores for names no rule defines are kept for other checks. */
+	{
+		bool seen = false;
+
+		for (size_t i = 0; i < rules_score_count(set); i++) {
+			const char *n;
+			double v;
+
+			rules_score_at(set, i, &n, &v);
+			if (strcmp(n, "OTHER_CHECK") == 0 && v == 4.5)
+				seen = true;
+		}
+		assert_true(seen);
+	}
+	rules_set_free(&set);
+}
+
+static void
+test_conditionals_and_tags(void **state)
+{
+	int errs;
+	struct rules_set *set = load(
+	    "if (version >= 3.004000)\nbody NEW /x/\nendif\n"
+	    "if (version >= 9.0)\nbody FUTURE /x/\nelse\nbody PAST /x/\nendif\n"
+	    "ifplugin Mail::SpamAssassin::Plugin::Bayes\nbody BAYES_X /x/\nendif\n"
+	    "if !plugin(Mail::SpamAssassin::Plugin::Bayes)\nbody NOBAYES /x/\nendif\n"
+	    "ifplugin Mail::SpamAssassin::Plugin::ReplaceTags\n"
+	    "replace_tag V (?:v|\\\\/)\nreplace_tag A [a4@]\n"
+	    "replace_inter W1 \\W?\n"
+	    "body TAGGED /<inter W1><V><A>/i\nreplace_rules TAGGED\nendif\n",
+	    &errs);
+	struct rules_chunk body[] = { { "buy \\/-4 now\n", 13, 0 } };
+	struct rules_input in = { .body = body, .nbody = 1 };
+	char *h;
+
+	assert_int_equal(errs, 0);
+	assert_non_null(rules_find(set, "NEW"));
+	assert_null(rules_find(set, "FUTURE"));
+	assert_non_null(rules_find(set, "PAST"));
+	assert_null(rules_find(set, "BAYES_X"));
+	assert_non_null(rules_find(set, "NOBAYES"));
+	h = hits_of(set, &in);
+	assert_true(has(h, "TAGGED"));
+	g_free(h);
+	rules_set_free(&set);
+}
+
+static void
+test_header_semantics(void **state)
+{
+	struct rules_set *set = load(
+	    "header EMPTY_OK X-Missing =~ /^$/\n"
+	    "header NEG_MISSING X-Missing !~ /foo/\n"
+	    "header UNSET X-Missing =~ /^dflt$/ [if-unset: dflt]\n"
+	    "header HAS_TO exists:To\n"
+	    "header HAS_NONE exists:X-Missing\n"
+	    "header ADDR From:addr =~ /^alice\\@example\\.org$/\n"
+	    "header NAME From:name =~ /^Alice Example$/\n"
+	    "header TOCC ToCc =~ /bob.*carol/s\n"
+	    "header BOTH Received =~ /one\\ntwo/\n"
+	    "header RAWFOLD Subject:raw =~ /\\n\\tfolded/\n"
+	    "header DECODED Subject =~ /^long folded$/\n"
+	    "header ALLH ALL =~ /^Cc: carol/m\n"
+	    "header ENV EnvelopeFrom =~ /^bounce\\@/\n"
+	    "header MID MESSAGEID =~ /xmid/\n", NULL);
+	static const struct rules_hdr hdrs[] = {
+		{ "From", " \"Alice Example\" <alice@example.org>\n",
+		  "\"Alice Example\" <alice@example.org>" },
+		{ "To", " bob@example.net\n", "bob@example.net" },
+		{ "Cc", " carol@example.net\n", "carol@example.net" },
+		{ "Received", " one\n", "one" },
+		{ "Received", " two\n", "two" },
+		{ "Subject", " long\n\tfolded\n", "long folded" },
+		{ "X-Message-Id", " <xmid@example.org>\n", "<xmid@example.org>" },
+	};
+	struct rules_input in = { .hdrs = hdrs, .nhdrs = NELEM(hdrs),
+	    .envelope_from = "bounce@example.org" };
+	char *h = hits_of(set, &in);
+
+	for (size_t i = 0; i < rules_count(set); i++) {
+		const char *n = rules_at(set, i)->name;
+
+		if (strcmp(n, "HAS_NONE") == 0)
+			assert_false(has(h, n));
+		else if (!has(h, n))
+			fail_msg("%s did not hit; hits:%s", n, h);
+	}
+	g_free(h);
+	rules_set_free(&set);
+}
+
+static void
+test_meta_and_tflags(void **state)
+{
+	struct rules_set *set = load(
+	    "body __A /a/\n"
+	    "body B /b/\ntflags B multiple maxhits=3\n"
+	    "body C /c/\ntflags C multiple\n"
+	    "meta M1 __A && B\n"
+	    "meta M2 B >= 3\n"
+	    "meta M3 (C * 2 + 1 == 11) && !NOPE\n"
+	    "meta M4 __A || !B && C > 100\n"	/* && binds tighter */
+	    "meta M5 B - 3 < 0\n"
+	    "meta M6 M1 && M2\n"			/* meta on metas */
+	    "body SUBJ_ONLY /Subject line/\ntflags SUBJ_ONLY nosubject\n",
+	    NULL);
+	struct rules_chunk body[] = {
+		{ "Subject line\n", 13, -1 },
+		{ "a b b b b b c c c c\n", 20, 0 },
+	};
+	struct rules_input in = { .body = body, .nbody = 2 };
+	struct arena *a = arena_new("test");
+	size_t n;
+	struct rules_hit *hits = rules_eval(set, &in, a, &n);
+	GString *s = g_string_new(" ");
+
+	for (size_t i = 0; i < n; i++) {
+		g_string_append_printf(s, "%s ", hits[i].rule->name);
+		if (strcmp(hits[i].rule->name, "B") == 0)
+			assert_int_equal(hits[i].count, 3);	/* maxhits */
+		/* Four in the text and one in "Subject". */
+		if (strcmp(hits[i].rule->name, "C") == 0)
+			assert_int_equal(hits[i].count, 5);
+	}
+	assert_true(has(s->str, "M1"));
+	assert_true(has(s->str, "M2"));
+	assert_true(has(s->str, "M3"));
+	assert_true(has(s->str, "M4"));
+	assert_false(has(s->str, "M5"));
+	assert_true(has(s->str, "M6"));
+	assert_false(has(s->str, "SUBJ_ONLY"));
+	g_string_free(s, TRUE);
+	arena_free(&a);
+	rules_set_free(&set);
+}
+
+static void
+test_meta_loop_is_an_error(void **state)
+{
+	int errs;
+	struct rules_set *set = load("meta A B\nmeta B A\n", &errs);
+
+	assert_true(errs >= 1);
+	assert_non_null(strstr(diags->str, "depend on each other in a loop"));
+	rules_set_free(&set);
+}
+
+static void
+test_perlisms(void **state)
+{
+	int errs;
+	struct rules_set *set = load(
+	    "body ESC /\\yes/\n"		/* Perl: \y is a literal y */
+	    "body SLASH m{a/b}\n"
+	    "body XFLAG /a b c/x\n"
+	    "body DELIM m!x\\!y!\n", &errs);
+	struct rules_chunk body[] = { { "yes a/b abc x!y\n", 16, 0 } };
+	struct rules_input in = { .body = body, .nbody = 1 };
+	char *h;
+
+	assert_int_equal(errs, 0);
+	h = hits_of(set, &in);
+	assert_true(has(h, "ESC"));
+	assert_true(has(h, "SLASH"));
+	assert_true(has(h, "DELIM"));
+	assert_true(has(h, "XFLAG"));
+	g_free(h);
+	rules_set_free(&set);
+}
+
+/* A catastrophic pattern stops at the limit, counts as not hit, is
+ * counted, and lint's stress test reports it. */
+static void
+test_limits(void **state)
+{
+	struct rules_set *set = rules_set_new(&lim);
+	char subject[4096];
+	struct rules_chunk body[1];
+	struct rules_input in = { .body = body, .nbody = 1 };
+	char *h;
+	struct rule *r;
+
+	memset(subject, 'a', sizeof(subject) - 2);
+	subject[sizeof(subject) - 2] = '!';
+	subject[sizeof(subject) - 1] = '\0';
+	body[0] = (struct rules_chunk){ subject, strlen(subject), 0 };
+	g_string_truncate(diags, 0);
+	rules_load_string(set, "t.rules", "body SLOW /(a|aa)+$/\n"
+	    "body FAST /a!/\nscore SLOW 1\nscore FAST 1\n", &diag);
+	assert_int_equal(rules_compile(set, true, &diag), 0);
+	assert_non_null(strstr(diags->str, "SLOW: regex reaches the match "
+	    "limit on a stress input"));
+	assert_null(strstr(diags->str, "FAST: regex reaches"));
+	h = hits_of(set, &in);
+	assert_false(has(h, "SLOW"));
+	assert_true(has(h, "FAST"));
+	g_free(h);
+	r = rules_find(set, "SLOW");
+	assert_int_equal(r->n_limit, 1);
+	assert_int_equal(r->n_hits, 0);
+	assert_int_equal(rules_find(set, "FAST")->n_hits, 1);
+	rules_set_free(&set);
+}
+
+/* Through the pipeline: findings with scores from the rule files, the
+ * score of another check's finding overridden, sub-rules not reported,
+ * and a broken set making the snapshot fail (a reload keeps the old). */
+static void
+test_rules_check(void **state)
+{
+	char dir[] = "/tmp/vigil-rules-XXXXXX";
+	char *conf, *path, *err = NULL;
+	struct snap *s;
+	struct msg *m;
+	const struct verdict *v;
+	struct cfg *c;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	path = g_strdup_printf("%s/10_test.rules", dir);
+	f = fopen(path, "w");
+	fputs("header SUBJ_HELLO Subject =~ /hello/i\nscore SUBJ_HELLO 2.5\n"
+	    "describe SUBJ_HELLO Says hello\n"
+	    "body __SUB /body/\nmeta META_SUB __SUB && SUBJ_HELLO\n"
+	    "score META_SUB 0.5\nscore MISSING_DATE 3.0\n", f);
+	fclose(f);
+	conf = g_strdup_printf("Checks headers, rules\nRulesDir %s\n", dir);
+	s = t_snap(conf, NULL, 0);
+	m = t_scan(s, "From: a@example.org\nTo: b@example.org\n"
+	    "Subject: Hello there\nMessage-ID: <x@example.org>\n\nbody\n", &v);
+	assert_true(msg_has_hit(m, "SUBJ_HELLO"));
+	assert_true(msg_has_hit(m, "META_SUB"));
+	assert_false(msg_has_hit(m, "__SUB"));
+	assert_true(msg_has_hit(m, "MISSING_DATE"));
+	/* 2.5 + 0.5 + MISSING_DATE from the rule file's 3.0. */
+	assert_true(v->score > 5.99 && v->score < 6.01);
+	msg_end(&m);
+	snap_unref(&s);
+
+	/* Break the set: the snapshot is refused with the error. */
+	f = fopen(path, "a");
+	fputs("body BROKEN /(unclosed/\n", f);
+	fclose(f);
+	{
+		char *cpath = t_write_file(conf);
+
+		c = cfg_load(cpath, NULL, 0, &err);
+		assert_non_null(c);
+		s = snap_build(c, &err);
+		assert_null(s);
+		assert_non_null(strstr(err, "10_test.rules:8:"));
+		assert_non_null(strstr(err, "BROKEN"));
+		free(err);
+		cfg_unref(&c);
+		unlink(cpath);
+		free(cpath);
+	}
+	unlink(path);
+	rmdir(dir);
+	g_free(path);
+	g_free(conf);
+}
+
+/* A RulesDir the config names must exist; the default may be missing
+ * (fresh install): then the check runs without rules. */
+static void
+test_rules_dir_missing(void **state)
+{
+	char *path = t_write_file("Checks rules\nRulesDir /nonexistent/vigil\n");
+	char *err = NULL;
+	struct cfg *c = cfg_load(path, NULL, 0, &err);
+	struct snap *s;
+
+	assert_non_null(c);
+	s = snap_build(c, &err);
+	assert_null(s);
+	assert_non_null(strstr(err, "/nonexistent/vigil"));
+	assert_non_null(strstr(err, "No such file or directory"));
+	free(err);
+	cfg_unref(&c);
+	unlink(path);
+	free(path);
+	if (access("/etc/vigil/rules", F_OK) == 0)
+		skip();		/* an installed rule set: not the case here */
+	s = t_snap("Checks rules\n", NULL, 0);
+	assert_non_null(s);
+	snap_unref(&s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_errors_have_positions),
+		cmocka_unit_test(test_skips_and_warnings),
+		cmocka_unit_test(test_scores),
+		cmocka_unit_test(test_conditionals_and_tags),
+		cmocka_unit_test(test_header_semantics),
+		cmocka_unit_test(test_meta_and_tflags),
+		cmocka_unit_test(test_meta_loop_is_an_error),
+		cmocka_unit_test(test_perlisms),
+		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_rules_check),
+		cmocka_unit_test(test_rules_dir_missing),
+	};
+	int rc;
+
+	diags = g_string_new(NULL);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	g_string_free(diags, TRUE);
+	return rc;
+}
