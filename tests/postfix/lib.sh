@@ -22,11 +22,16 @@
 #               internet MTA that retries after a 4xx.  Mail that the milter
 #               tempfails waits in the deferred queue; pf_flush retries it.
 #   XCLIENT and XFORWARD are allowed from 127.0.0.1 (pf_send --xclient).
+#   The milter_* and non_smtpd_milters lines come from contrib/postfix-main.cf,
+#   so the tests run the settings the project ships (tempfail while down).
 #
 # Functions (each documented where it is defined):
 #   pf_setup                     start the sink and Postfix (no milter)
+#   pf_workdir, pf_sink_start    the first two steps of pf_setup alone (for
+#                                tests of another MTA: tests/sendmail)
 #   pf_vigil_start CONF [K=V...] start vigil (-f -c CONF -o K=V) and make it
-#                                Postfix's milter; log in $PF_VIGIL_LOG
+#                                Postfix's milter (if Postfix runs); log in
+#                                $PF_VIGIL_LOG
 #   pf_milter_start SPEC CMD...  same for any milter command (SPEC unix:path)
 #   pf_vigil_stop / pf_vigil_kill [SIG]   SIGTERM and wait / send SIG (KILL)
 #   pf_vigil_pid, pf_vigil_worker_pid   the daemon's (supervisor's) pid,
@@ -145,11 +150,10 @@ pf_teardown() {
 	fi
 }
 
-# pf_setup: make $PF_WORK, start the sink and a private Postfix with no
-# milter; installs the EXIT trap.  Sets PF_WORK, PF_PFC (config_directory),
-# PF_PFQ (queue_directory), PF_SMTP_PORT, PF_UPSTREAM_PORT, PF_SINK_PORT,
-# PF_SINK_DIR, PF_SOCK, PF_VIGIL_LOG, PF_PFLOG.
-pf_setup() {
+# pf_workdir: make $PF_WORK and install the EXIT trap.  Sets PF_WORK,
+# PF_PFC (config_directory), PF_PFQ (queue_directory), PF_SINK_DIR,
+# PF_SOCK, PF_VIGIL_LOG, PF_PFLOG.
+pf_workdir() {
 	pf_need_root
 	PF_WORK=$(mktemp -d "${PF_TMP:-${TMPDIR:-/tmp}}/vigil-pf.XXXXXX") || return 1
 	chmod 755 "$PF_WORK"
@@ -162,29 +166,43 @@ pf_setup() {
 	PF_SINK_DIR=$PF_WORK/sink
 	PF_SOCK=$PF_WORK/run/vigil.sock
 	PF_VIGIL_LOG=$PF_WORK/vigil.log
-	mkdir -p "$PF_PFC" "$PF_PFQ" "$PF_PFD" "$PF_SINK_DIR" "$PF_WORK/run"
-	chown postfix "$PF_SINK_DIR" "$PF_PFD"
+	mkdir -p "$PF_SINK_DIR" "$PF_WORK/run"
+	chown postfix "$PF_SINK_DIR"
 	chmod 755 "$PF_WORK/run"
-	PF_SMTP_PORT=$(pf_free_port)
-	PF_UPSTREAM_PORT=$(pf_free_port)
-	PF_SINK_PORT=$(pf_free_port)
-	while [ "$PF_UPSTREAM_PORT" = "$PF_SMTP_PORT" ]; do
-		PF_UPSTREAM_PORT=$(pf_free_port)
-	done
-	while [ "$PF_SINK_PORT" = "$PF_SMTP_PORT" ] ||
-	    [ "$PF_SINK_PORT" = "$PF_UPSTREAM_PORT" ]; do
-		PF_SINK_PORT=$(pf_free_port)
-	done
+}
 
-	# The sink: one file per message, %H%M%S.<random hex>.
+# pf_sink_start: smtp-sink on $PF_SINK_ADDR (127.0.0.1) and a free port
+# (PF_SINK_PORT), one file per message it gets under $PF_SINK_DIR
+# (%H%M%S.<random hex>).
+pf_sink_start() {
+	PF_SINK_PORT=$(pf_free_port)
 	smtp-sink -u postfix -d "$PF_SINK_DIR/%H%M%S." \
-	    "127.0.0.1:$PF_SINK_PORT" 1024 </dev/null >"$PF_WORK/sink.log" 2>&1 &
+	    "${PF_SINK_ADDR:=127.0.0.1}:$PF_SINK_PORT" 1024 \
+	    </dev/null >"$PF_WORK/sink.log" 2>&1 &
 	PF_SINK_PID=$!
-	if ! pf_wait_sock "127.0.0.1:$PF_SINK_PORT" 20; then
+	if ! pf_wait_sock "$PF_SINK_ADDR:$PF_SINK_PORT" 20; then
 		cat "$PF_WORK/sink.log" >&2
-		echo "pf_setup: smtp-sink did not start on port $PF_SINK_PORT" >&2
+		echo "pf_sink_start: smtp-sink did not start on port $PF_SINK_PORT" >&2
 		return 1
 	fi
+}
+
+# pf_setup: pf_workdir, pf_sink_start, then a private Postfix with no
+# milter on PF_SMTP_PORT and PF_UPSTREAM_PORT.
+pf_setup() {
+	pf_workdir || return 1
+	pf_sink_start || return 1
+	mkdir -p "$PF_PFC" "$PF_PFQ" "$PF_PFD"
+	chown postfix "$PF_PFD"
+	PF_SMTP_PORT=$(pf_free_port)
+	PF_UPSTREAM_PORT=$(pf_free_port)
+	while [ "$PF_SMTP_PORT" = "$PF_SINK_PORT" ]; do
+		PF_SMTP_PORT=$(pf_free_port)
+	done
+	while [ "$PF_UPSTREAM_PORT" = "$PF_SMTP_PORT" ] ||
+	    [ "$PF_UPSTREAM_PORT" = "$PF_SINK_PORT" ]; do
+		PF_UPSTREAM_PORT=$(pf_free_port)
+	done
 
 	cat >"$PF_PFC/main.cf" <<EOF
 compatibility_level = 3.6
@@ -258,6 +276,18 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+	# The milter lines shipped in contrib/postfix-main.cf, but for the
+	# socket: smtpd_milters is set when a milter starts (pf_milter_start).
+	if [ -f "$top_srcdir/contrib/postfix-main.cf" ]; then
+		local k v
+		while IFS='=' read -r k v; do
+			k=${k%% *}
+			case $k in
+			milter_*|non_smtpd_milters)
+				postconf -c "$PF_PFC" -e "$k =$v" ;;
+			esac
+		done <"$top_srcdir/contrib/postfix-main.cf"
+	fi
 	# (postfix start checks the instance and makes its queue folders)
 	if ! postfix -c "$PF_PFC" start >"$PF_WORK/postfix-start.log" 2>&1 ||
 	    ! pf_wait_sock "127.0.0.1:$PF_SMTP_PORT" 30; then
@@ -287,7 +317,8 @@ pf_milter_start() {
 	fi
 	# The socket is created with the daemon's umask; smtpd runs as postfix.
 	chmod 666 "$path"
-	if [ "$(postconf -c "$PF_PFC" -h smtpd_milters)" != "$spec" ]; then
+	if [ -f "$PF_PFC/main.cf" ] &&
+	    [ "$(postconf -c "$PF_PFC" -h smtpd_milters)" != "$spec" ]; then
 		postconf -c "$PF_PFC" -e "smtpd_milters = $spec"
 		postfix -c "$PF_PFC" reload >/dev/null 2>&1
 		# smtpd processes pick up the change as they are replaced

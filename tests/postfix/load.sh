@@ -80,6 +80,7 @@ fi
 
 # Memory: flat over the last half.
 verdict=$(awk -v slack="$SLACK" '
+    BEGIN { n = 0 }
     $2 > 0 { t[n] = $1; r[n] = $2; n++ }
     END {
 	if (n < 10) { print "FAIL only " n " samples"; exit }
