@@ -53,7 +53,9 @@
 #
 # Environment: top_srcdir, top_builddir (default: this file's tree),
 # PF_VIGIL (vigil binary), PF_KEEP=1 (keep $PF_WORK), PF_TMP (parent dir),
-# PYTHON (python3).
+# PYTHON (python3), PF_REAL_DNS=1 (pf_vigil_start leaves vigil's DNS
+# alone; otherwise lookups are answered from tests/data/dns/empty.zone
+# unless the test passes its own DNSZoneFile=).
 
 PF_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$PF_LIB_DIR/../.." && pwd)}"
@@ -175,9 +177,10 @@ pf_workdir() {
 # (PF_SINK_PORT), one file per message it gets under $PF_SINK_DIR
 # (%H%M%S.<random hex>).
 pf_sink_start() {
+	: "${PF_SINK_ADDR:=127.0.0.1}"
 	PF_SINK_PORT=$(pf_free_port)
 	smtp-sink -u postfix -d "$PF_SINK_DIR/%H%M%S." \
-	    "${PF_SINK_ADDR:=127.0.0.1}:$PF_SINK_PORT" 1024 \
+	    "$PF_SINK_ADDR:$PF_SINK_PORT" 1024 \
 	    </dev/null >"$PF_WORK/sink.log" 2>&1 &
 	PF_SINK_PID=$!
 	if ! pf_wait_sock "$PF_SINK_ADDR:$PF_SINK_PORT" 20; then

@@ -16,8 +16,11 @@ set -u
 . "$(dirname "$0")/../postfix/lib.sh"
 
 CONF=${PF_CONF:-$top_srcdir/samples/vigil.conf}
+# SPF/DKIM/DMARC from a zone file: the same answers with or without DNS.
+PF_DNS_ZONE=${PF_DNS_ZONE:-$top_srcdir/tests/data/postfix/zone.txt}
 DEBS=${VIGIL_SENDMAIL_DEBS:-/var/cache/vigil-test/sendmail}
-VIGIL_OPTS=(SkipTrusted=no TagScore=1.5 SubjectScore=1.5 RejectScore=4.0)
+VIGIL_OPTS=(SkipTrusted=no TagScore=1.5 SubjectScore=1.5 RejectScore=5.0
+    "DNSZoneFile=$PF_DNS_ZONE")
 
 pf_workdir || exit 1
 # Sendmail counts [127.0.0.1] as itself and would not relay there.
