@@ -45,6 +45,7 @@
 #   pf_wait_drain [SECS]         wait until the queue is empty (0) or not (1)
 #   pf_flush                     postqueue -f on the private instance
 #   pf_delivered ID              print the sink file of message ID (1: none)
+#   pf_header NAME FILE          the unfolded values of header NAME in FILE
 #   pf_account [account.py args] RESULTS...  every message accounted for
 #   pf_postfix_log               print Postfix's log
 #   pf_ok NAME / pf_fail NAME WHY / pf_check NAME CMD...  test results
@@ -468,6 +469,20 @@ pf_delivered() {
 	    inhdr { sub(/\r$/, ""); if ($0 == want) { print FILENAME; exit } }
 	    ' {} + 2>/dev/null | head -1)
 	[ -n "$f" ] && echo "$f"
+}
+
+# pf_header NAME FILE: the values of header NAME in FILE's top header
+# (a sink file: smtp-sink's own X-Client-Addr etc. come first), one a line,
+# unfolded (each fold's CRLF and first blank become one space).
+pf_header() {
+	awk -v want="$(echo "$1" | tr 'A-Z' 'a-z')" '
+	    /^\r?$/ { exit }
+	    { sub(/\r$/, "") }
+	    /^[ \t]/ { if (cur == want) val = val " " substr($0, 2); next }
+	    { if (cur == want) print val
+	      cur = tolower(substr($0, 1, index($0, ":") - 1))
+	      val = substr($0, index($0, ":") + 1); sub(/^[ \t]+/, "", val) }
+	    END { if (cur == want) print val }' "$2"
 }
 
 # pf_account [account.py options] RESULTS...: check every message sent is
