@@ -31,7 +31,8 @@
 #                                tests of another MTA: tests/sendmail)
 #   pf_vigil_start CONF [K=V...] start vigil (-f -c CONF -o K=V) and make it
 #                                Postfix's milter (if Postfix runs); log in
-#                                $PF_VIGIL_LOG
+#                                $PF_VIGIL_LOG; its ControlSocket and
+#                                BayesDir are private to the run
 #   pf_milter_start SPEC CMD...  same for any milter command (SPEC unix:path)
 #   pf_vigil_stop / pf_vigil_kill [SIG]   SIGTERM and wait / send SIG (KILL)
 #   pf_vigil_pid, pf_vigil_worker_pid   the daemon's (supervisor's) pid,
@@ -42,6 +43,7 @@
 #                                id file stage code queue_id reply
 #   pf_send_upstream [args] FILE...  the same through the upstream port
 #   pf_queue_count, pf_hold_count    messages in Postfix's queues / on hold
+#   pf_hold_ids                  queue ids on hold, one a line
 #   pf_wait_drain [SECS]         wait until the queue is empty (0) or not (1)
 #   pf_flush                     postqueue -f on the private instance
 #   pf_delivered ID              print the sink file of message ID (1: none)
