@@ -24,4 +24,13 @@ apt-get install -y -q --no-install-recommends \
 	libpsl-dev publicsuffix libxxhash-dev libcmocka-dev libarchive-dev libssl-dev \
 	postfix miltertest redis-server dnsmasq-base iproute2 \
 	clamav opendkim-tools python3 zip unzip procps ca-certificates \
-	clamav-daemon libyaml-dev spamassassin
+	clamav-daemon libyaml-dev spamassassin \
+	m4 liblockfile1 libwrap0
+# A real Sendmail for tests/sendmail: sendmail-bin conflicts with postfix,
+# so its packages are only downloaded here (the test unpacks them into a
+# private folder); the libraries it links are installed above.
+sm_debs=/var/cache/vigil-test/sendmail
+if ! ls "$sm_debs"/sendmail-bin_*.deb >/dev/null 2>&1; then
+	mkdir -p "$sm_debs"
+	(cd "$sm_debs" && apt-get download sendmail-bin sendmail-base sendmail-cf)
+fi

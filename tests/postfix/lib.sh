@@ -22,11 +22,17 @@
 #               internet MTA that retries after a 4xx.  Mail that the milter
 #               tempfails waits in the deferred queue; pf_flush retries it.
 #   XCLIENT and XFORWARD are allowed from 127.0.0.1 (pf_send --xclient).
+#   The milter_* and non_smtpd_milters lines come from contrib/postfix-main.cf,
+#   so the tests run the settings the project ships (tempfail while down).
 #
 # Functions (each documented where it is defined):
 #   pf_setup                     start the sink and Postfix (no milter)
+#   pf_workdir, pf_sink_start    the first two steps of pf_setup alone (for
+#                                tests of another MTA: tests/sendmail)
 #   pf_vigil_start CONF [K=V...] start vigil (-f -c CONF -o K=V) and make it
-#                                Postfix's milter; log in $PF_VIGIL_LOG
+#                                Postfix's milter (if Postfix runs); log in
+#                                $PF_VIGIL_LOG; its ControlSocket and
+#                                BayesDir are private to the run
 #   pf_milter_start SPEC CMD...  same for any milter command (SPEC unix:path)
 #   pf_vigil_stop / pf_vigil_kill [SIG]   SIGTERM and wait / send SIG (KILL)
 #   pf_vigil_pid, pf_vigil_worker_pid   the daemon's (supervisor's) pid,
@@ -37,9 +43,11 @@
 #                                id file stage code queue_id reply
 #   pf_send_upstream [args] FILE...  the same through the upstream port
 #   pf_queue_count, pf_hold_count    messages in Postfix's queues / on hold
+#   pf_hold_ids                  queue ids on hold, one a line
 #   pf_wait_drain [SECS]         wait until the queue is empty (0) or not (1)
 #   pf_flush                     postqueue -f on the private instance
 #   pf_delivered ID              print the sink file of message ID (1: none)
+#   pf_header NAME FILE          the unfolded values of header NAME in FILE
 #   pf_account [account.py args] RESULTS...  every message accounted for
 #   pf_postfix_log               print Postfix's log
 #   pf_ok NAME / pf_fail NAME WHY / pf_check NAME CMD...  test results
@@ -48,7 +56,9 @@
 #
 # Environment: top_srcdir, top_builddir (default: this file's tree),
 # PF_VIGIL (vigil binary), PF_KEEP=1 (keep $PF_WORK), PF_TMP (parent dir),
-# PYTHON (python3).
+# PYTHON (python3), PF_REAL_DNS=1 (pf_vigil_start leaves vigil's DNS
+# alone; otherwise lookups are answered from tests/data/dns/empty.zone
+# unless the test passes its own DNSZoneFile=).
 
 PF_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$PF_LIB_DIR/../.." && pwd)}"
@@ -145,11 +155,10 @@ pf_teardown() {
 	fi
 }
 
-# pf_setup: make $PF_WORK, start the sink and a private Postfix with no
-# milter; installs the EXIT trap.  Sets PF_WORK, PF_PFC (config_directory),
-# PF_PFQ (queue_directory), PF_SMTP_PORT, PF_UPSTREAM_PORT, PF_SINK_PORT,
-# PF_SINK_DIR, PF_SOCK, PF_VIGIL_LOG, PF_PFLOG.
-pf_setup() {
+# pf_workdir: make $PF_WORK and install the EXIT trap.  Sets PF_WORK,
+# PF_PFC (config_directory), PF_PFQ (queue_directory), PF_SINK_DIR,
+# PF_SOCK, PF_VIGIL_LOG, PF_PFLOG.
+pf_workdir() {
 	pf_need_root
 	PF_WORK=$(mktemp -d "${PF_TMP:-${TMPDIR:-/tmp}}/vigil-pf.XXXXXX") || return 1
 	chmod 755 "$PF_WORK"
@@ -162,29 +171,44 @@ pf_setup() {
 	PF_SINK_DIR=$PF_WORK/sink
 	PF_SOCK=$PF_WORK/run/vigil.sock
 	PF_VIGIL_LOG=$PF_WORK/vigil.log
-	mkdir -p "$PF_PFC" "$PF_PFQ" "$PF_PFD" "$PF_SINK_DIR" "$PF_WORK/run"
-	chown postfix "$PF_SINK_DIR" "$PF_PFD"
+	mkdir -p "$PF_SINK_DIR" "$PF_WORK/run"
+	chown postfix "$PF_SINK_DIR"
 	chmod 755 "$PF_WORK/run"
-	PF_SMTP_PORT=$(pf_free_port)
-	PF_UPSTREAM_PORT=$(pf_free_port)
-	PF_SINK_PORT=$(pf_free_port)
-	while [ "$PF_UPSTREAM_PORT" = "$PF_SMTP_PORT" ]; do
-		PF_UPSTREAM_PORT=$(pf_free_port)
-	done
-	while [ "$PF_SINK_PORT" = "$PF_SMTP_PORT" ] ||
-	    [ "$PF_SINK_PORT" = "$PF_UPSTREAM_PORT" ]; do
-		PF_SINK_PORT=$(pf_free_port)
-	done
+}
 
-	# The sink: one file per message, %H%M%S.<random hex>.
+# pf_sink_start: smtp-sink on $PF_SINK_ADDR (127.0.0.1) and a free port
+# (PF_SINK_PORT), one file per message it gets under $PF_SINK_DIR
+# (%H%M%S.<random hex>).
+pf_sink_start() {
+	: "${PF_SINK_ADDR:=127.0.0.1}"
+	PF_SINK_PORT=$(pf_free_port)
 	smtp-sink -u postfix -d "$PF_SINK_DIR/%H%M%S." \
-	    "127.0.0.1:$PF_SINK_PORT" 1024 </dev/null >"$PF_WORK/sink.log" 2>&1 &
+	    "$PF_SINK_ADDR:$PF_SINK_PORT" 1024 \
+	    </dev/null >"$PF_WORK/sink.log" 2>&1 &
 	PF_SINK_PID=$!
-	if ! pf_wait_sock "127.0.0.1:$PF_SINK_PORT" 20; then
+	if ! pf_wait_sock "$PF_SINK_ADDR:$PF_SINK_PORT" 20; then
 		cat "$PF_WORK/sink.log" >&2
-		echo "pf_setup: smtp-sink did not start on port $PF_SINK_PORT" >&2
+		echo "pf_sink_start: smtp-sink did not start on port $PF_SINK_PORT" >&2
 		return 1
 	fi
+}
+
+# pf_setup: pf_workdir, pf_sink_start, then a private Postfix with no
+# milter on PF_SMTP_PORT and PF_UPSTREAM_PORT.
+pf_setup() {
+	pf_workdir || return 1
+	pf_sink_start || return 1
+	mkdir -p "$PF_PFC" "$PF_PFQ" "$PF_PFD"
+	chown postfix "$PF_PFD"
+	PF_SMTP_PORT=$(pf_free_port)
+	PF_UPSTREAM_PORT=$(pf_free_port)
+	while [ "$PF_SMTP_PORT" = "$PF_SINK_PORT" ]; do
+		PF_SMTP_PORT=$(pf_free_port)
+	done
+	while [ "$PF_UPSTREAM_PORT" = "$PF_SMTP_PORT" ] ||
+	    [ "$PF_UPSTREAM_PORT" = "$PF_SINK_PORT" ]; do
+		PF_UPSTREAM_PORT=$(pf_free_port)
+	done
 
 	cat >"$PF_PFC/main.cf" <<EOF
 compatibility_level = 3.6
@@ -258,6 +282,18 @@ anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
+	# The milter lines shipped in contrib/postfix-main.cf, but for the
+	# socket: smtpd_milters is set when a milter starts (pf_milter_start).
+	if [ -f "$top_srcdir/contrib/postfix-main.cf" ]; then
+		local k v
+		while IFS='=' read -r k v; do
+			k=${k%% *}
+			case $k in
+			milter_*|non_smtpd_milters)
+				postconf -c "$PF_PFC" -e "$k =$v" ;;
+			esac
+		done <"$top_srcdir/contrib/postfix-main.cf"
+	fi
 	# (postfix start checks the instance and makes its queue folders)
 	if ! postfix -c "$PF_PFC" start >"$PF_WORK/postfix-start.log" 2>&1 ||
 	    ! pf_wait_sock "127.0.0.1:$PF_SMTP_PORT" 30; then
@@ -287,7 +323,8 @@ pf_milter_start() {
 	fi
 	# The socket is created with the daemon's umask; smtpd runs as postfix.
 	chmod 666 "$path"
-	if [ "$(postconf -c "$PF_PFC" -h smtpd_milters)" != "$spec" ]; then
+	if [ -f "$PF_PFC/main.cf" ] &&
+	    [ "$(postconf -c "$PF_PFC" -h smtpd_milters)" != "$spec" ]; then
 		postconf -c "$PF_PFC" -e "smtpd_milters = $spec"
 		postfix -c "$PF_PFC" reload >/dev/null 2>&1
 		# smtpd processes pick up the change as they are replaced
@@ -434,6 +471,20 @@ pf_delivered() {
 	    inhdr { sub(/\r$/, ""); if ($0 == want) { print FILENAME; exit } }
 	    ' {} + 2>/dev/null | head -1)
 	[ -n "$f" ] && echo "$f"
+}
+
+# pf_header NAME FILE: the values of header NAME in FILE's top header
+# (a sink file: smtp-sink's own X-Client-Addr etc. come first), one a line,
+# unfolded (each fold's CRLF and first blank become one space).
+pf_header() {
+	awk -v want="$(echo "$1" | tr 'A-Z' 'a-z')" '
+	    /^\r?$/ { exit }
+	    { sub(/\r$/, "") }
+	    /^[ \t]/ { if (cur == want) val = val " " substr($0, 2); next }
+	    { if (cur == want) print val
+	      cur = tolower(substr($0, 1, index($0, ":") - 1))
+	      val = substr($0, index($0, ":") + 1); sub(/^[ \t]+/, "", val) }
+	    END { if (cur == want) print val }' "$2"
 }
 
 # pf_account [account.py options] RESULTS...: check every message sent is

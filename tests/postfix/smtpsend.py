@@ -195,7 +195,7 @@ def main():
 		t.join(a.deadline + a.timeout * 8 + 10)
 	el = max(time.monotonic() - t0, 1e-6)
 	lat = sorted(r[6] for r in res if r is not None)
-	if lat:
+	if len(lat) >= 10:
 		print("smtpsend: %d messages in %.1f s, %.1f msg/s, latency p50 %.0f ms "
 		    "p99 %.0f ms" % (len(lat), el, len(lat) / el,
 		    1000 * lat[len(lat) // 2], 1000 * lat[min(len(lat) - 1,
