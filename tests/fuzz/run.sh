@@ -21,12 +21,11 @@ for name in ${FUZZ_TARGETS:-$FUZZ_NAMES}; do
 	work=$top_builddir/tests/fuzz/work/$name
 	mkdir -p "$work/corpus"
 	# Seeds are copied in: libFuzzer adds to the first folder only.
-	for s in $(fuzz_seeds "$name"); do
-		if [ -d "$s" ]; then
-			find "$s" -type f -size -1M -exec cp -n {} "$work/corpus/" \; 2>/dev/null
-		elif [ -f "$s" ]; then
-			cp -n "$s" "$work/corpus/"
-		fi
+	# Seeds are copied in under their content's hash (libFuzzer's own
+	# naming), as it adds to the first folder only.
+	find $(fuzz_seeds "$name") -type f -size -1024k 2>/dev/null |
+	while read -r f; do
+		cp "$f" "$work/corpus/$(sha1sum <"$f" | cut -c1-40)"
 	done
 	dict=$top_srcdir/tests/fuzz/dict/$name.dict
 	if [ "$name" = cfg ]; then
