@@ -209,6 +209,7 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	s = snap_build(cfg, &err);
 	if (s == NULL) {
 		log_sys(LOG_ERR, "%s", err);
+		free(err);
 		return EX_CONFIG;
 	}
 	daemon_set_snap(s);
@@ -389,7 +390,8 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon_args args = { .cfg_path = DEFAULT_CONFIG };
+	/* static: the overrides array lives as long as the process */
+	static struct daemon_args args = { .cfg_path = DEFAULT_CONFIG };
 	bool check_only = false, cfg_given = false;
 	struct cfg *cfg;
 	char *err = NULL, errbuf[256];
@@ -437,6 +439,7 @@ main(int argc, char **argv)
 	cfg = cfg_load(args.cfg_path, args.overrides, args.noverrides, &err);
 	if (cfg == NULL) {
 		fprintf(stderr, "%s\n", err);
+		free(err);
 		return EX_CONFIG;
 	}
 	log_set_level(level_of(cfg_enum_str(cfg, "LogLevel")));
@@ -445,16 +448,20 @@ main(int argc, char **argv)
 
 		if (s == NULL) {
 			fprintf(stderr, "%s: %s\n", cfg_file(cfg), err);
+			free(err);
+			cfg_unref(&cfg);
 			return EX_CONFIG;
 		}
 		snap_unref(&s);
 		printf("%s: configuration OK\n", cfg_file(cfg));
+		cfg_unref(&cfg);
 		return 0;
 	}
 	spec = args.socket ? args.socket : cfg_str(cfg, "Socket");
 	if (cfg_str(cfg, "UserID") != NULL &&
 	    resolve_user(cfg_str(cfg, "UserID"), &u, errbuf, sizeof(errbuf)) < 0) {
 		fprintf(stderr, "%s: %s\n", cfg_file(cfg), errbuf);
+		cfg_unref(&cfg);
 		return EX_CONFIG;
 	} else if (cfg_str(cfg, "UserID") == NULL)
 		memset(&u, 0, sizeof(u));

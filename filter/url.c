@@ -154,7 +154,10 @@ url_normalize(struct arena *a, const char *in, size_t n, struct murl *u)
 	}
 	while (host->len > 0 && host->str[host->len - 1] == '.')
 		g_string_truncate(host, host->len - 1);
-	if (host->len == 0 || host->len > 253) {
+	/* g_hostname_to_ascii() wants valid UTF-8: a lead byte at the end
+	 * made it read past the string (fuzz_url found it). */
+	if (host->len == 0 || host->len > 253 ||
+	    !g_utf8_validate(host->str, (gssize)host->len, NULL)) {
 		g_string_free(host, TRUE);
 		return false;
 	}

@@ -183,7 +183,8 @@ ctl_config(const struct ctl_opts *o, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	struct ctl_opts o = { .cfg_path = DEFAULT_CONFIG };
+	/* static: the overrides array lives as long as the process */
+	static struct ctl_opts o = { .cfg_path = DEFAULT_CONFIG };
 	int ch;
 	bool cfg_given = false;
 

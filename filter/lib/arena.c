@@ -95,7 +95,8 @@ arena_strndup(struct arena *a, const char *s, size_t n)
 {
 	char *p = arena_alloc(a, n + 1);
 
-	memcpy(p, s, n);
+	if (n != 0)	/* s may be NULL when n is 0 */
+		memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
 }
@@ -111,7 +112,8 @@ arena_memdup(struct arena *a, const void *s, size_t n)
 {
 	void *p = arena_alloc(a, n ? n : 1);
 
-	memcpy(p, s, n);
+	if (n != 0)	/* s may be NULL when n is 0 */
+		memcpy(p, s, n);
 	return p;
 }
 

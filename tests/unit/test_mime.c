@@ -164,6 +164,14 @@ test_url_normalize(void **state)
 	}
 	assert_false(url_normalize(a, "javascript:alert(1)", 19, &u));
 	assert_false(url_normalize(a, "http://", 7, &u));
+	/* Hosts that are not UTF-8 (a lead byte last, a stray continuation
+	 * byte, a NUL decoded from %00) are not URLs; g_hostname_to_ascii
+	 * read past the first one's end under the fuzzer. */
+	assert_false(url_normalize(a, "http://example.com\xf0/", 20, &u));
+	assert_false(url_normalize(a, "http://ex\xbf" "ample.com/", 20, &u));
+	assert_false(url_normalize(a, "http://exa%00mple.com/", 22, &u));
+	assert_true(url_normalize(a, "http://b\xc3\xbc" "cher.example/", 23, &u));
+	assert_string_equal(u.host, "xn--bcher-kva.example");
 	arena_free(&a);
 }
 

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# vigil-peer.sh - vigil through the shared MTA benchmark (../shared/bench/mta)
+# with the full pipeline this tree has, against Postfix without a milter in
+# the same run, and the null milter (--peer null) in the same session for
+# the ratio.  Needs root, postfix, dnsmasq, iproute2 (see bench/mta/README).
+#
+#   contrib/bench/vigil-peer.sh [-n N] [-c C] [--no-null] [--out DIR]
+#
+# The harness folder is copied to a temporary folder (shared/ is
+# read-only) and gets peers/vigil.sh, which runs filter/vigil with
+# samples/vigil.conf and:
+#   - every check registered in this build (Checks all);
+#   - Bayes (LMDB) trained, before the measured phase, on the harness's
+#     training manifests (disjoint from the measured mix);
+#   - SPF, DKIM and DMARC through the system resolver of a network
+#     namespace whose resolv.conf points at a dnsmasq on its loopback that
+#     answers NXDOMAIN at once (what the peers get, peers/_dns.sh);
+#   - ClamAV in-process with the test signatures of
+#     shared/oracles/clamav/db;
+#   - the quarantine in the peer's folder.
+# Prints the harness's summaries and one line per filter: msgs/s ratio,
+# filter CPU ms/msg, p99 latency, peak RSS.  -n (2000) messages a phase
+# at -c (8) connections; results in --out (default /tmp/vigil-bench-*).
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+: "${top_builddir:=$top}"
+shared=${VIGIL_SHARED:-$(cd "$top/../shared" 2>/dev/null && pwd)}
+N=2000 C=8 NULL=1 OUT=
+while [ $# -gt 0 ]; do
+	case $1 in
+	-n) N=$2; shift 2 ;;
+	-c) C=$2; shift 2 ;;
+	--no-null) NULL=0; shift ;;
+	--out) OUT=$2; shift 2 ;;
+	*) echo "usage: $0 [-n N] [-c C] [--no-null] [--out DIR]" >&2; exit 2 ;;
+	esac
+done
+if [ "$(id -u)" != 0 ]; then
+	echo "vigil-peer.sh: needs root (private Postfix, cgroups, netns)" >&2
+	exit 77
+fi
+for need in "$shared/bench/mta/bench.sh" "$top_builddir/filter/vigil" \
+    "$shared/corpus/spamassassin"; do
+	if [ ! -e "$need" ]; then
+		echo "vigil-peer.sh: $need missing (VIGIL_SHARED, make)" >&2
+		exit 1
+	fi
+done
+for b in ip dnsmasq postfix; do
+	command -v "$b" >/dev/null || { echo "vigil-peer.sh: $b missing" >&2; exit 1; }
+done
+OUT=${OUT:-$(mktemp -d /tmp/vigil-bench-XXXXXX)}
+mkdir -p "$OUT"
+H=$OUT/mta
+rm -rf "$H"
+cp -a "$shared/bench/mta" "$H"
+ns=vigilbench$$
+trap 'ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null;
+	ip netns del "$ns" 2>/dev/null; rm -rf "/etc/netns/$ns"' EXIT
+
+# The namespace vigil resolves in: loopback only, dnsmasq on 127.0.0.1:53.
+ip netns add "$ns" || exit 1
+ip -n "$ns" link set lo up
+mkdir -p "/etc/netns/$ns"
+echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
+export VIGIL_BENCH_NS=$ns VIGIL_BENCH_TOP=$top VIGIL_BENCH_BUILD=$top_builddir
+export VIGIL_BENCH_CLAMDB=$shared/oracles/clamav/db
+export MTABENCH_CORPUS=$shared/corpus/spamassassin
+export MTABENCH_TRAIN_CORPUS=$shared/corpus/spamassassin
+
+cat >"$H/peers/vigil.sh" <<'PEER'
+# vigil (written by contrib/bench/vigil-peer.sh): the full pipeline.
+MILTER=unix:$PEER_DIR/vigil.sock
+VIGIL_ARGS=(-f -c "$VIGIL_BENCH_TOP/samples/vigil.conf" -p "unix:$PEER_DIR/vigil.sock"
+	-o "ControlSocket=$PEER_DIR/control.sock" -o "Syslog=no"
+	-o "Checks=all" -o "BayesDir=$PEER_DIR/bayes" -o "AVScan=yes"
+	-o "DatabaseDirectory=$VIGIL_BENCH_CLAMDB" -o "QuarantineDir=$PEER_DIR/quarantine"
+	-o "TempDirectory=$PEER_DIR/tmp" -o "DNSTimeout=2s" -o "BayesAutolearn=no")
+peer_setup() {
+	mkdir -p "$PEER_DIR/bayes" "$PEER_DIR/quarantine" "$PEER_DIR/tmp"
+	# NXDOMAIN for every name, at once, inside the namespace.
+	in_group dns "ip netns exec $VIGIL_BENCH_NS dnsmasq --keep-in-foreground \
+	    --conf-file=/dev/null --no-resolv --no-hosts --no-poll \
+	    --listen-address=127.0.0.1 --bind-interfaces --port=53 --address=/#/ \
+	    --user=nobody --group=nogroup </dev/null >/dev/null 2>&1 &"
+	sleep 0.5
+	# Bayes, trained before the measured phases (not measured).
+	"$VIGIL_BENCH_BUILD/filter/vigilctl" -c "$VIGIL_BENCH_TOP/samples/vigil.conf" \
+	    -o "BayesDir=$PEER_DIR/bayes" bayes learn --spam --list "$TRAIN_SPAM" \
+	    >"$PEER_DIR/learn.log" 2>&1 &&
+	"$VIGIL_BENCH_BUILD/filter/vigilctl" -c "$VIGIL_BENCH_TOP/samples/vigil.conf" \
+	    -o "BayesDir=$PEER_DIR/bayes" bayes learn --ham --list "$TRAIN_HAM" \
+	    >>"$PEER_DIR/learn.log" 2>&1 ||
+	    { tail -5 "$PEER_DIR/learn.log" >&2; return 1; }
+}
+peer_start() {
+	( umask 000; exec ip netns exec "$VIGIL_BENCH_NS" \
+	    "$VIGIL_BENCH_BUILD/filter/vigil" "${VIGIL_ARGS[@]}" \
+	    </dev/null >"$PEER_DIR/vigil.log" 2>&1 ) &
+}
+peer_version() {
+	echo "vigil $("$VIGIL_BENCH_BUILD/filter/vigil" -V | cut -d' ' -f2) ($(git -C "$VIGIL_BENCH_TOP" rev-parse --short HEAD 2>/dev/null)) checks=all bayes=lmdb av=libclamav-testdb dns=netns-nxdomain"
+}
+peer_collect() {
+	cp "$PEER_DIR/vigil.log" "$PEER_DIR/learn.log" "$1/" 2>/dev/null
+	grep -o 'verdict=[a-z]*' "$PEER_DIR/vigil.log" | sort | uniq -c >"$1/verdicts.txt"
+}
+PEER
+
+cd "$H" || exit 1
+rc=0
+echo "== vigil ($N messages, $C connections)"
+./bench.sh --peer vigil -n "$N" -c "$C" --label vigil --out "$OUT/vigil" ||
+	rc=1
+if [ "$NULL" = 1 ]; then
+	echo "== null milter, same session"
+	./bench.sh --peer null -n "$N" -c "$C" --label null --out "$OUT/null" ||
+		rc=1
+fi
+echo "== results in $OUT"
+for d in "$OUT"/vigil "$OUT"/null; do
+	[ -f "$d/summary.md" ] && { echo "--- $(basename "$d")"; cat "$d/summary.md"; }
+done
+[ -f "$OUT/vigil/verdicts.txt" ] && { echo "--- vigil verdicts"; cat "$OUT/vigil/verdicts.txt"; }
+exit $rc
