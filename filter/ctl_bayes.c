@@ -498,8 +498,8 @@ classify_msg(struct bayes_store *store, struct msg *m, double *p_r,
 	cnt = arena_alloc(msg_arena(m), (tk.n + 1) * sizeof(*cnt));
 	if (store->ops->lookup(store, tk.v, tk.n, cnt, tot, err_r) == -1)
 		return -1;
-	*p_r = bayes_classify_ex(&bayes_params_default, cnt, tk.n, tot->nspam,
-	    tot->nham, rank_r);
+	*p_r = bayes_classify_ex(&bayes_params_default, tk.v, cnt, tk.n,
+	    tot->nspam, tot->nham, rank_r);
 	return 0;
 }
 

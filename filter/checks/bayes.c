@@ -258,7 +258,7 @@ bayes_run(void *arg, struct msg *m, enum check_phase phase,
 		msg_set_field(m, "bayes", "null");
 	} else {
 		atomic_fetch_add(&st->n_classified, 1);
-		p = bayes_classify(counts, tk.n, tot.nspam, tot.nham);
+		p = bayes_classify(tk.v, counts, tk.n, tot.nspam, tot.nham);
 		b = bayes_band_of(p);
 		msg_add_hit(m, b->name, b->score, "P=%.4f", p);
 		if (p >= bayes_bands[bayes_nbands - 1].lo)
