@@ -596,6 +596,7 @@ ctl_bayes(const struct ctl_opts *o, int argc, char **argv)
 	struct bayes_store_cfg sc;
 	char	*err = NULL;
 	bayes_store_cfg_from(snap_cfg(s), &sc);
+	sc.create_parents = strcmp(argv[1], "learn") == 0;
 	if ((store = bayes_store_open(&sc, &err)) == NULL) {
 		fprintf(stderr, "vigilctl bayes: %s\n", err);
 		free(err);

@@ -186,7 +186,10 @@ struct bayes_store_cfg {
 	int		 redis_db;
 	const char	*redis_prefix;
 	uint64_t	 redis_timeout_ms;
-	bool		 readonly;	/* never writes (scan without learning) */
+	/* Create BayesDir's missing parents too (vigilctl bayes learn);
+	 * the check creates the last folder only, so that a scan never
+	 * builds a tree where the installation made none. */
+	bool		 create_parents;
 };
 
 /* Opens the configured backend; NULL with *err_r on failure. */
