@@ -39,6 +39,10 @@ typedef int (*src_fn)(void *arg, const char *name, const unsigned char *data,
 
 static int	src_path(const char *path, src_fn fn, void *arg);
 
+/* Paths that could not be read: reported, skipped, and the exit status
+ * says so; a callback's non-zero return (the store failed) stops all. */
+static unsigned src_nerrors;
+
 /* Splits an mbox at "From " lines that follow a blank line. */
 static int
 src_mbox(const char *name, const unsigned char *d, size_t len, src_fn fn,
@@ -107,7 +111,8 @@ src_dir(const char *path, src_fn fn, void *arg)
 	if ((n = scandir(path, &ents, NULL, alphasort)) < 0) {
 		fprintf(stderr, "vigilctl bayes: %s: %s\n", path,
 		    strerror(errno));
-		return 1;
+		src_nerrors++;
+		return 0;
 	}
 	for (int i = 0; i < n; i++) {
 		if (rc == 0 && ents[i]->d_name[0] != '.') {
@@ -141,7 +146,8 @@ src_path(const char *path, src_fn fn, void *arg)
 			fprintf(stderr, "vigilctl bayes: stdin: %s\n",
 			    strerror(errno));
 			g_string_free(s, TRUE);
-			return 1;
+			src_nerrors++;
+			return 0;
 		}
 		rc = src_buffer("-", (unsigned char *)s->str, s->len, fn, arg);
 		g_string_free(s, TRUE);
@@ -150,14 +156,16 @@ src_path(const char *path, src_fn fn, void *arg)
 	if (stat(path, &sb) == -1) {
 		fprintf(stderr, "vigilctl bayes: %s: %s\n", path,
 		    strerror(errno));
-		return 1;
+		src_nerrors++;
+		return 0;
 	}
 	if (S_ISDIR(sb.st_mode))
 		return src_dir(path, fn, arg);
 	if (!g_file_get_contents(path, &data, &len, &gerr)) {
 		fprintf(stderr, "vigilctl bayes: %s\n", gerr->message);
 		g_error_free(gerr);
-		return 1;
+		src_nerrors++;
+		return 0;
 	}
 	rc = src_buffer(path, (unsigned char *)data, len, fn, arg);
 	g_free(data);
@@ -399,7 +407,7 @@ bayes_learn_cmd(struct snap *s, struct bayes_store *store, int argc,
 	    (unsigned long long)lc->counts[BAYES_FORGOTTEN],
 	    (unsigned long long)lc->counts[BAYES_UNKNOWN], secs,
 	    secs > 0 ? (double)lc->nmsgs / secs : 0.0);
-	status = rc != 0 ? 1 : lc->status;
+	status = rc != 0 || src_nerrors > 0 ? 1 : lc->status;
 	free(lc);
 	return status;
 }
@@ -498,8 +506,8 @@ classify_msg(struct bayes_store *store, struct msg *m, double *p_r,
 	cnt = arena_alloc(msg_arena(m), (tk.n + 1) * sizeof(*cnt));
 	if (store->ops->lookup(store, tk.v, tk.n, cnt, tot, err_r) == -1)
 		return -1;
-	*p_r = bayes_classify_ex(&bayes_params_default, cnt, tk.n, tot->nspam,
-	    tot->nham, rank_r);
+	*p_r = bayes_classify_ex(&bayes_params_default, tk.v, cnt, tk.n,
+	    tot->nspam, tot->nham, rank_r);
 	return 0;
 }
 
@@ -561,7 +569,7 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 		    "PATH...\n");
 		return 2;
 	}
-	return rc != 0 ? 1 : cc.status;
+	return rc != 0 || src_nerrors > 0 ? 1 : cc.status;
 }
 
 int
@@ -588,6 +596,7 @@ ctl_bayes(const struct ctl_opts *o, int argc, char **argv)
 	struct bayes_store_cfg sc;
 	char	*err = NULL;
 	bayes_store_cfg_from(snap_cfg(s), &sc);
+	sc.create_parents = strcmp(argv[1], "learn") == 0;
 	if ((store = bayes_store_open(&sc, &err)) == NULL) {
 		fprintf(stderr, "vigilctl bayes: %s\n", err);
 		free(err);

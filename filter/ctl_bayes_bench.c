@@ -12,7 +12,7 @@
  * two instead, so that settings can be chosen without looking at the test
  * half.  Tuning flags (--window, --text-max, --no-headers, --no-received,
  * --no-shapes, --no-received-ips,
- * --s, --x, --min-dev, --max-toks) change the tokenizer and classifier
+ * --s, --x, --min-dev, --max-toks, --header-weight) change the tokenizer and classifier
  * for the run.  Messages are read into memory first: the timings are
  * parsing, tokenizing and the store, not the disk.
  */
@@ -236,8 +236,8 @@ bench_classify(struct snap *s, struct bayes_store *st,
 			g_free(cnt);
 			return -1;
 		}
-		v[i]->p = bayes_classify_ex(bp, cnt, nt, tot.nspam, tot.nham,
-		    &v[i]->rank);
+		v[i]->p = bayes_classify_ex(bp, t, cnt, nt, tot.nspam,
+		    tot.nham, &v[i]->rank);
 		g_free(t);
 	}
 	g_free(cnt);
@@ -279,6 +279,7 @@ ctl_bayes_bench(const struct ctl_opts *o, int argc, char **argv)
 		{ "x", required_argument, NULL, 'x' },
 		{ "min-dev", required_argument, NULL, 'd' },
 		{ "max-toks", required_argument, NULL, 'm' },
+		{ "header-weight", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
 
@@ -298,6 +299,7 @@ ctl_bayes_bench(const struct ctl_opts *o, int argc, char **argv)
 		case 'x': bp.x = atof(optarg); break;
 		case 'd': bp.min_dev = atof(optarg); break;
 		case 'm': bp.max_toks = strtoul(optarg, NULL, 10); break;
+		case 'W': bp.header_weight = atof(optarg); break;
 		default: return 2;
 		}
 	}

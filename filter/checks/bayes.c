@@ -46,7 +46,7 @@ const struct opt bayes_opts[] = {
 	  "Spam messages to learn before Bayes scores anything" },
 	{ "BayesMinHam", OPT_INT, "200", 0, 1e9, NULL,
 	  "Ham messages to learn before Bayes scores anything" },
-	{ "BayesSpamThreshold", OPT_DOUBLE, "0.9", 0, 1, NULL,
+	{ "BayesSpamThreshold", OPT_DOUBLE, "0.7", 0, 1, NULL,
 	  "Probability from which `vigilctl bayes classify` says spam" },
 	{ "BayesAutolearn", OPT_BOOL, "yes", 0, 0, NULL,
 	  "Learn from live mail that the other checks scored clearly" },
@@ -258,7 +258,7 @@ bayes_run(void *arg, struct msg *m, enum check_phase phase,
 		msg_set_field(m, "bayes", "null");
 	} else {
 		atomic_fetch_add(&st->n_classified, 1);
-		p = bayes_classify(counts, tk.n, tot.nspam, tot.nham);
+		p = bayes_classify(tk.v, counts, tk.n, tot.nspam, tot.nham);
 		b = bayes_band_of(p);
 		msg_add_hit(m, b->name, b->score, "P=%.4f", p);
 		if (p >= bayes_bands[bayes_nbands - 1].lo)

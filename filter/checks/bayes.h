@@ -26,6 +26,9 @@ struct mview;
 
 /* ---- tokenizer ---- */
 
+/* The top bit of a token's hash says it came from the headers. */
+#define BAYES_TOK_HEADER	(1ULL << 63)
+
 /* A set of distinct token hashes, sorted ascending. */
 struct bayes_toks {
 	uint64_t	*v;
@@ -64,7 +67,8 @@ void		 bayes_tok_words(const char *text, size_t len,
 		    void (*fn)(void *arg, const char *tok, size_t len),
 		    void *arg);
 
-/* The hash of token text under a prefix ("" for body words). */
+/* The hash of token text under a prefix ("" for body words), as a body
+ * token (header tokens have BAYES_TOK_HEADER added). */
 uint64_t	 bayes_tok_hash(const char *prefix, const char *tok, size_t len);
 
 /* ---- classifier ---- */
@@ -86,7 +90,8 @@ struct bayes_params {
 	double		 s;		/* Robinson's strength of the prior */
 	double		 x;		/* prior spamminess of a rare token */
 	double		 min_dev;	/* ignore tokens with |f - 0.5| below */
-	size_t		 max_toks;	/* combine at most this many */
+	size_t		 max_toks;	/* combine at most this many (each side) */
+	double		 header_weight;	/* share of the headers' mean logit */
 };
 extern const struct bayes_params bayes_params_default;
 
@@ -95,15 +100,17 @@ extern const struct bayes_params bayes_params_default;
  * gets the mean logit of the tokens used (the probability's logit).
  */
 double		 bayes_classify_ex(const struct bayes_params *,
-		    const struct bayes_count *c, size_t n, uint64_t nspam,
-		    uint64_t nham, double *logit_r);
+		    const uint64_t *toks, const struct bayes_count *c,
+		    size_t n, uint64_t nspam, uint64_t nham, double *logit_r);
 
 /*
- * Combines the counts of n tokens (nspam/nham messages learned) into the
- * probability that the message is spam, in [0, 1].
+ * Combines the counts c[i] of the n tokens toks[i] (nspam/nham messages
+ * learned) into the probability that the message is spam, in [0, 1].
+ * toks may be NULL (every token counts as a body token).
  */
-double		 bayes_classify(const struct bayes_count *c, size_t n,
-		    uint64_t nspam, uint64_t nham);
+double		 bayes_classify(const uint64_t *toks,
+		    const struct bayes_count *c, size_t n, uint64_t nspam,
+		    uint64_t nham);
 
 /* The SpamAssassin band of probability p: "BAYES_00" ... "BAYES_99",
  * with its default score; BAYES_999 is added on top of BAYES_99. */
@@ -179,7 +186,10 @@ struct bayes_store_cfg {
 	int		 redis_db;
 	const char	*redis_prefix;
 	uint64_t	 redis_timeout_ms;
-	bool		 readonly;	/* never writes (scan without learning) */
+	/* Create BayesDir's missing parents too (vigilctl bayes learn);
+	 * the check creates the last folder only, so that a scan never
+	 * builds a tree where the installation made none. */
+	bool		 create_parents;
 };
 
 /* Opens the configured backend; NULL with *err_r on failure. */

@@ -56,8 +56,9 @@ lm_err(const char *where, const char *what, int rc)
 	return bayes_strf("lmdb %s: %s: %s", where, what, mdb_strerror(rc));
 }
 
+/* Creates dir, and its missing parents when parents is set. */
 static int
-lm_mkdir_p(const char *dir)
+lm_mkdir(const char *dir, bool parents)
 {
 	char	 buf[PATH_MAX];
 	size_t	 len = strlen(dir);
@@ -65,7 +66,7 @@ lm_mkdir_p(const char *dir)
 	if (len == 0 || len >= sizeof(buf))
 		return ENAMETOOLONG;
 	memcpy(buf, dir, len + 1);
-	for (char *p = buf + 1; *p != '\0'; p++) {
+	for (char *p = buf + 1; parents && *p != '\0'; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
@@ -547,7 +548,7 @@ bayes_lmdb_open(const struct bayes_store_cfg *sc, char **err_r)
 	const char *what;
 	int	 rc;
 
-	if ((rc = lm_mkdir_p(sc->dir)) != 0) {
+	if ((rc = lm_mkdir(sc->dir, sc->create_parents)) != 0) {
 		*err_r = lm_err(sc->dir, "create folder", rc);
 		return NULL;
 	}

@@ -58,7 +58,7 @@ bayes_store_cfg_from(const struct cfg *c, struct bayes_store_cfg *sc)
 	sc->redis_db = (int)cfg_int(c, "BayesRedisDatabase");
 	sc->redis_prefix = cfg_str(c, "BayesRedisPrefix");
 	sc->redis_timeout_ms = cfg_duration_ms(c, "BayesRedisTimeout");
-	sc->readonly = false;
+	sc->create_parents = false;
 }
 
 struct bayes_store *

@@ -56,6 +56,7 @@ struct tokbuf {
 	size_t		 nring;
 	uint64_t	 seed;		/* the prefix's hash */
 	int		 window;
+	uint64_t	 mark;		/* BAYES_TOK_HEADER while in headers */
 };
 
 static void
@@ -66,7 +67,7 @@ tb_add(struct tokbuf *tb, uint64_t h)
 		if ((tb->v = realloc(tb->v, tb->cap * sizeof(*tb->v))) == NULL)
 			log_oom(tb->cap * sizeof(*tb->v), "bayes");
 	}
-	tb->v[tb->n++] = h;
+	tb->v[tb->n++] = (h & ~BAYES_TOK_HEADER) | tb->mark;
 }
 
 uint64_t
@@ -75,7 +76,7 @@ bayes_tok_hash(const char *prefix, const char *tok, size_t len)
 	uint64_t seed = prefix[0] == '\0' ? 0 :
 	    XXH3_64bits(prefix, strlen(prefix));
 
-	return XXH3_64bits_withSeed(tok, len, seed);
+	return XXH3_64bits_withSeed(tok, len, seed) & ~BAYES_TOK_HEADER;
 }
 
 static void
@@ -549,8 +550,11 @@ bayes_tokenize(struct arena *a, const struct mview *v,
 	struct tokbuf tb = { .v = NULL };
 	size_t	 blen = v->body_len;
 
-	if (bayes_tok_params.headers || bayes_tok_params.received)
+	if (bayes_tok_params.headers || bayes_tok_params.received) {
+		tb.mark = BAYES_TOK_HEADER;
 		tok_headers(&tb, v);
+		tb.mark = 0;
+	}
 	tok_parts(&tb, v);
 	tok_urls(&tb, v);
 	if (blen > bayes_tok_params.text_max)

@@ -139,20 +139,20 @@ test_tokenize_view(void **state)
 	assert_true(has_tok(&t, bayes_tok_hash("", "cheap", 5)));
 	assert_true(has_tok(&t, bayes_tok_hash("", "pills", 5)));
 	/* The subject's words are not the body's. */
-	assert_true(has_tok(&t, bayes_tok_hash("subject", "cheap", 5)));
-	assert_true(bayes_tok_hash("subject", "cheap", 5) !=
+	assert_true(has_tok(&t, (BAYES_TOK_HEADER | bayes_tok_hash("subject", "cheap", 5))));
+	assert_true((BAYES_TOK_HEADER | bayes_tok_hash("subject", "cheap", 5)) !=
 	    bayes_tok_hash("", "cheap", 5));
-	assert_true(has_tok(&t, bayes_tok_hash("from:dom", "pharma.example",
-	    14)));
+	assert_true(has_tok(&t, (BAYES_TOK_HEADER | bayes_tok_hash("from:dom", "pharma.example",
+	    14))));
 	assert_true(has_tok(&t, bayes_tok_hash("uh", "www.pharma.example",
 	    18)));
 	assert_true(has_tok(&t, bayes_tok_hash("ud", "pharma.example", 14)));
 	assert_true(has_tok(&t, bayes_tok_hash("fname", "invoice.zip", 11)));
 	assert_true(has_tok(&t, bayes_tok_hash("fext", "zip", 3)));
 	/* Other filters' verdicts are never learned from. */
-	assert_false(has_tok(&t, bayes_tok_hash("hn", "x-spam-status", 13)));
-	assert_false(has_tok(&t, bayes_tok_hash("x-spam-status", "yes", 3)));
-	assert_true(has_tok(&t, bayes_tok_hash("hn", "subject", 7)));
+	assert_false(has_tok(&t, (BAYES_TOK_HEADER | bayes_tok_hash("hn", "x-spam-status", 13))));
+	assert_false(has_tok(&t, (BAYES_TOK_HEADER | bayes_tok_hash("x-spam-status", "yes", 3))));
+	assert_true(has_tok(&t, (BAYES_TOK_HEADER | bayes_tok_hash("hn", "subject", 7))));
 
 	/* The same message gives the same tokens; a word more, more. */
 	struct bayes_toks t2;
@@ -176,19 +176,19 @@ test_classify(void **state)
 		hammy[i] = (struct bayes_count){ 1, 90 };
 		mixed[i] = i % 2 ? spammy[i] : hammy[i];
 	}
-	double	 ps = bayes_classify_ex(&bayes_params_default, spammy, 20, 100,
+	double	 ps = bayes_classify_ex(&bayes_params_default, NULL, spammy, 20, 100,
 	    100, &rs);
-	double	 ph = bayes_classify_ex(&bayes_params_default, hammy, 20, 100,
+	double	 ph = bayes_classify_ex(&bayes_params_default, NULL, hammy, 20, 100,
 	    100, &rh);
-	double	 pm = bayes_classify(mixed, 20, 100, 100);
+	double	 pm = bayes_classify(NULL, mixed, 20, 100, 100);
 	assert_true(ps > 0.95);
 	assert_true(ph < 0.05);
 	assert_true(fabs(pm - 0.5) < 0.1);
 	assert_true(rs > 0 && rh < 0);
 	/* Unseen tokens only, or nothing learned: no opinion. */
 	struct bayes_count none[3] = { { 0, 0 } };
-	assert_true(bayes_classify(none, 3, 100, 100) == 0.5);
-	assert_true(bayes_classify(spammy, 20, 0, 0) == 0.5);
+	assert_true(bayes_classify(NULL, none, 3, 100, 100) == 0.5);
+	assert_true(bayes_classify(NULL, spammy, 20, 0, 0) == 0.5);
 	/* The probability is the logistic of the mean logit. */
 	assert_true(fabs(ps - 1.0 / (1.0 + exp(-rs))) < 1e-12);
 	/* Stronger evidence ranks higher: more spam, fewer ham sightings. */
@@ -196,14 +196,31 @@ test_classify(void **state)
 	double	 rst;
 	for (int i = 0; i < 20; i++)
 		stronger[i] = (struct bayes_count){ 90, 0 };
-	bayes_classify_ex(&bayes_params_default, stronger, 20, 100, 100, &rst);
+	bayes_classify_ex(&bayes_params_default, NULL, stronger, 20, 100, 100, &rst);
 	assert_true(rst > rs);
 	/* Neutral tokens (|f - 0.5| < min_dev) are left out. */
 	struct bayes_count neutral[2] = { { 50, 50 }, { 90, 1 } };
 	double	 rn;
-	bayes_classify_ex(&bayes_params_default, neutral, 2, 100, 100, &rn);
-	bayes_classify_ex(&bayes_params_default, spammy, 1, 100, 100, &r10);
+	bayes_classify_ex(&bayes_params_default, NULL, neutral, 2, 100, 100, &rn);
+	bayes_classify_ex(&bayes_params_default, NULL, spammy, 1, 100, 100, &r10);
 	assert_true(fabs(rn - r10) < 1e-12);
+
+	/* Headers and body weigh half each, however many tokens each has:
+	 * one spammy header token against 19 hammy body tokens. */
+	uint64_t toks[20];
+	struct bayes_count hb[20];
+	for (int i = 0; i < 20; i++) {
+		toks[i] = (uint64_t)i | (i == 0 ? BAYES_TOK_HEADER : 0);
+		hb[i] = i == 0 ? (struct bayes_count){ 90, 0 } :
+		    (struct bayes_count){ 0, 90 };
+	}
+	double	 rhb;
+	double	 phb = bayes_classify_ex(&bayes_params_default, toks, hb, 20,
+	    100, 100, &rhb);
+	if (fabs(phb - 0.5) >= 0.02)
+		fail_msg("header vs body: p=%g logit=%g", phb, rhb);
+	/* Without the header mark, the body's 19 outvote it. */
+	assert_true(bayes_classify(NULL, hb, 20, 100, 100) < 0.05);
 }
 
 static void
