@@ -115,8 +115,8 @@ if ! build > "$out/build.log" 2>&1; then
 	exit 1
 fi
 check_counts
-step check-postfix make check-postfix
-step check-conformance make check-conformance
+step check-postfix make -k check-postfix
+step check-conformance make -k check-conformance
 step distcheck make -j2 distcheck
 if skipped sanitize; then
 	echo "== sanitize: skipped"; total_skip=$((total_skip + 1))
@@ -127,7 +127,7 @@ else
 		export ASAN_OPTIONS="log_path=$san_reports/asan:detect_leaks=1:abort_on_error=0"
 		export UBSAN_OPTIONS="log_path=$san_reports/ubsan:print_stacktrace=1:halt_on_error=1"
 		check_counts "$san_dir" sanitize-check
-		step sanitize-postfix make -C "$san_dir" check-postfix
+		step sanitize-postfix make -k -C "$san_dir" check-postfix
 		step fuzz make -C "$san_dir" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
 		unset ASAN_OPTIONS UBSAN_OPTIONS
 		step sanitize-reports san_reports
