@@ -296,7 +296,8 @@ dk_msg_get(struct dkim_state *st, struct msg *m)
 		dm = sl->dm = arena_alloc(msg_arena(m), sizeof(*dm));
 		dm->st = st;
 		dm->arena = msg_arena(m);
-		if (!st->is_enabled || msg_is_trusted(m)) {
+		if (!st->is_enabled || msg_is_trusted(m) ||
+		    msg_client_addr(m) == NULL) {
 			dm->is_skipped = true;
 			return NULL;
 		}
@@ -500,6 +501,11 @@ dk_run(void *state, struct msg *m, enum check_phase phase,
 	dm = sl->dm;
 	if (msg_is_trusted(m)) {
 		*why_r = "trusted or authenticated client";
+		return CHECK_SKIP;
+	}
+	if (msg_client_addr(m) == NULL) {
+		*why_r = "no client address (local submission, or an offline "
+		    "scan without --ip)";
 		return CHECK_SKIP;
 	}
 	if (dm->error != NULL) {

@@ -481,6 +481,11 @@ dmarc_run(void *state, struct msg *m, enum check_phase phase,
 		*why_r = "trusted or authenticated client";
 		return CHECK_SKIP;
 	}
+	if (msg_client_addr(m) == NULL) {
+		*why_r = "no client address (local submission, or an offline "
+		    "scan without --ip)";
+		return CHECK_SKIP;
+	}
 	res = sl->res = arena_alloc(a, sizeof(*res));
 	res->from_domain = from;
 	if (from == NULL) {

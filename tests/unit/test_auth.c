@@ -582,6 +582,34 @@ test_authres_header(void **unused)
 	snap_unref(&s);
 }
 
+/* Without a client address (local submission, an offline scan without
+ * --ip) nothing is looked up: the zone's TIMEOUT would tempfail. */
+static void
+test_no_client_no_lookups(void **unused)
+{
+	struct snap *s = snap_with(NULL, NULL, NULL);
+	const struct verdict *v;
+	struct msg *m;
+
+	(void)unused;
+	m = scan(s, "from-slow.eml", NULL, NULL, "a@slow.example", &v);
+	assert_null(auth_spf(m));
+	assert_null(auth_dkim(m));
+	assert_null(auth_dmarc(m));
+	assert_null(ar_header(m));
+	assert_int_equal(msg_failure_count(m), 0);
+	assert_int_equal(v->action, ACTION_ACCEPT);
+	msg_end(&m);
+
+	/* the same message from a client: DMARC's lookup times out */
+	m = scan(s, "from-slow.eml", "192.0.2.5", "h.example", "a@example.org",
+	    &v);
+	assert_true(msg_has_hit(m, "DMARC_TEMPERROR"));
+	assert_int_equal(v->action, ACTION_TEMPFAIL);
+	msg_end(&m);
+	snap_unref(&s);
+}
+
 static void
 test_bad_zone_file(void **unused)
 {
@@ -618,6 +646,7 @@ main(void)
 		cmocka_unit_test(test_dmarc_rua_only),
 		cmocka_unit_test(test_dmarc_pct),
 		cmocka_unit_test(test_authres_header),
+		cmocka_unit_test(test_no_client_no_lookups),
 		cmocka_unit_test(test_bad_zone_file),
 	};
 
