@@ -368,6 +368,8 @@ spfsyntax_rewrite_cidr0(const char *rec)
 	size_t len = 0, cap = 0;
 	bool changed = false;
 	const char *p = rec;
+	char *mods = NULL;	/* redirect= and exp=, moved to the end */
+	size_t mlen = 0, mcap = 0;
 
 	if (spfsyntax_check_record(rec) != NULL)
 		return NULL;
@@ -391,9 +393,22 @@ spfsyntax_rewrite_cidr0(const char *rec)
 		m = t;
 		if (strchr("+-?~", *m) != NULL)
 			q[0] = *m++;
-		nlen = strcspn(m, ":/ ");
+		nlen = strcspn(m, ":/= ");
 		if (m + nlen > e)
 			nlen = (size_t)(e - m);
+		if (m == t && m + nlen < e && m[nlen] == '=') {
+			/* A modifier.  libspf2 refuses some valid unknown ones
+			 * (RFC 7208 6: ignore them) and a redirect= before
+			 * mechanisms; order does not matter for either. */
+			len--;	/* the blank added above */
+			changed = true;
+			if ((nlen == 8 && strncasecmp(m, "redirect", 8) == 0) ||
+			    (nlen == 3 && strncasecmp(m, "exp", 3) == 0)) {
+				buf_add(&mods, &mlen, &mcap, " ", 1);
+				buf_add(&mods, &mlen, &mcap, t, (size_t)(e - t));
+			}
+			continue;
+		}
 		if ((nlen == 3 && (strncasecmp(m, "ip4", 3) == 0 ||
 		    strncasecmp(m, "ip6", 3) == 0)) && e - t > 2 &&
 		    e[-2] == '/' && e[-1] == '0') {
@@ -448,6 +463,13 @@ spfsyntax_rewrite_cidr0(const char *rec)
 		}
 		buf_add(&out, &len, &cap, t, (size_t)(e - t));
 	}
+	if (mods != NULL) {
+		buf_add(&out, &len, &cap, mods, mlen);
+		free(mods);
+	}
+	/* Modifiers already at the end and all known: nothing changed. */
+	if (changed && out != NULL && strcmp(out, rec) == 0)
+		changed = false;
 	if (!changed) {
 		free(out);
 		return NULL;

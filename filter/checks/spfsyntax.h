@@ -15,9 +15,12 @@ const char	*spfsyntax_check_record(const char *record);
 bool		 spfsyntax_is_explanation(const char *s);
 
 /*
- * libspf2 refuses a CIDR length of 0 as a syntax error.  Returns a
- * malloc'd copy of a valid record with each such term rewritten to an
- * equivalent libspf2 accepts, or NULL when there is none:
+ * libspf2 refuses some valid records: a CIDR length of 0, unknown
+ * modifiers with some characters, a redirect= before mechanisms.
+ * Returns a malloc'd copy of a valid record rewritten to an equivalent
+ * libspf2 accepts, or NULL when it needs none: unknown modifiers are
+ * dropped (RFC 7208 6 says to ignore them), redirect= and exp= go to
+ * the end (their place does not matter), and zero lengths become:
  *   ip4:X/0  ->  ip4:0.0.0.0/1 ip4:128.0.0.0/1   (ip6 alike with ::/1, 8000::/1)
  *   a:D/0, mx:D//0, ...  ->  a:D.KIND.SPFSYNTAX_CIDR0_SUFFIX/1...
  * where KIND is "a" or "mx" then "4" and/or "6" for the zero lengths:

@@ -330,6 +330,12 @@ test_spf_syntax(void **unused)
 			  "~a:example.org.mx6." SPFSYNTAX_CIDR0_SUFFIX
 			  "/24//1" },
 			{ "v=spf1 a/24 ip4:192.0.2.0/24 -all", NULL },
+			{ "v=spf1 a -all exp=e.example", NULL },
+			/* unknown modifiers go, redirect= moves last */
+			{ "v=spf1 moo.cow-far_out=man:dog/cat ip4:192.0.2.1 "
+			  "-all", "v=spf1 ip4:192.0.2.1 -all" },
+			{ "v=spf1 redirect=r.example ~all", "v=spf1 ~all "
+			  "redirect=r.example" },
 			{ "v=spf1 a:foo/0", NULL },	/* invalid: untouched */
 		};
 
