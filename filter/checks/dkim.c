@@ -112,10 +112,15 @@ dk_fix_pkcs1(const char *rec)
 	if ((dlen = EVP_DecodeBlock(der, (unsigned char *)clean, (int)n)) <= 0)
 		goto out;
 	dlen -= pad;
-	q = der;
-	if ((pk = d2i_PUBKEY(NULL, &q, dlen)) != NULL) {
-		EVP_PKEY_free(pk);	/* already SubjectPublicKeyInfo */
-		goto out;
+	/* A SubjectPublicKeyInfo is a SEQUENCE that opens with a SEQUENCE,
+	 * an RSAPublicKey one that opens with an INTEGER: look before
+	 * asking OpenSSL, whose decoders cost more than the verification. */
+	{
+		int hdr = dlen > 2 && der[0] == 0x30 ? (der[1] < 0x80 ? 2 :
+		    2 + (der[1] & 0x7f)) : 0;
+
+		if (hdr == 0 || hdr >= dlen || der[hdr] != 0x02)
+			goto out;
 	}
 	q = der;
 	if ((pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, dlen)) == NULL)
