@@ -187,6 +187,8 @@ EOF
     >"$T/signed.eml" || exit 1
 "$SIGN" -a ed25519-sha256 -d example.org -s ed -k "$T/ed.private" \
     <"$T/plain.eml" >"$T/signed-ed.eml" || exit 1
+"$SIGN" -c simple/simple -d example.org -s sel -k "$T/sel.private" \
+    <"$T/plain.eml" >"$T/signed-simple.eml" || exit 1
 sed 's/usual place/unusual place/' "$T/signed.eml" >"$T/altered.eml"
 # forged results on top: one claiming our authserv-id, one foreign
 {
@@ -225,6 +227,7 @@ delivered() {
 # ------------------------------------------------------ 1. all pass
 send forged alice@example.org "$T/forged.eml"
 send ed alice@example.org "$T/signed-ed.eml"
+send simple alice@example.org "$T/signed-simple.eml"
 pf_wait_drain 60
 if f=$(delivered forged); then
 	ars=$(header Authentication-Results "$f")
@@ -257,6 +260,13 @@ if f=$(delivered ed) && header Authentication-Results "$f" |
 	pf_ok "ed25519 signature passes"
 else
 	pf_fail "ed25519 signature passes" "$(cat "$T/ed.tsv")"
+fi
+
+if f=$(delivered simple) && header Authentication-Results "$f" |
+    grep -q 'dkim=pass header.d=example.org header.s=sel'; then
+	pf_ok "simple/simple canonicalization passes through Postfix"
+else
+	pf_fail "simple/simple canonicalization" "$(cat "$T/simple.tsv")"
 fi
 
 # ------------------------------------------------------ 2. altered
