@@ -105,7 +105,10 @@ unquote(char *s)
 		    isxdigit((unsigned char)p[2])) {
 			char hex[3] = { p[1], p[2], '\0' };
 
-			*q++ = (char)strtol(hex, NULL, 16);
+			/* \x00 as \x01, as for DNS answers (rr_text) */
+			*q = (char)strtol(hex, NULL, 16);
+			if (*q++ == '\0')
+				q[-1] = '\x01';
 			p += 2;
 		} else if (*p == '\\' || *p == '"') {
 			*q++ = *p;
@@ -353,13 +356,17 @@ rr_text(const ns_msg *h, const ns_rr *rr, char *out, size_t outsz)
 		return dn_expand(ns_msg_base(*h), ns_msg_end(*h), rd,
 		    out, outsz) > 0;
 	case ns_t_txt:
-		/* Character-strings joined (RFC 7208 3.3, RFC 6376 3.6.2.2). */
+		/* Character-strings joined (RFC 7208 3.3, RFC 6376 3.6.2.2).
+		 * A NUL becomes \x01: still a character no record may hold,
+		 * where a NUL would cut the text short into a valid record. */
 		for (size_t i = 0; i < rdlen; ) {
 			size_t l = rd[i++];
 
 			if (i + l > rdlen || o + l >= outsz)
 				return false;
-			memcpy(out + o, rd + i, l);
+			for (size_t k = 0; k < l; k++)
+				out[o + k] = rd[i + k] != 0 ? (char)rd[i + k] :
+				    '\x01';
 			o += l;
 			i += l;
 		}

@@ -511,6 +511,13 @@ main(int argc, char **argv)
 			yaml_document_delete(&doc);
 			break;
 		}
+		/* A NUL in a record (a-null, mx-null): the zone file cannot
+		 * hold it, and vigil's resolver turns it into \x01 anyway. */
+		for (yaml_node_t *nd = doc.nodes.start; nd < doc.nodes.top; nd++)
+			if (nd->type == YAML_SCALAR_NODE)
+				for (size_t i = 0; i < nd->data.scalar.length; i++)
+					if (nd->data.scalar.value[i] == '\0')
+						nd->data.scalar.value[i] = '\x01';
 		desc = scalar(map_get(&doc, root, "description"));
 		load_zone(&doc, map_get(&doc, root, "zonedata"), &z);
 		write_zone(&z, zpath);

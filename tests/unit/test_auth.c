@@ -165,6 +165,9 @@ test_spf_results(void **unused)
 		/* mx//0 is about IPv6 only: an IPv4 client does not match */
 		{ "198.51.100.1", "h.example", "a@mx0.example", "SPF_FAIL",
 		  AUTH_FAIL },
+		/* a NUL inside the record must not cut it into a valid one */
+		{ "192.0.2.5", "h.example", "a@nul.example", "SPF_PERMERROR",
+		  AUTH_PERMERROR },
 		/* the null sender: the HELO identity */
 		{ "192.0.2.10", "mx.example.org", "", "SPF_HELO_PASS",
 		  AUTH_PASS },
