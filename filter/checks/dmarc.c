@@ -26,6 +26,7 @@
 
 #include "cfg.h"
 #include "check.h"
+#include "mime.h"
 #include "msg.h"
 #include "snap.h"
 #include "checks/auth.h"
@@ -333,6 +334,7 @@ from_parse(struct msg *m)
 	}
 	if (nfrom != 1 || raw == NULL)
 		return NULL;
+	mime_init();	/* GMime's parser options; once per process */
 	if ((list = internet_address_list_parse(NULL, raw)) == NULL)
 		return NULL;
 	if (internet_address_list_length(list) == 1 &&
