@@ -14,11 +14,15 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "checks/bayes.h"
 #include "lib/arena.h"
 #include "lib/util.h"
 #include "mime.h"
+#include "msg.h"
+#include "pipeline.h"
 #include "quarantine.h"
 #include "release.h"
+#include "snap.h"
 #include "vigilctl.h"
 
 #define EXIT_USAGE	EX_USAGE
@@ -392,17 +396,72 @@ cmd_show(const struct ctl_opts *o, int argc, char **argv)
 	return rc;
 }
 
+/* What --learn-ham needs: a snapshot to parse with, the Bayes store. */
+struct learner {
+	struct snap		*snap;
+	struct bayes_store	*store;
+};
+
+/* Opens both before anything is released; false after saying why. */
+static bool
+learner_open(const struct ctl_opts *o, struct learner *l)
+{
+	struct bayes_store_cfg sc;
+	char *err = NULL;
+
+	if ((l->snap = ctl_snap(o)) == NULL)
+		return false;
+	bayes_store_cfg_from(snap_cfg(l->snap), &sc);
+	if ((l->store = bayes_store_open(&sc, &err)) == NULL) {
+		fprintf(stderr, "vigilctl quarantine release --learn-ham: "
+		    "Bayes store: %s\n", err);
+		free(err);
+		snap_unref(&l->snap);
+		return false;
+	}
+	return true;
+}
+
+static void
+learner_close(struct learner *l)
+{
+	bayes_store_close(&l->store);
+	snap_unref(&l->snap);
+}
+
 /*
- * Release-as-ham: a false positive against every rule that pushed the
- * message toward spam, counted in the index for `vigilctl stats`.
+ * Release-as-ham: the message is learned as ham in Bayes (parsed as the
+ * milter saw it, no check run) and a false positive is counted against
+ * every rule that pushed it toward spam, for `vigilctl stats`.
  */
 static bool
-learn_ham(struct qstore *q, const struct qentry *e, const char **err_r)
+learn_ham(struct arena *a, struct qstore *q, struct learner *l,
+    const struct qentry *e, const char **err_r)
 {
+	const unsigned char *raw;
+	struct msg *m;
+	char *err = NULL;
+	size_t len;
+	int res;
+
+	if ((raw = quarantine_read(q, e->id, &len)) == NULL) {
+		*err_r = quarantine_error(q);
+		return false;
+	}
+	m = parse_buffer(l->snap, raw, len, "release");
+	if (bayes_learn_msg(l->store, m, BAYES_HAM, false, &res, &err) == -1) {
+		*err_r = arena_printf(a, "Bayes: %s", err);
+		free(err);
+		msg_end(&m);
+		return false;
+	}
+	msg_end(&m);
 	if (!quarantine_record_fp(q, e)) {
 		*err_r = quarantine_error(q);
 		return false;
 	}
+	printf("learned %s as ham (%s), false positive counted for its "
+	    "rules\n", e->id, bayes_result_name(res));
 	return true;
 }
 
@@ -417,6 +476,7 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 	const char **to;
 	size_t nto = 0;
 	bool learn = false;
+	struct learner lr = { NULL, NULL };
 	struct qstore *q;
 	struct cfg *c;
 	struct arena *a;
@@ -443,7 +503,13 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 		free(to);
 		return usage("release: give at least one id");
 	}
+	if (learn && !learner_open(o, &lr)) {
+		free(to);
+		return 1;
+	}
 	if ((q = store_open(o, &c)) == NULL) {
+		if (learn)
+			learner_close(&lr);
 		free(to);
 		return 1;
 	}
@@ -466,12 +532,14 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 		}
 		printf("released %s to %zu recipient(s)\n", e->id,
 		    nto > 0 ? nto : e->nrcpts);
-		if (learn && !learn_ham(q, e, &err)) {
+		if (learn && !learn_ham(a, q, &lr, e, &err)) {
 			fprintf(stderr, "vigilctl quarantine release: "
 			    "--learn-ham %s: %s\n", e->id, err);
 			rc = 1;
 		}
 	}
+	if (learn)
+		learner_close(&lr);
 	arena_free(&a);
 	quarantine_close(&q);
 	cfg_unref(&c);

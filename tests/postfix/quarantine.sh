@@ -12,8 +12,9 @@
 #   4. `purge --older-than 30d` removes entries older than that (their
 #      index time moved back) and nothing else; `delete` and unknown ids;
 #   5. 20 connections quarantining at once leave 20 intact entries;
-#   6. `release --to ADDR --learn-ham` delivers to ADDR only and counts a
-#      false positive per rule that hit, shown by `vigilctl stats`;
+#   6. `release --to ADDR --learn-ham` delivers to ADDR only, learns the
+#      message as ham in Bayes (vigilctl bayes stats) and counts a false
+#      positive per rule that hit, shown by `vigilctl stats`;
 #   7. list's filters (--sender --rcpt --min-score --reason --since) and
 #      a bounce (null sender) quarantined and released as one;
 #   8. QuarantineMode hold puts the message on Postfix's hold queue;
@@ -36,7 +37,7 @@ mkdir -p "$T"
 OPTS=(QuarantineDir="$QDIR" QuarantineMode=store QuarantineScore=5
     RejectScore=0 BlockSenders="$SPAMMER, <>" BlockAction=score
     SendmailCommand="/usr/sbin/sendmail -C $PF_PFC"
-    ControlSocket="$PF_WORK/run/control.sock")
+    ControlSocket="$PF_WORK/run/control.sock" BayesDir="$PF_WORK/bayes")
 CTL=("$VIGILCTL" -c "$CONF")
 for kv in "${OPTS[@]}"; do
 	CTL+=(-o "$kv")
@@ -342,6 +343,13 @@ test_learn_ham() {
 		pf_fail "release --to" "sink file: ${f:-none}"
 	fi
 	# (the first released entry was purged above: one released left)
+	# (autolearn may have taken it as spam: then it moves to ham)
+	if grep -Eq "^learned $id as ham \((learned|moved)\)" "$T/ham.out" &&
+	    "${CTL[@]}" bayes stats 2>&1 | grep -q '^ham messages: 1$'; then
+		pf_ok "--learn-ham learns the message as ham in Bayes"
+	else
+		pf_fail "--learn-ham in Bayes" "$(cat "$T/ham.out"; "${CTL[@]}" bayes stats 2>&1)"
+	fi
 	out=$("${CTL[@]}" stats 2>&1)
 	if printf '%s\n' "$out" | grep -q '^quarantine.false_positives.POLICY_BLOCK_SENDER 1$' &&
 	    printf '%s\n' "$out" | grep -q '^quarantine.released 1$'; then
