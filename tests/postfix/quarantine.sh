@@ -18,7 +18,9 @@
 #   7. list's filters (--sender --rcpt --min-score --reason --since) and
 #      a bounce (null sender) quarantined and released as one;
 #   8. QuarantineMode hold puts the message on Postfix's hold queue;
-#   9. a store that cannot be written: 451, the message is not dropped.
+#   9. a store that cannot be written: 451, the message is not dropped;
+#  10. BlockAction reject: a blocked sender or client network gets
+#      550 5.7.1 at MAIL FROM, an allowed sender passes, others pass.
 # Prints ok/FAIL lines and ends with "N passed, N failed".
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -449,6 +451,43 @@ test_store_broken() {
 	fi
 }
 
+# ------------------------------------------------------------ 10. block lists
+test_block_reject() {
+	local i stage code text
+	pf_vigil_stop 30
+	if ! pf_vigil_start "$CONF" "${OPTS[@]}" BlockAction=reject \
+	    BlockClients=198.51.100.0/24 AllowSenders=friend@good.example \
+	    "BlockReplyText=Refused here"; then
+		pf_fail "vigil restarts with BlockAction reject" "see above"
+		return
+	fi
+	pf_send --xclient 192.0.2.30 --from "$SPAMMER" --rcpt "$RCPT1" \
+	    --id-prefix blk-s "$T/spam.eml" >"$T/blk.tsv"
+	pf_send --xclient 198.51.100.77 --from someone@example.org \
+	    --rcpt "$RCPT1" --id-prefix blk-c "$T/spam.eml" >>"$T/blk.tsv"
+	pf_send --xclient 192.0.2.31 --from friend@good.example \
+	    --rcpt "$RCPT1" --id-prefix blk-a "$T/spam.eml" >>"$T/blk.tsv"
+	pf_send --xclient 192.0.2.32 --from someone@example.org \
+	    --rcpt "$RCPT1" --id-prefix blk-o "$T/spam.eml" >>"$T/blk.tsv"
+	pf_wait_drain 30
+	i=0
+	while IFS=$'\t' read -r _ _ stage code _ text; do
+		case $i in
+		0|1) [ "$stage $code ${text%% *}" = "mail 550 5.7.1" ] &&
+			[ "${text#*Refused here}" != "$text" ] || break ;;
+		2|3) [ "$code" = 250 ] || break ;;
+		esac
+		i=$((i + 1))
+	done <"$T/blk.tsv"
+	if [ $i = 4 ] && [ -n "$(pf_delivered blk-a-0)" ] &&
+	    grep -q 'POLICY_ALLOW_SENDER' "$(pf_delivered blk-a-0)" &&
+	    [ -n "$(pf_delivered blk-o-0)" ]; then
+		pf_ok "block lists: sender and client network get 550 5.7.1 at MAIL FROM; allowed and other senders pass"
+	else
+		pf_fail "block lists" "$(cat "$T/blk.tsv")"
+	fi
+}
+
 ID=
 test_quarantined && test_release
 [ -n "$ID" ] && test_forged_token
@@ -459,6 +498,7 @@ test_filters
 test_bounce
 test_hold
 test_store_broken
+test_block_reject
 if ! pf_vigil_pid >/dev/null; then
 	pf_fail "vigil still running" "it exited: $(tail -3 "$PF_VIGIL_LOG")"
 fi
