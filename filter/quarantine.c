@@ -8,8 +8,8 @@
  * concurrent writers.  The admin side (struct qstore) keeps one connection
  * and one arena that owns every entry it hands out.
  *
- * Re-injection and release tokens live in release.c; this file only
- * records issued nonces and consumes them once.
+ * Re-injection and release tokens live in release.c; the index's other
+ * tables (release nonces, false positives, counters) in quarantine_tokens.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,6 +28,7 @@
 #include "lib/util.h"
 #include "msg.h"
 #include "quarantine.h"
+#include "quarantine_private.h"
 #include "snap.h"
 #include "verdict.h"
 
@@ -70,14 +71,6 @@ static const char schema[] =
 	" rule TEXT PRIMARY KEY, count INTEGER NOT NULL);"
 	"PRAGMA user_version = 1;"
 	"COMMIT;";
-
-struct qstore {
-	struct arena	*arena;		/* entries, strings, errors */
-	const struct cfg *cfg;		/* the caller's; not referenced */
-	const char	*dir;
-	sqlite3		*db;
-	const char	*err;
-};
 
 enum quarantine_mode
 quarantine_mode(const struct cfg *c)
@@ -197,8 +190,8 @@ stmt_finalize_deferred(void *st)
 }
 
 /* Prepares sql; the statement is finalised when a is freed. */
-static sqlite3_stmt *
-stmt_prepare(struct arena *a, sqlite3 *db, const char *sql, const char **err_r)
+sqlite3_stmt *
+quarantine_prepare(struct arena *a, sqlite3 *db, const char *sql, const char **err_r)
 {
 	sqlite3_stmt *st = NULL;
 
@@ -211,8 +204,8 @@ stmt_prepare(struct arena *a, sqlite3 *db, const char *sql, const char **err_r)
 	return st;
 }
 
-static bool
-stmt_done(struct arena *a, sqlite3 *db, sqlite3_stmt *st, const char *what,
+bool
+quarantine_step(struct arena *a, sqlite3 *db, sqlite3_stmt *st, const char *what,
     const char **err_r)
 {
 	int rc = sqlite3_step(st);
@@ -226,8 +219,8 @@ stmt_done(struct arena *a, sqlite3 *db, sqlite3_stmt *st, const char *what,
 	return true;
 }
 
-static bool
-db_exec(struct arena *a, sqlite3 *db, const char *sql, const char **err_r)
+bool
+quarantine_exec(struct arena *a, sqlite3 *db, const char *sql, const char **err_r)
 {
 	char *emsg = NULL;
 
@@ -309,9 +302,9 @@ index_insert(struct arena *a, sqlite3 *db, struct msg *m,
 	sqlite3_stmt *st;
 	size_t i;
 
-	if (!db_exec(a, db, "BEGIN IMMEDIATE", err_r))
+	if (!quarantine_exec(a, db, "BEGIN IMMEDIATE", err_r))
 		return false;
-	st = stmt_prepare(a, db, "INSERT INTO entries (id, time, queue_id,"
+	st = quarantine_prepare(a, db, "INSERT INTO entries (id, time, queue_id,"
 	    " client, sender, subject, score, reason, action, size)"
 	    " VALUES (?,?,?,?,?,?,?,?,?,?)", err_r);
 	if (st == NULL)
@@ -329,10 +322,10 @@ index_insert(struct arena *a, sqlite3 *db, struct msg *m,
 	    SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, action_name(v->action), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)msg_size(m));
-	if (!stmt_done(a, db, st, "insert entry", err_r))
+	if (!quarantine_step(a, db, st, "insert entry", err_r))
 		goto fail;
 
-	st = stmt_prepare(a, db, "INSERT INTO rcpts (id, n, addr)"
+	st = quarantine_prepare(a, db, "INSERT INTO rcpts (id, n, addr)"
 	    " VALUES (?,?,?)", err_r);
 	if (st == NULL)
 		goto fail;
@@ -340,11 +333,11 @@ index_insert(struct arena *a, sqlite3 *db, struct msg *m,
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
 		sqlite3_bind_text(st, 3, msg_rcpt(m, i), -1, SQLITE_STATIC);
-		if (!stmt_done(a, db, st, "insert recipient", err_r))
+		if (!quarantine_step(a, db, st, "insert recipient", err_r))
 			goto fail;
 	}
 
-	st = stmt_prepare(a, db, "INSERT INTO hits (id, n, name, score,"
+	st = quarantine_prepare(a, db, "INSERT INTO hits (id, n, name, score,"
 	    " detail) VALUES (?,?,?,?,?)", err_r);
 	if (st == NULL)
 		goto fail;
@@ -357,10 +350,10 @@ index_insert(struct arena *a, sqlite3 *db, struct msg *m,
 		sqlite3_bind_double(st, 4, h->score);
 		sqlite3_bind_text(st, 5, h->detail != NULL ? h->detail : "", -1,
 		    SQLITE_STATIC);
-		if (!stmt_done(a, db, st, "insert hit", err_r))
+		if (!quarantine_step(a, db, st, "insert hit", err_r))
 			goto fail;
 	}
-	if (!db_exec(a, db, "COMMIT", err_r))
+	if (!quarantine_exec(a, db, "COMMIT", err_r))
 		goto fail;
 	return true;
 fail:
@@ -595,7 +588,7 @@ quarantine_list_json(struct qstore *q, const struct qfilter *f, FILE *out)
 	sqlite3_stmt *st;
 	int rc;
 
-	st = stmt_prepare(q->arena, q->db, "SELECT " ENTRY_JSON
+	st = quarantine_prepare(q->arena, q->db, "SELECT " ENTRY_JSON
 	    " FROM entries WHERE " FILTER_WHERE " ORDER BY time, id", &q->err);
 	if (st == NULL)
 		return false;
@@ -622,9 +615,9 @@ quarantine_list(struct qstore *q, const struct qfilter *f,
 
 	if (f == NULL)
 		f = &none;
-	st = stmt_prepare(q->arena, q->db, "SELECT " ENTRY_COLUMNS
+	st = quarantine_prepare(q->arena, q->db, "SELECT " ENTRY_COLUMNS
 	    " FROM entries WHERE " FILTER_WHERE " ORDER BY time, id", &q->err);
-	rst = stmt_prepare(q->arena, q->db, "SELECT addr FROM rcpts"
+	rst = quarantine_prepare(q->arena, q->db, "SELECT addr FROM rcpts"
 	    " WHERE id = ? ORDER BY n", &q->err);
 	if (st == NULL || rst == NULL)
 		return false;
@@ -669,11 +662,11 @@ quarantine_get(struct qstore *q, const char *id)
 		    id);
 		return NULL;
 	}
-	st = stmt_prepare(q->arena, q->db, "SELECT " ENTRY_COLUMNS
+	st = quarantine_prepare(q->arena, q->db, "SELECT " ENTRY_COLUMNS
 	    " FROM entries WHERE id = ?", &q->err);
-	rst = stmt_prepare(q->arena, q->db, "SELECT addr FROM rcpts"
+	rst = quarantine_prepare(q->arena, q->db, "SELECT addr FROM rcpts"
 	    " WHERE id = ? ORDER BY n", &q->err);
-	hst = stmt_prepare(q->arena, q->db, "SELECT name, score, detail"
+	hst = quarantine_prepare(q->arena, q->db, "SELECT name, score, detail"
 	    " FROM hits WHERE id = ? ORDER BY n", &q->err);
 	if (st == NULL || rst == NULL || hst == NULL)
 		return NULL;
@@ -775,12 +768,12 @@ index_delete(struct qstore *q, const char *id)
 {
 	sqlite3_stmt *st;
 
-	st = stmt_prepare(q->arena, q->db, "DELETE FROM entries WHERE id = ?",
+	st = quarantine_prepare(q->arena, q->db, "DELETE FROM entries WHERE id = ?",
 	    &q->err);
 	if (st == NULL)
 		return false;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	return stmt_done(q->arena, q->db, st, "delete", &q->err);
+	return quarantine_step(q->arena, q->db, st, "delete", &q->err);
 }
 
 bool
@@ -791,10 +784,10 @@ quarantine_delete(struct qstore *q, const char *id)
 	if (quarantine_get(q, id) == NULL)
 		return false;
 	path = quarantine_path(q, id);
-	if (!db_exec(q->arena, q->db, "BEGIN IMMEDIATE", &q->err))
+	if (!quarantine_exec(q->arena, q->db, "BEGIN IMMEDIATE", &q->err))
 		return false;
 	if (!index_delete(q, id) ||
-	    !db_exec(q->arena, q->db, "COMMIT", &q->err)) {
+	    !quarantine_exec(q->arena, q->db, "COMMIT", &q->err)) {
 		(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 		return false;
 	}
@@ -818,7 +811,7 @@ purge_orphans(struct qstore *q, int64_t before)
 	char id[ID_BYTES * 2 + 1];
 	DIR *dir;
 
-	st = stmt_prepare(q->arena, q->db, "SELECT 1 FROM entries WHERE id = ?",
+	st = quarantine_prepare(q->arena, q->db, "SELECT 1 FROM entries WHERE id = ?",
 	    &q->err);
 	if (st == NULL || (dir = opendir(q->dir)) == NULL)
 		return;
@@ -866,21 +859,21 @@ quarantine_purge(struct qstore *q, int64_t before, size_t *n_r)
 	}
 	if (!quarantine_list(q, &f, &v, &n))
 		return false;
-	del = stmt_prepare(q->arena, q->db, "DELETE FROM entries WHERE id = ?",
+	del = quarantine_prepare(q->arena, q->db, "DELETE FROM entries WHERE id = ?",
 	    &q->err);
-	tok = stmt_prepare(q->arena, q->db, "DELETE FROM tokens"
+	tok = quarantine_prepare(q->arena, q->db, "DELETE FROM tokens"
 	    " WHERE issued < ?", &q->err);
 	if (del == NULL || tok == NULL ||
-	    !db_exec(q->arena, q->db, "BEGIN IMMEDIATE", &q->err))
+	    !quarantine_exec(q->arena, q->db, "BEGIN IMMEDIATE", &q->err))
 		return false;
 	for (i = 0; i < n; i++) {
 		sqlite3_bind_text(del, 1, v[i]->id, -1, SQLITE_STATIC);
-		if (!stmt_done(q->arena, q->db, del, "purge", &q->err))
+		if (!quarantine_step(q->arena, q->db, del, "purge", &q->err))
 			goto fail;
 	}
 	sqlite3_bind_int64(tok, 1, before);
-	if (!stmt_done(q->arena, q->db, tok, "purge tokens", &q->err) ||
-	    !db_exec(q->arena, q->db, "COMMIT", &q->err))
+	if (!quarantine_step(q->arena, q->db, tok, "purge tokens", &q->err) ||
+	    !quarantine_exec(q->arena, q->db, "COMMIT", &q->err))
 		goto fail;
 	for (i = 0; i < n; i++) {
 		const char *path = quarantine_path(q, v[i]->id);
@@ -897,125 +890,4 @@ quarantine_purge(struct qstore *q, int64_t before, size_t *n_r)
 fail:
 	(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);	/* err set */
 	return false;
-}
-
-bool
-quarantine_mark_released(struct qstore *q, const char *id)
-{
-	sqlite3_stmt *st;
-
-	st = stmt_prepare(q->arena, q->db, "UPDATE entries SET released = ?"
-	    " WHERE id = ?", &q->err);
-	if (st == NULL)
-		return false;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	return stmt_done(q->arena, q->db, st, "mark released", &q->err);
-}
-
-bool
-quarantine_token_issue(struct qstore *q, const char *id, const char *nonce,
-    int64_t issued)
-{
-	sqlite3_stmt *st;
-
-	st = stmt_prepare(q->arena, q->db, "INSERT INTO tokens (nonce, id,"
-	    " issued) VALUES (?,?,?)", &q->err);
-	if (st == NULL)
-		return false;
-	sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, issued);
-	return stmt_done(q->arena, q->db, st, "issue token", &q->err);
-}
-
-int
-quarantine_token_consume(struct qstore *q, const char *id, const char *nonce)
-{
-	sqlite3_stmt *st;
-
-	st = stmt_prepare(q->arena, q->db, "UPDATE tokens SET used = ?"
-	    " WHERE nonce = ? AND id = ? AND used = 0", &q->err);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 2, nonce, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
-	if (!stmt_done(q->arena, q->db, st, "consume token", &q->err))
-		return -1;
-	return sqlite3_changes(q->db) == 1 ? 1 : 0;
-}
-
-int
-quarantine_token_peek(struct qstore *q, const char *id, const char *nonce)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	st = stmt_prepare(q->arena, q->db, "SELECT 1 FROM tokens"
-	    " WHERE nonce = ? AND id = ? AND used = 0", &q->err);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	q->err = arena_printf(q->arena, "quarantine index: token: %s",
-	    sqlite3_errmsg(q->db));
-	return -1;
-}
-
-bool
-quarantine_record_fp(struct qstore *q, const struct qentry *e)
-{
-	sqlite3_stmt *st;
-	size_t i;
-
-	st = stmt_prepare(q->arena, q->db, "INSERT INTO false_positives"
-	    " (rule, count) VALUES (?, 1)"
-	    " ON CONFLICT(rule) DO UPDATE SET count = count + 1", &q->err);
-	if (st == NULL)
-		return false;
-	if (!db_exec(q->arena, q->db, "BEGIN IMMEDIATE", &q->err))
-		return false;
-	for (i = 0; i < e->nhits; i++) {
-		if (e->hits[i].score <= 0)
-			continue;	/* only rules that pushed toward spam */
-		sqlite3_bind_text(st, 1, e->hits[i].name, -1, SQLITE_STATIC);
-		if (!stmt_done(q->arena, q->db, st, "record false positive",
-		    &q->err)) {
-			(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
-			return false;
-		}
-	}
-	return db_exec(q->arena, q->db, "COMMIT", &q->err);
-}
-
-bool
-quarantine_write_stats(struct qstore *q, FILE *out)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	st = stmt_prepare(q->arena, q->db, "SELECT 'quarantine.entries',"
-	    " count(*) FROM entries UNION ALL"
-	    " SELECT 'quarantine.released', count(*) FROM entries"
-	    "  WHERE released > 0 UNION ALL"
-	    " SELECT 'quarantine.false_positives.' || rule, count"
-	    "  FROM false_positives", &q->err);
-	if (st == NULL)
-		return false;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		fprintf(out, "%s %lld\n", sqlite3_column_text(st, 0),
-		    (long long)sqlite3_column_int64(st, 1));
-	if (rc != SQLITE_DONE) {
-		q->err = arena_printf(q->arena, "quarantine index: stats: %s",
-		    sqlite3_errmsg(q->db));
-		return false;
-	}
-	return true;
 }

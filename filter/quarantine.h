@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cfg.h"
+
 struct cfg;
 struct msg;
 struct verdict;
