@@ -33,7 +33,7 @@ static const char usage_text[] =
 	"usage: vigilctl quarantine list [--since DUR|DATE] [--sender S] "
 	"[--rcpt R]\n"
 	"                                [--min-score N] "
-	"[--reason virus|spam|policy] [--json]\n"
+	"[--reason virus|spam|policy|WORD] [--json]\n"
 	"       vigilctl quarantine show ID\n"
 	"       vigilctl quarantine release ID... [--to ADDR] [--learn-ham]\n"
 	"       vigilctl quarantine delete ID...\n"
@@ -259,11 +259,11 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 			f.has_min_score = true;
 			break;
 		case 'R':
-			if (strcmp(optarg, "virus") != 0 &&
-			    strcmp(optarg, "spam") != 0 &&
-			    strcmp(optarg, "policy") != 0)
-				return usage("--reason: want virus, spam or "
-				    "policy");
+			if (*optarg == '\0' || strspn(optarg,
+			    "abcdefghijklmnopqrstuvwxyz") != strlen(optarg))
+				return usage("--reason: want virus, spam, "
+				    "policy (all but those two) or a reason "
+				    "such as dmarc");
 			f.reason = optarg;
 			break;
 		case 'j': json = true; break;

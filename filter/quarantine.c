@@ -549,7 +549,8 @@ entry_load_rcpts(struct qstore *q, sqlite3_stmt *st, struct qentry *e)
 	" AND (?4 IS NULL OR EXISTS (SELECT 1 FROM rcpts r" \
 	"  WHERE r.id = entries.id" \
 	"  AND instr(lower(r.addr), lower(?4)) > 0))" \
-	" AND (?5 IS NULL OR reason = ?5)" \
+	" AND (?5 IS NULL OR reason = ?5 OR (?5 = 'policy'" \
+	"  AND reason NOT IN ('spam', 'virus')))" \
 	" AND (?6 IS NULL OR score >= ?6)"
 
 static void

@@ -72,7 +72,9 @@ struct qfilter {
 	int64_t		 before;	/* 0: any (entries older than this) */
 	const char	*sender;	/* substring, case-insensitive; NULL: any */
 	const char	*rcpt;		/* substring, case-insensitive; NULL: any */
-	const char	*reason;	/* exact; NULL: any */
+	/* exact; "policy" also takes every reason but spam and virus
+	 * (dmarc, attachment, ...); NULL: any */
+	const char	*reason;
 	bool		 has_min_score;
 	double		 min_score;
 };

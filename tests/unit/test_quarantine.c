@@ -112,20 +112,30 @@ scan(struct fixture *f, const char *text, const char *from,
 	    strlen(text), "t0000001", v_r);
 }
 
-/* Stores one message as the milter would; returns its id (malloc'd). */
+/* Stores one message as the milter would for a verdict with reason;
+ * returns its id (malloc'd). */
 static char *
-put(struct fixture *f, const char *from)
+put_reason(struct fixture *f, const char *from, const char *reason)
 {
-	const struct verdict *v;
-	struct msg *m = scan(f, spam_msg, from, &v);
+	const struct verdict *sv;
+	struct msg *m = scan(f, spam_msg, from, &sv);
+	struct verdict v = *sv;
 	const char *id = NULL, *err = NULL;
 	char *r;
 
-	if (!quarantine_put(m, v, &id, &err))
+	v.action = ACTION_QUARANTINE;
+	v.reason = reason;
+	if (!quarantine_put(m, &v, &id, &err))
 		fail_msg("quarantine_put: %s", err);
 	r = strdup(id);
 	msg_end(&m);
 	return r;
+}
+
+static char *
+put(struct fixture *f, const char *from)
+{
+	return put_reason(f, from, "spam");
 }
 
 static void
@@ -205,7 +215,7 @@ test_list_filters(void **unused)
 {
 	struct fixture *f = fixture_new(NULL, NULL);
 	char *a = put(f, "prize@bad.example");
-	char *b = put(f, "news@letters.example");
+	char *b = put(f, "news@letters.example"), *c;
 	const struct qentry **v;
 	struct qfilter flt;
 	struct qstore *q;
@@ -250,6 +260,21 @@ test_list_filters(void **unused)
 	flt.reason = "virus";
 	assert_true(quarantine_list(q, &flt, &v, &n));
 	assert_int_equal(n, 0);
+
+	/* policy: every reason but spam and virus. */
+	c = put_reason(f, "dmarc@bad.example", "dmarc");
+	flt.reason = "policy";
+	assert_true(quarantine_list(q, &flt, &v, &n));
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0]->id, c);
+	flt.reason = "dmarc";
+	assert_true(quarantine_list(q, &flt, &v, &n));
+	assert_int_equal(n, 1);
+	flt.reason = "spam";
+	assert_true(quarantine_list(q, &flt, &v, &n));
+	assert_int_equal(n, 2);
+	assert_true(quarantine_delete(q, c));
+	free(c);
 
 	/* JSON: one object a line, escaped by SQLite. */
 	out = open_memstream(&buf, &blen);
