@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,6 +36,9 @@
 #define ID_BYTES	16		/* 32 hex characters */
 #define BUSY_MS		15000		/* wait for other writers this long */
 #define SCHEMA_VERSION	1
+
+/* Serialises the milter's index writes (see quarantine_put). */
+static pthread_mutex_t index_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const struct opt quarantine_opts[] = {
 	{ "QuarantineDir", OPT_PATH, NULL, 0, 0, NULL,
@@ -373,6 +377,7 @@ quarantine_put(struct msg *m, const struct verdict *v, const char **id_r,
 	char *id, *path;
 	sqlite3 *db;
 	size_t len;
+	bool ok;
 
 	if (dir == NULL) {
 		*err_r = "QuarantineDir is not set";
@@ -400,11 +405,18 @@ quarantine_put(struct msg *m, const struct verdict *v, const char **id_r,
 	if (!dir_sync(a, dir, err_r))
 		goto fail_file;
 
+	/*
+	 * One writer at a time in this process: threads queue on the mutex
+	 * instead of on SQLite's busy handler, whose growing sleeps left
+	 * some messages waiting seconds under 20 concurrent puts.
+	 */
+	pthread_mutex_lock(&index_lock);
 	db = index_open(a, dir, true, err_r);
-	if (db == NULL)
-		goto fail_file;
-	arena_defer(a, db_close_deferred, db);
-	if (!index_insert(a, db, m, v, id, err_r))
+	if (db != NULL)	/* closed after its statements, with the arena */
+		arena_defer(a, db_close_deferred, db);
+	ok = db != NULL && index_insert(a, db, m, v, id, err_r);
+	pthread_mutex_unlock(&index_lock);
+	if (!ok)
 		goto fail_file;
 	*id_r = id;
 	return true;
