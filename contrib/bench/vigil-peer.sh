@@ -9,7 +9,9 @@
 # The harness folder is copied to a temporary folder (shared/ is
 # read-only) and gets peers/vigil.sh, which runs filter/vigil with
 # samples/vigil.conf and:
-#   - every check registered in this build (Checks all);
+#   - every check registered in this build (Checks all), with the shipped
+#     rules plus SpamAssassin's rule set when the spamassassin package is
+#     installed;
 #   - Bayes (LMDB) trained, before the measured phase, on the harness's
 #     training manifests (disjoint from the measured mix);
 #   - SPF, DKIM and DMARC through the system resolver of a network
@@ -66,6 +68,15 @@ echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
 export VIGIL_BENCH_NS=$ns VIGIL_BENCH_TOP=$top VIGIL_BENCH_BUILD=$top_builddir
 export VIGIL_BENCH_CLAMDB=$shared/oracles/clamav/db
 export MTABENCH_CORPUS=$shared/corpus/spamassassin
+# The rules: the shipped ones, then SpamAssassin's rule set (spamassassin
+# package) when installed, read from one folder in lexical order.
+export VIGIL_BENCH_RULES=$OUT/rules
+rm -rf "$VIGIL_BENCH_RULES"
+mkdir -p "$VIGIL_BENCH_RULES"
+for f in "$top"/rules/*.rules; do ln -s "$f" "$VIGIL_BENCH_RULES/"; done
+for f in /usr/share/spamassassin/*.cf; do
+	[ -f "$f" ] && ln -s "$f" "$VIGIL_BENCH_RULES/sa_$(basename "$f")"
+done
 export MTABENCH_TRAIN_CORPUS=$shared/corpus/spamassassin
 
 cat >"$H/peers/vigil.sh" <<'PEER'
@@ -75,7 +86,8 @@ VIGIL_ARGS=(-f -c "$VIGIL_BENCH_TOP/samples/vigil.conf" -p "unix:$PEER_DIR/vigil
 	-o "ControlSocket=$PEER_DIR/control.sock" -o "Syslog=no"
 	-o "Checks=all" -o "BayesDir=$PEER_DIR/bayes" -o "AVScan=yes"
 	-o "DatabaseDirectory=$VIGIL_BENCH_CLAMDB" -o "QuarantineDir=$PEER_DIR/quarantine"
-	-o "TempDirectory=$PEER_DIR/tmp" -o "DNSTimeout=2s" -o "BayesAutolearn=no")
+	-o "TempDirectory=$PEER_DIR/tmp" -o "DNSTimeout=2s" -o "BayesAutolearn=no"
+	-o "RulesDir=$VIGIL_BENCH_RULES")
 peer_setup() {
 	mkdir -p "$PEER_DIR/bayes" "$PEER_DIR/quarantine" "$PEER_DIR/tmp"
 	# NXDOMAIN for every name, at once, inside the namespace.
@@ -99,7 +111,7 @@ peer_start() {
 	    </dev/null >"$PEER_DIR/vigil.log" 2>&1 ) &
 }
 peer_version() {
-	echo "vigil $("$VIGIL_BENCH_BUILD/filter/vigil" -V | cut -d' ' -f2) ($(git -C "$VIGIL_BENCH_TOP" rev-parse --short HEAD 2>/dev/null)) checks=all bayes=lmdb av=libclamav-testdb dns=netns-nxdomain"
+	echo "vigil $("$VIGIL_BENCH_BUILD/filter/vigil" -V | cut -d' ' -f2) ($(git -C "$VIGIL_BENCH_TOP" rev-parse --short HEAD 2>/dev/null)) checks=all rules=$(ls "$VIGIL_BENCH_RULES" | wc -l)files bayes=lmdb av=libclamav-testdb dns=netns-nxdomain"
 }
 peer_collect() {
 	cp "$PEER_DIR/vigil.log" "$PEER_DIR/learn.log" "$1/" 2>/dev/null

@@ -300,7 +300,8 @@ lm_apply(struct lenv *le, MDB_txn *txn, struct deltas *d, uint32_t day)
 	MDB_val	 k, v;
 	int	 rc;
 
-	qsort(d->v, d->n, sizeof(*d->v), cmp_delta);
+	if (d->n > 1)	/* d->v is NULL while the batch is empty */
+		qsort(d->v, d->n, sizeof(*d->v), cmp_delta);
 	if ((rc = mdb_cursor_open(txn, le->tok, &cur)) != 0)
 		return rc;
 	for (size_t i = 0; i < d->n;) {

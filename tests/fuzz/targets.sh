@@ -3,7 +3,7 @@
 # or folders): the committed seeds and past crashes (seeds/NAME), the demo
 # messages and sample config, and the shared MIME corpus when present
 # (read in place, never copied into the tree).
-FUZZ_NAMES="mime header url html cfg"
+FUZZ_NAMES="mime header url html cfg rules"
 
 fuzz_seeds() {
 	echo "$top_srcdir/tests/fuzz/seeds/$1"
@@ -15,5 +15,7 @@ fuzz_seeds() {
 		fi ;;
 	cfg)
 		echo "$top_srcdir/samples/vigil.conf" ;;
+	rules)
+		echo "$top_srcdir/rules" ;;
 	esac
 }

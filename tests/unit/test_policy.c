@@ -52,6 +52,7 @@ snap_with(const char *const *ov, size_t n, char **err_r)
 	if (c == NULL)
 		return NULL;
 	s = snap_build(c, err_r);
+	cfg_unref(&c);	/* the snapshot holds its own reference */
 	return s;
 }
 
@@ -309,6 +310,7 @@ test_domain_thresholds(void **unused)
 			    action_name(cases[i].want));
 		msg_end(&m);
 		snap_unref(&s);
+		cfg_unref(&c);	/* the snapshot held its own reference */
 		free(mode);
 	}
 	unlink(path);

@@ -80,7 +80,7 @@ fixture_new(const char *extra1, const char *extra2)
 	f->cfg = cfg_load(NULL, ov, n, &err);
 	if (f->cfg == NULL)
 		fail_msg("cfg_load: %s", err);
-	f->snap = snap_build(cfg_ref(f->cfg), &err);
+	f->snap = snap_build(f->cfg, &err);	/* takes its own reference */
 	if (f->snap == NULL)
 		fail_msg("snap_build: %s", err);
 	free(qopt);
