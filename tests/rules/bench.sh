@@ -24,13 +24,13 @@ trap 'rm -rf "$TMP"' EXIT
 find "$CORPUS" -type f ! -name '*.txt' | sort | awk -v n="$EVERY" 'NR % n == 0' >"$TMP/files"
 echo "bench-rules: $(wc -l <"$TMP/files") messages (every ${EVERY}th of $CORPUS)"
 printf 'vigil, shipped rules:       '
-xargs "$VIGILCTL" -c "$CONF" rules bench <"$TMP/files" | tee "$TMP/ship"
+xargs "$VIGILCTL" -c "$CONF" -o Checks=rules rules bench <"$TMP/files" | tee "$TMP/ship"
 if ! perl -MMail::SpamAssassin -e 1 2>/dev/null || [ ! -d "$SA_RULES" ]; then
 	echo "bench-rules: SpamAssassin not installed; no side-by-side figure"
 	exit 0
 fi
 printf 'vigil, SpamAssassin rules:  '
-xargs "$VIGILCTL" -c "$CONF" -o "RulesDir=$SA_RULES" rules bench \
+xargs "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$SA_RULES" rules bench \
     <"$TMP/files" | tee "$TMP/vsa"
 printf 'SpamAssassin itself:        '
 perl "$top_srcdir/tests/rules/sa-hits.pl" "$SA_RULES" <"$TMP/files" \

@@ -13,14 +13,14 @@ TMP=$(mktemp -d) || exit 99
 trap 'rm -rf "$TMP"' EXIT
 fail=0 pass=0
 
-"$VIGILCTL" -c "$CONF" -o "RulesDir=$RULES" rules lint >"$TMP/lint" 2>&1
+"$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$RULES" rules lint >"$TMP/lint" 2>&1
 last=$(tail -n 1 "$TMP/lint")
 case "$last" in
 *" 0 errors, 0 warnings") pass=$((pass + 1)) ;;
 *) echo "FAIL: lint: $last"; cat "$TMP/lint"; fail=$((fail + 1)) ;;
 esac
 
-"$VIGILCTL" -c "$CONF" -o "RulesDir=$RULES" rules list >"$TMP/list" || {
+"$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$RULES" rules list >"$TMP/list" || {
 	echo "FAIL: rules list"; exit 1; }
 n=$(wc -l <"$TMP/list")
 scored=$(grep -vc '^__' "$TMP/list")
@@ -44,7 +44,7 @@ while read -r name kind score; do
 		fi
 	done
 done <"$TMP/list"
-xargs "$VIGILCTL" -c "$CONF" -o "RulesDir=$RULES" rules test --batch \
+xargs "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$RULES" rules test --batch \
     <"$TMP/files" >"$TMP/out" || { echo "FAIL: rules test"; exit 1; }
 
 while read -r name kind score; do

@@ -27,9 +27,9 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 find "$CORPUS" -type f ! -name '*.txt' | sort | awk -v n="$EVERY" 'NR % n == 0' >"$TMP/files"
 echo "sa-compare: $(wc -l <"$TMP/files") messages, rules from $SA_RULES"
-"$VIGILCTL" -c "$CONF" -o "RulesDir=$SA_RULES" rules lint --no-stress "$SA_RULES" | tail -n 1
-"$VIGILCTL" -c "$CONF" -o "RulesDir=$SA_RULES" rules list >"$TMP/list"
-xargs -n 1000 "$VIGILCTL" -c "$CONF" -o "RulesDir=$SA_RULES" rules test --batch \
+"$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$SA_RULES" rules lint --no-stress "$SA_RULES" | tail -n 1
+"$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$SA_RULES" rules list >"$TMP/list"
+xargs -n 1000 "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$SA_RULES" rules test --batch \
     <"$TMP/files" >"$TMP/vigil" 2>"$TMP/vigil.err"
 perl "$HERE/sa-hits.pl" "$SA_RULES" <"$TMP/files" >"$TMP/sa" 2>"$TMP/sa.err"
 tail -n 1 "$TMP/sa.err"
