@@ -38,6 +38,7 @@
 #   pf_vigil_pid, pf_vigil_worker_pid   the daemon's (supervisor's) pid,
 #                                its worker's (the process handling mail)
 #   pf_vigil_rss                 VmRSS in kB of the daemon and its worker
+#   pf_vigil_mem                 "rss anon file" kB (VmRSS, RssAnon, RssFile)
 #   pf_vigil_log                 print vigil's log (stderr of -f)
 #   pf_send [smtpsend args] FILE...  send; prints one line a message:
 #                                id file stage code queue_id reply
@@ -403,12 +404,18 @@ pf_vigil_worker_pid() {
 }
 
 pf_vigil_rss() {
-	local p sum=0 kb
+	pf_vigil_mem | cut -d' ' -f1
+}
+
+# pf_vigil_mem: "rss anon file" in kB, daemon and worker summed: VmRSS,
+# and its parts RssAnon (heap, stacks: what a leak grows) and RssFile
+# (mapped files, e.g. an LMDB store growing as it learns).
+pf_vigil_mem() {
+	local p
 	for p in $PF_MILTER_PID $(pf_vigil_worker_pid); do
-		kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
-		sum=$((sum + ${kb:-0}))
-	done
-	echo "$sum"
+		cat "/proc/$p/status" 2>/dev/null
+	done | awk '/^VmRSS:/ { r += $2 } /^RssAnon:/ { a += $2 }
+	    /^RssFile:/ { f += $2 } END { printf "%d %d %d\n", r, a, f }'
 }
 
 pf_vigil_log() {
