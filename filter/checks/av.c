@@ -54,7 +54,8 @@ const struct opt av_opts[] = {
 	  "ClamAV signature directory of the in-process engine; missing or "
 	  "empty stops startup" },
 	{ "ClamdSocket", OPT_STRING, NULL, 0, 0, NULL,
-	  "Scan through clamd's INSTREAM instead: unix:/path or inet:port@host" },
+	  "Scan through clamd's INSTREAM instead: unix:/path or "
+	  "inet:port@host" },
 	{ "ClamdTimeout", OPT_DURATION, "30s", 100, 3600000, NULL,
 	  "Time allowed for one clamd connection, send and answer" },
 	{ "AVMaxScanSize", OPT_SIZE, "100m", 1024, 4294967295.0, NULL,
@@ -105,7 +106,7 @@ struct av_engine {
 /* The current engine of one database, and the thread that reloads it. */
 struct av_holder {
 	char		*key;		/* directory and limits */
-	unsigned	 users;		/* states sharing it; av_holders_lock */
+	unsigned	 users;		/* states using it (av_holders_lock) */
 	char		*dbdir;
 	struct av_limits lim;
 	char		*tmpdir;
@@ -136,7 +137,8 @@ static struct {
 	unsigned long long scan_us, reloads, reload_failures;
 	unsigned long long engines_live;
 } av_count;
-#define COUNT_ADD(f, n)	__atomic_add_fetch(&av_count.f, (n), __ATOMIC_RELAXED)
+#define COUNT_ADD(f, n)	\
+	__atomic_add_fetch(&av_count.f, (n), __ATOMIC_RELAXED)
 #define COUNT_GET(f)	__atomic_load_n(&av_count.f, __ATOMIC_RELAXED)
 
 static pthread_mutex_t av_holders_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -316,7 +318,7 @@ holder_reload(struct av_holder *h)
 	struct av_engine *e, *old;
 	char err[1024];
 
-	/* Snapshot the files first: a change during the load shows next time. */
+	/* Stat the files first: a change during the load shows next time. */
 	holder_stat(h);
 	log_sys(LOG_INFO, "check=av DatabaseDirectory %s changed: loading "
 	    "a new engine", h->dbdir);
@@ -713,7 +715,7 @@ av_run(void *arg, struct msg *m, enum check_phase phase, const char **why_r)
 		break;
 	}
 	if (strncmp(name, "Heuristics.", 11) == 0) {
-		/* Encrypted archives, macros, phishing: misfire on real mail. */
+		/* Encrypted archives, macros, phishing: they misfire. */
 		COUNT_ADD(heuristic, 1);
 		msg_add_hit(m, "AV_HEURISTIC", AV_HEURISTIC_SCORE, "%s", name);
 		av_record(st, m, "heuristic", name, scanner, ms);

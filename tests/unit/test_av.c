@@ -335,12 +335,13 @@ test_samples(void **state)
 			assert_string_equal(status, "Clean");
 		} else {
 			assert_string_equal(want, "clean");
-			for (size_t i = 0; i < msg_hit_count(m); i++)
-				if (strncmp(msg_hit(m, i)->name, "AV_", 3) == 0 ||
-				    strncmp(msg_hit(m, i)->name, "ATTACH_", 7) == 0)
+			for (size_t i = 0; i < msg_hit_count(m); i++) {
+				h = msg_hit(m, i);
+				if (strncmp(h->name, "AV_", 3) == 0 ||
+				    strncmp(h->name, "ATTACH_", 7) == 0)
 					fail_msg("%s: unexpected %s %s", file,
-					    msg_hit(m, i)->name,
-					    msg_hit(m, i)->detail);
+					    h->name, h->detail);
+			}
 			assert_string_equal(status, "Clean");
 		}
 		msg_end(&m);
