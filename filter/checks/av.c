@@ -714,6 +714,13 @@ av_run(void *arg, struct msg *m, enum check_phase phase, const char **why_r)
 	case AV_FOUND:
 		break;
 	}
+	if (strncmp(name, "Heuristics.", 11) == 0 && !st->heuristics) {
+		/* Phishing alerts come from the database, not the scan
+		 * options: AVHeuristics no ignores them here. */
+		COUNT_ADD(clean, 1);
+		av_record(st, m, "clean", NULL, scanner, ms);
+		return CHECK_DONE;
+	}
 	if (strncmp(name, "Heuristics.", 11) == 0) {
 		/* Encrypted archives, macros, phishing: they misfire. */
 		COUNT_ADD(heuristic, 1);

@@ -411,6 +411,35 @@ test_attach_action(void **state)
 	snap_unref(&s);
 }
 
+/* AVHeuristics no: neither the scan's heuristics nor phishing alerts. */
+static void
+test_heuristics_off(void **state)
+{
+	static const char *const files[] = {
+		"phish-ssl.eml", "eicar-encrypted-zip.eml", "eicar-zip.eml",
+	};
+	const char *ov[] = { "AVScan=yes", dbopt, "AVHeuristics=no" };
+	char path[512], *err;
+	struct snap *s = snap_with(ov, 3, &err);
+
+	if (s == NULL)
+		fail_msg("%s", err);
+	for (size_t i = 0; i < NELEM(files); i++) {
+		const struct verdict *v;
+		struct msg *m;
+
+		snprintf(path, sizeof(path), "%s/msg/%s", tmp, files[i]);
+		m = scan_file(s, path, &v);
+		if (find_hit(m, "AV_HEURISTIC") != NULL)
+			fail_msg("%s: AV_HEURISTIC with AVHeuristics=no",
+			    files[i]);
+		/* Signatures still count. */
+		assert_int_equal(find_hit(m, "AV_VIRUS") != NULL, i == 2);
+		msg_end(&m);
+	}
+	snap_unref(&s);
+}
+
 /* A scanner that cannot answer: AVOnError decides, never a silent pass. */
 static void
 test_scan_error(void **state)
@@ -606,6 +635,7 @@ main(void)
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_on_virus),
 		cmocka_unit_test(test_attach_action),
+		cmocka_unit_test(test_heuristics_off),
 		cmocka_unit_test(test_scan_error),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_reload_failure),
