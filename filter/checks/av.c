@@ -116,7 +116,7 @@ struct av_holder {
 	struct av_engine *cur;
 	bool		 stop;
 	bool		 has_watcher;
-	pthread_t	 watcher;
+	pthread_t	 watcher;	/* detached; frees the holder */
 	struct cl_stat	 dbstat;	/* only the watcher touches it */
 	bool		 has_dbstat;
 	unsigned	 gen;
@@ -339,6 +339,8 @@ holder_reload(struct av_holder *h)
 	engine_put(h, &old);
 }
 
+static void holder_destroy(struct av_holder *);
+
 static void *
 holder_watch(void *arg)
 {
@@ -367,24 +369,15 @@ holder_watch(void *arg)
 		pthread_mutex_lock(&h->lock);
 	}
 	pthread_mutex_unlock(&h->lock);
+	/* Asked to stop: the holder is ours alone now. */
+	holder_destroy(h);
 	return NULL;
 }
 
+/* Frees h and its engine reference; no scan may be using h. */
 static void
-holder_free(struct av_holder **hp)
+holder_destroy(struct av_holder *h)
 {
-	struct av_holder *h = *hp;
-
-	*hp = NULL;
-	if (h == NULL)
-		return;
-	if (h->has_watcher) {
-		pthread_mutex_lock(&h->lock);
-		h->stop = true;
-		pthread_cond_broadcast(&h->wake);
-		pthread_mutex_unlock(&h->lock);
-		pthread_join(h->watcher, NULL);
-	}
 	engine_put(h, &h->cur);
 	if (h->has_dbstat)
 		cl_statfree(&h->dbstat);
@@ -394,6 +387,29 @@ holder_free(struct av_holder **hp)
 	free(h->dbdir);
 	free(h->tmpdir);
 	free(h);
+}
+
+/*
+ * Releases h.  The watcher, when running, is told to stop and frees h
+ * itself: it may be loading a database, and whoever drops the last
+ * snapshot (a mail thread) must not wait for that.
+ */
+static void
+holder_free(struct av_holder **hp)
+{
+	struct av_holder *h = *hp;
+
+	*hp = NULL;
+	if (h == NULL)
+		return;
+	if (!h->has_watcher) {
+		holder_destroy(h);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	h->stop = true;
+	pthread_cond_broadcast(&h->wake);
+	pthread_mutex_unlock(&h->lock);
 }
 
 /* Loads the first engine and starts the watcher; NULL with err filled. */
@@ -438,6 +454,7 @@ holder_new(const char *key, const char *dbdir, const struct av_limits *lim,
 		return NULL;
 	}
 	h->has_watcher = true;
+	(void)pthread_detach(h->watcher);	/* only fails for a bad id */
 	return h;
 }
 

@@ -152,6 +152,18 @@ av_stat(struct snap *s, const char *key)
 	return v;
 }
 
+/* Waits up to 5 s for the number of live engines to become n. */
+static double
+wait_engines(struct snap *s, double n)
+{
+	uint64_t t0 = util_now_us();
+
+	while (av_stat(s, "av.engines_live") != n &&
+	    util_now_us() - t0 < 5 * 1000000ULL)
+		usleep(10 * 1000);
+	return av_stat(s, "av.engines_live");
+}
+
 /* A database change that does not load keeps the running engine. */
 static void
 test_reload_failure(void **state)
@@ -205,14 +217,14 @@ test_config_reload_shares(void **state)
 	if ((s1 = snap_with(ov, 2, &err)) == NULL ||
 	    (s2 = snap_with(ov2, 3, &err)) == NULL)
 		fail_msg("%s", err);
-	assert_int_equal(av_stat(s2, "av.engines_live"), 1);
+	assert_int_equal(wait_engines(s2, 1), 1);
 	snap_unref(&s1);
 	/* Other limits: an engine of its own. */
 	if ((s3 = snap_with(ov3, 3, &err)) == NULL)
 		fail_msg("%s", err);
-	assert_int_equal(av_stat(s3, "av.engines_live"), 2);
+	assert_int_equal(wait_engines(s3, 2), 2);
 	snap_unref(&s2);
-	assert_int_equal(av_stat(s3, "av.engines_live"), 1);
+	assert_int_equal(wait_engines(s3, 1), 1);
 	snap_unref(&s3);
 }
 
@@ -574,7 +586,7 @@ test_reload(void **state)
 	assert_int_equal(av_stat(f.s, "av.engine.generation"), 2);
 	assert_int_equal(av_stat(f.s, "av.errors"), errors0);
 	/* The first engine went away with its last scan. */
-	assert_int_equal(av_stat(f.s, "av.engines_live"), 1);
+	assert_int_equal(wait_engines(f.s, 1), 1);
 	print_message("reload: %u messages scanned during the reload, "
 	    "none wrong\n", f.scans);
 	snap_unref(&f.s);
