@@ -218,7 +218,8 @@ looks_like_archive(const char *name)
 	const char *ext;
 	size_t n;
 
-	return name != NULL && (ext = name_ext(name, strlen(name), &n)) != NULL &&
+	return name != NULL &&
+	    (ext = name_ext(name, strlen(name), &n)) != NULL &&
 	    in_list(exts, ext, n);
 }
 

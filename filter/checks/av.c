@@ -54,7 +54,8 @@ const struct opt av_opts[] = {
 	  "ClamAV signature directory of the in-process engine; missing or "
 	  "empty stops startup" },
 	{ "ClamdSocket", OPT_STRING, NULL, 0, 0, NULL,
-	  "Scan through clamd's INSTREAM instead: unix:/path or inet:port@host" },
+	  "Scan through clamd's INSTREAM instead: unix:/path or "
+	  "inet:port@host" },
 	{ "ClamdTimeout", OPT_DURATION, "30s", 100, 3600000, NULL,
 	  "Time allowed for one clamd connection, send and answer" },
 	{ "AVMaxScanSize", OPT_SIZE, "100m", 1024, 4294967295.0, NULL,
@@ -105,7 +106,7 @@ struct av_engine {
 /* The current engine of one database, and the thread that reloads it. */
 struct av_holder {
 	char		*key;		/* directory and limits */
-	unsigned	 users;		/* states sharing it; av_holders_lock */
+	unsigned	 users;		/* states using it (av_holders_lock) */
 	char		*dbdir;
 	struct av_limits lim;
 	char		*tmpdir;
@@ -115,7 +116,7 @@ struct av_holder {
 	struct av_engine *cur;
 	bool		 stop;
 	bool		 has_watcher;
-	pthread_t	 watcher;
+	pthread_t	 watcher;	/* detached; frees the holder */
 	struct cl_stat	 dbstat;	/* only the watcher touches it */
 	bool		 has_dbstat;
 	unsigned	 gen;
@@ -136,7 +137,8 @@ static struct {
 	unsigned long long scan_us, reloads, reload_failures;
 	unsigned long long engines_live;
 } av_count;
-#define COUNT_ADD(f, n)	__atomic_add_fetch(&av_count.f, (n), __ATOMIC_RELAXED)
+#define COUNT_ADD(f, n)	\
+	__atomic_add_fetch(&av_count.f, (n), __ATOMIC_RELAXED)
 #define COUNT_GET(f)	__atomic_load_n(&av_count.f, __ATOMIC_RELAXED)
 
 static pthread_mutex_t av_holders_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -316,7 +318,7 @@ holder_reload(struct av_holder *h)
 	struct av_engine *e, *old;
 	char err[1024];
 
-	/* Snapshot the files first: a change during the load shows next time. */
+	/* Stat the files first: a change during the load shows next time. */
 	holder_stat(h);
 	log_sys(LOG_INFO, "check=av DatabaseDirectory %s changed: loading "
 	    "a new engine", h->dbdir);
@@ -336,6 +338,8 @@ holder_reload(struct av_holder *h)
 	    "signatures loaded in %.0f ms", e->gen, e->sigs, e->load_ms);
 	engine_put(h, &old);
 }
+
+static void holder_destroy(struct av_holder *);
 
 static void *
 holder_watch(void *arg)
@@ -365,24 +369,15 @@ holder_watch(void *arg)
 		pthread_mutex_lock(&h->lock);
 	}
 	pthread_mutex_unlock(&h->lock);
+	/* Asked to stop: the holder is ours alone now. */
+	holder_destroy(h);
 	return NULL;
 }
 
+/* Frees h and its engine reference; no scan may be using h. */
 static void
-holder_free(struct av_holder **hp)
+holder_destroy(struct av_holder *h)
 {
-	struct av_holder *h = *hp;
-
-	*hp = NULL;
-	if (h == NULL)
-		return;
-	if (h->has_watcher) {
-		pthread_mutex_lock(&h->lock);
-		h->stop = true;
-		pthread_cond_broadcast(&h->wake);
-		pthread_mutex_unlock(&h->lock);
-		pthread_join(h->watcher, NULL);
-	}
 	engine_put(h, &h->cur);
 	if (h->has_dbstat)
 		cl_statfree(&h->dbstat);
@@ -392,6 +387,29 @@ holder_free(struct av_holder **hp)
 	free(h->dbdir);
 	free(h->tmpdir);
 	free(h);
+}
+
+/*
+ * Releases h.  The watcher, when running, is told to stop and frees h
+ * itself: it may be loading a database, and whoever drops the last
+ * snapshot (a mail thread) must not wait for that.
+ */
+static void
+holder_free(struct av_holder **hp)
+{
+	struct av_holder *h = *hp;
+
+	*hp = NULL;
+	if (h == NULL)
+		return;
+	if (!h->has_watcher) {
+		holder_destroy(h);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	h->stop = true;
+	pthread_cond_broadcast(&h->wake);
+	pthread_mutex_unlock(&h->lock);
 }
 
 /* Loads the first engine and starts the watcher; NULL with err filled. */
@@ -436,6 +454,7 @@ holder_new(const char *key, const char *dbdir, const struct av_limits *lim,
 		return NULL;
 	}
 	h->has_watcher = true;
+	(void)pthread_detach(h->watcher);	/* only fails for a bad id */
 	return h;
 }
 
@@ -712,8 +731,15 @@ av_run(void *arg, struct msg *m, enum check_phase phase, const char **why_r)
 	case AV_FOUND:
 		break;
 	}
+	if (strncmp(name, "Heuristics.", 11) == 0 && !st->heuristics) {
+		/* Phishing alerts come from the database, not the scan
+		 * options: AVHeuristics no ignores them here. */
+		COUNT_ADD(clean, 1);
+		av_record(st, m, "clean", NULL, scanner, ms);
+		return CHECK_DONE;
+	}
 	if (strncmp(name, "Heuristics.", 11) == 0) {
-		/* Encrypted archives, macros, phishing: misfire on real mail. */
+		/* Encrypted archives, macros, phishing: they misfire. */
 		COUNT_ADD(heuristic, 1);
 		msg_add_hit(m, "AV_HEURISTIC", AV_HEURISTIC_SCORE, "%s", name);
 		av_record(st, m, "heuristic", name, scanner, ms);

@@ -56,7 +56,8 @@ av_clamd_new(const char *spec, uint64_t timeout_ms, char **err_r)
 
 		if (*p != '/')
 			e = strdup("unix socket path must be absolute");
-		else if (strlen(p) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		else if (strlen(p) >=
+		    sizeof(((struct sockaddr_un *)0)->sun_path))
 			e = strdup("unix socket path too long");
 		else if ((c->path = strdup(p)) == NULL)
 			log_oom(strlen(p), "clamd");
@@ -69,7 +70,8 @@ av_clamd_new(const char *spec, uint64_t timeout_ms, char **err_r)
 
 		if (end != at || port < 1 || port > 65535)
 			e = strdup("port must be 1-65535 (inet:port@host)");
-		else if ((c->port = strndup(spec + 5, at - (spec + 5))) == NULL ||
+		else if ((c->port = strndup(spec + 5,
+		    (size_t)(at - (spec + 5)))) == NULL ||
 		    (c->host = strdup(at + 1)) == NULL)
 			log_oom(strlen(spec), "clamd");
 	} else
@@ -152,7 +154,8 @@ static int
 clamd_connect(const struct av_clamd *c, struct arena *a, uint64_t deadline,
     const char **why_r)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL, *ai;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL, *ai;
 	struct sockaddr_un sun;
 	int fd = -1, rc, err = 0;
 	socklen_t len = sizeof(err);

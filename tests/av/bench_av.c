@@ -71,7 +71,7 @@ int
 main(int argc, char **argv)
 {
 	char opt[1100], *err = NULL, path[2048];
-	const char *ov[32] = { "AVScan=yes", opt, "AttachCheck=no" };
+	const char *ov[32] = { "AVScan=yes", opt, "Checks=headers,av" };
 	size_t nov = 3;
 	struct scan_env env = { .helo = "client.example.org" };
 	struct cfg *c;

@@ -4,7 +4,8 @@
     gen_samples.py OUTDIR
 
 OUTDIR/db/       a tiny signature database: NDB body patterns for EICAR and
-                 for a marker of our own, HDB md5 sums of EICAR and of a blob
+                 for a marker of our own, HDB md5 sums of EICAR and of a blob,
+                 a PDB host for the phishing heuristic
 OUTDIR/msg/      messages, one per case
 OUTDIR/EXPECTED  "file<TAB>expectation" lines:
                    virus:NAME-PREFIX   AV_VIRUS whose detail starts so
@@ -119,6 +120,10 @@ def main():
         f.write("%s:%d:Vigil.Test.Blob.HDB\n" %
                 (hashlib.md5(BLOB).hexdigest(), len(BLOB)))
 
+    # Phishing: a protected host for ClamAV's link check (PDB).
+    with open(os.path.join(db, "vigil-test.pdb"), "w") as f:
+        f.write("H:www.bank.example.com\n")
+
     cases = []
 
     def w(name, text, expect):
@@ -177,6 +182,12 @@ def main():
             "heuristic:Heuristics.Encrypted.Zip")
     finally:
         shutil.rmtree(tmp)
+
+    w("phish-ssl.eml", HDR.format(id="p1", subj="verify your account") +
+      "Content-Type: text/html\r\n\r\n<html><body><p>Please verify:</p>"
+      '<a href="http://evil.example.net/login">'
+      "https://www.bank.example.com/login</a></body></html>\r\n",
+      "heuristic:Heuristics.Phishing.Email.SSL-Spoof")
 
     # Attachment policy: harmless contents, telling names.
     w("att-double-ext.eml", multipart("a1", "invoice", [TEXT, att(

@@ -46,7 +46,7 @@ for dir in "$tmp/missing" "$tmp/empty"; do
 done
 
 # The control case: with signatures the same commands start.
-o="-o AVScan=yes -o DatabaseDirectory=$tmp/data/db"
+o="-o Checks=headers,av,attach -o AVScan=yes -o DatabaseDirectory=$tmp/data/db"
 if "$top_builddir/filter/vigil" -n -c "$conf" $o >"$tmp/out" 2>&1; then
 	echo "ok   vigil -n accepts $tmp/data/db"
 else

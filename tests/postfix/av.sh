@@ -11,7 +11,9 @@
 #      signature directory changes twice (a new signature, then a second
 #      file): every message is delivered or rejected, none lost or
 #      deferred; every EICAR message is rejected; the engine was swapped
-#      both times; the new signature rejects its message afterwards.
+#      both times; the new signature rejects its message afterwards;
+#   4. OnVirus quarantine (QuarantineMode hold) and discard: the virus is
+#      accepted, held or dropped, never delivered; the clean one delivered.
 # Prints ok/FAIL lines and ends with "N passed, N failed".
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -160,4 +162,25 @@ if grep -q 'check=av rc=' "$PF_VIGIL_LOG"; then
 else
 	pf_ok "no scan errors in vigil's log"
 fi
+
+# ------------------------------------------------------------ 4. OnVirus
+# quarantine (Postfix's hold queue) and discard: accepted, never delivered.
+for how in quarantine discard; do
+	pf_vigil_stop 30
+	if ! pf_vigil_start "$CONF" AVScan=yes "DatabaseDirectory=$T/db" \
+	    "OnVirus=$how" QuarantineMode=hold; then
+		pf_fail "OnVirus=$how" "vigil did not start"
+		continue
+	fi
+	pf_send --rcpt "$RCPT" --id-prefix "$how" "$M/eicar-zip.eml" \
+	    "$M/clean.eml" >"$T/$how.tsv"
+	pf_wait_drain 30
+	fate=${how%e}ed
+	if out=$(pf_account "$T/$how.tsv") &&
+	    echo "$out" | grep -q "delivered=1 rejected=0 .*$fate=1 .*LOST=0"; then
+		pf_ok "OnVirus=$how: EICAR $fate, clean delivered"
+	else
+		pf_fail "OnVirus=$how" "$out"
+	fi
+done
 pf_summary

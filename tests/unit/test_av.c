@@ -152,6 +152,18 @@ av_stat(struct snap *s, const char *key)
 	return v;
 }
 
+/* Waits up to 5 s for the number of live engines to become n. */
+static double
+wait_engines(struct snap *s, double n)
+{
+	uint64_t t0 = util_now_us();
+
+	while (av_stat(s, "av.engines_live") != n &&
+	    util_now_us() - t0 < 5 * 1000000ULL)
+		usleep(10 * 1000);
+	return av_stat(s, "av.engines_live");
+}
+
 /* A database change that does not load keeps the running engine. */
 static void
 test_reload_failure(void **state)
@@ -205,14 +217,14 @@ test_config_reload_shares(void **state)
 	if ((s1 = snap_with(ov, 2, &err)) == NULL ||
 	    (s2 = snap_with(ov2, 3, &err)) == NULL)
 		fail_msg("%s", err);
-	assert_int_equal(av_stat(s2, "av.engines_live"), 1);
+	assert_int_equal(wait_engines(s2, 1), 1);
 	snap_unref(&s1);
 	/* Other limits: an engine of its own. */
 	if ((s3 = snap_with(ov3, 3, &err)) == NULL)
 		fail_msg("%s", err);
-	assert_int_equal(av_stat(s3, "av.engines_live"), 2);
+	assert_int_equal(wait_engines(s3, 2), 2);
 	snap_unref(&s2);
-	assert_int_equal(av_stat(s3, "av.engines_live"), 1);
+	assert_int_equal(wait_engines(s3, 1), 1);
 	snap_unref(&s3);
 }
 
@@ -335,12 +347,13 @@ test_samples(void **state)
 			assert_string_equal(status, "Clean");
 		} else {
 			assert_string_equal(want, "clean");
-			for (size_t i = 0; i < msg_hit_count(m); i++)
-				if (strncmp(msg_hit(m, i)->name, "AV_", 3) == 0 ||
-				    strncmp(msg_hit(m, i)->name, "ATTACH_", 7) == 0)
+			for (size_t i = 0; i < msg_hit_count(m); i++) {
+				h = msg_hit(m, i);
+				if (strncmp(h->name, "AV_", 3) == 0 ||
+				    strncmp(h->name, "ATTACH_", 7) == 0)
 					fail_msg("%s: unexpected %s %s", file,
-					    msg_hit(m, i)->name,
-					    msg_hit(m, i)->detail);
+					    h->name, h->detail);
+			}
 			assert_string_equal(status, "Clean");
 		}
 		msg_end(&m);
@@ -407,6 +420,35 @@ test_attach_action(void **state)
 	m = scan_file(s, path, &v);
 	assert_int_equal(msg_forced_action(m, NULL, NULL, NULL, NULL), -1);
 	msg_end(&m);
+	snap_unref(&s);
+}
+
+/* AVHeuristics no: neither the scan's heuristics nor phishing alerts. */
+static void
+test_heuristics_off(void **state)
+{
+	static const char *const files[] = {
+		"phish-ssl.eml", "eicar-encrypted-zip.eml", "eicar-zip.eml",
+	};
+	const char *ov[] = { "AVScan=yes", dbopt, "AVHeuristics=no" };
+	char path[512], *err;
+	struct snap *s = snap_with(ov, 3, &err);
+
+	if (s == NULL)
+		fail_msg("%s", err);
+	for (size_t i = 0; i < NELEM(files); i++) {
+		const struct verdict *v;
+		struct msg *m;
+
+		snprintf(path, sizeof(path), "%s/msg/%s", tmp, files[i]);
+		m = scan_file(s, path, &v);
+		if (find_hit(m, "AV_HEURISTIC") != NULL)
+			fail_msg("%s: AV_HEURISTIC with AVHeuristics=no",
+			    files[i]);
+		/* Signatures still count. */
+		assert_int_equal(find_hit(m, "AV_VIRUS") != NULL, i == 2);
+		msg_end(&m);
+	}
 	snap_unref(&s);
 }
 
@@ -544,7 +586,7 @@ test_reload(void **state)
 	assert_int_equal(av_stat(f.s, "av.engine.generation"), 2);
 	assert_int_equal(av_stat(f.s, "av.errors"), errors0);
 	/* The first engine went away with its last scan. */
-	assert_int_equal(av_stat(f.s, "av.engines_live"), 1);
+	assert_int_equal(wait_engines(f.s, 1), 1);
 	print_message("reload: %u messages scanned during the reload, "
 	    "none wrong\n", f.scans);
 	snap_unref(&f.s);
@@ -605,6 +647,7 @@ main(void)
 		cmocka_unit_test(test_samples),
 		cmocka_unit_test(test_on_virus),
 		cmocka_unit_test(test_attach_action),
+		cmocka_unit_test(test_heuristics_off),
 		cmocka_unit_test(test_scan_error),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_reload_failure),
