@@ -131,10 +131,11 @@ else
 		mkdir -p "$san_reports" && chmod 1777 "$san_reports"
 		export ASAN_OPTIONS="log_path=$san_reports/asan:detect_leaks=1:abort_on_error=0"
 		export UBSAN_OPTIONS="log_path=$san_reports/ubsan:print_stacktrace=1:halt_on_error=1"
+		export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
 		check_counts "$san_dir" sanitize-check
 		step sanitize-postfix make -k -C "$san_dir" check-postfix
 		step fuzz make -C "$san_dir" fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
-		unset ASAN_OPTIONS UBSAN_OPTIONS
+		unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 		step sanitize-reports san_reports
 	else
 		tail -40 "$out/sanitize-build.log"

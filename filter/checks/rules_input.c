@@ -451,7 +451,8 @@ rules_input_build(struct msg *m, const struct rules_limits *lim,
 		for (size_t i = 0; i < in->nbody; i++)
 			uri_scan(a, &u, lim, in->body[i].p, in->body[i].len);
 		uris = arena_alloc(a, (u.v->len + 1) * sizeof(*uris));
-		memcpy(uris, u.v->pdata, u.v->len * sizeof(*uris));
+		if (u.v->len > 0)	/* pdata is NULL when empty */
+			memcpy(uris, u.v->pdata, u.v->len * sizeof(*uris));
 		in->uris = uris;
 		in->nuris = u.v->len;
 		g_ptr_array_free(u.v, TRUE);

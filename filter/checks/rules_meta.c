@@ -242,7 +242,8 @@ meta_deps(const struct meta *m, const char *const **names_r)
 void
 meta_bind(struct meta *m, const int *idx)
 {
-	memcpy(m->idx, idx, m->ndeps * sizeof(*idx));
+	if (m->ndeps > 0)
+		memcpy(m->idx, idx, m->ndeps * sizeof(*idx));
 }
 
 double

@@ -880,7 +880,8 @@ rules_load_path(struct rules_set *set, const char *path,
 			g_ptr_array_add(names, g_strdup(de->d_name));
 	}
 	closedir(d);
-	qsort(names->pdata, names->len, sizeof(char *), name_cmp);
+	if (names->len > 0)
+		qsort(names->pdata, names->len, sizeof(char *), name_cmp);
 	for (guint i = 0; i < names->len; i++) {
 		char *p = g_build_filename(path, names->pdata[i], NULL);
 

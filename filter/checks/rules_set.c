@@ -428,14 +428,19 @@ rules_compile(struct rules_set *set, bool stress,
 			g_ptr_array_add(pats, r);
 	}
 	g_free(mark);
-	qsort(pats->pdata, pats->len, sizeof(void *), order_cmp);
+	/* An empty GPtrArray has pdata NULL: qsort and memcpy must not see
+	 * it even with a length of 0. */
+	if (pats->len > 0)
+		qsort(pats->pdata, pats->len, sizeof(void *), order_cmp);
 	set->norder = pats->len + metas->len;
 	set->order = calloc(set->norder + 1, sizeof(*set->order));
 	if (set->order == NULL)
 		log_oom(set->norder * sizeof(*set->order), "rules order");
-	memcpy(set->order, pats->pdata, pats->len * sizeof(void *));
-	memcpy(set->order + pats->len, metas->pdata,
-	    metas->len * sizeof(void *));
+	if (pats->len > 0)
+		memcpy(set->order, pats->pdata, pats->len * sizeof(void *));
+	if (metas->len > 0)
+		memcpy(set->order + pats->len, metas->pdata,
+		    metas->len * sizeof(void *));
 	set->nmeta_first = pats->len;
 	g_ptr_array_free(pats, TRUE);
 	g_ptr_array_free(metas, TRUE);

@@ -239,7 +239,7 @@ test_backtrack() {
 	local d=$PF_WORK/rules m=$T/backtrack.eml t0 t1 ms f out
 	mkdir -p "$d"
 	cat >"$d/90_security.rules" <<'RULES'
-body     SEC_BACKTRACK   /^(a+)+$/m
+body     SEC_BACKTRACK   /^(a+)+b$/m
 score    SEC_BACKTRACK   7.0
 rawbody  SEC_BACKTRACK2  /(a|aa|a?a)+b/
 score    SEC_BACKTRACK2  7.0
