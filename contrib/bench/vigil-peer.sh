@@ -5,6 +5,7 @@
 # the ratio.  Needs root, postfix, dnsmasq, iproute2 (see bench/mta/README).
 #
 #   contrib/bench/vigil-peer.sh [-n N] [-c C] [--no-null] [--out DIR]
+#       [-o Keyword=value]...
 #
 # The harness folder is copied to a temporary folder (shared/ is
 # read-only) and gets peers/vigil.sh, which runs filter/vigil with
@@ -23,18 +24,22 @@
 # Prints the harness's summaries and one line per filter: msgs/s ratio,
 # filter CPU ms/msg, p99 latency, peak RSS.  -n (2000) messages a phase
 # at -c (8) connections; results in --out (default /tmp/vigil-bench-*).
+# -o passes a setting to vigil after the bench's own (repeatable), e.g.
+# -o Checks=headers to see what the core costs without the checks.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 : "${top_builddir:=$top}"
 shared=${VIGIL_SHARED:-$(cd "$top/../shared" 2>/dev/null && pwd)}
-N=2000 C=8 NULL=1 OUT=
+N=2000 C=8 NULL=1 OUT= EXTRA=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) N=$2; shift 2 ;;
 	-c) C=$2; shift 2 ;;
 	--no-null) NULL=0; shift ;;
 	--out) OUT=$2; shift 2 ;;
-	*) echo "usage: $0 [-n N] [-c C] [--no-null] [--out DIR]" >&2; exit 2 ;;
+	-o) EXTRA="$EXTRA -o $2"; shift 2 ;;
+	*) echo "usage: $0 [-n N] [-c C] [--no-null] [--out DIR]" \
+	    "[-o Keyword=value]..." >&2; exit 2 ;;
 	esac
 done
 if [ "$(id -u)" != 0 ]; then
@@ -66,7 +71,7 @@ ip -n "$ns" link set lo up
 mkdir -p "/etc/netns/$ns"
 echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
 export VIGIL_BENCH_NS=$ns VIGIL_BENCH_TOP=$top VIGIL_BENCH_BUILD=$top_builddir
-export VIGIL_BENCH_CLAMDB=$shared/oracles/clamav/db
+export VIGIL_BENCH_CLAMDB=$shared/oracles/clamav/db VIGIL_BENCH_EXTRA=$EXTRA
 export MTABENCH_CORPUS=$shared/corpus/spamassassin
 # The rules: the shipped ones, then SpamAssassin's rule set (spamassassin
 # package) when installed, read from one folder in lexical order.
@@ -88,6 +93,8 @@ VIGIL_ARGS=(-f -c "$VIGIL_BENCH_TOP/samples/vigil.conf" -p "unix:$PEER_DIR/vigil
 	-o "DatabaseDirectory=$VIGIL_BENCH_CLAMDB" -o "QuarantineDir=$PEER_DIR/quarantine"
 	-o "TempDirectory=$PEER_DIR/tmp" -o "DNSTimeout=2s" -o "BayesAutolearn=no"
 	-o "RulesDir=$VIGIL_BENCH_RULES")
+# shellcheck disable=SC2206 # -o Keyword=value words, split on purpose
+VIGIL_ARGS+=($VIGIL_BENCH_EXTRA)
 peer_setup() {
 	mkdir -p "$PEER_DIR/bayes" "$PEER_DIR/quarantine" "$PEER_DIR/tmp"
 	# NXDOMAIN for every name, at once, inside the namespace.
@@ -111,7 +118,7 @@ peer_start() {
 	    </dev/null >"$PEER_DIR/vigil.log" 2>&1 ) &
 }
 peer_version() {
-	echo "vigil $("$VIGIL_BENCH_BUILD/filter/vigil" -V | cut -d' ' -f2) ($(git -C "$VIGIL_BENCH_TOP" rev-parse --short HEAD 2>/dev/null)) checks=all rules=$(ls "$VIGIL_BENCH_RULES" | wc -l)files bayes=lmdb av=libclamav-testdb dns=netns-nxdomain"
+	echo "vigil $("$VIGIL_BENCH_BUILD/filter/vigil" -V | cut -d' ' -f2) ($(git -C "$VIGIL_BENCH_TOP" rev-parse --short HEAD 2>/dev/null)) checks=all rules=$(ls "$VIGIL_BENCH_RULES" | wc -l)files bayes=lmdb av=libclamav-testdb dns=netns-nxdomain${VIGIL_BENCH_EXTRA:+ extra:$VIGIL_BENCH_EXTRA}"
 }
 peer_collect() {
 	cp "$PEER_DIR/vigil.log" "$PEER_DIR/learn.log" "$1/" 2>/dev/null
