@@ -279,15 +279,8 @@ add_link(struct arena *a, struct html_out *out, size_t *cap, const char *v,
 {
 	if (out->nlinks >= MAX_LINKS || n == 0)
 		return;
-	if (out->nlinks == *cap) {
-		size_t nc = *cap ? *cap * 2 : 16;
-		struct html_link *nl = arena_alloc(a, nc * sizeof(*nl));
-
-		if (out->nlinks)
-			memcpy(nl, out->links, out->nlinks * sizeof(*nl));
-		out->links = nl;
-		*cap = nc;
-	}
+	out->links = arena_grow(a, out->links, out->nlinks, cap,
+	    sizeof(*out->links));
 	out->links[out->nlinks].url = decode_attr(a, v, n);
 	out->links[out->nlinks].anchor = NULL;
 	out->links[out->nlinks].kind = kind;

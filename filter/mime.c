@@ -94,15 +94,8 @@ add_url(struct build *b, const char *s, size_t n, unsigned src,
 			b->urls[i].src |= src;
 			return;
 		}
-	if (b->nurls == b->urlcap) {
-		size_t nc = b->urlcap ? b->urlcap * 2 : 16;
-		struct murl *nu = arena_alloc(b->a, nc * sizeof(*nu));
-
-		if (b->nurls)
-			memcpy(nu, b->urls, b->nurls * sizeof(*nu));
-		b->urls = nu;
-		b->urlcap = nc;
-	}
+	b->urls = arena_grow(b->a, b->urls, b->nurls, &b->urlcap,
+	    sizeof(*b->urls));
 	b->urls[b->nurls++] = u;
 }
 
@@ -115,16 +108,9 @@ text_url(void *arg, const char *s, size_t n)
 static struct mpart *
 new_part(struct build *b)
 {
-	if (b->nparts == b->partcap) {
-		size_t nc = b->partcap ? b->partcap * 2 : 8;
-		struct mpart *np = arena_alloc(b->a, nc * sizeof(*np));
-
-		if (b->nparts)
-			memcpy(np, b->parts, b->nparts * sizeof(*np));
-		b->parts = np;
-		b->partcap = nc;
-	}
-	return memset(&b->parts[b->nparts++], 0, sizeof(struct mpart));
+	b->parts = arena_grow(b->a, b->parts, b->nparts, &b->partcap,
+	    sizeof(*b->parts));
+	return &b->parts[b->nparts++];
 }
 
 static const char *

@@ -18,17 +18,11 @@
 
 #define MAX_SLOTS	32
 
-/* A growable array of T in the arena. */
+/* A growable array of T in the arena (lib/arena.h arena_grow()). */
 #define VEC(T)	struct { T *v; size_t n, cap; }
 #define VEC_PUSH(a, vec, item) do {					\
-	if ((vec).n == (vec).cap) {					\
-		size_t ncap_ = (vec).cap ? (vec).cap * 2 : 8;		\
-		void *nv_ = arena_alloc((a), ncap_ * sizeof(*(vec).v));	\
-		if ((vec).n)						\
-			memcpy(nv_, (vec).v, (vec).n * sizeof(*(vec).v)); \
-		(vec).v = nv_;						\
-		(vec).cap = ncap_;					\
-	}								\
+	(vec).v = arena_grow((a), (vec).v, (vec).n, &(vec).cap,		\
+	    sizeof(*(vec).v));						\
 	(vec).v[(vec).n++] = (item);					\
 } while (0)
 

@@ -90,6 +90,36 @@ arena_alloc(struct arena *a, size_t n)
 	return p;
 }
 
+void *
+arena_grow(struct arena *a, void *base, size_t n, size_t *cap, size_t size)
+{
+	struct chunk *c = a->chunks;
+	size_t ncap, old, need;
+	void *p;
+
+	if (n < *cap)
+		return base;
+	ncap = *cap ? *cap * 2 : 8;
+	if (size != 0 && ncap > SIZE_MAX / 2 / size)
+		log_oom(SIZE_MAX, a->tag);
+	old = (*cap * size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+	need = (ncap * size + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+	/* The last block handed out from the current chunk grows in place. */
+	if (base != NULL && c != NULL && (char *)base + old ==
+	    (char *)c->data + c->used && c->size - c->used >= need - old) {
+		memset((char *)base + old, 0, need - old);
+		c->used += need - old;
+		a->total += need - old;
+		*cap = ncap;
+		return base;
+	}
+	p = arena_alloc(a, ncap * size);
+	if (n != 0)
+		memcpy(p, base, n * size);
+	*cap = ncap;
+	return p;
+}
+
 char *
 arena_strndup(struct arena *a, const char *s, size_t n)
 {

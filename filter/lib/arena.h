@@ -28,6 +28,16 @@ char		*arena_strndup(struct arena *, const char *s, size_t n);
 void		*arena_memdup(struct arena *, const void *p, size_t n);
 char		*arena_printf(struct arena *, const char *, ...) PRINTF_LIKE(2, 3);
 char		*arena_vprintf(struct arena *, const char *, va_list);
+/*
+ * Room for one more element in a growable array of n elements of size
+ * bytes each, *cap of which are allocated at base (NULL and 0 at first).
+ * Returns base while n < *cap; else a block of twice the capacity (at
+ * least 8) with the n elements in it, and sets *cap; the new room is
+ * zeroed.  The array grows in place when it is the arena's last
+ * allocation; an old block is left to the arena.  Usage: v = arena_grow(a, v, n, &cap, sizeof(*v)); v[n++] = x;
+ */
+void		*arena_grow(struct arena *, void *base, size_t n, size_t *cap,
+		    size_t size);
 /* fn(arg) runs when the arena is freed, last registered first. */
 void		 arena_defer(struct arena *, void (*fn)(void *), void *arg);
 /* Bytes handed out so far (for limits and statistics). */
