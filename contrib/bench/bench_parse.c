@@ -5,11 +5,12 @@
  * URLs).  Reports CPU microseconds a message for each step, and the
  * instructions a message when perf counters are readable.
  *
- *   bench_parse [-r ROUNDS] [-n MAX] PATH...
+ *   bench_parse [-r ROUNDS] [-n MAX] [-d DUMP] PATH...
  *
  * PATH is a message file or a folder of them (read one level down, so
  * the corpus's ham/ and spam/ both count).  Every message is read into
- * memory first; the timed loop does no I/O.
+ * memory first; the timed loop does no I/O.  -d writes every message's
+ * view to DUMP instead (no timing), to compare two builds' views.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -155,11 +156,81 @@ insn_read(int fd)
 	return v;
 }
 
+static void
+dump_str(FILE *f, const char *tag, const char *s, size_t n)
+{
+	fprintf(f, "%s %zu:", tag, n);
+	if (s != NULL)
+		fwrite(s, 1, n, f);
+	fputc('\n', f);
+}
+
+static void
+dump_cstr(FILE *f, const char *tag, const char *s)
+{
+	if (s == NULL)
+		fprintf(f, "%s (null)\n", tag);
+	else
+		dump_str(f, tag, s, strlen(s));
+}
+
+/* Everything the checks can read of each message's view, in order. */
+static int
+dump(struct snap *s, const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		perror(path);
+		return 1;
+	}
+	for (size_t i = 0; i < nmsgs; i++) {
+		struct msg *m = parse_buffer(s, msgs[i].data, msgs[i].len, "dump");
+		const struct mview *v = msg_view(m);
+
+		fprintf(f, "== message %zu parse_error=%d\n", i, v->parse_error);
+		dump_cstr(f, "subject", v->subject);
+		for (size_t k = 0; k < v->nhdrs; k++) {
+			dump_cstr(f, "hname", v->hdrs[k].name);
+			dump_cstr(f, "hvalue", v->hdrs[k].value);
+		}
+		for (size_t k = 0; k < v->nparts; k++) {
+			const struct mpart *p = &v->parts[k];
+
+			fprintf(f, "part %zu depth=%u text=%d html=%d att=%d "
+			    "size=%zu img=%u forms=%u links=%u hidden=%zu\n", k,
+			    p->depth, p->is_text, p->is_html, p->is_attachment,
+			    p->size, p->html_images, p->html_forms,
+			    p->html_links, p->html_hidden_chars);
+			dump_cstr(f, "type", p->type);
+			dump_cstr(f, "charset", p->charset);
+			dump_cstr(f, "filename", p->filename);
+			dump_cstr(f, "disposition", p->disposition);
+			dump_cstr(f, "encoding", p->encoding);
+			dump_cstr(f, "sniffed", p->sniffed_type);
+			dump_str(f, "data", (const char *)p->data, p->size);
+			dump_str(f, "text", p->text, p->text_len);
+			dump_str(f, "html", p->html, p->html_len);
+		}
+		for (size_t k = 0; k < v->nurls; k++) {
+			fprintf(f, "url src=%u\n", v->urls[k].src);
+			dump_cstr(f, " url", v->urls[k].url);
+			dump_cstr(f, " host", v->urls[k].host);
+			dump_cstr(f, " domain", v->urls[k].domain);
+			dump_cstr(f, " anchor", v->urls[k].anchor_text);
+		}
+		dump_str(f, "body", v->body_text, v->body_len);
+		msg_end(&m);
+	}
+	return fclose(f) == 0 ? 0 : 1;
+}
+
 int
 main(int argc, char **argv)
 {
 	static const char *const ov[] = { "Checks=headers", "Syslog=no" };
 	size_t maxmsgs = SIZE_MAX;
+	const char *dump_path = NULL;
 	unsigned rounds = 3;
 	int ch, fd, fd_errno;
 	char *err = NULL;
@@ -168,8 +239,9 @@ main(int argc, char **argv)
 	uint64_t store_ns = 0, view_ns = 0, insn = 0, t0, t1, t2, i0;
 	size_t bytes = 0, parts = 0, urls = 0;
 
-	while ((ch = getopt(argc, argv, "r:n:")) != -1)
+	while ((ch = getopt(argc, argv, "r:n:d:")) != -1)
 		switch (ch) {
+		case 'd': dump_path = optarg; break;
 		case 'r': rounds = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'n': maxmsgs = strtoul(optarg, NULL, 10); break;
 		default: goto usage;
@@ -190,6 +262,8 @@ main(int argc, char **argv)
 	}
 	cfg_unref(&c);
 	mime_init();
+	if (dump_path != NULL)
+		return dump(s, dump_path);
 	for (size_t i = 0; i < nmsgs; i++)
 		bytes += msgs[i].len;
 
@@ -249,6 +323,7 @@ main(int argc, char **argv)
 	free(msgs);
 	return 0;
 usage:
-	fprintf(stderr, "usage: bench_parse [-r ROUNDS] [-n MAX] PATH...\n");
+	fprintf(stderr, "usage: bench_parse [-r ROUNDS] [-n MAX] [-d DUMP] "
+	    "PATH...\n");
 	return 2;
 }
