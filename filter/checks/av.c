@@ -147,12 +147,31 @@ static pthread_once_t av_init_once = PTHREAD_ONCE_INIT;
 static cl_error_t av_init_rc;
 static char av_err[1024];		/* setup()'s error text */
 
+/* What libclamav said during one scan (the scan's context). */
+struct av_scan_note {
+	bool	 no_tmpdir;	/* it could not make its per-scan folder */
+};
+
+/* The scan running on this thread: libclamav does not hand every message
+ * the scan's context. */
+static __thread struct av_scan_note *av_cur_note;
+
 /* libclamav's own messages go to our log instead of stderr. */
 static void
 av_cl_msg(enum cl_msg severity, const char *fullmsg, const char *msg,
     void *ctx)
 {
+	struct av_scan_note *note = ctx != NULL ? ctx : av_cur_note;
 	size_t n = strlen(msg);
+
+	/*
+	 * XXX libclamav 1.4 returns CL_CLEAN without scanning anything when
+	 * mkdir of its per-scan temp folder fails (temp directory full,
+	 * missing or read-only); its error message is the only trace.
+	 */
+	if (note != NULL && severity == CL_MSG_ERROR &&
+	    strstr(msg, "temporary directory") != NULL)
+		note->no_tmpdir = true;
 
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		n--;
@@ -595,6 +614,7 @@ engine_scan(struct av_state *st, struct arena *a, const unsigned char *buf,
 {
 	struct av_engine *e;
 	struct cl_scan_options o;
+	struct av_scan_note note = { false };
 	cl_fmap_t *map;
 	const char *vn = NULL;
 	unsigned long scanned = 0;
@@ -625,8 +645,17 @@ engine_scan(struct av_state *st, struct arena *a, const unsigned char *buf,
 		    "failed", len);
 		return AV_ERROR;
 	}
-	rc = cl_scanmap_callback(map, NULL, &vn, &scanned, e->eng, &o, NULL);
+	av_cur_note = &note;
+	rc = cl_scanmap_callback(map, NULL, &vn, &scanned, e->eng, &o, &note);
+	av_cur_note = NULL;
 	cl_fmap_close(map);
+	if (rc == CL_CLEAN && note.no_tmpdir) {
+		engine_put(st->holder, &e);
+		*why_r = arena_printf(a, "libclamav could not create its temp "
+		    "folder in %s (full, missing or read-only): not scanned",
+		    st->holder->lim.tmpdir ? st->holder->lim.tmpdir : "its default");
+		return AV_ERROR;
+	}
 	if (rc == CL_VIRUS)
 		*name_r = arena_strdup(a, vn != NULL ? vn : "unnamed");
 	engine_put(st->holder, &e);

@@ -482,6 +482,33 @@ test_scan_error(void **state)
 	}
 }
 
+/*
+ * libclamav 1.4 answers clean, unscanned, when it cannot create its
+ * per-scan temp folder: a virus must not pass that way (AVOnError).
+ */
+static void
+test_tmpdir_missing(void **state)
+{
+	char tdir[400], path[512], *err;
+	const char *ov[] = { "AVScan=yes", dbopt, tdir };
+	struct snap *s;
+	const struct verdict *v;
+	struct msg *m;
+
+	snprintf(tdir, sizeof(tdir), "AVTempDirectory=%s/no-such-folder", tmp);
+	snprintf(path, sizeof(path), "%s/msg/eicar-base64.eml", tmp);
+	if ((s = snap_with(ov, 3, &err)) == NULL)
+		fail_msg("%s", err);
+	m = scan_file(s, path, &v);
+	if ((int)v->action != ACTION_TEMPFAIL)
+		fail_msg("virus with no temp folder: action %s",
+		    action_name(v->action));
+	assert_true(msg_failure_count(m) >= 1);
+	assert_null(find_hit(m, "AV_VIRUS"));
+	msg_end(&m);
+	snap_unref(&s);
+}
+
 struct flow {
 	struct snap	*s;
 	char		 virus[512], clean[512];
@@ -649,6 +676,7 @@ main(void)
 		cmocka_unit_test(test_attach_action),
 		cmocka_unit_test(test_heuristics_off),
 		cmocka_unit_test(test_scan_error),
+		cmocka_unit_test(test_tmpdir_missing),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_reload_failure),
 		cmocka_unit_test(test_config_reload_shares),
