@@ -4,7 +4,10 @@
  * read into the message arena, within fixed limits on parts and depth so
  * that hostile nesting costs bounded work.
  */
+#include <errno.h>
+#include <iconv.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
@@ -159,18 +162,139 @@ part_bytes(GMimePart *part)
 	return arr;
 }
 
-/* Converts text in charset to UTF-8 in the arena. */
+/*
+ * Converters to UTF-8, kept between messages: opening one costs more than
+ * converting a whole part (glibc loads and initialises a gconv module).
+ * A converter is used by one thread at a time: taken from the pool under
+ * the lock, given back after the conversion.
+ */
+#define ICONV_POOL	16
+
+static struct {
+	char	 name[40];
+	iconv_t	 cd;
+	bool	 busy;
+} iconv_pool[ICONV_POOL];
+static pthread_mutex_t iconv_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static iconv_t
+conv_take(const char *name, int *slot_r)
+{
+	*slot_r = -1;
+	if (strlen(name) >= sizeof(iconv_pool[0].name))
+		return iconv_open("UTF-8", name);
+	pthread_mutex_lock(&iconv_lock);
+	for (int i = 0; i < ICONV_POOL; i++)
+		if (!iconv_pool[i].busy && iconv_pool[i].name[0] != '\0' &&
+		    strcmp(iconv_pool[i].name, name) == 0) {
+			iconv_pool[i].busy = true;
+			*slot_r = i;
+			pthread_mutex_unlock(&iconv_lock);
+			/* Back to the initial shift state. */
+			iconv(iconv_pool[i].cd, NULL, NULL, NULL, NULL);
+			return iconv_pool[i].cd;
+		}
+	pthread_mutex_unlock(&iconv_lock);
+	return iconv_open("UTF-8", name);
+}
+
+static void
+conv_give(const char *name, iconv_t cd, int slot)
+{
+	if (slot >= 0) {
+		pthread_mutex_lock(&iconv_lock);
+		iconv_pool[slot].busy = false;
+		pthread_mutex_unlock(&iconv_lock);
+		return;
+	}
+	pthread_mutex_lock(&iconv_lock);
+	for (int i = 0; i < ICONV_POOL; i++)
+		if (iconv_pool[i].name[0] == '\0' &&
+		    strlen(name) < sizeof(iconv_pool[i].name)) {
+			strcpy(iconv_pool[i].name, name);
+			iconv_pool[i].cd = cd;
+			cd = (iconv_t)-1;
+			break;
+		}
+	pthread_mutex_unlock(&iconv_lock);
+	if (cd != (iconv_t)-1)
+		iconv_close(cd);	/* the pool is full */
+}
+
+/*
+ * Converts s[0..n) from the iconv charset name to UTF-8 into the arena, as
+ * g_convert() does: NULL when the charset is unknown, or the input has an
+ * invalid or incomplete sequence.
+ */
 static char *
+convert(struct arena *a, const char *name, const char *s, size_t n,
+    size_t *len_r)
+{
+	int slot;
+	iconv_t cd = conv_take(name, &slot);
+	size_t cap, inleft = n;
+	char *in = (char *)s, *out, *o;
+	bool ok = true;
+
+	if (cd == (iconv_t)-1)
+		return NULL;
+	/* Four bytes of UTF-8 a byte is enough for every charset but the
+	 * odd escape-heavy one; a longer result grows the buffer. */
+	cap = n * 4 + 16;
+	out = o = arena_alloc(a, cap);
+	for (;;) {
+		size_t outleft = cap - 1 - (size_t)(o - out);
+
+		if (iconv(cd, &in, &inleft, &o, &outleft) != (size_t)-1) {
+			/* Flush a stateful encoding's pending shift. */
+			if (iconv(cd, NULL, NULL, &o, &outleft) != (size_t)-1)
+				break;
+		}
+		if (errno != E2BIG) {
+			ok = false;
+			break;
+		}
+		{
+			size_t used = (size_t)(o - out);
+			char *bigger = arena_alloc(a, cap * 2);
+
+			memcpy(bigger, out, used);
+			out = bigger;
+			o = out + used;
+			cap *= 2;
+		}
+	}
+	conv_give(name, cd, slot);
+	if (!ok)
+		return NULL;
+	*o = '\0';
+	*len_r = (size_t)(o - out);
+	return out;
+}
+
+/* Is s[0..n) UTF-8 without NULs, fit to be used as it is? */
+static bool
+clean_utf8(const char *s, size_t n)
+{
+	return memchr(s, '\0', n) == NULL && g_utf8_validate(s, (gssize)n, NULL);
+}
+
+/*
+ * Converts text in charset to UTF-8 in the arena.  s[0..n) is in the
+ * message's arena with a NUL after it: when it is already clean UTF-8 it
+ * is the result, without a copy.
+ */
+static const char *
 to_utf8(struct arena *a, const char *charset, const char *s, size_t n,
     size_t *len_r)
 {
 	if (n == 0 || s == NULL) {
 		*len_r = 0;
-		return arena_strdup(a, "");
+		return "";
 	}
 	if (memchr(s, '\0', n) != NULL) {
 		/* NULs would end the text early in every C string API below. */
-		char *copy = arena_memdup(a, s, n);
+		char *copy = arena_strndup(a, s, n);
 
 		for (size_t i = 0; i < n; i++)
 			if (copy[i] == '\0')
@@ -180,18 +304,21 @@ to_utf8(struct arena *a, const char *charset, const char *s, size_t n,
 	if (charset != NULL && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
 	    g_ascii_strcasecmp(charset, "us-ascii") != 0) {
 		const char *iconv_name = g_mime_charset_iconv_name(charset);
-		gsize outlen = 0;
-		gchar *conv = g_convert_with_fallback(s, (gssize)n, "UTF-8",
-		    iconv_name, "?", NULL, &outlen, NULL);
+		size_t outlen = 0;
+		char *conv = convert(a, iconv_name, s, n, &outlen);
 
-		if (conv != NULL) {
-			char *r = mime_utf8(a, conv, outlen, len_r);
-
-			g_free(conv);
-			return r;
+		if (conv != NULL && clean_utf8(conv, outlen)) {
+			*len_r = outlen;
+			return conv;
 		}
+		if (conv != NULL)
+			return mime_utf8(a, conv, outlen, len_r);
 	}
-	if (!g_utf8_validate(s, (gssize)n, NULL)) {
+	if (g_utf8_validate(s, (gssize)n, NULL)) {
+		*len_r = n;
+		return s;
+	}
+	{
 		/* Undeclared or wrong charset: let GMime guess (it tries the
 		 * user charsets, then Latin-1). */
 		char *guess = g_mime_utils_decode_8bit(NULL, s, n);
@@ -260,13 +387,16 @@ leaf(struct build *b, GMimeObject *obj, unsigned depth)
 	arr = part_bytes(part);
 	if (arr == NULL)
 		return;
-	p->data = arena_memdup(b->a, arr->data, arr->len);
+	/* NUL-terminated, so that clean UTF-8 text is its own text. */
+	p->data = (const unsigned char *)arena_strndup(b->a,
+	    (const char *)arr->data, arr->len);
 	p->size = arr->len;
+	g_byte_array_free(arr, TRUE);
 	p->sniffed_type = sniff(p->data, p->size);
 	if (p->is_text) {
 		size_t tl;
-		char *t = to_utf8(b->a, p->charset, (const char *)arr->data,
-		    arr->len, &tl);
+		const char *t = to_utf8(b->a, p->charset,
+		    (const char *)p->data, p->size, &tl);
 
 		if (p->is_html) {
 			struct html_out h;
@@ -290,7 +420,6 @@ leaf(struct build *b, GMimeObject *obj, unsigned depth)
 		url_scan_text(p->text, p->text_len, text_url, b);
 		body_append(b, p->text, p->text_len);
 	}
-	g_byte_array_free(arr, TRUE);
 }
 
 static void walk(struct build *, GMimeObject *, unsigned);
