@@ -469,6 +469,100 @@ decode_header(struct arena *a, const char *raw)
 	return r;
 }
 
+/* Does GMime need this top-level field to build the MIME tree? */
+static bool
+is_mime_field(const char *name)
+{
+	return g_ascii_strncasecmp(name, "Content-", 8) == 0;
+}
+
+/*
+ * The top-level header fields GMime needs, as "Name: value" lines with
+ * CRLF line ends (as msg.c spools them), then the empty line.  Only the
+ * Content-* fields shape the MIME tree: leaving out the others (Received,
+ * DKIM-Signature, address and date fields) spares GMime an object for
+ * each and the parsing of address lists and dates nobody reads from its
+ * tree; the view's headers come from the message's own list.
+ */
+static char *
+mime_headers(struct arena *a, const struct mhdr *h, size_t nh, size_t *len_r)
+{
+	size_t cap = 3, o = 0;
+	char *out;
+
+	for (size_t i = 0; i < nh; i++)
+		if (is_mime_field(h[i].name))
+			cap += strlen(h[i].name) + 2 * strlen(h[i].raw) + 5;
+	out = arena_alloc(a, cap);
+	for (size_t i = 0; i < nh; i++) {
+		const char *r = h[i].raw;
+		size_t nl = strlen(h[i].name);
+
+		if (!is_mime_field(h[i].name))
+			continue;
+		memcpy(out + o, h[i].name, nl);
+		o += nl;
+		out[o++] = ':';
+		if (r[0] != ' ' && r[0] != '\t')
+			out[o++] = ' ';
+		for (; *r != '\0'; r++) {
+			if (*r != '\r' && *r != '\n') {
+				out[o++] = *r;
+				continue;
+			}
+			out[o++] = '\r';
+			out[o++] = '\n';
+			if (r[0] == '\r' && r[1] == '\n')
+				r++;
+		}
+		out[o++] = '\r';
+		out[o++] = '\n';
+	}
+	out[o++] = '\r';
+	out[o++] = '\n';
+	*len_r = o;
+	return out;
+}
+
+/*
+ * The MIME tree of m: its Content-* fields, then its body, read by GMime
+ * in place (the body stays in the spool).  Returns the top part, or NULL
+ * when GMime cannot parse it; the tree reads from the two byte arrays
+ * set in ba_r, which the caller frees (not their bytes) after unreffing
+ * the tree.
+ */
+static GMimeObject *
+parse_body(struct msg *m, struct build *b, const struct mhdr *hdrs, size_t nh,
+    GByteArray *ba_r[2])
+{
+	size_t hlen, blen;
+	const char *head = mime_headers(b->a, hdrs, nh, &hlen);
+	const unsigned char *body = msg_body(m, &blen);
+	GByteArray *hb, *bb;
+	GMimeStream *hs, *bs, *cat;
+	GMimeParser *parser;
+	GMimeObject *top;
+
+	/* The byte arrays borrow the arena's and the spool's bytes. */
+	ba_r[0] = hb = g_byte_array_new_take((guint8 *)head, hlen);
+	ba_r[1] = bb = g_byte_array_new_take((guint8 *)body, blen);
+	hs = g_mime_stream_mem_new_with_byte_array(hb);
+	bs = g_mime_stream_mem_new_with_byte_array(bb);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(hs), FALSE);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(bs), FALSE);
+	cat = g_mime_stream_cat_new();
+	g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), hs);
+	g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), bs);
+	parser = g_mime_parser_new_with_stream(cat);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	top = g_mime_parser_construct_part(parser, NULL);
+	g_object_unref(parser);
+	g_object_unref(cat);
+	g_object_unref(hs);
+	g_object_unref(bs);
+	return top;
+}
+
 struct mview *
 mime_build_view(struct msg *m, const unsigned char *raw, size_t len)
 {
@@ -477,10 +571,8 @@ mime_build_view(struct msg *m, const unsigned char *raw, size_t len)
 	struct build b = { .m = m, .a = a };
 	struct mhdr *hdrs;
 	size_t nh;
-	GByteArray *arr;
-	GMimeStream *stream;
-	GMimeParser *parser;
-	GMimeMessage *gm;
+	GMimeObject *top;
+	GByteArray *ba[2];
 
 	mime_init();
 	b.body = g_string_new(NULL);
@@ -497,15 +589,10 @@ mime_build_view(struct msg *m, const unsigned char *raw, size_t len)
 			break;
 		}
 
-	/* Parse without copying: the byte array borrows the spool. */
-	arr = g_byte_array_new_take((guint8 *)raw, len);
-	stream = g_mime_stream_mem_new_with_byte_array(arr);
-	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
-	parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	gm = g_mime_parser_construct_message(parser, NULL);
-	if (gm != NULL && g_mime_message_get_mime_part(gm) != NULL)
-		walk(&b, g_mime_message_get_mime_part(gm), 0);
+	/* GMime builds the MIME tree only (see mime_headers()). */
+	top = parse_body(m, &b, hdrs, nh, ba);
+	if (top != NULL)
+		walk(&b, top, 0);
 	else {
 		/* Scanned as raw text: everything after the first blank line
 		 * (or all of it) is the body. */
@@ -520,17 +607,15 @@ mime_build_view(struct msg *m, const unsigned char *raw, size_t len)
 			blen = len - (size_t)(body - raw);
 		}
 		v->parse_error = true;
-		v->parse_error_why = gm == NULL ? "no message could be parsed" :
-		    "message has no body part";
+		v->parse_error_why = "no message could be parsed";
 		t = mime_utf8(a, (const char *)body, MIN(blen, MAX_TEXT), &tl);
 		url_scan_text(t, tl, text_url, &b);
 		body_append(&b, t, tl);
 	}
-	if (gm != NULL)
-		g_object_unref(gm);
-	g_object_unref(parser);
-	g_object_unref(stream);
-	g_byte_array_free(arr, FALSE);	/* the bytes belong to the spool */
+	if (top != NULL)
+		g_object_unref(top);
+	g_byte_array_free(ba[0], FALSE);	/* the bytes are the arena's */
+	g_byte_array_free(ba[1], FALSE);	/* and the spool's */
 
 	v->parts = b.parts;
 	v->nparts = b.nparts;
