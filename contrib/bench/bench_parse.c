@@ -188,7 +188,11 @@ dump(struct snap *s, const char *path)
 		struct msg *m = parse_buffer(s, msgs[i].data, msgs[i].len, "dump");
 		const struct mview *v = msg_view(m);
 
+		size_t rawlen;
+		const unsigned char *raw = msg_raw(m, &rawlen);
+
 		fprintf(f, "== message %zu parse_error=%d\n", i, v->parse_error);
+		dump_str(f, "raw", (const char *)raw, rawlen);
 		dump_cstr(f, "subject", v->subject);
 		for (size_t k = 0; k < v->nhdrs; k++) {
 			dump_cstr(f, "hname", v->hdrs[k].name);
