@@ -138,36 +138,48 @@ decode_attr(struct arena *a, const char *s, size_t n)
 	struct buf b = { a, NULL, 0, 0 };
 
 	buf_put(&b, "", 0);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n;) {
+		const char *amp = memchr(s + i, '&', n - i);
+		size_t run = amp ? (size_t)(amp - (s + i)) : n - i;
 		uint32_t cp;
 		size_t k;
 
-		if (s[i] == '&' && (k = decode_ref(s + i + 1, n - i - 1, &cp)) > 0) {
+		/* The text up to the next '&' goes out in one piece. */
+		buf_put(&b, s + i, run);
+		i += run;
+		if (i >= n)
+			break;
+		if ((k = decode_ref(s + i + 1, n - i - 1, &cp)) > 0) {
 			buf_utf8(&b, cp);
-			i += k;
+			i += k + 1;
 		} else
-			buf_put(&b, s + i, 1);
+			buf_put(&b, s + i++, 1);
 	}
 	return b.p;
 }
 
-static bool
-name_is(const char *s, size_t n, const char *want)
-{
-	return strlen(want) == n && strncasecmp(s, want, n) == 0;
-}
+/* Is s[0..n) the name want (a string literal), in any case? */
+#define name_is(s, n, want)						\
+	((n) == sizeof(want) - 1 && strncasecmp((s), (want), (n)) == 0)
 
-static const char *const block_tags[] = {
-	"p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3",
-	"h4", "h5", "h6", "blockquote", "hr", "dd", "dt", "pre", "title",
-	"center", "form", "body", "html", NULL
+static const struct {
+	const char	*name;
+	size_t		 len;
+} block_tags[] = {
+#define T(s)	{ s, sizeof(s) - 1 }
+	T("p"), T("div"), T("br"), T("tr"), T("li"), T("ul"), T("ol"),
+	T("table"), T("h1"), T("h2"), T("h3"), T("h4"), T("h5"), T("h6"),
+	T("blockquote"), T("hr"), T("dd"), T("dt"), T("pre"), T("title"),
+	T("center"), T("form"), T("body"), T("html"),
+#undef T
 };
 
 static bool
 is_block(const char *s, size_t n)
 {
-	for (size_t i = 0; block_tags[i]; i++)
-		if (name_is(s, n, block_tags[i]))
+	for (size_t i = 0; i < sizeof(block_tags) / sizeof(block_tags[0]); i++)
+		if (block_tags[i].len == n &&
+		    strncasecmp(s, block_tags[i].name, n) == 0)
 			return true;
 	return false;
 }
