@@ -42,16 +42,52 @@ url_is_tld(const char *label)
 	    PSL_TYPE_NO_STAR_RULE) != 0;
 }
 
+/*
+ * Registrable domains of recent hosts: a public suffix lookup costs some
+ * 10,000 instructions and mail names the same few hosts again and again.
+ * Direct-mapped by a hash of the host; names too long for a slot are not
+ * kept.
+ */
+#define DOMAIN_CACHE	512
+#define DOMAIN_MAX	80
+
+static struct {
+	char	 host[DOMAIN_MAX], domain[DOMAIN_MAX];
+} domain_cache[DOMAIN_CACHE];
+static pthread_mutex_t domain_lock = PTHREAD_MUTEX_INITIALIZER;
+
 const char *
 url_domain(struct arena *a, const char *host)
 {
 	const char *d;
+	char found[DOMAIN_MAX];
+	size_t hl, dl;
+	uint32_t h = 2166136261u;
 
 	url_init();
 	if (psl == NULL || host == NULL || *host == '\0')
 		return host;
+	for (const char *p = host; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h %= DOMAIN_CACHE;
+	found[0] = '\0';
+	pthread_mutex_lock(&domain_lock);
+	if (strcmp(domain_cache[h].host, host) == 0)
+		memcpy(found, domain_cache[h].domain, sizeof(found));
+	pthread_mutex_unlock(&domain_lock);
+	if (found[0] != '\0')
+		return arena_strdup(a, found);
 	d = psl_registrable_domain(psl, host);
-	return arena_strdup(a, d ? d : host);
+	d = d ? d : host;
+	hl = strlen(host);
+	dl = strlen(d);
+	if (hl < DOMAIN_MAX && dl < DOMAIN_MAX && dl > 0) {
+		pthread_mutex_lock(&domain_lock);
+		memcpy(domain_cache[h].host, host, hl + 1);
+		memcpy(domain_cache[h].domain, d, dl + 1);
+		pthread_mutex_unlock(&domain_lock);
+	}
+	return arena_strdup(a, d);
 }
 
 static int
@@ -210,6 +246,12 @@ url_start(const char *s, size_t i, size_t n)
 	return false;
 }
 
+/* The letters a URL may start with (url_start()). */
+static const bool url_first[256] = {
+	['h'] = true, ['H'] = true, ['f'] = true, ['F'] = true,
+	['w'] = true, ['W'] = true, ['m'] = true, ['M'] = true,
+};
+
 void
 url_scan_text(const char *s, size_t n, void (*fn)(void *, const char *, size_t),
     void *arg)
@@ -221,6 +263,8 @@ url_scan_text(const char *s, size_t n, void (*fn)(void *, const char *, size_t),
 
 		/* Find the next scheme or www. at a word start. */
 		for (; i < n; i++) {
+			if (!url_first[(unsigned char)s[i]])
+				continue;
 			if ((i == 0 || !isalnum((unsigned char)s[i - 1])) &&
 			    url_start(s, i, n)) {
 				start = i;
