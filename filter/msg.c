@@ -217,39 +217,57 @@ spool_put(struct msg *m, const void *p, size_t n)
 		log_msg(LOG_ERR, m, "spool: %s in %s: %m", m->spool_err, k->tmp_dir);
 }
 
-/* Appends s with every line end (LF, CR, CRLF) written as CRLF. */
+/*
+ * Appends the NUL-terminated s with every line end (LF, CR, CRLF)
+ * written as CRLF.
+ */
 static void
-spool_put_crlf(struct msg *m, const char *s, size_t n)
+spool_put_crlf(struct msg *m, const char *s)
 {
-	size_t start = 0;
+	for (;;) {
+		size_t run = strcspn(s, "\r\n");
 
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] != '\r' && s[i] != '\n')
-			continue;
-		spool_put(m, s + start, i - start);
+		spool_put(m, s, run);
+		s += run;
+		if (*s == '\0')
+			return;
 		spool_put(m, "\r\n", 2);
-		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
-			i++;
-		start = i + 1;
+		s += (s[0] == '\r' && s[1] == '\n') ? 2 : 1;
 	}
-	spool_put(m, s + start, n - start);
 }
 
 void
 msg_store_header(struct msg *m, const char *name, const char *value)
 {
 	struct mhdr h = { 0 };
+	size_t nl = strlen(name), vl = strlen(value ? value : "");
+	char line[512];
 
-	h.name = arena_strdup(m->arena, name);
-	h.raw = arena_strdup(m->arena, value ? value : "");
+	h.name = arena_strndup(m->arena, name, nl);
+	h.raw = arena_strndup(m->arena, value ? value : "", vl);
 	VEC_PUSH(m->arena, m->hdrs, h);
-	spool_put(m, name, strlen(name));
-	spool_put(m, ":", 1);
 	/* Postfix and Sendmail hand over the value without the space after
-	 * the colon; keep one so the bytes match what is delivered. */
+	 * the colon; keep one so the bytes match what is delivered.  A
+	 * short unfolded field goes to the spool in one piece. */
+	if (nl + vl + 4 <= sizeof(line) && strpbrk(h.raw, "\r\n") == NULL) {
+		size_t o = nl;
+
+		memcpy(line, name, nl);
+		line[o++] = ':';
+		if (h.raw[0] != ' ' && h.raw[0] != '\t')
+			line[o++] = ' ';
+		memcpy(line + o, h.raw, vl);
+		o += vl;
+		line[o++] = '\r';
+		line[o++] = '\n';
+		spool_put(m, line, o);
+		return;
+	}
+	spool_put(m, name, nl);
+	spool_put(m, ":", 1);
 	if (h.raw[0] != ' ' && h.raw[0] != '\t')
 		spool_put(m, " ", 1);
-	spool_put_crlf(m, h.raw, strlen(h.raw));
+	spool_put_crlf(m, h.raw);
 	spool_put(m, "\r\n", 2);
 }
 
