@@ -4,6 +4,7 @@
  * of the shared MIME torture corpus gets a view without a crash.
  */
 #include <dirent.h>
+#include <glib.h>
 #include <sys/stat.h>
 
 #include "t.h"
@@ -175,6 +176,99 @@ test_url_normalize(void **state)
 	arena_free(&a);
 }
 
+/* One text/plain part in a declared charset: its text in UTF-8. */
+static void
+test_charsets(void **state)
+{
+	static const struct {
+		const char *charset, *body, *want;
+	} cases[] = {
+		{ "iso-8859-1", "Gr\xfc\xdf" "e", "Gr\xc3\xbc\xc3\x9f" "e" },
+		{ "windows-1252", "\x80 5", "\xe2\x82\xac 5" },
+		{ "koi8-r", "\xf0\xd2\xc9\xd7\xc5\xd4",
+		    "\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82" },
+		/* Stateful: the shift back to ASCII must be flushed, and the
+		 * converter reset before its next use. */
+		{ "iso-2022-jp", "\x1b$B$3$s$K$A$O\x1b(B!",
+		    "\xe3\x81\x93\xe3\x82\x93\xe3\x81\xab\xe3\x81\xa1"
+		    "\xe3\x81\xaf!" },
+		{ "iso-2022-jp", "\x1b$B$3$s\x1b(B", "\xe3\x81\x93\xe3\x82\x93" },
+		/* Declared UTF-8 but not: GMime's guess (Latin-1). */
+		{ "utf-8", "caf\xe9", "caf\xc3\xa9" },
+		/* Invalid in the declared charset: the same guess. */
+		{ "utf-16le", "a", "a" },
+		{ "x-no-such-charset", "plain words", "plain words" },
+	};
+	struct snap *s = t_snap(NULL, NULL, 0);
+
+	/* Twice: the second round takes the converters from the pool. */
+	for (int round = 0; round < 2; round++)
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			char text[512];
+			const struct verdict *v;
+			struct msg *m;
+			const struct mview *view;
+
+			snprintf(text, sizeof(text), "From: a@example.org\n"
+			    "Subject: t\nMIME-Version: 1.0\nContent-Type: "
+			    "text/plain; charset=\"%s\"\n\n%s",
+			    cases[i].charset, cases[i].body);
+			m = t_scan(s, text, &v);
+			view = msg_view(m);
+			assert_int_equal(view->nparts, 1);
+			if (strcmp(view->parts[0].text, cases[i].want) != 0)
+				fail_msg("%s: got \"%s\" want \"%s\"",
+				    cases[i].charset, view->parts[0].text,
+				    cases[i].want);
+			assert_true(g_utf8_validate(view->parts[0].text, -1, NULL));
+			msg_end(&m);
+		}
+	snap_unref(&s);
+}
+
+/*
+ * GMime reads the top-level Content-* fields only: folded, in any case,
+ * and not confused by other fields that mention them.
+ */
+static void
+test_mime_fields(void **state)
+{
+	static const char *msgs[] = {
+	    "From: a@example.org\nX-Note: Content-Type: text/html\n"
+	    "content-type: multipart/alternative;\n\tboundary=\"zz\"\n"
+	    "Subject: s\n\n--zz\nContent-Type: text/plain\n\none\n"
+	    "--zz\nContent-Type: text/html\n\n<p>two</p>\n--zz--\n",
+	    "Received: from x\n  by y\nContent-Transfer-Encoding: base64\n"
+	    "Content-Type: text/plain; charset=utf-8\nContent-Disposition: "
+	    "inline; filename=\"n.txt\"\n\nb25lIHR3bw==\n",
+	};
+	struct snap *s = t_snap(NULL, NULL, 0);
+	const struct verdict *v;
+	struct msg *m;
+	const struct mview *view;
+
+	m = t_scan(s, msgs[0], &v);
+	view = msg_view(m);
+	assert_false(view->parse_error);
+	assert_int_equal(view->nparts, 2);
+	assert_string_equal(view->parts[0].text, "one");
+	assert_true(view->parts[1].is_html);
+	assert_string_equal(view->parts[1].text, "two");
+	assert_int_equal(view->nhdrs, 4);
+	msg_end(&m);
+	m = t_scan(s, msgs[1], &v);
+	view = msg_view(m);
+	assert_int_equal(view->nparts, 1);
+	assert_string_equal(view->parts[0].encoding, "base64");
+	assert_string_equal(view->parts[0].filename, "n.txt");
+	assert_string_equal(view->parts[0].disposition, "inline");
+	assert_true(view->parts[0].is_attachment);
+	assert_int_equal(view->parts[0].size, 7);
+	assert_memory_equal(view->parts[0].data, "one two", 7);
+	msg_end(&m);
+	snap_unref(&s);
+}
+
 /* Scans every regular file under path; returns how many. */
 static size_t
 scan_tree(struct snap *s, const char *path)
@@ -253,6 +347,8 @@ main(void)
 		cmocka_unit_test(test_view),
 		cmocka_unit_test(test_html_render),
 		cmocka_unit_test(test_url_normalize),
+		cmocka_unit_test(test_charsets),
+		cmocka_unit_test(test_mime_fields),
 		cmocka_unit_test(test_torture_corpus),
 	};
 
