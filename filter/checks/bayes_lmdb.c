@@ -2,9 +2,20 @@
  * bayes_lmdb.c - the Bayes token store in LMDB (the default backend).
  *
  * One environment in BayesDir with three databases:
- *   tok   8-byte token hash (integer key) -> spam, ham, last-use day (3 x u32)
+ *   tokb  buckets of tokens: the highest token hash a bucket covers
+ *         (integer key) -> the lowest it covers and a hash table of up to
+ *         BK_SLOTS tokens (hash, then spam, ham and last-use day packed
+ *         in 64 bits), one page in all
  *   msg   message digest -> class (1 byte): what was learned, for idempotence
- *   meta  "nspam", "nham", "last", "xpos" -> u64
+ *   meta  "nspam", "nham", "ntok", "last", "xpos" -> u64
+ *
+ * Why buckets and not one B-tree entry a token: a message has about 500
+ * tokens, spread at random over the store, and a B-tree search ends in a
+ * binary search of a cold leaf page (7 or 8 cache misses a token).  The
+ * bucket index is small enough to stay in the cache, and a token's slot
+ * in its bucket is computed, so a lookup costs about one miss.  A bucket
+ * that fills up is split in two halves of its hash range.  Stores in the
+ * former layout ("tok", one entry a token) are converted when opened.
  *
  * Readers take a read-only transaction per lookup and never block writers;
  * a learn or an expire step is one short write transaction, so it is safe
@@ -18,6 +29,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,7 +44,7 @@ struct lenv {
 	struct lenv	*next;
 	char		*path;		/* realpath of the folder */
 	MDB_env		*env;
-	MDB_dbi		 tok, msg, meta;
+	MDB_dbi		 tokb, msg, meta;
 	bool		 is_readonly;
 	unsigned	 refs;
 };
@@ -42,9 +54,163 @@ struct lstore {
 	struct lenv	*le;
 };
 
-struct tokval {
-	uint32_t	 spam, ham, day;
+/* A token in a bucket: hash 0 is a free slot (tok_key() avoids it). */
+struct slot {
+	uint64_t	 tok;
+	uint64_t	 v;		/* spam | ham << 24 | day << 48 */
 };
+
+#define BK_SLOTS	254	/* 16 + 254 * 16 bytes: one overflow page */
+#define BK_MAX_USED	190	/* split above three quarters full */
+#define CNT_MAX		0xffffffU
+
+/* A bucket as stored (and as edited in memory). */
+struct bucket {
+	uint64_t	 lo;		/* lowest hash covered; the key is the highest */
+	uint32_t	 nslots;	/* BK_SLOTS */
+	uint32_t	 nused;
+	struct slot	 s[BK_SLOTS];
+};
+
+static inline uint64_t
+tok_key(uint64_t t)
+{
+	return t == 0 ? 1 : t;
+}
+
+static inline uint32_t
+slot_spam(uint64_t v)
+{
+	return (uint32_t)(v & CNT_MAX);
+}
+
+static inline uint32_t
+slot_ham(uint64_t v)
+{
+	return (uint32_t)((v >> 24) & CNT_MAX);
+}
+
+static inline uint32_t
+slot_day(uint64_t v)
+{
+	return (uint32_t)(v >> 48);
+}
+
+static inline uint64_t
+slot_pack(uint32_t spam, uint32_t ham, uint32_t day)
+{
+	return (uint64_t)spam | (uint64_t)ham << 24 |
+	    (uint64_t)(day > 0xffff ? 0xffff : day) << 48;
+}
+
+/* The home slot of a token: its (mixed) hash scaled to the table. */
+static inline uint32_t
+slot_home(uint64_t t, uint32_t nslots)
+{
+	return (uint32_t)(((unsigned __int128)(t * 0x9e3779b97f4a7c15ULL) *
+	    nslots) >> 64);
+}
+
+/* Reads slot i of a stored bucket (any alignment). */
+static inline struct slot
+slot_at(const unsigned char *b, size_t i)
+{
+	struct slot sl;
+
+	memcpy(&sl, b + offsetof(struct bucket, s) + i * sizeof(sl),
+	    sizeof(sl));
+	return sl;
+}
+
+/* The packed counts of t in a stored bucket, 0 when absent. */
+static uint64_t
+bk_find_stored(const unsigned char *b, size_t len, uint64_t t)
+{
+	const uint32_t n = BK_SLOTS;
+
+	if (len != sizeof(struct bucket))
+		return 0;
+	for (uint32_t i = slot_home(t, n), k = 0; k < n; k++) {
+		struct slot sl = slot_at(b, i);
+
+		if (sl.tok == t)
+			return sl.v;
+		if (sl.tok == 0)
+			return 0;
+		if (++i == n)
+			i = 0;
+	}
+	return 0;
+}
+
+/* The slot of t in an in-memory bucket, or the free slot where it goes. */
+static uint32_t
+bk_slot(const struct bucket *b, uint64_t t)
+{
+	uint32_t i = slot_home(t, BK_SLOTS);
+
+	while (b->s[i].tok != 0 && b->s[i].tok != t)
+		if (++i == BK_SLOTS)
+			i = 0;
+	return i;
+}
+
+static void
+bk_insert(struct bucket *b, uint64_t t, uint64_t v)
+{
+	uint32_t i = bk_slot(b, t);
+
+	if (b->s[i].tok == 0)
+		b->nused++;
+	b->s[i].tok = t;
+	b->s[i].v = v;
+}
+
+/* Frees slot i, moving later entries of its probe run back. */
+static void
+bk_remove(struct bucket *b, uint32_t i)
+{
+	uint32_t j = i;
+
+	b->s[i].tok = 0;
+	b->nused--;
+	for (;;) {
+		if (++j == BK_SLOTS)
+			j = 0;
+		if (b->s[j].tok == 0)
+			return;
+		uint32_t k = slot_home(b->s[j].tok, BK_SLOTS);
+		/* Stays when its home is cyclically in (i, j]. */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		b->s[i] = b->s[j];
+		b->s[j].tok = 0;
+		i = j;
+	}
+}
+
+static void
+bk_init(struct bucket *b, uint64_t lo)
+{
+	memset(b, 0, sizeof(*b));
+	b->lo = lo;
+	b->nslots = BK_SLOTS;
+}
+
+/* Loads a stored bucket for editing (a foreign size starts empty). */
+static void
+bk_load(struct bucket *b, const MDB_val *v)
+{
+	if (v->mv_size == sizeof(*b)) {
+		memcpy(b, v->mv_data, sizeof(*b));
+		if (b->nslots == BK_SLOTS)
+			return;
+	}
+	uint64_t lo = 0;
+	if (v->mv_size >= sizeof(lo))
+		memcpy(&lo, v->mv_data, sizeof(lo));
+	bk_init(b, lo);
+}
 
 static pthread_mutex_t envs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lenv *envs;
@@ -78,6 +244,8 @@ lm_mkdir(const char *dir, bool parents)
 		return errno;
 	return 0;
 }
+
+static int	lm_convert(struct lenv *, MDB_txn *);
 
 /* Opens the environment and its databases; returns an MDB or errno code. */
 static int
@@ -114,13 +282,19 @@ lm_env_open(struct lenv *le, uint64_t map_size, const char **what_r)
 	    le->is_readonly ? MDB_RDONLY : 0, &txn)) != 0)
 		goto fail;
 	unsigned create = le->is_readonly ? 0 : MDB_CREATE;
-	if ((rc = mdb_dbi_open(txn, "tok", create | MDB_INTEGERKEY,
-	    &le->tok)) != 0 ||
+	if ((rc = mdb_dbi_open(txn, "tokb", create | MDB_INTEGERKEY,
+	    &le->tokb)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "msg", create, &le->msg)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "meta", create, &le->meta)) != 0) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
+	*what_r = "convert the former token layout";
+	if (!le->is_readonly && (rc = lm_convert(le, txn)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	*what_r = "open databases";
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail;
 	return 0;
@@ -175,8 +349,8 @@ lm_totals_txn(struct lenv *le, MDB_txn *txn, struct bayes_totals *t)
 	t->nspam = meta_get(txn, le->meta, "nspam");
 	t->nham = meta_get(txn, le->meta, "nham");
 	t->last_learn = (int64_t)meta_get(txn, le->meta, "last");
-	if (mdb_stat(txn, le->tok, &st) == 0) {
-		t->ntokens = st.ms_entries;
+	t->ntokens = meta_get(txn, le->meta, "ntok");
+	if (mdb_stat(txn, le->tokb, &st) == 0) {
 		t->bytes = (uint64_t)st.ms_psize * (st.ms_branch_pages +
 		    st.ms_leaf_pages + st.ms_overflow_pages);
 	}
@@ -198,44 +372,68 @@ lm_lookup(struct bayes_store *bs, const uint64_t *toks, size_t n,
 	if (tot != NULL)
 		lm_totals_txn(le, txn, tot);
 	memset(c, 0, n * sizeof(*c));
-	if ((rc = mdb_cursor_open(txn, le->tok, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(txn, le->tokb, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		*err_r = lm_err(bs->where, "cursor", rc);
 		return -1;
 	}
 	/*
-	 * The tokens are sorted and so is the database: walk both with one
-	 * cursor, seeking forward only when the next token is not already
-	 * under it.
+	 * Two passes.  The first finds each token's bucket (the index is
+	 * searched only when a token leaves the bucket at hand; tokens come
+	 * sorted and buckets cover ranges of hashes) and asks the CPU to
+	 * fetch its home slot; the second reads the slots in place.  The
+	 * cache misses of all the tokens overlap instead of queueing.
 	 */
-	MDB_val	 k, v;
-	uint64_t curkey = 0;
-	bool	 valid = false;
+	static _Thread_local const unsigned char **bkv;
+	static _Thread_local size_t bkcap;
+	if (n > bkcap) {
+		bkcap = n * 2;
+		free(bkv);
+		if ((bkv = malloc(bkcap * sizeof(*bkv))) == NULL)
+			log_oom(bkcap * sizeof(*bkv), "bayes");
+	}
+	MDB_val	 k, v = { 0, NULL };
+	uint64_t lo = 1, hi = 0;	/* tokens known in the bucket at hand */
 	for (size_t i = 0; i < n; i++) {
-		uint64_t t = toks[i];
+		uint64_t t = tok_key(toks[i]);
 
-		if (!valid || curkey < t) {
+		bkv[i] = NULL;
+		if (t < lo || t > hi) {
 			k.mv_size = sizeof(t);
 			k.mv_data = &t;
 			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-			if (rc == MDB_NOTFOUND)
-				break;	/* nothing at or after t */
+			if (rc == MDB_NOTFOUND) {
+				lo = 1;
+				hi = 0;
+				continue;	/* nothing at or after t */
+			}
 			if (rc != 0) {
 				mdb_cursor_close(cur);
 				mdb_txn_abort(txn);
 				*err_r = lm_err(bs->where, "token lookup", rc);
 				return -1;
 			}
-			memcpy(&curkey, k.mv_data, sizeof(curkey));
-			valid = true;
+			/* The bucket with the first key >= t holds t. */
+			memcpy(&hi, k.mv_data, sizeof(hi));
+			lo = t;
+			if (v.mv_size != sizeof(struct bucket)) {
+				lo = 1;
+				hi = 0;
+				continue;	/* not ours: nothing known */
+			}
 		}
-		if (curkey == t && v.mv_size == sizeof(struct tokval)) {
-			struct tokval tv;
-
-			memcpy(&tv, v.mv_data, sizeof(tv));
-			c[i].spam = tv.spam;
-			c[i].ham = tv.ham;
-		}
+		bkv[i] = v.mv_data;
+		__builtin_prefetch((const unsigned char *)v.mv_data +
+		    offsetof(struct bucket, s) +
+		    slot_home(t, BK_SLOTS) * sizeof(struct slot));
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (bkv[i] == NULL)
+			continue;
+		uint64_t x = bk_find_stored(bkv[i], sizeof(struct bucket),
+		    tok_key(toks[i]));
+		c[i].spam = slot_spam(x);
+		c[i].ham = slot_ham(x);
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
@@ -246,6 +444,7 @@ lm_lookup(struct bayes_store *bs, const uint64_t *toks, size_t n,
 struct tokdelta {
 	uint64_t	 tok;
 	int32_t		 spam, ham;
+	uint32_t	 day;		/* of the use, when counts grow */
 };
 
 struct deltas {
@@ -255,7 +454,7 @@ struct deltas {
 
 static void
 deltas_add(struct deltas *d, const uint64_t *toks, size_t n,
-    enum bayes_class cls, int delta)
+    enum bayes_class cls, int delta, uint32_t day)
 {
 	if (d->n + n > d->cap) {
 		d->cap = (d->n + n) * 2;
@@ -265,19 +464,50 @@ deltas_add(struct deltas *d, const uint64_t *toks, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct tokdelta *td = &d->v[d->n++];
 
-		td->tok = toks[i];
+		td->tok = tok_key(toks[i]);
 		td->spam = cls == BAYES_SPAM ? delta : 0;
 		td->ham = cls == BAYES_HAM ? delta : 0;
+		td->day = day;
 	}
 }
 
-static int
-cmp_delta(const void *a, const void *b)
+/* LSD radix sort by token, 8 bits a pass, skipping bytes all alike. */
+static void
+sort_deltas(struct deltas *d)
 {
-	uint64_t x = ((const struct tokdelta *)a)->tok;
-	uint64_t y = ((const struct tokdelta *)b)->tok;
+	size_t	 count[8][256];
+	struct tokdelta *tmp, *src = d->v, *dst;
 
-	return x < y ? -1 : x > y;
+	if (d->n < 2)
+		return;
+	if ((tmp = malloc(d->n * sizeof(*tmp))) == NULL)
+		log_oom(d->n * sizeof(*tmp), "bayes");
+	dst = tmp;
+	memset(count, 0, sizeof(count));
+	for (size_t i = 0; i < d->n; i++)
+		for (unsigned b = 0; b < 8; b++)
+			count[b][(src[i].tok >> (8 * b)) & 0xff]++;
+	for (unsigned b = 0; b < 8; b++) {
+		size_t	 sum = 0;
+
+		if (count[b][(src[0].tok >> (8 * b)) & 0xff] == d->n)
+			continue;	/* every token has the same byte */
+		for (size_t x = 0; x < 256; x++) {
+			size_t	 c = count[b][x];
+
+			count[b][x] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < d->n; i++)
+			dst[count[b][(src[i].tok >> (8 * b)) & 0xff]++] =
+			    src[i];
+		struct tokdelta *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != d->v)
+		memcpy(d->v, src, d->n * sizeof(*src));
+	free(tmp);
 }
 
 static uint32_t
@@ -285,70 +515,181 @@ add_clamped(uint32_t c, int32_t d)
 {
 	int64_t	 r = (int64_t)c + d;
 
-	return r < 0 ? 0 : r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+	return r < 0 ? 0 : r > CNT_MAX ? CNT_MAX : (uint32_t)r;
+}
+
+static int
+bk_put(MDB_cursor *cur, const struct bucket *b, uint64_t hi)
+{
+	MDB_val	 k = { sizeof(hi), &hi }, v = { sizeof(*b), (void *)b };
+
+	return mdb_cursor_put(cur, &k, &v, 0);
 }
 
 /*
- * Applies the changes of a whole batch in token order with one cursor:
- * neighbouring tokens share pages, so each page is found and copied once
- * instead of once a message.
+ * Splits the full bucket b (covering lo..hi) at the middle of its range:
+ * the half without token t is stored, b becomes the half with t and *hi_r
+ * its highest hash.
  */
 static int
-lm_apply(struct lenv *le, MDB_txn *txn, struct deltas *d, uint32_t day)
+bk_split(MDB_cursor *cur, struct bucket *b, uint64_t *hi_r, uint64_t t)
 {
-	MDB_cursor *cur;
-	MDB_val	 k, v;
+	static _Thread_local struct bucket left, right;
+	uint64_t hi = *hi_r, mid = b->lo + (hi - b->lo) / 2;
 	int	 rc;
 
-	if (d->n > 1)	/* d->v is NULL while the batch is empty */
-		qsort(d->v, d->n, sizeof(*d->v), cmp_delta);
-	if ((rc = mdb_cursor_open(txn, le->tok, &cur)) != 0)
+	bk_init(&left, b->lo);
+	bk_init(&right, mid + 1);
+	for (uint32_t i = 0; i < BK_SLOTS; i++)
+		if (b->s[i].tok != 0)
+			bk_insert(b->s[i].tok <= mid ? &left : &right,
+			    b->s[i].tok, b->s[i].v);
+	if (t <= mid) {
+		if ((rc = bk_put(cur, &right, hi)) != 0)
+			return rc;
+		*b = left;
+		*hi_r = mid;
+	} else {
+		if ((rc = bk_put(cur, &left, mid)) != 0)
+			return rc;
+		*b = right;
+	}
+	return 0;
+}
+
+/*
+ * Applies the changes of a whole batch in token order, one bucket at a
+ * time: each bucket is read, edited and written once a batch.  *ntok_r
+ * follows the number of distinct tokens.
+ */
+static int
+lm_apply(struct lenv *le, MDB_txn *txn, struct deltas *d, uint64_t *ntok_r)
+{
+	static _Thread_local struct bucket b;
+	MDB_cursor *cur;
+	MDB_val	 k, v;
+	uint64_t lo = 1, hi = 0;	/* the bucket in b: none */
+	bool	 dirty = false;
+	int	 rc = 0;
+
+	sort_deltas(d);
+	if ((rc = mdb_cursor_open(txn, le->tokb, &cur)) != 0)
 		return rc;
 	for (size_t i = 0; i < d->n;) {
 		uint64_t t = d->v[i].tok;
 		int32_t	 ds = 0, dh = 0;
-		struct tokval tv = { 0, 0, day };
+		uint32_t day = 0;
 
 		for (; i < d->n && d->v[i].tok == t; i++) {
 			ds += d->v[i].spam;
 			dh += d->v[i].ham;
+			if (d->v[i].day > day)
+				day = d->v[i].day;
 		}
 		if (ds == 0 && dh == 0)
 			continue;
-		k.mv_size = sizeof(t);
-		k.mv_data = &t;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-		if (rc == MDB_NOTFOUND) {
-			if (ds < 0 || dh < 0 || (ds == 0 && dh == 0))
-				continue;	/* nothing to take away */
-			tv.spam = (uint32_t)ds;
-			tv.ham = (uint32_t)dh;
-			v.mv_size = sizeof(tv);
-			v.mv_data = &tv;
-			if ((rc = mdb_cursor_put(cur, &k, &v, 0)) != 0)
+		if (t < lo || t > hi) {
+			if (dirty && (rc = bk_put(cur, &b, hi)) != 0)
 				break;
+			dirty = false;
+			k.mv_size = sizeof(t);
+			k.mv_data = &t;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+			if (rc == MDB_NOTFOUND) {
+				/* An empty store: one bucket for all. */
+				bk_init(&b, 0);
+				hi = UINT64_MAX;
+				dirty = true;
+			} else if (rc != 0)
+				break;
+			else {
+				memcpy(&hi, k.mv_data, sizeof(hi));
+				bk_load(&b, &v);
+			}
+			rc = 0;
+			lo = b.lo;
+		}
+		uint32_t s = bk_slot(&b, t);
+		if (b.s[s].tok == 0) {
+			if (ds < 0 || dh < 0)
+				continue;	/* nothing to take away */
+			if (b.nused >= BK_MAX_USED) {
+				if ((rc = bk_split(cur, &b, &hi, t)) != 0)
+					break;
+				lo = b.lo;
+				s = bk_slot(&b, t);
+			}
+			bk_insert(&b, t, slot_pack(add_clamped(0, ds),
+			    add_clamped(0, dh), day));
+			(*ntok_r)++;
+			dirty = true;
 			continue;
 		}
-		if (rc != 0)
-			break;
-		if (v.mv_size == sizeof(tv))
-			memcpy(&tv, v.mv_data, sizeof(tv));
-		tv.spam = add_clamped(tv.spam, ds);
-		tv.ham = add_clamped(tv.ham, dh);
-		if (ds > 0 || dh > 0)
-			tv.day = day;
-		if (tv.spam == 0 && tv.ham == 0)
-			rc = mdb_cursor_del(cur, 0);
-		else {
-			v.mv_size = sizeof(tv);
-			v.mv_data = &tv;
-			rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
+		uint64_t x = b.s[s].v;
+		uint32_t sp = add_clamped(slot_spam(x), ds);
+		uint32_t hm = add_clamped(slot_ham(x), dh);
+		if (sp == 0 && hm == 0) {
+			bk_remove(&b, s);
+			if (*ntok_r > 0)
+				(*ntok_r)--;
+		} else
+			b.s[s].v = slot_pack(sp, hm, ds > 0 || dh > 0 ?
+			    day : slot_day(x));
+		dirty = true;
+	}
+	if (rc == 0 && dirty)
+		rc = bk_put(cur, &b, hi);
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/*
+ * Stores written before the bucketed layout kept one entry a token in
+ * "tok" (spam, ham, day as 3 x u32): moved into "tokb" once, in the
+ * transaction that opens the store.
+ */
+static int
+lm_convert(struct lenv *le, MDB_txn *txn)
+{
+	struct deltas d = { NULL, 0, 0 };
+	MDB_dbi	 old;
+	MDB_cursor *cur;
+	MDB_val	 k, v;
+	uint64_t ntok = meta_get(txn, le->meta, "ntok");
+	int	 rc;
+
+	if ((rc = mdb_dbi_open(txn, "tok", MDB_INTEGERKEY, &old)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if ((rc = mdb_cursor_open(txn, old, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint32_t tv[3];
+		uint64_t t;
+
+		if (k.mv_size != sizeof(t) || v.mv_size != sizeof(tv))
+			continue;
+		memcpy(&t, k.mv_data, sizeof(t));
+		memcpy(tv, v.mv_data, sizeof(tv));
+		if (d.n == d.cap) {
+			d.cap = d.cap == 0 ? 4096 : d.cap * 2;
+			if ((d.v = realloc(d.v, d.cap * sizeof(*d.v))) == NULL)
+				log_oom(d.cap * sizeof(*d.v), "bayes");
 		}
-		if (rc != 0)
-			break;
+		d.v[d.n++] = (struct tokdelta){ tok_key(t),
+		    (int32_t)(tv[0] > CNT_MAX ? CNT_MAX : tv[0]),
+		    (int32_t)(tv[1] > CNT_MAX ? CNT_MAX : tv[1]), tv[2] };
 	}
 	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	if (rc != MDB_NOTFOUND) {
+		free(d.v);
+		return rc;
+	}
+	rc = lm_apply(le, txn, &d, &ntok);
+	free(d.v);
+	if (rc == 0 && (rc = meta_put(txn, le->meta, "ntok", ntok)) == 0)
+		rc = mdb_drop(txn, old, 1);
+	return rc;
 }
 
 static int
@@ -390,7 +731,7 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 				continue;
 			}
 			deltas_add(&d, it->toks, it->ntoks,
-			    (enum bayes_class)was, -1);
+			    (enum bayes_class)was, -1, day);
 			if ((rc = mdb_del(txn, le->msg, &k, NULL)) != 0)
 				goto fail;
 			if (cnt[was] > 0)
@@ -404,11 +745,11 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 		}
 		if (was >= 0) {
 			deltas_add(&d, it->toks, it->ntoks,
-			    (enum bayes_class)was, -1);
+			    (enum bayes_class)was, -1, day);
 			if (cnt[was] > 0)
 				cnt[was]--;
 		}
-		deltas_add(&d, it->toks, it->ntoks, it->cls, +1);
+		deltas_add(&d, it->toks, it->ntoks, it->cls, +1, day);
 		v.mv_size = 1;
 		v.mv_data = &c;
 		if ((rc = mdb_put(txn, le->msg, &k, &v, 0)) != 0)
@@ -416,11 +757,13 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 		cnt[it->cls]++;
 		it->result = was >= 0 ? BAYES_MOVED : BAYES_LEARNED;
 	}
-	if ((rc = lm_apply(le, txn, &d, day)) != 0)
+	uint64_t ntok = meta_get(txn, le->meta, "ntok");
+	if ((rc = lm_apply(le, txn, &d, &ntok)) != 0)
 		goto fail;
 	free(d.v);
 	d.v = NULL;
-	if ((rc = meta_put(txn, le->meta, "nham", cnt[0])) != 0 ||
+	if ((rc = meta_put(txn, le->meta, "ntok", ntok)) != 0 ||
+	    (rc = meta_put(txn, le->meta, "nham", cnt[0])) != 0 ||
 	    (rc = meta_put(txn, le->meta, "nspam", cnt[1])) != 0 ||
 	    (rc = meta_put(txn, le->meta, "last", (uint64_t)now)) != 0)
 		goto fail;
@@ -452,16 +795,21 @@ lm_totals(struct bayes_store *bs, struct bayes_totals *t, char **err_r)
 	return 0;
 }
 
+/*
+ * Visits whole buckets from where the last call stopped, until budget
+ * tokens were seen (so at most BK_MAX_USED more than budget).
+ */
 static int
 lm_expire(struct bayes_store *bs, int64_t cutoff, uint32_t max_count,
     uint64_t budget, struct bayes_expire_stats *st, char **err_r)
 {
+	static _Thread_local struct bucket b, nb;
 	struct lenv *le = ((struct lstore *)bs)->le;
 	MDB_txn	*txn;
 	MDB_cursor *cur;
 	MDB_val	 k, v;
 	uint32_t cut_day = bayes_day(cutoff);
-	uint64_t pos;
+	uint64_t pos, hi = 0, ntok;
 	int	 rc;
 
 	memset(st, 0, sizeof(*st));
@@ -473,29 +821,38 @@ lm_expire(struct bayes_store *bs, int64_t cutoff, uint32_t max_count,
 		*err_r = lm_err(bs->where, "write transaction", rc);
 		return -1;
 	}
-	if ((rc = mdb_cursor_open(txn, le->tok, &cur)) != 0)
+	if ((rc = mdb_cursor_open(txn, le->tokb, &cur)) != 0)
 		goto fail;
 	pos = meta_get(txn, le->meta, "xpos");
+	ntok = meta_get(txn, le->meta, "ntok");
 	k.mv_size = sizeof(pos);
 	k.mv_data = &pos;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && st->scanned < budget) {
-		struct tokval tv;
+	while (rc == 0 && (st->scanned == 0 || st->scanned < budget)) {
+		uint64_t dropped = 0;
 
-		st->scanned++;
-		memcpy(&pos, k.mv_data, sizeof(pos));
-		if (v.mv_size == sizeof(tv)) {
-			memcpy(&tv, v.mv_data, sizeof(tv));
-			if ((uint64_t)tv.spam + tv.ham <= max_count &&
-			    tv.day < cut_day) {
-				if ((rc = mdb_cursor_del(cur, 0)) != 0)
-					break;
-				st->dropped++;
-				/* The cursor now sits on the next entry. */
-				rc = mdb_cursor_get(cur, &k, &v,
-				    MDB_GET_CURRENT);
+		memcpy(&hi, k.mv_data, sizeof(hi));
+		bk_load(&b, &v);
+		bk_init(&nb, b.lo);
+		for (uint32_t i = 0; i < BK_SLOTS; i++) {
+			uint64_t x = b.s[i].v;
+
+			if (b.s[i].tok == 0)
 				continue;
-			}
+			st->scanned++;
+			if ((uint64_t)slot_spam(x) + slot_ham(x) <= max_count &&
+			    slot_day(x) < cut_day)
+				dropped++;
+			else
+				bk_insert(&nb, b.s[i].tok, x);
+		}
+		if (dropped > 0) {
+			MDB_val	 nv = { sizeof(nb), &nb };
+
+			if ((rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT)) != 0)
+				break;
+			st->dropped += dropped;
+			ntok = ntok > dropped ? ntok - dropped : 0;
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
@@ -508,7 +865,8 @@ lm_expire(struct bayes_store *bs, int64_t cutoff, uint32_t max_count,
 	mdb_cursor_close(cur);
 	if (rc != 0)
 		goto fail;
-	if ((rc = meta_put(txn, le->meta, "xpos", pos)) != 0)
+	if ((rc = meta_put(txn, le->meta, "xpos", pos)) != 0 ||
+	    (rc = meta_put(txn, le->meta, "ntok", ntok)) != 0)
 		goto fail;
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		*err_r = lm_err(bs->where, "commit", rc);
