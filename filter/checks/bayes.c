@@ -46,7 +46,7 @@ const struct opt bayes_opts[] = {
 	  "Spam messages to learn before Bayes scores anything" },
 	{ "BayesMinHam", OPT_INT, "200", 0, 1e9, NULL,
 	  "Ham messages to learn before Bayes scores anything" },
-	{ "BayesSpamThreshold", OPT_DOUBLE, "0.7", 0, 1, NULL,
+	{ "BayesSpamThreshold", OPT_DOUBLE, "0.5", 0, 1, NULL,
 	  "Probability from which `vigilctl bayes classify` says spam" },
 	{ "BayesAutolearn", OPT_BOOL, "yes", 0, 0, NULL,
 	  "Learn from live mail that the other checks scored clearly" },

@@ -21,7 +21,7 @@
 const struct bayes_params bayes_params_default = {
 	.s = 0.0178,
 	.x = 0.52,
-	.min_dev = 0.375,
+	.min_dev = 0.45,
 	.max_toks = 100000,
 	.header_weight = 0.5,
 };

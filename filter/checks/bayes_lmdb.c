@@ -471,43 +471,50 @@ deltas_add(struct deltas *d, const uint64_t *toks, size_t n,
 	}
 }
 
-/* LSD radix sort by token, 8 bits a pass, skipping bytes all alike. */
+/*
+ * Sorts by token: a radix sort on the top 16 bits (two passes), then an
+ * insertion sort, which only has to order the few deltas that share
+ * their top 16 bits (hashes are uniform).
+ */
 static void
 sort_deltas(struct deltas *d)
 {
-	size_t	 count[8][256];
-	struct tokdelta *tmp, *src = d->v, *dst;
+	size_t	 count[2][256];
+	struct tokdelta *tmp, *v = d->v;
+	size_t	 n = d->n;
 
-	if (d->n < 2)
+	if (n < 2)
 		return;
-	if ((tmp = malloc(d->n * sizeof(*tmp))) == NULL)
-		log_oom(d->n * sizeof(*tmp), "bayes");
-	dst = tmp;
+	if ((tmp = malloc(n * sizeof(*tmp))) == NULL)
+		log_oom(n * sizeof(*tmp), "bayes");
 	memset(count, 0, sizeof(count));
-	for (size_t i = 0; i < d->n; i++)
-		for (unsigned b = 0; b < 8; b++)
-			count[b][(src[i].tok >> (8 * b)) & 0xff]++;
-	for (unsigned b = 0; b < 8; b++) {
+	for (size_t i = 0; i < n; i++) {
+		count[0][(v[i].tok >> 48) & 0xff]++;
+		count[1][v[i].tok >> 56]++;
+	}
+	for (int b = 0; b < 2; b++) {
 		size_t	 sum = 0;
 
-		if (count[b][(src[0].tok >> (8 * b)) & 0xff] == d->n)
-			continue;	/* every token has the same byte */
 		for (size_t x = 0; x < 256; x++) {
 			size_t	 c = count[b][x];
 
 			count[b][x] = sum;
 			sum += c;
 		}
-		for (size_t i = 0; i < d->n; i++)
-			dst[count[b][(src[i].tok >> (8 * b)) & 0xff]++] =
-			    src[i];
-		struct tokdelta *t = src;
-		src = dst;
-		dst = t;
 	}
-	if (src != d->v)
-		memcpy(d->v, src, d->n * sizeof(*src));
+	for (size_t i = 0; i < n; i++)
+		tmp[count[0][(v[i].tok >> 48) & 0xff]++] = v[i];
+	for (size_t i = 0; i < n; i++)
+		v[count[1][tmp[i].tok >> 56]++] = tmp[i];
 	free(tmp);
+	for (size_t i = 1; i < n; i++) {
+		struct tokdelta x = v[i];
+		size_t	 j = i;
+
+		for (; j > 0 && v[j - 1].tok > x.tok; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
 }
 
 static uint32_t

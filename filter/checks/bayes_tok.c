@@ -35,8 +35,8 @@
 #include "msg.h"
 
 struct bayes_tok_params bayes_tok_params = {
-	.window = 1,
-	.text_max = 64 * 1024,
+	.window = 2,
+	.text_max = 8 * 1024,
 	.min_len = 2,
 	.max_len = 32,
 	.headers = true,
