@@ -38,6 +38,9 @@
 #include "snap.h"
 #include "vigilctl.h"
 
+/* Messages a learn transaction (as `vigilctl bayes learn`). */
+#define LEARN_BATCH	1024
+
 struct bmsg {
 	char		*path;
 	gchar		*data;
@@ -185,12 +188,12 @@ bench_tokens(struct snap *s, const struct bmsg *bm, uint64_t **toks_r,
 static int
 bench_learn(struct snap *s, struct bayes_store *st, struct bmsg **v, size_t n)
 {
-	struct bayes_learn items[256];
+	struct bayes_learn items[LEARN_BATCH];
 	size_t	 k = 0;
 	char	*err = NULL;
 
 	for (size_t i = 0; i <= n; i++) {
-		if (i == n || k == 256) {
+		if (i == n || k == LEARN_BATCH) {
 			uint64_t c0 = cpu_us();
 			int	 rc = st->ops->learn(st, items, k, &err);
 

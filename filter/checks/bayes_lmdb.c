@@ -472,41 +472,53 @@ deltas_add(struct deltas *d, const uint64_t *toks, size_t n,
 }
 
 /*
- * Sorts by token: a radix sort on the top 16 bits (two passes), then an
- * insertion sort, which only has to order the few deltas that share
- * their top 16 bits (hashes are uniform).
+ * Sorts by token: a radix sort on the top bytes (as many as it takes for
+ * a few deltas a value; hashes are uniform), then an insertion sort,
+ * which only has to order the few deltas that share those bytes.  The
+ * buffers are kept by the thread: a fresh one a batch costs page faults.
  */
 static void
 sort_deltas(struct deltas *d)
 {
-	size_t	 count[2][256];
-	struct tokdelta *tmp, *v = d->v;
+	static _Thread_local struct tokdelta *tmp;
+	static _Thread_local size_t tmpcap;
+	size_t	 count[256];
+	struct tokdelta *src = d->v, *dst;
 	size_t	 n = d->n;
+	unsigned nbytes = 1;
 
 	if (n < 2)
 		return;
-	if ((tmp = malloc(n * sizeof(*tmp))) == NULL)
-		log_oom(n * sizeof(*tmp), "bayes");
-	memset(count, 0, sizeof(count));
-	for (size_t i = 0; i < n; i++) {
-		count[0][(v[i].tok >> 48) & 0xff]++;
-		count[1][v[i].tok >> 56]++;
+	while (nbytes < 4 && (n >> (8 * nbytes)) > 4)
+		nbytes++;
+	if (n > tmpcap) {
+		free(tmp);
+		tmpcap = n + n / 2;
+		if ((tmp = malloc(tmpcap * sizeof(*tmp))) == NULL)
+			log_oom(tmpcap * sizeof(*tmp), "bayes");
 	}
-	for (int b = 0; b < 2; b++) {
+	dst = tmp;
+	for (unsigned b = 8 - nbytes; b < 8; b++) {
 		size_t	 sum = 0;
 
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[(src[i].tok >> (8 * b)) & 0xff]++;
 		for (size_t x = 0; x < 256; x++) {
-			size_t	 c = count[b][x];
+			size_t	 c = count[x];
 
-			count[b][x] = sum;
+			count[x] = sum;
 			sum += c;
 		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i].tok >> (8 * b)) & 0xff]++] = src[i];
+		struct tokdelta *t = src;
+		src = dst;
+		dst = t;
 	}
-	for (size_t i = 0; i < n; i++)
-		tmp[count[0][(v[i].tok >> 48) & 0xff]++] = v[i];
-	for (size_t i = 0; i < n; i++)
-		v[count[1][tmp[i].tok >> 56]++] = tmp[i];
-	free(tmp);
+	if (src != d->v)
+		memcpy(d->v, src, n * sizeof(*src));
+	struct tokdelta *v = d->v;
 	for (size_t i = 1; i < n; i++) {
 		struct tokdelta x = v[i];
 		size_t	 j = i;
@@ -703,8 +715,8 @@ static int
 lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
     char **err_r)
 {
+	static _Thread_local struct deltas d;	/* kept: see sort_deltas() */
 	struct lenv *le = ((struct lstore *)bs)->le;
-	struct deltas d = { NULL, 0, 0 };
 	MDB_txn	*txn;
 	int64_t	 now = time(NULL);
 	uint32_t day = bayes_day(now);
@@ -720,6 +732,7 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 	}
 	uint64_t cnt[2] = { meta_get(txn, le->meta, "nham"),
 	    meta_get(txn, le->meta, "nspam") };
+	d.n = 0;
 	/* Decide each message by its digest, collecting token changes. */
 	for (size_t i = 0; i < n; i++) {
 		struct bayes_learn *it = &items[i];
@@ -767,8 +780,6 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 	uint64_t ntok = meta_get(txn, le->meta, "ntok");
 	if ((rc = lm_apply(le, txn, &d, &ntok)) != 0)
 		goto fail;
-	free(d.v);
-	d.v = NULL;
 	if ((rc = meta_put(txn, le->meta, "ntok", ntok)) != 0 ||
 	    (rc = meta_put(txn, le->meta, "nham", cnt[0])) != 0 ||
 	    (rc = meta_put(txn, le->meta, "nspam", cnt[1])) != 0 ||
@@ -780,7 +791,6 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 	}
 	return 0;
 fail:
-	free(d.v);
 	mdb_txn_abort(txn);
 	*err_r = lm_err(bs->where, "learn", rc);
 	return -1;
