@@ -245,6 +245,66 @@ lm_mkdir(const char *dir, bool parents)
 	return 0;
 }
 
+/* One token's change within a learn transaction. */
+struct tokdelta {
+	uint64_t	 tok;
+	int32_t		 spam, ham;
+	uint32_t	 day;		/* of the use, when counts grow */
+};
+
+struct deltas {
+	struct tokdelta	*v;
+	size_t		 n, cap;
+};
+
+/*
+ * Working memory of a thread, kept between calls (a fresh sort buffer a
+ * batch costs page faults) and freed when the thread ends.
+ */
+struct scratch {
+	const unsigned char **bkv;	/* lookup: each token's bucket */
+	size_t		 bkcap;
+	struct tokdelta	*tmp;		/* sort_deltas() */
+	size_t		 tmpcap;
+	struct deltas	 d;		/* a learn's changes */
+	struct bucket	 bk[3];		/* buckets being edited */
+};
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void
+scratch_free(void *arg)
+{
+	struct scratch *sc = arg;
+
+	free(sc->bkv);
+	free(sc->tmp);
+	free(sc->d.v);
+	free(sc);
+}
+
+static void
+scratch_init(void)
+{
+	if (pthread_key_create(&scratch_key, scratch_free) != 0)
+		log_oom(0, "bayes: pthread_key_create");
+}
+
+static struct scratch *
+scratch(void)
+{
+	struct scratch *sc;
+
+	pthread_once(&scratch_once, scratch_init);
+	if ((sc = pthread_getspecific(scratch_key)) == NULL) {
+		if ((sc = calloc(1, sizeof(*sc))) == NULL ||
+		    pthread_setspecific(scratch_key, sc) != 0)
+			log_oom(sizeof(*sc), "bayes");
+	}
+	return sc;
+}
+
 static int	lm_convert(struct lenv *, MDB_txn *);
 
 /* Opens the environment and its databases; returns an MDB or errno code. */
@@ -384,14 +444,14 @@ lm_lookup(struct bayes_store *bs, const uint64_t *toks, size_t n,
 	 * fetch its home slot; the second reads the slots in place.  The
 	 * cache misses of all the tokens overlap instead of queueing.
 	 */
-	static _Thread_local const unsigned char **bkv;
-	static _Thread_local size_t bkcap;
-	if (n > bkcap) {
-		bkcap = n * 2;
-		free(bkv);
-		if ((bkv = malloc(bkcap * sizeof(*bkv))) == NULL)
-			log_oom(bkcap * sizeof(*bkv), "bayes");
+	struct scratch *sc = scratch();
+	if (n > sc->bkcap) {
+		sc->bkcap = n * 2;
+		free(sc->bkv);
+		if ((sc->bkv = malloc(sc->bkcap * sizeof(*sc->bkv))) == NULL)
+			log_oom(sc->bkcap * sizeof(*sc->bkv), "bayes");
 	}
+	const unsigned char **bkv = sc->bkv;
 	MDB_val	 k, v = { 0, NULL };
 	uint64_t lo = 1, hi = 0;	/* tokens known in the bucket at hand */
 	for (size_t i = 0; i < n; i++) {
@@ -440,18 +500,6 @@ lm_lookup(struct bayes_store *bs, const uint64_t *toks, size_t n,
 	return 0;
 }
 
-/* One token's change within a learn transaction. */
-struct tokdelta {
-	uint64_t	 tok;
-	int32_t		 spam, ham;
-	uint32_t	 day;		/* of the use, when counts grow */
-};
-
-struct deltas {
-	struct tokdelta	*v;
-	size_t		 n, cap;
-};
-
 static void
 deltas_add(struct deltas *d, const uint64_t *toks, size_t n,
     enum bayes_class cls, int delta, uint32_t day)
@@ -480,8 +528,7 @@ deltas_add(struct deltas *d, const uint64_t *toks, size_t n,
 static void
 sort_deltas(struct deltas *d)
 {
-	static _Thread_local struct tokdelta *tmp;
-	static _Thread_local size_t tmpcap;
+	struct scratch *sc = scratch();
 	size_t	 count[256];
 	struct tokdelta *src = d->v, *dst;
 	size_t	 n = d->n;
@@ -491,13 +538,13 @@ sort_deltas(struct deltas *d)
 		return;
 	while (nbytes < 4 && (n >> (8 * nbytes)) > 4)
 		nbytes++;
-	if (n > tmpcap) {
-		free(tmp);
-		tmpcap = n + n / 2;
-		if ((tmp = malloc(tmpcap * sizeof(*tmp))) == NULL)
-			log_oom(tmpcap * sizeof(*tmp), "bayes");
+	if (n > sc->tmpcap) {
+		free(sc->tmp);
+		sc->tmpcap = n + n / 2;
+		if ((sc->tmp = malloc(sc->tmpcap * sizeof(*sc->tmp))) == NULL)
+			log_oom(sc->tmpcap * sizeof(*sc->tmp), "bayes");
 	}
-	dst = tmp;
+	dst = sc->tmp;
 	for (unsigned b = 8 - nbytes; b < 8; b++) {
 		size_t	 sum = 0;
 
@@ -553,25 +600,26 @@ bk_put(MDB_cursor *cur, const struct bucket *b, uint64_t hi)
 static int
 bk_split(MDB_cursor *cur, struct bucket *b, uint64_t *hi_r, uint64_t t)
 {
-	static _Thread_local struct bucket left, right;
+	struct scratch *sc = scratch();
+	struct bucket *left = &sc->bk[1], *right = &sc->bk[2];
 	uint64_t hi = *hi_r, mid = b->lo + (hi - b->lo) / 2;
 	int	 rc;
 
-	bk_init(&left, b->lo);
-	bk_init(&right, mid + 1);
+	bk_init(left, b->lo);
+	bk_init(right, mid + 1);
 	for (uint32_t i = 0; i < BK_SLOTS; i++)
 		if (b->s[i].tok != 0)
-			bk_insert(b->s[i].tok <= mid ? &left : &right,
+			bk_insert(b->s[i].tok <= mid ? left : right,
 			    b->s[i].tok, b->s[i].v);
 	if (t <= mid) {
-		if ((rc = bk_put(cur, &right, hi)) != 0)
+		if ((rc = bk_put(cur, right, hi)) != 0)
 			return rc;
-		*b = left;
+		*b = *left;
 		*hi_r = mid;
 	} else {
-		if ((rc = bk_put(cur, &left, mid)) != 0)
+		if ((rc = bk_put(cur, left, mid)) != 0)
 			return rc;
-		*b = right;
+		*b = *right;
 	}
 	return 0;
 }
@@ -584,7 +632,7 @@ bk_split(MDB_cursor *cur, struct bucket *b, uint64_t *hi_r, uint64_t t)
 static int
 lm_apply(struct lenv *le, MDB_txn *txn, struct deltas *d, uint64_t *ntok_r)
 {
-	static _Thread_local struct bucket b;
+	struct bucket *bp = &scratch()->bk[0];
 	MDB_cursor *cur;
 	MDB_val	 k, v;
 	uint64_t lo = 1, hi = 0;	/* the bucket in b: none */
@@ -608,7 +656,7 @@ lm_apply(struct lenv *le, MDB_txn *txn, struct deltas *d, uint64_t *ntok_r)
 		if (ds == 0 && dh == 0)
 			continue;
 		if (t < lo || t > hi) {
-			if (dirty && (rc = bk_put(cur, &b, hi)) != 0)
+			if (dirty && (rc = bk_put(cur, bp, hi)) != 0)
 				break;
 			dirty = false;
 			k.mv_size = sizeof(t);
@@ -616,48 +664,48 @@ lm_apply(struct lenv *le, MDB_txn *txn, struct deltas *d, uint64_t *ntok_r)
 			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 			if (rc == MDB_NOTFOUND) {
 				/* An empty store: one bucket for all. */
-				bk_init(&b, 0);
+				bk_init(bp, 0);
 				hi = UINT64_MAX;
 				dirty = true;
 			} else if (rc != 0)
 				break;
 			else {
 				memcpy(&hi, k.mv_data, sizeof(hi));
-				bk_load(&b, &v);
+				bk_load(bp, &v);
 			}
 			rc = 0;
-			lo = b.lo;
+			lo = bp->lo;
 		}
-		uint32_t s = bk_slot(&b, t);
-		if (b.s[s].tok == 0) {
+		uint32_t s = bk_slot(bp, t);
+		if (bp->s[s].tok == 0) {
 			if (ds < 0 || dh < 0)
 				continue;	/* nothing to take away */
-			if (b.nused >= BK_MAX_USED) {
-				if ((rc = bk_split(cur, &b, &hi, t)) != 0)
+			if (bp->nused >= BK_MAX_USED) {
+				if ((rc = bk_split(cur, bp, &hi, t)) != 0)
 					break;
-				lo = b.lo;
-				s = bk_slot(&b, t);
+				lo = bp->lo;
+				s = bk_slot(bp, t);
 			}
-			bk_insert(&b, t, slot_pack(add_clamped(0, ds),
+			bk_insert(bp, t, slot_pack(add_clamped(0, ds),
 			    add_clamped(0, dh), day));
 			(*ntok_r)++;
 			dirty = true;
 			continue;
 		}
-		uint64_t x = b.s[s].v;
+		uint64_t x = bp->s[s].v;
 		uint32_t sp = add_clamped(slot_spam(x), ds);
 		uint32_t hm = add_clamped(slot_ham(x), dh);
 		if (sp == 0 && hm == 0) {
-			bk_remove(&b, s);
+			bk_remove(bp, s);
 			if (*ntok_r > 0)
 				(*ntok_r)--;
 		} else
-			b.s[s].v = slot_pack(sp, hm, ds > 0 || dh > 0 ?
+			bp->s[s].v = slot_pack(sp, hm, ds > 0 || dh > 0 ?
 			    day : slot_day(x));
 		dirty = true;
 	}
 	if (rc == 0 && dirty)
-		rc = bk_put(cur, &b, hi);
+		rc = bk_put(cur, bp, hi);
 	mdb_cursor_close(cur);
 	return rc;
 }
@@ -715,7 +763,7 @@ static int
 lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
     char **err_r)
 {
-	static _Thread_local struct deltas d;	/* kept: see sort_deltas() */
+	struct deltas *dp = &scratch()->d;	/* kept: see struct scratch */
 	struct lenv *le = ((struct lstore *)bs)->le;
 	MDB_txn	*txn;
 	int64_t	 now = time(NULL);
@@ -732,7 +780,7 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 	}
 	uint64_t cnt[2] = { meta_get(txn, le->meta, "nham"),
 	    meta_get(txn, le->meta, "nspam") };
-	d.n = 0;
+	dp->n = 0;
 	/* Decide each message by its digest, collecting token changes. */
 	for (size_t i = 0; i < n; i++) {
 		struct bayes_learn *it = &items[i];
@@ -750,7 +798,7 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 				it->result = BAYES_UNKNOWN;
 				continue;
 			}
-			deltas_add(&d, it->toks, it->ntoks,
+			deltas_add(dp, it->toks, it->ntoks,
 			    (enum bayes_class)was, -1, day);
 			if ((rc = mdb_del(txn, le->msg, &k, NULL)) != 0)
 				goto fail;
@@ -764,12 +812,12 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 			continue;
 		}
 		if (was >= 0) {
-			deltas_add(&d, it->toks, it->ntoks,
+			deltas_add(dp, it->toks, it->ntoks,
 			    (enum bayes_class)was, -1, day);
 			if (cnt[was] > 0)
 				cnt[was]--;
 		}
-		deltas_add(&d, it->toks, it->ntoks, it->cls, +1, day);
+		deltas_add(dp, it->toks, it->ntoks, it->cls, +1, day);
 		v.mv_size = 1;
 		v.mv_data = &c;
 		if ((rc = mdb_put(txn, le->msg, &k, &v, 0)) != 0)
@@ -778,7 +826,7 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 		it->result = was >= 0 ? BAYES_MOVED : BAYES_LEARNED;
 	}
 	uint64_t ntok = meta_get(txn, le->meta, "ntok");
-	if ((rc = lm_apply(le, txn, &d, &ntok)) != 0)
+	if ((rc = lm_apply(le, txn, dp, &ntok)) != 0)
 		goto fail;
 	if ((rc = meta_put(txn, le->meta, "ntok", ntok)) != 0 ||
 	    (rc = meta_put(txn, le->meta, "nham", cnt[0])) != 0 ||
@@ -820,7 +868,8 @@ static int
 lm_expire(struct bayes_store *bs, int64_t cutoff, uint32_t max_count,
     uint64_t budget, struct bayes_expire_stats *st, char **err_r)
 {
-	static _Thread_local struct bucket b, nb;
+	struct scratch *sc = scratch();
+	struct bucket *bp = &sc->bk[0], *nbp = &sc->bk[1];
 	struct lenv *le = ((struct lstore *)bs)->le;
 	MDB_txn	*txn;
 	MDB_cursor *cur;
@@ -849,22 +898,22 @@ lm_expire(struct bayes_store *bs, int64_t cutoff, uint32_t max_count,
 		uint64_t dropped = 0;
 
 		memcpy(&hi, k.mv_data, sizeof(hi));
-		bk_load(&b, &v);
-		bk_init(&nb, b.lo);
+		bk_load(bp, &v);
+		bk_init(nbp, bp->lo);
 		for (uint32_t i = 0; i < BK_SLOTS; i++) {
-			uint64_t x = b.s[i].v;
+			uint64_t x = bp->s[i].v;
 
-			if (b.s[i].tok == 0)
+			if (bp->s[i].tok == 0)
 				continue;
 			st->scanned++;
 			if ((uint64_t)slot_spam(x) + slot_ham(x) <= max_count &&
 			    slot_day(x) < cut_day)
 				dropped++;
 			else
-				bk_insert(&nb, b.s[i].tok, x);
+				bk_insert(nbp, bp->s[i].tok, x);
 		}
 		if (dropped > 0) {
-			MDB_val	 nv = { sizeof(nb), &nb };
+			MDB_val	 nv = { sizeof(*nbp), nbp };
 
 			if ((rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT)) != 0)
 				break;
