@@ -59,7 +59,8 @@ const struct opt bayes_opts[] = {
 	{ "BayesExpireMaxCount", OPT_INT, "1", 0, 1000, NULL,
 	  "Rare: seen at most this many times in all" },
 	{ "BayesExpireBatch", OPT_INT, "100000", 100, 1e9, NULL,
-	  "Tokens visited by one `vigilctl bayes expire` run" },
+	  "Tokens visited by one `vigilctl bayes expire` run (LMDB: whole "
+	  "buckets)" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL }
 };
 

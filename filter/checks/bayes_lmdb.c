@@ -680,12 +680,18 @@ lm_apply(struct lenv *le, MDB_txn *txn, struct deltas *d, uint64_t *ntok_r)
 		if (bp->s[s].tok == 0) {
 			if (ds < 0 || dh < 0)
 				continue;	/* nothing to take away */
-			if (bp->nused >= BK_MAX_USED) {
+			/* Split until t's half has room (once, but for
+			 * hashes that crowd a tiny range). */
+			while (bp->nused >= BK_MAX_USED && hi > bp->lo) {
 				if ((rc = bk_split(cur, bp, &hi, t)) != 0)
 					break;
 				lo = bp->lo;
-				s = bk_slot(bp, t);
 			}
+			if (rc != 0)
+				break;
+			if (bp->nused >= BK_SLOTS - 1)
+				continue;	/* cannot happen: full range */
+			s = bk_slot(bp, t);
 			bk_insert(bp, t, slot_pack(add_clamped(0, ds),
 			    add_clamped(0, dh), day));
 			(*ntok_r)++;

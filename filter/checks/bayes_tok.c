@@ -545,40 +545,50 @@ tok_urls(struct tokbuf *tb, const struct mview *v)
 	tb_singlef(tb, "url:n:%s", bucket(v->nurls));
 }
 
-/* LSD radix sort of n 64-bit values, 8 bits a pass (tmp: n values). */
+/*
+ * Sorts n 64-bit hashes (tmp: n values): a radix sort on as many top
+ * bytes as leave a few values each (hashes are uniform), then an
+ * insertion sort that only orders values sharing those bytes.
+ */
 static void
 sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
 {
-	uint32_t count[8][256];
+	size_t	 count[256];
 	uint64_t *src = v, *dst = tmp;
+	unsigned nbytes = 1;
 
-	/* Every byte's histogram in one read of the input. */
-	memset(count, 0, sizeof(count));
-	for (size_t i = 0; i < n; i++) {
-		uint64_t x = src[i];
+	if (n < 2)
+		return;
+	while (nbytes < 8 && (n >> (8 * nbytes)) > 4)
+		nbytes++;
+	for (unsigned b = 8 - nbytes; b < 8; b++) {
+		size_t	 sum = 0;
 
-		for (unsigned b = 0; b < 8; b++)
-			count[b][(x >> (8 * b)) & 0xff]++;
-	}
-	for (unsigned b = 0; b < 8; b++) {
-		uint32_t sum = 0;
-
-		if (count[b][(src[0] >> (8 * b)) & 0xff] == n)
-			continue;	/* the same byte everywhere */
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[(src[i] >> (8 * b)) & 0xff]++;
 		for (size_t x = 0; x < 256; x++) {
-			uint32_t c = count[b][x];
+			size_t	 c = count[x];
 
-			count[b][x] = sum;
+			count[x] = sum;
 			sum += c;
 		}
 		for (size_t i = 0; i < n; i++)
-			dst[count[b][(src[i] >> (8 * b)) & 0xff]++] = src[i];
+			dst[count[(src[i] >> (8 * b)) & 0xff]++] = src[i];
 		uint64_t *t = src;
 		src = dst;
 		dst = t;
 	}
 	if (src != v)
 		memcpy(v, src, n * sizeof(*v));
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t	 j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
 }
 
 void
