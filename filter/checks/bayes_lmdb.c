@@ -9,7 +9,7 @@
  *   msg   message digest -> class (1 byte): what was learned, for idempotence
  *   meta  "nspam", "nham", "ntok", "last", "xpos" -> u64
  *
- * Why buckets and not one B-tree entry a token: a message has about 500
+ * Why buckets and not one B-tree entry a token: a message has about 700
  * tokens, spread at random over the store, and a B-tree search ends in a
  * binary search of a cold leaf page (7 or 8 cache misses a token).  The
  * bucket index is small enough to stay in the cache, and a token's slot
