@@ -370,6 +370,9 @@ test_dkim_messages(void **unused)
 	} cases[] = {
 		{ "signed.eml", AUTH_PASS, 1, "DKIM_VALID_AU", "DKIM_INVALID" },
 		{ "signed-simple.eml", AUTH_PASS, 1, "DKIM_VALID_AU", NULL },
+		/* simple/simple over "To:bob", "Date:  Fri", "Message-ID:\t<":
+		 * every byte after the colon counts */
+		{ "signed-nospace.eml", AUTH_PASS, 1, "DKIM_VALID_AU", NULL },
 		{ "signed-ed25519.eml", AUTH_PASS, 1, "DKIM_VALID_AU", NULL },
 		{ "signed-altered.eml", AUTH_FAIL, 1, "DKIM_INVALID",
 		  "DKIM_VALID" },
