@@ -14,7 +14,9 @@
 #   1. a signed message from example.org (SPF, DKIM, DMARC pass) is
 #      delivered with our Authentication-Results; a forged one claiming
 #      our authserv-id is removed, a foreign one kept; an ed25519
-#      signature passes too;
+#      signature passes too, and so does simple/simple over header fields
+#      written without a space after the colon ("Subject:x": the milter
+#      negotiates SMFIP_HDR_LEADSPC), offline as well;
 #   2. the same message altered after signing: dkim=fail, still delivered
 #      (DMARC passes through aligned SPF);
 #   3. SPF fail is rejected at MAIL FROM (550 5.7.23, SPFRejectFail);
@@ -190,6 +192,13 @@ EOF
 "$SIGN" -c simple/simple -d example.org -s sel -k "$T/sel.private" \
     <"$T/plain.eml" >"$T/signed-simple.eml" || exit 1
 sed 's/usual place/unusual place/' "$T/signed.eml" >"$T/altered.eml"
+# "To:rcpt", "Subject:quarterly", "Date:  Fri", "Message-ID: <tab><": only
+# the exact bytes after each colon verify under simple canonicalization.
+sed -e 's/^To: /To:/' -e 's/^Subject: /Subject:/' -e 's/^Date: /Date:  /' \
+    -e 's/^Message-ID: /Message-ID: \t/' -e 's/auth-dns-1@/auth-dns-2@/' \
+    "$T/plain.eml" >"$T/nospace.eml"
+"$SIGN" -c simple/simple -d example.org -s sel -k "$T/sel.private" \
+    <"$T/nospace.eml" >"$T/signed-nospace.eml" || exit 1
 # forged results on top: one claiming our authserv-id, one foreign
 {
 	printf 'Authentication-Results: %s; dkim=pass header.d=bank.example\n' \
@@ -228,6 +237,7 @@ delivered() {
 send forged alice@example.org "$T/forged.eml"
 send ed alice@example.org "$T/signed-ed.eml"
 send simple alice@example.org "$T/signed-simple.eml"
+send nospace alice@example.org "$T/signed-nospace.eml"
 pf_wait_drain 60
 if f=$(delivered forged); then
 	ars=$(header Authentication-Results "$f")
@@ -267,6 +277,22 @@ if f=$(delivered simple) && header Authentication-Results "$f" |
 	pf_ok "simple/simple canonicalization passes through Postfix"
 else
 	pf_fail "simple/simple canonicalization" "$(cat "$T/simple.tsv")"
+fi
+
+if f=$(delivered nospace) && header Authentication-Results "$f" |
+    grep -q 'dkim=pass header.d=example.org header.s=sel'; then
+	pf_ok "simple/simple over 'Subject:x' style headers passes through Postfix"
+else
+	pf_fail "simple/simple over 'Subject:x' style headers" \
+	    "$(cat "$T/nospace.tsv") $(header Authentication-Results "${f:-/dev/null}")"
+fi
+# ours with one space after the colon (with LEADSPC the MTA adds none)
+if [ -n "${f:-}" ] && grep -q '^Subject:quarterly figures' "$f" &&
+    grep -q '^To:rcpt@sink.invalid' "$f" &&
+    grep -q "^Authentication-Results: $AUTHSERV;" "$f"; then
+	pf_ok "'Subject:x' delivered as written; our A-R as 'Name: value'"
+else
+	pf_fail "'Subject:x' delivered as written" "$(head -12 "${f:-/dev/null}")"
 fi
 
 # ------------------------------------------------------ 2. altered
@@ -314,6 +340,12 @@ if [ "$got" = "SPF_PASS DKIM_VALID DKIM_VALID_AU DMARC_PASS" ]; then
 	pf_ok "vigilctl scan: SPF, DKIM and DMARC offline through the resolver"
 else
 	pf_fail "vigilctl scan offline" "got: $got $(cat "$T/vigilctl.err")"
+fi
+got=$(offline alice@example.org "$T/signed-nospace.eml")
+if [ "$got" = "SPF_PASS DKIM_VALID DKIM_VALID_AU DMARC_PASS" ]; then
+	pf_ok "vigilctl scan: simple/simple over 'Subject:x' style headers offline"
+else
+	pf_fail "vigilctl scan: 'Subject:x' offline" "got: $got"
 fi
 got=$(offline carol@spf-fail.example "$T/plain.eml")
 if [ "$got" = "SPF_FAIL DKIM_NONE DMARC_FAIL_REJECT" ]; then
