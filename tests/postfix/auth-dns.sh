@@ -86,19 +86,6 @@ stop_dns() {
 }
 trap 'stop_dns; pf_teardown' EXIT
 
-# header NAME FILE: the values of header NAME in FILE's top header, one a
-# line, unfolded.
-header() {
-	awk -v want="$(echo "$1" | tr 'A-Z' 'a-z')" '
-	    /^\r?$/ { exit }
-	    { sub(/\r$/, "") }
-	    /^[ \t]/ { if (cur == want) val = val " " substr($0, 2); next }
-	    { if (cur == want) print val
-	      cur = tolower(substr($0, 1, index($0, ":") - 1))
-	      val = substr($0, index($0, ":") + 1); sub(/^[ \t]+/, "", val) }
-	    END { if (cur == want) print val }' "$2"
-}
-
 # Keys: RSA from opendkim-genkey, ed25519 from openssl.
 opendkim-genkey -D "$T" -d example.org -s sel -b 2048 || exit 1
 openssl genpkey -algorithm ed25519 -out "$T/ed.private" 2>/dev/null || exit 1
@@ -240,7 +227,7 @@ send simple alice@example.org "$T/signed-simple.eml"
 send nospace alice@example.org "$T/signed-nospace.eml"
 pf_wait_drain 60
 if f=$(delivered forged); then
-	ars=$(header Authentication-Results "$f")
+	ars=$(pf_header Authentication-Results "$f")
 	ours=$(printf '%s\n' "$ars" | grep -c "^$AUTHSERV;")
 	# header.b is quoted when its 8 characters hold a "/"
 	want="^$AUTHSERV; spf=pass smtp.mailfrom=example.org; dkim=pass"
@@ -265,26 +252,26 @@ if f=$(delivered forged); then
 else
 	pf_fail "signed message delivered" "$(cat "$T/forged.tsv")"
 fi
-if f=$(delivered ed) && header Authentication-Results "$f" |
+if f=$(delivered ed) && pf_header Authentication-Results "$f" |
     grep -q 'dkim=pass header.d=example.org header.s=ed header.a=ed25519-sha256'; then
 	pf_ok "ed25519 signature passes"
 else
 	pf_fail "ed25519 signature passes" "$(cat "$T/ed.tsv")"
 fi
 
-if f=$(delivered simple) && header Authentication-Results "$f" |
+if f=$(delivered simple) && pf_header Authentication-Results "$f" |
     grep -q 'dkim=pass header.d=example.org header.s=sel'; then
 	pf_ok "simple/simple canonicalization passes through Postfix"
 else
 	pf_fail "simple/simple canonicalization" "$(cat "$T/simple.tsv")"
 fi
 
-if f=$(delivered nospace) && header Authentication-Results "$f" |
+if f=$(delivered nospace) && pf_header Authentication-Results "$f" |
     grep -q 'dkim=pass header.d=example.org header.s=sel'; then
 	pf_ok "simple/simple over 'Subject:x' style headers passes through Postfix"
 else
 	pf_fail "simple/simple over 'Subject:x' style headers" \
-	    "$(cat "$T/nospace.tsv") $(header Authentication-Results "${f:-/dev/null}")"
+	    "$(cat "$T/nospace.tsv") $(pf_header Authentication-Results "${f:-/dev/null}")"
 fi
 # ours with one space after the colon (with LEADSPC the MTA adds none)
 if [ -n "${f:-}" ] && grep -q '^Subject:quarterly figures' "$f" &&
@@ -298,7 +285,7 @@ fi
 # ------------------------------------------------------ 2. altered
 send altered alice@example.org "$T/altered.eml"
 pf_wait_drain 60
-if f=$(delivered altered) && ar=$(header Authentication-Results "$f") &&
+if f=$(delivered altered) && ar=$(pf_header Authentication-Results "$f") &&
     printf '%s\n' "$ar" | grep -q 'dkim=fail (body hash mismatch) header.d=example.org' &&
     printf '%s\n' "$ar" | grep -q 'dmarc=pass'; then
 	pf_ok "altered message: dkim=fail, delivered on aligned SPF"
@@ -388,7 +375,7 @@ start_vigil OnError=accept
 send hangacc alice@example.org "$T/signed.eml"
 pf_wait_drain 60
 if f=$(delivered hangacc) &&
-    header Authentication-Results "$f" | grep -q 'spf=temperror'; then
+    pf_header Authentication-Results "$f" | grep -q 'spf=temperror'; then
 	pf_ok "OnError=accept: delivered with spf=temperror"
 else
 	pf_fail "OnError=accept: delivered with spf=temperror" \
