@@ -30,6 +30,7 @@
 #include "snap.h"
 #include "checks/auth.h"
 #include "harness.h"
+#include "../tools/slurp.h"
 
 static bool verbose;
 static char tmpdir[] = "/tmp/vigil-dkim-suite-XXXXXX";
@@ -124,7 +125,7 @@ main(int argc, char **argv)
 		if (harness_split(line, f, 7) < 6)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, f[1]);
-		if ((data = harness_slurp(path, &len)) == NULL) {
+		if ((data = slurp_path(path, &len)) == NULL) {
 			fprintf(stderr, "dkim_suite: %s: %s\n", path,
 			    strerror(errno));
 			return 2;

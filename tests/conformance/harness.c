@@ -100,33 +100,6 @@ harness_run(void (*fn)(void *, int), void *arg, unsigned secs, char *got,
 	}
 }
 
-char *
-harness_slurp(const char *path, size_t *len_r)
-{
-	FILE *f = fopen(path, "rb");
-	size_t cap = 65536, n = 0, r;
-	char *buf, *nb;
-
-	if (f == NULL)
-		return NULL;
-	buf = malloc(cap + 1);
-	while (buf != NULL && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += r;
-		if (n == cap) {
-			nb = realloc(buf, (cap *= 2) + 1);
-			if (nb == NULL)
-				free(buf);
-			buf = nb;
-		}
-	}
-	fclose(f);
-	if (buf == NULL)
-		return NULL;
-	buf[n] = '\0';
-	*len_r = n;
-	return buf;
-}
-
 int
 harness_split(char *line, char **fields, int max)
 {

@@ -1,8 +1,8 @@
 /*
  * harness.h - what the conformance runners (spf_suite, dkim_suite,
  * dmarc_suite) share: the command line, a snapshot of only the checks
- * under test, one case in a child process, reading files and TSV rows,
- * and the expected-failure lists.
+ * under test, one case in a child process, TSV rows and the
+ * expected-failure lists.  Reading a file: ../tools/slurp.h.
  *
  * An expected-failure list is one case name a line, '#' comments.  A
  * failure not listed is a regression (the runner exits 1); a listed case
@@ -37,9 +37,6 @@ struct snap	*harness_snap(const char *name, const char *const *ov,
 void		 harness_run(void (*fn)(void *arg, int fd), void *arg,
 		    unsigned secs, char *got, size_t gotsz, char *detail,
 		    size_t detsz);
-
-/* A whole file, NUL-terminated, malloc'd; NULL with errno. */
-char		*harness_slurp(const char *path, size_t *len_r);
 
 /* Splits line at tabs in place (its line end dropped) into at most max
  * fields; returns how many. */

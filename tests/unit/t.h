@@ -22,6 +22,8 @@
 #include "snap.h"
 #include "verdict.h"
 
+#include "../tools/slurp.h"	/* slurp_path(): a whole file */
+
 /* The source tree: $top_srcdir (make check sets it), else ".". */
 static inline const char *
 t_srcdir(void)
@@ -29,32 +31,6 @@ t_srcdir(void)
 	const char *s = getenv("top_srcdir");
 
 	return s != NULL ? s : ".";
-}
-
-/* A whole file, NUL-terminated and malloc'd; NULL when it cannot be
- * opened. */
-static inline char *
-t_slurp(const char *path, size_t *len_r)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, len = 0, n;
-
-	*len_r = 0;
-	if (f == NULL)
-		return NULL;
-	do {
-		if (len + 65536 > cap) {
-			cap = cap * 2 + 65536;
-			assert_non_null(buf = realloc(buf, cap + 1));
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	buf[len] = '\0';
-	*len_r = len;
-	return buf;
 }
 
 /* Writes text to a new temp file; returns its malloc'd path. */

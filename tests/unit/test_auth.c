@@ -72,7 +72,7 @@ scan(struct snap *s, const char *file, const char *ip, const char *helo,
 	struct msg *m;
 
 	snprintf(path, sizeof(path), "%s/tests/data/auth/%s", t_srcdir(), file);
-	if ((data = t_slurp(path, &len)) == NULL)
+	if ((data = slurp_path(path, &len)) == NULL)
 		fail_msg("%s: cannot open", path);
 	env.client_addr = ip;
 	env.helo = helo;

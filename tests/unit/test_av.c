@@ -64,7 +64,7 @@ scan_file(struct snap *s, const char *path, const struct verdict **v_r)
 {
 	struct scan_env env = { .helo = "client.example.org" };
 	size_t len;
-	char *data = t_slurp(path, &len);
+	char *data = slurp_path(path, &len);
 	struct msg *m;
 
 	if (data == NULL)
@@ -509,7 +509,7 @@ test_reload(void **state)
 	snprintf(dir, sizeof(dir), "%s/rdb", tmp);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	snprintf(src, sizeof(src), "%s/db/vigil-test.ndb", tmp);
-	assert_non_null(ndb = t_slurp(src, &len));
+	assert_non_null(ndb = slurp_path(src, &len));
 	assert_non_null(own = strstr(ndb, "Vigil.Test.Own.NDB"));
 	snprintf(dst, sizeof(dst), "%s/eicar.ndb", dir);
 	*own = '\0';
