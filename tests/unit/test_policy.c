@@ -406,6 +406,33 @@ test_release_token(void **unused)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Scans text as live mail from x@bad.example (a blocked sender): it gets
+ * finding hit and action want. */
+static void
+expect_live(struct snap *s, const char *text, const char *hit, int want)
+{
+	const struct verdict *v;
+	struct msg *m = scan_live(s, text, "x@bad.example", &v);
+
+	assert_true(msg_has_hit(m, hit));
+	assert_int_equal(v->action, want);
+	msg_end(&m);
+}
+
+/* quarantine_token_peek() in s's store: 1 unused, 0 used or unknown. */
+static int
+token_unused(struct snap *s, const char *qid, const char *nonce)
+{
+	char *oerr = NULL;
+	struct qstore *q = quarantine_open(snap_cfg(s), false, &oerr);
+	int rc;
+
+	assert_non_null(q);
+	rc = quarantine_token_peek(q, qid, nonce);
+	quarantine_close(&q);
+	return rc;
+}
+
 /*
  * A released copy that a failing check tempfails gives its token back, so
  * the MTA's retry of that copy passes; once accepted, the token is used
@@ -420,10 +447,8 @@ test_release_token_retry(void **unused)
 	const char *err = NULL, *body;
 	struct arena *a = arena_new("test");
 	struct release_key key;
-	const struct verdict *v;
 	struct qstore *q;
 	struct snap *s, *down;
-	struct msg *m;
 	char *oerr = NULL;
 
 	(void)unused;
@@ -451,30 +476,17 @@ test_release_token_retry(void **unused)
 	    release_token_make(a, &key, qid, nonce, 1700000000,
 	    (const unsigned char *)body, strlen(body)), plain_msg);
 
-	/* clamd is down: the pass does not beat the tempfail... */
-	m = scan_live(down, msgtext, "x@bad.example", &v);
-	assert_true(msg_has_hit(m, "POLICY_RELEASED"));
-	assert_int_equal(v->action, ACTION_TEMPFAIL);
-	msg_end(&m);
-	/* ...and the token is unused again at the end of the message. */
-	q = quarantine_open(snap_cfg(s), false, &oerr);
-	assert_int_equal(quarantine_token_peek(q, qid, nonce), 1);
-	quarantine_close(&q);
+	/* clamd is down: the pass does not beat the tempfail, and the
+	 * token is unused again at the end of the message. */
+	expect_live(down, msgtext, "POLICY_RELEASED", ACTION_TEMPFAIL);
+	assert_int_equal(token_unused(s, qid, nonce), 1);
 
 	/* The retry passes and uses the token up. */
-	m = scan_live(s, msgtext, "x@bad.example", &v);
-	assert_true(msg_has_hit(m, "POLICY_RELEASED"));
-	assert_int_equal(v->action, ACTION_ACCEPT);
-	msg_end(&m);
-	q = quarantine_open(snap_cfg(s), false, &oerr);
-	assert_int_equal(quarantine_token_peek(q, qid, nonce), 0);
-	quarantine_close(&q);
+	expect_live(s, msgtext, "POLICY_RELEASED", ACTION_ACCEPT);
+	assert_int_equal(token_unused(s, qid, nonce), 0);
 
 	/* A replay after the accepted copy: no pass, the block decides. */
-	m = scan_live(s, msgtext, "x@bad.example", &v);
-	assert_true(msg_has_hit(m, "POLICY_RELEASE_INVALID"));
-	assert_int_equal(v->action, ACTION_REJECT);
-	msg_end(&m);
+	expect_live(s, msgtext, "POLICY_RELEASE_INVALID", ACTION_REJECT);
 
 	snap_unref(&down);
 	snap_unref(&s);
