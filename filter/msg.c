@@ -246,16 +246,16 @@ msg_store_header(struct msg *m, const char *name, const char *value)
 {
 	struct mhdr h = { 0 };
 
+	if (value == NULL)
+		value = "";
 	h.name = arena_strdup(m->arena, name);
-	h.raw = arena_strdup(m->arena, value ? value : "");
+	/* value is exactly what follows the colon; raw drops the one space
+	 * there, as the milter protocol does without SMFIP_HDR_LEADSPC. */
+	h.raw = arena_strdup(m->arena, value[0] == ' ' ? value + 1 : value);
 	VEC_PUSH(m->arena, m->hdrs, h);
 	spool_put(m, name, strlen(name));
 	spool_put(m, ":", 1);
-	/* Postfix and Sendmail hand over the value without the space after
-	 * the colon; keep one so the bytes match what is delivered. */
-	if (h.raw[0] != ' ' && h.raw[0] != '\t')
-		spool_put(m, " ", 1);
-	spool_put_crlf(m, h.raw, strlen(h.raw));
+	spool_put_crlf(m, value, strlen(value));
 	spool_put(m, "\r\n", 2);
 }
 
