@@ -63,8 +63,12 @@ struct rule {
 	char		*if_unset;	/* [if-unset: STR], or NULL */
 	/* pattern rules */
 	char		*pattern;	/* as written, between delimiters */
+	char		*expanded;	/* after tag replacement, or NULL */
 	char		*flags;		/* "i", "ism", ... */
 	struct rx	*rx;
+	char		**lits;		/* required literals, or NULL */
+	uint32_t	*lit_ids;	/* their ids in the type's prefilter */
+	uint32_t	 nlit_ids;
 	/* meta rules */
 	char		*expr;
 	struct meta	*meta;
@@ -206,6 +210,12 @@ enum rx_rc	 rx_match(const struct rx *, const char *s, size_t len,
 /* Translates a Perl pattern into PCRE2 syntax; NULL and *why_r when
  * the pattern uses a construct PCRE2 cannot express.  malloc'd. */
 char		*rx_translate(const char *pattern, const char **why_r);
+
+/* rules_lit.c: the set of lowercased strings one of which every match
+ * of pattern contains, each at least minlen long; NULL when there is no
+ * such set (or it cannot be told).  g_strfreev() it. */
+char		**rx_literals(const char *pattern, const char *flags,
+		    size_t minlen);
 
 /* rules_meta.c */
 struct meta	*meta_compile(const char *expr, const struct rules_set *,

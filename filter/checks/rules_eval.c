@@ -281,6 +281,12 @@ struct ev {
 	int			 m_part;	/* rawbody: part index */
 	const char		*m_text;
 	size_t			 m_len;
+	/* the literal prefilter's scan of each type, made on first use */
+	struct pf_scan		*scan[RULE_NTYPES];
+	bool			 scanned[RULE_NTYPES];
+	uint32_t		*cand;		/* chunk numbers */
+	size_t			 ncand_max;
+	struct rules_chunk	*uri_chunks;	/* the URIs as chunks */
 };
 
 static void
@@ -368,21 +374,36 @@ eval_header(struct ev *ev, const struct rule *r)
 	return n;
 }
 
+/*
+ * Matches r on each chunk it may match in (the prefilter's answer), as
+ * SpamAssassin matches each line, paragraph or URI on its own.
+ */
 static unsigned
 eval_chunks(struct ev *ev, const struct rule *r,
     const struct rules_chunk *c, size_t nc, const char *kind)
 {
 	unsigned total = 0, limit = (r->tflags & TF_MULTIPLE) ?
 	    (r->maxhits ? r->maxhits : UINT32_MAX) : 1;
-	size_t i = 0;
+	size_t n;
 
-	/* nosubject: the first line of body is the subject. */
-	if (r->type == RULE_BODY && (r->tflags & TF_NOSUBJECT) && nc > 0 &&
-	    c[0].part < 0)
-		i = 1;
-	for (; i < nc && total < limit; i++) {
+	if (!ev->scanned[r->type]) {
+		ev->scan[r->type] = pf_run(ev->set->pf[r->type], c, nc, ev->a);
+		ev->scanned[r->type] = true;
+	}
+	if (nc > ev->ncand_max) {
+		ev->ncand_max = nc * 2;
+		ev->cand = arena_alloc(ev->a, ev->ncand_max *
+		    sizeof(*ev->cand));
+	}
+	n = pf_chunks(ev->scan[r->type], r, nc, ev->cand);
+	for (size_t k = 0; k < n && total < limit; k++) {
+		size_t i = ev->cand[k];
 		const char *where = c[i].part < 0 ? "Subject" : kind;
 
+		/* nosubject: the first line of body is the subject. */
+		if (i == 0 && r->type == RULE_BODY &&
+		    (r->tflags & TF_NOSUBJECT) && c[0].part < 0)
+			continue;
 		ev->cur_part = c[i].part;
 		total += match_count(ev, r, c[i].p, c[i].len, limit - total,
 		    where);
@@ -395,16 +416,16 @@ eval_chunks(struct ev *ev, const struct rule *r,
 static unsigned
 eval_uris(struct ev *ev, const struct rule *r)
 {
-	unsigned total = 0, limit = (r->tflags & TF_MULTIPLE) ?
-	    (r->maxhits ? r->maxhits : UINT32_MAX) : 1;
-
-	for (size_t i = 0; i < ev->in->nuris && total < limit; i++) {
-		total += match_count(ev, r, ev->in->uris[i],
-		    strlen(ev->in->uris[i]), limit - total, "uri");
-		if (ev->limited)
-			return 0;
+	if (ev->uri_chunks == NULL) {
+		ev->uri_chunks = arena_alloc(ev->a, (ev->in->nuris + 1) *
+		    sizeof(*ev->uri_chunks));
+		for (size_t i = 0; i < ev->in->nuris; i++)
+			ev->uri_chunks[i] = (struct rules_chunk){
+				.p = ev->in->uris[i],
+				.len = strlen(ev->in->uris[i]),
+			};
 	}
-	return total;
+	return eval_chunks(ev, r, ev->uri_chunks, ev->in->nuris, "uri");
 }
 
 static unsigned

@@ -57,6 +57,9 @@ rule_free(struct rule *r)
 	free(r->pattern);
 	free(r->flags);
 	rx_free(r->rx);
+	g_strfreev(r->lits);
+	g_free(r->expanded);
+	g_free(r->lit_ids);
 	free(r->expr);
 	meta_free(r->meta);
 	free(r);
@@ -98,6 +101,8 @@ rules_set_free(struct rules_set **setp)
 	g_free(set->replace_start);
 	g_free(set->replace_end);
 	free(set->order);
+	for (int t = 0; t < RULE_NTYPES; t++)
+		pf_free(set->pf[t]);
 	g_free(set);
 }
 
@@ -289,7 +294,11 @@ compile_pattern(struct rules_set *set, struct rule *r, bool stress,
 		    r->name, "regex reaches the match limit on a stress input "
 		    "(catastrophic backtracking): it will count as not hit on "
 		    "such messages");
-	g_free(expanded);
+	if (r->rx != NULL) {
+		r->lits = rx_literals(pat, r->flags, PF_MINLEN);
+		r->expanded = expanded;
+	} else
+		g_free(expanded);
 }
 
 /* Depth-first ordering of metas; 1 = visiting, 2 = done. */
@@ -442,6 +451,23 @@ rules_compile(struct rules_set *set, bool stress,
 		memcpy(set->order + pats->len, metas->pdata,
 		    metas->len * sizeof(void *));
 	set->nmeta_first = pats->len;
+	/* The literal prefilters of the types matched chunk by chunk. */
+	for (int t = RULE_BODY; t <= RULE_URI; t++) {
+		GPtrArray *of = g_ptr_array_new();
+		char err[256];
+
+		for (guint i = 0; i < pats->len; i++)
+			if (((struct rule *)pats->pdata[i])->type ==
+			    (enum rule_type)t)
+				g_ptr_array_add(of, pats->pdata[i]);
+		if (of->len > 0 && (set->pf[t] = pf_build((struct rule *const *)
+		    of->pdata, of->len, err, sizeof(err))) == NULL &&
+		    err[0] != '\0')
+			diag_emit(set, diag, RULES_WARN, "-", 0, 0, "-",
+			    "literal prefilter: %s (rules run without it)",
+			    err);
+		g_ptr_array_free(of, TRUE);
+	}
 	g_ptr_array_free(pats, TRUE);
 	g_ptr_array_free(metas, TRUE);
 	set->is_compiled = true;

@@ -283,6 +283,123 @@ test_meta_and_tflags(void **state)
 	rules_set_free(&set);
 }
 
+/* rx_literals: " a|b " for the set {a, b}, "-" for none. */
+static void
+lits_are(const char *pattern, const char *flags, const char *want)
+{
+	char **l = rx_literals(pattern, flags, 3);
+	GString *s = g_string_new(NULL);
+
+	if (l == NULL)
+		g_string_append(s, "-");
+	for (size_t i = 0; l != NULL && l[i] != NULL; i++)
+		g_string_append_printf(s, "%s%s", i ? "|" : "", l[i]);
+	if (strcmp(s->str, want) != 0)
+		fail_msg("literals of /%s/%s: '%s', want '%s'", pattern, flags,
+		    s->str, want);
+	g_string_free(s, TRUE);
+	g_strfreev(l);
+}
+
+static void
+test_required_literals(void **state)
+{
+	lits_are("hello world", "", "hello world");
+	lits_are("\\bFoo\\s+barbaz\\b", "i", "barbaz");
+	lits_are("(?:finance|holding|securit(?:ies|y)) (?:company|firm)", "i",
+	    "finance|holding|securit");
+	lits_are("disburse?(?:ment)?", "", "disburs");
+	lits_are("ab+cdef", "", "cdef");
+	lits_are("abc(?:def)?gh", "", "abc");
+	lits_are("foo|ba", "", "-");			/* "ba" too short */
+	lits_are("foo|", "", "-");			/* empty alternative */
+	lits_are("(?:abcd){0,2}xy", "", "-");		/* optional group */
+	lits_are("a\\.b\\.c\\.d", "", "a.b.c.d");
+	lits_are("\\x41BC\\x{44}", "", "abcd");
+	lits_are("[abc]def[gh]", "", "def");
+	lits_are("\\Qa.b*c\\E", "", "a.b*c");
+	lits_are("some (?#comment)text", "", "some text");
+	lits_are("a b c  d", "x", "abcd");		/* /x */
+	lits_are("ab(?x) c d", "", "-");		/* inline x: gives up */
+	lits_are("(?(1)abcd|efgh)ijk", "", "ijk");	/* conditional */
+	lits_are("(?=abcd)xyz", "", "xyz");		/* lookahead */
+	lits_are("(?<!abcd)wxyz", "", "wxyz");
+	lits_are("(?<name>alpha)(?P<n2>betas)", "", "alpha");
+	lits_are("abc\\1def", "", "abc");		/* back-reference */
+	lits_are("ab{2}cde", "", "cde");
+	lits_are("a{,3}bcd", "", "a{,3}bcd");		/* not a quantifier */
+	lits_are("[", "", "-");				/* broken */
+}
+
+/* The literal prefilter runs a rule only on the lines its literals are
+ * in: the results must be those of running it on every line. */
+static void
+test_prefilter_same_hits(void **state)
+{
+	struct rules_set *set = load(
+	    "body WORD /\\bmoney\\b/i\n"
+	    "body MANY /transfer\\w*/i\ntflags MANY multiple\n"
+	    "body ANCH /^urgent reply/\n"
+	    "body NOLIT /\\d{3}-\\d{4}/\n"
+	    "body SPLIT /lost fund/\n"		/* across lines: no hit */
+	    "body NOSUB /subject words/i\ntflags NOSUB nosubject\n"
+	    "rawbody RAW /<b>bold/i\n"
+	    "uri URI /example\\.org\\/path/\n",
+	    NULL);
+	char text[] = "Subject words\n"
+	    "the moneymaker is not it\n"
+	    "Transfer transferred TRANSFERS\n"
+	    "call 555-1234 now lost\n"
+	    "fund urgent reply\n"
+	    "urgent reply and Money\n"
+	    "transfer\n";
+	struct rules_chunk body[8];
+	size_t nb = 0;
+	char *p = text;
+	struct rules_chunk raw[] = {
+		{ "nothing here\n", 13, 0 },
+		{ "x <B>BOLD</B>\n", 14, 1 },
+	};
+	const char *uris[] = { "http://example.com/", "http://example.org/path" };
+	struct rules_input in = { .body = body, .rawbody = raw, .nrawbody = 2,
+	    .uris = uris, .nuris = 2 };
+	struct arena *a = arena_new("test");
+	struct rules_hit *hits;
+	size_t n;
+	char *hs;
+
+	while (*p != '\0') {
+		char *nl = strchr(p, '\n');
+
+		body[nb] = (struct rules_chunk){ p, (size_t)(nl - p + 1),
+		    nb == 0 ? -1 : 0 };
+		nb++;
+		p = nl + 1;
+	}
+	in.nbody = nb;
+	hits = rules_eval(set, &in, a, &n);
+	hs = hits_of(set, &in);
+	assert_true(has(hs, "WORD"));
+	assert_true(has(hs, "MANY"));
+	assert_true(has(hs, "ANCH"));
+	assert_true(has(hs, "NOLIT"));
+	assert_false(has(hs, "SPLIT"));
+	assert_false(has(hs, "NOSUB"));
+	assert_true(has(hs, "RAW"));
+	assert_true(has(hs, "URI"));
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(hits[i].rule->name, "MANY") == 0)
+			assert_int_equal(hits[i].count, 4);
+		if (strcmp(hits[i].rule->name, "WORD") == 0)
+			assert_string_equal(hits[i].match, "Money");
+		if (strcmp(hits[i].rule->name, "RAW") == 0)
+			assert_string_equal(hits[i].where, "rawbody part 2");
+	}
+	g_free(hs);
+	arena_free(&a);
+	rules_set_free(&set);
+}
+
 static void
 test_meta_loop_is_an_error(void **state)
 {
@@ -446,6 +563,8 @@ main(void)
 		cmocka_unit_test(test_conditionals_and_tags),
 		cmocka_unit_test(test_header_semantics),
 		cmocka_unit_test(test_meta_and_tflags),
+		cmocka_unit_test(test_required_literals),
+		cmocka_unit_test(test_prefilter_same_hits),
 		cmocka_unit_test(test_meta_loop_is_an_error),
 		cmocka_unit_test(test_perlisms),
 		cmocka_unit_test(test_limits),
