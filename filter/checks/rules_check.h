@@ -21,6 +21,7 @@ struct rules_result {
 	struct rules_hit *hits;		/* every hit, sub-rules too */
 	size_t		 nhits;
 	uint64_t	 ns;		/* input building + evaluation */
+	uint64_t	 cpu_ns;	/* the same, in this thread's CPU time */
 };
 
 /* The result of the rules check for m, or NULL when it did not run. */
