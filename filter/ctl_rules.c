@@ -257,7 +257,7 @@ str_cmp(const void *a, const void *b)
 }
 
 static const char *const type_names[RULE_NTYPES] = {
-	"header", "body", "rawbody", "uri", "full", "meta",
+	"header", "body", "rawbody", "uri", "full", "mimeheader", "meta",
 };
 
 static int

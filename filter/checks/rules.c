@@ -48,6 +48,7 @@ struct rules_state {
 	struct rules_limits	 lim;
 	uint64_t		 n_msgs;	/* atomic */
 	uint64_t		 ns_total;	/* atomic: build + evaluation */
+	bool			 has_mimeheader;	/* parts' headers needed */
 };
 
 static char	*setup_err;	/* kept until the next setup call */
@@ -138,6 +139,7 @@ rules_setup(struct snap *snap, const char **err_r)
 		return NULL;
 	}
 	g_string_free(d.errors, TRUE);
+	st->has_mimeheader = rules_has_type(st->set, RULE_MIMEHEADER);
 	/* Scores for every finding named in the rule files. */
 	for (size_t i = 0; i < rules_score_count(st->set); i++) {
 		const char *name;
@@ -173,7 +175,7 @@ rules_run(void *state, struct msg *m, enum check_phase phase,
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rules_input_build(m, &st->lim, &in);
+	rules_input_build(m, &st->lim, st->has_mimeheader, &in);
 	res = arena_alloc(msg_arena(m), sizeof(*res));
 	res->hits = rules_eval(st->set, &in, msg_arena(m), &res->nhits);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

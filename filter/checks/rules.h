@@ -26,6 +26,7 @@ enum rule_type {
 	RULE_RAWBODY,
 	RULE_URI,
 	RULE_FULL,
+	RULE_MIMEHEADER,	/* headers of each MIME part */
 	RULE_META,
 	RULE_NTYPES
 };
@@ -161,9 +162,20 @@ struct rules_chunk {
 	int		 part;		/* MIME part index, -1 for the subject */
 };
 
+/* One MIME part's headers, for mimeheader rules. */
+struct rules_mpart {
+	const struct rules_hdr *hdrs;	/* raw: value as in the part, "\n" end */
+	size_t		 nhdrs;
+};
+
 struct rules_input {
 	const struct rules_hdr *hdrs;
 	size_t		 nhdrs;
+	/* Every MIME part, the message itself first, as SpamAssassin's
+	 * find_parts() lists them (depth first); built only when the set
+	 * has mimeheader rules. */
+	const struct rules_mpart *mparts;
+	size_t		 nmparts;
 	const char	*envelope_from;	/* NULL: unknown */
 	const struct rules_chunk *body;	/* rendered paragraphs */
 	size_t		 nbody;
@@ -191,6 +203,9 @@ struct rules_hit {
  */
 struct rules_hit *rules_eval(const struct rules_set *, const struct rules_input *,
 		    struct arena *a, size_t *nhits_r);
+
+/* Does the set have enabled rules of type t? */
+bool		 rules_has_type(const struct rules_set *, enum rule_type t);
 
 /* Writes per-rule counters as "rules.NAME.hits N" lines. */
 void		 rules_write_stats(const struct rules_set *, FILE *);

@@ -428,6 +428,68 @@ eval_uris(struct ev *ev, const struct rule *r)
 	return eval_chunks(ev, r, ev->uri_chunks, ev->in->nuris, "uri");
 }
 
+/* One part's value of a mimeheader rule (Node.pm get_header: the last
+ * one; raw_header with :raw); NULL when the part has no such header. */
+static const char *
+mpart_value(struct ev *ev, const struct rules_mpart *p,
+    const struct rule *r)
+{
+	bool raw = (r->hmod & HMOD_RAW) != 0;
+	const char *v = NULL;
+
+	if (strcmp(r->hdr, "ALL") == 0) {
+		GString *s = g_string_new(NULL);
+		const char *out;
+
+		for (size_t i = 0; i < p->nhdrs; i++)
+			g_string_append_printf(s, "%s: %s%s", p->hdrs[i].name,
+			    raw ? p->hdrs[i].raw : p->hdrs[i].value,
+			    raw ? "" : "\n");
+		out = arena_strdup(ev->a, s->str);
+		g_string_free(s, TRUE);
+		return out;
+	}
+	for (size_t i = 0; i < p->nhdrs; i++)
+		if (name_is(p->hdrs[i].name, r->hdr))
+			v = raw ? p->hdrs[i].raw : p->hdrs[i].value;
+	if (v == NULL || raw)
+		return v;
+	return arena_printf(ev->a, "%s\n", v);
+}
+
+/*
+ * mimeheader (the MIMEHeader plugin): the pattern on the header of each
+ * MIME part in turn, the message itself first; the first part that
+ * matches gives the hits.  A missing header is [if-unset:] or "".  A
+ * negated rule hits when no part matches.
+ */
+static unsigned
+eval_mimeheader(struct ev *ev, const struct rule *r)
+{
+	unsigned limit = (r->tflags & TF_MULTIPLE) ?
+	    (r->maxhits ? r->maxhits : UINT32_MAX) : 1;
+
+	for (size_t i = 0; i < ev->in->nmparts; i++) {
+		const char *v = mpart_value(ev, &ev->in->mparts[i], r);
+		unsigned n;
+
+		if (v == NULL)
+			v = r->if_unset != NULL ? r->if_unset : "";
+		ev->cur_part = (int)i;
+		n = match_count(ev, r, v, strlen(v), r->is_neg ? 1 : limit,
+		    r->hdr);
+		if (ev->limited)
+			return 0;
+		if (n > 0)
+			return r->is_neg ? 0 : n;
+	}
+	if (r->is_neg) {
+		ev->m_where = r->hdr;
+		return 1;
+	}
+	return 0;
+}
+
 static unsigned
 eval_rule(struct ev *ev, const struct rule *r)
 {
@@ -441,6 +503,8 @@ eval_rule(struct ev *ev, const struct rule *r)
 		    "rawbody");
 	case RULE_URI:
 		return eval_uris(ev, r);
+	case RULE_MIMEHEADER:
+		return eval_mimeheader(ev, r);
 	case RULE_FULL:
 		return match_count(ev, r, ev->in->full, ev->in->full_len,
 		    (r->tflags & TF_MULTIPLE) ? (r->maxhits ? r->maxhits :
@@ -511,6 +575,9 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 		else if (r->type == RULE_RAWBODY && ev.m_part >= 0)
 			hits[nh].where = arena_printf(a, "rawbody part %d",
 			    ev.m_part + 1);
+		else if (r->type == RULE_MIMEHEADER && !r->is_neg)
+			hits[nh].where = arena_printf(a, "%s of MIME part %d",
+			    ev.m_where, ev.m_part + 1);
 		else
 			hits[nh].where = arena_strdup(a, ev.m_where);
 		hits[nh].match = shorten(a, ev.m_text, ev.m_len);

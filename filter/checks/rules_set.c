@@ -487,6 +487,15 @@ rules_get_counts(const struct rules_set *set, struct rules_counts *c)
 	c->warnings = set->nwarnings;
 }
 
+bool
+rules_has_type(const struct rules_set *set, enum rule_type t)
+{
+	for (size_t i = 0; i < set->norder; i++)
+		if (set->order[i]->type == t)
+			return true;
+	return false;
+}
+
 size_t
 rules_count(const struct rules_set *set)
 {

@@ -400,6 +400,60 @@ test_prefilter_same_hits(void **state)
 	rules_set_free(&set);
 }
 
+/* mimeheader: each MIME part's headers, the message's own first. */
+static void
+test_mimeheader(void **state)
+{
+	struct rules_set *set = load(
+	    "mimeheader PDF Content-Type =~ /^application\\/pdf/i\n"
+	    "mimeheader GIF_RAW Content-Type:raw =~ /^image\\/gif;\\n\\tname=/\n"
+	    "mimeheader GIF_DEC Content-Type =~ /^image\\/gif; name=/\n"
+	    "mimeheader TOP Content-Type =~ /^multipart\\/mixed/\n"
+	    "mimeheader NOCID Content-ID !~ /\\@/\n"
+	    "mimeheader UNSET X-Missing =~ /^fallback$/ [if-unset: fallback]\n"
+	    "mimeheader CTE Content-Transfer-Encoding =~ /^base64$/\n"
+	    "mimeheader BAD Content-Type:addr =~ /x/\n"
+	    "ifplugin Mail::SpamAssassin::Plugin::MIMEHeader\n"
+	    "mimeheader IN_BLOCK Content-Disposition =~ /attachment/\n"
+	    "endif\n",
+	    NULL);
+	struct rules_hdr top[] = {
+		{ "Subject", " hi\n", "hi" },
+		{ "Content-Type", " multipart/mixed; boundary=x\n",
+		  "multipart/mixed; boundary=x" },
+	};
+	struct rules_hdr p1[] = {
+		{ "Content-Type", "text/plain\n", "text/plain" },
+	};
+	struct rules_hdr p2[] = {
+		{ "Content-Type", "image/gif;\n\tname=\"a.gif\"\n",
+		  "image/gif; name=\"a.gif\"" },
+		{ "Content-Transfer-Encoding", "base64\n", "base64" },
+		{ "Content-Disposition", "attachment\n", "attachment" },
+	};
+	struct rules_mpart parts[] = {
+		{ top, 2 }, { p1, 1 }, { p2, 3 },
+	};
+	struct rules_input in = { .hdrs = top, .nhdrs = 2, .mparts = parts,
+	    .nmparts = 3 };
+	char *h;
+
+	assert_non_null(strstr(diags->str, "BAD: skipped: header modifier "
+	    ":addr"));
+	h = hits_of(set, &in);
+	assert_false(has(h, "PDF"));
+	/* :raw keeps the folding; the decoded value is unfolded. */
+	assert_true(has(h, "GIF_RAW"));
+	assert_true(has(h, "GIF_DEC"));
+	assert_true(has(h, "TOP"));
+	assert_true(has(h, "NOCID"));
+	assert_true(has(h, "UNSET"));
+	assert_true(has(h, "CTE"));
+	assert_true(has(h, "IN_BLOCK"));
+	g_free(h);
+	rules_set_free(&set);
+}
+
 static void
 test_meta_loop_is_an_error(void **state)
 {
@@ -565,6 +619,7 @@ main(void)
 		cmocka_unit_test(test_meta_and_tflags),
 		cmocka_unit_test(test_required_literals),
 		cmocka_unit_test(test_prefilter_same_hits),
+		cmocka_unit_test(test_mimeheader),
 		cmocka_unit_test(test_meta_loop_is_an_error),
 		cmocka_unit_test(test_perlisms),
 		cmocka_unit_test(test_limits),
