@@ -52,7 +52,7 @@ void	rule_free(struct rule *);
 /* rules_pf.c: the literal prefilter of one rule type. */
 struct rules_pf;
 struct pf_scan;
-#define PF_MINLEN	3	/* shorter literals say too little */
+#define PF_MINLEN	2	/* shorter literals say too little */
 /* Gives each of rules that has literals its literal ids; NULL when none
  * has any or the database does not build (err says why). */
 struct rules_pf *pf_build(struct rule *const *rules, size_t n, char *err,

@@ -21,7 +21,7 @@
 
 #include "checks/rules.h"
 
-#define LIT_MAX_SET	32	/* strings in one set, beyond: no literal */
+#define LIT_MAX_SET	128	/* strings in one set, beyond: no literal */
 
 /* A factor: NULL (nothing known) or a set of lowercased strings. */
 typedef GPtrArray fac_t;
