@@ -205,6 +205,10 @@ hdr_value(const struct rules_input *in, const struct rule *r)
 	const char *h = r->hdr;
 	char *res = NULL;
 
+	if ((res = relays_value(in, h)) != NULL) {
+		g_ptr_array_free(v, TRUE);
+		return res;
+	}
 	if (strcmp(h, "ALL") == 0) {
 		for (size_t i = 0; i < in->nhdrs; i++)
 			g_ptr_array_add(v, raw ? g_strconcat(in->hdrs[i].name,

@@ -49,6 +49,10 @@ void	diag_emit(struct rules_set *, const struct rules_diag *,
 struct rules_attr *attr_get(struct rules_set *, const char *name);
 void	rule_free(struct rule *);
 
+/* rules_relay.c: X-Spam-Relays-{Trusted,Untrusted,Internal,External}
+ * from the Received headers, g_malloc'd; NULL for another name. */
+char	*relays_value(const struct rules_input *, const char *name);
+
 /* rules_pf.c: the literal prefilter of one rule type. */
 struct rules_pf;
 struct pf_scan;

@@ -531,15 +531,15 @@ if_unset(struct pfile *pf, struct rule *r, const char **endp,
 	return true;
 }
 
-/* SpamAssassin's Received-header analysis (X-Spam-Relays-*, ALL-*):
- * not computed here, the rule is skipped. */
+/* The headers that relays added (ALL-TRUSTED, ALL-EXTERNAL, ...) need
+ * where each Received header sits in the trust path: not computed here,
+ * the rule is skipped.  The X-Spam-Relays-* headers are (rules_relay.c). */
 static bool
 is_relay_header(struct pfile *pf, const char *name, const char *hdr)
 {
 	char why[120];
 
-	if (g_ascii_strncasecmp(hdr, "X-Spam-Relays-", 14) != 0 &&
-	    strncmp(hdr, "ALL-", 4) != 0)
+	if (strncmp(hdr, "ALL-", 4) != 0)
 		return false;
 	snprintf(why, sizeof(why), "header %.40s is SpamAssassin's relay "
 	    "analysis, which vigil does not compute", hdr);

@@ -454,6 +454,77 @@ test_mimeheader(void **state)
 	rules_set_free(&set);
 }
 
+/* X-Spam-Relays-*: Received headers parsed, trust inferred as
+ * SpamAssassin does without trusted_networks. */
+static void
+test_relays(void **state)
+{
+	struct rules_set *set = load(
+	    "header UNTR X-Spam-Relays-Untrusted =~ /^\\[ ip=193\\.120\\.211\\.219 "
+	    "rdns=mail\\.webnote\\.net helo=webnote\\.net by=dogma\\.slashnull\\.org "
+	    "ident= envfrom= intl=0 id=g6MHQi403693 auth= msa=0 \\] \\[ ip=10\\.1/\n"
+	    "header TR X-Spam-Relays-Trusted =~ /^\\[ ip=127\\.0\\.0\\.1 rdns=localhost "
+	    "helo=localhost by=mx\\.example\\.org ident= envfrom= intl=1 id=ABC /\n"
+	    "header INT X-Spam-Relays-Internal =~ /ip=127\\.0\\.0\\.1/\n"
+	    "header EXT_ONE X-Spam-Relays-External =~ /^[^\\]]+ rdns=mail\\./\n"
+	    "header EXIM X-Spam-Relays-External =~ /ip=10\\.1\\.2\\.3 rdns=relay\\.example\\.net "
+	    "helo=hello\\.example by=webnote\\.net ident= envfrom= intl=0 "
+	    "id=1abc-00 /\n"
+	    "header AUTH X-Spam-Relays-Trusted =~ /auth=ESMTPSA/\n"
+	    "header ALLT ALL-TRUSTED =~ /x/\n",
+	    NULL);
+	struct rules_hdr hdrs[] = {
+		{ "Received", " from localhost (localhost [127.0.0.1])\n"
+		  "\tby mx.example.org (Postfix) with ESMTP id ABC\n"
+		  "\tfor <a@example.org>; Mon, 22 Jul 2002 14:30:27 -0400\n", "" },
+		{ "Received", " from dogma.slashnull.org [212.17.35.15]\n"
+		  "\tby localhost with IMAP (fetchmail-5.9.0)\n"
+		  "\tfor jm@localhost (single-drop); Mon, 22 Jul 2002\n", "" },
+		{ "Received", " from webnote.net (mail.webnote.net "
+		  "[193.120.211.219]) by\n    dogma.slashnull.org (8.11.6/8.11.6) "
+		  "with ESMTP id g6MHQi403693 for\n    <jm@jmason.org>; Mon, 22 "
+		  "Jul 2002 18:26:45 +0100\n", "" },
+		{ "Received", " from relay.example.net ([10.1.2.3] "
+		  "helo=hello.example)\n\tby webnote.net with esmtp (Exim 4.92)\n"
+		  "\tid 1abc-00; Mon, 22 Jul 2002\n", "" },
+	};
+	struct rules_input in = { .hdrs = hdrs, .nhdrs = 4 };
+	struct rules_hdr auth[] = {
+		{ "Received", " from client.example.com (dsl.example.com "
+		  "[203.0.113.9])\n\tby smtp.example.org (Postfix) with ESMTPSA "
+		  "id XYZ; Tue, 1 Jan 2030\n", "" },
+	};
+	struct rules_input in2 = { .hdrs = auth, .nhdrs = 1 };
+	char *h;
+
+	assert_non_null(strstr(diags->str, "ALLT: skipped"));
+	h = hits_of(set, &in);
+	assert_true(has(h, "UNTR"));
+	/* The fetchmail handover restarts the parse: the localhost hop
+	 * above it is forgotten, as in Received.pm. */
+	assert_false(has(h, "TR"));
+	assert_false(has(h, "INT"));
+	assert_true(has(h, "EXT_ONE"));
+	/* A private IP after a public one is untrusted all the same. */
+	assert_true(has(h, "EXIM"));
+	assert_false(has(h, "AUTH"));
+	g_free(h);
+	h = hits_of(set, &in2);
+	assert_true(has(h, "AUTH"));
+	assert_false(has(h, "UNTR"));
+	g_free(h);
+	/* Without the handover: the private hop is trusted and internal. */
+	hdrs[1] = hdrs[0];
+	in.hdrs = hdrs + 1;
+	in.nhdrs = 3;
+	h = hits_of(set, &in);
+	assert_true(has(h, "TR"));
+	assert_true(has(h, "INT"));
+	assert_true(has(h, "UNTR"));
+	g_free(h);
+	rules_set_free(&set);
+}
+
 static void
 test_meta_loop_is_an_error(void **state)
 {
@@ -620,6 +691,7 @@ main(void)
 		cmocka_unit_test(test_required_literals),
 		cmocka_unit_test(test_prefilter_same_hits),
 		cmocka_unit_test(test_mimeheader),
+		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_meta_loop_is_an_error),
 		cmocka_unit_test(test_perlisms),
 		cmocka_unit_test(test_limits),
