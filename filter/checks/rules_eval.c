@@ -205,10 +205,6 @@ hdr_value(const struct rules_input *in, const struct rule *r)
 	const char *h = r->hdr;
 	char *res = NULL;
 
-	if ((res = relays_value(in, h)) != NULL) {
-		g_ptr_array_free(v, TRUE);
-		return res;
-	}
 	if (strcmp(h, "ALL") == 0) {
 		for (size_t i = 0; i < in->nhdrs; i++)
 			g_ptr_array_add(v, raw ? g_strconcat(in->hdrs[i].name,
@@ -295,6 +291,7 @@ struct ev {
 	uint32_t		*cand;		/* chunk numbers */
 	size_t			 ncand_max;
 	struct rules_chunk	*uri_chunks;	/* the URIs as chunks */
+	char			*relays[2];	/* untrusted, trusted lists */
 };
 
 static void
@@ -356,8 +353,16 @@ eval_header(struct ev *ev, const struct rule *r)
 	const char *s;
 	unsigned n;
 
+	int which = relays_which(r->hdr);
+
 	snprintf(key, sizeof(key), "%s\t%u", r->hdr, r->hmod);
-	if (g_hash_table_lookup_extended(ev->hcache, key, NULL, &cached))
+	if (which >= 0) {
+		/* The relay lists: built once a message, always there. */
+		if (ev->relays[0] == NULL)
+			relays_build(ev->in, &ev->relays[1], &ev->relays[0]);
+		val = ev->relays[which];
+	} else if (g_hash_table_lookup_extended(ev->hcache, key, NULL,
+	    &cached))
 		val = cached;
 	else {
 		val = hdr_value(ev->in, r);
@@ -600,6 +605,8 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 		nh++;
 	}
 	g_hash_table_destroy(ev.hcache);
+	g_free(ev.relays[0]);
+	g_free(ev.relays[1]);
 	hits[nh].rule = NULL;
 	if (nhits_r != NULL)
 		*nhits_r = nh;

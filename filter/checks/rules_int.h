@@ -50,8 +50,11 @@ struct rules_attr *attr_get(struct rules_set *, const char *name);
 void	rule_free(struct rule *);
 
 /* rules_relay.c: X-Spam-Relays-{Trusted,Untrusted,Internal,External}
- * from the Received headers, g_malloc'd; NULL for another name. */
-char	*relays_value(const struct rules_input *, const char *name);
+ * from the Received headers.  relays_which: 1 for the trusted list, 0
+ * for the untrusted one, -1 for another header. */
+int	relays_which(const char *name);
+void	relays_build(const struct rules_input *, char **trusted_r,
+	    char **untrusted_r);
 
 /* rules_pf.c: the literal prefilter of one rule type. */
 struct rules_pf;

@@ -209,24 +209,29 @@ relay_append(GString *out, const struct relay *r, bool internal)
 	    r->auth ? r->auth : "");
 }
 
-/*
- * The value of pseudo-header name (X-Spam-Relays-Trusted, -Untrusted,
- * -Internal or -External) for in, g_malloc'd; NULL for any other name.
- */
-char *
-relays_value(const struct rules_input *in, const char *name)
+/* Which relays a pseudo-header lists: 1 the trusted (internal) ones, 0
+ * the others, -1 for any other header. */
+int
+relays_which(const char *name)
 {
-	GString *trusted, *untrusted;
-	bool in_trusted = true, want_trusted;
-
 	if (g_ascii_strcasecmp(name, "X-Spam-Relays-Trusted") == 0 ||
 	    g_ascii_strcasecmp(name, "X-Spam-Relays-Internal") == 0)
-		want_trusted = true;
-	else if (g_ascii_strcasecmp(name, "X-Spam-Relays-Untrusted") == 0 ||
+		return 1;
+	if (g_ascii_strcasecmp(name, "X-Spam-Relays-Untrusted") == 0 ||
 	    g_ascii_strcasecmp(name, "X-Spam-Relays-External") == 0)
-		want_trusted = false;
-	else
-		return NULL;
+		return 0;
+	return -1;
+}
+
+/* Both lists for in, from one pass over its Received headers;
+ * g_malloc'd. */
+void
+relays_build(const struct rules_input *in, char **trusted_r,
+    char **untrusted_r)
+{
+	GString *trusted, *untrusted;
+	bool in_trusted = true;
+
 	trusted = g_string_new(NULL);
 	untrusted = g_string_new(NULL);
 	for (size_t i = 0; i < in->nhdrs; i++) {
@@ -252,6 +257,6 @@ relays_value(const struct rules_input *in, const char *name)
 		relay_append(in_trusted ? trusted : untrusted, &r, in_trusted);
 		relay_clear(&r);
 	}
-	g_string_free(want_trusted ? untrusted : trusted, TRUE);
-	return g_string_free(want_trusted ? trusted : untrusted, FALSE);
+	*trusted_r = g_string_free(trusted, FALSE);
+	*untrusted_r = g_string_free(untrusted, FALSE);
 }
