@@ -154,6 +154,7 @@ struct rules_hdr {
 	const char	*name;
 	const char	*raw;		/* after the colon, folding kept, "\n" end */
 	const char	*value;		/* unfolded, decoded, trimmed */
+	const char	*value_nl;	/* the same and "\n", or NULL */
 };
 
 struct rules_chunk {

@@ -292,7 +292,33 @@ struct ev {
 	size_t			 ncand_max;
 	struct rules_chunk	*uri_chunks;	/* the URIs as chunks */
 	char			*relays[2];	/* untrusted, trusted lists */
+	GHashTable		*lcache;	/* value -> its lower case */
 };
+
+/*
+ * Does s hold none of r's required literals (rules_lit.c)?  Then r
+ * cannot match s and its regex need not run.  The lower-case copy of s
+ * is made once a message.
+ */
+static bool
+lits_absent(struct ev *ev, const struct rule *r, const char *s, size_t len)
+{
+	char *lc;
+
+	if (r->lits == NULL)
+		return false;
+	if ((lc = g_hash_table_lookup(ev->lcache, s)) == NULL) {
+		lc = arena_alloc(ev->a, len + 1);
+		for (size_t i = 0; i < len; i++)
+			lc[i] = g_ascii_tolower(s[i]);
+		lc[len] = '\0';
+		g_hash_table_insert(ev->lcache, (gpointer)s, lc);
+	}
+	for (char **l = r->lits; *l != NULL; l++)
+		if (memmem(lc, len, *l, strlen(*l)) != NULL)
+			return false;
+	return true;
+}
 
 static void
 note_limit(const struct rule *r)
@@ -376,7 +402,8 @@ eval_header(struct ev *ev, const struct rule *r)
 	}
 	/* A missing header is undef in SpamAssassin, matched as "". */
 	s = val != NULL ? val : r->if_unset != NULL ? r->if_unset : "";
-	n = match_count(ev, r, s, strlen(s), r->is_neg ? 1 : limit, r->hdr);
+	n = lits_absent(ev, r, s, strlen(s)) ? 0 : match_count(ev, r, s,
+	    strlen(s), r->is_neg ? 1 : limit, r->hdr);
 	if (ev->limited)
 		return 0;
 	if (r->is_neg) {
@@ -464,10 +491,10 @@ mpart_value(struct ev *ev, const struct rules_mpart *p,
 	}
 	for (size_t i = 0; i < p->nhdrs; i++)
 		if (name_is(p->hdrs[i].name, r->hdr))
-			v = raw ? p->hdrs[i].raw : p->hdrs[i].value;
-	if (v == NULL || raw)
-		return v;
-	return arena_printf(ev->a, "%s\n", v);
+			v = raw ? p->hdrs[i].raw : p->hdrs[i].value_nl != NULL ?
+			    p->hdrs[i].value_nl : arena_printf(ev->a, "%s\n",
+			    p->hdrs[i].value);
+	return v;
 }
 
 /*
@@ -489,8 +516,8 @@ eval_mimeheader(struct ev *ev, const struct rule *r)
 		if (v == NULL)
 			v = r->if_unset != NULL ? r->if_unset : "";
 		ev->cur_part = (int)i;
-		n = match_count(ev, r, v, strlen(v), r->is_neg ? 1 : limit,
-		    r->hdr);
+		n = lits_absent(ev, r, v, strlen(v)) ? 0 : match_count(ev, r,
+		    v, strlen(v), r->is_neg ? 1 : limit, r->hdr);
 		if (ev->limited)
 			return 0;
 		if (n > 0)
@@ -519,6 +546,8 @@ eval_rule(struct ev *ev, const struct rule *r)
 	case RULE_MIMEHEADER:
 		return eval_mimeheader(ev, r);
 	case RULE_FULL:
+		if (lits_absent(ev, r, ev->in->full, ev->in->full_len))
+			return 0;
 		return match_count(ev, r, ev->in->full, ev->in->full_len,
 		    (r->tflags & TF_MULTIPLE) ? (r->maxhits ? r->maxhits :
 		    UINT32_MAX) : 1, "full");
@@ -554,6 +583,7 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 	hits = arena_alloc(a, (set->norder + 1) * sizeof(*hits));
 	ev.hcache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    g_free);
+	ev.lcache = g_hash_table_new(g_direct_hash, g_direct_equal);
 	static _Thread_local unsigned tick;
 	bool timed = tick++ % TIME_EVERY == 0;
 	uint64_t t0 = timed ? now_ns() : 0, t1;
@@ -605,6 +635,7 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 		nh++;
 	}
 	g_hash_table_destroy(ev.hcache);
+	g_hash_table_destroy(ev.lcache);
 	g_free(ev.relays[0]);
 	g_free(ev.relays[1]);
 	hits[nh].rule = NULL;

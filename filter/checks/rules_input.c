@@ -388,6 +388,7 @@ part_headers(struct arena *a, GMimeObject *o, struct rules_mpart *out)
 			g_free(dec);
 		}
 		h[i].value = g_strstrip(val);
+		h[i].value_nl = arena_printf(a, "%s\n", h[i].value);
 	}
 	out->hdrs = h;
 	out->nhdrs = (size_t)n;
@@ -495,8 +496,12 @@ rules_input_build(struct msg *m, const struct rules_limits *lim,
 	}
 	in->hdrs = h;
 	in->nhdrs = v->nhdrs;
-	if (want_mparts)
+	if (want_mparts) {
+		/* mimeheader rules see the message's own headers too. */
+		for (size_t i = 0; i < v->nhdrs; i++)
+			h[i].value_nl = arena_printf(a, "%s\n", h[i].value);
 		build_mparts(m, in);
+	}
 	from = msg_mail_from(m);
 	in->envelope_from = from;
 

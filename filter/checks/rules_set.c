@@ -347,7 +347,8 @@ compile_pattern(struct rules_set *set, struct rule *r, bool stress,
 		    "(catastrophic backtracking): it will count as not hit on "
 		    "such messages");
 	if (r->rx != NULL) {
-		r->lits = rx_literals(pat, r->flags, PF_MINLEN);
+		if (!rules_plain())
+			r->lits = rx_literals(pat, r->flags, PF_MINLEN);
 		r->expanded = expanded;
 	} else
 		g_free(expanded);
