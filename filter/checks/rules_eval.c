@@ -304,8 +304,14 @@ static bool
 lits_absent(struct ev *ev, const struct rule *r, const char *s, size_t len)
 {
 	char *lc;
+	size_t n = 0;
 
 	if (r->lits == NULL)
+		return false;
+	/* Many literals on a long value cost more than the regex. */
+	while (r->lits[n] != NULL)
+		n++;
+	if (n * len > 16384)
 		return false;
 	if ((lc = g_hash_table_lookup(ev->lcache, s)) == NULL) {
 		lc = arena_alloc(ev->a, len + 1);

@@ -123,12 +123,16 @@ parse_received(const char *line, struct relay *r)
 	by = strstr(from, " by ");
 	if (by != NULL)
 		*by = '\0';
-	r->ip = grab("\\[(" IPV4 ")\\]", from);
-	if (r->ip == NULL)
-		r->ip = grab("\\[(" IPV6 ")\\]", from);
-	if (r->ip == NULL)
+	/* Each pattern runs only where its text can be (cheap tests
+	 * first: this runs for every Received header of every message). */
+	if (strchr(from, '[') != NULL) {
+		r->ip = grab("\\[(" IPV4 ")\\]", from);
+		if (r->ip == NULL)
+			r->ip = grab("\\[(" IPV6 ")\\]", from);
+	}
+	if (r->ip == NULL && strchr(from, '(') != NULL)
 		r->ip = grab("\\((?:[^()\\s]*\\s)?(" IPV4 ")\\)", from);
-	if (r->ip == NULL)
+	if (r->ip == NULL && g_ascii_isdigit(from[0]))
 		r->ip = grab("^(" IPV4 ")\\b", from);
 	if (r->ip == NULL)
 		goto out;
@@ -140,9 +144,14 @@ parse_received(const char *line, struct relay *r)
 		/* Postfix, Sendmail: from HELO (RDNS [IP]); qmail: from
 		 * RDNS (HELO helo) (IP); Sendmail's ident: (user@RDNS [IP]) */
 		r->helo = grab("^([^\\s(\\[]+)", from);
-		r->rdns = grab("\\((?:[^@()\\s]*@)?([^@()\\s\\[]+)\\s+\\[", from);
-		r->ident = grab("\\(([^@()\\s\\[]+)@[^()\\s]+\\s+\\[", from);
-		if ((by = grab("\\(HELO ([^\\s()]+)\\)", from)) != NULL) {
+		if (strchr(from, '(') != NULL)
+			r->rdns = grab("\\((?:[^@()\\s]*@)?([^@()\\s\\[]+)"
+			    "\\s+\\[", from);
+		if (strchr(from, '@') != NULL)
+			r->ident = grab("\\(([^@()\\s\\[]+)@[^()\\s]+\\s+\\[",
+			    from);
+		if (strstr(from, "(HELO ") != NULL &&
+		    (by = grab("\\(HELO ([^\\s()]+)\\)", from)) != NULL) {
 			/* qmail: from RDNS (HELO helo) (IP) */
 			g_free(r->rdns);
 			r->rdns = r->helo;
@@ -173,10 +182,14 @@ out:
 		r->by = grab(" by ([^\\s;()]+)", rest);
 		/* Received.pm wants an IP address and a "by". */
 		ok = r->by != NULL;
-		r->id = grab(" id ([^\\s;()]+)", rest);
-		r->envfrom = grab("envelope-(?:from|sender) <?([^\\s<>();]+)",
-		    rest);
-		r->auth = grab(" with ((?:E|L)SMTPS?A)\\b", rest);
+		if (strstr(rest, " id ") != NULL)
+			r->id = grab(" id ([^\\s;()]+)", rest);
+		if (strcasestr(rest, "envelope-") != NULL)
+			r->envfrom = grab("envelope-(?:from|sender) "
+			    "<?([^\\s<>();]+)", rest);
+		if (strcasestr(rest, "SMTPA") != NULL ||
+		    strcasestr(rest, "SMTPSA") != NULL)
+			r->auth = grab(" with ((?:E|L)SMTPS?A)\\b", rest);
 		if (r->auth == NULL && strstr(rest, "(Authenticated sender:") !=
 		    NULL)
 			r->auth = g_strdup("Postfix");
