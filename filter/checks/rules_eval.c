@@ -315,8 +315,9 @@ lits_absent(struct ev *ev, const struct rule *r, const char *s, size_t len)
 		return false;
 	if ((lc = g_hash_table_lookup(ev->lcache, s)) == NULL) {
 		lc = arena_alloc(ev->a, len + 1);
-		for (size_t i = 0; i < len; i++)
-			lc[i] = g_ascii_tolower(s[i]);
+		for (size_t i = 0; i < len; i++)	/* ASCII, as PCRE2 */
+			lc[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] +
+			    'a' - 'A') : s[i];
 		lc[len] = '\0';
 		g_hash_table_insert(ev->lcache, (gpointer)s, lc);
 	}
