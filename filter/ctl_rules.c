@@ -320,6 +320,7 @@ rules_bench(const struct ctl_opts *o, int argc, char **argv)
 		return EX_USAGE;
 	}
 	qsort(files->pdata, files->len, sizeof(char *), str_cmp);
+	rules_cpu_time = true;
 	if ((s = ctl_snap(o)) == NULL) {
 		g_ptr_array_free(files, TRUE);
 		return EX_CONFIG;
