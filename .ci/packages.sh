@@ -24,7 +24,7 @@ apt-get install -y -q --no-install-recommends \
 	libpsl-dev publicsuffix libxxhash-dev libcmocka-dev libarchive-dev libssl-dev \
 	postfix miltertest redis-server dnsmasq-base iproute2 \
 	clamav opendkim-tools python3 zip unzip procps ca-certificates \
-	clamav-daemon libyaml-dev spamassassin \
+	clamav-daemon libyaml-dev spamassassin libhyperscan-dev \
 	m4 liblockfile1 libwrap0
 # A real Sendmail for tests/sendmail: sendmail-bin conflicts with postfix,
 # so its packages are only downloaded here (the test unpacks them into a

@@ -48,8 +48,8 @@ struct check {
 	/* *why_r strings live in the message arena. */
 	enum check_rc	 (*run)(void *state, struct msg *, enum check_phase,
 			    const char **why_r);
-	/* Optional streaming hooks; value is the unfolded-as-received
-	 * header value (folding kept, CRLF line ends). */
+	/* Optional streaming hooks; value is the header value exactly as
+	 * received after the colon (leading blanks and folding kept). */
 	void		 (*header)(void *state, struct msg *, const char *name,
 			    const char *value);
 	void		 (*body)(void *state, struct msg *,

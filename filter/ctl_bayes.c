@@ -210,7 +210,7 @@ ctl_parse(struct snap *s, const unsigned char *data, size_t len)
 
 /* ---- learn ---- */
 
-#define LEARN_BATCH	256
+#define LEARN_BATCH	1024
 
 struct learn_ctx {
 	struct snap	*snap;

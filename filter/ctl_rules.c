@@ -257,8 +257,47 @@ str_cmp(const void *a, const void *b)
 }
 
 static const char *const type_names[RULE_NTYPES] = {
-	"header", "body", "rawbody", "uri", "full", "meta",
+	"header", "body", "rawbody", "uri", "full", "mimeheader", "meta",
 };
+
+static int
+spent_cmp(const void *a, const void *b)
+{
+	const struct rule *x = *(const struct rule *const *)a;
+	const struct rule *y = *(const struct rule *const *)b;
+
+	return x->ns_spent < y->ns_spent ? 1 : x->ns_spent > y->ns_spent ?
+	    -1 : strcmp(x->name, y->name);
+}
+
+/* VIGIL_BENCH_TOP=N: how many of the costliest rules bench lists. */
+static size_t
+bench_top_n(void)
+{
+	const char *e = getenv("VIGIL_BENCH_TOP");
+
+	return e != NULL ? (size_t)strtoul(e, NULL, 10) : 0;
+}
+
+/* The n rules that took the most time, for whoever tunes a set. */
+static void
+bench_top(const struct rules_set *set, size_t n)
+{
+	size_t nr = rules_count(set);
+	const struct rule **v;
+
+	if (n == 0 || nr == 0)
+		return;
+	v = g_new(const struct rule *, nr);
+	for (size_t i = 0; i < nr; i++)
+		v[i] = rules_at(set, i);
+	qsort(v, nr, sizeof(*v), spent_cmp);
+	for (size_t i = 0; i < n && i < nr; i++)
+		printf("  %-8s %8.1f ms  %s%s\n", type_names[v[i]->type],
+		    (double)v[i]->ns_spent / 1e6, v[i]->name,
+		    v[i]->nlit_ids ? " (literal prefilter)" : "");
+	g_free(v);
+}
 
 /*
  * rules bench PATH...: the rules' own time (input building and
@@ -270,7 +309,7 @@ rules_bench(const struct ctl_opts *o, int argc, char **argv)
 	GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
 	struct scan_env env = { 0 };
 	struct snap *s;
-	uint64_t ns = 0, bytes = 0, hits = 0;
+	uint64_t ns = 0, cpu_ns = 0, bytes = 0, hits = 0;
 	size_t n = 0;
 
 	for (int i = 1; i < argc; i++)
@@ -281,6 +320,7 @@ rules_bench(const struct ctl_opts *o, int argc, char **argv)
 		return EX_USAGE;
 	}
 	qsort(files->pdata, files->len, sizeof(char *), str_cmp);
+	rules_cpu_time = true;
 	if ((s = ctl_snap(o)) == NULL) {
 		g_ptr_array_free(files, TRUE);
 		return EX_CONFIG;
@@ -298,6 +338,7 @@ rules_bench(const struct ctl_opts *o, int argc, char **argv)
 		    &v);
 		if ((res = rules_result(m)) != NULL) {
 			ns += res->ns;
+			cpu_ns += res->cpu_ns;
 			bytes += len;
 			hits += res->nhits;
 			n++;
@@ -315,10 +356,13 @@ rules_bench(const struct ctl_opts *o, int argc, char **argv)
 		double by_type[RULE_NTYPES] = { 0 };
 
 		printf("rules=%zu messages=%zu bytes=%llu hits=%llu "
-		    "total_ms=%.1f ms_per_msg=%.3f mb_per_s=%.2f\n", c.loaded,
+		    "total_ms=%.1f ms_per_msg=%.3f mb_per_s=%.2f "
+		    "cpu_ms_per_msg=%.3f cpu_mb_per_s=%.2f\n", c.loaded,
 		    n, (unsigned long long)bytes, (unsigned long long)hits,
 		    (double)ns / 1e6, n ? (double)ns / 1e6 / (double)n : 0,
-		    ns ? (double)bytes / (1 << 20) / ((double)ns / 1e9) : 0);
+		    ns ? (double)bytes / (1 << 20) / ((double)ns / 1e9) : 0,
+		    n ? (double)cpu_ns / 1e6 / (double)n : 0, cpu_ns ?
+		    (double)bytes / (1 << 20) / ((double)cpu_ns / 1e9) : 0);
 		for (size_t i = 0; i < rules_count(set); i++) {
 			const struct rule *r = rules_at(set, i);
 
@@ -328,6 +372,7 @@ rules_bench(const struct ctl_opts *o, int argc, char **argv)
 		for (int t = 0; t < RULE_NTYPES; t++)
 			printf(" %s=%.1f", type_names[t], by_type[t]);
 		printf(" (the rest builds the rules' view of the message)\n");
+		bench_top(set, bench_top_n());
 	}
 	snap_unref(&s);
 	g_ptr_array_free(files, TRUE);

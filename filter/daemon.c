@@ -4,6 +4,7 @@
  * the control socket that answers vigilctl.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -135,6 +136,16 @@ daemon_write_stats(FILE *out)
 	fprintf(out, "reloads.failed %llu\n", atomic_load(&n_reload_failures));
 	fprintf(out, "uptime.s %llu\n",
 	    (unsigned long long)((util_now_us() - started_us) / 1000000));
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+	{
+		/* The heap as malloc sees it, all arenas: what is allocated
+		 * (a leak grows it) and what is free but still held. */
+		struct mallinfo2 mi = mallinfo2();
+
+		fprintf(out, "heap.in_use %zu\n", mi.uordblks + mi.hblkhd);
+		fprintf(out, "heap.free %zu\n", mi.fordblks);
+	}
+#endif
 	pipeline_write_stats(out);
 	for (size_t i = 0; checks[i] != NULL; i++)
 		if (checks[i]->stats != NULL && snap_state(s, checks[i]) != NULL)

@@ -42,6 +42,7 @@ struct conn {
 	struct forged	 forged[MAX_FORGED];
 	size_t		 nforged;
 	unsigned long	 noreply;	/* SMFIP_NR_* the MTA agreed to */
+	bool		 is_leadspc;	/* SMFIP_HDR_LEADSPC agreed */
 };
 
 /* Occurrence counts of the header names we may delete, per message. */
@@ -125,10 +126,12 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	(void)f2;
 	(void)f3;
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
-	*pf1 = (f1 & WANT_NOREPLY) | (f1 & (SMFIP_NODATA | SMFIP_NOUNKNOWN));
+	*pf1 = (f1 & WANT_NOREPLY) | (f1 & (SMFIP_NODATA | SMFIP_NOUNKNOWN |
+	    SMFIP_HDR_LEADSPC));
 	*pf2 = 0;
 	*pf3 = 0;
 	c->noreply = *pf1;
+	c->is_leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	return SMFIS_CONTINUE;
 }
 
@@ -275,6 +278,28 @@ is_forged(struct msg *m, const char *name, const char *value)
 	    value[n] == '\r' || value[n] == '\n' || value[n] == '\0');
 }
 
+/*
+ * SMFIP_HDR_LEADSPC: header values travel exactly as written after the
+ * colon, both ways.  Without it the MTA drops the one space after the
+ * colon (Postfix and Sendmail alike) and adds one to the headers we add;
+ * put it back, unless the value opens with a tab ("Name:\tvalue").
+ */
+static const char *
+header_in(const struct conn *c, const char *value)
+{
+	if (c->is_leadspc || value[0] == '\t')
+		return value;
+	return arena_printf(msg_arena(c->msg), " %s", value);
+}
+
+static char *
+header_out(const struct conn *c, const char *value)
+{
+	if (!c->is_leadspc)
+		return (char *)value;
+	return arena_printf(msg_arena(c->msg), " %s", value);
+}
+
 static sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
@@ -282,9 +307,10 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 
 	if (c == NULL || c->msg == NULL)
 		return SMFIS_TEMPFAIL;
+	value = (char *)header_in(c, value ? value : "");
 	if (strcmp(msg_queue_id(c->msg), "-") == 0)
 		msg_set_queue_id(c->msg, smfi_getsymval(ctx, "i"));
-	if (is_forged(c->msg, name, value ? value : "")) {
+	if (is_forged(c->msg, name, value)) {
 		/* chgheader counts occurrences of the same name, from 1. */
 		int idx = 1;
 
@@ -297,7 +323,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 			c->nforged++;
 		}
 	}
-	pipeline_header(c->msg, name, value ? value : "");
+	pipeline_header(c->msg, name, value);
 	return go_on(c, SMFIP_NR_HDR);
 }
 
@@ -377,25 +403,30 @@ apply_headers(SMFICTX *ctx, struct conn *c, const struct verdict *v)
 		msg_header_out(m, i, &n, &val);
 		/* Authentication-Results belongs at the top (RFC 8601). */
 		if (strcasecmp(n, "Authentication-Results") == 0) {
-			if (smfi_insheader(ctx, 0, (char *)n, (char *)val) != MI_SUCCESS)
+			if (smfi_insheader(ctx, 0, (char *)n, header_out(c, val)) !=
+			    MI_SUCCESS)
 				rc = -1;
-		} else if (smfi_addheader(ctx, (char *)n, (char *)val) != MI_SUCCESS)
+		} else if (smfi_addheader(ctx, (char *)n, header_out(c, val)) !=
+		    MI_SUCCESS)
 			rc = -1;
 	}
 	if (v->add_spam_headers) {
 		char score[32];
 
 		snprintf(score, sizeof(score), "%.1f", v->score);
-		if (v->is_spam && smfi_addheader(ctx, "X-Spam-Flag", "YES") != MI_SUCCESS)
+		if (v->is_spam && smfi_addheader(ctx, "X-Spam-Flag",
+		    header_out(c, "YES")) != MI_SUCCESS)
 			rc = -1;
-		if (smfi_addheader(ctx, "X-Spam-Score", score) != MI_SUCCESS ||
-		    smfi_addheader(ctx, "X-Spam-Status", (char *)v->status) != MI_SUCCESS)
+		if (smfi_addheader(ctx, "X-Spam-Score", header_out(c, score)) !=
+		    MI_SUCCESS || smfi_addheader(ctx, "X-Spam-Status",
+		    header_out(c, v->status)) != MI_SUCCESS)
 			rc = -1;
 	}
 	if (v->new_subject != NULL) {
+		char *subj = header_out(c, v->new_subject);
 		int r = msg_hdr_raw(m, "Subject") != NULL ?
-		    smfi_chgheader(ctx, "Subject", 1, (char *)v->new_subject) :
-		    smfi_addheader(ctx, "Subject", (char *)v->new_subject);
+		    smfi_chgheader(ctx, "Subject", 1, subj) :
+		    smfi_addheader(ctx, "Subject", subj);
 
 		if (r != MI_SUCCESS)
 			rc = -1;

@@ -240,34 +240,31 @@ void
 msg_store_header(struct msg *m, const char *name, const char *value)
 {
 	struct mhdr h = { 0 };
-	size_t nl = strlen(name), vl = strlen(value ? value : "");
+	size_t nl = strlen(name), vl;
 	char line[512];
 
+	if (value == NULL)
+		value = "";
+	vl = strlen(value);
 	h.name = arena_strndup(m->arena, name, nl);
-	h.raw = arena_strndup(m->arena, value ? value : "", vl);
+	/* value is exactly what follows the colon; raw drops the one space
+	 * there, as the milter protocol does without SMFIP_HDR_LEADSPC. */
+	h.raw = value[0] == ' ' ? arena_strndup(m->arena, value + 1, vl - 1) :
+	    arena_strndup(m->arena, value, vl);
 	VEC_PUSH(m->arena, m->hdrs, h);
-	/* Postfix and Sendmail hand over the value without the space after
-	 * the colon; keep one so the bytes match what is delivered.  A
-	 * short unfolded field goes to the spool in one piece. */
-	if (nl + vl + 4 <= sizeof(line) && strpbrk(h.raw, "\r\n") == NULL) {
-		size_t o = nl;
-
+	/* A short unfolded field goes to the spool in one piece. */
+	if (nl + vl + 3 <= sizeof(line) && strpbrk(value, "\r\n") == NULL) {
 		memcpy(line, name, nl);
-		line[o++] = ':';
-		if (h.raw[0] != ' ' && h.raw[0] != '\t')
-			line[o++] = ' ';
-		memcpy(line + o, h.raw, vl);
-		o += vl;
-		line[o++] = '\r';
-		line[o++] = '\n';
-		spool_put(m, line, o);
+		line[nl] = ':';
+		memcpy(line + nl + 1, value, vl);
+		line[nl + 1 + vl] = '\r';
+		line[nl + 2 + vl] = '\n';
+		spool_put(m, line, nl + vl + 3);
 		return;
 	}
 	spool_put(m, name, nl);
 	spool_put(m, ":", 1);
-	if (h.raw[0] != ' ' && h.raw[0] != '\t')
-		spool_put(m, " ", 1);
-	spool_put_crlf(m, h.raw);
+	spool_put_crlf(m, value);
 	spool_put(m, "\r\n", 2);
 }
 

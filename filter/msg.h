@@ -24,7 +24,8 @@ struct check;
 /* A header as received.  value is filled when the view is built. */
 struct mhdr {
 	const char	*name;
-	const char	*raw;		/* as received: folding kept, no final CRLF */
+	const char	*raw;		/* as received, less the one space after the
+				 * colon: folding kept, no final CRLF */
 	const char	*value;		/* unfolded, RFC 2047 decoded, UTF-8 */
 };
 

@@ -7,6 +7,8 @@
 
 #include "msg.h"
 
+/* value: exactly the bytes after the colon (leading blanks and folding
+ * kept); the raw message gets them unchanged. */
 void		 msg_store_header(struct msg *, const char *name, const char *value);
 void		 msg_store_eoh(struct msg *);
 void		 msg_store_body(struct msg *, const unsigned char *, size_t);

@@ -254,9 +254,7 @@ feed_message(struct msg *m, const char *p, const char *end, bool run_checks)
 			break;	/* not a header: the body starts here */
 		colon = memchr(p, ':', l);
 		name = arena_strndup(a, p, (size_t)(colon - p));
-		vstart = colon + 1;
-		if (vstart < p + l && *vstart == ' ')
-			vstart++;
+		vstart = colon + 1;	/* the value as written, blanks and all */
 		vlen = (size_t)(p + l - vstart);
 		value = arena_strndup(a, vstart, vlen);
 		p += l + eol;

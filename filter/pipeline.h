@@ -18,7 +18,8 @@ struct verdict;
 /* Runs every check registered for phase (CONNECT and ENVFROM: call once
  * the envelope setters for that phase have run). */
 void	pipeline_phase(struct msg *, enum check_phase);
-/* One header as received (value: folding kept). */
+/* One header as received: value is every byte after the colon, the
+ * blanks that open it included (SMFIP_HDR_LEADSPC), folding kept. */
 void	pipeline_header(struct msg *, const char *name, const char *value);
 /* End of headers: runs PHASE_EOH. */
 void	pipeline_eoh(struct msg *);

@@ -116,12 +116,17 @@ bool		 quarantine_mark_released(struct qstore *, const char *id);
 
 /*
  * Release tokens: a single-use nonce recorded in the index when a release
- * is issued, consumed when the filter sees it come back.
+ * is issued, consumed when the filter sees it come back, and made unused
+ * again if that copy is then not accepted (the MTA retries it).
  */
 bool		 quarantine_token_issue(struct qstore *, const char *id,
 		    const char *nonce, int64_t issued);
 /* 1: consumed now; 0: unknown or already used; -1: error. */
 int		 quarantine_token_consume(struct qstore *, const char *id,
+		    const char *nonce);
+
+/* Makes a consumed token unused again; false with the error. */
+bool		 quarantine_token_restore(struct qstore *, const char *id,
 		    const char *nonce);
 
 /* The same answer as consume, without using the token (offline scans). */

@@ -1,6 +1,7 @@
 /*
  * quarantine_tokens.c - the quarantine index beyond its entries: release
- * nonces (issued by vigilctl, consumed once by the policy check), the
+ * nonces (issued by vigilctl, consumed once by the policy check and given
+ * back when the copy that consumed one was not accepted), the
  * released mark, false positives per rule (release --learn-ham) and the
  * counters `vigilctl stats` prints.
  */
@@ -58,6 +59,20 @@ quarantine_token_consume(struct qstore *q, const char *id, const char *nonce)
 	if (!quarantine_step(q->arena, q->db, st, "consume token", &q->err))
 		return -1;
 	return sqlite3_changes(q->db) == 1 ? 1 : 0;
+}
+
+bool
+quarantine_token_restore(struct qstore *q, const char *id, const char *nonce)
+{
+	sqlite3_stmt *st;
+
+	st = quarantine_prepare(q->arena, q->db, "UPDATE tokens SET used = 0"
+	    " WHERE nonce = ? AND id = ? AND used > 0", &q->err);
+	if (st == NULL)
+		return false;
+	sqlite3_bind_text(st, 1, nonce, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	return quarantine_step(q->arena, q->db, st, "restore token", &q->err);
 }
 
 int

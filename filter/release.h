@@ -11,8 +11,10 @@
  * time and the SHA-256 of the body (line ends and trailing empty lines
  * normalised, since the MTA may rewrite them), so the token is bound to
  * that message.  The nonce is recorded in the quarantine index when the
- * release is issued and consumed the first time the filter accepts it:
- * a forged token fails the MAC, a replayed one finds its nonce used.
+ * release is issued and consumed when the filter sees it come back; if a
+ * failing check then tempfails that copy, the nonce is given back, for
+ * the MTA retries the same copy.  A forged token fails the MAC, a
+ * replayed one (after an accepted copy) finds its nonce used.
  */
 #ifndef VIGIL_RELEASE_H
 #define VIGIL_RELEASE_H

@@ -63,6 +63,15 @@ status_text(struct msg *m, bool is_spam, double score, double required)
 	    is_spam ? "Yes" : "No", score, required, tests);
 }
 
+bool
+verdict_pass_holds(const struct msg *m)
+{
+	const char *rcode, *xcode, *text, *reason;
+
+	return msg_pass(m) != NULL && !(msg_forced_action(m, &rcode, &xcode,
+	    &text, &reason) == ACTION_TEMPFAIL && msg_failure_count(m) > 0);
+}
+
 const struct verdict *
 verdict_decide(struct msg *m)
 {
@@ -119,8 +128,7 @@ verdict_decide(struct msg *m)
 
 	/* An admin's pass (a released message) beats all but a failure:
 	 * score, deciding checks and the oversize policy. */
-	if (msg_pass(m) != NULL && !(forced == ACTION_TEMPFAIL &&
-	    msg_failure_count(m) > 0)) {
+	if (verdict_pass_holds(m)) {
 		v->action = ACTION_ACCEPT;
 		v->rcode = v->xcode = v->text = NULL;
 		v->reason = msg_pass(m);

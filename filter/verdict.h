@@ -29,4 +29,8 @@ struct verdict {
 /* Decides the verdict for m; result in m's arena. */
 const struct verdict *verdict_decide(struct msg *m);
 
+/* Does an admin's pass (msg_pass) decide m's verdict?  It does unless a
+ * check failed and its policy tempfails the message. */
+bool		 verdict_pass_holds(const struct msg *m);
+
 #endif

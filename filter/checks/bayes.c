@@ -46,7 +46,7 @@ const struct opt bayes_opts[] = {
 	  "Spam messages to learn before Bayes scores anything" },
 	{ "BayesMinHam", OPT_INT, "200", 0, 1e9, NULL,
 	  "Ham messages to learn before Bayes scores anything" },
-	{ "BayesSpamThreshold", OPT_DOUBLE, "0.7", 0, 1, NULL,
+	{ "BayesSpamThreshold", OPT_DOUBLE, "0.5", 0, 1, NULL,
 	  "Probability from which `vigilctl bayes classify` says spam" },
 	{ "BayesAutolearn", OPT_BOOL, "yes", 0, 0, NULL,
 	  "Learn from live mail that the other checks scored clearly" },
@@ -59,7 +59,8 @@ const struct opt bayes_opts[] = {
 	{ "BayesExpireMaxCount", OPT_INT, "1", 0, 1000, NULL,
 	  "Rare: seen at most this many times in all" },
 	{ "BayesExpireBatch", OPT_INT, "100000", 100, 1e9, NULL,
-	  "Tokens visited by one `vigilctl bayes expire` run" },
+	  "Tokens visited by one `vigilctl bayes expire` run (LMDB: whole "
+	  "buckets)" },
 	{ NULL, 0, NULL, 0, 0, NULL, NULL }
 };
 

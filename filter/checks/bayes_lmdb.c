@@ -2,9 +2,20 @@
  * bayes_lmdb.c - the Bayes token store in LMDB (the default backend).
  *
  * One environment in BayesDir with three databases:
- *   tok   8-byte token hash (integer key) -> spam, ham, last-use day (3 x u32)
+ *   tokb  buckets of tokens: the highest token hash a bucket covers
+ *         (integer key) -> the lowest it covers and a hash table of up to
+ *         BK_SLOTS tokens (hash, then spam, ham and last-use day packed
+ *         in 64 bits), one page in all
  *   msg   message digest -> class (1 byte): what was learned, for idempotence
- *   meta  "nspam", "nham", "last", "xpos" -> u64
+ *   meta  "nspam", "nham", "ntok", "last", "xpos" -> u64
+ *
+ * Why buckets and not one B-tree entry a token: a message has about 700
+ * tokens, spread at random over the store, and a B-tree search ends in a
+ * binary search of a cold leaf page (7 or 8 cache misses a token).  The
+ * bucket index is small enough to stay in the cache, and a token's slot
+ * in its bucket is computed, so a lookup costs about one miss.  A bucket
+ * that fills up is split in two halves of its hash range.  Stores in the
+ * former layout ("tok", one entry a token) are converted when opened.
  *
  * Readers take a read-only transaction per lookup and never block writers;
  * a learn or an expire step is one short write transaction, so it is safe
@@ -18,6 +29,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,13 +38,14 @@
 #include <lmdb.h>
 
 #include "checks/bayes.h"
+#include "checks/bayes_bucket.h"
 #include "lib/log.h"
 
 struct lenv {
 	struct lenv	*next;
 	char		*path;		/* realpath of the folder */
 	MDB_env		*env;
-	MDB_dbi		 tok, msg, meta;
+	MDB_dbi		 tokb, msg, meta;
 	bool		 is_readonly;
 	unsigned	 refs;
 };
@@ -42,9 +55,20 @@ struct lstore {
 	struct lenv	*le;
 };
 
-struct tokval {
-	uint32_t	 spam, ham, day;
-};
+/* Loads a stored bucket for editing (a foreign size starts empty). */
+static void
+bk_load(struct bucket *b, const MDB_val *v)
+{
+	if (v->mv_size == sizeof(*b)) {
+		memcpy(b, v->mv_data, sizeof(*b));
+		if (b->nslots == BK_SLOTS)
+			return;
+	}
+	uint64_t lo = 0;
+	if (v->mv_size >= sizeof(lo))
+		memcpy(&lo, v->mv_data, sizeof(lo));
+	bk_init(b, lo);
+}
 
 static pthread_mutex_t envs_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lenv *envs;
@@ -78,6 +102,68 @@ lm_mkdir(const char *dir, bool parents)
 		return errno;
 	return 0;
 }
+
+/* One token's change within a learn transaction. */
+struct tokdelta {
+	uint64_t	 tok;
+	int32_t		 spam, ham;
+	uint32_t	 day;		/* of the use, when counts grow */
+};
+
+struct deltas {
+	struct tokdelta	*v;
+	size_t		 n, cap;
+};
+
+/*
+ * Working memory of a thread, kept between calls (a fresh sort buffer a
+ * batch costs page faults) and freed when the thread ends.
+ */
+struct scratch {
+	const unsigned char **bkv;	/* lookup: each token's bucket */
+	size_t		 bkcap;
+	struct tokdelta	*tmp;		/* sort_deltas() */
+	size_t		 tmpcap;
+	struct deltas	 d;		/* a learn's changes */
+	struct bucket	 bk[3];		/* buckets being edited */
+};
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void
+scratch_free(void *arg)
+{
+	struct scratch *sc = arg;
+
+	free(sc->bkv);
+	free(sc->tmp);
+	free(sc->d.v);
+	free(sc);
+}
+
+static void
+scratch_init(void)
+{
+	if (pthread_key_create(&scratch_key, scratch_free) != 0)
+		log_oom(0, "bayes: pthread_key_create");
+}
+
+static struct scratch *
+scratch(void)
+{
+	struct scratch *sc;
+
+	pthread_once(&scratch_once, scratch_init);
+	if ((sc = pthread_getspecific(scratch_key)) == NULL) {
+		if ((sc = calloc(1, sizeof(*sc))) == NULL ||
+		    pthread_setspecific(scratch_key, sc) != 0)
+			log_oom(sizeof(*sc), "bayes");
+	}
+	return sc;
+}
+
+static int	lm_convert(struct lenv *, MDB_txn *);
 
 /* Opens the environment and its databases; returns an MDB or errno code. */
 static int
@@ -114,13 +200,19 @@ lm_env_open(struct lenv *le, uint64_t map_size, const char **what_r)
 	    le->is_readonly ? MDB_RDONLY : 0, &txn)) != 0)
 		goto fail;
 	unsigned create = le->is_readonly ? 0 : MDB_CREATE;
-	if ((rc = mdb_dbi_open(txn, "tok", create | MDB_INTEGERKEY,
-	    &le->tok)) != 0 ||
+	if ((rc = mdb_dbi_open(txn, "tokb", create | MDB_INTEGERKEY,
+	    &le->tokb)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "msg", create, &le->msg)) != 0 ||
 	    (rc = mdb_dbi_open(txn, "meta", create, &le->meta)) != 0) {
 		mdb_txn_abort(txn);
 		goto fail;
 	}
+	*what_r = "convert the former token layout";
+	if (!le->is_readonly && (rc = lm_convert(le, txn)) != 0) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	*what_r = "open databases";
 	if ((rc = mdb_txn_commit(txn)) != 0)
 		goto fail;
 	return 0;
@@ -175,8 +267,8 @@ lm_totals_txn(struct lenv *le, MDB_txn *txn, struct bayes_totals *t)
 	t->nspam = meta_get(txn, le->meta, "nspam");
 	t->nham = meta_get(txn, le->meta, "nham");
 	t->last_learn = (int64_t)meta_get(txn, le->meta, "last");
-	if (mdb_stat(txn, le->tok, &st) == 0) {
-		t->ntokens = st.ms_entries;
+	t->ntokens = meta_get(txn, le->meta, "ntok");
+	if (mdb_stat(txn, le->tokb, &st) == 0) {
 		t->bytes = (uint64_t)st.ms_psize * (st.ms_branch_pages +
 		    st.ms_leaf_pages + st.ms_overflow_pages);
 	}
@@ -198,64 +290,77 @@ lm_lookup(struct bayes_store *bs, const uint64_t *toks, size_t n,
 	if (tot != NULL)
 		lm_totals_txn(le, txn, tot);
 	memset(c, 0, n * sizeof(*c));
-	if ((rc = mdb_cursor_open(txn, le->tok, &cur)) != 0) {
+	if ((rc = mdb_cursor_open(txn, le->tokb, &cur)) != 0) {
 		mdb_txn_abort(txn);
 		*err_r = lm_err(bs->where, "cursor", rc);
 		return -1;
 	}
 	/*
-	 * The tokens are sorted and so is the database: walk both with one
-	 * cursor, seeking forward only when the next token is not already
-	 * under it.
+	 * Two passes.  The first finds each token's bucket (the index is
+	 * searched only when a token leaves the bucket at hand; tokens come
+	 * sorted and buckets cover ranges of hashes) and asks the CPU to
+	 * fetch its home slot; the second reads the slots in place.  The
+	 * cache misses of all the tokens overlap instead of queueing.
 	 */
-	MDB_val	 k, v;
-	uint64_t curkey = 0;
-	bool	 valid = false;
+	struct scratch *sc = scratch();
+	if (n > sc->bkcap) {
+		sc->bkcap = n * 2;
+		free(sc->bkv);
+		if ((sc->bkv = malloc(sc->bkcap * sizeof(*sc->bkv))) == NULL)
+			log_oom(sc->bkcap * sizeof(*sc->bkv), "bayes");
+	}
+	const unsigned char **bkv = sc->bkv;
+	MDB_val	 k, v = { 0, NULL };
+	uint64_t lo = 1, hi = 0;	/* tokens known in the bucket at hand */
 	for (size_t i = 0; i < n; i++) {
-		uint64_t t = toks[i];
+		uint64_t t = tok_key(toks[i]);
 
-		if (!valid || curkey < t) {
+		bkv[i] = NULL;
+		if (t < lo || t > hi) {
 			k.mv_size = sizeof(t);
 			k.mv_data = &t;
 			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-			if (rc == MDB_NOTFOUND)
-				break;	/* nothing at or after t */
+			if (rc == MDB_NOTFOUND) {
+				lo = 1;
+				hi = 0;
+				continue;	/* nothing at or after t */
+			}
 			if (rc != 0) {
 				mdb_cursor_close(cur);
 				mdb_txn_abort(txn);
 				*err_r = lm_err(bs->where, "token lookup", rc);
 				return -1;
 			}
-			memcpy(&curkey, k.mv_data, sizeof(curkey));
-			valid = true;
+			/* The bucket with the first key >= t holds t. */
+			memcpy(&hi, k.mv_data, sizeof(hi));
+			lo = t;
+			if (v.mv_size != sizeof(struct bucket)) {
+				lo = 1;
+				hi = 0;
+				continue;	/* not ours: nothing known */
+			}
 		}
-		if (curkey == t && v.mv_size == sizeof(struct tokval)) {
-			struct tokval tv;
-
-			memcpy(&tv, v.mv_data, sizeof(tv));
-			c[i].spam = tv.spam;
-			c[i].ham = tv.ham;
-		}
+		bkv[i] = v.mv_data;
+		__builtin_prefetch((const unsigned char *)v.mv_data +
+		    offsetof(struct bucket, s) +
+		    slot_home(t, BK_SLOTS) * sizeof(struct slot));
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (bkv[i] == NULL)
+			continue;
+		uint64_t x = bk_find_stored(bkv[i], sizeof(struct bucket),
+		    tok_key(toks[i]));
+		c[i].spam = slot_spam(x);
+		c[i].ham = slot_ham(x);
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
 	return 0;
 }
 
-/* One token's change within a learn transaction. */
-struct tokdelta {
-	uint64_t	 tok;
-	int32_t		 spam, ham;
-};
-
-struct deltas {
-	struct tokdelta	*v;
-	size_t		 n, cap;
-};
-
 static void
 deltas_add(struct deltas *d, const uint64_t *toks, size_t n,
-    enum bayes_class cls, int delta)
+    enum bayes_class cls, int delta, uint32_t day)
 {
 	if (d->n + n > d->cap) {
 		d->cap = (d->n + n) * 2;
@@ -265,19 +370,68 @@ deltas_add(struct deltas *d, const uint64_t *toks, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct tokdelta *td = &d->v[d->n++];
 
-		td->tok = toks[i];
+		td->tok = tok_key(toks[i]);
 		td->spam = cls == BAYES_SPAM ? delta : 0;
 		td->ham = cls == BAYES_HAM ? delta : 0;
+		td->day = day;
 	}
 }
 
-static int
-cmp_delta(const void *a, const void *b)
+/*
+ * Sorts by token: a radix sort on the top bytes (as many as it takes for
+ * a few deltas a value; hashes are uniform), then an insertion sort,
+ * which only has to order the few deltas that share those bytes.  The
+ * buffers are kept by the thread: a fresh one a batch costs page faults.
+ */
+static void
+sort_deltas(struct deltas *d)
 {
-	uint64_t x = ((const struct tokdelta *)a)->tok;
-	uint64_t y = ((const struct tokdelta *)b)->tok;
+	struct scratch *sc = scratch();
+	size_t	 count[256];
+	struct tokdelta *src = d->v, *dst;
+	size_t	 n = d->n;
+	unsigned nbytes = 1;
 
-	return x < y ? -1 : x > y;
+	if (n < 2)
+		return;
+	while (nbytes < 4 && (n >> (8 * nbytes)) > 4)
+		nbytes++;
+	if (n > sc->tmpcap) {
+		free(sc->tmp);
+		sc->tmpcap = n + n / 2;
+		if ((sc->tmp = malloc(sc->tmpcap * sizeof(*sc->tmp))) == NULL)
+			log_oom(sc->tmpcap * sizeof(*sc->tmp), "bayes");
+	}
+	dst = sc->tmp;
+	for (unsigned b = 8 - nbytes; b < 8; b++) {
+		size_t	 sum = 0;
+
+		memset(count, 0, sizeof(count));
+		for (size_t i = 0; i < n; i++)
+			count[(src[i].tok >> (8 * b)) & 0xff]++;
+		for (size_t x = 0; x < 256; x++) {
+			size_t	 c = count[x];
+
+			count[x] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i].tok >> (8 * b)) & 0xff]++] = src[i];
+		struct tokdelta *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != d->v)
+		memcpy(d->v, src, n * sizeof(*src));
+	struct tokdelta *v = d->v;
+	for (size_t i = 1; i < n; i++) {
+		struct tokdelta x = v[i];
+		size_t	 j = i;
+
+		for (; j > 0 && v[j - 1].tok > x.tok; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
 }
 
 static uint32_t
@@ -285,78 +439,196 @@ add_clamped(uint32_t c, int32_t d)
 {
 	int64_t	 r = (int64_t)c + d;
 
-	return r < 0 ? 0 : r > UINT32_MAX ? UINT32_MAX : (uint32_t)r;
+	return r < 0 ? 0 : r > CNT_MAX ? CNT_MAX : (uint32_t)r;
+}
+
+static int
+bk_put(MDB_cursor *cur, const struct bucket *b, uint64_t hi)
+{
+	MDB_val	 k = { sizeof(hi), &hi }, v = { sizeof(*b), (void *)b };
+
+	return mdb_cursor_put(cur, &k, &v, 0);
 }
 
 /*
- * Applies the changes of a whole batch in token order with one cursor:
- * neighbouring tokens share pages, so each page is found and copied once
- * instead of once a message.
+ * Splits the full bucket b (covering lo..hi) at the middle of its range:
+ * the half without token t is stored, b becomes the half with t and *hi_r
+ * its highest hash.
  */
 static int
-lm_apply(struct lenv *le, MDB_txn *txn, struct deltas *d, uint32_t day)
+bk_split(MDB_cursor *cur, struct bucket *b, uint64_t *hi_r, uint64_t t)
 {
-	MDB_cursor *cur;
-	MDB_val	 k, v;
+	struct scratch *sc = scratch();
+	struct bucket *left = &sc->bk[1], *right = &sc->bk[2];
+	uint64_t hi = *hi_r, mid = b->lo + (hi - b->lo) / 2;
 	int	 rc;
 
-	if (d->n > 1)	/* d->v is NULL while the batch is empty */
-		qsort(d->v, d->n, sizeof(*d->v), cmp_delta);
-	if ((rc = mdb_cursor_open(txn, le->tok, &cur)) != 0)
+	bk_init(left, b->lo);
+	bk_init(right, mid + 1);
+	for (uint32_t i = 0; i < BK_SLOTS; i++)
+		if (b->s[i].tok != 0)
+			bk_insert(b->s[i].tok <= mid ? left : right,
+			    b->s[i].tok, b->s[i].v);
+	if (t <= mid) {
+		if ((rc = bk_put(cur, right, hi)) != 0)
+			return rc;
+		*b = *left;
+		*hi_r = mid;
+	} else {
+		if ((rc = bk_put(cur, left, mid)) != 0)
+			return rc;
+		*b = *right;
+	}
+	return 0;
+}
+
+/*
+ * Applies the changes of a whole batch in token order, one bucket at a
+ * time: each bucket is read, edited and written once a batch.  *ntok_r
+ * follows the number of distinct tokens.
+ */
+static int
+lm_apply(struct lenv *le, MDB_txn *txn, struct deltas *d, uint64_t *ntok_r)
+{
+	struct bucket *bp = &scratch()->bk[0];
+	MDB_cursor *cur;
+	MDB_val	 k, v;
+	uint64_t lo = 1, hi = 0;	/* the bucket in b: none */
+	bool	 dirty = false;
+	int	 rc = 0;
+
+	sort_deltas(d);
+	if ((rc = mdb_cursor_open(txn, le->tokb, &cur)) != 0)
 		return rc;
 	for (size_t i = 0; i < d->n;) {
 		uint64_t t = d->v[i].tok;
 		int32_t	 ds = 0, dh = 0;
-		struct tokval tv = { 0, 0, day };
+		uint32_t day = 0;
 
 		for (; i < d->n && d->v[i].tok == t; i++) {
 			ds += d->v[i].spam;
 			dh += d->v[i].ham;
+			if (d->v[i].day > day)
+				day = d->v[i].day;
 		}
 		if (ds == 0 && dh == 0)
 			continue;
-		k.mv_size = sizeof(t);
-		k.mv_data = &t;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY);
-		if (rc == MDB_NOTFOUND) {
-			if (ds < 0 || dh < 0 || (ds == 0 && dh == 0))
-				continue;	/* nothing to take away */
-			tv.spam = (uint32_t)ds;
-			tv.ham = (uint32_t)dh;
-			v.mv_size = sizeof(tv);
-			v.mv_data = &tv;
-			if ((rc = mdb_cursor_put(cur, &k, &v, 0)) != 0)
+		if (t < lo || t > hi) {
+			if (dirty && (rc = bk_put(cur, bp, hi)) != 0)
 				break;
+			dirty = false;
+			k.mv_size = sizeof(t);
+			k.mv_data = &t;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+			if (rc == MDB_NOTFOUND) {
+				/* An empty store: one bucket for all. */
+				bk_init(bp, 0);
+				hi = UINT64_MAX;
+				dirty = true;
+			} else if (rc != 0)
+				break;
+			else {
+				memcpy(&hi, k.mv_data, sizeof(hi));
+				bk_load(bp, &v);
+			}
+			rc = 0;
+			lo = bp->lo;
+		}
+		uint32_t s = bk_slot(bp, t);
+		if (bp->s[s].tok == 0) {
+			if (ds < 0 || dh < 0)
+				continue;	/* nothing to take away */
+			/* Split until t's half has room (once, but for
+			 * hashes that crowd a tiny range). */
+			while (bp->nused >= BK_MAX_USED && hi > bp->lo) {
+				if ((rc = bk_split(cur, bp, &hi, t)) != 0)
+					break;
+				lo = bp->lo;
+			}
+			if (rc != 0)
+				break;
+			if (bp->nused >= BK_SLOTS - 1)
+				continue;	/* cannot happen: full range */
+			s = bk_slot(bp, t);
+			bk_insert(bp, t, slot_pack(add_clamped(0, ds),
+			    add_clamped(0, dh), day));
+			(*ntok_r)++;
+			dirty = true;
 			continue;
 		}
-		if (rc != 0)
-			break;
-		if (v.mv_size == sizeof(tv))
-			memcpy(&tv, v.mv_data, sizeof(tv));
-		tv.spam = add_clamped(tv.spam, ds);
-		tv.ham = add_clamped(tv.ham, dh);
-		if (ds > 0 || dh > 0)
-			tv.day = day;
-		if (tv.spam == 0 && tv.ham == 0)
-			rc = mdb_cursor_del(cur, 0);
-		else {
-			v.mv_size = sizeof(tv);
-			v.mv_data = &tv;
-			rc = mdb_cursor_put(cur, &k, &v, MDB_CURRENT);
+		uint64_t x = bp->s[s].v;
+		uint32_t sp = add_clamped(slot_spam(x), ds);
+		uint32_t hm = add_clamped(slot_ham(x), dh);
+		if (sp == 0 && hm == 0) {
+			bk_remove(bp, s);
+			if (*ntok_r > 0)
+				(*ntok_r)--;
+		} else
+			bp->s[s].v = slot_pack(sp, hm, ds > 0 || dh > 0 ?
+			    day : slot_day(x));
+		dirty = true;
+	}
+	if (rc == 0 && dirty)
+		rc = bk_put(cur, bp, hi);
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+/*
+ * Stores written before the bucketed layout kept one entry a token in
+ * "tok" (spam, ham, day as 3 x u32): moved into "tokb" once, in the
+ * transaction that opens the store.
+ */
+static int
+lm_convert(struct lenv *le, MDB_txn *txn)
+{
+	struct deltas d = { NULL, 0, 0 };
+	MDB_dbi	 old;
+	MDB_cursor *cur;
+	MDB_val	 k, v;
+	uint64_t ntok = meta_get(txn, le->meta, "ntok");
+	int	 rc;
+
+	if ((rc = mdb_dbi_open(txn, "tok", MDB_INTEGERKEY, &old)) != 0)
+		return rc == MDB_NOTFOUND ? 0 : rc;
+	if ((rc = mdb_cursor_open(txn, old, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint32_t tv[3];
+		uint64_t t;
+
+		if (k.mv_size != sizeof(t) || v.mv_size != sizeof(tv))
+			continue;
+		memcpy(&t, k.mv_data, sizeof(t));
+		memcpy(tv, v.mv_data, sizeof(tv));
+		if (d.n == d.cap) {
+			d.cap = d.cap == 0 ? 4096 : d.cap * 2;
+			if ((d.v = realloc(d.v, d.cap * sizeof(*d.v))) == NULL)
+				log_oom(d.cap * sizeof(*d.v), "bayes");
 		}
-		if (rc != 0)
-			break;
+		d.v[d.n++] = (struct tokdelta){ tok_key(t),
+		    (int32_t)(tv[0] > CNT_MAX ? CNT_MAX : tv[0]),
+		    (int32_t)(tv[1] > CNT_MAX ? CNT_MAX : tv[1]), tv[2] };
 	}
 	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	if (rc != MDB_NOTFOUND) {
+		free(d.v);
+		return rc;
+	}
+	rc = lm_apply(le, txn, &d, &ntok);
+	free(d.v);
+	if (rc == 0 && (rc = meta_put(txn, le->meta, "ntok", ntok)) == 0)
+		rc = mdb_drop(txn, old, 1);
+	return rc;
 }
 
 static int
 lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
     char **err_r)
 {
+	struct deltas *dp = &scratch()->d;	/* kept: see struct scratch */
 	struct lenv *le = ((struct lstore *)bs)->le;
-	struct deltas d = { NULL, 0, 0 };
 	MDB_txn	*txn;
 	int64_t	 now = time(NULL);
 	uint32_t day = bayes_day(now);
@@ -372,6 +644,7 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 	}
 	uint64_t cnt[2] = { meta_get(txn, le->meta, "nham"),
 	    meta_get(txn, le->meta, "nspam") };
+	dp->n = 0;
 	/* Decide each message by its digest, collecting token changes. */
 	for (size_t i = 0; i < n; i++) {
 		struct bayes_learn *it = &items[i];
@@ -389,8 +662,8 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 				it->result = BAYES_UNKNOWN;
 				continue;
 			}
-			deltas_add(&d, it->toks, it->ntoks,
-			    (enum bayes_class)was, -1);
+			deltas_add(dp, it->toks, it->ntoks,
+			    (enum bayes_class)was, -1, day);
 			if ((rc = mdb_del(txn, le->msg, &k, NULL)) != 0)
 				goto fail;
 			if (cnt[was] > 0)
@@ -403,12 +676,12 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 			continue;
 		}
 		if (was >= 0) {
-			deltas_add(&d, it->toks, it->ntoks,
-			    (enum bayes_class)was, -1);
+			deltas_add(dp, it->toks, it->ntoks,
+			    (enum bayes_class)was, -1, day);
 			if (cnt[was] > 0)
 				cnt[was]--;
 		}
-		deltas_add(&d, it->toks, it->ntoks, it->cls, +1);
+		deltas_add(dp, it->toks, it->ntoks, it->cls, +1, day);
 		v.mv_size = 1;
 		v.mv_data = &c;
 		if ((rc = mdb_put(txn, le->msg, &k, &v, 0)) != 0)
@@ -416,11 +689,11 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 		cnt[it->cls]++;
 		it->result = was >= 0 ? BAYES_MOVED : BAYES_LEARNED;
 	}
-	if ((rc = lm_apply(le, txn, &d, day)) != 0)
+	uint64_t ntok = meta_get(txn, le->meta, "ntok");
+	if ((rc = lm_apply(le, txn, dp, &ntok)) != 0)
 		goto fail;
-	free(d.v);
-	d.v = NULL;
-	if ((rc = meta_put(txn, le->meta, "nham", cnt[0])) != 0 ||
+	if ((rc = meta_put(txn, le->meta, "ntok", ntok)) != 0 ||
+	    (rc = meta_put(txn, le->meta, "nham", cnt[0])) != 0 ||
 	    (rc = meta_put(txn, le->meta, "nspam", cnt[1])) != 0 ||
 	    (rc = meta_put(txn, le->meta, "last", (uint64_t)now)) != 0)
 		goto fail;
@@ -430,7 +703,6 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 	}
 	return 0;
 fail:
-	free(d.v);
 	mdb_txn_abort(txn);
 	*err_r = lm_err(bs->where, "learn", rc);
 	return -1;
@@ -452,16 +724,22 @@ lm_totals(struct bayes_store *bs, struct bayes_totals *t, char **err_r)
 	return 0;
 }
 
+/*
+ * Visits whole buckets from where the last call stopped, until budget
+ * tokens were seen (so at most BK_MAX_USED more than budget).
+ */
 static int
 lm_expire(struct bayes_store *bs, int64_t cutoff, uint32_t max_count,
     uint64_t budget, struct bayes_expire_stats *st, char **err_r)
 {
+	struct scratch *sc = scratch();
+	struct bucket *bp = &sc->bk[0], *nbp = &sc->bk[1];
 	struct lenv *le = ((struct lstore *)bs)->le;
 	MDB_txn	*txn;
 	MDB_cursor *cur;
 	MDB_val	 k, v;
 	uint32_t cut_day = bayes_day(cutoff);
-	uint64_t pos;
+	uint64_t pos, hi = 0, ntok;
 	int	 rc;
 
 	memset(st, 0, sizeof(*st));
@@ -473,29 +751,38 @@ lm_expire(struct bayes_store *bs, int64_t cutoff, uint32_t max_count,
 		*err_r = lm_err(bs->where, "write transaction", rc);
 		return -1;
 	}
-	if ((rc = mdb_cursor_open(txn, le->tok, &cur)) != 0)
+	if ((rc = mdb_cursor_open(txn, le->tokb, &cur)) != 0)
 		goto fail;
 	pos = meta_get(txn, le->meta, "xpos");
+	ntok = meta_get(txn, le->meta, "ntok");
 	k.mv_size = sizeof(pos);
 	k.mv_data = &pos;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (rc == 0 && st->scanned < budget) {
-		struct tokval tv;
+	while (rc == 0 && (st->scanned == 0 || st->scanned < budget)) {
+		uint64_t dropped = 0;
 
-		st->scanned++;
-		memcpy(&pos, k.mv_data, sizeof(pos));
-		if (v.mv_size == sizeof(tv)) {
-			memcpy(&tv, v.mv_data, sizeof(tv));
-			if ((uint64_t)tv.spam + tv.ham <= max_count &&
-			    tv.day < cut_day) {
-				if ((rc = mdb_cursor_del(cur, 0)) != 0)
-					break;
-				st->dropped++;
-				/* The cursor now sits on the next entry. */
-				rc = mdb_cursor_get(cur, &k, &v,
-				    MDB_GET_CURRENT);
+		memcpy(&hi, k.mv_data, sizeof(hi));
+		bk_load(bp, &v);
+		bk_init(nbp, bp->lo);
+		for (uint32_t i = 0; i < BK_SLOTS; i++) {
+			uint64_t x = bp->s[i].v;
+
+			if (bp->s[i].tok == 0)
 				continue;
-			}
+			st->scanned++;
+			if ((uint64_t)slot_spam(x) + slot_ham(x) <= max_count &&
+			    slot_day(x) < cut_day)
+				dropped++;
+			else
+				bk_insert(nbp, bp->s[i].tok, x);
+		}
+		if (dropped > 0) {
+			MDB_val	 nv = { sizeof(*nbp), nbp };
+
+			if ((rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT)) != 0)
+				break;
+			st->dropped += dropped;
+			ntok = ntok > dropped ? ntok - dropped : 0;
 		}
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
@@ -508,7 +795,8 @@ lm_expire(struct bayes_store *bs, int64_t cutoff, uint32_t max_count,
 	mdb_cursor_close(cur);
 	if (rc != 0)
 		goto fail;
-	if ((rc = meta_put(txn, le->meta, "xpos", pos)) != 0)
+	if ((rc = meta_put(txn, le->meta, "xpos", pos)) != 0 ||
+	    (rc = meta_put(txn, le->meta, "ntok", ntok)) != 0)
 		goto fail;
 	if ((rc = mdb_txn_commit(txn)) != 0) {
 		*err_r = lm_err(bs->where, "commit", rc);

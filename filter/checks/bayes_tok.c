@@ -35,8 +35,8 @@
 #include "msg.h"
 
 struct bayes_tok_params bayes_tok_params = {
-	.window = 1,
-	.text_max = 64 * 1024,
+	.window = 2,
+	.text_max = 8 * 1024,
 	.min_len = 2,
 	.max_len = 32,
 	.headers = true,
@@ -151,19 +151,24 @@ is_unspaced(gunichar c)
 	}
 }
 
-/* Characters kept inside a word but trimmed at its ends. */
-static bool
+/* ASCII classes, by table: the tokenizer's inner loop. */
+#define C_WORD	0x01	/* a word character of its own */
+#define C_INNER	0x02	/* kept inside a word, trimmed at its ends */
+#define C_DIGIT	0x04
+#define C_ALPHA	0x08
+static const unsigned char ascii_class[128] = {
+	['0' ... '9'] = C_WORD | C_DIGIT,
+	['a' ... 'z'] = C_WORD | C_ALPHA,
+	['A' ... 'Z'] = C_WORD | C_ALPHA,
+	['$'] = C_WORD, ['!'] = C_WORD, ['%'] = C_WORD,
+	['\''] = C_INNER, ['.'] = C_INNER, ['-'] = C_INNER, ['_'] = C_INNER,
+	['@'] = C_INNER, [','] = C_INNER,
+};
+
+static inline bool
 is_inner(unsigned char c)
 {
-	return c == '\'' || c == '.' || c == '-' || c == '_' || c == '@' ||
-	    c == ',';
-}
-
-/* Characters that are word characters of their own. */
-static bool
-is_wordch(unsigned char c)
-{
-	return isalnum(c) || c == '$' || c == '!' || c == '%';
+	return c < 0x80 && (ascii_class[c] & C_INNER);
 }
 
 struct word {
@@ -228,14 +233,17 @@ bayes_tok_words(const char *text, size_t len, word_fn fn, void *arg)
 		unsigned char c = *p;
 
 		if (c < 0x80) {
-			if (is_wordch(c) || (is_inner(c) && w.len > 0)) {
-				char	 lc = (char)tolower(c);
+			unsigned char k = ascii_class[c];
 
-				if (isdigit(c))
-					w.ndigit++;
-				else if (isalpha(c))
-					w.nalpha++;
-				word_put(&w, &lc, 1);
+			if ((k & C_WORD) || ((k & C_INNER) && w.len > 0)) {
+				w.ndigit += (k & C_DIGIT) != 0;
+				w.nalpha += (k & C_ALPHA) != 0;
+				/* word_put() of one byte, lower-cased. */
+				if (w.len < sizeof(w.buf))
+					w.buf[w.len++] = (char)(c |
+					    ((k & C_ALPHA) ? 0x20 : 0));
+				w.full++;
+				w.nchars++;
 			} else if (w.full > 0)
 				word_emit(&w, fn, arg);
 			p++;
@@ -311,7 +319,7 @@ is_ignored_header(const char *name)
 		"x-pyzor", "x-vigil", "x-virus", "x-amavis",
 	};
 
-	if (name[0] != 'x' && name[0] != 'X')
+	if ((name[0] != 'x' && name[0] != 'X') || name[1] != '-')
 		return false;
 	for (size_t i = 0; i < sizeof(pfx) / sizeof(pfx[0]); i++)
 		if (g_ascii_strncasecmp(name, pfx[i], strlen(pfx[i])) == 0)
@@ -381,6 +389,29 @@ tok_shape(struct tokbuf *tb, const char *prefix, const char *v)
 	tb_single(tb, prefix, buf, n);
 }
 
+/* A dotted quad at p (each part 1-3 digits, <= 255): its length, or 0. */
+static int
+parse_ipv4(const char *p, unsigned o[4])
+{
+	const char *q = p;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned x = 0;
+		int	 nd = 0;
+
+		if (i > 0 && *q++ != '.')
+			return 0;
+		while (nd < 3 && *q >= '0' && *q <= '9') {
+			x = x * 10 + (unsigned)(*q++ - '0');
+			nd++;
+		}
+		if (nd == 0 || x > 255)
+			return 0;
+		o[i] = x;
+	}
+	return (int)(q - p);
+}
+
 /*
  * IPv4 addresses in a Received field as /16 and /24 networks: spam from
  * one network shares them when every address differs.
@@ -395,9 +426,7 @@ tok_received_ips(struct tokbuf *tb, const char *v)
 		if (!isdigit((unsigned char)*p) || (p > v &&
 		    (isalnum((unsigned char)p[-1]) || p[-1] == '.')))
 			continue;
-		if (sscanf(p, "%3u.%3u.%3u.%3u%n", &o[0], &o[1], &o[2], &o[3],
-		    &len) != 4 || o[0] > 255 || o[1] > 255 || o[2] > 255 ||
-		    o[3] > 255)
+		if ((len = parse_ipv4(p, o)) == 0)
 			continue;
 		if (o[0] == 127 || o[0] == 10)
 			continue;	/* local hops say nothing */
@@ -516,31 +545,50 @@ tok_urls(struct tokbuf *tb, const struct mview *v)
 	tb_singlef(tb, "url:n:%s", bucket(v->nurls));
 }
 
-/* LSD radix sort of n 64-bit values, 8 bits a pass (tmp: n values). */
+/*
+ * Sorts n 64-bit hashes (tmp: n values): a radix sort on as many top
+ * bytes as leave a few values each (hashes are uniform), then an
+ * insertion sort that only orders values sharing those bytes.
+ */
 static void
 sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
 {
 	size_t	 count[256];
 	uint64_t *src = v, *dst = tmp;
+	unsigned nbytes = 1;
 
-	for (unsigned shift = 0; shift < 64; shift += 8) {
+	if (n < 2)
+		return;
+	while (nbytes < 8 && (n >> (8 * nbytes)) > 4)
+		nbytes++;
+	for (unsigned b = 8 - nbytes; b < 8; b++) {
+		size_t	 sum = 0;
+
 		memset(count, 0, sizeof(count));
 		for (size_t i = 0; i < n; i++)
-			count[(src[i] >> shift) & 0xff]++;
-		size_t	 sum = 0;
-		for (size_t b = 0; b < 256; b++) {
-			size_t	 c = count[b];
+			count[(src[i] >> (8 * b)) & 0xff]++;
+		for (size_t x = 0; x < 256; x++) {
+			size_t	 c = count[x];
 
-			count[b] = sum;
+			count[x] = sum;
 			sum += c;
 		}
 		for (size_t i = 0; i < n; i++)
-			dst[count[(src[i] >> shift) & 0xff]++] = src[i];
+			dst[count[(src[i] >> (8 * b)) & 0xff]++] = src[i];
 		uint64_t *t = src;
 		src = dst;
 		dst = t;
 	}
-	/* Eight passes: the result is back in v. */
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t	 j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
 }
 
 void

@@ -330,12 +330,13 @@ dk_hook_header(void *state, struct msg *m, const char *name, const char *value)
 
 	if (dm == NULL || dm->did_eoh)
 		return;
-	/* The milter and scan_buffer hand the value over without the one
-	 * blank after the colon; put it back for simple canonicalization.
-	 * Folded lines come from the MTA with bare LF: make them CRLF, or
-	 * relaxed canonicalization would not unfold them. */
-	line = arena_alloc(msg_arena(m), strlen(name) + 2 * strlen(value) + 3);
-	len = (size_t)sprintf(line, "%s: ", name);
+	/* value is every byte after the colon as it was signed (the milter
+	 * negotiates SMFIP_HDR_LEADSPC), so "Name:" + value is the header
+	 * that simple canonicalization hashes.  Folded lines come from the
+	 * MTA with bare LF: make them CRLF, or relaxed canonicalization
+	 * would not unfold them. */
+	line = arena_alloc(msg_arena(m), strlen(name) + 2 * strlen(value) + 2);
+	len = (size_t)sprintf(line, "%s:", name);
 	for (const char *p = value; *p != '\0'; p++) {
 		if (*p == '\n' && (p == value || p[-1] != '\r'))
 			line[len++] = '\r';

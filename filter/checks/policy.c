@@ -31,6 +31,7 @@
 #include "quarantine.h"
 #include "release.h"
 #include "snap.h"
+#include "verdict.h"
 
 const struct opt policy_opts[] = {
 	{ "AllowSenders", OPT_LIST, NULL, 0, 0, NULL,
@@ -377,11 +378,50 @@ policy_lists(struct policy *p, struct msg *m)
 		    "matches %s", sender, hit);
 }
 
+/* A token this message consumed, to give back if it is not accepted. */
+struct release_claim {
+	const struct cfg *cfg;
+	struct msg	*m;
+	const char	*id, *nonce;
+};
+
+/*
+ * At the end of a message that consumed a release token: when a check
+ * failed and tempfails it (the one thing an admin's pass does not beat),
+ * the MTA brings the same copy back later, so the token is made unused
+ * again for that retry.  An accepted copy leaves it used: a replay is
+ * refused.
+ */
+static void
+release_settle(void *arg)
+{
+	struct release_claim *rc = arg;
+	struct qstore *q;
+	char *qerr = NULL;
+
+	if (verdict_pass_holds(rc->m))
+		return;
+	if ((q = quarantine_open(rc->cfg, false, &qerr)) == NULL) {
+		log_msg(LOG_ERR, rc->m, "release token %s not given back: %s",
+		    rc->id, qerr);
+		free(qerr);
+		return;
+	}
+	if (quarantine_token_restore(q, rc->id, rc->nonce))
+		log_msg(LOG_INFO, rc->m, "release %s not accepted: token kept "
+		    "for the retry", rc->id);
+	else
+		log_msg(LOG_ERR, rc->m, "release token %s not given back: %s",
+		    rc->id, quarantine_error(q));
+	quarantine_close(&q);
+}
+
 /*
  * A release token: valid and unused lets the message through (the admin
  * looked at it); anything else is a finding and no pass.  Only an index
  * that cannot be read is a failure: the MTA retries, and the token is
- * still unused.
+ * still unused.  A copy that consumes the token but is then tempfailed
+ * gives it back (release_settle).
  */
 static enum check_rc
 policy_release(struct policy *p, struct msg *m, const char **why_r)
@@ -436,6 +476,15 @@ policy_release(struct policy *p, struct msg *m, const char **why_r)
 		    "for %s: already used or never issued", id);
 		atomic_fetch_add(&p->refused, 1);
 		return CHECK_DONE;
+	}
+	if (live) {
+		struct release_claim *claim = arena_alloc(a, sizeof(*claim));
+
+		claim->cfg = p->cfg;
+		claim->m = m;
+		claim->id = id;
+		claim->nonce = nonce;
+		arena_defer(a, release_settle, claim);
 	}
 	msg_add_hit(m, "POLICY_RELEASED", -1000.0, "released from quarantine "
 	    "as %s%s", id, live ? "" : " (offline scan: token not used up)");

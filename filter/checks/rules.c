@@ -48,9 +48,11 @@ struct rules_state {
 	struct rules_limits	 lim;
 	uint64_t		 n_msgs;	/* atomic */
 	uint64_t		 ns_total;	/* atomic: build + evaluation */
+	bool			 has_mimeheader;	/* parts' headers needed */
 };
 
 static char	*setup_err;	/* kept until the next setup call */
+bool		 rules_cpu_time;
 
 struct setup_diag {
 	GString	*errors;
@@ -138,6 +140,7 @@ rules_setup(struct snap *snap, const char **err_r)
 		return NULL;
 	}
 	g_string_free(d.errors, TRUE);
+	st->has_mimeheader = rules_has_type(st->set, RULE_MIMEHEADER);
 	/* Scores for every finding named in the rule files. */
 	for (size_t i = 0; i < rules_score_count(st->set); i++) {
 		const char *name;
@@ -169,15 +172,23 @@ rules_run(void *state, struct msg *m, enum check_phase phase,
 	struct rules_state *st = state;
 	struct rules_input in;
 	struct rules_result *res;
-	struct timespec t0, t1;
+	struct timespec t0, t1, c0, c1;
 
+	if (rules_cpu_time)
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rules_input_build(m, &st->lim, &in);
+	rules_input_build(m, &st->lim, st->has_mimeheader, &in);
 	res = arena_alloc(msg_arena(m), sizeof(*res));
 	res->hits = rules_eval(st->set, &in, msg_arena(m), &res->nhits);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u +
 	    (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec;
+	res->cpu_ns = 0;
+	if (rules_cpu_time) {
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+		res->cpu_ns = (uint64_t)(c1.tv_sec - c0.tv_sec) * 1000000000u +
+		    (uint64_t)c1.tv_nsec - (uint64_t)c0.tv_nsec;
+	}
 	*msg_slot(m, &check_rules) = res;
 	atomic_fetch_add_explicit((_Atomic uint64_t *)&st->n_msgs, 1,
 	    memory_order_relaxed);

@@ -26,6 +26,7 @@ enum rule_type {
 	RULE_RAWBODY,
 	RULE_URI,
 	RULE_FULL,
+	RULE_MIMEHEADER,	/* headers of each MIME part */
 	RULE_META,
 	RULE_NTYPES
 };
@@ -63,8 +64,12 @@ struct rule {
 	char		*if_unset;	/* [if-unset: STR], or NULL */
 	/* pattern rules */
 	char		*pattern;	/* as written, between delimiters */
+	char		*expanded;	/* after tag replacement, or NULL */
 	char		*flags;		/* "i", "ism", ... */
 	struct rx	*rx;
+	char		**lits;		/* required literals, or NULL */
+	uint32_t	*lit_ids;	/* their ids in the type's prefilter */
+	uint32_t	 nlit_ids;
 	/* meta rules */
 	char		*expr;
 	struct meta	*meta;
@@ -149,6 +154,7 @@ struct rules_hdr {
 	const char	*name;
 	const char	*raw;		/* after the colon, folding kept, "\n" end */
 	const char	*value;		/* unfolded, decoded, trimmed */
+	const char	*value_nl;	/* the same and "\n", or NULL */
 };
 
 struct rules_chunk {
@@ -157,9 +163,20 @@ struct rules_chunk {
 	int		 part;		/* MIME part index, -1 for the subject */
 };
 
+/* One MIME part's headers, for mimeheader rules. */
+struct rules_mpart {
+	const struct rules_hdr *hdrs;	/* raw: value as in the part, "\n" end */
+	size_t		 nhdrs;
+};
+
 struct rules_input {
 	const struct rules_hdr *hdrs;
 	size_t		 nhdrs;
+	/* Every MIME part, the message itself first, as SpamAssassin's
+	 * find_parts() lists them (depth first); built only when the set
+	 * has mimeheader rules. */
+	const struct rules_mpart *mparts;
+	size_t		 nmparts;
 	const char	*envelope_from;	/* NULL: unknown */
 	const struct rules_chunk *body;	/* rendered paragraphs */
 	size_t		 nbody;
@@ -188,6 +205,9 @@ struct rules_hit {
 struct rules_hit *rules_eval(const struct rules_set *, const struct rules_input *,
 		    struct arena *a, size_t *nhits_r);
 
+/* Does the set have enabled rules of type t? */
+bool		 rules_has_type(const struct rules_set *, enum rule_type t);
+
 /* Writes per-rule counters as "rules.NAME.hits N" lines. */
 void		 rules_write_stats(const struct rules_set *, FILE *);
 
@@ -206,6 +226,12 @@ enum rx_rc	 rx_match(const struct rx *, const char *s, size_t len,
 /* Translates a Perl pattern into PCRE2 syntax; NULL and *why_r when
  * the pattern uses a construct PCRE2 cannot express.  malloc'd. */
 char		*rx_translate(const char *pattern, const char **why_r);
+
+/* rules_lit.c: the set of lowercased strings one of which every match
+ * of pattern contains, each at least minlen long; NULL when there is no
+ * such set (or it cannot be told).  g_strfreev() it. */
+char		**rx_literals(const char *pattern, const char *flags,
+		    size_t minlen);
 
 /* rules_meta.c */
 struct meta	*meta_compile(const char *expr, const struct rules_set *,

@@ -21,7 +21,12 @@ struct rules_result {
 	struct rules_hit *hits;		/* every hit, sub-rules too */
 	size_t		 nhits;
 	uint64_t	 ns;		/* input building + evaluation */
+	uint64_t	 cpu_ns;	/* the same, in this thread's CPU time */
 };
+
+/* Whether rules_result() carries cpu_ns: a thread CPU clock read is a
+ * system call in some virtual machines, so only `rules bench` asks. */
+extern bool	rules_cpu_time;
 
 /* The result of the rules check for m, or NULL when it did not run. */
 struct rules_result *rules_result(struct msg *m);

@@ -12,9 +12,11 @@
 #include <string.h>
 
 #include <glib.h>
+#include <gmime/gmime.h>
 
 #include "lib/arena.h"
 #include "lib/log.h"
+#include "mime.h"
 #include "msg.h"
 #include "url.h"
 #include "checks/rules.h"
@@ -345,6 +347,114 @@ uri_scan(struct arena *a, struct uris *u, const struct rules_limits *lim,
 	}
 }
 
+/* --- MIME part headers, for mimeheader rules */
+
+/* One part's headers as Message.pm stores them: the raw value after
+ * "Name:" and its white space, line ends as LF, ending in "\n"; the
+ * decoded value unfolded and trimmed. */
+static void
+part_headers(struct arena *a, GMimeObject *o, struct rules_mpart *out)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(o);
+	int n = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
+	struct rules_hdr *h = arena_alloc(a, ((size_t)n + 1) * sizeof(*h));
+
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *gh = g_mime_header_list_get_header_at(hl, i);
+		const char *raw = g_mime_header_get_raw_value(gh);
+		char *lf, *val, *w;
+		size_t len;
+
+		raw = raw != NULL ? raw : "";
+		while (g_ascii_isspace(*raw))
+			raw++;
+		lf = lf_copy(a, raw, strlen(raw), &len);
+		while (len > 0 && lf[len - 1] == '\n')
+			lf[--len] = '\0';
+		h[i].name = arena_strdup(a, g_mime_header_get_name(gh));
+		h[i].raw = arena_printf(a, "%s\n", lf);
+		/* Unfolded (line ends dropped), RFC 2047 decoded, trimmed,
+		 * as the view's top-level values. */
+		val = w = arena_strdup(a, lf);
+		for (const char *q = lf; *q != '\0'; q++)
+			if (*q != '\n')
+				*w++ = *q;
+		*w = '\0';
+		if (strstr(val, "=?") != NULL) {
+			char *dec = g_mime_utils_header_decode_text(NULL, val);
+
+			if (dec != NULL)
+				val = arena_strdup(a, dec);
+			g_free(dec);
+		}
+		h[i].value = g_strstrip(val);
+		h[i].value_nl = arena_printf(a, "%s\n", h[i].value);
+	}
+	out->hdrs = h;
+	out->nhdrs = (size_t)n;
+}
+
+/* Depth first below a multipart, as Node.pm's find_parts(): each part,
+ * then the parts inside it. */
+static void
+walk_parts(struct arena *a, GMimeObject *o, GArray *out)
+{
+	struct rules_mpart p;
+
+	part_headers(a, o, &p);
+	g_array_append_val(out, p);
+	if (GMIME_IS_MULTIPART(o)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(o);
+		int n = g_mime_multipart_get_count(mp);
+
+		for (int i = 0; i < n; i++)
+			walk_parts(a, g_mime_multipart_get_part(mp, i), out);
+	}
+}
+
+/* The message (its own headers) and every MIME part below it. */
+static void
+build_mparts(struct msg *m, struct rules_input *in)
+{
+	struct arena *a = msg_arena(m);
+	GArray *v = g_array_new(FALSE, FALSE, sizeof(struct rules_mpart));
+	struct rules_mpart root = { .hdrs = in->hdrs, .nhdrs = in->nhdrs };
+	size_t len;
+	const unsigned char *raw = msg_raw(m, &len);
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeMessage *gm;
+	struct rules_mpart *out;
+
+	g_array_append_val(v, root);
+	mime_init();
+	stream = g_mime_stream_mem_new_with_buffer((const char *)raw, len);
+	parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	gm = g_mime_parser_construct_message(parser, NULL);
+	if (gm != NULL) {
+		GMimeObject *top = g_mime_message_get_mime_part(gm);
+
+		/* The top part is the message itself: its children only. */
+		if (top != NULL && GMIME_IS_MULTIPART(top)) {
+			GMimeMultipart *mp = GMIME_MULTIPART(top);
+			int n = g_mime_multipart_get_count(mp);
+
+			for (int i = 0; i < n; i++)
+				walk_parts(a, g_mime_multipart_get_part(mp, i),
+				    v);
+		}
+		g_object_unref(gm);
+	}
+	g_object_unref(parser);
+	g_object_unref(stream);
+	out = arena_alloc(a, v->len * sizeof(*out));
+	memcpy(out, v->data, v->len * sizeof(*out));
+	in->mparts = out;
+	in->nmparts = v->len;
+	g_array_free(v, TRUE);
+}
+
 static bool
 is_rendered(const struct mpart *p)
 {
@@ -354,7 +464,7 @@ is_rendered(const struct mpart *p)
 
 void
 rules_input_build(struct msg *m, const struct rules_limits *lim,
-    struct rules_input *in)
+    bool want_mparts, struct rules_input *in)
 {
 	struct arena *a = msg_arena(m);
 	const struct mview *v = msg_view(m);
@@ -386,6 +496,12 @@ rules_input_build(struct msg *m, const struct rules_limits *lim,
 	}
 	in->hdrs = h;
 	in->nhdrs = v->nhdrs;
+	if (want_mparts) {
+		/* mimeheader rules see the message's own headers too. */
+		for (size_t i = 0; i < v->nhdrs; i++)
+			h[i].value_nl = arena_printf(a, "%s\n", h[i].value);
+		build_mparts(m, in);
+	}
 	from = msg_mail_from(m);
 	in->envelope_from = from;
 

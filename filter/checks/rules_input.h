@@ -4,13 +4,16 @@
 #ifndef VIGIL_RULES_INPUT_H
 #define VIGIL_RULES_INPUT_H
 
+#include <stdbool.h>
+
 #include "checks/rules.h"
 
 struct msg;
 
 /* Fills in from m's flat view; everything lives in m's arena.  Call
- * after the body is complete. */
+ * after the body is complete.  want_mparts: also each MIME part's
+ * headers (a second parse; only mimeheader rules need them). */
 void	rules_input_build(struct msg *m, const struct rules_limits *,
-	    struct rules_input *in);
+	    bool want_mparts, struct rules_input *in);
 
 #endif

@@ -38,6 +38,7 @@ struct rules_set {
 	struct rule	**order;	/* enabled rules: patterns, then metas */
 	size_t		 norder;
 	size_t		 nmeta_first;	/* index in order of the first meta */
+	struct rules_pf	*pf[RULE_NTYPES];	/* literal prefilters */
 	/* figures */
 	size_t		 nerrors, nwarnings, nskipped;
 };
@@ -47,5 +48,29 @@ void	diag_emit(struct rules_set *, const struct rules_diag *,
 	    const char *name, const char *fmt, ...) PRINTF_LIKE(8, 9);
 struct rules_attr *attr_get(struct rules_set *, const char *name);
 void	rule_free(struct rule *);
+
+/* rules_relay.c: X-Spam-Relays-{Trusted,Untrusted,Internal,External}
+ * from the Received headers.  relays_which: 1 for the trusted list, 0
+ * for the untrusted one, -1 for another header. */
+int	relays_which(const char *name);
+void	relays_build(const struct rules_input *, char **trusted_r,
+	    char **untrusted_r);
+
+/* rules_pf.c: the literal prefilter of one rule type. */
+struct rules_pf;
+struct pf_scan;
+#define PF_MINLEN	2	/* shorter literals say too little */
+/* Gives each of rules that has literals its literal ids; NULL when none
+ * has any or the database does not build (err says why). */
+struct rules_pf *pf_build(struct rule *const *rules, size_t n, char *err,
+	    size_t errlen);
+void	pf_free(struct rules_pf *);
+size_t	pf_nlits(const struct rules_pf *);
+/* Scans the chunks' text once; NULL: no prefilter, everything runs. */
+struct pf_scan *pf_run(const struct rules_pf *, const struct rules_chunk *,
+	    size_t nc, struct arena *);
+/* The chunks r may match in, ascending, into out (room for nc). */
+size_t	pf_chunks(const struct pf_scan *, const struct rule *, size_t nc,
+	    uint32_t *out);
 
 #endif

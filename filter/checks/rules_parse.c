@@ -28,6 +28,7 @@
 static const char *const implemented_plugins[] = {
 	"Mail::SpamAssassin::Plugin::ReplaceTags",
 	"Mail::SpamAssassin::Plugin::Check",
+	"Mail::SpamAssassin::Plugin::MIMEHeader",
 	NULL
 };
 
@@ -46,6 +47,11 @@ static const char *const implemented_features[] = {
  * SpamAssassin itself, not rules. */
 static const char *const quiet_directives[] = {
 	"require_version", "lang", "test", NULL
+};
+
+/* Rule directives of the DNS plugins: each rule is skipped by name. */
+static const char *const dns_rule_directives[] = {
+	"askdns", "urirhssub", "uridnsbl", "urirhsbl", "uridnssub", NULL
 };
 
 static bool
@@ -144,71 +150,68 @@ cond_atom(struct cond *c)
 	return 0;
 }
 
+/* Comparisons, two-character operators before their prefixes. */
+enum cmp_op { CMP_GE, CMP_LE, CMP_EQ, CMP_NE, CMP_GT, CMP_LT };
+static const struct {
+	const char	*op;
+	enum cmp_op	 id;
+} cmp_ops[] = {
+	{ ">=", CMP_GE }, { "<=", CMP_LE }, { "==", CMP_EQ },
+	{ "!=", CMP_NE }, { ">", CMP_GT }, { "<", CMP_LT },
+};
+
 static double
 cond_cmp(struct cond *c)
 {
 	double a = cond_atom(c), b;
 
 	cond_ws(c);
-	if (strncmp(c->p, ">=", 2) == 0) {
-		c->p += 2;
+	for (size_t i = 0; i < NELEM(cmp_ops); i++) {
+		size_t n = strlen(cmp_ops[i].op);
+
+		if (strncmp(c->p, cmp_ops[i].op, n) != 0)
+			continue;
+		c->p += n;
 		b = cond_atom(c);
-		return a >= b;
-	}
-	if (strncmp(c->p, "<=", 2) == 0) {
-		c->p += 2;
-		b = cond_atom(c);
-		return a <= b;
-	}
-	if (strncmp(c->p, "==", 2) == 0) {
-		c->p += 2;
-		b = cond_atom(c);
-		return a == b;
-	}
-	if (strncmp(c->p, "!=", 2) == 0) {
-		c->p += 2;
-		b = cond_atom(c);
-		return a != b;
-	}
-	if (*c->p == '>') {
-		c->p++;
-		b = cond_atom(c);
-		return a > b;
-	}
-	if (*c->p == '<') {
-		c->p++;
-		b = cond_atom(c);
-		return a < b;
+		switch (cmp_ops[i].id) {
+		case CMP_GE: return a >= b;
+		case CMP_LE: return a <= b;
+		case CMP_EQ: return a == b;
+		case CMP_NE: return a != b;
+		case CMP_GT: return a > b;
+		case CMP_LT: return a < b;
+		}
 	}
 	return a;
+}
+
+/* A chain of operands joined by op ("&&" or "||"), each read by next;
+ * every operand is read, whatever the value so far. */
+static double
+cond_chain(struct cond *c, const char *op, double (*next)(struct cond *))
+{
+	double v = next(c), w;
+
+	for (;;) {
+		cond_ws(c);
+		if (strncmp(c->p, op, 2) != 0)
+			return v;
+		c->p += 2;
+		w = next(c);
+		v = op[0] == '&' ? (w != 0 && v != 0) : (w != 0 || v != 0);
+	}
 }
 
 static double
 cond_and(struct cond *c)
 {
-	double v = cond_cmp(c);
-
-	for (;;) {
-		cond_ws(c);
-		if (strncmp(c->p, "&&", 2) != 0)
-			return v;
-		c->p += 2;
-		v = (cond_cmp(c) != 0) && v != 0;
-	}
+	return cond_chain(c, "&&", cond_cmp);
 }
 
 static double
 cond_or(struct cond *c)
 {
-	double v = cond_and(c);
-
-	for (;;) {
-		cond_ws(c);
-		if (strncmp(c->p, "||", 2) != 0)
-			return v;
-		c->p += 2;
-		v = (cond_and(c) != 0) || v != 0;
-	}
+	return cond_chain(c, "||", cond_and);
 }
 
 /* Evaluates an `if` line's expression; -1 when it cannot be read. */
@@ -393,63 +396,173 @@ rule_skip(struct pfile *pf, const char *name, const char *why)
 	    "skipped: %s", why);
 }
 
-static void
-parse_pattern_rule(struct pfile *pf, const char *name, enum rule_type type,
-    char *rest, const char *line)
+/* Rules given as `eval:` tests run Perl code: skipped. */
+static bool
+skip_eval(struct pfile *pf, const char *name, const char *rest)
+{
+	if (strncmp(rest, "eval:", 5) != 0)
+		return false;
+	rule_skip(pf, name, "eval: tests are not supported");
+	return true;
+}
+
+/*
+ * A new rule of type whose regex starts at rest (a column of line); NULL
+ * when the regex cannot be read (reported).  *end_r: the text after it,
+ * white space skipped.
+ */
+static struct rule *
+rule_with_regex(struct pfile *pf, const char *name, enum rule_type type,
+    const char *rest, const char *line, const char **end_r)
 {
 	struct rule *r;
 	const char *why = NULL, *end;
 	char *pat, *flags;
-	int col;
+	int col = (int)(rest - line) + 1;
 
-	if (strncmp(rest, "eval:", 5) == 0) {
-		rule_skip(pf, name, "eval: tests are not supported");
-		return;
-	}
-	col = (int)(rest - line) + 1;
 	if ((end = read_regex(rest, &pat, &flags, &why)) == NULL) {
 		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line,
 		    col, name, "%s", why);
-		return;
+		return NULL;
 	}
 	while (isspace((unsigned char)*end))
 		end++;
-	if (*end != '\0') {
-		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line,
-		    (int)(end - line) + 1, name, "unexpected text after the "
-		    "regex: '%.20s'", end);
-		free(pat);
-		free(flags);
-		return;
-	}
 	r = rule_new(pf, name, type);
 	r->pattern = pat;
 	r->flags = flags;
 	/* Column of the first pattern character, for compile errors. */
 	r->col = col + (*rest == 'm' ? 2 : 1);
+	*end_r = end;
+	return r;
+}
+
+/* Adds r when nothing is left at end; else reports it and frees r. */
+static void
+rule_add_at_end(struct pfile *pf, struct rule *r, const char *end,
+    const char *line)
+{
+	if (*end != '\0') {
+		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line,
+		    (int)(end - line) + 1, r->name, "unexpected text after "
+		    "the regex: '%.20s'", end);
+		rule_free(r);
+		return;
+	}
 	rule_add(pf, r);
 }
 
 static void
-parse_header_rule(struct pfile *pf, const char *name, char *rest,
-    const char *line)
+parse_pattern_rule(struct pfile *pf, const char *name, enum rule_type type,
+    char *rest, const char *line)
 {
 	struct rule *r;
-	char *spec, *op, *pat = NULL, *flags = NULL, *colon;
-	const char *why = NULL, *end;
-	unsigned hmod = 0;
-	int col;
+	const char *end;
 
-	if (strncmp(rest, "eval:", 5) == 0) {
-		rule_skip(pf, name, "eval: tests are not supported");
+	if (skip_eval(pf, name, rest))
 		return;
-	}
-	if (strncmp(rest, "exists:", 7) == 0) {
-		if (g_ascii_strncasecmp(rest + 7, "X-Spam-Relays-", 14) == 0) {
-			rule_skip(pf, name, "SpamAssassin's relay analysis is "
-			    "not computed here");
-			return;
+	if ((r = rule_with_regex(pf, name, type, rest, line, &end)) != NULL)
+		rule_add_at_end(pf, r, end, line);
+}
+
+/* Header modifiers: Hdr:raw, and for header rules :addr, :name, :first
+ * and :last.  Cuts them off spec; false (the rule skipped) for others. */
+static bool
+header_mods(struct pfile *pf, const char *name, enum rule_type type,
+    char *spec, unsigned *hmod_r)
+{
+	static const struct { const char *mod; unsigned bit; } mods[] = {
+		{ "raw", HMOD_RAW }, { "addr", HMOD_ADDR },
+		{ "name", HMOD_NAME }, { "first", HMOD_FIRST },
+		{ "last", HMOD_LAST },
+	};
+	char *m, *nx, *colon = strchr(spec, ':');
+
+	*hmod_r = 0;
+	if (colon == NULL)
+		return true;
+	*colon = '\0';
+	for (m = colon + 1; m != NULL && *m != '\0'; m = nx) {
+		size_t k;
+
+		if ((nx = strchr(m, ':')) != NULL)
+			*nx++ = '\0';
+		/* mimeheader knows :raw only, as in SpamAssassin. */
+		for (k = 0; k < (type == RULE_MIMEHEADER ? 1 : NELEM(mods));
+		    k++)
+			if (strcmp(m, mods[k].mod) == 0)
+				break;
+		if (k == (type == RULE_MIMEHEADER ? 1 : NELEM(mods))) {
+			char why[80];
+
+			snprintf(why, sizeof(why), "header modifier :%.40s is "
+			    "not supported", m);
+			rule_skip(pf, name, why);
+			return false;
 		}
+		*hmod_r |= mods[k].bit;
+	}
+	return true;
+}
+
+/* `[if-unset: STR]` at *endp, if there: sets r->if_unset.  False when
+ * it does not close (reported). */
+static bool
+if_unset(struct pfile *pf, struct rule *r, const char **endp,
+    const char *line)
+{
+	const char *end = *endp, *v, *close;
+
+	if (strncmp(end, "[if-unset:", 10) != 0)
+		return true;
+	v = end + 10;
+	if ((close = strrchr(v, ']')) == NULL) {
+		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line,
+		    (int)(end - line) + 1, r->name, "[if-unset: has no "
+		    "closing ]");
+		return false;
+	}
+	while (isspace((unsigned char)*v))
+		v++;
+	r->if_unset = strndup(v, (size_t)(close - v));
+	g_strchomp(r->if_unset);
+	for (end = close + 1; isspace((unsigned char)*end); end++)
+		;
+	*endp = end;
+	return true;
+}
+
+/* The headers that relays added (ALL-TRUSTED, ALL-EXTERNAL, ...) need
+ * where each Received header sits in the trust path: not computed here,
+ * the rule is skipped.  The X-Spam-Relays-* headers are (rules_relay.c). */
+static bool
+is_relay_header(struct pfile *pf, const char *name, const char *hdr)
+{
+	char why[120];
+
+	if (strncmp(hdr, "ALL-", 4) != 0)
+		return false;
+	snprintf(why, sizeof(why), "header %.40s is SpamAssassin's relay "
+	    "analysis, which vigil does not compute", hdr);
+	rule_skip(pf, name, why);
+	return true;
+}
+
+/* header and mimeheader rules: `Hdr[:mods] =~ /re/ [if-unset: STR]`,
+ * and header `exists:Hdr`. */
+static void
+parse_header_rule(struct pfile *pf, const char *name, enum rule_type type,
+    char *rest, const char *line)
+{
+	struct rule *r;
+	char *spec, *op;
+	const char *end;
+	unsigned hmod;
+
+	if (skip_eval(pf, name, rest))
+		return;
+	if (type == RULE_HEADER && strncmp(rest, "exists:", 7) == 0) {
+		if (is_relay_header(pf, name, rest + 7))
+			return;
 		r = rule_new(pf, name, RULE_HEADER);
 		r->is_exists = true;
 		r->hdr = strdup(rest + 7);
@@ -458,44 +571,9 @@ parse_header_rule(struct pfile *pf, const char *name, char *rest,
 		return;
 	}
 	spec = next_word(&rest);
-	/* Modifiers: Hdr:raw, Hdr:addr, Hdr:name, Hdr:first, Hdr:last. */
-	if ((colon = strchr(spec, ':')) != NULL) {
-		char *m = colon + 1, *nx;
-
-		*colon = '\0';
-		for (; m != NULL && *m != '\0'; m = nx) {
-			if ((nx = strchr(m, ':')) != NULL)
-				*nx++ = '\0';
-			if (strcmp(m, "raw") == 0)
-				hmod |= HMOD_RAW;
-			else if (strcmp(m, "addr") == 0)
-				hmod |= HMOD_ADDR;
-			else if (strcmp(m, "name") == 0)
-				hmod |= HMOD_NAME;
-			else if (strcmp(m, "first") == 0)
-				hmod |= HMOD_FIRST;
-			else if (strcmp(m, "last") == 0)
-				hmod |= HMOD_LAST;
-			else {
-				char why2[80];
-
-				snprintf(why2, sizeof(why2), "header modifier "
-				    ":%.40s is not supported", m);
-				rule_skip(pf, name, why2);
-				return;
-			}
-		}
-	}
-	/* SpamAssassin's Received-header analysis: not computed here. */
-	if (g_ascii_strncasecmp(spec, "X-Spam-Relays-", 14) == 0 ||
-	    strncmp(spec, "ALL-", 4) == 0) {
-		char why2[120];
-
-		snprintf(why2, sizeof(why2), "header %.40s is SpamAssassin's "
-		    "relay analysis, which vigil does not compute", spec);
-		rule_skip(pf, name, why2);
+	if (!header_mods(pf, name, type, spec, &hmod) ||
+	    (type == RULE_HEADER && is_relay_header(pf, name, spec)))
 		return;
-	}
 	op = next_word(&rest);
 	if (strcmp(op, "=~") != 0 && strcmp(op, "!~") != 0) {
 		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line,
@@ -503,48 +581,17 @@ parse_header_rule(struct pfile *pf, const char *name, char *rest,
 		    "header name, found '%.20s'", op);
 		return;
 	}
-	col = (int)(rest - line) + 1;
-	if ((end = read_regex(rest, &pat, &flags, &why)) == NULL) {
-		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line,
-		    col, name, "%s", why);
+	if ((r = rule_with_regex(pf, name, type, rest, line, &end)) == NULL)
 		return;
-	}
-	r = rule_new(pf, name, RULE_HEADER);
 	if ((r->hdr = strdup(spec)) == NULL)
 		log_oom(strlen(spec), "rules header");
 	r->hmod = hmod;
 	r->is_neg = op[0] == '!';
-	r->pattern = pat;
-	r->flags = flags;
-	r->col = col + (*rest == 'm' ? 2 : 1);
-	while (isspace((unsigned char)*end))
-		end++;
-	if (strncmp(end, "[if-unset:", 10) == 0) {
-		const char *v = end + 10, *close = strrchr(v, ']');
-
-		if (close == NULL) {
-			diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file,
-			    pf->line, (int)(end - line) + 1, name,
-			    "[if-unset: has no closing ]");
-			rule_free(r);
-			return;
-		}
-		while (isspace((unsigned char)*v))
-			v++;
-		r->if_unset = strndup(v, (size_t)(close - v));
-		g_strchomp(r->if_unset);
-		end = close + 1;
-		while (isspace((unsigned char)*end))
-			end++;
-	}
-	if (*end != '\0') {
-		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line,
-		    (int)(end - line) + 1, name, "unexpected text after the "
-		    "regex: '%.20s'", end);
+	if (!if_unset(pf, r, &end, line)) {
 		rule_free(r);
 		return;
 	}
-	rule_add(pf, r);
+	rule_add_at_end(pf, r, end, line);
 }
 
 static void
@@ -598,6 +645,12 @@ parse_score(struct pfile *pf, const char *name, char *rest)
 static void
 parse_tflags(struct pfile *pf, const char *name, char *rest)
 {
+	static const struct { const char *flag; unsigned bit; } flags[] = {
+		{ "nice", TF_NICE }, { "multiple", TF_MULTIPLE },
+		{ "nosubject", TF_NOSUBJECT }, { "net", TF_NET },
+		{ "learn", TF_LEARN }, { "userconf", TF_USERCONF },
+		{ "noautolearn", TF_NOAUTOLEARN },
+	};
 	struct rules_attr *a = attr_get(pf->set, name);
 
 	a->tflags = 0;
@@ -606,24 +659,94 @@ parse_tflags(struct pfile *pf, const char *name, char *rest)
 	while (*rest != '\0') {
 		char *w = next_word(&rest);
 
-		if (strcmp(w, "nice") == 0)
-			a->tflags |= TF_NICE;
-		else if (strcmp(w, "multiple") == 0)
-			a->tflags |= TF_MULTIPLE;
-		else if (strcmp(w, "nosubject") == 0)
-			a->tflags |= TF_NOSUBJECT;
-		else if (strcmp(w, "net") == 0)
-			a->tflags |= TF_NET;
-		else if (strcmp(w, "learn") == 0)
-			a->tflags |= TF_LEARN;
-		else if (strcmp(w, "userconf") == 0)
-			a->tflags |= TF_USERCONF;
-		else if (strcmp(w, "noautolearn") == 0)
-			a->tflags |= TF_NOAUTOLEARN;
-		else if (strncmp(w, "maxhits=", 8) == 0)
+		if (strncmp(w, "maxhits=", 8) == 0)
 			a->maxhits = (unsigned)strtoul(w + 8, NULL, 10);
 		/* Other flags (publish, autolearn_force, domains_only, ...)
 		 * change nothing in how vigil runs a rule. */
+		for (size_t i = 0; i < NELEM(flags); i++)
+			if (strcmp(w, flags[i].flag) == 0)
+				a->tflags |= flags[i].bit;
+	}
+}
+
+static void
+parse_meta(struct pfile *pf, const char *name, char *rest, const char *line)
+{
+	struct rule *r = rule_new(pf, name, RULE_META);
+
+	r->expr = strdup(rest);
+	r->col = (int)(rest - line) + 1;
+	rule_add(pf, r);
+}
+
+static void
+parse_describe(struct pfile *pf, const char *name, char *rest)
+{
+	struct rules_attr *a = attr_get(pf->set, name);
+
+	g_free(a->describe);
+	a->describe = g_strdup(rest);
+}
+
+static void
+parse_priority(struct pfile *pf, const char *name, char *rest)
+{
+	attr_get(pf->set, name)->priority = atoi(rest);
+}
+
+/* The directives that name a rule: `KEYWORD NAME REST`. */
+enum dkind { D_HEADER, D_PATTERN, D_META, D_ATTR };
+static const struct named_directive {
+	const char	*kw;
+	enum dkind	 kind;
+	enum rule_type	 type;		/* D_HEADER, D_PATTERN */
+	void		(*attr)(struct pfile *, const char *, char *);
+	bool		 may_be_empty;
+} named_directives[] = {
+	{ "header", D_HEADER, RULE_HEADER, NULL, false },
+	{ "mimeheader", D_HEADER, RULE_MIMEHEADER, NULL, false },
+	{ "body", D_PATTERN, RULE_BODY, NULL, false },
+	{ "rawbody", D_PATTERN, RULE_RAWBODY, NULL, false },
+	{ "uri", D_PATTERN, RULE_URI, NULL, false },
+	{ "full", D_PATTERN, RULE_FULL, NULL, false },
+	{ "meta", D_META, RULE_META, NULL, false },
+	{ "score", D_ATTR, RULE_META, parse_score, false },
+	{ "describe", D_ATTR, RULE_META, parse_describe, true },
+	{ "tflags", D_ATTR, RULE_META, parse_tflags, false },
+	{ "priority", D_ATTR, RULE_META, parse_priority, false },
+};
+
+/* One directive of the table: the name checked, then its parser. */
+static void
+named_directive(struct pfile *pf, const struct named_directive *d,
+    char *name, char *s, const char *line)
+{
+	if (!is_rule_name(name)) {
+		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line,
+		    (int)(name - line) + 1, name[0] ? name : "-",
+		    "%s: '%s' is not a rule name (letters, digits, _)",
+		    d->kw, name);
+		return;
+	}
+	if (*s == '\0' && !d->may_be_empty) {
+		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line,
+		    (int)strlen(line) + 1, name, "%s: nothing after the rule "
+		    "name", d->kw);
+		return;
+	}
+	switch (d->kind) {
+	case D_HEADER:
+		parse_header_rule(pf, name, d->type, s, line);
+		break;
+	case D_PATTERN:
+		parse_pattern_rule(pf, name, d->type, s, line);
+		break;
+	case D_META:
+		parse_meta(pf, name, s, line);
+		break;
+	case D_ATTR:
+		d->attr(pf, name, s);
+		break;
 	}
 }
 
@@ -703,57 +826,13 @@ directive(struct pfile *pf, char *s, const char *line)
 		g_hash_table_replace(h, g_strdup(name), g_strdup(s));
 		return;
 	}
-	if (strcmp(kw, "header") == 0 || strcmp(kw, "body") == 0 ||
-	    strcmp(kw, "rawbody") == 0 || strcmp(kw, "uri") == 0 ||
-	    strcmp(kw, "full") == 0 || strcmp(kw, "meta") == 0 ||
-	    strcmp(kw, "score") == 0 || strcmp(kw, "describe") == 0 ||
-	    strcmp(kw, "tflags") == 0 || strcmp(kw, "priority") == 0) {
-		if (!is_rule_name(name)) {
-			diag_emit(set, pf->diag, RULES_ERROR, pf->file, pf->line,
-			    (int)(name - line) + 1, name[0] ? name : "-",
-			    "%s: '%s' is not a rule name (letters, digits, _)",
-			    kw, name);
+	for (size_t i = 0; i < NELEM(named_directives); i++)
+		if (strcmp(kw, named_directives[i].kw) == 0) {
+			named_directive(pf, &named_directives[i], name, s,
+			    line);
 			return;
 		}
-		if (*s == '\0' && strcmp(kw, "describe") != 0) {
-			diag_emit(set, pf->diag, RULES_ERROR, pf->file, pf->line,
-			    (int)strlen(line) + 1, name, "%s: nothing after "
-			    "the rule name", kw);
-			return;
-		}
-	}
-	if (strcmp(kw, "header") == 0)
-		parse_header_rule(pf, name, s, line);
-	else if (strcmp(kw, "body") == 0)
-		parse_pattern_rule(pf, name, RULE_BODY, s, line);
-	else if (strcmp(kw, "rawbody") == 0)
-		parse_pattern_rule(pf, name, RULE_RAWBODY, s, line);
-	else if (strcmp(kw, "uri") == 0)
-		parse_pattern_rule(pf, name, RULE_URI, s, line);
-	else if (strcmp(kw, "full") == 0)
-		parse_pattern_rule(pf, name, RULE_FULL, s, line);
-	else if (strcmp(kw, "meta") == 0) {
-		struct rule *r = rule_new(pf, name, RULE_META);
-
-		r->expr = strdup(s);
-		r->col = (int)(s - line) + 1;
-		rule_add(pf, r);
-	} else if (strcmp(kw, "score") == 0)
-		parse_score(pf, name, s);
-	else if (strcmp(kw, "describe") == 0) {
-		struct rules_attr *a = attr_get(set, name);
-
-		g_free(a->describe);
-		a->describe = g_strdup(s);
-	} else if (strcmp(kw, "tflags") == 0)
-		parse_tflags(pf, name, s);
-	else if (strcmp(kw, "priority") == 0) {
-		struct rules_attr *a = attr_get(set, name);
-
-		a->priority = atoi(s);
-	} else if (strcmp(kw, "mimeheader") == 0 || strcmp(kw, "askdns") == 0 ||
-	    strcmp(kw, "urirhssub") == 0 || strcmp(kw, "uridnsbl") == 0 ||
-	    strcmp(kw, "urirhsbl") == 0 || strcmp(kw, "uridnssub") == 0) {
+	if (in_list(dns_rule_directives, kw)) {
 		char why[80];
 
 		snprintf(why, sizeof(why), "'%s' rules are not supported", kw);

@@ -57,6 +57,9 @@ rule_free(struct rule *r)
 	free(r->pattern);
 	free(r->flags);
 	rx_free(r->rx);
+	g_strfreev(r->lits);
+	g_free(r->expanded);
+	g_free(r->lit_ids);
 	free(r->expr);
 	meta_free(r->meta);
 	free(r);
@@ -98,6 +101,8 @@ rules_set_free(struct rules_set **setp)
 	g_free(set->replace_start);
 	g_free(set->replace_end);
 	free(set->order);
+	for (int t = 0; t < RULE_NTYPES; t++)
+		pf_free(set->pf[t]);
 	g_free(set);
 }
 
@@ -252,6 +257,58 @@ rx_stress(const struct rx *rx)
 	return true;
 }
 
+/* VIGIL_RULES_PLAIN=1 turns the prefilter and the pattern rewriting
+ * off: every rule runs as written on every chunk, the reference that
+ * tests/rules/plain-compare.sh holds the fast path to. */
+static bool
+rules_plain(void)
+{
+	const char *e = getenv("VIGIL_RULES_PLAIN");
+
+	return e != NULL && strcmp(e, "1") == 0;
+}
+
+/*
+ * Patterns that open with a one-character boundary group, such as
+ * (?:\b|\s) or (?:^|\W), leave PCRE2 no way to skip ahead: the group
+ * can start anywhere.  With the character looked behind at instead of
+ * consumed, a match exists at the same places (one character later), and
+ * PCRE2 starts only where what follows can start.  Compiled as written
+ * when the rewritten one does not compile.
+ */
+static struct rx *
+rx_compile_fast(const char *pat, const char *flags,
+    const struct rules_limits *lim, char *err, size_t errlen,
+    size_t *off_r, bool *too_large_r)
+{
+	static const char *const lead[][2] = {
+		{ "(?:\\b|\\s)", "(?:\\b|(?<=\\s))" },
+		{ "(?:^|\\s)", "(?:^|(?<=\\s))" },
+		{ "(?:^|\\W)", "(?:^|(?<=\\W))" },
+		{ "(?:\\A|\\s)", "(?:\\A|(?<=\\s))" },
+	};
+
+	for (size_t i = 0; i < NELEM(lead) && !rules_plain(); i++) {
+		size_t n = strlen(lead[i][0]);
+		char *alt;
+		struct rx *rx;
+
+		if (strncmp(pat, lead[i][0], n) != 0)
+			continue;
+		/* A quantifier on the group would change what it means. */
+		if (strchr("?*+{", pat[n]) != NULL && pat[n] != '\0')
+			break;
+		alt = g_strconcat(lead[i][1], pat + n, NULL);
+		rx = rx_compile(alt, flags, lim, err, errlen, off_r,
+		    too_large_r);
+		g_free(alt);
+		if (rx != NULL)
+			return rx;
+		break;
+	}
+	return rx_compile(pat, flags, lim, err, errlen, off_r, too_large_r);
+}
+
 static void
 compile_pattern(struct rules_set *set, struct rule *r, bool stress,
     const struct rules_diag *diag)
@@ -272,8 +329,8 @@ compile_pattern(struct rules_set *set, struct rule *r, bool stress,
 		return;
 	}
 	free(tr);
-	r->rx = rx_compile(pat, r->flags, &set->lim, err, sizeof(err), &off,
-	    &too_large);
+	r->rx = rx_compile_fast(pat, r->flags, &set->lim, err, sizeof(err),
+	    &off, &too_large);
 	if (r->rx == NULL && too_large) {
 		diag_emit(set, diag, RULES_WARN, r->file, r->line, r->col,
 		    r->name, "skipped: %s%s", err, expanded != NULL ?
@@ -289,7 +346,12 @@ compile_pattern(struct rules_set *set, struct rule *r, bool stress,
 		    r->name, "regex reaches the match limit on a stress input "
 		    "(catastrophic backtracking): it will count as not hit on "
 		    "such messages");
-	g_free(expanded);
+	if (r->rx != NULL) {
+		if (!rules_plain())
+			r->lits = rx_literals(pat, r->flags, PF_MINLEN);
+		r->expanded = expanded;
+	} else
+		g_free(expanded);
 }
 
 /* Depth-first ordering of metas; 1 = visiting, 2 = done. */
@@ -442,6 +504,23 @@ rules_compile(struct rules_set *set, bool stress,
 		memcpy(set->order + pats->len, metas->pdata,
 		    metas->len * sizeof(void *));
 	set->nmeta_first = pats->len;
+	/* The literal prefilters of the types matched chunk by chunk. */
+	for (int t = RULE_BODY; t <= RULE_URI && !rules_plain(); t++) {
+		GPtrArray *of = g_ptr_array_new();
+		char err[256];
+
+		for (guint i = 0; i < pats->len; i++)
+			if (((struct rule *)pats->pdata[i])->type ==
+			    (enum rule_type)t)
+				g_ptr_array_add(of, pats->pdata[i]);
+		if (of->len > 0 && (set->pf[t] = pf_build((struct rule *const *)
+		    of->pdata, of->len, err, sizeof(err))) == NULL &&
+		    err[0] != '\0')
+			diag_emit(set, diag, RULES_WARN, "-", 0, 0, "-",
+			    "literal prefilter: %s (rules run without it)",
+			    err);
+		g_ptr_array_free(of, TRUE);
+	}
 	g_ptr_array_free(pats, TRUE);
 	g_ptr_array_free(metas, TRUE);
 	set->is_compiled = true;
@@ -459,6 +538,15 @@ rules_get_counts(const struct rules_set *set, struct rules_counts *c)
 	c->skipped = set->nskipped;
 	c->errors = set->nerrors;
 	c->warnings = set->nwarnings;
+}
+
+bool
+rules_has_type(const struct rules_set *set, enum rule_type t)
+{
+	for (size_t i = 0; i < set->norder; i++)
+		if (set->order[i]->type == t)
+			return true;
+	return false;
 }
 
 size_t

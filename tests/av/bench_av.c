@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cfg.h"
 #include "check.h"
@@ -25,6 +24,7 @@
 #include "snap.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "../tools/slurp.h"
 
 extern const struct check check_av;
 
@@ -34,23 +34,6 @@ cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
-}
-
-static char *
-slurp(const char *path, size_t *len_r)
-{
-	struct stat sb;
-	FILE *f;
-	char *buf;
-
-	if (stat(path, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    (f = fopen(path, "rb")) == NULL)
-		return NULL;
-	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL)
-		log_oom((size_t)sb.st_size, "bench");
-	*len_r = fread(buf, 1, (size_t)sb.st_size, f);
-	fclose(f);
-	return buf;
 }
 
 /* The "ms" of the message's av field, or -1. */
@@ -115,7 +98,7 @@ main(int argc, char **argv)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", argv[2], e->d_name);
-		if ((data = slurp(path, &len)) == NULL)
+		if ((data = slurp_path(path, &len)) == NULL)
 			continue;
 		m = scan_buffer(s, &env, (const unsigned char *)data, len,
 		    "bench", &v);

@@ -17,8 +17,6 @@
  */
 #include "config.h"
 
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,39 +29,16 @@
 #include "pipeline.h"
 #include "snap.h"
 #include "checks/auth.h"
-#include "lib/log.h"
-#include "xfail.h"
+#include "harness.h"
+#include "../tools/slurp.h"
 
 static bool verbose;
 static char tmpdir[] = "/tmp/vigil-dkim-suite-XXXXXX";
 
-static char *
-slurp(const char *path, size_t *len_r)
-{
-	FILE *f = fopen(path, "rb");
-	size_t cap = 65536, n = 0, r;
-	char *buf;
-
-	if (f == NULL)
-		return NULL;
-	buf = malloc(cap + 1);
-	while (buf != NULL && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += r;
-		if (n == cap)
-			buf = realloc(buf, (cap *= 2) + 1);
-	}
-	fclose(f);
-	if (buf == NULL)
-		return NULL;
-	buf[n] = '\0';
-	*len_r = n;
-	return buf;
-}
-
 static struct snap *
 snap_for(const char *zone, const char *drift)
 {
-	char zopt[1200], dopt[64], *err = NULL;
+	char zopt[1400], dopt[64];
 	const char *ov[] = {
 		/* only the check under test: no rules, AV or Bayes to build */
 		zopt, dopt, "Checks=spf,dkim,dmarc", "DKIMMinKeyBits=512",
@@ -71,24 +46,23 @@ snap_for(const char *zone, const char *drift)
 		"SkipTrusted=no", "SPFEnable=no", "DMARCEnable=no",
 		"AuthResults=no",
 	};
-	struct cfg *c;
-	struct snap *s;
 
 	snprintf(zopt, sizeof(zopt), "DNSZoneFile=%s", zone);
 	snprintf(dopt, sizeof(dopt), "DKIMClockDrift=%ss", drift);
-	if ((c = cfg_load(NULL, ov, sizeof(ov) / sizeof(ov[0]), &err)) == NULL ||
-	    (s = snap_build(c, &err)) == NULL) {
-		fprintf(stderr, "dkim_suite: %s\n", err);
-		exit(2);
-	}
-	cfg_unref(&c);
-	return s;
+	return harness_snap("dkim_suite", ov, sizeof(ov) / sizeof(ov[0]));
 }
+
+struct dk_case {
+	struct snap	*s;
+	const char	*msg;
+	size_t		 len;
+};
 
 /* In the child: "overall\tdetail" to fd. */
 static void
-run_case(struct snap *s, const char *msg, size_t len, int fd)
+run_case(void *arg, int fd)
 {
+	const struct dk_case *dc = arg;
 	struct scan_env env = { 0 };
 	const struct verdict *v;
 	const struct auth_dkim *d;
@@ -98,7 +72,8 @@ run_case(struct snap *s, const char *msg, size_t len, int fd)
 
 	env.client_addr = "192.0.2.1";
 	env.mail_from = "";
-	m = scan_buffer(s, &env, (const unsigned char *)msg, len, "dkim", &v);
+	m = scan_buffer(dc->s, &env, (const unsigned char *)dc->msg, dc->len,
+	    "dkim", &v);
 	if ((d = auth_dkim(m)) == NULL) {
 		dprintf(fd, "no-result\t");
 		_exit(0);
@@ -119,69 +94,16 @@ run_case(struct snap *s, const char *msg, size_t len, int fd)
 	_exit(0);
 }
 
-/* Runs one message in a child; got (size gotsz) gets the result. */
-static void
-run_child(struct snap *s, const char *msg, size_t len, char *got,
-    size_t gotsz, char *detail, size_t detsz)
-{
-	char buf[8192];
-	int pfd[2], status = 0;
-	size_t off = 0;
-	ssize_t r;
-	pid_t pid;
-	char *tab;
-
-	fflush(stdout);
-	if (pipe(pfd) < 0) {
-		perror("pipe");
-		exit(2);
-	}
-	if ((pid = fork()) == 0) {
-		close(pfd[0]);
-		alarm(20);
-		run_case(s, msg, len, pfd[1]);
-	}
-	close(pfd[1]);
-	while ((r = read(pfd[0], buf + off, sizeof(buf) - 1 - off)) > 0)
-		off += (size_t)r;
-	buf[off] = '\0';
-	close(pfd[0]);
-	waitpid(pid, &status, 0);
-	tab = strchr(buf, '\t');
-	if (WIFSIGNALED(status))
-		snprintf(got, gotsz, "CRASH(signal %d)", WTERMSIG(status));
-	else if (tab == NULL)
-		snprintf(got, gotsz, "NO-RESULT");
-	else {
-		*tab = '\0';
-		snprintf(got, gotsz, "%s", buf);
-		snprintf(detail, detsz, "%s", tab + 1);
-	}
-}
-
 int
 main(int argc, char **argv)
 {
-	const char *xfpath = NULL, *dir;
+	const char *dir;
 	char path[1200], line[4096];
 	struct xfail *xf;
-	int pass = 0, fail = 0, skip = 0, c, ncase = 0;
+	int pass = 0, fail = 0, skip = 0, ncase = 0;
 	FILE *man;
 
-	while ((c = getopt(argc, argv, "vx:")) != -1) {
-		switch (c) {
-		case 'v': verbose = true; break;
-		case 'x': xfpath = optarg; break;
-		default: goto usage;
-		}
-	}
-	if (optind + 1 != argc)
-		goto usage;
-	dir = argv[optind];
-	log_init("dkim_suite", 1, 0);
-	log_set_level(LOG_ERR);
-	if ((xf = xfail_load(xfpath)) == NULL)
-		return 2;
+	dir = harness_init(argc, argv, "dkim_suite", "DATA-DIR", &verbose, &xf);
 	snprintf(path, sizeof(path), "%s/manifest.tsv", dir);
 	if ((man = fopen(path, "r")) == NULL) {
 		fprintf(stderr, "dkim_suite: %s: %s\n", path, strerror(errno));
@@ -192,26 +114,18 @@ main(int argc, char **argv)
 		return 2;
 	}
 	while (fgets(line, sizeof(line), man) != NULL) {
-		char *f[7], *p = line, *data, *msg, zone[1300];
+		char *f[7], *data, *msg, zone[1300];
 		char got[64] = "", detail[4096] = "";
 		size_t len, mlen;
-		int n = 0;
-		struct snap *s;
+		struct dk_case dc;
 		bool ok;
 
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
-		line[strcspn(line, "\r\n")] = '\0';
-		f[n++] = p;
-		for (; *p != '\0' && n < 7; p++)
-			if (*p == '\t') {
-				*p = '\0';
-				f[n++] = p + 1;
-			}
-		if (n < 6)
+		if (harness_split(line, f, 7) < 6)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, f[1]);
-		if ((data = slurp(path, &len)) == NULL) {
+		if ((data = slurp_path(path, &len)) == NULL) {
 			fprintf(stderr, "dkim_suite: %s: %s\n", path,
 			    strerror(errno));
 			return 2;
@@ -241,10 +155,12 @@ main(int argc, char **argv)
 		} else
 			snprintf(zone, sizeof(zone), "%s/%s", dir, f[2]);
 		ncase++;
-		s = snap_for(zone, f[3]);
-		run_child(s, msg, mlen, got, sizeof(got), detail,
+		dc.s = snap_for(zone, f[3]);
+		dc.msg = msg;
+		dc.len = mlen;
+		harness_run(run_case, &dc, 20, got, sizeof(got), detail,
 		    sizeof(detail));
-		snap_unref(&s);
+		snap_unref(&dc.s);
 		free(data);
 		if (strcmp(f[2], "COMBINED") == 0)
 			unlink(zone);
@@ -271,7 +187,4 @@ main(int argc, char **argv)
 	snprintf(line, sizeof(line), ", %d cases, %d legacy vectors not "
 	    "counted", pass + fail, skip);
 	return xfail_report(xf, "dkim", pass, "dkim.xfail", line) ? 0 : 1;
-usage:
-	fprintf(stderr, "usage: dkim_suite [-v] [-x xfail-list] DATA-DIR\n");
-	return 2;
 }

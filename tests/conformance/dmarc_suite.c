@@ -19,11 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "checks/auth.h"
-#include "lib/log.h"
-#include "xfail.h"
+#include "harness.h"
 
 static enum auth_res
 outcome(const char *s)
@@ -52,46 +50,30 @@ policy_name(const struct dmarc_input *in)
 int
 main(int argc, char **argv)
 {
-	const char *xfpath = NULL;
-	bool verbose = false;
+	const char *path;
+	bool verbose;
 	struct xfail *xf;
-	int pass = 0, fail = 0, info = 0, c;
+	int pass = 0, fail = 0, info = 0;
 
-	while ((c = getopt(argc, argv, "vx:")) != -1) {
-		switch (c) {
-		case 'v': verbose = true; break;
-		case 'x': xfpath = optarg; break;
-		default: goto usage;
-		}
-	}
-	if (optind + 1 != argc)
-		goto usage;
-	log_init("dmarc_suite", 1, 0);
-	if ((xf = xfail_load(xfpath)) == NULL)
-		return 2;
+	path = harness_init(argc, argv, "dmarc_suite", "cases.tsv", &verbose,
+	    &xf);
 	for (int round = 0; round < 2; round++) {
-		FILE *f = fopen(argv[optind], "r");
+		FILE *f = fopen(path, "r");
 		char line[4096];
 
 		if (f == NULL) {
-			perror(argv[optind]);
+			perror(path);
 			return 2;
 		}
 		while (fgets(line, sizeof(line), f) != NULL) {
-			char *fl[16], *p = line, got[64], name[80];
+			char *fl[16], got[64], name[80];
 			const char *want = NULL, *era = "rfc7489";
-			int n = 0;
+			int n;
 			bool ok;
 
 			if (line[0] == '#' || line[0] == '\n')
 				continue;
-			line[strcspn(line, "\r\n")] = '\0';
-			fl[n++] = p;
-			for (; *p != '\0' && n < 16; p++)
-				if (*p == '\t') {
-					*p = '\0';
-					fl[n++] = p + 1;
-				}
+			n = harness_split(line, fl, 16);
 			if (strcmp(fl[0], "parse") == 0 && n >= 5) {
 				if (round == 1)
 					continue;
@@ -159,7 +141,4 @@ main(int argc, char **argv)
 		return xfail_report(xf, "dmarc", pass, "dmarc.xfail", extra) ?
 		    0 : 1;
 	}
-usage:
-	fprintf(stderr, "usage: dmarc_suite [-v] [-x xfail-list] cases.tsv\n");
-	return 2;
 }

@@ -19,8 +19,6 @@
  */
 #include "config.h"
 
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -37,8 +35,7 @@
 #include "pipeline.h"
 #include "snap.h"
 #include "checks/auth.h"
-#include "lib/log.h"
-#include "xfail.h"
+#include "harness.h"
 
 static bool verbose;
 
@@ -337,7 +334,7 @@ write_zone(struct zone *z, const char *path)
 static struct snap *
 snap_for(const char *zone_path)
 {
-	char zopt[1200], *err = NULL;
+	char zopt[1200];
 	const char *ov[] = {
 		/* only the check under test: no rules, AV or Bayes to build */
 		zopt, "Checks=spf,dkim,dmarc", "AuthservID=unknown",
@@ -345,34 +342,31 @@ snap_for(const char *zone_path)
 		"SkipTrusted=no", "DKIMEnable=no", "DMARCEnable=no",
 		"AuthResults=no", "DNSTimeout=5s",
 	};
-	struct cfg *c;
-	struct snap *s;
 
 	snprintf(zopt, sizeof(zopt), "DNSZoneFile=%s", zone_path);
-	if ((c = cfg_load(NULL, ov, sizeof(ov) / sizeof(ov[0]), &err)) == NULL ||
-	    (s = snap_build(c, &err)) == NULL) {
-		fprintf(stderr, "spf_suite: %s\n", err);
-		exit(2);
-	}
-	cfg_unref(&c);
-	return s;
+	return harness_snap("spf_suite", ov, sizeof(ov) / sizeof(ov[0]));
 }
+
+struct spf_case {
+	struct snap	*s;
+	const char	*host, *helo, *from;
+};
 
 /* In the child: "result\texplanation" to fd. */
 static void
-run_case(struct snap *s, const char *host, const char *helo,
-    const char *from, int fd)
+run_case(void *arg, int fd)
 {
 	static const char body[] = "From: test@example.com\r\n\r\ntest\r\n";
+	const struct spf_case *sc = arg;
 	struct scan_env env = { 0 };
 	const struct verdict *v;
 	const struct auth_spf *r;
 	struct msg *m;
 
-	env.client_addr = host;
-	env.helo = helo;
-	env.mail_from = from;
-	m = scan_buffer(s, &env, (const unsigned char *)body,
+	env.client_addr = sc->host;
+	env.helo = sc->helo;
+	env.mail_from = sc->from;
+	m = scan_buffer(sc->s, &env, (const unsigned char *)body,
 	    sizeof(body) - 1, "spf", &v);
 	if ((r = auth_spf(m)) == NULL)
 		dprintf(fd, "no-result\t");
@@ -398,40 +392,12 @@ run_test(struct snap *s, const char *scen, const char *name,
 	yaml_node_t *resn = map_get(d, t, "result");
 	const char *expl = scalar(map_get(d, t, "explanation"));
 	char *want = resn != NULL ? join_value(d, resn, ",") : strdup("?");
-	char buf[4096] = "", got[4200], *gexp = "", *w, *sv = NULL, *tab;
-	int pfd[2], status = 0;
+	struct spf_case sc = { s, host ? host : "", helo ? helo : "",
+	    from ? from : "" };
+	char got[4200], gexp[4096], *w, *sv = NULL;
 	bool ok = false, expok = true;
-	size_t off = 0;
-	ssize_t r;
-	pid_t pid;
 
-	fflush(stdout);
-	if (pipe(pfd) < 0) {
-		perror("pipe");
-		exit(2);
-	}
-	if ((pid = fork()) == 0) {
-		close(pfd[0]);
-		alarm(10);
-		run_case(s, host ? host : "", helo ? helo : "",
-		    from ? from : "", pfd[1]);
-	}
-	close(pfd[1]);
-	while ((r = read(pfd[0], buf + off, sizeof(buf) - 1 - off)) > 0)
-		off += (size_t)r;
-	buf[off] = '\0';
-	close(pfd[0]);
-	waitpid(pid, &status, 0);
-	if ((tab = strchr(buf, '\t')) != NULL) {
-		*tab = '\0';
-		gexp = tab + 1;
-	}
-	snprintf(got, sizeof(got), "%s", buf);
-	if (WIFSIGNALED(status))
-		snprintf(got, sizeof(got), "CRASH(signal %d)",
-		    WTERMSIG(status));
-	else if (tab == NULL)
-		snprintf(got, sizeof(got), "NO-RESULT");
+	harness_run(run_case, &sc, 10, got, sizeof(got), gexp, sizeof(gexp));
 	w = strdup(want);
 	for (char *tok = strtok_r(w, ",", &sv); tok != NULL;
 	    tok = strtok_r(NULL, ",", &sv))
@@ -464,29 +430,16 @@ run_test(struct snap *s, const char *scen, const char *name,
 int
 main(int argc, char **argv)
 {
-	const char *xfpath = NULL;
+	const char *path;
 	char dir[] = "/tmp/vigil-spf-suite-XXXXXX", zpath[300];
 	struct stats st = { 0 };
 	yaml_parser_t parser;
 	FILE *f;
-	int c;
 
-	while ((c = getopt(argc, argv, "vx:")) != -1) {
-		switch (c) {
-		case 'v': verbose = true; break;
-		case 'x': xfpath = optarg; break;
-		default: goto usage;
-		}
-	}
-	if (optind + 1 != argc)
-		goto usage;
-	log_init("spf_suite", 1, 0);
-	log_set_level(LOG_ERR);
-	if ((st.xf = xfail_load(xfpath)) == NULL)
-		return 2;
-	if ((f = fopen(argv[optind], "rb")) == NULL) {
-		fprintf(stderr, "spf_suite: %s: %s\n", argv[optind],
-		    strerror(errno));
+	path = harness_init(argc, argv, "spf_suite", "rfc7208-tests.yml",
+	    &verbose, &st.xf);
+	if ((f = fopen(path, "rb")) == NULL) {
+		fprintf(stderr, "spf_suite: %s: %s\n", path, strerror(errno));
 		return 2;
 	}
 	if (mkdtemp(dir) == NULL) {
@@ -542,8 +495,4 @@ main(int argc, char **argv)
 	rmdir(dir);
 	snprintf(zpath, sizeof(zpath), ", %d cases", st.pass + st.fail);
 	return xfail_report(st.xf, "spf", st.pass, "spf.xfail", zpath) ? 0 : 1;
-usage:
-	fprintf(stderr, "usage: spf_suite [-v] [-x xfail-list] "
-	    "rfc7208-tests.yml\n");
-	return 2;
 }

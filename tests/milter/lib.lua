@@ -19,13 +19,35 @@ function must(v, what)
 	if v ~= nil then error(what .. ": " .. tostring(v)) end
 end
 
--- Opens a connection as an internet client and says HELO.
-function open(ip)
+-- The protocol steps an MTA without SMFIP_HDR_LEADSPC offers: all of
+-- libmilter's (SMFI_CURR_PROT, 0x1FFFFF) but that one (0x100000).
+NO_LEADSPC = 0x0FFFFF
+
+-- Opens a connection as an internet client and says HELO; steps: what
+-- the MTA offers (nil: everything, SMFIP_HDR_LEADSPC included, as
+-- Postfix and Sendmail do).
+function open(ip, steps)
 	local conn = mt.connect(sock, 40, 0.25)
 	if conn == nil then error("cannot connect to " .. sock) end
+	-- (miltertest takes version, steps, actions, in that order)
+	if steps ~= nil then must(mt.negotiate(conn, nil, steps, nil), "negotiate") end
 	must(mt.conninfo(conn, "mx.example.net", ip or "192.0.2.7"), "conninfo")
 	must(mt.helo(conn, "mx.example.net"), "helo")
 	return conn
+end
+
+-- Did the filter ask for header values with their leading blanks?
+function leadspc(conn)
+	return mt.test_option(conn, SMFIP_HDR_LEADSPC)
+end
+
+-- A header value the filter adds, as it must travel: with
+-- SMFIP_HDR_LEADSPC the MTA writes "Name:" and the value as given, so the
+-- value brings its space.  (mt.header() does the same for the headers
+-- we send: it puts one space in front of the value under LEADSPC.)
+function hv(conn, v)
+	if leadspc(conn) then return " " .. v end
+	return v
 end
 
 -- Sends envelope and headers (a list of {name, value}).

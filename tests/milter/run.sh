@@ -124,6 +124,15 @@ grep -q 'verdict=reject' "$T/vigil.log" && ok "new thresholds in service after r
 stop
 grep -q "vigil stopped" "$T/vigil.log" && ok "SIGTERM stops cleanly" || bad "no clean stop in log"
 
+# --- header values as written (SMFIP_HDR_LEADSPC), DKIM simple/simple -----
+write_conf <<CONF
+Checks headers,dkim
+DNSZoneFile $here/../data/auth/zone.txt
+CONF
+start
+lua leadspc.lua
+stop
+
 # --- a spool that cannot spill: tempfail ----------------------------------
 write_conf <<CONF
 SpoolMemoryMax 4k

@@ -14,7 +14,9 @@
 #   1. a signed message from example.org (SPF, DKIM, DMARC pass) is
 #      delivered with our Authentication-Results; a forged one claiming
 #      our authserv-id is removed, a foreign one kept; an ed25519
-#      signature passes too;
+#      signature passes too, and so does simple/simple over header fields
+#      written without a space after the colon ("Subject:x": the milter
+#      negotiates SMFIP_HDR_LEADSPC), offline as well;
 #   2. the same message altered after signing: dkim=fail, still delivered
 #      (DMARC passes through aligned SPF);
 #   3. SPF fail is rejected at MAIL FROM (550 5.7.23, SPFRejectFail);
@@ -83,19 +85,6 @@ stop_dns() {
 	fi
 }
 trap 'stop_dns; pf_teardown' EXIT
-
-# header NAME FILE: the values of header NAME in FILE's top header, one a
-# line, unfolded.
-header() {
-	awk -v want="$(echo "$1" | tr 'A-Z' 'a-z')" '
-	    /^\r?$/ { exit }
-	    { sub(/\r$/, "") }
-	    /^[ \t]/ { if (cur == want) val = val " " substr($0, 2); next }
-	    { if (cur == want) print val
-	      cur = tolower(substr($0, 1, index($0, ":") - 1))
-	      val = substr($0, index($0, ":") + 1); sub(/^[ \t]+/, "", val) }
-	    END { if (cur == want) print val }' "$2"
-}
 
 # Keys: RSA from opendkim-genkey, ed25519 from openssl.
 opendkim-genkey -D "$T" -d example.org -s sel -b 2048 || exit 1
@@ -190,6 +179,13 @@ EOF
 "$SIGN" -c simple/simple -d example.org -s sel -k "$T/sel.private" \
     <"$T/plain.eml" >"$T/signed-simple.eml" || exit 1
 sed 's/usual place/unusual place/' "$T/signed.eml" >"$T/altered.eml"
+# "To:rcpt", "Subject:quarterly", "Date:  Fri", "Message-ID: <tab><": only
+# the exact bytes after each colon verify under simple canonicalization.
+sed -e 's/^To: /To:/' -e 's/^Subject: /Subject:/' -e 's/^Date: /Date:  /' \
+    -e 's/^Message-ID: /Message-ID: \t/' -e 's/auth-dns-1@/auth-dns-2@/' \
+    "$T/plain.eml" >"$T/nospace.eml"
+"$SIGN" -c simple/simple -d example.org -s sel -k "$T/sel.private" \
+    <"$T/nospace.eml" >"$T/signed-nospace.eml" || exit 1
 # forged results on top: one claiming our authserv-id, one foreign
 {
 	printf 'Authentication-Results: %s; dkim=pass header.d=bank.example\n' \
@@ -228,9 +224,10 @@ delivered() {
 send forged alice@example.org "$T/forged.eml"
 send ed alice@example.org "$T/signed-ed.eml"
 send simple alice@example.org "$T/signed-simple.eml"
+send nospace alice@example.org "$T/signed-nospace.eml"
 pf_wait_drain 60
 if f=$(delivered forged); then
-	ars=$(header Authentication-Results "$f")
+	ars=$(pf_header Authentication-Results "$f")
 	ours=$(printf '%s\n' "$ars" | grep -c "^$AUTHSERV;")
 	# header.b is quoted when its 8 characters hold a "/"
 	want="^$AUTHSERV; spf=pass smtp.mailfrom=example.org; dkim=pass"
@@ -255,24 +252,40 @@ if f=$(delivered forged); then
 else
 	pf_fail "signed message delivered" "$(cat "$T/forged.tsv")"
 fi
-if f=$(delivered ed) && header Authentication-Results "$f" |
+if f=$(delivered ed) && pf_header Authentication-Results "$f" |
     grep -q 'dkim=pass header.d=example.org header.s=ed header.a=ed25519-sha256'; then
 	pf_ok "ed25519 signature passes"
 else
 	pf_fail "ed25519 signature passes" "$(cat "$T/ed.tsv")"
 fi
 
-if f=$(delivered simple) && header Authentication-Results "$f" |
+if f=$(delivered simple) && pf_header Authentication-Results "$f" |
     grep -q 'dkim=pass header.d=example.org header.s=sel'; then
 	pf_ok "simple/simple canonicalization passes through Postfix"
 else
 	pf_fail "simple/simple canonicalization" "$(cat "$T/simple.tsv")"
 fi
 
+if f=$(delivered nospace) && pf_header Authentication-Results "$f" |
+    grep -q 'dkim=pass header.d=example.org header.s=sel'; then
+	pf_ok "simple/simple over 'Subject:x' style headers passes through Postfix"
+else
+	pf_fail "simple/simple over 'Subject:x' style headers" \
+	    "$(cat "$T/nospace.tsv") $(pf_header Authentication-Results "${f:-/dev/null}")"
+fi
+# ours with one space after the colon (with LEADSPC the MTA adds none)
+if [ -n "${f:-}" ] && grep -q '^Subject:quarterly figures' "$f" &&
+    grep -q '^To:rcpt@sink.invalid' "$f" &&
+    grep -q "^Authentication-Results: $AUTHSERV;" "$f"; then
+	pf_ok "'Subject:x' delivered as written; our A-R as 'Name: value'"
+else
+	pf_fail "'Subject:x' delivered as written" "$(head -12 "${f:-/dev/null}")"
+fi
+
 # ------------------------------------------------------ 2. altered
 send altered alice@example.org "$T/altered.eml"
 pf_wait_drain 60
-if f=$(delivered altered) && ar=$(header Authentication-Results "$f") &&
+if f=$(delivered altered) && ar=$(pf_header Authentication-Results "$f") &&
     printf '%s\n' "$ar" | grep -q 'dkim=fail (body hash mismatch) header.d=example.org' &&
     printf '%s\n' "$ar" | grep -q 'dmarc=pass'; then
 	pf_ok "altered message: dkim=fail, delivered on aligned SPF"
@@ -315,6 +328,12 @@ if [ "$got" = "SPF_PASS DKIM_VALID DKIM_VALID_AU DMARC_PASS" ]; then
 else
 	pf_fail "vigilctl scan offline" "got: $got $(cat "$T/vigilctl.err")"
 fi
+got=$(offline alice@example.org "$T/signed-nospace.eml")
+if [ "$got" = "SPF_PASS DKIM_VALID DKIM_VALID_AU DMARC_PASS" ]; then
+	pf_ok "vigilctl scan: simple/simple over 'Subject:x' style headers offline"
+else
+	pf_fail "vigilctl scan: 'Subject:x' offline" "got: $got"
+fi
 got=$(offline carol@spf-fail.example "$T/plain.eml")
 if [ "$got" = "SPF_FAIL DKIM_NONE DMARC_FAIL_REJECT" ]; then
 	pf_ok "vigilctl scan: SPF fail and DMARC fail offline"
@@ -356,7 +375,7 @@ start_vigil OnError=accept
 send hangacc alice@example.org "$T/signed.eml"
 pf_wait_drain 60
 if f=$(delivered hangacc) &&
-    header Authentication-Results "$f" | grep -q 'spf=temperror'; then
+    pf_header Authentication-Results "$f" | grep -q 'spf=temperror'; then
 	pf_ok "OnError=accept: delivered with spf=temperror"
 else
 	pf_fail "OnError=accept: delivered with spf=temperror" \

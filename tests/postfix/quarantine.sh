@@ -17,6 +17,10 @@
 #      positive per rule that hit, shown by `vigilctl stats`;
 #   7. list's filters (--sender --rcpt --min-score --reason --since) and
 #      a bounce (null sender) quarantined and released as one;
+#   7b. a release that a failing check tempfails (clamd gone) keeps its
+#      token: Postfix keeps the copy in its maildrop and, once the check
+#      works again, pickup's retry of that copy is delivered and uses the
+#      token up; a replay of it is quarantined;
 #   8. QuarantineMode hold puts the message on Postfix's hold queue;
 #   9. a store that cannot be written: 451, the message is not dropped;
 #  10. BlockAction reject: a blocked sender or client network gets
@@ -410,6 +414,79 @@ test_bounce() {
 	fi
 }
 
+# ------------------------------------------------------------ 7b. release retried
+# wait_for SECS CMD...: until CMD succeeds (0) or SECS pass (1)
+wait_for() {
+	local n=$(($1 * 10)) i=0
+	shift
+	until "$@"; do
+		i=$((i + 1))
+		[ $i -ge $n ] && return 1
+		sleep 0.1
+	done
+}
+
+# token_state ID: "unused used" counts of ID's release tokens
+token_state() {
+	sqlite3 "$QDIR/index.sqlite" "SELECT sum(used = 0), sum(used > 0) FROM tokens WHERE id = '$1'" |
+	    tr '|' ' '
+}
+
+test_release_retry() {
+	local n0 id used out
+	n0=$(entries)
+	pf_send --xclient 192.0.2.26 --from "$SPAMMER" --rcpt "$RCPT1" \
+	    --id-prefix retry "$T/spam.eml" >"$T/retry.tsv"
+	pf_wait_drain 30
+	if [ "$(entries)" != $((n0 + 1)) ]; then
+		pf_fail "release retry: quarantined first" "entries $n0 -> $(entries)"
+		return
+	fi
+	id=$(json_field "$T/list.json" id | tail -1)
+	# clamd gone: every message is tempfailed, the released copy too
+	pf_vigil_stop 30
+	if ! pf_vigil_start "$CONF" "${OPTS[@]}" AVScan=yes \
+	    "ClamdSocket=unix:$PF_WORK/no-clamd.sock"; then
+		pf_fail "vigil restarts with clamd gone" "see above"
+		return
+	fi
+	if ! "${CTL[@]}" quarantine release "$id" >"$T/retry.out" 2>&1; then
+		pf_fail "release retry: release" "$(cat "$T/retry.out")"
+		return
+	fi
+	if wait_for 90 grep -q "release $id not accepted: token kept" \
+	    "$PF_VIGIL_LOG" && [ -z "$(pf_delivered retry-0)" ] &&
+	    [ "$(token_state "$id")" = "1 0" ]; then
+		pf_ok "a release tempfailed by a failing check keeps its token"
+	else
+		pf_fail "tempfailed release keeps its token" "tokens (unused used): $(token_state "$id"); $(grep -a "$id" "$PF_VIGIL_LOG" | tail -3)"
+		return
+	fi
+	# clamd back (here: AV off): pickup retries the same copy
+	pf_vigil_stop 30
+	if ! pf_vigil_start "$CONF" "${OPTS[@]}"; then
+		pf_fail "vigil restarts" "see above"
+		return
+	fi
+	postkick -c "$PF_PFC" public pickup W 2>/dev/null
+	if wait_for 120 pf_delivered retry-0 >/dev/null &&
+	    [ "$(entries)" = $((n0 + 1)) ] &&
+	    [ "$(token_state "$id")" = "0 1" ]; then
+		pf_ok "the MTA's retry of that copy is delivered with the same token, which is then used up"
+	else
+		pf_fail "retry delivered" "delivered: $(pf_delivered retry-0); entries $n0 -> $(entries); tokens $(token_state "$id")"
+		return
+	fi
+	used=$(sqlite3 "$QDIR/index.sqlite" \
+	    "SELECT nonce FROM tokens WHERE id = '$id' AND used > 0")
+	if out=$(send_with_token replay2 "$(token "$id" "$used" \
+	    "$QDIR/release.key" "$T/spam.eml")" "already used"); then
+		pf_ok "a replay of the retried release's token is quarantined"
+	else
+		pf_fail "replay after a retried release" "$out"
+	fi
+}
+
 # ------------------------------------------------------------ 8. hold mode
 test_hold() {
 	local n0 code text
@@ -496,6 +573,7 @@ test_concurrent
 test_learn_ham
 test_filters
 test_bounce
+test_release_retry
 test_hold
 test_store_broken
 test_block_reject

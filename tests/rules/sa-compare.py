@@ -12,7 +12,7 @@ each (message, rule) pair counted once.
 import sys
 from collections import Counter
 
-REGEX_TYPES = {"header", "body", "rawbody", "uri", "full"}
+REGEX_TYPES = {"header", "body", "rawbody", "uri", "full", "mimeheader"}
 
 
 def read_hits(path):

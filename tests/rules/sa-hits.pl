@@ -10,7 +10,7 @@
 use strict;
 use warnings;
 use Mail::SpamAssassin;
-use Time::HiRes qw(time);
+use Time::HiRes qw(time clock_gettime CLOCK_PROCESS_CPUTIME_ID);
 use File::Temp qw(tempdir);
 
 my $rules = shift @ARGV or die "usage: sa-hits.pl RULES_DIR FILE...\n";
@@ -32,21 +32,24 @@ my @files = @ARGV;
 if (!@files) {
 	chomp(@files = <STDIN>);
 }
-my ($total, $n) = (0, 0);
+my ($total, $cpu, $n) = (0, 0, 0);
 for my $f (@files) {
 	open(my $fh, '<', $f) or die "$f: $!\n";
 	my @lines = <$fh>;
 	close($fh);
 	my $t0 = time;
+	my $c0 = clock_gettime(CLOCK_PROCESS_CPUTIME_ID);
 	my $mail = $sa->parse(\@lines);
 	my $st = $sa->check($mail);
 	my @hit = split(/,/, $st->get_names_of_tests_hit());
 	push @hit, split(/,/, $st->get_names_of_subtests_hit());
 	$st->finish();
 	$mail->finish();
+	$cpu += clock_gettime(CLOCK_PROCESS_CPUTIME_ID) - $c0;
 	$total += time - $t0;
 	$n++;
 	print "$f: ", join(' ', @hit), "\n";
 }
-printf STDERR "sa-hits: messages=%d total_s=%.3f ms_per_msg=%.3f\n",
-    $n, $total, $n ? 1000 * $total / $n : 0;
+printf STDERR "sa-hits: messages=%d total_s=%.3f ms_per_msg=%.3f "
+    . "cpu_ms_per_msg=%.3f\n", $n, $total, $n ? 1000 * $total / $n : 0,
+    $n ? 1000 * $cpu / $n : 0;

@@ -17,25 +17,7 @@
 
 #include <opendkim/dkim.h>
 
-static char *
-slurp(FILE *f, size_t *len_r)
-{
-	size_t cap = 65536, n = 0, r;
-	char *buf = malloc(cap + 1);
-
-	while (buf != NULL && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += r;
-		if (n == cap && (buf = realloc(buf, (cap *= 2) + 1)) == NULL)
-			break;
-	}
-	if (buf == NULL) {
-		fprintf(stderr, "dkim_sign: out of memory\n");
-		exit(2);
-	}
-	buf[n] = '\0';
-	*len_r = n;
-	return buf;
-}
+#include "slurp.h"
 
 int
 main(int argc, char **argv)
@@ -74,9 +56,14 @@ main(int argc, char **argv)
 		perror(keyfile);
 		return 2;
 	}
-	key = slurp(kf, &klen);
+	key = slurp_stream(kf, &klen);
 	fclose(kf);
-	msg = slurp(stdin, &mlen);
+	msg = slurp_stream(stdin, &mlen);
+	if (key == NULL || msg == NULL) {
+		fprintf(stderr, "dkim_sign: reading %s failed\n",
+		    key == NULL ? keyfile : "the message");
+		return 2;
+	}
 	if ((lib = dkim_init(NULL, NULL)) == NULL) {
 		fprintf(stderr, "dkim_sign: dkim_init failed\n");
 		return 2;

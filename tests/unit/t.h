@@ -1,6 +1,7 @@
 /*
- * t.h - helpers shared by the unit tests: temp config files, snapshots
- * from config text, and scanning a message given as a string.
+ * t.h - helpers shared by the unit tests: the source tree, reading and
+ * writing files, snapshots from config text, and scanning a message
+ * given as a string.
  */
 #ifndef VIGIL_T_H
 #define VIGIL_T_H
@@ -20,6 +21,17 @@
 #include "pipeline.h"
 #include "snap.h"
 #include "verdict.h"
+
+#include "../tools/slurp.h"	/* slurp_path(): a whole file */
+
+/* The source tree: $top_srcdir (make check sets it), else ".". */
+static inline const char *
+t_srcdir(void)
+{
+	const char *s = getenv("top_srcdir");
+
+	return s != NULL ? s : ".";
+}
 
 /* Writes text to a new temp file; returns its malloc'd path. */
 static inline char *

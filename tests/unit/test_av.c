@@ -32,43 +32,13 @@
 #include "verdict.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "t.h"
 
 extern const struct check check_av;
 
 static char tmp[] = "/tmp/vigil-test-av-XXXXXX";
 static void write_file(const char *, const char *);
 static char dbopt[300];
-
-static const char *
-srcdir(void)
-{
-	const char *s = getenv("top_srcdir");
-
-	return s != NULL ? s : ".";
-}
-
-static char *
-slurp(const char *path, size_t *len_r)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, len = 0, n;
-
-	if (f == NULL)
-		return NULL;
-	do {
-		if (len + 65536 > cap) {
-			cap = cap * 2 + 65536;
-			assert_non_null(buf = realloc(buf, cap + 1));
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	buf[len] = '\0';
-	*len_r = len;
-	return buf;
-}
 
 /* A snapshot with the defaults plus overrides; NULL with *err_r. */
 static struct snap *
@@ -94,7 +64,7 @@ scan_file(struct snap *s, const char *path, const struct verdict **v_r)
 {
 	struct scan_env env = { .helo = "client.example.org" };
 	size_t len;
-	char *data = slurp(path, &len);
+	char *data = slurp_path(path, &len);
 	struct msg *m;
 
 	if (data == NULL)
@@ -238,7 +208,7 @@ group_setup(void **state)
 	if (mkdtemp(tmp) == NULL)
 		return -1;
 	snprintf(cmd, sizeof(cmd), "python3 '%s/tests/av/gen_samples.py' '%s'",
-	    srcdir(), tmp);
+	    t_srcdir(), tmp);
 	if (system(cmd) != 0)
 		return -1;
 	snprintf(dbopt, sizeof(dbopt), "DatabaseDirectory=%s/db", tmp);
@@ -566,7 +536,7 @@ test_reload(void **state)
 	snprintf(dir, sizeof(dir), "%s/rdb", tmp);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	snprintf(src, sizeof(src), "%s/db/vigil-test.ndb", tmp);
-	assert_non_null(ndb = slurp(src, &len));
+	assert_non_null(ndb = slurp_path(src, &len));
 	assert_non_null(own = strstr(ndb, "Vigil.Test.Own.NDB"));
 	snprintf(dst, sizeof(dst), "%s/eicar.ndb", dir);
 	*own = '\0';
@@ -629,7 +599,7 @@ test_mime_oracle(void **state)
 	FILE *man;
 	int n = 0, rows = 0;
 
-	snprintf(dir, sizeof(dir), "%s/../shared/oracles/mime", srcdir());
+	snprintf(dir, sizeof(dir), "%s/../shared/oracles/mime", t_srcdir());
 	snprintf(path, sizeof(path), "%s/MANIFEST.tsv", dir);
 	if ((man = fopen(path, "r")) == NULL)
 		skip();

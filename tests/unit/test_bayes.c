@@ -377,6 +377,14 @@ store_open(struct backend *b, const char *tag)
 	return s;
 }
 
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static void
 learn1(struct bayes_store *s, const char *digest, const uint64_t *t,
     size_t n, enum bayes_class cls, bool forget, int want)
@@ -499,13 +507,14 @@ test_store_expire(void **state)
 	assert_int_equal(st.dropped, 0);
 	/* With the cut-off tomorrow, tokens seen once go; 4 (twice) stays.
 	 * A budget of 1 a call: the work is bounded and resumes (Redis
-	 * scans a small hash, up to 128 fields, in one step). */
+	 * scans a small hash, up to 128 fields, in one step; LMDB a bucket,
+	 * up to 190 tokens). */
 	struct backend *be = *state;
 	uint64_t dropped = 0;
 	for (int i = 0; i < 20; i++) {
 		assert_int_equal(s->ops->expire(s, time(NULL) + 86400 * 2, 1,
 		    1, &st, &err), 0);
-		assert_true(st.scanned <= (be->redis_pid > 0 ? 128u : 1u));
+		assert_true(st.scanned <= (be->redis_pid > 0 ? 128u : 190u));
 		dropped += st.dropped;
 		if (st.done)
 			break;
@@ -514,6 +523,46 @@ test_store_expire(void **state)
 	assert_int_equal(dropped, 2);
 	expect_counts(s, a, 3, (struct bayes_count[]){ {0,0}, {1,1},
 	    {0,0} }, 1, 1);
+	bayes_store_close(&s);
+}
+
+/*
+ * Many tokens: LMDB splits its buckets many times over; every count must
+ * survive the splits, and forgetting everything leaves no token behind.
+ */
+static void
+test_store_many(void **state)
+{
+	struct bayes_store *s = store_open(*state, "many");
+	enum { N = 5000 };
+	uint64_t *toks = calloc(N, sizeof(*toks));
+	struct bayes_count *c = calloc(N, sizeof(*c));
+	struct bayes_totals t;
+	char	*err = NULL;
+
+	assert_non_null(toks);
+	assert_non_null(c);
+	for (size_t i = 0; i < N; i++)
+		toks[i] = (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL;
+	qsort(toks, N, sizeof(*toks), cmp_u64);
+	/* The first half as spam, every token as ham. */
+	learn1(s, "m-spam", toks, N / 2, BAYES_SPAM, false, BAYES_LEARNED);
+	learn1(s, "m-ham", toks, N, BAYES_HAM, false, BAYES_LEARNED);
+	assert_int_equal(s->ops->lookup(s, toks, N, c, &t, &err), 0);
+	for (size_t i = 0; i < N; i++)
+		if (c[i].spam != (i < N / 2) || c[i].ham != 1)
+			fail_msg("%s: token %zu: %u/%u", s->ops->name, i,
+			    c[i].spam, c[i].ham);
+	assert_int_equal(t.ntokens, N);
+	learn1(s, "m-spam", toks, N / 2, BAYES_SPAM, true, BAYES_FORGOTTEN);
+	learn1(s, "m-ham", toks, N, BAYES_HAM, true, BAYES_FORGOTTEN);
+	assert_int_equal(s->ops->lookup(s, toks, N, c, &t, &err), 0);
+	for (size_t i = 0; i < N; i++)
+		assert_int_equal(c[i].spam + c[i].ham, 0);
+	assert_int_equal(s->ops->totals(s, &t, &err), 0);
+	assert_int_equal(t.ntokens, 0);
+	free(toks);
+	free(c);
 	bayes_store_close(&s);
 }
 
@@ -665,6 +714,7 @@ main(void)
 		cmocka_unit_test(test_store_learn),
 		cmocka_unit_test(test_store_batch),
 		cmocka_unit_test(test_store_expire),
+		cmocka_unit_test(test_store_many),
 		cmocka_unit_test(test_store_threads_share),
 	};
 	int	 fails = 0;

@@ -406,6 +406,97 @@ test_release_token(void **unused)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Scans text as live mail from x@bad.example (a blocked sender): it gets
+ * finding hit and action want. */
+static void
+expect_live(struct snap *s, const char *text, const char *hit, int want)
+{
+	const struct verdict *v;
+	struct msg *m = scan_live(s, text, "x@bad.example", &v);
+
+	assert_true(msg_has_hit(m, hit));
+	assert_int_equal(v->action, want);
+	msg_end(&m);
+}
+
+/* quarantine_token_peek() in s's store: 1 unused, 0 used or unknown. */
+static int
+token_unused(struct snap *s, const char *qid, const char *nonce)
+{
+	char *oerr = NULL;
+	struct qstore *q = quarantine_open(snap_cfg(s), false, &oerr);
+	int rc;
+
+	assert_non_null(q);
+	rc = quarantine_token_peek(q, qid, nonce);
+	quarantine_close(&q);
+	return rc;
+}
+
+/*
+ * A released copy that a failing check tempfails gives its token back, so
+ * the MTA's retry of that copy passes; once accepted, the token is used
+ * and the same copy again gets no pass.
+ */
+static void
+test_release_token_retry(void **unused)
+{
+	char dir[256], *qopt, *clamd, *msgtext, cmd[300];
+	const char *qid = "00112233445566778899aabbccddeeff";
+	const char *nonce = "2f0e0d0c0b0a09080706050403020100";
+	const char *err = NULL, *body;
+	struct arena *a = arena_new("test");
+	struct release_key key;
+	struct qstore *q;
+	struct snap *s, *down;
+	char *oerr = NULL;
+
+	(void)unused;
+	snprintf(dir, sizeof(dir), "%s/vigil-p-XXXXXX",
+	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	assert_true(asprintf(&qopt, "QuarantineDir=%s", dir) > 0);
+	assert_true(asprintf(&clamd, "ClamdSocket=unix:%s/no-clamd.sock",
+	    dir) > 0);
+	{
+		const char *ov[] = { qopt, "BlockSenders=bad.example" };
+		const char *ov_down[] = { qopt, "BlockSenders=bad.example",
+		    "Checks=policy,headers,av", "AVScan=yes", clamd };
+
+		s = snap_must(ov, 2);
+		down = snap_must(ov_down, 5);
+	}
+	assert_true(release_key_load(a, snap_cfg(s), true, &key, &err));
+	q = quarantine_open(snap_cfg(s), true, &oerr);
+	assert_non_null(q);
+	assert_true(quarantine_token_issue(q, qid, nonce, 1700000000));
+	quarantine_close(&q);
+	body = strstr(plain_msg, "\n\n") + 2;
+	msgtext = arena_printf(a, "X-Vigil-Release: %s\n%s",
+	    release_token_make(a, &key, qid, nonce, 1700000000,
+	    (const unsigned char *)body, strlen(body)), plain_msg);
+
+	/* clamd is down: the pass does not beat the tempfail, and the
+	 * token is unused again at the end of the message. */
+	expect_live(down, msgtext, "POLICY_RELEASED", ACTION_TEMPFAIL);
+	assert_int_equal(token_unused(s, qid, nonce), 1);
+
+	/* The retry passes and uses the token up. */
+	expect_live(s, msgtext, "POLICY_RELEASED", ACTION_ACCEPT);
+	assert_int_equal(token_unused(s, qid, nonce), 0);
+
+	/* A replay after the accepted copy: no pass, the block decides. */
+	expect_live(s, msgtext, "POLICY_RELEASE_INVALID", ACTION_REJECT);
+
+	snap_unref(&down);
+	snap_unref(&s);
+	arena_free(&a);
+	free(qopt);
+	free(clamd);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -415,6 +506,7 @@ main(void)
 		cmocka_unit_test(test_bad_config),
 		cmocka_unit_test(test_domain_thresholds),
 		cmocka_unit_test(test_release_token),
+		cmocka_unit_test(test_release_token_retry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -283,6 +283,248 @@ test_meta_and_tflags(void **state)
 	rules_set_free(&set);
 }
 
+/* rx_literals: " a|b " for the set {a, b}, "-" for none. */
+static void
+lits_are(const char *pattern, const char *flags, const char *want)
+{
+	char **l = rx_literals(pattern, flags, 3);
+	GString *s = g_string_new(NULL);
+
+	if (l == NULL)
+		g_string_append(s, "-");
+	for (size_t i = 0; l != NULL && l[i] != NULL; i++)
+		g_string_append_printf(s, "%s%s", i ? "|" : "", l[i]);
+	if (strcmp(s->str, want) != 0)
+		fail_msg("literals of /%s/%s: '%s', want '%s'", pattern, flags,
+		    s->str, want);
+	g_string_free(s, TRUE);
+	g_strfreev(l);
+}
+
+static void
+test_required_literals(void **state)
+{
+	lits_are("hello world", "", "hello world");
+	lits_are("\\bFoo\\s+barbaz\\b", "i", "barbaz");
+	lits_are("(?:finance|holding|securit(?:ies|y)) (?:company|firm)", "i",
+	    "finance|holding|securit");
+	lits_are("disburse?(?:ment)?", "", "disburs");
+	lits_are("ab+cdef", "", "cdef");
+	lits_are("abc(?:def)?gh", "", "abc");
+	lits_are("foo|ba", "", "-");			/* "ba" too short */
+	lits_are("foo|", "", "-");			/* empty alternative */
+	lits_are("(?:abcd){0,2}xy", "", "-");		/* optional group */
+	lits_are("a\\.b\\.c\\.d", "", "a.b.c.d");
+	lits_are("\\x41BC\\x{44}", "", "abcd");
+	lits_are("[abc]def[gh]", "", "def");
+	lits_are("\\Qa.b*c\\E", "", "a.b*c");
+	lits_are("some (?#comment)text", "", "some text");
+	lits_are("a b c  d", "x", "abcd");		/* /x */
+	lits_are("ab(?x) c d", "", "-");		/* inline x: gives up */
+	lits_are("(?(1)abcd|efgh)ijk", "", "ijk");	/* conditional */
+	lits_are("(?=abcd)xyz", "", "xyz");		/* lookahead */
+	lits_are("(?<!abcd)wxyz", "", "wxyz");
+	lits_are("(?<name>alpha)(?P<n2>betas)", "", "alpha");
+	lits_are("abc\\1def", "", "abc");		/* back-reference */
+	lits_are("ab{2}cde", "", "cde");
+	lits_are("a{,3}bcd", "", "a{,3}bcd");		/* not a quantifier */
+	lits_are("[", "", "-");				/* broken */
+}
+
+/* The literal prefilter runs a rule only on the lines its literals are
+ * in: the results must be those of running it on every line. */
+static void
+test_prefilter_same_hits(void **state)
+{
+	struct rules_set *set = load(
+	    "body WORD /\\bmoney\\b/i\n"
+	    "body MANY /transfer\\w*/i\ntflags MANY multiple\n"
+	    "body ANCH /^urgent reply/\n"
+	    "body NOLIT /\\d{3}-\\d{4}/\n"
+	    "body SPLIT /lost fund/\n"		/* across lines: no hit */
+	    "body NOSUB /subject words/i\ntflags NOSUB nosubject\n"
+	    "rawbody RAW /<b>bold/i\n"
+	    "uri URI /example\\.org\\/path/\n",
+	    NULL);
+	char text[] = "Subject words\n"
+	    "the moneymaker is not it\n"
+	    "Transfer transferred TRANSFERS\n"
+	    "call 555-1234 now lost\n"
+	    "fund urgent reply\n"
+	    "urgent reply and Money\n"
+	    "transfer\n";
+	struct rules_chunk body[8];
+	size_t nb = 0;
+	char *p = text;
+	struct rules_chunk raw[] = {
+		{ "nothing here\n", 13, 0 },
+		{ "x <B>BOLD</B>\n", 14, 1 },
+	};
+	const char *uris[] = { "http://example.com/", "http://example.org/path" };
+	struct rules_input in = { .body = body, .rawbody = raw, .nrawbody = 2,
+	    .uris = uris, .nuris = 2 };
+	struct arena *a = arena_new("test");
+	struct rules_hit *hits;
+	size_t n;
+	char *hs;
+
+	while (*p != '\0') {
+		char *nl = strchr(p, '\n');
+
+		body[nb] = (struct rules_chunk){ p, (size_t)(nl - p + 1),
+		    nb == 0 ? -1 : 0 };
+		nb++;
+		p = nl + 1;
+	}
+	in.nbody = nb;
+	hits = rules_eval(set, &in, a, &n);
+	hs = hits_of(set, &in);
+	assert_true(has(hs, "WORD"));
+	assert_true(has(hs, "MANY"));
+	assert_true(has(hs, "ANCH"));
+	assert_true(has(hs, "NOLIT"));
+	assert_false(has(hs, "SPLIT"));
+	assert_false(has(hs, "NOSUB"));
+	assert_true(has(hs, "RAW"));
+	assert_true(has(hs, "URI"));
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(hits[i].rule->name, "MANY") == 0)
+			assert_int_equal(hits[i].count, 4);
+		if (strcmp(hits[i].rule->name, "WORD") == 0)
+			assert_string_equal(hits[i].match, "Money");
+		if (strcmp(hits[i].rule->name, "RAW") == 0)
+			assert_string_equal(hits[i].where, "rawbody part 2");
+	}
+	g_free(hs);
+	arena_free(&a);
+	rules_set_free(&set);
+}
+
+/* mimeheader: each MIME part's headers, the message's own first. */
+static void
+test_mimeheader(void **state)
+{
+	struct rules_set *set = load(
+	    "mimeheader PDF Content-Type =~ /^application\\/pdf/i\n"
+	    "mimeheader GIF_RAW Content-Type:raw =~ /^image\\/gif;\\n\\tname=/\n"
+	    "mimeheader GIF_DEC Content-Type =~ /^image\\/gif; name=/\n"
+	    "mimeheader TOP Content-Type =~ /^multipart\\/mixed/\n"
+	    "mimeheader NOCID Content-ID !~ /\\@/\n"
+	    "mimeheader UNSET X-Missing =~ /^fallback$/ [if-unset: fallback]\n"
+	    "mimeheader CTE Content-Transfer-Encoding =~ /^base64$/\n"
+	    "mimeheader BAD Content-Type:addr =~ /x/\n"
+	    "ifplugin Mail::SpamAssassin::Plugin::MIMEHeader\n"
+	    "mimeheader IN_BLOCK Content-Disposition =~ /attachment/\n"
+	    "endif\n",
+	    NULL);
+	struct rules_hdr top[] = {
+		{ "Subject", " hi\n", "hi" },
+		{ "Content-Type", " multipart/mixed; boundary=x\n",
+		  "multipart/mixed; boundary=x" },
+	};
+	struct rules_hdr p1[] = {
+		{ "Content-Type", "text/plain\n", "text/plain" },
+	};
+	struct rules_hdr p2[] = {
+		{ "Content-Type", "image/gif;\n\tname=\"a.gif\"\n",
+		  "image/gif; name=\"a.gif\"" },
+		{ "Content-Transfer-Encoding", "base64\n", "base64" },
+		{ "Content-Disposition", "attachment\n", "attachment" },
+	};
+	struct rules_mpart parts[] = {
+		{ top, 2 }, { p1, 1 }, { p2, 3 },
+	};
+	struct rules_input in = { .hdrs = top, .nhdrs = 2, .mparts = parts,
+	    .nmparts = 3 };
+	char *h;
+
+	assert_non_null(strstr(diags->str, "BAD: skipped: header modifier "
+	    ":addr"));
+	h = hits_of(set, &in);
+	assert_false(has(h, "PDF"));
+	/* :raw keeps the folding; the decoded value is unfolded. */
+	assert_true(has(h, "GIF_RAW"));
+	assert_true(has(h, "GIF_DEC"));
+	assert_true(has(h, "TOP"));
+	assert_true(has(h, "NOCID"));
+	assert_true(has(h, "UNSET"));
+	assert_true(has(h, "CTE"));
+	assert_true(has(h, "IN_BLOCK"));
+	g_free(h);
+	rules_set_free(&set);
+}
+
+/* X-Spam-Relays-*: Received headers parsed, trust inferred as
+ * SpamAssassin does without trusted_networks. */
+static void
+test_relays(void **state)
+{
+	struct rules_set *set = load(
+	    "header UNTR X-Spam-Relays-Untrusted =~ /^\\[ ip=193\\.120\\.211\\.219 "
+	    "rdns=mail\\.webnote\\.net helo=webnote\\.net by=dogma\\.slashnull\\.org "
+	    "ident= envfrom= intl=0 id=g6MHQi403693 auth= msa=0 \\] \\[ ip=10\\.1/\n"
+	    "header TR X-Spam-Relays-Trusted =~ /^\\[ ip=127\\.0\\.0\\.1 rdns=localhost "
+	    "helo=localhost by=mx\\.example\\.org ident= envfrom= intl=1 id=ABC /\n"
+	    "header INT X-Spam-Relays-Internal =~ /ip=127\\.0\\.0\\.1/\n"
+	    "header EXT_ONE X-Spam-Relays-External =~ /^[^\\]]+ rdns=mail\\./\n"
+	    "header EXIM X-Spam-Relays-External =~ /ip=10\\.1\\.2\\.3 rdns=relay\\.example\\.net "
+	    "helo=hello\\.example by=webnote\\.net ident= envfrom= intl=0 "
+	    "id=1abc-00 /\n"
+	    "header AUTH X-Spam-Relays-Trusted =~ /auth=ESMTPSA/\n"
+	    "header ALLT ALL-TRUSTED =~ /x/\n",
+	    NULL);
+	struct rules_hdr hdrs[] = {
+		{ "Received", " from localhost (localhost [127.0.0.1])\n"
+		  "\tby mx.example.org (Postfix) with ESMTP id ABC\n"
+		  "\tfor <a@example.org>; Mon, 22 Jul 2002 14:30:27 -0400\n", "" },
+		{ "Received", " from dogma.slashnull.org [212.17.35.15]\n"
+		  "\tby localhost with IMAP (fetchmail-5.9.0)\n"
+		  "\tfor jm@localhost (single-drop); Mon, 22 Jul 2002\n", "" },
+		{ "Received", " from webnote.net (mail.webnote.net "
+		  "[193.120.211.219]) by\n    dogma.slashnull.org (8.11.6/8.11.6) "
+		  "with ESMTP id g6MHQi403693 for\n    <jm@jmason.org>; Mon, 22 "
+		  "Jul 2002 18:26:45 +0100\n", "" },
+		{ "Received", " from relay.example.net ([10.1.2.3] "
+		  "helo=hello.example)\n\tby webnote.net with esmtp (Exim 4.92)\n"
+		  "\tid 1abc-00; Mon, 22 Jul 2002\n", "" },
+	};
+	struct rules_input in = { .hdrs = hdrs, .nhdrs = 4 };
+	struct rules_hdr auth[] = {
+		{ "Received", " from client.example.com (dsl.example.com "
+		  "[203.0.113.9])\n\tby smtp.example.org (Postfix) with ESMTPSA "
+		  "id XYZ; Tue, 1 Jan 2030\n", "" },
+	};
+	struct rules_input in2 = { .hdrs = auth, .nhdrs = 1 };
+	char *h;
+
+	assert_non_null(strstr(diags->str, "ALLT: skipped"));
+	h = hits_of(set, &in);
+	assert_true(has(h, "UNTR"));
+	/* The fetchmail handover restarts the parse: the localhost hop
+	 * above it is forgotten, as in Received.pm. */
+	assert_false(has(h, "TR"));
+	assert_false(has(h, "INT"));
+	assert_true(has(h, "EXT_ONE"));
+	/* A private IP after a public one is untrusted all the same. */
+	assert_true(has(h, "EXIM"));
+	assert_false(has(h, "AUTH"));
+	g_free(h);
+	h = hits_of(set, &in2);
+	assert_true(has(h, "AUTH"));
+	assert_false(has(h, "UNTR"));
+	g_free(h);
+	/* Without the handover: the private hop is trusted and internal. */
+	hdrs[1] = hdrs[0];
+	in.hdrs = hdrs + 1;
+	in.nhdrs = 3;
+	h = hits_of(set, &in);
+	assert_true(has(h, "TR"));
+	assert_true(has(h, "INT"));
+	assert_true(has(h, "UNTR"));
+	g_free(h);
+	rules_set_free(&set);
+}
+
 static void
 test_meta_loop_is_an_error(void **state)
 {
@@ -446,6 +688,10 @@ main(void)
 		cmocka_unit_test(test_conditionals_and_tags),
 		cmocka_unit_test(test_header_semantics),
 		cmocka_unit_test(test_meta_and_tflags),
+		cmocka_unit_test(test_required_literals),
+		cmocka_unit_test(test_prefilter_same_hits),
+		cmocka_unit_test(test_mimeheader),
+		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_meta_loop_is_an_error),
 		cmocka_unit_test(test_perlisms),
 		cmocka_unit_test(test_limits),

@@ -6,6 +6,7 @@
 #include "t.h"
 
 #include "check.h"
+#include "lib/util.h"
 #include "msg_private.h"
 
 /* Missing Date (1.4), Message-ID (0.5), malformed From (2.0): 3.9. */
@@ -212,6 +213,41 @@ test_raw_is_crlf(void **state)
 	snap_unref(&s);
 }
 
+/*
+ * The bytes after a header's colon reach the raw message unchanged (no
+ * space added, none dropped); the raw values the checks read lose only
+ * the one space after the colon.
+ */
+static void
+test_header_leading_blanks_kept(void **state)
+{
+	struct snap *s = t_snap(NULL, NULL, 0);
+	const struct verdict *v;
+	struct msg *m = t_scan(s, "Subject:hello\nTo:  bob@example.com\n"
+	    "X-Tab:\tone\nFrom: a@example.org\nX-Empty:\n\nbody\n", &v);
+	static const struct { const char *name, *raw; } want[] = {
+		{ "Subject", "hello" }, { "To", " bob@example.com" },
+		{ "X-Tab", "\tone" }, { "From", "a@example.org" },
+		{ "X-Empty", "" },
+	};
+	const char *whole = "Subject:hello\r\nTo:  bob@example.com\r\n"
+	    "X-Tab:\tone\r\nFrom: a@example.org\r\nX-Empty:\r\n\r\nbody\r\n";
+	size_t len;
+	const unsigned char *raw = msg_raw(m, &len);
+
+	(void)state;
+	assert_int_equal(len, strlen(whole));
+	assert_memory_equal(raw, whole, len);
+	assert_int_equal(msg_hdr_count(m), NELEM(want));
+	for (size_t i = 0; i < NELEM(want); i++) {
+		assert_string_equal(msg_hdr(m, i)->name, want[i].name);
+		assert_string_equal(msg_hdr(m, i)->raw, want[i].raw);
+	}
+	assert_string_equal(msg_view(m)->subject, "hello");
+	msg_end(&m);
+	snap_unref(&s);
+}
+
 static void
 test_trusted_skips_content(void **state)
 {
@@ -292,6 +328,7 @@ main(void)
 		cmocka_unit_test(test_oversize_passes_unscanned),
 		cmocka_unit_test(test_spill_same_verdict),
 		cmocka_unit_test(test_raw_is_crlf),
+		cmocka_unit_test(test_header_leading_blanks_kept),
 		cmocka_unit_test(test_trusted_skips_content),
 		cmocka_unit_test(test_hostile_input),
 		cmocka_unit_test(test_score_table),

@@ -1,0 +1,509 @@
+/*
+ * rules_lit.c - the literals a pattern cannot match without: a set of
+ * strings of which every match contains at least one, as RE2's and
+ * Hyperscan's prefilters compute them.  The set lets a rule that cannot
+ * match a message be skipped without running its regex (rules_pf.c).
+ *
+ * The reading is conservative: whatever this parser does not understand
+ * (conditionals, an inline (?x), recursion, classes, unknown escapes)
+ * only weakens the answer, down to "no literal" (NULL).  Literals are
+ * lowercased: the prefilter compares without case, which finds a
+ * superset of what a case-sensitive pattern can match (without UTF,
+ * PCRE2 folds ASCII letters only, as g_ascii_tolower does).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "checks/rules.h"
+
+#define LIT_MAX_SET	128	/* strings in one set, beyond: no literal */
+
+/* A factor: NULL (nothing known) or a set of lowercased strings. */
+typedef GPtrArray fac_t;
+
+struct lp {
+	const char	*p, *end;
+	bool		 ext;		/* /x: white space and # comments */
+	bool		 bad;		/* give up on the whole pattern */
+};
+
+static void
+fac_free(fac_t *f)
+{
+	if (f != NULL)
+		g_ptr_array_free(f, TRUE);
+}
+
+static size_t
+fac_minlen(const fac_t *f)
+{
+	size_t m = SIZE_MAX;
+
+	for (guint i = 0; i < f->len; i++) {
+		size_t l = strlen(f->pdata[i]);
+
+		if (l < m)
+			m = l;
+	}
+	return m;
+}
+
+/* Is a better than b (NULL is worst)?  Longer shortest string first,
+ * then fewer strings. */
+static bool
+fac_better(const fac_t *a, const fac_t *b)
+{
+	size_t la, lb;
+
+	if (a == NULL)
+		return false;
+	if (b == NULL)
+		return true;
+	la = fac_minlen(a);
+	lb = fac_minlen(b);
+	return la != lb ? la > lb : a->len < b->len;
+}
+
+static fac_t *
+fac_one(const GString *s)
+{
+	fac_t *f = g_ptr_array_new_with_free_func(g_free);
+
+	g_ptr_array_add(f, g_strndup(s->str, s->len));
+	return f;
+}
+
+/* Keeps the better of *best and f, freeing the other. */
+static void
+fac_keep(fac_t **best, fac_t *f)
+{
+	if (fac_better(f, *best)) {
+		fac_free(*best);
+		*best = f;
+	} else
+		fac_free(f);
+}
+
+static void
+skip_ext(struct lp *lp)
+{
+	while (lp->ext && lp->p < lp->end) {
+		if (isspace((unsigned char)*lp->p))
+			lp->p++;
+		else if (*lp->p == '#') {
+			while (lp->p < lp->end && *lp->p != '\n')
+				lp->p++;
+		} else
+			break;
+	}
+}
+
+/*
+ * Reads a quantifier after an atom, if any: *min_r is its minimum and
+ * *multi_r whether it may repeat.  No quantifier: 1 and false.
+ */
+static void
+quantifier(struct lp *lp, unsigned *min_r, bool *multi_r)
+{
+	const char *p;
+
+	skip_ext(lp);
+	*min_r = 1;
+	*multi_r = false;
+	if (lp->p >= lp->end)
+		return;
+	switch (*lp->p) {
+	case '?': *min_r = 0; lp->p++; break;
+	case '*': *min_r = 0; *multi_r = true; lp->p++; break;
+	case '+': *multi_r = true; lp->p++; break;
+	case '{':
+		/* {n}, {n,}, {n,m}; anything else is a literal '{'. */
+		p = lp->p + 1;
+		if (p >= lp->end || !isdigit((unsigned char)*p))
+			return;
+		{
+			unsigned long n = strtoul(p, (char **)&p, 10), m = n;
+
+			if (p < lp->end && *p == ',') {
+				p++;
+				m = ULONG_MAX;
+				if (p < lp->end && isdigit((unsigned char)*p))
+					m = strtoul(p, (char **)&p, 10);
+			}
+			if (p >= lp->end || *p != '}')
+				return;
+			lp->p = p + 1;
+			*min_r = n > 0;
+			*multi_r = m > 1;
+		}
+		break;
+	default:
+		return;
+	}
+	/* Lazy and possessive forms. */
+	if (lp->p < lp->end && (*lp->p == '?' || *lp->p == '+'))
+		lp->p++;
+}
+
+/* Skips a character class at lp->p ('['); false if it does not end. */
+static bool
+skip_class(struct lp *lp)
+{
+	const char *p = lp->p + 1;
+
+	if (p < lp->end && *p == '^')
+		p++;
+	if (p < lp->end && *p == ']')
+		p++;
+	while (p < lp->end && *p != ']') {
+		if (*p == '\\' && p + 1 < lp->end)
+			p += 2;
+		else if (*p == '[' && p + 1 < lp->end && p[1] == ':') {
+			const char *e = strstr(p + 2, ":]");
+
+			p = e != NULL && e < lp->end ? e + 2 : p + 1;
+		} else
+			p++;
+	}
+	if (p >= lp->end)
+		return false;
+	lp->p = p + 1;
+	return true;
+}
+
+/*
+ * Reads one escape after '\\' at lp->p: returns the literal byte it
+ * stands for, -1 for a non-literal atom (\d, a back-reference...), or -2
+ * for a zero-width assertion (\b, \A...).
+ */
+static int
+escape(struct lp *lp)
+{
+	char c;
+
+	if (++lp->p >= lp->end) {
+		lp->bad = true;
+		return -1;
+	}
+	c = *lp->p++;
+	switch (c) {
+	case 'n': return '\n';
+	case 't': return '\t';
+	case 'r': return '\r';
+	case 'f': return '\f';
+	case 'e': return 0x1b;
+	case 'a': return 0x07;
+	case 'b': case 'B': case 'A': case 'z': case 'Z': case 'G': case 'K':
+		return -2;
+	case 'x': {
+		unsigned v = 0;
+		int n = 0;
+
+		if (lp->p < lp->end && *lp->p == '{') {
+			const char *e = memchr(lp->p, '}', (size_t)(lp->end -
+			    lp->p));
+
+			if (e == NULL) {
+				lp->bad = true;
+				return -1;
+			}
+			v = (unsigned)strtoul(lp->p + 1, NULL, 16);
+			lp->p = e + 1;
+			return v <= 0xff ? (int)v : -1;
+		}
+		while (n < 2 && lp->p < lp->end &&
+		    isxdigit((unsigned char)*lp->p)) {
+			v = v * 16 + (unsigned)g_ascii_xdigit_value(*lp->p++);
+			n++;
+		}
+		return (int)v;
+	}
+	case 'p': case 'P': case 'g': case 'k': case 'o': case 'N': case 'c':
+		/* \p{..}, \g{..}, \k<..>, \o{..}: skip a braced argument. */
+		if (lp->p < lp->end && strchr("{<'", *lp->p) != NULL) {
+			char close = *lp->p == '{' ? '}' : *lp->p == '<' ? '>' :
+			    '\'';
+			const char *e = memchr(lp->p, close, (size_t)(lp->end -
+			    lp->p));
+
+			if (e == NULL) {
+				lp->bad = true;
+				return -1;
+			}
+			lp->p = e + 1;
+		} else if (c == 'c' || c == 'p' || c == 'P' || c == 'g')
+			lp->p += lp->p < lp->end;	/* \cX, \pL, \g1 */
+		return -1;
+	default:
+		break;
+	}
+	/* Punctuation stands for itself; letters and digits not named
+	 * above are classes, back-references or octal: not literals. */
+	if (isalnum((unsigned char)c))
+		return -1;
+	return (unsigned char)c;
+}
+
+static fac_t *alternation(struct lp *lp);
+
+/* Skips a group's contents after its opening, up to and with ')'. */
+static void
+skip_group(struct lp *lp)
+{
+	fac_free(alternation(lp));
+	if (lp->p < lp->end && *lp->p == ')')
+		lp->p++;
+	else
+		lp->bad = true;
+}
+
+/*
+ * Reads a group after '(': its factor (NULL when it says nothing, or is
+ * zero-width).  *skip_r: the group is a comment or sets options, and
+ * the text around it reads as if it were not there.
+ */
+static fac_t *
+group(struct lp *lp, bool *skip_r)
+{
+	fac_t *f;
+
+	*skip_r = false;
+	if (lp->p < lp->end && *lp->p == '?') {
+		const char *q = lp->p + 1;
+
+		if (q >= lp->end) {
+			lp->bad = true;
+			return NULL;
+		}
+		switch (*q) {
+		case '#': {
+			const char *e = memchr(q, ')', (size_t)(lp->end - q));
+
+			if (e == NULL)
+				lp->bad = true;
+			else
+				lp->p = e + 1;
+			*skip_r = true;
+			return NULL;
+		}
+		case '=': case '!':
+			lp->p = q + 1;
+			skip_group(lp);
+			return NULL;
+		case '<':
+			if (q + 1 < lp->end && (q[1] == '=' || q[1] == '!')) {
+				lp->p = q + 2;
+				skip_group(lp);
+				return NULL;
+			}
+			/* (?<name>...) */
+			if ((q = memchr(q, '>', (size_t)(lp->end - q))) == NULL) {
+				lp->bad = true;
+				return NULL;
+			}
+			lp->p = q + 1;
+			break;
+		case 'P':
+			if (q + 1 < lp->end && q[1] == '<') {
+				if ((q = memchr(q, '>', (size_t)(lp->end - q))) ==
+				    NULL) {
+					lp->bad = true;
+					return NULL;
+				}
+				lp->p = q + 1;
+				break;
+			}
+			/* (?P=name), (?P>name): references. */
+			lp->p = q;
+			skip_group(lp);
+			return NULL;
+		case '\'':
+			if ((q = memchr(q + 1, '\'', (size_t)(lp->end - q - 1)))
+			    == NULL) {
+				lp->bad = true;
+				return NULL;
+			}
+			lp->p = q + 1;
+			break;
+		case ':': case '>': case '|':
+			lp->p = q + 1;
+			break;
+		case '(':
+			/* A conditional: which branch runs is unknown. */
+			lp->p = q;
+			skip_group(lp);
+			return NULL;
+		default: {
+			/* Options: (?i), (?s-m), (?i:...).  An x turned on
+			 * changes how the rest reads: give up. */
+			bool neg = false;
+
+			while (q < lp->end && (isalpha((unsigned char)*q) ||
+			    *q == '-' || *q == '^')) {
+				if (*q == '-')
+					neg = true;
+				else if (*q == 'x' && !neg)
+					lp->bad = true;
+				q++;
+			}
+			if (q >= lp->end || (*q != ')' && *q != ':')) {
+				/* (?R), (?1), (?&name), ... */
+				lp->p = lp->p + 1;
+				skip_group(lp);
+				return NULL;
+			}
+			lp->p = q + 1;
+			if (*q == ')') {
+				*skip_r = true;
+				return NULL;
+			}
+			break;
+		}
+		}
+	}
+	f = alternation(lp);
+	if (lp->p < lp->end && *lp->p == ')')
+		lp->p++;
+	else
+		lp->bad = true;
+	return f;
+}
+
+/* A sequence of atoms up to '|', ')' or the end: its best factor. */
+static fac_t *
+sequence(struct lp *lp)
+{
+	GString *run = g_string_new(NULL);
+	fac_t *best = NULL;
+
+	for (;;) {
+		unsigned min;
+		bool multi;
+		int c;
+
+		skip_ext(lp);
+		if (lp->bad || lp->p >= lp->end || *lp->p == '|' ||
+		    *lp->p == ')')
+			break;
+		c = (unsigned char)*lp->p;
+		if (c == '(') {
+			fac_t *g;
+			bool skip;
+
+			lp->p++;
+			g = group(lp, &skip);
+			if (skip)
+				continue;
+			quantifier(lp, &min, &multi);
+			if (run->len > 0)
+				fac_keep(&best, fac_one(run));
+			g_string_truncate(run, 0);
+			if (min > 0 && g != NULL)
+				fac_keep(&best, g);
+			else
+				fac_free(g);
+			continue;
+		}
+		if (c == '[') {
+			if (!skip_class(lp)) {
+				lp->bad = true;
+				break;
+			}
+			c = -1;
+		} else if (c == '\\') {
+			if (lp->p + 1 < lp->end && lp->p[1] == 'Q') {
+				/* \Q...\E: literal text. */
+				const char *e = strstr(lp->p + 2, "\\E");
+				const char *stop = e != NULL && e < lp->end ?
+				    e : lp->end;
+
+				for (const char *q = lp->p + 2; q < stop; q++)
+					g_string_append_c(run,
+					    g_ascii_tolower(*q));
+				lp->p = stop < lp->end ? stop + 2 : stop;
+				continue;
+			}
+			c = escape(lp);
+		} else if (c == '.' || c == '^' || c == '$') {
+			lp->p++;
+			c = c == '.' ? -1 : -2;
+		} else
+			lp->p++;
+		if (c == -2) {
+			/* Zero-width: ends the run, takes no quantifier
+			 * that matters. */
+			quantifier(lp, &min, &multi);
+			if (run->len > 0)
+				fac_keep(&best, fac_one(run));
+			g_string_truncate(run, 0);
+			continue;
+		}
+		quantifier(lp, &min, &multi);
+		if (c >= 0 && min > 0)
+			g_string_append_c(run, g_ascii_tolower((char)c));
+		if (c < 0 || min == 0 || multi) {
+			if (run->len > 0)
+				fac_keep(&best, fac_one(run));
+			g_string_truncate(run, 0);
+		}
+	}
+	if (run->len > 0)
+		fac_keep(&best, fac_one(run));
+	g_string_free(run, TRUE);
+	return best;
+}
+
+/* Alternatives: every one must give a factor; the union is the set. */
+static fac_t *
+alternation(struct lp *lp)
+{
+	fac_t *all = sequence(lp);
+
+	while (!lp->bad && lp->p < lp->end && *lp->p == '|') {
+		fac_t *f;
+
+		lp->p++;
+		f = sequence(lp);
+		if (all == NULL || f == NULL || all->len + f->len >
+		    LIT_MAX_SET) {
+			fac_free(f);
+			fac_free(all);
+			all = NULL;
+			/* Keep reading to find the group's end. */
+			while (!lp->bad && lp->p < lp->end && *lp->p == '|') {
+				lp->p++;
+				fac_free(sequence(lp));
+			}
+			return NULL;
+		}
+		for (guint i = 0; i < f->len; i++)
+			g_ptr_array_add(all, g_strdup(f->pdata[i]));
+		fac_free(f);
+	}
+	return all;
+}
+
+char **
+rx_literals(const char *pattern, const char *flags, size_t minlen)
+{
+	struct lp lp = { .p = pattern, .end = pattern + strlen(pattern) };
+	fac_t *f;
+	char **out;
+
+	lp.ext = flags != NULL && strchr(flags, 'x') != NULL;
+	f = alternation(&lp);
+	if (lp.bad || lp.p != lp.end || f == NULL || fac_minlen(f) < minlen) {
+		fac_free(f);
+		return NULL;
+	}
+	out = g_new0(char *, f->len + 1);
+	for (guint i = 0; i < f->len; i++)
+		out[i] = g_strdup(f->pdata[i]);
+	fac_free(f);
+	return out;
+}

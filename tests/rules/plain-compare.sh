@@ -1,0 +1,47 @@
+#!/bin/sh
+# plain-compare.sh - the rules' fast path (literal prefilter, rewritten
+# pattern openings) must give the hits of every rule run as written on
+# every chunk (VIGIL_RULES_PLAIN=1): on the golden messages with the
+# shipped rules and, when installed, SpamAssassin's; with a corpus folder
+# as argument (or VIGIL_CORPUS), on its messages too.
+#
+#   tests/rules/plain-compare.sh [CORPUS_DIR]
+set -u
+: "${top_srcdir:=.}" "${top_builddir:=.}"
+VIGILCTL="$top_builddir/filter/vigilctl"
+CONF="$top_srcdir/samples/vigil.conf"
+SA_RULES=${SA_RULES:-/usr/share/spamassassin}
+CORPUS=${1:-${VIGIL_CORPUS:-}}
+TMP=$(mktemp -d) || exit 99
+trap 'rm -rf "$TMP"' EXIT
+fail=0 pass=0
+
+find "$top_srcdir/tests/golden/rules" -name '*.eml' | sort >"$TMP/golden"
+[ -n "$CORPUS" ] && [ -d "$CORPUS" ] &&
+	find "$CORPUS" -type f ! -name '*.txt' | sort >"$TMP/corpus"
+
+compare() {	# RULES FILES LABEL
+	xargs "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$1" \
+	    rules test --batch <"$2" >"$TMP/fast" 2>/dev/null
+	VIGIL_RULES_PLAIN=1 xargs "$VIGILCTL" -c "$CONF" -o Checks=rules \
+	    -o "RulesDir=$1" rules test --batch <"$2" >"$TMP/plain" 2>/dev/null
+	if [ -s "$TMP/plain" ] && cmp -s "$TMP/fast" "$TMP/plain"; then
+		pass=$((pass + 1))
+		echo "ok: $3: $(wc -l <"$2") messages, the same hits"
+	else
+		fail=$((fail + 1))
+		echo "FAIL: $3: the fast path differs from the plain one"
+		diff "$TMP/plain" "$TMP/fast" | head -n 10
+	fi
+}
+
+compare "$top_srcdir/rules" "$TMP/golden" "shipped rules, golden messages"
+if [ -d "$SA_RULES" ]; then
+	compare "$SA_RULES" "$TMP/golden" "SpamAssassin's rules, golden messages"
+	[ -s "$TMP/corpus" 2>/dev/null ] &&
+		compare "$SA_RULES" "$TMP/corpus" "SpamAssassin's rules, $CORPUS"
+fi
+[ -s "$TMP/corpus" 2>/dev/null ] &&
+	compare "$top_srcdir/rules" "$TMP/corpus" "shipped rules, $CORPUS"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
