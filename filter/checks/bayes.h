@@ -223,10 +223,13 @@ const char	*bayes_result_name(int result);
 
 /* ---- autolearn queue (bayes_learner.c) ---- */
 
-/* A batch is learned when it holds this many messages, or this long
- * after its first one was queued. */
+/* A batch is learned when it holds this many messages, or when its
+ * oldest one has waited this long. */
 #define BAYES_AL_BATCH_MAX	256
 #define BAYES_AL_BATCH_MS	150
+/* ...or, whichever comes first, this many tokens (at least one message):
+ * LMDB keeps the pages of its largest write transaction on the heap. */
+#define BAYES_AL_BATCH_TOKS	200000
 /* How long closing a snapshot waits for its queue to drain. */
 #define BAYES_AL_DRAIN_MS	10000
 
@@ -239,6 +242,7 @@ struct bayes_al_item {
 	double		 score;		/* for the log line */
 	char		 sid[40];	/* session and queue id, for the log */
 	char		 qid[40];
+	int64_t		 queued_ms;	/* set by the queue (monotonic) */
 };
 void		 bayes_al_item_free(struct bayes_al_item *);
 

@@ -118,7 +118,8 @@ learner_main(void *arg)
 	struct bayes_learner *l = arg;
 	struct bayes_al_item *batch[BAYES_AL_BATCH_MAX];
 	struct timespec ts;
-	size_t	 n;
+	size_t	 n, ntoks;
+	int64_t	 wait_ms;
 
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
@@ -126,10 +127,13 @@ learner_main(void *arg)
 			pthread_cond_wait(&l->more, &l->mu);
 		if (l->n == 0 && l->stopping)
 			break;
-		/* Gather a batch: more items for a short while, unless
-		 * the batch is full or the queue is being drained. */
-		if (l->n < BAYES_AL_BATCH_MAX && !l->stopping) {
-			deadline_ts(&ts, BAYES_AL_BATCH_MS);
+		/* Gather a batch: wait for more until the oldest item has
+		 * waited BAYES_AL_BATCH_MS, unless the batch is full or the
+		 * queue is being drained. */
+		wait_ms = l->q[l->head]->queued_ms + BAYES_AL_BATCH_MS -
+		    now_ms();
+		if (l->n < BAYES_AL_BATCH_MAX && !l->stopping && wait_ms > 0) {
+			deadline_ts(&ts, wait_ms);
 			while (l->n < BAYES_AL_BATCH_MAX && !l->stopping &&
 			    pthread_cond_timedwait(&l->more, &l->mu, &ts) !=
 			    ETIMEDOUT)
@@ -148,9 +152,14 @@ learner_main(void *arg)
 			}
 			break;
 		}
-		n = l->n < BAYES_AL_BATCH_MAX ? l->n : BAYES_AL_BATCH_MAX;
-		for (size_t i = 0; i < n; i++) {
-			batch[i] = l->q[l->head];
+		ntoks = 0;
+		for (n = 0; n < l->n && n < BAYES_AL_BATCH_MAX; n++) {
+			struct bayes_al_item *it = l->q[l->head];
+
+			if (n > 0 && ntoks + it->ntoks > BAYES_AL_BATCH_TOKS)
+				break;
+			ntoks += it->ntoks;
+			batch[n] = it;
 			l->head = (l->head + 1) % l->queue_max;
 		}
 		l->n -= n;
@@ -215,6 +224,7 @@ bayes_learner_push(struct bayes_learner *l, struct bayes_al_item *it)
 		}
 		l->started = true;
 	}
+	it->queued_ms = now_ms();
 	l->q[(l->head + l->n) % l->queue_max] = it;
 	l->n++;
 	if (l->n >= BAYES_AL_BATCH_MAX)
