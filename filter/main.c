@@ -258,6 +258,9 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 		log_sys(LOG_WARNING, "stopping with %d connections still open",
 		    daemon_conns_active());
 	daemon_control_stop();
+	/* Release the snapshot: its checks tear down (Bayes learns what
+	 * autolearn still has queued) unless a message still holds it. */
+	daemon_set_snap(NULL);
 	log_sys(LOG_INFO, "vigil stopped");
 	return 0;
 }

@@ -6,6 +6,12 @@
  * (autolearn).  It runs last (registry.c) so that msg_score() is the score
  * of everything but Bayes.
  *
+ * Autolearn never waits for the store: the message's tokens and digest go
+ * to a bounded queue (BayesAutolearnQueue) that one thread per snapshot
+ * learns in batches (bayes_learner.c); a full queue drops the message
+ * from learning (bayes.autolearn.dropped).  Tearing the snapshot down
+ * drains the queue before the store closes.
+ *
  * A store that cannot be reached never costs mail: the message is scanned
  * without Bayes and BAYES_UNAVAILABLE (0 points) says why.
  */
@@ -50,6 +56,9 @@ const struct opt bayes_opts[] = {
 	  "Probability from which `vigilctl bayes classify` says spam" },
 	{ "BayesAutolearn", OPT_BOOL, "yes", 0, 0, NULL,
 	  "Learn from live mail that the other checks scored clearly" },
+	{ "BayesAutolearnQueue", OPT_INT, "512", 1, 1000000, NULL,
+	  "Messages waiting to be autolearned; when full, more are not "
+	  "learned (bayes.autolearn.dropped)" },
 	{ "AutolearnSpamScore", OPT_DOUBLE, "12", -1000, 1000, NULL,
 	  "Learn as spam at or above this score (without Bayes's points)" },
 	{ "AutolearnHamScore", OPT_DOUBLE, "0.1", -1000, 1000, NULL,
@@ -64,14 +73,17 @@ const struct opt bayes_opts[] = {
 	{ NULL, 0, NULL, 0, 0, NULL, NULL }
 };
 
+extern const struct check check_bayes;
+
 struct bayes_state {
 	struct bayes_store *store;	/* NULL: disabled or open_error */
 	char		*open_error;	/* why the LMDB store could not open */
 	uint64_t	 min_spam, min_ham;
 	bool		 is_autolearn;
 	double		 al_spam, al_ham;
+	/* Autolearn's queue and thread (NULL: no store or autolearn off). */
+	struct bayes_learner *learner;
 	atomic_ulong	 n_classified, n_not_ready, n_unavailable;
-	atomic_ulong	 n_learn_spam, n_learn_ham, n_learn_fail;
 };
 
 static void *
@@ -110,6 +122,9 @@ bayes_setup(struct snap *s, const char **err_r)
 	st->is_autolearn = cfg_bool(c, "BayesAutolearn");
 	st->al_spam = cfg_double(c, "AutolearnSpamScore");
 	st->al_ham = cfg_double(c, "AutolearnHamScore");
+	if (st->store != NULL && st->is_autolearn)
+		st->learner = bayes_learner_new(st->store,
+		    (size_t)cfg_int(c, "BayesAutolearnQueue"));
 	return st;
 }
 
@@ -120,6 +135,9 @@ bayes_teardown(void *arg)
 
 	if (st == NULL)
 		return;
+	/* The last message of this snapshot has ended: learn what it
+	 * queued, then close the store. */
+	bayes_learner_free(&st->learner, BAYES_AL_DRAIN_MS);
 	bayes_store_close(&st->store);
 	free(st->open_error);
 	free(st);
@@ -180,15 +198,27 @@ bayes_learn_msg(struct bayes_store *store, struct msg *m,
 	return 0;
 }
 
-/* Learns live mail that everything but Bayes scored clearly. */
-static void
-bayes_autolearn(struct bayes_state *st, struct msg *m, double score)
+struct bayes_learner *
+bayes_snap_learner(const struct snap *s)
 {
-	enum bayes_class cls;
-	char	*err = NULL;
-	int	 res;
+	const struct bayes_state *st = snap_state(s, &check_bayes);
 
-	if (!st->is_autolearn || !msg_is_live(m))
+	return st != NULL ? st->learner : NULL;
+}
+
+/*
+ * Queues live mail that everything but Bayes scored clearly for learning
+ * (tk: its tokens, in the message's arena).  The learner thread learns it
+ * with others in one store transaction and logs the result.
+ */
+static void
+bayes_autolearn(struct bayes_state *st, struct msg *m, double score,
+    const struct bayes_toks *tk)
+{
+	struct bayes_al_item *it;
+	enum bayes_class cls;
+
+	if (st->learner == NULL || !msg_is_live(m))
 		return;
 	if (msg_failure_count(m) > 0 || msg_forced_action(m, NULL, NULL,
 	    NULL, NULL) >= 0)
@@ -199,18 +229,22 @@ bayes_autolearn(struct bayes_state *st, struct msg *m, double score)
 		cls = BAYES_HAM;
 	else
 		return;
-	if (bayes_learn_msg(st->store, m, cls, false, &res, &err) == -1) {
-		atomic_fetch_add(&st->n_learn_fail, 1);
+	if ((it = calloc(1, sizeof(*it))) == NULL)
+		log_oom(sizeof(*it), "bayes");
+	it->ntoks = tk->n;
+	if ((it->toks = malloc((tk->n + 1) * sizeof(*it->toks))) == NULL)
+		log_oom((tk->n + 1) * sizeof(*it->toks), "bayes");
+	if (tk->n > 0)
+		memcpy(it->toks, tk->v, tk->n * sizeof(*it->toks));
+	bayes_msg_digest(m, it->digest);
+	it->cls = cls;
+	it->score = score;
+	snprintf(it->sid, sizeof(it->sid), "%s", msg_session_id(m));
+	snprintf(it->qid, sizeof(it->qid), "%s", msg_queue_id(m));
+	if (!bayes_learner_push(st->learner, it))
 		log_msg(LOG_WARNING, m, "check=bayes autolearn=%s score=%.1f "
-		    "result=error why=\"%s\"", cls == BAYES_SPAM ? "spam" :
-		    "ham", score, err);
-		free(err);
-		return;
-	}
-	atomic_fetch_add(cls == BAYES_SPAM ? &st->n_learn_spam :
-	    &st->n_learn_ham, 1);
-	log_msg(LOG_INFO, m, "check=bayes autolearn=%s score=%.1f result=%s",
-	    cls == BAYES_SPAM ? "spam" : "ham", score, bayes_result_name(res));
+		    "result=dropped why=\"queue full (BayesAutolearnQueue)\"",
+		    cls == BAYES_SPAM ? "spam" : "ham", score);
 }
 
 static enum check_rc
@@ -268,7 +302,7 @@ bayes_run(void *arg, struct msg *m, enum check_phase phase,
 		msg_set_field(m, "bayes", arena_printf(msg_arena(m), "%.4f",
 		    p));
 	}
-	bayes_autolearn(st, m, score);
+	bayes_autolearn(st, m, score, &tk);
 	return CHECK_DONE;
 }
 
@@ -276,17 +310,23 @@ static void
 bayes_stats(void *arg, FILE *out)
 {
 	struct bayes_state *st = arg;
+	static const struct bayes_learner_stats none;
+	const struct bayes_learner_stats *ls = st->learner != NULL ?
+	    bayes_learner_stats(st->learner) : &none;
 
 	fprintf(out, "bayes.classified %lu\n", atomic_load(&st->n_classified));
 	fprintf(out, "bayes.not_ready %lu\n", atomic_load(&st->n_not_ready));
 	fprintf(out, "bayes.unavailable %lu\n",
 	    atomic_load(&st->n_unavailable));
-	fprintf(out, "bayes.autolearn.spam %lu\n",
-	    atomic_load(&st->n_learn_spam));
-	fprintf(out, "bayes.autolearn.ham %lu\n",
-	    atomic_load(&st->n_learn_ham));
-	fprintf(out, "bayes.autolearn.failed %lu\n",
-	    atomic_load(&st->n_learn_fail));
+	fprintf(out, "bayes.autolearn.spam %lu\n", atomic_load(&ls->spam));
+	fprintf(out, "bayes.autolearn.ham %lu\n", atomic_load(&ls->ham));
+	fprintf(out, "bayes.autolearn.failed %lu\n", atomic_load(&ls->failed));
+	fprintf(out, "bayes.autolearn.dropped %lu\n",
+	    atomic_load(&ls->dropped));
+	fprintf(out, "bayes.autolearn.batches %lu\n",
+	    atomic_load(&ls->batches));
+	fprintf(out, "bayes.autolearn.queued %zu\n", st->learner != NULL ?
+	    bayes_learner_queued(st->learner) : 0);
 }
 
 const struct check check_bayes = {

@@ -14,6 +14,7 @@
 #ifndef VIGIL_BAYES_H
 #define VIGIL_BAYES_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -219,6 +220,63 @@ int		 bayes_learn_msg(struct bayes_store *, struct msg *m,
 		    char **err_r);
 /* "learned", "moved", "already", "forgotten", "unknown". */
 const char	*bayes_result_name(int result);
+
+/* ---- autolearn queue (bayes_learner.c) ---- */
+
+/* A batch is learned when it holds this many messages, or when its
+ * oldest one has waited this long. */
+#define BAYES_AL_BATCH_MAX	256
+#define BAYES_AL_BATCH_MS	150
+/* ...or, whichever comes first, this many tokens (at least one message):
+ * LMDB keeps the pages of its largest write transaction on the heap. */
+#define BAYES_AL_BATCH_TOKS	200000
+/* How long closing a snapshot waits for its queue to drain. */
+#define BAYES_AL_DRAIN_MS	10000
+
+/* One message to autolearn; owned by the queue once pushed. */
+struct bayes_al_item {
+	unsigned char	 digest[BAYES_DIGEST_LEN];
+	uint64_t	*toks;		/* malloc'd, sorted, distinct */
+	size_t		 ntoks;
+	enum bayes_class cls;
+	double		 score;		/* for the log line */
+	char		 sid[40];	/* session and queue id, for the log */
+	char		 qid[40];
+	int64_t		 queued_ms;	/* set by the queue (monotonic) */
+};
+void		 bayes_al_item_free(struct bayes_al_item *);
+
+struct bayes_learner_stats {
+	atomic_ulong	 spam, ham;	/* learned (any result) */
+	atomic_ulong	 failed;	/* the store refused the batch */
+	atomic_ulong	 dropped;	/* queue full, or shut down first */
+	atomic_ulong	 batches;	/* learn calls that succeeded */
+};
+
+struct bayes_learner;
+/* A queue of at most queue_max messages for store (which must outlive
+ * the learner); its thread starts with the first item. */
+struct bayes_learner *bayes_learner_new(struct bayes_store *store,
+		    size_t queue_max);
+/* Queues it, or when the queue is full drops (frees) it, counts it and
+ * returns false.  Never waits for the store. */
+bool		 bayes_learner_push(struct bayes_learner *,
+		    struct bayes_al_item *it);
+/* Waits until everything queued so far is learned (or timeout_ms);
+ * true when the queue is empty. */
+bool		 bayes_learner_flush(struct bayes_learner *,
+		    uint64_t timeout_ms);
+/* Messages queued or being learned. */
+size_t		 bayes_learner_queued(struct bayes_learner *);
+const struct bayes_learner_stats *bayes_learner_stats(
+		    const struct bayes_learner *);
+/* Learns what is queued (for at most drain_ms, then drops the rest),
+ * stops the thread and frees; *lp = NULL.  NULL-safe. */
+void		 bayes_learner_free(struct bayes_learner **lp,
+		    uint64_t drain_ms);
+/* The autolearn queue of a snapshot's Bayes check (NULL: none). */
+struct snap;
+struct bayes_learner *bayes_snap_learner(const struct snap *);
 
 /* `vigilctl bayes bench` (ctl_bayes_bench.c). */
 struct ctl_opts;

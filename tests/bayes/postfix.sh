@@ -56,14 +56,34 @@ if [ -n "$f" ] && grep -q '^X-Spam-Status:.*BAYES_00' "$f"; then
 else
 	pf_fail "ham delivered with BAYES_00" "$(grep -i '^X-Spam' "$f" 2>&1)"
 fi
+# Autolearn happens in the background, in batches (at most a fraction of
+# a second after the message): wait for its log line, with the queue id.
+for _ in $(seq 50); do
+	pf_vigil_log | grep -q 'check=bayes autolearn=spam score=3.9 result=learned' && break
+	sleep 0.1
+done
 if pf_vigil_log | grep -q 'check=bayes autolearn=spam score=3.9 result=learned'; then
 	pf_ok "autolearn logged"
 else
 	pf_fail "autolearn logged" "$(pf_vigil_log | grep -i bayes | tail -5)"
 fi
+# Logged when its batch is learned, still with the message's queue id.
+pf_check "autolearn logged with the queue id" grep -q \
+    'q=[^- ][^ ]* check=bayes autolearn=spam score=3.9' "$PF_VIGIL_LOG"
 # The scored messages (0 points from the header checks) were learned as
 # ham; the autolearned one as spam.
 ctl bayes stats > "$PF_WORK/stats" 2>&1
 pf_check "autolearn counted (spam)" grep -q '^spam messages: 211$' "$PF_WORK/stats"
 pf_check "autolearn counted (ham)" grep -q '^ham messages: 212$' "$PF_WORK/stats"
+# The daemon's counters: the 1 spam and the ham learned, none dropped.
+ctl -o "ControlSocket=$PF_WORK/run/control.sock" stats > "$PF_WORK/dstats" 2>&1
+stat_of() { awk -v k="$1" '$1 == k { print $2 }' "$PF_WORK/dstats"; }
+if [ "$(stat_of bayes.autolearn.spam)" = 1 ] &&
+    [ "$(stat_of bayes.autolearn.ham)" -ge 1 ] &&
+    [ "$(stat_of bayes.autolearn.dropped)" = 0 ] &&
+    [ "$(stat_of bayes.autolearn.queued)" = 0 ]; then
+	pf_ok "vigilctl stats: autolearn counted, none dropped or queued"
+else
+	pf_fail "vigilctl stats: autolearn counted" "$(grep autolearn "$PF_WORK/dstats")"
+fi
 pf_summary

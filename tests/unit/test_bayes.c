@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -27,6 +28,7 @@
 
 #include "checks/bayes.h"
 #include "lib/arena.h"
+#include "lib/log.h"
 #include "msg.h"
 #include "pipeline.h"
 #include "t.h"
@@ -582,6 +584,75 @@ test_store_threads_share(void **state)
 	bayes_store_close(&s2);
 }
 
+/* The autolearn queue on this backend: four threads queue messages
+ * (some twice) at once; the learner learns them in batches, each message
+ * once, and closing it drains the queue before the store closes. */
+struct pusher {
+	struct bayes_learner *l;
+	int		 base;
+};
+
+static void *
+pusher_main(void *arg)
+{
+	struct pusher *p = arg;
+
+	for (int i = 0; i < 100; i++) {
+		struct bayes_al_item *it = calloc(1, sizeof(*it));
+		int	 id = p->base + i % 75;	/* 25 repeats */
+
+		assert_non_null(it);
+		memcpy(it->digest, &id, sizeof(id));
+		it->ntoks = 3;
+		it->toks = malloc(3 * sizeof(*it->toks));
+		it->toks[0] = 7;
+		it->toks[1] = 1000 + (uint64_t)id;
+		it->toks[2] = BAYES_TOK_HEADER | 9;
+		it->cls = id % 2 ? BAYES_SPAM : BAYES_HAM;
+		snprintf(it->qid, sizeof(it->qid), "Q%d", id);
+		assert_true(bayes_learner_push(p->l, it));
+	}
+	return NULL;
+}
+
+static void
+test_store_learner(void **state)
+{
+	struct bayes_store *s = store_open(*state, "learner");
+	struct bayes_learner *l = bayes_learner_new(s, 1000);
+	struct pusher p[4];
+	pthread_t t[4];
+	struct bayes_totals tot;
+	char	*err = NULL;
+	int	 save = log_get_level();
+
+	log_set_level(LOG_WARNING);	/* 400 info lines */
+	for (int i = 0; i < 4; i++) {
+		p[i] = (struct pusher){ .l = l, .base = i * 1000 };
+		assert_int_equal(pthread_create(&t[i], NULL, pusher_main,
+		    &p[i]), 0);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	const struct bayes_learner_stats *ls = bayes_learner_stats(l);
+	assert_true(bayes_learner_flush(l, 20000));
+	/* Every queued item counted (learned or already), none dropped,
+	 * in fewer batches than items. */
+	assert_int_equal(atomic_load(&ls->spam) + atomic_load(&ls->ham), 400);
+	assert_int_equal(atomic_load(&ls->dropped), 0);
+	assert_int_equal(atomic_load(&ls->failed), 0);
+	assert_true(atomic_load(&ls->batches) < 400);
+	bayes_learner_free(&l, 10000);
+	log_set_level(save);
+	assert_int_equal(s->ops->totals(s, &tot, &err), 0);
+	/* 300 distinct messages, ids 0..74 of each thread: 37 odd each. */
+	assert_int_equal(tot.nspam, 4 * 37);
+	assert_int_equal(tot.nham, 4 * 38);
+	expect_counts(s, (const uint64_t[]){ 7 }, 1,
+	    (struct bayes_count[]){ { 4 * 37, 4 * 38 } }, 4 * 37, 4 * 38);
+	bayes_store_close(&s);
+}
+
 static void
 test_redis_unreachable(void **state)
 {
@@ -611,6 +682,38 @@ test_redis_unreachable(void **state)
 }
 
 /* ---- autolearn through the real pipeline ---- */
+
+extern const struct check check_bayes;
+
+/* A counter of the Bayes check's stats in snapshot s. */
+static long
+stat_of(struct snap *s, const char *name)
+{
+	char	*buf = NULL, *p;
+	size_t	 len = 0;
+	FILE	*f = open_memstream(&buf, &len);
+	long	 v = -1;
+
+	assert_non_null(f);
+	check_bayes.stats(snap_state(s, &check_bayes), f);
+	fclose(f);
+	for (p = strtok(buf, "\n"); p != NULL; p = strtok(NULL, "\n"))
+		if (strncmp(p, name, strlen(name)) == 0 &&
+		    p[strlen(name)] == ' ')
+			v = atol(p + strlen(name) + 1);
+	free(buf);
+	return v;
+}
+
+/* A message the header checks score 0 (learned as ham), number i. */
+static char *
+ham_text(int i)
+{
+	return g_strdup_printf("From: Bob <bob@example.org>\n"
+	    "Date: Mon, 2 Sep 2002 12:00:00 +0000\n"
+	    "Message-ID: <q%d@example.org>\nSubject: lunch %d\n\n"
+	    "see you at %d word%d\n", i, i, i, i);
+}
 
 /* Feeds text ("Name: value" lines, blank line, body) as the milter does. */
 static void
@@ -681,9 +784,17 @@ test_autolearn(void **state)
 	feed_live(s, ham, true);
 	feed_live(s, middle, true);
 	feed_live(s, spam, true);	/* again: counted once */
+	/* Learned in the background: nothing yet blocks the message. */
+	assert_true(bayes_learner_flush(bayes_snap_learner(s), 10000));
 	assert_int_equal(st->ops->totals(st, &t, &err), 0);
 	assert_int_equal(t.nspam, 1);
 	assert_int_equal(t.nham, 1);
+	/* The counters say so, once the queue is drained. */
+	assert_int_equal(stat_of(s, "bayes.autolearn.spam"), 2);
+	assert_int_equal(stat_of(s, "bayes.autolearn.ham"), 1);
+	assert_int_equal(stat_of(s, "bayes.autolearn.dropped"), 0);
+	assert_int_equal(stat_of(s, "bayes.autolearn.queued"), 0);
+	assert_true(stat_of(s, "bayes.autolearn.batches") >= 1);
 
 	/* BayesAutolearn off: live mail is not learned. */
 	snap_unref(&s);
@@ -699,6 +810,146 @@ test_autolearn(void **state)
 	assert_int_equal(system(conf), 0);
 }
 
+/* A tiny queue: what does not fit is dropped and counted, never waited
+ * for; what fit is learned. */
+static void
+test_autolearn_dropped(void **state)
+{
+	char	 dir[] = "/tmp/test_bayes_ad.XXXXXX", conf[1024], *err = NULL;
+	char	 db[600];
+	struct bayes_totals t;
+	int	 nmsg = 6;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/db", dir);
+	struct bayes_store_cfg sc = { .dir = db, .map_size = 64 << 20 };
+	struct bayes_store *st = bayes_store_open(&sc, &err);
+	assert_non_null(st);
+
+	/* The learner alone: it gathers a batch for BAYES_AL_BATCH_MS, so
+	 * a second item pushed at once finds the one-item queue full. */
+	struct bayes_learner *l = bayes_learner_new(st, 1);
+	uint64_t tok[3] = { 1, 2, 3 };
+	bool	 ok[3];
+
+	for (int i = 0; i < 3; i++) {
+		struct bayes_al_item *it = calloc(1, sizeof(*it));
+
+		it->digest[0] = (unsigned char)(i + 1);
+		it->toks = malloc(sizeof(tok));
+		memcpy(it->toks, tok, sizeof(tok));
+		it->ntoks = 3;
+		it->cls = BAYES_SPAM;
+		snprintf(it->qid, sizeof(it->qid), "Q%d", i);
+		ok[i] = bayes_learner_push(l, it);
+	}
+	assert_true(ok[0]);
+	assert_false(ok[1]);
+	assert_false(ok[2]);
+	assert_int_equal(atomic_load(&bayes_learner_stats(l)->dropped), 2);
+	assert_true(bayes_learner_flush(l, 10000));
+	assert_int_equal(atomic_load(&bayes_learner_stats(l)->spam), 1);
+	bayes_learner_free(&l, 10000);
+	assert_null(l);
+	assert_int_equal(st->ops->totals(st, &t, &err), 0);
+	assert_int_equal(t.nspam, 1);
+
+	/* Big messages: a batch holds at most BAYES_AL_BATCH_TOKS tokens
+	 * (LMDB keeps its largest transaction's pages), so two of more
+	 * than half that each are learned one at a time. */
+	l = bayes_learner_new(st, 10);
+	for (int i = 0; i < 3; i++) {
+		struct bayes_al_item *it = calloc(1, sizeof(*it));
+		size_t	 nt = BAYES_AL_BATCH_TOKS / 2 + 1;
+
+		it->digest[0] = 0x80 | (unsigned char)i;
+		it->toks = malloc(nt * sizeof(*it->toks));
+		for (size_t j = 0; j < nt; j++)
+			it->toks[j] = ((uint64_t)i << 32) + j;
+		it->ntoks = nt;
+		it->cls = BAYES_HAM;
+		assert_true(bayes_learner_push(l, it));
+	}
+	assert_true(bayes_learner_flush(l, 60000));
+	assert_int_equal(atomic_load(&bayes_learner_stats(l)->ham), 3);
+	assert_int_equal(atomic_load(&bayes_learner_stats(l)->batches), 3);
+	bayes_learner_free(&l, 10000);
+	assert_int_equal(st->ops->totals(st, &t, &err), 0);
+	assert_int_equal(t.nham, 3);
+
+	/* Through the pipeline with BayesAutolearnQueue 1: every message
+	 * is either learned or dropped (and counted), none waits. */
+	snprintf(conf, sizeof(conf), "Checks headers, bayes\nBayesDir %s\n"
+	    "AutolearnSpamScore 3\nAutolearnHamScore 0.1\n"
+	    "BayesAutolearnQueue 1\n", db);
+	struct snap *s = t_snap(conf, NULL, 0);
+	for (int i = 0; i < nmsg; i++) {
+		char	*txt = ham_text(i);
+
+		feed_live(s, txt, true);
+		g_free(txt);
+	}
+	assert_true(bayes_learner_flush(bayes_snap_learner(s), 10000));
+	long	 learned = stat_of(s, "bayes.autolearn.ham");
+	long	 dropped = stat_of(s, "bayes.autolearn.dropped");
+	assert_true(dropped >= 1);
+	assert_true(learned >= 1);
+	assert_int_equal(learned + dropped, nmsg);
+	assert_int_equal(st->ops->totals(st, &t, &err), 0);
+	assert_int_equal((long)t.nham, 3 + learned);
+	snap_unref(&s);
+	bayes_store_close(&st);
+	snprintf(conf, sizeof(conf), "rm -rf '%s'", dir);
+	assert_int_equal(system(conf), 0);
+}
+
+/* A reload while messages are queued: the old snapshot's learner learns
+ * them all before its store closes, beside the new snapshot's. */
+static void
+test_autolearn_reload(void **state)
+{
+	char	 dir[] = "/tmp/test_bayes_ar.XXXXXX", conf[1024], *err = NULL;
+	char	 db[600];
+	struct bayes_totals t;
+	int	 nmsg = 40;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/db", dir);
+	snprintf(conf, sizeof(conf), "Checks headers, bayes\nBayesDir %s\n"
+	    "AutolearnSpamScore 3\nAutolearnHamScore 0.1\n"
+	    "BayesAutolearnQueue 1000\n", db);
+	struct snap *old = t_snap(conf, NULL, 0);
+	for (int i = 0; i < nmsg; i++) {
+		char	*txt = ham_text(i);
+
+		feed_live(old, txt, true);
+		g_free(txt);
+	}
+	/* Some are still queued (the batch window has not passed). */
+	assert_true(stat_of(old, "bayes.autolearn.queued") > 0);
+	assert_int_equal(stat_of(old, "bayes.autolearn.dropped"), 0);
+	struct snap *cur = t_snap(conf, NULL, 0);
+	snap_unref(&old);	/* the reload drops the old snapshot */
+	for (int i = nmsg; i < 2 * nmsg; i++) {
+		char	*txt = ham_text(i);
+
+		feed_live(cur, txt, true);
+		g_free(txt);
+	}
+	snap_unref(&cur);	/* shutdown: drained too */
+
+	struct bayes_store_cfg sc = { .dir = db, .map_size = 64 << 20 };
+	struct bayes_store *st = bayes_store_open(&sc, &err);
+	assert_non_null(st);
+	assert_int_equal(st->ops->totals(st, &t, &err), 0);
+	assert_int_equal(t.nham, 2 * nmsg);
+	bayes_store_close(&st);
+	snprintf(conf, sizeof(conf), "rm -rf '%s'", dir);
+	assert_int_equal(system(conf), 0);
+}
+
 int
 main(void)
 {
@@ -709,6 +960,8 @@ main(void)
 		cmocka_unit_test(test_bands),
 		cmocka_unit_test(test_redis_unreachable),
 		cmocka_unit_test(test_autolearn),
+		cmocka_unit_test(test_autolearn_dropped),
+		cmocka_unit_test(test_autolearn_reload),
 	};
 	const struct CMUnitTest store[] = {
 		cmocka_unit_test(test_store_learn),
@@ -716,6 +969,7 @@ main(void)
 		cmocka_unit_test(test_store_expire),
 		cmocka_unit_test(test_store_many),
 		cmocka_unit_test(test_store_threads_share),
+		cmocka_unit_test(test_store_learner),
 	};
 	int	 fails = 0;
 
