@@ -602,7 +602,7 @@ quarantine_list_json(struct qstore *q, const struct qfilter *f, FILE *out)
 	int rc;
 
 	st = quarantine_prepare(q->arena, q->db, "SELECT " ENTRY_JSON
-	    " FROM entries WHERE " FILTER_WHERE " ORDER BY time, id", &q->err);
+	    " FROM entries WHERE " FILTER_WHERE " ORDER BY time, rowid", &q->err);
 	if (st == NULL)
 		return false;
 	filter_bind(st, f != NULL ? f : &none);
@@ -629,7 +629,7 @@ quarantine_list(struct qstore *q, const struct qfilter *f,
 	if (f == NULL)
 		f = &none;
 	st = quarantine_prepare(q->arena, q->db, "SELECT " ENTRY_COLUMNS
-	    " FROM entries WHERE " FILTER_WHERE " ORDER BY time, id", &q->err);
+	    " FROM entries WHERE " FILTER_WHERE " ORDER BY time, rowid", &q->err);
 	rst = quarantine_prepare(q->arena, q->db, "SELECT addr FROM rcpts"
 	    " WHERE id = ? ORDER BY n", &q->err);
 	if (st == NULL || rst == NULL)

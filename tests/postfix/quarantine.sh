@@ -213,12 +213,14 @@ EOF2
 send_with_token() {
 	local name=$1 hdr=$2 why=$3 n0 n1 last
 	n0=$(entries)
+	json_field "$T/list.json" id | sort >"$T/$name.before"
 	{ printf '%s\n' "$hdr"; cat "$T/spam.eml"; } >"$T/$name.eml"
 	pf_send --xclient 192.0.2.21 --from "$SPAMMER" --rcpt "$RCPT1" \
 	    --id-prefix "$name" "$T/$name.eml" >"$T/$name.tsv"
 	pf_wait_drain 30
 	n1=$(entries)
-	last=$(json_field "$T/list.json" id | tail -1)
+	# The new entry: the one id that was not listed before.
+	last=$(json_field "$T/list.json" id | sort | comm -13 "$T/$name.before" -)
 	if [ -n "$(pf_delivered "$name-0")" ] || [ "$n1" != $((n0 + 1)) ]; then
 		echo "delivered: $(pf_delivered "$name-0"); entries $n0 -> $n1"
 		return 1
