@@ -54,15 +54,7 @@ fi
 WPID=$(pf_vigil_worker_pid)
 pf_ok "vigil starts with the generated signatures (generation $(stat_of av.engine.generation))"
 
-base=$(grep -c 'verdict=' "$PF_VIGIL_LOG")
-done_n() { echo $(($(grep -c 'verdict=' "$PF_VIGIL_LOG") - base)); }
-wait_n() {
-	local i=0
-	while [ "$(done_n)" -lt "$1" ] && [ $i -lt 1200 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
+pf_verdict_mark
 # wait_log N PATTERN [SECS]: until PATTERN occurs N times in vigil's log.
 wait_log() {
 	local i=0 n=$((${3:-30} * 10))
@@ -81,13 +73,13 @@ pf_send --rcpt "$RCPT" --id-prefix r -n "$N" -c "$C" --deadline 600 \
 sender=$!
 
 # a. a torn NDB: good lines, the new signature, then binary junk.
-wait_n $((N / 4))
+pf_wait_verdicts $((N / 4))
 { cat "$T/db/vigil-test.ndb"
   printf 'Vigil.Test.Own.NDB:0:*:%s\n' "$own_hex"
   printf 'Vigil.Test.Torn.NDB:0:*:4142\x00\xff\xfe\x01\x02garbage\x89PNG\r\n\x1a'
   head -c 200 /dev/zero | tr '\0' '\377'; } >"$T/db/vigil-test.ndb.tmp"
 mv "$T/db/vigil-test.ndb.tmp" "$T/db/vigil-test.ndb"
-pf_log "torn vigil-test.ndb renamed in after $(done_n) messages"
+pf_log "torn vigil-test.ndb renamed in after $(pf_verdicts_since) messages"
 if wait_log 1 "$FAILED"; then
 	pf_ok "torn NDB refused: $(grep -m1 -o "reload failed.*" "$PF_VIGIL_LOG")"
 else
@@ -95,7 +87,7 @@ else
 fi
 
 # b. a configuration reload while the directory is broken.
-wait_n $((N / 2))
+pf_wait_verdicts $((N / 2))
 if out=$(ctl reload 2>&1); then
 	pf_ok "vigilctl reload with a broken database directory: $out"
 else
@@ -103,7 +95,7 @@ else
 fi
 
 # c. a truncated main.cvd beside it.
-wait_n $((N * 2 / 3))
+pf_wait_verdicts $((N * 2 / 3))
 "$PYTHON" - "$T/db/main.cvd.tmp" <<'EOF'
 import sys
 h = (b"ClamAV-VDB:27 Nov 2026 10-00 +0000:62:1000:90:" + b"0" * 32 +
@@ -111,7 +103,7 @@ h = (b"ClamAV-VDB:27 Nov 2026 10-00 +0000:62:1000:90:" + b"0" * 32 +
 open(sys.argv[1], "wb").write(h + b"\x1f\x8b\x08\x00" + b"\x00" * 100)
 EOF
 mv "$T/db/main.cvd.tmp" "$T/db/main.cvd"
-pf_log "truncated main.cvd renamed in after $(done_n) messages"
+pf_log "truncated main.cvd renamed in after $(pf_verdicts_since) messages"
 if wait_log 2 "$FAILED"; then
 	pf_ok "truncated CVD refused: $(grep "$FAILED" "$PF_VIGIL_LOG" | tail -1 | grep -o 'reload failed.*')"
 else

@@ -452,6 +452,21 @@ pf_hold_ids() {
 
 # pf_wait_drain [SECS]: wait up to SECS (60) until maildrop, incoming,
 # active and deferred are empty (held mail stays); 1 on timeout.
+# pf_verdict_mark: remembers how many verdicts vigil has logged;
+# pf_verdicts_since prints how many it logged after the mark, and
+# pf_wait_verdicts N waits (120 s at most) until that reaches N.
+pf_verdict_mark() { PF_VERDICT_BASE=$(grep -c 'verdict=' "$PF_VIGIL_LOG"); }
+pf_verdicts_since() {
+	echo $(($(grep -c 'verdict=' "$PF_VIGIL_LOG") - ${PF_VERDICT_BASE:-0}))
+}
+pf_wait_verdicts() {
+	local i=0
+	while [ "$(pf_verdicts_since)" -lt "$1" ] && [ $i -lt 1200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 pf_wait_drain() {
 	local end=$(($(date +%s) + ${1:-60}))
 	while [ "$(pf_queue_count)" -gt 0 ]; do

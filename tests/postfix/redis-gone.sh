@@ -110,24 +110,16 @@ case $got in
 esac
 
 # ------------------------------------------------------------ 2. gone
-base=$(grep -c 'verdict=' "$PF_VIGIL_LOG")
-done_n() { echo $(($(grep -c 'verdict=' "$PF_VIGIL_LOG") - base)); }
-wait_n() {
-	local i=0
-	while [ "$(done_n)" -lt "$1" ] && [ $i -lt 1200 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
+pf_verdict_mark
 pf_send --xclient auto --id-prefix gone -n "$N" -c "$C" --deadline 600 \
     "${MSGS[@]}" >"$T/gone.tsv" &
 sender=$!
-wait_n $((N / 3))
+pf_wait_verdicts $((N / 3))
 redis_stop KILL
-pf_log "redis-server killed after $(done_n) messages"
-wait_n $((N * 2 / 3))
+pf_log "redis-server killed after $(pf_verdicts_since) messages"
+pf_wait_verdicts $((N * 2 / 3))
 if redis_start; then
-	pf_log "redis-server started again after $(done_n) messages"
+	pf_log "redis-server started again after $(pf_verdicts_since) messages"
 else
 	pf_fail "redis-server starts again" "$(tail -5 "$T/redis.log")"
 fi
