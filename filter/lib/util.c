@@ -22,18 +22,43 @@ util_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-bool
-util_parse_size(const char *s, uint64_t *out_r)
+/*
+ * The number that starts a size or a duration: digits only (no sign, no
+ * space), in range; *end_r points at the unit after it.
+ */
+static bool
+parse_count(const char *s, unsigned long long *v_r, const char **end_r)
 {
 	char *end;
-	unsigned long long v;
-	uint64_t mul = 1;
 
 	if (s == NULL || !isdigit((unsigned char)*s))
 		return false;
 	errno = 0;
-	v = strtoull(s, &end, 10);
+	*v_r = strtoull(s, &end, 10);
 	if (errno != 0)
+		return false;
+	*end_r = end;
+	return true;
+}
+
+/* v * mul into *out_r, unless it overflows. */
+static bool
+scale(unsigned long long v, uint64_t mul, uint64_t *out_r)
+{
+	if (v != 0 && mul > UINT64_MAX / v)
+		return false;
+	*out_r = v * mul;
+	return true;
+}
+
+bool
+util_parse_size(const char *s, uint64_t *out_r)
+{
+	const char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	if (!parse_count(s, &v, &end))
 		return false;
 	switch (tolower((unsigned char)*end)) {
 	case '\0': break;
@@ -44,24 +69,19 @@ util_parse_size(const char *s, uint64_t *out_r)
 	}
 	if (*end == 'b' || *end == 'B')
 		end++;
-	if (*end != '\0' || (v != 0 && mul > UINT64_MAX / v))
+	if (*end != '\0')
 		return false;
-	*out_r = v * mul;
-	return true;
+	return scale(v, mul, out_r);
 }
 
 bool
 util_parse_duration(const char *s, uint64_t *ms_r)
 {
-	char *end;
+	const char *end;
 	unsigned long long v;
 	uint64_t mul = 1000;
 
-	if (s == NULL || !isdigit((unsigned char)*s))
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
+	if (!parse_count(s, &v, &end))
 		return false;
 	if (strcmp(end, "ms") == 0)
 		mul = 1;
@@ -77,10 +97,7 @@ util_parse_duration(const char *s, uint64_t *ms_r)
 		mul = 7 * 86400ull * 1000;
 	else
 		return false;
-	if (v != 0 && mul > UINT64_MAX / v)
-		return false;
-	*ms_r = v * mul;
-	return true;
+	return scale(v, mul, ms_r);
 }
 
 bool
