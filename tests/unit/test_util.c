@@ -24,6 +24,11 @@ test_sizes_durations(void **state)
 	assert_true(util_parse_duration("30", &v) && v == 30000);
 	assert_true(util_parse_duration("30d", &v) && v == 30ull * 86400 * 1000);
 	assert_false(util_parse_duration("5y", &v));
+	/* Overflow, of the number or of number times unit: refused. */
+	assert_false(util_parse_size("99999999999999999999", &v));
+	assert_false(util_parse_size("17179869184g", &v));
+	assert_false(util_parse_duration("18446744073709551615d", &v));
+	assert_true(util_parse_size("16g", &v) && v == 16ull << 30);
 }
 
 static void
