@@ -4,8 +4,8 @@
 # the same run, and the null milter (--peer null) in the same session for
 # the ratio.  Needs root, postfix, dnsmasq, iproute2 (see bench/mta/README).
 #
-#   contrib/bench/vigil-peer.sh [-n N] [-c C] [--no-null] [--out DIR]
-#       [-o Keyword=value]...
+#   contrib/bench/vigil-peer.sh [-n N] [-c C] [--no-null] [--rspamd]
+#       [--out DIR] [-o Keyword=value]...
 #
 # The harness folder is copied to a temporary folder (shared/ is
 # read-only) and gets peers/vigil.sh, which runs filter/vigil with
@@ -24,22 +24,29 @@
 # Prints the harness's summaries and one line per filter: msgs/s ratio,
 # filter CPU ms/msg, p99 latency, peak RSS.  -n (2000) messages a phase
 # at -c (8) connections; results in --out (default /tmp/vigil-bench-*).
+# --rspamd also runs the harness's rspamd peer (Debian's rspamd package,
+# its default rules, Bayes in redis trained on the same manifests) in the
+# same session, for the ratio the goal is stated in.
+# --bench-opt passes an option to the harness's bench.sh (repeatable), e.g.
+# --bench-opt --no-baseline when only the filter's own figures matter.
 # -o passes a setting to vigil after the bench's own (repeatable), e.g.
 # -o Checks=headers to see what the core costs without the checks.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 : "${top_builddir:=$top}"
 shared=${VIGIL_SHARED:-$(cd "$top/../shared" 2>/dev/null && pwd)}
-N=2000 C=8 NULL=1 OUT= EXTRA=
+N=2000 C=8 NULL=1 RSPAMD=0 OUT= EXTRA= BOPT=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) N=$2; shift 2 ;;
 	-c) C=$2; shift 2 ;;
 	--no-null) NULL=0; shift ;;
+	--rspamd) RSPAMD=1; shift ;;
+	--bench-opt) BOPT="$BOPT $2"; shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
 	-o) EXTRA="$EXTRA -o $2"; shift 2 ;;
-	*) echo "usage: $0 [-n N] [-c C] [--no-null] [--out DIR]" \
-	    "[-o Keyword=value]..." >&2; exit 2 ;;
+	*) echo "usage: $0 [-n N] [-c C] [--no-null] [--rspamd] [--out DIR]" \
+	    "[--bench-opt OPT]... [-o Keyword=value]..." >&2; exit 2 ;;
 	esac
 done
 if [ "$(id -u)" != 0 ]; then
@@ -129,16 +136,53 @@ PEER
 cd "$H" || exit 1
 rc=0
 echo "== vigil ($N messages, $C connections)"
-./bench.sh --peer vigil -n "$N" -c "$C" --label vigil --out "$OUT/vigil" ||
+# shellcheck disable=SC2086 # harness options, split on purpose
+./bench.sh --peer vigil -n "$N" -c "$C" --label vigil --out "$OUT/vigil" $BOPT ||
 	rc=1
 if [ "$NULL" = 1 ]; then
 	echo "== null milter, same session"
-	./bench.sh --peer null -n "$N" -c "$C" --label null --out "$OUT/null" ||
+	# shellcheck disable=SC2086
+	./bench.sh --peer null -n "$N" -c "$C" --label null --out "$OUT/null" $BOPT ||
 		rc=1
 fi
+if [ "$RSPAMD" = 1 ]; then
+	echo "== rspamd, same session"
+	if command -v rspamd >/dev/null; then
+		./bench.sh --peer rspamd -n "$N" -c "$C" --label rspamd \
+		    --out "$OUT/rspamd" $BOPT || rc=1
+	else
+		echo "vigil-peer.sh: rspamd not installed (apt-get install rspamd)" >&2
+		rc=1
+	fi
+fi
 echo "== results in $OUT"
-for d in "$OUT"/vigil "$OUT"/null; do
+for d in "$OUT"/vigil "$OUT"/null "$OUT"/rspamd; do
 	[ -f "$d/summary.md" ] && { echo "--- $(basename "$d")"; cat "$d/summary.md"; }
 done
 [ -f "$OUT/vigil/verdicts.txt" ] && { echo "--- vigil verdicts"; cat "$OUT/vigil/verdicts.txt"; }
+# One line per filter from the milter phases, and vigil's CPU per message
+# as a multiple of each other filter's in this session.
+python3 - "$OUT" <<'SUM'
+import json, os, sys
+out = sys.argv[1]
+cpu = {}
+for name in ("vigil", "null", "rspamd"):
+    try:
+        with open(os.path.join(out, name, "summary.json")) as f:
+            s = json.load(f)
+    except (OSError, ValueError):
+        continue
+    base = next((p for p in s["phases"] if p["name"].endswith("-baseline")), None)
+    for p in s["phases"]:
+        if not p["name"].endswith("-milter"):
+            continue
+        cpu[name] = p["cpu_ms_per_msg"]["peer"]
+        ratio = p["msgs_per_s"] / base["msgs_per_s"] if base else float("nan")
+        print("%-7s msgs/s ratio %.3f  filter CPU %.2f ms/msg  p99 %.0f ms  "
+              "peak RSS %.0f MB  outcomes %s" % (name, ratio, cpu[name],
+              p["lat_p99_ms"], p["peer_peak_rss_mb"], p["outcomes"]))
+for other in ("null", "rspamd"):
+    if "vigil" in cpu and cpu.get(other):
+        print("vigil CPU / %s CPU: %.2f" % (other, cpu["vigil"] / cpu[other]))
+SUM
 exit $rc
