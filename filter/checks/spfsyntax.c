@@ -291,6 +291,26 @@ check_term(const char *t, const char *e, int *nredirect, int *nexp)
 	return "unknown mechanism";
 }
 
+/* The next space-separated term at *p: [*t_r, *e_r), *p after it; false
+ * when only spaces are left. */
+static bool
+next_term(const char **p, const char **t_r, const char **e_r)
+{
+	const char *q = *p;
+
+	while (*q == ' ')
+		q++;
+	if (*q == '\0') {
+		*p = q;
+		return false;
+	}
+	*t_r = q;
+	while (*q != '\0' && *q != ' ')
+		q++;
+	*e_r = *p = q;
+	return true;
+}
+
 const char *
 spfsyntax_check_record(const char *rec)
 {
@@ -305,14 +325,8 @@ spfsyntax_check_record(const char *rec)
 
 		if (*p != ' ')
 			return "terms must be separated by spaces";
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
+		if (!next_term(&p, &t, &e))
 			break;
-		t = p;
-		while (*p != '\0' && *p != ' ')
-			p++;
-		e = p;
 		if ((why = check_term(t, e, &nredirect, &nexp)) != NULL)
 			return why;
 	}
@@ -381,14 +395,8 @@ spfsyntax_rewrite_cidr0(const char *rec)
 		long v4 = -1, v6 = -1;
 		size_t nlen;
 
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
+		if (!next_term(&p, &t, &e))
 			break;
-		t = p;
-		while (*p != '\0' && *p != ' ')
-			p++;
-		e = p;
 		buf_add(&out, &len, &cap, " ", 1);
 		m = t;
 		if (strchr("+-?~", *m) != NULL)
