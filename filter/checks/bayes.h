@@ -72,6 +72,9 @@ void		 bayes_tok_words(const char *text, size_t len,
  * token (header tokens have BAYES_TOK_HEADER added). */
 uint64_t	 bayes_tok_hash(const char *prefix, const char *tok, size_t len);
 
+/* Sorts n token hashes ascending; tmp has room for n (radix sort). */
+void		 bayes_sort_u64(uint64_t *v, uint64_t *tmp, size_t n);
+
 /* ---- classifier ---- */
 
 struct bayes_count {

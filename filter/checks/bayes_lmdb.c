@@ -103,15 +103,21 @@ lm_mkdir(const char *dir, bool parents)
 	return 0;
 }
 
-/* One token's change within a learn transaction. */
+/* One token's change (converting the former layout). */
 struct tokdelta {
 	uint64_t	 tok;
 	int32_t		 spam, ham;
 	uint32_t	 day;		/* of the use, when counts grow */
 };
 
-struct deltas {
-	struct tokdelta	*v;
+/*
+ * A learn's changes as lists of tokens, one list for each kind of change
+ * (KS_* below): sorting 8-byte hashes moves a third of the bytes that
+ * whole changes would, and the lists are then merged in token order.
+ */
+enum { KS_SPAM_ADD, KS_HAM_ADD, KS_SPAM_SUB, KS_HAM_SUB, KS_N };
+struct keyset {
+	uint64_t	*v;
 	size_t		 n, cap;
 };
 
@@ -122,9 +128,9 @@ struct deltas {
 struct scratch {
 	const unsigned char **bkv;	/* lookup: each token's bucket */
 	size_t		 bkcap;
-	struct tokdelta	*tmp;		/* sort_deltas() */
+	uint64_t	*tmp;		/* sort buffer */
 	size_t		 tmpcap;
-	struct deltas	 d;		/* a learn's changes */
+	struct keyset	 ks[KS_N];	/* a learn's changes */
 	struct bucket	 bk[3];		/* buckets being edited */
 };
 
@@ -138,7 +144,8 @@ scratch_free(void *arg)
 
 	free(sc->bkv);
 	free(sc->tmp);
-	free(sc->d.v);
+	for (int i = 0; i < KS_N; i++)
+		free(sc->ks[i].v);
 	free(sc);
 }
 
@@ -358,80 +365,88 @@ lm_lookup(struct bayes_store *bs, const uint64_t *toks, size_t n,
 	return 0;
 }
 
+/* Adds a message's tokens (sorted, distinct) to a list of changes. */
 static void
-deltas_add(struct deltas *d, const uint64_t *toks, size_t n,
-    enum bayes_class cls, int delta, uint32_t day)
+keyset_add(struct keyset *ks, const uint64_t *toks, size_t n)
 {
-	if (d->n + n > d->cap) {
-		d->cap = (d->n + n) * 2;
-		if ((d->v = realloc(d->v, d->cap * sizeof(*d->v))) == NULL)
-			log_oom(d->cap * sizeof(*d->v), "bayes");
+	if (ks->n + n > ks->cap) {
+		ks->cap = (ks->n + n) * 2;
+		if ((ks->v = realloc(ks->v, ks->cap * sizeof(*ks->v))) == NULL)
+			log_oom(ks->cap * sizeof(*ks->v), "bayes");
 	}
-	for (size_t i = 0; i < n; i++) {
-		struct tokdelta *td = &d->v[d->n++];
-
-		td->tok = tok_key(toks[i]);
-		td->spam = cls == BAYES_SPAM ? delta : 0;
-		td->ham = cls == BAYES_HAM ? delta : 0;
-		td->day = day;
-	}
+	uint64_t *d = ks->v + ks->n;
+	for (size_t i = 0; i < n; i++)
+		d[i] = tok_key(toks[i]);
+	ks->n += n;
 }
 
 /*
- * Sorts by token: a radix sort on the top bytes (as many as it takes for
- * a few deltas a value; hashes are uniform), then an insertion sort,
- * which only has to order the few deltas that share those bytes.  The
- * buffers are kept by the thread: a fresh one a batch costs page faults.
+ * The changes to apply, in token order: either an array of changes
+ * sorted by token (d, nd) or the sorted lists of a learn (ks), whose
+ * changes all have day `day`.  Equal tokens are summed.
  */
-static void
-sort_deltas(struct deltas *d)
+struct dsrc {
+	const struct tokdelta *d;
+	size_t		 nd, id;
+	struct keyset	*ks;
+	size_t		 ki[KS_N];
+	uint32_t	 day;
+};
+
+/* The next token and its summed change; false at the end. */
+static bool
+dsrc_next(struct dsrc *s, uint64_t *t_r, int32_t *ds_r, int32_t *dh_r,
+    uint32_t *day_r)
 {
-	struct scratch *sc = scratch();
-	size_t	 count[256];
-	struct tokdelta *src = d->v, *dst;
-	size_t	 n = d->n;
-	unsigned nbytes = 1;
+	int32_t	 ds = 0, dh = 0;
+	uint32_t day = 0;
+	uint64_t t;
 
-	if (n < 2)
-		return;
-	while (nbytes < 4 && (n >> (8 * nbytes)) > 4)
-		nbytes++;
-	if (n > sc->tmpcap) {
-		free(sc->tmp);
-		sc->tmpcap = n + n / 2;
-		if ((sc->tmp = malloc(sc->tmpcap * sizeof(*sc->tmp))) == NULL)
-			log_oom(sc->tmpcap * sizeof(*sc->tmp), "bayes");
-	}
-	dst = sc->tmp;
-	for (unsigned b = 8 - nbytes; b < 8; b++) {
-		size_t	 sum = 0;
-
-		memset(count, 0, sizeof(count));
-		for (size_t i = 0; i < n; i++)
-			count[(src[i].tok >> (8 * b)) & 0xff]++;
-		for (size_t x = 0; x < 256; x++) {
-			size_t	 c = count[x];
-
-			count[x] = sum;
-			sum += c;
+	if (s->ks == NULL) {
+		if (s->id == s->nd)
+			return false;
+		t = s->d[s->id].tok;
+		for (; s->id < s->nd && s->d[s->id].tok == t; s->id++) {
+			ds += s->d[s->id].spam;
+			dh += s->d[s->id].ham;
+			if (s->d[s->id].day > day)
+				day = s->d[s->id].day;
 		}
-		for (size_t i = 0; i < n; i++)
-			dst[count[(src[i].tok >> (8 * b)) & 0xff]++] = src[i];
-		struct tokdelta *t = src;
-		src = dst;
-		dst = t;
-	}
-	if (src != d->v)
-		memcpy(d->v, src, n * sizeof(*src));
-	struct tokdelta *v = d->v;
-	for (size_t i = 1; i < n; i++) {
-		struct tokdelta x = v[i];
-		size_t	 j = i;
+	} else {
+		bool	 any = false;
 
-		for (; j > 0 && v[j - 1].tok > x.tok; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
+		t = UINT64_MAX;
+		for (int k = 0; k < KS_N; k++)
+			if (s->ki[k] < s->ks[k].n) {
+				any = true;
+				if (s->ks[k].v[s->ki[k]] < t)
+					t = s->ks[k].v[s->ki[k]];
+			}
+		if (!any)
+			return false;
+		for (int k = 0; k < KS_N; k++) {
+			const uint64_t *v = s->ks[k].v;
+			size_t	 i = s->ki[k], n = s->ks[k].n, c;
+
+			for (c = 0; i < n && v[i] == t; i++)
+				c++;
+			s->ki[k] = i;
+			if (k == KS_SPAM_ADD)
+				ds += (int32_t)c;
+			else if (k == KS_HAM_ADD)
+				dh += (int32_t)c;
+			else if (k == KS_SPAM_SUB)
+				ds -= (int32_t)c;
+			else
+				dh -= (int32_t)c;
+		}
+		day = s->day;
 	}
+	*t_r = t;
+	*ds_r = ds;
+	*dh_r = dh;
+	*day_r = day;
+	return true;
 }
 
 static uint32_t
@@ -488,7 +503,7 @@ bk_split(MDB_cursor *cur, struct bucket *b, uint64_t *hi_r, uint64_t t)
  * follows the number of distinct tokens.
  */
 static int
-lm_apply(struct lenv *le, MDB_txn *txn, struct deltas *d, uint64_t *ntok_r)
+lm_apply(struct lenv *le, MDB_txn *txn, struct dsrc *d, uint64_t *ntok_r)
 {
 	struct bucket *bp = &scratch()->bk[0];
 	MDB_cursor *cur;
@@ -497,20 +512,12 @@ lm_apply(struct lenv *le, MDB_txn *txn, struct deltas *d, uint64_t *ntok_r)
 	bool	 dirty = false;
 	int	 rc = 0;
 
-	sort_deltas(d);
 	if ((rc = mdb_cursor_open(txn, le->tokb, &cur)) != 0)
 		return rc;
-	for (size_t i = 0; i < d->n;) {
-		uint64_t t = d->v[i].tok;
-		int32_t	 ds = 0, dh = 0;
-		uint32_t day = 0;
-
-		for (; i < d->n && d->v[i].tok == t; i++) {
-			ds += d->v[i].spam;
-			dh += d->v[i].ham;
-			if (d->v[i].day > day)
-				day = d->v[i].day;
-		}
+	uint64_t t;
+	int32_t	 ds, dh;
+	uint32_t day;
+	while (dsrc_next(d, &t, &ds, &dh, &day)) {
 		if (ds == 0 && dh == 0)
 			continue;
 		if (t < lo || t > hi) {
@@ -574,6 +581,15 @@ lm_apply(struct lenv *le, MDB_txn *txn, struct deltas *d, uint64_t *ntok_r)
 	return rc;
 }
 
+static int
+cmp_tokdelta(const void *a, const void *b)
+{
+	uint64_t x = ((const struct tokdelta *)a)->tok;
+	uint64_t y = ((const struct tokdelta *)b)->tok;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * Stores written before the bucketed layout kept one entry a token in
  * "tok" (spam, ham, day as 3 x u32): moved into "tokb" once, in the
@@ -582,7 +598,10 @@ lm_apply(struct lenv *le, MDB_txn *txn, struct deltas *d, uint64_t *ntok_r)
 static int
 lm_convert(struct lenv *le, MDB_txn *txn)
 {
-	struct deltas d = { NULL, 0, 0 };
+	struct {
+		struct tokdelta *v;
+		size_t	 n, cap;
+	}	 d = { NULL, 0, 0 };
 	MDB_dbi	 old;
 	MDB_cursor *cur;
 	MDB_val	 k, v;
@@ -616,7 +635,10 @@ lm_convert(struct lenv *le, MDB_txn *txn)
 		free(d.v);
 		return rc;
 	}
-	rc = lm_apply(le, txn, &d, &ntok);
+	/* In key order already; sorted anyway, as lm_apply() needs. */
+	qsort(d.v, d.n, sizeof(*d.v), cmp_tokdelta);
+	struct dsrc src = { .d = d.v, .nd = d.n };
+	rc = lm_apply(le, txn, &src, &ntok);
 	free(d.v);
 	if (rc == 0 && (rc = meta_put(txn, le->meta, "ntok", ntok)) == 0)
 		rc = mdb_drop(txn, old, 1);
@@ -627,7 +649,8 @@ static int
 lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
     char **err_r)
 {
-	struct deltas *dp = &scratch()->d;	/* kept: see struct scratch */
+	struct scratch *sc = scratch();		/* kept: see struct scratch */
+	struct keyset *ks = sc->ks;
 	struct lenv *le = ((struct lstore *)bs)->le;
 	MDB_txn	*txn;
 	int64_t	 now = time(NULL);
@@ -644,7 +667,8 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 	}
 	uint64_t cnt[2] = { meta_get(txn, le->meta, "nham"),
 	    meta_get(txn, le->meta, "nspam") };
-	dp->n = 0;
+	for (int i = 0; i < KS_N; i++)
+		ks[i].n = 0;
 	/* Decide each message by its digest, collecting token changes. */
 	for (size_t i = 0; i < n; i++) {
 		struct bayes_learn *it = &items[i];
@@ -662,8 +686,8 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 				it->result = BAYES_UNKNOWN;
 				continue;
 			}
-			deltas_add(dp, it->toks, it->ntoks,
-			    (enum bayes_class)was, -1, day);
+			keyset_add(&ks[was == BAYES_SPAM ? KS_SPAM_SUB :
+			    KS_HAM_SUB], it->toks, it->ntoks);
 			if ((rc = mdb_del(txn, le->msg, &k, NULL)) != 0)
 				goto fail;
 			if (cnt[was] > 0)
@@ -676,12 +700,13 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 			continue;
 		}
 		if (was >= 0) {
-			deltas_add(dp, it->toks, it->ntoks,
-			    (enum bayes_class)was, -1, day);
+			keyset_add(&ks[was == BAYES_SPAM ? KS_SPAM_SUB :
+			    KS_HAM_SUB], it->toks, it->ntoks);
 			if (cnt[was] > 0)
 				cnt[was]--;
 		}
-		deltas_add(dp, it->toks, it->ntoks, it->cls, +1, day);
+		keyset_add(&ks[it->cls == BAYES_SPAM ? KS_SPAM_ADD :
+		    KS_HAM_ADD], it->toks, it->ntoks);
 		v.mv_size = 1;
 		v.mv_data = &c;
 		if ((rc = mdb_put(txn, le->msg, &k, &v, 0)) != 0)
@@ -689,8 +714,22 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 		cnt[it->cls]++;
 		it->result = was >= 0 ? BAYES_MOVED : BAYES_LEARNED;
 	}
+	/* Each list sorted (the buffer is kept: see struct scratch). */
+	size_t	 most = 0;
+	for (int i = 0; i < KS_N; i++)
+		if (ks[i].n > most)
+			most = ks[i].n;
+	if (most > sc->tmpcap) {
+		free(sc->tmp);
+		sc->tmpcap = most + most / 2;
+		if ((sc->tmp = malloc(sc->tmpcap * sizeof(*sc->tmp))) == NULL)
+			log_oom(sc->tmpcap * sizeof(*sc->tmp), "bayes");
+	}
+	for (int i = 0; i < KS_N; i++)
+		bayes_sort_u64(ks[i].v, sc->tmp, ks[i].n);
+	struct dsrc src = { .ks = ks, .day = day };
 	uint64_t ntok = meta_get(txn, le->meta, "ntok");
-	if ((rc = lm_apply(le, txn, dp, &ntok)) != 0)
+	if ((rc = lm_apply(le, txn, &src, &ntok)) != 0)
 		goto fail;
 	if ((rc = meta_put(txn, le->meta, "ntok", ntok)) != 0 ||
 	    (rc = meta_put(txn, le->meta, "nham", cnt[0])) != 0 ||

@@ -546,35 +546,39 @@ tok_urls(struct tokbuf *tb, const struct mview *v)
 }
 
 /*
- * Sorts n 64-bit hashes (tmp: n values): a radix sort on as many top
- * bytes as leave a few values each (hashes are uniform), then an
- * insertion sort that only orders values sharing those bytes.
+ * Sorts n 64-bit hashes (tmp: room for n): an LSD radix sort on as many
+ * top bits as leave about two values a group (hashes are uniform), in
+ * passes of at most 11 bits, then an insertion sort that only orders the
+ * values sharing those bits.
  */
-static void
-sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
+void
+bayes_sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
 {
-	size_t	 count[256];
+	size_t	 count[1 << 11];
 	uint64_t *src = v, *dst = tmp;
-	unsigned nbytes = 1;
+	unsigned bits = 0;
 
 	if (n < 2)
 		return;
-	while (nbytes < 8 && (n >> (8 * nbytes)) > 4)
-		nbytes++;
-	for (unsigned b = 8 - nbytes; b < 8; b++) {
-		size_t	 sum = 0;
+	while (bits < 33 && (n >> bits) > 2)
+		bits++;
+	unsigned npass = (bits + 10) / 11;
+	unsigned w = npass == 0 ? 0 : (bits + npass - 1) / npass;
+	for (unsigned p = 0; p < npass; p++) {
+		unsigned shift = 64 - w * (npass - p);
+		size_t	 mask = ((size_t)1 << w) - 1, sum = 0;
 
-		memset(count, 0, sizeof(count));
+		memset(count, 0, ((size_t)1 << w) * sizeof(*count));
 		for (size_t i = 0; i < n; i++)
-			count[(src[i] >> (8 * b)) & 0xff]++;
-		for (size_t x = 0; x < 256; x++) {
+			count[(src[i] >> shift) & mask]++;
+		for (size_t x = 0; x <= mask; x++) {
 			size_t	 c = count[x];
 
 			count[x] = sum;
 			sum += c;
 		}
 		for (size_t i = 0; i < n; i++)
-			dst[count[(src[i] >> (8 * b)) & 0xff]++] = src[i];
+			dst[count[(src[i] >> shift) & mask]++] = src[i];
 		uint64_t *t = src;
 		src = dst;
 		dst = t;
@@ -616,7 +620,7 @@ bayes_tokenize(struct arena *a, const struct mview *v,
 
 		if (tmp == NULL)
 			log_oom(tb.n * sizeof(*tmp), "bayes");
-		sort_u64(tb.v, tmp, tb.n);
+		bayes_sort_u64(tb.v, tmp, tb.n);
 		free(tmp);
 	}
 	size_t	 k = 0;

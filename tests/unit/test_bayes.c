@@ -387,6 +387,43 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The radix sort against qsort: sizes around its pass choices, uniform
+ * hashes, many duplicates, and values differing only in low bits. */
+static void
+test_sort_u64(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 2, 3, 31, 32, 33, 1000, 4096,
+	    70000, 300000 };
+	GRand	*r = g_rand_new_with_seed(7);
+
+	(void)state;
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
+		for (int kind = 0; kind < 3; kind++) {
+			size_t	 n = sizes[si];
+			uint64_t *v = g_new0(uint64_t, n + 1);
+			uint64_t *w = g_new0(uint64_t, n + 1);
+			uint64_t *tmp = g_new0(uint64_t, n + 1);
+
+			for (size_t i = 0; i < n; i++) {
+				uint64_t x = (uint64_t)g_rand_int(r) << 32 |
+				    g_rand_int(r);
+
+				v[i] = kind == 0 ? x : kind == 1 ?
+				    (x % 50) * 0x9e3779b97f4a7c15ULL :
+				    0xabcdef0000000000ULL | (x & 0xffff);
+			}
+			memcpy(w, v, n * sizeof(*v));
+			qsort(w, n, sizeof(*w), cmp_u64);
+			bayes_sort_u64(v, tmp, n);
+			if (n > 0 && memcmp(v, w, n * sizeof(*v)) != 0)
+				fail_msg("n %zu kind %d: not sorted", n, kind);
+			g_free(v);
+			g_free(w);
+			g_free(tmp);
+		}
+	g_rand_free(r);
+}
+
 static void
 learn1(struct bayes_store *s, const char *digest, const uint64_t *t,
     size_t n, enum bayes_class cls, bool forget, int want)
@@ -490,6 +527,53 @@ test_store_batch(void **state)
 	struct bayes_count c;
 	assert_int_equal(s->ops->lookup(s, &toks[150], 1, &c, NULL, &err), 0);
 	assert_int_equal(c.spam + c.ham, 100);
+
+	/*
+	 * One batch that moves, forgets and learns messages sharing tokens:
+	 * b0 (ham) moves to spam, b1 (spam) is forgotten, b100 is new spam
+	 * and b2 is already ham.  Token 150 was in b0..b99: 50 spam (odd)
+	 * and 50 ham (even).
+	 */
+	struct bayes_learn mix[4];
+	memset(mix, 0, sizeof(mix));
+	for (size_t i = 0; i < 4; i++)
+		mix[i].ntoks = 200;
+	memcpy(mix[0].digest, items[0].digest, BAYES_DIGEST_LEN);
+	mix[0].toks = toks + 0;
+	mix[0].cls = BAYES_SPAM;
+	memcpy(mix[1].digest, items[1].digest, BAYES_DIGEST_LEN);
+	mix[1].toks = toks + 1;
+	mix[1].cls = BAYES_SPAM;
+	mix[1].forget = true;
+	snprintf((char *)mix[2].digest, BAYES_DIGEST_LEN, "b100");
+	mix[2].toks = toks + 100;
+	mix[2].cls = BAYES_SPAM;
+	memcpy(mix[3].digest, items[2].digest, BAYES_DIGEST_LEN);
+	mix[3].toks = toks + 2;
+	mix[3].cls = BAYES_HAM;
+	assert_int_equal(s->ops->learn(s, mix, 4, &err), 0);
+	assert_int_equal(mix[0].result, BAYES_MOVED);
+	assert_int_equal(mix[1].result, BAYES_FORGOTTEN);
+	assert_int_equal(mix[2].result, BAYES_LEARNED);
+	assert_int_equal(mix[3].result, BAYES_ALREADY);
+	assert_int_equal(s->ops->totals(s, &t, &err), 0);
+	assert_int_equal(t.nspam, 50 + 1 - 1 + 1);
+	assert_int_equal(t.nham, 50 - 1);
+	/* 150: +1 spam -1 ham (b0), -1 spam (b1), +1 spam (b100). */
+	assert_int_equal(s->ops->lookup(s, &toks[150], 1, &c, NULL, &err), 0);
+	assert_int_equal(c.spam, 51);
+	assert_int_equal(c.ham, 49);
+	/* 0 was b0's alone: now spam only.  1 was in b0 and b1: spam 1. */
+	assert_int_equal(s->ops->lookup(s, &toks[0], 1, &c, NULL, &err), 0);
+	assert_int_equal(c.spam, 1);
+	assert_int_equal(c.ham, 0);
+	assert_int_equal(s->ops->lookup(s, &toks[1], 1, &c, NULL, &err), 0);
+	assert_int_equal(c.spam, 1);
+	assert_int_equal(c.ham, 0);
+	/* 299 is b100's alone; 299 distinct before, still: 0..299. */
+	assert_int_equal(s->ops->lookup(s, &toks[299], 1, &c, NULL, &err), 0);
+	assert_int_equal(c.spam, 1);
+	assert_int_equal(t.ntokens, 300);
 	bayes_store_close(&s);
 }
 
@@ -956,6 +1040,7 @@ main(void)
 	const struct CMUnitTest pure[] = {
 		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_tokenize_view),
+		cmocka_unit_test(test_sort_u64),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_bands),
 		cmocka_unit_test(test_redis_unreachable),
