@@ -203,6 +203,9 @@ struct bayes_store *bayes_lmdb_open(const struct bayes_store_cfg *,
 		    char **err_r);
 struct bayes_store *bayes_redis_open(const struct bayes_store_cfg *,
 		    char **err_r);
+/* LMDB lookups find buckets through a copy of the snapshot's bucket
+ * index (default); tests set it false to use the B-tree. */
+extern bool	 bayes_lmdb_use_index;
 /* Closes and sets *sp to NULL; NULL-safe. */
 void		 bayes_store_close(struct bayes_store **sp);
 /* The store settings a configuration asks for (strings owned by c). */

@@ -41,6 +41,28 @@
 #include "checks/bayes_bucket.h"
 #include "lib/log.h"
 
+/*
+ * A copy of the bucket index of one snapshot of the store (one committed
+ * write transaction, by its id), so that a lookup finds each token's
+ * bucket without a B-tree search.  A bucket's bytes stay where they are
+ * in the map for as long as a reader of that snapshot is open, and a
+ * lookup uses the copy only inside a read transaction of the same id.
+ * Built by the first lookup that sees a new snapshot; the others use the
+ * B-tree meanwhile.
+ */
+struct bidx {
+	uint64_t	 txnid;
+	size_t		 n;		/* buckets */
+	uint64_t	*hi;		/* each bucket's highest hash, ascending */
+	const unsigned char **val;	/* its bytes in the map; NULL: foreign */
+	uint32_t	*dir;		/* top `bits` bits of a hash: first j */
+	unsigned	 bits;		/* with hi[j] >= the least such hash */
+	unsigned	 refs;		/* under lenv.idx_lock */
+};
+
+/* Tests turn the index off to run lookups through the B-tree. */
+bool	 bayes_lmdb_use_index = true;
+
 struct lenv {
 	struct lenv	*next;
 	char		*path;		/* realpath of the folder */
@@ -48,6 +70,9 @@ struct lenv {
 	MDB_dbi		 tokb, msg, meta;
 	bool		 is_readonly;
 	unsigned	 refs;
+	pthread_mutex_t	 idx_lock;
+	struct bidx	*idx;		/* the newest built; NULL: none */
+	bool		 idx_building;
 };
 
 struct lstore {
@@ -230,6 +255,123 @@ fail:
 }
 
 static void
+bidx_free(struct bidx *b)
+{
+	if (b == NULL)
+		return;
+	free(b->hi);
+	free(b->val);
+	free(b->dir);
+	free(b);
+}
+
+/* Reads the bucket index of txn's snapshot; NULL on an LMDB error. */
+static struct bidx *
+bidx_build(struct lenv *le, MDB_txn *txn)
+{
+	struct bidx *b;
+	MDB_cursor *cur;
+	MDB_val	 k, v;
+	size_t	 cap = 1024;
+	int	 rc;
+
+	if (mdb_cursor_open(txn, le->tokb, &cur) != 0)
+		return NULL;
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->hi = malloc(cap * sizeof(*b->hi))) == NULL ||
+	    (b->val = malloc(cap * sizeof(*b->val))) == NULL)
+		log_oom(cap * sizeof(*b->hi), "bayes");
+	b->txnid = mdb_txn_id(txn);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != sizeof(uint64_t))
+			continue;
+		if (b->n == cap) {
+			cap *= 2;
+			if ((b->hi = realloc(b->hi, cap * sizeof(*b->hi))) ==
+			    NULL || (b->val = realloc(b->val,
+			    cap * sizeof(*b->val))) == NULL)
+				log_oom(cap * sizeof(*b->hi), "bayes");
+		}
+		memcpy(&b->hi[b->n], k.mv_data, sizeof(uint64_t));
+		b->val[b->n] = v.mv_size == sizeof(struct bucket) ?
+		    v.mv_data : NULL;
+		b->n++;
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND) {
+		bidx_free(b);
+		return NULL;
+	}
+	/* About one bucket a directory entry. */
+	b->bits = 1;
+	while (b->bits < 24 && ((size_t)1 << b->bits) < b->n)
+		b->bits++;
+	size_t	 nd = (size_t)1 << b->bits;
+	if ((b->dir = malloc(nd * sizeof(*b->dir))) == NULL)
+		log_oom(nd * sizeof(*b->dir), "bayes");
+	for (size_t p = 0, j = 0; p < nd; p++) {
+		uint64_t least = (uint64_t)p << (64 - b->bits);
+
+		while (j < b->n && b->hi[j] < least)
+			j++;
+		b->dir[p] = (uint32_t)j;
+	}
+	return b;
+}
+
+/*
+ * The index of txn's snapshot with a reference taken (bidx_put() gives
+ * it back), or NULL when another thread is building it.
+ */
+static struct bidx *
+bidx_get(struct lenv *le, MDB_txn *txn)
+{
+	uint64_t id = mdb_txn_id(txn);
+	struct bidx *b;
+
+	pthread_mutex_lock(&le->idx_lock);
+	if ((b = le->idx) != NULL && b->txnid == id) {
+		b->refs++;
+		pthread_mutex_unlock(&le->idx_lock);
+		return b;
+	}
+	if (le->idx_building) {
+		pthread_mutex_unlock(&le->idx_lock);
+		return NULL;
+	}
+	le->idx_building = true;
+	pthread_mutex_unlock(&le->idx_lock);
+
+	b = bidx_build(le, txn);
+
+	pthread_mutex_lock(&le->idx_lock);
+	le->idx_building = false;
+	if (b != NULL) {
+		b->refs = 1;			/* ours */
+		if (le->idx == NULL || le->idx->txnid < id) {
+			struct bidx *old = le->idx;
+
+			le->idx = b;
+			b->refs++;		/* the environment's */
+			if (old != NULL && --old->refs == 0)
+				bidx_free(old);
+		}
+	}
+	pthread_mutex_unlock(&le->idx_lock);
+	return b;
+}
+
+static void
+bidx_put(struct lenv *le, struct bidx *b)
+{
+	pthread_mutex_lock(&le->idx_lock);
+	if (--b->refs == 0)
+		bidx_free(b);
+	pthread_mutex_unlock(&le->idx_lock);
+}
+
+static void
 lm_env_release(struct lenv *le)
 {
 	pthread_mutex_lock(&envs_lock);
@@ -239,6 +381,9 @@ lm_env_release(struct lenv *le)
 				*pp = le->next;
 				break;
 			}
+		if (le->idx != NULL && --le->idx->refs == 0)
+			bidx_free(le->idx);
+		pthread_mutex_destroy(&le->idx_lock);
 		mdb_env_close(le->env);
 		free(le->path);
 		free(le);
@@ -297,11 +442,6 @@ lm_lookup(struct bayes_store *bs, const uint64_t *toks, size_t n,
 	if (tot != NULL)
 		lm_totals_txn(le, txn, tot);
 	memset(c, 0, n * sizeof(*c));
-	if ((rc = mdb_cursor_open(txn, le->tokb, &cur)) != 0) {
-		mdb_txn_abort(txn);
-		*err_r = lm_err(bs->where, "cursor", rc);
-		return -1;
-	}
 	/*
 	 * Two passes.  The first finds each token's bucket (the index is
 	 * searched only when a token leaves the bucket at hand; tokens come
@@ -317,6 +457,44 @@ lm_lookup(struct bayes_store *bs, const uint64_t *toks, size_t n,
 			log_oom(sc->bkcap * sizeof(*sc->bkv), "bayes");
 	}
 	const unsigned char **bkv = sc->bkv;
+	struct bidx *bx = bayes_lmdb_use_index ? bidx_get(le, txn) : NULL;
+	if (bx != NULL) {
+		/* The snapshot's index: a directory step, then a short scan. */
+		unsigned shift = 64 - bx->bits;
+		size_t	 j = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			uint64_t t = tok_key(toks[i]);
+			size_t	 d = bx->dir[t >> shift];
+
+			if (d > j)
+				j = d;
+			while (j < bx->n && bx->hi[j] < t)
+				j++;
+			bkv[i] = j < bx->n ? bx->val[j] : NULL;
+			if (bkv[i] != NULL)
+				__builtin_prefetch(bkv[i] +
+				    offsetof(struct bucket, s) +
+				    slot_home(t, BK_SLOTS) *
+				    sizeof(struct slot));
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (bkv[i] == NULL)
+				continue;
+			uint64_t x = bk_find_stored(bkv[i],
+			    sizeof(struct bucket), tok_key(toks[i]));
+			c[i].spam = slot_spam(x);
+			c[i].ham = slot_ham(x);
+		}
+		bidx_put(le, bx);
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	if ((rc = mdb_cursor_open(txn, le->tokb, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		*err_r = lm_err(bs->where, "cursor", rc);
+		return -1;
+	}
 	MDB_val	 k, v = { 0, NULL };
 	uint64_t lo = 1, hi = 0;	/* tokens known in the bucket at hand */
 	for (size_t i = 0; i < n; i++) {
@@ -892,9 +1070,11 @@ bayes_lmdb_open(const struct bayes_store_cfg *sc, char **err_r)
 		if ((le = calloc(1, sizeof(*le))) == NULL ||
 		    (le->path = strdup(real)) == NULL)
 			log_oom(sizeof(*le), "bayes");
+		pthread_mutex_init(&le->idx_lock, NULL);
 		if ((rc = lm_env_open(le, sc->map_size, &what)) != 0) {
 			pthread_mutex_unlock(&envs_lock);
 			*err_r = lm_err(real, what, rc);
+			pthread_mutex_destroy(&le->idx_lock);
 			free(le->path);
 			free(le);
 			return NULL;

@@ -354,6 +354,21 @@ group_teardown(void **state)
 	return 0;
 }
 
+/* LMDB again, lookups through the B-tree instead of the bucket index. */
+static int
+lmdb_btree_group_setup(void **state)
+{
+	bayes_lmdb_use_index = false;
+	return lmdb_group_setup(state);
+}
+
+static int
+lmdb_btree_group_teardown(void **state)
+{
+	bayes_lmdb_use_index = true;
+	return group_teardown(state);
+}
+
 /* A fresh, empty store for each test: a new LMDB folder or Redis prefix. */
 static struct bayes_store *
 store_open(struct backend *b, const char *tag)
@@ -1061,6 +1076,8 @@ main(void)
 	fails += cmocka_run_group_tests_name("bayes", pure, NULL, NULL);
 	fails += cmocka_run_group_tests_name("bayes store lmdb", store,
 	    lmdb_group_setup, group_teardown);
+	fails += cmocka_run_group_tests_name("bayes store lmdb, B-tree lookups",
+	    store, lmdb_btree_group_setup, lmdb_btree_group_teardown);
 	fails += cmocka_run_group_tests_name("bayes store redis", store,
 	    redis_group_setup, group_teardown);
 	return fails != 0;
