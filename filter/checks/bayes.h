@@ -72,8 +72,10 @@ void		 bayes_tok_words(const char *text, size_t len,
  * token (header tokens have BAYES_TOK_HEADER added). */
 uint64_t	 bayes_tok_hash(const char *prefix, const char *tok, size_t len);
 
-/* Sorts n token hashes ascending; tmp has room for n (radix sort). */
-void		 bayes_sort_u64(uint64_t *v, uint64_t *tmp, size_t n);
+/* Sorts n token hashes ascending; tmp has room for n (radix sort).  spread:
+ * 0 for distinct values, more (bits) for values repeated many times. */
+void		 bayes_sort_u64(uint64_t *v, uint64_t *tmp, size_t n,
+		    unsigned spread);
 
 /* ---- classifier ---- */
 

@@ -904,7 +904,7 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 			log_oom(sc->tmpcap * sizeof(*sc->tmp), "bayes");
 	}
 	for (int i = 0; i < KS_N; i++)
-		bayes_sort_u64(ks[i].v, sc->tmp, ks[i].n);
+		bayes_sort_u64(ks[i].v, sc->tmp, ks[i].n, 1);
 	struct dsrc src = { .ks = ks, .day = day };
 	uint64_t ntok = meta_get(txn, le->meta, "ntok");
 	if ((rc = lm_apply(le, txn, &src, &ntok)) != 0)

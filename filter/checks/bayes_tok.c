@@ -546,23 +546,28 @@ tok_urls(struct tokbuf *tb, const struct mview *v)
 }
 
 /*
- * Sorts n 64-bit hashes (tmp: room for n): an LSD radix sort on as many
- * top bits as leave about two values a group (hashes are uniform), in
- * passes of at most 11 bits, then an insertion sort that only orders the
- * values sharing those bits.
+ * Sorts n 64-bit hashes (tmp: room for n): an LSD radix sort on the top
+ * bits, in passes of at most 12 bits, then an insertion sort that only
+ * orders the values sharing those bits.  Hashes are uniform, so about
+ * log2(n) bits leave a value or two a group; values repeated many times
+ * (a word in most messages of a learn batch) take spread more bits, or
+ * every other value that shares their group must move past them all.
  */
 void
-bayes_sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
+bayes_sort_u64(uint64_t *v, uint64_t *tmp, size_t n, unsigned spread)
 {
-	size_t	 count[1 << 11];
+	size_t	 count[1 << 12];
 	uint64_t *src = v, *dst = tmp;
 	unsigned bits = 0;
 
 	if (n < 2)
 		return;
-	while (bits < 33 && (n >> bits) > 2)
+	while (bits < 64 && (n >> bits) > 2)
 		bits++;
-	unsigned npass = (bits + 10) / 11;
+	bits += spread;
+	if (bits > 36)
+		bits = 36;
+	unsigned npass = (bits + 11) / 12;
 	unsigned w = npass == 0 ? 0 : (bits + npass - 1) / npass;
 	for (unsigned p = 0; p < npass; p++) {
 		unsigned shift = 64 - w * (npass - p);
@@ -620,7 +625,7 @@ bayes_tokenize(struct arena *a, const struct mview *v,
 
 		if (tmp == NULL)
 			log_oom(tb.n * sizeof(*tmp), "bayes");
-		bayes_sort_u64(tb.v, tmp, tb.n);
+		bayes_sort_u64(tb.v, tmp, tb.n, 3);
 		free(tmp);
 	}
 	size_t	 k = 0;
