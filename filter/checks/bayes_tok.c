@@ -236,15 +236,37 @@ bayes_tok_words(const char *text, size_t len, word_fn fn, void *arg)
 			unsigned char k = ascii_class[c];
 
 			if ((k & C_WORD) || ((k & C_INNER) && w.len > 0)) {
-				w.ndigit += (k & C_DIGIT) != 0;
-				w.nalpha += (k & C_ALPHA) != 0;
-				/* word_put() of one byte, lower-cased. */
-				if (w.len < sizeof(w.buf))
-					w.buf[w.len++] = (char)(c |
-					    ((k & C_ALPHA) ? 0x20 : 0));
-				w.full++;
-				w.nchars++;
-			} else if (w.full > 0)
+				/*
+				 * A run of ASCII word bytes, each as word_put()
+				 * of one byte, lower-cased; counted in locals,
+				 * not through memory (w's address is taken).
+				 * Once a byte is in, inner punctuation is too.
+				 */
+				size_t	 wl = w.len, full = w.full;
+				size_t	 nchars = w.nchars;
+				unsigned nd = w.ndigit, na = w.nalpha;
+
+				for (;;) {
+					nd += (k & C_DIGIT) != 0;
+					na += (k & C_ALPHA) != 0;
+					if (wl < sizeof(w.buf))
+						w.buf[wl++] = (char)(c |
+						    ((k & C_ALPHA) ? 0x20 : 0));
+					full++;
+					nchars++;
+					if (++p == end || (c = *p) >= 0x80 ||
+					    !((k = ascii_class[c]) &
+					    (C_WORD | C_INNER)))
+						break;
+				}
+				w.len = wl;
+				w.full = full;
+				w.nchars = nchars;
+				w.ndigit = nd;
+				w.nalpha = na;
+				continue;
+			}
+			if (w.full > 0)
 				word_emit(&w, fn, arg);
 			p++;
 			continue;
