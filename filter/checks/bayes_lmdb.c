@@ -16,6 +16,8 @@
  * in its bucket is computed, so a lookup costs about one miss.  A bucket
  * that fills up is split in two halves of its hash range.  Stores in the
  * former layout ("tok", one entry a token) are converted when opened.
+ * Lookups do not even search the bucket index in the B-tree: they use a
+ * copy of it (struct bidx), made once for each committed snapshot.
  *
  * Readers take a read-only transaction per lookup and never block writers;
  * a learn or an expire step is one short write transaction, so it is safe
