@@ -588,16 +588,37 @@ keyset_add(struct keyset *ks, const uint64_t *toks, size_t n)
 
 /*
  * The changes to apply, in token order: either an array of changes
- * sorted by token (d, nd) or the sorted lists of a learn (ks), whose
- * changes all have day `day`.  Equal tokens are summed.
+ * sorted by token (d, nd) or the sorted lists of a learn, whose changes
+ * all have day `day` (dsrc_lists()).  Equal tokens are summed.
  */
 struct dsrc {
 	const struct tokdelta *d;
 	size_t		 nd, id;
-	struct keyset	*ks;
-	size_t		 ki[KS_N];
+	/* The lists not yet read through: next value, end, and what each
+	 * value adds to the spam and ham counts. */
+	const uint64_t	*p[KS_N], *e[KS_N];
+	int32_t		 ws[KS_N], wh[KS_N];
+	int		 nopen;
 	uint32_t	 day;
 };
+
+static void
+dsrc_lists(struct dsrc *s, const struct keyset *ks, uint32_t day)
+{
+	static const int32_t ws[KS_N] = { 1, 0, -1, 0 };
+	static const int32_t wh[KS_N] = { 0, 1, 0, -1 };
+
+	memset(s, 0, sizeof(*s));
+	for (int k = 0; k < KS_N; k++)
+		if (ks[k].n > 0) {
+			s->p[s->nopen] = ks[k].v;
+			s->e[s->nopen] = ks[k].v + ks[k].n;
+			s->ws[s->nopen] = ws[k];
+			s->wh[s->nopen] = wh[k];
+			s->nopen++;
+		}
+	s->day = day;
+}
 
 /* The next token and its summed change; false at the end. */
 static bool
@@ -608,7 +629,7 @@ dsrc_next(struct dsrc *s, uint64_t *t_r, int32_t *ds_r, int32_t *dh_r,
 	uint32_t day = 0;
 	uint64_t t;
 
-	if (s->ks == NULL) {
+	if (s->d != NULL) {
 		if (s->id == s->nd)
 			return false;
 		t = s->d[s->id].tok;
@@ -619,32 +640,30 @@ dsrc_next(struct dsrc *s, uint64_t *t_r, int32_t *ds_r, int32_t *dh_r,
 				day = s->d[s->id].day;
 		}
 	} else {
-		bool	 any = false;
-
-		t = UINT64_MAX;
-		for (int k = 0; k < KS_N; k++)
-			if (s->ki[k] < s->ks[k].n) {
-				any = true;
-				if (s->ks[k].v[s->ki[k]] < t)
-					t = s->ks[k].v[s->ki[k]];
-			}
-		if (!any)
+		if (s->nopen == 0)
 			return false;
-		for (int k = 0; k < KS_N; k++) {
-			const uint64_t *v = s->ks[k].v;
-			size_t	 i = s->ki[k], n = s->ks[k].n, c;
+		t = *s->p[0];
+		for (int j = 1; j < s->nopen; j++)
+			if (*s->p[j] < t)
+				t = *s->p[j];
+		for (int j = 0; j < s->nopen;) {
+			const uint64_t *q = s->p[j], *e = s->e[j];
 
-			for (c = 0; i < n && v[i] == t; i++)
-				c++;
-			s->ki[k] = i;
-			if (k == KS_SPAM_ADD)
-				ds += (int32_t)c;
-			else if (k == KS_HAM_ADD)
-				dh += (int32_t)c;
-			else if (k == KS_SPAM_SUB)
-				ds -= (int32_t)c;
-			else
-				dh -= (int32_t)c;
+			while (q < e && *q == t)
+				q++;
+			int32_t	 c = (int32_t)(q - s->p[j]);
+			ds += c * s->ws[j];
+			dh += c * s->wh[j];
+			if (q < e) {
+				s->p[j++] = q;
+				continue;
+			}
+			/* Read through: the last open list takes its place. */
+			s->nopen--;
+			s->p[j] = s->p[s->nopen];
+			s->e[j] = s->e[s->nopen];
+			s->ws[j] = s->ws[s->nopen];
+			s->wh[j] = s->wh[s->nopen];
 		}
 		day = s->day;
 	}
@@ -934,7 +953,8 @@ lm_learn(struct bayes_store *bs, struct bayes_learn *items, size_t n,
 	}
 	for (int i = 0; i < KS_N; i++)
 		bayes_sort_u64(ks[i].v, sc->tmp, ks[i].n, 1);
-	struct dsrc src = { .ks = ks, .day = day };
+	struct dsrc src;
+	dsrc_lists(&src, ks, day);
 	uint64_t ntok = meta_get(txn, le->meta, "ntok");
 	if ((rc = lm_apply(le, txn, &src, &ntok)) != 0)
 		goto fail;
