@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 #include <glib.h>
+#include <lmdb.h>
 
 #include "checks/bayes.h"
 #include "lib/arena.h"
@@ -437,6 +438,81 @@ test_sort_u64(void **state)
 			g_free(tmp);
 		}
 	g_rand_free(r);
+}
+
+/*
+ * A store in the former layout (one "tok" entry a token: spam, ham, day
+ * as three u32) is converted to buckets when opened, counts kept; 3000
+ * tokens make the conversion split buckets.
+ */
+static void
+test_lmdb_convert(void **state)
+{
+	char	 dir[] = "/tmp/test_bayes_conv.XXXXXX", cmd[128];
+	MDB_env	*env;
+	MDB_txn	*txn;
+	MDB_dbi	 tok, meta;
+	const size_t N = 3000;
+	char	*err = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 4);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "tok", MDB_CREATE | MDB_INTEGERKEY,
+	    &tok), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", MDB_CREATE, &meta), 0);
+	for (size_t i = 0; i < N; i++) {
+		uint64_t t = (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL;
+		uint32_t v[3] = { (uint32_t)(i % 7), (uint32_t)(i % 5 + 1), 20000 };
+		MDB_val	 k = { sizeof(t), &t }, d = { sizeof(v), v };
+
+		assert_int_equal(mdb_put(txn, tok, &k, &d, 0), 0);
+	}
+	/* The former layout kept no token count: ms_entries was it. */
+	uint64_t x = 3;
+	MDB_val	 k = { 5, "nspam" }, d = { sizeof(x), &x };
+	assert_int_equal(mdb_put(txn, meta, &k, &d, 0), 0);
+	k = (MDB_val){ 4, "nham" };
+	assert_int_equal(mdb_put(txn, meta, &k, &d, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	struct bayes_store_cfg sc = { .dir = dir, .map_size = 64 << 20 };
+	struct bayes_store *s = bayes_lmdb_open(&sc, &err);
+	assert_non_null(s);
+	/* Token i is the (i + 1)-th multiple: sorted, with i beside it. */
+	uint64_t (*ti)[2] = calloc(N, sizeof(*ti));
+	uint64_t *toks = calloc(N, sizeof(*toks));
+	struct bayes_count *c = calloc(N, sizeof(*c));
+	struct bayes_totals t;
+	assert_non_null(ti);
+	assert_non_null(toks);
+	assert_non_null(c);
+	for (size_t i = 0; i < N; i++) {
+		ti[i][0] = (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL;
+		ti[i][1] = i;
+	}
+	qsort(ti, N, sizeof(*ti), cmp_u64);	/* by the first u64 */
+	for (size_t j = 0; j < N; j++)
+		toks[j] = ti[j][0];
+	assert_int_equal(s->ops->lookup(s, toks, N, c, &t, &err), 0);
+	for (size_t j = 0; j < N; j++) {
+		size_t	 i = (size_t)ti[j][1];
+
+		if (c[j].spam != i % 7 || c[j].ham != i % 5 + 1)
+			fail_msg("token %zu: %u/%u", i, c[j].spam, c[j].ham);
+	}
+	assert_int_equal(t.nspam, 3);
+	assert_int_equal(t.ntokens, N);
+	free(ti);
+	free(toks);
+	free(c);
+	bayes_store_close(&s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void
@@ -1056,6 +1132,7 @@ main(void)
 		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_tokenize_view),
 		cmocka_unit_test(test_sort_u64),
+		cmocka_unit_test(test_lmdb_convert),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_bands),
 		cmocka_unit_test(test_redis_unreachable),
