@@ -567,6 +567,41 @@ tok_urls(struct tokbuf *tb, const struct mview *v)
 	tb_singlef(tb, "url:n:%s", bucket(v->nurls));
 }
 
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The radix sort's last step: an insertion sort, fast when values only
+ * move within small groups, or past copies of themselves; when it has
+ * moved values too often (hashes crafted to share their top bits, many
+ * distinct ones interleaved), qsort() finishes, so the worst case stays
+ * n log n.
+ */
+static void
+sort_groups(uint64_t *v, size_t n)
+{
+	size_t	 budget = 8 * n + 64;
+
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t	 j = i;
+
+		for (; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+		if (i - j > budget) {
+			qsort(v, n, sizeof(*v), cmp_u64);
+			return;
+		}
+		budget -= i - j;
+	}
+}
+
 /*
  * Sorts n 64-bit hashes (tmp: room for n): an LSD radix sort on the top
  * bits, in passes of at most 12 bits, then an insertion sort that only
@@ -612,14 +647,8 @@ bayes_sort_u64(uint64_t *v, uint64_t *tmp, size_t n, unsigned spread)
 	}
 	if (src != v)
 		memcpy(v, src, n * sizeof(*v));
-	for (size_t i = 1; i < n; i++) {
-		uint64_t x = v[i];
-		size_t	 j = i;
-
-		for (; j > 0 && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
+	/* Values only move within their group of equal top bits. */
+	sort_groups(v, n);
 }
 
 void
