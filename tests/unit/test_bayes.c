@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -759,6 +760,95 @@ test_store_threads_share(void **state)
 	bayes_store_close(&s2);
 }
 
+/*
+ * Lookups while another thread learns (LMDB: every learn a new snapshot,
+ * and a lookup finds buckets through a copy of the snapshot's index).
+ * Token T is in every message, so in each lookup its counts must be the
+ * totals of the same snapshot; the other tokens make buckets split.
+ */
+#define CONC_T		0x5555555555555555ULL
+#define CONC_MSGS	150
+#define CONC_TOKS	301
+struct conc {
+	struct bayes_store *s;
+	atomic_int	 done;
+	atomic_int	 bad, lookups;
+};
+
+static uint64_t
+conc_tok(int m, int j)
+{
+	uint64_t x = ((uint64_t)m << 32 | (uint64_t)j) * 0x9e3779b97f4a7c15ULL;
+
+	return x ^ x >> 29;
+}
+
+static void *
+conc_reader(void *arg)
+{
+	struct conc *cc = arg;
+	uint64_t toks[64];
+	struct bayes_count c[64];
+	char	*err = NULL;
+
+	while (!atomic_load(&cc->done)) {
+		struct bayes_totals t;
+		size_t	 n = 0;
+
+		toks[n++] = CONC_T;
+		for (int m = 0; m < CONC_MSGS && n < 64; m += 3)
+			toks[n++] = conc_tok(m, 1);
+		qsort(toks, n, sizeof(*toks), cmp_u64);
+		if (cc->s->ops->lookup(cc->s, toks, n, c, &t, &err) == -1) {
+			free(err);
+			atomic_fetch_add(&cc->bad, 1);
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (toks[i] == CONC_T && (c[i].spam != t.nspam ||
+			    c[i].ham != t.nham))
+				atomic_fetch_add(&cc->bad, 1);
+		atomic_fetch_add(&cc->lookups, 1);
+	}
+	return NULL;
+}
+
+static void
+test_store_concurrent(void **state)
+{
+	struct backend *b = *state;
+	struct conc cc = { .s = NULL };
+	pthread_t t[3];
+
+	if (strcmp(b->name, "lmdb") != 0)
+		skip();
+	cc.s = store_open(b, "conc");
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, conc_reader, &cc),
+		    0);
+	for (int m = 0; m < CONC_MSGS; m++) {
+		uint64_t toks[CONC_TOKS];
+		char	 dg[BAYES_DIGEST_LEN] = { 0 };
+
+		toks[0] = CONC_T;
+		for (int j = 1; j < CONC_TOKS; j++)
+			toks[j] = conc_tok(m, j);
+		qsort(toks, CONC_TOKS, sizeof(*toks), cmp_u64);
+		snprintf(dg, sizeof(dg), "c%d", m);
+		learn1(cc.s, dg, toks, CONC_TOKS, m % 3 ? BAYES_HAM :
+		    BAYES_SPAM, false, BAYES_LEARNED);
+	}
+	atomic_store(&cc.done, 1);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(atomic_load(&cc.bad), 0);
+	assert_true(atomic_load(&cc.lookups) > 0);
+	expect_counts(cc.s, (const uint64_t[]){ CONC_T }, 1,
+	    (struct bayes_count[]){ { CONC_MSGS / 3, CONC_MSGS - CONC_MSGS / 3 } },
+	    CONC_MSGS / 3, CONC_MSGS - CONC_MSGS / 3);
+	bayes_store_close(&cc.s);
+}
+
 /* The autolearn queue on this backend: four threads queue messages
  * (some twice) at once; the learner learns them in batches, each message
  * once, and closing it drains the queue before the store closes. */
@@ -1146,6 +1236,7 @@ main(void)
 		cmocka_unit_test(test_store_expire),
 		cmocka_unit_test(test_store_many),
 		cmocka_unit_test(test_store_threads_share),
+		cmocka_unit_test(test_store_concurrent),
 		cmocka_unit_test(test_store_learner),
 	};
 	int	 fails = 0;
