@@ -38,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -466,11 +467,15 @@ lm_lookup(struct bayes_store *bs, const uint64_t *toks, size_t n,
 		/* The snapshot's index: a directory step, then a short scan. */
 		unsigned shift = 64 - bx->bits;
 		size_t	 j = 0;
+		uint64_t last = 0;
 
 		for (size_t i = 0; i < n; i++) {
 			uint64_t t = tok_key(toks[i]);
 			size_t	 d = bx->dir[t >> shift];
 
+			if (t < last)
+				j = 0;		/* not sorted after all */
+			last = t;
 			if (d > j)
 				j = d;
 			while (j < bx->n && bx->hi[j] < t)
@@ -557,7 +562,11 @@ static void
 prefault(void *p, size_t len)
 {
 #ifdef MADV_POPULATE_WRITE
-	uintptr_t pg = 4096, b = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+	static uintptr_t pg;
+
+	if (pg == 0)
+		pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t b = ((uintptr_t)p + pg - 1) & ~(pg - 1);
 	uintptr_t e = ((uintptr_t)p + len) & ~(pg - 1);
 
 	if (len >= 64 * pg && e > b)

@@ -732,6 +732,17 @@ test_store_many(void **state)
 			fail_msg("%s: token %zu: %u/%u", s->ops->name, i,
 			    c[i].spam, c[i].ham);
 	assert_int_equal(t.ntokens, N);
+	/* Unsorted, the counts are the same (reversed here). */
+	uint64_t *rev = calloc(N, sizeof(*rev));
+	assert_non_null(rev);
+	for (size_t i = 0; i < N; i++)
+		rev[i] = toks[N - 1 - i];
+	assert_int_equal(s->ops->lookup(s, rev, N, c, &t, &err), 0);
+	for (size_t i = 0; i < N; i++)
+		if (c[N - 1 - i].spam != (i < N / 2) || c[N - 1 - i].ham != 1)
+			fail_msg("%s: reversed, token %zu: %u/%u", s->ops->name,
+			    i, c[N - 1 - i].spam, c[N - 1 - i].ham);
+	free(rev);
 	learn1(s, "m-spam", toks, N / 2, BAYES_SPAM, true, BAYES_FORGOTTEN);
 	learn1(s, "m-ham", toks, N, BAYES_HAM, true, BAYES_FORGOTTEN);
 	assert_int_equal(s->ops->lookup(s, toks, N, c, &t, &err), 0);
