@@ -448,11 +448,12 @@ lm_lookup(struct bayes_store *bs, const uint64_t *toks, size_t n,
 		lm_totals_txn(le, txn, tot);
 	memset(c, 0, n * sizeof(*c));
 	/*
-	 * Two passes.  The first finds each token's bucket (the index is
-	 * searched only when a token leaves the bucket at hand; tokens come
-	 * sorted and buckets cover ranges of hashes) and asks the CPU to
-	 * fetch its home slot; the second reads the slots in place.  The
-	 * cache misses of all the tokens overlap instead of queueing.
+	 * Two passes.  The first finds each token's bucket (in the copy of
+	 * the snapshot's index, or else in the B-tree, searched only when a
+	 * token leaves the bucket at hand: tokens come sorted and buckets
+	 * cover ranges of hashes) and asks the CPU to fetch its home slot;
+	 * the second reads the slots in place.  The cache misses of all the
+	 * tokens overlap instead of queueing.
 	 */
 	struct scratch *sc = scratch();
 	if (n > sc->bkcap) {
