@@ -72,6 +72,11 @@ void		 bayes_tok_words(const char *text, size_t len,
  * token (header tokens have BAYES_TOK_HEADER added). */
 uint64_t	 bayes_tok_hash(const char *prefix, const char *tok, size_t len);
 
+/* Sorts n token hashes ascending; tmp has room for n (radix sort).  spread:
+ * 0 for distinct values, more (bits) for values repeated many times. */
+void		 bayes_sort_u64(uint64_t *v, uint64_t *tmp, size_t n,
+		    unsigned spread);
+
 /* ---- classifier ---- */
 
 struct bayes_count {
@@ -200,6 +205,9 @@ struct bayes_store *bayes_lmdb_open(const struct bayes_store_cfg *,
 		    char **err_r);
 struct bayes_store *bayes_redis_open(const struct bayes_store_cfg *,
 		    char **err_r);
+/* LMDB lookups find buckets through a copy of the snapshot's bucket
+ * index (default); tests set it false to use the B-tree. */
+extern bool	 bayes_lmdb_use_index;
 /* Closes and sets *sp to NULL; NULL-safe. */
 void		 bayes_store_close(struct bayes_store **sp);
 /* The store settings a configuration asks for (strings owned by c). */

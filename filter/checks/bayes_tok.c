@@ -236,15 +236,37 @@ bayes_tok_words(const char *text, size_t len, word_fn fn, void *arg)
 			unsigned char k = ascii_class[c];
 
 			if ((k & C_WORD) || ((k & C_INNER) && w.len > 0)) {
-				w.ndigit += (k & C_DIGIT) != 0;
-				w.nalpha += (k & C_ALPHA) != 0;
-				/* word_put() of one byte, lower-cased. */
-				if (w.len < sizeof(w.buf))
-					w.buf[w.len++] = (char)(c |
-					    ((k & C_ALPHA) ? 0x20 : 0));
-				w.full++;
-				w.nchars++;
-			} else if (w.full > 0)
+				/*
+				 * A run of ASCII word bytes, each as word_put()
+				 * of one byte, lower-cased; counted in locals,
+				 * not through memory (w's address is taken).
+				 * Once a byte is in, inner punctuation is too.
+				 */
+				size_t	 wl = w.len, full = w.full;
+				size_t	 nchars = w.nchars;
+				unsigned nd = w.ndigit, na = w.nalpha;
+
+				for (;;) {
+					nd += (k & C_DIGIT) != 0;
+					na += (k & C_ALPHA) != 0;
+					if (wl < sizeof(w.buf))
+						w.buf[wl++] = (char)(c |
+						    ((k & C_ALPHA) ? 0x20 : 0));
+					full++;
+					nchars++;
+					if (++p == end || (c = *p) >= 0x80 ||
+					    !((k = ascii_class[c]) &
+					    (C_WORD | C_INNER)))
+						break;
+				}
+				w.len = wl;
+				w.full = full;
+				w.nchars = nchars;
+				w.ndigit = nd;
+				w.nalpha = na;
+				continue;
+			}
+			if (w.full > 0)
 				word_emit(&w, fn, arg);
 			p++;
 			continue;
@@ -545,42 +567,26 @@ tok_urls(struct tokbuf *tb, const struct mview *v)
 	tb_singlef(tb, "url:n:%s", bucket(v->nurls));
 }
 
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
- * Sorts n 64-bit hashes (tmp: n values): a radix sort on as many top
- * bytes as leave a few values each (hashes are uniform), then an
- * insertion sort that only orders values sharing those bytes.
+ * The radix sort's last step: an insertion sort, fast when values only
+ * move within small groups, or past copies of themselves; when it has
+ * moved values too often (hashes crafted to share their top bits, many
+ * distinct ones interleaved), qsort() finishes, so the worst case stays
+ * n log n.
  */
 static void
-sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
+sort_groups(uint64_t *v, size_t n)
 {
-	size_t	 count[256];
-	uint64_t *src = v, *dst = tmp;
-	unsigned nbytes = 1;
+	size_t	 budget = 8 * n + 64;
 
-	if (n < 2)
-		return;
-	while (nbytes < 8 && (n >> (8 * nbytes)) > 4)
-		nbytes++;
-	for (unsigned b = 8 - nbytes; b < 8; b++) {
-		size_t	 sum = 0;
-
-		memset(count, 0, sizeof(count));
-		for (size_t i = 0; i < n; i++)
-			count[(src[i] >> (8 * b)) & 0xff]++;
-		for (size_t x = 0; x < 256; x++) {
-			size_t	 c = count[x];
-
-			count[x] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++)
-			dst[count[(src[i] >> (8 * b)) & 0xff]++] = src[i];
-		uint64_t *t = src;
-		src = dst;
-		dst = t;
-	}
-	if (src != v)
-		memcpy(v, src, n * sizeof(*v));
 	for (size_t i = 1; i < n; i++) {
 		uint64_t x = v[i];
 		size_t	 j = i;
@@ -588,7 +594,61 @@ sort_u64(uint64_t *v, uint64_t *tmp, size_t n)
 		for (; j > 0 && v[j - 1] > x; j--)
 			v[j] = v[j - 1];
 		v[j] = x;
+		if (i - j > budget) {
+			qsort(v, n, sizeof(*v), cmp_u64);
+			return;
+		}
+		budget -= i - j;
 	}
+}
+
+/*
+ * Sorts n 64-bit hashes (tmp: room for n): an LSD radix sort on the top
+ * bits, in passes of at most 12 bits, then an insertion sort that only
+ * orders the values sharing those bits.  Hashes are uniform, so about
+ * log2(n) bits leave a value or two a group; values repeated many times
+ * (a word in most messages of a learn batch) take spread more bits, or
+ * every other value that shares their group must move past them all.
+ */
+void
+bayes_sort_u64(uint64_t *v, uint64_t *tmp, size_t n, unsigned spread)
+{
+	size_t	 count[1 << 12];
+	uint64_t *src = v, *dst = tmp;
+	unsigned bits = 0;
+
+	if (n < 2)
+		return;
+	while (bits < 64 && (n >> bits) > 2)
+		bits++;
+	bits += spread;
+	if (bits > 36)
+		bits = 36;
+	unsigned npass = (bits + 11) / 12;
+	unsigned w = npass == 0 ? 0 : (bits + npass - 1) / npass;
+	for (unsigned p = 0; p < npass; p++) {
+		unsigned shift = 64 - w * (npass - p);
+		size_t	 mask = ((size_t)1 << w) - 1, sum = 0;
+
+		memset(count, 0, ((size_t)1 << w) * sizeof(*count));
+		for (size_t i = 0; i < n; i++)
+			count[(src[i] >> shift) & mask]++;
+		for (size_t x = 0; x <= mask; x++) {
+			size_t	 c = count[x];
+
+			count[x] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i] >> shift) & mask]++] = src[i];
+		uint64_t *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+	/* Values only move within their group of equal top bits. */
+	sort_groups(v, n);
 }
 
 void
@@ -616,7 +676,7 @@ bayes_tokenize(struct arena *a, const struct mview *v,
 
 		if (tmp == NULL)
 			log_oom(tb.n * sizeof(*tmp), "bayes");
-		sort_u64(tb.v, tmp, tb.n);
+		bayes_sort_u64(tb.v, tmp, tb.n, 3);
 		free(tmp);
 	}
 	size_t	 k = 0;

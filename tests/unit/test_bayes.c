@@ -14,6 +14,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,7 @@
 
 #include <cmocka.h>
 #include <glib.h>
+#include <lmdb.h>
 
 #include "checks/bayes.h"
 #include "lib/arena.h"
@@ -354,6 +356,21 @@ group_teardown(void **state)
 	return 0;
 }
 
+/* LMDB again, lookups through the B-tree instead of the bucket index. */
+static int
+lmdb_btree_group_setup(void **state)
+{
+	bayes_lmdb_use_index = false;
+	return lmdb_group_setup(state);
+}
+
+static int
+lmdb_btree_group_teardown(void **state)
+{
+	bayes_lmdb_use_index = true;
+	return group_teardown(state);
+}
+
 /* A fresh, empty store for each test: a new LMDB folder or Redis prefix. */
 static struct bayes_store *
 store_open(struct backend *b, const char *tag)
@@ -385,6 +402,118 @@ cmp_u64(const void *a, const void *b)
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/* The radix sort against qsort: sizes around its pass choices, uniform
+ * hashes, many duplicates, and values differing only in low bits. */
+static void
+test_sort_u64(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 2, 3, 31, 32, 33, 1000, 4096,
+	    70000, 300000 };
+	GRand	*r = g_rand_new_with_seed(7);
+
+	(void)state;
+	for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++)
+		for (int kind = 0; kind < 3; kind++) {
+			size_t	 n = sizes[si];
+			uint64_t *v = g_new0(uint64_t, n + 1);
+			uint64_t *w = g_new0(uint64_t, n + 1);
+			uint64_t *tmp = g_new0(uint64_t, n + 1);
+
+			for (size_t i = 0; i < n; i++) {
+				uint64_t x = (uint64_t)g_rand_int(r) << 32 |
+				    g_rand_int(r);
+
+				v[i] = kind == 0 ? x : kind == 1 ?
+				    (x % 50) * 0x9e3779b97f4a7c15ULL :
+				    0xabcdef0000000000ULL | (x & 0xffff);
+			}
+			memcpy(w, v, n * sizeof(*v));
+			qsort(w, n, sizeof(*w), cmp_u64);
+			bayes_sort_u64(v, tmp, n, kind == 1 ? 5 : 0);
+			if (n > 0 && memcmp(v, w, n * sizeof(*v)) != 0)
+				fail_msg("n %zu kind %d: not sorted", n, kind);
+			g_free(v);
+			g_free(w);
+			g_free(tmp);
+		}
+	g_rand_free(r);
+}
+
+/*
+ * A store in the former layout (one "tok" entry a token: spam, ham, day
+ * as three u32) is converted to buckets when opened, counts kept; 3000
+ * tokens make the conversion split buckets.
+ */
+static void
+test_lmdb_convert(void **state)
+{
+	char	 dir[] = "/tmp/test_bayes_conv.XXXXXX", cmd[128];
+	MDB_env	*env;
+	MDB_txn	*txn;
+	MDB_dbi	 tok, meta;
+	const size_t N = 3000;
+	char	*err = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 4);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "tok", MDB_CREATE | MDB_INTEGERKEY,
+	    &tok), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", MDB_CREATE, &meta), 0);
+	for (size_t i = 0; i < N; i++) {
+		uint64_t t = (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL;
+		uint32_t v[3] = { (uint32_t)(i % 7), (uint32_t)(i % 5 + 1), 20000 };
+		MDB_val	 k = { sizeof(t), &t }, d = { sizeof(v), v };
+
+		assert_int_equal(mdb_put(txn, tok, &k, &d, 0), 0);
+	}
+	/* The former layout kept no token count: ms_entries was it. */
+	uint64_t x = 3;
+	MDB_val	 k = { 5, "nspam" }, d = { sizeof(x), &x };
+	assert_int_equal(mdb_put(txn, meta, &k, &d, 0), 0);
+	k = (MDB_val){ 4, "nham" };
+	assert_int_equal(mdb_put(txn, meta, &k, &d, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	struct bayes_store_cfg sc = { .dir = dir, .map_size = 64 << 20 };
+	struct bayes_store *s = bayes_lmdb_open(&sc, &err);
+	assert_non_null(s);
+	/* Token i is the (i + 1)-th multiple: sorted, with i beside it. */
+	uint64_t (*ti)[2] = calloc(N, sizeof(*ti));
+	uint64_t *toks = calloc(N, sizeof(*toks));
+	struct bayes_count *c = calloc(N, sizeof(*c));
+	struct bayes_totals t;
+	assert_non_null(ti);
+	assert_non_null(toks);
+	assert_non_null(c);
+	for (size_t i = 0; i < N; i++) {
+		ti[i][0] = (uint64_t)(i + 1) * 0x9e3779b97f4a7c15ULL;
+		ti[i][1] = i;
+	}
+	qsort(ti, N, sizeof(*ti), cmp_u64);	/* by the first u64 */
+	for (size_t j = 0; j < N; j++)
+		toks[j] = ti[j][0];
+	assert_int_equal(s->ops->lookup(s, toks, N, c, &t, &err), 0);
+	for (size_t j = 0; j < N; j++) {
+		size_t	 i = (size_t)ti[j][1];
+
+		if (c[j].spam != i % 7 || c[j].ham != i % 5 + 1)
+			fail_msg("token %zu: %u/%u", i, c[j].spam, c[j].ham);
+	}
+	assert_int_equal(t.nspam, 3);
+	assert_int_equal(t.ntokens, N);
+	free(ti);
+	free(toks);
+	free(c);
+	bayes_store_close(&s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void
@@ -490,6 +619,53 @@ test_store_batch(void **state)
 	struct bayes_count c;
 	assert_int_equal(s->ops->lookup(s, &toks[150], 1, &c, NULL, &err), 0);
 	assert_int_equal(c.spam + c.ham, 100);
+
+	/*
+	 * One batch that moves, forgets and learns messages sharing tokens:
+	 * b0 (ham) moves to spam, b1 (spam) is forgotten, b100 is new spam
+	 * and b2 is already ham.  Token 150 was in b0..b99: 50 spam (odd)
+	 * and 50 ham (even).
+	 */
+	struct bayes_learn mix[4];
+	memset(mix, 0, sizeof(mix));
+	for (size_t i = 0; i < 4; i++)
+		mix[i].ntoks = 200;
+	memcpy(mix[0].digest, items[0].digest, BAYES_DIGEST_LEN);
+	mix[0].toks = toks + 0;
+	mix[0].cls = BAYES_SPAM;
+	memcpy(mix[1].digest, items[1].digest, BAYES_DIGEST_LEN);
+	mix[1].toks = toks + 1;
+	mix[1].cls = BAYES_SPAM;
+	mix[1].forget = true;
+	snprintf((char *)mix[2].digest, BAYES_DIGEST_LEN, "b100");
+	mix[2].toks = toks + 100;
+	mix[2].cls = BAYES_SPAM;
+	memcpy(mix[3].digest, items[2].digest, BAYES_DIGEST_LEN);
+	mix[3].toks = toks + 2;
+	mix[3].cls = BAYES_HAM;
+	assert_int_equal(s->ops->learn(s, mix, 4, &err), 0);
+	assert_int_equal(mix[0].result, BAYES_MOVED);
+	assert_int_equal(mix[1].result, BAYES_FORGOTTEN);
+	assert_int_equal(mix[2].result, BAYES_LEARNED);
+	assert_int_equal(mix[3].result, BAYES_ALREADY);
+	assert_int_equal(s->ops->totals(s, &t, &err), 0);
+	assert_int_equal(t.nspam, 50 + 1 - 1 + 1);
+	assert_int_equal(t.nham, 50 - 1);
+	/* 150: +1 spam -1 ham (b0), -1 spam (b1), +1 spam (b100). */
+	assert_int_equal(s->ops->lookup(s, &toks[150], 1, &c, NULL, &err), 0);
+	assert_int_equal(c.spam, 51);
+	assert_int_equal(c.ham, 49);
+	/* 0 was b0's alone: now spam only.  1 was in b0 and b1: spam 1. */
+	assert_int_equal(s->ops->lookup(s, &toks[0], 1, &c, NULL, &err), 0);
+	assert_int_equal(c.spam, 1);
+	assert_int_equal(c.ham, 0);
+	assert_int_equal(s->ops->lookup(s, &toks[1], 1, &c, NULL, &err), 0);
+	assert_int_equal(c.spam, 1);
+	assert_int_equal(c.ham, 0);
+	/* 299 is b100's alone; 299 distinct before, still: 0..299. */
+	assert_int_equal(s->ops->lookup(s, &toks[299], 1, &c, NULL, &err), 0);
+	assert_int_equal(c.spam, 1);
+	assert_int_equal(t.ntokens, 300);
 	bayes_store_close(&s);
 }
 
@@ -556,6 +732,17 @@ test_store_many(void **state)
 			fail_msg("%s: token %zu: %u/%u", s->ops->name, i,
 			    c[i].spam, c[i].ham);
 	assert_int_equal(t.ntokens, N);
+	/* Unsorted, the counts are the same (reversed here). */
+	uint64_t *rev = calloc(N, sizeof(*rev));
+	assert_non_null(rev);
+	for (size_t i = 0; i < N; i++)
+		rev[i] = toks[N - 1 - i];
+	assert_int_equal(s->ops->lookup(s, rev, N, c, &t, &err), 0);
+	for (size_t i = 0; i < N; i++)
+		if (c[N - 1 - i].spam != (i < N / 2) || c[N - 1 - i].ham != 1)
+			fail_msg("%s: reversed, token %zu: %u/%u", s->ops->name,
+			    i, c[N - 1 - i].spam, c[N - 1 - i].ham);
+	free(rev);
 	learn1(s, "m-spam", toks, N / 2, BAYES_SPAM, true, BAYES_FORGOTTEN);
 	learn1(s, "m-ham", toks, N, BAYES_HAM, true, BAYES_FORGOTTEN);
 	assert_int_equal(s->ops->lookup(s, toks, N, c, &t, &err), 0);
@@ -582,6 +769,95 @@ test_store_threads_share(void **state)
 	bayes_store_close(&s1);
 	expect_counts(s2, a, 1, (struct bayes_count[]){ {1,0} }, 1, 0);
 	bayes_store_close(&s2);
+}
+
+/*
+ * Lookups while another thread learns (LMDB: every learn a new snapshot,
+ * and a lookup finds buckets through a copy of the snapshot's index).
+ * Token T is in every message, so in each lookup its counts must be the
+ * totals of the same snapshot; the other tokens make buckets split.
+ */
+#define CONC_T		0x5555555555555555ULL
+#define CONC_MSGS	150
+#define CONC_TOKS	301
+struct conc {
+	struct bayes_store *s;
+	atomic_int	 done;
+	atomic_int	 bad, lookups;
+};
+
+static uint64_t
+conc_tok(int m, int j)
+{
+	uint64_t x = ((uint64_t)m << 32 | (uint64_t)j) * 0x9e3779b97f4a7c15ULL;
+
+	return x ^ x >> 29;
+}
+
+static void *
+conc_reader(void *arg)
+{
+	struct conc *cc = arg;
+	uint64_t toks[64];
+	struct bayes_count c[64];
+	char	*err = NULL;
+
+	while (!atomic_load(&cc->done)) {
+		struct bayes_totals t;
+		size_t	 n = 0;
+
+		toks[n++] = CONC_T;
+		for (int m = 0; m < CONC_MSGS && n < 64; m += 3)
+			toks[n++] = conc_tok(m, 1);
+		qsort(toks, n, sizeof(*toks), cmp_u64);
+		if (cc->s->ops->lookup(cc->s, toks, n, c, &t, &err) == -1) {
+			free(err);
+			atomic_fetch_add(&cc->bad, 1);
+			break;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (toks[i] == CONC_T && (c[i].spam != t.nspam ||
+			    c[i].ham != t.nham))
+				atomic_fetch_add(&cc->bad, 1);
+		atomic_fetch_add(&cc->lookups, 1);
+	}
+	return NULL;
+}
+
+static void
+test_store_concurrent(void **state)
+{
+	struct backend *b = *state;
+	struct conc cc = { .s = NULL };
+	pthread_t t[3];
+
+	if (strcmp(b->name, "lmdb") != 0)
+		skip();
+	cc.s = store_open(b, "conc");
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, conc_reader, &cc),
+		    0);
+	for (int m = 0; m < CONC_MSGS; m++) {
+		uint64_t toks[CONC_TOKS];
+		char	 dg[BAYES_DIGEST_LEN] = { 0 };
+
+		toks[0] = CONC_T;
+		for (int j = 1; j < CONC_TOKS; j++)
+			toks[j] = conc_tok(m, j);
+		qsort(toks, CONC_TOKS, sizeof(*toks), cmp_u64);
+		snprintf(dg, sizeof(dg), "c%d", m);
+		learn1(cc.s, dg, toks, CONC_TOKS, m % 3 ? BAYES_HAM :
+		    BAYES_SPAM, false, BAYES_LEARNED);
+	}
+	atomic_store(&cc.done, 1);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	assert_int_equal(atomic_load(&cc.bad), 0);
+	assert_true(atomic_load(&cc.lookups) > 0);
+	expect_counts(cc.s, (const uint64_t[]){ CONC_T }, 1,
+	    (struct bayes_count[]){ { CONC_MSGS / 3, CONC_MSGS - CONC_MSGS / 3 } },
+	    CONC_MSGS / 3, CONC_MSGS - CONC_MSGS / 3);
+	bayes_store_close(&cc.s);
 }
 
 /* The autolearn queue on this backend: four threads queue messages
@@ -956,6 +1232,8 @@ main(void)
 	const struct CMUnitTest pure[] = {
 		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_tokenize_view),
+		cmocka_unit_test(test_sort_u64),
+		cmocka_unit_test(test_lmdb_convert),
 		cmocka_unit_test(test_classify),
 		cmocka_unit_test(test_bands),
 		cmocka_unit_test(test_redis_unreachable),
@@ -969,6 +1247,7 @@ main(void)
 		cmocka_unit_test(test_store_expire),
 		cmocka_unit_test(test_store_many),
 		cmocka_unit_test(test_store_threads_share),
+		cmocka_unit_test(test_store_concurrent),
 		cmocka_unit_test(test_store_learner),
 	};
 	int	 fails = 0;
@@ -976,6 +1255,8 @@ main(void)
 	fails += cmocka_run_group_tests_name("bayes", pure, NULL, NULL);
 	fails += cmocka_run_group_tests_name("bayes store lmdb", store,
 	    lmdb_group_setup, group_teardown);
+	fails += cmocka_run_group_tests_name("bayes store lmdb, B-tree lookups",
+	    store, lmdb_btree_group_setup, lmdb_btree_group_teardown);
 	fails += cmocka_run_group_tests_name("bayes store redis", store,
 	    redis_group_setup, group_teardown);
 	return fails != 0;
