@@ -22,9 +22,17 @@
 #include "checks/rules.h"
 
 #define LIT_MAX_SET	128	/* strings in one set, beyond: no literal */
+#define LIT_MAX_K	255	/* occurrences counted, at most */
 
-/* A factor: NULL (nothing known) or a set of lowercased strings. */
-typedef GPtrArray fac_t;
+/*
+ * A factor: NULL (nothing known) or a set of lowercased strings, k of
+ * whose occurrences every match contains in disjoint places (k >= 1:
+ * (?:...(?:name|city)...){3} holds three).
+ */
+typedef struct {
+	GPtrArray	*s;
+	unsigned	 k;
+} fac_t;
 
 struct lp {
 	const char	*p, *end;
@@ -35,8 +43,20 @@ struct lp {
 static void
 fac_free(fac_t *f)
 {
-	if (f != NULL)
-		g_ptr_array_free(f, TRUE);
+	if (f != NULL) {
+		g_ptr_array_free(f->s, TRUE);
+		g_free(f);
+	}
+}
+
+static fac_t *
+fac_new(void)
+{
+	fac_t *f = g_new(fac_t, 1);
+
+	f->s = g_ptr_array_new_with_free_func(g_free);
+	f->k = 1;
+	return f;
 }
 
 static size_t
@@ -44,8 +64,8 @@ fac_minlen(const fac_t *f)
 {
 	size_t m = SIZE_MAX;
 
-	for (guint i = 0; i < f->len; i++) {
-		size_t l = strlen(f->pdata[i]);
+	for (guint i = 0; i < f->s->len; i++) {
+		size_t l = strlen(f->s->pdata[i]);
 
 		if (l < m)
 			m = l;
@@ -54,7 +74,7 @@ fac_minlen(const fac_t *f)
 }
 
 /* Is a better than b (NULL is worst)?  Longer shortest string first,
- * then fewer strings. */
+ * then more occurrences, then fewer strings. */
 static bool
 fac_better(const fac_t *a, const fac_t *b)
 {
@@ -66,15 +86,17 @@ fac_better(const fac_t *a, const fac_t *b)
 		return true;
 	la = fac_minlen(a);
 	lb = fac_minlen(b);
-	return la != lb ? la > lb : a->len < b->len;
+	if (la != lb)
+		return la > lb;
+	return a->k != b->k ? a->k > b->k : a->s->len < b->s->len;
 }
 
 static fac_t *
 fac_one(const GString *s)
 {
-	fac_t *f = g_ptr_array_new_with_free_func(g_free);
+	fac_t *f = fac_new();
 
-	g_ptr_array_add(f, g_strndup(s->str, s->len));
+	g_ptr_array_add(f->s, g_strndup(s->str, s->len));
 	return f;
 }
 
@@ -104,8 +126,9 @@ skip_ext(struct lp *lp)
 }
 
 /*
- * Reads a quantifier after an atom, if any: *min_r is its minimum and
- * *multi_r whether it may repeat.  No quantifier: 1 and false.
+ * Reads a quantifier after an atom, if any: *min_r is its minimum (at
+ * most LIT_MAX_K) and *multi_r whether it may repeat.  No quantifier: 1
+ * and false.
  */
 static void
 quantifier(struct lp *lp, unsigned *min_r, bool *multi_r)
@@ -138,7 +161,7 @@ quantifier(struct lp *lp, unsigned *min_r, bool *multi_r)
 			if (p >= lp->end || *p != '}')
 				return;
 			lp->p = p + 1;
-			*min_r = n > 0;
+			*min_r = n > LIT_MAX_K ? LIT_MAX_K : (unsigned)n;
 			*multi_r = m > 1;
 		}
 		break;
@@ -403,8 +426,12 @@ sequence(struct lp *lp)
 			if (run->len > 0)
 				fac_keep(&best, fac_one(run));
 			g_string_truncate(run, 0);
-			if (min > 0 && g != NULL)
+			if (min > 0 && g != NULL) {
+				/* Each repetition holds its own k. */
+				g->k = g->k * min > LIT_MAX_K ? LIT_MAX_K :
+				    g->k * min;
 				fac_keep(&best, g);
+			}
 			else
 				fac_free(g);
 			continue;
@@ -458,7 +485,8 @@ sequence(struct lp *lp)
 	return best;
 }
 
-/* Alternatives: every one must give a factor; the union is the set. */
+/* Alternatives: every one must give a factor; the union is the set,
+ * and holds as many occurrences as the poorest alternative. */
 static fac_t *
 alternation(struct lp *lp)
 {
@@ -469,7 +497,7 @@ alternation(struct lp *lp)
 
 		lp->p++;
 		f = sequence(lp);
-		if (all == NULL || f == NULL || all->len + f->len >
+		if (all == NULL || f == NULL || all->s->len + f->s->len >
 		    LIT_MAX_SET) {
 			fac_free(f);
 			fac_free(all);
@@ -481,8 +509,10 @@ alternation(struct lp *lp)
 			}
 			return NULL;
 		}
-		for (guint i = 0; i < f->len; i++)
-			g_ptr_array_add(all, g_strdup(f->pdata[i]));
+		for (guint i = 0; i < f->s->len; i++)
+			g_ptr_array_add(all->s, g_strdup(f->s->pdata[i]));
+		if (f->k < all->k)
+			all->k = f->k;
 		fac_free(f);
 	}
 	return all;
@@ -490,6 +520,13 @@ alternation(struct lp *lp)
 
 char **
 rx_literals(const char *pattern, const char *flags, size_t minlen)
+{
+	return rx_literals_k(pattern, flags, minlen, NULL);
+}
+
+char **
+rx_literals_k(const char *pattern, const char *flags, size_t minlen,
+    unsigned *k_r)
 {
 	struct lp lp = { .p = pattern, .end = pattern + strlen(pattern) };
 	fac_t *f;
@@ -501,9 +538,11 @@ rx_literals(const char *pattern, const char *flags, size_t minlen)
 		fac_free(f);
 		return NULL;
 	}
-	out = g_new0(char *, f->len + 1);
-	for (guint i = 0; i < f->len; i++)
-		out[i] = g_strdup(f->pdata[i]);
+	out = g_new0(char *, f->s->len + 1);
+	for (guint i = 0; i < f->s->len; i++)
+		out[i] = g_strdup(f->s->pdata[i]);
+	if (k_r != NULL)
+		*k_r = f->k;
 	fac_free(f);
 	return out;
 }

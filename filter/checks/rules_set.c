@@ -348,7 +348,8 @@ compile_pattern(struct rules_set *set, struct rule *r, bool stress,
 		    "such messages");
 	if (r->rx != NULL) {
 		if (!rules_plain())
-			r->lits = rx_literals(pat, r->flags, PF_MINLEN);
+			r->lits = rx_literals_k(pat, r->flags, PF_MINLEN,
+			    &r->lit_k);
 		r->expanded = expanded;
 	} else
 		g_free(expanded);

@@ -331,6 +331,125 @@ test_required_literals(void **state)
 	lits_are("[", "", "-");				/* broken */
 }
 
+/* rx_literals_k: how many occurrences every match holds. */
+static void
+lits_k_are(const char *pattern, const char *want, unsigned want_k)
+{
+	unsigned k = 0;
+	char **l = rx_literals_k(pattern, "i", 3, &k);
+	char *got = l != NULL ? g_strjoinv("|", l) : g_strdup("-");
+
+	if (strcmp(got, want) != 0 || (l != NULL && k != want_k))
+		fail_msg("literals of /%s/: '%s' k=%u, want '%s' k=%u", pattern,
+		    got, k, want, want_k);
+	g_free(got);
+	g_strfreev(l);
+}
+
+static void
+test_literal_occurrences(void **state)
+{
+	lits_k_are("(?:name|city)", "name|city", 1);
+	lits_k_are("(?:(?:name|city):\\s*){3}", "name|city", 3);
+	lits_k_are("(?:(?:name|city)\\W+){2,5}x", "name|city", 2);
+	lits_k_are("(?:(?:abcd){2}\\s){3}", "abcd", 6);
+	/* The poorest alternative sets k. */
+	lits_k_are("(?:(?:name){3}|(?:city){2})", "name|city", 2);
+	lits_k_are("(?:name|city)+", "name|city", 1);
+	lits_k_are("(?:name|city){0,3}zzzz", "zzzz", 1);
+	lits_k_are("(?:(?:name|city)){1000}", "name|city", 255);
+}
+
+/*
+ * The hits of text (one chunk a line: body, rawbody, and each line a URI)
+ * with the fast path and with every rule run everywhere
+ * (VIGIL_RULES_PLAIN=1) must be the same; returns them.
+ */
+static char *
+same_hits_both_ways(const char *rules, const char *text)
+{
+	char *res[2];
+
+	for (int plain = 0; plain < 2; plain++) {
+		struct rules_set *set;
+		struct rules_chunk c[64];
+		const char *u[64];
+		size_t n = 0;
+		const char *p = text;
+		struct rules_input in = { 0 };
+		struct arena *a = arena_new("test");
+		size_t nh;
+		struct rules_hit *h;
+		GString *s = g_string_new(" ");
+
+		if (plain)
+			setenv("VIGIL_RULES_PLAIN", "1", 1);
+		set = load(rules, NULL);
+		unsetenv("VIGIL_RULES_PLAIN");
+		while (*p != '\0' && n < 64) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl != NULL ? (size_t)(nl - p + 1) : strlen(p);
+
+			c[n] = (struct rules_chunk){ p, len, n == 0 ? -1 : 0 };
+			u[n] = arena_strndup(a, p, len);
+			n++;
+			p += len;
+		}
+		in.body = c;
+		in.nbody = n;
+		in.rawbody = c;
+		in.nrawbody = n;
+		in.uris = u;
+		in.nuris = n;
+		h = rules_eval(set, &in, a, &nh);
+		for (size_t i = 0; i < nh; i++)
+			g_string_append_printf(s, "%s:%u ", h[i].rule->name,
+			    h[i].count);
+		res[plain] = g_string_free(s, FALSE);
+		arena_free(&a);
+		rules_set_free(&set);
+	}
+	if (strcmp(res[0], res[1]) != 0)
+		fail_msg("fast path '%s', every rule everywhere '%s'", res[0],
+		    res[1]);
+	g_free(res[1]);
+	return res[0];
+}
+
+/* A rule needing k occurrences runs only where k of them are: built so
+ * that a wrong count (too few, or occurrences in other lines, or
+ * overlapping ones) would lose a hit. */
+static void
+test_prefilter_occurrences(void **state)
+{
+	char *h = same_hits_both_ways(
+	    "body FORM3 /(?:(?:name|city|zip code):\\s*){3}/i\n"
+	    "body FORM3M /(?:(?:name|city|zip code):\\s*){3}/i\n"
+	    "tflags FORM3M multiple\n"
+	    "body FORM2 /(?:(?:ab|abab)-){2}/\n"
+	    "rawbody RAW3 /(?:(?:name|city)\\W){3}/i\n"
+	    "uri URI2 /(?:(?:www|web)\\.){2}/\n",
+	    "Subject name: city: zip code:\n"
+	    "name: city:\n"			/* two: no match */
+	    "zip: code: name: city:\n"		/* two in a row: none */
+	    "NAME:CITY:Zip Code: name: city: zip code:\n"	/* two matches */
+	    "abab-ab-\n"			/* overlapping literals */
+	    "city,name,city.\n"
+	    "www.web.example\n");
+
+	assert_true(has(h, "FORM3:1"));
+	assert_true(has(h, "FORM3M:3"));	/* subject and line 4 twice */
+	assert_true(has(h, "FORM2:1"));
+	assert_true(has(h, "RAW3:1"));
+	assert_true(has(h, "URI2:1"));
+	g_free(h);
+	h = same_hits_both_ways(
+	    "body FORM3 /(?:(?:name|city):\\s*){3}/i\n",
+	    "\nname: city:\nname:\n");	/* three, not in one line */
+	assert_false(has(h, "FORM3:1"));
+	g_free(h);
+}
+
 /* The literal prefilter runs a rule only on the lines its literals are
  * in: the results must be those of running it on every line. */
 static void
@@ -690,6 +809,8 @@ main(void)
 		cmocka_unit_test(test_meta_and_tflags),
 		cmocka_unit_test(test_required_literals),
 		cmocka_unit_test(test_prefilter_same_hits),
+		cmocka_unit_test(test_literal_occurrences),
+		cmocka_unit_test(test_prefilter_occurrences),
 		cmocka_unit_test(test_mimeheader),
 		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_meta_loop_is_an_error),
