@@ -72,6 +72,7 @@ struct rule {
 	uint32_t	*lit_ids;	/* their ids in the type's prefilter */
 	uint32_t	 nlit_ids;
 	uint32_t	 pf_row;	/* lit_k > 1: 1 + its counter row */
+	uint32_t	 hslot;		/* header rules: their value's slot */
 	/* meta rules */
 	char		*expr;
 	struct meta	*meta;

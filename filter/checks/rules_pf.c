@@ -326,6 +326,26 @@ pf_run(const struct rules_pf *pf, const struct rules_chunk *c, size_t nc,
 	return sc;
 }
 
+int
+pf_may_match(const struct pf_scan *sc, const struct rule *r, size_t i)
+{
+	if (sc == NULL || r->nlit_ids == 0)
+		return -1;
+	if (r->pf_row != 0)
+		return sc->cnt[(size_t)(r->pf_row - 1) * sc->nchunks + i] >=
+		    r->lit_k;
+	for (uint32_t k = 0; k < r->nlit_ids; k++) {
+		const struct pf_lit *l = &sc->lit[r->lit_ids[k]];
+
+		if (l->n > PF_KEEP)
+			return -1;
+		for (uint8_t j = 0; j < l->n; j++)
+			if (l->chunk[j] == i)
+				return 1;
+	}
+	return 0;
+}
+
 static int
 u32_cmp(const void *a, const void *b)
 {

@@ -366,7 +366,8 @@ test_literal_occurrences(void **state)
  * (VIGIL_RULES_PLAIN=1) must be the same; returns them.
  */
 static char *
-same_hits_both_ways(const char *rules, const char *text)
+same_hits_hdrs(const char *rules, const char *text,
+    const struct rules_hdr *hdrs, size_t nhdrs)
 {
 	char *res[2];
 
@@ -401,6 +402,9 @@ same_hits_both_ways(const char *rules, const char *text)
 		in.nrawbody = n;
 		in.uris = u;
 		in.nuris = n;
+		in.hdrs = hdrs;
+		in.nhdrs = nhdrs;
+		in.envelope_from = "bounce@example.org";
 		h = rules_eval(set, &in, a, &nh);
 		for (size_t i = 0; i < nh; i++)
 			g_string_append_printf(s, "%s:%u ", h[i].rule->name,
@@ -414,6 +418,89 @@ same_hits_both_ways(const char *rules, const char *text)
 		    res[1]);
 	g_free(res[1]);
 	return res[0];
+}
+
+static char *
+same_hits_both_ways(const char *rules, const char *text)
+{
+	return same_hits_hdrs(rules, text, NULL, 0);
+}
+
+/*
+ * Header rules skip values without their literals (one literal scan over
+ * every header value a rule set looks at): the hits must be those of
+ * every rule run, for each form of header rule.  Literals sit in other
+ * headers than the rule's, in the raw value but not the decoded one and
+ * the other way round, so that a scan of the wrong text loses or adds a
+ * hit.
+ */
+static void
+test_header_prefilter(void **state)
+{
+	static const struct rules_hdr hdrs[] = {
+		{ "From", " \"Alice Wonder\" <alice@example.org>\n",
+		  "\"Alice Wonder\" <alice@example.org>" },
+		{ "To", " bob@example.net\n", "bob@example.net" },
+		{ "Cc", " carol@example.net\n", "carol@example.net" },
+		{ "Received", " from relay.example.net (relay.example.net "
+		  "[192.0.2.7])\n\tby mx.example.org\n",
+		  "from relay.example.net (relay.example.net [192.0.2.7]) "
+		  "by mx.example.org" },
+		{ "Subject", " =?utf-8?q?Cheap_pills?=\n", "Cheap pills" },
+		{ "X-Mailer", " Zmailer 2.0\n", "Zmailer 2.0" },
+		{ "X-Message-Id", " <xmid@example.org>\n", "<xmid@example.org>" },
+	};
+	char *h = same_hits_hdrs(
+	    "header SUBJ Subject =~ /cheap pills/i\n"
+	    "header SUBJ_RAW Subject:raw =~ /cheap_pills/i\n"
+	    "header SUBJ_RAW_NOT Subject:raw =~ /cheap pills/i\n"
+	    "header SUBJ_DEC_NOT Subject =~ /utf-8/i\n"
+	    "header FROM_ADDR From:addr =~ /alice\\@example/\n"
+	    "header FROM_ADDR_NOT From:addr =~ /wonder/i\n"
+	    "header FROM_NAME From:name =~ /alice wonder/i\n"
+	    "header FROM_NAME_NOT From:name =~ /example\\.org/\n"
+	    "header TOCC ToCc =~ /carol\\@/\n"
+	    "header TO_NOT To =~ /carol\\@/\n"
+	    "header ALLH ALL =~ /zmailer 2/i\n"
+	    "header ALLRAW ALL:raw =~ /\\?q\\?cheap/i\n"
+	    "header MID MESSAGEID =~ /xmid\\@/\n"
+	    "header MAILER X-Mailer =~ /zmailer/i\n"
+	    "header MAILER_NOT X-Mailer =~ /alice/i\n"
+	    "header NEG X-Mailer !~ /outlook/i\n"
+	    "header NEG2 X-Mailer !~ /zmailer/i\n"
+	    "header UNSET X-Missing =~ /^nothing here$/ [if-unset: nothing here]\n"
+	    "header MISSING_NOT X-Missing =~ /zmailer/i\n"
+	    "header HAS exists:X-Mailer\n"
+	    "header ENV EnvelopeFrom =~ /bounce\\@/\n"
+	    "header RELAY X-Spam-Relays-Untrusted =~ /rdns=relay\\.example/\n"
+	    "header RELAY_NOT X-Spam-Relays-Trusted =~ /rdns=relay\\.example/\n"
+	    "header MULTI Received =~ /example/\n"
+	    "tflags MULTI multiple\n"
+	    "header TWICE ALL =~ /(?:example\\.(?:org|net).*?){3}/si\n"
+	    "header TWICE_NOT Subject =~ /(?:(?:cheap|pills)\\W*){3}/i\n",
+	    "", hdrs, NELEM(hdrs));
+	static const char *const yes[] = {
+		"SUBJ", "SUBJ_RAW", "FROM_ADDR", "FROM_NAME", "TOCC", "ALLH",
+		"ALLRAW", "MID", "MAILER", "NEG", "UNSET", "HAS", "ENV",
+		"MULTI:3", "TWICE", "RELAY",
+	};
+	static const char *const no[] = {
+		"SUBJ_RAW_NOT", "SUBJ_DEC_NOT", "FROM_ADDR_NOT", "FROM_NAME_NOT",
+		"TO_NOT", "MAILER_NOT", "NEG2", "MISSING_NOT", "RELAY_NOT",
+		"TWICE_NOT",
+	};
+
+	for (size_t i = 0; i < NELEM(yes); i++)
+		if (strstr(h, yes[i]) == NULL)
+			fail_msg("%s did not hit: %s", yes[i], h);
+	for (size_t i = 0; i < NELEM(no); i++) {
+		char *k = g_strdup_printf(" %s:", no[i]);
+
+		if (strstr(h, k) != NULL)
+			fail_msg("%s hit: %s", no[i], h);
+		g_free(k);
+	}
+	g_free(h);
 }
 
 /* A rule needing k occurrences runs only where k of them are: built so
@@ -811,6 +898,7 @@ main(void)
 		cmocka_unit_test(test_prefilter_same_hits),
 		cmocka_unit_test(test_literal_occurrences),
 		cmocka_unit_test(test_prefilter_occurrences),
+		cmocka_unit_test(test_header_prefilter),
 		cmocka_unit_test(test_mimeheader),
 		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_meta_loop_is_an_error),
