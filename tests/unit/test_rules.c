@@ -307,16 +307,19 @@ test_required_literals(void **state)
 	lits_are("hello world", "", "hello world");
 	lits_are("\\bFoo\\s+barbaz\\b", "i", "barbaz");
 	lits_are("(?:finance|holding|securit(?:ies|y)) (?:company|firm)", "i",
-	    "finance|holding|securit");
+	    "finance company|finance firm|holding company|holding firm|"
+	    "securities company|securities firm|security company|"
+	    "security firm");
 	lits_are("disburse?(?:ment)?", "", "disburs");
-	lits_are("ab+cdef", "", "cdef");
-	lits_are("abc(?:def)?gh", "", "abc");
+	lits_are("ab+cdef", "", "bcdef");	/* the last b */
+	lits_are("abc(?:def)?gh", "", "abcgh|abcdefgh");
 	lits_are("foo|ba", "", "-");			/* "ba" too short */
 	lits_are("foo|", "", "-");			/* empty alternative */
 	lits_are("(?:abcd){0,2}xy", "", "-");		/* optional group */
 	lits_are("a\\.b\\.c\\.d", "", "a.b.c.d");
 	lits_are("\\x41BC\\x{44}", "", "abcd");
-	lits_are("[abc]def[gh]", "", "def");
+	lits_are("[abc]def[gh]", "",
+	    "adefg|adefh|bdefg|bdefh|cdefg|cdefh");
 	lits_are("\\Qa.b*c\\E", "", "a.b*c");
 	lits_are("some (?#comment)text", "", "some text");
 	lits_are("a b c  d", "x", "abcd");		/* /x */
@@ -324,11 +327,33 @@ test_required_literals(void **state)
 	lits_are("(?(1)abcd|efgh)ijk", "", "ijk");	/* conditional */
 	lits_are("(?=abcd)xyz", "", "xyz");		/* lookahead */
 	lits_are("(?<!abcd)wxyz", "", "wxyz");
-	lits_are("(?<name>alpha)(?P<n2>betas)", "", "alpha");
+	lits_are("(?<name>alpha)(?P<n2>betas)", "", "alphabetas");
 	lits_are("abc\\1def", "", "abc");		/* back-reference */
-	lits_are("ab{2}cde", "", "cde");
+	lits_are("ab{2}cde", "", "bbcde");
 	lits_are("a{,3}bcd", "", "a{,3}bcd");		/* not a quantifier */
 	lits_are("[", "", "-");				/* broken */
+	/* Optional characters and literal groups multiply out; a
+	 * repeated character starts the next run. */
+	lits_are("e-?mai?l", "", "emal|email|e-mal|e-mail");
+	lits_are("(?:ph|f)one", "", "phone|fone");
+	lits_are("countr?y", "i", "county|country");
+	lits_are("ad+res+e?", "", "dres");
+	lits_are("(?:foo|bar)+baz", "", "foobaz|barbaz");
+	lits_are("x(?:ab|)yz", "", "xabyz|xyz");
+	lits_are("(?:a|b|c|d|e)(?:f|g|h|i)(?:j|k)x", "",
+	    "fjx|fkx|gjx|gkx|hjx|hkx|ijx|ikx");
+	lits_are("\\Qabc\\E?defg", "", "defg");	/* ? takes the c */
+	lits_are("abc\\x00def", "", "abc");	/* NUL ends strings */
+	lits_are("foo(?=bar)baz", "", "foo");
+	/* Short classes of plain characters are alternatives. */
+	lits_are("oc+up[ae]tion", "", "cupation|cupetion");
+	lits_are("[sS]pa[mM]", "", "spam");
+	lits_are("x[ab]?yz", "", "xyz|xayz|xbyz");
+	lits_are("ab[c-e]fgh", "", "fgh");		/* a range */
+	lits_are("ab[^c]fgh", "", "fgh");
+	lits_are("ab[\\dx]fgh", "", "fgh");
+	lits_are("ab[-.]fgh", "", "ab-fgh|ab.fgh");
+	lits_are("abc[xyzwv]fg", "", "abc");		/* too many */
 }
 
 /* rx_literals_k: how many occurrences every match holds. */
@@ -350,7 +375,7 @@ static void
 test_literal_occurrences(void **state)
 {
 	lits_k_are("(?:name|city)", "name|city", 1);
-	lits_k_are("(?:(?:name|city):\\s*){3}", "name|city", 3);
+	lits_k_are("(?:(?:name|city):\\s*){3}", "name:|city:", 3);
 	lits_k_are("(?:(?:name|city)\\W+){2,5}x", "name|city", 2);
 	lits_k_are("(?:(?:abcd){2}\\s){3}", "abcd", 6);
 	/* The poorest alternative sets k. */
@@ -500,6 +525,41 @@ test_header_prefilter(void **state)
 			fail_msg("%s hit: %s", no[i], h);
 		g_free(k);
 	}
+	g_free(h);
+}
+
+/* Literals multiplied out of optional characters and groups: built
+ * so that a wrong product (a string no match holds) loses a hit. */
+static void
+test_prefilter_products(void **state)
+{
+	char *h = same_hits_both_ways(
+	    "body MAIL /\\be-?mai?l\\s+id\\b/i\n"
+	    "body PHONE /(?:ph|f)one\\s?(?:number|no)/i\n"
+	    "body ADDR /\\bad+res+e?s?\\b/i\n"
+	    "body REP /(?:foo|bar)+baz/\n"
+	    "body OPT /x(?:ab|)yz/\n"
+	    "body QE /\\Qa.c\\E?defg/\n"
+	    "body LAZY /colou?r(?:ed)?\\s+pens?/i\n"
+	    "body CLASS /occ?up[ae]tion[sz]?\\b/i\n",
+	    "Subject\n"
+	    "your E-MAL id here\n"
+	    "fone no\n"
+	    "the adddresss is\n"
+	    "foofoobarbaz\n"
+	    "xyz\n"
+	    "a.defg\n"
+	    "Colored pen\n"
+	    "OCUPETIONZ\n");
+
+	assert_true(has(h, "MAIL:1"));
+	assert_true(has(h, "PHONE:1"));
+	assert_true(has(h, "ADDR:1"));
+	assert_true(has(h, "REP:1"));
+	assert_true(has(h, "OPT:1"));
+	assert_true(has(h, "QE:1"));
+	assert_true(has(h, "LAZY:1"));
+	assert_true(has(h, "CLASS:1"));
 	g_free(h);
 }
 
@@ -898,6 +958,7 @@ main(void)
 		cmocka_unit_test(test_prefilter_same_hits),
 		cmocka_unit_test(test_literal_occurrences),
 		cmocka_unit_test(test_prefilter_occurrences),
+		cmocka_unit_test(test_prefilter_products),
 		cmocka_unit_test(test_header_prefilter),
 		cmocka_unit_test(test_mimeheader),
 		cmocka_unit_test(test_relays),
