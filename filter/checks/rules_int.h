@@ -63,6 +63,10 @@ void	relays_build(const struct rules_input *, char **trusted_r,
 struct rules_pf;
 struct pf_scan;
 #define PF_MINLEN	2	/* shorter literals say too little */
+/* Longer literals are cut to their start (still in every match, and
+ * starting where the whole one does): a database of long literals takes
+ * Hyperscan many times longer to build. */
+#define PF_MAXLEN	10
 /* Gives each of rules that has literals its literal ids; NULL when none
  * has any or the database does not build (err says why). */
 struct rules_pf *pf_build(struct rule *const *rules, size_t n, char *err,

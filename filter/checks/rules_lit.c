@@ -431,7 +431,7 @@ run_product(GPtrArray *run, const GPtrArray *tail, bool keep)
 
 	if (run->len * (tail->len + keep) > LIT_RUN_MAX)
 		return false;
-	out = strs_new();
+	out = g_ptr_array_sized_new(run->len * (tail->len + keep));
 	for (guint i = 0; i < run->len; i++) {
 		if (keep)
 			g_ptr_array_add(out, g_strdup(run->pdata[i]));
@@ -439,7 +439,10 @@ run_product(GPtrArray *run, const GPtrArray *tail, bool keep)
 			g_ptr_array_add(out, g_strconcat(run->pdata[i],
 			    tail->pdata[j], NULL));
 	}
-	run_set(run, out);
+	/* The new strings replace the old ones. */
+	g_ptr_array_set_size(run, 0);
+	for (guint i = 0; i < out->len; i++)
+		g_ptr_array_add(run, out->pdata[i]);
 	g_ptr_array_free(out, TRUE);
 	return true;
 }
@@ -447,13 +450,22 @@ run_product(GPtrArray *run, const GPtrArray *tail, bool keep)
 static bool
 run_append(GPtrArray *run, const char *s, bool optional)
 {
-	GPtrArray *one = strs_new();
-	bool ok;
+	size_t n = strlen(s);
 
-	g_ptr_array_add(one, g_strdup(s));
-	ok = run_product(run, one, optional);
-	g_ptr_array_free(one, TRUE);
-	return ok;
+	if (optional) {
+		GPtrArray one = { .pdata = (gpointer *)&s, .len = 1 };
+
+		return run_product(run, &one, true);
+	}
+	/* Appended in place: the common case, one string. */
+	for (guint i = 0; i < run->len; i++) {
+		size_t l = strlen(run->pdata[i]);
+		char *t = g_realloc(run->pdata[i], l + n + 1);
+
+		memcpy(t + l, s, n + 1);
+		run->pdata[i] = t;
+	}
+	return true;
 }
 
 /* The run as a factor, when none of its strings is empty; then a new

@@ -142,14 +142,16 @@ pf_build(struct rule *const *rules, size_t n, char *err, size_t errlen)
 		r->nlit_ids = (uint32_t)k;
 		r->pf_row = 0;
 		for (k = 0; l[k] != NULL; k++) {
+			char *cut = g_strndup(l[k], PF_MAXLEN);
 			gpointer v;
 
-			if (!g_hash_table_lookup_extended(ids, l[k], NULL, &v)) {
+			if (!g_hash_table_lookup_extended(ids, cut, NULL, &v)) {
 				v = GUINT_TO_POINTER(lits->len);
-				g_ptr_array_add(lits, g_strdup(l[k]));
+				g_ptr_array_add(lits, cut);
 				g_hash_table_insert(ids, lits->pdata[lits->len -
 				    1], v);
-			}
+			} else
+				g_free(cut);
 			r->lit_ids[k] = GPOINTER_TO_UINT(v);
 		}
 	}

@@ -541,7 +541,11 @@ test_prefilter_products(void **state)
 	    "body OPT /x(?:ab|)yz/\n"
 	    "body QE /\\Qa.c\\E?defg/\n"
 	    "body LAZY /colou?r(?:ed)?\\s+pens?/i\n"
-	    "body CLASS /occ?up[ae]tion[sz]?\\b/i\n",
+	    "body CLASS /occ?up[ae]tion[sz]?\\b/i\n"
+	    /* Literals longer than the prefilter keeps, sharing a start. */
+	    "body LONG /abcdefghijklmnopqrstuvwxyz/\n"
+	    "body LONG2 /(?:(?:abcdefghijkl1|abcdefghijkl2)\\s){2}/\n"
+	    "body LONG3 /(?:(?:abcdefghijkl1|abcdefghijkl2)\\s){3}/\n",
 	    "Subject\n"
 	    "your E-MAL id here\n"
 	    "fone no\n"
@@ -550,7 +554,9 @@ test_prefilter_products(void **state)
 	    "xyz\n"
 	    "a.defg\n"
 	    "Colored pen\n"
-	    "OCUPETIONZ\n");
+	    "OCUPETIONZ\n"
+	    "abcdefghijklmnop abcdefghijkl1 abcdefghijkl2 abcdefghijkl\n"
+	    "abcdefghijklmnopqrstuvwxyz\n");
 
 	assert_true(has(h, "MAIL:1"));
 	assert_true(has(h, "PHONE:1"));
@@ -560,6 +566,9 @@ test_prefilter_products(void **state)
 	assert_true(has(h, "QE:1"));
 	assert_true(has(h, "LAZY:1"));
 	assert_true(has(h, "CLASS:1"));
+	assert_true(has(h, "LONG:1"));
+	assert_true(has(h, "LONG2:1"));
+	assert_false(has(h, "LONG3:1"));
 	g_free(h);
 }
 
