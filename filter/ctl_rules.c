@@ -130,23 +130,29 @@ wanted(const char *name, char **names, int n)
 /*
  * rules test MSG [RULE...]: every rule that hit, sub-rules included.
  * rules test --batch MSG...: one line per message, "FILE: RULE RULE ...",
- * for scripts (tests/rules/sa-compare.sh).
+ * for scripts (tests/rules/sa-compare.sh); --batch --counts writes
+ * RULE:N, N the matches counted (tflags multiple), for
+ * tests/rules/plain-compare.sh.
  */
 static int
 rules_test(const struct ctl_opts *o, int argc, char **argv)
 {
 	struct scan_env env = { 0 };
-	bool batch = false;
+	bool batch = false, counts = false;
 	struct snap *s;
 	int i = 1, nfiles, rc = 0;
 
 	if (i < argc && strcmp(argv[i], "--batch") == 0) {
 		batch = true;
 		i++;
+		if (i < argc && strcmp(argv[i], "--counts") == 0) {
+			counts = true;
+			i++;
+		}
 	}
 	if (i >= argc) {
 		fprintf(stderr, "usage: vigilctl rules test MSG [RULE...]\n"
-		    "       vigilctl rules test --batch MSG...\n");
+		    "       vigilctl rules test --batch [--counts] MSG...\n");
 		return EX_USAGE;
 	}
 	nfiles = batch ? argc - i : 1;
@@ -170,7 +176,11 @@ rules_test(const struct ctl_opts *o, int argc, char **argv)
 		if (batch) {
 			printf("%s:", argv[f]);
 			for (size_t k = 0; res != NULL && k < res->nhits; k++)
-				printf(" %s", res->hits[k].rule->name);
+				if (counts)
+					printf(" %s:%u", res->hits[k].rule->name,
+					    res->hits[k].count);
+				else
+					printf(" %s", res->hits[k].rule->name);
 			printf("\n");
 		} else if (res == NULL) {
 			printf("%s: the rules did not run (oversize or "

@@ -68,8 +68,11 @@ struct rule {
 	char		*flags;		/* "i", "ism", ... */
 	struct rx	*rx;
 	char		**lits;		/* required literals, or NULL */
+	unsigned	 lit_k;		/* occurrences of them a match holds */
 	uint32_t	*lit_ids;	/* their ids in the type's prefilter */
 	uint32_t	 nlit_ids;
+	uint32_t	 pf_row;	/* lit_k > 1: 1 + its counter row */
+	uint32_t	 hslot;		/* header rules: their value's slot */
 	/* meta rules */
 	char		*expr;
 	struct meta	*meta;
@@ -232,6 +235,10 @@ char		*rx_translate(const char *pattern, const char **why_r);
  * such set (or it cannot be told).  g_strfreev() it. */
 char		**rx_literals(const char *pattern, const char *flags,
 		    size_t minlen);
+/* The same; *k_r (if not NULL): how many occurrences of the set's
+ * strings every match holds in disjoint places, as in (?:...){3}. */
+char		**rx_literals_k(const char *pattern, const char *flags,
+		    size_t minlen, unsigned *k_r);
 
 /* rules_meta.c */
 struct meta	*meta_compile(const char *expr, const struct rules_set *,

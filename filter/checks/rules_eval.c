@@ -277,7 +277,8 @@ struct ev {
 	const struct rules_set	*set;
 	const struct rules_input *in;
 	struct arena		*a;
-	GHashTable		*hcache;	/* "hdr\tmods" -> value */
+	char			**hval;		/* each header slot's value */
+	unsigned char		*hstate;	/* 0: not made, 1: made, 2: owned */
 	bool			 limited;	/* this rule hit a limit */
 	/* first match, for the report */
 	const char		*m_where;
@@ -375,32 +376,78 @@ match_count(struct ev *ev, const struct rule *r, const char *s, size_t len,
 	}
 }
 
+/* The value of header slot i, made once a message (NULL: no header). */
+static const char *
+hslot_value(struct ev *ev, uint32_t i)
+{
+	const struct rule *r = ev->set->hslots->pdata[i];
+	int which;
+
+	if (ev->hstate[i] != 0)
+		return ev->hval[i];
+	if ((which = relays_which(r->hdr)) >= 0) {
+		/* The relay lists: built once a message, always there. */
+		if (ev->relays[0] == NULL)
+			relays_build(ev->in, &ev->relays[1], &ev->relays[0]);
+		ev->hval[i] = ev->relays[which];
+		ev->hstate[i] = 1;
+	} else {
+		ev->hval[i] = hdr_value(ev->in, r);
+		ev->hstate[i] = 2;
+	}
+	return ev->hval[i];
+}
+
+/*
+ * The header prefilter: every slot's value a chunk, scanned once for the
+ * literals of every header rule.
+ */
+static void
+header_scan(struct ev *ev)
+{
+	size_t n = ev->set->hslots->len;
+	struct rules_chunk *c = arena_alloc(ev->a, (n + 1) * sizeof(*c));
+
+	for (size_t i = 0; i < n; i++) {
+		const char *v = hslot_value(ev, (uint32_t)i);
+
+		c[i] = (struct rules_chunk){ v != NULL ? v : "",
+		    v != NULL ? strlen(v) : 0, 0 };
+	}
+	ev->scan[RULE_HEADER] = pf_run(ev->set->pf[RULE_HEADER], c, n,
+	    ev->a);
+	ev->scanned[RULE_HEADER] = true;
+}
+
+/* Can r not match s, the value of its slot (or what stands for it)? */
+static bool
+header_skips(struct ev *ev, const struct rule *r, const char *val,
+    const char *s)
+{
+	int may;
+
+	/* The scan saw the slot's value: with if-unset or a negation,
+	 * rules have no literal ids. */
+	if (r->nlit_ids > 0 && val != NULL) {
+		if (!ev->scanned[RULE_HEADER])
+			header_scan(ev);
+		if ((may = pf_may_match(ev->scan[RULE_HEADER], r, r->hslot)) >=
+		    0)
+			return may == 0;
+	}
+	return lits_absent(ev, r, s, strlen(s));
+}
+
 static unsigned
 eval_header(struct ev *ev, const struct rule *r)
 {
-	char key[512];
-	char *val;
-	gpointer cached;
+	const char *val;
 	unsigned limit = (r->tflags & TF_MULTIPLE) ?
 	    (r->maxhits ? r->maxhits : UINT32_MAX) : 1;
 	const char *s;
 	unsigned n;
 
-	int which = relays_which(r->hdr);
-
-	snprintf(key, sizeof(key), "%s\t%u", r->hdr, r->hmod);
-	if (which >= 0) {
-		/* The relay lists: built once a message, always there. */
-		if (ev->relays[0] == NULL)
-			relays_build(ev->in, &ev->relays[1], &ev->relays[0]);
-		val = ev->relays[which];
-	} else if (g_hash_table_lookup_extended(ev->hcache, key, NULL,
-	    &cached))
-		val = cached;
-	else {
-		val = hdr_value(ev->in, r);
-		g_hash_table_insert(ev->hcache, g_strdup(key), val);
-	}
+	val = hslot_value(ev, r->hslot);
 	if (r->is_exists) {
 		if (val == NULL)
 			return 0;
@@ -409,7 +456,7 @@ eval_header(struct ev *ev, const struct rule *r)
 	}
 	/* A missing header is undef in SpamAssassin, matched as "". */
 	s = val != NULL ? val : r->if_unset != NULL ? r->if_unset : "";
-	n = lits_absent(ev, r, s, strlen(s)) ? 0 : match_count(ev, r, s,
+	n = header_skips(ev, r, val, s) ? 0 : match_count(ev, r, s,
 	    strlen(s), r->is_neg ? 1 : limit, r->hdr);
 	if (ev->limited)
 		return 0;
@@ -588,8 +635,9 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 
 	values = arena_alloc(a, (set->rules->len + 1) * sizeof(*values));
 	hits = arena_alloc(a, (set->norder + 1) * sizeof(*hits));
-	ev.hcache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-	    g_free);
+	ev.hval = arena_alloc(a, (set->hslots->len + 1) * sizeof(*ev.hval));
+	ev.hstate = arena_alloc(a, set->hslots->len + 1);
+	memset(ev.hstate, 0, set->hslots->len + 1);
 	ev.lcache = g_hash_table_new(g_direct_hash, g_direct_equal);
 	static _Thread_local unsigned tick;
 	bool timed = tick++ % TIME_EVERY == 0;
@@ -641,7 +689,9 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 		hits[nh].match = shorten(a, ev.m_text, ev.m_len);
 		nh++;
 	}
-	g_hash_table_destroy(ev.hcache);
+	for (size_t i = 0; i < set->hslots->len; i++)
+		if (ev.hstate[i] == 2)
+			g_free(ev.hval[i]);
 	g_hash_table_destroy(ev.lcache);
 	g_free(ev.relays[0]);
 	g_free(ev.relays[1]);

@@ -39,6 +39,9 @@ struct rules_set {
 	size_t		 norder;
 	size_t		 nmeta_first;	/* index in order of the first meta */
 	struct rules_pf	*pf[RULE_NTYPES];	/* literal prefilters */
+	/* The header values header rules match: one slot for each
+	 * header and modifiers, named by the first rule using it. */
+	GPtrArray	*hslots;	/* struct rule * */
 	/* figures */
 	size_t		 nerrors, nwarnings, nskipped;
 };
@@ -60,6 +63,10 @@ void	relays_build(const struct rules_input *, char **trusted_r,
 struct rules_pf;
 struct pf_scan;
 #define PF_MINLEN	2	/* shorter literals say too little */
+/* Longer literals are cut to their start (still in every match, and
+ * starting where the whole one does): a database of long literals takes
+ * Hyperscan many times longer to build. */
+#define PF_MAXLEN	10
 /* Gives each of rules that has literals its literal ids; NULL when none
  * has any or the database does not build (err says why). */
 struct rules_pf *pf_build(struct rule *const *rules, size_t n, char *err,
@@ -72,5 +79,8 @@ struct pf_scan *pf_run(const struct rules_pf *, const struct rules_chunk *,
 /* The chunks r may match in, ascending, into out (room for nc). */
 size_t	pf_chunks(const struct pf_scan *, const struct rule *, size_t nc,
 	    uint32_t *out);
+/* May r match in chunk i?  0: no, 1: its literals are there, -1: the
+ * scan cannot tell (a literal in too many chunks). */
+int	pf_may_match(const struct pf_scan *, const struct rule *, size_t i);
 
 #endif

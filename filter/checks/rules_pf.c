@@ -4,7 +4,9 @@
  * once per message over the rule type's text.  A rule whose literals do
  * not occur cannot match and is not run; one whose literals occur runs
  * only on the chunks (body lines, rawbody paragraphs, URIs) they occur
- * in, since SpamAssassin matches each chunk on its own.
+ * in, since SpamAssassin matches each chunk on its own.  A rule whose
+ * every match holds k >= 2 occurrences of its literals in disjoint places
+ * ((?:...){3}) runs only on the chunks that hold k of them.
  *
  * Literal databases compile in milliseconds (no regex is compiled, only
  * strings), so reload stays as fast as before.  Without Hyperscan (not
@@ -31,6 +33,11 @@ struct rules_pf {
 #endif
 	size_t		 nlits;
 	size_t		*litlen;
+	/* Rules with lit_k > 1 have a counter row: a literal's rows are
+	 * rows[row_at[id] .. row_at[id] + row_n[id]). */
+	uint32_t	 nrows;
+	uint32_t	*row_at, *row_n;
+	uint32_t	*rows;
 };
 
 #ifdef HAVE_HYPERSCAN
@@ -66,6 +73,49 @@ scratch_get(const hs_database_t *db)
 }
 #endif
 
+/* The counter rows of the rules that need k > 1 occurrences. */
+static void
+rows_build(struct rules_pf *pf, struct rule *const *rules, size_t n)
+{
+	uint32_t total = 0;
+
+	pf->row_at = g_new0(uint32_t, pf->nlits);
+	pf->row_n = g_new0(uint32_t, pf->nlits);
+	for (size_t i = 0; i < n; i++) {
+		struct rule *r = rules[i];
+
+		if (r->nlit_ids == 0 || r->lit_k < 2)
+			continue;
+		r->pf_row = ++pf->nrows;
+		for (uint32_t k = 0; k < r->nlit_ids; k++)
+			pf->row_at[r->lit_ids[k]]++;	/* room, for now */
+	}
+	for (size_t id = 0; id < pf->nlits; id++) {
+		uint32_t room = pf->row_at[id];
+
+		pf->row_at[id] = total;
+		total += room;
+	}
+	pf->rows = g_new(uint32_t, total + 1);
+	for (size_t i = 0; i < n; i++) {
+		struct rule *r = rules[i];
+
+		if (r->pf_row == 0)
+			continue;
+		/* A literal listed twice in a set counts once. */
+		for (uint32_t k = 0; k < r->nlit_ids; k++) {
+			uint32_t id = r->lit_ids[k], *v = pf->rows +
+			    pf->row_at[id], j;
+
+			for (j = 0; j < pf->row_n[id] && v[j] != r->pf_row - 1;
+			    j++)
+				;
+			if (j == pf->row_n[id])
+				v[pf->row_n[id]++] = r->pf_row - 1;
+		}
+	}
+}
+
 struct rules_pf *
 pf_build(struct rule *const *rules, size_t n, char *err, size_t errlen)
 {
@@ -90,15 +140,18 @@ pf_build(struct rule *const *rules, size_t n, char *err, size_t errlen)
 			;
 		r->lit_ids = g_new(uint32_t, k);
 		r->nlit_ids = (uint32_t)k;
+		r->pf_row = 0;
 		for (k = 0; l[k] != NULL; k++) {
+			char *cut = g_strndup(l[k], PF_MAXLEN);
 			gpointer v;
 
-			if (!g_hash_table_lookup_extended(ids, l[k], NULL, &v)) {
+			if (!g_hash_table_lookup_extended(ids, cut, NULL, &v)) {
 				v = GUINT_TO_POINTER(lits->len);
-				g_ptr_array_add(lits, g_strdup(l[k]));
+				g_ptr_array_add(lits, cut);
 				g_hash_table_insert(ids, lits->pdata[lits->len -
 				    1], v);
-			}
+			} else
+				g_free(cut);
 			r->lit_ids[k] = GPOINTER_TO_UINT(v);
 		}
 	}
@@ -133,7 +186,8 @@ pf_build(struct rule *const *rules, size_t n, char *err, size_t errlen)
 			rules[i]->lit_ids = NULL;
 			rules[i]->nlit_ids = 0;
 		}
-	}
+	} else
+		rows_build(pf, rules, n);
 	g_free(flags);
 	g_free(idv);
 	g_ptr_array_free(lits, TRUE);
@@ -156,6 +210,9 @@ pf_free(struct rules_pf *pf)
 	hs_free_database(pf->db);
 #endif
 	g_free(pf->litlen);
+	g_free(pf->row_at);
+	g_free(pf->row_n);
+	g_free(pf->rows);
 	g_free(pf);
 }
 
@@ -175,6 +232,7 @@ struct pf_lit {
 struct pf_scan {
 	const struct rules_pf	*pf;
 	struct pf_lit		*lit;
+	uint16_t		*cnt;		/* [row * nchunks + chunk] */
 	const size_t		*starts;	/* chunk offsets in the text */
 	size_t			 nchunks;
 };
@@ -191,7 +249,7 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to,
 
 	(void)from;
 	(void)flags;
-	if (l->n > PF_KEEP)
+	if (l->n > PF_KEEP && sc->pf->row_n[id] == 0)
 		return 0;
 	/* The chunk holding start: the last one starting at or before. */
 	while (hi - lo > 1) {
@@ -202,7 +260,15 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to,
 		else
 			hi = mid;
 	}
-	if (l->n > 0 && l->chunk[l->n - 1] == lo)
+	/* Occurrences for the rules that need several. */
+	for (uint32_t j = 0; j < sc->pf->row_n[id]; j++) {
+		uint16_t *c = &sc->cnt[(size_t)sc->pf->rows[sc->pf->row_at[id] +
+		    j] * sc->nchunks + lo];
+
+		if (*c < UINT16_MAX)
+			(*c)++;
+	}
+	if (l->n > PF_KEEP || (l->n > 0 && l->chunk[l->n - 1] == lo))
 		return 0;
 	if (l->n == PF_KEEP)
 		l->n++;
@@ -246,6 +312,12 @@ pf_run(const struct rules_pf *pf, const struct rules_chunk *c, size_t nc,
 	sc->lit = arena_alloc(a, pf->nlits * sizeof(*sc->lit));
 	for (size_t i = 0; i < pf->nlits; i++)
 		sc->lit[i].n = 0;
+	sc->cnt = NULL;
+	if (pf->nrows > 0) {
+		sc->cnt = arena_alloc(a, (size_t)pf->nrows * nc *
+		    sizeof(*sc->cnt));
+		memset(sc->cnt, 0, (size_t)pf->nrows * nc * sizeof(*sc->cnt));
+	}
 #ifdef HAVE_HYPERSCAN
 	if (len > 0 && hs_scan(pf->db, text, (unsigned)len, 0,
 	    scratch_get(pf->db), on_match, sc) != HS_SUCCESS)
@@ -254,6 +326,26 @@ pf_run(const struct rules_pf *pf, const struct rules_chunk *c, size_t nc,
 	(void)text;
 #endif
 	return sc;
+}
+
+int
+pf_may_match(const struct pf_scan *sc, const struct rule *r, size_t i)
+{
+	if (sc == NULL || r->nlit_ids == 0)
+		return -1;
+	if (r->pf_row != 0)
+		return sc->cnt[(size_t)(r->pf_row - 1) * sc->nchunks + i] >=
+		    r->lit_k;
+	for (uint32_t k = 0; k < r->nlit_ids; k++) {
+		const struct pf_lit *l = &sc->lit[r->lit_ids[k]];
+
+		if (l->n > PF_KEEP)
+			return -1;
+		for (uint8_t j = 0; j < l->n; j++)
+			if (l->chunk[j] == i)
+				return 1;
+	}
+	return 0;
 }
 
 static int
@@ -279,6 +371,15 @@ pf_chunks(const struct pf_scan *sc, const struct rule *r, size_t nc,
 		for (size_t i = 0; i < nc; i++)
 			out[i] = (uint32_t)i;
 		return nc;
+	}
+	if (r->pf_row != 0) {
+		/* The chunks holding lit_k occurrences. */
+		const uint16_t *c = sc->cnt + (size_t)(r->pf_row - 1) * nc;
+
+		for (size_t i = 0; i < nc; i++)
+			if (c[i] >= r->lit_k)
+				out[n++] = (uint32_t)i;
+		return n;
 	}
 	for (uint32_t k = 0; k < r->nlit_ids; k++) {
 		const struct pf_lit *l = &sc->lit[r->lit_ids[k]];

@@ -23,6 +23,7 @@ rules_set_new(const struct rules_limits *lim)
 
 	set->lim = *lim;
 	set->rules = g_ptr_array_new();
+	set->hslots = g_ptr_array_new();
 	set->by_name = g_hash_table_new(g_str_hash, g_str_equal);
 	set->skipped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    g_free);
@@ -86,6 +87,7 @@ rules_set_free(struct rules_set **setp)
 	for (guint i = 0; i < set->rules->len; i++)
 		rule_free(set->rules->pdata[i]);
 	g_ptr_array_free(set->rules, TRUE);
+	g_ptr_array_free(set->hslots, TRUE);
 	g_hash_table_destroy(set->by_name);
 	g_hash_table_destroy(set->skipped);
 	g_hash_table_destroy(set->scores);
@@ -348,7 +350,8 @@ compile_pattern(struct rules_set *set, struct rule *r, bool stress,
 		    "such messages");
 	if (r->rx != NULL) {
 		if (!rules_plain())
-			r->lits = rx_literals(pat, r->flags, PF_MINLEN);
+			r->lits = rx_literals_k(pat, r->flags, PF_MINLEN,
+			    &r->lit_k);
 		r->expanded = expanded;
 	} else
 		g_free(expanded);
@@ -504,8 +507,35 @@ rules_compile(struct rules_set *set, bool stress,
 		memcpy(set->order + pats->len, metas->pdata,
 		    metas->len * sizeof(void *));
 	set->nmeta_first = pats->len;
-	/* The literal prefilters of the types matched chunk by chunk. */
-	for (int t = RULE_BODY; t <= RULE_URI && !rules_plain(); t++) {
+	/* Header values: one slot each, shared by the rules matching it. */
+	{
+		GHashTable *slot = g_hash_table_new_full(g_str_hash,
+		    g_str_equal, g_free, NULL);
+
+		g_ptr_array_set_size(set->hslots, 0);
+
+		for (guint i = 0; i < pats->len; i++) {
+			struct rule *r = pats->pdata[i];
+			char *key;
+			gpointer v;
+
+			if (r->type != RULE_HEADER)
+				continue;
+			key = g_strdup_printf("%s\t%u", r->hdr, r->hmod);
+			if (g_hash_table_lookup_extended(slot, key, NULL, &v))
+				g_free(key);
+			else {
+				v = GUINT_TO_POINTER(set->hslots->len);
+				g_ptr_array_add(set->hslots, r);
+				g_hash_table_insert(slot, key, v);
+			}
+			r->hslot = GPOINTER_TO_UINT(v);
+		}
+		g_hash_table_destroy(slot);
+	}
+	/* The literal prefilters: header values (each a chunk) and the
+	 * types matched chunk by chunk. */
+	for (int t = RULE_HEADER; t <= RULE_URI && !rules_plain(); t++) {
 		GPtrArray *of = g_ptr_array_new();
 		char err[256];
 

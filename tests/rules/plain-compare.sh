@@ -1,7 +1,8 @@
 #!/bin/sh
 # plain-compare.sh - the rules' fast path (literal prefilter, rewritten
 # pattern openings) must give the hits of every rule run as written on
-# every chunk (VIGIL_RULES_PLAIN=1): on the golden messages with the
+# every chunk (VIGIL_RULES_PLAIN=1), hit for hit and with the same match
+# counts (tflags multiple): on the golden messages with the
 # shipped rules and, when installed, SpamAssassin's; with a corpus folder
 # as argument (or VIGIL_CORPUS), on its messages too.
 #
@@ -22,9 +23,10 @@ find "$top_srcdir/tests/golden/rules" -name '*.eml' | sort >"$TMP/golden"
 
 compare() {	# RULES FILES LABEL
 	xargs "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$1" \
-	    rules test --batch <"$2" >"$TMP/fast" 2>/dev/null
+	    rules test --batch --counts <"$2" >"$TMP/fast" 2>/dev/null
 	VIGIL_RULES_PLAIN=1 xargs "$VIGILCTL" -c "$CONF" -o Checks=rules \
-	    -o "RulesDir=$1" rules test --batch <"$2" >"$TMP/plain" 2>/dev/null
+	    -o "RulesDir=$1" rules test --batch --counts <"$2" >"$TMP/plain" \
+	    2>/dev/null
 	if [ -s "$TMP/plain" ] && cmp -s "$TMP/fast" "$TMP/plain"; then
 		pass=$((pass + 1))
 		echo "ok: $3: $(wc -l <"$2") messages, the same hits"

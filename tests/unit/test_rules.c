@@ -307,16 +307,19 @@ test_required_literals(void **state)
 	lits_are("hello world", "", "hello world");
 	lits_are("\\bFoo\\s+barbaz\\b", "i", "barbaz");
 	lits_are("(?:finance|holding|securit(?:ies|y)) (?:company|firm)", "i",
-	    "finance|holding|securit");
+	    "finance company|finance firm|holding company|holding firm|"
+	    "securities company|securities firm|security company|"
+	    "security firm");
 	lits_are("disburse?(?:ment)?", "", "disburs");
-	lits_are("ab+cdef", "", "cdef");
-	lits_are("abc(?:def)?gh", "", "abc");
+	lits_are("ab+cdef", "", "bcdef");	/* the last b */
+	lits_are("abc(?:def)?gh", "", "abcgh|abcdefgh");
 	lits_are("foo|ba", "", "-");			/* "ba" too short */
 	lits_are("foo|", "", "-");			/* empty alternative */
 	lits_are("(?:abcd){0,2}xy", "", "-");		/* optional group */
 	lits_are("a\\.b\\.c\\.d", "", "a.b.c.d");
 	lits_are("\\x41BC\\x{44}", "", "abcd");
-	lits_are("[abc]def[gh]", "", "def");
+	lits_are("[abc]def[gh]", "",
+	    "adefg|adefh|bdefg|bdefh|cdefg|cdefh");
 	lits_are("\\Qa.b*c\\E", "", "a.b*c");
 	lits_are("some (?#comment)text", "", "some text");
 	lits_are("a b c  d", "x", "abcd");		/* /x */
@@ -324,11 +327,283 @@ test_required_literals(void **state)
 	lits_are("(?(1)abcd|efgh)ijk", "", "ijk");	/* conditional */
 	lits_are("(?=abcd)xyz", "", "xyz");		/* lookahead */
 	lits_are("(?<!abcd)wxyz", "", "wxyz");
-	lits_are("(?<name>alpha)(?P<n2>betas)", "", "alpha");
+	lits_are("(?<name>alpha)(?P<n2>betas)", "", "alphabetas");
 	lits_are("abc\\1def", "", "abc");		/* back-reference */
-	lits_are("ab{2}cde", "", "cde");
+	lits_are("ab{2}cde", "", "bbcde");
 	lits_are("a{,3}bcd", "", "a{,3}bcd");		/* not a quantifier */
 	lits_are("[", "", "-");				/* broken */
+	/* Optional characters and literal groups multiply out; a
+	 * repeated character starts the next run. */
+	lits_are("e-?mai?l", "", "emal|email|e-mal|e-mail");
+	lits_are("(?:ph|f)one", "", "phone|fone");
+	lits_are("countr?y", "i", "county|country");
+	lits_are("ad+res+e?", "", "dres");
+	lits_are("(?:foo|bar)+baz", "", "foobaz|barbaz");
+	lits_are("x(?:ab|)yz", "", "xabyz|xyz");
+	lits_are("(?:a|b|c|d|e)(?:f|g|h|i)(?:j|k)x", "",
+	    "fjx|fkx|gjx|gkx|hjx|hkx|ijx|ikx");
+	lits_are("\\Qabc\\E?defg", "", "defg");	/* ? takes the c */
+	lits_are("abc\\x00def", "", "abc");	/* NUL ends strings */
+	lits_are("foo(?=bar)baz", "", "foo");
+	/* Short classes of plain characters are alternatives. */
+	lits_are("oc+up[ae]tion", "", "cupation|cupetion");
+	lits_are("[sS]pa[mM]", "", "spam");
+	lits_are("x[ab]?yz", "", "xyz|xayz|xbyz");
+	lits_are("ab[c-e]fgh", "", "fgh");		/* a range */
+	lits_are("ab[^c]fgh", "", "fgh");
+	lits_are("ab[\\dx]fgh", "", "fgh");
+	lits_are("ab[-.]fgh", "", "ab-fgh|ab.fgh");
+	lits_are("abc[xyzwv]fg", "", "abc");		/* too many */
+}
+
+/* rx_literals_k: how many occurrences every match holds. */
+static void
+lits_k_are(const char *pattern, const char *want, unsigned want_k)
+{
+	unsigned k = 0;
+	char **l = rx_literals_k(pattern, "i", 3, &k);
+	char *got = l != NULL ? g_strjoinv("|", l) : g_strdup("-");
+
+	if (strcmp(got, want) != 0 || (l != NULL && k != want_k))
+		fail_msg("literals of /%s/: '%s' k=%u, want '%s' k=%u", pattern,
+		    got, k, want, want_k);
+	g_free(got);
+	g_strfreev(l);
+}
+
+static void
+test_literal_occurrences(void **state)
+{
+	lits_k_are("(?:name|city)", "name|city", 1);
+	lits_k_are("(?:(?:name|city):\\s*){3}", "name:|city:", 3);
+	lits_k_are("(?:(?:name|city)\\W+){2,5}x", "name|city", 2);
+	lits_k_are("(?:(?:abcd){2}\\s){3}", "abcd", 6);
+	/* The poorest alternative sets k. */
+	lits_k_are("(?:(?:name){3}|(?:city){2})", "name|city", 2);
+	lits_k_are("(?:name|city)+", "name|city", 1);
+	lits_k_are("(?:name|city){0,3}zzzz", "zzzz", 1);
+	lits_k_are("(?:(?:name|city)){1000}", "name|city", 255);
+}
+
+/*
+ * The hits of text (one chunk a line: body, rawbody, and each line a URI)
+ * with the fast path and with every rule run everywhere
+ * (VIGIL_RULES_PLAIN=1) must be the same; returns them.
+ */
+static char *
+same_hits_hdrs(const char *rules, const char *text,
+    const struct rules_hdr *hdrs, size_t nhdrs)
+{
+	char *res[2];
+
+	for (int plain = 0; plain < 2; plain++) {
+		struct rules_set *set;
+		struct rules_chunk c[64];
+		const char *u[64];
+		size_t n = 0;
+		const char *p = text;
+		struct rules_input in = { 0 };
+		struct arena *a = arena_new("test");
+		size_t nh;
+		struct rules_hit *h;
+		GString *s = g_string_new(" ");
+
+		if (plain)
+			setenv("VIGIL_RULES_PLAIN", "1", 1);
+		set = load(rules, NULL);
+		unsetenv("VIGIL_RULES_PLAIN");
+		while (*p != '\0' && n < 64) {
+			const char *nl = strchr(p, '\n');
+			size_t len = nl != NULL ? (size_t)(nl - p + 1) : strlen(p);
+
+			c[n] = (struct rules_chunk){ p, len, n == 0 ? -1 : 0 };
+			u[n] = arena_strndup(a, p, len);
+			n++;
+			p += len;
+		}
+		in.body = c;
+		in.nbody = n;
+		in.rawbody = c;
+		in.nrawbody = n;
+		in.uris = u;
+		in.nuris = n;
+		in.hdrs = hdrs;
+		in.nhdrs = nhdrs;
+		in.envelope_from = "bounce@example.org";
+		h = rules_eval(set, &in, a, &nh);
+		for (size_t i = 0; i < nh; i++)
+			g_string_append_printf(s, "%s:%u ", h[i].rule->name,
+			    h[i].count);
+		res[plain] = g_string_free(s, FALSE);
+		arena_free(&a);
+		rules_set_free(&set);
+	}
+	if (strcmp(res[0], res[1]) != 0)
+		fail_msg("fast path '%s', every rule everywhere '%s'", res[0],
+		    res[1]);
+	g_free(res[1]);
+	return res[0];
+}
+
+static char *
+same_hits_both_ways(const char *rules, const char *text)
+{
+	return same_hits_hdrs(rules, text, NULL, 0);
+}
+
+/*
+ * Header rules skip values without their literals (one literal scan over
+ * every header value a rule set looks at): the hits must be those of
+ * every rule run, for each form of header rule.  Literals sit in other
+ * headers than the rule's, in the raw value but not the decoded one and
+ * the other way round, so that a scan of the wrong text loses or adds a
+ * hit.
+ */
+static void
+test_header_prefilter(void **state)
+{
+	static const struct rules_hdr hdrs[] = {
+		{ "From", " \"Alice Wonder\" <alice@example.org>\n",
+		  "\"Alice Wonder\" <alice@example.org>" },
+		{ "To", " bob@example.net\n", "bob@example.net" },
+		{ "Cc", " carol@example.net\n", "carol@example.net" },
+		{ "Received", " from relay.example.net (relay.example.net "
+		  "[192.0.2.7])\n\tby mx.example.org\n",
+		  "from relay.example.net (relay.example.net [192.0.2.7]) "
+		  "by mx.example.org" },
+		{ "Subject", " =?utf-8?q?Cheap_pills?=\n", "Cheap pills" },
+		{ "X-Mailer", " Zmailer 2.0\n", "Zmailer 2.0" },
+		{ "X-Message-Id", " <xmid@example.org>\n", "<xmid@example.org>" },
+	};
+	char *h = same_hits_hdrs(
+	    "header SUBJ Subject =~ /cheap pills/i\n"
+	    "header SUBJ_RAW Subject:raw =~ /cheap_pills/i\n"
+	    "header SUBJ_RAW_NOT Subject:raw =~ /cheap pills/i\n"
+	    "header SUBJ_DEC_NOT Subject =~ /utf-8/i\n"
+	    "header FROM_ADDR From:addr =~ /alice\\@example/\n"
+	    "header FROM_ADDR_NOT From:addr =~ /wonder/i\n"
+	    "header FROM_NAME From:name =~ /alice wonder/i\n"
+	    "header FROM_NAME_NOT From:name =~ /example\\.org/\n"
+	    "header TOCC ToCc =~ /carol\\@/\n"
+	    "header TO_NOT To =~ /carol\\@/\n"
+	    "header ALLH ALL =~ /zmailer 2/i\n"
+	    "header ALLRAW ALL:raw =~ /\\?q\\?cheap/i\n"
+	    "header MID MESSAGEID =~ /xmid\\@/\n"
+	    "header MAILER X-Mailer =~ /zmailer/i\n"
+	    "header MAILER_NOT X-Mailer =~ /alice/i\n"
+	    "header NEG X-Mailer !~ /outlook/i\n"
+	    "header NEG2 X-Mailer !~ /zmailer/i\n"
+	    "header UNSET X-Missing =~ /^nothing here$/ [if-unset: nothing here]\n"
+	    "header MISSING_NOT X-Missing =~ /zmailer/i\n"
+	    "header HAS exists:X-Mailer\n"
+	    "header ENV EnvelopeFrom =~ /bounce\\@/\n"
+	    "header RELAY X-Spam-Relays-Untrusted =~ /rdns=relay\\.example/\n"
+	    "header RELAY_NOT X-Spam-Relays-Trusted =~ /rdns=relay\\.example/\n"
+	    "header MULTI Received =~ /example/\n"
+	    "tflags MULTI multiple\n"
+	    "header TWICE ALL =~ /(?:example\\.(?:org|net).*?){3}/si\n"
+	    "header TWICE_NOT Subject =~ /(?:(?:cheap|pills)\\W*){3}/i\n",
+	    "", hdrs, NELEM(hdrs));
+	static const char *const yes[] = {
+		"SUBJ", "SUBJ_RAW", "FROM_ADDR", "FROM_NAME", "TOCC", "ALLH",
+		"ALLRAW", "MID", "MAILER", "NEG", "UNSET", "HAS", "ENV",
+		"MULTI:3", "TWICE", "RELAY",
+	};
+	static const char *const no[] = {
+		"SUBJ_RAW_NOT", "SUBJ_DEC_NOT", "FROM_ADDR_NOT", "FROM_NAME_NOT",
+		"TO_NOT", "MAILER_NOT", "NEG2", "MISSING_NOT", "RELAY_NOT",
+		"TWICE_NOT",
+	};
+
+	for (size_t i = 0; i < NELEM(yes); i++)
+		if (strstr(h, yes[i]) == NULL)
+			fail_msg("%s did not hit: %s", yes[i], h);
+	for (size_t i = 0; i < NELEM(no); i++) {
+		char *k = g_strdup_printf(" %s:", no[i]);
+
+		if (strstr(h, k) != NULL)
+			fail_msg("%s hit: %s", no[i], h);
+		g_free(k);
+	}
+	g_free(h);
+}
+
+/* Literals multiplied out of optional characters and groups: built
+ * so that a wrong product (a string no match holds) loses a hit. */
+static void
+test_prefilter_products(void **state)
+{
+	char *h = same_hits_both_ways(
+	    "body MAIL /\\be-?mai?l\\s+id\\b/i\n"
+	    "body PHONE /(?:ph|f)one\\s?(?:number|no)/i\n"
+	    "body ADDR /\\bad+res+e?s?\\b/i\n"
+	    "body REP /(?:foo|bar)+baz/\n"
+	    "body OPT /x(?:ab|)yz/\n"
+	    "body QE /\\Qa.c\\E?defg/\n"
+	    "body LAZY /colou?r(?:ed)?\\s+pens?/i\n"
+	    "body CLASS /occ?up[ae]tion[sz]?\\b/i\n"
+	    /* Literals longer than the prefilter keeps, sharing a start. */
+	    "body LONG /abcdefghijklmnopqrstuvwxyz/\n"
+	    "body LONG2 /(?:(?:abcdefghijkl1|abcdefghijkl2)\\s){2}/\n"
+	    "body LONG3 /(?:(?:abcdefghijkl1|abcdefghijkl2)\\s){3}/\n",
+	    "Subject\n"
+	    "your E-MAL id here\n"
+	    "fone no\n"
+	    "the adddresss is\n"
+	    "foofoobarbaz\n"
+	    "xyz\n"
+	    "a.defg\n"
+	    "Colored pen\n"
+	    "OCUPETIONZ\n"
+	    "abcdefghijklmnop abcdefghijkl1 abcdefghijkl2 abcdefghijkl\n"
+	    "abcdefghijklmnopqrstuvwxyz\n");
+
+	assert_true(has(h, "MAIL:1"));
+	assert_true(has(h, "PHONE:1"));
+	assert_true(has(h, "ADDR:1"));
+	assert_true(has(h, "REP:1"));
+	assert_true(has(h, "OPT:1"));
+	assert_true(has(h, "QE:1"));
+	assert_true(has(h, "LAZY:1"));
+	assert_true(has(h, "CLASS:1"));
+	assert_true(has(h, "LONG:1"));
+	assert_true(has(h, "LONG2:1"));
+	assert_false(has(h, "LONG3:1"));
+	g_free(h);
+}
+
+/* A rule needing k occurrences runs only where k of them are: built so
+ * that a wrong count (too few, or occurrences in other lines, or
+ * overlapping ones) would lose a hit. */
+static void
+test_prefilter_occurrences(void **state)
+{
+	char *h = same_hits_both_ways(
+	    "body FORM3 /(?:(?:name|city|zip code):\\s*){3}/i\n"
+	    "body FORM3M /(?:(?:name|city|zip code):\\s*){3}/i\n"
+	    "tflags FORM3M multiple\n"
+	    "body FORM2 /(?:(?:ab|abab)-){2}/\n"
+	    "rawbody RAW3 /(?:(?:name|city)\\W){3}/i\n"
+	    "uri URI2 /(?:(?:www|web)\\.){2}/\n",
+	    "Subject name: city: zip code:\n"
+	    "name: city:\n"			/* two: no match */
+	    "zip: code: name: city:\n"		/* two in a row: none */
+	    "NAME:CITY:Zip Code: name: city: zip code:\n"	/* two matches */
+	    "abab-ab-\n"			/* overlapping literals */
+	    "city,name,city.\n"
+	    "www.web.example\n");
+
+	assert_true(has(h, "FORM3:1"));
+	assert_true(has(h, "FORM3M:3"));	/* subject and line 4 twice */
+	assert_true(has(h, "FORM2:1"));
+	assert_true(has(h, "RAW3:1"));
+	assert_true(has(h, "URI2:1"));
+	g_free(h);
+	h = same_hits_both_ways(
+	    "body FORM3 /(?:(?:name|city):\\s*){3}/i\n",
+	    "\nname: city:\nname:\n");	/* three, not in one line */
+	assert_false(has(h, "FORM3:1"));
+	g_free(h);
 }
 
 /* The literal prefilter runs a rule only on the lines its literals are
@@ -690,6 +965,10 @@ main(void)
 		cmocka_unit_test(test_meta_and_tflags),
 		cmocka_unit_test(test_required_literals),
 		cmocka_unit_test(test_prefilter_same_hits),
+		cmocka_unit_test(test_literal_occurrences),
+		cmocka_unit_test(test_prefilter_occurrences),
+		cmocka_unit_test(test_prefilter_products),
+		cmocka_unit_test(test_header_prefilter),
 		cmocka_unit_test(test_mimeheader),
 		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_meta_loop_is_an_error),
