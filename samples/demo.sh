@@ -6,6 +6,11 @@
 # headers the delivered copy carries (or the SMTP reply that refused it).
 # Needs root (Postfix) and the packages of .ci/packages.sh.  Leaves
 # nothing running.
+# The README runs it as `sh samples/demo.sh`: dash on Debian, so the bash
+# this script and tests/postfix/lib.sh are written in is called here.
+if [ -z "${BASH_VERSION:-}" ]; then
+	exec bash "$0" "$@"
+fi
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
