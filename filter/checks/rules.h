@@ -85,9 +85,9 @@ struct rule {
 	int		 priority;
 	bool		 is_enabled;	/* compiled and score != 0 */
 	size_t		 idx;		/* position in the set */
-	/* counters: atomic, any thread */
+	/* counters: atomic, any thread.  How often a rule ran is its set's
+	 * n_evals: every enabled rule runs once a message. */
 	uint64_t	 n_hits;
-	uint64_t	 n_runs;
 	uint64_t	 ns_spent;
 	uint64_t	 n_limit;	/* match or depth limit reached */
 	int		 limit_logged;

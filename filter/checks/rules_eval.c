@@ -643,6 +643,9 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 	bool timed = tick++ % TIME_EVERY == 0;
 	uint64_t t0 = timed ? now_ns() : 0, t1;
 
+	/* The set is shared read-only but for its atomic counters. */
+	counter_add((uint64_t *)&set->n_evals, 1);
+
 	for (size_t i = 0; i < set->norder; i++) {
 		struct rule *r = set->order[i];
 		double v;
@@ -665,7 +668,6 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 			counter_add(&r->ns_spent, (t1 - t0) * TIME_EVERY);
 			t0 = t1;
 		}
-		counter_add(&r->n_runs, 1);
 		if (ev.limited) {
 			note_limit(r);
 			continue;

@@ -616,13 +616,12 @@ rules_score_at(const struct rules_set *set, size_t i, const char **name_r,
 void
 rules_write_stats(const struct rules_set *set, FILE *out)
 {
+	if (atomic_load_explicit((_Atomic uint64_t *)&set->n_evals,
+	    memory_order_relaxed) == 0)
+		return;
 	for (size_t i = 0; i < set->norder; i++) {
 		struct rule *r = set->order[i];
-		uint64_t runs = atomic_load_explicit((_Atomic uint64_t *)
-		    &r->n_runs, memory_order_relaxed);
 
-		if (runs == 0)
-			continue;
 		fprintf(out, "rules.hits.%s %llu\n", r->name,
 		    (unsigned long long)atomic_load_explicit(
 		    (_Atomic uint64_t *)&r->n_hits, memory_order_relaxed));
