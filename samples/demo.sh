@@ -14,12 +14,19 @@ fi
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
-if [ ! -x filter/vigil ] || [ ! -x filter/vigilctl ]; then
+# The programs: built in this tree (built here when missing), or in the
+# build tree that top_builddir names (a separate build, as the tests use).
+: "${top_builddir:=$top}"
+if [ ! -x "$top_builddir/filter/vigil" ] || [ ! -x "$top_builddir/filter/vigilctl" ]; then
+	if [ "$top_builddir" != "$top" ]; then
+		echo "demo.sh: no vigil built in $top_builddir" >&2
+		exit 1
+	fi
 	echo "building vigil (log: /tmp/vigil-demo-build.log)"
 	{ autoreconf -fi && ./configure && make -j2; } >/tmp/vigil-demo-build.log 2>&1 ||
 	    { tail -20 /tmp/vigil-demo-build.log; exit 1; }
 fi
-top_srcdir=$top top_builddir=$top
+top_srcdir=$top
 . "$top/tests/postfix/lib.sh"
 pf_need_root
 pf_setup || exit 1
@@ -28,10 +35,10 @@ pf_setup || exit 1
 # lookups are answered from an empty zone so that the demo gives the same
 # answers on any machine, with or without a network.
 zone=$top/tests/data/dns/empty.zone
-pf_milter_start "unix:$PF_SOCK" "$top/filter/vigil" -f -p "unix:$PF_SOCK" \
+pf_milter_start "unix:$PF_SOCK" "$top_builddir/filter/vigil" -f -p "unix:$PF_SOCK" \
     -o "ControlSocket=$PF_WORK/control.sock" -o "DNSZoneFile=$zone" || exit 1
 echo
-echo "vigil $("$top/filter/vigil" -V | cut -d' ' -f2) is the milter of a private Postfix on 127.0.0.1:$PF_SMTP_PORT"
+echo "vigil $("$top_builddir/filter/vigil" -V | cut -d' ' -f2) is the milter of a private Postfix on 127.0.0.1:$PF_SMTP_PORT"
 echo "sending $(ls samples/messages/*.eml | wc -l) messages from samples/messages as client 203.0.113.5"
 echo
 pf_send --xclient 203.0.113.5 --helo mail.example.net --from sender@example.net \
@@ -52,5 +59,5 @@ while IFS=$'\t' read -r id file stage code qid text; do
 done <"$PF_WORK/sent.tsv"
 echo "offline, the same verdicts with every point explained:"
 echo "    filter/vigilctl scan --ip 203.0.113.5 samples/messages/*.eml"
-"$top/filter/vigilctl" -o "DNSZoneFile=$zone" scan --ip 203.0.113.5 --helo mail.example.net \
+"$top_builddir/filter/vigilctl" -o "DNSZoneFile=$zone" scan --ip 203.0.113.5 --helo mail.example.net \
     --from sender@example.net samples/messages/*.eml

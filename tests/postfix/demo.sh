@@ -12,8 +12,10 @@ pf_need_root
 out=$(mktemp /tmp/vigil-demo-test.XXXXXX)
 trap 'rm -f "$out"' EXIT
 
-# The demo runs the programs built in the source tree (and builds them
-# there when they are missing), as a fresh clone does.
+# The demo runs the programs of top_builddir (exported by make): the
+# source tree's own in an in-tree build, as in a fresh clone; it never
+# builds in a source tree that a separate build uses.
+export top_builddir
 before=$(pgrep -c -x vigil || true)
 if (cd "$top_srcdir" && timeout 300 sh samples/demo.sh) >"$out" 2>&1; then
 	pf_ok "sh samples/demo.sh exits 0"
