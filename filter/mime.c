@@ -181,6 +181,11 @@ static iconv_t
 conv_take(const char *name, int *slot_r)
 {
 	*slot_r = -1;
+	/* An empty name (charset*=x'y' decodes to one) means the locale's
+	 * charset to iconv, which says nothing of the text: unknown.  The
+	 * pool marks free slots by an empty name, too. */
+	if (name[0] == '\0')
+		return (iconv_t)-1;
 	if (strlen(name) >= sizeof(iconv_pool[0].name))
 		return iconv_open("UTF-8", name);
 	pthread_mutex_lock(&iconv_lock);
