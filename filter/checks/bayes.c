@@ -59,6 +59,10 @@ const struct opt bayes_opts[] = {
 	{ "BayesAutolearnQueue", OPT_INT, "512", 1, 1000000, NULL,
 	  "Messages waiting to be autolearned; when full, more are not "
 	  "learned (bayes.autolearn.dropped)" },
+	{ "BayesAutolearnWait", OPT_DURATION, "150ms", 0, 3600000, NULL,
+	  "How long a message queued for autolearn waits for others to "
+	  "share its store transaction; stopping the daemon learns what is "
+	  "queued first" },
 	{ "AutolearnSpamScore", OPT_DOUBLE, "12", -1000, 1000, NULL,
 	  "Learn as spam at or above this score (without Bayes's points)" },
 	{ "AutolearnHamScore", OPT_DOUBLE, "0.1", -1000, 1000, NULL,
@@ -122,9 +126,12 @@ bayes_setup(struct snap *s, const char **err_r)
 	st->is_autolearn = cfg_bool(c, "BayesAutolearn");
 	st->al_spam = cfg_double(c, "AutolearnSpamScore");
 	st->al_ham = cfg_double(c, "AutolearnHamScore");
-	if (st->store != NULL && st->is_autolearn)
+	if (st->store != NULL && st->is_autolearn) {
 		st->learner = bayes_learner_new(st->store,
 		    (size_t)cfg_int(c, "BayesAutolearnQueue"));
+		bayes_learner_set_wait(st->learner,
+		    cfg_duration_ms(c, "BayesAutolearnWait"));
+	}
 	return st;
 }
 

@@ -232,7 +232,7 @@ const char	*bayes_result_name(int result);
 /* ---- autolearn queue (bayes_learner.c) ---- */
 
 /* A batch is learned when it holds this many messages, or when its
- * oldest one has waited this long. */
+ * oldest one has waited this long (BayesAutolearnWait's default). */
 #define BAYES_AL_BATCH_MAX	256
 #define BAYES_AL_BATCH_MS	150
 /* ...or, whichever comes first, this many tokens (at least one message):
@@ -266,6 +266,9 @@ struct bayes_learner;
  * the learner); its thread starts with the first item. */
 struct bayes_learner *bayes_learner_new(struct bayes_store *store,
 		    size_t queue_max);
+/* How long the oldest queued message waits for others to join its
+ * batch (BAYES_AL_BATCH_MS unless set). */
+void		 bayes_learner_set_wait(struct bayes_learner *, uint64_t ms);
 /* Queues it, or when the queue is full drops (frees) it, counts it and
  * returns false.  Never waits for the store. */
 bool		 bayes_learner_push(struct bayes_learner *,

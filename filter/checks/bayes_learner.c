@@ -32,6 +32,7 @@ struct bayes_learner {
 	size_t		 in_flight;	/* taken by the thread, not yet done */
 	bool		 started, stopping;
 	int64_t		 drain_deadline_ms;	/* when stopping */
+	int64_t		 batch_ms;	/* how long a batch gathers */
 	pthread_t	 thr;
 	struct bayes_learner_stats st;
 };
@@ -128,10 +129,9 @@ learner_main(void *arg)
 		if (l->n == 0 && l->stopping)
 			break;
 		/* Gather a batch: wait for more until the oldest item has
-		 * waited BAYES_AL_BATCH_MS, unless the batch is full or the
+		 * waited batch_ms, unless the batch is full or the
 		 * queue is being drained. */
-		wait_ms = l->q[l->head]->queued_ms + BAYES_AL_BATCH_MS -
-		    now_ms();
+		wait_ms = l->q[l->head]->queued_ms + l->batch_ms - now_ms();
 		if (l->n < BAYES_AL_BATCH_MAX && !l->stopping && wait_ms > 0) {
 			deadline_ts(&ts, wait_ms);
 			while (l->n < BAYES_AL_BATCH_MAX && !l->stopping &&
@@ -190,6 +190,7 @@ bayes_learner_new(struct bayes_store *store, size_t queue_max)
 		queue_max = 1;
 	l->store = store;
 	l->queue_max = queue_max;
+	l->batch_ms = BAYES_AL_BATCH_MS;
 	if ((l->q = calloc(queue_max, sizeof(*l->q))) == NULL)
 		log_oom(queue_max * sizeof(*l->q), "bayes");
 	pthread_mutex_init(&l->mu, NULL);
@@ -199,6 +200,14 @@ bayes_learner_new(struct bayes_store *store, size_t queue_max)
 	pthread_cond_init(&l->idle, &ca);
 	pthread_condattr_destroy(&ca);
 	return l;
+}
+
+void
+bayes_learner_set_wait(struct bayes_learner *l, uint64_t ms)
+{
+	pthread_mutex_lock(&l->mu);
+	l->batch_ms = (int64_t)ms;
+	pthread_mutex_unlock(&l->mu);
 }
 
 bool
@@ -279,6 +288,11 @@ bayes_learner_free(struct bayes_learner **lp, uint64_t drain_ms)
 	pthread_mutex_lock(&l->mu);
 	l->stopping = true;
 	l->drain_deadline_ms = now_ms() + (int64_t)drain_ms;
+	/* Said, so that a stop that loses nothing can be told from one
+	 * that had nothing to lose. */
+	if (l->n + l->in_flight > 0)
+		log_sys(LOG_INFO, "check=bayes autolearn: learning %zu queued "
+		    "messages before the store closes", l->n + l->in_flight);
 	pthread_cond_broadcast(&l->more);
 	pthread_mutex_unlock(&l->mu);
 	if (l->started)

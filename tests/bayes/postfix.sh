@@ -86,4 +86,36 @@ if [ "$(stat_of bayes.autolearn.spam)" = 1 ] &&
 else
 	pf_fail "vigilctl stats: autolearn counted" "$(grep autolearn "$PF_WORK/dstats")"
 fi
+
+# Stopping the daemon loses no autolearn: with batches that gather for a
+# minute, three messages are still queued when SIGTERM comes, and the
+# stop learns them before the store closes.
+pf_vigil_stop || pf_fail "vigil stops" "exit $?"
+if ! pf_vigil_start "$top_srcdir/samples/vigil.conf" "${OPTS[@]}" \
+    BayesAutolearnWait=60s; then
+	pf_fail "vigil starts again" "see above"
+	pf_summary
+	exit 1
+fi
+for i in 1 2 3; do
+	printf 'From: nobody\r\nTo: user@example.net\r\nSubject: casino winner %s\r\n\r\nclick free money now, round %s\r\n' \
+	    "$i" "$i" > "$PF_WORK/drain-$i.eml"
+done
+pf_send --xclient 192.0.2.23 --id-prefix drain "$PF_WORK"/drain-?.eml \
+    > "$PF_WORK/drain.tsv"
+pf_check "drain: three messages accepted" test \
+    "$(awk '$4 ~ /^2/' "$PF_WORK/drain.tsv" | wc -l)" = 3
+ctl -o "ControlSocket=$PF_WORK/run/control.sock" stats > "$PF_WORK/dstats" 2>&1
+pf_check "drain: the three still queued before the stop" test \
+    "$(stat_of bayes.autolearn.queued)" = 3
+pf_vigil_stop
+pf_check "drain: vigil stopped cleanly" test $? = 0
+pf_check "drain: the stop said it learns the queue" grep -q \
+    'check=bayes autolearn: learning 3 queued messages before the store closes' \
+    "$PF_VIGIL_LOG"
+pf_check "drain: each learned" test "$(grep -c \
+    'check=bayes autolearn=spam score=3.9 result=learned' "$PF_VIGIL_LOG")" = 4
+ctl bayes stats > "$PF_WORK/stats" 2>&1
+pf_check "drain: counted in the store (spam)" grep -q '^spam messages: 214$' \
+    "$PF_WORK/stats"
 pf_summary
