@@ -71,6 +71,10 @@ const struct opt core_opts[] = {
 	  "Checks to run, by name (headers, rules, spf, dkim, dmarc, av, bayes, ...); all = every one" },
 	{ "ShutdownTimeout", OPT_DURATION, "30s", 0, 3600000, NULL,
 	  "On SIGTERM, how long messages in flight may take to finish" },
+	{ "ScanThreads", OPT_INT, "-1", -1, 1024, NULL,
+	  "Long-lived threads that run the end-of-message checks (-1: one "
+	  "per CPU; 0: each connection's own thread); when all are busy a "
+	  "message runs on its connection's thread.  Read at start" },
 	{ NULL }
 };
 

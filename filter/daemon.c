@@ -22,6 +22,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "pipeline.h"
+#include "scanpool.h"
 #include "snap.h"
 
 static pthread_mutex_t snap_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -130,6 +131,7 @@ daemon_write_stats(FILE *out)
 	fprintf(out, "messages.total %llu\n", total);
 	fprintf(out, "scan.ms.mean %.3f\n", total ?
 	    (double)atomic_load(&scan_us_total) / 1000.0 / (double)total : 0.0);
+	scanpool_write_stats(out);
 	fprintf(out, "connections.active %d\n", atomic_load(&conns_active));
 	fprintf(out, "connections.total %llu\n", atomic_load(&conns_total));
 	fprintf(out, "reloads %llu\n", atomic_load(&n_reloads));

@@ -23,6 +23,7 @@
 #include "msg.h"
 #include "pipeline.h"
 #include "quarantine.h"
+#include "scanpool.h"
 #include "snap.h"
 #include "verdict.h"
 
@@ -449,7 +450,7 @@ cb_eom(SMFICTX *ctx)
 	m = c->msg;
 	if (strcmp(msg_queue_id(m), "-") == 0)
 		msg_set_queue_id(m, smfi_getsymval(ctx, "i"));
-	v = pipeline_eom(m);
+	v = scanpool_eom(m);
 	done = v->action;
 	if (done == ACTION_QUARANTINE) {
 		const struct cfg *cfg = snap_cfg(msg_snap(m));

@@ -18,6 +18,8 @@
 #   3. Redis back: every message after the run is classified again.
 #   4. Redis hung (SIGSTOP): BayesRedisTimeout bounds each message; mail
 #      still flows with BAYES_UNAVAILABLE; SIGCONT brings Bayes back.
+#   5. Hung again with ScanThreads=1: messages whose end-of-message
+#      checks find the scan thread busy run on their own thread.
 # Prints ok/FAIL lines and ends with "N passed, N failed".
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -211,7 +213,39 @@ case $got in
 	pf_ok "redis resumed: Bayes used again ($got)" ;;
 *)	pf_fail "redis resumed: Bayes used again" "$got" ;;
 esac
-if out=$(pf_account "$T/back.tsv" "$T/hung.tsv" "$T/cont.tsv"); then
+
+# ------------------------------------------------ 5. hung, one scan thread
+# The scan threads never make a message wait for another: with one scan
+# thread and every Bayes lookup waiting out its timeout, messages that
+# reach their end at the same time run on their own connection's thread
+# (scan.inline) instead of queueing behind the one on the scan thread.
+pf_vigil_stop
+if ! pf_vigil_start "$CONF" "${OPTS[@]}" ScanThreads=1 \
+    "BayesRedisTimeout=2s" "ControlSocket=$PF_WORK/run/control.sock"; then
+	pf_fail "vigil starts with one scan thread" "see above"
+	pf_summary
+	exit 1
+fi
+kill -STOP "$redis_pid"
+t0=$(date +%s%N)
+pf_send --xclient auto --id-prefix pool -n 4 -c 4 "${MSGS[@]}" >"$T/pool.tsv"
+t1=$(date +%s%N)
+kill -CONT "$redis_pid"
+pf_wait_drain 60
+ms=$(((t1 - t0) / 1000000))
+ctl -o "ControlSocket=$PF_WORK/run/control.sock" stats >"$T/pool.stats" 2>&1
+pooled=$(awk '$1 == "scan.pooled" { print $2 }' "$T/pool.stats")
+inline=$(awk '$1 == "scan.inline" { print $2 }' "$T/pool.stats")
+if [ "$(awk -F'\t' '$4 == 250' "$T/pool.tsv" | wc -l)" -eq 4 ] &&
+    [ "${pooled:-0}" -ge 1 ] && [ "${inline:-0}" -ge 1 ] &&
+    [ $((pooled + inline)) -eq 4 ]; then
+	pf_ok "one scan thread busy: $inline of 4 ran on their own thread, 4 delivered in $ms ms"
+else
+	pf_fail "one scan thread busy: the others ran on their own thread" \
+	    "pooled=${pooled:-?} inline=${inline:-?} in $ms ms: $(cut -f4,6 "$T/pool.tsv" | sort | uniq -c)"
+fi
+
+if out=$(pf_account "$T/back.tsv" "$T/hung.tsv" "$T/cont.tsv" "$T/pool.tsv"); then
 	pf_ok "after the faults: every message accounted for ($(echo "$out" | head -1))"
 else
 	pf_fail "after the faults: every message accounted for" "$out"
