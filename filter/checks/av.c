@@ -29,15 +29,15 @@
  *     libclamav's parser decodes: a uuencode "begin NNN" line, yEnc
  *     "=ybegin", BinHex; and no leaf has "href" or "src" (HTML links in
  *     plain text, which its phishing check reads);
- *   - the scans fit AVMaxScanSize, AVMaxFileSize, AVMaxFiles and
- *     AVMaxRecursion.
- * Then libclamav scans the raw message from memory with mail parsing off
- * (the mail and raw signatures), and each decoded leaf from memory as
- * the mail parser would have handed it over (line ends as LF but for
- * base64 bytes): typed by content, so text signatures, HTML found in the
- * text and anything embedded still get their own scanners.  The first
- * virus decides; a heuristic waits for the other scans.  AVMaxScanTime
- * holds over the sum: past it the result is an error, as it would be.
+ *   - the two scans fit AVMaxScanSize (together), AVMaxFileSize,
+ *     AVMaxFiles and AVMaxRecursion.
+ * Then libclamav scans, from memory, the raw message with mail parsing
+ * off (the mail and raw signatures) and the text as its mail parser
+ * would have handed it on (the parts decoded and joined, LF line ends),
+ * typed by content: text signatures, HTML found in the text and anything
+ * embedded still get their own scanners.  The first virus decides; a
+ * heuristic waits for the other scan.  AVMaxScanTime holds over the sum:
+ * past it the result is an error, as it would be.
  * Everything else (attachments, HTML, message/rfc822, defects, odd
  * encodings) takes the whole-message path with mail parsing on, so MIME
  * that GMime and libclamav read differently still meets libclamav's own
@@ -827,8 +827,9 @@ struct av_buf {
 };
 
 /*
- * The buffers of m's fast path in bufs[] (raw message first), their
- * number in *n_r; false (why in *why_r) when m takes the full path.
+ * The buffers of m's fast path in bufs[2] (the raw message, then its
+ * text), their number in *n_r; false (why in *why_r) when m takes the
+ * whole-message path.
  */
 static bool
 fast_plan(struct av_state *st, struct msg *m, const unsigned char *raw,
@@ -837,8 +838,8 @@ fast_plan(struct av_state *st, struct msg *m, const unsigned char *raw,
 	const struct av_limits *lim = &st->holder->lim;
 	const struct mview *v = msg_view(m);
 	struct arena *a = msg_arena(m);
-	uint64_t total = len;
-	size_t n = 0;
+	unsigned char *text;
+	size_t n = 0, tlen = 0;
 	long fields;
 
 	if (v->parse_error || v->mime_warnings > 0) {
@@ -846,7 +847,7 @@ fast_plan(struct av_state *st, struct msg *m, const unsigned char *raw,
 		return false;
 	}
 	if (v->nparts == 0 || v->nparts > FAST_MAX_PARTS ||
-	    (long long)v->nparts + 1 > lim->max_files) {
+	    lim->max_files < 2) {
 		*why_r = "number of parts";
 		return false;
 	}
@@ -878,7 +879,14 @@ fast_plan(struct av_state *st, struct msg *m, const unsigned char *raw,
 		*why_r = "mail encodings";
 		return false;
 	}
-	bufs[n++] = (struct av_buf){ raw, len, false };
+	/*
+	 * libclamav's parser joins the text/plain parts, decoded, into one
+	 * text it hands on line by line with LF line ends: so do we.
+	 */
+	for (size_t i = 0; i < v->nparts; i++)
+		tlen += v->parts[i].size + 1;
+	text = arena_alloc(a, tlen + 1);
+	tlen = 0;
 	for (size_t i = 0; i < v->nparts; i++) {
 		const struct mpart *p = &v->parts[i];
 		const unsigned char *d = p->data;
@@ -891,28 +899,19 @@ fast_plan(struct av_state *st, struct msg *m, const unsigned char *raw,
 			*why_r = "mail encodings or links in a part";
 			return false;
 		}
-		if (p->encoding == NULL || strcmp(p->encoding, "base64") != 0) {
-			/* libclamav hands text on line by line, LF ended. */
-			unsigned char *o = arena_alloc(a, dl + 1);
-			size_t ol = 0;
-
-			for (size_t j = 0; j < dl; j++)
-				if (d[j] != '\r' || j + 1 >= dl || d[j + 1] != '\n')
-					o[ol++] = d[j];
-			d = o;
-			dl = ol;
-		}
-		if (dl > lim->max_filesize) {
-			*why_r = "size limits";
-			return false;
-		}
-		total += dl;
-		bufs[n++] = (struct av_buf){ d, dl, true };
+		for (size_t j = 0; j < dl; j++)
+			if (d[j] != '\r' || j + 1 >= dl || d[j + 1] != '\n')
+				text[tlen++] = d[j];
+		if (text[tlen - 1] != '\n')
+			text[tlen++] = '\n';
 	}
-	if (total > lim->max_scansize) {
+	if (tlen > lim->max_filesize || len + tlen > lim->max_scansize) {
 		*why_r = "size limits";
 		return false;
 	}
+	bufs[n++] = (struct av_buf){ raw, len, false };
+	if (tlen > 0)
+		bufs[n++] = (struct av_buf){ text, tlen, true };
 	*n_r = n;
 	return true;
 }
@@ -965,7 +964,7 @@ engine_scan(struct av_state *st, struct msg *m, const unsigned char *buf,
 {
 	struct arena *a = msg_arena(m);
 	struct av_engine *e;
-	struct av_buf bufs[FAST_MAX_PARTS + 1];
+	struct av_buf bufs[2];
 	const char *heur = NULL, *nofast = "AVFastText is off";
 	size_t nbufs = 1;
 	uint64_t t0 = util_now_us();
