@@ -80,6 +80,8 @@ struct build {
 	struct murl	*urls;
 	size_t		 nurls, urlcap;
 	GString		*body;
+	unsigned	 warnings;	/* GMime parser warnings */
+	unsigned	 content_fields;	/* Content-* fields walked */
 };
 
 static void
@@ -429,11 +431,28 @@ leaf(struct build *b, GMimeObject *obj, unsigned depth)
 
 static void walk(struct build *, GMimeObject *, unsigned);
 
+/* Counts obj's Content-* fields into b->content_fields. */
+static void
+count_content_fields(struct build *b, GMimeObject *obj)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	int n = hl != NULL ? g_mime_header_list_get_count(hl) : 0;
+
+	for (int i = 0; i < n; i++) {
+		const char *name = g_mime_header_get_name(
+		    g_mime_header_list_get_header_at(hl, i));
+
+		if (name != NULL && g_ascii_strncasecmp(name, "Content-", 8) == 0)
+			b->content_fields++;
+	}
+}
+
 static void
 walk(struct build *b, GMimeObject *obj, unsigned depth)
 {
 	if (obj == NULL || depth > MAX_DEPTH || b->nparts >= MAX_PARTS)
 		return;
+	count_content_fields(b, obj);
 	if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(obj);
 		int n = g_mime_multipart_get_count(mp);
@@ -443,8 +462,10 @@ walk(struct build *b, GMimeObject *obj, unsigned depth)
 	} else if (GMIME_IS_MESSAGE_PART(obj)) {
 		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
 
-		if (inner != NULL)
+		if (inner != NULL) {
+			count_content_fields(b, GMIME_OBJECT(inner));
 			walk(b, g_mime_message_get_mime_part(inner), depth + 1);
+		}
 	} else if (GMIME_IS_PART(obj))
 		leaf(b, obj, depth);
 }
@@ -529,6 +550,18 @@ mime_headers(struct arena *a, const struct mhdr *h, size_t nh, size_t *len_r)
 	return out;
 }
 
+static void
+parser_warning(gint64 offset, GMimeParserWarning errcode, const gchar *item,
+    gpointer arg)
+{
+	struct build *b = arg;
+
+	(void)offset;
+	(void)errcode;
+	(void)item;
+	b->warnings++;
+}
+
 /*
  * The MIME tree of m: its Content-* fields, then its body, read by GMime
  * in place (the body stays in the spool).  Returns the top part, or NULL
@@ -546,6 +579,7 @@ parse_body(struct msg *m, struct build *b, const struct mhdr *hdrs, size_t nh,
 	GByteArray *hb, *bb;
 	GMimeStream *hs, *bs, *cat;
 	GMimeParser *parser;
+	GMimeParserOptions *po;
 	GMimeObject *top;
 
 	/* The byte arrays borrow the arena's and the spool's bytes. */
@@ -560,7 +594,11 @@ parse_body(struct msg *m, struct build *b, const struct mhdr *hdrs, size_t nh,
 	g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), bs);
 	parser = g_mime_parser_new_with_stream(cat);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	top = g_mime_parser_construct_part(parser, NULL);
+	/* Its warnings (defects) are counted for the view. */
+	po = g_mime_parser_options_new();
+	g_mime_parser_options_set_warning_callback(po, parser_warning, b);
+	top = g_mime_parser_construct_part(parser, po);
+	g_mime_parser_options_free(po);
 	g_object_unref(parser);
 	g_object_unref(cat);
 	g_object_unref(hs);
@@ -626,6 +664,8 @@ mime_build_view(struct msg *m, const unsigned char *raw, size_t len)
 	v->nparts = b.nparts;
 	v->urls = b.urls;
 	v->nurls = b.nurls;
+	v->mime_warnings = b.warnings;
+	v->content_fields = b.content_fields;
 	v->body_text = arena_strndup(a, b.body->str, b.body->len);
 	v->body_len = b.body->len;
 	g_string_free(b.body, TRUE);

@@ -74,6 +74,9 @@ struct mview {
 	size_t		 body_len;
 	bool		 parse_error;	/* GMime could not parse; scanned raw */
 	const char	*parse_error_why;
+	/* How GMime read the structure, for checks that rely on it. */
+	unsigned	 mime_warnings;	/* parser warnings (defects) it reported */
+	unsigned	 content_fields;	/* Content-* fields of the objects walked */
 };
 
 struct hit {

@@ -12,6 +12,41 @@
  * keep the same database and limits share the holder, so they neither
  * reload signatures nor double the memory.
  *
+ * Plain text mail (AVFastText, on by default) skips libclamav's mail
+ * parser, which writes every MIME part to a file in a folder of its own
+ * made for each scan: most of a text message's scan time, and much of
+ * it in the kernel.  A message qualifies when all of these hold:
+ *   - GMime parsed it (the flat view) without a single warning, into at
+ *     most FAST_MAX_PARTS leaves, every one text/plain, not an
+ *     attachment, in 7bit, 8bit, base64 or quoted-printable;
+ *   - every raw line that starts with "Content-" (headers, bodies,
+ *     preamble, epilogue alike) is a field GMime took as a header (the
+ *     counts agree) of a known name, Content-Type text/plain or
+ *     multipart/mixed|alternative and Content-Transfer-Encoding one of
+ *     the four above: no MIME text GMime would leave alone and
+ *     libclamav's lenient parser might decode;
+ *   - neither the raw message nor a decoded leaf has what only
+ *     libclamav's parser decodes: a uuencode "begin NNN" line, yEnc
+ *     "=ybegin", BinHex; and no leaf has "href" or "src" (HTML links in
+ *     plain text, which its phishing check reads);
+ *   - the two scans fit AVMaxScanSize (together), AVMaxFileSize,
+ *     AVMaxFiles and AVMaxRecursion.
+ * Then libclamav scans, from memory, the raw message with mail parsing
+ * off (the mail and raw signatures) and the text as its mail parser
+ * would have handed it on (the parts decoded and joined, LF line ends),
+ * typed by content: text signatures, HTML found in the text and anything
+ * embedded still get their own scanners.  The first virus decides; a
+ * heuristic waits for the other scan.  AVMaxScanTime holds over the sum:
+ * past it the result is an error, as it would be.
+ * Everything else (attachments, HTML, message/rfc822, defects, odd
+ * encodings) takes the whole-message path with mail parsing on, so MIME
+ * that GMime and libclamav read differently still meets libclamav's own
+ * parser.  HTML never takes the fast path: libclamav's phishing check
+ * (display text against link) runs inside its mail parser only.  What
+ * the fast path gives up: the same check on bare http/https/ftp URLs of
+ * plain text, which only matches URL hash lists (.gdb, Safe Browsing).
+ * The JSON "av" object says which path ran ("path").
+ *
  * With ClamdSocket set, the message goes over clamd's INSTREAM instead
  * (av_clamd.c).  A virus becomes the hit AV_VIRUS and the OnVirus action;
  * a heuristic detection (Heuristics.*) only the scored hit AV_HEURISTIC.
@@ -85,6 +120,10 @@ const struct opt av_opts[] = {
 	  "TempDirectory); on disk each message costs about 1-6 ms more" },
 	{ "AVReloadCheck", OPT_DURATION, "60s", 100, 86400000, NULL,
 	  "How often DatabaseDirectory is checked for new signatures" },
+	{ "AVFastText", OPT_BOOL, "yes", 0, 0, NULL,
+	  "Scan plain-text mail (text/plain parts only, no defects, nothing "
+	  "uuencoded) from memory without libclamav's mail parser and its "
+	  "temp files; other mail is scanned whole as before" },
 	{ NULL }
 };
 
@@ -129,6 +168,7 @@ struct av_state {
 	bool		 enabled;
 	bool		 heuristics;
 	bool		 add_headers;
+	bool		 fast_text;	/* AVFastText */
 	int		 on_virus;	/* enum av_on_virus */
 	struct av_holder *holder;	/* libclamav */
 	struct av_clamd	*clamd;		/* or clamd */
@@ -139,6 +179,7 @@ static struct {
 	unsigned long long scanned, clean, infected, heuristic, errors;
 	unsigned long long scan_us, reloads, reload_failures;
 	unsigned long long engines_live;
+	unsigned long long fast, full;
 } av_count;
 #define COUNT_ADD(f, n)	\
 	__atomic_add_fetch(&av_count.f, (n), __ATOMIC_RELAXED)
@@ -588,6 +629,7 @@ av_setup(struct snap *s, const char **err_r)
 	st->heuristics = cfg_bool(c, "AVHeuristics");
 	st->add_headers = cfg_bool(c, "AVAddHeaders");
 	st->on_virus = cfg_enum(c, "OnVirus");
+	st->fast_text = cfg_bool(c, "AVFastText");
 	if (!st->enabled)
 		return st;
 
@@ -641,31 +683,257 @@ av_setup(struct snap *s, const char **err_r)
 	return st;
 }
 
-/* Scans buf with the current engine. */
-static enum av_result
-engine_scan(struct av_state *st, struct arena *a, const unsigned char *buf,
-    size_t len, const char **name_r, const char **why_r,
-    const char **scanner_r)
+/* Most leaves a message may have for the fast path. */
+#define FAST_MAX_PARTS	64
+
+/* Does s[0..n) begin with the lower-case word w, in any case? */
+static bool
+ci_prefix(const unsigned char *s, size_t n, const char *w)
 {
-	struct av_engine *e;
+	size_t k = strlen(w);
+
+	if (n < k)
+		return false;
+	for (size_t i = 0; i < k; i++)
+		if ((s[i] | 0x20) != (unsigned char)w[i] && s[i] != (unsigned char)w[i])
+			return false;
+	return true;
+}
+
+/* Does s[0..n) contain the lower-case word w, in any case? */
+static bool
+ci_contains(const unsigned char *s, size_t n, const char *w)
+{
+	size_t k = strlen(w);
+
+	for (size_t i = 0; i + k <= n; i++)
+		if ((s[i] | 0x20) == (unsigned char)w[0] && ci_prefix(s + i, n - i, w))
+			return true;
+	return false;
+}
+
+/*
+ * Has s[0..n) anything only libclamav's mail parser decodes: a uuencode
+ * "begin NNN" line (it takes any case), yEnc or BinHex?
+ */
+static bool
+has_mail_encodings(const unsigned char *s, size_t n)
+{
+	if (ci_contains(s, n, "=ybegin") || ci_contains(s, n, "binhex"))
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		size_t j;
+
+		if ((i > 0 && s[i - 1] != '\n') || !ci_prefix(s + i, n - i, "begin"))
+			continue;
+		for (j = i + 5; j < n && (s[j] == ' ' || s[j] == '\t'); j++)
+			;
+		if (j > i + 5 && j < n && s[j] >= '0' && s[j] <= '9')
+			return true;
+	}
+	return false;
+}
+
+/* Is s[0..n) (after blanks) the token w, then ';', a blank or the end? */
+static bool
+value_is(const unsigned char *s, size_t n, const char *w, bool params)
+{
+	size_t k = strlen(w);
+
+	if (!ci_prefix(s, n, w))
+		return false;
+	for (size_t i = k; i < n; i++) {
+		if (params && s[i] == ';')
+			return true;
+		if (s[i] != ' ' && s[i] != '\t')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Checks every raw line that starts with "Content-": a field name we
+ * know, Content-Type and Content-Transfer-Encoding of the fast path's
+ * kinds.  Returns how many there are, or -1 when one does not pass.
+ */
+static long
+raw_content_fields(const unsigned char *raw, size_t len)
+{
+	static const char *const names[] = {
+		"content-type", "content-transfer-encoding",
+		"content-disposition", "content-description", "content-id",
+		"content-language", "content-location", "content-class",
+		"content-md5", "content-length",
+	};
+	static const char *const types[] = {
+		"text/plain", "multipart/mixed", "multipart/alternative",
+	};
+	static const char *const encodings[] = {
+		"7bit", "8bit", "base64", "quoted-printable",
+	};
+	long count = 0;
+	size_t i = 0;
+
+	while (i < len) {
+		const unsigned char *line = raw + i, *nl, *colon, *v;
+		size_t n, vn, name_len;
+		size_t k;
+
+		nl = memchr(line, '\n', len - i);
+		n = nl != NULL ? (size_t)(nl - line) : len - i;
+		i += n + 1;
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		if (!ci_prefix(line, n, "content-"))
+			continue;
+		count++;
+		if ((colon = memchr(line, ':', n)) == NULL)
+			return -1;
+		name_len = (size_t)(colon - line);
+		for (k = 0; k < NELEM(names); k++)
+			if (strlen(names[k]) == name_len &&
+			    ci_prefix(line, name_len, names[k]))
+				break;
+		if (k == NELEM(names))
+			return -1;
+		v = colon + 1;
+		vn = n - name_len - 1;
+		while (vn > 0 && (*v == ' ' || *v == '\t')) {
+			v++;
+			vn--;
+		}
+		if (k == 0) {
+			for (k = 0; k < NELEM(types); k++)
+				if (value_is(v, vn, types[k], true))
+					break;
+			if (k == NELEM(types))
+				return -1;
+		} else if (k == 1) {
+			for (k = 0; k < NELEM(encodings); k++)
+				if (value_is(v, vn, encodings[k], false))
+					break;
+			if (k == NELEM(encodings))
+				return -1;
+		}
+	}
+	return count;
+}
+
+/* One buffer the fast path scans. */
+struct av_buf {
+	const unsigned char *p;
+	size_t		 len;
+	bool		 parse_mail;
+};
+
+/*
+ * The buffers of m's fast path in bufs[2] (the raw message, then its
+ * text), their number in *n_r; false (why in *why_r) when m takes the
+ * whole-message path.
+ */
+static bool
+fast_plan(struct av_state *st, struct msg *m, const unsigned char *raw,
+    size_t len, struct av_buf *bufs, size_t *n_r, const char **why_r)
+{
+	const struct av_limits *lim = &st->holder->lim;
+	const struct mview *v = msg_view(m);
+	struct arena *a = msg_arena(m);
+	unsigned char *text;
+	size_t n = 0, tlen = 0;
+	long fields;
+
+	if (v->parse_error || v->mime_warnings > 0) {
+		*why_r = "MIME defects";
+		return false;
+	}
+	if (v->nparts == 0 || v->nparts > FAST_MAX_PARTS ||
+	    lim->max_files < 2) {
+		*why_r = "number of parts";
+		return false;
+	}
+	if (len > lim->max_filesize) {
+		*why_r = "size limits";
+		return false;
+	}
+	for (size_t i = 0; i < v->nparts; i++) {
+		const struct mpart *p = &v->parts[i];
+
+		if (!p->is_text || strcmp(p->type, "text/plain") != 0 ||
+		    (p->encoding != NULL && strcmp(p->encoding, "8bit") != 0 &&
+		    strcmp(p->encoding, "base64") != 0 &&
+		    strcmp(p->encoding, "quoted-printable") != 0)) {
+			*why_r = "not plain text";
+			return false;
+		}
+		if ((long long)p->depth + 2 > lim->max_recursion) {
+			*why_r = "nesting";
+			return false;
+		}
+	}
+	fields = raw_content_fields(raw, len);
+	if (fields < 0 || (unsigned long)fields != v->content_fields) {
+		*why_r = "MIME fields";
+		return false;
+	}
+	if (has_mail_encodings(raw, len)) {
+		*why_r = "mail encodings";
+		return false;
+	}
+	/*
+	 * libclamav's parser joins the text/plain parts, decoded, into one
+	 * text it hands on line by line with LF line ends: so do we.
+	 */
+	for (size_t i = 0; i < v->nparts; i++)
+		tlen += v->parts[i].size + 1;
+	text = arena_alloc(a, tlen + 1);
+	tlen = 0;
+	for (size_t i = 0; i < v->nparts; i++) {
+		const struct mpart *p = &v->parts[i];
+		const unsigned char *d = p->data;
+		size_t dl = p->size;
+
+		if (d == NULL || dl == 0)
+			continue;
+		if (has_mail_encodings(d, dl) || ci_contains(d, dl, "href") ||
+		    ci_contains(d, dl, "src")) {
+			*why_r = "mail encodings or links in a part";
+			return false;
+		}
+		for (size_t j = 0; j < dl; j++)
+			if (d[j] != '\r' || j + 1 >= dl || d[j + 1] != '\n')
+				text[tlen++] = d[j];
+		if (text[tlen - 1] != '\n')
+			text[tlen++] = '\n';
+	}
+	if (tlen > lim->max_filesize || len + tlen > lim->max_scansize) {
+		*why_r = "size limits";
+		return false;
+	}
+	bufs[n++] = (struct av_buf){ raw, len, false };
+	if (tlen > 0)
+		bufs[n++] = (struct av_buf){ text, tlen, true };
+	*n_r = n;
+	return true;
+}
+
+/*
+ * Scans one buffer with engine e: CL_CLEAN, CL_VIRUS (*vn set) or an
+ * error, CL_ETMPDIR when libclamav could not make its temp folder.
+ */
+static cl_error_t
+scan_one(struct av_state *st, struct av_engine *e, const struct av_buf *b,
+    const char **vn)
+{
 	struct cl_scan_options o;
 	struct av_scan_note note = { false };
 	cl_fmap_t *map;
-	const char *vn = NULL;
 	unsigned long scanned = 0;
 	cl_error_t rc;
 
-	*scanner_r = arena_printf(a, "ClamAV %s", cl_retver());
-	if (len == 0)
-		return AV_CLEAN;	/* nothing to map, nothing to find */
-	if ((e = engine_get(st->holder)) == NULL) {
-		*why_r = "libclamav engine not ready";
-		return AV_ERROR;
-	}
-	*scanner_r = arena_printf(a, "ClamAV %s (%u signatures, "
-	    "generation %u)", cl_retver(), e->sigs, e->gen);
 	memset(&o, 0, sizeof(o));
 	o.parse = ~0u;
+	if (!b->parse_mail)
+		o.parse &= ~(unsigned)CL_SCAN_PARSE_MAIL;
 	if (st->heuristics) {
 		o.general = CL_SCAN_GENERAL_HEURISTICS;
 		o.heuristic = CL_SCAN_HEURISTIC_ENCRYPTED_ARCHIVE |
@@ -674,31 +942,101 @@ engine_scan(struct av_state *st, struct arena *a, const unsigned char *buf,
 		    CL_SCAN_HEURISTIC_PHISHING_SSL_MISMATCH |
 		    CL_SCAN_HEURISTIC_PHISHING_CLOAK;
 	}
-	if ((map = cl_fmap_open_memory(buf, len)) == NULL) {
-		engine_put(st->holder, &e);
-		*why_r = arena_printf(a, "libclamav: mapping %zu bytes "
-		    "failed", len);
-		return AV_ERROR;
-	}
+	if ((map = cl_fmap_open_memory(b->p, b->len)) == NULL)
+		return CL_EMAP;
 	av_cur_note = &note;
-	rc = cl_scanmap_callback(map, NULL, &vn, &scanned, e->eng, &o, &note);
+	rc = cl_scanmap_callback(map, NULL, vn, &scanned, e->eng, &o, &note);
 	av_cur_note = NULL;
 	cl_fmap_close(map);
-	if (rc == CL_CLEAN && note.no_tmpdir) {
-		engine_put(st->holder, &e);
-		*why_r = arena_printf(a, "libclamav could not create its temp "
-		    "folder in %s (full, missing or read-only): not scanned",
-		    st->holder->lim.tmpdir ? st->holder->lim.tmpdir : "its default");
+	if (rc == CL_CLEAN && note.no_tmpdir)
+		return CL_ETMPDIR;
+	return rc;
+}
+
+/*
+ * Scans m (raw bytes buf) with the current engine: the fast path when
+ * it qualifies (*fast_r true), else the whole message with mail parsing.
+ */
+static enum av_result
+engine_scan(struct av_state *st, struct msg *m, const unsigned char *buf,
+    size_t len, const char **name_r, const char **why_r,
+    const char **scanner_r, bool *fast_r)
+{
+	struct arena *a = msg_arena(m);
+	struct av_engine *e;
+	struct av_buf bufs[2];
+	const char *heur = NULL, *nofast = "AVFastText is off";
+	size_t nbufs = 1;
+	uint64_t t0 = util_now_us();
+	cl_error_t rc = CL_CLEAN;
+
+	*fast_r = false;
+	*scanner_r = arena_printf(a, "ClamAV %s", cl_retver());
+	if (len == 0)
+		return AV_CLEAN;	/* nothing to map, nothing to find */
+	if (st->fast_text && fast_plan(st, m, buf, len, bufs, &nbufs, &nofast))
+		*fast_r = true;
+	else {
+		bufs[0] = (struct av_buf){ buf, len, true };
+		nbufs = 1;
+		log_msg(LOG_DEBUG, m, "check=av whole message: %s", nofast);
+	}
+	if ((e = engine_get(st->holder)) == NULL) {
+		*why_r = "libclamav engine not ready";
 		return AV_ERROR;
 	}
-	if (rc == CL_VIRUS)
-		*name_r = arena_strdup(a, vn != NULL ? vn : "unnamed");
+	*scanner_r = arena_printf(a, "ClamAV %s (%u signatures, "
+	    "generation %u)", cl_retver(), e->sigs, e->gen);
+	for (size_t i = 0; i < nbufs; i++) {
+		const char *vn = NULL;
+
+		/* AVMaxScanTime holds over the sum of the scans. */
+		if (i > 0 && util_now_us() - t0 >=
+		    st->holder->lim.max_scantime_ms * 1000) {
+			rc = CL_ETIMEOUT;
+			break;
+		}
+		rc = scan_one(st, e, &bufs[i], &vn);
+		if (rc == CL_VIRUS) {
+			if (vn == NULL)
+				vn = "unnamed";
+			if (strncmp(vn, "Heuristics.", 11) != 0) {
+				heur = NULL;
+				*name_r = arena_strdup(a, vn);
+				break;
+			}
+			/* A heuristic: a virus in a later scan comes first. */
+			if (heur == NULL)
+				heur = arena_strdup(a, vn);
+			rc = CL_CLEAN;
+			continue;
+		}
+		if (rc != CL_CLEAN)
+			break;
+	}
+	if (rc == CL_CLEAN && nbufs > 1 && util_now_us() - t0 >
+	    st->holder->lim.max_scantime_ms * 1000)
+		rc = CL_ETIMEOUT;
 	engine_put(st->holder, &e);
+	if (rc == CL_CLEAN && heur != NULL) {
+		*name_r = heur;
+		return AV_FOUND;
+	}
 	switch (rc) {
 	case CL_CLEAN:
 		return AV_CLEAN;
 	case CL_VIRUS:
 		return AV_FOUND;
+	case CL_ETMPDIR:
+		*why_r = arena_printf(a, "libclamav could not create its temp "
+		    "folder in %s (full, missing or read-only): not scanned",
+		    st->holder->lim.tmpdir ? st->holder->lim.tmpdir :
+		    "its default");
+		return AV_ERROR;
+	case CL_EMAP:
+		*why_r = arena_printf(a, "libclamav: mapping %zu bytes "
+		    "failed", len);
+		return AV_ERROR;
 	default:
 		*why_r = arena_printf(a, "libclamav scan of %zu bytes: %s",
 		    len, cl_strerror(rc));
@@ -721,14 +1059,15 @@ json_name(struct arena *a, const char *s)
 
 static void
 av_record(struct av_state *st, struct msg *m, const char *result,
-    const char *name, const char *scanner, double ms)
+    const char *name, const char *scanner, const char *path, double ms)
 {
 	struct arena *a = msg_arena(m);
 
 	msg_set_field(m, "av", arena_printf(a, "{\"result\":\"%s\","
-	    "\"name\":%s%s%s,\"scanner\":\"%s\",\"ms\":%.3f}", result,
-	    name ? "\"" : "", name ? json_name(a, name) : "null",
-	    name ? "\"" : "", json_name(a, scanner), ms));
+	    "\"name\":%s%s%s,\"scanner\":\"%s\",\"path\":\"%s\","
+	    "\"ms\":%.3f}", result, name ? "\"" : "",
+	    name ? json_name(a, name) : "null", name ? "\"" : "",
+	    json_name(a, scanner), path, ms));
 	if (!st->add_headers)
 		return;
 	msg_add_header_out(m, "X-Virus-Scanned",
@@ -754,10 +1093,12 @@ av_run(void *arg, struct msg *m, enum check_phase phase, const char **why_r)
 	struct arena *a = msg_arena(m);
 	const unsigned char *raw;
 	const char *name = NULL, *why = NULL, *scanner = "clamd";
+	const char *path = "clamd";
 	enum av_result res;
 	uint64_t t0;
 	double ms;
 	size_t len;
+	bool fast = false;
 
 	if (!st->enabled) {
 		*why_r = "AVScan is off";
@@ -776,8 +1117,15 @@ av_run(void *arg, struct msg *m, enum check_phase phase, const char **why_r)
 		scanner = arena_printf(a, "clamd at %s",
 		    av_clamd_describe(st->clamd));
 		res = av_clamd_scan(st->clamd, a, raw, len, &name, &why);
-	} else
-		res = engine_scan(st, a, raw, len, &name, &why, &scanner);
+	} else {
+		res = engine_scan(st, m, raw, len, &name, &why, &scanner,
+		    &fast);
+		path = fast ? "fast" : "full";
+		if (fast)
+			COUNT_ADD(fast, 1);
+		else
+			COUNT_ADD(full, 1);
+	}
 	COUNT_ADD(scan_us, util_now_us() - t0);
 	COUNT_ADD(scanned, 1);
 	ms = ms_since(t0);
@@ -785,12 +1133,13 @@ av_run(void *arg, struct msg *m, enum check_phase phase, const char **why_r)
 	switch (res) {
 	case AV_ERROR:
 		COUNT_ADD(errors, 1);
-		msg_set_field(m, "av", "{\"result\":\"error\"}");
+		msg_set_field(m, "av", arena_printf(a, "{\"result\":"
+		    "\"error\",\"path\":\"%s\"}", path));
 		*why_r = why;
 		return CHECK_TEMPFAIL;
 	case AV_CLEAN:
 		COUNT_ADD(clean, 1);
-		av_record(st, m, "clean", NULL, scanner, ms);
+		av_record(st, m, "clean", NULL, scanner, path, ms);
 		return CHECK_DONE;
 	case AV_FOUND:
 		break;
@@ -799,21 +1148,21 @@ av_run(void *arg, struct msg *m, enum check_phase phase, const char **why_r)
 		/* Phishing alerts come from the database, not the scan
 		 * options: AVHeuristics no ignores them here. */
 		COUNT_ADD(clean, 1);
-		av_record(st, m, "clean", NULL, scanner, ms);
+		av_record(st, m, "clean", NULL, scanner, path, ms);
 		return CHECK_DONE;
 	}
 	if (strncmp(name, "Heuristics.", 11) == 0) {
 		/* Encrypted archives, macros, phishing: they misfire. */
 		COUNT_ADD(heuristic, 1);
 		msg_add_hit(m, "AV_HEURISTIC", AV_HEURISTIC_SCORE, "%s", name);
-		av_record(st, m, "heuristic", name, scanner, ms);
+		av_record(st, m, "heuristic", name, scanner, path, ms);
 		return CHECK_DONE;
 	}
 	COUNT_ADD(infected, 1);
 	msg_add_hit(m, "AV_VIRUS", AV_VIRUS_SCORE, "%s", name);
 	msg_force_action(m, onv[st->on_virus], "554", "5.7.1",
 	    arena_printf(a, "virus %s found", name), "virus");
-	av_record(st, m, "infected", name, scanner, ms);
+	av_record(st, m, "infected", name, scanner, path, ms);
 	log_msg(LOG_NOTICE, m, "check=av virus=%s action=%s", name,
 	    action_name(onv[st->on_virus]));
 	return CHECK_DONE;
@@ -834,6 +1183,8 @@ av_stats(void *arg, FILE *out)
 	fprintf(out, "av.reloads %llu\n", COUNT_GET(reloads));
 	fprintf(out, "av.reload_failures %llu\n", COUNT_GET(reload_failures));
 	fprintf(out, "av.engines_live %llu\n", COUNT_GET(engines_live));
+	fprintf(out, "av.path_fast %llu\n", COUNT_GET(fast));
+	fprintf(out, "av.path_full %llu\n", COUNT_GET(full));
 	if (st == NULL || st->holder == NULL)
 		return;
 	if ((e = engine_get(st->holder)) == NULL)

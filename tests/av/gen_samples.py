@@ -12,6 +12,8 @@ OUTDIR/EXPECTED  "file<TAB>expectation" lines:
                    heuristic:NAME      AV_HEURISTIC with that detail
                    hit:SYMBOL          that attachment hit, no AV_VIRUS
                    clean               no AV_ and no ATTACH_ hit
+OUTDIR/PATHS     "file<TAB>fast|full" lines: the in-process scan's path
+                 (AVFastText) for the messages that test it
 
 EICAR is built here from its published string, at test time.  Boundaries,
 dates and archive times are fixed so the bytes repeat, except the password
@@ -33,6 +35,8 @@ import zipfile
 EICAR = (rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$"
          rb"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*")
 OWN_MARKER = b"VIGIL-AV-SELFTEST-MARKER-3f1d0c77e2a94b58"
+# In lower case: libclamav matches HTML normalised (lower-cased).
+HTML_MARKER = b"vigil-html-selftest-marker-5a0e9b21"
 # Bytes only the HDB knows: neither NDB pattern occurs in them.
 BLOB = bytes((i * 37 + 11) % 256 for i in range(3000))
 
@@ -112,6 +116,8 @@ def main():
     with open(os.path.join(db, "vigil-test.ndb"), "w") as f:
         f.write("Vigil.Test.EICAR.NDB:0:*:%s\n" % binascii.hexlify(
             b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE").decode())
+        f.write("Vigil.Test.Html.NDB:0:*:%s\n" %
+                binascii.hexlify(HTML_MARKER).decode())
         f.write("Vigil.Test.Own.NDB:0:*:%s\n" %
                 binascii.hexlify(OWN_MARKER).decode())
     with open(os.path.join(db, "vigil-test.hdb"), "w") as f:
@@ -125,11 +131,14 @@ def main():
         f.write("H:www.bank.example.com\n")
 
     cases = []
+    paths = []
 
-    def w(name, text, expect):
+    def w(name, text, expect, path=None):
         with open(os.path.join(md, name), "wb") as f:
             f.write(text.encode() if isinstance(text, str) else text)
         cases.append((name, expect))
+        if path is not None:
+            paths.append((name, path))
 
     ev = "virus:Vigil.Test.EICAR."
     w("clean.eml", multipart("clean", "clean control", [TEXT, att(
@@ -227,9 +236,79 @@ def main():
         "report.zip", "application/zip", zbytes([
             ("report.pdf", b"%PDF-1.4 not really\n")]))]), "clean")
 
+    # AVFastText: plain text mail skips libclamav's mail parser; all
+    # else, and anything that parser reads differently, keeps it.
+    ov = "virus:Vigil.Test.Own.NDB"
+    prose = (b"Hello,\r\nthe figures you asked for follow.\r\n"
+             b"ref " + OWN_MARKER + b" end\r\nRegards\r\n")
+    def qp(marker):
+        return "".join("=%02X" % c if c in b"-AEIOUaeiou" else chr(c)
+                       for c in marker)
+    qp_marker = qp(OWN_MARKER)
+    w("text-clean.eml", HDR.format(id="t0", subj="plain text") +
+      "Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+      "Just a line of plain text.\r\n", "clean", "fast")
+    w("text-7bit.eml", HDR.format(id="t1", subj="marker in 7bit text") +
+      "Content-Type: text/plain; charset=us-ascii\r\n\r\n" +
+      prose.decode(), ov, "fast")
+    w("text-base64.eml", HDR.format(id="t2", subj="marker in base64 text") +
+      "Content-Type: text/plain; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" + b64(prose), ov, "fast")
+    w("text-alt-qp.eml", HDR.format(id="t3", subj="marker in qp text") +
+      'Content-Type: multipart/alternative; boundary="=_alt"\r\n\r\n'
+      "--=_alt\r\nContent-Type: text/plain; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" +
+      b64(b"nothing here\r\n") + "\r\n--=_alt\r\n"
+      "Content-Type: text/plain; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+      "ref " + qp_marker[:20] + "=\r\n" + qp_marker[20:] + " end\r\n"
+      "--=_alt--\r\n", ov, "fast")
+    w("html-qp.eml", HDR.format(id="t4", subj="marker in qp html") +
+      "Content-Type: text/html; charset=utf-8\r\n"
+      "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+      "<html><body><p>ref " + qp(HTML_MARKER)[:20] + "=\r\n" +
+      qp(HTML_MARKER)[20:] + " end</p></body></html>\r\n",
+      "virus:Vigil.Test.Html.NDB", "full")
+    w("text-att.eml", multipart("t5", "marker in an attachment", [TEXT, att(
+        "data.txt", "text/plain", prose)]), ov, "full")
+    w("text-defect.eml", HDR.format(id="t6", subj="no closing boundary") +
+      'Content-Type: multipart/mixed; boundary="=_d"\r\n\r\n'
+      "--=_d\r\nContent-Type: text/plain\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\n" + b64(prose), ov, "full")
+    # 950 bytes or so, and 500 more decoded: over AVMaxScanSize=1024.
+    w("text-big.eml", HDR.format(id="t8", subj="text near the limit") +
+      "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n"
+      "\r\n" + b64(prose + b"padding line of the text\r\n" * 16), ov,
+      "fast")
+    w("text-links.eml", HDR.format(id="t7", subj="html link in plain text") +
+      "Content-Type: text/plain\r\n\r\n"
+      '<a href="http://www.example.com/">www.example.com</a>\r\n',
+      "clean", "full")
+    # MIME text GMime leaves alone and libclamav's parser decodes.
+    hidden = ("Content-Type: application/octet-stream\r\n"
+              "Content-Transfer-Encoding: base64\r\n\r\n" + b64(EICAR))
+    w("hide-preamble.eml", HDR.format(id="h1", subj="preamble") +
+      'Content-Type: multipart/mixed; boundary="=_p"\r\n\r\n' + hidden +
+      "\r\n--=_p\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+      "--=_p--\r\n", ev, "full")
+    w("hide-in-text.eml", HDR.format(id="h2", subj="bounce") +
+      "Content-Type: text/plain\r\n\r\nsee below\r\n\r\n" + hidden,
+      ev, "full")
+    w("hide-misspelt.eml", HDR.format(id="h3", subj="base-64") +
+      "Content-Type: text/plain\r\n"
+      "Content-Transfer-Encoding: base-64\r\n\r\n" + b64(EICAR), ev, "full")
+    for name in ("eicar-inline.eml", "att-text-mz.eml"):
+        paths.append((name, "fast"))
+    for name in ("eicar-uuencode.eml", "eicar-broken-mime.eml",
+                 "eicar-base64.eml", "phish-ssl.eml", "clean.eml"):
+        paths.append((name, "full"))
+
     with open(os.path.join(out, "EXPECTED"), "w") as f:
         for name, expect in cases:
             f.write("%s\t%s\n" % (name, expect))
+    with open(os.path.join(out, "PATHS"), "w") as f:
+        for name, path in paths:
+            f.write("%s\t%s\n" % (name, path))
 
 
 if __name__ == "__main__":

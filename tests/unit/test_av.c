@@ -5,7 +5,9 @@
  * every sample's expected finding and action, OnVirus and AttachAction,
  * a scanner error under AVOnError, startup refusing a missing or empty
  * DatabaseDirectory, a signature reload while threads keep scanning (no
- * miss, no error, the old engine freed), and the MIME oracle messages.
+ * miss, no error, the old engine freed), the MIME oracle messages, and
+ * AVFastText: which messages skip libclamav's mail parser (PATHS), that
+ * they then leave no file in AVTempDirectory, and the limits it keeps.
  */
 #include "config.h"
 
@@ -32,6 +34,7 @@
 #include "verdict.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "av_fsspy.h"
 #include "t.h"
 
 extern const struct check check_av;
@@ -95,6 +98,56 @@ header_out(const struct msg *m, const char *name)
 			return v;
 	}
 	return NULL;
+}
+
+/* The av check's JSON object, or "". */
+static const char *
+av_json(const struct msg *m)
+{
+	const char *k, *j;
+
+	for (size_t i = 0; i < msg_field_count(m); i++) {
+		msg_field(m, i, &k, &j);
+		if (strcmp(k, "av") == 0)
+			return j;
+	}
+	return "";
+}
+
+/* Did the in-process scan of m take path ("fast" or "full")? */
+static bool
+took_path(const struct msg *m, const char *path)
+{
+	char want[64];
+
+	snprintf(want, sizeof(want), "\"path\":\"%s\"", path);
+	return strstr(av_json(m), want) != NULL;
+}
+
+/* The path PATHS expects for file, or NULL. */
+static const char *
+want_path(const char *file, char *buf, size_t size)
+{
+	char path[1024];
+	FILE *f;
+	const char *r = NULL;
+
+	snprintf(path, sizeof(path), "%s/PATHS", tmp);
+	assert_non_null(f = fopen(path, "r"));
+	while (fgets(buf, (int)size, f) != NULL) {
+		char *tab = strchr(buf, '\t');
+
+		if (tab == NULL)
+			continue;
+		*tab++ = '\0';
+		tab[strcspn(tab, "\n")] = '\0';
+		if (strcmp(buf, file) == 0) {
+			r = tab;
+			break;
+		}
+	}
+	fclose(f);
+	return r;
 }
 
 /* The value of "key N" in the av check's stats. */
@@ -262,11 +315,11 @@ static void
 test_samples(void **state)
 {
 	const char *ov[] = { "AVScan=yes", dbopt };
-	char path[1024], line[512], *err;
+	char path[1024], line[512], pbuf[512], *err;
 	struct snap *s = snap_with(ov, 2, &err);
 	double errors0;
 	FILE *ex;
-	int n = 0;
+	int n = 0, paths = 0;
 
 	if (s == NULL)
 		fail_msg("snap_build: %s", err);
@@ -277,7 +330,7 @@ test_samples(void **state)
 		char *file = line, *want = strchr(line, '\t');
 		const struct verdict *v;
 		const struct hit *h;
-		const char *text, *status;
+		const char *text, *status, *wpath;
 		struct msg *m;
 
 		assert_non_null(want);
@@ -288,6 +341,12 @@ test_samples(void **state)
 		status = header_out(m, "X-Virus-Status");
 		if (status == NULL)
 			fail_msg("%s: no X-Virus-Status", file);
+		if ((wpath = want_path(file, pbuf, sizeof(pbuf))) != NULL) {
+			if (!took_path(m, wpath))
+				fail_msg("%s: want path %s, got %s", file,
+				    wpath, av_json(m));
+			paths++;
+		}
 		if (header_out(m, "X-Virus-Scanned") == NULL)
 			fail_msg("%s: no X-Virus-Scanned", file);
 		if (strncmp(want, "virus:", 6) == 0) {
@@ -331,6 +390,7 @@ test_samples(void **state)
 	}
 	fclose(ex);
 	assert_true(n >= 24);
+	assert_true(paths >= 15);
 	assert_int_equal(av_stat(s, "av.errors"), errors0);
 	snap_unref(&s);
 }
@@ -475,6 +535,111 @@ test_tmpdir_missing(void **state)
 		    action_name(v->action));
 	assert_true(msg_failure_count(m) >= 1);
 	assert_null(find_hit(m, "AV_VIRUS"));
+	msg_end(&m);
+	snap_unref(&s);
+}
+
+/* The fast path's scans need libclamav's temp folder as much. */
+static void
+test_tmpdir_missing_fast(void **state)
+{
+	char tdir[400], path[512], *err;
+	const char *ov[] = { "AVScan=yes", dbopt, tdir };
+	struct snap *s;
+	const struct verdict *v;
+	struct msg *m;
+
+	snprintf(tdir, sizeof(tdir), "AVTempDirectory=%s/no-such-folder", tmp);
+	snprintf(path, sizeof(path), "%s/msg/text-7bit.eml", tmp);
+	if ((s = snap_with(ov, 3, &err)) == NULL)
+		fail_msg("%s", err);
+	m = scan_file(s, path, &v);
+	if ((int)v->action != ACTION_TEMPFAIL)
+		fail_msg("fast path with no temp folder: action %s",
+		    action_name(v->action));
+	assert_true(took_path(m, "fast"));
+	assert_null(find_hit(m, "AV_VIRUS"));
+	msg_end(&m);
+	snap_unref(&s);
+}
+
+/*
+ * A plain text message leaves no file in AVTempDirectory (libclamav
+ * still makes its per-scan folder); the whole-message path writes its
+ * parts there, which shows the count sees them.
+ */
+static void
+test_fast_no_temp_files(void **state)
+{
+	static const struct {
+		const char *file, *fast;
+		bool files;
+	} cases[] = {
+		{ "text-clean.eml", "AVFastText=yes", false },
+		{ "text-alt-qp.eml", "AVFastText=yes", false },
+		{ "text-clean.eml", "AVFastText=no", true },
+		{ "clean.eml", "AVFastText=yes", true },
+	};
+	char dir[400], tdir[420], path[512], *err;
+
+	snprintf(dir, sizeof(dir), "%s/avtmp", tmp);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(tdir, sizeof(tdir), "AVTempDirectory=%s", dir);
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		const char *ov[] = { "AVScan=yes", dbopt, tdir, cases[i].fast };
+		struct snap *s = snap_with(ov, 4, &err);
+		const struct verdict *v;
+		struct msg *m;
+
+		if (s == NULL)
+			fail_msg("%s", err);
+		snprintf(path, sizeof(path), "%s/msg/%s", tmp, cases[i].file);
+		fsspy_watch(dir);
+		m = scan_file(s, path, &v);
+		print_message("%s %s: %lu folders, %lu files created; %s\n",
+		    cases[i].file, cases[i].fast, fsspy_dirs(), fsspy_files(),
+		    av_json(m));
+		/* libclamav's per-scan folders: the count sees libclamav. */
+		assert_true(fsspy_dirs() >= 1);
+		if (cases[i].files)
+			assert_true(fsspy_files() >= 1);
+		else
+			assert_int_equal(fsspy_files(), 0);
+		assert_true(took_path(m, cases[i].files ? "full" : "fast"));
+		assert_int_equal(msg_failure_count(m), 0);
+		msg_end(&m);
+		snap_unref(&s);
+	}
+	fsspy_watch("");
+}
+
+/* Scans over AVMaxScanSize together take the whole-message path. */
+static void
+test_fast_limits(void **state)
+{
+	const char *ov[] = { "AVScan=yes", dbopt, "AVMaxScanSize=1024" };
+	const char *ov2[] = { "AVScan=yes", dbopt };
+	char path[512], *err;
+	struct snap *s;
+	const struct verdict *v;
+	struct msg *m;
+
+	snprintf(path, sizeof(path), "%s/msg/text-big.eml", tmp);
+	if ((s = snap_with(ov, 3, &err)) == NULL)
+		fail_msg("%s", err);
+	m = scan_file(s, path, &v);
+	/* The raw message fits, raw plus its decoded text does not. */
+	assert_true(msg_size(m) < 1024);
+	if (!took_path(m, "full"))
+		fail_msg("over AVMaxScanSize: %s", av_json(m));
+	msg_end(&m);
+	snap_unref(&s);
+	if ((s = snap_with(ov2, 2, &err)) == NULL)
+		fail_msg("%s", err);
+	m = scan_file(s, path, &v);
+	if (!took_path(m, "fast"))
+		fail_msg("within AVMaxScanSize: %s", av_json(m));
+	assert_non_null(find_hit(m, "AV_VIRUS"));
 	msg_end(&m);
 	snap_unref(&s);
 }
@@ -647,6 +812,9 @@ main(void)
 		cmocka_unit_test(test_heuristics_off),
 		cmocka_unit_test(test_scan_error),
 		cmocka_unit_test(test_tmpdir_missing),
+		cmocka_unit_test(test_tmpdir_missing_fast),
+		cmocka_unit_test(test_fast_no_temp_files),
+		cmocka_unit_test(test_fast_limits),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_reload_failure),
 		cmocka_unit_test(test_config_reload_shares),
