@@ -376,6 +376,19 @@ match_count(struct ev *ev, const struct rule *r, const char *s, size_t len,
 	}
 }
 
+/*
+ * Can r's screen (rules_screen.c) tell that r does not match s?  A
+ * screen that stops at a limit tells nothing.
+ */
+static bool
+screened_out(const struct rule *r, const char *s, size_t len)
+{
+	size_t so, eo;
+
+	return r->screen != NULL && rx_match(r->screen, s, len, 0, &so,
+	    &eo) == RX_NOMATCH;
+}
+
 /* The value of header slot i, made once a message (NULL: no header). */
 static const char *
 hslot_value(struct ev *ev, uint32_t i)
@@ -456,8 +469,9 @@ eval_header(struct ev *ev, const struct rule *r)
 	}
 	/* A missing header is undef in SpamAssassin, matched as "". */
 	s = val != NULL ? val : r->if_unset != NULL ? r->if_unset : "";
-	n = header_skips(ev, r, val, s) ? 0 : match_count(ev, r, s,
-	    strlen(s), r->is_neg ? 1 : limit, r->hdr);
+	n = header_skips(ev, r, val, s) || screened_out(r, s, strlen(s)) ?
+	    0 : match_count(ev, r, s, strlen(s), r->is_neg ? 1 : limit,
+	    r->hdr);
 	if (ev->limited)
 		return 0;
 	if (r->is_neg) {
@@ -497,6 +511,8 @@ eval_chunks(struct ev *ev, const struct rule *r,
 		/* nosubject: the first line of body is the subject. */
 		if (i == 0 && r->type == RULE_BODY &&
 		    (r->tflags & TF_NOSUBJECT) && c[0].part < 0)
+			continue;
+		if (screened_out(r, c[i].p, c[i].len))
 			continue;
 		ev->cur_part = c[i].part;
 		total += match_count(ev, r, c[i].p, c[i].len, limit - total,
@@ -570,7 +586,8 @@ eval_mimeheader(struct ev *ev, const struct rule *r)
 		if (v == NULL)
 			v = r->if_unset != NULL ? r->if_unset : "";
 		ev->cur_part = (int)i;
-		n = lits_absent(ev, r, v, strlen(v)) ? 0 : match_count(ev, r,
+		n = lits_absent(ev, r, v, strlen(v)) ||
+		    screened_out(r, v, strlen(v)) ? 0 : match_count(ev, r,
 		    v, strlen(v), r->is_neg ? 1 : limit, r->hdr);
 		if (ev->limited)
 			return 0;
@@ -600,7 +617,8 @@ eval_rule(struct ev *ev, const struct rule *r)
 	case RULE_MIMEHEADER:
 		return eval_mimeheader(ev, r);
 	case RULE_FULL:
-		if (lits_absent(ev, r, ev->in->full, ev->in->full_len))
+		if (lits_absent(ev, r, ev->in->full, ev->in->full_len) ||
+		    screened_out(r, ev->in->full, ev->in->full_len))
 			return 0;
 		return match_count(ev, r, ev->in->full, ev->in->full_len,
 		    (r->tflags & TF_MULTIPLE) ? (r->maxhits ? r->maxhits :

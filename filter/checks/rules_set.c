@@ -58,6 +58,7 @@ rule_free(struct rule *r)
 	free(r->pattern);
 	free(r->flags);
 	rx_free(r->rx);
+	rx_free(r->screen);
 	g_strfreev(r->lits);
 	g_free(r->expanded);
 	g_free(r->lit_ids);
@@ -311,6 +312,37 @@ rx_compile_fast(const char *pat, const char *flags,
 	return rx_compile(pat, flags, lim, err, errlen, off_r, too_large_r);
 }
 
+/*
+ * The screen of r (rules_screen.c), kept only when PCRE2 can start it in
+ * far fewer places than the whole pattern (rx_start_cost): otherwise it
+ * would only add a second search to the first.
+ */
+#define SCREEN_GAIN	0.5
+
+static struct rx *
+screen_compile(struct rules_set *set, const struct rule *r, const char *pat)
+{
+	char err[256], *sc;
+	size_t off;
+	bool too_large;
+	struct rx *rx;
+
+	if ((sc = rx_screen(pat, r->flags)) == NULL)
+		return NULL;
+	/* JIT compiling costs more than the rest: only for a keeper. */
+	rx = rx_compile_nojit(sc, r->flags, &set->lim, err, sizeof(err), &off,
+	    &too_large);
+	g_free(sc);
+	if (rx != NULL && rx_start_cost(rx) > SCREEN_GAIN *
+	    rx_start_cost(r->rx)) {
+		rx_free(rx);
+		rx = NULL;
+	}
+	if (rx != NULL)
+		rx_jit(rx);
+	return rx;
+}
+
 static void
 compile_pattern(struct rules_set *set, struct rule *r, bool stress,
     const struct rules_diag *diag)
@@ -349,9 +381,11 @@ compile_pattern(struct rules_set *set, struct rule *r, bool stress,
 		    "(catastrophic backtracking): it will count as not hit on "
 		    "such messages");
 	if (r->rx != NULL) {
-		if (!rules_plain())
+		if (!rules_plain()) {
 			r->lits = rx_literals_k(pat, r->flags, PF_MINLEN,
 			    &r->lit_k);
+			r->screen = screen_compile(set, r, pat);
+		}
 		r->expanded = expanded;
 	} else
 		g_free(expanded);

@@ -1,6 +1,6 @@
 #!/bin/sh
 # plain-compare.sh - the rules' fast path (literal prefilter, rewritten
-# pattern openings) must give the hits of every rule run as written on
+# pattern openings, screens) must give the hits of every rule run as written on
 # every chunk (VIGIL_RULES_PLAIN=1), hit for hit and with the same match
 # counts (tflags multiple): on the golden messages with the
 # shipped rules and, when installed, SpamAssassin's; with a corpus folder

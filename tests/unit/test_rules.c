@@ -675,6 +675,130 @@ test_prefilter_same_hits(void **state)
 	rules_set_free(&set);
 }
 
+/* rx_screen: the screen a pattern gets, "-" for none. */
+static void
+screen_is(const char *pattern, const char *flags, const char *want)
+{
+	char *sc = rx_screen(pattern, flags);
+
+	if (strcmp(sc != NULL ? sc : "-", want) != 0)
+		fail_msg("screen of /%s/%s: '%s', want '%s'", pattern, flags,
+		    sc != NULL ? sc : "-", want);
+	g_free(sc);
+}
+
+/*
+ * Which patterns may skip a subject their screen does not match: the
+ * leading items that can match nothing are left out, and nothing else
+ * changes.  The patterns that must keep no screen would let a screen
+ * miss a match of the whole pattern, or change what it means.
+ */
+static void
+test_screen_classification(void **state)
+{
+	/* Leading items that can match the empty string. */
+	screen_is("(?:\\b|\\s)[_\\W]{0,3}V[_\\W]{0,3}iagra", "i",
+	    "V[_\\W]{0,3}iagra");
+	screen_is("\\W?spam", "", "spam");
+	screen_is("\\bfoo\\b", "", "foo\\b");
+	screen_is("(?!million)m.llion", "i", "m.llion");
+	screen_is("(?=abc)abcd", "", "abcd");
+	screen_is("(?<=x)y{0,2}z", "", "z");
+	screen_is("^\\s*\\S", "", "\\S");
+	screen_is("\\A\\s*\\S", "m", "\\S");
+	screen_is("(?:^|\\W)(?:ab|cd)e", "", "(?:ab|cd)e");
+	screen_is("(?:ab|)cd", "", "cd");		/* empty alternative */
+	screen_is("(?#note)ab", "", "ab");
+	screen_is("a{0}b", "", "b");
+	screen_is("a{0,3}?b", "", "b");			/* lazy */
+	screen_is("a*+b", "", "b");			/* possessive */
+	screen_is("(?>\\s*)ab", "", "ab");		/* atomic */
+	screen_is("(?i:x)?y", "", "y");
+	screen_is("(?:(?i)a|b)?c", "", "c");		/* options inside */
+	screen_is("(?<n>a)?bc", "", "bc");		/* named, unused */
+	screen_is("[\\]a]?b", "", "b");			/* ] in a class */
+	screen_is("\\x{41}?b\\x41", "", "b\\x41");
+	/* Nothing to leave out, or nothing left. */
+	screen_is("abc", "", "-");
+	screen_is("\\b", "", "-");
+	screen_is("\\s*", "", "-");
+	screen_is("(?:\\bab)?", "", "-");
+	screen_is("x{,3}y", "", "-");			/* a literal { */
+	/* Unsafe: the screen could miss a match or mean another thing. */
+	screen_is("\\bfoo|bar", "", "-");		/* top-level | */
+	screen_is("(a)?b\\1", "", "-");			/* back reference */
+	screen_is("(?<n>a)?b\\k<n>", "", "-");
+	screen_is("(a)?b(?P=n)", "", "-");
+	screen_is("(a)?(?1)b", "", "-");		/* recursion */
+	screen_is("\\b(?R)?b", "", "-");
+	screen_is("(?(1)a|b)c", "", "-");		/* conditional */
+	screen_is("\\b(*COMMIT)ab", "", "-");		/* verb */
+	screen_is("\\b(*SKIP)ab", "", "-");
+	screen_is("(?i)\\bab", "", "-");		/* option setting */
+	screen_is("\\b(?i)ab", "", "-");
+	screen_is("\\ba b", "x", "-");			/* /x */
+	screen_is("(?x)\\ba b", "", "-");
+	screen_is("\\b(?ix:a b)", "", "-");
+	screen_is("\\b\\Kab", "", "-");			/* \K */
+	screen_is("\\Gab", "", "-");			/* \G */
+	screen_is("\\b\\Qa.b\\E", "", "-");		/* quoting */
+	screen_is("\\b[\\Qa]\\E]b", "", "-");
+	screen_is("(?:\\b|\\s)(?C1)x", "", "-");	/* callout */
+	screen_is("\\b(?:ab", "", "-");			/* unbalanced */
+	screen_is("\\bab)", "", "-");
+	screen_is("\\b[ab", "", "-");
+	(void)state;
+}
+
+/*
+ * Rules with screens must hit as they do without: counted matches over
+ * several lines, the first match's text, a negated header rule and a
+ * screen that matches where the whole pattern does not.
+ */
+static void
+test_screen_same_hits(void **state)
+{
+	static const struct rules_hdr hdrs[] = {
+		{ "Subject", " cheap v-i-a-g-r-a here\n",
+		  "cheap v-i-a-g-r-a here" },
+	};
+	const char *rules =
+	    "body DRUG /(?:\\b|\\s)[_\\W]{0,3}v[_\\W]{0,3}i[_\\W]{0,3}a"
+	    "[_\\W]{0,3}g[_\\W]{0,3}r[_\\W]{0,3}a/i\n"
+	    "tflags DRUG multiple\n"
+	    "body FUZZ /(?!viagra)\\W?v[_\\W]?i[_\\W]?a[_\\W]?g/i\n"
+	    "body NOPE /\\W{0,3}z[_\\W]{0,3}q[_\\W]{0,3}x/\n"
+	    "rawbody RDRUG /\\W?v[_\\W]{0,3}i[_\\W]{0,3}a/i\n"
+	    "header HDRUG Subject =~ /\\W?v[_\\W]?i[_\\W]?a[_\\W]?g/i\n"
+	    "header NHDRUG Subject !~ /\\W?z[_\\W]?q[_\\W]?x/\n"
+	    "full FDRUG /(?:\\b|\\s)[_\\W]{0,3}g[_\\W]{0,3}r[_\\W]{0,3}a/i\n";
+	struct rules_set *set = load(rules, NULL);
+	const struct rule *r = rules_find(set, "DRUG");
+	char *h;
+
+	/* The screen is there (else this test tests nothing). */
+	assert_non_null(r);
+	assert_non_null(r->screen);
+	h = same_hits_hdrs(rules, "Subject words\n"
+	    "plain viagra, then V.I.A.G.R.A and v_i_a_g_r_a\n"
+	    "nothing here\n"
+	    "once more: v i a g r a\n", hdrs, 1);
+	assert_true(has(h, "DRUG:4"));
+	assert_true(has(h, "FUZZ:1"));
+	assert_false(has(h, "NOPE:1"));
+	assert_true(has(h, "RDRUG:1"));
+	assert_true(has(h, "HDRUG:1"));
+	assert_true(has(h, "NHDRUG:1"));
+	g_free(h);
+	/* The screen matches (viagra), the pattern does not. */
+	h = same_hits_hdrs(rules, "Subject\nviagra here\n", NULL, 0);
+	assert_true(has(h, "DRUG:1"));
+	assert_false(has(h, "FUZZ:1"));
+	g_free(h);
+	rules_set_free(&set);
+	(void)state;
+}
+
 /* mimeheader: each MIME part's headers, the message's own first. */
 static void
 test_mimeheader(void **state)
@@ -965,6 +1089,8 @@ main(void)
 		cmocka_unit_test(test_meta_and_tflags),
 		cmocka_unit_test(test_required_literals),
 		cmocka_unit_test(test_prefilter_same_hits),
+		cmocka_unit_test(test_screen_classification),
+		cmocka_unit_test(test_screen_same_hits),
 		cmocka_unit_test(test_literal_occurrences),
 		cmocka_unit_test(test_prefilter_occurrences),
 		cmocka_unit_test(test_prefilter_products),
