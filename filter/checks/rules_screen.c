@@ -347,11 +347,107 @@ group_end(struct sp *s, size_t at, bool *nullable_r, bool *optset_r)
 	return s->i + 1;
 }
 
+/*
+ * The quantifier at i: min, max (-1: none) and the lazy or possessive
+ * mark ('\0' for none); the offset after it, 0 when there is none.
+ */
+static size_t
+quant_read(const char *p, size_t n, size_t i, long *min_r, long *max_r,
+    char *mark_r)
+{
+	*mark_r = '\0';
+	if (i >= n)
+		return 0;
+	if (p[i] == '?' || p[i] == '*' || p[i] == '+') {
+		*min_r = p[i] == '+' ? 1 : 0;
+		*max_r = p[i] == '?' ? 1 : -1;
+		i++;
+	} else if (p[i] == '{') {
+		char *end;
+
+		if (i + 1 >= n || !g_ascii_isdigit(p[i + 1]))
+			return 0;
+		*min_r = strtol(p + i + 1, &end, 10);
+		*max_r = *min_r;
+		if (*end == ',') {
+			*max_r = g_ascii_isdigit(end[1]) ? strtol(end + 1,
+			    &end, 10) : -1;
+			if (*max_r < 0 && *end == ',')
+				end++;
+		}
+		if (*end != '}' || (size_t)(end - p) >= n)
+			return 0;
+		i = (size_t)(end - p) + 1;
+	} else
+		return 0;
+	if (i < n && (p[i] == '?' || p[i] == '+'))
+		*mark_r = p[i++];
+	return i;
+}
+
+/*
+ * A pattern whose first item that cannot match empty is a repeated group
+ * such as (?:A B){3} T, with A able to match empty: every match runs
+ * through the group at least once, so B (?:A B){2} T matches too, on the
+ * same subject, where the first B starts.  Returns that screen, or NULL.
+ */
+static char *
+group_screen(const char *pattern, size_t first)
+{
+	size_t n = strlen(pattern), open, end, qend, inner;
+	struct sp g;
+	bool nullable, optset;
+	long min, max;
+	char mark;
+	GString *out;
+
+	if (pattern[first] != '(')
+		return NULL;
+	if (strncmp(pattern + first, "(?:", 3) == 0)
+		open = first + 3;
+	else if (pattern[first + 1] != '?' && pattern[first + 1] != '*')
+		open = first + 1;	/* capturing: no back reference uses it */
+	else
+		return NULL;		/* flags, atomic, named, ...: as it is */
+	g = (struct sp){ .p = pattern, .n = n };
+	end = group_end(&g, first, &nullable, &optset);
+	if (g.bad || optset)
+		return NULL;
+	qend = quant_read(pattern, n, end, &min, &max, &mark);
+	/* A possessive repeat takes what it can and gives nothing back: the
+	 * screen's count could differ from the pattern's. */
+	if (qend == 0 || min < 1 || mark == '+')
+		return NULL;
+	/* The group's items up to the ')', no | among them. */
+	g = (struct sp){ .p = pattern, .n = end - 1, .i = open };
+	if (sequence(&g, false, &inner) || g.bad || g.i != end - 1 ||
+	    inner == open || inner >= end - 1)
+		return NULL;
+	out = g_string_new_len(pattern + inner, (gssize)(end - 1 - inner));
+	if (max != 1) {
+		g_string_append(out, "(?:");
+		g_string_append_len(out, pattern + open, (gssize)(end - 1 -
+		    open));
+		if (max < 0)
+			g_string_append_printf(out, "){%ld,}", min - 1);
+		else if (min == max)
+			g_string_append_printf(out, "){%ld}", min - 1);
+		else
+			g_string_append_printf(out, "){%ld,%ld}", min - 1,
+			    max - 1);
+		if (mark == '?')
+			g_string_append_c(out, '?');
+	}
+	g_string_append(out, pattern + qend);
+	return g_string_free(out, FALSE);
+}
+
 char *
 rx_screen(const char *pattern, const char *flags)
 {
 	struct sp s = { .p = pattern, .n = strlen(pattern) };
 	size_t first;
+	char *g;
 
 	if (flags != NULL && strchr(flags, 'x') != NULL)
 		return NULL;
@@ -360,8 +456,12 @@ rx_screen(const char *pattern, const char *flags)
 	 * verb) means no screen. */
 	if (sequence(&s, true, &first) || s.bad || s.i != s.n)
 		return NULL;
-	/* Nothing left out, or nothing left. */
-	if (first == 0 || first >= s.n)
+	if (first >= s.n)
+		return NULL;
+	if ((g = group_screen(pattern, first)) != NULL)
+		return g;
+	/* Nothing left out. */
+	if (first == 0)
 		return NULL;
 	return g_strdup(pattern + first);
 }

@@ -317,7 +317,7 @@ rx_compile_fast(const char *pat, const char *flags,
  * far fewer places than the whole pattern (rx_start_cost): otherwise it
  * would only add a second search to the first.
  */
-#define SCREEN_GAIN	0.5
+#define SCREEN_GAIN	0.8
 
 static struct rx *
 screen_compile(struct rules_set *set, const struct rule *r, const char *pat)

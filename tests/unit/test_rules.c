@@ -718,6 +718,17 @@ test_screen_classification(void **state)
 	screen_is("(?<n>a)?bc", "", "bc");		/* named, unused */
 	screen_is("[\\]a]?b", "", "b");			/* ] in a class */
 	screen_is("\\x{41}?b\\x41", "", "b\\x41");
+	/* A repeated group whose items open with such items: its first
+	 * round without them, then the other rounds. */
+	screen_is("(?:a?bc){3}d", "", "bc(?:a?bc){2}d");
+	screen_is("\\b(?:\\s*x[yz]){2,5}?$", "", "x[yz](?:\\s*x[yz]){1,4}?$");
+	screen_is("(\\W?ab)+c", "", "ab(?:\\W?ab){0,}c");
+	screen_is("(?:\\s?ab){1}c", "", "abc");
+	screen_is("(?:\\s?ab){1,}c", "", "ab(?:\\s?ab){0,}c");
+	screen_is("(?:\\s?ab){2}+c", "", "-");		/* possessive */
+	screen_is("(?i:\\s?ab){2}c", "", "-");		/* flags */
+	screen_is("(?:\\s?a|b){2}c", "", "-");		/* | inside */
+	screen_is("(?:ab){2}c", "", "-");		/* nothing to leave */
 	/* Nothing to leave out, or nothing left. */
 	screen_is("abc", "", "-");
 	screen_is("\\b", "", "-");
