@@ -250,11 +250,14 @@ char		**rx_literals(const char *pattern, const char *flags,
 char		**rx_literals_k(const char *pattern, const char *flags,
 		    size_t minlen, unsigned *k_r);
 
-/* rules_screen.c: the pattern without its leading items that can match
- * the empty string, a regex that matches every subject the pattern
- * matches, but may start in fewer places; NULL when nothing is left out
- * or the pattern holds a construct that makes it unsafe.  g_free() it. */
-char		*rx_screen(const char *pattern, const char *flags);
+/* rules_screen.c: regexes that match every subject pattern matches, but
+ * may start in fewer places: the pattern without its leading items that
+ * can match the empty string (first, when there are such), then the rest
+ * of it from each later item, at most max of them; NULL when there is
+ * none or the pattern holds a construct that makes a screen unsafe.
+ * g_strfreev() it. */
+char		**rx_screens(const char *pattern, const char *flags,
+		    size_t max);
 
 /* rules_meta.c */
 struct meta	*meta_compile(const char *expr, const struct rules_set *,

@@ -46,6 +46,7 @@ struct sp {
 	const char	*p;		/* pattern */
 	size_t		 n, i;
 	bool		 bad;		/* no screen for this pattern */
+	GArray		*starts;	/* top level: items that match text */
 };
 
 static size_t	group_end(struct sp *, size_t at, bool *nullable_r,
@@ -243,6 +244,8 @@ sequence(struct sp *s, bool top, size_t *first_r)
 		if (!nullable) {
 			if (all && first_r != NULL)
 				*first_r = start;
+			if (top && s->starts != NULL)
+				g_array_append_val(s->starts, start);
 			all = false;
 		}
 	}
@@ -442,26 +445,40 @@ group_screen(const char *pattern, size_t first)
 	return g_string_free(out, FALSE);
 }
 
-char *
-rx_screen(const char *pattern, const char *flags)
+char **
+rx_screens(const char *pattern, const char *flags, size_t max)
 {
 	struct sp s = { .p = pattern, .n = strlen(pattern) };
+	GPtrArray *out;
 	size_t first;
 	char *g;
 
 	if (flags != NULL && strchr(flags, 'x') != NULL)
 		return NULL;
+	s.starts = g_array_new(FALSE, FALSE, sizeof(size_t));
 	/* The whole pattern is read, not only its opening: an unsafe
 	 * construct anywhere (a back reference into a left-out group, a
 	 * verb) means no screen. */
-	if (sequence(&s, true, &first) || s.bad || s.i != s.n)
+	if (sequence(&s, true, &first) || s.bad || s.i != s.n ||
+	    first >= s.n) {
+		g_array_free(s.starts, TRUE);
 		return NULL;
-	if (first >= s.n)
-		return NULL;
+	}
+	out = g_ptr_array_new();
 	if ((g = group_screen(pattern, first)) != NULL)
-		return g;
-	/* Nothing left out. */
-	if (first == 0)
+		g_ptr_array_add(out, g);
+	else if (first > 0)
+		g_ptr_array_add(out, g_strdup(pattern + first));
+	/* The rest from each later item that must match text: any part of
+	 * a sequence is in every match of it (see above). */
+	for (guint i = 1; i < s.starts->len && out->len < max; i++)
+		g_ptr_array_add(out, g_strdup(pattern +
+		    g_array_index(s.starts, size_t, i)));
+	g_array_free(s.starts, TRUE);
+	if (out->len == 0) {
+		g_ptr_array_free(out, TRUE);
 		return NULL;
-	return g_strdup(pattern + first);
+	}
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(out, FALSE);
 }

@@ -313,34 +313,51 @@ rx_compile_fast(const char *pat, const char *flags,
 }
 
 /*
- * The screen of r (rules_screen.c), kept only when PCRE2 can start it in
- * far fewer places than the whole pattern (rx_start_cost): otherwise it
- * would only add a second search to the first.
+ * The screen of r (rules_screen.c): of the candidates, the one PCRE2 can
+ * start in the fewest places (rx_start_cost), kept only when that is
+ * clearly fewer than the whole pattern: otherwise it would only add a
+ * second search to the first.  Header values are short: only the first
+ * candidate is tried for them (each candidate costs a compile).
  */
 #define SCREEN_GAIN	0.8
+#define SCREEN_TRIES	4
+#define SCREEN_MIN_COST	1.0
 
 static struct rx *
 screen_compile(struct rules_set *set, const struct rule *r, const char *pat)
 {
-	char err[256], *sc;
+	char err[256], **sc;
 	size_t off;
 	bool too_large;
-	struct rx *rx;
+	struct rx *best = NULL;
+	double best_cost = SCREEN_GAIN * rx_start_cost(r->rx);
 
-	if ((sc = rx_screen(pat, r->flags)) == NULL)
+	/* A pattern PCRE2 starts only at one byte value, or at few, is
+	 * not worth the compiles. */
+	if (best_cost < SCREEN_GAIN * SCREEN_MIN_COST)
 		return NULL;
-	/* JIT compiling costs more than the rest: only for a keeper. */
-	rx = rx_compile_nojit(sc, r->flags, &set->lim, err, sizeof(err), &off,
-	    &too_large);
-	g_free(sc);
-	if (rx != NULL && rx_start_cost(rx) > SCREEN_GAIN *
-	    rx_start_cost(r->rx)) {
-		rx_free(rx);
-		rx = NULL;
+	if ((sc = rx_screens(pat, r->flags, r->type == RULE_HEADER ||
+	    r->type == RULE_MIMEHEADER ? 1 : SCREEN_TRIES)) == NULL)
+		return NULL;
+	for (char **c = sc; *c != NULL; c++) {
+		/* JIT compiling costs more than the rest: only the keeper. */
+		struct rx *rx = rx_compile_nojit(*c, r->flags, &set->lim, err,
+		    sizeof(err), &off, &too_large);
+		double cost;
+
+		if (rx == NULL)
+			continue;
+		if ((cost = rx_start_cost(rx)) < best_cost) {
+			rx_free(best);
+			best = rx;
+			best_cost = cost;
+		} else
+			rx_free(rx);
 	}
-	if (rx != NULL)
-		rx_jit(rx);
-	return rx;
+	g_strfreev(sc);
+	if (best != NULL)
+		rx_jit(best);
+	return best;
 }
 
 static void

@@ -675,23 +675,33 @@ test_prefilter_same_hits(void **state)
 	rules_set_free(&set);
 }
 
-/* rx_screen: the screen a pattern gets, "-" for none. */
+/* rx_screens: the screens a pattern gets, "a|b", "-" for none. */
+static void
+screens_are(const char *pattern, const char *flags, size_t max,
+    const char *want)
+{
+	char **v = rx_screens(pattern, flags, max);
+	char *got = v != NULL ? g_strjoinv("|", v) : g_strdup("-");
+
+	if (strcmp(got, want) != 0)
+		fail_msg("screens of /%s/%s: '%s', want '%s'", pattern, flags,
+		    got, want);
+	g_free(got);
+	g_strfreev(v);
+}
+
 static void
 screen_is(const char *pattern, const char *flags, const char *want)
 {
-	char *sc = rx_screen(pattern, flags);
-
-	if (strcmp(sc != NULL ? sc : "-", want) != 0)
-		fail_msg("screen of /%s/%s: '%s', want '%s'", pattern, flags,
-		    sc != NULL ? sc : "-", want);
-	g_free(sc);
+	screens_are(pattern, flags, 1, want);
 }
 
 /*
  * Which patterns may skip a subject their screen does not match: the
- * leading items that can match nothing are left out, and nothing else
- * changes.  The patterns that must keep no screen would let a screen
- * miss a match of the whole pattern, or change what it means.
+ * leading items that can match nothing are left out (or, later
+ * candidates, everything before an item), and nothing else changes.
+ * The patterns that must keep no screen would let a screen miss a
+ * match of the whole pattern, or change what it means.
  */
 static void
 test_screen_classification(void **state)
@@ -725,39 +735,46 @@ test_screen_classification(void **state)
 	screen_is("(\\W?ab)+c", "", "ab(?:\\W?ab){0,}c");
 	screen_is("(?:\\s?ab){1}c", "", "abc");
 	screen_is("(?:\\s?ab){1,}c", "", "ab(?:\\s?ab){0,}c");
-	screen_is("(?:\\s?ab){2}+c", "", "-");		/* possessive */
-	screen_is("(?i:\\s?ab){2}c", "", "-");		/* flags */
-	screen_is("(?:\\s?a|b){2}c", "", "-");		/* | inside */
-	screen_is("(?:ab){2}c", "", "-");		/* nothing to leave */
+	/* Later candidates: the rest from each item that matches text. */
+	screens_are("\\bab\\s?[cd]+(?=x)e", "", 8,
+	    "ab\\s?[cd]+(?=x)e|b\\s?[cd]+(?=x)e|[cd]+(?=x)e|e");
+	screens_are("\\bab\\s?[cd]+e", "", 2, "ab\\s?[cd]+e|b\\s?[cd]+e");
+	screens_are("abc", "", 8, "bc|c");
+	screens_are("(?:\\s?ab){2}+c", "", 8, "c");	/* possessive */
+	screens_are("(?i:\\s?ab){2}c", "", 8, "c");	/* flags */
+	screens_are("(?:\\s?a|b){2}c", "", 8, "c");	/* | inside */
+	screens_are("(?:ab){2}c", "", 8, "c");
 	/* Nothing to leave out, or nothing left. */
-	screen_is("abc", "", "-");
-	screen_is("\\b", "", "-");
-	screen_is("\\s*", "", "-");
-	screen_is("(?:\\bab)?", "", "-");
-	screen_is("x{,3}y", "", "-");			/* a literal { */
+	screens_are("a", "", 8, "-");
+	screens_are("[ab]+", "", 8, "-");
+	screens_are("\\b", "", 8, "-");
+	screens_are("\\s*", "", 8, "-");
+	screens_are("(?:\\bab)?", "", 8, "-");
+	screens_are("x{,3}y", "", 8, "{,3}y|,3}y|3}y|}y|y"); /* literal { */
 	/* Unsafe: the screen could miss a match or mean another thing. */
-	screen_is("\\bfoo|bar", "", "-");		/* top-level | */
-	screen_is("(a)?b\\1", "", "-");			/* back reference */
-	screen_is("(?<n>a)?b\\k<n>", "", "-");
-	screen_is("(a)?b(?P=n)", "", "-");
-	screen_is("(a)?(?1)b", "", "-");		/* recursion */
-	screen_is("\\b(?R)?b", "", "-");
-	screen_is("(?(1)a|b)c", "", "-");		/* conditional */
-	screen_is("\\b(*COMMIT)ab", "", "-");		/* verb */
-	screen_is("\\b(*SKIP)ab", "", "-");
-	screen_is("(?i)\\bab", "", "-");		/* option setting */
-	screen_is("\\b(?i)ab", "", "-");
-	screen_is("\\ba b", "x", "-");			/* /x */
-	screen_is("(?x)\\ba b", "", "-");
-	screen_is("\\b(?ix:a b)", "", "-");
-	screen_is("\\b\\Kab", "", "-");			/* \K */
-	screen_is("\\Gab", "", "-");			/* \G */
-	screen_is("\\b\\Qa.b\\E", "", "-");		/* quoting */
-	screen_is("\\b[\\Qa]\\E]b", "", "-");
-	screen_is("(?:\\b|\\s)(?C1)x", "", "-");	/* callout */
-	screen_is("\\b(?:ab", "", "-");			/* unbalanced */
-	screen_is("\\bab)", "", "-");
-	screen_is("\\b[ab", "", "-");
+	screens_are("\\bfoo|bar", "", 8, "-");		/* top-level | */
+	screens_are("(a)?b\\1", "", 8, "-");		/* back reference */
+	screens_are("(?<n>a)?b\\k<n>", "", 8, "-");
+	screens_are("(a)?b(?P=n)", "", 8, "-");
+	screens_are("(a)?(?1)b", "", 8, "-");		/* recursion */
+	screens_are("\\b(?R)?b", "", 8, "-");
+	screens_are("(?(1)a|b)c", "", 8, "-");		/* conditional */
+	screens_are("\\b(*COMMIT)ab", "", 8, "-");	/* verb */
+	screens_are("\\b(*SKIP)ab", "", 8, "-");
+	screens_are("(?i)\\bab", "", 8, "-");		/* option setting */
+	screens_are("\\b(?i)ab", "", 8, "-");
+	screens_are("ab(?i)cd", "", 8, "-");
+	screens_are("\\ba b", "x", 8, "-");		/* /x */
+	screens_are("(?x)\\ba b", "", 8, "-");
+	screens_are("\\b(?ix:a b)", "", 8, "-");
+	screens_are("\\b\\Kab", "", 8, "-");		/* \K */
+	screens_are("\\Gab", "", 8, "-");		/* \G */
+	screens_are("\\b\\Qa.b\\E", "", 8, "-");	/* quoting */
+	screens_are("\\b[\\Qa]\\E]b", "", 8, "-");
+	screens_are("(?:\\b|\\s)(?C1)x", "", 8, "-");	/* callout */
+	screens_are("\\b(?:ab", "", 8, "-");		/* unbalanced */
+	screens_are("\\bab)", "", 8, "-");
+	screens_are("\\b[ab", "", 8, "-");
 	(void)state;
 }
 
