@@ -166,25 +166,67 @@ addr_split(GString *out_addr, GString *out_name, const char *v, bool want_name)
 
 /* --- header values */
 
+/*
+ * The values a header rule sees, in order.  With modifiers (:addr, :name,
+ * :first, :last) they are kept one by one for the modifiers to work on;
+ * without, they go straight into the joined value: those ending in "\n"
+ * are joined as they are, others with "\n" between them (Check.pm, bug
+ * 8121), as the first one decides.
+ */
+struct hvals {
+	GPtrArray	*v;		/* modifiers: each value, g_malloc'd */
+	GString		*s;		/* otherwise: the joined value */
+	size_t		 n;
+	bool		 nl;		/* the first value ends in "\n" */
+};
+
+/* Appends the value a b c d (from b on, NULL ends it). */
+static void
+hvals_add(struct hvals *h, const char *a, const char *b, const char *c,
+    const char *d)
+{
+	if (h->v != NULL) {
+		g_ptr_array_add(h->v, g_strconcat(a, b, c, d, NULL));
+		return;
+	}
+	if (h->n > 0 && !h->nl)
+		g_string_append_c(h->s, '\n');
+	g_string_append(h->s, a);
+	if (b != NULL) {
+		g_string_append(h->s, b);
+		if (c != NULL) {
+			g_string_append(h->s, c);
+			if (d != NULL)
+				g_string_append(h->s, d);
+		}
+	}
+	if (h->n++ == 0)
+		h->nl = h->s->len > 0 && h->s->str[h->s->len - 1] == '\n';
+}
+
 static bool
 name_is(const char *a, const char *b)
 {
-	return strcasecmp(a, b) == 0;
+	/* The first letter first: most names differ there. */
+	return g_ascii_tolower(*a) == g_ascii_tolower(*b) &&
+	    strcasecmp(a, b) == 0;
 }
 
-/* Appends every value of header name (raw or decoded, each ending in
- * "\n") to out; returns how many there were. */
+/* Adds every value of header name (raw or decoded, each ending in
+ * "\n"); returns how many there were. */
 static size_t
 hdr_collect(const struct rules_input *in, const char *name, bool raw,
-    GPtrArray *out)
+    struct hvals *out)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < in->nhdrs; i++) {
 		if (!name_is(in->hdrs[i].name, name))
 			continue;
-		g_ptr_array_add(out, raw ? g_strdup(in->hdrs[i].raw) :
-		    g_strconcat(in->hdrs[i].value, "\n", NULL));
+		if (raw)
+			hvals_add(out, in->hdrs[i].raw, NULL, NULL, NULL);
+		else
+			hvals_add(out, in->hdrs[i].value, "\n", NULL, NULL);
 		n++;
 	}
 	return n;
@@ -197,34 +239,51 @@ hdr_collect(const struct rules_input *in, const char *name, bool raw,
 static char *
 hdr_value(const struct rules_input *in, const struct rule *r)
 {
-	GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
 	bool raw = (r->hmod & HMOD_RAW) != 0;
 	/* :addr parses the raw value; :name the decoded one unless :raw
 	 * (PerMsgStatus decodes the phrase after parsing). */
 	bool needraw = raw || (r->hmod & HMOD_ADDR);
+	bool mods = (r->hmod & (HMOD_FIRST | HMOD_LAST | HMOD_ADDR |
+	    HMOD_NAME)) != 0;
+	struct hvals hv = { 0 };
+	GPtrArray *v;
 	const char *h = r->hdr;
 	char *res = NULL;
 
+	if (mods)
+		hv.v = g_ptr_array_new_with_free_func(g_free);
+	else
+		hv.s = g_string_new(NULL);
 	if (strcmp(h, "ALL") == 0) {
 		for (size_t i = 0; i < in->nhdrs; i++)
-			g_ptr_array_add(v, raw ? g_strconcat(in->hdrs[i].name,
-			    ":", in->hdrs[i].raw, NULL) :
-			    g_strconcat(in->hdrs[i].name, ": ",
-			    in->hdrs[i].value, "\n", NULL));
+			if (raw)
+				hvals_add(&hv, in->hdrs[i].name, ":",
+				    in->hdrs[i].raw, NULL);
+			else
+				hvals_add(&hv, in->hdrs[i].name, ": ",
+				    in->hdrs[i].value, "\n");
 	} else if (name_is(h, "EnvelopeFrom")) {
 		if (in->envelope_from != NULL)
-			g_ptr_array_add(v, g_strdup(in->envelope_from));
+			hvals_add(&hv, in->envelope_from, NULL, NULL, NULL);
 	} else if (name_is(h, "ToCc")) {
-		hdr_collect(in, "To", raw, v);
-		hdr_collect(in, "Cc", raw, v);
+		hdr_collect(in, "To", raw, &hv);
+		hdr_collect(in, "Cc", raw, &hv);
 	} else if (strcmp(h, "MESSAGEID") == 0) {
-		hdr_collect(in, "X-Message-Id", raw, v);
-		hdr_collect(in, "Resent-Message-Id", raw, v);
-		hdr_collect(in, "X-Original-Message-ID", raw, v);
-		hdr_collect(in, "Message-Id", raw, v);
+		hdr_collect(in, "X-Message-Id", raw, &hv);
+		hdr_collect(in, "Resent-Message-Id", raw, &hv);
+		hdr_collect(in, "X-Original-Message-ID", raw, &hv);
+		hdr_collect(in, "Message-Id", raw, &hv);
 	} else
-		hdr_collect(in, h, needraw, v);
+		hdr_collect(in, h, needraw, &hv);
 
+	if (!mods) {
+		if (hv.n == 0) {
+			g_string_free(hv.s, TRUE);
+			return NULL;
+		}
+		return g_string_free(hv.s, FALSE);
+	}
+	v = hv.v;
 	if (v->len > 0 && (r->hmod & (HMOD_FIRST | HMOD_LAST))) {
 		char *keep = g_strdup(v->pdata[(r->hmod & HMOD_FIRST) ? 0 :
 		    v->len - 1]);
