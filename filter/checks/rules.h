@@ -86,6 +86,7 @@ struct rule {
 	int		 priority;
 	bool		 is_enabled;	/* compiled and score != 0 */
 	size_t		 idx;		/* position in the set */
+	uint32_t	 ord;		/* position in its evaluation order */
 	/* counters: atomic, any thread.  How often a rule ran is its set's
 	 * n_evals: every enabled rule runs once a message. */
 	uint64_t	 n_hits;

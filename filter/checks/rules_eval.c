@@ -351,6 +351,11 @@ struct ev {
 	uint32_t		*cand;		/* chunk numbers */
 	size_t			 ncand_max;
 	struct rules_chunk	*uri_chunks;	/* the URIs as chunks */
+	/* The rules whose literals the scans saw (pf_mark), for each
+	 * type once it is scanned; all may when a scan failed. */
+	uint8_t			*may;
+	bool			 marked[RULE_NTYPES];
+	bool			 all_may[RULE_NTYPES];
 	char			*relays[2];	/* untrusted, trusted lists */
 	GHashTable		*lcache;	/* value -> its lower case */
 };
@@ -582,8 +587,8 @@ eval_chunks(struct ev *ev, const struct rule *r,
 	return total;
 }
 
-static unsigned
-eval_uris(struct ev *ev, const struct rule *r)
+static void
+uri_chunks_make(struct ev *ev)
 {
 	if (ev->uri_chunks == NULL) {
 		ev->uri_chunks = arena_alloc(ev->a, (ev->in->nuris + 1) *
@@ -594,7 +599,59 @@ eval_uris(struct ev *ev, const struct rule *r)
 				.len = strlen(ev->in->uris[i]),
 			};
 	}
+}
+
+static unsigned
+eval_uris(struct ev *ev, const struct rule *r)
+{
+	uri_chunks_make(ev);
 	return eval_chunks(ev, r, ev->uri_chunks, ev->in->nuris, "uri");
+}
+
+/*
+ * Scans type t's text with its prefilter (as the first of its rules
+ * would) and notes which rules have a literal there: the others cannot
+ * match anywhere and are not looked at.  A rule whose literals are all
+ * absent would find no chunk to run on (pf_chunks) or, for a header
+ * rule, no slot value holding one; a missing header's "" holds none.
+ */
+static void
+type_mark(struct ev *ev, enum rule_type t)
+{
+	const struct rules_chunk *c = NULL;
+	size_t nc = 0;
+
+	ev->marked[t] = true;
+	if (!ev->scanned[t]) {
+		switch (t) {
+		case RULE_HEADER:
+			header_scan(ev);
+			break;
+		case RULE_BODY:
+			c = ev->in->body;
+			nc = ev->in->nbody;
+			break;
+		case RULE_RAWBODY:
+			c = ev->in->rawbody;
+			nc = ev->in->nrawbody;
+			break;
+		case RULE_URI:
+			uri_chunks_make(ev);
+			c = ev->uri_chunks;
+			nc = ev->in->nuris;
+			break;
+		default:
+			break;
+		}
+		if (t != RULE_HEADER) {
+			ev->scan[t] = pf_run(ev->set->pf[t], c, nc, ev->a);
+			ev->scanned[t] = true;
+		}
+	}
+	if (ev->scan[t] == NULL)
+		ev->all_may[t] = true;
+	else
+		pf_mark(ev->scan[t], ev->may);
 }
 
 /* One part's value of a mimeheader rule (Node.pm get_header: the last
@@ -723,10 +780,22 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 	/* The set is shared read-only but for its atomic counters. */
 	counter_add((uint64_t *)&set->n_evals, 1);
 
+	ev.may = arena_alloc(a, set->norder + 1);
 	for (size_t i = 0; i < set->norder; i++) {
-		struct rule *r = set->order[i];
+		struct rule *r;
 		double v;
 
+		/* A rule none of whose literals occurs: not even read (its
+		 * value stays 0). */
+		if (set->pf_gate[i] != 0) {
+			enum rule_type t = (enum rule_type)(set->pf_gate[i] - 1);
+
+			if (!ev.marked[t])
+				type_mark(&ev, t);
+			if (!ev.may[i] && !ev.all_may[t])
+				continue;
+		}
+		r = set->order[i];
 		ev.limited = false;
 		ev.m_where = NULL;
 		ev.m_text = NULL;

@@ -38,6 +38,9 @@ struct rules_pf {
 	uint32_t	 nrows;
 	uint32_t	*row_at, *row_n;
 	uint32_t	*rows;
+	/* The rules (their ord) a literal is one of: lr[lr_at[id] ..
+	 * lr_at[id + 1]). */
+	uint32_t	*lr_at, *lr;
 };
 
 #ifdef HAVE_HYPERSCAN
@@ -116,6 +119,26 @@ rows_build(struct rules_pf *pf, struct rule *const *rules, size_t n)
 	}
 }
 
+/* Which rules each literal belongs to. */
+static void
+owners_build(struct rules_pf *pf, struct rule *const *rules, size_t n)
+{
+	uint32_t *fill;
+
+	pf->lr_at = g_new0(uint32_t, pf->nlits + 1);
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < rules[i]->nlit_ids; k++)
+			pf->lr_at[rules[i]->lit_ids[k] + 1]++;
+	for (size_t id = 0; id < pf->nlits; id++)
+		pf->lr_at[id + 1] += pf->lr_at[id];
+	pf->lr = g_new(uint32_t, pf->lr_at[pf->nlits] + 1);
+	fill = g_memdup2(pf->lr_at, (pf->nlits + 1) * sizeof(*fill));
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < rules[i]->nlit_ids; k++)
+			pf->lr[fill[rules[i]->lit_ids[k]]++] = rules[i]->ord;
+	g_free(fill);
+}
+
 struct rules_pf *
 pf_build(struct rule *const *rules, size_t n, char *err, size_t errlen)
 {
@@ -186,8 +209,10 @@ pf_build(struct rule *const *rules, size_t n, char *err, size_t errlen)
 			rules[i]->lit_ids = NULL;
 			rules[i]->nlit_ids = 0;
 		}
-	} else
+	} else {
 		rows_build(pf, rules, n);
+		owners_build(pf, rules, n);
+	}
 	g_free(flags);
 	g_free(idv);
 	g_ptr_array_free(lits, TRUE);
@@ -213,6 +238,8 @@ pf_free(struct rules_pf *pf)
 	g_free(pf->row_at);
 	g_free(pf->row_n);
 	g_free(pf->rows);
+	g_free(pf->lr_at);
+	g_free(pf->lr);
 	g_free(pf);
 }
 
@@ -326,6 +353,18 @@ pf_run(const struct rules_pf *pf, const struct rules_chunk *c, size_t nc,
 	(void)text;
 #endif
 	return sc;
+}
+
+void
+pf_mark(const struct pf_scan *sc, uint8_t *may)
+{
+	const struct rules_pf *pf = sc->pf;
+
+	for (size_t id = 0; id < pf->nlits; id++)
+		if (sc->lit[id].n > 0)
+			for (uint32_t j = pf->lr_at[id]; j < pf->lr_at[id + 1];
+			    j++)
+				may[pf->lr[j]] = 1;
 }
 
 int

@@ -104,6 +104,7 @@ rules_set_free(struct rules_set **setp)
 	g_free(set->replace_start);
 	g_free(set->replace_end);
 	free(set->order);
+	g_free(set->pf_gate);
 	for (int t = 0; t < RULE_NTYPES; t++)
 		pf_free(set->pf[t]);
 	g_free(set);
@@ -558,6 +559,8 @@ rules_compile(struct rules_set *set, bool stress,
 		memcpy(set->order + pats->len, metas->pdata,
 		    metas->len * sizeof(void *));
 	set->nmeta_first = pats->len;
+	for (size_t i = 0; i < set->norder; i++)
+		set->order[i]->ord = (uint32_t)i;
 	/* Header values: one slot each, shared by the rules matching it. */
 	{
 		GHashTable *slot = g_hash_table_new_full(g_str_hash,
@@ -601,6 +604,14 @@ rules_compile(struct rules_set *set, bool stress,
 			    "literal prefilter: %s (rules run without it)",
 			    err);
 		g_ptr_array_free(of, TRUE);
+	}
+	set->pf_gate = g_new0(uint8_t, set->norder + 1);
+	for (size_t i = 0; i < set->norder; i++) {
+		const struct rule *r = set->order[i];
+
+		if (r->type <= RULE_URI && set->pf[r->type] != NULL &&
+		    r->nlit_ids > 0)
+			set->pf_gate[i] = (uint8_t)(1 + r->type);
 	}
 	g_ptr_array_free(pats, TRUE);
 	g_ptr_array_free(metas, TRUE);
