@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,7 @@
 struct rules_pf {
 #ifdef HAVE_HYPERSCAN
 	hs_database_t	*db;
+	uint64_t	 serial;	/* for the scratch cache */
 #endif
 	size_t		 nlits;
 	size_t		*litlen;
@@ -46,11 +48,28 @@ struct rules_pf {
 #ifdef HAVE_HYPERSCAN
 static pthread_key_t	pf_key;
 static pthread_once_t	pf_once = PTHREAD_ONCE_INIT;
+static _Atomic uint64_t	pf_serials;
+
+/*
+ * A thread's scratch and the prefilters it was grown for, by serial (a
+ * freed database's address may come back; a serial does not).
+ * hs_alloc_scratch() checks the whole database's CRC on every call,
+ * which cost as much as the scans themselves.
+ */
+#define PF_FITTED	8
+struct pf_tls {
+	hs_scratch_t	*s;
+	uint64_t	 fitted[PF_FITTED];
+	unsigned	 n;
+};
 
 static void
 scratch_free(void *p)
 {
-	hs_free_scratch(p);
+	struct pf_tls *t = p;
+
+	hs_free_scratch(t->s);
+	g_free(t);
 }
 
 static void
@@ -60,19 +79,28 @@ pf_key_init(void)
 		BUG("rules: pthread_key_create failed");
 }
 
-/* This thread's scratch, grown to fit db. */
+/* This thread's scratch, grown to fit pf's database (again when force). */
 static hs_scratch_t *
-scratch_get(const hs_database_t *db)
+scratch_get(const struct rules_pf *pf, bool force)
 {
-	hs_scratch_t *s;
+	struct pf_tls *t;
 
 	pthread_once(&pf_once, pf_key_init);
-	s = pthread_getspecific(pf_key);
-	if (hs_alloc_scratch(db, &s) != HS_SUCCESS)
+	if ((t = pthread_getspecific(pf_key)) == NULL) {
+		t = g_new0(struct pf_tls, 1);
+		if (pthread_setspecific(pf_key, t) != 0)
+			BUG("rules: pthread_setspecific failed");
+	}
+	for (unsigned k = 0; k < t->n && !force; k++)
+		if (t->fitted[k] == pf->serial)
+			return t->s;
+	/* Scratch only grows: what fitted before still fits. */
+	if (hs_alloc_scratch(pf->db, &t->s) != HS_SUCCESS)
 		log_oom(1 << 20, "rules hyperscan scratch");
-	if (pthread_setspecific(pf_key, s) != 0)
-		BUG("rules: pthread_setspecific failed");
-	return s;
+	if (t->n == PF_FITTED)
+		t->n = 0;
+	t->fitted[t->n++] = pf->serial;
+	return t->s;
 }
 #endif
 
@@ -210,6 +238,7 @@ pf_build(struct rule *const *rules, size_t n, char *err, size_t errlen)
 			rules[i]->nlit_ids = 0;
 		}
 	} else {
+		pf->serial = atomic_fetch_add(&pf_serials, 1) + 1;
 		rows_build(pf, rules, n);
 		owners_build(pf, rules, n);
 	}
@@ -347,8 +376,18 @@ pf_run(const struct rules_pf *pf, const struct rules_chunk *c, size_t nc,
 	}
 #ifdef HAVE_HYPERSCAN
 	if (len > 0 && hs_scan(pf->db, text, (unsigned)len, 0,
-	    scratch_get(pf->db), on_match, sc) != HS_SUCCESS)
-		return NULL;	/* every rule runs everywhere */
+	    scratch_get(pf, false), on_match, sc) != HS_SUCCESS) {
+		/* A scratch that does not fit after all: once more with
+		 * one grown for this database, from a clean scan. */
+		for (size_t i = 0; i < pf->nlits; i++)
+			sc->lit[i].n = 0;
+		if (sc->cnt != NULL)
+			memset(sc->cnt, 0, (size_t)pf->nrows * nc *
+			    sizeof(*sc->cnt));
+		if (hs_scan(pf->db, text, (unsigned)len, 0, scratch_get(pf,
+		    true), on_match, sc) != HS_SUCCESS)
+			return NULL;	/* every rule runs everywhere */
+	}
 #else
 	(void)text;
 #endif
