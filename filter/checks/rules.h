@@ -67,6 +67,7 @@ struct rule {
 	char		*expanded;	/* after tag replacement, or NULL */
 	char		*flags;		/* "i", "ism", ... */
 	struct rx	*rx;
+	struct rx	*screen;	/* rules_screen.c, or NULL */
 	char		**lits;		/* required literals, or NULL */
 	unsigned	 lit_k;		/* occurrences of them a match holds */
 	uint32_t	*lit_ids;	/* their ids in the type's prefilter */
@@ -85,6 +86,7 @@ struct rule {
 	int		 priority;
 	bool		 is_enabled;	/* compiled and score != 0 */
 	size_t		 idx;		/* position in the set */
+	uint32_t	 ord;		/* position in its evaluation order */
 	/* counters: atomic, any thread.  How often a rule ran is its set's
 	 * n_evals: every enabled rule runs once a message. */
 	uint64_t	 n_hits;
@@ -221,11 +223,20 @@ void		 rules_write_stats(const struct rules_set *, FILE *);
 struct rx	*rx_compile(const char *pattern, const char *flags,
 		    const struct rules_limits *, char *err, size_t errlen,
 		    size_t *erroff_r, bool *too_large_r);
+/* The same without JIT compiling (rx_match runs the interpreter), and
+ * the JIT compiling of such a regex. */
+struct rx	*rx_compile_nojit(const char *pattern, const char *flags,
+		    const struct rules_limits *, char *err, size_t errlen,
+		    size_t *erroff_r, bool *too_large_r);
+void		 rx_jit(struct rx *);
 void		 rx_free(struct rx *);
 enum rx_rc { RX_NOMATCH = 0, RX_MATCH = 1, RX_LIMIT = -1, RX_ERROR = -2 };
 /* Matches from offset start; on a match, so_r and eo_r hold it. */
 enum rx_rc	 rx_match(const struct rx *, const char *s, size_t len,
 		    size_t start, size_t *so_r, size_t *eo_r);
+/* What a search for rx costs a byte of English text, roughly (1: one
+ * look at the byte), from where PCRE2 knows a match can start. */
+double		 rx_start_cost(const struct rx *);
 /* Translates a Perl pattern into PCRE2 syntax; NULL and *why_r when
  * the pattern uses a construct PCRE2 cannot express.  malloc'd. */
 char		*rx_translate(const char *pattern, const char **why_r);
@@ -239,6 +250,15 @@ char		**rx_literals(const char *pattern, const char *flags,
  * strings every match holds in disjoint places, as in (?:...){3}. */
 char		**rx_literals_k(const char *pattern, const char *flags,
 		    size_t minlen, unsigned *k_r);
+
+/* rules_screen.c: regexes that match every subject pattern matches, but
+ * may start in fewer places: the pattern without its leading items that
+ * can match the empty string (first, when there are such), then the rest
+ * of it from each later item, at most max of them; NULL when there is
+ * none or the pattern holds a construct that makes a screen unsafe.
+ * g_strfreev() it. */
+char		**rx_screens(const char *pattern, const char *flags,
+		    size_t max);
 
 /* rules_meta.c */
 struct meta	*meta_compile(const char *expr, const struct rules_set *,

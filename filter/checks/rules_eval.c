@@ -166,25 +166,67 @@ addr_split(GString *out_addr, GString *out_name, const char *v, bool want_name)
 
 /* --- header values */
 
+/*
+ * The values a header rule sees, in order.  With modifiers (:addr, :name,
+ * :first, :last) they are kept one by one for the modifiers to work on;
+ * without, they go straight into the joined value: those ending in "\n"
+ * are joined as they are, others with "\n" between them (Check.pm, bug
+ * 8121), as the first one decides.
+ */
+struct hvals {
+	GPtrArray	*v;		/* modifiers: each value, g_malloc'd */
+	GString		*s;		/* otherwise: the joined value */
+	size_t		 n;
+	bool		 nl;		/* the first value ends in "\n" */
+};
+
+/* Appends the value a b c d (from b on, NULL ends it). */
+static void
+hvals_add(struct hvals *h, const char *a, const char *b, const char *c,
+    const char *d)
+{
+	if (h->v != NULL) {
+		g_ptr_array_add(h->v, g_strconcat(a, b, c, d, NULL));
+		return;
+	}
+	if (h->n > 0 && !h->nl)
+		g_string_append_c(h->s, '\n');
+	g_string_append(h->s, a);
+	if (b != NULL) {
+		g_string_append(h->s, b);
+		if (c != NULL) {
+			g_string_append(h->s, c);
+			if (d != NULL)
+				g_string_append(h->s, d);
+		}
+	}
+	if (h->n++ == 0)
+		h->nl = h->s->len > 0 && h->s->str[h->s->len - 1] == '\n';
+}
+
 static bool
 name_is(const char *a, const char *b)
 {
-	return strcasecmp(a, b) == 0;
+	/* The first letter first: most names differ there. */
+	return g_ascii_tolower(*a) == g_ascii_tolower(*b) &&
+	    strcasecmp(a, b) == 0;
 }
 
-/* Appends every value of header name (raw or decoded, each ending in
- * "\n") to out; returns how many there were. */
+/* Adds every value of header name (raw or decoded, each ending in
+ * "\n"); returns how many there were. */
 static size_t
 hdr_collect(const struct rules_input *in, const char *name, bool raw,
-    GPtrArray *out)
+    struct hvals *out)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < in->nhdrs; i++) {
 		if (!name_is(in->hdrs[i].name, name))
 			continue;
-		g_ptr_array_add(out, raw ? g_strdup(in->hdrs[i].raw) :
-		    g_strconcat(in->hdrs[i].value, "\n", NULL));
+		if (raw)
+			hvals_add(out, in->hdrs[i].raw, NULL, NULL, NULL);
+		else
+			hvals_add(out, in->hdrs[i].value, "\n", NULL, NULL);
 		n++;
 	}
 	return n;
@@ -197,34 +239,51 @@ hdr_collect(const struct rules_input *in, const char *name, bool raw,
 static char *
 hdr_value(const struct rules_input *in, const struct rule *r)
 {
-	GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
 	bool raw = (r->hmod & HMOD_RAW) != 0;
 	/* :addr parses the raw value; :name the decoded one unless :raw
 	 * (PerMsgStatus decodes the phrase after parsing). */
 	bool needraw = raw || (r->hmod & HMOD_ADDR);
+	bool mods = (r->hmod & (HMOD_FIRST | HMOD_LAST | HMOD_ADDR |
+	    HMOD_NAME)) != 0;
+	struct hvals hv = { 0 };
+	GPtrArray *v;
 	const char *h = r->hdr;
 	char *res = NULL;
 
+	if (mods)
+		hv.v = g_ptr_array_new_with_free_func(g_free);
+	else
+		hv.s = g_string_new(NULL);
 	if (strcmp(h, "ALL") == 0) {
 		for (size_t i = 0; i < in->nhdrs; i++)
-			g_ptr_array_add(v, raw ? g_strconcat(in->hdrs[i].name,
-			    ":", in->hdrs[i].raw, NULL) :
-			    g_strconcat(in->hdrs[i].name, ": ",
-			    in->hdrs[i].value, "\n", NULL));
+			if (raw)
+				hvals_add(&hv, in->hdrs[i].name, ":",
+				    in->hdrs[i].raw, NULL);
+			else
+				hvals_add(&hv, in->hdrs[i].name, ": ",
+				    in->hdrs[i].value, "\n");
 	} else if (name_is(h, "EnvelopeFrom")) {
 		if (in->envelope_from != NULL)
-			g_ptr_array_add(v, g_strdup(in->envelope_from));
+			hvals_add(&hv, in->envelope_from, NULL, NULL, NULL);
 	} else if (name_is(h, "ToCc")) {
-		hdr_collect(in, "To", raw, v);
-		hdr_collect(in, "Cc", raw, v);
+		hdr_collect(in, "To", raw, &hv);
+		hdr_collect(in, "Cc", raw, &hv);
 	} else if (strcmp(h, "MESSAGEID") == 0) {
-		hdr_collect(in, "X-Message-Id", raw, v);
-		hdr_collect(in, "Resent-Message-Id", raw, v);
-		hdr_collect(in, "X-Original-Message-ID", raw, v);
-		hdr_collect(in, "Message-Id", raw, v);
+		hdr_collect(in, "X-Message-Id", raw, &hv);
+		hdr_collect(in, "Resent-Message-Id", raw, &hv);
+		hdr_collect(in, "X-Original-Message-ID", raw, &hv);
+		hdr_collect(in, "Message-Id", raw, &hv);
 	} else
-		hdr_collect(in, h, needraw, v);
+		hdr_collect(in, h, needraw, &hv);
 
+	if (!mods) {
+		if (hv.n == 0) {
+			g_string_free(hv.s, TRUE);
+			return NULL;
+		}
+		return g_string_free(hv.s, FALSE);
+	}
+	v = hv.v;
 	if (v->len > 0 && (r->hmod & (HMOD_FIRST | HMOD_LAST))) {
 		char *keep = g_strdup(v->pdata[(r->hmod & HMOD_FIRST) ? 0 :
 		    v->len - 1]);
@@ -292,6 +351,11 @@ struct ev {
 	uint32_t		*cand;		/* chunk numbers */
 	size_t			 ncand_max;
 	struct rules_chunk	*uri_chunks;	/* the URIs as chunks */
+	/* The rules whose literals the scans saw (pf_mark), for each
+	 * type once it is scanned; all may when a scan failed. */
+	uint8_t			*may;
+	bool			 marked[RULE_NTYPES];
+	bool			 all_may[RULE_NTYPES];
 	char			*relays[2];	/* untrusted, trusted lists */
 	GHashTable		*lcache;	/* value -> its lower case */
 };
@@ -376,6 +440,19 @@ match_count(struct ev *ev, const struct rule *r, const char *s, size_t len,
 	}
 }
 
+/*
+ * Can r's screen (rules_screen.c) tell that r does not match s?  A
+ * screen that stops at a limit tells nothing.
+ */
+static bool
+screened_out(const struct rule *r, const char *s, size_t len)
+{
+	size_t so, eo;
+
+	return r->screen != NULL && rx_match(r->screen, s, len, 0, &so,
+	    &eo) == RX_NOMATCH;
+}
+
 /* The value of header slot i, made once a message (NULL: no header). */
 static const char *
 hslot_value(struct ev *ev, uint32_t i)
@@ -456,8 +533,9 @@ eval_header(struct ev *ev, const struct rule *r)
 	}
 	/* A missing header is undef in SpamAssassin, matched as "". */
 	s = val != NULL ? val : r->if_unset != NULL ? r->if_unset : "";
-	n = header_skips(ev, r, val, s) ? 0 : match_count(ev, r, s,
-	    strlen(s), r->is_neg ? 1 : limit, r->hdr);
+	n = header_skips(ev, r, val, s) || screened_out(r, s, strlen(s)) ?
+	    0 : match_count(ev, r, s, strlen(s), r->is_neg ? 1 : limit,
+	    r->hdr);
 	if (ev->limited)
 		return 0;
 	if (r->is_neg) {
@@ -498,6 +576,8 @@ eval_chunks(struct ev *ev, const struct rule *r,
 		if (i == 0 && r->type == RULE_BODY &&
 		    (r->tflags & TF_NOSUBJECT) && c[0].part < 0)
 			continue;
+		if (screened_out(r, c[i].p, c[i].len))
+			continue;
 		ev->cur_part = c[i].part;
 		total += match_count(ev, r, c[i].p, c[i].len, limit - total,
 		    where);
@@ -507,8 +587,8 @@ eval_chunks(struct ev *ev, const struct rule *r,
 	return total;
 }
 
-static unsigned
-eval_uris(struct ev *ev, const struct rule *r)
+static void
+uri_chunks_make(struct ev *ev)
 {
 	if (ev->uri_chunks == NULL) {
 		ev->uri_chunks = arena_alloc(ev->a, (ev->in->nuris + 1) *
@@ -519,7 +599,59 @@ eval_uris(struct ev *ev, const struct rule *r)
 				.len = strlen(ev->in->uris[i]),
 			};
 	}
+}
+
+static unsigned
+eval_uris(struct ev *ev, const struct rule *r)
+{
+	uri_chunks_make(ev);
 	return eval_chunks(ev, r, ev->uri_chunks, ev->in->nuris, "uri");
+}
+
+/*
+ * Scans type t's text with its prefilter (as the first of its rules
+ * would) and notes which rules have a literal there: the others cannot
+ * match anywhere and are not looked at.  A rule whose literals are all
+ * absent would find no chunk to run on (pf_chunks) or, for a header
+ * rule, no slot value holding one; a missing header's "" holds none.
+ */
+static void
+type_mark(struct ev *ev, enum rule_type t)
+{
+	const struct rules_chunk *c = NULL;
+	size_t nc = 0;
+
+	ev->marked[t] = true;
+	if (!ev->scanned[t]) {
+		switch (t) {
+		case RULE_HEADER:
+			header_scan(ev);
+			break;
+		case RULE_BODY:
+			c = ev->in->body;
+			nc = ev->in->nbody;
+			break;
+		case RULE_RAWBODY:
+			c = ev->in->rawbody;
+			nc = ev->in->nrawbody;
+			break;
+		case RULE_URI:
+			uri_chunks_make(ev);
+			c = ev->uri_chunks;
+			nc = ev->in->nuris;
+			break;
+		default:
+			break;
+		}
+		if (t != RULE_HEADER) {
+			ev->scan[t] = pf_run(ev->set->pf[t], c, nc, ev->a);
+			ev->scanned[t] = true;
+		}
+	}
+	if (ev->scan[t] == NULL)
+		ev->all_may[t] = true;
+	else
+		pf_mark(ev->scan[t], ev->may);
 }
 
 /* One part's value of a mimeheader rule (Node.pm get_header: the last
@@ -570,7 +702,8 @@ eval_mimeheader(struct ev *ev, const struct rule *r)
 		if (v == NULL)
 			v = r->if_unset != NULL ? r->if_unset : "";
 		ev->cur_part = (int)i;
-		n = lits_absent(ev, r, v, strlen(v)) ? 0 : match_count(ev, r,
+		n = lits_absent(ev, r, v, strlen(v)) ||
+		    screened_out(r, v, strlen(v)) ? 0 : match_count(ev, r,
 		    v, strlen(v), r->is_neg ? 1 : limit, r->hdr);
 		if (ev->limited)
 			return 0;
@@ -600,7 +733,8 @@ eval_rule(struct ev *ev, const struct rule *r)
 	case RULE_MIMEHEADER:
 		return eval_mimeheader(ev, r);
 	case RULE_FULL:
-		if (lits_absent(ev, r, ev->in->full, ev->in->full_len))
+		if (lits_absent(ev, r, ev->in->full, ev->in->full_len) ||
+		    screened_out(r, ev->in->full, ev->in->full_len))
 			return 0;
 		return match_count(ev, r, ev->in->full, ev->in->full_len,
 		    (r->tflags & TF_MULTIPLE) ? (r->maxhits ? r->maxhits :
@@ -646,10 +780,22 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 	/* The set is shared read-only but for its atomic counters. */
 	counter_add((uint64_t *)&set->n_evals, 1);
 
+	ev.may = arena_alloc(a, set->norder + 1);
 	for (size_t i = 0; i < set->norder; i++) {
-		struct rule *r = set->order[i];
+		struct rule *r;
 		double v;
 
+		/* A rule none of whose literals occurs: not even read (its
+		 * value stays 0). */
+		if (set->pf_gate[i] != 0) {
+			enum rule_type t = (enum rule_type)(set->pf_gate[i] - 1);
+
+			if (!ev.marked[t])
+				type_mark(&ev, t);
+			if (!ev.may[i] && !ev.all_may[t])
+				continue;
+		}
+		r = set->order[i];
 		ev.limited = false;
 		ev.m_where = NULL;
 		ev.m_text = NULL;

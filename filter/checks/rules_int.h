@@ -39,6 +39,9 @@ struct rules_set {
 	size_t		 norder;
 	size_t		 nmeta_first;	/* index in order of the first meta */
 	struct rules_pf	*pf[RULE_NTYPES];	/* literal prefilters */
+	/* For each rule of order: 1 + its type when its literals are in
+	 * its type's prefilter, else 0 (read without touching the rule). */
+	uint8_t		*pf_gate;
 	/* The header values header rules match: one slot for each
 	 * header and modifiers, named by the first rule using it. */
 	GPtrArray	*hslots;	/* struct rule * */
@@ -84,6 +87,8 @@ struct pf_scan *pf_run(const struct rules_pf *, const struct rules_chunk *,
 /* The chunks r may match in, ascending, into out (room for nc). */
 size_t	pf_chunks(const struct pf_scan *, const struct rule *, size_t nc,
 	    uint32_t *out);
+/* Sets may[r->ord] for every rule one of whose literals the scan saw. */
+void	pf_mark(const struct pf_scan *, uint8_t *may);
 /* May r match in chunk i?  0: no, 1: its literals are there, -1: the
  * scan cannot tell (a literal in too many chunks). */
 int	pf_may_match(const struct pf_scan *, const struct rule *, size_t i);

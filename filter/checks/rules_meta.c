@@ -22,8 +22,9 @@ enum tok {
 
 struct op {
 	enum tok	 tok;
-	double		 num;
 	int		 dep;	/* T_NAME: index into deps */
+	int		 idx;	/* T_NAME: the rule's index (meta_bind), -1 */
+	double		 num;
 };
 
 struct meta {
@@ -109,7 +110,8 @@ meta_compile(const char *expr, const struct rules_set *set, char *err,
 				while (isalnum((unsigned char)*p) || *p == '_')
 					p++;
 				emit(m, (struct op){ .tok = T_NAME,
-				    .dep = dep_add(m, start, (size_t)(p - start)) });
+				    .dep = dep_add(m, start, (size_t)(p - start)),
+				    .idx = -1 });
 				want_operand = false;
 				if (++depth > maxdepth)
 					maxdepth = depth;
@@ -244,6 +246,10 @@ meta_bind(struct meta *m, const int *idx)
 {
 	if (m->ndeps > 0)
 		memcpy(m->idx, idx, m->ndeps * sizeof(*idx));
+	/* Each name's rule index in its op: one load less an operand. */
+	for (size_t i = 0; i < m->ncode; i++)
+		if (m->code[i].tok == T_NAME)
+			m->code[i].idx = m->idx[m->code[i].dep];
 }
 
 double
@@ -252,6 +258,9 @@ meta_eval(const struct meta *m, const double *values)
 	double stack[64], *st = stack, *heap = NULL;
 	size_t sp = 0;
 
+	/* The commonest metas: one name, or a name and its negation. */
+	if (m->ncode == 1 && m->code[0].tok == T_NAME)
+		return m->code[0].idx < 0 ? 0 : values[m->code[0].idx];
 	if (m->max_stack > (sizeof(stack) / sizeof(stack[0]))) {
 		if ((heap = malloc(m->max_stack * sizeof(*heap))) == NULL)
 			log_oom(m->max_stack * sizeof(*heap), "rules meta");
@@ -266,8 +275,7 @@ meta_eval(const struct meta *m, const double *values)
 			st[sp++] = o->num;
 			continue;
 		case T_NAME:
-			st[sp++] = m->idx[o->dep] < 0 ? 0 :
-			    values[m->idx[o->dep]];
+			st[sp++] = o->idx < 0 ? 0 : values[o->idx];
 			continue;
 		case T_NOT:
 			st[sp - 1] = st[sp - 1] == 0;

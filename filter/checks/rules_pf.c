@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,7 @@
 struct rules_pf {
 #ifdef HAVE_HYPERSCAN
 	hs_database_t	*db;
+	uint64_t	 serial;	/* for the scratch cache */
 #endif
 	size_t		 nlits;
 	size_t		*litlen;
@@ -38,16 +40,36 @@ struct rules_pf {
 	uint32_t	 nrows;
 	uint32_t	*row_at, *row_n;
 	uint32_t	*rows;
+	/* The rules (their ord) a literal is one of: lr[lr_at[id] ..
+	 * lr_at[id + 1]). */
+	uint32_t	*lr_at, *lr;
 };
 
 #ifdef HAVE_HYPERSCAN
 static pthread_key_t	pf_key;
 static pthread_once_t	pf_once = PTHREAD_ONCE_INIT;
+static _Atomic uint64_t	pf_serials;
+
+/*
+ * A thread's scratch and the prefilters it was grown for, by serial (a
+ * freed database's address may come back; a serial does not).
+ * hs_alloc_scratch() checks the whole database's CRC on every call,
+ * which cost as much as the scans themselves.
+ */
+#define PF_FITTED	8
+struct pf_tls {
+	hs_scratch_t	*s;
+	uint64_t	 fitted[PF_FITTED];
+	unsigned	 n;
+};
 
 static void
 scratch_free(void *p)
 {
-	hs_free_scratch(p);
+	struct pf_tls *t = p;
+
+	hs_free_scratch(t->s);
+	g_free(t);
 }
 
 static void
@@ -57,19 +79,28 @@ pf_key_init(void)
 		BUG("rules: pthread_key_create failed");
 }
 
-/* This thread's scratch, grown to fit db. */
+/* This thread's scratch, grown to fit pf's database (again when force). */
 static hs_scratch_t *
-scratch_get(const hs_database_t *db)
+scratch_get(const struct rules_pf *pf, bool force)
 {
-	hs_scratch_t *s;
+	struct pf_tls *t;
 
 	pthread_once(&pf_once, pf_key_init);
-	s = pthread_getspecific(pf_key);
-	if (hs_alloc_scratch(db, &s) != HS_SUCCESS)
+	if ((t = pthread_getspecific(pf_key)) == NULL) {
+		t = g_new0(struct pf_tls, 1);
+		if (pthread_setspecific(pf_key, t) != 0)
+			BUG("rules: pthread_setspecific failed");
+	}
+	for (unsigned k = 0; k < t->n && !force; k++)
+		if (t->fitted[k] == pf->serial)
+			return t->s;
+	/* Scratch only grows: what fitted before still fits. */
+	if (hs_alloc_scratch(pf->db, &t->s) != HS_SUCCESS)
 		log_oom(1 << 20, "rules hyperscan scratch");
-	if (pthread_setspecific(pf_key, s) != 0)
-		BUG("rules: pthread_setspecific failed");
-	return s;
+	if (t->n == PF_FITTED)
+		t->n = 0;
+	t->fitted[t->n++] = pf->serial;
+	return t->s;
 }
 #endif
 
@@ -114,6 +145,26 @@ rows_build(struct rules_pf *pf, struct rule *const *rules, size_t n)
 				v[pf->row_n[id]++] = r->pf_row - 1;
 		}
 	}
+}
+
+/* Which rules each literal belongs to. */
+static void
+owners_build(struct rules_pf *pf, struct rule *const *rules, size_t n)
+{
+	uint32_t *fill;
+
+	pf->lr_at = g_new0(uint32_t, pf->nlits + 1);
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < rules[i]->nlit_ids; k++)
+			pf->lr_at[rules[i]->lit_ids[k] + 1]++;
+	for (size_t id = 0; id < pf->nlits; id++)
+		pf->lr_at[id + 1] += pf->lr_at[id];
+	pf->lr = g_new(uint32_t, pf->lr_at[pf->nlits] + 1);
+	fill = g_memdup2(pf->lr_at, (pf->nlits + 1) * sizeof(*fill));
+	for (size_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < rules[i]->nlit_ids; k++)
+			pf->lr[fill[rules[i]->lit_ids[k]]++] = rules[i]->ord;
+	g_free(fill);
 }
 
 struct rules_pf *
@@ -186,8 +237,11 @@ pf_build(struct rule *const *rules, size_t n, char *err, size_t errlen)
 			rules[i]->lit_ids = NULL;
 			rules[i]->nlit_ids = 0;
 		}
-	} else
+	} else {
+		pf->serial = atomic_fetch_add(&pf_serials, 1) + 1;
 		rows_build(pf, rules, n);
+		owners_build(pf, rules, n);
+	}
 	g_free(flags);
 	g_free(idv);
 	g_ptr_array_free(lits, TRUE);
@@ -213,6 +267,8 @@ pf_free(struct rules_pf *pf)
 	g_free(pf->row_at);
 	g_free(pf->row_n);
 	g_free(pf->rows);
+	g_free(pf->lr_at);
+	g_free(pf->lr);
 	g_free(pf);
 }
 
@@ -320,12 +376,34 @@ pf_run(const struct rules_pf *pf, const struct rules_chunk *c, size_t nc,
 	}
 #ifdef HAVE_HYPERSCAN
 	if (len > 0 && hs_scan(pf->db, text, (unsigned)len, 0,
-	    scratch_get(pf->db), on_match, sc) != HS_SUCCESS)
-		return NULL;	/* every rule runs everywhere */
+	    scratch_get(pf, false), on_match, sc) != HS_SUCCESS) {
+		/* A scratch that does not fit after all: once more with
+		 * one grown for this database, from a clean scan. */
+		for (size_t i = 0; i < pf->nlits; i++)
+			sc->lit[i].n = 0;
+		if (sc->cnt != NULL)
+			memset(sc->cnt, 0, (size_t)pf->nrows * nc *
+			    sizeof(*sc->cnt));
+		if (hs_scan(pf->db, text, (unsigned)len, 0, scratch_get(pf,
+		    true), on_match, sc) != HS_SUCCESS)
+			return NULL;	/* every rule runs everywhere */
+	}
 #else
 	(void)text;
 #endif
 	return sc;
+}
+
+void
+pf_mark(const struct pf_scan *sc, uint8_t *may)
+{
+	const struct rules_pf *pf = sc->pf;
+
+	for (size_t id = 0; id < pf->nlits; id++)
+		if (sc->lit[id].n > 0)
+			for (uint32_t j = pf->lr_at[id]; j < pf->lr_at[id + 1];
+			    j++)
+				may[pf->lr[j]] = 1;
 }
 
 int

@@ -58,6 +58,7 @@ rule_free(struct rule *r)
 	free(r->pattern);
 	free(r->flags);
 	rx_free(r->rx);
+	rx_free(r->screen);
 	g_strfreev(r->lits);
 	g_free(r->expanded);
 	g_free(r->lit_ids);
@@ -103,6 +104,7 @@ rules_set_free(struct rules_set **setp)
 	g_free(set->replace_start);
 	g_free(set->replace_end);
 	free(set->order);
+	g_free(set->pf_gate);
 	for (int t = 0; t < RULE_NTYPES; t++)
 		pf_free(set->pf[t]);
 	g_free(set);
@@ -311,6 +313,54 @@ rx_compile_fast(const char *pat, const char *flags,
 	return rx_compile(pat, flags, lim, err, errlen, off_r, too_large_r);
 }
 
+/*
+ * The screen of r (rules_screen.c): of the candidates, the one PCRE2 can
+ * start in the fewest places (rx_start_cost), kept only when that is
+ * clearly fewer than the whole pattern: otherwise it would only add a
+ * second search to the first.  Header values are short: only the first
+ * candidate is tried for them (each candidate costs a compile).
+ */
+#define SCREEN_GAIN	0.8
+#define SCREEN_TRIES	4
+#define SCREEN_MIN_COST	1.0
+
+static struct rx *
+screen_compile(struct rules_set *set, const struct rule *r, const char *pat)
+{
+	char err[256], **sc;
+	size_t off;
+	bool too_large;
+	struct rx *best = NULL;
+	double best_cost = SCREEN_GAIN * rx_start_cost(r->rx);
+
+	/* A pattern PCRE2 starts only at one byte value, or at few, is
+	 * not worth the compiles. */
+	if (best_cost < SCREEN_GAIN * SCREEN_MIN_COST)
+		return NULL;
+	if ((sc = rx_screens(pat, r->flags, r->type == RULE_HEADER ||
+	    r->type == RULE_MIMEHEADER ? 1 : SCREEN_TRIES)) == NULL)
+		return NULL;
+	for (char **c = sc; *c != NULL; c++) {
+		/* JIT compiling costs more than the rest: only the keeper. */
+		struct rx *rx = rx_compile_nojit(*c, r->flags, &set->lim, err,
+		    sizeof(err), &off, &too_large);
+		double cost;
+
+		if (rx == NULL)
+			continue;
+		if ((cost = rx_start_cost(rx)) < best_cost) {
+			rx_free(best);
+			best = rx;
+			best_cost = cost;
+		} else
+			rx_free(rx);
+	}
+	g_strfreev(sc);
+	if (best != NULL)
+		rx_jit(best);
+	return best;
+}
+
 static void
 compile_pattern(struct rules_set *set, struct rule *r, bool stress,
     const struct rules_diag *diag)
@@ -349,9 +399,11 @@ compile_pattern(struct rules_set *set, struct rule *r, bool stress,
 		    "(catastrophic backtracking): it will count as not hit on "
 		    "such messages");
 	if (r->rx != NULL) {
-		if (!rules_plain())
+		if (!rules_plain()) {
 			r->lits = rx_literals_k(pat, r->flags, PF_MINLEN,
 			    &r->lit_k);
+			r->screen = screen_compile(set, r, pat);
+		}
 		r->expanded = expanded;
 	} else
 		g_free(expanded);
@@ -507,6 +559,8 @@ rules_compile(struct rules_set *set, bool stress,
 		memcpy(set->order + pats->len, metas->pdata,
 		    metas->len * sizeof(void *));
 	set->nmeta_first = pats->len;
+	for (size_t i = 0; i < set->norder; i++)
+		set->order[i]->ord = (uint32_t)i;
 	/* Header values: one slot each, shared by the rules matching it. */
 	{
 		GHashTable *slot = g_hash_table_new_full(g_str_hash,
@@ -550,6 +604,14 @@ rules_compile(struct rules_set *set, bool stress,
 			    "literal prefilter: %s (rules run without it)",
 			    err);
 		g_ptr_array_free(of, TRUE);
+	}
+	set->pf_gate = g_new0(uint8_t, set->norder + 1);
+	for (size_t i = 0; i < set->norder; i++) {
+		const struct rule *r = set->order[i];
+
+		if (r->type <= RULE_URI && set->pf[r->type] != NULL &&
+		    r->nlit_ids > 0)
+			set->pf_gate[i] = (uint8_t)(1 + r->type);
 	}
 	g_ptr_array_free(pats, TRUE);
 	g_ptr_array_free(metas, TRUE);

@@ -675,6 +675,158 @@ test_prefilter_same_hits(void **state)
 	rules_set_free(&set);
 }
 
+/* rx_screens: the screens a pattern gets, "a|b", "-" for none. */
+static void
+screens_are(const char *pattern, const char *flags, size_t max,
+    const char *want)
+{
+	char **v = rx_screens(pattern, flags, max);
+	char *got = v != NULL ? g_strjoinv("|", v) : g_strdup("-");
+
+	if (strcmp(got, want) != 0)
+		fail_msg("screens of /%s/%s: '%s', want '%s'", pattern, flags,
+		    got, want);
+	g_free(got);
+	g_strfreev(v);
+}
+
+static void
+screen_is(const char *pattern, const char *flags, const char *want)
+{
+	screens_are(pattern, flags, 1, want);
+}
+
+/*
+ * Which patterns may skip a subject their screen does not match: the
+ * leading items that can match nothing are left out (or, later
+ * candidates, everything before an item), and nothing else changes.
+ * The patterns that must keep no screen would let a screen miss a
+ * match of the whole pattern, or change what it means.
+ */
+static void
+test_screen_classification(void **state)
+{
+	/* Leading items that can match the empty string. */
+	screen_is("(?:\\b|\\s)[_\\W]{0,3}V[_\\W]{0,3}iagra", "i",
+	    "V[_\\W]{0,3}iagra");
+	screen_is("\\W?spam", "", "spam");
+	screen_is("\\bfoo\\b", "", "foo\\b");
+	screen_is("(?!million)m.llion", "i", "m.llion");
+	screen_is("(?=abc)abcd", "", "abcd");
+	screen_is("(?<=x)y{0,2}z", "", "z");
+	screen_is("^\\s*\\S", "", "\\S");
+	screen_is("\\A\\s*\\S", "m", "\\S");
+	screen_is("(?:^|\\W)(?:ab|cd)e", "", "(?:ab|cd)e");
+	screen_is("(?:ab|)cd", "", "cd");		/* empty alternative */
+	screen_is("(?#note)ab", "", "ab");
+	screen_is("a{0}b", "", "b");
+	screen_is("a{0,3}?b", "", "b");			/* lazy */
+	screen_is("a*+b", "", "b");			/* possessive */
+	screen_is("(?>\\s*)ab", "", "ab");		/* atomic */
+	screen_is("(?i:x)?y", "", "y");
+	screen_is("(?:(?i)a|b)?c", "", "c");		/* options inside */
+	screen_is("(?<n>a)?bc", "", "bc");		/* named, unused */
+	screen_is("[\\]a]?b", "", "b");			/* ] in a class */
+	screen_is("\\x{41}?b\\x41", "", "b\\x41");
+	/* A repeated group whose items open with such items: its first
+	 * round without them, then the other rounds. */
+	screen_is("(?:a?bc){3}d", "", "bc(?:a?bc){2}d");
+	screen_is("\\b(?:\\s*x[yz]){2,5}?$", "", "x[yz](?:\\s*x[yz]){1,4}?$");
+	screen_is("(\\W?ab)+c", "", "ab(?:\\W?ab){0,}c");
+	screen_is("(?:\\s?ab){1}c", "", "abc");
+	screen_is("(?:\\s?ab){1,}c", "", "ab(?:\\s?ab){0,}c");
+	/* Later candidates: the rest from each item that matches text. */
+	screens_are("\\bab\\s?[cd]+(?=x)e", "", 8,
+	    "ab\\s?[cd]+(?=x)e|b\\s?[cd]+(?=x)e|[cd]+(?=x)e|e");
+	screens_are("\\bab\\s?[cd]+e", "", 2, "ab\\s?[cd]+e|b\\s?[cd]+e");
+	screens_are("abc", "", 8, "bc|c");
+	screens_are("(?:\\s?ab){2}+c", "", 8, "c");	/* possessive */
+	screens_are("(?i:\\s?ab){2}c", "", 8, "c");	/* flags */
+	screens_are("(?:\\s?a|b){2}c", "", 8, "c");	/* | inside */
+	screens_are("(?:ab){2}c", "", 8, "c");
+	/* Nothing to leave out, or nothing left. */
+	screens_are("a", "", 8, "-");
+	screens_are("[ab]+", "", 8, "-");
+	screens_are("\\b", "", 8, "-");
+	screens_are("\\s*", "", 8, "-");
+	screens_are("(?:\\bab)?", "", 8, "-");
+	screens_are("x{,3}y", "", 8, "{,3}y|,3}y|3}y|}y|y"); /* literal { */
+	/* Unsafe: the screen could miss a match or mean another thing. */
+	screens_are("\\bfoo|bar", "", 8, "-");		/* top-level | */
+	screens_are("(a)?b\\1", "", 8, "-");		/* back reference */
+	screens_are("(?<n>a)?b\\k<n>", "", 8, "-");
+	screens_are("(a)?b(?P=n)", "", 8, "-");
+	screens_are("(a)?(?1)b", "", 8, "-");		/* recursion */
+	screens_are("\\b(?R)?b", "", 8, "-");
+	screens_are("(?(1)a|b)c", "", 8, "-");		/* conditional */
+	screens_are("\\b(*COMMIT)ab", "", 8, "-");	/* verb */
+	screens_are("\\b(*SKIP)ab", "", 8, "-");
+	screens_are("(?i)\\bab", "", 8, "-");		/* option setting */
+	screens_are("\\b(?i)ab", "", 8, "-");
+	screens_are("ab(?i)cd", "", 8, "-");
+	screens_are("\\ba b", "x", 8, "-");		/* /x */
+	screens_are("(?x)\\ba b", "", 8, "-");
+	screens_are("\\b(?ix:a b)", "", 8, "-");
+	screens_are("\\b\\Kab", "", 8, "-");		/* \K */
+	screens_are("\\Gab", "", 8, "-");		/* \G */
+	screens_are("\\b\\Qa.b\\E", "", 8, "-");	/* quoting */
+	screens_are("\\b[\\Qa]\\E]b", "", 8, "-");
+	screens_are("(?:\\b|\\s)(?C1)x", "", 8, "-");	/* callout */
+	screens_are("\\b(?:ab", "", 8, "-");		/* unbalanced */
+	screens_are("\\bab)", "", 8, "-");
+	screens_are("\\b[ab", "", 8, "-");
+	(void)state;
+}
+
+/*
+ * Rules with screens must hit as they do without: counted matches over
+ * several lines, the first match's text, a negated header rule and a
+ * screen that matches where the whole pattern does not.
+ */
+static void
+test_screen_same_hits(void **state)
+{
+	static const struct rules_hdr hdrs[] = {
+		{ "Subject", " cheap v-i-a-g-r-a here\n",
+		  "cheap v-i-a-g-r-a here" },
+	};
+	const char *rules =
+	    "body DRUG /(?:\\b|\\s)[_\\W]{0,3}v[_\\W]{0,3}i[_\\W]{0,3}a"
+	    "[_\\W]{0,3}g[_\\W]{0,3}r[_\\W]{0,3}a/i\n"
+	    "tflags DRUG multiple\n"
+	    "body FUZZ /(?!viagra)\\W?v[_\\W]?i[_\\W]?a[_\\W]?g/i\n"
+	    "body NOPE /\\W{0,3}z[_\\W]{0,3}q[_\\W]{0,3}x/\n"
+	    "rawbody RDRUG /\\W?v[_\\W]{0,3}i[_\\W]{0,3}a/i\n"
+	    "header HDRUG Subject =~ /\\W?v[_\\W]?i[_\\W]?a[_\\W]?g/i\n"
+	    "header NHDRUG Subject !~ /\\W?z[_\\W]?q[_\\W]?x/\n"
+	    "full FDRUG /(?:\\b|\\s)[_\\W]{0,3}g[_\\W]{0,3}r[_\\W]{0,3}a/i\n";
+	struct rules_set *set = load(rules, NULL);
+	const struct rule *r = rules_find(set, "DRUG");
+	char *h;
+
+	/* The screen is there (else this test tests nothing). */
+	assert_non_null(r);
+	assert_non_null(r->screen);
+	h = same_hits_hdrs(rules, "Subject words\n"
+	    "plain viagra, then V.I.A.G.R.A and v_i_a_g_r_a\n"
+	    "nothing here\n"
+	    "once more: v i a g r a\n", hdrs, 1);
+	assert_true(has(h, "DRUG:4"));
+	assert_true(has(h, "FUZZ:1"));
+	assert_false(has(h, "NOPE:1"));
+	assert_true(has(h, "RDRUG:1"));
+	assert_true(has(h, "HDRUG:1"));
+	assert_true(has(h, "NHDRUG:1"));
+	g_free(h);
+	/* The screen matches (viagra), the pattern does not. */
+	h = same_hits_hdrs(rules, "Subject\nviagra here\n", NULL, 0);
+	assert_true(has(h, "DRUG:1"));
+	assert_false(has(h, "FUZZ:1"));
+	g_free(h);
+	rules_set_free(&set);
+	(void)state;
+}
+
 /* mimeheader: each MIME part's headers, the message's own first. */
 static void
 test_mimeheader(void **state)
@@ -965,6 +1117,8 @@ main(void)
 		cmocka_unit_test(test_meta_and_tflags),
 		cmocka_unit_test(test_required_literals),
 		cmocka_unit_test(test_prefilter_same_hits),
+		cmocka_unit_test(test_screen_classification),
+		cmocka_unit_test(test_screen_same_hits),
 		cmocka_unit_test(test_literal_occurrences),
 		cmocka_unit_test(test_prefilter_occurrences),
 		cmocka_unit_test(test_prefilter_products),
