@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include <glib.h>
 #include <gmime/gmime.h>
@@ -413,6 +414,25 @@ walk_parts(struct arena *a, GMimeObject *o, GArray *out)
 }
 
 /* The message (its own headers) and every MIME part below it. */
+/*
+ * Whether the message's own header may make it a multipart: only then has
+ * it MIME parts besides itself.  Any Content-Type field that mentions
+ * multipart counts, however GMime would read it.
+ */
+static bool
+maybe_multipart(const struct rules_input *in)
+{
+	for (size_t i = 0; i < in->nhdrs; i++) {
+		const struct rules_hdr *h = &in->hdrs[i];
+
+		if (strcasecmp(h->name, "Content-Type") == 0 &&
+		    ((h->raw != NULL && strcasestr(h->raw, "multipart")) ||
+		    (h->value != NULL && strcasestr(h->value, "multipart"))))
+			return true;
+	}
+	return false;
+}
+
 static void
 build_mparts(struct msg *m, struct rules_input *in)
 {
@@ -427,6 +447,15 @@ build_mparts(struct msg *m, struct rules_input *in)
 	struct rules_mpart *out;
 
 	g_array_append_val(v, root);
+	if (!maybe_multipart(in)) {
+		/* One part, the message: no second parse to find that. */
+		out = arena_alloc(a, sizeof(*out));
+		out[0] = root;
+		in->mparts = out;
+		in->nmparts = 1;
+		g_array_free(v, TRUE);
+		return;
+	}
 	mime_init();
 	stream = g_mime_stream_mem_new_with_buffer((const char *)raw, len);
 	parser = g_mime_parser_new_with_stream(stream);
