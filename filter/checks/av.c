@@ -4,10 +4,11 @@
  *
  * In-process (the default) one libclamav engine serves every thread.  The
  * engine sits in a refcounted holder with a watcher thread that polls the
- * DatabaseDirectory (cl_statchkdir); on a change it builds a new engine
- * beside the running one and swaps it in when it is ready.  A scan takes
- * a reference on the engine it starts with, so the old engine is freed
- * when its last scan ends: mail keeps flowing through a reload.  Memory
+ * DatabaseDirectory (the files' names, inodes, sizes and times); on a
+ * change it builds a new engine beside the running one and swaps it in
+ * when it is ready.  A scan takes a reference on the engine it starts
+ * with, so the old engine is freed when its last scan ends: mail keeps
+ * flowing through a reload.  Memory
  * peaks at two engines (old + new) during a reload.  Config reloads that
  * keep the same database and limits share the holder, so they neither
  * reload signatures nor double the memory.
@@ -55,16 +56,21 @@
 #include "config.h"
 
 #include <clamav.h>
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include "cfg.h"
 #include "check.h"
@@ -159,7 +165,7 @@ struct av_holder {
 	bool		 stop;
 	bool		 has_watcher;
 	pthread_t	 watcher;	/* detached; frees the holder */
-	struct cl_stat	 dbstat;	/* only the watcher touches it */
+	uint64_t	 dbsig;		/* dir_sig(); only the watcher uses it */
 	bool		 has_dbstat;
 	unsigned	 gen;
 };
@@ -355,23 +361,93 @@ engine_put(struct av_holder *h, struct av_engine **ep)
 	}
 }
 
+/* Is name a file libclamav loads from a database directory? */
+static bool
+is_db_file(const char *name)
+{
+	static const char *const ext[] = {
+		"cvd", "cld", "cud", "db", "hdb", "hdu", "hsb", "hsu", "mdb",
+		"mdu", "msb", "msu", "ndb", "ndu", "ldb", "ldu", "sdb", "zmd",
+		"rmd", "idb", "fp", "sfp", "gdb", "pdb", "wdb", "cfg", "ftm",
+		"ign", "ign2", "info", "yar", "yara", "pwdb", "cdb", "cat",
+		"crb", "imp", "pem", NULL
+	};
+	const char *dot = strrchr(name, '.');
+
+	if (dot == NULL || name[0] == '.')
+		return false;
+	for (size_t i = 0; ext[i] != NULL; i++)
+		if (strcasecmp(dot + 1, ext[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A fingerprint of the database files: name, inode, size and change
+ * times of each, combined so that the listing order does not matter.
+ * libclamav's cl_statchkdir only looks for files whose inode it has not
+ * seen or whose mtime (in seconds) moved: a removed file goes unseen, and
+ * so does a file replaced within the same second by one that got a
+ * removed file's inode (rm A; cp new B.tmp; mv B.tmp B).
+ */
+static bool
+dir_sig(const char *dir, uint64_t *sig_r)
+{
+	DIR *d;
+	struct dirent *de;
+	uint64_t sig = 0, n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return false;
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+		struct {
+			uint64_t ino, size, mt_s, mt_ns, ct_s, ct_ns;
+		} st;
+		XXH64_hash_t hh;
+
+		if (!is_db_file(de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &sb, 0) != 0)
+			continue;
+		memset(&st, 0, sizeof(st));
+		st.ino = (uint64_t)sb.st_ino;
+		st.size = (uint64_t)sb.st_size;
+		st.mt_s = (uint64_t)sb.st_mtim.tv_sec;
+		st.mt_ns = (uint64_t)sb.st_mtim.tv_nsec;
+		st.ct_s = (uint64_t)sb.st_ctim.tv_sec;
+		st.ct_ns = (uint64_t)sb.st_ctim.tv_nsec;
+		hh = XXH64(de->d_name, strlen(de->d_name),
+		    XXH64(&st, sizeof(st), 0));
+		sig += hh;
+		sig ^= hh * 0x9E3779B97F4A7C15ULL;
+		n++;
+	}
+	closedir(d);
+	*sig_r = sig ^ (n * 0xC2B2AE3D27D4EB4FULL);
+	return true;
+}
+
 /* Remembers the database files' state; false (logged) on error. */
 static bool
 holder_stat(struct av_holder *h)
 {
-	cl_error_t rc;
-
-	if (h->has_dbstat)
-		cl_statfree(&h->dbstat);
-	memset(&h->dbstat, 0, sizeof(h->dbstat));
 	h->has_dbstat = false;
-	if ((rc = cl_statinidir(h->dbdir, &h->dbstat)) != CL_SUCCESS) {
+	if (!dir_sig(h->dbdir, &h->dbsig)) {
 		log_sys(LOG_ERR, "check=av DatabaseDirectory %s: watching "
-		    "for changes: %s", h->dbdir, cl_strerror(rc));
+		    "for changes: %s", h->dbdir, strerror(errno));
 		return false;
 	}
 	h->has_dbstat = true;
 	return true;
+}
+
+/* Have the database files changed since holder_stat? */
+static bool
+holder_changed(struct av_holder *h)
+{
+	uint64_t sig;
+
+	return !h->has_dbstat || !dir_sig(h->dbdir, &sig) || sig != h->dbsig;
 }
 
 /* Builds a new engine from the changed directory and swaps it in. */
@@ -425,9 +501,7 @@ holder_watch(void *arg)
 		if (h->stop)
 			break;
 		pthread_mutex_unlock(&h->lock);
-		if (!h->has_dbstat)
-			holder_reload(h);
-		else if (cl_statchkdir(&h->dbstat) == 1)
+		if (holder_changed(h))
 			holder_reload(h);
 		pthread_mutex_lock(&h->lock);
 	}
@@ -442,8 +516,6 @@ static void
 holder_destroy(struct av_holder *h)
 {
 	engine_put(h, &h->cur);
-	if (h->has_dbstat)
-		cl_statfree(&h->dbstat);
 	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
 	free(h->key);

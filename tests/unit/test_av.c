@@ -227,6 +227,41 @@ test_reload_failure(void **state)
 	snap_unref(&s);
 }
 
+/*
+ * A database file removed is a change too (libclamav's cl_statchkdir
+ * only notices files added or touched): the engine is rebuilt without
+ * that file's signatures.
+ */
+static void
+test_reload_removed(void **state)
+{
+	char dir[400], opt[420], path[512], *err;
+	const char *ov[] = { "AVScan=yes", opt, "AVReloadCheck=100ms" };
+	struct snap *s;
+	uint64_t t0;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/rmdb", tmp);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "cp '%s/db/vigil-test.ndb' '%s/'", tmp,
+	    dir);
+	assert_int_equal(system(path), 0);
+	snprintf(path, sizeof(path), "%s/extra.ndb", dir);
+	write_file(path, "Vigil.Test.Extra:0:*:5649474"
+	    "94c2d455854524121\n");
+	snprintf(opt, sizeof(opt), "DatabaseDirectory=%s", dir);
+	if ((s = snap_with(ov, 3, &err)) == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(av_stat(s, "av.engine.generation"), 1);
+	assert_int_equal(unlink(path), 0);
+	t0 = util_now_us();
+	while (av_stat(s, "av.engine.generation") == 1 &&
+	    util_now_us() - t0 < 20 * 1000000ULL)
+		usleep(50 * 1000);
+	assert_int_equal(av_stat(s, "av.engine.generation"), 2);
+	snap_unref(&s);
+}
+
 /* A config reload with the same database shares the engine. */
 static void
 test_config_reload_shares(void **state)
@@ -817,6 +852,7 @@ main(void)
 		cmocka_unit_test(test_fast_limits),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_reload_failure),
+		cmocka_unit_test(test_reload_removed),
 		cmocka_unit_test(test_config_reload_shares),
 		cmocka_unit_test(test_mime_oracle),
 	};
