@@ -56,6 +56,7 @@
 #include "config.h"
 
 #include <clamav.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -764,12 +765,7 @@ ci_prefix(const unsigned char *s, size_t n, const char *w)
 {
 	size_t k = strlen(w);
 
-	if (n < k)
-		return false;
-	for (size_t i = 0; i < k; i++)
-		if ((s[i] | 0x20) != (unsigned char)w[i] && s[i] != (unsigned char)w[i])
-			return false;
-	return true;
+	return n >= k && strncasecmp((const char *)s, w, k) == 0;
 }
 
 /* Does s[0..n) contain the lower-case word w, in any case? */
@@ -779,7 +775,8 @@ ci_contains(const unsigned char *s, size_t n, const char *w)
 	size_t k = strlen(w);
 
 	for (size_t i = 0; i + k <= n; i++)
-		if ((s[i] | 0x20) == (unsigned char)w[0] && ci_prefix(s + i, n - i, w))
+		if (tolower(s[i]) == (unsigned char)w[0] &&
+		    ci_prefix(s + i, n - i, w))
 			return true;
 	return false;
 }

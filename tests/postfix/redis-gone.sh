@@ -187,16 +187,24 @@ else
 fi
 
 # ------------------------------------------------------------ 4. hung
-# A server that accepts and never answers: each lookup waits at most
-# BayesRedisTimeout, the message goes on without Bayes.
-kill -STOP "$redis_pid"
-t0=$(date +%s%N)
-pf_send --xclient auto --id-prefix hung -n 6 -c 3 "${MSGS[@]}" >"$T/hung.tsv"
-t1=$(date +%s%N)
-kill -CONT "$redis_pid"
-pf_wait_drain 60
+# send_hung NAME N C: N messages at C connections to a Redis that accepts
+# and never answers (SIGSTOP), results in $T/NAME.tsv, the sending time
+# in $ms; Redis resumes and the queue drains after.
+send_hung() {
+	local t0 t1
+	kill -STOP "$redis_pid"
+	t0=$(date +%s%N)
+	pf_send --xclient auto --id-prefix "$1" -n "$2" -c "$3" "${MSGS[@]}" \
+	    >"$T/$1.tsv"
+	t1=$(date +%s%N)
+	kill -CONT "$redis_pid"
+	pf_wait_drain 60
+	ms=$(((t1 - t0) / 1000000))
+}
+# Each lookup waits at most BayesRedisTimeout, the message goes on
+# without Bayes.
+send_hung hung 6 3
 got=$(classify "$T/hung.tsv")
-ms=$(((t1 - t0) / 1000000))
 # 6 messages, 2 at a time each: at most a few timeouts apiece plus
 # Postfix's own time; 20 s is far below milter_content_timeout.
 if [ "$got" = "band=0 unavailable=6 both=0 none=0 missing=0" ] &&
@@ -226,13 +234,7 @@ if ! pf_vigil_start "$CONF" "${OPTS[@]}" ScanThreads=1 \
 	pf_summary
 	exit 1
 fi
-kill -STOP "$redis_pid"
-t0=$(date +%s%N)
-pf_send --xclient auto --id-prefix pool -n 4 -c 4 "${MSGS[@]}" >"$T/pool.tsv"
-t1=$(date +%s%N)
-kill -CONT "$redis_pid"
-pf_wait_drain 60
-ms=$(((t1 - t0) / 1000000))
+send_hung pool 4 4
 ctl -o "ControlSocket=$PF_WORK/run/control.sock" stats >"$T/pool.stats" 2>&1
 pooled=$(awk '$1 == "scan.pooled" { print $2 }' "$T/pool.stats")
 inline=$(awk '$1 == "scan.inline" { print $2 }' "$T/pool.stats")

@@ -66,22 +66,23 @@ under_at(int dirfd, const char *path)
 	return under(dir);
 }
 
+/* Calls that create a file, and so carry a mode. */
+#define CREATES(flags)	((flags) & (O_CREAT | __O_TMPFILE))
+
 int
 open64(const char *path, int flags, ...)
 {
 	static int (*real)(const char *, int, ...);
-	mode_t mode = 0;
+	mode_t	 mode = 0;
+	va_list	 ap;
 
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_list ap;
-
-		va_start(ap, flags);
+	va_start(ap, flags);
+	if (CREATES(flags))
 		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
+	va_end(ap);
 	if (real == NULL)
 		real = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open64");
-	if ((flags & (O_CREAT | __O_TMPFILE)) && under(path))
+	if (CREATES(flags) && under(path))
 		__atomic_add_fetch(&n_files, 1, __ATOMIC_SEQ_CST);
 	return real(path, flags, mode);
 }
@@ -90,19 +91,17 @@ int
 openat64(int dirfd, const char *path, int flags, ...)
 {
 	static int (*real)(int, const char *, int, ...);
-	mode_t mode = 0;
+	mode_t	 mode = 0;
+	va_list	 ap;
 
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_list ap;
-
-		va_start(ap, flags);
+	va_start(ap, flags);
+	if (CREATES(flags))
 		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
+	va_end(ap);
 	if (real == NULL)
 		real = (int (*)(int, const char *, int, ...))dlsym(RTLD_NEXT,
 		    "openat64");
-	if ((flags & (O_CREAT | __O_TMPFILE)) && under_at(dirfd, path))
+	if (CREATES(flags) && under_at(dirfd, path))
 		__atomic_add_fetch(&n_files, 1, __ATOMIC_SEQ_CST);
 	return real(dirfd, path, flags, mode);
 }
