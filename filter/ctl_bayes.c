@@ -34,14 +34,9 @@
 
 /* ---- message sources ---- */
 
-typedef int (*src_fn)(void *arg, const char *name, const unsigned char *data,
-    size_t len);
-
-static int	src_path(const char *path, src_fn fn, void *arg);
-
 /* Paths that could not be read: reported, skipped, and the exit status
  * says so; a callback's non-zero return (the store failed) stops all. */
-static unsigned src_nerrors;
+unsigned src_nerrors;
 
 /* Splits an mbox at "From " lines that follow a blank line. */
 static int
@@ -126,7 +121,7 @@ src_dir(const char *path, src_fn fn, void *arg)
 	return rc;
 }
 
-static int
+int
 src_path(const char *path, src_fn fn, void *arg)
 {
 	struct stat sb;
@@ -173,7 +168,7 @@ src_path(const char *path, src_fn fn, void *arg)
 }
 
 /* Each line of a list file is a path (the accuracy adapter's format). */
-static int
+int
 src_list(const char *list, src_fn fn, void *arg)
 {
 	FILE	*f = strcmp(list, "-") == 0 ? stdin : fopen(list, "r");

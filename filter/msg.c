@@ -50,6 +50,8 @@ struct msg {
 	/* Findings and outputs. */
 	VEC(struct hit)	 hits;
 	double		 score;
+	enum score_set	 score_set;
+	bool		 bayes_votes;
 	int		 forced;	/* enum verdict_action or -1 */
 	const char	*f_rcode, *f_xcode, *f_text, *f_reason;
 	const char	*pass;		/* msg_set_pass(), or NULL */
@@ -82,6 +84,7 @@ msg_new(struct snap *s, const char *session_id)
 	m->qid = "-";
 	m->mail_from = "";
 	m->forced = -1;
+	m->score_set = SCORE_SET_BAYES;
 	m->spool = spool_new(k->spool_mem_max, k->tmp_dir);
 	arena_defer(a, spool_defer, m->spool);
 	return m;
@@ -384,8 +387,21 @@ msg_add_hit_scored(struct msg *m, const char *name, double score,
 	h.name = arena_strdup(m->arena, name);
 	h.score = score;
 	h.detail = detail ? arena_strdup(m->arena, detail) : "";
+	h.sets = NULL;
 	VEC_PUSH(m->arena, m->hits, h);
 	m->score += score;
+}
+
+/* A hit scored from the table: it follows the message's score set. */
+static void
+msg_add_hit_tabled(struct msg *m, const char *name, double def,
+    const char *detail)
+{
+	const double *sets = snap_score_sets(m->snap, name);
+
+	msg_add_hit_scored(m, name, sets != NULL ? sets[m->score_set] : def,
+	    detail);
+	m->hits.v[m->hits.n - 1].sets = sets;
 }
 
 void
@@ -399,11 +415,41 @@ msg_add_hit(struct msg *m, const char *name, double def, const char *fmt, ...)
 		detail = arena_vprintf(m->arena, fmt, ap);
 		va_end(ap);
 	}
-	msg_add_hit_scored(m, name, snap_score(m->snap, name, def), detail);
+	msg_add_hit_tabled(m, name, def, detail);
 }
 
 size_t msg_hit_count(const struct msg *m) { return m->hits.n; }
 double msg_score(const struct msg *m) { return m->score; }
+enum score_set msg_score_set(const struct msg *m) { return m->score_set; }
+void msg_set_bayes_votes(struct msg *m, bool v) { m->bayes_votes = v; }
+bool msg_bayes_votes(const struct msg *m) { return m->bayes_votes; }
+
+double
+msg_score_in_set(const struct msg *m, enum score_set set)
+{
+	double	 sum = 0.0;
+
+	for (size_t i = 0; i < m->hits.n; i++) {
+		const struct hit *h = &m->hits.v[i];
+
+		sum += h->sets != NULL ? h->sets[set] : h->score;
+	}
+	return sum;
+}
+
+void
+msg_use_score_set(struct msg *m, enum score_set set)
+{
+	m->score_set = set;
+	m->score = 0.0;
+	for (size_t i = 0; i < m->hits.n; i++) {
+		struct hit *h = &m->hits.v[i];
+
+		if (h->sets != NULL)
+			h->score = h->sets[set];
+		m->score += h->score;
+	}
+}
 
 const struct hit *
 msg_hit(const struct msg *m, size_t i)

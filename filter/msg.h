@@ -83,6 +83,7 @@ struct hit {
 	const char	*name;
 	double		 score;
 	const char	*detail;	/* "" when none */
+	const double	*sets;		/* the score table's four, or NULL */
 };
 
 /* Lifetime: a new message on snapshot s (takes a reference). */
@@ -140,6 +141,19 @@ const struct hit *msg_hit(const struct msg *, size_t i);
 bool		 msg_has_hit(const struct msg *, const char *name);
 /* Sum of all hits. */
 double		 msg_score(const struct msg *);
+/*
+ * Scores every hit that has a score table entry with score set `set`
+ * (snap.h) from now on, the ones already added too.  Hits start in
+ * SCORE_SET_BAYES; the verdict picks the set that fits the message.
+ */
+void		 msg_use_score_set(struct msg *, enum score_set set);
+enum score_set	 msg_score_set(const struct msg *);
+/* What the hits so far add up to in set `set` (hits without a table
+ * entry count as they are). */
+double		 msg_score_in_set(const struct msg *, enum score_set set);
+/* Did a mature Bayes store vote on the message (check_bayes)? */
+void		 msg_set_bayes_votes(struct msg *, bool);
+bool		 msg_bayes_votes(const struct msg *);
 
 /*
  * A deciding check (virus, DMARC policy, block list) forces an action.

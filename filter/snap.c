@@ -232,12 +232,20 @@ snap_state(const struct snap *s, const struct check *c)
 }
 
 void
+snap_set_scores(struct snap *s, const char *name, const double v[SCORE_SETS])
+{
+	double *d = g_new(double, SCORE_SETS);
+
+	memcpy(d, v, SCORE_SETS * sizeof(*d));
+	g_hash_table_replace(s->scores, g_strdup(name), d);
+}
+
+void
 snap_set_score(struct snap *s, const char *name, double score)
 {
-	double *d = g_new(double, 1);
+	const double v[SCORE_SETS] = { score, score, score, score };
 
-	*d = score;
-	g_hash_table_replace(s->scores, g_strdup(name), d);
+	snap_set_scores(s, name, v);
 }
 
 double
@@ -245,7 +253,13 @@ snap_score(const struct snap *s, const char *name, double def)
 {
 	const double *d = g_hash_table_lookup(s->scores, name);
 
-	return d ? *d : def;
+	return d ? d[SCORE_SET_BAYES] : def;
+}
+
+const double *
+snap_score_sets(const struct snap *s, const char *name)
+{
+	return g_hash_table_lookup(s->scores, name);
 }
 
 bool

@@ -61,10 +61,26 @@ void		*snap_state(const struct snap *, const struct check *c);
 /*
  * Score table: a rules file's `score NAME n` sets the score for any
  * finding NAME, whichever check adds it.  Only during setup().
+ *
+ * Each name has four scores, SpamAssassin's score sets: without Bayes
+ * and network tests, with network tests, with Bayes, with both (`score
+ * NAME n` sets all four alike).  A message is scored with the set that
+ * fits what voted on it (msg_use_score_set()).
  */
+enum score_set {
+	SCORE_SET_PLAIN = 0,
+	SCORE_SET_NET = 1,
+	SCORE_SET_BAYES = 2,
+	SCORE_SET_BAYES_NET = 3,
+};
+#define SCORE_SETS	4
 void		 snap_set_score(struct snap *, const char *name, double score);
-/* The configured score of NAME, or def when none was set. */
+void		 snap_set_scores(struct snap *, const char *name,
+		    const double v[SCORE_SETS]);
+/* The configured score of NAME in the Bayes set, or def when none was set. */
 double		 snap_score(const struct snap *, const char *name, double def);
+/* NAME's four scores (valid while the snapshot lives), or NULL. */
+const double	*snap_score_sets(const struct snap *, const char *name);
 /* Is a score configured for NAME? */
 bool		 snap_has_score(const struct snap *, const char *name);
 

@@ -44,6 +44,9 @@ static const struct {
 	  "stats         the running daemon's counters" },
 	{ "config", ctl_config,
 	  "config [--defaults]  print the effective configuration (or all defaults)" },
+	{ "scores", ctl_scores,
+	  "scores learn [--spam|--ham PATH]... [--spam-list|--ham-list FILE]... [-o OUT]\n"
+	  "        learn every rule's score from labelled mail (a rules file of score lines)" },
 	{ "bayes", ctl_bayes,
 	  "bayes learn --spam|--ham [--forget] [--list FILE] PATH... | stats | expire\n"
 	  "        | classify [--list FILE] PATH... | bench [--cv] CORPUS SPLITDIR\n"

@@ -34,5 +34,18 @@ int	ctl_quarantine(const struct ctl_opts *, int, char **);
  * from its index to `vigilctl stats`; 0 also when there is no store. */
 int	ctl_quarantine_stats(const struct ctl_opts *);
 int	ctl_rules(const struct ctl_opts *, int, char **);
+int	ctl_scores(const struct ctl_opts *, int, char **);
+
+/*
+ * Message sources (ctl_bayes.c): a file, a Maildir, an mbox (split), a
+ * folder (walked) or "-"; src_list reads one path a line.  fn gets each
+ * message; its non-zero return stops.  Unreadable paths are reported
+ * and counted in src_nerrors.
+ */
+typedef int (*src_fn)(void *arg, const char *name, const unsigned char *data,
+    size_t len);
+int	src_path(const char *path, src_fn fn, void *arg);
+int	src_list(const char *list, src_fn fn, void *arg);
+extern unsigned src_nerrors;
 
 #endif

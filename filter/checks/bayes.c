@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <stdatomic.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,7 +265,9 @@ bayes_run(void *arg, struct msg *m, enum check_phase phase,
 	struct bayes_totals tot;
 	const struct bayes_band *b;
 	char	*err = NULL;
-	double	 p, score = msg_score(m);
+	/* Autolearn decides on the score without Bayes, in the set made
+	 * for that (SpamAssassin's way). */
+	double	 p, score = msg_score_in_set(m, SCORE_SET_PLAIN);
 
 	if (st->store == NULL) {
 		msg_set_field(m, "bayes", "null");
@@ -289,7 +292,77 @@ bayes_run(void *arg, struct msg *m, enum check_phase phase,
 		msg_set_field(m, "bayes", "null");
 		return CHECK_DONE;
 	}
-	if (tot.nspam < st->min_spam || tot.nham < st->min_ham) {
+	double	 anchor_pts[BAYES_NANCHORS];
+	bool	 is_mature = tot.nspam >= st->min_spam && tot.nham >= st->min_ham;
+	bool	 is_weighted = true;
+
+	for (size_t i = 0; i < BAYES_NANCHORS && is_weighted; i++) {
+		const double *w = snap_score_sets(msg_snap(m),
+		    bayes_anchors[i].name);
+
+		if (w == NULL)
+			is_weighted = false;
+		else
+			anchor_pts[i] = w[SCORE_SET_BAYES];
+	}
+	if (is_weighted && tot.nspam > 0 && tot.nham > 0) {
+		/*
+		 * Learned weights: the points follow the mean logit between
+		 * the anchors.  An immature store adds only what its logit
+		 * says beyond BAYES_NEUTRAL (no opinion), times its maturity
+		 * squared (half way there: a quarter), on top of the score
+		 * set made for rules without Bayes.
+		 */
+		double	 logit, sh[BAYES_NANCHORS], pts = 0.0;
+		size_t	 lo = BAYES_NANCHORS, hi = 0;
+
+		p = bayes_classify_ex(&bayes_params_default, tk.v, counts,
+		    tk.n, tot.nspam, tot.nham, &logit);
+		bayes_anchor_shares(logit, sh);
+		for (size_t i = 0; i < BAYES_NANCHORS; i++) {
+			pts += sh[i] * anchor_pts[i];
+			if (sh[i] > 0 && lo == BAYES_NANCHORS)
+				lo = i;
+			if (sh[i] > 0)
+				hi = i;
+		}
+		b = bayes_band_of(p);
+		atomic_fetch_add(&st->n_classified, 1);
+		if (is_mature) {
+			msg_set_bayes_votes(m, true);
+			msg_add_hit_scored(m, b->name, pts, lo == hi ?
+			    arena_printf(msg_arena(m), "P=%.4f, logit %.2f: "
+			    "%s %.2f", p, logit, bayes_anchors[lo].name,
+			    anchor_pts[lo]) : arena_printf(msg_arena(m),
+			    "P=%.4f, logit %.2f: between %s %.2f and %s %.2f",
+			    p, logit, bayes_anchors[lo].name, anchor_pts[lo],
+			    bayes_anchors[hi].name, anchor_pts[hi]));
+			msg_set_field(m, "bayes_state", "\"voting\"");
+		} else {
+			double	 ms = st->min_spam ? (double)tot.nspam /
+			    (double)st->min_spam : 1.0;
+			double	 mh = st->min_ham ? (double)tot.nham /
+			    (double)st->min_ham : 1.0;
+			double	 mat = ms < mh ? ms : mh;
+
+			pts = (pts - anchor_pts[2]) * mat * mat;
+			msg_add_hit_scored(m, b->name, pts,
+			    arena_printf(msg_arena(m), "P=%.4f, logit %.2f, "
+			    "learning: %llu/%llu spam, %llu/%llu ham, votes at "
+			    "%.0f %%", p, logit, (unsigned long long)tot.nspam,
+			    (unsigned long long)st->min_spam,
+			    (unsigned long long)tot.nham,
+			    (unsigned long long)st->min_ham, 100 * mat * mat));
+			msg_set_field(m, "bayes_state", arena_printf(
+			    msg_arena(m), "\"learning, %llu/%llu spam, "
+			    "%llu/%llu ham\"", (unsigned long long)tot.nspam,
+			    (unsigned long long)st->min_spam,
+			    (unsigned long long)tot.nham,
+			    (unsigned long long)st->min_ham));
+		}
+		msg_set_field(m, "bayes", arena_printf(msg_arena(m), "%.4f",
+		    p));
+	} else if (!is_mature) {
 		atomic_fetch_add(&st->n_not_ready, 1);
 		msg_add_hit(m, "BAYES_NOT_READY", 0,
 		    "learned %llu spam and %llu ham of %llu and %llu",
@@ -298,8 +371,16 @@ bayes_run(void *arg, struct msg *m, enum check_phase phase,
 		    (unsigned long long)st->min_spam,
 		    (unsigned long long)st->min_ham);
 		msg_set_field(m, "bayes", "null");
+		msg_set_field(m, "bayes_state", arena_printf(msg_arena(m),
+		    "\"learning, %llu/%llu spam, %llu/%llu ham\"",
+		    (unsigned long long)tot.nspam,
+		    (unsigned long long)st->min_spam,
+		    (unsigned long long)tot.nham,
+		    (unsigned long long)st->min_ham));
 	} else {
+		/* No learned weights: SpamAssassin's bands. */
 		atomic_fetch_add(&st->n_classified, 1);
+		msg_set_bayes_votes(m, true);
 		p = bayes_classify(tk.v, counts, tk.n, tot.nspam, tot.nham);
 		b = bayes_band_of(p);
 		msg_add_hit(m, b->name, b->score, "P=%.4f", p);
@@ -308,6 +389,7 @@ bayes_run(void *arg, struct msg *m, enum check_phase phase,
 			    bayes_bands[bayes_nbands - 1].score, "P=%.4f", p);
 		msg_set_field(m, "bayes", arena_printf(msg_arena(m), "%.4f",
 		    p));
+		msg_set_field(m, "bayes_state", "\"voting\"");
 	}
 	bayes_autolearn(st, m, score, &tk);
 	return CHECK_DONE;

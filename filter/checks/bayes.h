@@ -129,6 +129,24 @@ extern const struct bayes_band bayes_bands[];
 extern const size_t bayes_nbands;
 const struct bayes_band *bayes_band_of(double p);
 
+/*
+ * Learned weights (vigilctl scores learn): Bayes's points are a
+ * piecewise linear function of the classifier's mean logit, given at
+ * five anchors, from confident ham to confident spam, each a `score`
+ * name: BAYES_HAM (logit -3 and below), BAYES_LEAN_HAM (-1.5),
+ * BAYES_NEUTRAL (0), BAYES_LEAN_SPAM (1.5), BAYES_SPAM (3 and above).
+ * The learner and the check share these.
+ */
+#define BAYES_NANCHORS	5
+struct bayes_anchor {
+	const char	*name;
+	double		 logit;
+};
+extern const struct bayes_anchor bayes_anchors[BAYES_NANCHORS];
+/* Each anchor's share of a logit (they add up to 1; at most two are
+ * non-zero): w_r[i] for bayes_anchors[i]. */
+void		 bayes_anchor_shares(double logit, double w_r[BAYES_NANCHORS]);
+
 /* ---- store ---- */
 
 enum bayes_class { BAYES_HAM = 0, BAYES_SPAM = 1 };

@@ -44,6 +44,41 @@ const struct bayes_band bayes_bands[] = {
 };
 const size_t bayes_nbands = sizeof(bayes_bands) / sizeof(bayes_bands[0]);
 
+const struct bayes_anchor bayes_anchors[BAYES_NANCHORS] = {
+	{ "BAYES_HAM", -3.0 },
+	{ "BAYES_LEAN_HAM", -1.5 },
+	{ "BAYES_NEUTRAL", 0.0 },
+	{ "BAYES_LEAN_SPAM", 1.5 },
+	{ "BAYES_SPAM", 3.0 },
+};
+
+void
+bayes_anchor_shares(double logit, double w_r[BAYES_NANCHORS])
+{
+	for (size_t i = 0; i < BAYES_NANCHORS; i++)
+		w_r[i] = 0.0;
+	if (!(logit > bayes_anchors[0].logit)) {	/* NaN too */
+		w_r[0] = 1.0;
+		return;
+	}
+	if (logit >= bayes_anchors[BAYES_NANCHORS - 1].logit) {
+		w_r[BAYES_NANCHORS - 1] = 1.0;
+		return;
+	}
+	for (size_t i = 0; i + 1 < BAYES_NANCHORS; i++) {
+		double	 lo = bayes_anchors[i].logit;
+		double	 hi = bayes_anchors[i + 1].logit;
+
+		if (logit >= lo && logit < hi) {
+			double	 t = (logit - lo) / (hi - lo);
+
+			w_r[i] = 1.0 - t;
+			w_r[i + 1] = t;
+			return;
+		}
+	}
+}
+
 const struct bayes_band *
 bayes_band_of(double p)
 {

@@ -144,10 +144,9 @@ rules_setup(struct snap *snap, const char **err_r)
 	/* Scores for every finding named in the rule files. */
 	for (size_t i = 0; i < rules_score_count(st->set); i++) {
 		const char *name;
-		double score;
+		const double *sets = rules_score_sets_at(st->set, i, &name);
 
-		rules_score_at(st->set, i, &name, &score);
-		snap_set_score(snap, name, score);
+		snap_set_scores(snap, name, sets);
 	}
 	rules_get_counts(st->set, &c);
 	log_sys(LOG_INFO, "rules: %s: %zu rules loaded, %zu skipped, %zu "

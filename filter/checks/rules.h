@@ -152,6 +152,9 @@ struct rule	*rules_find(const struct rules_set *, const char *name);
 size_t		 rules_score_count(const struct rules_set *);
 void		 rules_score_at(const struct rules_set *, size_t i,
 		    const char **name_r, double *score_r);
+/* The same with its four score sets (snap.h), valid while set lives. */
+const double	*rules_score_sets_at(const struct rules_set *, size_t i,
+		    const char **name_r);
 
 /* The message as rules see it; built by the caller (rules_eval.c has a
  * builder from struct msg).  Text uses LF line ends, like SpamAssassin. */

@@ -624,21 +624,28 @@ parse_score(struct pfile *pf, const char *name, char *rest)
 		    name, "score needs one value or four, found %d", n);
 		return;
 	}
-	/* Four values: no Bayes/no net, net, Bayes, Bayes+net.  vigil runs
-	 * Bayes and no network tests: the third. */
+	/*
+	 * Four values: no Bayes/no net, net, Bayes, Bayes+net (snap.h's
+	 * score sets); one value is all four.  A relative "(n)" adds to
+	 * the score seen before.
+	 */
 	{
-		int k = n == 4 ? 2 : 0;
-		double s = v[k];
 		double *old = g_hash_table_lookup(set->scores, name);
+		double s[4];
 
-		if (rel[k])
-			s += old != NULL ? *old : 1.0;
+		for (int k = 0; k < 4; k++) {
+			int j = n == 4 ? k : 0;
+
+			s[k] = v[j];
+			if (rel[j])
+				s[k] += old != NULL ? old[k] : 1.0;
+		}
 		if (old == NULL) {
-			old = g_new(double, 1);
+			old = g_new(double, 4);
 			g_hash_table_insert(set->scores, g_strdup(name), old);
 			g_ptr_array_add(set->score_order, g_strdup(name));
 		}
-		*old = s;
+		memcpy(old, s, sizeof(s));
 	}
 }
 

@@ -475,7 +475,9 @@ rules_compile(struct rules_set *set, bool stress,
 			r->priority = a->priority;
 		}
 		if (sc != NULL) {
-			r->score = *sc;
+			/* The Bayes set is the rule's own; a rule scored 0
+			 * there but not without Bayes still runs. */
+			r->score = sc[2] != 0 ? sc[2] : sc[0];
 			r->has_score = true;
 		} else {
 			/* SpamAssassin's defaults: 1, 0.01 for T_ rules in
@@ -672,7 +674,16 @@ rules_score_at(const struct rules_set *set, size_t i, const char **name_r,
 	const char *name = set->score_order->pdata[i];
 
 	*name_r = name;
-	*score_r = *(double *)g_hash_table_lookup(set->scores, name);
+	*score_r = ((double *)g_hash_table_lookup(set->scores, name))[2];
+}
+
+const double *
+rules_score_sets_at(const struct rules_set *set, size_t i, const char **name_r)
+{
+	const char *name = set->score_order->pdata[i];
+
+	*name_r = name;
+	return g_hash_table_lookup(set->scores, name);
 }
 
 void
