@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -367,13 +368,13 @@ bayes_learn_cmd(struct snap *s, struct bayes_store *store, int argc,
 		case 'h': cls = BAYES_HAM; break;
 		case 'f': forget = 1; break;
 		case 'l': list = optarg; break;
-		default: return 2;
+		default: return EX_USAGE;
 		}
 	}
 	if (cls < 0 || (optind == argc && list == NULL)) {
 		fprintf(stderr, "usage: vigilctl bayes learn --spam|--ham "
 		    "[--forget] [--list FILE] PATH...\n");
-		return 2;
+		return EX_USAGE;
 	}
 	if ((lc = calloc(1, sizeof(*lc))) == NULL)
 		log_oom(sizeof(*lc), "bayes");
@@ -470,7 +471,7 @@ bayes_expire_cmd(struct snap *s, struct bayes_store *store, int argc,
 	if (argc > 1) {
 		fprintf(stderr, "usage: vigilctl bayes expire (settings: "
 		    "BayesExpireAge, BayesExpireMaxCount, BayesExpireBatch)\n");
-		return 2;
+		return EX_USAGE;
 	}
 	if (store->ops->expire(store, (int64_t)time(NULL) - age_s, maxc,
 	    budget, &st, &err) == -1) {
@@ -567,7 +568,7 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 	    strcmp(argv[0], "classify") == 0) {
 		fprintf(stderr, "usage: vigilctl bayes classify [--list FILE] "
 		    "PATH...\n");
-		return 2;
+		return EX_USAGE;
 	}
 	return rc != 0 || src_nerrors > 0 ? 1 : cc.status;
 }
@@ -582,10 +583,22 @@ ctl_bayes(const struct ctl_opts *o, int argc, char **argv)
 	if (argc < 2) {
 		fprintf(stderr, "usage: vigilctl bayes learn|stats|expire|"
 		    "classify|bench ...\n");
-		return 2;
+		return EX_USAGE;
 	}
 	if (strcmp(argv[1], "bench") == 0)
 		return ctl_bayes_bench(o, argc - 1, argv + 1);
+	if (strcmp(argv[1], "learn") != 0 && strcmp(argv[1], "stats") != 0 &&
+	    strcmp(argv[1], "expire") != 0 && strcmp(argv[1], "classify") != 0) {
+		fprintf(stderr, "vigilctl bayes: unknown command %s\n"
+		    "usage: vigilctl bayes learn|stats|expire|classify|bench "
+		    "...\n", argv[1]);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "stats") == 0 && argc > 2) {
+		fprintf(stderr, "vigilctl bayes stats: unexpected argument "
+		    "\"%s\"\nusage: vigilctl bayes stats\n", argv[2]);
+		return EX_USAGE;
+	}
 	/*
 	 * The snapshot parses messages; the store is opened here from the
 	 * same settings, whether or not Checks and BayesEnable turn the
@@ -614,7 +627,7 @@ ctl_bayes(const struct ctl_opts *o, int argc, char **argv)
 	else {
 		fprintf(stderr, "vigilctl bayes: unknown command %s\n",
 		    argv[1]);
-		rc = 2;
+		rc = EX_USAGE;
 	}
 	bayes_store_close(&store);
 	snap_unref(&s);

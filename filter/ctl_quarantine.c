@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -171,6 +172,31 @@ store_open(const struct ctl_opts *o, struct cfg **cfg_r)
 	return q;
 }
 
+/*
+ * True when QuarantineDir exists but holds no index yet: nothing was ever
+ * quarantined, which list shows as an empty list, not as an error.
+ */
+static bool
+store_is_unused(const struct ctl_opts *o)
+{
+	struct cfg *c = ctl_cfg(o);
+	const char *dir;
+	char *index = NULL;
+	struct stat st;
+	bool unused = false;
+
+	if (c == NULL)
+		return false;
+	dir = cfg_str(c, "QuarantineDir");
+	if (dir != NULL && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    asprintf(&index, "%s/index.sqlite", dir) != -1 &&
+	    access(index, F_OK) == -1 && errno == ENOENT)
+		unused = true;
+	free(index);
+	cfg_unref(&c);
+	return unused;
+}
+
 static void
 list_table(struct arena *a, const struct qentry **v, size_t n)
 {
@@ -272,6 +298,15 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage("list takes no ids");
+	if (store_is_unused(o)) {
+		if (!json) {
+			struct arena *a = arena_new("quarantine list");
+
+			list_table(a, NULL, 0);
+			arena_free(&a);
+		}
+		return 0;
+	}
 	if ((q = store_open(o, &c)) == NULL)
 		return 1;
 	if (json) {

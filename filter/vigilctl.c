@@ -142,11 +142,23 @@ ctl_control(const struct ctl_opts *o, const char *line)
 	return rc;
 }
 
+/* A command that takes no arguments got some: say which, usage. */
+static int
+no_args(int argc, char **argv)
+{
+	if (argc < 2)
+		return 0;
+	fprintf(stderr, "vigilctl %s: unexpected argument \"%s\"\n"
+	    "usage: vigilctl %s%s\n", argv[0], argv[1], argv[0],
+	    strcmp(argv[0], "config") == 0 ? " [--defaults]" : "");
+	return EX_USAGE;
+}
+
 static int
 ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (no_args(argc, argv) != 0)
+		return EX_USAGE;
 	return ctl_control(o, "reload");
 }
 
@@ -155,8 +167,8 @@ ctl_stats(const struct ctl_opts *o, int argc, char **argv)
 {
 	int rc;
 
-	(void)argc;
-	(void)argv;
+	if (no_args(argc, argv) != 0)
+		return EX_USAGE;
 	rc = ctl_control(o, "stats");
 	/* The quarantine's counters live in its index, daemon or not. */
 	if (ctl_quarantine_stats(o) != 0 && rc == 0)
@@ -169,10 +181,12 @@ ctl_config(const struct ctl_opts *o, int argc, char **argv)
 {
 	struct cfg *c;
 
-	if (argc > 1 && strcmp(argv[1], "--defaults") == 0) {
+	if (argc == 2 && strcmp(argv[1], "--defaults") == 0) {
 		cfg_write_defaults(stdout);
 		return 0;
 	}
+	if (no_args(argc, argv) != 0)
+		return EX_USAGE;
 	if ((c = ctl_cfg(o)) == NULL)
 		return EX_CONFIG;
 	cfg_dump(stdout, c);

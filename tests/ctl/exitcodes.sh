@@ -1,0 +1,103 @@
+#!/bin/sh
+# exitcodes.sh - vigilctl as an admin scripts it (issue 19): what each
+# command prints and the status it exits with, the way one relies on
+# `spamassassin --lint`, `spamc -c`, `sa-learn` or `postqueue`:
+# 0 ok, 1 the answer is "no" (lint found errors, a rule did not hit),
+# 64 usage, 65 bad data (no such rule), 66 input missing, 69 daemon
+# unreachable, 78 configuration.  No daemon, network or root needed.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+CTL=$top_builddir/filter/vigilctl
+T=$(mktemp -d /tmp/vigil-ctl-test.XXXXXX)
+pass=0
+fail=0
+trap 'rm -rf "$T"' EXIT INT TERM
+
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+bad() { fail=$((fail + 1)); echo "not ok - $*"; }
+# run ARGS...: vigilctl with the test config; $rc, $T/out, $T/err.
+run() {
+	"$CTL" -c "$T/vigil.conf" "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+}
+# status DESC WANT: the last run exited WANT.
+status() {
+	if [ "$rc" -eq "$2" ]; then ok "$1: exit $2"; else
+		bad "$1: exit $rc, want $2"; sed 's/^/#   /' "$T/out" "$T/err"; fi
+}
+# expect DESC PATTERN FILE: FILE has a line matching the extended regex.
+expect() {
+	if grep -Eq -- "$2" "$3"; then ok "$1"; else
+		bad "$1 (no /$2/ in:)"; sed 's/^/#   /' "$3"; fi
+}
+# refute DESC PATTERN FILE: no line of FILE matches.
+refute() {
+	if grep -Eq -- "$2" "$3"; then
+		bad "$1 (/$2/ in:)"; sed 's/^/#   /' "$3"; else ok "$1"; fi
+}
+
+mkdir "$T/q"
+cat >"$T/vigil.conf" <<CONF
+Checks		headers, rules
+LogLevel	warn
+RulesDir	$top_srcdir/rules
+QuarantineDir	$T/q
+ControlSocket	$T/control.sock
+CONF
+MSG=$top_srcdir/samples/messages/spam-headers.eml
+
+# --- Inputs that do not exist are errors, not empty answers ---
+run rules bench /nonexistent
+status "rules bench /nonexistent" 66
+expect "rules bench /nonexistent: says why" "/nonexistent.*No such file" "$T/err"
+run rules list /nonexistent
+status "rules list /nonexistent" 66
+expect "rules list /nonexistent: says why" "/nonexistent.*No such file" "$T/err"
+run rules list
+status "rules list (RulesDir)" 0
+expect "rules list: NAME TYPE SCORE" "^[A-Z_0-9]+ [a-z]+(-exists)? -?[0-9.]+$" "$T/out"
+
+# --- rules test with named rules: 1 when one did not hit, 65 unknown ---
+run rules test "$MSG" NO_SUCH_RULE
+status "rules test MSG NO_SUCH_RULE" 65
+expect "rules test NO_SUCH_RULE: named" "no such rule: NO_SUCH_RULE" "$T/err"
+hit=$("$CTL" -c "$T/vigil.conf" rules test --batch "$MSG" | awk '{ print $2 }')
+if [ -n "$hit" ]; then
+	run rules test "$MSG" "$hit"
+	status "rules test MSG $hit (hits)" 0
+else
+	bad "rules test --batch: $MSG hits no rule"
+fi
+"$CTL" -c "$T/vigil.conf" rules test --batch "$MSG" | tr ' ' '\n' >"$T/hits"
+miss=$("$CTL" -c "$T/vigil.conf" rules list | awk '{ print $1 }' |
+    grep -v '^__' | grep -vxF -f "$T/hits" | head -n 1)
+run rules test "$MSG" "$miss"
+status "rules test MSG $miss (no hit)" 1
+
+# --- Flags a command does not take are usage errors ---
+for cmd in "stats --json" "stats --prometheus" "reload now" "config --bogus" \
+    "bayes stats --json" "bayes frob"; do
+	# shellcheck disable=SC2086
+	run $cmd
+	status "$cmd" 64
+	expect "$cmd: says what is wrong" "unexpected argument|unknown command" "$T/err"
+done
+
+run stats
+status "stats, no daemon" 69
+expect "stats, no daemon: names the socket" "control.sock.*is vigil running" "$T/err"
+
+# --- An empty quarantine is an empty list ---
+run quarantine list
+status "quarantine list (empty store)" 0
+expect "quarantine list (empty store): header" "^ID +TIME" "$T/out"
+refute "quarantine list (empty store): no error" "nothing quarantined" "$T/err"
+run quarantine list --json
+status "quarantine list --json (empty store)" 0
+rm -rf "$T/q"
+run quarantine list
+status "quarantine list (no QuarantineDir folder)" 1
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
