@@ -573,6 +573,21 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 	return rc != 0 || src_nerrors > 0 ? 1 : cc.status;
 }
 
+static const char bayes_usage[] =
+	"usage: vigilctl bayes learn --spam|--ham [--forget] [--list FILE] PATH...\n"
+	"       vigilctl bayes stats | expire\n"
+	"       vigilctl bayes classify [--list FILE] PATH...\n"
+	"       vigilctl bayes bench [--cv] CORPUS SPLITDIR\n"
+	"  PATH is a message, a folder (walked), a Maildir, an mbox or -;\n"
+	"  --list FILE names one PATH a line (- for stdin).\n"
+	"  learn     train (-s/--spam, -h/--ham); --forget unlearns\n"
+	"  stats     store, counts, last learn, and whether it is ready\n"
+	"  expire    drop old tokens (BayesExpireAge, BayesExpireMaxCount)\n"
+	"  classify  \"PATH<TAB>RANK<TAB>spam|ham|unsure\" a message\n"
+	"  bench     learning speed and accuracy on a corpus split\n"
+	"  exit: 0 ok, 1 a path could not be read or the store failed,\n"
+	"  64 usage\n";
+
 int
 ctl_bayes(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -580,9 +595,13 @@ ctl_bayes(const struct ctl_opts *o, int argc, char **argv)
 	struct bayes_store *store;
 	int	 rc;
 
+	/* -h is --ham for learn: only --help, or -h right after bayes. */
+	if (ctl_wants_help(argc, argv, 1)) {
+		fputs(bayes_usage, stdout);
+		return 0;
+	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: vigilctl bayes learn|stats|expire|"
-		    "classify|bench ...\n");
+		fputs(bayes_usage, stderr);
 		return EX_USAGE;
 	}
 	if (strcmp(argv[1], "bench") == 0)

@@ -38,7 +38,13 @@ static const char usage_text[] =
 	"       vigilctl quarantine show ID\n"
 	"       vigilctl quarantine release ID... [--to ADDR] [--learn-ham]\n"
 	"       vigilctl quarantine delete ID...\n"
-	"       vigilctl quarantine purge --older-than DUR\n";
+	"       vigilctl quarantine purge --older-than DUR\n"
+	"  list     the entries, oldest first (--json: one object a line)\n"
+	"  show     envelope, hits, headers and a text preview of one entry\n"
+	"  release  re-inject through SendmailCommand; --to instead of the\n"
+	"           original recipients; --learn-ham also learns it as ham\n"
+	"  delete   remove entries; purge: those older than DUR (30d)\n"
+	"  exit: 0 ok, 1 refused or failed, 64 usage, 78 configuration\n";
 
 static int
 usage(const char *why)
@@ -657,6 +663,10 @@ ctl_quarantine(const struct ctl_opts *o, int argc, char **argv)
 		{ "purge", cmd_purge },
 	};
 
+	if (ctl_wants_help(argc, argv, argc)) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
 	if (argc < 2)
 		return usage(NULL);
 	for (size_t i = 0; i < NELEM(cmds); i++)

@@ -504,9 +504,31 @@ rules_list(const struct ctl_opts *o, int argc, char **argv)
 	return rc;
 }
 
+static const char rules_usage[] =
+	"usage: vigilctl rules lint [--no-stress] [PATH...]\n"
+	"       vigilctl rules list [PATH...]\n"
+	"       vigilctl rules test MSG [RULE...]\n"
+	"       vigilctl rules test --batch [--counts] MSG...\n"
+	"       vigilctl rules bench FILE|DIR...\n"
+	"  PATH is a rules file or a folder of *.rules and *.cf files;\n"
+	"  without one, RulesDir from the configuration.\n"
+	"  lint   load and compile the rules, stress-test every regex\n"
+	"         (--no-stress: not); exit 1 when it found errors\n"
+	"  list   NAME TYPE SCORE of every rule that will run\n"
+	"  test   the rules MSG hits, where and on what text; with RULEs,\n"
+	"         only those: exit 1 if one did not hit, 65 if one does not\n"
+	"         exist; --batch: \"FILE: RULE...\" a message (--counts:\n"
+	"         RULE:N, N the matches counted)\n"
+	"  bench  the rules' own time on the messages (folders walked)\n"
+	"  exit: 64 usage, 66 an input is missing, 78 configuration\n";
+
 int
 ctl_rules(const struct ctl_opts *o, int argc, char **argv)
 {
+	if (ctl_wants_help(argc, argv, argc)) {
+		fputs(rules_usage, stdout);
+		return 0;
+	}
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
 		return rules_list(o, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "lint") == 0)
@@ -515,10 +537,6 @@ ctl_rules(const struct ctl_opts *o, int argc, char **argv)
 		return rules_test(o, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "bench") == 0)
 		return rules_bench(o, argc - 1, argv + 1);
-	fprintf(stderr, "usage: vigilctl rules lint [--no-stress] [PATH...]\n"
-	    "       vigilctl rules list [PATH...]\n"
-	    "       vigilctl rules test MSG [RULE...]\n"
-	    "       vigilctl rules test --batch MSG...\n"
-	    "       vigilctl rules bench FILE|DIR...\n");
+	fputs(rules_usage, stderr);
 	return EX_USAGE;
 }

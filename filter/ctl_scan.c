@@ -123,6 +123,19 @@ print_json(const char *file, struct msg *m, const struct verdict *v, double ms)
 	printf(",\"elapsed_ms\":%.3f}\n", ms);
 }
 
+static const char scan_usage[] =
+	"usage: vigilctl scan [--json] [--ip ADDR] [--helo NAME] [--from ADDR]\n"
+	"                     [--rcpt ADDR]... [--auth USER] FILE|-...\n"
+	"  Runs each message through the milter's checks offline and explains\n"
+	"  every point of its score; - reads stdin.\n"
+	"  --json       one JSON object a message, for scripts\n"
+	"  --ip ADDR    the client address the MTA would report\n"
+	"  --helo NAME  its HELO name\n"
+	"  --from ADDR  the envelope sender\n"
+	"  --rcpt ADDR  an envelope recipient (repeatable)\n"
+	"  --auth USER  the SMTP AUTH user\n"
+	"  exit: 0 scanned, 64 usage, 66 a message cannot be read, 78 config\n";
+
 int
 ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -143,6 +156,11 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 
 	if (rcpts == NULL)
 		return EX_OSERR;
+	if (ctl_wants_help(argc, argv, argc)) {
+		fputs(scan_usage, stdout);
+		free(rcpts);
+		return 0;
+	}
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': json = true; break;
@@ -152,8 +170,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 		case 'r': rcpts[env.nrcpts++] = optarg; break;
 		case 'a': env.auth_user = optarg; break;
 		default:
-			fprintf(stderr, "usage: vigilctl scan [--json] [--ip ADDR] [--helo NAME] "
-			    "[--from ADDR] [--rcpt ADDR]... FILE...\n");
+			fputs(scan_usage, stderr);
 			free(rcpts);
 			return EX_USAGE;
 		}

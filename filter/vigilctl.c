@@ -36,8 +36,9 @@ static const struct {
 	  "quarantine list|show|release|delete|purge ...\n"
 	  "        review, release (--learn-ham) and remove quarantined mail" },
 	{ "rules", ctl_rules,
-	  "rules lint [--no-stress] [PATH...] | rules test MSG [RULE...] | rules bench FILE|DIR...\n"
-	  "        check rule files, show which rules a message hits, time the rules" },
+	  "rules lint [--no-stress] [PATH...] | list [PATH...] | test MSG [RULE...]\n"
+	  "        | test --batch [--counts] MSG... | bench FILE|DIR...\n"
+	  "        check rule files, list them, show which rules a message hits, time them" },
 	{ "reload", ctl_reload,
 	  "reload        rebuild the running daemon's configuration and rules" },
 	{ "stats", ctl_stats,
@@ -54,9 +55,42 @@ static void
 usage(FILE *out)
 {
 	fprintf(out, "usage: vigilctl [-c FILE] [-o Keyword=value]... COMMAND [ARGS]\n"
+	    "       vigilctl -h|--help | -V|--version | COMMAND --help\n"
+	    "  -c FILE           configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -o Keyword=value  override one setting (repeatable)\n"
 	    "commands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(out, "  %s\n", cmds[i].usage);
+	fprintf(out, "exit status: 0 ok, 1 the answer is no (lint errors, a rule "
+	    "did not hit,\n  refused or failed), 64 usage, 65 bad data (no "
+	    "such rule), 66 input\n  missing, 69 daemon unreachable, 78 "
+	    "configuration\n");
+}
+
+bool
+ctl_wants_help(int argc, char **argv, int upto)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 ||
+		    (i <= upto && strcmp(argv[i], "-h") == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Help for the commands of this file: their line of the table. */
+static bool
+own_help(int argc, char **argv)
+{
+	if (!ctl_wants_help(argc, argv, argc))
+		return false;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, argv[0]) == 0)
+			printf("usage: vigilctl [-c FILE] [-o Keyword=value]... "
+			    "%s\n", cmds[i].usage);
+	return true;
 }
 
 struct cfg *
@@ -157,6 +191,8 @@ no_args(int argc, char **argv)
 static int
 ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 {
+	if (own_help(argc, argv))
+		return 0;
 	if (no_args(argc, argv) != 0)
 		return EX_USAGE;
 	return ctl_control(o, "reload");
@@ -167,6 +203,8 @@ ctl_stats(const struct ctl_opts *o, int argc, char **argv)
 {
 	int rc;
 
+	if (own_help(argc, argv))
+		return 0;
 	if (no_args(argc, argv) != 0)
 		return EX_USAGE;
 	rc = ctl_control(o, "stats");
@@ -181,6 +219,8 @@ ctl_config(const struct ctl_opts *o, int argc, char **argv)
 {
 	struct cfg *c;
 
+	if (own_help(argc, argv))
+		return 0;
 	if (argc == 2 && strcmp(argv[1], "--defaults") == 0) {
 		cfg_write_defaults(stdout);
 		return 0;
@@ -199,6 +239,11 @@ main(int argc, char **argv)
 {
 	/* static: the overrides array lives as long as the process */
 	static struct ctl_opts o = { .cfg_path = DEFAULT_CONFIG };
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	int ch;
 	bool cfg_given = false;
 
@@ -208,7 +253,7 @@ main(int argc, char **argv)
 	log_init("vigilctl", 1, LOG_MAIL);
 	log_set_level(LOG_WARNING);
 	/* Global options stop at the subcommand. */
-	while ((ch = getopt(argc, argv, "+c:o:hV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:o:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': o.cfg_path = optarg; cfg_given = true; break;
 		case 'o': o.overrides[o.noverrides++] = optarg; break;

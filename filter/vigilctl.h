@@ -5,6 +5,7 @@
 #ifndef VIGIL_VIGILCTL_H
 #define VIGIL_VIGILCTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct cfg;
@@ -24,6 +25,14 @@ struct snap	*ctl_snap(const struct ctl_opts *);
 /* Sends one line to the daemon's ControlSocket and copies the answer to
  * stdout; returns the exit status (0 ok, 1 refused, 69 unreachable). */
 int		 ctl_control(const struct ctl_opts *, const char *line);
+
+/*
+ * True when a subcommand's arguments ask for help: "--help" anywhere
+ * before "--", or "-h" among argv[1..upto] (a command whose options use
+ * -h for something else passes 1).  The subcommand then prints its usage
+ * to stdout and exits 0.
+ */
+bool		 ctl_wants_help(int argc, char **argv, int upto);
 
 /* Subcommands: argv[0] is the subcommand's name; return the exit status. */
 typedef int (*ctl_fn)(const struct ctl_opts *, int argc, char **argv);

@@ -99,5 +99,28 @@ rm -rf "$T/q"
 run quarantine list
 status "quarantine list (no QuarantineDir folder)" 1
 
+# --- Help: --help everywhere, -h where it means nothing else; stdout, 0 ---
+for cmd in "--help" "-h" "scan --help" "scan -h" "rules --help" "rules -h" \
+    "rules lint --help" "rules test --help" "quarantine --help" \
+    "quarantine list --help" "quarantine -h" "bayes --help" "bayes -h" \
+    "bayes learn --help" "stats --help" "reload --help" "config --help"; do
+	# shellcheck disable=SC2086
+	run $cmd
+	status "vigilctl $cmd" 0
+	expect "vigilctl $cmd: usage on stdout" "^usage: vigilctl" "$T/out"
+	if [ -s "$T/err" ]; then bad "vigilctl $cmd: quiet on stderr";
+	else ok "vigilctl $cmd: quiet on stderr"; fi
+done
+run -h
+expect "-h lists rules list" "rules .*list \[PATH" "$T/out"
+expect "-h lists rules test --batch" "test --batch" "$T/out"
+expect "-h lists the exit codes" "exit status: 0 ok" "$T/out"
+run --version
+status "vigilctl --version" 0
+run --bogus
+status "vigilctl --bogus" 64
+run scan --bogus "$MSG"
+status "scan --bogus" 64
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
