@@ -105,7 +105,7 @@ ctl_limits(const struct ctl_opts *o, struct rules_limits *lim, char **dir_r)
 static int
 rules_lint(const struct ctl_opts *o, int argc, char **argv)
 {
-	struct rules_diag diag = { .fn = lint_diag };
+	struct rules_diag diag = { .fn = lint_diag, .is_strict = true };
 	struct rules_limits lim;
 	struct rules_set *set;
 	struct rules_counts c;
@@ -513,7 +513,9 @@ static const char rules_usage[] =
 	"  PATH is a rules file or a folder of *.rules and *.cf files;\n"
 	"  without one, RulesDir from the configuration.\n"
 	"  lint   load and compile the rules, stress-test every regex\n"
-	"         (--no-stress: not); exit 1 when it found errors\n"
+	"         (--no-stress: not); unknown directives (typos), scores for\n"
+	"         rules nobody defines and bad regexes are errors: exit 1;\n"
+	"         SpamAssassin directives vigil skips are warnings\n"
 	"  list   NAME TYPE SCORE of every rule that will run\n"
 	"  test   the rules MSG hits, where and on what text; with RULEs,\n"
 	"         only those: exit 1 if one did not hit, 65 if one does not\n"

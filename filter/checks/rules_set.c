@@ -31,6 +31,10 @@ rules_set_new(const struct rules_limits *lim)
 	    g_free);
 	set->score_order = g_ptr_array_new_with_free_func(g_free);
 	set->attrs = g_hash_table_new(g_str_hash, g_str_equal);
+	set->score_where = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, g_free);
+	set->inactive = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    NULL);
 	set->strings = g_string_chunk_new(4096);
 	set->replace_tag = g_hash_table_new_full(g_str_hash, g_str_equal,
 	    g_free, g_free);
@@ -95,6 +99,8 @@ rules_set_free(struct rules_set **setp)
 	g_ptr_array_free(set->score_order, TRUE);
 	g_hash_table_foreach(set->attrs, attr_free, NULL);
 	g_hash_table_destroy(set->attrs);
+	g_hash_table_destroy(set->score_where);
+	g_hash_table_destroy(set->inactive);
 	g_string_chunk_free(set->strings);
 	g_hash_table_destroy(set->replace_tag);
 	g_hash_table_destroy(set->replace_pre);
@@ -491,6 +497,23 @@ rules_compile(struct rules_set *set, bool stress,
 		if (r->type != RULE_META && !r->is_exists)
 			compile_pattern(set, r, stress, diag);
 	}
+	/* Lint: a score for a rule that no file defines (SpamAssassin's
+	 * --lint fails on it too), unless the rule is skipped or defined in
+	 * a block that is off. */
+	if (diag != NULL && diag->is_strict)
+		for (guint i = 0; i < set->score_order->len; i++) {
+			const char *name = set->score_order->pdata[i];
+			const struct rules_where *w;
+
+			if (g_hash_table_contains(set->by_name, name) ||
+			    g_hash_table_contains(set->skipped, name) ||
+			    g_hash_table_contains(set->inactive, name))
+				continue;
+			w = g_hash_table_lookup(set->score_where, name);
+			diag_emit(set, diag, RULES_ERROR, w != NULL ? w->file :
+			    "-", w != NULL ? w->line : 0, 1, name, "score for "
+			    "a rule that is not defined");
+		}
 	/* Metas, once every name is known. */
 	for (guint i = 0; i < set->rules->len; i++) {
 		struct rule *r = set->rules->pdata[i];

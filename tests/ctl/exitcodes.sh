@@ -58,6 +58,52 @@ run rules list
 status "rules list (RulesDir)" 0
 expect "rules list: NAME TYPE SCORE" "^[A-Z_0-9]+ [a-z]+(-exists)? -?[0-9.]+$" "$T/out"
 
+# --- rules lint is strict about typos, not about what vigil skips ---
+mkdir "$T/lint"
+cat >"$T/lint/typo.rules" <<'RULES'
+bodyy    AUDIT_TYPO   /x/
+body     AUDIT_OK     /audit-ok/
+describe AUDIT_OK     a rule that is fine
+score    AUDIT_OK     1.0
+score    NOT_DEFINED  2.0
+report_safe 1
+RULES
+run rules lint "$T/lint/typo.rules"
+status "rules lint: a typo'd directive" 1
+expect "lint: unknown directive, a hint" \
+    "typo.rules:1:1: -: unknown directive 'bodyy' \(did you mean 'body'\?\)" "$T/out"
+expect "lint: score for an undefined rule" \
+    "typo.rules:5:1: NOT_DEFINED: score for a rule that is not defined" "$T/out"
+expect "lint: SpamAssassin's own directive stays a warning" \
+    "typo.rules:6:1: -: warning: unsupported directive 'report_safe'" "$T/out"
+expect "lint: the count" "1 rules loaded, 1 skipped, 2 errors, 1 warnings" "$T/out"
+# The daemon's loading (here vigilctl's snapshot) stays lenient.
+run -o "RulesDir=$T/lint" scan "$MSG"
+status "scan with the typo'd set: the daemon would load it" 0
+run rules list "$T/lint/typo.rules"
+status "rules list: the typo'd set loads" 0
+expect "rules list: the good rule" "^AUDIT_OK body 1$" "$T/out"
+printf 'header \033[31mX\001 foo =~ /\377/\n\033]0;pwned\007 x\n' \
+    >"$T/lint/esc.rules"
+run rules lint "$T/lint/esc.rules"
+status "rules lint: control bytes" 1
+if LC_ALL=C grep -q "$(printf '[\001\007\033\377]')" "$T/out"; then
+	bad "rules lint: raw control bytes on the terminal"; else
+	ok "rules lint: no raw control bytes"; fi
+expect "rules lint: bytes escaped" "unknown directive '\\\\x1b]0;pwned\\\\x07'" "$T/out"
+printf 'body A /x/\n\000\000\001\002' >"$T/lint/binary.rules"
+run rules lint "$T/lint/binary.rules"
+status "rules lint: a binary file" 1
+expect "rules lint: a binary file, said so" "not a rules file: NUL byte at offset 11" "$T/out"
+# SpamAssassin's own rules: what vigil skips are warnings; no typo found.
+if [ -d /usr/share/spamassassin ]; then
+	run rules lint --no-stress /usr/share/spamassassin
+	refute "lint of SpamAssassin's rules: no unknown directive" \
+	    "unknown directive" "$T/out"
+	expect "lint of SpamAssassin's rules: its directives are warnings" \
+	    "warning: unsupported directive 'report_safe'" "$T/out"
+fi
+
 # --- rules test with named rules: 1 when one did not hit, 65 unknown ---
 run rules test "$MSG" NO_SUCH_RULE
 status "rules test MSG NO_SUCH_RULE" 65
