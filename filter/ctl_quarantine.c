@@ -36,13 +36,15 @@ static const char usage_text[] =
 	"                                [--min-score N] "
 	"[--reason virus|spam|policy|WORD] [--json]\n"
 	"       vigilctl quarantine show ID\n"
-	"       vigilctl quarantine release ID... [--to ADDR] [--learn-ham]\n"
+	"       vigilctl quarantine release ID... [--to ADDR] [--learn-ham] "
+	"[--force]\n"
 	"       vigilctl quarantine delete ID...\n"
 	"       vigilctl quarantine purge --older-than DUR\n"
 	"  list     the entries, oldest first (--json: one object a line)\n"
 	"  show     envelope, hits, headers and a text preview of one entry\n"
 	"  release  re-inject through SendmailCommand; --to instead of the\n"
-	"           original recipients; --learn-ham also learns it as ham\n"
+	"           original recipients; --learn-ham also learns it as ham;\n"
+	"           one already released is refused (exit 1) unless --force\n"
 	"  delete   remove entries; purge: those older than DUR (30d)\n"
 	"  exit: 0 ok, 1 refused or failed, 64 usage, 78 configuration\n";
 
@@ -207,9 +209,9 @@ static void
 list_table(struct arena *a, const struct qentry **v, size_t n)
 {
 	static const char *const head[] = { "ID", "TIME (UTC)", "SCORE",
-	    "REASON", "SENDER", "RECIPIENTS", "SUBJECT" };
-	enum { NCOL = 7 };
-	static const size_t maxw[NCOL] = { 32, 19, 8, 10, 32, 32, 50 };
+	    "REASON", "RELEASED (UTC)", "SENDER", "RECIPIENTS", "SUBJECT" };
+	enum { NCOL = 8 };
+	static const size_t maxw[NCOL] = { 32, 19, 8, 10, 19, 32, 32, 50 };
 	char ***rows = arena_alloc(a, (n + 1) * sizeof(*rows));
 	size_t w[NCOL], i, c;
 
@@ -228,10 +230,15 @@ list_table(struct arena *a, const struct qentry **v, size_t n)
 		rows[i][1] = arena_strdup(a, tbuf);
 		rows[i][2] = arena_printf(a, "%.1f", e->score);
 		rows[i][3] = cell(a, e->reason, maxw[3]);
-		rows[i][4] = cell(a, *e->sender != '\0' ? e->sender : "<>",
-		    maxw[4]);
-		rows[i][5] = cell(a, rc, maxw[5]);
-		rows[i][6] = cell(a, e->subject, maxw[6]);
+		if (e->released != 0) {
+			time_text(tbuf, sizeof(tbuf), e->released);
+			rows[i][4] = arena_strdup(a, tbuf);
+		} else
+			rows[i][4] = arena_strdup(a, "-");
+		rows[i][5] = cell(a, *e->sender != '\0' ? e->sender : "<>",
+		    maxw[5]);
+		rows[i][6] = cell(a, rc, maxw[6]);
+		rows[i][7] = cell(a, e->subject, maxw[7]);
 		for (c = 0; c < NCOL; c++)
 			if (u8_width(rows[i][c]) > w[c])
 				w[c] = u8_width(rows[i][c]);
@@ -512,11 +519,12 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "to", required_argument, NULL, 't' },
 		{ "learn-ham", no_argument, NULL, 'l' },
+		{ "force", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char **to;
 	size_t nto = 0;
-	bool learn = false;
+	bool learn = false, force = false;
 	struct learner lr = { NULL, NULL };
 	struct qstore *q;
 	struct cfg *c;
@@ -537,6 +545,7 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 			to[nto++] = optarg;
 			break;
 		case 'l': learn = true; break;
+		case 'F': force = true; break;
 		default: free(to); return usage(NULL);
 		}
 	}
@@ -562,6 +571,17 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 		if (e == NULL) {
 			fprintf(stderr, "vigilctl quarantine release: %s\n",
 			    quarantine_error(q));
+			rc = 1;
+			continue;
+		}
+		/* A second release delivers a second copy: only on purpose. */
+		if (e->released != 0 && !force) {
+			char tbuf[32];
+
+			time_text(tbuf, sizeof(tbuf), e->released);
+			fprintf(stderr, "vigilctl quarantine release: %s was "
+			    "already released at %s UTC; --force sends it "
+			    "again\n", e->id, tbuf);
 			rc = 1;
 			continue;
 		}

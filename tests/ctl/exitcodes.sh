@@ -141,6 +141,57 @@ expect "quarantine list (empty store): header" "^ID +TIME" "$T/out"
 refute "quarantine list (empty store): no error" "nothing quarantined" "$T/err"
 run quarantine list --json
 status "quarantine list --json (empty store)" 0
+
+# --- A release is delivered once; a second one only with --force ---
+# One entry, written as the milter writes it: the schema from
+# filter/quarantine.c, a row, the message file.
+ID=0123456789abcdef0123456789abcdef
+python3 - "$top_srcdir/filter/quarantine.c" "$T/q/index.sqlite" "$ID" \
+    "$MSG" "$T/q/$ID.eml" <<'PY' || bad "quarantine: cannot build the store"
+import re, shutil, sqlite3, sys, time
+src, db, qid, msg, dst = sys.argv[1:6]
+text = open(src).read()
+body = text.split("static const char schema[] =", 1)[1].split(";\n", 1)[0]
+schema = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+con = sqlite3.connect(db)
+con.executescript(schema)
+con.execute("INSERT INTO entries (id, time, queue_id, client, sender, subject,"
+    " score, reason, action, size) VALUES (?, ?, 'Q1', '192.0.2.9',"
+    " 'prize@bad.example', 'You won', 12.5, 'spam', 'quarantine', 100)",
+    (qid, int(time.time())))
+con.execute("INSERT INTO rcpts (id, n, addr) VALUES (?, 0, 'alice@example.org')",
+    (qid,))
+con.commit()
+shutil.copy(msg, dst)
+PY
+chmod 600 "$T/q/$ID.eml"
+VIGIL_CAPTURE=$T/capture
+export VIGIL_CAPTURE
+REL="-o SendmailCommand=$top_srcdir/tests/data/quarantine/capture-sendmail"
+# shellcheck disable=SC2086
+run $REL quarantine list
+expect "quarantine list: a RELEASED column" "^ID +TIME \(UTC\) +SCORE +REASON +RELEASED" "$T/out"
+expect "quarantine list: not released yet" "^$ID .* spam +- +prize@bad.example" "$T/out"
+# shellcheck disable=SC2086
+run $REL quarantine release "$ID"
+status "quarantine release" 0
+expect "quarantine release: delivered" "alice@example.org" "$T/capture.args"
+rm -f "$T/capture.args"
+# shellcheck disable=SC2086
+run $REL quarantine release "$ID"
+status "quarantine release, second time" 1
+expect "second release: refused, says when and how" \
+    "$ID was already released at [0-9-]+ [0-9:]+ UTC; --force sends it again" "$T/err"
+if [ -e "$T/capture.args" ]; then bad "second release: not delivered again"
+else ok "second release: not delivered again"; fi
+# shellcheck disable=SC2086
+run $REL quarantine list
+expect "quarantine list: released when" "^$ID .* spam +[0-9-]+ [0-9:]+ +prize" "$T/out"
+# shellcheck disable=SC2086
+run $REL quarantine release --force "$ID"
+status "quarantine release --force" 0
+expect "release --force: delivered again" "alice@example.org" "$T/capture.args"
+
 rm -rf "$T/q"
 run quarantine list
 status "quarantine list (no QuarantineDir folder)" 1
