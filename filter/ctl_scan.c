@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include <glib.h>
+
 #include "json.h"
 #include "lib/arena.h"
 #include "lib/log.h"
@@ -18,7 +20,7 @@
 #include "verdict.h"
 #include "vigilctl.h"
 
-#define MAX_INPUT	(512u << 20)
+#define SCAN_MAX_INPUT	(512u << 20)
 
 /* Reads a whole file ("-" = stdin) into a malloc'd buffer. */
 static unsigned char *
@@ -39,8 +41,8 @@ slurp(const char *path, size_t *len_r, char *err, size_t errsz)
 			unsigned char *nb;
 
 			cap = cap ? cap * 2 : 65536;
-			if (cap > MAX_INPUT + 1) {
-				snprintf(err, errsz, "larger than %u MB", MAX_INPUT >> 20);
+			if (cap > SCAN_MAX_INPUT + 1) {
+				snprintf(err, errsz, "larger than %u MB", SCAN_MAX_INPUT >> 20);
 				free(buf);
 				buf = NULL;
 				break;
@@ -66,6 +68,119 @@ slurp(const char *path, size_t *len_r, char *err, size_t errsz)
 	return buf;
 }
 
+/* s[0..n) with control bytes and DEL as \xHH: values come from mail. */
+static void
+put_safe(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+}
+
+/*
+ * Prints the JSON value at p the way a person reads it: a string without
+ * quotes or escapes, an object as "key=value ..." (null members left
+ * out), anything else as written.  Checks store flat values (msg.h);
+ * returns the end of the value.
+ */
+static const char *
+put_json_human(const char *p)
+{
+	bool first = true;
+	const char *q;
+
+	while (*p == ' ')
+		p++;
+	if (*p == '"') {
+		for (p++; *p != '\0' && *p != '"'; p++) {
+			char c = *p;
+
+			if (c == '\\' && p[1] != '\0') {
+				c = *++p;
+				if (c == 'n' || c == 't' || c == 'r' || c == 'b' ||
+				    c == 'f')
+					c = c == 'n' ? '\n' : c == 't' ? '\t' :
+					    c == 'r' ? '\r' : c == 'b' ? '\b' : '\f';
+				else if (c == 'u' && strnlen(p, 5) == 5) {
+					char hex[5], buf[8];
+					gunichar u;
+
+					memcpy(hex, p + 1, 4);
+					hex[4] = '\0';
+					u = (gunichar)strtoul(hex, NULL, 16);
+					p += 4;
+					if (u < 0x20 || u == 0x7f)
+						printf("\\x%02x", (unsigned)u);
+					else
+						fwrite(buf, 1, (size_t)g_unichar_to_utf8(
+						    u, buf), stdout);
+					continue;
+				}
+			}
+			put_safe(&c, 1);
+		}
+		return *p == '"' ? p + 1 : p;
+	}
+	if (*p == '{') {
+		for (p++; *p != '\0' && *p != '}'; ) {
+			const char *k = p;
+
+			if (*p == ',' || *p == ' ') {
+				p++;
+				continue;
+			}
+			/* "key": */
+			if (*k != '"' || (q = strchr(k + 1, '"')) == NULL)
+				break;
+			p = q + 1;
+			while (*p == ' ' || *p == ':')
+				p++;
+			if (strncmp(p, "null", 4) == 0) {
+				p += 4;
+				continue;
+			}
+			printf("%s", first ? "" : "; ");
+			first = false;
+			put_safe(k + 1, (size_t)(q - k - 1));
+			putchar('=');
+			p = put_json_human(p);
+		}
+		return *p == '}' ? p + 1 : p;
+	}
+	for (q = p; *q != '\0' && *q != ',' && *q != '}' && *q != ' '; q++)
+		;
+	put_safe(p, (size_t)(q - p));
+	return q;
+}
+
+/* One field of the checks ("av", "bayes", ...) as a labelled line. */
+static void
+print_field(const char *k, const char *json)
+{
+	printf("  ");
+	put_safe(k, strlen(k));
+	if (strcmp(k, "bayes") == 0) {
+		/* The probability, or why there is none (a hit says). */
+		if (strcmp(json, "null") == 0)
+			printf(": no spam probability (store not ready or "
+			    "unavailable, see BAYES_ hits)\n");
+		else
+			printf(": spam probability %s\n", json);
+		return;
+	}
+	printf(": ");
+	if (strcmp(json, "null") == 0)
+		printf("-");
+	else
+		put_json_human(json);
+	putchar('\n');
+}
+
 static void
 print_human(const char *file, struct msg *m, const struct verdict *v, double ms)
 {
@@ -86,7 +201,7 @@ print_human(const char *file, struct msg *m, const struct verdict *v, double ms)
 		const char *k, *j;
 
 		msg_field(m, i, &k, &j);
-		printf("  %s: %s\n", k, j);
+		print_field(k, j);
 	}
 }
 

@@ -196,6 +196,25 @@ rm -rf "$T/q"
 run quarantine list
 status "quarantine list (no QuarantineDir folder)" 1
 
+# --- scan's plain output is for people: no JSON in it ---
+if python3 "$top_srcdir/tests/av/gen_samples.py" "$T/av" >/dev/null; then
+	AV="-o Checks=headers,av -o AVScan=yes -o DatabaseDirectory=$T/av/db"
+	# shellcheck disable=SC2086
+	run $AV scan "$MSG" "$T/av/msg/eicar-zip.eml"
+	status "scan with AV" 0
+	expect "scan: av, clean, in words" \
+	    "^  av: result=clean; scanner=ClamAV [^;]+; path=[a-z]+; ms=[0-9.]+$" "$T/out"
+	expect "scan: av, infected, the name" \
+	    "^  av: result=infected; name=Vigil\.Test\.EICAR[^;]*; scanner=" "$T/out"
+	refute "scan: no JSON in plain output" \
+	    '^  [a-z_]+: (.*[{}"]|null$)' "$T/out"
+	# shellcheck disable=SC2086
+	run $AV scan --json "$MSG"
+	expect "scan --json: av stays an object" '"av":\{"result":"clean"' "$T/out"
+else
+	bad "tests/av/gen_samples.py failed"
+fi
+
 # --- Help: --help everywhere, -h where it means nothing else; stdout, 0 ---
 for cmd in "--help" "-h" "scan --help" "scan -h" "rules --help" "rules -h" \
     "rules lint --help" "rules test --help" "quarantine --help" \
