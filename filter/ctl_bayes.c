@@ -492,6 +492,7 @@ struct class_ctx {
 	struct bayes_store *store;
 	double		 threshold;
 	uint64_t	 min_spam, min_ham;
+	bool		 is_rank;	/* --rank: the accuracy harness's format */
 	int		 status;
 };
 
@@ -535,11 +536,23 @@ classify_one(void *arg, const char *name, const unsigned char *data,
 		return 1;
 	}
 	msg_end(&m);
-	if (tot.nspam < cc->min_spam || tot.nham < cc->min_ham)
-		printf("%s\tnan\tunsure\n", name);
-	else
-		/* The ranking score orders like p but does not saturate. */
+	if (tot.nspam < cc->min_spam || tot.nham < cc->min_ham) {
+		if (cc->is_rank)
+			printf("%s\tnan\tunsure\n", name);
+		else
+			printf("%s\tp(spam)=-\tunsure (not ready: learned "
+			    "%llu spam and %llu ham of %llu and %llu)\n", name,
+			    (unsigned long long)tot.nspam,
+			    (unsigned long long)tot.nham,
+			    (unsigned long long)cc->min_spam,
+			    (unsigned long long)cc->min_ham);
+	} else if (cc->is_rank)
+		/* The ranking score orders like p but does not saturate:
+		 * what an ROC curve needs, not what a person reads. */
 		printf("%s\t%.6f\t%s\n", name, rank,
+		    p >= cc->threshold ? "spam" : "ham");
+	else
+		printf("%s\tp(spam)=%.4f\t%s\n", name, p,
 		    p >= cc->threshold ? "spam" : "ham");
 	return 0;
 }
@@ -557,6 +570,11 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 	};
 	int	 rc = 0;
 
+	if (argc >= 2 && strcmp(argv[1], "--rank") == 0) {
+		cc.is_rank = true;
+		argc--;
+		argv++;
+	}
 	if (argc >= 3 && strcmp(argv[1], "--list") == 0) {
 		rc = src_list(argv[2], classify_one, &cc);
 		argc -= 2;
@@ -566,8 +584,8 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 		rc = src_path(argv[i], classify_one, &cc);
 	if (argc < 2 && rc == 0 && cc.status == 0 && argv[0] != NULL &&
 	    strcmp(argv[0], "classify") == 0) {
-		fprintf(stderr, "usage: vigilctl bayes classify [--list FILE] "
-		    "PATH...\n");
+		fprintf(stderr, "usage: vigilctl bayes classify [--rank] "
+		    "[--list FILE] PATH...\n");
 		return EX_USAGE;
 	}
 	return rc != 0 || src_nerrors > 0 ? 1 : cc.status;
@@ -576,14 +594,16 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 static const char bayes_usage[] =
 	"usage: vigilctl bayes learn --spam|--ham [--forget] [--list FILE] PATH...\n"
 	"       vigilctl bayes stats | expire\n"
-	"       vigilctl bayes classify [--list FILE] PATH...\n"
+	"       vigilctl bayes classify [--rank] [--list FILE] PATH...\n"
 	"       vigilctl bayes bench [--cv] CORPUS SPLITDIR\n"
 	"  PATH is a message, a folder (walked), a Maildir, an mbox or -;\n"
 	"  --list FILE names one PATH a line (- for stdin).\n"
 	"  learn     train (-s/--spam, -h/--ham); --forget unlearns\n"
 	"  stats     store, counts, last learn, and whether it is ready\n"
 	"  expire    drop old tokens (BayesExpireAge, BayesExpireMaxCount)\n"
-	"  classify  \"PATH<TAB>RANK<TAB>spam|ham|unsure\" a message\n"
+	"  classify  \"PATH<TAB>p(spam)=P<TAB>spam|ham|unsure\" a message, P the\n"
+	"            probability; --rank: \"PATH<TAB>SCORE<TAB>VERDICT\", SCORE\n"
+	"            the ranking score (orders like P, never saturates)\n"
 	"  bench     learning speed and accuracy on a corpus split\n"
 	"  exit: 0 ok, 1 a path could not be read or the store failed,\n"
 	"  64 usage\n";
