@@ -35,14 +35,15 @@
 
 /* ---- message sources ---- */
 
-typedef int (*src_fn)(void *arg, const char *name, const unsigned char *data,
-    size_t len);
+typedef ctl_msg_fn src_fn;
 
 static int	src_path(const char *path, src_fn fn, void *arg);
 
 /* Paths that could not be read: reported, skipped, and the exit status
  * says so; a callback's non-zero return (the store failed) stops all. */
 static unsigned src_nerrors;
+/* Who reports them: "vigilctl bayes", or ctl_read_messages()'s caller. */
+static const char *src_who = "vigilctl bayes";
 
 /* Splits an mbox at "From " lines that follow a blank line. */
 static int
@@ -110,7 +111,7 @@ src_dir(const char *path, src_fn fn, void *arg)
 		return rc;
 	}
 	if ((n = scandir(path, &ents, NULL, alphasort)) < 0) {
-		fprintf(stderr, "vigilctl bayes: %s: %s\n", path,
+		fprintf(stderr, "%s: %s: %s\n", src_who, path,
 		    strerror(errno));
 		src_nerrors++;
 		return 0;
@@ -144,7 +145,7 @@ src_path(const char *path, src_fn fn, void *arg)
 		while ((r = fread(buf, 1, sizeof(buf), stdin)) > 0)
 			g_string_append_len(s, buf, (gssize)r);
 		if (ferror(stdin)) {
-			fprintf(stderr, "vigilctl bayes: stdin: %s\n",
+			fprintf(stderr, "%s: stdin: %s\n", src_who,
 			    strerror(errno));
 			g_string_free(s, TRUE);
 			src_nerrors++;
@@ -155,7 +156,7 @@ src_path(const char *path, src_fn fn, void *arg)
 		return rc;
 	}
 	if (stat(path, &sb) == -1) {
-		fprintf(stderr, "vigilctl bayes: %s: %s\n", path,
+		fprintf(stderr, "%s: %s: %s\n", src_who, path,
 		    strerror(errno));
 		src_nerrors++;
 		return 0;
@@ -163,13 +164,26 @@ src_path(const char *path, src_fn fn, void *arg)
 	if (S_ISDIR(sb.st_mode))
 		return src_dir(path, fn, arg);
 	if (!g_file_get_contents(path, &data, &len, &gerr)) {
-		fprintf(stderr, "vigilctl bayes: %s\n", gerr->message);
+		fprintf(stderr, "%s: %s\n", src_who, gerr->message);
 		g_error_free(gerr);
 		src_nerrors++;
 		return 0;
 	}
 	rc = src_buffer(path, (unsigned char *)data, len, fn, arg);
 	g_free(data);
+	return rc;
+}
+
+int
+ctl_read_messages(const char *who, const char *path, ctl_msg_fn fn,
+    void *arg, unsigned *nerrors_r)
+{
+	unsigned n0 = src_nerrors;
+	int rc;
+
+	src_who = who;
+	rc = src_path(path, fn, arg);
+	*nerrors_r += src_nerrors - n0;
 	return rc;
 }
 

@@ -20,54 +20,6 @@
 #include "verdict.h"
 #include "vigilctl.h"
 
-#define SCAN_MAX_INPUT	(512u << 20)
-
-/* Reads a whole file ("-" = stdin) into a malloc'd buffer. */
-static unsigned char *
-slurp(const char *path, size_t *len_r, char *err, size_t errsz)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	unsigned char *buf = NULL;
-	size_t len = 0, cap = 0;
-
-	if (f == NULL) {
-		snprintf(err, errsz, "%s", strerror(errno));
-		return NULL;
-	}
-	for (;;) {
-		size_t n;
-
-		if (len == cap) {
-			unsigned char *nb;
-
-			cap = cap ? cap * 2 : 65536;
-			if (cap > SCAN_MAX_INPUT + 1) {
-				snprintf(err, errsz, "larger than %u MB", SCAN_MAX_INPUT >> 20);
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			if ((nb = realloc(buf, cap)) == NULL)
-				log_oom(cap, "scan input");
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0) {
-			if (ferror(f)) {
-				snprintf(err, errsz, "read: %s", strerror(errno));
-				free(buf);
-				buf = NULL;
-			}
-			break;
-		}
-	}
-	if (f != stdin)
-		fclose(f);
-	*len_r = len;
-	return buf;
-}
-
 /* s[0..n) with control bytes and DEL as \xHH: values come from mail. */
 static void
 put_safe(const char *s, size_t n)
@@ -238,18 +190,43 @@ print_json(const char *file, struct msg *m, const struct verdict *v, double ms)
 	printf(",\"elapsed_ms\":%.3f}\n", ms);
 }
 
+struct scan_ctx {
+	struct snap		*snap;
+	const struct scan_env	*env;
+	bool			 json;
+};
+
+/* One message of a path (ctl_read_messages). */
+static int
+scan_one(void *arg, const char *name, const unsigned char *data, size_t len)
+{
+	struct scan_ctx *ctx = arg;
+	const struct verdict *v;
+	struct msg *m;
+
+	m = scan_buffer(ctx->snap, ctx->env, data, len, "ctl", &v);
+	if (ctx->json)
+		print_json(name, m, v, msg_elapsed_ms(m));
+	else
+		print_human(name, m, v, msg_elapsed_ms(m));
+	msg_end(&m);
+	return 0;
+}
+
 static const char scan_usage[] =
 	"usage: vigilctl scan [--json] [--ip ADDR] [--helo NAME] [--from ADDR]\n"
-	"                     [--rcpt ADDR]... [--auth USER] FILE|-...\n"
+	"                     [--rcpt ADDR]... [--auth USER] PATH...\n"
 	"  Runs each message through the milter's checks offline and explains\n"
-	"  every point of its score; - reads stdin.\n"
+	"  every point of its score.  PATH is a message, a folder (walked),\n"
+	"  a Maildir, an mbox (each message, as PATH#N) or - for stdin.\n"
 	"  --json       one JSON object a message, for scripts\n"
 	"  --ip ADDR    the client address the MTA would report\n"
 	"  --helo NAME  its HELO name\n"
 	"  --from ADDR  the envelope sender\n"
 	"  --rcpt ADDR  an envelope recipient (repeatable)\n"
 	"  --auth USER  the SMTP AUTH user\n"
-	"  exit: 0 scanned, 64 usage, 66 a message cannot be read, 78 config\n";
+	"  exit: 0 scanned, 64 usage, 66 a path cannot be read (the others\n"
+	"  are scanned), 78 configuration\n";
 
 int
 ctl_scan(const struct ctl_opts *o, int argc, char **argv)
@@ -265,8 +242,10 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 	};
 	struct scan_env env = { 0 };
 	const char **rcpts = calloc((size_t)argc + 1, sizeof(char *));
+	struct scan_ctx ctx = { 0 };
 	bool json = false;
 	struct snap *s;
+	unsigned nerrors = 0;
 	int ch, rc = 0;
 
 	if (rcpts == NULL)
@@ -300,28 +279,14 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 		free(rcpts);
 		return EX_CONFIG;
 	}
-	for (int i = optind; i < argc; i++) {
-		char err[256];
-		size_t len;
-		unsigned char *data = slurp(argv[i], &len, err, sizeof(err));
-		const struct verdict *v;
-		struct msg *m;
-		double ms;
-
-		if (data == NULL) {
-			fprintf(stderr, "vigilctl scan: %s: %s\n", argv[i], err);
-			rc = EX_NOINPUT;
-			continue;
-		}
-		m = scan_buffer(s, &env, data, len, "ctl", &v);
-		ms = msg_elapsed_ms(m);
-		if (json)
-			print_json(argv[i], m, v, ms);
-		else
-			print_human(argv[i], m, v, ms);
-		msg_end(&m);
-		free(data);
-	}
+	ctx.snap = s;
+	ctx.env = &env;
+	ctx.json = json;
+	for (int i = optind; i < argc; i++)
+		(void)ctl_read_messages("vigilctl scan", argv[i], scan_one,
+		    &ctx, &nerrors);	/* scan_one never stops the walk */
+	if (nerrors > 0)
+		rc = EX_NOINPUT;
 	fflush(stdout);
 	snap_unref(&s);
 	free(rcpts);

@@ -30,7 +30,7 @@ static const struct {
 	const char	*usage;
 } cmds[] = {
 	{ "scan", ctl_scan,
-	  "scan [--json] [--ip ADDR] [--helo NAME] [--from ADDR] [--rcpt ADDR]... FILE...\n"
+	  "scan [--json] [--ip ADDR] [--helo NAME] [--from ADDR] [--rcpt ADDR]... PATH...\n"
 	  "        scan messages offline and explain every point of their score" },
 	{ "quarantine", ctl_quarantine,
 	  "quarantine list|show|release|delete|purge ...\n"

@@ -34,6 +34,19 @@ int		 ctl_control(const struct ctl_opts *, const char *line);
  */
 bool		 ctl_wants_help(int argc, char **argv, int upto);
 
+/*
+ * The messages at path, one call of fn each: a file, a folder walked in
+ * name order, a Maildir's cur/ and new/, an mbox (a file starting with
+ * "From ") split into its messages, named path#N, or "-" for stdin.
+ * A path that cannot be read is reported on stderr after who and
+ * counted in *nerrors_r; fn's non-zero return stops the walk and is
+ * returned.  data is valid during the call only.
+ */
+typedef int (*ctl_msg_fn)(void *arg, const char *name,
+		    const unsigned char *data, size_t len);
+int		 ctl_read_messages(const char *who, const char *path,
+		    ctl_msg_fn fn, void *arg, unsigned *nerrors_r);
+
 /* Subcommands: argv[0] is the subcommand's name; return the exit status. */
 typedef int (*ctl_fn)(const struct ctl_opts *, int argc, char **argv);
 int	ctl_scan(const struct ctl_opts *, int, char **);

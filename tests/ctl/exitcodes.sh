@@ -215,6 +215,26 @@ else
 	bad "tests/av/gen_samples.py failed"
 fi
 
+# --- scan reads what bayes learn reads: folders, mbox, stdin ---
+mkdir "$T/msgs"
+cp "$top_srcdir/samples/messages/ham-plain.eml" "$MSG" "$T/msgs/"
+for f in "$top_srcdir/samples/messages/ham-plain.eml" "$MSG"; do
+	echo "From someone@example.org Sat Jan  1 00:00:00 2026"
+	cat "$f"
+	echo
+done >"$T/two.mbox"
+run -o Checks=headers scan "$T/msgs" "$T/two.mbox"
+status "scan a folder and an mbox" 0
+expect "scan a folder: its messages" "^$T/msgs/spam-headers.eml: " "$T/out"
+expect "scan an mbox: its first message" "^$T/two.mbox#1: accept" "$T/out"
+expect "scan an mbox: its second message" "^$T/two.mbox#2: " "$T/out"
+run -o Checks=headers scan /nonexistent "$MSG"
+status "scan a missing file" 66
+expect "scan a missing file: named" "vigilctl scan: /nonexistent: No such file" "$T/err"
+expect "scan a missing file: the others scanned" "spam-headers.eml: " "$T/out"
+"$CTL" -c "$T/vigil.conf" -o Checks=headers scan - <"$MSG" >"$T/out" 2>&1
+expect "scan -: stdin" "^-: " "$T/out"
+
 # --- Help: --help everywhere, -h where it means nothing else; stdout, 0 ---
 for cmd in "--help" "-h" "scan --help" "scan -h" "rules --help" "rules -h" \
     "rules lint --help" "rules test --help" "quarantine --help" \
