@@ -589,8 +589,15 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 		argc--;
 		argv++;
 	}
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1] != '\0' &&
+		    !(i == 1 && strcmp(argv[i], "--list") == 0)) {
+			fprintf(stderr, "vigilctl bayes classify: unknown option "
+			    "\"%s\"\nusage: vigilctl bayes classify [--rank] "
+			    "[--list FILE] PATH...\n", argv[i]);
+			return EX_USAGE;
+		}
 	if (argc >= 3 && strcmp(argv[1], "--list") == 0) {
-		rc = src_list(argv[2], classify_one, &cc);
 		argc -= 2;
 		argv += 2;
 	}

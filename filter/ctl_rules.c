@@ -524,12 +524,43 @@ static const char rules_usage[] =
 	"  bench  the rules' own time on the messages (folders walked)\n"
 	"  exit: 64 usage, 66 an input is missing, 78 configuration\n";
 
+/*
+ * An option where a path or message belongs ("rules lint --json"): the
+ * subcommands read their few options in order, so whatever else starts
+ * with "-" is a mistake, not a file name.  "-" alone is not an option.
+ */
+static bool
+stray_option(int argc, char **argv)
+{
+	static const char *const known[] = { "--no-stress", "--batch",
+	    "--counts", NULL };
+
+	for (int i = 2; i < argc; i++) {
+		size_t k;
+
+		if (argv[i][0] != '-' || argv[i][1] == '\0')
+			continue;
+		for (k = 0; known[k] != NULL && strcmp(known[k], argv[i]); k++)
+			;
+		if (known[k] == NULL) {
+			fprintf(stderr, "vigilctl rules %s: unknown option "
+			    "\"%s\"\n", argv[1], argv[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
 int
 ctl_rules(const struct ctl_opts *o, int argc, char **argv)
 {
 	if (ctl_wants_help(argc, argv, argc)) {
 		fputs(rules_usage, stdout);
 		return 0;
+	}
+	if (stray_option(argc, argv)) {
+		fputs(rules_usage, stderr);
+		return EX_USAGE;
 	}
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
 		return rules_list(o, argc - 1, argv + 1);

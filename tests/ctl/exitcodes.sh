@@ -123,11 +123,14 @@ status "rules test MSG $miss (no hit)" 1
 
 # --- Flags a command does not take are usage errors ---
 for cmd in "stats --json" "stats --prometheus" "reload now" "config --bogus" \
-    "bayes stats --json" "bayes frob"; do
+    "bayes stats --json" "bayes frob" "rules lint --json" "rules list --json" \
+    "rules bench --json" "rules test --json $MSG" \
+    "-o BayesDir=$T/bayes bayes classify --json $MSG"; do
 	# shellcheck disable=SC2086
 	run $cmd
 	status "$cmd" 64
-	expect "$cmd: says what is wrong" "unexpected argument|unknown command" "$T/err"
+	expect "$cmd: says what is wrong" \
+	    "unexpected argument|unknown (command|option)" "$T/err"
 done
 
 run stats
