@@ -64,6 +64,8 @@ void	diag_emit(struct rules_set *, const struct rules_diag *,
 struct rules_attr *attr_get(struct rules_set *, const char *name);
 /* Is kw a directive of SpamAssassin's configuration language (rules_sa.c)? */
 bool	rules_is_sa_directive(const char *kw);
+/* Edit distance of two words (99 when one has 32 bytes or more). */
+int	rules_edit_distance(const char *a, const char *b);
 
 struct rules_where {
 	const char	*file;		/* owned by the set's strings */

@@ -733,30 +733,6 @@ is_rule_directive(const char *kw)
 	return false;
 }
 
-/* Edit distance of a and b, both short; stops counting past 3. */
-static int
-distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	int row[32], prev, tmp;
-
-	if (la >= NELEM(row) || lb >= NELEM(row))
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		row[j] = (int)j;
-	for (size_t i = 1; i <= la; i++) {
-		prev = row[0];
-		row[0] = (int)i;
-		for (size_t j = 1; j <= lb; j++) {
-			tmp = row[j];
-			row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1),
-			    prev + (a[i - 1] != b[j - 1]));
-			prev = tmp;
-		}
-	}
-	return row[lb];
-}
-
 /* The directive vigil reads that kw is most likely a typo of, or NULL. */
 static const char *
 directive_near(const char *kw)
@@ -765,7 +741,7 @@ directive_near(const char *kw)
 	int bd = 3;
 
 	for (size_t i = 0; i < NELEM(named_directives); i++) {
-		int d = distance(kw, named_directives[i].kw);
+		int d = rules_edit_distance(kw, named_directives[i].kw);
 
 		if (d < bd) {
 			bd = d;

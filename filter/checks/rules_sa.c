@@ -4,13 +4,17 @@
  * ships), so that `vigilctl rules lint` can tell a directive vigil skips
  * on purpose (a warning) from one nobody knows, a typo (an error).
  * Taken from the modules' `setting`, `command` and `aliases` entries and
- * the keys their parse_config hooks accept.  Sorted for bsearch.
+ * the keys their parse_config hooks accept.  Sorted for bsearch.  Also
+ * the edit distance lint uses to name the directive a typo meant.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
+#include "lib/util.h"
 #include "checks/rules_int.h"
 
 static const char *const sa_directives[] = {
@@ -409,7 +413,30 @@ rules_is_sa_directive(const char *kw)
 	/* The Bayes plugin's bayes_stopword_LANG, one per language. */
 	if (strncmp(kw, "bayes_stopword_", 15) == 0 && kw[15] != '\0')
 		return true;
-	return bsearch(kw, sa_directives, sizeof(sa_directives) /
-	    sizeof(sa_directives[0]), sizeof(sa_directives[0]), str_cmp) !=
-	    NULL;
+	return bsearch(kw, sa_directives, NELEM(sa_directives),
+	    sizeof(sa_directives[0]), str_cmp) != NULL;
+}
+
+/* Levenshtein distance; 99 for words of 32 bytes or more. */
+int
+rules_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	int row[32], prev, tmp;
+
+	if (la >= NELEM(row) || lb >= NELEM(row))
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = (int)j;
+	for (size_t i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = (int)i;
+		for (size_t j = 1; j <= lb; j++) {
+			tmp = row[j];
+			row[j] = MIN(MIN(row[j] + 1, row[j - 1] + 1),
+			    prev + (a[i - 1] != b[j - 1]));
+			prev = tmp;
+		}
+	}
+	return row[lb];
 }
