@@ -506,7 +506,7 @@ struct class_ctx {
 	struct bayes_store *store;
 	double		 threshold;
 	uint64_t	 min_spam, min_ham;
-	bool		 is_rank;	/* --rank: the accuracy harness's format */
+	bool		 is_rank;	/* --rank: for the accuracy harness */
 	int		 status;
 };
 
@@ -592,8 +592,8 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 	for (int i = 1; i < argc; i++)
 		if (argv[i][0] == '-' && argv[i][1] != '\0' &&
 		    !(i == 1 && strcmp(argv[i], "--list") == 0)) {
-			fprintf(stderr, "vigilctl bayes classify: unknown option "
-			    "\"%s\"\nusage: vigilctl bayes classify [--rank] "
+			fprintf(stderr, "vigilctl bayes classify: unknown "
+			    "option \"%s\"\nusage: vigilctl bayes classify [--rank] "
 			    "[--list FILE] PATH...\n", argv[i]);
 			return EX_USAGE;
 		}
@@ -648,7 +648,8 @@ ctl_bayes(const struct ctl_opts *o, int argc, char **argv)
 	if (strcmp(argv[1], "bench") == 0)
 		return ctl_bayes_bench(o, argc - 1, argv + 1);
 	if (strcmp(argv[1], "learn") != 0 && strcmp(argv[1], "stats") != 0 &&
-	    strcmp(argv[1], "expire") != 0 && strcmp(argv[1], "classify") != 0) {
+	    strcmp(argv[1], "expire") != 0 &&
+	    strcmp(argv[1], "classify") != 0) {
 		fprintf(stderr, "vigilctl bayes: unknown command %s\n"
 		    "usage: vigilctl bayes learn|stats|expire|classify|bench "
 		    "...\n", argv[1]);

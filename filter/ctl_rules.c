@@ -37,10 +37,13 @@ put_escaped(FILE *out, const char *s)
 	while (*p != '\0') {
 		size_t n = 1;
 
+		/* A UTF-8 sequence prints whole; a bad one byte by byte. */
 		if (*p >= 0x80) {
-			n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 : 0;
+			n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 :
+			    0;
 			if (n > 0 && (strnlen((const char *)p, n) < n ||
-			    !g_utf8_validate((const gchar *)p, (gssize)n, NULL)))
+			    !g_utf8_validate((const gchar *)p, (gssize)n,
+			    NULL)))
 				n = 0;
 		}
 		if (n == 0 || *p < 0x20 || *p == 0x7f ||

@@ -34,6 +34,20 @@ put_safe(const char *s, size_t n)
 	}
 }
 
+/* The character a JSON escape \c stands for (\u aside). */
+static char
+json_unescape(char c)
+{
+	switch (c) {
+	case 'n': return '\n';
+	case 't': return '\t';
+	case 'r': return '\r';
+	case 'b': return '\b';
+	case 'f': return '\f';
+	default: return c;	/* \" \\ \/ */
+	}
+}
+
 /*
  * Prints the JSON value at p the way a person reads it: a string without
  * quotes or escapes, an object as "key=value ..." (null members left
@@ -54,23 +68,22 @@ put_json_human(const char *p)
 
 			if (c == '\\' && p[1] != '\0') {
 				c = *++p;
-				if (c == 'n' || c == 't' || c == 'r' || c == 'b' ||
-				    c == 'f')
-					c = c == 'n' ? '\n' : c == 't' ? '\t' :
-					    c == 'r' ? '\r' : c == 'b' ? '\b' : '\f';
-				else if (c == 'u' && strnlen(p, 5) == 5) {
+				if (c != 'u')
+					c = json_unescape(c);
+				else if (strnlen(p, 5) == 5) {
 					char hex[5], buf[8];
 					gunichar u;
+					size_t n;
 
 					memcpy(hex, p + 1, 4);
 					hex[4] = '\0';
 					u = (gunichar)strtoul(hex, NULL, 16);
 					p += 4;
+					n = (size_t)g_unichar_to_utf8(u, buf);
 					if (u < 0x20 || u == 0x7f)
 						printf("\\x%02x", (unsigned)u);
 					else
-						fwrite(buf, 1, (size_t)g_unichar_to_utf8(
-						    u, buf), stdout);
+						fwrite(buf, 1, n, stdout);
 					continue;
 				}
 			}

@@ -30,7 +30,7 @@ struct rules_set {
 	GHashTable	*attrs;		/* name -> struct rules_attr * */
 	/* Strict loading (lint) only: where each score was set, and the
 	 * names rules are given inside false if/ifplugin blocks. */
-	GHashTable	*score_where;	/* name -> struct rules_where * */
+	GHashTable	*score_where;	/* name -> struct rules_where */
 	GHashTable	*inactive;	/* names */
 	GStringChunk	*strings;	/* file names */
 	/* ReplaceTags */

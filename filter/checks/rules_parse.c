@@ -644,7 +644,8 @@ parse_score(struct pfile *pf, const char *name, char *rest)
 
 			w->file = pf->file;
 			w->line = pf->line;
-			g_hash_table_replace(set->score_where, g_strdup(name), w);
+			g_hash_table_replace(set->score_where, g_strdup(name),
+			    w);
 		}
 	}
 }
@@ -836,7 +837,8 @@ directive(struct pfile *pf, char *s, const char *line)
 		 * is off; those are not undefined. */
 		if (pf->diag != NULL && pf->diag->is_strict &&
 		    (in_list(dns_rule_directives, kw) || is_rule_directive(kw)))
-			g_hash_table_add(set->inactive, g_strdup(next_word(&s)));
+			g_hash_table_add(set->inactive,
+			    g_strdup(next_word(&s)));
 		return;
 	}
 
