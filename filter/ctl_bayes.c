@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,9 +35,16 @@
 
 /* ---- message sources ---- */
 
+typedef ctl_msg_fn src_fn;
+
+static int	src_path(const char *path, src_fn fn, void *arg);
+
 /* Paths that could not be read: reported, skipped, and the exit status
  * says so; a callback's non-zero return (the store failed) stops all. */
-unsigned src_nerrors;
+static unsigned src_nerrors;
+/* Who reports them: "vigilctl bayes", or ctl_read_messages()'s caller. */
+static const char *src_who = "vigilctl bayes";
+static int	src_list(const char *list, src_fn fn, void *arg);
 
 /* Splits an mbox at "From " lines that follow a blank line. */
 static int
@@ -104,7 +112,7 @@ src_dir(const char *path, src_fn fn, void *arg)
 		return rc;
 	}
 	if ((n = scandir(path, &ents, NULL, alphasort)) < 0) {
-		fprintf(stderr, "vigilctl bayes: %s: %s\n", path,
+		fprintf(stderr, "%s: %s: %s\n", src_who, path,
 		    strerror(errno));
 		src_nerrors++;
 		return 0;
@@ -138,7 +146,7 @@ src_path(const char *path, src_fn fn, void *arg)
 		while ((r = fread(buf, 1, sizeof(buf), stdin)) > 0)
 			g_string_append_len(s, buf, (gssize)r);
 		if (ferror(stdin)) {
-			fprintf(stderr, "vigilctl bayes: stdin: %s\n",
+			fprintf(stderr, "%s: stdin: %s\n", src_who,
 			    strerror(errno));
 			g_string_free(s, TRUE);
 			src_nerrors++;
@@ -149,7 +157,7 @@ src_path(const char *path, src_fn fn, void *arg)
 		return rc;
 	}
 	if (stat(path, &sb) == -1) {
-		fprintf(stderr, "vigilctl bayes: %s: %s\n", path,
+		fprintf(stderr, "%s: %s: %s\n", src_who, path,
 		    strerror(errno));
 		src_nerrors++;
 		return 0;
@@ -157,7 +165,7 @@ src_path(const char *path, src_fn fn, void *arg)
 	if (S_ISDIR(sb.st_mode))
 		return src_dir(path, fn, arg);
 	if (!g_file_get_contents(path, &data, &len, &gerr)) {
-		fprintf(stderr, "vigilctl bayes: %s\n", gerr->message);
+		fprintf(stderr, "%s: %s\n", src_who, gerr->message);
 		g_error_free(gerr);
 		src_nerrors++;
 		return 0;
@@ -167,8 +175,34 @@ src_path(const char *path, src_fn fn, void *arg)
 	return rc;
 }
 
-/* Each line of a list file is a path (the accuracy adapter's format). */
 int
+ctl_read_list(const char *who, const char *list, ctl_msg_fn fn, void *arg,
+    unsigned *nerrors_r)
+{
+	unsigned n0 = src_nerrors;
+	int rc;
+
+	src_who = who;
+	rc = src_list(list, fn, arg);
+	*nerrors_r += src_nerrors - n0;
+	return rc;
+}
+
+int
+ctl_read_messages(const char *who, const char *path, ctl_msg_fn fn,
+    void *arg, unsigned *nerrors_r)
+{
+	unsigned n0 = src_nerrors;
+	int rc;
+
+	src_who = who;
+	rc = src_path(path, fn, arg);
+	*nerrors_r += src_nerrors - n0;
+	return rc;
+}
+
+/* Each line of a list file is a path (the accuracy adapter's format). */
+static int
 src_list(const char *list, src_fn fn, void *arg)
 {
 	FILE	*f = strcmp(list, "-") == 0 ? stdin : fopen(list, "r");
@@ -178,7 +212,7 @@ src_list(const char *list, src_fn fn, void *arg)
 	int	 rc = 0;
 
 	if (f == NULL) {
-		fprintf(stderr, "vigilctl bayes: %s: %s\n", list,
+		fprintf(stderr, "%s: %s: %s\n", src_who, list,
 		    strerror(errno));
 		return 1;
 	}
@@ -362,13 +396,13 @@ bayes_learn_cmd(struct snap *s, struct bayes_store *store, int argc,
 		case 'h': cls = BAYES_HAM; break;
 		case 'f': forget = 1; break;
 		case 'l': list = optarg; break;
-		default: return 2;
+		default: return EX_USAGE;
 		}
 	}
 	if (cls < 0 || (optind == argc && list == NULL)) {
 		fprintf(stderr, "usage: vigilctl bayes learn --spam|--ham "
 		    "[--forget] [--list FILE] PATH...\n");
-		return 2;
+		return EX_USAGE;
 	}
 	if ((lc = calloc(1, sizeof(*lc))) == NULL)
 		log_oom(sizeof(*lc), "bayes");
@@ -465,7 +499,7 @@ bayes_expire_cmd(struct snap *s, struct bayes_store *store, int argc,
 	if (argc > 1) {
 		fprintf(stderr, "usage: vigilctl bayes expire (settings: "
 		    "BayesExpireAge, BayesExpireMaxCount, BayesExpireBatch)\n");
-		return 2;
+		return EX_USAGE;
 	}
 	if (store->ops->expire(store, (int64_t)time(NULL) - age_s, maxc,
 	    budget, &st, &err) == -1) {
@@ -486,6 +520,7 @@ struct class_ctx {
 	struct bayes_store *store;
 	double		 threshold;
 	uint64_t	 min_spam, min_ham;
+	bool		 is_rank;	/* --rank: for the accuracy harness */
 	int		 status;
 };
 
@@ -529,11 +564,23 @@ classify_one(void *arg, const char *name, const unsigned char *data,
 		return 1;
 	}
 	msg_end(&m);
-	if (tot.nspam < cc->min_spam || tot.nham < cc->min_ham)
-		printf("%s\tnan\tunsure\n", name);
-	else
-		/* The ranking score orders like p but does not saturate. */
+	if (tot.nspam < cc->min_spam || tot.nham < cc->min_ham) {
+		if (cc->is_rank)
+			printf("%s\tnan\tunsure\n", name);
+		else
+			printf("%s\tp(spam)=-\tunsure (not ready: learned "
+			    "%llu spam and %llu ham of %llu and %llu)\n", name,
+			    (unsigned long long)tot.nspam,
+			    (unsigned long long)tot.nham,
+			    (unsigned long long)cc->min_spam,
+			    (unsigned long long)cc->min_ham);
+	} else if (cc->is_rank)
+		/* The ranking score orders like p but does not saturate:
+		 * what an ROC curve needs, not what a person reads. */
 		printf("%s\t%.6f\t%s\n", name, rank,
+		    p >= cc->threshold ? "spam" : "ham");
+	else
+		printf("%s\tp(spam)=%.4f\t%s\n", name, p,
 		    p >= cc->threshold ? "spam" : "ham");
 	return 0;
 }
@@ -551,8 +598,20 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 	};
 	int	 rc = 0;
 
+	if (argc >= 2 && strcmp(argv[1], "--rank") == 0) {
+		cc.is_rank = true;
+		argc--;
+		argv++;
+	}
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1] != '\0' &&
+		    !(i == 1 && strcmp(argv[i], "--list") == 0)) {
+			fprintf(stderr, "vigilctl bayes classify: unknown "
+			    "option \"%s\"\nusage: vigilctl bayes classify [--rank] "
+			    "[--list FILE] PATH...\n", argv[i]);
+			return EX_USAGE;
+		}
 	if (argc >= 3 && strcmp(argv[1], "--list") == 0) {
-		rc = src_list(argv[2], classify_one, &cc);
 		argc -= 2;
 		argv += 2;
 	}
@@ -560,12 +619,29 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 		rc = src_path(argv[i], classify_one, &cc);
 	if (argc < 2 && rc == 0 && cc.status == 0 && argv[0] != NULL &&
 	    strcmp(argv[0], "classify") == 0) {
-		fprintf(stderr, "usage: vigilctl bayes classify [--list FILE] "
-		    "PATH...\n");
-		return 2;
+		fprintf(stderr, "usage: vigilctl bayes classify [--rank] "
+		    "[--list FILE] PATH...\n");
+		return EX_USAGE;
 	}
 	return rc != 0 || src_nerrors > 0 ? 1 : cc.status;
 }
+
+static const char bayes_usage[] =
+	"usage: vigilctl bayes learn --spam|--ham [--forget] [--list FILE] PATH...\n"
+	"       vigilctl bayes stats | expire\n"
+	"       vigilctl bayes classify [--rank] [--list FILE] PATH...\n"
+	"       vigilctl bayes bench [--cv] CORPUS SPLITDIR\n"
+	"  PATH is a message, a folder (walked), a Maildir, an mbox or -;\n"
+	"  --list FILE names one PATH a line (- for stdin).\n"
+	"  learn     train (-s/--spam, -h/--ham); --forget unlearns\n"
+	"  stats     store, counts, last learn, and whether it is ready\n"
+	"  expire    drop old tokens (BayesExpireAge, BayesExpireMaxCount)\n"
+	"  classify  \"PATH<TAB>p(spam)=P<TAB>spam|ham|unsure\" a message, P the\n"
+	"            probability; --rank: \"PATH<TAB>SCORE<TAB>VERDICT\", SCORE\n"
+	"            the ranking score (orders like P, never saturates)\n"
+	"  bench     learning speed and accuracy on a corpus split\n"
+	"  exit: 0 ok, 1 a path could not be read or the store failed,\n"
+	"  64 usage\n";
 
 int
 ctl_bayes(const struct ctl_opts *o, int argc, char **argv)
@@ -574,13 +650,30 @@ ctl_bayes(const struct ctl_opts *o, int argc, char **argv)
 	struct bayes_store *store;
 	int	 rc;
 
+	/* -h is --ham for learn: only --help, or -h right after bayes. */
+	if (ctl_wants_help(argc, argv, 1)) {
+		fputs(bayes_usage, stdout);
+		return 0;
+	}
 	if (argc < 2) {
-		fprintf(stderr, "usage: vigilctl bayes learn|stats|expire|"
-		    "classify|bench ...\n");
-		return 2;
+		fputs(bayes_usage, stderr);
+		return EX_USAGE;
 	}
 	if (strcmp(argv[1], "bench") == 0)
 		return ctl_bayes_bench(o, argc - 1, argv + 1);
+	if (strcmp(argv[1], "learn") != 0 && strcmp(argv[1], "stats") != 0 &&
+	    strcmp(argv[1], "expire") != 0 &&
+	    strcmp(argv[1], "classify") != 0) {
+		fprintf(stderr, "vigilctl bayes: unknown command %s\n"
+		    "usage: vigilctl bayes learn|stats|expire|classify|bench "
+		    "...\n", argv[1]);
+		return EX_USAGE;
+	}
+	if (strcmp(argv[1], "stats") == 0 && argc > 2) {
+		fprintf(stderr, "vigilctl bayes stats: unexpected argument "
+		    "\"%s\"\nusage: vigilctl bayes stats\n", argv[2]);
+		return EX_USAGE;
+	}
 	/*
 	 * The snapshot parses messages; the store is opened here from the
 	 * same settings, whether or not Checks and BayesEnable turn the
@@ -609,7 +702,7 @@ ctl_bayes(const struct ctl_opts *o, int argc, char **argv)
 	else {
 		fprintf(stderr, "vigilctl bayes: unknown command %s\n",
 		    argv[1]);
-		rc = 2;
+		rc = EX_USAGE;
 	}
 	bayes_store_close(&store);
 	snap_unref(&s);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -334,13 +335,13 @@ ctl_bayes_bench(const struct ctl_opts *o, int argc, char **argv)
 		case 'd': bp.min_dev = atof(optarg); break;
 		case 'm': bp.max_toks = strtoul(optarg, NULL, 10); break;
 		case 'W': bp.header_weight = atof(optarg); break;
-		default: return 2;
+		default: return EX_USAGE;
 		}
 	}
 	if (argc - optind != 2) {
 		fprintf(stderr, "usage: vigilctl bayes bench [--cv] "
 		    "[--threshold P] CORPUS SPLITDIR\n");
-		return 2;
+		return EX_USAGE;
 	}
 	const char *corpus = argv[optind], *split = argv[optind + 1];
 

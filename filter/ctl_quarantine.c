@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,9 +36,17 @@ static const char usage_text[] =
 	"                                [--min-score N] "
 	"[--reason virus|spam|policy|WORD] [--json]\n"
 	"       vigilctl quarantine show ID\n"
-	"       vigilctl quarantine release ID... [--to ADDR] [--learn-ham]\n"
+	"       vigilctl quarantine release ID... [--to ADDR] [--learn-ham] "
+	"[--force]\n"
 	"       vigilctl quarantine delete ID...\n"
-	"       vigilctl quarantine purge --older-than DUR\n";
+	"       vigilctl quarantine purge --older-than DUR\n"
+	"  list     the entries, oldest first (--json: one object a line)\n"
+	"  show     envelope, hits, headers and a text preview of one entry\n"
+	"  release  re-inject through SendmailCommand; --to instead of the\n"
+	"           original recipients; --learn-ham also learns it as ham;\n"
+	"           one already released is refused (exit 1) unless --force\n"
+	"  delete   remove entries; purge: those older than DUR (30d)\n"
+	"  exit: 0 ok, 1 refused or failed, 64 usage, 78 configuration\n";
 
 static int
 usage(const char *why)
@@ -171,13 +180,38 @@ store_open(const struct ctl_opts *o, struct cfg **cfg_r)
 	return q;
 }
 
+/*
+ * True when QuarantineDir exists but holds no index yet: nothing was ever
+ * quarantined, which list shows as an empty list, not as an error.
+ */
+static bool
+store_is_unused(const struct ctl_opts *o)
+{
+	struct cfg *c = ctl_cfg(o);
+	const char *dir;
+	char *index = NULL;
+	struct stat st;
+	bool unused = false;
+
+	if (c == NULL)
+		return false;
+	dir = cfg_str(c, "QuarantineDir");
+	if (dir != NULL && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    asprintf(&index, "%s/index.sqlite", dir) != -1 &&
+	    access(index, F_OK) == -1 && errno == ENOENT)
+		unused = true;
+	free(index);
+	cfg_unref(&c);
+	return unused;
+}
+
 static void
 list_table(struct arena *a, const struct qentry **v, size_t n)
 {
 	static const char *const head[] = { "ID", "TIME (UTC)", "SCORE",
-	    "REASON", "SENDER", "RECIPIENTS", "SUBJECT" };
-	enum { NCOL = 7 };
-	static const size_t maxw[NCOL] = { 32, 19, 8, 10, 32, 32, 50 };
+	    "REASON", "RELEASED (UTC)", "SENDER", "RECIPIENTS", "SUBJECT" };
+	enum { NCOL = 8 };
+	static const size_t maxw[NCOL] = { 32, 19, 8, 10, 19, 32, 32, 50 };
 	char ***rows = arena_alloc(a, (n + 1) * sizeof(*rows));
 	size_t w[NCOL], i, c;
 
@@ -196,10 +230,15 @@ list_table(struct arena *a, const struct qentry **v, size_t n)
 		rows[i][1] = arena_strdup(a, tbuf);
 		rows[i][2] = arena_printf(a, "%.1f", e->score);
 		rows[i][3] = cell(a, e->reason, maxw[3]);
-		rows[i][4] = cell(a, *e->sender != '\0' ? e->sender : "<>",
-		    maxw[4]);
-		rows[i][5] = cell(a, rc, maxw[5]);
-		rows[i][6] = cell(a, e->subject, maxw[6]);
+		if (e->released != 0) {
+			time_text(tbuf, sizeof(tbuf), e->released);
+			rows[i][4] = arena_strdup(a, tbuf);
+		} else
+			rows[i][4] = arena_strdup(a, "-");
+		rows[i][5] = cell(a, *e->sender != '\0' ? e->sender : "<>",
+		    maxw[5]);
+		rows[i][6] = cell(a, rc, maxw[6]);
+		rows[i][7] = cell(a, e->subject, maxw[7]);
 		for (c = 0; c < NCOL; c++)
 			if (u8_width(rows[i][c]) > w[c])
 				w[c] = u8_width(rows[i][c]);
@@ -272,6 +311,15 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage("list takes no ids");
+	if (store_is_unused(o)) {
+		if (!json) {
+			struct arena *a = arena_new("quarantine list");
+
+			list_table(a, NULL, 0);
+			arena_free(&a);
+		}
+		return 0;
+	}
 	if ((q = store_open(o, &c)) == NULL)
 		return 1;
 	if (json) {
@@ -471,11 +519,12 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "to", required_argument, NULL, 't' },
 		{ "learn-ham", no_argument, NULL, 'l' },
+		{ "force", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char **to;
 	size_t nto = 0;
-	bool learn = false;
+	bool learn = false, force = false;
 	struct learner lr = { NULL, NULL };
 	struct qstore *q;
 	struct cfg *c;
@@ -496,6 +545,7 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 			to[nto++] = optarg;
 			break;
 		case 'l': learn = true; break;
+		case 'F': force = true; break;
 		default: free(to); return usage(NULL);
 		}
 	}
@@ -521,6 +571,17 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 		if (e == NULL) {
 			fprintf(stderr, "vigilctl quarantine release: %s\n",
 			    quarantine_error(q));
+			rc = 1;
+			continue;
+		}
+		/* A second release delivers a second copy: only on purpose. */
+		if (e->released != 0 && !force) {
+			char tbuf[32];
+
+			time_text(tbuf, sizeof(tbuf), e->released);
+			fprintf(stderr, "vigilctl quarantine release: %s was "
+			    "already released at %s UTC; --force sends it "
+			    "again\n", e->id, tbuf);
 			rc = 1;
 			continue;
 		}
@@ -622,6 +683,10 @@ ctl_quarantine(const struct ctl_opts *o, int argc, char **argv)
 		{ "purge", cmd_purge },
 	};
 
+	if (ctl_wants_help(argc, argv, argc)) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
 	if (argc < 2)
 		return usage(NULL);
 	for (size_t i = 0; i < NELEM(cmds); i++)

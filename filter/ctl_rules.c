@@ -27,13 +27,54 @@
 #include "checks/rules.h"
 #include "checks/rules_check.h"
 
+/* s with control bytes, DEL and bytes that are not UTF-8 as \xHH: a rules
+ * file may be anything, the terminal must not obey it. */
+static void
+put_escaped(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		size_t n = 1;
+
+		/* A UTF-8 sequence prints whole; a bad one byte by byte. */
+		if (*p >= 0x80) {
+			n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 :
+			    0;
+			if (n > 0 && (strnlen((const char *)p, n) < n ||
+			    !g_utf8_validate((const gchar *)p, (gssize)n,
+			    NULL)))
+				n = 0;
+		}
+		if (n == 0 || *p < 0x20 || *p == 0x7f ||
+		    (*p == 0xc2 && p[1] <= 0x9f)) {
+			fprintf(out, "\\x%02x", *p);
+			p++;
+			continue;
+		}
+		fwrite(p, 1, n, out);
+		p += n;
+	}
+}
+
+static void
+diag_print(FILE *out, enum rules_sev sev, const char *file, int line,
+    int col, const char *name, const char *what)
+{
+	put_escaped(out, file);
+	fprintf(out, ":%d:%d: ", line, col);
+	put_escaped(out, name);
+	fprintf(out, ": %s", sev == RULES_WARN ? "warning: " : "");
+	put_escaped(out, what);
+	fputc('\n', out);
+}
+
 static void
 lint_diag(void *arg, enum rules_sev sev, const char *file, int line, int col,
     const char *name, const char *what)
 {
 	(void)arg;
-	printf("%s:%d:%d: %s: %s%s\n", file, line, col, name,
-	    sev == RULES_WARN ? "warning: " : "", what);
+	diag_print(stdout, sev, file, line, col, name, what);
 }
 
 /* Limits from the configuration, or the built-in defaults when there is
@@ -67,7 +108,7 @@ ctl_limits(const struct ctl_opts *o, struct rules_limits *lim, char **dir_r)
 static int
 rules_lint(const struct ctl_opts *o, int argc, char **argv)
 {
-	struct rules_diag diag = { .fn = lint_diag };
+	struct rules_diag diag = { .fn = lint_diag, .is_strict = true };
 	struct rules_limits lim;
 	struct rules_set *set;
 	struct rules_counts c;
@@ -218,12 +259,20 @@ rules_test(const struct ctl_opts *o, int argc, char **argv)
 					if (strcmp(res->hits[j].rule->name,
 					    argv[k]) == 0)
 						hit = true;
-				if (!hit)
-					printf("  %-28s  no hit%s\n", argv[k],
-					    rules_find(rules_state_set(
-					    snap_state(s, &check_rules)),
-					    argv[k]) == NULL ? " (no such rule)" :
-					    "");
+				if (hit)
+					continue;
+				if (rules_find(rules_state_set(snap_state(s,
+				    &check_rules)), argv[k]) == NULL) {
+					printf("  %-28s  no hit (no such "
+					    "rule)\n", argv[k]);
+					fprintf(stderr, "vigilctl rules test: "
+					    "no such rule: %s\n", argv[k]);
+					rc = EX_DATAERR;
+				} else {
+					printf("  %-28s  no hit\n", argv[k]);
+					if (rc == 0)
+						rc = 1;
+				}
 			}
 			(void)shown;
 		}
@@ -235,29 +284,36 @@ rules_test(const struct ctl_opts *o, int argc, char **argv)
 	return rc;
 }
 
-static void
+/* The files under path (path itself if not a folder); false after saying
+ * which folder could not be read. */
+static bool
 collect(GPtrArray *files, const char *path)
 {
 	struct stat st;
 	DIR *d;
 	struct dirent *de;
+	bool ok = true;
 
 	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode)) {
 		g_ptr_array_add(files, g_strdup(path));
-		return;
+		return true;
 	}
-	if ((d = opendir(path)) == NULL)
-		return;
+	if ((d = opendir(path)) == NULL) {
+		fprintf(stderr, "vigilctl rules: %s: opendir: %s\n", path,
+		    strerror(errno));
+		return false;
+	}
 	while ((de = readdir(d)) != NULL) {
 		char *p;
 
 		if (de->d_name[0] == '.')
 			continue;
 		p = g_build_filename(path, de->d_name, NULL);
-		collect(files, p);
+		ok = collect(files, p) && ok;
 		g_free(p);
 	}
 	closedir(d);
+	return ok;
 }
 
 static int
@@ -321,13 +377,19 @@ rules_bench(const struct ctl_opts *o, int argc, char **argv)
 	struct snap *s;
 	uint64_t ns = 0, cpu_ns = 0, bytes = 0, hits = 0;
 	size_t n = 0;
+	int rc = 0;
 
 	for (int i = 1; i < argc; i++)
-		collect(files, argv[i]);
+		if (!collect(files, argv[i]))
+			rc = EX_NOINPUT;
 	if (files->len == 0) {
-		fprintf(stderr, "usage: vigilctl rules bench FILE|DIR...\n");
+		if (rc == 0) {
+			fprintf(stderr, "usage: vigilctl rules bench "
+			    "FILE|DIR...\n");
+			rc = EX_USAGE;
+		}
 		g_ptr_array_free(files, TRUE);
-		return EX_USAGE;
+		return rc;
 	}
 	qsort(files->pdata, files->len, sizeof(char *), str_cmp);
 	rules_cpu_time = true;
@@ -342,8 +404,10 @@ rules_bench(const struct ctl_opts *o, int argc, char **argv)
 		size_t len;
 		gchar *data = read_msg(files->pdata[i], &len);
 
-		if (data == NULL)
+		if (data == NULL) {
+			rc = EX_NOINPUT;
 			continue;
+		}
 		m = scan_buffer(s, &env, (unsigned char *)data, len, "bench",
 		    &v);
 		if ((res = rules_result(m)) != NULL) {
@@ -386,28 +450,49 @@ rules_bench(const struct ctl_opts *o, int argc, char **argv)
 	}
 	snap_unref(&s);
 	g_ptr_array_free(files, TRUE);
-	return 0;
+	return rc;
+}
+
+/* list: errors only (warnings are lint's business), on stderr. */
+static void
+list_diag(void *arg, enum rules_sev sev, const char *file, int line, int col,
+    const char *name, const char *what)
+{
+	(void)arg;
+	if (sev == RULES_ERROR)
+		diag_print(stderr, sev, file, line, col, name, what);
 }
 
 /* rules list [PATH...]: "NAME TYPE SCORE" for every rule that will run. */
 static int
 rules_list(const struct ctl_opts *o, int argc, char **argv)
 {
+	struct rules_diag diag = { .fn = list_diag };
 	struct rules_limits lim;
 	struct rules_set *set;
+	struct stat st;
 	char *dir = NULL;
 	int rc = 0;
 
 	ctl_limits(o, &lim, &dir);
+	if (argc < 2 && dir == NULL) {
+		fprintf(stderr, "vigilctl rules list: no PATH and no RulesDir "
+		    "(cannot load %s)\n", o->cfg_path);
+		return EX_USAGE;
+	}
 	set = rules_set_new(&lim);
-	if (argc < 2 && dir != NULL)
-		rules_load_path(set, dir, NULL);
-	for (int i = 1; i < argc; i++)
-		rules_load_path(set, argv[i], NULL);
-	if (rules_compile(set, false, NULL) > 0) {
+	if (argc < 2 && rules_load_path(set, dir, &diag) > 0)
+		rc = 1;
+	for (int i = 1; i < argc; i++) {
+		if (stat(argv[i], &st) == -1)
+			rc = EX_NOINPUT;
+		if (rules_load_path(set, argv[i], &diag) > 0 && rc == 0)
+			rc = 1;
+	}
+	if (rules_compile(set, false, NULL) > 0 || rc == 1) {
 		fprintf(stderr, "vigilctl rules list: the set has errors "
 		    "(vigilctl rules lint shows them)\n");
-		rc = 1;
+		rc = rc != 0 ? rc : 1;
 	}
 	for (size_t i = 0; i < rules_count(set); i++) {
 		const struct rule *r = rules_at(set, i);
@@ -422,9 +507,64 @@ rules_list(const struct ctl_opts *o, int argc, char **argv)
 	return rc;
 }
 
+static const char rules_usage[] =
+	"usage: vigilctl rules lint [--no-stress] [PATH...]\n"
+	"       vigilctl rules list [PATH...]\n"
+	"       vigilctl rules test MSG [RULE...]\n"
+	"       vigilctl rules test --batch [--counts] MSG...\n"
+	"       vigilctl rules bench FILE|DIR...\n"
+	"  PATH is a rules file or a folder of *.rules and *.cf files;\n"
+	"  without one, RulesDir from the configuration.\n"
+	"  lint   load and compile the rules, stress-test every regex\n"
+	"         (--no-stress: not); unknown directives (typos), scores for\n"
+	"         rules nobody defines and bad regexes are errors: exit 1;\n"
+	"         SpamAssassin directives vigil skips are warnings\n"
+	"  list   NAME TYPE SCORE of every rule that will run\n"
+	"  test   the rules MSG hits, where and on what text; with RULEs,\n"
+	"         only those: exit 1 if one did not hit, 65 if one does not\n"
+	"         exist; --batch: \"FILE: RULE...\" a message (--counts:\n"
+	"         RULE:N, N the matches counted)\n"
+	"  bench  the rules' own time on the messages (folders walked)\n"
+	"  exit: 64 usage, 66 an input is missing, 78 configuration\n";
+
+/*
+ * An option where a path or message belongs ("rules lint --json"): the
+ * subcommands read their few options in order, so whatever else starts
+ * with "-" is a mistake, not a file name.  "-" alone is not an option.
+ */
+static bool
+stray_option(int argc, char **argv)
+{
+	static const char *const known[] = { "--no-stress", "--batch",
+	    "--counts", NULL };
+
+	for (int i = 2; i < argc; i++) {
+		size_t k;
+
+		if (argv[i][0] != '-' || argv[i][1] == '\0')
+			continue;
+		for (k = 0; known[k] != NULL && strcmp(known[k], argv[i]); k++)
+			;
+		if (known[k] == NULL) {
+			fprintf(stderr, "vigilctl rules %s: unknown option "
+			    "\"%s\"\n", argv[1], argv[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
 int
 ctl_rules(const struct ctl_opts *o, int argc, char **argv)
 {
+	if (ctl_wants_help(argc, argv, argc)) {
+		fputs(rules_usage, stdout);
+		return 0;
+	}
+	if (stray_option(argc, argv)) {
+		fputs(rules_usage, stderr);
+		return EX_USAGE;
+	}
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
 		return rules_list(o, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "lint") == 0)
@@ -433,10 +573,6 @@ ctl_rules(const struct ctl_opts *o, int argc, char **argv)
 		return rules_test(o, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "bench") == 0)
 		return rules_bench(o, argc - 1, argv + 1);
-	fprintf(stderr, "usage: vigilctl rules lint [--no-stress] [PATH...]\n"
-	    "       vigilctl rules list [PATH...]\n"
-	    "       vigilctl rules test MSG [RULE...]\n"
-	    "       vigilctl rules test --batch MSG...\n"
-	    "       vigilctl rules bench FILE|DIR...\n");
+	fputs(rules_usage, stderr);
 	return EX_USAGE;
 }

@@ -705,18 +705,21 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 	l.name_idx = g_hash_table_new(g_str_hash, g_str_equal);
 	l.name_n = g_array_new(FALSE, TRUE, sizeof(uint32_t));
 	l.digests = g_hash_table_new_full(dg_hash, dg_equal, g_free, NULL);
+	unsigned nerrors = 0;
 	for (guint i = 0; i < srcs->len && rc == 0; i++) {
 		const char *sp = srcs->pdata[i];
 
 		l.is_spam = sp[0] == 's' || sp[0] == 'S';
 		if (sp[0] == 'S' || sp[0] == 'H')
-			rc = src_list(sp + 1, learn_one, &l);
+			rc = ctl_read_list("vigilctl scores", sp + 1,
+			    learn_one, &l, &nerrors);
 		else
-			rc = src_path(sp + 1, learn_one, &l);
+			rc = ctl_read_messages("vigilctl scores", sp + 1,
+			    learn_one, &l, &nerrors);
 		g_string_append_printf(desc, "%s%s %s", i ? ", " : "",
 		    l.is_spam ? "spam" : "ham", sp + 1);
 	}
-	if (rc == 0 && src_nerrors > 0)
+	if (rc == 0 && nerrors > 0)
 		rc = EX_NOINPUT;
 
 	size_t	 nspam = 0, nham = 0;

@@ -30,14 +30,15 @@ static const struct {
 	const char	*usage;
 } cmds[] = {
 	{ "scan", ctl_scan,
-	  "scan [--json] [--ip ADDR] [--helo NAME] [--from ADDR] [--rcpt ADDR]... FILE...\n"
+	  "scan [--json] [--ip ADDR] [--helo NAME] [--from ADDR] [--rcpt ADDR]... PATH...\n"
 	  "        scan messages offline and explain every point of their score" },
 	{ "quarantine", ctl_quarantine,
 	  "quarantine list|show|release|delete|purge ...\n"
 	  "        review, release (--learn-ham) and remove quarantined mail" },
 	{ "rules", ctl_rules,
-	  "rules lint [--no-stress] [PATH...] | rules test MSG [RULE...] | rules bench FILE|DIR...\n"
-	  "        check rule files, show which rules a message hits, time the rules" },
+	  "rules lint [--no-stress] [PATH...] | list [PATH...] | test MSG [RULE...]\n"
+	  "        | test --batch [--counts] MSG... | bench FILE|DIR...\n"
+	  "        check rule files, list them, show which rules a message hits, time them" },
 	{ "reload", ctl_reload,
 	  "reload        rebuild the running daemon's configuration and rules" },
 	{ "stats", ctl_stats,
@@ -57,9 +58,42 @@ static void
 usage(FILE *out)
 {
 	fprintf(out, "usage: vigilctl [-c FILE] [-o Keyword=value]... COMMAND [ARGS]\n"
+	    "       vigilctl -h|--help | -V|--version | COMMAND --help\n"
+	    "  -c FILE           configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -o Keyword=value  override one setting (repeatable)\n"
 	    "commands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(out, "  %s\n", cmds[i].usage);
+	fprintf(out, "exit status: 0 ok, 1 the answer is no (lint errors, a rule "
+	    "did not hit,\n  refused or failed), 64 usage, 65 bad data (no "
+	    "such rule), 66 input\n  missing, 69 daemon unreachable, 78 "
+	    "configuration\n");
+}
+
+bool
+ctl_wants_help(int argc, char **argv, int upto)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--help") == 0 ||
+		    (i <= upto && strcmp(argv[i], "-h") == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Help for the commands of this file: their line of the table. */
+static bool
+own_help(int argc, char **argv)
+{
+	if (!ctl_wants_help(argc, argv, argc))
+		return false;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, argv[0]) == 0)
+			printf("usage: vigilctl [-c FILE] [-o Keyword=value]... "
+			    "%s\n", cmds[i].usage);
+	return true;
 }
 
 struct cfg *
@@ -145,11 +179,25 @@ ctl_control(const struct ctl_opts *o, const char *line)
 	return rc;
 }
 
+/* A command that takes no arguments got some: say which, usage. */
+static int
+no_args(int argc, char **argv)
+{
+	if (argc < 2)
+		return 0;
+	fprintf(stderr, "vigilctl %s: unexpected argument \"%s\"\n"
+	    "usage: vigilctl %s%s\n", argv[0], argv[1], argv[0],
+	    strcmp(argv[0], "config") == 0 ? " [--defaults]" : "");
+	return EX_USAGE;
+}
+
 static int
 ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
+	if (own_help(argc, argv))
+		return 0;
+	if (no_args(argc, argv) != 0)
+		return EX_USAGE;
 	return ctl_control(o, "reload");
 }
 
@@ -158,8 +206,10 @@ ctl_stats(const struct ctl_opts *o, int argc, char **argv)
 {
 	int rc;
 
-	(void)argc;
-	(void)argv;
+	if (own_help(argc, argv))
+		return 0;
+	if (no_args(argc, argv) != 0)
+		return EX_USAGE;
 	rc = ctl_control(o, "stats");
 	/* The quarantine's counters live in its index, daemon or not. */
 	if (ctl_quarantine_stats(o) != 0 && rc == 0)
@@ -172,10 +222,14 @@ ctl_config(const struct ctl_opts *o, int argc, char **argv)
 {
 	struct cfg *c;
 
-	if (argc > 1 && strcmp(argv[1], "--defaults") == 0) {
+	if (own_help(argc, argv))
+		return 0;
+	if (argc == 2 && strcmp(argv[1], "--defaults") == 0) {
 		cfg_write_defaults(stdout);
 		return 0;
 	}
+	if (no_args(argc, argv) != 0)
+		return EX_USAGE;
 	if ((c = ctl_cfg(o)) == NULL)
 		return EX_CONFIG;
 	cfg_dump(stdout, c);
@@ -188,6 +242,11 @@ main(int argc, char **argv)
 {
 	/* static: the overrides array lives as long as the process */
 	static struct ctl_opts o = { .cfg_path = DEFAULT_CONFIG };
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	int ch;
 	bool cfg_given = false;
 
@@ -197,7 +256,7 @@ main(int argc, char **argv)
 	log_init("vigilctl", 1, LOG_MAIL);
 	log_set_level(LOG_WARNING);
 	/* Global options stop at the subcommand. */
-	while ((ch = getopt(argc, argv, "+c:o:hV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:o:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': o.cfg_path = optarg; cfg_given = true; break;
 		case 'o': o.overrides[o.noverrides++] = optarg; break;

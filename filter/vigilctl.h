@@ -5,6 +5,7 @@
 #ifndef VIGIL_VIGILCTL_H
 #define VIGIL_VIGILCTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct cfg;
@@ -25,6 +26,30 @@ struct snap	*ctl_snap(const struct ctl_opts *);
  * stdout; returns the exit status (0 ok, 1 refused, 69 unreachable). */
 int		 ctl_control(const struct ctl_opts *, const char *line);
 
+/*
+ * True when a subcommand's arguments ask for help: "--help" anywhere
+ * before "--", or "-h" among argv[1..upto] (a command whose options use
+ * -h for something else passes 1).  The subcommand then prints its usage
+ * to stdout and exits 0.
+ */
+bool		 ctl_wants_help(int argc, char **argv, int upto);
+
+/*
+ * The messages at path, one call of fn each: a file, a folder walked in
+ * name order, a Maildir's cur/ and new/, an mbox (a file starting with
+ * "From ") split into its messages, named path#N, or "-" for stdin.
+ * A path that cannot be read is reported on stderr after who and
+ * counted in *nerrors_r; fn's non-zero return stops the walk and is
+ * returned.  data is valid during the call only.
+ */
+typedef int (*ctl_msg_fn)(void *arg, const char *name,
+		    const unsigned char *data, size_t len);
+int		 ctl_read_messages(const char *who, const char *path,
+		    ctl_msg_fn fn, void *arg, unsigned *nerrors_r);
+/* The same for each path listed in the file list, one a line. */
+int		 ctl_read_list(const char *who, const char *list,
+		    ctl_msg_fn fn, void *arg, unsigned *nerrors_r);
+
 /* Subcommands: argv[0] is the subcommand's name; return the exit status. */
 typedef int (*ctl_fn)(const struct ctl_opts *, int argc, char **argv);
 int	ctl_scan(const struct ctl_opts *, int, char **);
@@ -35,17 +60,5 @@ int	ctl_quarantine(const struct ctl_opts *, int, char **);
 int	ctl_quarantine_stats(const struct ctl_opts *);
 int	ctl_rules(const struct ctl_opts *, int, char **);
 int	ctl_scores(const struct ctl_opts *, int, char **);
-
-/*
- * Message sources (ctl_bayes.c): a file, a Maildir, an mbox (split), a
- * folder (walked) or "-"; src_list reads one path a line.  fn gets each
- * message; its non-zero return stops.  Unreadable paths are reported
- * and counted in src_nerrors.
- */
-typedef int (*src_fn)(void *arg, const char *name, const unsigned char *data,
-    size_t len);
-int	src_path(const char *path, src_fn fn, void *arg);
-int	src_list(const char *list, src_fn fn, void *arg);
-extern unsigned src_nerrors;
 
 #endif

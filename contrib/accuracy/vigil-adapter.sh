@@ -23,7 +23,7 @@ train)
 	ctl bayes learn "--$2" --list "$3" >&2
 	;;
 classify)
-	ctl bayes classify --list "$2"
+	ctl bayes classify --rank --list "$2"
 	;;
 *)
 	echo "usage: $0 train spam|ham LIST | classify LIST" >&2

@@ -102,6 +102,13 @@ struct rules_diag {
 	void	(*fn)(void *arg, enum rules_sev, const char *file, int line,
 		    int col, const char *name, const char *what);
 	void	*arg;
+	/*
+	 * Lint: a directive SpamAssassin does not know either (a typo), a
+	 * score for a rule nobody defines and a file with NUL bytes are
+	 * errors.  Loading for the daemon leaves it false: directives vigil
+	 * skips on purpose stay warnings either way.
+	 */
+	bool	 is_strict;
 };
 
 struct rules_limits {

@@ -28,6 +28,10 @@ struct rules_set {
 	GHashTable	*scores;	/* name -> double * */
 	GPtrArray	*score_order;	/* names, first-seen order */
 	GHashTable	*attrs;		/* name -> struct rules_attr * */
+	/* Strict loading (lint) only: where each score was set, and the
+	 * names rules are given inside false if/ifplugin blocks. */
+	GHashTable	*score_where;	/* name -> struct rules_where */
+	GHashTable	*inactive;	/* names */
 	GStringChunk	*strings;	/* file names */
 	/* ReplaceTags */
 	GHashTable	*replace_tag, *replace_pre, *replace_inter,
@@ -58,6 +62,15 @@ void	diag_emit(struct rules_set *, const struct rules_diag *,
 	    enum rules_sev, const char *file, int line, int col,
 	    const char *name, const char *fmt, ...) PRINTF_LIKE(8, 9);
 struct rules_attr *attr_get(struct rules_set *, const char *name);
+/* Is kw a directive of SpamAssassin's configuration language (rules_sa.c)? */
+bool	rules_is_sa_directive(const char *kw);
+/* Edit distance of two words (99 when one has 32 bytes or more). */
+int	rules_edit_distance(const char *a, const char *b);
+
+struct rules_where {
+	const char	*file;		/* owned by the set's strings */
+	int		 line;
+};
 void	rule_free(struct rule *);
 
 /* rules_relay.c: X-Spam-Relays-{Trusted,Untrusted,Internal,External}

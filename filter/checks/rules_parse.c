@@ -646,6 +646,14 @@ parse_score(struct pfile *pf, const char *name, char *rest)
 			g_ptr_array_add(set->score_order, g_strdup(name));
 		}
 		memcpy(old, s, sizeof(s));
+		if (pf->diag != NULL && pf->diag->is_strict) {
+			struct rules_where *w = g_new(struct rules_where, 1);
+
+			w->file = pf->file;
+			w->line = pf->line;
+			g_hash_table_replace(set->score_where, g_strdup(name),
+			    w);
+		}
 	}
 }
 
@@ -722,6 +730,34 @@ static const struct named_directive {
 	{ "tflags", D_ATTR, RULE_META, parse_tflags, false },
 	{ "priority", D_ATTR, RULE_META, parse_priority, false },
 };
+
+/* Does kw define a rule (not an attribute of one)? */
+static bool
+is_rule_directive(const char *kw)
+{
+	for (size_t i = 0; i < NELEM(named_directives); i++)
+		if (strcmp(kw, named_directives[i].kw) == 0)
+			return named_directives[i].kind != D_ATTR;
+	return false;
+}
+
+/* The directive vigil reads that kw is most likely a typo of, or NULL. */
+static const char *
+directive_near(const char *kw)
+{
+	const char *best = NULL;
+	int bd = 3;
+
+	for (size_t i = 0; i < NELEM(named_directives); i++) {
+		int d = rules_edit_distance(kw, named_directives[i].kw);
+
+		if (d < bd) {
+			bd = d;
+			best = named_directives[i].kw;
+		}
+	}
+	return best;
+}
 
 /* One directive of the table: the name checked, then its parser. */
 static void
@@ -803,8 +839,15 @@ directive(struct pfile *pf, char *s, const char *line)
 		pf->depth--;
 		return;
 	}
-	if (!pf_active(pf))
+	if (!pf_active(pf)) {
+		/* Lint: scores elsewhere may name the rules of a block that
+		 * is off; those are not undefined. */
+		if (pf->diag != NULL && pf->diag->is_strict &&
+		    (in_list(dns_rule_directives, kw) || is_rule_directive(kw)))
+			g_hash_table_add(set->inactive,
+			    g_strdup(next_word(&s)));
 		return;
+	}
 
 	if (strcmp(kw, "replace_start") == 0 || strcmp(kw, "replace_end") == 0) {
 		char **dst = kw[8] == 's' ? &set->replace_start :
@@ -844,6 +887,14 @@ directive(struct pfile *pf, char *s, const char *line)
 
 		snprintf(why, sizeof(why), "'%s' rules are not supported", kw);
 		rule_skip(pf, name, why);
+	} else if (pf->diag != NULL && pf->diag->is_strict &&
+	    !rules_is_sa_directive(kw)) {
+		const char *near = directive_near(kw);
+
+		diag_emit(set, pf->diag, RULES_ERROR, pf->file, pf->line, 1,
+		    "-", "unknown directive '%.60s'%s%s%s", kw,
+		    near != NULL ? " (did you mean '" : "",
+		    near != NULL ? near : "", near != NULL ? "'?)" : "");
 	} else {
 		struct unsup *u = g_hash_table_lookup(pf->unsupported, kw);
 
@@ -918,10 +969,21 @@ load_file(struct rules_set *set, const char *path,
 	GError *gerr = NULL;
 	int n;
 
-	if (!g_file_get_contents(path, &text, NULL, &gerr)) {
+	const char *nul;
+	gsize len = 0;
+
+	if (!g_file_get_contents(path, &text, &len, &gerr)) {
 		diag_emit(set, diag, RULES_ERROR, path, 0, 0, "-", "cannot "
 		    "read: %s", gerr->message);
 		g_error_free(gerr);
+		return 1;
+	}
+	/* Lint: NUL bytes mean it is not a rules file at all. */
+	if (diag != NULL && diag->is_strict &&
+	    (nul = memchr(text, '\0', len)) != NULL) {
+		diag_emit(set, diag, RULES_ERROR, path, 0, 0, "-", "not a "
+		    "rules file: NUL byte at offset %zu", (size_t)(nul - text));
+		g_free(text);
 		return 1;
 	}
 	n = rules_load_string(set, path, text, diag);

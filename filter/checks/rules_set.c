@@ -31,6 +31,10 @@ rules_set_new(const struct rules_limits *lim)
 	    g_free);
 	set->score_order = g_ptr_array_new_with_free_func(g_free);
 	set->attrs = g_hash_table_new(g_str_hash, g_str_equal);
+	set->score_where = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, g_free);
+	set->inactive = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    NULL);
 	set->strings = g_string_chunk_new(4096);
 	set->replace_tag = g_hash_table_new_full(g_str_hash, g_str_equal,
 	    g_free, g_free);
@@ -95,6 +99,8 @@ rules_set_free(struct rules_set **setp)
 	g_ptr_array_free(set->score_order, TRUE);
 	g_hash_table_foreach(set->attrs, attr_free, NULL);
 	g_hash_table_destroy(set->attrs);
+	g_hash_table_destroy(set->score_where);
+	g_hash_table_destroy(set->inactive);
 	g_string_chunk_free(set->strings);
 	g_hash_table_destroy(set->replace_tag);
 	g_hash_table_destroy(set->replace_pre);
@@ -453,6 +459,31 @@ order_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/*
+ * Findings of vigil's other checks, which `score` lines may weigh too
+ * (vigilctl scores learn writes them).
+ */
+static bool
+is_check_finding(const char *name)
+{
+	static const char *const prefixes[] = {
+		"BAYES_", "SPF_", "DKIM_", "DMARC_", "AV_", "ATTACH_",
+		"ARCHIVE_", "POLICY_", "HEADER_",
+	};
+	static const char *const names[] = {
+		"MISSING_DATE", "MISSING_MID", "MISSING_FROM", "MISSING_SUBJECT",
+		"FROM_MALFORMED", "MULTIPLE_FROM", "MIME_PARSE_ERROR",
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(prefixes); i++)
+		if (strncmp(name, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
 int
 rules_compile(struct rules_set *set, bool stress,
     const struct rules_diag *diag)
@@ -493,6 +524,24 @@ rules_compile(struct rules_set *set, bool stress,
 		if (r->type != RULE_META && !r->is_exists)
 			compile_pattern(set, r, stress, diag);
 	}
+	/* Lint: a score for a rule that no file defines (SpamAssassin's
+	 * --lint fails on it too), unless the rule is skipped or defined in
+	 * a block that is off. */
+	if (diag != NULL && diag->is_strict)
+		for (guint i = 0; i < set->score_order->len; i++) {
+			const char *name = set->score_order->pdata[i];
+			const struct rules_where *w;
+
+			if (g_hash_table_contains(set->by_name, name) ||
+			    g_hash_table_contains(set->skipped, name) ||
+			    g_hash_table_contains(set->inactive, name) ||
+			    is_check_finding(name))
+				continue;
+			w = g_hash_table_lookup(set->score_where, name);
+			diag_emit(set, diag, RULES_ERROR, w != NULL ? w->file :
+			    "-", w != NULL ? w->line : 0, 1, name, "score for "
+			    "a rule that is not defined");
+		}
 	/* Metas, once every name is known. */
 	for (guint i = 0; i < set->rules->len; i++) {
 		struct rule *r = set->rules->pdata[i];

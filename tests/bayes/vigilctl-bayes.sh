@@ -57,6 +57,12 @@ run_steps() {
 	v "$@" scan --json "$C/unseen-spam.eml" > "$out" 2>&1
 	expect "$name: not ready: BAYES_NOT_READY" '"BAYES_NOT_READY"' "$out"
 	expect "$name: not ready: bayes is null" '"bayes":null' "$out"
+	v "$@" scan "$C/unseen-spam.eml" > "$out" 2>&1
+	expect "$name: not ready: scan says so in words" \
+	    "^  bayes: no spam probability \(store not ready" "$out"
+	v "$@" bayes classify "$C/unseen-spam.eml" > "$out" 2>&1
+	expect "$name: not ready: classify unsure, why" \
+	    "unseen-spam.eml	p\(spam\)=-	unsure \(not ready: learned 0 spam and 0 ham of 200 and 200\)" "$out"
 
 	v "$@" bayes learn --ham "$C/ham.maildir" > "$out" 2>&1
 	expect "$name: Maildir learned" "210 messages as ham: 210 learned" "$out"
@@ -76,13 +82,18 @@ run_steps() {
 	v "$@" scan --json "$C/unseen-spam.eml" > "$out" 2>&1
 	expect "$name: spam hits BAYES_99" '"name":"BAYES_99"' "$out"
 	expect "$name: spam probability" '"bayes":(0\.9[0-9]*|1\.0+)' "$out"
+	v "$@" scan "$C/unseen-spam.eml" > "$out" 2>&1
+	expect "$name: scan: the probability, labelled" \
+	    "^  bayes: spam probability (0\.9[0-9]*|1\.0+)$" "$out"
 	v "$@" scan --json "$C/unseen-ham.eml" > "$out" 2>&1
 	expect "$name: ham hits BAYES_00" '"name":"BAYES_00"' "$out"
 	expect "$name: ham probability" '"bayes":0\.0[0-9]*' "$out"
 	v "$@" bayes classify "$C/unseen-spam.eml" "$C/unseen-ham.eml" \
 	    > "$out" 2>&1
-	expect "$name: classify spam" "unseen-spam.eml	[-0-9.]+	spam$" "$out"
-	expect "$name: classify ham" "unseen-ham.eml	[-0-9.]+	ham$" "$out"
+	expect "$name: classify spam" "unseen-spam.eml	p\(spam\)=(0\.9[0-9]*|1\.0+)	spam$" "$out"
+	expect "$name: classify ham" "unseen-ham.eml	p\(spam\)=0\.[0-9]+	ham$" "$out"
+	v "$@" bayes classify --rank "$C/unseen-spam.eml" > "$out" 2>&1
+	expect "$name: classify --rank" "unseen-spam.eml	[-0-9.]+	spam$" "$out"
 
 	v "$@" bayes learn --spam - < "$C/unseen-ham.eml" > "$out" 2>&1
 	expect "$name: stdin learned" "1 messages as spam: 1 learned" "$out"
