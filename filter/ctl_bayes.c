@@ -612,6 +612,7 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 			return EX_USAGE;
 		}
 	if (argc >= 3 && strcmp(argv[1], "--list") == 0) {
+		rc = src_list(argv[2], classify_one, &cc);
 		argc -= 2;
 		argv += 2;
 	}

@@ -92,6 +92,12 @@ run_steps() {
 	    > "$out" 2>&1
 	expect "$name: classify spam" "unseen-spam.eml	p\(spam\)=(0\.9[0-9]*|1\.0+)	spam$" "$out"
 	expect "$name: classify ham" "unseen-ham.eml	p\(spam\)=0\.[0-9]+	ham$" "$out"
+	printf '%s\n%s\n' "$C/unseen-spam.eml" "$C/unseen-ham.eml" > "$T/list"
+	v "$@" bayes classify --list "$T/list" > "$out" 2>&1
+	expect "$name: classify --list: spam" "unseen-spam.eml	p\(spam\)=(0\.9[0-9]*|1\.0+)	spam$" "$out"
+	expect "$name: classify --list: ham" "unseen-ham.eml	p\(spam\)=0\.[0-9]+	ham$" "$out"
+	v "$@" bayes classify --rank --list "$T/list" > "$out" 2>&1
+	expect "$name: classify --rank --list" "unseen-ham.eml	[-0-9.]+	ham$" "$out"
 	v "$@" bayes classify --rank "$C/unseen-spam.eml" > "$out" 2>&1
 	expect "$name: classify --rank" "unseen-spam.eml	[-0-9.]+	spam$" "$out"
 
