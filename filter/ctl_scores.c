@@ -50,6 +50,8 @@
 #include "verdict.h"
 #include "vigilctl.h"
 
+static bool scores_verbose;
+
 struct ex {
 	char		*name;
 	bool		 is_spam;
@@ -431,9 +433,11 @@ fit_model(const struct learn *l, const struct lr_data *x, double lambda,
 			struct model t = *mo;
 
 			rc = cross_validate(l, x, grid[g], fp_target, &t);
-			if (getenv("VIGIL_SCORES_DEBUG") != NULL)
-				fprintf(stderr, "lambda %g: held out FP %u FN "
-				    "%u\n", grid[g], t.cv_fp, t.cv_fn);
+			if (scores_verbose)
+				fprintf(stderr, "vigilctl scores: %s Bayes, "
+				    "lambda %g: held out FP %u FN %u\n",
+				    mo->with_bayes ? "with" : "without", grid[g],
+				    t.cv_fp, t.cv_fn);
 			if (g == 0 || t.cv_fn < best.cv_fn)
 				best = t;
 		}
@@ -580,8 +584,13 @@ usage_learn(FILE *f)
 {
 	fprintf(f, "usage: vigilctl scores learn [--spam PATH]... [--ham PATH]... "
 	    "[--spam-list FILE]... [--ham-list FILE]...\n"
-	    "        [--fp-target PCT] [--lambda L] [--folds K] [--min-hits N] "
-	    "[-o OUT]\n");
+	    "        [--fp-target PCT] [--lambda L|auto] [--folds K] "
+	    "[--min-hits N] [--source TEXT]\n        [--verbose] [-o OUT]\n"
+	    "  PATH: a message, folder, Maildir or mbox; FILE: one path a "
+	    "line.\n"
+	    "  Writes a rules file of score lines (stdout without -o): put it "
+	    "in RulesDir\n  so that it sorts after the rules it scores "
+	    "(90_scores.rules).\n");
 }
 
 static int
@@ -597,19 +606,24 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		{ "folds", required_argument, NULL, 'k' },
 		{ "min-hits", required_argument, NULL, 'm' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "help", no_argument, NULL, '?' + 256 },
+		{ "source", required_argument, NULL, 'D' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct ctl_opts o = *o0;
 	struct learn l = { .folds = 10 };
 	double	 fp_target = 0.001, lambda = 0.0;	/* 0: chosen */
 	unsigned min_hits = 3;
-	const char *out_path = NULL;
+	const char *out_path = NULL, *source = NULL;
 	GPtrArray *srcs = g_ptr_array_new();	/* "s:path", "H:list", ... */
 	GString	*desc = g_string_new(NULL);
 	char	*zone = NULL;
 	int	 ch, rc = 0;
 
+	if (ctl_wants_help(argc, argv, argc)) {
+		usage_learn(stdout);
+		return 0;
+	}
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
 		char	*end;
@@ -659,9 +673,12 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		case 'o':
 			out_path = optarg;
 			break;
-		case '?' + 256:
-			usage_learn(stdout);
-			return 0;
+		case 'D':
+			source = optarg;
+			break;
+		case 'v':
+			scores_verbose = true;
+			break;
 		default:
 			usage_learn(stderr);
 			return EX_USAGE;
@@ -772,7 +789,8 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 				rc = EX_CANTCREAT;
 			} else {
 				write_scores(out, &l, feat, nfeat, &mp, &mb,
-				    fp_target, min_hits, desc->str);
+				    fp_target, min_hits, source != NULL ?
+				    source : desc->str);
 				if ((out != stdout ? fclose(out) :
 				    fflush(out)) != 0) {
 					fprintf(stderr, "vigilctl scores: "

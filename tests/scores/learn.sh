@@ -1,0 +1,128 @@
+#!/bin/sh
+# learn.sh - `vigilctl scores learn` and learned scores in the verdict, end
+# to end on a seeded synthetic corpus (tests/bayes/mkcorpus.py): the file
+# it writes, Bayes's points between its anchors, the score set of a
+# message without a voting store, an immature store that says so, and the
+# errors an admin can make.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+CTL=$top_builddir/filter/vigilctl
+T=$(mktemp -d /tmp/vigil-scores-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT INT TERM
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+bad() { fail=$((fail + 1)); echo "not ok - $*"; }
+# expect DESC PATTERN FILE: FILE has a line matching the extended regex.
+expect() {
+	if grep -Eq -- "$2" "$3"; then ok "$1"; else
+		bad "$1 (no /$2/ in:)"; sed 's/^/#   /' "$3" | head -30; fi
+}
+# status DESC WANT GOT
+status() {
+	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1 (exit $3, want $2)"; fi
+}
+
+python3 "$top_srcdir/tests/bayes/mkcorpus.py" "$T/corpus" 240 || exit 1
+C=$T/corpus
+mkdir -p "$T/rules"
+# Two rules for spam words, one for ham words, one that never hits.
+cat > "$T/rules/10_t.rules" <<'RULES'
+body T_CASINO /\bcasino\b/
+describe T_CASINO Says casino
+score T_CASINO 1.0
+body T_LOTTERY /\blottery winner\b/
+score T_LOTTERY 1.0
+body T_AGENDA /\bagenda\b/
+score T_AGENDA -0.5
+body T_NEVER /zebracornfish/
+score T_NEVER 2.5
+RULES
+cat > "$T/vigil.conf" <<CONF
+Checks	headers, rules, bayes
+LogLevel	warn
+RulesDir	$T/rules
+BayesDir	$T/bayes
+BayesAutolearn	no
+CONF
+v() { "$CTL" -c "$T/vigil.conf" "$@"; }
+
+v bayes learn --ham "$C/ham.maildir" > /dev/null 2>&1
+v bayes learn --spam "$C/spam.mbox" > /dev/null 2>&1
+
+v scores learn --spam "$C/spam.mbox" --ham "$C/ham.maildir" --verbose \
+    -o "$T/learned.rules" > "$T/out" 2>&1
+status "scores learn succeeds" 0 $?
+expect "it counts the corpus" "240 spam, 240 ham, 0 duplicates" "$T/out"
+expect "it reports held-out errors" "held out: with Bayes FP [0-9]+ FN [0-9]+" "$T/out"
+expect "lambda chosen by held-out folds" "with Bayes, lambda 0.1: held out" "$T/out"
+L=$T/learned.rules
+expect "header: corpus" "^# Corpus: 240 spam, 240 ham" "$L"
+expect "header: held-out FP/FN" "^# Held out, with Bayes: +FP [0-9.]+ % \([0-9]+\), FN" "$L"
+expect "header: largest changes" "^# Largest changes \(with Bayes\): " "$L"
+for a in BAYES_HAM BAYES_LEAN_HAM BAYES_NEUTRAL BAYES_LEAN_SPAM BAYES_SPAM; do
+	expect "anchor $a scored in the Bayes sets" \
+	    "^score $a 0 0 -?[0-9]+\.[0-9]{3} -?[0-9]+\.[0-9]{3}$" "$L"
+done
+expect "spam rule: four score sets" \
+    "^score T_CASINO -?[0-9.]+ -?[0-9.]+ -?[0-9.]+ -?[0-9.]+$" "$L"
+if grep -q "^score T_NEVER" "$L"; then
+	bad "a rule that never hit keeps its own score (it was refitted)"
+else
+	ok "a rule that never hit keeps its own score"
+fi
+# Without Bayes the spam words carry the verdict: positive points.
+s0=$(awk '$2 == "T_CASINO" { print $3 }' "$L")
+if awk "BEGIN { exit !($s0 > 0) }"; then ok "T_CASINO weighs for spam without Bayes ($s0)"
+else bad "T_CASINO weighs for spam without Bayes ($s0)"; fi
+# Deterministic: the same corpus gives the same scores.
+v scores learn --spam "$C/spam.mbox" --ham "$C/ham.maildir" \
+    -o "$T/again.rules" > /dev/null 2>&1
+if cmp -s "$L" "$T/again.rules"; then ok "the fit is deterministic"
+else bad "the fit is deterministic"; diff "$L" "$T/again.rules" | head; fi
+v rules lint "$T/rules" "$L" > "$T/out" 2>&1
+status "rules lint accepts the learned file" 0 $?
+
+cp "$L" "$T/rules/90_scores.rules"
+# A mature store votes: a Bayes finding between (or at) anchors, and the
+# verdict follows the learned threshold.
+v scan --json "$C/unseen-spam.eml" > "$T/out" 2>&1
+expect "unseen spam: Bayes points from the anchors" \
+    '"detail":"P=[0-9.]+, logit -?[0-9.]+: (between BAYES_[A-Z_]+ -?[0-9.]+ and )?BAYES_[A-Z_]+ -?[0-9.]+"' "$T/out"
+expect "unseen spam: tagged or worse" '"action":"(tag|quarantine|reject)"' "$T/out"
+expect "unseen spam: Bayes voting" '"bayes_state":"voting"' "$T/out"
+v scan --json "$C/unseen-ham.eml" > "$T/out" 2>&1
+expect "unseen ham: accepted" '"action":"accept"' "$T/out"
+v scan "$C/unseen-spam.eml" > "$T/out" 2>&1
+expect "scan explains Bayes's points" "BAYES_[0-9]+ +P=" "$T/out"
+
+# An immature store: learning, votes with its maturity squared.
+v -o BayesMinSpam=480 scan --json "$C/unseen-spam.eml" > "$T/out" 2>&1
+expect "immature store: says it is learning" \
+    '"bayes_state":"learning, 240/480 spam, 240/200 ham"' "$T/out"
+expect "immature store: votes at a quarter" 'votes at 25 %' "$T/out"
+
+# No store: the rules alone, scored with the set made for them.
+v -o BayesDir="$T/empty" scan --json "$C/unseen-spam.eml" > "$T/out" 2>&1
+expect "empty store: not ready" '"name":"BAYES_NOT_READY"' "$T/out"
+want=$(awk '$2 == "T_CASINO" { printf "%.2f", $3 }' "$L")
+expect "empty store: T_CASINO scored from the first set ($want)" \
+    "\"name\":\"T_CASINO\",\"score\":$want," "$T/out"
+
+# Errors.
+v scores learn --spam "$C/spam.mbox" > "$T/out" 2>&1
+status "spam only: too few to learn from (65)" 65 $?
+expect "spam only: says why" "too few to learn from" "$T/out"
+v scores learn --spam "$C/spam.mbox" --ham "$T/nonexistent" > "$T/out" 2>&1
+status "missing path: 66" 66 $?
+v scores learn --fp-target lots --spam "$C/spam.mbox" > "$T/out" 2>&1
+status "bad --fp-target: usage (64)" 64 $?
+v scores learn --help > "$T/out" 2>&1
+status "scores learn --help: 0" 0 $?
+expect "help says what it writes" "rules file of score lines" "$T/out"
+v scores > "$T/out" 2>&1
+status "scores without a command: usage (64)" 64 $?
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
