@@ -463,7 +463,31 @@ list_diag(void *arg, enum rules_sev sev, const char *file, int line, int col,
 		diag_print(stderr, sev, file, line, col, name, what);
 }
 
-/* rules list [PATH...]: "NAME TYPE SCORE" for every rule that will run. */
+/* NAME TYPE without-Bayes with-Bayes SOURCE: what `rules list
+ * --weights` prints for each name. */
+static void
+list_weights(const struct rules_set *set, const char *name, const char *type)
+{
+	const struct rule *r = rules_find(set, name);
+	const double *sets = NULL;
+	const char *file;
+	int line;
+
+	for (size_t i = 0; i < rules_score_count(set) && sets == NULL; i++) {
+		const char *n;
+		const double *v = rules_score_sets_at(set, i, &n);
+
+		if (strcmp(n, name) == 0)
+			sets = v;
+	}
+	if (sets != NULL && rules_score_source(set, name, &file, &line))
+		printf("%-28s %-10s %8.3f %8.3f  %s:%d\n", name, type,
+		    sets[SCORE_SET_PLAIN], sets[SCORE_SET_BAYES], file, line);
+	else
+		printf("%-28s %-10s %8.3f %8.3f  default\n", name, type,
+		    r != NULL ? r->score : 0.0, r != NULL ? r->score : 0.0);
+}
+
 static int
 rules_list(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -474,6 +498,12 @@ rules_list(const struct ctl_opts *o, int argc, char **argv)
 	char *dir = NULL;
 	int rc = 0;
 
+	bool is_weights = argc >= 2 && strcmp(argv[1], "--weights") == 0;
+
+	if (is_weights) {
+		argc--;
+		argv++;
+	}
 	ctl_limits(o, &lim, &dir);
 	if (argc < 2 && dir == NULL) {
 		fprintf(stderr, "vigilctl rules list: no PATH and no RulesDir "
@@ -499,8 +529,20 @@ rules_list(const struct ctl_opts *o, int argc, char **argv)
 
 		if (!r->is_enabled)
 			continue;
-		printf("%s %s%s %g\n", r->name, type_names[r->type],
-		    r->is_exists ? "-exists" : "", r->score);
+		if (!is_weights) {
+			printf("%s %s%s %g\n", r->name, type_names[r->type],
+			    r->is_exists ? "-exists" : "", r->score);
+			continue;
+		}
+		list_weights(set, r->name, type_names[r->type]);
+	}
+	/* Weights of other checks' findings (Bayes's anchors, ...). */
+	for (size_t i = 0; is_weights && i < rules_score_count(set); i++) {
+		const char *name;
+
+		rules_score_sets_at(set, i, &name);
+		if (rules_find(set, name) == NULL)
+			list_weights(set, name, "finding");
 	}
 	rules_set_free(&set);
 	g_free(dir);
@@ -509,7 +551,7 @@ rules_list(const struct ctl_opts *o, int argc, char **argv)
 
 static const char rules_usage[] =
 	"usage: vigilctl rules lint [--no-stress] [PATH...]\n"
-	"       vigilctl rules list [PATH...]\n"
+	"       vigilctl rules list [--weights] [PATH...]\n"
 	"       vigilctl rules test MSG [RULE...]\n"
 	"       vigilctl rules test --batch [--counts] MSG...\n"
 	"       vigilctl rules bench FILE|DIR...\n"
@@ -519,7 +561,10 @@ static const char rules_usage[] =
 	"         (--no-stress: not); unknown directives (typos), scores for\n"
 	"         rules nobody defines and bad regexes are errors: exit 1;\n"
 	"         SpamAssassin directives vigil skips are warnings\n"
-	"  list   NAME TYPE SCORE of every rule that will run\n"
+	"  list   NAME TYPE SCORE of every rule that will run; --weights:\n"
+	"         NAME TYPE, its points without and with Bayes (score sets)\n"
+	"         and the file:line that set them (default: none did), then\n"
+	"         the other checks' findings that score lines weigh\n"
 	"  test   the rules MSG hits, where and on what text; with RULEs,\n"
 	"         only those: exit 1 if one did not hit, 65 if one does not\n"
 	"         exist; --batch: \"FILE: RULE...\" a message (--counts:\n"
@@ -536,7 +581,7 @@ static bool
 stray_option(int argc, char **argv)
 {
 	static const char *const known[] = { "--no-stress", "--batch",
-	    "--counts", NULL };
+	    "--counts", "--weights", NULL };
 
 	for (int i = 2; i < argc; i++) {
 		size_t k;

@@ -45,6 +45,7 @@
 #include "lib/log.h"
 #include "msg.h"
 #include "pipeline.h"
+#include "quarantine.h"
 #include "scores/logreg.h"
 #include "snap.h"
 #include "verdict.h"
@@ -183,6 +184,65 @@ learn_one(void *arg, const char *name, const unsigned char *data, size_t len)
 	g_ptr_array_add(l->ex, e);
 	msg_end(&m);
 	return 0;
+}
+
+/*
+ * The site's own verdicts: a quarantined message an admin released is
+ * ham (a false positive), one still held as spam is spam.  Other held
+ * mail (viruses, policy) says nothing about the score.
+ */
+static int
+learn_quarantine(const struct ctl_opts *o, struct learn *l, GString *desc)
+{
+	struct cfg *c = ctl_cfg(o);
+	struct qstore *q;
+	const struct qentry **v;
+	size_t	 n, nspam = 0, nham = 0;
+	char	*err = NULL;
+	int	 rc = 0;
+
+	if (c == NULL)
+		return EX_CONFIG;
+	if (cfg_str(c, "QuarantineDir") == NULL ||
+	    (q = quarantine_open(c, false, &err)) == NULL) {
+		fprintf(stderr, "vigilctl scores: --from-quarantine: %s\n",
+		    err != NULL ? err : "no QuarantineDir");
+		free(err);
+		cfg_unref(&c);
+		return EX_NOINPUT;
+	}
+	if (!quarantine_list(q, NULL, &v, &n)) {
+		fprintf(stderr, "vigilctl scores: --from-quarantine: %s\n",
+		    quarantine_error(q));
+		rc = EX_IOERR;
+		n = 0;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		const unsigned char *data;
+		size_t	 len;
+		char	*name;
+
+		if (v[i]->released == 0 && strcmp(v[i]->reason, "spam") != 0)
+			continue;
+		if ((data = quarantine_read(q, v[i]->id, &len)) == NULL) {
+			fprintf(stderr, "vigilctl scores: quarantine %s: %s\n",
+			    v[i]->id, quarantine_error(q));
+			continue;
+		}
+		l->is_spam = v[i]->released == 0;
+		if (l->is_spam)
+			nspam++;
+		else
+			nham++;
+		name = g_strdup_printf("quarantine:%s", v[i]->id);
+		rc = learn_one(l, name, data, len);
+		g_free(name);
+	}
+	g_string_append_printf(desc, "%squarantine %zu spam, %zu released as "
+	    "ham", desc->len ? ", " : "", nspam, nham);
+	quarantine_close(&q);
+	cfg_unref(&c);
+	return rc;
 }
 
 /* ---- Bayes, leave-one-out ---- */
@@ -585,9 +645,12 @@ usage_learn(FILE *f)
 	fprintf(f, "usage: vigilctl scores learn [--spam PATH]... [--ham PATH]... "
 	    "[--spam-list FILE]... [--ham-list FILE]...\n"
 	    "        [--fp-target PCT] [--lambda L|auto] [--folds K] "
-	    "[--min-hits N] [--source TEXT]\n        [--verbose] [-o OUT]\n"
+	    "[--min-hits N] [--source TEXT]\n        [--from-quarantine] "
+	    "[--verbose] [-o OUT]\n"
 	    "  PATH: a message, folder, Maildir or mbox; FILE: one path a "
 	    "line.\n"
+	    "  --from-quarantine: released messages as ham, those still held "
+	    "as spam\n  as spam (the site's own corrections).\n"
 	    "  Writes a rules file of score lines (stdout without -o): put it "
 	    "in RulesDir\n  so that it sorts after the rules it scores "
 	    "(90_scores.rules).\n");
@@ -607,6 +670,7 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		{ "min-hits", required_argument, NULL, 'm' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "source", required_argument, NULL, 'D' },
+		{ "from-quarantine", no_argument, NULL, 'Q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -624,7 +688,7 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		usage_learn(stdout);
 		return 0;
 	}
-	optind = 1;
+	optind = 0;	/* a full restart: GNU getopt permutes again */
 	while ((ch = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
 		char	*end;
 
@@ -675,6 +739,9 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 			break;
 		case 'D':
 			source = optarg;
+			break;
+		case 'Q':
+			g_ptr_array_add(srcs, g_strdup("Q"));
 			break;
 		case 'v':
 			scores_verbose = true;
@@ -727,13 +794,17 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		const char *sp = srcs->pdata[i];
 
 		l.is_spam = sp[0] == 's' || sp[0] == 'S';
+		if (sp[0] == 'Q') {
+			rc = learn_quarantine(o0, &l, desc);
+			continue;
+		}
 		if (sp[0] == 'S' || sp[0] == 'H')
 			rc = ctl_read_list("vigilctl scores", sp + 1,
 			    learn_one, &l, &nerrors);
 		else
 			rc = ctl_read_messages("vigilctl scores", sp + 1,
 			    learn_one, &l, &nerrors);
-		g_string_append_printf(desc, "%s%s %s", i ? ", " : "",
+		g_string_append_printf(desc, "%s%s %s", desc->len ? ", " : "",
 		    l.is_spam ? "spam" : "ham", sp + 1);
 	}
 	if (rc == 0 && nerrors > 0)
@@ -830,16 +901,273 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 	return rc;
 }
 
+/* Removes a folder of links that weights_dir() made. */
+static void
+rm_weights_dir(char *dir)
+{
+	GDir	*d = g_dir_open(dir, 0, NULL);
+	const char *name;
+
+	if (d != NULL) {
+		while ((name = g_dir_read_name(d)) != NULL) {
+			char	*p = g_build_filename(dir, name, NULL);
+
+			unlink(p);
+			g_free(p);
+		}
+		g_dir_close(d);
+	}
+	rmdir(dir);
+	g_free(dir);
+}
+
+/* ---- diff ---- */
+
+/*
+ * A folder of links to every rules file of RulesDir, then the weights
+ * file as zz_scores.rules, sorting after them: the rules as configured,
+ * weighed by that file.  Returns the folder (caller removes it), NULL
+ * with the error printed.
+ */
+static char *
+weights_dir(const char *rules_dir, const char *weights)
+{
+	char	*dir = g_strdup("/tmp/vigil-scores-diff-XXXXXX");
+	char	*abs = NULL, *link;
+	GDir	*d;
+	const char *name;
+
+	if (mkdtemp(dir) == NULL) {
+		fprintf(stderr, "vigilctl scores diff: %s: %s\n", dir,
+		    strerror(errno));
+		g_free(dir);
+		return NULL;
+	}
+	if ((d = g_dir_open(rules_dir, 0, NULL)) != NULL) {
+		while ((name = g_dir_read_name(d)) != NULL) {
+			char	*src;
+
+			if (!g_str_has_suffix(name, ".rules") &&
+			    !g_str_has_suffix(name, ".cf"))
+				continue;
+			src = g_build_filename(rules_dir, name, NULL);
+			if (!g_path_is_absolute(src)) {
+				char	*cwd = g_get_current_dir();
+				char	*t = g_build_filename(cwd, src, NULL);
+
+				g_free(cwd);
+				g_free(src);
+				src = t;
+			}
+			link = g_build_filename(dir, name, NULL);
+			if (symlink(src, link) == -1)
+				fprintf(stderr, "vigilctl scores diff: %s: %s\n",
+				    link, strerror(errno));
+			g_free(link);
+			g_free(src);
+		}
+		g_dir_close(d);
+	}
+	if (g_path_is_absolute(weights))
+		abs = g_strdup(weights);
+	else {
+		char	*cwd = g_get_current_dir();
+
+		abs = g_build_filename(cwd, weights, NULL);
+		g_free(cwd);
+	}
+	link = g_build_filename(dir, "zz_scores.rules", NULL);
+	if (access(abs, R_OK) == -1 || symlink(abs, link) == -1) {
+		fprintf(stderr, "vigilctl scores diff: %s: %s\n", weights,
+		    strerror(errno));
+		g_free(link);
+		g_free(abs);
+		rm_weights_dir(dir);
+		return NULL;
+	}
+	g_free(link);
+	g_free(abs);
+	return dir;
+}
+
+struct diff {
+	struct snap	*old, *new;
+	int		 label;		/* 1 spam, 0 ham, -1 unlabelled */
+	unsigned	 n[2];		/* by label */
+	unsigned	 fp[2], fn[2];	/* [0] old, [1] new */
+	unsigned	 flips, nmsgs;
+};
+
+static int
+diff_one(void *arg, const char *name, const unsigned char *data, size_t len)
+{
+	struct diff *df = arg;
+	struct scan_env env = { 0 };
+	const struct verdict *vo, *vn;
+	struct msg *mo = scan_buffer(df->old, &env, data, len, "diff", &vo);
+	struct msg *mn = scan_buffer(df->new, &env, data, len, "diff", &vn);
+	bool	 so = vo->action != ACTION_ACCEPT;
+	bool	 sn = vn->action != ACTION_ACCEPT;
+
+	df->nmsgs++;
+	if (df->label >= 0) {
+		df->n[df->label]++;
+		if (df->label == 0) {
+			df->fp[0] += so;
+			df->fp[1] += sn;
+		} else {
+			df->fn[0] += !so;
+			df->fn[1] += !sn;
+		}
+	}
+	if (vo->action != vn->action) {
+		df->flips++;
+		printf("%s%s: %s %.1f -> %s %.1f\n", df->label == 1 ?
+		    "spam " : df->label == 0 ? "ham  " : "", name,
+		    action_name(vo->action), vo->score,
+		    action_name(vn->action), vn->score);
+	}
+	msg_end(&mo);
+	msg_end(&mn);
+	return 0;
+}
+
+static void
+usage_diff(FILE *f)
+{
+	fprintf(f, "usage: vigilctl scores diff OLD NEW [--spam PATH]... "
+	    "[--ham PATH]...\n        [--spam-list FILE]... "
+	    "[--ham-list FILE]... [PATH]...\n"
+	    "  Scans the mail with the configured rules weighed by OLD, then "
+	    "by NEW\n  (each read after RulesDir), prints every message whose "
+	    "action changes,\n  and, for labelled mail, false positives and "
+	    "negatives before and after.\n");
+}
+
+static int
+scores_diff(const struct ctl_opts *o0, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "spam", required_argument, NULL, 's' },
+		{ "ham", required_argument, NULL, 'h' },
+		{ "spam-list", required_argument, NULL, 'S' },
+		{ "ham-list", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl_opts o = *o0;
+	struct diff df = { 0 };
+	GPtrArray *srcs = g_ptr_array_new_with_free_func(g_free);
+	struct cfg *c;
+	char	*rules_dir, *dir_old = NULL, *dir_new = NULL;
+	char	*ov_old = NULL, *ov_new = NULL;
+	unsigned nerrors = 0;
+	int	 ch, rc = 0;
+
+	if (ctl_wants_help(argc, argv, argc)) {
+		usage_diff(stdout);
+		return 0;
+	}
+	optind = 0;	/* a full restart: GNU getopt permutes again */
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': case 'h': case 'S': case 'H':
+			g_ptr_array_add(srcs, g_strdup_printf("%c%s", ch,
+			    optarg));
+			break;
+		default:
+			usage_diff(stderr);
+			g_ptr_array_free(srcs, TRUE);
+			return EX_USAGE;
+		}
+	}
+	if (argc - optind < 2 || (argc - optind == 2 && srcs->len == 0)) {
+		usage_diff(stderr);
+		g_ptr_array_free(srcs, TRUE);
+		return EX_USAGE;
+	}
+	for (int i = optind + 2; i < argc; i++)
+		g_ptr_array_add(srcs, g_strdup_printf("u%s", argv[i]));
+	if ((c = ctl_cfg(&o)) == NULL) {
+		g_ptr_array_free(srcs, TRUE);
+		return EX_CONFIG;
+	}
+	rules_dir = g_strdup(cfg_str(c, "RulesDir"));
+	cfg_unref(&c);
+	if ((dir_old = weights_dir(rules_dir, argv[optind])) == NULL ||
+	    (dir_new = weights_dir(rules_dir, argv[optind + 1])) == NULL) {
+		rc = EX_NOINPUT;
+		goto out;
+	}
+	/* Both see the same Bayes store; neither learns. */
+	const char **ov = g_new(const char *, o.noverrides + 3);
+	for (size_t i = 0; i < o.noverrides; i++)
+		ov[i] = o.overrides[i];
+	ov[o.noverrides] = "BayesAutolearn=no";
+	o.overrides = ov;
+	o.noverrides += 2;
+	ov_old = g_strdup_printf("RulesDir=%s", dir_old);
+	ov_new = g_strdup_printf("RulesDir=%s", dir_new);
+	ov[o.noverrides - 1] = ov_old;
+	df.old = ctl_snap(&o);
+	ov[o.noverrides - 1] = ov_new;
+	df.new = df.old != NULL ? ctl_snap(&o) : NULL;
+	g_free(ov);
+	if (df.old == NULL || df.new == NULL) {
+		rc = EX_CONFIG;
+		goto out;
+	}
+	for (guint i = 0; i < srcs->len && rc == 0; i++) {
+		const char *sp = srcs->pdata[i];
+
+		df.label = sp[0] == 'u' ? -1 : sp[0] == 's' || sp[0] == 'S';
+		if (sp[0] == 'S' || sp[0] == 'H')
+			rc = ctl_read_list("vigilctl scores diff", sp + 1,
+			    diff_one, &df, &nerrors);
+		else
+			rc = ctl_read_messages("vigilctl scores diff", sp + 1,
+			    diff_one, &df, &nerrors);
+	}
+	printf("%u messages, %u change their action\n", df.nmsgs, df.flips);
+	if (df.n[0] > 0)
+		printf("ham:  %u, false positives %u (%.2f %%) -> %u (%.2f %%)\n",
+		    df.n[0], df.fp[0], 100.0 * df.fp[0] / df.n[0], df.fp[1],
+		    100.0 * df.fp[1] / df.n[0]);
+	if (df.n[1] > 0)
+		printf("spam: %u, false negatives %u (%.2f %%) -> %u (%.2f %%)\n",
+		    df.n[1], df.fn[0], 100.0 * df.fn[0] / df.n[1], df.fn[1],
+		    100.0 * df.fn[1] / df.n[1]);
+	if (rc == 0 && nerrors > 0)
+		rc = EX_NOINPUT;
+out:
+	if (df.old != NULL)
+		snap_unref(&df.old);
+	if (df.new != NULL)
+		snap_unref(&df.new);
+	if (dir_old != NULL)
+		rm_weights_dir(dir_old);
+	if (dir_new != NULL)
+		rm_weights_dir(dir_new);
+	g_free(ov_old);
+	g_free(ov_new);
+	g_free(rules_dir);
+	g_ptr_array_free(srcs, TRUE);
+	return rc;
+}
+
 int
 ctl_scores(const struct ctl_opts *o, int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "learn") == 0)
 		return scores_learn(o, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "diff") == 0)
+		return scores_diff(o, argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0)) {
 		usage_learn(stdout);
+		usage_diff(stdout);
 		return 0;
 	}
 	usage_learn(stderr);
+	usage_diff(stderr);
 	return EX_USAGE;
 }

@@ -46,8 +46,11 @@ static const struct {
 	{ "config", ctl_config,
 	  "config [--defaults]  print the effective configuration (or all defaults)" },
 	{ "scores", ctl_scores,
-	  "scores learn [--spam|--ham PATH]... [--spam-list|--ham-list FILE]... [-o OUT]\n"
-	  "        learn every rule's score from labelled mail (a rules file of score lines)" },
+	  "scores learn [--spam|--ham PATH]... [--spam-list|--ham-list FILE]...\n"
+	  "        [--from-quarantine] [--fp-target PCT] [-o OUT]\n"
+	  "        | diff OLD NEW [--spam|--ham PATH]... [PATH]...\n"
+	  "        learn every rule's score from labelled mail (a rules file of score\n"
+	  "        lines); show what a new scores file would change before it goes live" },
 	{ "bayes", ctl_bayes,
 	  "bayes learn --spam|--ham [--forget] [--list FILE] PATH... | stats | expire\n"
 	  "        | classify [--list FILE] PATH... | bench [--cv] CORPUS SPLITDIR\n"

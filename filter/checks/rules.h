@@ -159,6 +159,10 @@ struct rule	*rules_find(const struct rules_set *, const char *name);
 size_t		 rules_score_count(const struct rules_set *);
 void		 rules_score_at(const struct rules_set *, size_t i,
 		    const char **name_r, double *score_r);
+/* Where NAME's score was last set (file owned by the set); false when no
+ * score line names it. */
+bool		 rules_score_source(const struct rules_set *, const char *name,
+		    const char **file_r, int *line_r);
 /* The same with its four score sets (snap.h), valid while set lives. */
 const double	*rules_score_sets_at(const struct rules_set *, size_t i,
 		    const char **name_r);

@@ -646,7 +646,8 @@ parse_score(struct pfile *pf, const char *name, char *rest)
 			g_ptr_array_add(set->score_order, g_strdup(name));
 		}
 		memcpy(old, s, sizeof(s));
-		if (pf->diag != NULL && pf->diag->is_strict) {
+		/* Where the score that counts was set (lint, rules list). */
+		{
 			struct rules_where *w = g_new(struct rules_where, 1);
 
 			w->file = pf->file;

@@ -726,6 +726,20 @@ rules_score_at(const struct rules_set *set, size_t i, const char **name_r,
 	*score_r = ((double *)g_hash_table_lookup(set->scores, name))[2];
 }
 
+bool
+rules_score_source(const struct rules_set *set, const char *name,
+    const char **file_r, int *line_r)
+{
+	const struct rules_where *w = g_hash_table_lookup(set->score_where,
+	    name);
+
+	if (w == NULL)
+		return false;
+	*file_r = w->file;
+	*line_r = w->line;
+	return true;
+}
+
 const double *
 rules_score_sets_at(const struct rules_set *set, size_t i, const char **name_r)
 {

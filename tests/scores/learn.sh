@@ -110,6 +110,65 @@ want=$(awk '$2 == "T_CASINO" { printf "%.2f", $3 }' "$L")
 expect "empty store: T_CASINO scored from the first set ($want)" \
     "\"name\":\"T_CASINO\",\"score\":$want," "$T/out"
 
+# What a new scores file changes, before it goes live: the rules with
+# their own scores (OLD: an empty file) against the learned ones.
+: > "$T/none.rules"
+rm -f "$T/rules/90_scores.rules"
+v scores diff "$T/none.rules" "$L" --spam "$C/spam.mbox" --ham "$C/ham.maildir" \
+    "$C/unseen-spam.eml" > "$T/out" 2>&1
+status "scores diff succeeds" 0 $?
+expect "diff: messages whose action changes" \
+    "^spam $C/spam.mbox#[0-9]+: accept -?[0-9.]+ -> (tag|quarantine|reject) [0-9.]+$" "$T/out"
+expect "diff: unlabelled mail listed without a label" \
+    "^$C/unseen-spam.eml: accept" "$T/out"
+expect "diff: the count" "^481 messages, [1-9][0-9]* change their action$" "$T/out"
+expect "diff: false negatives before and after" \
+    "^spam: 240, false negatives 2[0-9][0-9] \([0-9.]+ %\) -> [0-9]+ " "$T/out"
+expect "diff: false positives before and after" \
+    "^ham:  240, false positives [0-9]+ \([0-9.]+ %\) -> [0-9]+ " "$T/out"
+v scores diff "$T/none.rules" "$T/nonexistent.rules" "$C/unseen-spam.eml" \
+    > "$T/out" 2>&1
+status "diff: a missing scores file (66)" 66 $?
+cp "$L" "$T/rules/90_scores.rules"
+
+# The site's own corrections: released quarantined mail is ham, mail
+# still held as spam is spam.  Ten of each, written as the milter does
+# (the schema of filter/quarantine.c), new messages made from the corpus.
+mkdir -p "$T/q"
+python3 - "$top_srcdir/filter/quarantine.c" "$T/q" "$C" <<'PY' ||
+import os, re, sqlite3, sys, time
+src, qdir, corpus = sys.argv[1:4]
+text = open(src).read()
+body = text.split("static const char schema[] =", 1)[1].split(";\n", 1)[0]
+schema = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+con = sqlite3.connect(os.path.join(qdir, "index.sqlite"))
+con.executescript(schema)
+spam = open(os.path.join(corpus, "unseen-spam.eml")).read()
+ham = open(os.path.join(corpus, "unseen-ham.eml")).read()
+for i in range(20):
+    is_spam = i < 10
+    qid = "%032x" % (0xabc000 + i)
+    msg = (spam if is_spam else ham).replace("Message-ID: <",
+        "Message-ID: <q%d." % i, 1)
+    open(os.path.join(qdir, qid + ".eml"), "w").write(msg)
+    os.chmod(os.path.join(qdir, qid + ".eml"), 0o600)
+    con.execute("INSERT INTO entries (id, time, queue_id, client, sender,"
+        " subject, score, reason, action, size, released) VALUES"
+        " (?, ?, 'Q', '192.0.2.9', 'x@example.org', 's', 9.0, 'spam',"
+        " 'quarantine', ?, ?)", (qid, int(time.time()), len(msg),
+        0 if is_spam else int(time.time())))
+con.commit()
+PY
+    bad "cannot build the quarantine"
+v -o QuarantineDir="$T/q" scores learn --from-quarantine \
+    --spam "$C/spam.mbox" --ham "$C/ham.maildir" -o "$T/q.rules" \
+    > "$T/out" 2>&1
+status "scores learn --from-quarantine" 0 $?
+expect "quarantine: held spam and released ham counted" \
+    "250 spam, 250 ham, 0 duplicates" "$T/out"
+expect "quarantine: named in the header" \
+    "quarantine 10 spam, 10 released as ham" "$T/q.rules"
+
 # Errors.
 v scores learn --spam "$C/spam.mbox" > "$T/out" 2>&1
 status "spam only: too few to learn from (65)" 65 $?
