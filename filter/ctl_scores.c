@@ -41,6 +41,7 @@
 
 #include "cfg.h"
 #include "checks/bayes.h"
+#include "checks/rules_check.h"
 #include "lib/arena.h"
 #include "lib/log.h"
 #include "msg.h"
@@ -341,6 +342,7 @@ bayes_loo(struct learn *l)
 
 struct model {
 	bool		 with_bayes;
+	const signed char *sign;	/* each feature's allowed sign */
 	size_t		 d;		/* features: rules, then Bayes's two */
 	double		*w;		/* d + 1 */
 	double		 threshold;	/* on the margin, from the folds */
@@ -430,7 +432,7 @@ cross_validate(const struct learn *l, const struct lr_data *x, double lambda,
 	for (unsigned f = 0; f < l->folds && rc == 0; f++) {
 		for (size_t i = 0; i < n; i++)
 			use[i] = ((struct ex *)l->ex->pdata[i])->fold != f;
-		if (lr_fit(x, use, lambda, w) < 0)
+		if (lr_fit_signed(x, use, lambda, mo->sign, w) < 0)
 			rc = -1;
 		for (size_t i = 0; i < n; i++)
 			if (!use[i])
@@ -506,7 +508,7 @@ fit_model(const struct learn *l, const struct lr_data *x, double lambda,
 	lambda = mo->lambda;
 	mo->d = x->d;
 	mo->w = g_new(double, x->d + 1);
-	if (rc == 0 && lr_fit(x, NULL, lambda, mo->w) < 0)
+	if (rc == 0 && lr_fit_signed(x, NULL, lambda, mo->sign, mo->w) < 0)
 		rc = -1;
 	if (rc == 0 && mo->with_bayes) {
 		/*
@@ -840,6 +842,20 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		for (size_t j = 0; j < nfeat; j++)
 			feat_of[GPOINTER_TO_UINT(g_hash_table_lookup(
 			    l.name_idx, feat[j])) - 1] = (uint32_t)j;
+		/*
+		 * SpamAssassin's convention, which keeps a corpus's quirks
+		 * out of the points: a rule counts for spam (>= 0) unless its
+		 * tflags say nice (<= 0).  Bayes's anchors are free.
+		 */
+		const void *rst = snap_state(l.snap, &check_rules);
+		const struct rules_set *rs = rst ? rules_state_set(rst) : NULL;
+		signed char *sign = g_new0(signed char, nfeat + BAYES_NANCHORS);
+		for (size_t j = 0; j < nfeat; j++) {
+			const struct rule *r = rs ? rules_find(rs, feat[j]) : NULL;
+
+			sign[j] = r != NULL && (r->tflags & TF_NICE) ? -1 : 1;
+		}
+		mp.sign = mb.sign = sign;
 		fprintf(stderr, "vigilctl scores: %zu spam, %zu ham, %llu "
 		    "duplicates; %zu findings, %zu seen in at least %u\n",
 		    nspam, nham, (unsigned long long)l.ndup, (size_t)l.names->len,
@@ -875,6 +891,7 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		}
 		g_free(mp.w);
 		g_free(mb.w);
+		g_free(sign);
 		free_rows(&xp);
 		free_rows(&xb);
 		g_free(feat);

@@ -103,8 +103,10 @@ cholesky_solve(double *a, double *g, size_t m)
 	return 0;
 }
 
-int
-lr_fit(const struct lr_data *x, const bool *use, double lambda, double *w)
+/* Newton's method with the features in held (NULL: none) kept at 0. */
+static int
+fit_held(const struct lr_data *x, const bool *use, double lambda,
+    const bool *held, double *w)
 {
 	size_t	 m = x->d + 1;	/* the weights and the intercept */
 	double	*h = malloc(m * m * sizeof(*h));
@@ -153,6 +155,15 @@ lr_fit(const struct lr_data *x, const bool *use, double lambda, double *w)
 		/* A tiny ridge keeps an all-absent feature solvable. */
 		for (size_t j = 0; j < m; j++)
 			h[j * m + j] += 1e-12;
+		/* A held feature does not move: its row and column out. */
+		for (size_t j = 0; held != NULL && j < x->d; j++) {
+			if (!held[j])
+				continue;
+			for (size_t k = 0; k < m; k++)
+				h[j * m + k] = h[k * m + j] = 0.0;
+			h[j * m + j] = 1.0;
+			g[j] = 0.0;
+		}
 		if (cholesky_solve(h, g, m) == -1) {
 			steps = -1;
 			break;
@@ -182,4 +193,79 @@ lr_fit(const struct lr_data *x, const bool *use, double lambda, double *w)
 	free(g);
 	free(w2);
 	return steps < 0 ? -1 : steps + 1;
+}
+
+int
+lr_fit(const struct lr_data *x, const bool *use, double lambda, double *w)
+{
+	return fit_held(x, use, lambda, NULL, w);
+}
+
+/* The objective's gradient at w for feature j (rows in use). */
+static double
+gradient_at(const struct lr_data *x, const bool *use, double lambda,
+    const double *w, size_t j)
+{
+	double	 g = lambda * w[j];
+
+	for (size_t i = 0; i < x->n; i++) {
+		double	 c = x->cost != NULL ? x->cost[i] : 1.0, p;
+
+		if (!in_use(use, i))
+			continue;
+		for (size_t k = x->row[i]; k < x->row[i + 1]; k++)
+			if (x->idx[k] == j) {
+				p = 1.0 / (1.0 + exp(-lr_margin(x, i, w)));
+				g += c * (p - x->y[i]) * entry_val(x, k);
+			}
+	}
+	return g;
+}
+
+int
+lr_fit_signed(const struct lr_data *x, const bool *use, double lambda,
+    const signed char *sign, double *w)
+{
+	bool	*held = calloc(x->d + 1, sizeof(*held));
+	int	 fits = 0;
+
+	if (held == NULL)
+		log_oom(x->d + 1, "scores");
+	for (size_t round = 0; round < 2 * x->d + 2; round++) {
+		size_t	 worst = SIZE_MAX;
+		double	 worst_g = 1e-7;
+		bool	 crossed = false;
+
+		if (fit_held(x, use, lambda, held, w) < 0) {
+			fits = -1;
+			break;
+		}
+		fits++;
+		/* Every weight past zero is held there, and refitted. */
+		for (size_t j = 0; j < x->d; j++)
+			if (!held[j] && sign[j] != 0 && sign[j] * w[j] < 0) {
+				held[j] = true;
+				crossed = true;
+			}
+		if (crossed)
+			continue;
+		/* A held weight that would move into its side is let go,
+		 * the one that would gain most first. */
+		for (size_t j = 0; j < x->d; j++) {
+			double	 g;
+
+			if (!held[j])
+				continue;
+			g = -gradient_at(x, use, lambda, w, j) * sign[j];
+			if (g > worst_g) {
+				worst_g = g;
+				worst = j;
+			}
+		}
+		if (worst == SIZE_MAX)
+			break;
+		held[worst] = false;
+	}
+	free(held);
+	return fits;
 }

@@ -37,6 +37,16 @@ struct lr_data {
 int		 lr_fit(const struct lr_data *, const bool *use, double lambda,
 		    double *w);
 
+/*
+ * The same with each weight's sign bounded: sign[j] > 0 keeps w[j] >= 0,
+ * < 0 keeps it <= 0, 0 leaves it free (the intercept is always free).
+ * An active-set method: a weight that would cross zero is held there and
+ * the rest refitted, until no held weight would move into its allowed
+ * side.  Returns the fits made, or -1.
+ */
+int		 lr_fit_signed(const struct lr_data *, const bool *use,
+		    double lambda, const signed char *sign, double *w);
+
 /* w . x_i + b: row i's log-odds. */
 double		 lr_margin(const struct lr_data *, size_t i, const double *w);
 

@@ -21,9 +21,10 @@ CONF=${PF_CONF:-$top_srcdir/samples/vigil.conf}
 PF_DNS_ZONE=${PF_DNS_ZONE:-$top_srcdir/tests/data/postfix/zone.txt}
 VIGILCTL=${PF_VIGILCTL:-$top_builddir/filter/vigilctl}
 # Thresholds at which the samples take every path (with the shipped
-# rules: ham accepted, broken-mime.eml and reject-two-froms.eml tagged,
+# rules and their learned scores for mail without a voting Bayes store:
+# ham accepted, broken-mime.eml and reject-two-froms.eml tagged,
 # spam-headers.eml rejected); vigilctl gets the same.
-VIGIL_OPTS=(TagScore=5 SubjectScore=5 RejectScore=10
+VIGIL_OPTS=(TagScore=3 SubjectScore=3 RejectScore=10
     "DNSZoneFile=$PF_DNS_ZONE")
 CONC_N=${PF_CONC_N:-500}
 CONC_C=${PF_CONC_C:-20}

@@ -21,7 +21,10 @@ CONF=${PF_CONF:-$top_srcdir/samples/vigil.conf}
 # SPF/DKIM/DMARC from a zone file: the same answers with or without DNS.
 PF_DNS_ZONE=${PF_DNS_ZONE:-$top_srcdir/tests/data/postfix/zone.txt}
 DEBS=${VIGIL_SENDMAIL_DEBS:-/var/cache/vigil-test/sendmail}
-VIGIL_OPTS=(SkipTrusted=no TagScore=1.5 SubjectScore=1.5 RejectScore=5.0
+# Thresholds at which tagged.eml is tagged and reject-two-froms.eml
+# refused with the shipped rules' learned scores (no Bayes store: the
+# rules' own score set), ham-plain.eml accepted.
+VIGIL_OPTS=(SkipTrusted=no TagScore=0.5 SubjectScore=0.5 RejectScore=5.0
     "DNSZoneFile=$PF_DNS_ZONE")
 
 pf_workdir || exit 1

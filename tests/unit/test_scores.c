@@ -131,6 +131,56 @@ test_use_mask(void **state)
 		assert_true(fabs(w1[j] - w2[j]) < 1e-9);
 }
 
+/*
+ * Bounded signs: a feature that the free fit makes negative but may not
+ * be stays at 0, and the others are the fit without it; a feature let
+ * free is untouched.  Here feature 0 marks ham (3 of 100 spam), so its
+ * free weight is negative.
+ */
+static void
+test_signed(void **state)
+{
+	enum { N = 300 };
+	size_t	 row[N + 1];
+	uint32_t idx[2 * N];
+	double	 y[N], w[3], wf[3], w1[2];
+	size_t	 k = 0, k1 = 0;
+	size_t	 row1[N + 1];
+	uint32_t idx1[N];
+	signed char sign[2] = { 1, 1 }, free2[2] = { 0, 1 };
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		bool	 f0 = i < 100, f1 = i % 3 == 0;
+
+		row[i] = k;
+		row1[i] = k1;
+		if (f0)
+			idx[k++] = 0;
+		if (f1) {
+			idx[k++] = 1;
+			idx1[k1++] = 0;
+		}
+		y[i] = f0 ? i < 3 : (f1 ? i % 2 == 0 || i % 9 == 0 : i % 4 == 0);
+	}
+	row[N] = k;
+	row1[N] = k1;
+	struct lr_data x = { .n = N, .d = 2, .row = row, .idx = idx, .y = y };
+	struct lr_data x1 = { .n = N, .d = 1, .row = row1, .idx = idx1,
+	    .y = y };
+
+	assert_true(lr_fit(&x, NULL, 0.5, wf) > 0);
+	assert_true(wf[0] < 0);
+	assert_true(lr_fit_signed(&x, NULL, 0.5, sign, w) > 1);
+	assert_true(w[0] == 0.0);
+	assert_true(lr_fit(&x1, NULL, 0.5, w1) > 0);
+	assert_true(fabs(w[1] - w1[0]) < 1e-9 && fabs(w[2] - w1[1]) < 1e-9);
+	/* Free: the same as the plain fit. */
+	assert_true(lr_fit_signed(&x, NULL, 0.5, free2, w) == 1);
+	for (size_t j = 0; j < 3; j++)
+		assert_true(fabs(w[j] - wf[j]) < 1e-9);
+}
+
 /* The anchors share a logit between two neighbours, adding up to 1. */
 static void
 test_anchor_shares(void **state)
@@ -203,6 +253,7 @@ main(void)
 		cmocka_unit_test(test_closed_form),
 		cmocka_unit_test(test_optimum),
 		cmocka_unit_test(test_use_mask),
+		cmocka_unit_test(test_signed),
 		cmocka_unit_test(test_anchor_shares),
 		cmocka_unit_test(test_score_sets),
 	};
