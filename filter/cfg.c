@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -243,6 +244,9 @@ set_val(struct val *v, const char *text, const char *dir, bool replace,
 		v->num = strtod(text, &end);
 		if (errno != 0 || end == text || *end != '\0')
 			return "expected a number";
+		/* nan compares false with every bound: it would pass. */
+		if (!isfinite(v->num))
+			return "expected a finite number";
 		goto bounds;
 	case OPT_SIZE:
 		if (!util_parse_size(text, &u))
