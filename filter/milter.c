@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <glib.h>
 #include <libmilter/mfapi.h>
 
 #include "cfg.h"
@@ -352,21 +353,25 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return go_on(c, SMFIP_NR_BODY);
 }
 
-/* Writes hits as NAME=score,... for the log line. */
+/* Writes hits as NAME=score,... for the log line; each piece is sized
+ * by formatting it, whatever the score. */
 static const char *
 hits_text(struct msg *m)
 {
 	struct arena *a = msg_arena(m);
-	size_t n = msg_hit_count(m), len = 1;
-	char *out, *o;
+	size_t n = msg_hit_count(m);
+	GString *s;
+	char *out;
 
+	if (n == 0)
+		return "-";
+	s = g_string_new(NULL);
 	for (size_t i = 0; i < n; i++)
-		len += strlen(msg_hit(m, i)->name) + 24;
-	out = o = arena_alloc(a, len);
-	for (size_t i = 0; i < n; i++)
-		o += sprintf(o, "%s%s=%.1f", i ? "," : "", msg_hit(m, i)->name,
-		    msg_hit(m, i)->score);
-	return n ? out : "-";
+		g_string_append_printf(s, "%s%s=%.1f", i ? "," : "",
+		    msg_hit(m, i)->name, msg_hit(m, i)->score);
+	out = arena_strndup(a, s->str, s->len);
+	g_string_free(s, TRUE);
+	return out;
 }
 
 static void
@@ -412,9 +417,8 @@ apply_headers(SMFICTX *ctx, struct conn *c, const struct verdict *v)
 			rc = -1;
 	}
 	if (v->add_spam_headers) {
-		char score[32];
+		char *score = arena_printf(msg_arena(m), "%.1f", v->score);
 
-		snprintf(score, sizeof(score), "%.1f", v->score);
 		if (v->is_spam && smfi_addheader(ctx, "X-Spam-Flag",
 		    header_out(c, "YES")) != MI_SUCCESS)
 			rc = -1;

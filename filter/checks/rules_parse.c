@@ -617,6 +617,13 @@ parse_score(struct pfile *pf, const char *name, char *rest)
 			    1, name, "score: '%s' is not a number", w);
 			return;
 		}
+		/* Also catches nan and inf, which compare false. */
+		if (!(v[n] >= -RULES_SCORE_MAX && v[n] <= RULES_SCORE_MAX)) {
+			diag_emit(set, pf->diag, RULES_ERROR, pf->file, pf->line,
+			    1, name, "score: '%s' is outside [-%d, %d]", w,
+			    RULES_SCORE_MAX, RULES_SCORE_MAX);
+			return;
+		}
 		n++;
 	}
 	if (n != 1 && n != 4) {
@@ -631,8 +638,15 @@ parse_score(struct pfile *pf, const char *name, char *rest)
 		double s = v[k];
 		double *old = g_hash_table_lookup(set->scores, name);
 
-		if (rel[k])
+		if (rel[k]) {
 			s += old != NULL ? *old : 1.0;
+			if (s < -RULES_SCORE_MAX || s > RULES_SCORE_MAX) {
+				diag_emit(set, pf->diag, RULES_ERROR, pf->file,
+				    pf->line, 1, name, "score: %.3f is outside "
+				    "[-%d, %d]", s, RULES_SCORE_MAX, RULES_SCORE_MAX);
+				return;
+			}
+		}
 		if (old == NULL) {
 			old = g_new(double, 1);
 			g_hash_table_insert(set->scores, g_strdup(name), old);
