@@ -149,6 +149,12 @@ struct auth_dmarc {
  * Parsed once per message; lives in its arena.
  */
 const char	*auth_from_domain(struct msg *m);
+/*
+ * Does an Authentication-Results value name authserv-id id, as RFC 8601
+ * parses it: after CFWS (comments included), as a token or a
+ * quoted-string, any case?  The milter removes incoming ones that do.
+ */
+bool		 authres_names_id(const char *value, const char *id);
 /* The message's DNS budget, DNSTimeout of r at first use. */
 struct adns_budget *auth_budget(struct msg *m, const struct adns *r);
 

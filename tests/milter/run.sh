@@ -108,6 +108,9 @@ echo "$st" | grep -q '^check.headers.runs [1-9]' && ok "vigilctl stats has per-c
 mode=$(stat -c %a "$T/c.sock" 2>/dev/null)
 [ "$mode" = 600 ] && ok "control socket is mode 0600" || bad "control socket mode $mode"
 
+# --- hostile headers: many, or our authserv-id hidden -------------------
+lua forged-many.lua
+
 # --- reload: a broken config is refused, a good one takes over -----------
 cp "$T/vigil.conf" "$T/good.conf"
 echo "TagScore notanumber" >> "$T/vigil.conf"

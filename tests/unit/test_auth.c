@@ -565,6 +565,42 @@ test_authres_header(void **unused)
 	snap_unref(&s);
 }
 
+/* Which incoming Authentication-Results name our authserv-id, as RFC
+ * 8601 parses it: a comment or a quoted-string must not hide it. */
+static void
+test_authres_names_id(void **unused)
+{
+	static const struct { const char *v; bool want; } cases[] = {
+		{ "mx.example.test; spf=pass", true },
+		{ " MX.Example.TEST;dkim=pass", true },
+		{ "mx.example.test 1; none", true },
+		{ "mx.example.test", true },
+		{ "\r\n\tmx.example.test\r\n\t; dmarc=pass", true },
+		{ "(hi) mx.example.test; dmarc=pass", true },
+		{ "(nested (comment \\) here)) mx.example.test; dmarc=pass", true },
+		{ "(a)(b) \r\n (c)mx.example.test(d); dmarc=pass", true },
+		{ "\"mx.example.test\"; dmarc=pass", true },
+		{ " (x) \"MX.example.\\test\" ; dmarc=pass", true },
+		{ "mx.example.test(comment); dmarc=pass", true },
+		{ "other.example.net; spf=fail", false },
+		{ "mx.example.test.evil; spf=pass", false },
+		{ "mx.example.testing; spf=pass", false },
+		{ "xmx.example.test; spf=pass", false },
+		{ "(mx.example.test) other.example.net; spf=pass", false },
+		{ "\"mx.example.test.evil\"; spf=pass", false },
+		{ "\"mx.example.tes\"; spf=pass", false },
+		{ "\"mx.example.test", false },
+		{ "(unclosed mx.example.test; spf=pass", false },
+		{ "", false },
+	};
+
+	(void)unused;
+	for (size_t i = 0; i < NELEM(cases); i++)
+		if (authres_names_id(cases[i].v, "mx.example.test") != cases[i].want)
+			fail_msg("case %zu \"%s\": want %d", i, cases[i].v,
+			    cases[i].want);
+}
+
 /* Without a client address (local submission, an offline scan without
  * --ip) nothing is looked up: the zone's TIMEOUT would tempfail. */
 static void
@@ -629,6 +665,7 @@ main(void)
 		cmocka_unit_test(test_dmarc_rua_only),
 		cmocka_unit_test(test_dmarc_pct),
 		cmocka_unit_test(test_authres_header),
+		cmocka_unit_test(test_authres_names_id),
 		cmocka_unit_test(test_no_client_no_lookups),
 		cmocka_unit_test(test_bad_zone_file),
 	};
