@@ -42,6 +42,13 @@ const struct opt core_opts[] = {
 	  "Larger messages are passed unscanned with a header saying so" },
 	{ "OversizeAction", OPT_ENUM, "accept", 0, 0, "accept|tempfail",
 	  "What happens to a message over MaxScanSize" },
+	{ "MaxHeaderCount", OPT_INT, "1000", 10, 1000000, NULL,
+	  "Header fields of a message that the checks examine; past it the "
+	  "rest are not examined (forged copies of ours are still removed) "
+	  "and HEADER_LIMIT is found" },
+	{ "MaxHeaderBytes", OPT_SIZE, "1m", 4096, 1073741824.0, NULL,
+	  "Header bytes of a message that the checks examine, as for "
+	  "MaxHeaderCount" },
 	{ "SpoolMemoryMax", OPT_SIZE, "1m", 4096, 1073741824.0, NULL,
 	  "Message bytes kept in memory before spilling to a private temp file" },
 	{ "TempDirectory", OPT_PATH, "/tmp", 0, 0, NULL,

@@ -100,7 +100,8 @@ pipeline_header(struct msg *m, const char *name, const char *value)
 {
 	struct snap *s = msg_snap(m);
 
-	msg_store_header(m, name, value);
+	if (!msg_store_header(m, name, value))
+		return;		/* past the limits: not examined */
 	for (size_t i = 0; checks[i] != NULL; i++) {
 		void *st;
 
@@ -141,6 +142,13 @@ pipeline_eom(struct msg *m)
 
 		log_msg(LOG_ERR, m, "spool: %s in %s", err, k->tmp_dir);
 		msg_note_failure(m, "spool", k->on_error, err);
+	}
+	if (msg_hdr_limited(m)) {
+		const struct snap_core *k = snap_core(msg_snap(m));
+
+		msg_add_hit(m, "HEADER_LIMIT", 5.0, "more than %zu header "
+		    "fields or %zu bytes of them; the rest not examined",
+		    k->max_hdr_count, k->max_hdr_bytes);
 	}
 	pipeline_phase(m, PHASE_EOM);
 	return verdict_decide(m);
@@ -285,7 +293,7 @@ feed_message(struct msg *m, const char *p, const char *end, bool run_checks)
 		if (run_checks)
 			pipeline_header(m, name, value);
 		else
-			msg_store_header(m, name, value);
+			(void)msg_store_header(m, name, value);	/* limits: as above */
 		if (eol == 0)
 			break;
 	}

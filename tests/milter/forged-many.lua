@@ -43,5 +43,12 @@ run(function()
 	    "(mx.vigil.test) other.example.net; spf=fail"}}, "QM4")
 	check(not mt.eom_check(conn, MT_HDRCHANGE, "Authentication-Results"),
 	    "Authentication-Results of another authserv-id kept")
+	-- 5: past MaxHeaderCount (1000): not examined, but still removed.
+	h = {}
+	for i = 1, 1000 do table.insert(h, {"X-Junk", "x"}) end
+	table.insert(h, {"X-Spam-Status", "No, score=-100.0"})
+	send(conn, h, "QM5")
+	check(mt.eom_check(conn, MT_HDRCHANGE, "X-Spam-Status"),
+	    "forged X-Spam-Status past MaxHeaderCount removed")
 	mt.disconnect(conn)
 end)

@@ -108,8 +108,11 @@ echo "$st" | grep -q '^check.headers.runs [1-9]' && ok "vigilctl stats has per-c
 mode=$(stat -c %a "$T/c.sock" 2>/dev/null)
 [ "$mode" = 600 ] && ok "control socket is mode 0600" || bad "control socket mode $mode"
 
-# --- hostile headers: many, or our authserv-id hidden -------------------
+# --- hostile headers: many, or our authserv-id hidden; MaxHeaderCount ---
 lua forged-many.lua
+grep 'q=QM5 verdict=' "$T/vigil.log" | grep -q 'HEADER_LIMIT=' \
+	&& ok "past MaxHeaderCount: HEADER_LIMIT found" \
+	|| bad "no HEADER_LIMIT: $(grep 'q=QM5 verdict=' "$T/vigil.log")"
 
 # --- reload: a broken config is refused, a good one takes over -----------
 cp "$T/vigil.conf" "$T/good.conf"

@@ -336,6 +336,56 @@ test_folded_field_linear(void **state)
 	snap_unref(&s);
 }
 
+/*
+ * Past MaxHeaderCount or MaxHeaderBytes the fields are kept in the
+ * message but not examined, and HEADER_LIMIT says so; under them
+ * nothing changes.
+ */
+static void
+test_header_limits(void **state)
+{
+	const char *cnt[] = { "MaxHeaderCount=10" };
+	const char *bytes[] = { "MaxHeaderBytes=4096" };
+	struct snap *s = t_snap(NULL, cnt, 1);
+	const struct verdict *v;
+	GString *t = g_string_new(good);
+	struct msg *m;
+	size_t len;
+
+	m = t_scan(s, good, &v);
+	assert_false(msg_has_hit(m, "HEADER_LIMIT"));
+	assert_int_equal(msg_hdr_count(m), 5);
+	msg_end(&m);
+	/* 5 + 6 fields: the last one is past 10. */
+	g_string_truncate(t, strstr(good, "\n\n") + 1 - good);
+	for (int i = 0; i < 6; i++)
+		g_string_append_printf(t, "X-Junk-%d: %d\n", i, i);
+	g_string_append(t, "\nbody\n");
+	m = t_scan(s, t->str, &v);
+	assert_true(msg_has_hit(m, "HEADER_LIMIT"));
+	assert_int_equal(msg_hdr_count(m), 10);
+	/* Stored whole all the same. */
+	assert_non_null(memmem(msg_raw(m, &len), len, "X-Junk-5: 5\r\n", 13));
+	msg_end(&m);
+	snap_unref(&s);
+
+	s = t_snap(NULL, bytes, 1);
+	m = t_scan(s, t->str, &v);
+	assert_false(msg_has_hit(m, "HEADER_LIMIT"));
+	msg_end(&m);
+	g_string_truncate(t, strstr(good, "\n\n") + 1 - good);
+	g_string_append(t, "X-Big: ");
+	for (int i = 0; i < 4000; i++)
+		g_string_append_c(t, 'a');
+	g_string_append(t, "\n\nbody\n");
+	m = t_scan(s, t->str, &v);
+	assert_true(msg_has_hit(m, "HEADER_LIMIT"));
+	assert_int_equal(msg_hdr_count(m), 5);
+	msg_end(&m);
+	snap_unref(&s);
+	g_string_free(t, TRUE);
+}
+
 static void
 test_score_table(void **state)
 {
@@ -365,6 +415,7 @@ main(void)
 		cmocka_unit_test(test_trusted_skips_content),
 		cmocka_unit_test(test_hostile_input),
 		cmocka_unit_test(test_folded_field_linear),
+		cmocka_unit_test(test_header_limits),
 		cmocka_unit_test(test_score_table),
 	};
 
