@@ -249,24 +249,26 @@ msg_store_header(struct msg *m, const char *name, const char *value)
 	if (value == NULL)
 		value = "";
 	vl = strlen(value);
-	/* Past the limits the field is kept (the message stays whole) but
-	 * not listed: no check spends time on it. */
-	if (m->hdrs.n >= k->max_hdr_count ||
-	    nl + vl + 3 > k->max_hdr_bytes - m->hdr_bytes) {
+	/*
+	 * Past the limits a field is kept (the message stays whole) but not
+	 * listed, so that no check spends time on it; From fields all the
+	 * same, as DMARC must see every author (RFC 7489 6.6.1).
+	 */
+	if (!m->hdr_limited && (m->hdrs.n >= k->max_hdr_count ||
+	    nl + vl + 3 > k->max_hdr_bytes - m->hdr_bytes))
 		m->hdr_limited = true;
-		spool_put(m, name, nl);
-		spool_put(m, ":", 1);
-		spool_put_crlf(m, value);
-		spool_put(m, "\r\n", 2);
-		return false;
+	if (!m->hdr_limited || strcasecmp(name, "From") == 0) {
+		if (!m->hdr_limited)
+			m->hdr_bytes += nl + vl + 3;
+		h.name = arena_strndup(m->arena, name, nl);
+		/* value is exactly what follows the colon; raw drops the one
+		 * space there, as the milter protocol does without
+		 * SMFIP_HDR_LEADSPC. */
+		h.raw = value[0] == ' ' ?
+		    arena_strndup(m->arena, value + 1, vl - 1) :
+		    arena_strndup(m->arena, value, vl);
+		VEC_PUSH(m->arena, m->hdrs, h);
 	}
-	m->hdr_bytes += nl + vl + 3;
-	h.name = arena_strndup(m->arena, name, nl);
-	/* value is exactly what follows the colon; raw drops the one space
-	 * there, as the milter protocol does without SMFIP_HDR_LEADSPC. */
-	h.raw = value[0] == ' ' ? arena_strndup(m->arena, value + 1, vl - 1) :
-	    arena_strndup(m->arena, value, vl);
-	VEC_PUSH(m->arena, m->hdrs, h);
 	/* A short unfolded field goes to the spool in one piece. */
 	if (nl + vl + 3 <= sizeof(line) && strpbrk(value, "\r\n") == NULL) {
 		memcpy(line, name, nl);
@@ -275,13 +277,13 @@ msg_store_header(struct msg *m, const char *name, const char *value)
 		line[nl + 1 + vl] = '\r';
 		line[nl + 2 + vl] = '\n';
 		spool_put(m, line, nl + vl + 3);
-		return true;
+	} else {
+		spool_put(m, name, nl);
+		spool_put(m, ":", 1);
+		spool_put_crlf(m, value);
+		spool_put(m, "\r\n", 2);
 	}
-	spool_put(m, name, nl);
-	spool_put(m, ":", 1);
-	spool_put_crlf(m, value);
-	spool_put(m, "\r\n", 2);
-	return true;
+	return !m->hdr_limited;
 }
 
 bool

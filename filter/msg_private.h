@@ -10,7 +10,8 @@
 /* value: exactly the bytes after the colon (leading blanks and folding
  * kept); the raw message gets them unchanged. */
 /* Spools the field; false when it is past MaxHeaderCount or
- * MaxHeaderBytes, and then not in the header list (msg_hdr_limited()). */
+ * MaxHeaderBytes, and then not in the header list (msg_hdr_limited()),
+ * From fields excepted. */
 bool		 msg_store_header(struct msg *, const char *name, const char *value);
 void		 msg_store_eoh(struct msg *);
 void		 msg_store_body(struct msg *, const unsigned char *, size_t);

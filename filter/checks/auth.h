@@ -144,8 +144,9 @@ struct auth_dmarc {
 };
 
 /*
- * The domain of the message's single From address (lower case), or NULL
- * when there is no From, several, or none with a domain (RFC 7489 6.6.1).
+ * The message's one author domain (lower case), or NULL when there is no
+ * From, when the From fields name several domains, or when one of their
+ * addresses has none (RFC 7489 6.6.1; dmarc.c evaluates every domain).
  * Parsed once per message; lives in its arena.
  */
 const char	*auth_from_domain(struct msg *m);
