@@ -401,12 +401,12 @@ static void
 log_verdict(struct msg *m, const struct verdict *v, enum verdict_action done,
     const char *extra)
 {
-	char from[256], client[300];
-
-	log_escape(from, sizeof(from), msg_mail_from(m), 200);
-	snprintf(client, sizeof(client), "%s[%s]",
+	char from[256];
+	const char *client = arena_printf(msg_arena(m), "%s[%s]",
 	    msg_client_name(m) ? msg_client_name(m) : "unknown",
 	    msg_client_addr(m) ? msg_client_addr(m) : "unknown");
+
+	log_escape(from, sizeof(from), msg_mail_from(m), 200);
 	log_msg(LOG_INFO, m, "verdict=%s score=%.1f/%.1f client=%s from=<%s> rcpts=%zu "
 	    "size=%zu reason=%s hits=%s%s ms=%.1f", action_name(done), v->score,
 	    v->required, client, from, msg_rcpt_count(m), msg_size(m), v->reason,
