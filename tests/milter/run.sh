@@ -113,6 +113,10 @@ lua forged-many.lua
 grep 'q=QM5 verdict=' "$T/vigil.log" | grep -q 'HEADER_LIMIT=' \
 	&& ok "past MaxHeaderCount: HEADER_LIMIT found" \
 	|| bad "no HEADER_LIMIT: $(grep 'q=QM5 verdict=' "$T/vigil.log")"
+lua many-headers.lua
+ms=$(grep 'q=QBIG verdict=' "$T/vigil.log" | sed -n 's/.* ms=\([0-9]*\).*/\1/p')
+[ -n "$ms" ] && [ "$ms" -lt 8000 ] && ok "80,000 header fields in ${ms} ms (linear work)" \
+	|| bad "80,000 header fields took ${ms:-?} ms"
 
 # --- reload: a broken config is refused, a good one takes over -----------
 cp "$T/vigil.conf" "$T/good.conf"
