@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -41,6 +42,13 @@ const struct opt core_opts[] = {
 	  "Larger messages are passed unscanned with a header saying so" },
 	{ "OversizeAction", OPT_ENUM, "accept", 0, 0, "accept|tempfail",
 	  "What happens to a message over MaxScanSize" },
+	{ "MaxHeaderCount", OPT_INT, "1000", 10, 1000000, NULL,
+	  "Header fields of a message that the checks examine; past it the "
+	  "rest are not examined (forged copies of ours are still removed) "
+	  "and HEADER_LIMIT is found" },
+	{ "MaxHeaderBytes", OPT_SIZE, "1m", 4096, 1073741824.0, NULL,
+	  "Header bytes of a message that the checks examine, as for "
+	  "MaxHeaderCount" },
 	{ "SpoolMemoryMax", OPT_SIZE, "1m", 4096, 1073741824.0, NULL,
 	  "Message bytes kept in memory before spilling to a private temp file" },
 	{ "TempDirectory", OPT_PATH, "/tmp", 0, 0, NULL,
@@ -243,6 +251,9 @@ set_val(struct val *v, const char *text, const char *dir, bool replace,
 		v->num = strtod(text, &end);
 		if (errno != 0 || end == text || *end != '\0')
 			return "expected a number";
+		/* nan compares false with every bound: it would pass. */
+		if (!isfinite(v->num))
+			return "expected a finite number";
 		goto bounds;
 	case OPT_SIZE:
 		if (!util_parse_size(text, &u))

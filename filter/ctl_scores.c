@@ -556,7 +556,8 @@ points(const struct model *mo, size_t j)
 
 	if (p == 0.0)
 		p = mo->w[j] < 0 ? -0.001 : 0.001;
-	return p;
+	/* Within what a score line may say (RULES_SCORE_MAX). */
+	return p > 999.0 ? 999.0 : p < -999.0 ? -999.0 : p;
 }
 
 struct change {

@@ -12,9 +12,11 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <glib.h>
 #include <libmilter/mfapi.h>
 
 #include "cfg.h"
+#include "checks/auth.h"
 #include "daemon.h"
 #include "lib/arena.h"
 #include "lib/log.h"
@@ -27,8 +29,6 @@
 #include "snap.h"
 #include "verdict.h"
 
-#define MAX_FORGED	64
-
 struct forged {
 	const char	*name;
 	int		 index;		/* 1-based among headers of that name */
@@ -39,16 +39,14 @@ struct conn {
 	char		 sid[17];
 	const char	*addr, *name, *helo;
 	struct msg	*msg;
-	/* Per message: incoming headers that pretend to be ours. */
-	struct forged	 forged[MAX_FORGED];
-	size_t		 nforged;
+	/* Per message (in its arena): incoming headers that pretend to be
+	 * ours, every one, and how many fields of each name that we may
+	 * remove came so far (lower case name -> count). */
+	struct forged	*forged;
+	size_t		 nforged, forged_cap;
+	GHashTable	*seen;
 	unsigned long	 noreply;	/* SMFIP_NR_* the MTA agreed to */
 	bool		 is_leadspc;	/* SMFIP_HDR_LEADSPC agreed */
-};
-
-/* Occurrence counts of the header names we may delete, per message. */
-struct hcount {
-	int	spam, status, score, flag, level, report, ar, vscan, vstatus, vscanhdr;
 };
 
 static struct conn *
@@ -60,8 +58,10 @@ conn_get(SMFICTX *ctx)
 static void
 conn_msg_end(struct conn *c)
 {
-	msg_end(&c->msg);
-	c->nforged = 0;
+	msg_end(&c->msg);	/* frees forged and seen */
+	c->forged = NULL;
+	c->nforged = c->forged_cap = 0;
+	c->seen = NULL;
 }
 
 /* The client address as text; IPv4-mapped IPv6 given as IPv4. */
@@ -252,31 +252,67 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	return go_on(c, SMFIP_NR_RCPT);
 }
 
+/* Is this a name of the headers we add, so that we may remove it? */
+static bool
+is_our_name(const char *name)
+{
+	return util_has_prefix_ci(name, "X-Spam-") ||
+	    util_has_prefix_ci(name, "X-Virus-") ||
+	    strcasecmp(name, "X-Vigil-Scan") == 0 ||
+	    strcasecmp(name, "X-Vigil-Release") == 0 ||
+	    strcasecmp(name, "Authentication-Results") == 0;
+}
+
 /*
  * Is this incoming header one of ours, forged by the sender?  X-Spam-*
  * and X-Virus-* are always ours, and so is a release token (the policy
  * check has read it; delivered mail never carries one);
- * Authentication-Results only when it names our authserv-id.
+ * Authentication-Results only when it names our authserv-id, as RFC 8601
+ * reads it (after comments, or quoted).
  */
 static bool
 is_forged(struct msg *m, const char *name, const char *value)
 {
-	const char *id;
-	size_t n;
-
-	if (util_has_prefix_ci(name, "X-Spam-") || util_has_prefix_ci(name, "X-Virus-") ||
-	    strcasecmp(name, "X-Vigil-Scan") == 0 ||
-	    strcasecmp(name, "X-Vigil-Release") == 0)
-		return true;
 	if (strcasecmp(name, "Authentication-Results") != 0)
-		return false;
-	id = snap_core(msg_snap(m))->authserv_id;
-	n = strlen(id);
-	while (*value == ' ' || *value == '\t' || *value == '\r' || *value == '\n')
-		value++;
-	return strncasecmp(value, id, n) == 0 &&
-	    (value[n] == ';' || value[n] == ' ' || value[n] == '\t' ||
-	    value[n] == '\r' || value[n] == '\n' || value[n] == '\0');
+		return true;
+	return authres_names_id(value, snap_core(msg_snap(m))->authserv_id);
+}
+
+static void
+seen_free(void *p)
+{
+	g_hash_table_destroy(p);
+}
+
+/*
+ * Notes an incoming header that pretends to be ours, for removal at end
+ * of message: all of them, at constant cost each (chgheader counts
+ * occurrences of the same name, any case, from 1).
+ */
+static void
+note_forged(struct conn *c, const char *name, const char *value)
+{
+	struct arena *a = msg_arena(c->msg);
+	char *key;
+	int idx;
+
+	if (!is_our_name(name))
+		return;
+	if (c->seen == NULL) {
+		c->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+		    NULL);
+		arena_defer(a, seen_free, c->seen);
+	}
+	key = g_ascii_strdown(name, -1);
+	idx = GPOINTER_TO_INT(g_hash_table_lookup(c->seen, key)) + 1;
+	g_hash_table_replace(c->seen, key, GINT_TO_POINTER(idx));
+	if (!is_forged(c->msg, name, value))
+		return;
+	c->forged = arena_grow(a, c->forged, c->nforged, &c->forged_cap,
+	    sizeof(*c->forged));
+	c->forged[c->nforged].name = arena_strdup(a, name);
+	c->forged[c->nforged].index = idx;
+	c->nforged++;
 }
 
 /*
@@ -311,19 +347,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	value = (char *)header_in(c, value ? value : "");
 	if (strcmp(msg_queue_id(c->msg), "-") == 0)
 		msg_set_queue_id(c->msg, smfi_getsymval(ctx, "i"));
-	if (is_forged(c->msg, name, value)) {
-		/* chgheader counts occurrences of the same name, from 1. */
-		int idx = 1;
-
-		for (size_t i = 0; i < msg_hdr_count(c->msg); i++)
-			if (strcasecmp(msg_hdr(c->msg, i)->name, name) == 0)
-				idx++;
-		if (c->nforged < MAX_FORGED) {
-			c->forged[c->nforged].name = arena_strdup(msg_arena(c->msg), name);
-			c->forged[c->nforged].index = idx;
-			c->nforged++;
-		}
-	}
+	note_forged(c, name, value);
 	pipeline_header(c->msg, name, value);
 	return go_on(c, SMFIP_NR_HDR);
 }
@@ -352,33 +376,37 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return go_on(c, SMFIP_NR_BODY);
 }
 
-/* Writes hits as NAME=score,... for the log line. */
+/* Writes hits as NAME=score,... for the log line; each piece is sized
+ * by formatting it, whatever the score. */
 static const char *
 hits_text(struct msg *m)
 {
 	struct arena *a = msg_arena(m);
-	size_t n = msg_hit_count(m), len = 1;
-	char *out, *o;
+	size_t n = msg_hit_count(m);
+	GString *s;
+	char *out;
 
+	if (n == 0)
+		return "-";
+	s = g_string_new(NULL);
 	for (size_t i = 0; i < n; i++)
-		len += strlen(msg_hit(m, i)->name) + 24;
-	out = o = arena_alloc(a, len);
-	for (size_t i = 0; i < n; i++)
-		o += sprintf(o, "%s%s=%.1f", i ? "," : "", msg_hit(m, i)->name,
-		    msg_hit(m, i)->score);
-	return n ? out : "-";
+		g_string_append_printf(s, "%s%s=%.1f", i ? "," : "",
+		    msg_hit(m, i)->name, msg_hit(m, i)->score);
+	out = arena_strndup(a, s->str, s->len);
+	g_string_free(s, TRUE);
+	return out;
 }
 
 static void
 log_verdict(struct msg *m, const struct verdict *v, enum verdict_action done,
     const char *extra)
 {
-	char from[256], client[300];
-
-	log_escape(from, sizeof(from), msg_mail_from(m), 200);
-	snprintf(client, sizeof(client), "%s[%s]",
+	char from[256];
+	const char *client = arena_printf(msg_arena(m), "%s[%s]",
 	    msg_client_name(m) ? msg_client_name(m) : "unknown",
 	    msg_client_addr(m) ? msg_client_addr(m) : "unknown");
+
+	log_escape(from, sizeof(from), msg_mail_from(m), 200);
 	log_msg(LOG_INFO, m, "verdict=%s score=%.1f/%.1f client=%s from=<%s> rcpts=%zu "
 	    "size=%zu reason=%s hits=%s%s ms=%.1f", action_name(done), v->score,
 	    v->required, client, from, msg_rcpt_count(m), msg_size(m), v->reason,
@@ -412,9 +440,8 @@ apply_headers(SMFICTX *ctx, struct conn *c, const struct verdict *v)
 			rc = -1;
 	}
 	if (v->add_spam_headers) {
-		char score[32];
+		char *score = arena_printf(msg_arena(m), "%.1f", v->score);
 
-		snprintf(score, sizeof(score), "%.1f", v->score);
 		if (v->is_spam && smfi_addheader(ctx, "X-Spam-Flag",
 		    header_out(c, "YES")) != MI_SUCCESS)
 			rc = -1;

@@ -41,6 +41,8 @@ struct msg {
 	VEC(const char *) rcpts;
 	/* Content. */
 	VEC(struct mhdr) hdrs;
+	size_t		 hdr_bytes;	/* of the fields in hdrs */
+	bool		 hdr_limited;	/* some went past the limits */
 	struct spool	*spool;
 	size_t		 body_off;	/* where the body starts in the spool */
 	bool		 eoh;
@@ -239,9 +241,10 @@ spool_put_crlf(struct msg *m, const char *s)
 	}
 }
 
-void
+bool
 msg_store_header(struct msg *m, const char *name, const char *value)
 {
+	const struct snap_core *k = snap_core(m->snap);
 	struct mhdr h = { 0 };
 	size_t nl = strlen(name), vl;
 	char line[512];
@@ -249,12 +252,26 @@ msg_store_header(struct msg *m, const char *name, const char *value)
 	if (value == NULL)
 		value = "";
 	vl = strlen(value);
-	h.name = arena_strndup(m->arena, name, nl);
-	/* value is exactly what follows the colon; raw drops the one space
-	 * there, as the milter protocol does without SMFIP_HDR_LEADSPC. */
-	h.raw = value[0] == ' ' ? arena_strndup(m->arena, value + 1, vl - 1) :
-	    arena_strndup(m->arena, value, vl);
-	VEC_PUSH(m->arena, m->hdrs, h);
+	/*
+	 * Past the limits a field is kept (the message stays whole) but not
+	 * listed, so that no check spends time on it; From fields all the
+	 * same, as DMARC must see every author (RFC 7489 6.6.1).
+	 */
+	if (!m->hdr_limited && (m->hdrs.n >= k->max_hdr_count ||
+	    nl + vl + 3 > k->max_hdr_bytes - m->hdr_bytes))
+		m->hdr_limited = true;
+	if (!m->hdr_limited || strcasecmp(name, "From") == 0) {
+		if (!m->hdr_limited)
+			m->hdr_bytes += nl + vl + 3;
+		h.name = arena_strndup(m->arena, name, nl);
+		/* value is exactly what follows the colon; raw drops the one
+		 * space there, as the milter protocol does without
+		 * SMFIP_HDR_LEADSPC. */
+		h.raw = value[0] == ' ' ?
+		    arena_strndup(m->arena, value + 1, vl - 1) :
+		    arena_strndup(m->arena, value, vl);
+		VEC_PUSH(m->arena, m->hdrs, h);
+	}
 	/* A short unfolded field goes to the spool in one piece. */
 	if (nl + vl + 3 <= sizeof(line) && strpbrk(value, "\r\n") == NULL) {
 		memcpy(line, name, nl);
@@ -263,12 +280,19 @@ msg_store_header(struct msg *m, const char *name, const char *value)
 		line[nl + 1 + vl] = '\r';
 		line[nl + 2 + vl] = '\n';
 		spool_put(m, line, nl + vl + 3);
-		return;
+	} else {
+		spool_put(m, name, nl);
+		spool_put(m, ":", 1);
+		spool_put_crlf(m, value);
+		spool_put(m, "\r\n", 2);
 	}
-	spool_put(m, name, nl);
-	spool_put(m, ":", 1);
-	spool_put_crlf(m, value);
-	spool_put(m, "\r\n", 2);
+	return !m->hdr_limited;
+}
+
+bool
+msg_hdr_limited(const struct msg *m)
+{
+	return m->hdr_limited;
 }
 
 void

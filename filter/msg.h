@@ -126,6 +126,8 @@ const unsigned char *msg_body(struct msg *, size_t *len_r);
 size_t		 msg_size(const struct msg *);
 /* Was the message larger than MaxScanSize (content checks skipped)? */
 bool		 msg_is_oversize(const struct msg *);
+/* Did header fields go past MaxHeaderCount or MaxHeaderBytes? */
+bool		 msg_hdr_limited(const struct msg *);
 
 /* The parsed view, built on first use after the body is complete. */
 const struct mview *msg_view(struct msg *);

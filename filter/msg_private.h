@@ -9,7 +9,10 @@
 
 /* value: exactly the bytes after the colon (leading blanks and folding
  * kept); the raw message gets them unchanged. */
-void		 msg_store_header(struct msg *, const char *name, const char *value);
+/* Spools the field; false when it is past MaxHeaderCount or
+ * MaxHeaderBytes, and then not in the header list (msg_hdr_limited()),
+ * From fields excepted. */
+bool		 msg_store_header(struct msg *, const char *name, const char *value);
 void		 msg_store_eoh(struct msg *);
 void		 msg_store_body(struct msg *, const unsigned char *, size_t);
 /* The header list, for the view builder to fill in decoded values. */

@@ -100,7 +100,8 @@ pipeline_header(struct msg *m, const char *name, const char *value)
 {
 	struct snap *s = msg_snap(m);
 
-	msg_store_header(m, name, value);
+	if (!msg_store_header(m, name, value))
+		return;		/* past the limits: not examined */
 	for (size_t i = 0; checks[i] != NULL; i++) {
 		void *st;
 
@@ -141,6 +142,13 @@ pipeline_eom(struct msg *m)
 
 		log_msg(LOG_ERR, m, "spool: %s in %s", err, k->tmp_dir);
 		msg_note_failure(m, "spool", k->on_error, err);
+	}
+	if (msg_hdr_limited(m)) {
+		const struct snap_core *k = snap_core(msg_snap(m));
+
+		msg_add_hit(m, "HEADER_LIMIT", 5.0, "more than %zu header "
+		    "fields or %zu bytes of them; the rest not examined",
+		    k->max_hdr_count, k->max_hdr_bytes);
 	}
 	pipeline_phase(m, PHASE_EOM);
 	return verdict_decide(m);
@@ -256,24 +264,36 @@ feed_message(struct msg *m, const char *p, const char *end, bool run_checks)
 		name = arena_strndup(a, p, (size_t)(colon - p));
 		vstart = colon + 1;	/* the value as written, blanks and all */
 		vlen = (size_t)(p + l - vstart);
-		value = arena_strndup(a, vstart, vlen);
-		p += l + eol;
-		while (p < end && (*p == ' ' || *p == '\t')) {
-			size_t cl = line_len(p, (size_t)(end - p), &eol);
-			char *nv = arena_alloc(a, vlen + cl + 3);
+		/* Measure the continuation lines first, then copy once: a
+		 * copy a line made 20k short lines cost gigabytes. */
+		{
+			const char *q = p + l + eol;
+			size_t total = vlen, o, eol0 = eol;
 
-			memcpy(nv, value, vlen);
-			memcpy(nv + vlen, "\r\n", 2);
-			memcpy(nv + vlen + 2, p, cl);
-			vlen += cl + 2;
-			nv[vlen] = '\0';
-			value = nv;
-			p += cl + eol;
+			while (eol != 0 && q < end && (*q == ' ' || *q == '\t')) {
+				size_t cl = line_len(q, (size_t)(end - q), &eol);
+
+				total += cl + 2;
+				q += cl + eol;
+			}
+			value = arena_alloc(a, total + 1);
+			memcpy(value, vstart, vlen);
+			o = vlen;
+			p += l + eol0;
+			while (p < q) {
+				size_t cl = line_len(p, (size_t)(q - p), &eol);
+
+				memcpy(value + o, "\r\n", 2);
+				memcpy(value + o + 2, p, cl);
+				o += cl + 2;
+				p += cl + eol;
+			}
+			value[o] = '\0';
 		}
 		if (run_checks)
 			pipeline_header(m, name, value);
 		else
-			msg_store_header(m, name, value);
+			(void)msg_store_header(m, name, value);	/* limits: as above */
 		if (eol == 0)
 			break;
 	}

@@ -46,7 +46,8 @@ const struct opt quarantine_opts[] = {
 	{ "QuarantineMode", OPT_ENUM, "store", 0, 0, "store|hold",
 	  "store: vigil's own quarantine; hold: the MTA's hold queue (postsuper -H)" },
 	{ "ReleaseKeyFile", OPT_PATH, NULL, 0, 0, NULL,
-	  "HMAC key for release tokens (default QuarantineDir/release.key, made on first release)" },
+	  "HMAC key for release tokens (default QuarantineDir/release.key, made on first release); "
+	  "refused unless owned by the reader or root and mode 0600 or stricter" },
 	{ "SendmailCommand", OPT_STRING, "/usr/sbin/sendmail", 0, 0, NULL,
 	  "The MTA's sendmail and its arguments, split at blanks (no shell), for release" },
 	{ NULL }

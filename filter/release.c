@@ -66,6 +66,32 @@ hexval(int c)
 	return -1;
 }
 
+/*
+ * Whoever can read the key can sign releases, and whoever can write it
+ * can replace it: like ssh with a private key, refuse a file that others
+ * may read or write, or that neither we nor root own (root reads the
+ * daemon's key: vigilctl quarantine release).
+ */
+static bool
+key_check(struct arena *a, const char *path, const struct stat *st,
+    const char **err_r)
+{
+	if (!S_ISREG(st->st_mode))
+		*err_r = arena_printf(a, "release key %s: not a regular file",
+		    path);
+	else if ((st->st_mode & 077) != 0)
+		*err_r = arena_printf(a, "release key %s: mode %04o gives group "
+		    "or others access; chmod 600 it", path,
+		    (unsigned)(st->st_mode & 07777));
+	else if (st->st_uid != geteuid() && st->st_uid != 0 && geteuid() != 0)
+		*err_r = arena_printf(a, "release key %s: owned by uid %lu, "
+		    "not by uid %lu or root", path, (unsigned long)st->st_uid,
+		    (unsigned long)geteuid());
+	else
+		return true;
+	return false;
+}
+
 /* Reads and decodes the key file; errno-style failure in *err_r. */
 static bool
 key_read(struct arena *a, const char *path, struct release_key *key_r,
@@ -74,12 +100,26 @@ key_read(struct arena *a, const char *path, struct release_key *key_r,
 	char buf[RELEASE_KEY_MAX * 2 + 16];
 	size_t n = 0, i;
 	ssize_t r;
+	struct stat st;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Before open too, so that a wrong owner is named, not EACCES. */
+	if (stat(path, &st) == 0 && !key_check(a, path, &st, err_r))
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd == -1) {
 		*err_r = arena_printf(a, "release key %s: open: %s", path,
 		    strerror(errno));
+		return false;
+	}
+	if (fstat(fd, &st) == -1) {
+		*err_r = arena_printf(a, "release key %s: fstat: %s", path,
+		    strerror(errno));
+		close(fd);
+		return false;
+	}
+	if (!key_check(a, path, &st, err_r)) {
+		close(fd);
 		return false;
 	}
 	while (n < sizeof(buf) - 1 &&

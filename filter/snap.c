@@ -91,6 +91,8 @@ core_setup(struct snap *s, char **err_r)
 	    ACTION_ACCEPT : ACTION_TEMPFAIL;
 	k->max_scan_size = cfg_size(c, "MaxScanSize");
 	k->spool_mem_max = cfg_size(c, "SpoolMemoryMax");
+	k->max_hdr_count = (size_t)cfg_int(c, "MaxHeaderCount");
+	k->max_hdr_bytes = cfg_size(c, "MaxHeaderBytes");
 	k->tmp_dir = cfg_str(c, "TempDirectory");
 	k->skip_trusted = cfg_bool(c, "SkipTrusted");
 	k->add_headers_always = cfg_enum(c, "AddHeaders") == 0;

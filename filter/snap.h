@@ -37,6 +37,8 @@ struct snap_core {
 	enum verdict_action oversize_action;	/* ACCEPT or TEMPFAIL */
 	size_t		 max_scan_size;
 	size_t		 spool_mem_max;
+	size_t		 max_hdr_count;		/* fields the checks see */
+	size_t		 max_hdr_bytes;		/* and their bytes */
 	const char	*tmp_dir;
 	bool		 skip_trusted;		/* trusted/auth: no content checks */
 	bool		 add_headers_always;	/* X-Spam-Status on every message */

@@ -144,11 +144,18 @@ struct auth_dmarc {
 };
 
 /*
- * The domain of the message's single From address (lower case), or NULL
- * when there is no From, several, or none with a domain (RFC 7489 6.6.1).
+ * The message's one author domain (lower case), or NULL when there is no
+ * From, when the From fields name several domains, or when one of their
+ * addresses has none (RFC 7489 6.6.1; dmarc.c evaluates every domain).
  * Parsed once per message; lives in its arena.
  */
 const char	*auth_from_domain(struct msg *m);
+/*
+ * Does an Authentication-Results value name authserv-id id, as RFC 8601
+ * parses it: after CFWS (comments included), as a token or a
+ * quoted-string, any case?  The milter removes incoming ones that do.
+ */
+bool		 authres_names_id(const char *value, const char *id);
 /* The message's DNS budget, DNSTimeout of r at first use. */
 struct adns_budget *auth_budget(struct msg *m, const struct adns *r);
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -37,6 +38,61 @@ struct authres_state {
 	bool		 is_enabled;
 	char		 authserv[256];
 };
+
+/* Skips CFWS (RFC 5322 3.2.2): blanks, line ends, nested comments. */
+static const char *
+skip_cfws(const char *p)
+{
+	for (;;) {
+		int depth = 0;
+
+		p += strspn(p, " \t\r\n");
+		if (*p != '(')
+			return p;
+		for (; *p != '\0'; p++) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '(')
+				depth++;
+			else if (*p == ')' && --depth == 0) {
+				p++;
+				break;
+			}
+		}
+		if (depth > 0)
+			return p;	/* unclosed: at the end */
+	}
+}
+
+bool
+authres_names_id(const char *value, const char *id)
+{
+	size_t n = strlen(id);
+	const char *p = skip_cfws(value);
+
+	if (*p == '"') {
+		/* quoted-string: compare its content, quoted-pairs undone. */
+		size_t i = 0;
+
+		for (p++; *p != '"' && *p != '\0'; p++) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '\r' || *p == '\n')
+				continue;	/* folding inside the quotes */
+			if (i >= n || tolower((unsigned char)*p) !=
+			    tolower((unsigned char)id[i]))
+				return false;
+			i++;
+		}
+		return *p == '"' && i == n;
+	}
+	/* token (RFC 2045): up to a blank, a control or a tspecial. */
+	if (strncasecmp(p, id, n) != 0)
+		return false;
+	p += n;
+	return *p == '\0' || (unsigned char)*p <= 0x20 || *p == 0x7f ||
+	    strchr("()<>@,;:\\\"/[]?=", *p) != NULL;
+}
 
 /* A property value: as is when it is a plain token, else quoted. */
 static const char *

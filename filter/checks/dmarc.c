@@ -41,19 +41,28 @@ const struct opt dmarc_opts[] = {
 	{ "DMARCEnforce", OPT_ENUM, "none", 0, 0, "none|quarantine|reject",
 	  "Strictest DMARC policy vigil acts on: a failing message whose "
 	  "domain asks for it is quarantined or rejected" },
+	{ "DMARCRejectMultiFrom", OPT_BOOL, "yes", 0, 0, NULL,
+	  "Reject (550 5.7.1) a message whose From addresses (one field or "
+	  "several) name more than one domain; no: evaluate every domain and "
+	  "apply the strictest result (RFC 7489 6.6.1)" },
 	{ NULL }
 };
 
 struct dmarc_state {
 	struct adns	*dns;
 	bool		 is_enabled;
+	bool		 is_multi_reject;	/* DMARCRejectMultiFrom */
 	enum dmarc_policy enforce;
 };
 
 struct dmarc_slot {
 	struct adns_budget budget;	/* shared by SPF, DKIM and DMARC */
 	bool		 from_parsed;
-	const char	*from_domain;
+	const char	*from_domain;	/* the one author domain, or NULL */
+	const char	**from_domains;	/* every distinct one, in order */
+	size_t		 nfrom_domains;
+	size_t		 nfrom_fields;	/* From fields */
+	size_t		 nfrom_bad;	/* fields or addresses without a domain */
 	struct auth_dmarc *res;
 };
 
@@ -314,51 +323,88 @@ dmarc_slot_get(struct msg *m)
 	return *slot;
 }
 
-static const char *
-from_parse(struct msg *m)
+static void
+from_domains_free(void *p)
 {
-	const char *raw = NULL, *addr, *at;
-	InternetAddressList *list;
-	InternetAddress *ia;
-	char dom[256];
-	size_t nfrom = 0;
-	const char *res = NULL;
-
-	for (size_t i = 0; i < msg_hdr_count(m); i++) {
-		const struct mhdr *h = msg_hdr(m, i);
-
-		if (strcasecmp(h->name, "From") == 0) {
-			nfrom++;
-			raw = h->raw;
-		}
-	}
-	if (nfrom != 1 || raw == NULL)
-		return NULL;
-	mime_init();	/* GMime's parser options; once per process */
-	if ((list = internet_address_list_parse(NULL, raw)) == NULL)
-		return NULL;
-	if (internet_address_list_length(list) == 1 &&
-	    (ia = internet_address_list_get_address(list, 0)) != NULL &&
-	    INTERNET_ADDRESS_IS_MAILBOX(ia) &&
-	    (addr = internet_address_mailbox_get_addr(
-	    INTERNET_ADDRESS_MAILBOX(ia))) != NULL &&
-	    (at = strrchr(addr, '@')) != NULL &&
-	    dom_normalize(at + 1, dom, sizeof(dom)))
-		res = arena_strdup(msg_arena(m), dom);
-	g_object_unref(list);
-	return res;
+	g_hash_table_destroy(p);
 }
 
-const char *
-auth_from_domain(struct msg *m)
+/*
+ * Every author domain of the message (RFC 7489 6.6.1): each address of
+ * each From field, lower case, once each in the order met.  A field
+ * that does not parse, a group, or an address without a domain counts
+ * as bad.
+ */
+static void
+from_parse(struct msg *m, struct dmarc_slot *sl)
+{
+	struct arena *a = msg_arena(m);
+	GHashTable *seen = NULL;
+	size_t cap = 0;
+
+	mime_init();	/* GMime's parser options; once per process */
+	for (size_t i = 0; i < msg_hdr_count(m); i++) {
+		const struct mhdr *h = msg_hdr(m, i);
+		InternetAddressList *list;
+		int n;
+
+		if (strcasecmp(h->name, "From") != 0)
+			continue;
+		sl->nfrom_fields++;
+		list = internet_address_list_parse(NULL, h->raw);
+		n = list != NULL ? internet_address_list_length(list) : 0;
+		if (n == 0)
+			sl->nfrom_bad++;
+		for (int k = 0; k < n; k++) {
+			InternetAddress *ia =
+			    internet_address_list_get_address(list, k);
+			const char *addr = NULL, *at;
+			char dom[256];
+
+			if (ia != NULL && INTERNET_ADDRESS_IS_MAILBOX(ia))
+				addr = internet_address_mailbox_get_addr(
+				    INTERNET_ADDRESS_MAILBOX(ia));
+			if (addr == NULL || (at = strrchr(addr, '@')) == NULL ||
+			    !dom_normalize(at + 1, dom, sizeof(dom))) {
+				sl->nfrom_bad++;
+				continue;
+			}
+			if (seen == NULL) {
+				seen = g_hash_table_new(g_str_hash, g_str_equal);
+				arena_defer(a, from_domains_free, seen);
+			}
+			if (g_hash_table_contains(seen, dom))
+				continue;
+			sl->from_domains = arena_grow(a, sl->from_domains,
+			    sl->nfrom_domains, &cap, sizeof(char *));
+			sl->from_domains[sl->nfrom_domains] = arena_strdup(a, dom);
+			g_hash_table_add(seen,
+			    (char *)sl->from_domains[sl->nfrom_domains]);
+			sl->nfrom_domains++;
+		}
+		if (list != NULL)
+			g_object_unref(list);
+	}
+	if (sl->nfrom_domains == 1 && sl->nfrom_bad == 0)
+		sl->from_domain = sl->from_domains[0];
+}
+
+static struct dmarc_slot *
+from_get(struct msg *m)
 {
 	struct dmarc_slot *sl = dmarc_slot_get(m);
 
 	if (!sl->from_parsed) {
 		sl->from_parsed = true;
-		sl->from_domain = from_parse(m);
+		from_parse(m, sl);
 	}
-	return sl->from_domain;
+	return sl;
+}
+
+const char *
+auth_from_domain(struct msg *m)
+{
+	return from_get(m)->from_domain;
 }
 
 struct adns_budget *
@@ -430,6 +476,7 @@ dmarc_setup(struct snap *s, const char **err_r)
 		log_oom(sizeof(*st), "dmarc state");
 	st->is_enabled = cfg_bool(c, "DMARCEnable");
 	st->enforce = (enum dmarc_policy)cfg_enum(c, "DMARCEnforce");
+	st->is_multi_reject = cfg_bool(c, "DMARCRejectMultiFrom");
 	if ((st->dns = adns_from_cfg(c, &err)) == NULL) {
 		last_err = err;
 		*err_r = last_err != NULL ? last_err : "dmarc: DNS setup failed";
@@ -457,22 +504,162 @@ static const char *const fail_hits[] = {
 };
 static const double fail_scores[] = { 0.1, 1.5, 3.0 };
 
+/* What one author domain came to, from the mildest to the strictest. */
+enum dm_outcome {
+	DM_PASS,
+	DM_NONE,		/* no record */
+	DM_UNUSABLE,		/* a record that does not parse */
+	DM_FAIL_NONE,
+	DM_TEMP,		/* could have failed: DNS, SPF or DKIM */
+	DM_FAIL_QUARANTINE,
+	DM_FAIL_REJECT,
+};
+
+/* The input SPF and DKIM give every domain; temp_r: any temporary error. */
+static void
+dm_input(struct msg *m, struct dmarc_input *in, bool *temp_r)
+{
+	struct arena *a = msg_arena(m);
+	const struct auth_spf *spf = auth_spf(m);
+	const struct auth_dkim *dk = auth_dkim(m);
+
+	*temp_r = false;
+	if (spf != NULL) {
+		in->spf_domain = spf->domain;
+		in->spf_result = spf->result;
+		*temp_r |= spf->result == AUTH_TEMPERROR;
+	}
+	if (dk != NULL && dk->nsigs > 0) {
+		const char **doms = arena_alloc(a, dk->nsigs * sizeof(char *));
+		enum auth_res *rs = arena_alloc(a, dk->nsigs * sizeof(*rs));
+
+		for (size_t i = 0; i < dk->nsigs; i++) {
+			doms[i] = dk->sigs[i].domain;
+			rs[i] = dk->sigs[i].result;
+			*temp_r |= rs[i] == AUTH_TEMPERROR;
+		}
+		in->ndkim = dk->nsigs;
+		in->dkim_domains = doms;
+		in->dkim_results = rs;
+	}
+}
+
+/* Evaluates one author domain into *res; *why_r on DM_TEMP. */
+static enum dm_outcome
+dm_domain(struct dmarc_state *st, struct msg *m, const char *from,
+    struct auth_dmarc *res, const char **why_r)
+{
+	struct arena *a = msg_arena(m);
+	struct adns_budget *budget = auth_budget(m, st->dns);
+	struct dmarc_input in = { 0 };
+	const char *rec, *org;
+	enum adns_rc rc;
+	unsigned roll = 0;
+	bool temp_inputs;
+
+	res->from_domain = from;
+	/* Policy discovery: the From domain, then its organizational one. */
+	rc = record_at(st, m, from, budget, &rec);
+	in.record_domain = from;
+	if (rc == ADNS_NODATA || rc == ADNS_NXDOMAIN) {
+		org = dom_org(from);
+		if (strcmp(org, from) != 0) {
+			rc = record_at(st, m, org, budget, &rec);
+			in.record_domain = arena_strdup(a, org);
+		}
+	}
+	if (rc == ADNS_TEMPFAIL) {
+		res->result = AUTH_TEMPERROR;
+		res->why = "DNS lookup failed";
+		*why_r = arena_printf(a, "dmarc: lookup of _dmarc.%s failed or "
+		    "took longer than %llums", from,
+		    (unsigned long long)adns_timeout_ms(st->dns));
+		return DM_TEMP;
+	}
+	if (rc != ADNS_OK) {
+		res->why = "no DMARC record";
+		return DM_NONE;
+	}
+
+	/* Evaluate against what SPF and DKIM found. */
+	in.from_domain = from;
+	in.record = rec;
+	dm_input(m, &in, &temp_inputs);
+	if (!util_random(&roll, sizeof(roll)))
+		roll = 0;
+	roll %= 100;
+	if (!dmarc_evaluate(&in, roll, res)) {
+		res->record_domain = in.record_domain;
+		return DM_UNUSABLE;
+	}
+	res->record_domain = in.record_domain;
+	if (res->result == AUTH_FAIL && temp_inputs) {
+		/* It might have passed: SPF or DKIM could not finish. */
+		res->result = AUTH_TEMPERROR;
+		*why_r = arena_printf(a, "dmarc: %s: SPF or DKIM had a "
+		    "temporary error", from);
+		return DM_TEMP;
+	}
+	log_msg(LOG_DEBUG, m, "check=dmarc from=%s record=%s result=%s "
+	    "policy=%d applied=%d why=\"%s\"", from, res->record_domain,
+	    auth_res_name(res->result), res->policy, res->applied, res->why);
+	if (res->result == AUTH_PASS)
+		return DM_PASS;
+	return res->applied == DMARC_P_REJECT ? DM_FAIL_REJECT :
+	    res->applied == DMARC_P_QUARANTINE ? DM_FAIL_QUARANTINE :
+	    DM_FAIL_NONE;
+}
+
+/* The findings and the enforced action of the outcome that counts. */
+static enum check_rc
+dm_apply(struct dmarc_state *st, struct msg *m, enum dm_outcome o,
+    const struct auth_dmarc *res)
+{
+	struct arena *a = msg_arena(m);
+	const char *from = res->from_domain;
+
+	switch (o) {
+	case DM_PASS:
+		msg_add_hit(m, "DMARC_PASS", -0.1, "%s", from);
+		return CHECK_DONE;
+	case DM_NONE:
+		msg_add_hit(m, "DMARC_NONE", 0.0, "%s: no record", from);
+		return CHECK_DONE;
+	case DM_UNUSABLE:
+		msg_add_hit(m, "DMARC_NONE", 0.0, "%s: unusable record: %s",
+		    res->record_domain, res->why);
+		return CHECK_DONE;
+	case DM_TEMP:
+		msg_add_hit(m, "DMARC_TEMPERROR", 0.0, "%s", from);
+		return CHECK_TEMPFAIL;
+	default:
+		break;
+	}
+	msg_add_hit(m, fail_hits[res->applied], fail_scores[res->applied],
+	    "%s: %s", from, res->why);
+
+	/* The enforced policy decides when the score alone would not. */
+	if (res->applied == DMARC_P_REJECT && st->enforce == DMARC_P_REJECT)
+		msg_force_action(m, ACTION_REJECT, "550", "5.7.1",
+		    arena_printf(a, "rejected by the DMARC policy of %s",
+		    from), "dmarc");
+	else if (res->applied >= DMARC_P_QUARANTINE &&
+	    st->enforce >= DMARC_P_QUARANTINE)
+		msg_force_action(m, ACTION_QUARANTINE, NULL, NULL, NULL,
+		    "dmarc");
+	return CHECK_DONE;
+}
+
 static enum check_rc
 dmarc_run(void *state, struct msg *m, enum check_phase phase,
     const char **why_r)
 {
 	struct dmarc_state *st = state;
 	struct arena *a = msg_arena(m);
-	struct dmarc_slot *sl = dmarc_slot_get(m);
+	struct dmarc_slot *sl;
 	struct auth_dmarc *res;
-	struct dmarc_input in = { 0 };
-	const struct auth_spf *spf = auth_spf(m);
-	const struct auth_dkim *dk = auth_dkim(m);
-	const char *from = auth_from_domain(m), *rec, *org;
-	struct adns_budget *budget;
-	enum adns_rc rc;
-	unsigned roll = 0;
-	bool temp_inputs = false;
+	enum dm_outcome worst = DM_PASS;
+	const char *worst_why = NULL;
 
 	(void)phase;
 	if (!st->is_enabled) {
@@ -488,98 +675,51 @@ dmarc_run(void *state, struct msg *m, enum check_phase phase,
 		    "scan without --ip)";
 		return CHECK_SKIP;
 	}
+	sl = from_get(m);
 	res = sl->res = arena_alloc(a, sizeof(*res));
-	res->from_domain = from;
-	if (from == NULL) {
-		res->why = "no single From address with a domain";
+	if (sl->nfrom_fields == 0) {
+		res->why = "no From field";
 		msg_add_hit(m, "DMARC_NONE", 0.0, "%s", res->why);
 		return CHECK_DONE;
 	}
-
-	/* Policy discovery: the From domain, then its organizational one. */
-	budget = auth_budget(m, st->dns);
-	rc = record_at(st, m, from, budget, &rec);
-	in.record_domain = from;
-	if (rc == ADNS_NODATA || rc == ADNS_NXDOMAIN) {
-		org = dom_org(from);
-		if (strcmp(org, from) != 0) {
-			rc = record_at(st, m, org, budget, &rec);
-			in.record_domain = arena_strdup(a, org);
+	/* A From that names no author: nothing to evaluate, and suspect. */
+	if (sl->nfrom_bad > 0)
+		msg_add_hit(m, "DMARC_FROM_UNPARSEABLE", 3.0, "%zu of the From "
+		    "field's addresses have no domain", sl->nfrom_bad);
+	if (sl->nfrom_domains == 0) {
+		res->result = AUTH_PERMERROR;
+		res->why = "no From address with a domain";
+		return CHECK_DONE;
+	}
+	/* Several author domains: refused, or each one evaluated. */
+	if (sl->nfrom_domains > 1) {
+		msg_add_hit(m, "DMARC_MULTI_FROM", 3.0, "From names %zu domains: "
+		    "%s, %s%s", sl->nfrom_domains, sl->from_domains[0],
+		    sl->from_domains[1], sl->nfrom_domains > 2 ? ", ..." : "");
+		if (st->is_multi_reject) {
+			res->result = AUTH_PERMERROR;
+			res->from_domain = sl->from_domains[0];
+			res->why = "From names several domains";
+			msg_force_action(m, ACTION_REJECT, "550", "5.7.1",
+			    "several author domains in From are not accepted",
+			    "dmarc");
+			return CHECK_DONE;
 		}
 	}
-	if (rc == ADNS_TEMPFAIL) {
-		res->result = AUTH_TEMPERROR;
-		res->why = "DNS lookup failed";
-		msg_add_hit(m, "DMARC_TEMPERROR", 0.0, "%s", from);
-		*why_r = arena_printf(a, "dmarc: lookup of _dmarc.%s failed or "
-		    "took longer than %llums", from,
-		    (unsigned long long)adns_timeout_ms(st->dns));
-		return CHECK_TEMPFAIL;
-	}
-	if (rc != ADNS_OK) {
-		res->why = "no DMARC record";
-		msg_add_hit(m, "DMARC_NONE", 0.0, "%s: no record", from);
-		return CHECK_DONE;
-	}
+	for (size_t i = 0; i < sl->nfrom_domains; i++) {
+		struct auth_dmarc *r = arena_alloc(a, sizeof(*r));
+		const char *why = NULL;
+		enum dm_outcome o = dm_domain(st, m, sl->from_domains[i], r, &why);
 
-	/* Evaluate against what SPF and DKIM found. */
-	in.from_domain = from;
-	in.record = rec;
-	if (spf != NULL) {
-		in.spf_domain = spf->domain;
-		in.spf_result = spf->result;
-		temp_inputs |= spf->result == AUTH_TEMPERROR;
-	}
-	if (dk != NULL && dk->nsigs > 0) {
-		const char **doms = arena_alloc(a, dk->nsigs * sizeof(char *));
-		enum auth_res *rs = arena_alloc(a, dk->nsigs * sizeof(*rs));
-
-		for (size_t i = 0; i < dk->nsigs; i++) {
-			doms[i] = dk->sigs[i].domain;
-			rs[i] = dk->sigs[i].result;
-			temp_inputs |= rs[i] == AUTH_TEMPERROR;
+		if (i == 0 || o > worst) {
+			worst = o;
+			worst_why = why;
+			sl->res = res = r;
 		}
-		in.ndkim = dk->nsigs;
-		in.dkim_domains = doms;
-		in.dkim_results = rs;
 	}
-	if (!util_random(&roll, sizeof(roll)))
-		roll = 0;
-	roll %= 100;
-	if (!dmarc_evaluate(&in, roll, res)) {
-		msg_add_hit(m, "DMARC_NONE", 0.0, "%s: unusable record: %s",
-		    in.record_domain, res->why);
-		return CHECK_DONE;
-	}
-	res->record_domain = in.record_domain;
-	if (res->result == AUTH_FAIL && temp_inputs) {
-		/* It might have passed: SPF or DKIM could not finish. */
-		res->result = AUTH_TEMPERROR;
-		msg_add_hit(m, "DMARC_TEMPERROR", 0.0, "%s", from);
-		*why_r = arena_printf(a, "dmarc: %s: SPF or DKIM had a "
-		    "temporary error", from);
-		return CHECK_TEMPFAIL;
-	}
-	log_msg(LOG_DEBUG, m, "check=dmarc from=%s record=%s result=%s "
-	    "policy=%d applied=%d why=\"%s\"", from, res->record_domain,
-	    auth_res_name(res->result), res->policy, res->applied, res->why);
-	if (res->result == AUTH_PASS) {
-		msg_add_hit(m, "DMARC_PASS", -0.1, "%s", from);
-		return CHECK_DONE;
-	}
-	msg_add_hit(m, fail_hits[res->applied], fail_scores[res->applied],
-	    "%s: %s", from, res->why);
-
-	/* The enforced policy decides when the score alone would not. */
-	if (res->applied == DMARC_P_REJECT && st->enforce == DMARC_P_REJECT)
-		msg_force_action(m, ACTION_REJECT, "550", "5.7.1",
-		    arena_printf(a, "rejected by the DMARC policy of %s",
-		    from), "dmarc");
-	else if (res->applied >= DMARC_P_QUARANTINE &&
-	    st->enforce >= DMARC_P_QUARANTINE)
-		msg_force_action(m, ACTION_QUARANTINE, NULL, NULL, NULL,
-		    "dmarc");
-	return CHECK_DONE;
+	if (worst == DM_TEMP)
+		*why_r = worst_why;
+	return dm_apply(st, m, worst, res);
 }
 
 const struct check check_dmarc = {

@@ -204,8 +204,9 @@ domain_parse(struct policy *p, const char *line, struct domain_th *d,
 			if (strcasecmp(tok, keys[k].key) == 0)
 				break;
 		v = strtod(eq + 1, &end);
+		/* Written so that nan, which compares false, is refused. */
 		if (k == NELEM(keys) || end == eq + 1 || *end != '\0' ||
-		    v > 10000 || v < -10000)
+		    !(v >= -10000 && v <= 10000))
 			goto bad;
 		*(double *)((char *)d + keys[k].off) = v;
 		d->set |= keys[k].bit;

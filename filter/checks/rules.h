@@ -95,6 +95,10 @@ struct rule {
 	int		 limit_logged;
 };
 
+/* Largest |score| a rule file may give (SpamAssassin's run to about 100):
+ * a sum of scores stays a number that prints in a few digits. */
+#define RULES_SCORE_MAX	1000
+
 /* Problems found while loading, compiling or stress-testing a set. */
 enum rules_sev { RULES_WARN, RULES_ERROR };
 

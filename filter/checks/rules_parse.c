@@ -617,6 +617,13 @@ parse_score(struct pfile *pf, const char *name, char *rest)
 			    1, name, "score: '%s' is not a number", w);
 			return;
 		}
+		/* Also catches nan and inf, which compare false. */
+		if (!(v[n] >= -RULES_SCORE_MAX && v[n] <= RULES_SCORE_MAX)) {
+			diag_emit(set, pf->diag, RULES_ERROR, pf->file, pf->line,
+			    1, name, "score: '%s' is outside [-%d, %d]", w,
+			    RULES_SCORE_MAX, RULES_SCORE_MAX);
+			return;
+		}
 		n++;
 	}
 	if (n != 1 && n != 4) {
@@ -637,8 +644,16 @@ parse_score(struct pfile *pf, const char *name, char *rest)
 			int j = n == 4 ? k : 0;
 
 			s[k] = v[j];
-			if (rel[j])
-				s[k] += old != NULL ? old[k] : 1.0;
+			if (!rel[j])
+				continue;
+			s[k] += old != NULL ? old[k] : 1.0;
+			if (s[k] < -RULES_SCORE_MAX || s[k] > RULES_SCORE_MAX) {
+				diag_emit(set, pf->diag, RULES_ERROR, pf->file,
+				    pf->line, 1, name, "score: %.3f is outside "
+				    "[-%d, %d]", s[k], RULES_SCORE_MAX,
+				    RULES_SCORE_MAX);
+				return;
+			}
 		}
 		if (old == NULL) {
 			old = g_new(double, 4);

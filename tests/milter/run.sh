@@ -108,6 +108,16 @@ echo "$st" | grep -q '^check.headers.runs [1-9]' && ok "vigilctl stats has per-c
 mode=$(stat -c %a "$T/c.sock" 2>/dev/null)
 [ "$mode" = 600 ] && ok "control socket is mode 0600" || bad "control socket mode $mode"
 
+# --- hostile headers: many, or our authserv-id hidden; MaxHeaderCount ---
+lua forged-many.lua
+grep 'q=QM5 verdict=' "$T/vigil.log" | grep -q 'HEADER_LIMIT=' \
+	&& ok "past MaxHeaderCount: HEADER_LIMIT found" \
+	|| bad "no HEADER_LIMIT: $(grep 'q=QM5 verdict=' "$T/vigil.log")"
+lua many-headers.lua
+ms=$(grep 'q=QBIG verdict=' "$T/vigil.log" | sed -n 's/.* ms=\([0-9]*\).*/\1/p')
+[ -n "$ms" ] && [ "$ms" -lt 8000 ] && ok "80,000 header fields in ${ms} ms (linear work)" \
+	|| bad "80,000 header fields took ${ms:-?} ms"
+
 # --- reload: a broken config is refused, a good one takes over -----------
 cp "$T/vigil.conf" "$T/good.conf"
 echo "TagScore notanumber" >> "$T/vigil.conf"

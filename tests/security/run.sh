@@ -4,7 +4,8 @@
 #
 #   1. forged headers: incoming X-Spam-*, X-Virus-*, X-Vigil-* and
 #      Authentication-Results naming our authserv-id (any case, folded,
-#      before or after another one) are removed end to end; an
+#      before or after another one, after a comment, quoted, after 64
+#      junk X-Spam-* fields) are removed end to end; an
 #      Authentication-Results of another authserv-id stays;
 #   2. privileges: with UserID the worker that handles mail runs with the
 #      user's uid, gid and groups only, no capabilities, and mail flows;
@@ -123,6 +124,49 @@ EOF
 	fi
 }
 
+# More forged copies than the milter once recorded (64), then our
+# authserv-id hidden the ways RFC 8601 allows: after a comment, quoted.
+test_forged_hostile() {
+	local m=$T/forged-hostile.eml f bad i
+	{
+		for i in $(seq 1 64); do echo "X-Spam-Junk$i: x"; done
+		cat <<EOF
+Authentication-Results: $AUTHSERV; dmarc=pass header.from=FORGEDMARK9.example
+Authentication-Results: (trusted relay) $AUTHSERV; dmarc=pass header.from=FORGEDMARK10.example
+Authentication-Results: "$AUTHSERV"; dmarc=pass header.from=FORGEDMARK11.example
+Authentication-Results: ($AUTHSERV) elsewhere.example.net; spf=fail smtp.mailfrom=kept3@example.org
+X-Spam-Status: No, score=-99.0 required=5.0 tests=FORGEDMARK12
+From: Alice <alice@example.org>
+To: Bob <rcpt@sink.invalid>
+Subject: lunch again
+Date: Fri, 27 Nov 2026 10:00:00 +0000
+Message-ID: <forged-hostile@example.org>
+
+Shall we meet at one?
+EOF
+	} >"$m"
+	pf_send --xclient 192.0.2.40 --helo client.example.org \
+	    --from alice@example.org --rcpt rcpt@sink.invalid --id-prefix hostile \
+	    "$m" >"$T/hostile.tsv"
+	pf_wait_drain 30
+	f=$(pf_delivered hostile-0)
+	if [ -z "$f" ]; then
+		pf_fail "forged headers after 64 junk ones removed" "not delivered: $(cut -f4,6 "$T/hostile.tsv")"
+		return
+	fi
+	bad=$(grep -n 'FORGEDMARK[0-9]*\|^X-Spam-Junk' "$f" | head -5)
+	if [ -n "$bad" ]; then
+		pf_fail "forged headers after 64 junk ones, our authserv-id after a comment or quoted, removed" "$bad"
+	else
+		pf_ok "forged headers after 64 junk ones, our authserv-id after a comment or quoted, removed"
+	fi
+	if grep -q 'kept3@example.org' "$f"; then
+		pf_ok "Authentication-Results of another authserv-id, ours in a comment, kept"
+	else
+		pf_fail "Authentication-Results with ours in a comment kept" "$(grep -i '^Authentication-Results' "$f")"
+	fi
+}
+
 test_privileges() {
 	local w uid gid groups cap nu ng
 	w=$(worker_pid)
@@ -173,6 +217,7 @@ test_control() { # OWNER PATH
 }
 
 test_forged
+test_forged_hostile
 test_privileges
 test_control nobody "$CTL"
 pf_vigil_stop 30

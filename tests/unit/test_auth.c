@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "cfg.h"
 #include "check.h"
 #include "msg.h"
@@ -481,6 +483,99 @@ test_dmarc_policies(void **unused)
 	}
 }
 
+/*
+ * Several authors (RFC 7489 6.6.1): one From with addresses in two
+ * domains, or two From fields, used to give DMARC_NONE and no policy at
+ * all, even under DMARCEnforce reject.  Now such mail is refused
+ * (DMARCRejectMultiFrom), or every domain is evaluated and the strictest
+ * result applies; a From without a domain is a finding of its own.
+ */
+static void
+test_dmarc_multi_from(void **unused)
+{
+	static const char body[] = "To: bob@example.net\nSubject: s\n"
+	    "Date: Fri, 27 Nov 2026 10:00:00 +0000\n"
+	    "Message-ID: <multi@example.org>\n\nhello\n";
+	static const struct {
+		const char	*from, *o1, *o2, *hit, *res_from;
+		int		 action;	/* forced, or -1 */
+		enum auth_res	 res;
+	} cases[] = {
+		/* 0-1: two domains in one field, or in two fields: refused
+		 * whatever DMARCEnforce says */
+		{ "From: Security <security@example.org>, x@attacker.test\n",
+		  NULL, NULL, "DMARC_MULTI_FROM", "example.org",
+		  ACTION_REJECT, AUTH_PERMERROR },
+		{ "From: security@example.org\nFrom: x@attacker.test\n",
+		  NULL, NULL, "DMARC_MULTI_FROM", "example.org",
+		  ACTION_REJECT, AUTH_PERMERROR },
+		/* 2-3: evaluated instead: the strictest, in either order */
+		{ "From: Security <security@example.org>, x@attacker.test\n",
+		  "DMARCRejectMultiFrom=no", "DMARCEnforce=reject",
+		  "DMARC_FAIL_REJECT", "example.org", ACTION_REJECT, AUTH_FAIL },
+		{ "From: x@attacker.test\nFrom: security@example.org\n",
+		  "DMARCRejectMultiFrom=no", "DMARCEnforce=reject",
+		  "DMARC_FAIL_REJECT", "example.org", ACTION_REJECT, AUTH_FAIL },
+		/* 4: two addresses of one domain: one author domain */
+		{ "From: a@example.org, B <b@EXAMPLE.org>\n", NULL,
+		  "DMARCEnforce=reject", "DMARC_FAIL_REJECT", "example.org",
+		  ACTION_REJECT, AUTH_FAIL },
+		/* 5-6: no domain to evaluate */
+		{ "From: nobody\n", NULL, "DMARCEnforce=reject",
+		  "DMARC_FROM_UNPARSEABLE", NULL, -1, AUTH_PERMERROR },
+		{ "From: undisclosed:;\n", NULL, "DMARCEnforce=reject",
+		  "DMARC_FROM_UNPARSEABLE", NULL, -1, AUTH_PERMERROR },
+		/* 7: a second From past MaxHeaderCount is seen all the same */
+		{ "From: security@example.org\nX-1: 1\nX-2: 2\nX-3: 3\n"
+		  "X-4: 4\nX-5: 5\nX-6: 6\nX-7: 7\nX-8: 8\nX-9: 9\n"
+		  "From: x@attacker.test\n", "MaxHeaderCount=10", NULL,
+		  "DMARC_MULTI_FROM", "example.org", ACTION_REJECT,
+		  AUTH_PERMERROR },
+	};
+
+	(void)unused;
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct snap *s = snap_with(cases[i].o1, cases[i].o2, NULL);
+		struct scan_env env = { .client_addr = "198.51.100.1",
+		    .helo = "h.example", .mail_from = "x@attacker.test" };
+		char *text = g_strconcat(cases[i].from, body, NULL);
+		const char *rcode, *xcode, *txt, *reason;
+		const struct auth_dmarc *dm;
+		const struct verdict *v;
+		struct msg *m;
+		int act;
+
+		m = scan_buffer(s, &env, (const unsigned char *)text,
+		    strlen(text), "t", &v);
+		if (!msg_has_hit(m, cases[i].hit))
+			fail_msg("case %zu: no %s", i, cases[i].hit);
+		act = msg_forced_action(m, &rcode, &xcode, &txt, &reason);
+		if (act != cases[i].action)
+			fail_msg("case %zu: forced %d, want %d", i, act,
+			    cases[i].action);
+		if (act == ACTION_REJECT) {
+			assert_string_equal(rcode, "550");
+			assert_string_equal(xcode, "5.7.1");
+			assert_string_equal(reason, "dmarc");
+			assert_int_equal(v->action, ACTION_REJECT);
+		}
+		dm = auth_dmarc(m);
+		assert_non_null(dm);
+		if (dm->result != cases[i].res)
+			fail_msg("case %zu: result %s", i,
+			    auth_res_name(dm->result));
+		if (cases[i].res_from == NULL)
+			assert_null(dm->from_domain);
+		else
+			assert_string_equal(dm->from_domain, cases[i].res_from);
+		if (i == 4)
+			assert_false(msg_has_hit(m, "DMARC_MULTI_FROM"));
+		msg_end(&m);
+		g_free(text);
+		snap_unref(&s);
+	}
+}
+
 static void
 test_dmarc_alignment(void **unused)
 {
@@ -565,6 +660,42 @@ test_authres_header(void **unused)
 	snap_unref(&s);
 }
 
+/* Which incoming Authentication-Results name our authserv-id, as RFC
+ * 8601 parses it: a comment or a quoted-string must not hide it. */
+static void
+test_authres_names_id(void **unused)
+{
+	static const struct { const char *v; bool want; } cases[] = {
+		{ "mx.example.test; spf=pass", true },
+		{ " MX.Example.TEST;dkim=pass", true },
+		{ "mx.example.test 1; none", true },
+		{ "mx.example.test", true },
+		{ "\r\n\tmx.example.test\r\n\t; dmarc=pass", true },
+		{ "(hi) mx.example.test; dmarc=pass", true },
+		{ "(nested (comment \\) here)) mx.example.test; dmarc=pass", true },
+		{ "(a)(b) \r\n (c)mx.example.test(d); dmarc=pass", true },
+		{ "\"mx.example.test\"; dmarc=pass", true },
+		{ " (x) \"MX.example.\\test\" ; dmarc=pass", true },
+		{ "mx.example.test(comment); dmarc=pass", true },
+		{ "other.example.net; spf=fail", false },
+		{ "mx.example.test.evil; spf=pass", false },
+		{ "mx.example.testing; spf=pass", false },
+		{ "xmx.example.test; spf=pass", false },
+		{ "(mx.example.test) other.example.net; spf=pass", false },
+		{ "\"mx.example.test.evil\"; spf=pass", false },
+		{ "\"mx.example.tes\"; spf=pass", false },
+		{ "\"mx.example.test", false },
+		{ "(unclosed mx.example.test; spf=pass", false },
+		{ "", false },
+	};
+
+	(void)unused;
+	for (size_t i = 0; i < NELEM(cases); i++)
+		if (authres_names_id(cases[i].v, "mx.example.test") != cases[i].want)
+			fail_msg("case %zu \"%s\": want %d", i, cases[i].v,
+			    cases[i].want);
+}
+
 /* Without a client address (local submission, an offline scan without
  * --ip) nothing is looked up: the zone's TIMEOUT would tempfail. */
 static void
@@ -625,10 +756,12 @@ main(void)
 		cmocka_unit_test(test_dkim_messages),
 		cmocka_unit_test(test_dkim_ed25519_details),
 		cmocka_unit_test(test_dmarc_policies),
+		cmocka_unit_test(test_dmarc_multi_from),
 		cmocka_unit_test(test_dmarc_alignment),
 		cmocka_unit_test(test_dmarc_rua_only),
 		cmocka_unit_test(test_dmarc_pct),
 		cmocka_unit_test(test_authres_header),
+		cmocka_unit_test(test_authres_names_id),
 		cmocka_unit_test(test_no_client_no_lookups),
 		cmocka_unit_test(test_bad_zone_file),
 	};

@@ -115,6 +115,30 @@ test_overrides(void **state)
 	free(err);
 }
 
+/* nan compares false with both bounds: RejectScore=nan would turn
+ * rejects off without a word.  Non-finite numbers are refused. */
+static void
+test_non_finite(void **state)
+{
+	static const char *const vals[] = {
+		"RejectScore=nan", "RejectScore=NaN", "TagScore=inf",
+		"TagScore=-inf", "RejectScore=infinity", "TagScore=nan(1)",
+	};
+	char *err = NULL;
+
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		const char *ov[] = { vals[i] };
+
+		assert_null(load("", ov, 1, &err));
+		assert_non_null(strstr(err, "expected a finite number"));
+		free(err);
+		err = NULL;
+	}
+	assert_null(load("RejectScore nan\n", NULL, 0, &err));
+	assert_non_null(strstr(err, ":1: RejectScore"));
+	free(err);
+}
+
 static void
 test_relative_paths(void **state)
 {
@@ -192,6 +216,7 @@ main(void)
 		cmocka_unit_test(test_errors_name_file_and_line),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_overrides),
+		cmocka_unit_test(test_non_finite),
 		cmocka_unit_test(test_relative_paths),
 		cmocka_unit_test(test_sample_lists_every_option),
 	};

@@ -235,6 +235,8 @@ test_bad_config(void **unused)
 		{ "DomainThresholds=example.org TagScore=x", "DomainThresholds" },
 		{ "DomainThresholds=example.org Bogus=3", "DomainThresholds" },
 		{ "DomainThresholds=example.org", "no thresholds" },
+		{ "DomainThresholds=example.org RejectScore=nan", "DomainThresholds" },
+		{ "DomainThresholds=example.org TagScore=inf", "DomainThresholds" },
 		{ "ReleaseKeyFile=/nonexistent/vigil/key", "/nonexistent/vigil/key" },
 	};
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -652,6 +653,56 @@ test_key_owner(void **unused)
 	fixture_free(f);
 }
 
+/*
+ * Whoever can read the key can sign releases: a key file that group or
+ * others may read or write is refused with the reason, as one owned by
+ * another user (not root) when we are not root.
+ */
+static void
+test_key_mode(void **unused)
+{
+	struct fixture *f = fixture_new(NULL, NULL);
+	struct arena *a = arena_new("test");
+	struct release_key key;
+	const char *err = NULL;
+	char path[512];
+	int status;
+	pid_t pid;
+
+	assert_int_equal(mkdir(f->qdir, 0700), 0);
+	assert_true(release_key_load(a, f->cfg, true, &key, &err));
+	snprintf(path, sizeof(path), "%s/release.key", f->qdir);
+	assert_int_equal(chmod(path, 0640), 0);
+	assert_false(release_key_load(a, f->cfg, false, &key, &err));
+	assert_non_null(strstr(err, "mode 0640"));
+	assert_int_equal(chmod(path, 0604), 0);
+	assert_false(release_key_load(a, f->cfg, false, &key, &err));
+	assert_non_null(strstr(err, "group or others"));
+	assert_int_equal(chmod(path, 0400), 0);
+	assert_true(release_key_load(a, f->cfg, false, &key, &err));
+	if (geteuid() == 0) {
+		/* Another user's key, read as nobody: refused for its owner. */
+		assert_int_equal(chmod(f->dir, 0711), 0);
+		assert_int_equal(chmod(f->qdir, 0711), 0);
+		assert_int_equal(chown(path, 1, 1), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			bool ok;
+
+			if (setgid(65534) == -1 || setuid(65534) == -1)
+				_exit(2);
+			ok = release_key_load(a, f->cfg, false, &key, &err);
+			_exit(!ok && strstr(err, "owned by uid 1") != NULL ? 0 : 1);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	arena_free(&a);
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -668,6 +719,7 @@ main(void)
 		cmocka_unit_test(test_preview_text),
 		cmocka_unit_test(test_purge_orphans),
 		cmocka_unit_test(test_key_owner),
+		cmocka_unit_test(test_key_mode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -164,6 +164,33 @@ test_scores(void **state)
 	rules_set_free(&set);
 }
 
+/* Scores are bounded when parsed: 1e300 or nan summed into a message's
+ * score broke its log line and every threshold.  Lint says which. */
+static void
+test_score_bounds(void **state)
+{
+	int errs;
+	struct rules_set *set = load(
+	    "body BIG /a/\nscore BIG 1e300\n"
+	    "body NEG /b/\nscore NEG -1001\n"
+	    "body NAN /c/\nscore NAN nan\n"
+	    "body INF /d/\nscore INF 1 2 inf 4\n"
+	    "body REL /e/\nscore REL 900\nscore REL (200)\n"
+	    "body EDGE /f/\nscore EDGE -1000\n"
+	    "score OTHER_CHECK 1e9\n", &errs);
+
+	assert_int_equal(errs, 6);
+	assert_non_null(strstr(diags->str, "BIG: score: '1e300' is outside "
+	    "[-1000, 1000]"));
+	assert_non_null(strstr(diags->str, "NEG: score: '-1001' is outside"));
+	assert_non_null(strstr(diags->str, "NAN: score: 'nan' is outside"));
+	assert_non_null(strstr(diags->str, "INF: score: 'inf' is outside"));
+	assert_non_null(strstr(diags->str, "REL: score: 1100.000 is outside"));
+	assert_non_null(strstr(diags->str, "OTHER_CHECK: score: '1e9'"));
+	assert_true(rules_find(set, "EDGE")->score == -1000);
+	rules_set_free(&set);
+}
+
 static void
 test_conditionals_and_tags(void **state)
 {
@@ -1112,6 +1139,7 @@ main(void)
 		cmocka_unit_test(test_errors_have_positions),
 		cmocka_unit_test(test_skips_and_warnings),
 		cmocka_unit_test(test_scores),
+		cmocka_unit_test(test_score_bounds),
 		cmocka_unit_test(test_conditionals_and_tags),
 		cmocka_unit_test(test_header_semantics),
 		cmocka_unit_test(test_meta_and_tflags),
