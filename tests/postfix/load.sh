@@ -10,13 +10,13 @@
 # (queue drained, no connection open) and `vigilctl stats` gives
 # heap.in_use (malloc's allocated bytes, all arenas).  Memory criteria:
 #
-#  - resident memory flat: RssAnon (heap and stacks; mapped files such as
-#    the LMDB Bayes store are RssFile and shown beside) sampled twice a
-#    second over the main part; the mean of its last tenth may exceed the
-#    mean of the tenth after its midpoint by at most PF_LOAD_RSS_SLACK
-#    percent (5) or 4 MB, whichever is larger (samples swing by a few MB
-#    with the messages in flight: 50 at a time, up to ~1 MB of parse state
-#    each).
+#  - resident memory flat once warm: RssAnon (heap and stacks; mapped
+#    files such as the LMDB Bayes store are RssFile) idle after the repeat
+#    may exceed RssAnon idle after the main part by at most
+#    PF_LOAD_RSS_SLACK percent (5) or 4 MB, whichever is larger.  Sampled
+#    twice a second over the main part it is reported only: it swings
+#    with the messages in flight and with glibc's per-thread arenas, so
+#    its rise over a run measures the machine's speed, not a leak.
 #  - no leak: heap.in_use idle after the repeat may exceed heap.in_use
 #    idle after the main part by at most PF_LOAD_HEAP_SLACK kB (512).
 #    The repeated messages were scanned and autolearned already, so the
@@ -163,7 +163,8 @@ pf_send --manifest "$T/repeat.txt" -n "$R" -c "$C" --xclient auto --id-prefix ag
     --deadline 600 >"$T/again.tsv" 2>"$T/again.err"
 pf_wait_drain 300 || pf_fail "repeat drained" "$(pf_queue_count) left"
 heap2=$(heap_idle $((WARM + N + R)))
-pf_log "after $R messages again, idle: heap.in_use ${heap2:-?} bytes; rss anon file $(pf_vigil_mem) kB"
+mem2=$(pf_vigil_mem)
+pf_log "after $R messages again, idle: heap.in_use ${heap2:-?} bytes; rss anon file ${mem2} kB"
 if [ "$SANITIZED" = 1 ]; then
 	pf_log "sanitizer build: heap growth not judged"
 elif [ -z "$heap1" ] || [ -z "$heap2" ]; then
@@ -179,29 +180,41 @@ else
 	pf_fail "$R messages again accounted for" "$out"
 fi
 
-# Memory: flat over the last half.  Judged on RssAnon (heap and stacks:
-# what a leak grows); VmRSS also counts mapped files such as the Bayes
-# LMDB store, which grows as autolearn adds tokens, and is shown beside.
-verdict=$(awk -v slack="$SLACK" '
+# Memory while running: RssAnon over the main part, reported.  It swings
+# with the messages in flight (50 at a time) and with glibc's per-thread
+# malloc arenas, which grow to the largest burst each thread has seen:
+# how high it goes depends on the machine's speed, so it is not judged.
+verdict=$(awk '
     BEGIN { n = 0 }
     $2 > 0 { r[n] = $2; a[n] = $3; f[n] = $4; n++ }
     END {
-	if (n < 10) { print "FAIL only " n " samples"; exit }
+	if (n < 10) { print "only " n " samples"; exit }
 	h = int(n / 2); k = int(n / 10)
-	for (i = h; i < h + k; i++) { am += a[i]; rm += r[i]; fm += f[i] }
-	for (i = n - k; i < n; i++) { ae += a[i]; re += r[i]; fe += f[i] }
-	am /= k; ae /= k; rm /= k; re /= k; fm /= k; fe /= k
+	for (i = h; i < h + k; i++) am += a[i]
+	for (i = n - k; i < n; i++) ae += a[i]
+	am /= k; ae /= k
 	peak = 0; for (i = 0; i < n; i++) if (r[i] > peak) peak = r[i]
-	lim = am * slack / 100; if (lim < 4096) lim = 4096
-	printf "%s anon %d kB at start, %.0f after the midpoint, %.0f at the end (growth %+.0f, limit %.0f); VmRSS %d, %.0f, %.0f kB (mapped files %.0f -> %.0f), peak %d kB; %d samples\n",
-	    (ae - am <= lim ? "ok" : "FAIL"), a[0], am, ae, ae - am, lim,
-	    r[0], rm, re, fm, fe, peak, n
+	printf "anon %d kB at start, %.0f after the midpoint, %.0f at the end; peak VmRSS %d kB; %d samples\n",
+	    a[0], am, ae, peak, n
     }' "$T/rss.txt")
-case $SANITIZED$verdict in
-1*) pf_log "sanitizer build: resident memory not judged (${verdict#* })" ;;
-0ok*) pf_ok "memory flat over the last half: ${verdict#ok }" ;;
-*) pf_fail "memory flat over the last half" "${verdict#FAIL }" ;;
-esac
+pf_log "resident memory while running: $verdict"
+# Memory once warm: idle RssAnon after the main part against idle
+# RssAnon after a second stretch of the same messages.  Once every
+# thread's arena has seen the run's load, the same load again must not
+# grow it by more than PF_LOAD_RSS_SLACK percent (5) or 4 MB, whichever
+# is larger; a leak of a kilobyte a message shows there as 1 MB per
+# 1,000 messages on top of the heap check above.
+a1=$(echo "$mem1" | awk '{ print $2 }')
+a2=$(echo "${mem2:-0 0 0}" | awk '{ print $2 }')
+lim=$((a1 * SLACK / 100))
+[ "$lim" -ge 4096 ] || lim=4096
+if [ "$SANITIZED" = 1 ]; then
+	pf_log "sanitizer build: resident memory not judged (anon ${a1} -> ${a2} kB)"
+elif [ "${a1:-0}" -gt 0 ] && [ "${a2:-0}" -gt 0 ] && [ $((a2 - a1)) -le "$lim" ]; then
+	pf_ok "memory flat once warm: RssAnon idle ${a1} kB after the run, ${a2} kB after $R of its messages again ($((a2 - a1)) kB, limit $lim)"
+else
+	pf_fail "memory flat once warm" "RssAnon idle ${a1:-?} kB after the run, ${a2:-?} kB after $R of its messages again (limit $lim)"
+fi
 if ! pf_vigil_pid >/dev/null || grep -q 'worker killed\|worker exited' "$PF_VIGIL_LOG"; then
 	pf_fail "vigil ran the whole load without a restart" "$(grep 'worker' "$PF_VIGIL_LOG" | tail -3)"
 else
