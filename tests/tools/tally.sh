@@ -53,7 +53,9 @@ count() {
 	' "$1"
 }
 
-# judge NAME KIND(log|automake) FAILED(0|1) P F S FOUND WHAT: prints the line
+# judge NAME KIND(log|automake) BAD P F S FOUND WHAT: prints the line.
+# BAD: 0 the run went well, 1 it failed (exit status, automake FAIL),
+# 2 automake said SKIP.
 judge() {
 	name=$1 kind=$2 bad=$3 p=$4 f=$5 s=$6 found=$7 what=$8 note=
 	if [ "$bad" = 1 ] && [ "$f" -eq 0 ]; then
