@@ -5,8 +5,9 @@
 # check-conformance), make distcheck, then a second build with ASan +
 # UBSan (clang) that runs make check and check-postfix again and the
 # fuzzers' short pass (FUZZ_SECONDS a target, 30).  Each
-# suite's own "N passed, N failed" counts are added up; the last line is
-# the total.  Exits non-zero if anything failed.
+# suite's own counts are added up (tests/tools/tally.sh); the last line is
+# the total, "total: N passed, N failed, N skipped".  Exits non-zero if
+# anything failed.
 #
 # Needs the packages of .ci/packages.sh and root (a private Postfix).
 # VIGIL_SKIP="distcheck sanitize" skips suites by name (sanitize: the
@@ -16,7 +17,6 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 out=${VIGIL_TEST_OUT:-$(mktemp -d /tmp/vigil-tests-XXXXXX)}
 mkdir -p "$out"
-total_pass=0 total_fail=0 total_skip=0
 export VIGIL_SHARED=${VIGIL_SHARED:-$(cd "$top/../shared" 2>/dev/null && pwd)}
 
 # The SpamAssassin comparison runs SpamAssassin itself (about 0.1 s a
@@ -26,63 +26,38 @@ export SA_COMPARE_EVERY=${SA_COMPARE_EVERY:-20}
 
 skipped() { case " ${VIGIL_SKIP:-} " in *" $1 "*) return 0 ;; esac; return 1; }
 
-# Adds the counts a suite printed; a failure without counts counts as one.
-tally() { # name rc logfile
-	p=0 f=0 found=0
-	# "N passed, N failed" lines (optionally "word: " before them).
-	for line in $(grep -E '^([A-Za-z0-9_-]+: )?[0-9]+ passed, [0-9]+ failed' "$3" |
-	    sed -E 's/^([A-Za-z0-9_-]+: )?([0-9]+) passed, ([0-9]+) failed.*/\2:\3/'); do
-		p=$((p + ${line%%:*})); f=$((f + ${line##*:})); found=1
-	done
-	# A suite that failed without saying how counts as one failure; one
-	# that passed without counting anything ran no test and adds nothing.
-	if [ "$2" -ne 0 ] && [ $f = 0 ]; then f=$((f + 1)); fi
-	[ $found = 0 ] && [ "$2" -eq 0 ] && echo "   ($1 ran no counted test)"
-	total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
-	echo "== $1: $p passed, $f failed (exit $2, log $3)"
+# Each suite's counts: tests/tools/tally.sh reads its log (how, and what
+# counts as a failure, is said there) and prints one "== NAME: P passed,
+# F failed, S skipped" line, kept in $results for the total.
+results=$out/results.txt
+: > "$results"
+tally() { # log|automake|skipped NAME ...
+	sh "$top/tests/tools/tally.sh" "$@" | tee -a "$results"
 }
 
 step() { # name command...
 	name=$1; shift
-	if skipped "$name"; then
-		echo "== $name: skipped"; total_skip=$((total_skip + 1)); return
-	fi
+	if skipped "$name"; then tally skipped "$name"; return; fi
 	echo "== $name: $*"
 	"$@" > "$out/$name.log" 2>&1
 	rc=$?
 	if [ $rc -ne 0 ]; then tail -40 "$out/$name.log"; fi
-	tally "$name" $rc "$out/$name.log"
+	tally log "$name" $rc "$out/$name.log"
 }
 
 # make check: count the test cases inside each program's log.
 check_counts() { # [BUILD_DIR NAME]
 	cdir=${1:-.} cname=${2:-check}
+	if skipped "$cname"; then tally skipped "$cname"; return; fi
 	(cd "$cdir" && make -j2 check) > "$out/$cname.log" 2>&1
 	rc=$?
-	p=0 f=0
-	: > "$out/$cname-summary.log"
-	for log in $(find "$cdir/tests" -name '*.log' ! -name test-suite.log 2>/dev/null); do
-		trs=${log%.log}.trs
-		[ -f "$trs" ] || continue
-		res=$(sed -n 's/^:test-result: //p' "$trs" | head -1)
-		if grep -qE '^[0-9]+ passed, [0-9]+ failed' "$log"; then
-			line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
-			p=$((p + $(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')))
-			f=$((f + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
-		elif grep -q '^\[==========\]' "$log"; then
-			np=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
-			nf=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
-			p=$((p + ${np:-0})); f=$((f + ${nf:-0}))
-			[ "$res" != PASS ] && [ "$res" != SKIP ] && [ "${nf:-0}" = 0 ] && f=$((f + 1))
-		elif [ "$res" = PASS ]; then p=$((p + 1))
-		elif [ "$res" != SKIP ]; then f=$((f + 1))
-		fi
-		echo "   $log: $res" >> "$out/$cname-summary.log"
-	done
-	[ $rc -ne 0 ] && { grep -E '^(FAIL|ERROR)' "$out/$cname.log"; cat "$out/$cname-summary.log"; }
-	[ $rc -ne 0 ] && [ $f = 0 ] && f=1
-	total_pass=$((total_pass + p)); total_fail=$((total_fail + f))
-	echo "== $cname: $p passed, $f failed (exit $rc, log $out/$cname.log)"
+	sh "$top/tests/tools/tally.sh" automake "$cname" $rc "$cdir" \
+	    > "$out/$cname-summary.log"
+	if [ $rc -ne 0 ] || grep -q "^   .*, [1-9][0-9]* failed" "$out/$cname-summary.log"; then
+		grep -E '^(FAIL|ERROR)' "$out/$cname.log"
+		cat "$out/$cname-summary.log"
+	fi
+	tail -1 "$out/$cname-summary.log" | tee -a "$results"
 }
 
 # The sanitizer build: a copy of the tree, cleaned, built in its own
@@ -116,7 +91,7 @@ echo "== build"
 if ! build > "$out/build.log" 2>&1; then
 	tail -40 "$out/build.log"
 	echo "build failed"
-	echo "total: 0 passed, 1 failed"
+	echo "total: 0 passed, 1 failed, 0 skipped"
 	exit 1
 fi
 check_counts
@@ -124,7 +99,7 @@ step check-postfix make -k check-postfix
 step check-conformance make -k check-conformance
 step distcheck make -j2 distcheck
 if skipped sanitize; then
-	echo "== sanitize: skipped"; total_skip=$((total_skip + 1))
+	tally skipped sanitize
 else
 	echo "== sanitize: build with ASan + UBSan + fuzzers in $san_dir"
 	if san_build > "$out/sanitize-build.log" 2>&1; then
@@ -139,8 +114,8 @@ else
 		step sanitize-reports san_reports
 	else
 		tail -40 "$out/sanitize-build.log"
-		tally sanitize-build 1 "$out/sanitize-build.log"
+		tally log sanitize-build 1 "$out/sanitize-build.log"
 	fi
 fi
-echo "total: $total_pass passed, $total_fail failed, $total_skip skipped"
-[ $total_fail -eq 0 ]
+sh "$top/tests/tools/tally.sh" total "$results" | tee "$out/total.txt"
+grep -q ', 0 failed,' "$out/total.txt"

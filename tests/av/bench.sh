@@ -2,12 +2,13 @@
 # bench.sh - per-message antivirus cost (make bench): the corpus scanned
 # through the pipeline with the generated test signatures, and with the
 # real database when DatabaseDirectory's default (/var/lib/clamav) has one.
-#   MTABENCH_CORPUS  folder of messages (default ../shared/corpus/spamassassin)
+#   MTABENCH_CORPUS  folder of messages (default $VIGIL_SHARED/corpus/spamassassin,
+#                    VIGIL_SHARED default ../shared)
 #   AV_BENCH_MSGS    messages per run (default 1000)
 set -eu
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
-corpus=${MTABENCH_CORPUS:-$top_srcdir/../shared/corpus/spamassassin}
+corpus=${MTABENCH_CORPUS:-${VIGIL_SHARED:-$top_srcdir/../shared}/corpus/spamassassin}
 n=${AV_BENCH_MSGS:-1000}
 tmp=$(mktemp -d /tmp/vigil-bench-av.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT INT TERM

@@ -7,6 +7,8 @@ run(function()
 	must(mt.bodystring(conn, "spam\r\n"), "body")
 	must(mt.eom(conn), "eom")
 	check(mt.getreply(conn) == SMFIR_REPLYCODE, "spam rejected with a reply code")
+	check(mt.eom_check(conn, MT_SMTPREPLY, "550", "5.7.1", "Spam is not welcome here"),
+	    "reply is 550 5.7.1 with the configured RejectText")
 	envelope(conn, "<alice@example.org>", {"<bob@example.com>"}, good_headers, "QR2")
 	must(mt.bodystring(conn, "fine\r\n"), "body")
 	must(mt.eom(conn), "eom")

@@ -14,7 +14,7 @@ set -eu
 : "${top_srcdir:=.}" "${top_builddir:=.}"
 EVERY=${1:-${BENCH_RULES_EVERY:-10}}
 SA_RULES=${SA_RULES:-/usr/share/spamassassin}
-CORPUS=${VIGIL_CORPUS:-$top_srcdir/../shared/corpus/spamassassin}
+CORPUS=${VIGIL_CORPUS:-${VIGIL_SHARED:-$top_srcdir/../shared}/corpus/spamassassin}
 VIGILCTL="$top_builddir/filter/vigilctl"
 CONF="$top_srcdir/samples/vigil.conf"
 TMP=$(mktemp -d)

@@ -33,6 +33,29 @@ t_srcdir(void)
 	return s != NULL ? s : ".";
 }
 
+/*
+ * Path of `sub` in the shared data (corpus, oracles) that live outside
+ * the repository: $VIGIL_SHARED (run-all.sh sets it), else ../shared
+ * beside the source tree; written to buf.  Returns buf, or NULL if it is
+ * not there: the caller then says so and skips (a bare clone has none).
+ */
+static inline const char *
+t_shared(const char *sub, char *buf, size_t size)
+{
+	const char *s = getenv("VIGIL_SHARED");
+
+	if (s != NULL && *s != '\0')
+		snprintf(buf, size, "%s/%s", s, sub);
+	else
+		snprintf(buf, size, "%s/../shared/%s", t_srcdir(), sub);
+	if (access(buf, R_OK) != 0) {
+		print_message("%s not found: shared data live outside the "
+		    "repository (../shared or $VIGIL_SHARED); skipped\n", buf);
+		return NULL;
+	}
+	return buf;
+}
+
 /* Writes text to a new temp file; returns its malloc'd path. */
 static inline char *
 t_write_file(const char *text)

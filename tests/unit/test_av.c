@@ -786,10 +786,11 @@ test_mime_oracle(void **state)
 	FILE *man;
 	int n = 0, rows = 0;
 
-	snprintf(dir, sizeof(dir), "%s/../shared/oracles/mime", t_srcdir());
+	if (t_shared("oracles/mime", dir, sizeof(dir)) == NULL)
+		skip();
 	snprintf(path, sizeof(path), "%s/MANIFEST.tsv", dir);
 	if ((man = fopen(path, "r")) == NULL)
-		skip();
+		fail_msg("%s: %s", path, strerror(errno));
 	if ((s = snap_with(ov, 2, &err)) == NULL)
 		fail_msg("%s", err);
 	while (fgets(line, sizeof(line), man) != NULL) {

@@ -320,19 +320,12 @@ scan_tree(struct snap *s, const char *path)
 static void
 test_torture_corpus(void **state)
 {
-	const char *top = getenv("top_srcdir");
 	char root[4096];
 	struct snap *s;
 	size_t n;
 
-	if (getenv("VIGIL_SHARED"))
-		snprintf(root, sizeof(root), "%s/oracles/mime", getenv("VIGIL_SHARED"));
-	else
-		snprintf(root, sizeof(root), "%s/../shared/oracles/mime", top ? top : ".");
-	if (access(root, R_OK) != 0) {
-		print_message("shared corpus not found at %s (set VIGIL_SHARED)\n", root);
+	if (t_shared("oracles/mime", root, sizeof(root)) == NULL)
 		skip();
-	}
 	s = t_snap(NULL, NULL, 0);
 	n = scan_tree(s, root);
 	print_message("%zu corpus messages scanned\n", n);
