@@ -8,6 +8,7 @@
  * SIGUSR1, which libmilter leaves alone.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <grp.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -55,6 +57,7 @@ struct user {
 	gid_t	gid;
 	char	name[64];
 	bool	set;
+	gid_t	sock_gid;	/* SocketGroup, else the daemon's group */
 };
 
 /* Resolves UserID "user[:group]"; returns -1 with the problem in err. */
@@ -121,19 +124,26 @@ drop_privileges(const struct user *u)
 	return 0;
 }
 
+/* The path of a unix: socket spec; NULL for inet: ones. */
+static const char *
+socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	if (spec[0] == '/')
+		return spec;
+	return NULL;
+}
+
 /* The folder of a unix: socket spec, created for the daemon's user. */
 static void
 prepare_socket_dir(const char *spec, const struct user *u)
 {
-	const char *path = NULL;
+	const char *path = socket_path(spec);
 	char dir[4096], *slash;
 
-	if (strncmp(spec, "unix:", 5) == 0)
-		path = spec + 5;
-	else if (strncmp(spec, "local:", 6) == 0)
-		path = spec + 6;
-	else if (spec[0] == '/')
-		path = spec;
 	if (path == NULL || strlen(path) >= sizeof(dir))
 		return;
 	strcpy(dir, path);
@@ -144,23 +154,39 @@ prepare_socket_dir(const char *spec, const struct user *u)
 		(void)chown(dir, u->uid, u->gid);	/* best effort; bind reports */
 }
 
-/* After bind: the socket belongs to the daemon's user, group-writable so
- * that the MTA's group can be given access. */
-static void
-fix_socket_owner(const char *spec, const struct user *u)
+/*
+ * Opens the milter socket.  A unix socket is created mode 0660 in group
+ * SocketGroup, both fixed before bind() (the umask, this thread's
+ * filesystem gid): root never chowns or chmods the path afterwards, when
+ * the daemon's user, who owns the folder, could have swapped a symlink
+ * in.  Other local users cannot speak the milter protocol; the MTA's
+ * user joins the group.
+ */
+static int
+open_socket(const char *spec, const struct user *u, const char **err_r)
 {
-	const char *path = NULL;
+	const char *path = socket_path(spec);
+	bool set_gid = path != NULL && u->sock_gid != getegid();
+	mode_t old_mask;
+	int old_gid = 0, rc, saved;
+	struct stat st;
 
-	if (strncmp(spec, "unix:", 5) == 0)
-		path = spec + 5;
-	else if (strncmp(spec, "local:", 6) == 0)
-		path = spec + 6;
 	if (path == NULL)
-		return;
-	if (u->set && geteuid() == 0 && chown(path, u->uid, u->gid) < 0)
-		log_sys(LOG_WARNING, "socket %s: chown: %s", path, strerror(errno));
-	if (chmod(path, 0666) < 0)
-		log_sys(LOG_WARNING, "socket %s: chmod: %s", path, strerror(errno));
+		return milter_open(spec, err_r);
+	if (set_gid)
+		old_gid = setfsgid(u->sock_gid);
+	old_mask = umask(0117);
+	rc = milter_open(spec, err_r);
+	saved = errno;
+	umask(old_mask);
+	if (set_gid)
+		(void)setfsgid((gid_t)old_gid);	/* the previous value */
+	if (rc == 0 && lstat(path, &st) == 0 && st.st_gid != u->sock_gid)
+		log_sys(LOG_WARNING, "socket %s: group %ld, not SocketGroup's "
+		    "%ld (a setgid folder, or not started as root)", path,
+		    (long)st.st_gid, (long)u->sock_gid);
+	errno = saved;
+	return rc;
 }
 
 static const struct daemon_args *reload_args;
@@ -232,11 +258,10 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	daemon_set_snap(s);
 	reload_args = args;
 	prepare_socket_dir(spec, u);
-	if (milter_open(spec, &e) < 0) {
+	if (open_socket(spec, u, &e) < 0) {
 		log_sys(LOG_ERR, "socket %s: %s: %s", spec, e, strerror(errno));
 		return EX_UNAVAILABLE;
 	}
-	fix_socket_owner(spec, u);
 	if (drop_privileges(u) < 0)
 		return EX_NOPERM;
 	ctl = cfg_str(cfg, "ControlSocket");
@@ -485,6 +510,18 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	} else if (cfg_str(cfg, "UserID") == NULL)
 		memset(&u, 0, sizeof(u));
+	u.sock_gid = u.set ? u.gid : getegid();
+	if (cfg_str(cfg, "SocketGroup") != NULL) {
+		struct group *gr = getgrnam(cfg_str(cfg, "SocketGroup"));
+
+		if (gr == NULL) {
+			fprintf(stderr, "%s: SocketGroup: no such group \"%s\"\n",
+			    cfg_file(cfg), cfg_str(cfg, "SocketGroup"));
+			cfg_unref(&cfg);
+			return EX_CONFIG;
+		}
+		u.sock_gid = gr->gr_gid;
+	}
 
 	if (!args.foreground) {
 		if (daemon(0, 0) < 0) {

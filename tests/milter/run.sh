@@ -154,7 +154,35 @@ CONF
 	uid=$(awk '/^Uid:/{print $2}' "/proc/$worker/status" 2>/dev/null)
 	[ -n "$uid" ] && [ "$uid" != 0 ] && ok "worker dropped root (uid $uid)" || bad "worker uid ${uid:-unknown}"
 	lua session.lua
-	stop
+	# The milter socket: 0660 in the daemon's group (issue 15.9), made
+	# so before bind, not chowned by name afterwards (issue 15.10).
+	sock=$(stat -c '%a %G' "$T/v.sock" 2>/dev/null)
+	[ "$sock" = "660 $(id -gn nobody)" ] && ok "milter socket is 0660, group of UserID" || bad "milter socket mode/group: $sock"
+	if command -v setpriv >/dev/null 2>&1 && [ -x /usr/bin/python3 ] &&
+	    id daemon >/dev/null 2>&1 && ! id -Gn daemon | grep -qw "$(id -gn nobody)"; then
+		out=$(setpriv --reuid=daemon --regid="$(id -g daemon)" --init-groups \
+		    /usr/bin/python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+	s.connect(sys.argv[1])
+	print("connected")
+except OSError as e:
+	print(e.strerror)' "$T/v.sock" 2>&1)
+		[ "$out" = "Permission denied" ] && ok "another local user cannot reach the milter socket" || bad "user daemon on the milter socket: $out"
+	fi
+	# SocketGroup names another group.
+	if getent group mail >/dev/null 2>&1; then
+		write_conf <<CONF
+UserID nobody
+SocketGroup mail
+CONF
+		start
+		sock=$(stat -c '%a %G' "$T/v.sock" 2>/dev/null)
+		[ "$sock" = "660 mail" ] && ok "SocketGroup sets the socket's group" || bad "SocketGroup mail: $sock"
+		lua session.lua
+		stop
+	fi
+
 else
 	echo "skip privilege test (needs root and user nobody)"
 fi
