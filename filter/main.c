@@ -137,12 +137,18 @@ socket_path(const char *spec)
 	return NULL;
 }
 
-/* The folder of a unix: socket spec, created for the daemon's user. */
+/*
+ * The folder of a unix: socket spec, created for the daemon's user.  The
+ * chown goes through a descriptor of the folder just made, never by
+ * name: a symlink put in its place would not be followed.
+ */
 static void
 prepare_socket_dir(const char *spec, const struct user *u)
 {
 	const char *path = socket_path(spec);
 	char dir[4096], *slash;
+	struct stat st;
+	int fd;
 
 	if (path == NULL || strlen(path) >= sizeof(dir))
 		return;
@@ -150,8 +156,16 @@ prepare_socket_dir(const char *spec, const struct user *u)
 	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
 		return;
 	*slash = '\0';
-	if (mkdir(dir, 0755) == 0 && u->set && geteuid() == 0)
-		(void)chown(dir, u->uid, u->gid);	/* best effort; bind reports */
+	if (mkdir(dir, 0755) != 0 || !u->set || geteuid() != 0)
+		return;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return;		/* best effort; bind reports */
+	if (fstat(fd, &st) == 0 && st.st_uid == 0 &&
+	    fchown(fd, u->uid, u->gid) < 0)
+		log_sys(LOG_WARNING, "socket folder %s: fchown: %s", dir,
+		    strerror(errno));
+	close(fd);
 }
 
 /*
@@ -238,6 +252,7 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	pthread_t t;
 	sigset_t set;
 	uint64_t deadline;
+	pid_t supervisor = getppid();
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);	/* die with the supervisor */
 	/* Blocked in every thread (threads inherit the mask): SIGUSR1 is
@@ -264,6 +279,16 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	}
 	if (drop_privileges(u) < 0)
 		return EX_NOPERM;
+	/* A change of user clears the death signal: set it again, and
+	 * leave if the supervisor is already gone. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		log_sys(LOG_WARNING, "prctl(PR_SET_PDEATHSIG): %s; the worker "
+		    "may outlive its supervisor", strerror(errno));
+	if (getppid() != supervisor) {
+		log_sys(LOG_ERR, "supervisor %ld gone before the worker started",
+		    (long)supervisor);
+		return EX_UNAVAILABLE;
+	}
 	ctl = cfg_str(cfg, "ControlSocket");
 	if (ctl != NULL && daemon_control_start(ctl, args, &e) < 0)
 		log_sys(LOG_WARNING, "%s (%s: %s); vigilctl reload/stats unavailable",
@@ -298,18 +323,39 @@ on_signal(int sig)
 	got_sig = sig;
 }
 
+/*
+ * Writes our pid to path as root.  The folder may belong to the daemon's
+ * user (/run/vigil), who could have left a symlink, a hard link or a
+ * FIFO there: only a plain file with one link is written, through the
+ * descriptor that was checked.
+ */
 static int
 write_pidfile(const char *path)
 {
-	FILE *f = fopen(path, "w");
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0644);
+	struct stat st;
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 
-	if (f == NULL) {
-		log_sys(LOG_ERR, "PidFile %s: %s", path, strerror(errno));
+	if (fd < 0) {
+		log_sys(LOG_ERR, "PidFile %s: open: %s", path, errno == ELOOP ?
+		    "is a symbolic link" : strerror(errno));
 		return -1;
 	}
-	fprintf(f, "%ld\n", (long)getpid());
-	if (fclose(f) != 0) {
-		log_sys(LOG_ERR, "PidFile %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		log_sys(LOG_ERR, "PidFile %s: not a plain file with one link",
+		    path);
+		close(fd);
+		return -1;
+	}
+	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
+		log_sys(LOG_ERR, "PidFile %s: write: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (close(fd) != 0) {
+		log_sys(LOG_ERR, "PidFile %s: close: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -170,6 +170,25 @@ except OSError as e:
 	print(e.strerror)' "$T/v.sock" 2>&1)
 		[ "$out" = "Permission denied" ] && ok "another local user cannot reach the milter socket" || bad "user daemon on the milter socket: $out"
 	fi
+	# Killed supervisor: the worker, no longer root, goes too (issue
+	# 15.10: setuid cleared PR_SET_PDEATHSIG).
+	kill -KILL "$pid"
+	wait "$pid" 2>/dev/null
+	pid=
+	i=0
+	while [ -n "$worker" ] && [ -d "/proc/$worker" ] &&
+	    [ "$(awk '/^State:/{print $2}' "/proc/$worker/status" 2>/dev/null)" != Z ] &&
+	    [ $i -lt 40 ]; do
+		sleep 0.05; i=$((i + 1))
+	done
+	if [ -n "$worker" ] && [ -d "/proc/$worker" ] &&
+	    [ "$(awk '/^State:/{print $2}' "/proc/$worker/status" 2>/dev/null)" != Z ]; then
+		bad "worker $worker outlived its SIGKILLed supervisor"
+		kill -KILL "$worker" 2>/dev/null
+	else
+		ok "worker ends with its SIGKILLed supervisor"
+	fi
+
 	# SocketGroup names another group.
 	if getent group mail >/dev/null 2>&1; then
 		write_conf <<CONF
@@ -183,6 +202,37 @@ CONF
 		stop
 	fi
 
+	# PidFile: root does not write through a symlink that the daemon's
+	# user could have left in its folder (issue 15.10).
+	echo keep > "$T/precious"
+	ln -sf "$T/precious" "$T/link.pid"
+	write_conf <<CONF
+UserID nobody
+PidFile $T/link.pid
+CONF
+	"$VIGIL" -f -c "$T/vigil.conf" >>"$T/vigil.log" 2>&1 &
+	lpid=$!
+	i=0
+	while kill -0 "$lpid" 2>/dev/null && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+	if kill -0 "$lpid" 2>/dev/null; then
+		kill "$lpid"; wait "$lpid" 2>/dev/null
+		bad "vigil started with PidFile a symlink"
+	else
+		wait "$lpid"; rc=$?
+		[ $rc -eq 73 ] && ok "PidFile that is a symlink refused (exit 73)" || bad "PidFile symlink: exit $rc"
+	fi
+	[ "$(cat "$T/precious")" = keep ] && ok "file behind a PidFile symlink left alone" || bad "PidFile written through a symlink: $(cat "$T/precious")"
+	grep -q "PidFile $T/link.pid: open: is a symbolic link" "$T/vigil.log" && ok "PidFile symlink logged" || bad "PidFile symlink not logged"
+	# nor through a hard link to a file elsewhere
+	ln "$T/precious" "$T/hard.pid"
+	"$VIGIL" -f -c "$T/vigil.conf" -o "PidFile=$T/hard.pid" >>"$T/vigil.log" 2>&1 &
+	lpid=$!
+	i=0
+	while kill -0 "$lpid" 2>/dev/null && [ $i -lt 40 ]; do sleep 0.05; i=$((i + 1)); done
+	if kill -0 "$lpid" 2>/dev/null; then
+		kill "$lpid"; wait "$lpid" 2>/dev/null
+	fi
+	[ "$(cat "$T/precious")" = keep ] && ok "file behind a PidFile hard link left alone" || bad "PidFile written through a hard link: $(cat "$T/precious")"
 else
 	echo "skip privilege test (needs root and user nobody)"
 fi
