@@ -15,8 +15,9 @@
  * to anyone else fails the MAC.  A token older than ReleaseTokenLifetime
  * is refused, whatever its nonce says.  The nonce is recorded in the quarantine index when the
  * release is issued and consumed when the filter sees it come back; if a
- * failing check then tempfails that copy, the nonce is given back, for
- * the MTA retries the same copy.  A forged token fails the MAC, a
+ * failing check, or the milter unable to change the headers, then
+ * tempfails that copy, the nonce is given back, for the MTA retries the
+ * same copy.  A forged token fails the MAC, a
  * replayed one (after an accepted copy) finds its nonce used.
  */
 #ifndef VIGIL_RELEASE_H

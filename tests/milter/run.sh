@@ -143,6 +143,48 @@ lua tempfail.lua
 grep -q "spool" "$T/vigil.log" && ok "spool failure logged with its folder" || bad "spool failure not logged"
 stop
 
+# --- a released copy tempfailed by the milter keeps its token --------------
+# issue 15.11: headers that could not be changed tempfailed the copy but
+# its single-use token stayed used, so the MTA's retry was quarantined.
+if command -v sqlite3 >/dev/null 2>&1; then
+	write_conf <<CONF
+Checks policy
+QuarantineDir $T/q
+QuarantineScore 3
+SendmailCommand $here/../data/quarantine/capture-sendmail
+CONF
+	start
+	# session.lua's bad-header message is quarantined (its checks, made
+	# for tagging, are not counted here)
+	"$MT" -D sock="unix:$T/v.sock" -D dir="$here" -s "$here/session.lua" >/dev/null 2>&1
+	qid=$(sqlite3 "$T/q/index.sqlite" "SELECT id FROM entries LIMIT 1" 2>/dev/null)
+	if [ -n "$qid" ] && VIGIL_CAPTURE=$T/cap "$VIGILCTL" -c "$T/vigil.conf" \
+	    quarantine release "$qid" >/dev/null 2>&1; then
+		rcpt=$(sed -n '/^--$/,$p' "$T/cap.args" | sed 1d | paste -sd, -)
+		used() { sqlite3 "$T/q/index.sqlite" "SELECT used > 0 FROM tokens WHERE id = '$qid'"; }
+		relua() { # actions want
+			out=$("$MT" -D sock="unix:$T/v.sock" -D dir="$here" -D msg="$T/cap.msg" \
+			    -D rcpt="$rcpt" -D actions="$1" -D want="$2" -s "$here/release.lua" 2>&1)
+			echo "$out" | grep -E '^  (ok|FAIL)' | sed "s/^  /  [release.lua] /"
+			n_ok=$(echo "$out" | grep -c '^  ok')
+			n_bad=$(echo "$out" | grep -c '^  FAIL')
+			pass=$((pass + n_ok))
+			fail=$((fail + n_bad))
+			[ "$n_ok" -gt 0 ] || bad "release.lua: $out"
+		}
+		relua 32 tempfail	# SMFIF_QUARANTINE only
+		[ "$(used)" = 0 ] && ok "tempfailed released copy gives its token back" || bad "token used after a tempfail: $(used)"
+		relua "" accept
+		[ "$(used)" = 1 ] && ok "the retry passes and uses the token" || bad "token after the retry: $(used)"
+		grep -q "verdict=accept.*released $qid" "$T/vigil.log" && ok "the retry is accepted as released" || bad "no released verdict: $(grep verdict= "$T/vigil.log" | tail -2)"
+	else
+		bad "quarantine and release for the token test (id '${qid}')"
+	fi
+	stop
+else
+	echo "skip release token test (needs sqlite3)"
+fi
+
 # --- privileges: the worker runs as UserID --------------------------------
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 	write_conf <<CONF
