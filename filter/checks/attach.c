@@ -308,47 +308,48 @@ skip_is_cheap(struct archive *ar)
  * Reads the current member, counting what libarchive decompresses.  When
  * may_nest and the member is named or starts like an archive and fits in
  * ATTACH_NESTED_MAX, returns it in *buf_r (malloc'd, caller frees), else
- * *buf_r is NULL.  False when a bound stopped the walk.
+ * *buf_r is NULL.  Where skipping is free only the first bytes are read,
+ * for the magic.  False when a bound stopped the walk.
  */
 static bool
 read_member(struct walk *w, struct archive *ar, const char *name,
     bool may_nest, const char *arcname, unsigned char **buf_r, size_t *len_r)
 {
+	unsigned char chunk[16384];
 	GByteArray *keep = NULL;
-	const void *blk;
-	size_t n;
-	la_int64_t off;
-	bool first = true;
-	int rc;
+	bool is_cheap = skip_is_cheap(ar), first = true;
+	size_t want = sizeof(chunk);
+	la_ssize_t got;
 
 	*buf_r = NULL;
 	*len_r = 0;
-	if (!may_nest && skip_is_cheap(ar))
+	if (!may_nest && is_cheap)
 		return true;
-	while ((rc = archive_read_data_block(ar, &blk, &n, &off)) ==
-	    ARCHIVE_OK || rc == ARCHIVE_WARN) {
-		if (!charge(w, n, arcname))
+	if (is_cheap && !looks_like_archive(name))
+		want = 512;	/* enough for every magic, ustar's too */
+	while ((got = archive_read_data(ar, chunk, want)) > 0) {
+		if (!charge(w, (size_t)got, arcname))
 			break;
 		if (first) {
 			first = false;
+			want = sizeof(chunk);
 			if (may_nest && (looks_like_archive(name) ||
-			    (off == 0 && has_archive_magic(blk, n))))
+			    has_archive_magic(chunk, (size_t)got)))
 				keep = g_byte_array_new();
-			else if (skip_is_cheap(ar))
+			else if (is_cheap)
 				break;	/* next_header() seeks past the rest */
 		}
 		if (keep == NULL)
 			continue;
-		if (off != (la_int64_t)keep->len ||
-		    keep->len + n > ATTACH_NESTED_MAX) {
-			/* Sparse or too big to list deeper: count the rest. */
+		if (keep->len + (size_t)got > ATTACH_NESTED_MAX) {
+			/* Too big to list deeper: count the rest. */
 			g_byte_array_free(keep, TRUE);
 			keep = NULL;
-			if (skip_is_cheap(ar))
+			if (is_cheap)
 				break;
 			continue;
 		}
-		g_byte_array_append(keep, blk, (guint)n);
+		g_byte_array_append(keep, chunk, (guint)got);
 	}
 	if (keep != NULL && !w->stopped && keep->len > 0) {
 		*len_r = keep->len;

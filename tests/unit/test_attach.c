@@ -181,6 +181,37 @@ test_small_tar_listed(void **state)
 	free(arc);
 }
 
+/*
+ * Members a zip can skip for free cost only their first bytes: many big
+ * ones do not use up AttachArchiveMaxBytes before the banned name.
+ */
+static void
+test_big_zip_listed(void **state)
+{
+	static const char *const ov[] = { "AttachArchiveMaxBytes=1m" };
+	enum { N = 150 };
+	struct member mem[N + 1];
+	char names[N][16];
+	size_t len;
+	unsigned char *arc;
+	struct snap *s;
+	struct msg *m;
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "photo%03d.jpg", i);
+		mem[i] = (struct member){ names[i], 300000, NULL };
+	}
+	mem[N] = (struct member){ "z.exe", 10, "MZ-z-exe!\n" };
+	arc = build(F_ZIP, mem, N + 1, &len);
+	m = scan(ov, NELEM(ov), "photos.zip", arc, len, &s);
+	assert_null(find_hit(m, "ATTACH_ARCHIVE_LIMIT"));
+	assert_non_null(find_hit(m, "ATTACH_ARCHIVE_BANNED"));
+	msg_end(&m);
+	snap_unref(&s);
+	free(arc);
+}
+
 /* issue 15.2: past AttachMaxMembers the listing stops with a hit. */
 static void
 test_max_members(void **state)
@@ -246,6 +277,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bomb_stops_at_max_bytes),
 		cmocka_unit_test(test_small_tar_listed),
+		cmocka_unit_test(test_big_zip_listed),
 		cmocka_unit_test(test_max_members),
 		cmocka_unit_test(test_nested_by_magic),
 	};
