@@ -292,15 +292,17 @@ charge(struct walk *w, size_t n, const char *arcname)
 
 /*
  * Can libarchive skip the current member without decompressing it?  Yes
- * for zip (read from memory, it seeks) and plain tar; a compressed tar,
- * a solid 7z or rar inflates what it skips, so we read it and count.
+ * for plain tar, and for a zip member whose size is known (from the
+ * central directory, or the local header); a zip member sized only by a
+ * trailing data descriptor, a compressed tar, a solid 7z or rar inflate
+ * what they skip, so we read and count.
  */
 static bool
-skip_is_cheap(struct archive *ar)
+skip_is_cheap(struct archive *ar, struct archive_entry *ent)
 {
 	int fmt = archive_format(ar) & ARCHIVE_FORMAT_BASE_MASK;
 
-	return fmt == ARCHIVE_FORMAT_ZIP ||
+	return (fmt == ARCHIVE_FORMAT_ZIP && archive_entry_size_is_set(ent)) ||
 	    (fmt == ARCHIVE_FORMAT_TAR && archive_filter_count(ar) <= 1);
 }
 
@@ -312,12 +314,13 @@ skip_is_cheap(struct archive *ar)
  * for the magic.  False when a bound stopped the walk.
  */
 static bool
-read_member(struct walk *w, struct archive *ar, const char *name,
-    bool may_nest, const char *arcname, unsigned char **buf_r, size_t *len_r)
+read_member(struct walk *w, struct archive *ar, struct archive_entry *ent,
+    const char *name, bool may_nest, const char *arcname,
+    unsigned char **buf_r, size_t *len_r)
 {
 	unsigned char chunk[16384];
 	GByteArray *keep = NULL;
-	bool is_cheap = skip_is_cheap(ar), first = true;
+	bool is_cheap = skip_is_cheap(ar, ent), first = true;
 	size_t want = sizeof(chunk);
 	la_ssize_t got;
 
@@ -407,7 +410,7 @@ walk_archive(struct walk *w, const unsigned char *data, size_t size,
 		if (*name != '\0')
 			check_name(w, name, arcname);
 		/* Consume the member here, where its bytes are counted. */
-		if (!read_member(w, ar, name, depth + 1 < w->st->depth &&
+		if (!read_member(w, ar, ent, name, depth + 1 < w->st->depth &&
 		    !archive_entry_is_encrypted(ent), arcname, &buf, &len))
 			break;
 		if (buf != NULL) {

@@ -20,6 +20,7 @@ struct member {
 	const char	*name;
 	size_t		 size;		/* of zeros, when data is NULL */
 	const void	*data;
+	int		 size_unset;	/* zip: size in a data descriptor */
 };
 
 /* An archive (tar with filter f, or zip) of the members, malloc'd. */
@@ -54,7 +55,8 @@ build(int f, const struct member *mem, size_t n, size_t *len_r)
 		size_t left = mem[i].size;
 
 		archive_entry_set_pathname(e, mem[i].name);
-		archive_entry_set_size(e, (la_int64_t)mem[i].size);
+		if (!mem[i].size_unset)
+			archive_entry_set_size(e, (la_int64_t)mem[i].size);
 		archive_entry_set_filetype(e, AE_IFREG);
 		archive_entry_set_perm(e, 0644);
 		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
@@ -175,6 +177,36 @@ test_bomb_stops_at_max_bytes(void **state)
 	}
 }
 
+/*
+ * A zip without its central directory is read as a stream; a member
+ * sized only by its trailing data descriptor is inflated to be skipped.
+ */
+static void
+test_streamed_zip_bomb(void **state)
+{
+	static const char *const ov[] = { "AttachArchiveMaxBytes=1m" };
+	const struct member mem[] = {
+		{ "zeros.bin", 48u << 20, NULL, 1 },
+		{ "after.exe", 10, "MZ-after!\n", 0 },
+	};
+	size_t len, cut;
+	unsigned char *arc = build(F_ZIP, mem, NELEM(mem), &len);
+	struct snap *s;
+	struct msg *m;
+
+	(void)state;
+	/* Cut at the central directory's first entry. */
+	for (cut = 0; cut + 4 <= len; cut++)
+		if (memcmp(arc + cut, "PK\x01\x02", 4) == 0)
+			break;
+	assert_true(cut + 4 <= len);
+	m = scan(ov, NELEM(ov), "stream.zip", arc, cut, &s);
+	assert_non_null(find_hit(m, "ATTACH_ARCHIVE_LIMIT"));
+	msg_end(&m);
+	snap_unref(&s);
+	free(arc);
+}
+
 /* Within the bounds, every member of a compressed tar is listed. */
 static void
 test_small_tar_listed(void **state)
@@ -291,6 +323,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bomb_stops_at_max_bytes),
+		cmocka_unit_test(test_streamed_zip_bomb),
 		cmocka_unit_test(test_small_tar_listed),
 		cmocka_unit_test(test_big_zip_listed),
 		cmocka_unit_test(test_max_members),
