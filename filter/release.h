@@ -13,11 +13,11 @@
  * envelope recipients (without <>, lower case, sorted, one a line), so
  * the token is bound to that message for those recipients: a copy sent
  * to anyone else fails the MAC.  A token older than ReleaseTokenLifetime
- * is refused, whatever its nonce says.  The nonce is recorded in the quarantine index when the
- * release is issued and consumed when the filter sees it come back; if a
- * failing check, or the milter unable to change the headers, then
- * tempfails that copy, the nonce is given back, for the MTA retries the
- * same copy.  A forged token fails the MAC, a
+ * is refused, whatever its nonce says.  The nonce is recorded in the
+ * quarantine index when the release is issued and consumed when the
+ * filter sees it come back; if a failing check, or the milter unable to
+ * change the headers, then tempfails that copy, the nonce is given back,
+ * for the MTA retries the same copy.  A forged token fails the MAC, a
  * replayed one (after an accepted copy) finds its nonce used.
  */
 #ifndef VIGIL_RELEASE_H

@@ -8,8 +8,8 @@
  *
  * Runs last of the three at end of message.  The value is built in one
  * growing buffer and copied to the arena once: re-printing it per
- * signature made it quadratic in the message's arena.  Incoming copies that claim
- * our authserv-id are removed by the milter, not here.
+ * signature made it quadratic in the message's arena.  Incoming copies
+ * that claim our authserv-id are removed by the milter, not here.
  */
 #include <ctype.h>
 #include <glib.h>

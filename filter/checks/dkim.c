@@ -6,10 +6,10 @@
  * first, as OpenDKIM's MaximumSignaturesToVerify does: each costs a key
  * lookup and a hash, and a message can carry thousands.  The rest are
  * counted (hit DKIM_SIGS_UNVERIFIED), not reported.  A malformed one
- * does not abort the others (DKIM_LIBFLAGS_BADSIGHANDLES).  Keys come through vigil's resolver
- * (authdns.c) within the message's DNS budget; a key published as a bare
- * PKCS#1 RSAPublicKey, which libopendkim cannot load, is handed over as
- * the SubjectPublicKeyInfo it stands for.
+ * does not abort the others (DKIM_LIBFLAGS_BADSIGHANDLES).  Keys come
+ * through vigil's resolver (authdns.c) within the message's DNS budget;
+ * a key published as a bare PKCS#1 RSAPublicKey, which libopendkim
+ * cannot load, is handed over as the SubjectPublicKeyInfo it stands for.
  *
  * Owns: the DKIM_LIB (per snapshot); the DKIM handle and the result in
  * the message's slot (per message, freed through the arena).
