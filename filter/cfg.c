@@ -23,6 +23,9 @@
 const struct opt core_opts[] = {
 	{ "Socket", OPT_STRING, SOCKET_DEFAULT, 0, 0, NULL,
 	  "Where the MTA reaches the milter: unix:/path or inet:port@host" },
+	{ "SocketGroup", OPT_STRING, NULL, 0, 0, NULL,
+	  "Group of the unix milter socket, mode 0660; the MTA's user must be "
+	  "in it (unset: the daemon's group)" },
 	{ "ControlSocket", OPT_PATH, RUNSTATEDIR "/vigil/control.sock", 0, 0, NULL,
 	  "Unix socket for vigilctl reload and stats (mode 0600, daemon user only)" },
 	{ "PidFile", OPT_PATH, NULL, 0, 0, NULL,

@@ -8,6 +8,7 @@
  * SIGUSR1, which libmilter leaves alone.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <grp.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/fsuid.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -55,6 +57,7 @@ struct user {
 	gid_t	gid;
 	char	name[64];
 	bool	set;
+	gid_t	sock_gid;	/* SocketGroup, else the daemon's group */
 };
 
 /* Resolves UserID "user[:group]"; returns -1 with the problem in err. */
@@ -121,46 +124,83 @@ drop_privileges(const struct user *u)
 	return 0;
 }
 
-/* The folder of a unix: socket spec, created for the daemon's user. */
+/* The path of a unix: socket spec; NULL for inet: ones. */
+static const char *
+socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	if (spec[0] == '/')
+		return spec;
+	return NULL;
+}
+
+/*
+ * The folder of a unix: socket spec, created for the daemon's user.  The
+ * chown goes through a descriptor of the folder just made, never by
+ * name: a symlink put in its place would not be followed.
+ */
 static void
 prepare_socket_dir(const char *spec, const struct user *u)
 {
-	const char *path = NULL;
+	const char *path = socket_path(spec);
 	char dir[4096], *slash;
+	struct stat st;
+	int fd;
 
-	if (strncmp(spec, "unix:", 5) == 0)
-		path = spec + 5;
-	else if (strncmp(spec, "local:", 6) == 0)
-		path = spec + 6;
-	else if (spec[0] == '/')
-		path = spec;
 	if (path == NULL || strlen(path) >= sizeof(dir))
 		return;
 	strcpy(dir, path);
 	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
 		return;
 	*slash = '\0';
-	if (mkdir(dir, 0755) == 0 && u->set && geteuid() == 0)
-		(void)chown(dir, u->uid, u->gid);	/* best effort; bind reports */
+	if (mkdir(dir, 0755) != 0 || !u->set || geteuid() != 0)
+		return;
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) < 0)
+		return;		/* best effort; bind reports */
+	if (fstat(fd, &st) == 0 && st.st_uid == 0 &&
+	    fchown(fd, u->uid, u->gid) < 0)
+		log_sys(LOG_WARNING, "socket folder %s: fchown: %s", dir,
+		    strerror(errno));
+	close(fd);
 }
 
-/* After bind: the socket belongs to the daemon's user, group-writable so
- * that the MTA's group can be given access. */
-static void
-fix_socket_owner(const char *spec, const struct user *u)
+/*
+ * Opens the milter socket.  A unix socket is created mode 0660 in group
+ * SocketGroup, both fixed before bind() (the umask, this thread's
+ * filesystem gid): root never chowns or chmods the path afterwards, when
+ * the daemon's user, who owns the folder, could have swapped a symlink
+ * in.  Other local users cannot speak the milter protocol; the MTA's
+ * user joins the group.
+ */
+static int
+open_socket(const char *spec, const struct user *u, const char **err_r)
 {
-	const char *path = NULL;
+	const char *path = socket_path(spec);
+	bool set_gid = path != NULL && u->sock_gid != getegid();
+	mode_t old_mask;
+	int old_gid = 0, rc, saved;
+	struct stat st;
 
-	if (strncmp(spec, "unix:", 5) == 0)
-		path = spec + 5;
-	else if (strncmp(spec, "local:", 6) == 0)
-		path = spec + 6;
 	if (path == NULL)
-		return;
-	if (u->set && geteuid() == 0 && chown(path, u->uid, u->gid) < 0)
-		log_sys(LOG_WARNING, "socket %s: chown: %s", path, strerror(errno));
-	if (chmod(path, 0666) < 0)
-		log_sys(LOG_WARNING, "socket %s: chmod: %s", path, strerror(errno));
+		return milter_open(spec, err_r);
+	if (set_gid)
+		old_gid = setfsgid(u->sock_gid);
+	old_mask = umask(0117);
+	rc = milter_open(spec, err_r);
+	saved = errno;
+	umask(old_mask);
+	if (set_gid)
+		(void)setfsgid((gid_t)old_gid);	/* the previous value */
+	if (rc == 0 && lstat(path, &st) == 0 && st.st_gid != u->sock_gid)
+		log_sys(LOG_WARNING, "socket %s: group %ld, not SocketGroup's "
+		    "%ld (a setgid folder, or not started as root)", path,
+		    (long)st.st_gid, (long)u->sock_gid);
+	errno = saved;
+	return rc;
 }
 
 static const struct daemon_args *reload_args;
@@ -212,6 +252,7 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	pthread_t t;
 	sigset_t set;
 	uint64_t deadline;
+	pid_t supervisor = getppid();
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);	/* die with the supervisor */
 	/* Blocked in every thread (threads inherit the mask): SIGUSR1 is
@@ -232,13 +273,22 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	daemon_set_snap(s);
 	reload_args = args;
 	prepare_socket_dir(spec, u);
-	if (milter_open(spec, &e) < 0) {
+	if (open_socket(spec, u, &e) < 0) {
 		log_sys(LOG_ERR, "socket %s: %s: %s", spec, e, strerror(errno));
 		return EX_UNAVAILABLE;
 	}
-	fix_socket_owner(spec, u);
 	if (drop_privileges(u) < 0)
 		return EX_NOPERM;
+	/* A change of user clears the death signal: set it again, and
+	 * leave if the supervisor is already gone. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		log_sys(LOG_WARNING, "prctl(PR_SET_PDEATHSIG): %s; the worker "
+		    "may outlive its supervisor", strerror(errno));
+	if (getppid() != supervisor) {
+		log_sys(LOG_ERR, "supervisor %ld gone before the worker started",
+		    (long)supervisor);
+		return EX_UNAVAILABLE;
+	}
 	ctl = cfg_str(cfg, "ControlSocket");
 	if (ctl != NULL && daemon_control_start(ctl, args, &e) < 0)
 		log_sys(LOG_WARNING, "%s (%s: %s); vigilctl reload/stats unavailable",
@@ -273,18 +323,39 @@ on_signal(int sig)
 	got_sig = sig;
 }
 
+/*
+ * Writes our pid to path as root.  The folder may belong to the daemon's
+ * user (/run/vigil), who could have left a symlink, a hard link or a
+ * FIFO there: only a plain file with one link is written, through the
+ * descriptor that was checked.
+ */
 static int
 write_pidfile(const char *path)
 {
-	FILE *f = fopen(path, "w");
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, 0644);
+	struct stat st;
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
 
-	if (f == NULL) {
-		log_sys(LOG_ERR, "PidFile %s: %s", path, strerror(errno));
+	if (fd < 0) {
+		log_sys(LOG_ERR, "PidFile %s: open: %s", path, errno == ELOOP ?
+		    "is a symbolic link" : strerror(errno));
 		return -1;
 	}
-	fprintf(f, "%ld\n", (long)getpid());
-	if (fclose(f) != 0) {
-		log_sys(LOG_ERR, "PidFile %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		log_sys(LOG_ERR, "PidFile %s: not a plain file with one link",
+		    path);
+		close(fd);
+		return -1;
+	}
+	if (ftruncate(fd, 0) < 0 || write(fd, buf, (size_t)n) != n) {
+		log_sys(LOG_ERR, "PidFile %s: write: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (close(fd) != 0) {
+		log_sys(LOG_ERR, "PidFile %s: close: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -485,6 +556,18 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	} else if (cfg_str(cfg, "UserID") == NULL)
 		memset(&u, 0, sizeof(u));
+	u.sock_gid = u.set ? u.gid : getegid();
+	if (cfg_str(cfg, "SocketGroup") != NULL) {
+		struct group *gr = getgrnam(cfg_str(cfg, "SocketGroup"));
+
+		if (gr == NULL) {
+			fprintf(stderr, "%s: SocketGroup: no such group \"%s\"\n",
+			    cfg_file(cfg), cfg_str(cfg, "SocketGroup"));
+			cfg_unref(&cfg);
+			return EX_CONFIG;
+		}
+		u.sock_gid = gr->gr_gid;
+	}
 
 	if (!args.foreground) {
 		if (daemon(0, 0) < 0) {

@@ -513,6 +513,10 @@ cb_eom(SMFICTX *ctx)
 		if (apply_headers(ctx, c, v) < 0) {
 			log_msg(LOG_ERR, m, "could not change headers; tempfail");
 			set_reply(ctx, m, "451", "4.3.0", "Message could not be filtered, try again later");
+			/* Noted as a failure, so that a release token this
+			 * copy used is given back for the MTA's retry. */
+			msg_note_failure(m, "milter", ACTION_TEMPFAIL,
+			    "could not change headers");
 			done = ACTION_TEMPFAIL;
 			st = SMFIS_TEMPFAIL;
 		} else

@@ -48,6 +48,8 @@ const struct opt quarantine_opts[] = {
 	{ "ReleaseKeyFile", OPT_PATH, NULL, 0, 0, NULL,
 	  "HMAC key for release tokens (default QuarantineDir/release.key, made on first release); "
 	  "refused unless owned by the reader or root and mode 0600 or stricter" },
+	{ "ReleaseTokenLifetime", OPT_DURATION, "7d", 60000, 31536000000.0, NULL,
+	  "How long a release token lets its copy through after it was issued" },
 	{ "SendmailCommand", OPT_STRING, "/usr/sbin/sendmail", 0, 0, NULL,
 	  "The MTA's sendmail and its arguments, split at blanks (no shell), for release" },
 	{ NULL }

@@ -35,7 +35,7 @@ extern char **environ;
 #define KEY_NEW_BYTES	32
 #define KEY_MIN_BYTES	16
 #define NONCE_BYTES	16
-#define MAC_DOMAIN	"vigil-release-v1"
+#define MAC_DOMAIN	"vigil-release-v2"
 
 char *
 release_key_path(const struct cfg *c)
@@ -277,17 +277,67 @@ body_digest(const unsigned char *body, size_t len, char hex[65])
 	util_hex(hex, md, sizeof(md));
 }
 
+static int
+addr_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * SHA-256 of the recipients: without <>, lower case, sorted, each once,
+ * one a line.  The same set in any order or case gives the same digest.
+ */
+static void
+rcpts_digest(const char *const *rcpts, size_t n, char hex[65])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char **v = calloc(n + 1, sizeof(*v));
+	size_t i;
+
+	if (ctx == NULL || v == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		log_oom(n * sizeof(*v), "recipient digest");
+	for (i = 0; i < n; i++) {
+		const char *r = rcpts[i];
+		size_t len = strlen(r);
+
+		if (len >= 2 && r[0] == '<' && r[len - 1] == '>') {
+			r++;
+			len -= 2;
+		}
+		if ((v[i] = strndup(r, len)) == NULL)
+			log_oom(len, "recipient digest");
+		for (char *p = v[i]; *p != '\0'; p++)
+			*p = (char)tolower((unsigned char)*p);
+	}
+	qsort(v, n, sizeof(*v), addr_cmp);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(v[i], v[i - 1]) == 0)
+			continue;
+		EVP_DigestUpdate(ctx, v[i], strlen(v[i]));
+		EVP_DigestUpdate(ctx, "\n", 1);
+	}
+	EVP_DigestFinal_ex(ctx, md, NULL);
+	EVP_MD_CTX_free(ctx);
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	util_hex(hex, md, sizeof(md));
+}
+
 static void
 token_mac(const struct release_key *key, const char *id, const char *nonce,
-    const char *issued, const char *body_hex, char hex[65])
+    const char *issued, const char *body_hex, const char *rcpts_hex,
+    char hex[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 	char *input;
 	int n;
 
-	n = asprintf(&input, "%s%c%s%c%s%c%s%c%s", MAC_DOMAIN, 0, id, 0,
-	    nonce, 0, issued, 0, body_hex);
+	n = asprintf(&input, "%s%c%s%c%s%c%s%c%s%c%s", MAC_DOMAIN, 0, id, 0,
+	    nonce, 0, issued, 0, body_hex, 0, rcpts_hex);
 	if (n < 0)
 		log_oom(256, "release mac");
 	if (HMAC(EVP_sha256(), key->bytes, (int)key->len,
@@ -300,14 +350,16 @@ token_mac(const struct release_key *key, const char *id, const char *nonce,
 char *
 release_token_make(struct arena *a, const struct release_key *key,
     const char *id, const char *nonce, int64_t issued,
-    const unsigned char *body, size_t len)
+    const char *const *rcpts, size_t nrcpts, const unsigned char *body,
+    size_t len)
 {
-	char body_hex[65], mac[65], t[24];
+	char body_hex[65], rcpts_hex[65], mac[65], t[24];
 
 	snprintf(t, sizeof(t), "%lld", (long long)issued);
 	body_digest(body, len, body_hex);
-	token_mac(key, id, nonce, t, body_hex, mac);
-	return arena_printf(a, "v=1; id=%s; n=%s; t=%s; mac=%s", id, nonce, t,
+	rcpts_digest(rcpts, nrcpts, rcpts_hex);
+	token_mac(key, id, nonce, t, body_hex, rcpts_hex, mac);
+	return arena_printf(a, "v=2; id=%s; n=%s; t=%s; mac=%s", id, nonce, t,
 	    mac);
 }
 
@@ -346,25 +398,30 @@ is_digits(const char *s)
 
 enum release_check
 release_token_verify(struct arena *a, const struct release_key *key,
-    const char *value, const unsigned char *body, size_t len,
+    const char *value, const char *const *rcpts, size_t nrcpts,
+    const unsigned char *body, size_t len, int64_t now, int64_t lifetime,
     const char **id_r, const char **nonce_r)
 {
 	const char *v, *id, *nonce, *t, *mac;
-	char body_hex[65], want[65];
+	char body_hex[65], rcpts_hex[65], want[65];
 
 	v = tag_get(a, value, "v");
 	id = tag_get(a, value, "id");
 	nonce = tag_get(a, value, "n");
 	t = tag_get(a, value, "t");
 	mac = tag_get(a, value, "mac");
-	if (v == NULL || strcmp(v, "1") != 0 || !quarantine_id_is_valid(id) ||
+	if (v == NULL || strcmp(v, "2") != 0 || !quarantine_id_is_valid(id) ||
 	    !quarantine_id_is_valid(nonce) || !is_digits(t) || mac == NULL ||
 	    strlen(mac) != 64)
 		return RELEASE_MALFORMED;
 	body_digest(body, len, body_hex);
-	token_mac(key, id, nonce, t, body_hex, want);
+	rcpts_digest(rcpts, nrcpts, rcpts_hex);
+	token_mac(key, id, nonce, t, body_hex, rcpts_hex, want);
 	if (CRYPTO_memcmp(want, mac, 64) != 0)
 		return RELEASE_BAD_MAC;
+	/* The time is signed: checked only once the MAC holds. */
+	if (now - strtoll(t, NULL, 10) > lifetime)
+		return RELEASE_EXPIRED;
 	*id_r = id;
 	*nonce_r = nonce;
 	return RELEASE_VALID;
@@ -377,6 +434,7 @@ release_check_name(enum release_check rc)
 	case RELEASE_VALID:	return "valid";
 	case RELEASE_MALFORMED:	return "malformed";
 	case RELEASE_BAD_MAC:	return "bad mac";
+	case RELEASE_EXPIRED:	return "expired";
 	}
 	return "?";
 }
@@ -555,7 +613,8 @@ release_send(struct arena *a, struct qstore *q, const struct qentry *e,
 	}
 	util_hex(nonce, rnd, sizeof(rnd));
 	body = release_body(msg, len, &blen);
-	token = release_token_make(a, &key, e->id, nonce, now, body, blen);
+	token = release_token_make(a, &key, e->id, nonce, now, to, nto, body,
+	    blen);
 	OPENSSL_cleanse(&key, sizeof(key));
 
 	/* The nonce is in the index before the message can come back. */

@@ -3,7 +3,12 @@
  * (declared or sniffed), double extensions that hide an executable behind
  * a document name (invoice.pdf.exe), and the same names inside archives
  * (zip, 7z, rar, tar, compressed tar), whose member lists libarchive reads
- * from memory, nested archives up to AttachArchiveDepth.
+ * from memory, nested archives up to AttachArchiveDepth.  A member is
+ * opened as a nested archive by its name or by its first bytes.  Every
+ * byte libarchive decompresses for us, whether listed, skipped or kept,
+ * counts against AttachArchiveMaxBytes and the walk against
+ * AttachArchiveMaxTime: a few hundred compressed bytes can declare
+ * gigabytes of zeros, which a plain skip would inflate in full.
  *
  * Findings are scored hits (ATTACH_*); AttachAction reject|quarantine
  * turns a banned name or type into a forced action instead.  The check
@@ -14,6 +19,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <ctype.h>
+#include <glib.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +39,7 @@
 #define ATTACH_DOUBLE_SCORE	6.0
 #define ATTACH_ARCHIVE_SCORE	4.0
 #define ATTACH_UNREADABLE_SCORE	0.5
+#define ATTACH_LIMIT_SCORE	1.0
 /* A nested archive larger than this is listed no deeper. */
 #define ATTACH_NESTED_MAX	(16u << 20)
 
@@ -63,7 +70,14 @@ const struct opt attach_opts[] = {
 	{ "AttachArchiveDepth", OPT_INT, "2", 1, 8, NULL,
 	  "How many archives deep member names are checked" },
 	{ "AttachMaxMembers", OPT_INT, "1000", 1, 1000000, NULL,
-	  "Archive members listed at most per message" },
+	  "Archive members listed at most per message (more: hit "
+	  "ATTACH_ARCHIVE_LIMIT)" },
+	{ "AttachArchiveMaxBytes", OPT_SIZE, "32m", 65536, 4294967296.0, NULL,
+	  "Bytes decompressed at most per message while listing archives "
+	  "(more: hit ATTACH_ARCHIVE_LIMIT)" },
+	{ "AttachArchiveMaxTime", OPT_DURATION, "1s", 10, 60000, NULL,
+	  "Time spent at most per message listing archives (more: hit "
+	  "ATTACH_ARCHIVE_LIMIT)" },
 	{ "AttachAction", OPT_ENUM, "score", 0, 0, "score|reject|quarantine",
 	  "score: hits only; reject or quarantine: a banned name or type "
 	  "decides the message" },
@@ -84,6 +98,8 @@ struct attach_state {
 	bool		 archives;
 	long long	 depth;
 	long long	 max_members;
+	uint64_t	 max_bytes;
+	uint64_t	 max_us;
 	int		 action;	/* enum attach_action */
 	const char *const *exts;	/* owned by the cfg */
 	const char *const *types;
@@ -94,7 +110,10 @@ struct walk {
 	const struct attach_state *st;
 	struct msg	*m;
 	long long	 members;
+	uint64_t	 bytes;		/* decompressed so far */
+	uint64_t	 start_us;
 	bool		 decided;
+	bool		 stopped;	/* a bound was hit: list no more */
 };
 
 static void *
@@ -110,6 +129,8 @@ attach_setup(struct snap *s, const char **err_r)
 	st->archives = cfg_bool(c, "AttachScanArchives");
 	st->depth = cfg_int(c, "AttachArchiveDepth");
 	st->max_members = cfg_int(c, "AttachMaxMembers");
+	st->max_bytes = cfg_size(c, "AttachArchiveMaxBytes");
+	st->max_us = cfg_duration_ms(c, "AttachArchiveMaxTime") * 1000;
 	st->action = cfg_enum(c, "AttachAction");
 	st->exts = cfg_list(c, "AttachBannedExtensions", NULL);
 	st->types = cfg_list(c, "AttachBannedTypes", NULL);
@@ -199,7 +220,8 @@ finding(struct walk *w, const char *hit, double def, const char *what,
 		msg_add_hit(w->m, hit, def, "%s", what != NULL ?
 		    arena_printf(a, "%s: %s", what, sname) : sname);
 	if (w->decided || w->st->action == AA_SCORE ||
-	    strcmp(hit, "ATTACH_ARCHIVE_UNREADABLE") == 0)
+	    strcmp(hit, "ATTACH_ARCHIVE_UNREADABLE") == 0 ||
+	    strcmp(hit, "ATTACH_ARCHIVE_LIMIT") == 0)
 		return;
 	w->decided = true;
 	msg_force_action(w->m, w->st->action == AA_REJECT ? ACTION_REJECT :
@@ -223,6 +245,123 @@ looks_like_archive(const char *name)
 	    in_list(exts, ext, n);
 }
 
+/* Does data start like an archive walk_archive() can list? */
+static bool
+has_archive_magic(const unsigned char *p, size_t n)
+{
+	static const struct { const char *magic; size_t off, len; } m[] = {
+		{ "PK\x03\x04", 0, 4 },			/* zip, jar, docx */
+		{ "7z\xbc\xaf\x27\x1c", 0, 6 },
+		{ "Rar!\x1a\x07", 0, 6 },
+		{ "MSCF", 0, 4 },			/* cab */
+		{ "\x1f\x8b", 0, 2 },			/* gzip: tgz */
+		{ "BZh", 0, 3 },
+		{ "\xfd" "7zXZ", 0, 5 },
+		{ "ustar", 257, 5 },			/* tar */
+	};
+
+	for (size_t i = 0; i < NELEM(m); i++)
+		if (n >= m[i].off + m[i].len &&
+		    memcmp(p + m[i].off, m[i].magic, m[i].len) == 0)
+			return true;
+	return false;
+}
+
+/* Counts n decompressed bytes; false (and a hit) once a bound is passed. */
+static bool
+charge(struct walk *w, size_t n, const char *arcname)
+{
+	struct arena *a = msg_arena(w->m);
+
+	if (w->stopped)
+		return false;
+	w->bytes += n;
+	if (w->bytes > w->st->max_bytes)
+		finding(w, "ATTACH_ARCHIVE_LIMIT", ATTACH_LIMIT_SCORE,
+		    arena_printf(a, "more than %llu bytes decompressed",
+		    (unsigned long long)w->st->max_bytes), arcname);
+	else if (util_now_us() - w->start_us > w->st->max_us)
+		finding(w, "ATTACH_ARCHIVE_LIMIT", ATTACH_LIMIT_SCORE,
+		    arena_printf(a, "listing took more than %llu ms",
+		    (unsigned long long)(w->st->max_us / 1000)), arcname);
+	else
+		return true;
+	w->stopped = true;
+	return false;
+}
+
+/*
+ * Can libarchive skip the current member without decompressing it?  Yes
+ * for plain tar, and for a zip member whose size is known (from the
+ * central directory, or the local header); a zip member sized only by a
+ * trailing data descriptor, a compressed tar, a solid 7z or rar inflate
+ * what they skip, so we read and count.
+ */
+static bool
+skip_is_cheap(struct archive *ar, struct archive_entry *ent)
+{
+	int fmt = archive_format(ar) & ARCHIVE_FORMAT_BASE_MASK;
+
+	return (fmt == ARCHIVE_FORMAT_ZIP && archive_entry_size_is_set(ent)) ||
+	    (fmt == ARCHIVE_FORMAT_TAR && archive_filter_count(ar) <= 1);
+}
+
+/*
+ * Reads the current member, counting what libarchive decompresses.  When
+ * may_nest and the member is named or starts like an archive and fits in
+ * ATTACH_NESTED_MAX, returns it in *buf_r (malloc'd, caller frees), else
+ * *buf_r is NULL.  Where skipping is free only the first bytes are read,
+ * for the magic.  False when a bound stopped the walk.
+ */
+static bool
+read_member(struct walk *w, struct archive *ar, struct archive_entry *ent,
+    const char *name, bool may_nest, const char *arcname,
+    unsigned char **buf_r, size_t *len_r)
+{
+	unsigned char chunk[16384];
+	GByteArray *keep = NULL;
+	bool is_cheap = skip_is_cheap(ar, ent), first = true;
+	size_t want = sizeof(chunk);
+	la_ssize_t got;
+
+	*buf_r = NULL;
+	*len_r = 0;
+	if (!may_nest && is_cheap)
+		return true;
+	if (is_cheap && !looks_like_archive(name))
+		want = 512;	/* enough for every magic, ustar's too */
+	while ((got = archive_read_data(ar, chunk, want)) > 0) {
+		if (!charge(w, (size_t)got, arcname))
+			break;
+		if (first) {
+			first = false;
+			want = sizeof(chunk);
+			if (may_nest && (looks_like_archive(name) ||
+			    has_archive_magic(chunk, (size_t)got)))
+				keep = g_byte_array_new();
+			else if (is_cheap)
+				break;	/* next_header() seeks past the rest */
+		}
+		if (keep == NULL)
+			continue;
+		if (keep->len + (size_t)got > ATTACH_NESTED_MAX) {
+			/* Too big to list deeper: count the rest. */
+			g_byte_array_free(keep, TRUE);
+			keep = NULL;
+			if (is_cheap)
+				break;
+			continue;
+		}
+		g_byte_array_append(keep, chunk, (guint)got);
+	}
+	if (keep != NULL && !w->stopped && keep->len > 0) {
+		*len_r = keep->len;
+		*buf_r = g_byte_array_free(keep, FALSE);
+	} else if (keep != NULL)
+		g_byte_array_free(keep, TRUE);
+	return !w->stopped;
+}
+
 /* Lists the members of the archive in data, recursing into nested ones. */
 static void
 walk_archive(struct walk *w, const unsigned char *data, size_t size,
@@ -231,7 +370,9 @@ walk_archive(struct walk *w, const unsigned char *data, size_t size,
 	struct archive *ar;
 	struct archive_entry *ent;
 	const char *name;
-	int rc;
+	unsigned char *buf;
+	size_t len;
+	int rc = ARCHIVE_OK;
 
 	if ((ar = archive_read_new()) == NULL)
 		log_oom(0, "libarchive reader");
@@ -253,32 +394,32 @@ walk_archive(struct walk *w, const unsigned char *data, size_t size,
 		archive_read_free(ar);
 		return;
 	}
-	while ((rc = archive_read_next_header(ar, &ent)) == ARCHIVE_OK ||
-	    rc == ARCHIVE_WARN) {
-		if (++w->members > w->st->max_members)
+	while (!w->stopped &&
+	    ((rc = archive_read_next_header(ar, &ent)) == ARCHIVE_OK ||
+	    rc == ARCHIVE_WARN)) {
+		if (++w->members > w->st->max_members) {
+			finding(w, "ATTACH_ARCHIVE_LIMIT", ATTACH_LIMIT_SCORE,
+			    arena_printf(msg_arena(w->m), "more than %lld "
+			    "members", w->st->max_members), arcname);
+			w->stopped = true;
 			break;
+		}
 		if ((name = archive_entry_pathname_utf8(ent)) == NULL &&
 		    (name = archive_entry_pathname(ent)) == NULL)
-			continue;
-		check_name(w, name, arcname);
-		if (depth + 1 < w->st->depth && looks_like_archive(name) &&
-		    archive_entry_size(ent) > 0 &&
-		    archive_entry_size(ent) <= ATTACH_NESTED_MAX &&
-		    !archive_entry_is_encrypted(ent)) {
-			size_t n = (size_t)archive_entry_size(ent);
-			unsigned char *buf = malloc(n);
-			la_ssize_t got;
-
-			if (buf == NULL)
-				log_oom(n, "nested archive");
-			got = archive_read_data(ar, buf, n);
-			if (got > 0)
-				walk_archive(w, buf, (size_t)got, name,
-				    depth + 1);
-			free(buf);
+			name = "";
+		if (*name != '\0')
+			check_name(w, name, arcname);
+		/* Consume the member here, where its bytes are counted. */
+		if (!read_member(w, ar, ent, name, depth + 1 < w->st->depth &&
+		    !archive_entry_is_encrypted(ent), arcname, &buf, &len))
+			break;
+		if (buf != NULL) {
+			walk_archive(w, buf, len, *name != '\0' ? name :
+			    arcname, depth + 1);
+			g_free(buf);
 		}
 	}
-	if (rc == ARCHIVE_FATAL && w->members <= w->st->max_members)
+	if (!w->stopped && rc == ARCHIVE_FATAL)
 		finding(w, "ATTACH_ARCHIVE_UNREADABLE", ATTACH_UNREADABLE_SCORE,
 		    archive_error_string(ar), arcname);
 	archive_read_free(ar);
@@ -318,7 +459,7 @@ attach_run(void *arg, struct msg *m, enum check_phase phase,
 {
 	const struct attach_state *st = arg;
 	const struct mview *v;
-	struct walk w = { .st = st, .m = m };
+	struct walk w = { .st = st, .m = m, .start_us = util_now_us() };
 
 	if (!st->enabled) {
 		*why_r = "AttachCheck is off";
@@ -342,7 +483,7 @@ attach_run(void *arg, struct msg *m, enum check_phase phase,
 			finding(&w, "ATTACH_BANNED_TYPE", ATTACH_TYPE_SCORE,
 			    p->sniffed_type, label);
 		if (st->archives && !p->is_text && p->data != NULL &&
-		    p->size > 0 && w.members <= st->max_members)
+		    p->size > 0 && !w.stopped)
 			walk_archive(&w, p->data, p->size, label, 0);
 	}
 	return CHECK_DONE;

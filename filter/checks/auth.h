@@ -124,6 +124,7 @@ struct auth_dkim_sig {
 struct auth_dkim {
 	size_t		 nsigs;
 	const struct auth_dkim_sig *sigs;
+	size_t		 nunverified;	/* past DKIMMaxSignatures, not in sigs */
 	const char	*error;		/* whole-message failure, or NULL */
 };
 

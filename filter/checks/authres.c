@@ -6,10 +6,13 @@
  *    dkim=pass header.d=example.org header.s=sel header.b=abcd1234;
  *    dmarc=pass header.from=example.org
  *
- * Runs last of the three at end of message.  Incoming copies that claim
- * our authserv-id are removed by the milter, not here.
+ * Runs last of the three at end of message.  The value is built in one
+ * growing buffer and copied to the arena once: re-printing it per
+ * signature made it quadratic in the message's arena.  Incoming copies
+ * that claim our authserv-id are removed by the milter, not here.
  */
 #include <ctype.h>
+#include <glib.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -175,6 +178,7 @@ authres_run(void *state, struct msg *m, enum check_phase phase,
 	const struct auth_spf *spf = auth_spf(m);
 	const struct auth_dkim *dk = auth_dkim(m);
 	const struct auth_dmarc *dm = auth_dmarc(m);
+	GString *g;
 	char *v;
 	static const char *const pol[] = { "none", "quarantine", "reject" };
 
@@ -187,36 +191,38 @@ authres_run(void *state, struct msg *m, enum check_phase phase,
 		*why_r = "no authentication results";
 		return CHECK_SKIP;
 	}
-	v = arena_strdup(a, st->authserv);
+	g = g_string_new(st->authserv);
 	if (spf != NULL) {
-		v = arena_printf(a, "%s; spf=%s smtp.%s=%s", v,
+		g_string_append_printf(g, "; spf=%s smtp.%s=%s",
 		    auth_res_name(spf->result), spf->identity,
 		    ar_value(a, spf->domain));
 		if (spf->helo_checked)
-			v = arena_printf(a, "%s; spf=%s smtp.helo=%s", v,
+			g_string_append_printf(g, "; spf=%s smtp.helo=%s",
 			    auth_res_name(spf->helo_result),
 			    ar_value(a, spf->helo));
 	}
 	if (dk != NULL && dk->nsigs == 0)
-		v = arena_printf(a, "%s; dkim=none", v);
+		g_string_append(g, "; dkim=none");
 	for (size_t i = 0; dk != NULL && i < dk->nsigs; i++) {
 		const struct auth_dkim_sig *s = &dk->sigs[i];
 
-		v = arena_printf(a, "%s; dkim=%s%s header.d=%s header.s=%s "
-		    "header.a=%s header.b=%s", v, auth_res_name(s->result),
+		g_string_append_printf(g, "; dkim=%s%s header.d=%s header.s=%s "
+		    "header.a=%s header.b=%s", auth_res_name(s->result),
 		    ar_comment(a, s->why), ar_value(a, s->domain),
 		    ar_value(a, s->selector), s->algorithm, ar_value(a, s->b));
 	}
 	if (dm != NULL && dm->from_domain != NULL) {
 		if (dm->result == AUTH_FAIL)
-			v = arena_printf(a, "%s; dmarc=fail (p=%s dis=%s) "
-			    "header.from=%s", v, pol[dm->policy],
+			g_string_append_printf(g, "; dmarc=fail (p=%s dis=%s) "
+			    "header.from=%s", pol[dm->policy],
 			    pol[dm->applied], ar_value(a, dm->from_domain));
 		else
-			v = arena_printf(a, "%s; dmarc=%s header.from=%s",
-			    v, auth_res_name(dm->result),
+			g_string_append_printf(g, "; dmarc=%s header.from=%s",
+			    auth_res_name(dm->result),
 			    ar_value(a, dm->from_domain));
 	}
+	v = arena_strndup(a, g->str, g->len);
+	g_string_free(g, TRUE);
 	msg_add_header_out(m, "Authentication-Results", v);
 	msg_set_field(m, "authentication_results", json_string(a, v));
 	return CHECK_DONE;

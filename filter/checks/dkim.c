@@ -2,11 +2,14 @@
  * dkim.c - DKIM verification (RFC 6376, RSA and ed25519 per RFC 8463)
  * with libopendkim, fed as the headers and body stream in.
  *
- * Every signature is reported; a malformed one does not abort the others
- * (DKIM_LIBFLAGS_BADSIGHANDLES).  Keys come through vigil's resolver
- * (authdns.c) within the message's DNS budget; a key published as a bare
- * PKCS#1 RSAPublicKey, which libopendkim cannot load, is handed over as
- * the SubjectPublicKeyInfo it stands for.
+ * Up to DKIMMaxSignatures signatures are verified, the author domain's
+ * first, as OpenDKIM's MaximumSignaturesToVerify does: each costs a key
+ * lookup and a hash, and a message can carry thousands.  The rest are
+ * counted (hit DKIM_SIGS_UNVERIFIED), not reported.  A malformed one
+ * does not abort the others (DKIM_LIBFLAGS_BADSIGHANDLES).  Keys come
+ * through vigil's resolver (authdns.c) within the message's DNS budget;
+ * a key published as a bare PKCS#1 RSAPublicKey, which libopendkim
+ * cannot load, is handed over as the SubjectPublicKeyInfo it stands for.
  *
  * Owns: the DKIM_LIB (per snapshot); the DKIM handle and the result in
  * the message's slot (per message, freed through the arena).
@@ -40,12 +43,16 @@ const struct opt dkim_opts[] = {
 	  "dkim=policy" },
 	{ "DKIMClockDrift", OPT_DURATION, "300s", 0, 4e12, NULL,
 	  "Tolerated clock difference for the t= and x= tags" },
+	{ "DKIMMaxSignatures", OPT_INT, "5", 1, 1000, NULL,
+	  "Signatures verified at most per message, the author domain's "
+	  "first; more: hit DKIM_SIGS_UNVERIFIED" },
 	{ NULL }
 };
 
 struct dkim_state {
 	DKIM_LIB	*lib;
 	struct adns	*dns;
+	int		 max_sigs;
 	bool		 is_enabled;
 };
 
@@ -58,6 +65,7 @@ struct dk_msg {
 	bool		 did_eoh;
 	const char	*error;		/* whole-message failure */
 	struct arena	*arena;
+	struct msg	*m;
 	/* "d/s" of keys whose lookup failed temporarily, ';'-joined */
 	char		*tempfail_keys;
 };
@@ -208,6 +216,41 @@ dk_key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 	return DKIM_CBSTAT_CONTINUE;
 }
 
+/*
+ * Called once the signatures are parsed: keeps DKIMMaxSignatures of them,
+ * those of the author domain (DMARC's) first, then the others in order,
+ * and has libopendkim ignore the rest (no key lookup, no hashing).
+ */
+static DKIM_CBSTAT
+dk_prescreen(DKIM *d, DKIM_SIGINFO **sigs, int nsigs)
+{
+	struct dk_msg *dm = dkim_get_user_context(d);
+	const char *from;
+	int max, kept = 0;
+
+	if (dm == NULL || nsigs <= dm->st->max_sigs)
+		return DKIM_CBSTAT_CONTINUE;
+	max = dm->st->max_sigs;
+	from = auth_from_domain(dm->m);
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < nsigs; i++) {
+			const char *dom = (const char *)dkim_sig_getdomain(
+			    sigs[i]);
+			bool is_author = from != NULL && dom != NULL &&
+			    strcasecmp(dom, from) == 0;
+
+			if ((dkim_sig_getflags(sigs[i]) &
+			    DKIM_SIGFLAG_IGNORE) != 0 ||
+			    is_author != (pass == 0))
+				continue;
+			if (kept < max)
+				kept++;
+			else
+				dkim_sig_ignore(sigs[i]);
+		}
+	return DKIM_CBSTAT_CONTINUE;
+}
+
 /* ---- setup ------------------------------------------------------------ */
 
 static void *
@@ -227,6 +270,7 @@ dk_setup(struct snap *s, const char **err_r)
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		log_oom(sizeof(*st), "dkim state");
 	st->is_enabled = cfg_bool(c, "DKIMEnable");
+	st->max_sigs = (int)cfg_int(c, "DKIMMaxSignatures");
 	if ((st->dns = adns_from_cfg(c, &err)) == NULL) {
 		last_err = err;
 		*err_r = last_err != NULL ? last_err : "dkim: DNS setup failed";
@@ -245,7 +289,8 @@ dk_setup(struct snap *s, const char **err_r)
 	    &minbits, sizeof(minbits)) != DKIM_STAT_OK ||
 	    dkim_options(st->lib, DKIM_OP_SETOPT, DKIM_OPTS_CLOCKDRIFT,
 	    &drift, sizeof(drift)) != DKIM_STAT_OK ||
-	    dkim_set_key_lookup(st->lib, dk_key_lookup) != DKIM_STAT_OK) {
+	    dkim_set_key_lookup(st->lib, dk_key_lookup) != DKIM_STAT_OK ||
+	    dkim_set_prescreen(st->lib, dk_prescreen) != DKIM_STAT_OK) {
 		dkim_close(st->lib);
 		adns_free(&st->dns);
 		free(st);
@@ -301,6 +346,7 @@ dk_msg_get(struct dkim_state *st, struct msg *m)
 		dm = sl->dm = arena_alloc(msg_arena(m), sizeof(*dm));
 		dm->st = st;
 		dm->arena = msg_arena(m);
+		dm->m = m;
 		if (!st->is_enabled || msg_is_trusted(m) ||
 		    msg_client_addr(m) == NULL) {
 			dm->is_skipped = true;
@@ -441,12 +487,14 @@ dk_collect(struct dk_msg *dm, struct msg *m)
 	struct auth_dkim_sig *out;
 	DKIM_SIGINFO **sigs = NULL;
 	int nsigs = 0;
+	size_t n = 0;
 
 	if (dkim_getsiglist(dm->d, &sigs, &nsigs) != DKIM_STAT_OK || nsigs <= 0)
 		return res;
 	out = arena_alloc(a, (size_t)nsigs * sizeof(*out));
-	for (int i = 0; i < nsigs; i++) {
-		DKIM_SIGINFO *sig = sigs[i];
+	for (int j = 0; j < nsigs; j++) {
+		DKIM_SIGINFO *sig = sigs[j];
+		size_t i = n;
 		const char *dom = (const char *)dkim_sig_getdomain(sig);
 		const char *sel = (const char *)dkim_sig_getselector(sig);
 		const char *b = (const char *)dkim_sig_gettagvalue(sig, false,
@@ -456,6 +504,11 @@ dk_collect(struct dk_msg *dm, struct msg *m)
 		char bbuf[16];
 		size_t bn = 0;
 
+		if ((dkim_sig_getflags(sig) & DKIM_SIGFLAG_IGNORE) != 0) {
+			res->nunverified++;
+			continue;
+		}
+		n++;
 		dom = dom != NULL ? dom : "";
 		sel = sel != NULL ? sel : "";
 		out[i].domain = arena_strdup(a, dom);
@@ -480,7 +533,7 @@ dk_collect(struct dk_msg *dm, struct msg *m)
 		}
 	}
 	res->sigs = out;
-	res->nsigs = (size_t)nsigs;
+	res->nsigs = n;
 	return res;
 }
 
@@ -529,6 +582,10 @@ dk_run(void *state, struct msg *m, enum check_phase phase,
 	}
 	sl->res = res;
 
+	if (res->nunverified > 0)
+		msg_add_hit(m, "DKIM_SIGS_UNVERIFIED", 0.0, "%zu more signatures "
+		    "not verified (DKIMMaxSignatures %d)", res->nunverified,
+		    st->max_sigs);
 	if (res->nsigs == 0) {
 		msg_add_hit(m, "DKIM_NONE", 0.0, "no signature");
 		return CHECK_DONE;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "cfg.h"
 #include "check.h"
@@ -435,7 +436,8 @@ policy_release(struct policy *p, struct msg *m, const char **why_r)
 	enum release_check rc;
 	struct qstore *q;
 	char *qerr = NULL;
-	size_t len;
+	const char **rcpts;
+	size_t len, nrcpts;
 	int used;
 	bool live;
 
@@ -448,7 +450,13 @@ policy_release(struct policy *p, struct msg *m, const char **why_r)
 		return CHECK_DONE;
 	}
 	body = msg_body(m, &len);
-	rc = release_token_verify(a, &key, value, body, len, &id, &nonce);
+	nrcpts = msg_rcpt_count(m);
+	rcpts = arena_alloc(a, (nrcpts + 1) * sizeof(*rcpts));
+	for (size_t i = 0; i < nrcpts; i++)
+		rcpts[i] = msg_rcpt(m, i);
+	rc = release_token_verify(a, &key, value, rcpts, nrcpts, body, len,
+	    (int64_t)time(NULL), (int64_t)(cfg_duration_ms(p->cfg,
+	    "ReleaseTokenLifetime") / 1000), &id, &nonce);
 	if (rc != RELEASE_VALID) {
 		msg_add_hit(m, "POLICY_RELEASE_INVALID", 1.0, "release token: "
 		    "%s", release_check_name(rc));

@@ -322,8 +322,9 @@ pf_milter_start() {
 		echo "pf_milter_start: $1 did not listen on $spec" >&2
 		return 1
 	fi
-	# The socket is created with the daemon's umask; smtpd runs as postfix.
-	chmod 666 "$path"
+	# smtpd runs as postfix: open the socket to it, unless the milter
+	# already gives it to the postfix group (PF_MILTER_CHMOD empty).
+	[ -z "${PF_MILTER_CHMOD-666}" ] || chmod "${PF_MILTER_CHMOD-666}" "$path"
 	if [ -f "$PF_PFC/main.cf" ] &&
 	    [ "$(postconf -c "$PF_PFC" -h smtpd_milters)" != "$spec" ]; then
 		postconf -c "$PF_PFC" -e "smtpd_milters = $spec"
@@ -362,7 +363,13 @@ pf_vigil_start() {
 		echo "pf_vigil_start: $PF_VIGIL not built (make)" >&2
 		return 1
 	fi
-	pf_milter_start "unix:$PF_SOCK" "${args[@]}"
+	# The socket is 0660 in SocketGroup, as deployed: the postfix user
+	# reaches it through its group, after a worker restart too.
+	case " $* " in
+	*" SocketGroup="*) ;;
+	*) args+=(-o "SocketGroup=postfix") ;;
+	esac
+	PF_MILTER_CHMOD= pf_milter_start "unix:$PF_SOCK" "${args[@]}"
 }
 
 pf_vigil_pid() {

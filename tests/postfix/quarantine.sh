@@ -190,21 +190,24 @@ test_release() {
 }
 
 # ------------------------------------------------------------ 3. forged, replayed
-# token ID NONCE KEYFILE|- FILE: a release header for FILE's body, made
-# independently of vigil's code (HMAC-SHA256 as release.h describes);
-# KEYFILE - signs with a key that is not the site's.
+# token ID NONCE KEYFILE|- FILE RCPTS: a release header for FILE's body
+# to the blank-separated RCPTS, made independently of vigil's code
+# (HMAC-SHA256 as release.h describes); KEYFILE - signs with a key that
+# is not the site's.
 token() {
 	"$PYTHON" - "$@" <<'EOF2'
 import hashlib, hmac, re, sys, time
-qid, nonce, keyfile, path = sys.argv[1:5]
+qid, nonce, keyfile, path, rcpts = sys.argv[1:6]
 key = b"k" * 32 if keyfile == "-" else bytes.fromhex(open(keyfile).read().strip())
 raw = open(path, "rb").read().replace(b"\r\n", b"\n")
 body = raw.split(b"\n\n", 1)[1].rstrip(b"\r\n")
 t = str(int(time.time()))
-msg = b"\0".join([b"vigil-release-v1", qid.encode(), nonce.encode(), t.encode(),
-    hashlib.sha256(body).hexdigest().encode()])
+r = sorted(set(a.strip("<>").lower() for a in rcpts.split()))
+rh = hashlib.sha256("".join(a + "\n" for a in r).encode()).hexdigest()
+msg = b"\0".join([b"vigil-release-v2", qid.encode(), nonce.encode(), t.encode(),
+    hashlib.sha256(body).hexdigest().encode(), rh.encode()])
 mac = hmac.new(key, msg, hashlib.sha256).hexdigest()
-print("X-Vigil-Release: v=1; id=%s; n=%s; t=%s; mac=%s" % (qid, nonce, t, mac))
+print("X-Vigil-Release: v=2; id=%s; n=%s; t=%s; mac=%s" % (qid, nonce, t, mac))
 EOF2
 }
 
@@ -235,12 +238,12 @@ send_with_token() {
 test_forged_token() {
 	local out used
 	if out=$(send_with_token forged "$(token "$ID" \
-	    0123456789abcdef0123456789abcdef - "$T/spam.eml")" "bad mac"); then
+	    0123456789abcdef0123456789abcdef - "$T/spam.eml" "$RCPT1")" "bad mac"); then
 		pf_ok "a release header signed with another key gets no pass: quarantined"
 	else
 		pf_fail "forged release header" "$out"
 	fi
-	if out=$(send_with_token garbage "X-Vigil-Release: v=1; id=$ID; pass" \
+	if out=$(send_with_token garbage "X-Vigil-Release: v=2; id=$ID; pass" \
 	    malformed); then
 		pf_ok "a malformed release header gets no pass: quarantined"
 	else
@@ -255,7 +258,7 @@ test_forged_token() {
 	# The site's key, the real id and nonce, the same body: only the
 	# single use stops it.
 	if out=$(send_with_token replay "$(token "$ID" "$used" \
-	    "$QDIR/release.key" "$T/spam.eml")" "already used"); then
+	    "$QDIR/release.key" "$T/spam.eml" "$RCPT1")" "already used"); then
 		pf_ok "a replayed release token gets no pass: quarantined"
 	else
 		pf_fail "replayed release header" "$out"
@@ -482,7 +485,7 @@ test_release_retry() {
 	used=$(sqlite3 "$QDIR/index.sqlite" \
 	    "SELECT nonce FROM tokens WHERE id = '$id' AND used > 0")
 	if out=$(send_with_token replay2 "$(token "$id" "$used" \
-	    "$QDIR/release.key" "$T/spam.eml")" "already used"); then
+	    "$QDIR/release.key" "$T/spam.eml" "$RCPT1")" "already used"); then
 		pf_ok "a replay of the retried release's token is quarantined"
 	else
 		pf_fail "replay after a retried release" "$out"

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <glib.h>
 
 #include <glib.h>
 
@@ -28,6 +29,7 @@
 #include "verdict.h"
 #include "checks/auth.h"
 #include "checks/spfsyntax.h"
+#include "lib/arena.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "t.h"
@@ -419,6 +421,75 @@ test_dkim_ed25519_details(void **unused)
 	snap_unref(&s);
 }
 
+/*
+ * issue 15.3: thousands of DKIM-Signature fields were all verified, and
+ * the Authentication-Results value was re-printed into the arena once
+ * per signature (quadratic).  Junk signatures come first here; the
+ * author's own still gets verified.
+ */
+static void
+test_dkim_many_signatures(void **unused)
+{
+	enum { NJUNK = 600 };
+	struct snap *s = snap_with(NULL, NULL, NULL);
+	struct scan_env env = { .client_addr = "192.0.2.5",
+	    .helo = "h.example", .mail_from = "a@example.org" };
+	const struct verdict *v;
+	const struct auth_dkim *d;
+	const struct hit *h = NULL;
+	char path[1200];
+	size_t len;
+	char *orig;
+	GString *g = g_string_new(NULL);
+	struct msg *m;
+
+	(void)unused;
+	snprintf(path, sizeof(path), "%s/tests/data/auth/signed.eml",
+	    t_srcdir());
+	if ((orig = slurp_path(path, &len)) == NULL)
+		fail_msg("%s: cannot open", path);
+	for (int i = 0; i < NJUNK; i++)
+		g_string_append_printf(g, "DKIM-Signature: v=1; a=rsa-sha256; "
+		    "c=relaxed/relaxed; d=junk%d.example; s=sel; h=From; "
+		    "bh=7yXXPkHxVPNKzJe2izvyvnJwXMa7e6M+Dpsz9OMvTqQ=; "
+		    "b=QWa0YmiWbzkQrFNLUx6Dn4k0DnX2EpFlHAnalsGzoWW+UxDOVrziMV70"
+		    "uwZXXiL7Em5WFkIQtJmRFUuM54s8PqVNwyWWXLf/Ryi+a57xfzmXJr7t"
+		    "zRZyDivt8O6HVZNgM4K==\n", i);
+	g_string_append_len(g, orig, (gssize)len);
+	m = scan_buffer(s, &env, (const unsigned char *)g->str, g->len, "t",
+	    &v);
+	d = auth_dkim(m);
+	assert_non_null(d);
+	if (d->nsigs != 5)
+		fail_msg("%zu signatures verified, want 5", d->nsigs);
+	assert_int_equal(d->nunverified, NJUNK + 1 - 5);
+	assert_true(msg_has_hit(m, "DKIM_VALID_AU"));
+	for (size_t i = 0; i < msg_hit_count(m); i++)
+		if (strcmp(msg_hit(m, i)->name, "DKIM_SIGS_UNVERIFIED") == 0)
+			h = msg_hit(m, i);
+	assert_non_null(h);
+	assert_non_null(strstr(h->detail, "596 more signatures"));
+	assert_non_null(strstr(ar_header(m), "dkim=pass header.d=example.org"));
+	/* Linear: the arena holds the message's copies, not N^2 bytes. */
+	if (arena_used(msg_arena(m)) > 40 * g->len)
+		fail_msg("arena %zu bytes for a %zu-byte message",
+		    arena_used(msg_arena(m)), g->len);
+	msg_end(&m);
+	snap_unref(&s);
+
+	/* The bound is a setting. */
+	s = snap_with("DKIMMaxSignatures=1", NULL, NULL);
+	m = scan_buffer(s, &env, (const unsigned char *)g->str, g->len, "t",
+	    &v);
+	assert_int_equal(auth_dkim(m)->nsigs, 1);
+	assert_string_equal(auth_dkim(m)->sigs[0].domain, "example.org");
+	assert_int_equal(auth_dkim(m)->sigs[0].result, AUTH_PASS);
+	msg_end(&m);
+	snap_unref(&s);
+	g_string_free(g, TRUE);
+	free(orig);
+}
+
 /* ---- DMARC ---------------------------------------------------------- */
 
 static void
@@ -755,6 +826,7 @@ main(void)
 		cmocka_unit_test(test_spf_syntax),
 		cmocka_unit_test(test_dkim_messages),
 		cmocka_unit_test(test_dkim_ed25519_details),
+		cmocka_unit_test(test_dkim_many_signatures),
 		cmocka_unit_test(test_dmarc_policies),
 		cmocka_unit_test(test_dmarc_multi_from),
 		cmocka_unit_test(test_dmarc_alignment),

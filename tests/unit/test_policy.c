@@ -318,6 +318,8 @@ test_domain_thresholds(void **unused)
 	unlink(path);
 }
 
+static int token_unused(struct snap *, const char *, const char *);
+
 /* Release tokens: a fresh quarantine folder with a key and an issued
  * nonce; the same message comes back three ways. */
 static void
@@ -327,6 +329,7 @@ test_release_token(void **unused)
 	const char *qid = "00112233445566778899aabbccddeeff";
 	const char *nonce = "0f0e0d0c0b0a09080706050403020100";
 	const char *err = NULL, *body;
+	const int64_t now = (int64_t)time(NULL);
 	struct arena *a = arena_new("test");
 	struct release_key key;
 	const struct verdict *v;
@@ -354,7 +357,7 @@ test_release_token(void **unused)
 	/* Valid: passes although the sender is blocked.  Offline scans
 	 * show the pass and leave the token alone. */
 	msgtext = arena_printf(a, "X-Vigil-Release: %s\n%s",
-	    release_token_make(a, &key, qid, nonce, 1700000000,
+	    release_token_make(a, &key, qid, nonce, now, one_rcpt, 1,
 	    (const unsigned char *)body, strlen(body)), plain_msg);
 	for (int i = 0; i < 2; i++) {
 		m = scan(s, msgtext, "127.0.0.1", "x@bad.example", one_rcpt,
@@ -383,18 +386,53 @@ test_release_token(void **unused)
 	quarantine_close(&q);
 	msgtext = arena_printf(a, "X-Vigil-Release: %s\n%sAnd more.\n",
 	    release_token_make(a, &key, qid,
-	    "1f0e0d0c0b0a09080706050403020100", 1700000000,
+	    "1f0e0d0c0b0a09080706050403020100", now, one_rcpt, 1,
 	    (const unsigned char *)body, strlen(body)), plain_msg);
 	m = scan_live(s, msgtext, "x@bad.example", &v);
 	assert_true(msg_has_hit(m, "POLICY_RELEASE_INVALID"));
 	assert_int_equal(v->action, ACTION_REJECT);
 	msg_end(&m);
 
+	/*
+	 * issue 15.11: a token past ReleaseTokenLifetime, or one made for
+	 * other recipients, gets no pass although its MAC and nonce are
+	 * good.
+	 */
+	{
+		static const char *const other_rcpt[] = { "mallory@evil.example" };
+		const char *n2 = "3f0e0d0c0b0a09080706050403020100";
+		const char *n3 = "4f0e0d0c0b0a09080706050403020100";
+
+		q = quarantine_open(snap_cfg(s), false, &oerr);
+		assert_true(quarantine_token_issue(q, qid, n2, now - 8 * 86400));
+		assert_true(quarantine_token_issue(q, qid, n3, now));
+		quarantine_close(&q);
+		msgtext = arena_printf(a, "X-Vigil-Release: %s\n%s",
+		    release_token_make(a, &key, qid, n2, now - 8 * 86400,
+		    one_rcpt, 1, (const unsigned char *)body, strlen(body)),
+		    plain_msg);
+		m = scan_live(s, msgtext, "x@bad.example", &v);
+		assert_false(msg_has_hit(m, "POLICY_RELEASED"));
+		assert_true(msg_has_hit(m, "POLICY_RELEASE_INVALID"));
+		assert_int_equal(v->action, ACTION_REJECT);
+		msg_end(&m);
+		msgtext = arena_printf(a, "X-Vigil-Release: %s\n%s",
+		    release_token_make(a, &key, qid, n3, now, other_rcpt, 1,
+		    (const unsigned char *)body, strlen(body)), plain_msg);
+		m = scan_live(s, msgtext, "x@bad.example", &v);
+		assert_false(msg_has_hit(m, "POLICY_RELEASED"));
+		assert_true(msg_has_hit(m, "POLICY_RELEASE_INVALID"));
+		assert_int_equal(v->action, ACTION_REJECT);
+		msg_end(&m);
+		/* Neither used up its nonce. */
+		assert_int_equal(token_unused(s, qid, n3), 1);
+	}
+
 	/* A forged one (another key). */
 	key.bytes[3] ^= 0x40;
 	msgtext = arena_printf(a, "X-Vigil-Release: %s\n%s",
 	    release_token_make(a, &key, qid,
-	    "1f0e0d0c0b0a09080706050403020100", 1700000000,
+	    "1f0e0d0c0b0a09080706050403020100", now, one_rcpt, 1,
 	    (const unsigned char *)body, strlen(body)), plain_msg);
 	m = scan(s, msgtext, "127.0.0.1", "x@bad.example", one_rcpt, &v);
 	assert_true(msg_has_hit(m, "POLICY_RELEASE_INVALID"));
@@ -447,6 +485,7 @@ test_release_token_retry(void **unused)
 	const char *qid = "00112233445566778899aabbccddeeff";
 	const char *nonce = "2f0e0d0c0b0a09080706050403020100";
 	const char *err = NULL, *body;
+	const int64_t now = (int64_t)time(NULL);
 	struct arena *a = arena_new("test");
 	struct release_key key;
 	struct qstore *q;
@@ -475,7 +514,7 @@ test_release_token_retry(void **unused)
 	quarantine_close(&q);
 	body = strstr(plain_msg, "\n\n") + 2;
 	msgtext = arena_printf(a, "X-Vigil-Release: %s\n%s",
-	    release_token_make(a, &key, qid, nonce, 1700000000,
+	    release_token_make(a, &key, qid, nonce, now, one_rcpt, 1,
 	    (const unsigned char *)body, strlen(body)), plain_msg);
 
 	/* clamd is down: the pass does not beat the tempfail, and the

@@ -380,6 +380,13 @@ test_tokens(void **unused)
 	static const char body_crlf[] = "line one\r\nline two\r\n\r\n";
 	static const char body_lf[] = "line one\nline two\n";
 	static const char body_changed[] = "line one\nline 2\n";
+	static const char *const rcpts[] = { "alice@example.org",
+	    "<Bob@Example.NET>" };
+	static const char *const rcpts_other_order[] = { "bob@example.net",
+	    "Alice@example.org" };
+	static const char *const rcpts_more[] = { "alice@example.org",
+	    "bob@example.net", "mallory@evil.example" };
+	const int64_t WEEK = 7 * 86400, now = (int64_t)time(NULL);
 	const char *qid = "00112233445566778899aabbccddeeff";
 	const char *n1 = "ffeeddccbbaa99887766554433221100";
 	char *oerr = NULL, *bad;
@@ -394,33 +401,51 @@ test_tokens(void **unused)
 	assert_true(release_key_load(a, f->cfg, false, &other, &err));
 	assert_memory_equal(key.bytes, other.bytes, 32);
 
-	tok = release_token_make(a, &key, qid, n1, 1700000000,
+	tok = release_token_make(a, &key, qid, n1, now, rcpts, 2,
 	    (const unsigned char *)body_crlf, strlen(body_crlf));
 	/* CRLF or LF, trailing empty lines: the same body. */
-	assert_int_equal(release_token_verify(a, &key, tok,
-	    (const unsigned char *)body_lf, strlen(body_lf), &id, &nonce),
-	    RELEASE_VALID);
+	assert_int_equal(release_token_verify(a, &key, tok, rcpts_other_order, 2,
+	    (const unsigned char *)body_lf, strlen(body_lf), now, WEEK, &id,
+	    &nonce), RELEASE_VALID);
 	assert_string_equal(id, qid);
 	assert_string_equal(nonce, n1);
-	assert_int_equal(release_token_verify(a, &key, tok,
-	    (const unsigned char *)body_changed, strlen(body_changed), &id,
-	    &nonce), RELEASE_BAD_MAC);
+	assert_int_equal(release_token_verify(a, &key, tok, rcpts, 2,
+	    (const unsigned char *)body_changed, strlen(body_changed), now,
+	    WEEK, &id, &nonce), RELEASE_BAD_MAC);
 	other.bytes[0] ^= 1;
-	assert_int_equal(release_token_verify(a, &other, tok,
-	    (const unsigned char *)body_lf, strlen(body_lf), &id, &nonce),
-	    RELEASE_BAD_MAC);
+	assert_int_equal(release_token_verify(a, &other, tok, rcpts, 2,
+	    (const unsigned char *)body_lf, strlen(body_lf), now, WEEK, &id,
+	    &nonce), RELEASE_BAD_MAC);
 	/* Another id under the same MAC. */
 	bad = arena_strdup(a, tok);
 	memcpy(strstr(bad, "id=") + 3, "1", 1);
-	assert_int_equal(release_token_verify(a, &key, bad,
-	    (const unsigned char *)body_lf, strlen(body_lf), &id, &nonce),
-	    RELEASE_BAD_MAC);
-	assert_int_equal(release_token_verify(a, &key, "v=1; id=../x",
-	    (const unsigned char *)body_lf, strlen(body_lf), &id, &nonce),
-	    RELEASE_MALFORMED);
-	assert_int_equal(release_token_verify(a, &key, "",
-	    (const unsigned char *)body_lf, strlen(body_lf), &id, &nonce),
-	    RELEASE_MALFORMED);
+	assert_int_equal(release_token_verify(a, &key, bad, rcpts, 2,
+	    (const unsigned char *)body_lf, strlen(body_lf), now, WEEK, &id,
+	    &nonce), RELEASE_BAD_MAC);
+	assert_int_equal(release_token_verify(a, &key, "v=2; id=../x",
+	    rcpts, 2, (const unsigned char *)body_lf, strlen(body_lf), now,
+	    WEEK, &id, &nonce), RELEASE_MALFORMED);
+	assert_int_equal(release_token_verify(a, &key, "", rcpts, 2,
+	    (const unsigned char *)body_lf, strlen(body_lf), now, WEEK, &id,
+	    &nonce), RELEASE_MALFORMED);
+
+	/*
+	 * issue 15.11: the signed issue time was never checked, and the
+	 * token was not bound to the recipients.  A copy to anyone else, or
+	 * one that comes back after the lifetime, gets no pass.
+	 */
+	assert_int_equal(release_token_verify(a, &key, tok, rcpts_more, 3,
+	    (const unsigned char *)body_lf, strlen(body_lf), now, WEEK, &id,
+	    &nonce), RELEASE_BAD_MAC);
+	assert_int_equal(release_token_verify(a, &key, tok, rcpts, 1,
+	    (const unsigned char *)body_lf, strlen(body_lf), now, WEEK, &id,
+	    &nonce), RELEASE_BAD_MAC);
+	assert_int_equal(release_token_verify(a, &key, tok, rcpts, 2,
+	    (const unsigned char *)body_lf, strlen(body_lf), now + WEEK + 1,
+	    WEEK, &id, &nonce), RELEASE_EXPIRED);
+	assert_int_equal(release_token_verify(a, &key, tok, rcpts, 2,
+	    (const unsigned char *)body_lf, strlen(body_lf), now + WEEK,
+	    WEEK, &id, &nonce), RELEASE_VALID);
 
 	/* Single use. */
 	q = quarantine_open(f->cfg, true, &oerr);
@@ -482,13 +507,18 @@ test_release_send(void **unused)
 	fclose(fp);
 	assert_true(len > 0);
 	assert_null(strchr(buf, '\r'));
-	assert_true(strncmp(buf, "X-Vigil-Release: v=1; id=", 25) == 0);
+	assert_true(strncmp(buf, "X-Vigil-Release: v=2; id=", 25) == 0);
 	end = strchr(buf, '\n');
 	hdr = arena_strndup(a, buf + 17, (size_t)(end - buf - 17));
 	body = release_body((const unsigned char *)buf, len, &blen);
 	assert_true(release_key_load(a, f->cfg, false, &key, &err));
-	assert_int_equal(release_token_verify(a, &key, hdr, body, blen, &tid,
-	    &tnonce), RELEASE_VALID);
+	{
+		const char *rc[] = { "alice@example.org", "bob@example.net" };
+
+		assert_int_equal(release_token_verify(a, &key, hdr, rc, 2,
+		    body, blen, (int64_t)time(NULL), 86400, &tid, &tnonce),
+		    RELEASE_VALID);
+	}
 	assert_string_equal(tid, id);
 	assert_int_equal(quarantine_token_consume(q, tid, tnonce), 1);
 	e = quarantine_get(q, id);
