@@ -32,6 +32,8 @@ static struct snap *current;
 static atomic_ullong n_msgs[ACTION_DISCARD + 1];
 static atomic_ullong scan_us_total;
 static atomic_int conns_active;
+static atomic_int msgs_active;		/* MAIL FROM seen, no verdict yet */
+static atomic_bool is_stopping;
 static atomic_ullong conns_total;
 static atomic_ullong n_reloads, n_reload_failures;
 static uint64_t started_us;
@@ -114,6 +116,36 @@ int
 daemon_conns_active(void)
 {
 	return atomic_load(&conns_active);
+}
+
+void
+daemon_msg_started(void)
+{
+	atomic_fetch_add(&msgs_active, 1);
+}
+
+void
+daemon_msg_ended(void)
+{
+	atomic_fetch_sub(&msgs_active, 1);
+}
+
+int
+daemon_msgs_active(void)
+{
+	return atomic_load(&msgs_active);
+}
+
+void
+daemon_set_stopping(void)
+{
+	atomic_store(&is_stopping, true);
+}
+
+bool
+daemon_is_stopping(void)
+{
+	return atomic_load(&is_stopping);
 }
 
 void

@@ -34,6 +34,13 @@ void		 daemon_count_message(enum verdict_action, double ms);
 void		 daemon_conn_opened(void);
 void		 daemon_conn_closed(void);
 int		 daemon_conns_active(void);
+/* Messages between MAIL FROM and their verdict (or abort). */
+void		 daemon_msg_started(void);
+void		 daemon_msg_ended(void);
+int		 daemon_msgs_active(void);
+/* A graceful stop: new messages are deferred, those begun finish. */
+void		 daemon_set_stopping(void);
+bool		 daemon_is_stopping(void);
 
 /* Control socket at path (mode 0600); a thread answers "reload" and
  * "stats".  Returns 0, or -1 with *err_r. */

@@ -218,6 +218,32 @@ static const struct daemon_args *reload_args;
  */
 #define TRIM_INTERVAL_S	10
 
+/*
+ * The supervisor's stop (SIGUSR2): new messages are deferred (451 at
+ * MAIL FROM), the ones begun finish within ShutdownTimeout, then
+ * libmilter's loop stops.  Stopping the loop first would not do: it
+ * takes the threads that serve the open connections with it.
+ */
+static void
+stop_gracefully(void)
+{
+	struct snap *s = daemon_snap();
+	uint64_t deadline = util_now_us() + (uint64_t)cfg_duration_ms(
+	    snap_cfg(s), "ShutdownTimeout") * 1000;
+
+	snap_unref(&s);
+	daemon_set_stopping();
+	log_sys(LOG_INFO, "stopping: %d message%s in flight finish first",
+	    daemon_msgs_active(), daemon_msgs_active() == 1 ? "" : "s");
+	while (daemon_msgs_active() > 0 && util_now_us() < deadline)
+		usleep(20000);
+	if (daemon_msgs_active() > 0)
+		log_sys(LOG_WARNING, "ShutdownTimeout: stopping with %d "
+		    "message%s in flight (the MTA retries them)",
+		    daemon_msgs_active(), daemon_msgs_active() == 1 ? "" : "s");
+	milter_stop();
+}
+
 static void *
 reload_thread(void *arg)
 {
@@ -226,10 +252,21 @@ reload_thread(void *arg)
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	for (;;) {
 		char *err = NULL;
+		int sig = sigtimedwait(&set, NULL, &every);
 
-		if (sigtimedwait(&set, NULL, &every) != SIGUSR1) {
+		if (sig == SIGUSR2) {
+			/*
+			 * The supervisor's stop: no new connection, and the
+			 * ones open finish their messages (libmilter's own
+			 * SIGTERM would abort them at their next command).
+			 */
+			stop_gracefully();
+			continue;
+		}
+		if (sig != SIGUSR1) {
 			if (errno == EAGAIN)
 				(void)malloc_trim(0);
 			continue;
@@ -256,10 +293,12 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);	/* die with the supervisor */
 	/* Blocked in every thread (threads inherit the mask): SIGUSR1 is
-	 * taken by reload_thread alone, SIGTERM/SIGINT/SIGHUP by libmilter's
-	 * signal thread, which stops the loop. */
+	 * (reload) and SIGUSR2 (stop, letting messages finish) by
+	 * reload_thread alone, SIGTERM/SIGINT/SIGHUP by libmilter's signal
+	 * thread, which aborts the connections open. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
@@ -300,13 +339,15 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	    spec, (long)getpid(), (long)getuid());
 	if (milter_run() < 0)
 		log_sys(LOG_ERR, "milter loop failed");
-	/* Stopped: let messages in flight finish, within ShutdownTimeout. */
+	/* Stopped (stop_gracefully() waited for the messages in flight;
+	 * libmilter's own SIGTERM did not): messages still open get the
+	 * rest of ShutdownTimeout. */
 	deadline = util_now_us() + cfg_duration_ms(cfg, "ShutdownTimeout") * 1000;
-	while (daemon_conns_active() > 0 && util_now_us() < deadline)
+	while (daemon_msgs_active() > 0 && util_now_us() < deadline)
 		usleep(50000);
-	if (daemon_conns_active() > 0)
-		log_sys(LOG_WARNING, "stopping with %d connections still open",
-		    daemon_conns_active());
+	if (daemon_msgs_active() > 0)
+		log_sys(LOG_WARNING, "stopping with %d messages still open",
+		    daemon_msgs_active());
 	daemon_control_stop();
 	/* Release the snapshot: its checks tear down (Bayes learns what
 	 * autolearn still has queued) unless a message still holds it. */
@@ -419,10 +460,17 @@ supervise(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 		case SIGTERM:
 		case SIGINT:
 			log_sys(LOG_INFO, "stopping (signal %d)", (int)got_sig);
-			kill(child, SIGTERM);
+			/* The worker's graceful stop: messages in flight
+			 * finish within ShutdownTimeout. */
+			kill(child, SIGUSR2);
 			while (waitpid(child, &status, 0) < 0 && errno == EINTR)
 				;
-			return 0;
+			/* Say how the worker ended, not that we asked. */
+			if (WIFEXITED(status))
+				return WEXITSTATUS(status);
+			log_sys(LOG_ERR, "worker ended by signal %d while "
+			    "stopping", WTERMSIG(status));
+			return EX_SOFTWARE;
 		default:
 			break;
 		}

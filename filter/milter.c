@@ -58,6 +58,8 @@ conn_get(SMFICTX *ctx)
 static void
 conn_msg_end(struct conn *c)
 {
+	if (c->msg != NULL)
+		daemon_msg_ended();
 	msg_end(&c->msg);	/* frees forged and seen */
 	c->forged = NULL;
 	c->nforged = c->forged_cap = 0;
@@ -211,8 +213,18 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	conn_msg_end(c);
+	/* Stopping: the messages begun finish, new ones come back later. */
+	if (daemon_is_stopping()) {
+		(void)smfi_setreply(ctx, "451", "4.3.2",
+		    "Mail filter restarting, try again later");
+		log_sys(LOG_INFO, "s=%s q=%s verdict=tempfail stage=mail "
+		    "reason=stopping", c->sid, smfi_getsymval(ctx, "i") ?
+		    smfi_getsymval(ctx, "i") : "-");
+		return SMFIS_TEMPFAIL;
+	}
 	s = daemon_snap();
 	c->msg = msg_new(s, c->sid);
+	daemon_msg_started();
 	snap_unref(&s);
 	msg_set_live(c->msg, true);
 	msg_set_client(c->msg, c->addr, c->name);
@@ -594,4 +606,10 @@ int
 milter_run(void)
 {
 	return smfi_main() == MI_SUCCESS ? 0 : -1;
+}
+
+void
+milter_stop(void)
+{
+	(void)smfi_stop();
 }

@@ -147,6 +147,37 @@ log_now | grep -q 'verdict=reject' && ok "new thresholds in service after reload
 stop
 log_now | grep -q "vigil stopped" && ok "SIGTERM stops cleanly" || bad "no clean stop in log"
 
+# --- SIGTERM with a message in its body: it finishes, nothing is lost -----
+write_conf <<CONF
+ShutdownTimeout 10s
+CONF
+start
+out=$("$MT" -D sock="unix:$T/v.sock" -D dir="$here" -D pid="$pid" \
+    -s "$here/inflight.lua" 2>&1)
+echo "$out" | grep -E '^  (ok|FAIL)' | sed "s/^  /  [inflight.lua] /"
+n_ok=$(echo "$out" | grep -c '^  ok')
+n_bad=$(echo "$out" | grep -c '^  FAIL')
+pass=$((pass + n_ok))
+fail=$((fail + n_bad))
+[ "$n_ok" -gt 0 ] || bad "inflight.lua: $out"
+# The daemon goes within ShutdownTimeout (and a margin), after the
+# message has its verdict line.
+i=0
+while kill -0 "$pid" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$pid" 2>/dev/null; then
+	bad "SIGTERM with a message in flight: still running after 15 s"
+	stop
+else
+	wait "$pid" 2>/dev/null
+	pid=
+	ok "SIGTERM with a message in flight: stopped in $((i / 10)).$((i % 10)) s"
+fi
+log_now | grep -q 'q=QFLIGHT verdict=\(accept\|tempfail\)' &&
+    ok "the message in flight got its verdict, logged" ||
+    bad "no verdict line for the message in flight: $(log_now | tail -3)"
+log_now | grep -q "vigil stopped" && ok "and the daemon stopped cleanly" ||
+    bad "no clean stop after the message in flight"
+
 # --- header values as written (SMFIP_HDR_LEADSPC), DKIM simple/simple -----
 write_conf <<CONF
 Checks headers,dkim
