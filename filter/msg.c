@@ -377,6 +377,12 @@ msg_size(const struct msg *m)
 }
 
 bool
+msg_is_spilled(const struct msg *m)
+{
+	return m->spool != NULL && spool_is_spilled(m->spool);
+}
+
+bool
 msg_is_oversize(const struct msg *m)
 {
 	return m->oversize;

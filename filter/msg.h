@@ -124,6 +124,8 @@ const unsigned char *msg_raw(struct msg *, size_t *len_r);
 /* The body alone. */
 const unsigned char *msg_body(struct msg *, size_t *len_r);
 size_t		 msg_size(const struct msg *);
+/* Did the message's bytes go to a temp file (past SpoolMemoryMax)? */
+bool		 msg_is_spilled(const struct msg *);
 /* Was the message larger than MaxScanSize (content checks skipped)? */
 bool		 msg_is_oversize(const struct msg *);
 /* Did header fields go past MaxHeaderCount or MaxHeaderBytes? */

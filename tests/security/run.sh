@@ -273,6 +273,40 @@ test_quarantine_ids() {
 	else
 		pf_fail "nothing outside the quarantine touched" "$(ls -l "$PF_WORK/quar" "$q")"
 	fi
+	# A well-formed id, indexed, whose message file is a symlink out of
+	# the folder (the daemon's user could plant one): the id passes the
+	# format check, so the file itself must not be followed.
+	local vid=0123456789abcdef0123456789abcdef
+	python3 - "$top_srcdir/filter/quarantine.c" "$q/index.sqlite" "$vid" <<'PY'
+import re, sqlite3, sys, time
+src, db, qid = sys.argv[1:4]
+text = open(src).read()
+body = text.split("static const char schema[] =", 1)[1].split(";\n", 1)[0]
+schema = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
+con = sqlite3.connect(db)
+con.executescript(schema)
+con.execute("INSERT INTO entries (id, time, queue_id, client, sender, subject,"
+    " score, reason, action, size) VALUES (?, ?, 'Q1', '192.0.2.9',"
+    " 'x@example.org', 's', 12.5, 'spam', 'quarantine', 30)",
+    (qid, int(time.time())))
+con.execute("INSERT INTO rcpts (id, n, addr) VALUES (?, 0, 'alice@example.org')",
+    (qid,))
+con.commit()
+PY
+	ln -s "$outside.eml" "$q/$vid.eml"
+	for cmd in show release delete; do
+		out=$("$VIGILCTL" -c "$CONF" -o "QuarantineDir=$q" \
+		    -o "SendmailCommand=/bin/false" quarantine "$cmd" -- "$vid" 2>&1)
+		if printf '%s' "$out" | grep -q 'not a quarantined message'; then
+			pf_fail "quarantine $cmd of an indexed id whose file is a symlink" "read through it: $out"
+			return
+		fi
+	done
+	if cmp -s "$outside.eml" "$outside.orig"; then
+		pf_ok "an indexed, well-formed id whose file is a symlink out: not followed by show, release or delete"
+	else
+		pf_fail "an indexed id whose file is a symlink out" "the file outside changed"
+	fi
 }
 test_quarantine_ids
 

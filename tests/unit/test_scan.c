@@ -182,6 +182,9 @@ test_spill_same_verdict(void **state)
 		strcat(msgtext, "a line of body text to spill\n");
 	m1 = t_scan(s1, msgtext, &v1);
 	m2 = t_scan(s2, msgtext, &v2);
+	/* The second went to disk, the first stayed in memory. */
+	assert_false(msg_is_spilled(m1));
+	assert_true(msg_is_spilled(m2));
 	r1 = msg_raw(m1, &l1);
 	r2 = msg_raw(m2, &l2);
 	assert_int_equal(l1, l2);
