@@ -58,6 +58,17 @@ start() { # extra vigil args
 }
 
 log_now() { tail -n +$((log_mark + 1)) "$T/vigil.log"; }
+# wait_log PATTERN [SECS]: until the running daemon has logged PATTERN
+# (grep -E), at most SECS (10); false when it never did.
+wait_log() {
+	local i=0 n=$((${2:-10} * 20))
+	while [ $i -lt $n ]; do
+		log_now | grep -Eq -- "$1" && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	return 1
+}
 
 stop() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null
@@ -134,8 +145,8 @@ fi
 # --- reload: a broken config is refused, a good one takes over -----------
 cp "$T/vigil.conf" "$T/good.conf"
 echo "TagScore notanumber" >> "$T/vigil.conf"
-kill -HUP "$pid"; sleep 1
-log_now | grep -q "reload refused" && ok "SIGHUP with a broken config is refused and logged" || bad "broken reload not refused"
+kill -HUP "$pid"
+wait_log "reload refused" && ok "SIGHUP with a broken config is refused and logged" || bad "broken reload not refused"
 lua session.lua
 cp "$T/good.conf" "$T/vigil.conf"
 echo "RejectScore 3.5" >> "$T/vigil.conf"
@@ -245,7 +256,9 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
 UserID nobody
 CONF
 	start
-	sleep 0.5
+	# The socket exists before the worker drops root: wait for its
+	# word that it runs (logged after the drop).
+	wait_log "started on .*uid [0-9]+" || bad "no start line from the worker"
 	worker=$(pgrep -P "$pid" | head -1)
 	uid=$(awk '/^Uid:/{print $2}' "/proc/$worker/status" 2>/dev/null)
 	[ -n "$uid" ] && [ "$uid" != 0 ] && ok "worker dropped root (uid $uid)" || bad "worker uid ${uid:-unknown}"
