@@ -2,7 +2,8 @@
 """account.py - every message sent is accounted for, or the run fails.
 
     account.py --sink DIR [--vigil-log FILE] [--hold-ids FILE]
-               [--allow-tempfail] [--list FILE] RESULTS...
+               [--quarantine-db FILE]... [--allow-tempfail] [--list FILE]
+               RESULTS...
 
 RESULTS are smtpsend.py outputs (id, file, stage, code, queue_id, text).
 The sink folder holds one file per delivered message (smtp-sink -d); a
@@ -11,8 +12,11 @@ delivered copy is matched by its `X-Harness-Id:` header.  A message is
   delivered    250 and exactly one copy in the sink
   rejected     5xx and no copy in the sink
   quarantined  250, no copy, and its queue id is in Postfix's hold queue
-               (--hold-ids) or on a vigil log line with "quarantine"
-  discarded    250, no copy, and a vigil log line with "discard" for it
+               (--hold-ids) or in a quarantine store's index
+               (--quarantine-db: the message is where the admin finds it,
+               not merely said to be by a log line)
+  discarded    250, no copy, and vigil's verdict line for its queue id
+               says discard (a discarded message leaves nothing else)
   tempfailed   4xx (the client still holds it; an error unless
                --allow-tempfail)
   LOST         anything else: 250 without a copy, a copy of a 5xx,
@@ -51,22 +55,33 @@ def sink_ids(sink):
 
 
 def log_fates(path):
-	"""{queue_id: 'quarantine'|'discard'} from vigil's log lines."""
+	"""{queue_id: verdict} from vigil's verdict lines (q=QID verdict=V)."""
 	fates = {}
 	if not path or not os.path.exists(path):
 		return fates
 	with open(path, "rb") as fh:
 		for raw in fh:
-			line = raw.decode("latin-1")
-			fate = None
-			if re.search(r"\bquarantine", line):
-				fate = "quarantine"
-			elif re.search(r"\bdiscard", line):
-				fate = "discard"
-			if fate:
-				for tok in re.findall(r"[0-9A-Za-z]{6,}", line):
-					fates.setdefault(tok, fate)
+			m = re.search(r" q=(\S+) verdict=(\w+)", raw.decode("latin-1"))
+			if m:
+				fates[m.group(1)] = m.group(2)
 	return fates
+
+
+def store_qids(paths):
+	"""The queue ids indexed in quarantine stores (index.sqlite)."""
+	import sqlite3
+	qids = set()
+	for path in paths or []:
+		if not os.path.exists(path):
+			continue
+		con = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+		try:
+			for (qid,) in con.execute("SELECT queue_id FROM entries"):
+				if qid:
+					qids.add(qid)
+		finally:
+			con.close()
+	return qids
 
 
 def main():
@@ -75,6 +90,7 @@ def main():
 	ap.add_argument("--sink", required=True)
 	ap.add_argument("--vigil-log")
 	ap.add_argument("--hold-ids")
+	ap.add_argument("--quarantine-db", action="append")
 	ap.add_argument("--allow-tempfail", action="store_true")
 	ap.add_argument("--list")
 	ap.add_argument("results", nargs="+")
@@ -90,6 +106,7 @@ def main():
 					    f[5] if len(f) > 5 else ""))
 	found = sink_ids(a.sink)
 	fates = log_fates(a.vigil_log)
+	stored = store_qids(a.quarantine_db)
 	hold = set()
 	if a.hold_ids and os.path.exists(a.hold_ids):
 		with open(a.hold_ids) as fh:
@@ -112,7 +129,7 @@ def main():
 			fate = "delivered"
 		elif code == 250 and qid in hold:
 			fate = "quarantined"
-		elif code == 250 and fates.get(qid) == "quarantine":
+		elif code == 250 and qid in stored:
 			fate = "quarantined"
 		elif code == 250 and fates.get(qid) == "discard":
 			fate = "discarded"

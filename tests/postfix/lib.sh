@@ -520,8 +520,11 @@ pf_header() {
 # delivered, rejected or quarantined (see account.py); prints a summary.
 pf_account() {
 	pf_hold_ids >"$PF_WORK/hold-ids"
+	# shellcheck disable=SC2046
 	"$PYTHON" "$PF_LIB_DIR/account.py" --sink "$PF_SINK_DIR" \
-	    --vigil-log "$PF_VIGIL_LOG" --hold-ids "$PF_WORK/hold-ids" "$@"
+	    --vigil-log "$PF_VIGIL_LOG" --hold-ids "$PF_WORK/hold-ids" \
+	    ${PF_QUARANTINE_DIR:+--quarantine-db "$PF_QUARANTINE_DIR/index.sqlite"} \
+	    "$@"
 }
 
 # pf_ok NAME, pf_fail NAME WHY: one result line, with the seconds since
