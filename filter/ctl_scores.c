@@ -589,8 +589,8 @@ usage_learn(FILE *f)
 	    "  PATH: a message, folder, Maildir or mbox; FILE: one path a "
 	    "line.\n"
 	    "  Writes a rules file of score lines (stdout without -o): put it "
-	    "in RulesDir\n  so that it sorts after the rules it scores "
-	    "(90_scores.rules).\n");
+	    "in LocalRulesDir,\n  which is read after the shipped RulesDir, "
+	    "so that its scores win.\n");
 }
 
 static int

@@ -41,8 +41,8 @@
 static pthread_mutex_t index_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const struct opt quarantine_opts[] = {
-	{ "QuarantineDir", OPT_PATH, NULL, 0, 0, NULL,
-	  "Folder of the quarantine store: one file per message and index.sqlite (unset: quarantine tempfails)" },
+	{ "QuarantineDir", OPT_PATH, LOCALSTATEDIR "/lib/vigil/quarantine", 0, 0, NULL,
+	  "Folder of the quarantine store: one file per message and index.sqlite (made on first use)" },
 	{ "QuarantineMode", OPT_ENUM, "store", 0, 0, "store|hold",
 	  "store: vigil's own quarantine; hold: the MTA's hold queue (postsuper -H)" },
 	{ "ReleaseKeyFile", OPT_PATH, NULL, 0, 0, NULL,
