@@ -52,6 +52,7 @@ struct rules_state {
 	uint64_t		 n_msgs;	/* atomic */
 	uint64_t		 ns_total;	/* atomic: build + evaluation */
 	bool			 has_mimeheader;	/* parts' headers needed */
+	char			*where;		/* the folders read, for status */
 };
 
 static char	*setup_err;	/* kept until the next setup call */
@@ -192,10 +193,12 @@ rules_setup(struct snap *snap, const char **err_r)
 		snap_set_scores(snap, name, sets);
 	}
 	rules_get_counts(st->set, &c);
-	log_sys(LOG_INFO, "rules: %s%s%s: %zu rules loaded, %zu skipped, %zu "
-	    "warnings (vigilctl rules lint lists them)", dir ? dir : "-",
-	    local ? " then " : "", local ? local : "", c.loaded, c.skipped,
-	    c.warnings);
+	st->where = g_strdup_printf("%s%s%s%s", dir ? dir :
+	    cfg_str(cfg, "RulesDir"), dir ? "" : " (missing)",
+	    local ? " then " : "", local ? local : "");
+	log_sys(LOG_INFO, "rules: %s: %zu rules loaded, %zu skipped, %zu "
+	    "warnings (vigilctl rules lint lists them)", st->where, c.loaded,
+	    c.skipped, c.warnings);
 	return st;
 }
 
@@ -261,7 +264,23 @@ rules_teardown(void *state)
 	if (st == NULL)
 		return;
 	rules_set_free(&st->set);
+	g_free(st->where);
 	g_free(st);
+}
+
+static void
+rules_status(void *state, char *buf, size_t bufsz)
+{
+	const struct rules_state *st = state;
+	struct rules_counts c;
+
+	rules_get_counts(st->set, &c);
+	if (c.loaded == 0)
+		snprintf(buf, bufsz, "off: no rules (RulesDir %s)",
+		    st->where ? st->where : "-");
+	else
+		snprintf(buf, bufsz, "on: %zu rules from %s", c.loaded,
+		    st->where);
 }
 
 static void
@@ -292,4 +311,5 @@ const struct check check_rules = {
 	.run = rules_run,
 	.teardown = rules_teardown,
 	.stats = rules_stats,
+	.status = rules_status,
 };
