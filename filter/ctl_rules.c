@@ -529,7 +529,7 @@ static const char rules_usage[] =
 	"       vigilctl rules test --batch [--counts] MSG...\n"
 	"       vigilctl rules bench FILE|DIR...\n"
 	"  PATH is a rules file or a folder of *.rules and *.cf files;\n"
-	"  without one, RulesDir from the configuration.\n"
+	"  without one, RulesDir then LocalRulesDir from the configuration.\n"
 	"  lint   load and compile the rules, stress-test every regex\n"
 	"         (--no-stress: not); unknown directives (typos), scores for\n"
 	"         rules nobody defines and bad regexes are errors: exit 1;\n"
