@@ -97,12 +97,23 @@ quarantine_id_is_valid(const char *id)
 	return i == ID_BYTES * 2;
 }
 
-/* Creates dir (0700) unless it exists as a folder. */
+/* Creates dir (0700) and its missing parents (0755) unless it exists as
+ * a folder. */
 static bool
 dir_make(struct arena *a, const char *dir, const char **err_r)
 {
 	struct stat st;
+	char *p = arena_printf(a, "%s", dir);
 
+	for (char *s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+			*err_r = arena_printf(a, "quarantine %s: mkdir %s: %s",
+			    dir, p, strerror(errno));
+			return false;
+		}
+		*s = '/';
+	}
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		*err_r = arena_printf(a, "quarantine %s: mkdir: %s", dir,
 		    strerror(errno));

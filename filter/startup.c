@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,7 +37,7 @@ socket_path(const char *spec)
 }
 
 /*
- * Makes path and its missing parents with mode, giving each folder it
+ * Makes path (mode) and its missing parents (0755), giving each folder it
  * makes to uid:gid when uid is not -1.  Returns 0, or -1 with errno set
  * and the folder that failed in failed.
  */
@@ -59,7 +60,7 @@ make_dirs(const char *path, mode_t mode, uid_t uid, gid_t gid,
 		if (*p != '/' && !is_end)
 			continue;
 		*p = '\0';
-		if (mkdir(buf, mode) == 0) {
+		if (mkdir(buf, is_end ? mode : 0755) == 0) {
 			if (uid != (uid_t)-1 && chown(buf, uid, gid) == -1) {
 				snprintf(failed, failsz, "%s", buf);
 				return -1;
@@ -87,6 +88,16 @@ parent_of(const char *path, char *buf, size_t bufsz)
 	memcpy(buf, path, (size_t)(slash - path));
 	buf[slash - path] = '\0';
 	return true;
+}
+
+/* Does the Checks option turn check name on? */
+static bool
+check_listed(const struct cfg *c, const char *name)
+{
+	for (const char *const *l = cfg_list(c, "Checks", NULL); *l; l++)
+		if (strcasecmp(*l, "all") == 0 || strcasecmp(*l, name) == 0)
+			return true;
+	return false;
 }
 
 void
@@ -119,13 +130,17 @@ startup_make_dirs(const struct cfg *c, const char *spec, uid_t uid,
 		want[n].opt = "PidFile";
 		want[n++].mode = 0755;
 	}
+	/* The quarantine's folder when a score sends mail there (a check
+	 * that forces it makes the folder on first use). */
 	if (cfg_enum(c, "QuarantineMode") == 0 &&
+	    cfg_double(c, "QuarantineScore") != 0 &&
 	    (p = cfg_str(c, "QuarantineDir")) != NULL) {
 		snprintf(want[n].dir, sizeof(want[n].dir), "%s", p);
 		want[n].opt = "QuarantineDir";
 		want[n++].mode = 0700;
 	}
-	if (cfg_bool(c, "BayesEnable") && cfg_str(c, "BayesRedis") == NULL &&
+	if (check_listed(c, "bayes") && cfg_bool(c, "BayesEnable") &&
+	    cfg_str(c, "BayesRedis") == NULL &&
 	    (p = cfg_str(c, "BayesDir")) != NULL) {
 		snprintf(want[n].dir, sizeof(want[n].dir), "%s", p);
 		want[n].opt = "BayesDir";
@@ -151,7 +166,8 @@ startup_give_store(const struct cfg *c, uid_t uid, gid_t gid)
 
 	/* The store was opened (made on first use) before privileges were
 	 * dropped: its files are the daemon user's, as if it made them. */
-	if (geteuid() != 0 || !cfg_bool(c, "BayesEnable") ||
+	if (geteuid() != 0 || !check_listed(c, "bayes") ||
+	    !cfg_bool(c, "BayesEnable") ||
 	    cfg_str(c, "BayesRedis") != NULL || dir == NULL ||
 	    (d = opendir(dir)) == NULL)
 		return;
@@ -208,6 +224,14 @@ startup_print_summary(FILE *out, const struct snap *s, const char *spec)
 	fprintf(out, "checks (Checks, and what each has to work with):\n");
 	for (size_t i = 0; checks[i] != NULL; i++) {
 		snap_check_status(s, checks[i], line, sizeof(line));
+		/* A missing store folder is made at startup (-n makes none). */
+		if (strcmp(checks[i]->name, "bayes") == 0 &&
+		    strncmp(line, "off: lmdb ", 10) == 0 &&
+		    cfg_bool(c, "BayesEnable") &&
+		    cfg_str(c, "BayesRedis") == NULL &&
+		    access(cfg_str(c, "BayesDir"), F_OK) == -1)
+			snprintf(line, sizeof(line), "on: learning; the store "
+			    "is made in %s at startup", cfg_str(c, "BayesDir"));
 		fprintf(out, "  %-8s %s\n", checks[i]->name, line);
 	}
 	fprintf(out, "DNS for SPF/DKIM/DMARC: %s\n", (p = cfg_str(c,

@@ -42,7 +42,8 @@ refute "no /etc/vigil/rules left" '/etc/vigil/rules$' "$T/defaults"
 st=$T/state
 set -- -o "RulesDir=$top_srcdir/rules" -o "LocalRulesDir=$T/rules.d" \
     -o "ControlSocket=$T/run/control.sock" -o "BayesDir=$st/bayes" \
-    -o "QuarantineDir=$st/quarantine" -o "DatabaseDirectory=$T/clamav" \
+    -o "QuarantineDir=$st/quarantine" -o "QuarantineScore=10" \
+    -o "DatabaseDirectory=$T/clamav" \
     -o "DNSZoneFile=$top_srcdir/tests/data/dns/empty.zone"
 mkdir "$T/rules.d"
 printf 'score MISSING_DATE 0.1\n' >"$T/rules.d/local.rules"
@@ -65,6 +66,22 @@ for c in headers spf dkim dmarc; do
 done
 [ "$(wc -l <"$T/n.out")" -le 24 ] && ok "vigil -n fits one screen" ||
     bad "vigil -n: $(wc -l <"$T/n.out") lines"
+
+# Without the bayes check and a QuarantineScore, no state folder is made.
+"$VIGIL" -f -p "unix:$T/run0/vigil.sock" -o "Checks=headers" \
+    -o "ControlSocket=$T/run0/control.sock" -o "BayesDir=$T/no/bayes" \
+    -o "QuarantineDir=$T/no/quarantine" >"$T/log0" 2>&1 &
+pid=$!
+i=0
+while [ ! -S "$T/run0/control.sock" ] && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+kill "$pid"
+wait "$pid" 2>/dev/null
+pid=
+[ ! -e "$T/no" ] && ok "no state folder made for checks that do not run" ||
+    bad "state folders made for checks that do not run"
 
 # The daemon makes its folders, says once what is off, and stats tell.
 "$VIGIL" -f -p "unix:$T/run/vigil.sock" "$@" >"$T/log" 2>&1 &
