@@ -688,12 +688,42 @@ man_text(FILE *out, const char *s)
 	}
 }
 
-/* An option's value for the list head: its type, choices with bars. */
+/* An option's value for the list head: its type, or its choices when
+ * they are short enough for the head line. */
 static void
 man_type(FILE *out, const struct opt *o)
 {
 	fputs(" Ar ", out);
-	man_text(out, type_hint(o));
+	if (o->type == OPT_ENUM && strlen(o->choices) > 24)
+		fputs("word", out);
+	else
+		man_text(out, type_hint(o));
+}
+
+/* Writes s with its commas and bars as ", " so that roff can break it. */
+static void
+man_words(FILE *out, const char *s)
+{
+	bool first = true;
+
+	while (*s) {
+		size_t n;
+
+		while (*s == ',' || *s == '|' || *s == ' ' || *s == '\t')
+			s++;
+		n = strcspn(s, ",| \t");
+		if (n == 0)
+			break;
+		fputs(first ? "" : ", ", out);
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] == '\\')
+				fputs("\\e", out);
+			else
+				fputc(s[i], out);
+		}
+		first = false;
+		s += n;
+	}
 }
 
 void
@@ -757,7 +787,16 @@ cfg_write_man(FILE *out)
 			fputs("\n", out);
 			man_text(out, o->help);
 			fputs(".\n", out);
-			if (o->def != NULL) {
+			if (o->type == OPT_ENUM && strlen(o->choices) > 24) {
+				fputs("One of: ", out);
+				man_words(out, o->choices);
+				fputs(".\n", out);
+			}
+			if (o->def != NULL && o->type == OPT_LIST) {
+				fputs("Default: ", out);
+				man_words(out, o->def);
+				fputs(".\n", out);
+			} else if (o->def != NULL) {
 				fputs("Default:\n.Ql ", out);
 				man_text(out, o->def);
 				fputs(" .\n", out);

@@ -2,8 +2,8 @@
 # man.sh - the manual pages render without warnings: vigil(8),
 # vigilctl(8), vigil-rules(5) and vigil.conf(5), the last generated from
 # the option tables; it must name every option `vigilctl config
-# --defaults` lists.  mandoc -T lint (warnings and worse), or groff -ww
-# where mandoc is not installed.
+# --defaults` lists.  mandoc -T lint (warnings and worse) and groff -ww,
+# as man(1) and lintian run it, whichever are installed.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -20,10 +20,13 @@ for p in vigil.8 vigilctl.8 vigil-rules.5 vigil.conf.5; do
 		bad "$p: not built"
 		continue
 	fi
+	: >"$T/out"
 	if command -v mandoc >/dev/null 2>&1; then
-		mandoc -T lint -W warning "$f" >"$T/out" 2>&1
-	else
-		groff -ww -Wbreak -mdoc -z "$f" >"$T/out" 2>&1
+		mandoc -T lint -W warning "$f" >>"$T/out" 2>&1
+	fi
+	# groff as man(1) and lintian run it: every warning.
+	if command -v groff >/dev/null 2>&1; then
+		groff -ww -mdoc -z "$f" >>"$T/out" 2>&1
 	fi
 	if [ -s "$T/out" ]; then
 		bad "$p renders with warnings"
