@@ -18,6 +18,9 @@
 #include "lib/log.h"
 #include "lib/util.h"
 
+/* The date of the manual pages (vigil.conf(5) is generated). */
+#define VIGIL_MAN_DATE	"December 6, 2026"
+
 #define SOCKET_DEFAULT	"unix:" RUNSTATEDIR "/vigil/vigil.sock"
 
 const struct opt core_opts[] = {
@@ -667,6 +670,179 @@ cfg_write_defaults(FILE *out)
 			else
 				fprintf(out, "#%s\n", o->name);
 		}
+}
+
+/* Writes s as mdoc text: backslashes escaped, and a line never starts
+ * with a control character. */
+static void
+man_text(FILE *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);
+	for (; *s; s++) {
+		/* A new sentence starts a new line, as roff wants. */
+		if ((*s == '.' || *s == '?' || *s == '!') && s[1] == ' ') {
+			const char *n = s + 1;
+
+			while (*n == ' ')
+				n++;
+			if (isupper((unsigned char)*n)) {
+				fputc(*s, out);
+				fputc('\n', out);
+				s = n - 1;
+				continue;
+			}
+		}
+		if (*s == '\\')
+			fputs("\\e", out);
+		else if (*s == '|')
+			fputs("\\(ba", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+/* An option's value for the list head: its type, or its choices when
+ * they are short enough for the head line. */
+static void
+man_type(FILE *out, const struct opt *o)
+{
+	fputs(" Ar ", out);
+	if (o->type == OPT_ENUM && strlen(o->choices) > 24)
+		fputs("word", out);
+	else
+		man_text(out, type_hint(o));
+}
+
+/* Writes s with its commas and bars as ", " so that roff can break it. */
+static void
+man_words(FILE *out, const char *s)
+{
+	bool first = true;
+
+	while (*s) {
+		size_t n;
+
+		while (*s == ',' || *s == '|' || *s == ' ' || *s == '\t')
+			s++;
+		n = strcspn(s, ",| \t");
+		if (n == 0)
+			break;
+		fputs(first ? "" : ", ", out);
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] == '\\')
+				fputs("\\e", out);
+			else
+				fputc(s[i], out);
+		}
+		first = false;
+		s += n;
+	}
+}
+
+void
+cfg_write_man(FILE *out)
+{
+	fputs(".Dd " VIGIL_MAN_DATE "\n"
+	    ".Dt VIGIL.CONF 5\n"
+	    ".Os\n"
+	    ".Sh NAME\n"
+	    ".Nm vigil.conf\n"
+	    ".Nd configuration of the vigil mail filter\n"
+	    ".Sh SYNOPSIS\n"
+	    ".Pa " SYSCONFDIR "/vigil/vigil.conf\n"
+	    ".Sh DESCRIPTION\n"
+	    ".Xr vigil 8\n"
+	    "and\n"
+	    ".Xr vigilctl 8\n"
+	    "read their settings from this file, one\n"
+	    ".Dq Ar Keyword value\n"
+	    "a line, as in opendkim.conf and clamav-milter.conf.\n"
+	    "Blank lines and lines starting with\n"
+	    ".Ql #\n"
+	    "are ignored; keywords are case-insensitive; a value may be\n"
+	    "enclosed in double quotes.\n"
+	    "Relative paths are relative to the folder of the file.\n"
+	    "An option that is not set keeps its default, and without a\n"
+	    "file at all vigil runs on these defaults.\n"
+	    "An error stops startup and names the file, the line, the\n"
+	    "keyword and the problem; a reload (SIGHUP,\n"
+	    ".Ql vigilctl reload )\n"
+	    "that fails keeps the running configuration.\n"
+	    ".Pp\n"
+	    "Values are of these types:\n"
+	    ".Bl -tag -width duration -compact\n"
+	    ".It Ar yes|no\n"
+	    "yes, no, true, false, on, off, 1 or 0\n"
+	    ".It Ar size\n"
+	    "bytes with an optional k, m or g suffix: 512k, 10m\n"
+	    ".It Ar duration\n"
+	    "500ms, 30s, 5m, 2h, 30d; a plain number is seconds\n"
+	    ".It Ar list\n"
+	    "words separated by commas or blanks; the first line replaces\n"
+	    "the default, repeated lines add\n"
+	    ".It Ar repeatable\n"
+	    "one item per line; repeated lines add\n"
+	    ".It Ar a|b|c\n"
+	    "one of the words\n"
+	    ".El\n"
+	    ".Pp\n"
+	    "The defaults below are those of this build, as\n"
+	    ".Ql vigilctl config --defaults\n"
+	    "prints them.\n", out);
+	for (size_t t = 0; cfg_tables[t] != NULL; t++) {
+		fputs(".Ss ", out);
+		man_text(out, cfg_table_titles[t] ? cfg_table_titles[t] :
+		    "Other options");
+		fputs("\n.Bl -tag -width Ds\n", out);
+		for (const struct opt *o = cfg_tables[t]; o->name; o++) {
+			fprintf(out, ".It Cm %s", o->name);
+			man_type(out, o);
+			fputs("\n", out);
+			man_text(out, o->help);
+			fputs(".\n", out);
+			if (o->type == OPT_ENUM && strlen(o->choices) > 24) {
+				fputs("One of: ", out);
+				man_words(out, o->choices);
+				fputs(".\n", out);
+			}
+			if (o->def != NULL && o->type == OPT_LIST) {
+				fputs("Default: ", out);
+				man_words(out, o->def);
+				fputs(".\n", out);
+			} else if (o->def != NULL) {
+				fputs("Default:\n.Ql ", out);
+				man_text(out, o->def);
+				fputs(" .\n", out);
+			} else
+				fputs("Unset by default.\n", out);
+		}
+		fputs(".El\n", out);
+	}
+	fputs(".Sh FILES\n"
+	    ".Bl -tag -width Ds\n"
+	    ".It Pa " SYSCONFDIR "/vigil/vigil.conf\n"
+	    "this file; installed with every option commented out\n"
+	    ".It Pa " DATADIR "/vigil/rules\n"
+	    "the shipped rules\n"
+	    ".Pq Cm RulesDir\n"
+	    ".It Pa " SYSCONFDIR "/vigil/rules.d\n"
+	    "the site's rules, read after them\n"
+	    ".Pq Cm LocalRulesDir\n"
+	    ".El\n"
+	    ".Sh EXAMPLES\n"
+	    ".Bd -literal -offset indent\n"
+	    "Socket          unix:" RUNSTATEDIR "/vigil/vigil.sock\n"
+	    "UserID          vigil\n"
+	    "TagScore        5.0\n"
+	    "RewriteSubject  \"[SPAM] %s\"\n"
+	    "QuarantineScore 10\n"
+	    "RejectScore     15\n"
+	    ".Ed\n"
+	    ".Sh SEE ALSO\n"
+	    ".Xr vigil-rules 5 ,\n"
+	    ".Xr vigil 8 ,\n"
+	    ".Xr vigilctl 8\n", out);
 }
 
 void

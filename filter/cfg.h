@@ -42,6 +42,8 @@ struct opt {
 /* Option tables, each ending with an entry whose name is NULL (registry.c). */
 extern const struct opt *const cfg_tables[];
 extern const struct opt core_opts[];
+/* The title of each table in vigil.conf(5), in the same order. */
+extern const char *const cfg_table_titles[];
 
 /*
  * Loads path (NULL: only defaults and overrides) and applies overrides,
@@ -77,6 +79,9 @@ char		*cfg_resolve(const struct cfg *, const char *path);
 
 /* Writes an annotated config listing every option with its default. */
 void		 cfg_write_defaults(FILE *);
+/* Writes vigil.conf(5) in mdoc from the option tables (every option, its
+ * type, default and meaning), so that the manual cannot drift. */
+void		 cfg_write_man(FILE *);
 /* Writes the effective settings of c, one `Keyword value` a line. */
 void		 cfg_dump(FILE *, const struct cfg *c);
 /* Finds an option's declaration by name (case-insensitive); NULL if none. */

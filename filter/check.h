@@ -58,6 +58,10 @@ struct check {
 	/* Optional: writes counters as "name value" lines for `vigilctl
 	 * stats` (e.g. "rules.hits.SUBJ_ALL_CAPS 12"); thread-safe. */
 	void		 (*stats)(void *state, FILE *out);
+	/* Optional: one line on what the check does in this snapshot, for
+	 * `vigil -n` and the startup log, "on: 812 rules from DIR" or "off:
+	 * WHY" (NULL: "on").  Thread-safe. */
+	void		 (*status)(void *state, char *buf, size_t bufsz);
 	/* Optional: the config option holding this check's on-error policy
 	 * (e.g. "AVOnError"); NULL means the global OnError. */
 	const char	*on_error_opt;

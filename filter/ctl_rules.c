@@ -80,7 +80,8 @@ lint_diag(void *arg, enum rules_sev sev, const char *file, int line, int col,
 /* Limits from the configuration, or the built-in defaults when there is
  * none (lint of loose files needs no vigil.conf). */
 static void
-ctl_limits(const struct ctl_opts *o, struct rules_limits *lim, char **dir_r)
+ctl_limits(const struct ctl_opts *o, struct rules_limits *lim, char **dir_r,
+    char **local_r)
 {
 	char *err = NULL;
 	struct cfg *c = cfg_load(o->cfg_path, o->overrides, o->noverrides,
@@ -90,8 +91,14 @@ ctl_limits(const struct ctl_opts *o, struct rules_limits *lim, char **dir_r)
 		free(err);
 		err = NULL;
 		c = cfg_load(NULL, o->overrides, o->noverrides, &err);
-	} else if (dir_r != NULL)
-		*dir_r = g_strdup(cfg_str(c, "RulesDir"));
+	} else if (dir_r != NULL) {
+		const char *dir, *local;
+
+		/* Both folders, as the daemon reads them. */
+		rules_dirs_from_cfg(c, &dir, &local);
+		*dir_r = g_strdup(dir != NULL ? dir : cfg_str(c, "RulesDir"));
+		*local_r = g_strdup(local);
+	}
 	free(err);
 	if (c == NULL) {
 		/* The table's defaults. */
@@ -112,7 +119,7 @@ rules_lint(const struct ctl_opts *o, int argc, char **argv)
 	struct rules_limits lim;
 	struct rules_set *set;
 	struct rules_counts c;
-	char *dir = NULL;
+	char *dir = NULL, *local = NULL;
 	bool stress = true;
 	int i = 1;
 
@@ -120,15 +127,18 @@ rules_lint(const struct ctl_opts *o, int argc, char **argv)
 		stress = false;
 		i++;
 	}
-	ctl_limits(o, &lim, &dir);
+	ctl_limits(o, &lim, &dir, &local);
 	if (i >= argc && dir == NULL) {
 		fprintf(stderr, "vigilctl rules lint: no PATH and no RulesDir "
 		    "(cannot load %s)\n", o->cfg_path);
 		return EX_USAGE;
 	}
 	set = rules_set_new(&lim);
-	if (i >= argc)
+	if (i >= argc) {
 		rules_load_path(set, dir, &diag);
+		if (local != NULL)
+			rules_load_path(set, local, &diag);
+	}
 	for (; i < argc; i++)
 		rules_load_path(set, argv[i], &diag);
 	rules_compile(set, stress, &diag);
@@ -137,6 +147,7 @@ rules_lint(const struct ctl_opts *o, int argc, char **argv)
 	    c.loaded, c.skipped, c.errors, c.warnings);
 	rules_set_free(&set);
 	g_free(dir);
+	g_free(local);
 	return c.errors > 0 ? 1 : 0;
 }
 
@@ -495,7 +506,7 @@ rules_list(const struct ctl_opts *o, int argc, char **argv)
 	struct rules_limits lim;
 	struct rules_set *set;
 	struct stat st;
-	char *dir = NULL;
+	char *dir = NULL, *local = NULL;
 	int rc = 0;
 
 	bool is_weights = argc >= 2 && strcmp(argv[1], "--weights") == 0;
@@ -504,7 +515,7 @@ rules_list(const struct ctl_opts *o, int argc, char **argv)
 		argc--;
 		argv++;
 	}
-	ctl_limits(o, &lim, &dir);
+	ctl_limits(o, &lim, &dir, &local);
 	if (argc < 2 && dir == NULL) {
 		fprintf(stderr, "vigilctl rules list: no PATH and no RulesDir "
 		    "(cannot load %s)\n", o->cfg_path);
@@ -512,6 +523,9 @@ rules_list(const struct ctl_opts *o, int argc, char **argv)
 	}
 	set = rules_set_new(&lim);
 	if (argc < 2 && rules_load_path(set, dir, &diag) > 0)
+		rc = 1;
+	if (argc < 2 && local != NULL &&
+	    rules_load_path(set, local, &diag) > 0)
 		rc = 1;
 	for (int i = 1; i < argc; i++) {
 		if (stat(argv[i], &st) == -1)
@@ -546,6 +560,7 @@ rules_list(const struct ctl_opts *o, int argc, char **argv)
 	}
 	rules_set_free(&set);
 	g_free(dir);
+	g_free(local);
 	return rc;
 }
 
@@ -556,7 +571,7 @@ static const char rules_usage[] =
 	"       vigilctl rules test --batch [--counts] MSG...\n"
 	"       vigilctl rules bench FILE|DIR...\n"
 	"  PATH is a rules file or a folder of *.rules and *.cf files;\n"
-	"  without one, RulesDir from the configuration.\n"
+	"  without one, RulesDir then LocalRulesDir from the configuration.\n"
 	"  lint   load and compile the rules, stress-test every regex\n"
 	"         (--no-stress: not); unknown directives (typos), scores for\n"
 	"         rules nobody defines and bad regexes are errors: exit 1;\n"

@@ -655,8 +655,8 @@ usage_learn(FILE *f)
 	    "  --from-quarantine: released messages as ham, those still held "
 	    "as spam\n  as spam (the site's own corrections).\n"
 	    "  Writes a rules file of score lines (stdout without -o): put it "
-	    "in RulesDir\n  so that it sorts after the rules it scores "
-	    "(90_scores.rules).\n");
+	    "in LocalRulesDir,\n  which is read after the shipped RulesDir, "
+	    "so that its scores win.\n");
 }
 
 static int

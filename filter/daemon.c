@@ -181,6 +181,12 @@ daemon_write_stats(FILE *out)
 	}
 #endif
 	pipeline_write_stats(out);
+	for (size_t i = 0; checks[i] != NULL; i++) {
+		char line[512];
+
+		snap_check_status(s, checks[i], line, sizeof(line));
+		fprintf(out, "check.%s.status %s\n", checks[i]->name, line);
+	}
 	for (size_t i = 0; checks[i] != NULL; i++)
 		if (checks[i]->stats != NULL && snap_state(s, checks[i]) != NULL)
 			checks[i]->stats(snap_state(s, checks[i]), out);

@@ -35,6 +35,7 @@
 #include "milter.h"
 #include "mime.h"
 #include "snap.h"
+#include "startup.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/vigil/vigil.conf"
 
@@ -46,7 +47,8 @@ usage(FILE *out)
 	    "  -c FILE     configuration (default " DEFAULT_CONFIG ")\n"
 	    "  -p SOCKET   milter socket: unix:/path or inet:port@host\n"
 	    "  -f          stay in the foreground, log to stderr\n"
-	    "  -n          check the configuration (and rules) and exit\n"
+	    "  -n          check the configuration (and rules), say what will\n"
+	    "              run and what will not, and exit\n"
 	    "  -o K=V      override one setting of the configuration file\n"
 	    "  -V          print the version and exit\n"
 	    "  --defaults  print every option with its default and exit\n");
@@ -303,12 +305,16 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	/* State and run folders first: the snapshot opens the stores. */
+	startup_make_dirs(cfg, spec, u->set ? u->uid : (uid_t)-1, u->gid);
 	s = snap_build(cfg, &err);
 	if (s == NULL) {
 		log_sys(LOG_ERR, "%s", err);
 		free(err);
 		return EX_CONFIG;
 	}
+	if (u->set)
+		startup_give_store(cfg, u->uid, u->gid);
 	daemon_set_snap(s);
 	reload_args = args;
 	prepare_socket_dir(spec, u);
@@ -337,6 +343,7 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 		    strerror(errno));
 	log_sys(LOG_INFO, "vigil %s started on %s (pid %ld, uid %ld)", PACKAGE_VERSION,
 	    spec, (long)getpid(), (long)getuid());
+	startup_log_checks(s);
 	if (milter_run() < 0)
 		log_sys(LOG_ERR, "milter loop failed");
 	/* Stopped (stop_gracefully() waited for the messages in flight;
@@ -582,6 +589,7 @@ main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	log_set_level(level_of(cfg_enum_str(cfg, "LogLevel")));
+	spec = args.socket ? args.socket : cfg_str(cfg, "Socket");
 	if (check_only) {
 		struct snap *s = snap_build(cfg, &err);
 
@@ -591,12 +599,12 @@ main(int argc, char **argv)
 			cfg_unref(&cfg);
 			return EX_CONFIG;
 		}
-		snap_unref(&s);
 		printf("%s: configuration OK\n", cfg_file(cfg));
+		startup_print_summary(stdout, s, spec);
+		snap_unref(&s);
 		cfg_unref(&cfg);
 		return 0;
 	}
-	spec = args.socket ? args.socket : cfg_str(cfg, "Socket");
 	if (cfg_str(cfg, "UserID") != NULL &&
 	    resolve_user(cfg_str(cfg, "UserID"), &u, errbuf, sizeof(errbuf)) < 0) {
 		fprintf(stderr, "%s: %s\n", cfg_file(cfg), errbuf);

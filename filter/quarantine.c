@@ -41,8 +41,8 @@
 static pthread_mutex_t index_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const struct opt quarantine_opts[] = {
-	{ "QuarantineDir", OPT_PATH, NULL, 0, 0, NULL,
-	  "Folder of the quarantine store: one file per message and index.sqlite (unset: quarantine tempfails)" },
+	{ "QuarantineDir", OPT_PATH, LOCALSTATEDIR "/lib/vigil/quarantine", 0, 0, NULL,
+	  "Folder of the quarantine store: one file per message and index.sqlite (made on first use)" },
 	{ "QuarantineMode", OPT_ENUM, "store", 0, 0, "store|hold",
 	  "store: vigil's own quarantine; hold: the MTA's hold queue (postsuper -H)" },
 	{ "ReleaseKeyFile", OPT_PATH, NULL, 0, 0, NULL,
@@ -100,12 +100,23 @@ quarantine_id_is_valid(const char *id)
 	return i == ID_BYTES * 2;
 }
 
-/* Creates dir (0700) unless it exists as a folder. */
+/* Creates dir (0700) and its missing parents (0755) unless it exists as
+ * a folder. */
 static bool
 dir_make(struct arena *a, const char *dir, const char **err_r)
 {
 	struct stat st;
+	char *p = arena_printf(a, "%s", dir);
 
+	for (char *s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+			*err_r = arena_printf(a, "quarantine %s: mkdir %s: %s",
+			    dir, p, strerror(errno));
+			return false;
+		}
+		*s = '/';
+	}
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
 		*err_r = arena_printf(a, "quarantine %s: mkdir: %s", dir,
 		    strerror(errno));

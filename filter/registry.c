@@ -33,6 +33,23 @@ const struct opt *const cfg_tables[] = {
 	NULL
 };
 
+/* Section titles of vigil.conf(5), one per table above, in order. */
+const char *const cfg_table_titles[] = {
+	"The daemon, scores and actions",
+	"Quarantine and release",
+	"Antivirus (ClamAV)",
+	"Attachments",
+	"DNS for SPF, DKIM and DMARC",
+	"SPF",
+	"DKIM",
+	"DMARC",
+	"Authentication-Results",
+	"Bayes classifier",
+	"Policy: lists and per-recipient thresholds",
+	"Rules",
+	NULL
+};
+
 const struct check *const checks[] = {
 	&check_policy,
 	&check_headers,

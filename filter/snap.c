@@ -234,6 +234,20 @@ snap_state(const struct snap *s, const struct check *c)
 }
 
 void
+snap_check_status(const struct snap *s, const struct check *c, char *buf,
+    size_t bufsz)
+{
+	void *st = snap_state(s, c);
+
+	if (st == NULL)
+		snprintf(buf, bufsz, "off: not in Checks");
+	else if (c->status == NULL)
+		snprintf(buf, bufsz, "on");
+	else
+		c->status(st, buf, bufsz);
+}
+
+void
 snap_set_scores(struct snap *s, const char *name, const double v[SCORE_SETS])
 {
 	double *d = g_new(double, SCORE_SETS);

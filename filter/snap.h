@@ -59,6 +59,10 @@ const struct snap_core *snap_core(const struct snap *);
 /* The state that check c's setup() returned in this snapshot; NULL when
  * the check is not enabled (the Checks option). */
 void		*snap_state(const struct snap *, const struct check *c);
+/* One line on what check c does in this snapshot: "on: ...", or "off:
+ * WHY" (not in Checks, no data); written to buf. */
+void		 snap_check_status(const struct snap *, const struct check *c,
+		    char *buf, size_t bufsz);
 
 /*
  * Score table: a rules file's `score NAME n` sets the score for any

@@ -44,7 +44,8 @@ static const struct {
 	{ "stats", ctl_stats,
 	  "stats         the running daemon's counters" },
 	{ "config", ctl_config,
-	  "config [--defaults]  print the effective configuration (or all defaults)" },
+	  "config [--defaults|--man]  print the effective configuration (or all\n"
+	  "              defaults, or vigil.conf(5) made from them)" },
 	{ "scores", ctl_scores,
 	  "scores learn [--spam|--ham PATH]... [--spam-list|--ham-list FILE]...\n"
 	  "        [--from-quarantine] [--fp-target PCT] [-o OUT]\n"
@@ -190,7 +191,7 @@ no_args(int argc, char **argv)
 		return 0;
 	fprintf(stderr, "vigilctl %s: unexpected argument \"%s\"\n"
 	    "usage: vigilctl %s%s\n", argv[0], argv[1], argv[0],
-	    strcmp(argv[0], "config") == 0 ? " [--defaults]" : "");
+	    strcmp(argv[0], "config") == 0 ? " [--defaults|--man]" : "");
 	return EX_USAGE;
 }
 
@@ -229,6 +230,10 @@ ctl_config(const struct ctl_opts *o, int argc, char **argv)
 		return 0;
 	if (argc == 2 && strcmp(argv[1], "--defaults") == 0) {
 		cfg_write_defaults(stdout);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "--man") == 0) {
+		cfg_write_man(stdout);
 		return 0;
 	}
 	if (no_args(argc, argv) != 0)

@@ -87,16 +87,21 @@
 #define AV_VIRUS_SCORE		0.0
 #define AV_HEURISTIC_SCORE	3.0
 
+/* Order of AVScan's choices. */
+enum av_scan { AVSCAN_AUTO, AVSCAN_YES, AVSCAN_NO };
+
 /* Order of OnVirus's choices. */
 enum av_on_virus { ONV_REJECT, ONV_QUARANTINE, ONV_TAG, ONV_DISCARD };
 
 const struct opt av_opts[] = {
-	{ "AVScan", OPT_BOOL, "no", 0, 0, NULL,
+	{ "AVScan", OPT_ENUM, "auto", 0, 0, "auto|yes|no",
 	  "Scan every message for viruses: libclamav in-process, or clamd "
-	  "when ClamdSocket is set" },
+	  "when ClamdSocket is set (auto: when ClamdSocket is set or "
+	  "DatabaseDirectory holds signatures; yes: a missing database stops "
+	  "startup)" },
 	{ "DatabaseDirectory", OPT_PATH, "/var/lib/clamav", 0, 0, NULL,
-	  "ClamAV signature directory of the in-process engine; missing or "
-	  "empty stops startup" },
+	  "ClamAV signature directory of the in-process engine (where "
+	  "Debian's clamav-freshclam keeps it)" },
 	{ "ClamdSocket", OPT_STRING, NULL, 0, 0, NULL,
 	  "Scan through clamd's INSTREAM instead: unix:/path or "
 	  "inet:port@host" },
@@ -173,6 +178,7 @@ struct av_holder {
 
 struct av_state {
 	bool		 enabled;
+	char		 off_why[256];	/* when not enabled: "off: WHY" */
 	bool		 heuristics;
 	bool		 add_headers;
 	bool		 fast_text;	/* AVFastText */
@@ -687,6 +693,38 @@ av_default_tmpdir(const char *tmp_dir)
 	return tmp_dir;
 }
 
+/* Does dir hold ClamAV signatures (AVScan auto)? */
+static bool
+has_signatures(const char *dir)
+{
+	unsigned sigs = 0;
+
+	pthread_once(&av_init_once, av_cl_init);
+	return av_init_rc == CL_SUCCESS && dir != NULL &&
+	    cl_countsigs(dir, CL_COUNTSIGS_ALL, &sigs) == CL_SUCCESS &&
+	    sigs > 0;
+}
+
+static void
+av_status(void *arg, char *buf, size_t bufsz)
+{
+	const struct av_state *st = arg;
+	unsigned sigs = 0;
+
+	if (!st->enabled)
+		snprintf(buf, bufsz, "%s", st->off_why);
+	else if (st->clamd != NULL)
+		snprintf(buf, bufsz, "on: clamd");
+	else {
+		pthread_mutex_lock(&st->holder->lock);
+		if (st->holder->cur != NULL)
+			sigs = st->holder->cur->sigs;
+		pthread_mutex_unlock(&st->holder->lock);
+		snprintf(buf, bufsz, "on: libclamav, %u signatures from %s",
+		    sigs, st->holder->dbdir);
+	}
+}
+
 static void *
 av_setup(struct snap *s, const char **err_r)
 {
@@ -698,13 +736,30 @@ av_setup(struct snap *s, const char **err_r)
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		log_oom(sizeof(*st), "av state");
-	st->enabled = cfg_bool(c, "AVScan");
 	st->heuristics = cfg_bool(c, "AVHeuristics");
 	st->add_headers = cfg_bool(c, "AVAddHeaders");
 	st->on_virus = cfg_enum(c, "OnVirus");
 	st->fast_text = cfg_bool(c, "AVFastText");
-	if (!st->enabled)
+	spec = cfg_str(c, "ClamdSocket");
+	switch (cfg_enum(c, "AVScan")) {
+	case AVSCAN_NO:
+		snprintf(st->off_why, sizeof(st->off_why), "off: AVScan no");
 		return st;
+	case AVSCAN_AUTO:
+		/* No database yet (clamav-freshclam not installed or not
+		 * run): off, said once at startup, not per message. */
+		if ((spec == NULL || *spec == '\0') &&
+		    !has_signatures(cfg_str(c, "DatabaseDirectory"))) {
+			snprintf(st->off_why, sizeof(st->off_why), "off: no "
+			    "signatures in %s (install clamav-freshclam)",
+			    cfg_str(c, "DatabaseDirectory"));
+			return st;
+		}
+		break;
+	default:
+		break;
+	}
+	st->enabled = true;
 
 	lim.max_scansize = cfg_size(c, "AVMaxScanSize");
 	lim.max_filesize = cfg_size(c, "AVMaxFileSize");
@@ -714,7 +769,7 @@ av_setup(struct snap *s, const char **err_r)
 	if ((lim.tmpdir = cfg_str(c, "AVTempDirectory")) == NULL)
 		lim.tmpdir = av_default_tmpdir(snap_core(s)->tmp_dir);
 
-	if ((spec = cfg_str(c, "ClamdSocket")) != NULL && *spec != '\0') {
+	if (spec != NULL && *spec != '\0') {
 		struct arena *a;
 		const char *why;
 
@@ -1170,7 +1225,7 @@ av_run(void *arg, struct msg *m, enum check_phase phase, const char **why_r)
 	bool fast = false;
 
 	if (!st->enabled) {
-		*why_r = "AVScan is off";
+		*why_r = st->off_why;
 		return CHECK_SKIP;
 	}
 	if (msg_is_oversize(m)) {
@@ -1270,6 +1325,7 @@ const struct check check_av = {
 	/* Viruses from trusted or authenticated senders are still viruses. */
 	.is_content = 0,
 	.setup = av_setup,
+	.status = av_status,
 	.run = av_run,
 	.teardown = av_teardown,
 	.stats = av_stats,

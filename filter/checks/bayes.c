@@ -395,6 +395,35 @@ bayes_run(void *arg, struct msg *m, enum check_phase phase,
 	return CHECK_DONE;
 }
 
+/* "learning, 37/200 spam, 12/200 ham", "voting, ..." or why it is off. */
+static void
+bayes_status(void *arg, char *buf, size_t bufsz)
+{
+	struct bayes_state *st = arg;
+	struct bayes_totals tot;
+	char	*err = NULL;
+
+	if (st->store == NULL) {
+		snprintf(buf, bufsz, "off: %s", st->open_error != NULL ?
+		    st->open_error : "BayesEnable no");
+		return;
+	}
+	if (st->store->ops->totals(st->store, &tot, &err) == -1) {
+		snprintf(buf, bufsz, "on: store unreadable: %s", err);
+		free(err);
+		return;
+	}
+	if (tot.nspam >= st->min_spam && tot.nham >= st->min_ham)
+		snprintf(buf, bufsz, "on: voting, %llu spam, %llu ham learned",
+		    (unsigned long long)tot.nspam, (unsigned long long)tot.nham);
+	else
+		snprintf(buf, bufsz, "on: learning, %llu/%llu spam, %llu/%llu "
+		    "ham", (unsigned long long)tot.nspam,
+		    (unsigned long long)st->min_spam,
+		    (unsigned long long)tot.nham,
+		    (unsigned long long)st->min_ham);
+}
+
 static void
 bayes_stats(void *arg, FILE *out)
 {
@@ -426,4 +455,5 @@ const struct check check_bayes = {
 	.run = bayes_run,
 	.teardown = bayes_teardown,
 	.stats = bayes_stats,
+	.status = bayes_status,
 };

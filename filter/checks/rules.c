@@ -28,9 +28,12 @@
 #include "checks/rules_check.h"
 
 const struct opt rules_opts[] = {
-	{ "RulesDir", OPT_PATH, "/etc/vigil/rules", 0, 0, NULL,
+	{ "RulesDir", OPT_PATH, DATADIR "/vigil/rules", 0, 0, NULL,
 	  "Rule files (*.rules, *.cf) in the SpamAssassin rule language, "
-	  "read in lexical order" },
+	  "read in lexical order: the shipped set, replaced on upgrade" },
+	{ "LocalRulesDir", OPT_PATH, SYSCONFDIR "/vigil/rules.d", 0, 0, NULL,
+	  "The site's own rule files, read after RulesDir in lexical order, "
+	  "so that their scores win (a missing default folder is skipped)" },
 	{ "RulesMatchLimit", OPT_INT, "500000", 1000, 100000000, NULL,
 	  "PCRE2 match limit per regex and text; a rule reaching it counts "
 	  "as not hit" },
@@ -49,6 +52,7 @@ struct rules_state {
 	uint64_t		 n_msgs;	/* atomic */
 	uint64_t		 ns_total;	/* atomic: build + evaluation */
 	bool			 has_mimeheader;	/* parts' headers needed */
+	char			*where;		/* the folders read, for status */
 };
 
 static char	*setup_err;	/* kept until the next setup call */
@@ -74,22 +78,29 @@ setup_diag_fn(void *arg, enum rules_sev sev, const char *file, int line,
 		    d->errors->len ? "; " : "", file, line, col, name, what);
 }
 
-/* Loads and compiles dir; NULL with *err_r (malloc'd) on any error. */
+/* Loads and compiles dir, then local (if not NULL); NULL with *err_r
+ * (malloc'd) on any error. */
 struct rules_set *
-rules_build(const char *dir, const struct rules_limits *lim,
-    const struct rules_diag *diag, bool stress, char **err_r)
+rules_build(const char *dir, const char *local,
+    const struct rules_limits *lim, const struct rules_diag *diag,
+    bool stress, char **err_r)
 {
 	struct rules_set *set = rules_set_new(lim);
 
-	rules_load_path(set, dir, diag);
+	if (dir != NULL)
+		rules_load_path(set, dir, diag);
+	if (local != NULL)
+		rules_load_path(set, local, diag);
 	rules_compile(set, stress, diag);
 	{
 		struct rules_counts c;
 
 		rules_get_counts(set, &c);
 		if (c.errors > 0) {
-			*err_r = g_strdup_printf("RulesDir %s: %zu error%s",
-			    dir, c.errors, c.errors > 1 ? "s" : "");
+			*err_r = g_strdup_printf("RulesDir %s%s%s: %zu "
+			    "error%s", dir ? dir : "-", local ? ", LocalRulesDir "
+			    : "", local ? local : "", c.errors,
+			    c.errors > 1 ? "s" : "");
 			rules_set_free(&set);
 			return NULL;
 		}
@@ -106,6 +117,43 @@ rules_limits_from_cfg(const struct cfg *cfg, struct rules_limits *lim)
 	lim->raw_scan = (size_t)cfg_size(cfg, "RulesRawScanSize");
 }
 
+/* Does folder dir hold a file that rules_load_path would read? */
+static bool
+has_rule_files(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *n;
+	bool found = false;
+
+	if (d == NULL)
+		return false;
+	while (!found && (n = g_dir_read_name(d)) != NULL)
+		found = n[0] != '.' && (g_str_has_suffix(n, ".rules") ||
+		    g_str_has_suffix(n, ".cf"));
+	g_dir_close(d);
+	return found;
+}
+
+void
+rules_dirs_from_cfg(const struct cfg *cfg, const char **dir_r,
+    const char **local_r)
+{
+	const char *dir = cfg_str(cfg, "RulesDir");
+	const char *local = cfg_str(cfg, "LocalRulesDir");
+
+	/* A default folder may be missing (a build run from its source
+	 * tree, a site without local rules): skipped, and the caller says
+	 * so for RulesDir.  A folder the config names must exist. */
+	if (!cfg_is_set(cfg, "RulesDir") && access(dir, F_OK) == -1)
+		dir = NULL;
+	/* An empty local folder is the normal case, not worth a warning. */
+	if (local != NULL && !cfg_is_set(cfg, "LocalRulesDir") &&
+	    !has_rule_files(local))
+		local = NULL;
+	*dir_r = dir;
+	*local_r = local;
+}
+
 static void *
 rules_setup(struct snap *snap, const char **err_r)
 {
@@ -113,24 +161,20 @@ rules_setup(struct snap *snap, const char **err_r)
 	struct rules_state *st = g_new0(struct rules_state, 1);
 	struct setup_diag d = { .errors = g_string_new(NULL) };
 	struct rules_diag diag = { .fn = setup_diag_fn, .arg = &d };
-	const char *dir = cfg_str(cfg, "RulesDir");
+	const char *dir, *local;
 	struct rules_counts c;
 	char *err = NULL;
 
 	g_free(setup_err);
 	setup_err = NULL;
 	rules_limits_from_cfg(cfg, &st->lim);
-	/* The default folder may not exist on a fresh install: no rules,
-	 * said loudly.  A RulesDir the config names must exist. */
-	if (!cfg_is_set(cfg, "RulesDir") && access(dir, F_OK) == -1) {
+	rules_dirs_from_cfg(cfg, &dir, &local);
+	if (dir == NULL)
 		log_sys(LOG_WARNING, "rules: default RulesDir %s: %s: running "
-		    "without rules (set RulesDir)", dir, strerror(errno));
-		st->set = rules_set_new(&st->lim);
-		rules_compile(st->set, false, NULL);
-		g_string_free(d.errors, TRUE);
-		return st;
-	}
-	if ((st->set = rules_build(dir, &st->lim, &diag, false, &err)) == NULL) {
+		    "without the shipped rules (set RulesDir)",
+		    cfg_str(cfg, "RulesDir"), strerror(ENOENT));
+	if ((st->set = rules_build(dir, local, &st->lim, &diag, false,
+	    &err)) == NULL) {
 		setup_err = g_strdup_printf("%s: %s%s", err, d.errors->str,
 		    d.nerrors > 5 ? "; ..." : "");
 		g_free(err);
@@ -149,8 +193,11 @@ rules_setup(struct snap *snap, const char **err_r)
 		snap_set_scores(snap, name, sets);
 	}
 	rules_get_counts(st->set, &c);
+	st->where = g_strdup_printf("%s%s%s%s", dir ? dir :
+	    cfg_str(cfg, "RulesDir"), dir ? "" : " (missing)",
+	    local ? " then " : "", local ? local : "");
 	log_sys(LOG_INFO, "rules: %s: %zu rules loaded, %zu skipped, %zu "
-	    "warnings (vigilctl rules lint lists them)", dir, c.loaded,
+	    "warnings (vigilctl rules lint lists them)", st->where, c.loaded,
 	    c.skipped, c.warnings);
 	return st;
 }
@@ -217,7 +264,23 @@ rules_teardown(void *state)
 	if (st == NULL)
 		return;
 	rules_set_free(&st->set);
+	g_free(st->where);
 	g_free(st);
+}
+
+static void
+rules_status(void *state, char *buf, size_t bufsz)
+{
+	const struct rules_state *st = state;
+	struct rules_counts c;
+
+	rules_get_counts(st->set, &c);
+	if (c.loaded == 0)
+		snprintf(buf, bufsz, "off: no rules (RulesDir %s)",
+		    st->where ? st->where : "-");
+	else
+		snprintf(buf, bufsz, "on: %zu rules from %s", c.loaded,
+		    st->where);
 }
 
 static void
@@ -248,4 +311,5 @@ const struct check check_rules = {
 	.run = rules_run,
 	.teardown = rules_teardown,
 	.stats = rules_stats,
+	.status = rules_status,
 };

@@ -31,10 +31,17 @@ extern bool	rules_cpu_time;
 /* The result of the rules check for m, or NULL when it did not run. */
 struct rules_result *rules_result(struct msg *m);
 
-/* Loads and compiles dir (file or folder); NULL with *err_r
- * (g_malloc'd) when it has errors, each reported to diag. */
-struct rules_set *rules_build(const char *dir, const struct rules_limits *,
-	    const struct rules_diag *diag, bool stress, char **err_r);
+/* Loads and compiles dir then local (each a file or folder, or NULL);
+ * NULL with *err_r (g_malloc'd) when it has errors, each reported to
+ * diag. */
+struct rules_set *rules_build(const char *dir, const char *local,
+	    const struct rules_limits *, const struct rules_diag *diag,
+	    bool stress, char **err_r);
+/* The folders the configuration says to read, in order: RulesDir and
+ * LocalRulesDir, each NULL when it is a default that is missing (or, for
+ * the local one, holds no rule files).  Strings owned by cfg. */
+void	rules_dirs_from_cfg(const struct cfg *, const char **dir_r,
+	    const char **local_r);
 void	rules_limits_from_cfg(const struct cfg *, struct rules_limits *);
 /* The set a snapshot's rules state holds. */
 const struct rules_set *rules_state_set(const void *state);

@@ -31,8 +31,9 @@
 #                                tests of another MTA: tests/sendmail)
 #   pf_vigil_start CONF [K=V...] start vigil (-f -c CONF -o K=V) and make it
 #                                Postfix's milter (if Postfix runs); log in
-#                                $PF_VIGIL_LOG; its ControlSocket and
-#                                BayesDir are private to the run
+#                                $PF_VIGIL_LOG; its ControlSocket,
+#                                BayesDir and QuarantineDir are private
+#                                to the run
 #   pf_milter_start SPEC CMD...  same for any milter command (SPEC unix:path)
 #   pf_vigil_stop / pf_vigil_kill [SIG]   SIGTERM and wait / send SIG (KILL)
 #   pf_vigil_pid, pf_vigil_worker_pid   the daemon's (supervisor's) pid,
@@ -355,6 +356,11 @@ pf_vigil_start() {
 	case " $* " in
 	*" BayesDir="*) ;;
 	*) args+=(-o "BayesDir=$PF_WORK/bayes") ;;
+	esac
+	# A private quarantine too (the default and the sample's are shared).
+	case " $* " in
+	*" QuarantineDir="*) ;;
+	*) args+=(-o "QuarantineDir=$PF_WORK/quarantine") ;;
 	esac
 	for kv in "$@"; do
 		args+=(-o "$kv")

@@ -1125,11 +1125,61 @@ test_rules_dir_missing(void **state)
 	cfg_unref(&c);
 	unlink(path);
 	free(path);
-	if (access("/etc/vigil/rules", F_OK) == 0)
+	if (access(DATADIR "/vigil/rules", F_OK) == 0)
 		skip();		/* an installed rule set: not the case here */
 	s = t_snap("Checks rules\n", NULL, 0);
 	assert_non_null(s);
 	snap_unref(&s);
+}
+
+/* LocalRulesDir is read after RulesDir: its rules add to the shipped
+ * set and its score lines win, though its file sorts first by name. */
+static void
+test_local_rules_dir(void **state)
+{
+	char ship[] = "/tmp/vigil-ship-XXXXXX";
+	char local[] = "/tmp/vigil-local-XXXXXX";
+	char *p1, *p2, *conf;
+	struct snap *s;
+	struct msg *m;
+	const struct verdict *v;
+	FILE *f;
+
+	assert_non_null(mkdtemp(ship));
+	assert_non_null(mkdtemp(local));
+	p1 = g_strdup_printf("%s/50_ship.rules", ship);
+	p2 = g_strdup_printf("%s/10_site.rules", local);
+	f = fopen(p1, "w");
+	fputs("header SUBJ_HELLO Subject =~ /hello/i\nscore SUBJ_HELLO 2.5\n",
+	    f);
+	fclose(f);
+	f = fopen(p2, "w");
+	fputs("score SUBJ_HELLO 0.5\nheader SUBJ_THERE Subject =~ /there/\n"
+	    "score SUBJ_THERE 1.0\n", f);
+	fclose(f);
+	conf = g_strdup_printf("Checks rules\nRulesDir %s\nLocalRulesDir %s\n",
+	    ship, local);
+	s = t_snap(conf, NULL, 0);
+	assert_true(snap_score(s, "SUBJ_HELLO", -1) > 0.49 &&
+	    snap_score(s, "SUBJ_HELLO", -1) < 0.51);
+	m = t_scan(s, "From: a@example.org\nTo: b@example.org\n"
+	    "Subject: Hello there\nMessage-ID: <x@example.org>\n\nbody\n", &v);
+	assert_true(msg_has_hit(m, "SUBJ_HELLO"));
+	assert_true(msg_has_hit(m, "SUBJ_THERE"));
+	assert_true(v->score > 1.49 && v->score < 1.51);
+	msg_end(&m);
+	snap_unref(&s);
+	/* The local folder emptied: the shipped score again. */
+	unlink(p2);
+	s = t_snap(conf, NULL, 0);
+	assert_true(snap_score(s, "SUBJ_HELLO", -1) > 2.49);
+	snap_unref(&s);
+	unlink(p1);
+	rmdir(ship);
+	rmdir(local);
+	g_free(p1);
+	g_free(p2);
+	g_free(conf);
 }
 
 int
@@ -1137,6 +1187,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_errors_have_positions),
+		cmocka_unit_test(test_local_rules_dir),
 		cmocka_unit_test(test_skips_and_warnings),
 		cmocka_unit_test(test_scores),
 		cmocka_unit_test(test_score_bounds),

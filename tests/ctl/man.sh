@@ -1,0 +1,54 @@
+#!/bin/sh
+# man.sh - the manual pages render without warnings: vigil(8),
+# vigilctl(8), vigil-rules(5) and vigil.conf(5), the last generated from
+# the option tables; it must name every option `vigilctl config
+# --defaults` lists.  mandoc -T lint (warnings and worse) and groff -ww,
+# as man(1) and lintian run it, whichever are installed.
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+T=$(mktemp -d /tmp/vigil-man-test.XXXXXX)
+trap 'rm -rf "$T"' EXIT INT TERM
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok - $*"; }
+bad() { fail=$((fail + 1)); echo "not ok - $*"; }
+
+for p in vigil.8 vigilctl.8 vigil-rules.5 vigil.conf.5; do
+	f=$top_builddir/doc/$p
+	if [ ! -s "$f" ]; then
+		bad "$p: not built"
+		continue
+	fi
+	: >"$T/out"
+	if command -v mandoc >/dev/null 2>&1; then
+		mandoc -T lint -W warning "$f" >>"$T/out" 2>&1
+	fi
+	# groff as man(1) and lintian run it: every warning.
+	if command -v groff >/dev/null 2>&1; then
+		groff -ww -mdoc -z "$f" >>"$T/out" 2>&1
+	fi
+	if [ -s "$T/out" ]; then
+		bad "$p renders with warnings"
+		sed 's/^/#   /' "$T/out"
+	else
+		ok "$p renders without warnings"
+	fi
+	if grep -q '@[A-Z]*@' "$f"; then
+		bad "$p: unsubstituted @PLACEHOLDER@"
+	else
+		ok "$p: paths substituted"
+	fi
+done
+"$top_builddir/filter/vigilctl" -c /dev/null config --defaults |
+    sed -n 's/^#\([A-Z][A-Za-z0-9]*\)\( .*\)\{0,1\}$/\1/p' >"$T/opts"
+n=0
+while read -r o; do
+	grep -q "^\.It Cm $o " "$top_builddir/doc/vigil.conf.5" || {
+		bad "vigil.conf.5 lacks $o"
+		n=$((n + 1))
+	}
+done <"$T/opts"
+[ "$n" -eq 0 ] && ok "vigil.conf.5 lists all $(wc -l <"$T/opts") options"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
