@@ -659,6 +659,15 @@ usage_learn(FILE *f)
 	    "so that its scores win.\n");
 }
 
+/* A usage error after the lists were made: freed, EX_USAGE. */
+static int
+usage_free(GPtrArray *srcs, GString *desc)
+{
+	g_ptr_array_free(srcs, TRUE);
+	g_string_free(desc, TRUE);
+	return EX_USAGE;
+}
+
 static int
 scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 {
@@ -682,13 +691,15 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 	double	 fp_target = 0.001, lambda = 0.0;	/* 0: chosen */
 	unsigned min_hits = 3;
 	const char *out_path = NULL, *source = NULL;
-	GPtrArray *srcs = g_ptr_array_new();	/* "s:path", "H:list", ... */
+	/* "sPATH", "HLIST", "Q": where the mail comes from, and its class */
+	GPtrArray *srcs = g_ptr_array_new_with_free_func(g_free);
 	GString	*desc = g_string_new(NULL);
 	char	*zone = NULL;
 	int	 ch, rc = 0;
 
 	if (ctl_wants_help(argc, argv, argc)) {
 		usage_learn(stdout);
+		(void)usage_free(srcs, desc);
 		return 0;
 	}
 	optind = 0;	/* a full restart: GNU getopt permutes again */
@@ -708,7 +719,7 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 			    fp_target < 1)) {
 				fprintf(stderr, "vigilctl scores: --fp-target: "
 				    "a percentage, e.g. 0.1%%\n");
-				return EX_USAGE;
+				return usage_free(srcs, desc);
 			}
 			break;
 		case 'l':
@@ -718,7 +729,7 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 			    !(lambda > 0 && lambda < 1e6))) {
 				fprintf(stderr, "vigilctl scores: --lambda: a "
 				    "positive number or auto\n");
-				return EX_USAGE;
+				return usage_free(srcs, desc);
 			}
 			break;
 		case 'k':
@@ -726,7 +737,7 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 			if (*end != '\0' || l.folds < 2 || l.folds > 100) {
 				fprintf(stderr, "vigilctl scores: --folds: 2 "
 				    "to 100\n");
-				return EX_USAGE;
+				return usage_free(srcs, desc);
 			}
 			break;
 		case 'm':
@@ -734,7 +745,7 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 			if (*end != '\0' || min_hits < 1) {
 				fprintf(stderr, "vigilctl scores: --min-hits: "
 				    "at least 1\n");
-				return EX_USAGE;
+				return usage_free(srcs, desc);
 			}
 			break;
 		case 'o':
@@ -751,12 +762,12 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 			break;
 		default:
 			usage_learn(stderr);
-			return EX_USAGE;
+			return usage_free(srcs, desc);
 		}
 	}
 	if (optind < argc || srcs->len == 0) {
 		usage_learn(stderr);
-		return EX_USAGE;
+		return usage_free(srcs, desc);
 	}
 
 	/*
@@ -769,6 +780,7 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 	if (zfd < 0) {
 		fprintf(stderr, "vigilctl scores: %s: %s\n", ztmp,
 		    strerror(errno));
+		(void)usage_free(srcs, desc);
 		return EX_CANTCREAT;
 	}
 	close(zfd);
@@ -785,6 +797,7 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 	if (l.snap == NULL) {
 		g_free(ov);
 		g_free(zone);
+		(void)usage_free(srcs, desc);
 		return EX_CONFIG;
 	}
 	l.ex = g_ptr_array_new();

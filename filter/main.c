@@ -634,8 +634,10 @@ main(int argc, char **argv)
 		    facility_of(cfg_enum_str(cfg, "SyslogFacility")) : LOG_MAIL);
 	}
 	pidfile = cfg_str(cfg, "PidFile");
-	if (pidfile != NULL && write_pidfile(pidfile) < 0)
+	if (pidfile != NULL && write_pidfile(pidfile) < 0) {
+		cfg_unref(&cfg);
 		return EX_CANTCREAT;
+	}
 	rc = supervise(&args, cfg, spec, &u);
 	if (pidfile != NULL)
 		(void)unlink(pidfile);
