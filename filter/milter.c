@@ -233,7 +233,8 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		log_msg(LOG_INFO, c->msg, "verdict=%s stage=mail from=<%s> reason=%s",
 		    action_name((enum verdict_action)forced), msg_mail_from(c->msg),
 		    reason ? reason : "policy");
-		daemon_count_message((enum verdict_action)forced, msg_elapsed_ms(c->msg));
+		daemon_count_message((enum verdict_action)forced,
+		    reason ? reason : "policy", msg_elapsed_ms(c->msg));
 		conn_msg_end(c);
 		return reply_status((enum verdict_action)forced);
 	}
@@ -383,7 +384,7 @@ log_verdict(struct msg *m, const struct verdict *v, enum verdict_action done,
 	    "size=%zu reason=%s hits=%s%s ms=%.1f", action_name(done), v->score,
 	    v->required, client, from, msg_rcpt_count(m), msg_size(m), v->reason,
 	    hits_text(m), extra ? extra : "", msg_elapsed_ms(m));
-	daemon_count_message(done, msg_elapsed_ms(m));
+	daemon_count_message(done, v->reason, msg_elapsed_ms(m));
 }
 
 /* Adds headers and rewrites the subject of a message that is delivered. */

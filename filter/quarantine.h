@@ -135,7 +135,8 @@ int		 quarantine_token_peek(struct qstore *, const char *id,
 
 /* False positives: one count per rule that hit a released-as-ham entry. */
 bool		 quarantine_record_fp(struct qstore *, const struct qentry *);
-/* Writes "quarantine.* value" counter lines (entries, false positives). */
+/* Writes "quarantine.* value" counter lines (entries, bytes, released,
+ * false positives). */
 bool		 quarantine_write_stats(struct qstore *, FILE *out);
 
 #endif

@@ -150,6 +150,8 @@ struct av_engine {
 	unsigned	 sigs;
 	unsigned	 gen;
 	double		 load_ms;
+	unsigned	 db_version;	/* newest .cvd/.cld's version, 0: none */
+	time_t		 db_time;	/* its build time, 0: unknown */
 };
 
 /* The current engine of one database, and the thread that reloads it. */
@@ -323,6 +325,11 @@ engine_load(const char *dir, const struct av_limits *lim, char *err,
 	e->refs = 1;
 	e->sigs = sigs;
 	e->load_ms = ms_since(t0);
+	/* Signature files without a CVD header (a site's own .ndb) have
+	 * neither: the signature count stands for the version then. */
+	e->db_version = (unsigned)cl_engine_get_num(eng, CL_ENGINE_DB_VERSION,
+	    NULL);
+	e->db_time = (time_t)cl_engine_get_num(eng, CL_ENGINE_DB_TIME, NULL);
 	COUNT_ADD(engines_live, 1);
 	return e;
 }
@@ -1261,6 +1268,10 @@ av_stats(void *arg, FILE *out)
 	fprintf(out, "av.engine.generation %u\n", e->gen);
 	fprintf(out, "av.engine.signatures %u\n", e->sigs);
 	fprintf(out, "av.engine.load_ms %.0f\n", e->load_ms);
+	fprintf(out, "av.engine.db_version %u\n", e->db_version);
+	if (e->db_time > 0)
+		fprintf(out, "av.engine.db_age_s %lld\n",
+		    (long long)(time(NULL) - e->db_time));
 	engine_put(st->holder, &e);
 }
 
