@@ -698,7 +698,7 @@ ctl_quarantine(const struct ctl_opts *o, int argc, char **argv)
 }
 
 int
-ctl_quarantine_stats(const struct ctl_opts *o)
+ctl_quarantine_stats(const struct ctl_opts *o, FILE *out)
 {
 	struct cfg *c = ctl_cfg(o);
 	struct qstore *q;
@@ -720,7 +720,7 @@ ctl_quarantine_stats(const struct ctl_opts *o)
 	}
 	free(index);
 	q = quarantine_open(c, false, &err);
-	if (q == NULL || !quarantine_write_stats(q, stdout)) {
+	if (q == NULL || !quarantine_write_stats(q, out)) {
 		fprintf(stderr, "vigilctl stats: %s\n", q == NULL ? err :
 		    quarantine_error(q));
 		rc = 1;

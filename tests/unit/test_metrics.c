@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "metrics.h"
+#include "stats_view.h"
 
 /* Renders stats through metrics_from_stats; caller frees. */
 static char *
@@ -182,6 +183,54 @@ test_histogram(void **state)
 	free(buf);
 }
 
+/* vigilctl stats: JSON for scripts, groups for people. */
+static void
+test_stats_views(void **state)
+{
+	static const char text[] =
+	    "uptime.s 5\n"
+	    "messages.tag 2\n"
+	    "rules.hits.B 1\n"
+	    "check.rules.runs 3\n"
+	    "messages.accept 7\n"
+	    "rules.hits.A 9\n"
+	    "rules.hits.C 0\n"
+	    "rules.us.A 120\n"
+	    "check.rules.failures 0\n"
+	    "check.rules.ms.mean 0.250\n"
+	    "version.rules 0a1b2c3d\n";
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	(void)state;
+	stats_write_json(f, text);
+	fclose(f);
+	want(buf, "\"messages.accept\": 7,");
+	want(buf, "\"version.rules\": \"0a1b2c3d\"");
+	want(buf, "\"rules.us.A\": 120");
+	/* Sorted by name. */
+	assert_true(strstr(buf, "check.rules.runs") < strstr(buf, "messages.accept"));
+	free(buf);
+
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	stats_write_human(f, text);
+	fclose(f);
+	/* Versions lead; lines stay "name value" for scripts. */
+	assert_true(strncmp(buf, "# versions in service\nversion.rules 0a1b2c3d\n",
+	    45) == 0);
+	want(buf, "\n# messages by action\nmessages.accept 7\nmessages.tag 2\n");
+	want(buf, "check.rules.failures 0\ncheck.rules.ms.mean 0.250\n"
+	    "check.rules.runs 3\n");
+	/* Busiest rule first, its time with it; no line for C. */
+	want(buf, "rules.hits.A 9\nrules.us.A 120\nrules.hits.B 1\n");
+	refuse(buf, "rules.hits.C");
+	want(buf, "# 1 rules without hits");
+	want(buf, "# process\nuptime.s 5\n");
+	free(buf);
+}
+
 int
 main(void)
 {
@@ -191,6 +240,7 @@ main(void)
 		cmocka_unit_test(test_rule_top_n),
 		cmocka_unit_test(test_versions_and_escaping),
 		cmocka_unit_test(test_histogram),
+		cmocka_unit_test(test_stats_views),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
