@@ -396,6 +396,11 @@ show_entry(const struct qentry *e, const unsigned char *msg, size_t len)
 		time_text(tbuf, sizeof(tbuf), e->released);
 		printf("Released:   %s UTC\n", tbuf);
 	}
+	if (e->versions != NULL) {
+		printf("Versions:   ");
+		term_puts(stdout, e->versions);
+		putchar('\n');
+	}
 	printf("\nHits:\n");
 	for (i = 0; i < e->nhits; i++) {
 		printf("  %-28s %7.2f  ", e->hits[i].name, e->hits[i].score);

@@ -200,6 +200,7 @@ print_json(const char *file, struct msg *m, const struct verdict *v, double ms)
 		json_put_string(stdout, k);
 		printf(":%s", j);
 	}
+	printf(",\"versions\":%s", verdict_versions_json(m, v));
 	printf(",\"elapsed_ms\":%.3f}\n", ms);
 }
 

@@ -186,7 +186,14 @@ daemon_write_stats(FILE *out)
 	fprintf(out, "connections.total %llu\n", atomic_load(&conns_total));
 	fprintf(out, "reloads %llu\n", atomic_load(&n_reloads));
 	fprintf(out, "reloads.failed %llu\n", atomic_load(&n_reload_failures));
-	fprintf(out, "config.generation %llu\n", atomic_load(&n_reloads) + 1);
+	if (s != NULL) {
+		fprintf(out, "config.generation %s\n",
+		    snap_version(s, SNAP_V_CONFIG));
+		/* The Bayes store's and AV engine's come from their checks. */
+		for (int k = SNAP_V_RULES; k <= SNAP_V_CONFIG; k++)
+			fprintf(out, "version.%s %s\n", snap_version_names[k],
+			    snap_version(s, (enum snap_version)k));
+	}
 	fprintf(out, "uptime.s %llu\n",
 	    (unsigned long long)((util_now_us() - started_us) / 1000000));
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)

@@ -360,6 +360,11 @@ metrics_from_stats(const struct metrics_fmt *f, const char *text)
 		if (sp == NULL || sp == *l)
 			continue;
 		*sp = '\0';
+		/* The Bayes store's version moves with every message
+		 * learned: as a label it would make a series per message
+		 * (vigil_bayes_learned_messages has it). */
+		if (strcmp(*l, "version.bayes") == 0)
+			continue;
 		if (strncmp(*l, "version.", 8) == 0) {
 			add_version(info, *l + 8, sp + 1);
 			continue;
@@ -426,8 +431,8 @@ metrics_from_stats(const struct metrics_fmt *f, const char *text)
 	}
 	if (info->len > 0) {
 		metrics_family(f, "vigil_version_info", METRICS_GAUGE,
-		    "Versions in service: rule set, scores, configuration, "
-		    "Bayes store, AV database, and their combined hash");
+		    "Versions in service: rule set, scores, configuration "
+		    "generation, AV database");
 		metrics_sample(f, "vigil_version_info", METRICS_GAUGE, info->str,
 		    1);
 	}

@@ -381,9 +381,11 @@ log_verdict(struct msg *m, const struct verdict *v, enum verdict_action done,
 	    msg_client_name(m) ? msg_client_name(m) : "unknown",
 	    msg_client_addr(m) ? msg_client_addr(m) : "unknown");
 	log_msg(LOG_INFO, m, "verdict=%s score=%.1f/%.1f client=%s from=<%s> rcpts=%zu "
-	    "size=%zu reason=%s hits=%s%s ms=%.1f", action_name(done), v->score,
-	    v->required, client, from, msg_rcpt_count(m), msg_size(m), v->reason,
-	    hits_text(m), extra ? extra : "", msg_elapsed_ms(m));
+	    "size=%zu reason=%s hits=%s%s version=%s versions=%s ms=%.1f",
+	    action_name(done), v->score, v->required, client, from,
+	    msg_rcpt_count(m), msg_size(m), v->reason, hits_text(m),
+	    extra ? extra : "", v->version, verdict_versions_text(m, v),
+	    msg_elapsed_ms(m));
 	daemon_count_message(done, v->reason, msg_elapsed_ms(m));
 }
 

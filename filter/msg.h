@@ -196,6 +196,13 @@ size_t		 msg_field_count(const struct msg *);
 void		 msg_field(const struct msg *, size_t i, const char **key_r,
 		    const char **json_r);
 
+/* A version this message's verdict is made with, where a check knows
+ * better than the snapshot (the Bayes store's counts, the AV engine in
+ * use); msg_version falls back to snap_version.  Strings in m's arena. */
+void		 msg_set_version(struct msg *, enum snap_version k,
+		    const char *value);
+const char	*msg_version(const struct msg *, enum snap_version k);
+
 /* Per-message storage for check c (NULL at first). */
 void		**msg_slot(struct msg *, const struct check *c);
 

@@ -63,6 +63,9 @@ struct qentry {
 	const char	*reason;	/* "spam", "virus", "policy", ... */
 	int64_t		 size;
 	int64_t		 released;	/* time of the last release, or 0 */
+	/* The verdict's versions as JSON text ({"rules": ..., "combined":
+	 * ...}); NULL for entries from before they were kept. */
+	const char	*versions;
 	const struct qhit *hits;
 	size_t		 nhits;
 };

@@ -69,7 +69,8 @@ stats_write_json(FILE *out, const char *text)
 		fputs(i ? ",\n  " : "\n  ", out);
 		json_put_string(out, v[i].key);
 		fputs(": ", out);
-		if (is_number(v[i].val))
+		/* Versions are names: a hash of digits stays a string. */
+		if (is_number(v[i].val) && strncmp(v[i].key, "version.", 8) != 0)
 			fputs(v[i].val, out);
 		else
 			json_put_string(out, v[i].val);

@@ -10,7 +10,8 @@
 #include <stdio.h>
 
 /* {"messages.accept": 12, "version.rules": "0a1b...", ...}: every line,
- * in name order; values that are numbers stay numbers. */
+ * in name order; values that are numbers stay numbers, except versions
+ * (version.*), which are always strings. */
 void	stats_write_json(FILE *out, const char *text);
 /* The same "name value" lines, grouped under "# title" lines and sorted:
  * versions first, then messages, scanning, checks, the rules that hit

@@ -1063,6 +1063,9 @@ engine_scan(struct av_state *st, struct msg *m, const unsigned char *buf,
 	}
 	*scanner_r = arena_printf(a, "ClamAV %s (%u signatures, "
 	    "generation %u)", cl_retver(), e->sigs, e->gen);
+	msg_set_version(m, SNAP_V_AV, e->db_version > 0 ?
+	    arena_printf(a, "%u", e->db_version) :
+	    arena_printf(a, "sigs:%u", e->sigs));
 	for (size_t i = 0; i < nbufs; i++) {
 		const char *vn = NULL;
 
@@ -1269,6 +1272,10 @@ av_stats(void *arg, FILE *out)
 	fprintf(out, "av.engine.signatures %u\n", e->sigs);
 	fprintf(out, "av.engine.load_ms %.0f\n", e->load_ms);
 	fprintf(out, "av.engine.db_version %u\n", e->db_version);
+	if (e->db_version > 0)
+		fprintf(out, "version.av %u\n", e->db_version);
+	else
+		fprintf(out, "version.av sigs:%u\n", e->sigs);
 	if (e->db_time > 0)
 		fprintf(out, "av.engine.db_age_s %lld\n",
 		    (long long)(time(NULL) - e->db_time));

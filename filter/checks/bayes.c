@@ -292,6 +292,10 @@ bayes_run(void *arg, struct msg *m, enum check_phase phase,
 		msg_set_field(m, "bayes", "null");
 		return CHECK_DONE;
 	}
+	/* The store as this verdict saw it: messages learned per class. */
+	msg_set_version(m, SNAP_V_BAYES, arena_printf(msg_arena(m),
+	    "%llu/%llu", (unsigned long long)tot.nspam,
+	    (unsigned long long)tot.nham));
 	double	 anchor_pts[BAYES_NANCHORS];
 	bool	 is_mature = tot.nspam >= st->min_spam && tot.nham >= st->min_ham;
 	bool	 is_weighted = true;
@@ -427,6 +431,8 @@ bayes_stats(void *arg, FILE *out)
 			free(err);
 			return;
 		}
+		fprintf(out, "version.bayes %llu/%llu\n",
+		    (unsigned long long)tot.nspam, (unsigned long long)tot.nham);
 		fprintf(out, "bayes.ready %d\n", tot.nspam >= st->min_spam &&
 		    tot.nham >= st->min_ham);
 		fprintf(out, "bayes.learned.spam %llu\n",

@@ -148,6 +148,16 @@ rules_setup(struct snap *snap, const char **err_r)
 
 		snap_set_scores(snap, name, sets);
 	}
+	{
+		uint64_t hr, hs;
+		char hex[17];
+
+		rules_set_hashes(st->set, &hr, &hs);
+		snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)hr);
+		snap_set_version(snap, SNAP_V_RULES, hex);
+		snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)hs);
+		snap_set_version(snap, SNAP_V_SCORES, hex);
+	}
 	rules_get_counts(st->set, &c);
 	log_sys(LOG_INFO, "rules: %s: %zu rules loaded, %zu skipped, %zu "
 	    "warnings (vigilctl rules lint lists them)", dir, c.loaded,

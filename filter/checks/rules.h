@@ -131,6 +131,14 @@ void		 rules_set_free(struct rules_set **);
 int		 rules_load_path(struct rules_set *, const char *path,
 		    const struct rules_diag *);
 /* Reads rules from a string (tests); file names the source in messages. */
+/* Adds a rules file's text to the set's content and score-line hashes
+ * (rules_load_path does it for every file it reads). */
+void		 rules_hash_text(struct rules_set *, const char *text,
+		    size_t len);
+/* The versions of what was loaded: a hash of the files' text, and one
+ * of their `score` lines alone (0: none). */
+void		 rules_set_hashes(const struct rules_set *, uint64_t *rules_r,
+		    uint64_t *scores_r);
 int		 rules_load_string(struct rules_set *, const char *file,
 		    const char *text, const struct rules_diag *);
 /*

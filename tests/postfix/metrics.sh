@@ -127,6 +127,25 @@ expect "rule hits: the rest summed as other" \
 expect "scan threads are reported" 'vigil_scan_threads >= bool 0' 1
 expect "every message scanned somewhere" 'sum(vigil_scan_messages_total)' 3
 expect "configuration generation 1 at start" 'vigil_config_generation' 1
+expect "versions in service: rule set and scores hashes" \
+    'count(vigil_version_info{rules=~"[0-9a-f]{16}",scores=~"[0-9a-f]{16}",config="1"})' 1
+
+# --- Versioned verdicts: the log line and X-Spam-Status agree ---------
+line=$(grep 'verdict=tag' "$PF_VIGIL_LOG" | tail -1)
+lver=$(printf '%s\n' "$line" | sed -n 's/.* version=\([0-9a-f]*\) .*/\1/p')
+f=$(pf_delivered spam-0)
+status=$(pf_header X-Spam-Status "$f")
+if printf '%s\n' "$line" | grep -Eq ' versions=rules:[0-9a-f]{16},scores:[0-9a-f]{16},config:1,bayes:-,av:- ' &&
+    [ ${#lver} = 8 ]; then
+	pf_ok "log line: version=$lver and every version"
+else
+	pf_fail "log line carries the versions" "$line"
+fi
+case $status in
+"Yes, score="*" required="*" version=$lver tests="*)
+	pf_ok "X-Spam-Status: version=$lver, tests= last" ;;
+*)	pf_fail "X-Spam-Status carries the log line's version" "$status" ;;
+esac
 
 # --- A reload shows up as a counter and a new generation --------------
 if "$CTL" -c "$top_srcdir/samples/vigil.conf" \
@@ -134,6 +153,18 @@ if "$CTL" -c "$top_srcdir/samples/vigil.conf" \
 	expect "reload counted" 'vigil_reloads_total' 1
 	expect "configuration generation 2 after a reload" \
 	    'vigil_config_generation' 2
+	expect "version info follows the reload" \
+	    'count(vigil_version_info{config="2"})' 1
+	st=$("$CTL" -c "$top_srcdir/samples/vigil.conf" \
+	    -o "ControlSocket=$PF_WORK/run/control.sock" stats --json)
+	if printf '%s\n' "$st" | "$PYTHON" -c 'import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if d["version.config"] == "2" and len(d["version.rules"]) == 16
+    and d["messages.tag"] == 1 else 1)'; then
+		pf_ok "vigilctl stats --json: versions in service and counters"
+	else
+		pf_fail "vigilctl stats --json" "$(printf '%s\n' "$st" | head -20)"
+	fi
 else
 	pf_fail "vigilctl reload" "refused"
 fi

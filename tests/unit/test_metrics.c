@@ -144,12 +144,13 @@ static void
 test_versions_and_escaping(void **state)
 {
 	char *out = render("version.rules 0123abcd\nversion.config 4\n"
-	    "version.odd a\"b\\c\n", false, 10);
+	    "version.bayes 10/20\nversion.odd a\"b\\c\n", false, 10);
 	char buf[32];
 
 	(void)state;
 	want(out, "vigil_version_info{rules=\"0123abcd\",config=\"4\","
 	    "odd=\"a\\\"b\\\\c\"} 1\n");
+	refuse(out, "bayes=");
 	free(out);
 	assert_string_equal(metrics_escape(buf, sizeof(buf), "x\ny"), "x\\ny");
 }
@@ -198,7 +199,8 @@ test_stats_views(void **state)
 	    "rules.us.A 120\n"
 	    "check.rules.failures 0\n"
 	    "check.rules.ms.mean 0.250\n"
-	    "version.rules 0a1b2c3d\n";
+	    "version.rules 0a1b2c3d\n"
+	    "version.scores 12345678\n";
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -208,6 +210,7 @@ test_stats_views(void **state)
 	fclose(f);
 	want(buf, "\"messages.accept\": 7,");
 	want(buf, "\"version.rules\": \"0a1b2c3d\"");
+	want(buf, "\"version.scores\": \"12345678\"");
 	want(buf, "\"rules.us.A\": 120");
 	/* Sorted by name. */
 	assert_true(strstr(buf, "check.rules.runs") < strstr(buf, "messages.accept"));

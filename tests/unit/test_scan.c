@@ -16,6 +16,22 @@ static const char *good =
     "From: Alice <alice@example.org>\nTo: bob@example.com\nSubject: hi\n"
     "Date: Tue, 24 Nov 2026 10:15:00 +0100\nMessage-ID: <a@example.org>\n\nbody\n";
 
+/* X-Spam-Status wants: want with " version=<the verdict's>" put before
+ * " tests=" (SpamAssassin's form, tests= last). */
+static void
+status_equal(const struct verdict *v, const char *want)
+{
+	const char *t = strstr(want, " tests=");
+	char buf[512];
+
+	assert_non_null(t);
+	assert_int_equal(strlen(v->version), 8);
+	assert_int_equal(strspn(v->version, "0123456789abcdef"), 8);
+	snprintf(buf, sizeof(buf), "%.*s version=%s%s", (int)(t - want), want,
+	    v->version, t);
+	assert_string_equal(v->status, buf);
+}
+
 static void
 test_accept_tag_reject(void **state)
 {
@@ -30,12 +46,12 @@ test_accept_tag_reject(void **state)
 	m = t_scan(s, good, &v);
 	assert_int_equal(v->action, ACTION_ACCEPT);
 	assert_true(v->score == 0);
-	assert_string_equal(v->status, "No, score=0.0 required=5.0 tests=none");
+	status_equal(v, "No, score=0.0 required=5.0 tests=none");
 	msg_end(&m);
 	m = t_scan(s, bad_headers, &v);
 	assert_int_equal(v->action, ACTION_ACCEPT);
 	assert_false(v->is_spam);
-	assert_string_equal(v->status,
+	status_equal(v,
 	    "No, score=3.9 required=5.0 tests=FROM_MALFORMED,MISSING_DATE,MISSING_MID");
 	msg_end(&m);
 	snap_unref(&s);
@@ -44,7 +60,7 @@ test_accept_tag_reject(void **state)
 	m = t_scan(s, bad_headers, &v);
 	assert_int_equal(v->action, ACTION_TAG);
 	assert_true(v->is_spam);
-	assert_string_equal(v->status,
+	status_equal(v,
 	    "Yes, score=3.9 required=3.0 tests=FROM_MALFORMED,MISSING_DATE,MISSING_MID");
 	assert_null(v->new_subject);	/* RewriteSubject unset */
 	msg_end(&m);
@@ -317,6 +333,87 @@ test_score_table(void **state)
 	snap_unref(&s);
 }
 
+/* A snapshot of rules text in a fresh RulesDir; the folder is removed. */
+static struct snap *
+rules_snap(const char *rules)
+{
+	char dir[] = "/tmp/vigil-ver-XXXXXX", path[64], conf[128];
+	struct snap *s;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/10_t.rules", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(rules, f);
+	fclose(f);
+	snprintf(conf, sizeof(conf), "Checks headers, rules\nRulesDir %s\n",
+	    dir);
+	s = t_snap(conf, NULL, 0);
+	unlink(path);
+	rmdir(dir);
+	return s;
+}
+
+/* Every verdict carries the versions it was made with: the rule files'
+ * text, their score lines alone, the configuration generation. */
+static void
+test_versions(void **state)
+{
+	static const char base[] =
+	    "header T_HI Subject =~ /hello/\ndescribe T_HI hi\nscore T_HI 1.0\n";
+	static const char redescribed[] =
+	    "header T_HI Subject =~ /hello/\ndescribe T_HI hello\nscore T_HI 1.0\n";
+	static const char rescored[] =
+	    "header T_HI Subject =~ /hello/\ndescribe T_HI hi\n  score T_HI 2.0\n";
+	const struct verdict *v;
+	struct snap *s;
+	struct msg *m;
+	char rules1[17], scores1[17], ver1[9];
+	unsigned gen1;
+
+	(void)state;
+	s = rules_snap(base);
+	m = t_scan(s, bad_headers, &v);
+	assert_int_equal(strlen(v->versions[SNAP_V_RULES]), 16);
+	assert_int_equal(strlen(v->versions[SNAP_V_SCORES]), 16);
+	assert_string_equal(v->versions[SNAP_V_AV], "-");	/* av not run */
+	strcpy(rules1, v->versions[SNAP_V_RULES]);
+	strcpy(scores1, v->versions[SNAP_V_SCORES]);
+	strcpy(ver1, v->version);
+	gen1 = (unsigned)atoi(v->versions[SNAP_V_CONFIG]);
+	assert_true(gen1 >= 1);
+	assert_non_null(strstr(v->status, ver1));
+	assert_non_null(strstr(verdict_versions_text(m, v), rules1));
+	msg_end(&m);
+	snap_unref(&s);
+
+	/* Same text again: same rule and score hashes, next generation. */
+	s = rules_snap(base);
+	m = t_scan(s, bad_headers, &v);
+	assert_string_equal(v->versions[SNAP_V_RULES], rules1);
+	assert_string_equal(v->versions[SNAP_V_SCORES], scores1);
+	assert_int_equal(atoi(v->versions[SNAP_V_CONFIG]), gen1 + 1);
+	assert_string_not_equal(v->version, ver1);
+	msg_end(&m);
+	snap_unref(&s);
+
+	/* A description changed: the rule set, not the weights. */
+	s = rules_snap(redescribed);
+	m = t_scan(s, bad_headers, &v);
+	assert_string_not_equal(v->versions[SNAP_V_RULES], rules1);
+	assert_string_equal(v->versions[SNAP_V_SCORES], scores1);
+	msg_end(&m);
+	snap_unref(&s);
+
+	/* A score changed (indented: blanks do not count): the weights. */
+	s = rules_snap(rescored);
+	m = t_scan(s, bad_headers, &v);
+	assert_string_not_equal(v->versions[SNAP_V_SCORES], scores1);
+	assert_non_null(strstr(verdict_versions_json(m, v), "\"combined\": \""));
+	msg_end(&m);
+	snap_unref(&s);
+}
+
 int
 main(void)
 {
@@ -332,6 +429,7 @@ main(void)
 		cmocka_unit_test(test_trusted_skips_content),
 		cmocka_unit_test(test_hostile_input),
 		cmocka_unit_test(test_score_table),
+		cmocka_unit_test(test_versions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
