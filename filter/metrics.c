@@ -138,6 +138,7 @@ static const struct map maps[] = {
 	{ "rules.limit.*", NULL, C, NULL, NULL, 0, NULL },
 	{ "quarantine.false_positives.*", NULL, C, NULL, NULL, 0, NULL },
 	{ "shadow.us.*", NULL, C, NULL, NULL, 0, NULL },
+	{ "shadow.limit.*", NULL, C, NULL, NULL, 0, NULL },
 
 	{ "check.*.failures", "vigil_check_failures", C, "check", NULL, 0,
 	  "Check runs that failed (tempfail or error), by check" },
@@ -169,7 +170,8 @@ static const struct map maps[] = {
 	{ "rules.hits.*", "vigil_rule_hits", C, "rule", NULL, 0,
 	  "Rule hits: the busiest rules by name, the rest as rule=\"other\"" },
 	{ "shadow.hits.*", "vigil_shadow_rule_hits", C, "rule", NULL, 0,
-	  "Hits of shadow rules (counted, never scored)" },
+	  "Hits of shadow rules (counted, never scored): the busiest, the "
+	  "rest as rule=\"other\"" },
 	{ "rules.messages", "vigil_rules_messages", C, NULL, NULL, 0,
 	  "Messages the rules ran on" },
 	{ "rules.us", "vigil_rules_seconds", C, NULL, NULL, 1e-6,
@@ -395,7 +397,8 @@ metrics_from_stats(const struct metrics_fmt *f, const char *text)
 			fams[i].row = &maps[i];
 			fams[i].samples = g_array_new(FALSE, FALSE,
 			    sizeof(struct sample));
-			fams[i].is_top = strcmp(maps[i].key, "rules.hits.*") == 0;
+			fams[i].is_top = strcmp(maps[i].key, "rules.hits.*") == 0 ||
+			    strcmp(maps[i].key, "shadow.hits.*") == 0;
 		}
 		{
 			const struct map *r = &maps[i];

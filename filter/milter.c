@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include <glib.h>
 #include <libmilter/mfapi.h>
 
 #include "cfg.h"
@@ -353,6 +354,24 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return go_on(c, SMFIP_NR_BODY);
 }
 
+/* " shadow=A,B" for the log line when shadow rules hit, else "". */
+static const char *
+shadow_text(struct msg *m)
+{
+	GString *s;
+	const char *out;
+
+	if (msg_shadow_hit_count(m) == 0)
+		return "";
+	s = g_string_new(" shadow=");
+	for (size_t i = 0; i < msg_shadow_hit_count(m); i++)
+		g_string_append_printf(s, "%s%s", i ? "," : "",
+		    msg_shadow_hit(m, i));
+	out = arena_strdup(msg_arena(m), s->str);
+	g_string_free(s, TRUE);
+	return out;
+}
+
 /* Writes hits as NAME=score,... for the log line. */
 static const char *
 hits_text(struct msg *m)
@@ -381,10 +400,11 @@ log_verdict(struct msg *m, const struct verdict *v, enum verdict_action done,
 	    msg_client_name(m) ? msg_client_name(m) : "unknown",
 	    msg_client_addr(m) ? msg_client_addr(m) : "unknown");
 	log_msg(LOG_INFO, m, "verdict=%s score=%.1f/%.1f client=%s from=<%s> rcpts=%zu "
-	    "size=%zu reason=%s hits=%s%s version=%s versions=%s ms=%.1f",
+	    "size=%zu reason=%s hits=%s%s%s version=%s versions=%s ms=%.1f",
 	    action_name(done), v->score, v->required, client, from,
 	    msg_rcpt_count(m), msg_size(m), v->reason, hits_text(m),
-	    extra ? extra : "", v->version, verdict_versions_text(m, v),
+	    shadow_text(m), extra ? extra : "", v->version,
+	    verdict_versions_text(m, v),
 	    msg_elapsed_ms(m));
 	daemon_count_message(done, v->reason, msg_elapsed_ms(m));
 }

@@ -60,6 +60,7 @@ struct msg {
 	VEC(struct kv)	 fields;
 	void		*slots[MAX_SLOTS];
 	const char	*versions[SNAP_V_N];	/* NULL: the snapshot's */
+	VEC(const char *) shadow;		/* shadow rules that hit */
 	bool		 live;
 };
 
@@ -573,6 +574,22 @@ msg_set_field(struct msg *m, const char *key, const char *json)
 }
 
 size_t msg_field_count(const struct msg *m) { return m->fields.n; }
+
+void
+msg_add_shadow_hit(struct msg *m, const char *name)
+{
+	const char *n = arena_strdup(m->arena, name);
+
+	VEC_PUSH(m->arena, m->shadow, n);
+}
+
+size_t msg_shadow_hit_count(const struct msg *m) { return m->shadow.n; }
+
+const char *
+msg_shadow_hit(const struct msg *m, size_t i)
+{
+	return m->shadow.v[i];
+}
 
 void
 msg_set_version(struct msg *m, enum snap_version k, const char *value)

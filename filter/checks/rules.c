@@ -31,6 +31,10 @@ const struct opt rules_opts[] = {
 	{ "RulesDir", OPT_PATH, "/etc/vigil/rules", 0, 0, NULL,
 	  "Rule files (*.rules, *.cf) in the SpamAssassin rule language, "
 	  "read in lexical order" },
+	{ "ShadowRulesDir", OPT_PATH, NULL, 0, 0, NULL,
+	  "Rule files loaded after RulesDir whose rules are shadow rules: "
+	  "evaluated and counted (stats, metrics, log shadow=), never "
+	  "scored, as `tflags NAME shadow` (unset: none)" },
 	{ "RulesMatchLimit", OPT_INT, "500000", 1000, 100000000, NULL,
 	  "PCRE2 match limit per regex and text; a rule reaching it counts "
 	  "as not hit" },
@@ -76,12 +80,15 @@ setup_diag_fn(void *arg, enum rules_sev sev, const char *file, int line,
 
 /* Loads and compiles dir; NULL with *err_r (malloc'd) on any error. */
 struct rules_set *
-rules_build(const char *dir, const struct rules_limits *lim,
-    const struct rules_diag *diag, bool stress, char **err_r)
+rules_build(const char *dir, const char *shadow_dir,
+    const struct rules_limits *lim, const struct rules_diag *diag, bool stress,
+    char **err_r)
 {
 	struct rules_set *set = rules_set_new(lim);
 
 	rules_load_path(set, dir, diag);
+	if (shadow_dir != NULL)
+		rules_load_shadow_path(set, shadow_dir, diag);
 	rules_compile(set, stress, diag);
 	{
 		struct rules_counts c;
@@ -130,7 +137,8 @@ rules_setup(struct snap *snap, const char **err_r)
 		g_string_free(d.errors, TRUE);
 		return st;
 	}
-	if ((st->set = rules_build(dir, &st->lim, &diag, false, &err)) == NULL) {
+	if ((st->set = rules_build(dir, cfg_str(cfg, "ShadowRulesDir"),
+	    &st->lim, &diag, false, &err)) == NULL) {
 		setup_err = g_strdup_printf("%s: %s%s", err, d.errors->str,
 		    d.nerrors > 5 ? "; ..." : "");
 		g_free(err);
@@ -209,6 +217,12 @@ rules_run(void *state, struct msg *m, enum check_phase phase,
 		/* Sub-rules (__NAME) only feed metas, as in SpamAssassin. */
 		if (strncmp(h->rule->name, "__", 2) == 0)
 			continue;
+		/* Shadow rules are counted (the rule's n_hits) and named
+		 * in the log, never scored. */
+		if (h->rule->tflags & TF_SHADOW) {
+			msg_add_shadow_hit(m, h->rule->name);
+			continue;
+		}
 		if (h->match[0] != '\0')
 			msg_add_hit(m, h->rule->name, h->rule->score,
 			    "%s: \"%s\"", h->where, h->match);

@@ -31,10 +31,12 @@ extern bool	rules_cpu_time;
 /* The result of the rules check for m, or NULL when it did not run. */
 struct rules_result *rules_result(struct msg *m);
 
-/* Loads and compiles dir (file or folder); NULL with *err_r
+/* Loads and compiles dir (file or folder), then shadow_dir (NULL:
+ * none), whose rules are all shadow rules; NULL with *err_r
  * (g_malloc'd) when it has errors, each reported to diag. */
-struct rules_set *rules_build(const char *dir, const struct rules_limits *,
-	    const struct rules_diag *diag, bool stress, char **err_r);
+struct rules_set *rules_build(const char *dir, const char *shadow_dir,
+	    const struct rules_limits *, const struct rules_diag *diag,
+	    bool stress, char **err_r);
 void	rules_limits_from_cfg(const struct cfg *, struct rules_limits *);
 /* The set a snapshot's rules state holds. */
 const struct rules_set *rules_state_set(const void *state);

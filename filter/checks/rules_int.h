@@ -52,6 +52,8 @@ struct rules_set {
 	/* Versions: the loaded files' text, and their `score` lines alone,
 	 * each hashed in load order (XXH3 chained through the seed). */
 	uint64_t	 content_hash, score_hash;
+	/* Loading ShadowRulesDir: its rules get TF_SHADOW. */
+	bool		 is_loading_shadow;
 	/* figures */
 	size_t		 nerrors, nwarnings, nskipped;
 	/* Messages evaluated (atomic, any thread).  One counter for the

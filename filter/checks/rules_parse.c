@@ -358,6 +358,7 @@ rule_new(struct pfile *pf, const char *name, enum rule_type type)
 	r->type = type;
 	r->file = (char *)pf->file;
 	r->line = pf->line;
+	r->is_from_shadow = pf->set->is_loading_shadow;
 	return r;
 }
 
@@ -668,7 +669,7 @@ parse_tflags(struct pfile *pf, const char *name, char *rest)
 		{ "nice", TF_NICE }, { "multiple", TF_MULTIPLE },
 		{ "nosubject", TF_NOSUBJECT }, { "net", TF_NET },
 		{ "learn", TF_LEARN }, { "userconf", TF_USERCONF },
-		{ "noautolearn", TF_NOAUTOLEARN },
+		{ "noautolearn", TF_NOAUTOLEARN }, { "shadow", TF_SHADOW },
 	};
 	struct rules_attr *a = attr_get(pf->set, name);
 
@@ -994,6 +995,18 @@ load_file(struct rules_set *set, const char *path,
 	n = rules_load_string(set, path, text, diag);
 	g_free(text);
 	return n;
+}
+
+int
+rules_load_shadow_path(struct rules_set *set, const char *path,
+    const struct rules_diag *diag)
+{
+	int errs;
+
+	set->is_loading_shadow = true;
+	errs = rules_load_path(set, path, diag);
+	set->is_loading_shadow = false;
+	return errs;
 }
 
 void

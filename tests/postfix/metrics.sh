@@ -5,7 +5,10 @@
 # private Postfix with vigil as its milter (tests/postfix/lib.sh), and the
 # counters are read back through Prometheus' query API (/api/v1/query),
 # as a dashboard or an alert rule would see them.  The exposition also
-# passes `promtool check metrics`.  Opt-in (make check-postfix), as root.
+# passes `promtool check metrics`.  Also end to end here: the versions a
+# verdict was made with (log line, X-Spam-Status, vigil_version_info,
+# stats --json) and a shadow rule (counted and logged, never scored).
+# Opt-in (make check-postfix), as root.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir}"
@@ -24,8 +27,13 @@ trap '[ -n "$PROM_PID" ] && kill "$PROM_PID" 2>/dev/null &&
     wait "$PROM_PID" 2>/dev/null; pf_teardown' EXIT
 
 MPORT=$(pf_free_port)
+# A rule on trial: it would tag both clean messages if it scored.
+mkdir -p "$PF_WORK/shadow"
+printf 'header T_SHADOW_LUNCH Subject =~ /lunch/\nscore T_SHADOW_LUNCH 50\n' \
+    > "$PF_WORK/shadow/trial.rules"
 OPTS=(Checks=headers,rules TagScore=0.4 RejectScore=0 AddHeaders=all
-    "MetricsListen=127.0.0.1:$MPORT" MetricsTopRules=3)
+    "MetricsListen=127.0.0.1:$MPORT" MetricsTopRules=3
+    "ShadowRulesDir=$PF_WORK/shadow")
 if ! pf_vigil_start "$top_srcdir/samples/vigil.conf" "${OPTS[@]}" ||
     ! pf_wait_sock "127.0.0.1:$MPORT" 10; then
 	pf_fail "vigil starts with MetricsListen" "$(tail -5 "$PF_VIGIL_LOG")"
@@ -127,6 +135,15 @@ expect "rule hits: the rest summed as other" \
 expect "scan threads are reported" 'vigil_scan_threads >= bool 0' 1
 expect "every message scanned somewhere" 'sum(vigil_scan_messages_total)' 3
 expect "configuration generation 1 at start" 'vigil_config_generation' 1
+expect "shadow rule counted, apart from live rules" \
+    'vigil_shadow_rule_hits_total{rule="T_SHADOW_LUNCH"}' 2
+expect "shadow rule not among live rule hits" \
+    'count(vigil_rule_hits_total{rule="T_SHADOW_LUNCH"}) or vector(0)' 0
+if [ "$(grep -c 'verdict=accept .* shadow=T_SHADOW_LUNCH ' "$PF_VIGIL_LOG")" = 2 ]; then
+	pf_ok "log: shadow=T_SHADOW_LUNCH on the clean messages, still accepted"
+else
+	pf_fail "log: shadow=" "$(grep verdict= "$PF_VIGIL_LOG")"
+fi
 expect "versions in service: rule set and scores hashes" \
     'count(vigil_version_info{rules=~"[0-9a-f]{16}",scores=~"[0-9a-f]{16}",config="1"})' 1
 

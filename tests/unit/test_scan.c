@@ -8,6 +8,8 @@
 #include "check.h"
 #include "lib/util.h"
 #include "msg_private.h"
+#include "checks/rules.h"
+#include "checks/rules_check.h"
 
 /* Missing Date (1.4), Message-ID (0.5), malformed From (2.0): 3.9. */
 static const char *bad_headers =
@@ -333,11 +335,12 @@ test_score_table(void **state)
 	snap_unref(&s);
 }
 
-/* A snapshot of rules text in a fresh RulesDir; the folder is removed. */
+/* A snapshot of rules text in a fresh RulesDir, and shadow text (or
+ * NULL) in a ShadowRulesDir; the folders are removed. */
 static struct snap *
-rules_snap(const char *rules)
+rules_snap2(const char *rules, const char *shadow)
 {
-	char dir[] = "/tmp/vigil-ver-XXXXXX", path[64], conf[128];
+	char dir[] = "/tmp/vigil-ver-XXXXXX", path[64], spath[80], conf[256];
 	struct snap *s;
 	FILE *f;
 
@@ -346,12 +349,91 @@ rules_snap(const char *rules)
 	assert_non_null(f = fopen(path, "w"));
 	fputs(rules, f);
 	fclose(f);
-	snprintf(conf, sizeof(conf), "Checks headers, rules\nRulesDir %s\n",
-	    dir);
+	snprintf(spath, sizeof(spath), "%s/shadow.rules", dir);
+	if (shadow != NULL) {
+		assert_non_null(f = fopen(spath, "w"));
+		fputs(shadow, f);
+		fclose(f);
+	}
+	snprintf(conf, sizeof(conf), "Checks headers, rules\nRulesDir %s\n"
+	    "%s%s\n", path, shadow ? "ShadowRulesDir " : "",
+	    shadow ? spath : "");
 	s = t_snap(conf, NULL, 0);
 	unlink(path);
+	unlink(spath);
 	rmdir(dir);
 	return s;
+}
+
+static struct snap *
+rules_snap(const char *rules)
+{
+	return rules_snap2(rules, NULL);
+}
+
+static bool
+has_hit(const struct msg *m, const char *name)
+{
+	for (size_t i = 0; i < msg_hit_count(m); i++)
+		if (strcmp(msg_hit(m, i)->name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Shadow rules (tflags shadow, or ShadowRulesDir) run and are noted,
+ * never scored. */
+static void
+test_shadow_rules(void **state)
+{
+	static const char live[] =
+	    "header T_LIVE Subject =~ /hello/\nscore T_LIVE 1.0\n"
+	    "header T_TRIAL Subject =~ /hel/\nscore T_TRIAL 4.0\n"
+	    "tflags T_TRIAL shadow\n";
+	static const char trial[] =
+	    "header T_DIR Subject =~ /ello/\nscore T_DIR 3.0\n";
+	const struct verdict *v;
+	struct snap *s;
+	struct msg *m;
+	double base;
+
+	(void)state;
+	s = rules_snap2(live, trial);
+	m = t_scan(s, bad_headers, &v);
+	assert_true(has_hit(m, "T_LIVE"));
+	assert_false(has_hit(m, "T_TRIAL"));
+	assert_false(has_hit(m, "T_DIR"));
+	assert_int_equal(msg_shadow_hit_count(m), 2);
+	assert_true((strcmp(msg_shadow_hit(m, 0), "T_TRIAL") == 0 &&
+	    strcmp(msg_shadow_hit(m, 1), "T_DIR") == 0) ||
+	    (strcmp(msg_shadow_hit(m, 0), "T_DIR") == 0 &&
+	    strcmp(msg_shadow_hit(m, 1), "T_TRIAL") == 0));
+	/* Not in X-Spam-Status either. */
+	assert_null(strstr(v->status, "T_TRIAL"));
+	base = v->score;
+	msg_end(&m);
+	/* Counted apart from the live rules. */
+	{
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		rules_write_stats(rules_state_set(snap_state(s, &check_rules)), f);
+		fclose(f);
+		assert_non_null(strstr(buf, "\nshadow.hits.T_TRIAL 1\n"));
+		assert_non_null(strstr(buf, "\nshadow.hits.T_DIR 1\n"));
+		assert_non_null(strstr(buf, "rules.hits.T_LIVE 1\n"));
+		assert_null(strstr(buf, "rules.hits.T_TRIAL"));
+		free(buf);
+	}
+	snap_unref(&s);
+
+	/* Without them the score is the same. */
+	s = rules_snap("header T_LIVE Subject =~ /hello/\nscore T_LIVE 1.0\n");
+	m = t_scan(s, bad_headers, &v);
+	assert_true(v->score == base);
+	assert_int_equal(msg_shadow_hit_count(m), 0);
+	msg_end(&m);
+	snap_unref(&s);
 }
 
 /* Every verdict carries the versions it was made with: the rule files'
@@ -430,6 +512,7 @@ main(void)
 		cmocka_unit_test(test_hostile_input),
 		cmocka_unit_test(test_score_table),
 		cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_shadow_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
