@@ -151,7 +151,8 @@ struct av_engine {
 	unsigned	 gen;
 	double		 load_ms;
 	unsigned	 db_version;	/* newest .cvd/.cld's version, 0: none */
-	time_t		 db_time;	/* its build time, 0: unknown */
+	time_t		 db_time;	/* its build time, else the files'
+					 * newest mtime; 0: unknown */
 };
 
 /* The current engine of one database, and the thread that reloads it. */
@@ -247,6 +248,31 @@ ms_since(uint64_t t0)
 }
 
 /* Builds and compiles an engine from dir; NULL with err filled. */
+/* The newest modification time of dir's files (0: none readable): the
+ * database's age when its files carry no CVD build time. */
+static time_t
+newest_mtime(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct stat sb;
+	time_t newest = 0;
+	char path[4096];
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    sb.st_mtime > newest)
+			newest = sb.st_mtime;
+	}
+	closedir(d);
+	return newest;
+}
+
 static struct av_engine *
 engine_load(const char *dir, const struct av_limits *lim, char *err,
     size_t errsz)
@@ -330,6 +356,8 @@ engine_load(const char *dir, const struct av_limits *lim, char *err,
 	e->db_version = (unsigned)cl_engine_get_num(eng, CL_ENGINE_DB_VERSION,
 	    NULL);
 	e->db_time = (time_t)cl_engine_get_num(eng, CL_ENGINE_DB_TIME, NULL);
+	if (e->db_time <= 0)
+		e->db_time = newest_mtime(dir);
 	COUNT_ADD(engines_live, 1);
 	return e;
 }
