@@ -89,6 +89,12 @@ const struct opt core_opts[] = {
 	  "Long-lived threads that run the end-of-message checks (-1: one "
 	  "per CPU; 0: each connection's own thread); when all are busy a "
 	  "message runs on its connection's thread.  Read at start" },
+	{ "MetricsListen", OPT_STRING, NULL, 0, 0, NULL,
+	  "host:port where Prometheus scrapes /metrics (e.g. 127.0.0.1:9466; "
+	  "unset: off).  Read at start" },
+	{ "MetricsTopRules", OPT_INT, "50", 0, 100000, NULL,
+	  "Rules with their own vigil_rule_hits_total series (the busiest); "
+	  "the others are summed as rule=\"other\"" },
 	{ NULL }
 };
 

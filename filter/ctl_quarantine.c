@@ -396,6 +396,11 @@ show_entry(const struct qentry *e, const unsigned char *msg, size_t len)
 		time_text(tbuf, sizeof(tbuf), e->released);
 		printf("Released:   %s UTC\n", tbuf);
 	}
+	if (e->versions != NULL) {
+		printf("Versions:   ");
+		term_puts(stdout, e->versions);
+		putchar('\n');
+	}
 	printf("\nHits:\n");
 	for (i = 0; i < e->nhits; i++) {
 		printf("  %-28s %7.2f  ", e->hits[i].name, e->hits[i].score);
@@ -698,7 +703,7 @@ ctl_quarantine(const struct ctl_opts *o, int argc, char **argv)
 }
 
 int
-ctl_quarantine_stats(const struct ctl_opts *o)
+ctl_quarantine_stats(const struct ctl_opts *o, FILE *out)
 {
 	struct cfg *c = ctl_cfg(o);
 	struct qstore *q;
@@ -720,7 +725,7 @@ ctl_quarantine_stats(const struct ctl_opts *o)
 	}
 	free(index);
 	q = quarantine_open(c, false, &err);
-	if (q == NULL || !quarantine_write_stats(q, stdout)) {
+	if (q == NULL || !quarantine_write_stats(q, out)) {
 		fprintf(stderr, "vigilctl stats: %s\n", q == NULL ? err :
 		    quarantine_error(q));
 		rc = 1;

@@ -200,6 +200,13 @@ print_json(const char *file, struct msg *m, const struct verdict *v, double ms)
 		json_put_string(stdout, k);
 		printf(":%s", j);
 	}
+	printf(",\"versions\":%s", verdict_versions_json(m, v));
+	printf(",\"shadow\":[");
+	for (size_t i = 0; i < msg_shadow_hit_count(m); i++) {
+		printf("%s", i ? "," : "");
+		json_put_string(stdout, msg_shadow_hit(m, i));
+	}
+	printf("]");
 	printf(",\"elapsed_ms\":%.3f}\n", ms);
 }
 

@@ -19,7 +19,10 @@
 #include "cfg.h"
 #include "check.h"
 #include "daemon.h"
+#include "lib/histo.h"
 #include "lib/log.h"
+#include "metrics.h"
+#include "quarantine.h"
 #include "lib/util.h"
 #include "pipeline.h"
 #include "scanpool.h"
@@ -37,6 +40,48 @@ static atomic_bool is_stopping;
 static atomic_ullong conns_total;
 static atomic_ullong n_reloads, n_reload_failures;
 static uint64_t started_us;
+static struct histo msg_time;
+
+/*
+ * Messages by action and reason.  Reasons are few and fixed by the code
+ * ("spam", "clean", "virus", "oversize", ...), but an admin's pass text
+ * is one too, so the table is bounded: the first MAX_REASONS distinct
+ * reasons get a row, later ones count under "other".  Rows are only
+ * ever added (under reason_lock), never removed, so readers scan the
+ * published prefix without the lock.
+ */
+#define MAX_REASONS	32
+struct reason_row {
+	const char	*name;		/* strdup'd, never freed */
+	atomic_ullong	 n[ACTION_DISCARD + 1];
+};
+static struct reason_row reasons[MAX_REASONS + 1];	/* last: "other" */
+static atomic_size_t nreasons;
+static pthread_mutex_t reason_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct reason_row *
+reason_row(const char *name)
+{
+	size_t n = atomic_load(&nreasons);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(reasons[i].name, name) == 0)
+			return &reasons[i];
+	pthread_mutex_lock(&reason_lock);
+	n = atomic_load(&nreasons);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(reasons[i].name, name) == 0) {
+			pthread_mutex_unlock(&reason_lock);
+			return &reasons[i];
+		}
+	if (n < MAX_REASONS && (reasons[n].name = strdup(name)) != NULL) {
+		atomic_store(&nreasons, n + 1);
+		pthread_mutex_unlock(&reason_lock);
+		return &reasons[n];
+	}
+	pthread_mutex_unlock(&reason_lock);
+	return &reasons[MAX_REASONS];
+}
 
 void
 daemon_set_snap(struct snap *s)
@@ -92,11 +137,16 @@ fail:
 }
 
 void
-daemon_count_message(enum verdict_action a, double ms)
+daemon_count_message(enum verdict_action a, const char *reason, double ms)
 {
-	if ((size_t)a <= ACTION_DISCARD)
+	uint64_t us = ms > 0 ? (uint64_t)(ms * 1000) : 0;
+
+	if ((size_t)a <= ACTION_DISCARD) {
 		atomic_fetch_add(&n_msgs[a], 1);
-	atomic_fetch_add(&scan_us_total, (unsigned long long)(ms * 1000));
+		atomic_fetch_add(&reason_row(reason ? reason : "none")->n[a], 1);
+	}
+	atomic_fetch_add(&scan_us_total, us);
+	histo_observe(&msg_time, us);
 }
 
 void
@@ -168,6 +218,14 @@ daemon_write_stats(FILE *out)
 	fprintf(out, "connections.total %llu\n", atomic_load(&conns_total));
 	fprintf(out, "reloads %llu\n", atomic_load(&n_reloads));
 	fprintf(out, "reloads.failed %llu\n", atomic_load(&n_reload_failures));
+	if (s != NULL) {
+		fprintf(out, "config.generation %s\n",
+		    snap_version(s, SNAP_V_CONFIG));
+		/* The Bayes store's and AV engine's come from their checks. */
+		for (int k = SNAP_V_RULES; k <= SNAP_V_CONFIG; k++)
+			fprintf(out, "version.%s %s\n", snap_version_names[k],
+			    snap_version(s, (enum snap_version)k));
+	}
 	fprintf(out, "uptime.s %llu\n",
 	    (unsigned long long)((util_now_us() - started_us) / 1000000));
 #if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
@@ -191,6 +249,79 @@ daemon_write_stats(FILE *out)
 		if (checks[i]->stats != NULL && snap_state(s, checks[i]) != NULL)
 			checks[i]->stats(snap_state(s, checks[i]), out);
 	snap_unref(&s);
+}
+
+/* The quarantine's counters, read from its index (none yet: nothing). */
+static void
+write_quarantine_stats(FILE *out)
+{
+	struct snap *s = daemon_snap();
+	const struct cfg *c = s != NULL ? snap_cfg(s) : NULL;
+	struct qstore *q;
+	char *err = NULL, *index = NULL;
+
+	if (c == NULL || cfg_str(c, "QuarantineDir") == NULL ||
+	    asprintf(&index, "%s/index.sqlite", cfg_str(c, "QuarantineDir")) < 0 ||
+	    access(index, F_OK) != 0)
+		goto out;
+	if ((q = quarantine_open(c, false, &err)) == NULL ||
+	    !quarantine_write_stats(q, out))
+		log_sys(LOG_WARNING, "metrics: quarantine %s: %s",
+		    cfg_str(c, "QuarantineDir"), q == NULL ? err :
+		    quarantine_error(q));
+	quarantine_close(&q);
+out:
+	free(index);
+	free(err);
+	snap_unref(&s);
+}
+
+void
+daemon_write_metrics(const struct metrics_fmt *f)
+{
+	char *buf = NULL, esc[128], labels[256];
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	struct histo_read h;
+	size_t n = atomic_load(&nreasons);
+	struct snap *s;
+
+	metrics_family(f, "vigil_messages", METRICS_COUNTER,
+	    "Messages by the action taken and the verdict's reason");
+	for (size_t i = 0; i <= MAX_REASONS; i++) {
+		const char *name = i < n ? reasons[i].name : "other";
+
+		if (i >= n && i < MAX_REASONS)
+			continue;
+		for (int a = 0; a <= ACTION_DISCARD; a++) {
+			unsigned long long v = atomic_load(&reasons[i].n[a]);
+
+			if (v == 0)
+				continue;
+			snprintf(labels, sizeof(labels),
+			    "action=\"%s\",reason=\"%s\"",
+			    action_name((enum verdict_action)a),
+			    metrics_escape(esc, sizeof(esc), name));
+			metrics_sample(f, "vigil_messages", METRICS_COUNTER, labels,
+			    (double)v);
+		}
+	}
+	metrics_family(f, "vigil_message_duration_seconds", METRICS_HISTOGRAM,
+	    "Time from MAIL FROM to the verdict, per message");
+	histo_read(&msg_time, &h);
+	metrics_histo(f, "vigil_message_duration_seconds", "", &h);
+	s = daemon_snap();
+	pipeline_write_metrics(f, s);
+	snap_unref(&s);
+	if (mem == NULL) {
+		log_sys(LOG_ERR, "metrics: open_memstream: %s", strerror(errno));
+		return;
+	}
+	daemon_write_stats(mem);
+	write_quarantine_stats(mem);
+	fclose(mem);
+	metrics_from_stats(f, buf);
+	free(buf);
 }
 
 /* ---------------------------------------------------------------- control */

@@ -29,8 +29,11 @@ struct snap	*daemon_snap(void);
  * returns 0, or -1 with the error logged (the old snapshot stays). */
 int		 daemon_reload(const struct daemon_args *, char **err_r);
 
-/* Counters. */
-void		 daemon_count_message(enum verdict_action, double ms);
+/* Counters: one message's final action, the verdict's reason ("spam",
+ * "virus", ...; the first 32 distinct reasons get their own series, the
+ * rest count as "other") and its time in the filter. */
+void		 daemon_count_message(enum verdict_action, const char *reason,
+		    double ms);
 void		 daemon_conn_opened(void);
 void		 daemon_conn_closed(void);
 int		 daemon_conns_active(void);
@@ -50,5 +53,16 @@ void		 daemon_control_stop(void);
 
 /* Writes "name value" counter lines (core and every check's hook). */
 void		 daemon_write_stats(FILE *out);
+
+/* Writes the metrics exposition (metrics.h) of everything counted:
+ * what daemon_write_stats shows plus messages by action and reason, the
+ * time histograms and the quarantine's size.  Runs on scrape only. */
+struct metrics_fmt;
+void		 daemon_write_metrics(const struct metrics_fmt *);
+
+/* The HTTP endpoint (metrics_http.c): MetricsListen "host:port".
+ * Returns 0, or -1 with a malloc'd *err_r naming the address. */
+int		 daemon_metrics_start(const char *listen, char **err_r);
+void		 daemon_metrics_stop(void);
 
 #endif

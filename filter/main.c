@@ -338,6 +338,17 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	if (ctl != NULL && daemon_control_start(ctl, args, &e) < 0)
 		log_sys(LOG_WARNING, "%s (%s: %s); vigilctl reload/stats unavailable",
 		    e, ctl, strerror(errno));
+	if (cfg_str(cfg, "MetricsListen") != NULL) {
+		char *merr = NULL;
+
+		/* Asked for and unavailable: say so and stop, rather than
+		 * run unwatched. */
+		if (daemon_metrics_start(cfg_str(cfg, "MetricsListen"), &merr) < 0) {
+			log_sys(LOG_ERR, "%s", merr ? merr : "MetricsListen failed");
+			free(merr);
+			return EX_UNAVAILABLE;
+		}
+	}
 	if (pthread_create(&t, NULL, reload_thread, NULL) != 0)
 		log_sys(LOG_WARNING, "reload thread: %s; SIGHUP will not reload",
 		    strerror(errno));
@@ -356,6 +367,7 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 		log_sys(LOG_WARNING, "stopping with %d messages still open",
 		    daemon_msgs_active());
 	daemon_control_stop();
+	daemon_metrics_stop();
 	/* Release the snapshot: its checks tear down (Bayes learns what
 	 * autolearn still has queued) unless a message still holds it. */
 	daemon_set_snap(NULL);

@@ -245,7 +245,8 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		log_msg(LOG_INFO, c->msg, "verdict=%s stage=mail from=<%s> reason=%s",
 		    action_name((enum verdict_action)forced), msg_mail_from(c->msg),
 		    reason ? reason : "policy");
-		daemon_count_message((enum verdict_action)forced, msg_elapsed_ms(c->msg));
+		daemon_count_message((enum verdict_action)forced,
+		    reason ? reason : "policy", msg_elapsed_ms(c->msg));
 		conn_msg_end(c);
 		return reply_status((enum verdict_action)forced);
 	}
@@ -388,6 +389,24 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return go_on(c, SMFIP_NR_BODY);
 }
 
+/* " shadow=A,B" for the log line when shadow rules hit, else "". */
+static const char *
+shadow_text(struct msg *m)
+{
+	GString *s;
+	const char *out;
+
+	if (msg_shadow_hit_count(m) == 0)
+		return "";
+	s = g_string_new(" shadow=");
+	for (size_t i = 0; i < msg_shadow_hit_count(m); i++)
+		g_string_append_printf(s, "%s%s", i ? "," : "",
+		    msg_shadow_hit(m, i));
+	out = arena_strdup(msg_arena(m), s->str);
+	g_string_free(s, TRUE);
+	return out;
+}
+
 /* Writes hits as NAME=score,... for the log line; each piece is sized
  * by formatting it, whatever the score. */
 static const char *
@@ -420,10 +439,13 @@ log_verdict(struct msg *m, const struct verdict *v, enum verdict_action done,
 
 	log_escape(from, sizeof(from), msg_mail_from(m), 200);
 	log_msg(LOG_INFO, m, "verdict=%s score=%.1f/%.1f client=%s from=<%s> rcpts=%zu "
-	    "size=%zu reason=%s hits=%s%s ms=%.1f", action_name(done), v->score,
-	    v->required, client, from, msg_rcpt_count(m), msg_size(m), v->reason,
-	    hits_text(m), extra ? extra : "", msg_elapsed_ms(m));
-	daemon_count_message(done, msg_elapsed_ms(m));
+	    "size=%zu reason=%s hits=%s%s%s version=%s versions=%s ms=%.1f",
+	    action_name(done), v->score, v->required, client, from,
+	    msg_rcpt_count(m), msg_size(m), v->reason, hits_text(m),
+	    shadow_text(m), extra ? extra : "", v->version,
+	    verdict_versions_text(m, v),
+	    msg_elapsed_ms(m));
+	daemon_count_message(done, v->reason, msg_elapsed_ms(m));
 }
 
 /* Adds headers and rewrites the subject of a message that is delivered. */

@@ -61,6 +61,8 @@ struct msg {
 	VEC(struct kv)	 hout;
 	VEC(struct kv)	 fields;
 	void		*slots[MAX_SLOTS];
+	const char	*versions[SNAP_V_N];	/* NULL: the snapshot's */
+	VEC(const char *) shadow;		/* shadow rules that hit */
 	bool		 live;
 };
 
@@ -602,6 +604,35 @@ msg_set_field(struct msg *m, const char *key, const char *json)
 }
 
 size_t msg_field_count(const struct msg *m) { return m->fields.n; }
+
+void
+msg_add_shadow_hit(struct msg *m, const char *name)
+{
+	const char *n = arena_strdup(m->arena, name);
+
+	VEC_PUSH(m->arena, m->shadow, n);
+}
+
+size_t msg_shadow_hit_count(const struct msg *m) { return m->shadow.n; }
+
+const char *
+msg_shadow_hit(const struct msg *m, size_t i)
+{
+	return m->shadow.v[i];
+}
+
+void
+msg_set_version(struct msg *m, enum snap_version k, const char *value)
+{
+	m->versions[k] = arena_strdup(m->arena, value);
+}
+
+const char *
+msg_version(const struct msg *m, enum snap_version k)
+{
+	return m->versions[k] != NULL ? m->versions[k] :
+	    snap_version(m->snap, k);
+}
 
 void
 msg_field(const struct msg *m, size_t i, const char **key_r, const char **json_r)

@@ -200,6 +200,19 @@ size_t		 msg_field_count(const struct msg *);
 void		 msg_field(const struct msg *, size_t i, const char **key_r,
 		    const char **json_r);
 
+/* A shadow rule that hit: logged and counted, never scored (name
+ * copied into m's arena). */
+void		 msg_add_shadow_hit(struct msg *, const char *name);
+size_t		 msg_shadow_hit_count(const struct msg *);
+const char	*msg_shadow_hit(const struct msg *, size_t i);
+
+/* A version this message's verdict is made with, where a check knows
+ * better than the snapshot (the Bayes store's counts, the AV engine in
+ * use); msg_version falls back to snap_version.  Strings in m's arena. */
+void		 msg_set_version(struct msg *, enum snap_version k,
+		    const char *value);
+const char	*msg_version(const struct msg *, enum snap_version k);
+
 /* Per-message storage for check c (NULL at first). */
 void		**msg_slot(struct msg *, const struct check *c);
 

@@ -10,7 +10,9 @@
 
 #include "cfg.h"
 #include "check.h"
+#include "lib/histo.h"
 #include "lib/log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "msg_private.h"
 #include "pipeline.h"
@@ -23,6 +25,7 @@
 /* Per check (by registry position): runs, microseconds, failures. */
 static atomic_ullong check_runs[MAX_TIMED], check_us[MAX_TIMED],
     check_fails[MAX_TIMED];
+static struct histo check_time[MAX_TIMED];
 
 static enum verdict_action
 error_policy(const struct snap *s, const struct check *c)
@@ -64,8 +67,11 @@ pipeline_phase(struct msg *m, enum check_phase phase)
 
 		rc = c->run(st, m, phase, &why);
 		if (i < MAX_TIMED) {
+			uint64_t us = util_now_us() - t0;
+
 			atomic_fetch_add(&check_runs[i], 1);
-			atomic_fetch_add(&check_us[i], util_now_us() - t0);
+			atomic_fetch_add(&check_us[i], us);
+			histo_observe(&check_time[i], us);
 			if (rc == CHECK_TEMPFAIL || rc == CHECK_FAIL)
 				atomic_fetch_add(&check_fails[i], 1);
 		}
@@ -92,6 +98,24 @@ pipeline_write_stats(FILE *out)
 		    atomic_load(&check_fails[i]));
 		fprintf(out, "check.%s.ms.mean %.3f\n", checks[i]->name,
 		    n ? (double)atomic_load(&check_us[i]) / 1000.0 / (double)n : 0.0);
+	}
+}
+
+void
+pipeline_write_metrics(const struct metrics_fmt *f, const struct snap *s)
+{
+	char labels[96];
+
+	metrics_family(f, "vigil_check_duration_seconds", METRICS_HISTOGRAM,
+	    "Time one check took per run, by check (all phases)");
+	for (size_t i = 0; checks[i] != NULL && i < MAX_TIMED; i++) {
+		struct histo_read h;
+
+		if (s != NULL && snap_state(s, checks[i]) == NULL)
+			continue;	/* not enabled */
+		histo_read(&check_time[i], &h);
+		snprintf(labels, sizeof(labels), "check=\"%s\"", checks[i]->name);
+		metrics_histo(f, "vigil_check_duration_seconds", labels, &h);
 	}
 }
 

@@ -31,6 +31,11 @@ const struct verdict *pipeline_eom(struct msg *);
 
 /* Writes per-check counters (runs, failures, mean time) for stats. */
 void	pipeline_write_stats(FILE *out);
+/* vigil_check_duration_seconds: one histogram per check that s runs
+ * (metrics.h). */
+struct metrics_fmt;
+struct snap;
+void	pipeline_write_metrics(const struct metrics_fmt *, const struct snap *s);
 
 /* Envelope of an offline scan (vigilctl, tests, fuzzers). */
 struct scan_env {

@@ -35,7 +35,7 @@
 
 #define ID_BYTES	16		/* 32 hex characters */
 #define BUSY_MS		15000		/* wait for other writers this long */
-#define SCHEMA_VERSION	1
+#define SCHEMA_VERSION	2
 
 /* Serialises the milter's index writes (see quarantine_put). */
 static pthread_mutex_t index_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -60,7 +60,8 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS entries ("
 	" id TEXT PRIMARY KEY, time INTEGER NOT NULL, queue_id TEXT,"
 	" client TEXT, sender TEXT, subject TEXT, score REAL, reason TEXT,"
-	" action TEXT, size INTEGER, released INTEGER NOT NULL DEFAULT 0);"
+	" action TEXT, size INTEGER, released INTEGER NOT NULL DEFAULT 0,"
+	" versions TEXT);"
 	"CREATE INDEX IF NOT EXISTS entries_time ON entries(time);"
 	"CREATE TABLE IF NOT EXISTS rcpts ("
 	" id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,"
@@ -76,8 +77,21 @@ static const char schema[] =
 	" used INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS false_positives ("
 	" rule TEXT PRIMARY KEY, count INTEGER NOT NULL);"
-	"PRAGMA user_version = 1;"
+	"PRAGMA user_version = 2;"
 	"COMMIT;";
+
+/*
+ * Upgrades in place, one step per schema version, each in its own
+ * transaction: 1 -> 2 adds the versions a verdict was made with (a JSON
+ * object; NULL for entries written before).
+ */
+static const char *const upgrades[] = {
+	NULL,
+	"BEGIN IMMEDIATE;"
+	"ALTER TABLE entries ADD COLUMN versions TEXT;"
+	"PRAGMA user_version = 2;"
+	"COMMIT;",
+};
 
 enum quarantine_mode
 quarantine_mode(const struct cfg *c)
@@ -182,6 +196,22 @@ index_open(struct arena *a, const char *dir, bool create, const char **err_r)
 	rc = sqlite3_exec(db, "PRAGMA journal_mode=WAL;"
 	    "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
 	    NULL, NULL, &emsg);
+	/* An index from an earlier version: upgraded by whoever opens it
+	 * first (another process may have done it meanwhile). */
+	for (int v; rc == SQLITE_OK && (v = schema_version(db)) > 0 &&
+	    v < SCHEMA_VERSION;) {
+		rc = sqlite3_exec(db, upgrades[v], NULL, NULL, &emsg);
+		if (rc != SQLITE_OK) {
+			/* Nothing to undo if the transaction never began. */
+			(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			if (schema_version(db) > v) {
+				/* Someone else upgraded it first. */
+				sqlite3_free(emsg);
+				emsg = NULL;
+				rc = SQLITE_OK;
+			}
+		}
+	}
 	/* The schema is written once (a write per open costs an fsync). */
 	if (rc == SQLITE_OK && create && schema_version(db) < SCHEMA_VERSION)
 		rc = sqlite3_exec(db, schema, NULL, NULL, &emsg);
@@ -323,8 +353,8 @@ index_insert(struct arena *a, sqlite3 *db, struct msg *m,
 	if (!quarantine_exec(a, db, "BEGIN IMMEDIATE", err_r))
 		return false;
 	st = quarantine_prepare(a, db, "INSERT INTO entries (id, time, queue_id,"
-	    " client, sender, subject, score, reason, action, size)"
-	    " VALUES (?,?,?,?,?,?,?,?,?,?)", err_r);
+	    " client, sender, subject, score, reason, action, size, versions)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?)", err_r);
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -340,6 +370,8 @@ index_insert(struct arena *a, sqlite3 *db, struct msg *m,
 	    SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, action_name(v->action), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)msg_size(m));
+	sqlite3_bind_text(st, 11, verdict_versions_json(m, v), -1,
+	    SQLITE_STATIC);
 	if (!quarantine_step(a, db, st, "insert entry", err_r))
 		goto fail;
 
@@ -512,7 +544,7 @@ col_text(struct arena *a, sqlite3_stmt *st, int i)
 
 #define ENTRY_COLUMNS \
 	"id, time, queue_id, client, sender, subject, score, reason, size," \
-	" released"
+	" released, versions"
 
 static struct qentry *
 entry_from_row(struct qstore *q, sqlite3_stmt *st)
@@ -529,6 +561,8 @@ entry_from_row(struct qstore *q, sqlite3_stmt *st)
 	e->reason = col_text(q->arena, st, 7);
 	e->size = sqlite3_column_int64(st, 8);
 	e->released = sqlite3_column_int64(st, 9);
+	e->versions = sqlite3_column_type(st, 10) == SQLITE_NULL ? NULL :
+	    col_text(q->arena, st, 10);
 	return e;
 }
 
@@ -603,6 +637,7 @@ filter_bind(sqlite3_stmt *st, const struct qfilter *f)
 	"  (SELECT addr FROM rcpts r WHERE r.id = entries.id ORDER BY n))," \
 	" 'subject', subject, 'score', score, 'reason', reason," \
 	" 'action', action, 'size', size, 'released', released," \
+	" 'versions', json(versions)," \
 	" 'hits', (SELECT json_group_array(json_object('name', name," \
 	"  'score', score, 'detail', detail)) FROM" \
 	"  (SELECT name, score, detail FROM hits h" \

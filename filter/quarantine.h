@@ -63,6 +63,9 @@ struct qentry {
 	const char	*reason;	/* "spam", "virus", "policy", ... */
 	int64_t		 size;
 	int64_t		 released;	/* time of the last release, or 0 */
+	/* The verdict's versions as JSON text ({"rules": ..., "combined":
+	 * ...}); NULL for entries from before they were kept. */
+	const char	*versions;
 	const struct qhit *hits;
 	size_t		 nhits;
 };
@@ -135,7 +138,8 @@ int		 quarantine_token_peek(struct qstore *, const char *id,
 
 /* False positives: one count per rule that hit a released-as-ham entry. */
 bool		 quarantine_record_fp(struct qstore *, const struct qentry *);
-/* Writes "quarantine.* value" counter lines (entries, false positives). */
+/* Writes "quarantine.* value" counter lines (entries, bytes, released,
+ * false positives). */
 bool		 quarantine_write_stats(struct qstore *, FILE *out);
 
 #endif

@@ -132,6 +132,8 @@ quarantine_write_stats(struct qstore *q, FILE *out)
 
 	st = quarantine_prepare(q->arena, q->db, "SELECT 'quarantine.entries',"
 	    " count(*) FROM entries UNION ALL"
+	    " SELECT 'quarantine.bytes', coalesce(sum(size), 0) FROM entries"
+	    "  UNION ALL"
 	    " SELECT 'quarantine.released', count(*) FROM entries"
 	    "  WHERE released > 0 UNION ALL"
 	    " SELECT 'quarantine.false_positives.' || rule, count"

@@ -43,6 +43,7 @@ static pthread_mutex_t	 mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 work = PTHREAD_COND_INITIALIZER;
 static struct job	*head, *tail;
 static int		 idle;		/* scan threads free for a new job */
+static int		 nthreads;	/* scan threads started */
 static bool		 started;
 static atomic_ullong	 n_pooled, n_inline;
 
@@ -95,6 +96,7 @@ start(const struct msg *m)
 			break;
 		}
 		idle++;
+		nthreads++;
 	}
 	pthread_attr_destroy(&at);
 }
@@ -133,4 +135,8 @@ scanpool_write_stats(FILE *out)
 {
 	fprintf(out, "scan.pooled %llu\n", atomic_load(&n_pooled));
 	fprintf(out, "scan.inline %llu\n", atomic_load(&n_inline));
+	pthread_mutex_lock(&mu);
+	fprintf(out, "scan.threads %d\n", nthreads);
+	fprintf(out, "scan.threads.busy %d\n", nthreads - idle);
+	pthread_mutex_unlock(&mu);
 }

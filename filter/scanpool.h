@@ -14,7 +14,7 @@ struct verdict;
  * message.  The pool starts with the first message, with the
  * ScanThreads of that message's configuration. */
 const struct verdict *scanpool_eom(struct msg *m);
-/* scan.pooled / scan.inline for `vigilctl stats`. */
+/* scan.pooled, scan.inline, scan.threads[.busy] for `vigilctl stats`. */
 void		 scanpool_write_stats(FILE *out);
 
 #endif

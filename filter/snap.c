@@ -29,7 +29,29 @@ struct snap {
 	struct util_cidr *trusted;
 	size_t		 ntrusted;
 	char		*authserv_id;
+	char		*versions[SNAP_V_N];	/* NULL: "-" */
 };
+
+/* Snapshots built by this process: the configuration generation. */
+static atomic_uint generations;
+
+const char *const snap_version_names[SNAP_V_N] = {
+	"rules", "scores", "config", "bayes", "av",
+};
+
+void
+snap_set_version(struct snap *s, enum snap_version k, const char *value)
+{
+	free(s->versions[k]);
+	if ((s->versions[k] = strdup(value)) == NULL)
+		log_oom(strlen(value) + 1, "snap");
+}
+
+const char *
+snap_version(const struct snap *s, enum snap_version k)
+{
+	return s->versions[k] != NULL ? s->versions[k] : "-";
+}
 
 static const char *const action_names[] = {
 	"accept", "tag", "quarantine", "reject", "tempfail", "discard",
@@ -66,6 +88,8 @@ snap_free(struct snap *s)
 		g_hash_table_destroy(s->scores);
 	free(s->trusted);
 	free(s->authserv_id);
+	for (size_t k = 0; k < SNAP_V_N; k++)
+		free(s->versions[k]);
 	cfg_unref(&s->cfg);
 	free(s);
 }
@@ -186,6 +210,14 @@ snap_build(struct cfg *cfg, char **err_r)
 				log_oom(64, "snap");
 			goto fail;
 		}
+	}
+	/* Counted only for snapshots that can go into service. */
+	{
+		char gen[16];
+
+		snprintf(gen, sizeof(gen), "%u", atomic_fetch_add(&generations,
+		    1) + 1);
+		snap_set_version(s, SNAP_V_CONFIG, gen);
 	}
 	return s;
 fail:

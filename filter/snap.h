@@ -90,6 +90,28 @@ const double	*snap_score_sets(const struct snap *, const char *name);
 /* Is a score configured for NAME? */
 bool		 snap_has_score(const struct snap *, const char *name);
 
+/*
+ * Versions a verdict is made with.  The rule set, its scores and the
+ * configuration generation belong to the snapshot (set during setup);
+ * the Bayes store and the AV database move on their own, so their
+ * checks note them per message (msg_set_version) and the snapshot holds
+ * the value at setup, or "-" when the check does not run.
+ */
+enum snap_version {
+	SNAP_V_RULES,		/* XXH3 of the rule files' text, 16 hex */
+	SNAP_V_SCORES,		/* XXH3 of their `score` lines, 16 hex */
+	SNAP_V_CONFIG,		/* 1 for the first snapshot, +1 per reload */
+	SNAP_V_BAYES,		/* messages learned: "SPAM/HAM" */
+	SNAP_V_AV,		/* daily.cvd version, or "sigs:N" */
+	SNAP_V_N,
+};
+extern const char *const snap_version_names[SNAP_V_N];
+/* Sets version k (copied); during setup only. */
+void		 snap_set_version(struct snap *, enum snap_version k,
+		    const char *value);
+/* Version k, "-" when none was set; valid while the snapshot lives. */
+const char	*snap_version(const struct snap *, enum snap_version k);
+
 /* Is the address inside TrustedNetworks? */
 bool		 snap_is_trusted_ip(const struct snap *, const char *ip);
 

@@ -9,7 +9,11 @@
 
 #include <glib.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "checks/policy.h"
+#include "json.h"
 #include "lib/arena.h"
 #include "msg.h"
 #include "msg_private.h"
@@ -37,9 +41,60 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* "Yes, score=7.3 required=5.0 tests=A,B" with tests sorted. */
+/* The versions m's verdict is made with, and their short hash. */
+static void
+versions_fill(struct msg *m, struct verdict *v)
+{
+	XXH3_state_t st;
+
+	XXH3_64bits_reset(&st);
+	for (int k = 0; k < SNAP_V_N; k++) {
+		v->versions[k] = msg_version(m, (enum snap_version)k);
+		if (k == SNAP_V_BAYES)
+			continue;
+		XXH3_64bits_update(&st, v->versions[k],
+		    strlen(v->versions[k]) + 1);
+	}
+	v->version = arena_printf(msg_arena(m), "%08llx",
+	    (unsigned long long)(XXH3_64bits_digest(&st) >> 32));
+}
+
+const char *
+verdict_versions_text(struct msg *m, const struct verdict *v)
+{
+	GString *s = g_string_new(NULL);
+	const char *out;
+
+	for (int k = 0; k < SNAP_V_N; k++)
+		g_string_append_printf(s, "%s%s:%s", k ? "," : "",
+		    snap_version_names[k], v->versions[k]);
+	out = arena_strdup(msg_arena(m), s->str);
+	g_string_free(s, TRUE);
+	return out;
+}
+
+const char *
+verdict_versions_json(struct msg *m, const struct verdict *v)
+{
+	GString *s = g_string_new("{");
+	const char *out;
+
+	for (int k = 0; k < SNAP_V_N; k++)
+		g_string_append_printf(s, "%s\"%s\": %s", k ? ", " : "",
+		    snap_version_names[k], json_string(msg_arena(m),
+		    v->versions[k]));
+	g_string_append_printf(s, ", \"combined\": \"%s\"}", v->version);
+	out = arena_strdup(msg_arena(m), s->str);
+	g_string_free(s, TRUE);
+	return out;
+}
+
+/* "Yes, score=7.3 required=5.0 version=0a1b2c3d tests=A,B" with tests
+ * sorted; tests= stays last, so parsers that read it to the end of the
+ * line keep working. */
 static const char *
-status_text(struct msg *m, bool is_spam, double score, double required)
+status_text(struct msg *m, bool is_spam, double score, double required,
+    const char *version)
 {
 	struct arena *a = msg_arena(m);
 	size_t n = msg_hit_count(m), len = 0;
@@ -59,8 +114,8 @@ status_text(struct msg *m, bool is_spam, double score, double required)
 	}
 	if (o == tests)
 		strcpy(tests, "none");
-	return arena_printf(a, "%s, score=%.1f required=%.1f tests=%s",
-	    is_spam ? "Yes" : "No", score, required, tests);
+	return arena_printf(a, "%s, score=%.1f required=%.1f version=%s tests=%s",
+	    is_spam ? "Yes" : "No", score, required, version, tests);
 }
 
 bool
@@ -148,7 +203,9 @@ verdict_decide(struct msg *m)
 		v->xcode = "4.7.1";
 		v->text = "Message could not be checked, try again later";
 	}
-	v->status = status_text(m, v->is_spam, v->score, v->required);
+	versions_fill(m, v);
+	v->status = status_text(m, v->is_spam, v->score, v->required,
+	    v->version);
 	v->add_spam_headers = !msg_is_oversize(m) && (k->add_headers_always || v->is_spam);
 	if (k->rewrite_subject != NULL && v->score >= t.subject &&
 	    (v->action == ACTION_TAG || v->action == ACTION_QUARANTINE)) {

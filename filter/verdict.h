@@ -24,7 +24,19 @@ struct verdict {
 	const char	*new_subject;	/* NULL: leave the subject alone */
 	bool		 is_spam;	/* score >= required */
 	bool		 add_spam_headers;
+	/* What the verdict was made with (snap.h): each version, and the
+	 * first 8 hex digits of a hash over the rule set, scores,
+	 * configuration generation and AV database (not the Bayes store,
+	 * which moves with every message learned) for X-Spam-Status. */
+	const char	*versions[SNAP_V_N];
+	const char	*version;
 };
+
+/* "rules:0a1b...,scores:...,config:3,bayes:120/80,av:27490": the log
+ * line's versions= value; in m's arena. */
+const char	*verdict_versions_text(struct msg *m, const struct verdict *v);
+/* The same as a JSON object ({"rules": "0a1b...", ...}). */
+const char	*verdict_versions_json(struct msg *m, const struct verdict *v);
 
 /* Decides the verdict for m; result in m's arena. */
 const struct verdict *verdict_decide(struct msg *m);

@@ -16,6 +16,7 @@
 #include "lib/log.h"
 #include "mime.h"
 #include "snap.h"
+#include "stats_view.h"
 #include "vigilctl.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/vigil/vigil.conf"
@@ -42,7 +43,8 @@ static const struct {
 	{ "reload", ctl_reload,
 	  "reload        rebuild the running daemon's configuration and rules" },
 	{ "stats", ctl_stats,
-	  "stats         the running daemon's counters" },
+	  "stats [--json]  the running daemon's counters and versions, grouped\n"
+	  "        (--json: one object of every counter, for scripts)" },
 	{ "config", ctl_config,
 	  "config [--defaults|--man]  print the effective configuration (or all\n"
 	  "              defaults, or vigil.conf(5) made from them)" },
@@ -134,6 +136,12 @@ ctl_snap(const struct ctl_opts *o)
 int
 ctl_control(const struct ctl_opts *o, const char *line)
 {
+	return ctl_control_to(o, line, stdout);
+}
+
+int
+ctl_control_to(const struct ctl_opts *o, const char *line, FILE *out)
+{
 	struct cfg *c = ctl_cfg(o);
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	const char *path;
@@ -177,7 +185,7 @@ ctl_control(const struct ctl_opts *o, const char *line)
 			if (strncmp(buf, "ok\n", 3) == 0)
 				skip = 3;
 		}
-		fwrite(buf + skip, 1, (size_t)n - skip, rc ? stderr : stdout);
+		fwrite(buf + skip, 1, (size_t)n - skip, rc ? stderr : out);
 	}
 	close(fd);
 	return rc;
@@ -208,16 +216,34 @@ ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 static int
 ctl_stats(const struct ctl_opts *o, int argc, char **argv)
 {
-	int rc;
+	bool	 is_json = false;
+	char	*buf = NULL;
+	size_t	 len = 0;
+	FILE	*mem;
+	int	 rc;
 
 	if (own_help(argc, argv))
 		return 0;
-	if (no_args(argc, argv) != 0)
+	if (argc == 2 && strcmp(argv[1], "--json") == 0)
+		is_json = true;
+	else if (no_args(argc, argv) != 0)
 		return EX_USAGE;
-	rc = ctl_control(o, "stats");
+	if ((mem = open_memstream(&buf, &len)) == NULL) {
+		fprintf(stderr, "vigilctl stats: %s\n", strerror(errno));
+		return EX_OSERR;
+	}
+	rc = ctl_control_to(o, "stats", mem);
 	/* The quarantine's counters live in its index, daemon or not. */
-	if (ctl_quarantine_stats(o) != 0 && rc == 0)
+	if (ctl_quarantine_stats(o, mem) != 0 && rc == 0)
 		rc = 1;
+	fclose(mem);
+	if (len > 0 || (is_json && rc == 0)) {
+		if (is_json)
+			stats_write_json(stdout, buf);
+		else
+			stats_write_human(stdout, buf);
+	}
+	free(buf);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 #define VIGIL_VIGILCTL_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 
 struct cfg;
@@ -25,6 +26,9 @@ struct snap	*ctl_snap(const struct ctl_opts *);
 /* Sends one line to the daemon's ControlSocket and copies the answer to
  * stdout; returns the exit status (0 ok, 1 refused, 69 unreachable). */
 int		 ctl_control(const struct ctl_opts *, const char *line);
+/* The same, the answer to out (errors still to stderr). */
+int		 ctl_control_to(const struct ctl_opts *, const char *line,
+		    FILE *out);
 
 /*
  * True when a subcommand's arguments ask for help: "--help" anywhere
@@ -57,7 +61,7 @@ int	ctl_bayes(const struct ctl_opts *, int, char **);
 int	ctl_quarantine(const struct ctl_opts *, int, char **);
 /* Appends the quarantine's counters (entries, false positives by rule)
  * from its index to `vigilctl stats`; 0 also when there is no store. */
-int	ctl_quarantine_stats(const struct ctl_opts *);
+int	ctl_quarantine_stats(const struct ctl_opts *, FILE *out);
 int	ctl_rules(const struct ctl_opts *, int, char **);
 int	ctl_scores(const struct ctl_opts *, int, char **);
 

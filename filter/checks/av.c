@@ -155,6 +155,9 @@ struct av_engine {
 	unsigned	 sigs;
 	unsigned	 gen;
 	double		 load_ms;
+	unsigned	 db_version;	/* newest .cvd/.cld's version, 0: none */
+	time_t		 db_time;	/* its build time, else the files'
+					 * newest mtime; 0: unknown */
 };
 
 /* The current engine of one database, and the thread that reloads it. */
@@ -251,6 +254,31 @@ ms_since(uint64_t t0)
 }
 
 /* Builds and compiles an engine from dir; NULL with err filled. */
+/* The newest modification time of dir's files (0: none readable): the
+ * database's age when its files carry no CVD build time. */
+static time_t
+newest_mtime(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct stat sb;
+	time_t newest = 0;
+	char path[4096];
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+		    sb.st_mtime > newest)
+			newest = sb.st_mtime;
+	}
+	closedir(d);
+	return newest;
+}
+
 static struct av_engine *
 engine_load(const char *dir, const struct av_limits *lim, char *err,
     size_t errsz)
@@ -329,6 +357,13 @@ engine_load(const char *dir, const struct av_limits *lim, char *err,
 	e->refs = 1;
 	e->sigs = sigs;
 	e->load_ms = ms_since(t0);
+	/* Signature files without a CVD header (a site's own .ndb) have
+	 * neither: the signature count stands for the version then. */
+	e->db_version = (unsigned)cl_engine_get_num(eng, CL_ENGINE_DB_VERSION,
+	    NULL);
+	e->db_time = (time_t)cl_engine_get_num(eng, CL_ENGINE_DB_TIME, NULL);
+	if (e->db_time <= 0)
+		e->db_time = newest_mtime(dir);
 	COUNT_ADD(engines_live, 1);
 	return e;
 }
@@ -1111,6 +1146,9 @@ engine_scan(struct av_state *st, struct msg *m, const unsigned char *buf,
 	}
 	*scanner_r = arena_printf(a, "ClamAV %s (%u signatures, "
 	    "generation %u)", cl_retver(), e->sigs, e->gen);
+	msg_set_version(m, SNAP_V_AV, e->db_version > 0 ?
+	    arena_printf(a, "%u", e->db_version) :
+	    arena_printf(a, "sigs:%u", e->sigs));
 	for (size_t i = 0; i < nbufs; i++) {
 		const char *vn = NULL;
 
@@ -1316,6 +1354,14 @@ av_stats(void *arg, FILE *out)
 	fprintf(out, "av.engine.generation %u\n", e->gen);
 	fprintf(out, "av.engine.signatures %u\n", e->sigs);
 	fprintf(out, "av.engine.load_ms %.0f\n", e->load_ms);
+	fprintf(out, "av.engine.db_version %u\n", e->db_version);
+	if (e->db_version > 0)
+		fprintf(out, "version.av %u\n", e->db_version);
+	else
+		fprintf(out, "version.av sigs:%u\n", e->sigs);
+	if (e->db_time > 0)
+		fprintf(out, "av.engine.db_age_s %lld\n",
+		    (long long)(time(NULL) - e->db_time));
 	engine_put(st->holder, &e);
 }
 

@@ -292,6 +292,10 @@ bayes_run(void *arg, struct msg *m, enum check_phase phase,
 		msg_set_field(m, "bayes", "null");
 		return CHECK_DONE;
 	}
+	/* The store as this verdict saw it: messages learned per class. */
+	msg_set_version(m, SNAP_V_BAYES, arena_printf(msg_arena(m),
+	    "%llu/%llu", (unsigned long long)tot.nspam,
+	    (unsigned long long)tot.nham));
 	double	 anchor_pts[BAYES_NANCHORS];
 	bool	 is_mature = tot.nspam >= st->min_spam && tot.nham >= st->min_ham;
 	bool	 is_weighted = true;
@@ -445,6 +449,32 @@ bayes_stats(void *arg, FILE *out)
 	    atomic_load(&ls->batches));
 	fprintf(out, "bayes.autolearn.queued %zu\n", st->learner != NULL ?
 	    bayes_learner_queued(st->learner) : 0);
+	if (st->store != NULL) {
+		struct bayes_totals tot;
+		char	*err = NULL;
+
+		/* Read when asked (a scrape), never per message. */
+		if (st->store->ops->totals(st->store, &tot, &err) != 0) {
+			log_sys(LOG_WARNING, "check=bayes stats: %s: %s",
+			    st->store->where, err ? err : "totals failed");
+			free(err);
+			return;
+		}
+		fprintf(out, "version.bayes %llu/%llu\n",
+		    (unsigned long long)tot.nspam, (unsigned long long)tot.nham);
+		fprintf(out, "bayes.ready %d\n", tot.nspam >= st->min_spam &&
+		    tot.nham >= st->min_ham);
+		fprintf(out, "bayes.learned.spam %llu\n",
+		    (unsigned long long)tot.nspam);
+		fprintf(out, "bayes.learned.ham %llu\n",
+		    (unsigned long long)tot.nham);
+		fprintf(out, "bayes.store.tokens %llu\n",
+		    (unsigned long long)tot.ntokens);
+		fprintf(out, "bayes.store.bytes %llu\n",
+		    (unsigned long long)tot.bytes);
+		fprintf(out, "bayes.store.last_learn %lld\n",
+		    (long long)tot.last_learn);
+	}
 }
 
 const struct check check_bayes = {

@@ -34,6 +34,10 @@ const struct opt rules_opts[] = {
 	{ "LocalRulesDir", OPT_PATH, SYSCONFDIR "/vigil/rules.d", 0, 0, NULL,
 	  "The site's own rule files, read after RulesDir in lexical order, "
 	  "so that their scores win (a missing default folder is skipped)" },
+	{ "ShadowRulesDir", OPT_PATH, NULL, 0, 0, NULL,
+	  "Rule files loaded after RulesDir whose rules are shadow rules: "
+	  "evaluated and counted (stats, metrics, log shadow=), never "
+	  "scored, as `tflags NAME shadow` (unset: none)" },
 	{ "RulesMatchLimit", OPT_INT, "500000", 1000, 100000000, NULL,
 	  "PCRE2 match limit per regex and text; a rule reaching it counts "
 	  "as not hit" },
@@ -81,7 +85,7 @@ setup_diag_fn(void *arg, enum rules_sev sev, const char *file, int line,
 /* Loads and compiles dir, then local (if not NULL); NULL with *err_r
  * (malloc'd) on any error. */
 struct rules_set *
-rules_build(const char *dir, const char *local,
+rules_build(const char *dir, const char *local, const char *shadow_dir,
     const struct rules_limits *lim, const struct rules_diag *diag,
     bool stress, char **err_r)
 {
@@ -91,6 +95,8 @@ rules_build(const char *dir, const char *local,
 		rules_load_path(set, dir, diag);
 	if (local != NULL)
 		rules_load_path(set, local, diag);
+	if (shadow_dir != NULL)
+		rules_load_shadow_path(set, shadow_dir, diag);
 	rules_compile(set, stress, diag);
 	{
 		struct rules_counts c;
@@ -173,8 +179,8 @@ rules_setup(struct snap *snap, const char **err_r)
 		log_sys(LOG_WARNING, "rules: default RulesDir %s: %s: running "
 		    "without the shipped rules (set RulesDir)",
 		    cfg_str(cfg, "RulesDir"), strerror(ENOENT));
-	if ((st->set = rules_build(dir, local, &st->lim, &diag, false,
-	    &err)) == NULL) {
+	if ((st->set = rules_build(dir, local, cfg_str(cfg, "ShadowRulesDir"),
+	    &st->lim, &diag, false, &err)) == NULL) {
 		setup_err = g_strdup_printf("%s: %s%s", err, d.errors->str,
 		    d.nerrors > 5 ? "; ..." : "");
 		g_free(err);
@@ -191,6 +197,16 @@ rules_setup(struct snap *snap, const char **err_r)
 		const double *sets = rules_score_sets_at(st->set, i, &name);
 
 		snap_set_scores(snap, name, sets);
+	}
+	{
+		uint64_t hr, hs;
+		char hex[17];
+
+		rules_set_hashes(st->set, &hr, &hs);
+		snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)hr);
+		snap_set_version(snap, SNAP_V_RULES, hex);
+		snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)hs);
+		snap_set_version(snap, SNAP_V_SCORES, hex);
 	}
 	rules_get_counts(st->set, &c);
 	st->where = g_strdup_printf("%s%s%s%s", dir ? dir :
@@ -246,6 +262,12 @@ rules_run(void *state, struct msg *m, enum check_phase phase,
 		/* Sub-rules (__NAME) only feed metas, as in SpamAssassin. */
 		if (strncmp(h->rule->name, "__", 2) == 0)
 			continue;
+		/* Shadow rules are counted (the rule's n_hits) and named
+		 * in the log, never scored. */
+		if (h->rule->tflags & TF_SHADOW) {
+			msg_add_shadow_hit(m, h->rule->name);
+			continue;
+		}
 		if (h->match[0] != '\0')
 			msg_add_hit(m, h->rule->name, h->rule->score,
 			    "%s: \"%s\"", h->where, h->match);

@@ -48,6 +48,9 @@ enum rule_tflag {
 	TF_LEARN	= 1 << 4,
 	TF_USERCONF	= 1 << 5,
 	TF_NOAUTOLEARN	= 1 << 6,
+	/* vigil's own: evaluated and counted, never scored (trying a rule
+	 * on live mail before it may vote) */
+	TF_SHADOW	= 1 << 7,
 };
 
 struct rule {
@@ -85,6 +88,7 @@ struct rule {
 	unsigned	 maxhits;	/* 0: no limit */
 	int		 priority;
 	bool		 is_enabled;	/* compiled and score != 0 */
+	bool		 is_from_shadow;	/* loaded from ShadowRulesDir */
 	size_t		 idx;		/* position in the set */
 	uint32_t	 ord;		/* position in its evaluation order */
 	/* counters: atomic, any thread.  How often a rule ran is its set's
@@ -135,6 +139,17 @@ void		 rules_set_free(struct rules_set **);
 int		 rules_load_path(struct rules_set *, const char *path,
 		    const struct rules_diag *);
 /* Reads rules from a string (tests); file names the source in messages. */
+/* rules_load_path, every rule loaded being a shadow rule (TF_SHADOW). */
+int		 rules_load_shadow_path(struct rules_set *, const char *path,
+		    const struct rules_diag *diag);
+/* Adds a rules file's text to the set's content and score-line hashes
+ * (rules_load_path does it for every file it reads). */
+void		 rules_hash_text(struct rules_set *, const char *text,
+		    size_t len);
+/* The versions of what was loaded: a hash of the files' text, and one
+ * of their `score` lines alone (0: none). */
+void		 rules_set_hashes(const struct rules_set *, uint64_t *rules_r,
+		    uint64_t *scores_r);
 int		 rules_load_string(struct rules_set *, const char *file,
 		    const char *text, const struct rules_diag *);
 /*

@@ -31,12 +31,12 @@ extern bool	rules_cpu_time;
 /* The result of the rules check for m, or NULL when it did not run. */
 struct rules_result *rules_result(struct msg *m);
 
-/* Loads and compiles dir then local (each a file or folder, or NULL);
- * NULL with *err_r (g_malloc'd) when it has errors, each reported to
- * diag. */
+/* Loads and compiles dir then local (each a file or folder, or NULL),
+ * then shadow_dir (NULL: none), whose rules are all shadow rules; NULL
+ * with *err_r (g_malloc'd) when it has errors, each reported to diag. */
 struct rules_set *rules_build(const char *dir, const char *local,
-	    const struct rules_limits *, const struct rules_diag *diag,
-	    bool stress, char **err_r);
+	    const char *shadow_dir, const struct rules_limits *,
+	    const struct rules_diag *diag, bool stress, char **err_r);
 /* The folders the configuration says to read, in order: RulesDir and
  * LocalRulesDir, each NULL when it is a default that is missing (or, for
  * the local one, holds no rule files).  Strings owned by cfg. */

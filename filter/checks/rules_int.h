@@ -49,6 +49,11 @@ struct rules_set {
 	/* The header values header rules match: one slot for each
 	 * header and modifiers, named by the first rule using it. */
 	GPtrArray	*hslots;	/* struct rule * */
+	/* Versions: the loaded files' text, and their `score` lines alone,
+	 * each hashed in load order (XXH3 chained through the seed). */
+	uint64_t	 content_hash, score_hash;
+	/* Loading ShadowRulesDir: its rules get TF_SHADOW. */
+	bool		 is_loading_shadow;
 	/* figures */
 	size_t		 nerrors, nwarnings, nskipped;
 	/* Messages evaluated (atomic, any thread).  One counter for the

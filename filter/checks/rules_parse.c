@@ -18,6 +18,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "lib/log.h"
 #include "lib/util.h"
 #include "checks/rules.h"
@@ -355,6 +358,7 @@ rule_new(struct pfile *pf, const char *name, enum rule_type type)
 	r->type = type;
 	r->file = (char *)pf->file;
 	r->line = pf->line;
+	r->is_from_shadow = pf->set->is_loading_shadow;
 	return r;
 }
 
@@ -680,7 +684,7 @@ parse_tflags(struct pfile *pf, const char *name, char *rest)
 		{ "nice", TF_NICE }, { "multiple", TF_MULTIPLE },
 		{ "nosubject", TF_NOSUBJECT }, { "net", TF_NET },
 		{ "learn", TF_LEARN }, { "userconf", TF_USERCONF },
-		{ "noautolearn", TF_NOAUTOLEARN },
+		{ "noautolearn", TF_NOAUTOLEARN }, { "shadow", TF_SHADOW },
 	};
 	struct rules_attr *a = attr_get(pf->set, name);
 
@@ -1002,9 +1006,57 @@ load_file(struct rules_set *set, const char *path,
 		g_free(text);
 		return 1;
 	}
+	rules_hash_text(set, text, len);
 	n = rules_load_string(set, path, text, diag);
 	g_free(text);
 	return n;
+}
+
+int
+rules_load_shadow_path(struct rules_set *set, const char *path,
+    const struct rules_diag *diag)
+{
+	int errs;
+
+	set->is_loading_shadow = true;
+	errs = rules_load_path(set, path, diag);
+	set->is_loading_shadow = false;
+	return errs;
+}
+
+void
+rules_hash_text(struct rules_set *set, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+
+	set->content_hash = XXH3_64bits_withSeed(text, len, set->content_hash);
+	/* The weights: `score` lines, blanks at either end ignored. */
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl != NULL ? nl : end;
+
+		while (p < e && (*p == ' ' || *p == '\t'))
+			p++;
+		if (e - p > 6 && strncmp(p, "score", 5) == 0 &&
+		    (p[5] == ' ' || p[5] == '\t')) {
+			const char *q = e;
+
+			while (q > p && (q[-1] == ' ' || q[-1] == '\t' ||
+			    q[-1] == '\r'))
+				q--;
+			set->score_hash = XXH3_64bits_withSeed(p,
+			    (size_t)(q - p), set->score_hash);
+		}
+		p = e + 1;
+	}
+}
+
+void
+rules_set_hashes(const struct rules_set *set, uint64_t *rules_r,
+    uint64_t *scores_r)
+{
+	*rules_r = set->content_hash;
+	*scores_r = set->score_hash;
 }
 
 static int

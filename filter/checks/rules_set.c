@@ -505,6 +505,8 @@ rules_compile(struct rules_set *set, bool stress,
 			r->maxhits = a->maxhits;
 			r->priority = a->priority;
 		}
+		if (r->is_from_shadow)
+			r->tflags |= TF_SHADOW;
 		if (sc != NULL) {
 			/* The Bayes set is the rule's own; a rule scored 0
 			 * there but not without Bayes still runs. */
@@ -758,14 +760,16 @@ rules_write_stats(const struct rules_set *set, FILE *out)
 	for (size_t i = 0; i < set->norder; i++) {
 		struct rule *r = set->order[i];
 
-		fprintf(out, "rules.hits.%s %llu\n", r->name,
+		const char *kind = r->tflags & TF_SHADOW ? "shadow" : "rules";
+
+		fprintf(out, "%s.hits.%s %llu\n", kind, r->name,
 		    (unsigned long long)atomic_load_explicit(
 		    (_Atomic uint64_t *)&r->n_hits, memory_order_relaxed));
-		fprintf(out, "rules.us.%s %llu\n", r->name,
+		fprintf(out, "%s.us.%s %llu\n", kind, r->name,
 		    (unsigned long long)atomic_load_explicit(
 		    (_Atomic uint64_t *)&r->ns_spent, memory_order_relaxed) /
 		    1000);
-		fprintf(out, "rules.limit.%s %llu\n", r->name,
+		fprintf(out, "%s.limit.%s %llu\n", kind, r->name,
 		    (unsigned long long)atomic_load_explicit(
 		    (_Atomic uint64_t *)&r->n_limit, memory_order_relaxed));
 	}

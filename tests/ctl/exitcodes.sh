@@ -122,7 +122,7 @@ run rules test "$MSG" "$miss"
 status "rules test MSG $miss (no hit)" 1
 
 # --- Flags a command does not take are usage errors ---
-for cmd in "stats --json" "stats --prometheus" "reload now" "config --bogus" \
+for cmd in "stats --jsn" "stats --prometheus" "reload now" "config --bogus" \
     "bayes stats --json" "bayes frob" "rules lint --json" "rules list --json" \
     "rules bench --json" "rules test --json $MSG" \
     "-o BayesDir=$T/bayes bayes classify --json $MSG"; do
@@ -136,6 +136,8 @@ done
 run stats
 status "stats, no daemon" 69
 expect "stats, no daemon: names the socket" "control.sock.*is vigil running" "$T/err"
+run stats --json
+status "stats --json, no daemon" 69
 
 # --- An empty quarantine is an empty list ---
 run quarantine list

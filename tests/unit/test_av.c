@@ -214,6 +214,11 @@ test_reload_failure(void **state)
 		usleep(50 * 1000);
 	assert_int_equal(av_stat(s, "av.reload_failures"), fails0 + 1);
 	assert_int_equal(av_stat(s, "av.engine.generation"), 1);
+	/* The database in service: without a CVD header its version is
+	 * its signature count, its age that of its newest file. */
+	assert_int_equal(av_stat(s, "av.engine.db_version"), 0);
+	assert_true(av_stat(s, "av.engine.db_age_s") >= 0 &&
+	    av_stat(s, "av.engine.db_age_s") < 3600);
 	/* Still scanning with the first engine. */
 	snprintf(path, sizeof(path), "%s/msg/eicar-zip.eml", tmp);
 	{
@@ -221,6 +226,7 @@ test_reload_failure(void **state)
 		struct msg *m = scan_file(s, path, &v);
 
 		assert_int_equal(v->action, ACTION_REJECT);
+		assert_int_equal(strncmp(v->versions[SNAP_V_AV], "sigs:", 5), 0);
 		assert_int_equal(msg_failure_count(m), 0);
 		msg_end(&m);
 	}

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "cfg.h"
 #include "lib/arena.h"
@@ -730,6 +731,98 @@ test_key_mode(void **unused)
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
 	arena_free(&a);
+/* An index as version 1 wrote it: entries without versions. */
+static const char schema_v1[] =
+	"CREATE TABLE entries ("
+	" id TEXT PRIMARY KEY, time INTEGER NOT NULL, queue_id TEXT,"
+	" client TEXT, sender TEXT, subject TEXT, score REAL, reason TEXT,"
+	" action TEXT, size INTEGER, released INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX entries_time ON entries(time);"
+	"CREATE TABLE rcpts (id TEXT NOT NULL REFERENCES entries(id)"
+	" ON DELETE CASCADE, n INTEGER NOT NULL, addr TEXT NOT NULL);"
+	"CREATE TABLE hits (id TEXT NOT NULL REFERENCES entries(id)"
+	" ON DELETE CASCADE, n INTEGER NOT NULL, name TEXT NOT NULL,"
+	" score REAL, detail TEXT);"
+	"CREATE TABLE tokens (nonce TEXT PRIMARY KEY, id TEXT NOT NULL,"
+	" issued INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE false_positives (rule TEXT PRIMARY KEY,"
+	" count INTEGER NOT NULL);"
+	"INSERT INTO entries (id, time, queue_id, client, sender, subject,"
+	" score, reason, action, size) VALUES"
+	" ('0123456789abcdef0123456789abcdef', 1700000000, 'Q1', '192.0.2.9',"
+	" 'old@example.org', 'old', 9.0, 'spam', 'quarantine', 10);"
+	"PRAGMA user_version = 1;";
+
+static int
+index_version(const char *qdir)
+{
+	char path[512];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int v = -1;
+
+	snprintf(path, sizeof(path), "%s/index.sqlite", qdir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
+	    NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* A store from before verdict versions: upgraded in place when the
+ * milter (or vigilctl) opens it; old entries keep working, new ones
+ * carry the versions their verdict was made with. */
+static void
+test_schema_upgrade_versions(void **unused)
+{
+	struct fixture *f = fixture_new(NULL, NULL);
+	char path[512], *err = NULL, *id;
+	sqlite3 *db;
+	struct qstore *q;
+	const struct qentry *e;
+	char *json = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)unused;
+	assert_int_equal(mkdir(f->qdir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/index.sqlite", f->qdir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, schema_v1, NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+
+	/* vigilctl's read-only use upgrades too. */
+	q = quarantine_open(f->cfg, false, &err);
+	if (q == NULL)
+		fail_msg("quarantine_open: %s", err);
+	assert_int_equal(index_version(f->qdir), 2);
+	e = quarantine_get(q, "0123456789abcdef0123456789abcdef");
+	assert_non_null(e);
+	assert_string_equal(e->sender, "old@example.org");
+	assert_null(e->versions);
+	quarantine_close(&q);
+
+	id = put(f, "prize@bad.example");
+	q = quarantine_open(f->cfg, false, &err);
+	assert_non_null(q);
+	e = quarantine_get(q, id);
+	assert_non_null(e);
+	assert_non_null(e->versions);
+	assert_non_null(strstr(e->versions, "\"config\": \""));
+	assert_non_null(strstr(e->versions, "\"combined\": \""));
+	out = open_memstream(&json, &len);
+	assert_true(quarantine_list_json(q, NULL, out));
+	fclose(out);
+	/* JSON objects in the listing, null for the old entry. */
+	assert_non_null(strstr(json, "\"versions\":{\"rules\":"));
+	assert_non_null(strstr(json, "\"versions\":null"));
+	free(json);
+	quarantine_close(&q);
+	free(id);
 	fixture_free(f);
 }
 
@@ -750,6 +843,7 @@ main(void)
 		cmocka_unit_test(test_purge_orphans),
 		cmocka_unit_test(test_key_owner),
 		cmocka_unit_test(test_key_mode),
+		cmocka_unit_test(test_schema_upgrade_versions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,8 @@
 #include "lib/arena.h"
 #include "lib/util.h"
 #include "msg_private.h"
+#include "checks/rules.h"
+#include "checks/rules_check.h"
 
 /* Missing Date (1.4), Message-ID (0.5), malformed From (2.0): 3.9. */
 static const char *bad_headers =
@@ -18,6 +20,22 @@ static const char *bad_headers =
 static const char *good =
     "From: Alice <alice@example.org>\nTo: bob@example.com\nSubject: hi\n"
     "Date: Tue, 24 Nov 2026 10:15:00 +0100\nMessage-ID: <a@example.org>\n\nbody\n";
+
+/* X-Spam-Status wants: want with " version=<the verdict's>" put before
+ * " tests=" (SpamAssassin's form, tests= last). */
+static void
+status_equal(const struct verdict *v, const char *want)
+{
+	const char *t = strstr(want, " tests=");
+	char buf[512];
+
+	assert_non_null(t);
+	assert_int_equal(strlen(v->version), 8);
+	assert_int_equal(strspn(v->version, "0123456789abcdef"), 8);
+	snprintf(buf, sizeof(buf), "%.*s version=%s%s", (int)(t - want), want,
+	    v->version, t);
+	assert_string_equal(v->status, buf);
+}
 
 static void
 test_accept_tag_reject(void **state)
@@ -33,12 +51,12 @@ test_accept_tag_reject(void **state)
 	m = t_scan(s, good, &v);
 	assert_int_equal(v->action, ACTION_ACCEPT);
 	assert_true(v->score == 0);
-	assert_string_equal(v->status, "No, score=0.0 required=5.0 tests=none");
+	status_equal(v, "No, score=0.0 required=5.0 tests=none");
 	msg_end(&m);
 	m = t_scan(s, bad_headers, &v);
 	assert_int_equal(v->action, ACTION_ACCEPT);
 	assert_false(v->is_spam);
-	assert_string_equal(v->status,
+	status_equal(v,
 	    "No, score=3.9 required=5.0 tests=FROM_MALFORMED,MISSING_DATE,MISSING_MID");
 	msg_end(&m);
 	snap_unref(&s);
@@ -47,7 +65,7 @@ test_accept_tag_reject(void **state)
 	m = t_scan(s, bad_headers, &v);
 	assert_int_equal(v->action, ACTION_TAG);
 	assert_true(v->is_spam);
-	assert_string_equal(v->status,
+	status_equal(v,
 	    "Yes, score=3.9 required=3.0 tests=FROM_MALFORMED,MISSING_DATE,MISSING_MID");
 	assert_null(v->new_subject);	/* RewriteSubject unset */
 	msg_end(&m);
@@ -403,6 +421,167 @@ test_score_table(void **state)
 	snap_unref(&s);
 }
 
+/* A snapshot of rules text in a fresh RulesDir, and shadow text (or
+ * NULL) in a ShadowRulesDir; the folders are removed. */
+static struct snap *
+rules_snap2(const char *rules, const char *shadow)
+{
+	char dir[] = "/tmp/vigil-ver-XXXXXX", path[64], spath[80], conf[256];
+	struct snap *s;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/10_t.rules", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs(rules, f);
+	fclose(f);
+	snprintf(spath, sizeof(spath), "%s/shadow.rules", dir);
+	if (shadow != NULL) {
+		assert_non_null(f = fopen(spath, "w"));
+		fputs(shadow, f);
+		fclose(f);
+	}
+	snprintf(conf, sizeof(conf), "Checks headers, rules\nRulesDir %s\n"
+	    "%s%s\n", path, shadow ? "ShadowRulesDir " : "",
+	    shadow ? spath : "");
+	s = t_snap(conf, NULL, 0);
+	unlink(path);
+	unlink(spath);
+	rmdir(dir);
+	return s;
+}
+
+static struct snap *
+rules_snap(const char *rules)
+{
+	return rules_snap2(rules, NULL);
+}
+
+static bool
+has_hit(const struct msg *m, const char *name)
+{
+	for (size_t i = 0; i < msg_hit_count(m); i++)
+		if (strcmp(msg_hit(m, i)->name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Shadow rules (tflags shadow, or ShadowRulesDir) run and are noted,
+ * never scored. */
+static void
+test_shadow_rules(void **state)
+{
+	static const char live[] =
+	    "header T_LIVE Subject =~ /hello/\nscore T_LIVE 1.0\n"
+	    "header T_TRIAL Subject =~ /hel/\nscore T_TRIAL 4.0\n"
+	    "tflags T_TRIAL shadow\n";
+	static const char trial[] =
+	    "header T_DIR Subject =~ /ello/\nscore T_DIR 3.0\n";
+	const struct verdict *v;
+	struct snap *s;
+	struct msg *m;
+	double base;
+
+	(void)state;
+	s = rules_snap2(live, trial);
+	m = t_scan(s, bad_headers, &v);
+	assert_true(has_hit(m, "T_LIVE"));
+	assert_false(has_hit(m, "T_TRIAL"));
+	assert_false(has_hit(m, "T_DIR"));
+	assert_int_equal(msg_shadow_hit_count(m), 2);
+	assert_true((strcmp(msg_shadow_hit(m, 0), "T_TRIAL") == 0 &&
+	    strcmp(msg_shadow_hit(m, 1), "T_DIR") == 0) ||
+	    (strcmp(msg_shadow_hit(m, 0), "T_DIR") == 0 &&
+	    strcmp(msg_shadow_hit(m, 1), "T_TRIAL") == 0));
+	/* Not in X-Spam-Status either. */
+	assert_null(strstr(v->status, "T_TRIAL"));
+	base = v->score;
+	msg_end(&m);
+	/* Counted apart from the live rules. */
+	{
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		rules_write_stats(rules_state_set(snap_state(s, &check_rules)), f);
+		fclose(f);
+		assert_non_null(strstr(buf, "\nshadow.hits.T_TRIAL 1\n"));
+		assert_non_null(strstr(buf, "\nshadow.hits.T_DIR 1\n"));
+		assert_non_null(strstr(buf, "rules.hits.T_LIVE 1\n"));
+		assert_null(strstr(buf, "rules.hits.T_TRIAL"));
+		free(buf);
+	}
+	snap_unref(&s);
+
+	/* Without them the score is the same. */
+	s = rules_snap("header T_LIVE Subject =~ /hello/\nscore T_LIVE 1.0\n");
+	m = t_scan(s, bad_headers, &v);
+	assert_true(v->score == base);
+	assert_int_equal(msg_shadow_hit_count(m), 0);
+	msg_end(&m);
+	snap_unref(&s);
+}
+
+/* Every verdict carries the versions it was made with: the rule files'
+ * text, their score lines alone, the configuration generation. */
+static void
+test_versions(void **state)
+{
+	static const char base[] =
+	    "header T_HI Subject =~ /hello/\ndescribe T_HI hi\nscore T_HI 1.0\n";
+	static const char redescribed[] =
+	    "header T_HI Subject =~ /hello/\ndescribe T_HI hello\nscore T_HI 1.0\n";
+	static const char rescored[] =
+	    "header T_HI Subject =~ /hello/\ndescribe T_HI hi\n  score T_HI 2.0\n";
+	const struct verdict *v;
+	struct snap *s;
+	struct msg *m;
+	char rules1[17], scores1[17], ver1[9];
+	unsigned gen1;
+
+	(void)state;
+	s = rules_snap(base);
+	m = t_scan(s, bad_headers, &v);
+	assert_int_equal(strlen(v->versions[SNAP_V_RULES]), 16);
+	assert_int_equal(strlen(v->versions[SNAP_V_SCORES]), 16);
+	assert_string_equal(v->versions[SNAP_V_AV], "-");	/* av not run */
+	strcpy(rules1, v->versions[SNAP_V_RULES]);
+	strcpy(scores1, v->versions[SNAP_V_SCORES]);
+	strcpy(ver1, v->version);
+	gen1 = (unsigned)atoi(v->versions[SNAP_V_CONFIG]);
+	assert_true(gen1 >= 1);
+	assert_non_null(strstr(v->status, ver1));
+	assert_non_null(strstr(verdict_versions_text(m, v), rules1));
+	msg_end(&m);
+	snap_unref(&s);
+
+	/* Same text again: same rule and score hashes, next generation. */
+	s = rules_snap(base);
+	m = t_scan(s, bad_headers, &v);
+	assert_string_equal(v->versions[SNAP_V_RULES], rules1);
+	assert_string_equal(v->versions[SNAP_V_SCORES], scores1);
+	assert_int_equal(atoi(v->versions[SNAP_V_CONFIG]), gen1 + 1);
+	assert_string_not_equal(v->version, ver1);
+	msg_end(&m);
+	snap_unref(&s);
+
+	/* A description changed: the rule set, not the weights. */
+	s = rules_snap(redescribed);
+	m = t_scan(s, bad_headers, &v);
+	assert_string_not_equal(v->versions[SNAP_V_RULES], rules1);
+	assert_string_equal(v->versions[SNAP_V_SCORES], scores1);
+	msg_end(&m);
+	snap_unref(&s);
+
+	/* A score changed (indented: blanks do not count): the weights. */
+	s = rules_snap(rescored);
+	m = t_scan(s, bad_headers, &v);
+	assert_string_not_equal(v->versions[SNAP_V_SCORES], scores1);
+	assert_non_null(strstr(verdict_versions_json(m, v), "\"combined\": \""));
+	msg_end(&m);
+	snap_unref(&s);
+}
+
 int
 main(void)
 {
@@ -420,6 +599,8 @@ main(void)
 		cmocka_unit_test(test_folded_field_linear),
 		cmocka_unit_test(test_header_limits),
 		cmocka_unit_test(test_score_table),
+		cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_shadow_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
