@@ -731,6 +731,9 @@ test_key_mode(void **unused)
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
 	arena_free(&a);
+	fixture_free(f);
+}
+
 /* An index as version 1 wrote it: entries without versions. */
 static const char schema_v1[] =
 	"CREATE TABLE entries ("
