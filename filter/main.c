@@ -224,7 +224,7 @@ static const struct daemon_args *reload_args;
  * The supervisor's stop (SIGUSR2): new messages are deferred (451 at
  * MAIL FROM), the ones begun finish within ShutdownTimeout, then
  * libmilter's loop stops.  Stopping the loop first would not do: it
- * takes the threads that serve the open connections with it.
+ * aborts, or takes the threads of, the connections still open.
  */
 static void
 stop_gracefully(void)
@@ -243,7 +243,10 @@ stop_gracefully(void)
 		log_sys(LOG_WARNING, "ShutdownTimeout: stopping with %d "
 		    "message%s in flight (the MTA retries them)",
 		    daemon_msgs_active(), daemon_msgs_active() == 1 ? "" : "s");
-	milter_stop();
+	/* Now libmilter's own stop (its signal thread takes SIGTERM): what
+	 * is still open is idle, and its loop ends at once, where
+	 * smfi_stop() would wait out its poll. */
+	kill(getpid(), SIGTERM);
 }
 
 static void *

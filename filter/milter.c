@@ -629,9 +629,3 @@ milter_run(void)
 {
 	return smfi_main() == MI_SUCCESS ? 0 : -1;
 }
-
-void
-milter_stop(void)
-{
-	(void)smfi_stop();
-}

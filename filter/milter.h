@@ -8,10 +8,9 @@
 /* Registers with libmilter and opens spec (unix:/path, inet:port@host);
  * returns 0, or -1 with *err_r. */
 int	milter_open(const char *spec, const char **err_r);
-/* Runs libmilter's loop; returns when it stops (milter_stop(), or
- * SIGTERM to the worker itself, which aborts the connections open). */
+/* Runs libmilter's loop; returns when it stops (SIGTERM to the worker,
+ * which aborts the connections open: main.c's stop_gracefully() lets
+ * their messages finish first). */
 int	milter_run(void);
-/* Stops accepting connections; those open finish their messages. */
-void	milter_stop(void);
 
 #endif

@@ -95,9 +95,15 @@ if grep -q '^vigil -n says what will run:' "$out" &&
 else
 	pf_fail "vigil -n of the install" "$(grep -A5 'vigil -n' "$out")"
 fi
-sleep 1
 # Other vigils may run on this machine: the demo's ran from its install.
+# Its supervisor is reaped when the demo ends; the worker follows it by
+# its death signal: wait (at most 10 s) for it to go.
 inst=$(sed -n 's/^installed into \([^;]*\);.*/\1/p' "$out")
+i=0
+while [ -n "$inst" ] && pgrep -f "$inst/" >/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 if [ -z "$inst" ]; then
 	pf_fail "the demo leaves no vigil running" "no install folder shown"
 elif pgrep -f "$inst/" >/dev/null; then
