@@ -621,9 +621,13 @@ write_scores(FILE *out, const struct learn *l, const char *const *feat,
 	}
 	qsort(ch, nfeat, sizeof(*ch), cmp_change);
 	fprintf(out, "# Largest changes (with Bayes): ");
-	for (size_t j = 0; j < nfeat && j < 8; j++)
-		fprintf(out, "%s%s %.3g -> %.3g", j ? ", " : "",
-		    ch[j].name, ch[j].old, ch[j].new);
+	size_t	 nch = 0;
+	for (size_t j = 0; j < nfeat && nch < 8; j++)
+		if (fabs(ch[j].new - ch[j].old) >= 0.0005)
+			fprintf(out, "%s%s %.3g -> %.3g", nch++ ? ", " : "",
+			    ch[j].name, ch[j].old, ch[j].new);
+	if (nch == 0)
+		fprintf(out, "none");
 	fprintf(out, "\n#\n# score NAME without-Bayes (x2) with-Bayes (x2): "
 	    "SpamAssassin's score sets.\n");
 	g_free(ch);
@@ -631,7 +635,7 @@ write_scores(FILE *out, const struct learn *l, const char *const *feat,
 	 * shares add up to 1). */
 	for (size_t q = 0; q < BAYES_NANCHORS; q++) {
 		double	 p = round((bayes->base + bayes->scale *
-		    bayes->w[nfeat + q]) * 1000) / 1000;
+		    bayes->w[nfeat + q]) * 1000) / 1000 + 0.0;	/* no -0 */
 
 		fprintf(out, "score %s 0 0 %.3f %.3f\n",
 		    bayes_anchors[q].name, p, p);

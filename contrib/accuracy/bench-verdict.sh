@@ -2,9 +2,10 @@
 # bench-verdict.sh - `make bench-verdict`: the shared accuracy harness's
 # rows for the whole verdict on the seed-1 split of the shared corpus:
 # vigil as shipped (samples/vigil.conf, rules/ with its learned scores),
-# vigil with SpamAssassin's installed rules added (scores refitted on the
-# train half), and SpamAssassin 4 itself (rules + Bayes, no network) when
-# it is installed.  Bayes is trained on the train half; the test half is
+# vigil with SpamAssassin's installed rules added (SpamAssassinRules, as
+# an installed vigil with the default RulesDir reads them, weighed by the
+# shipped rules/spamassassin.scores), and SpamAssassin 4 itself (rules +
+# Bayes, no network) when it is installed.  Bayes is trained on the train half; the test half is
 # measured.  Results and logs under $OUT (default /tmp/vigil-bench-verdict).
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -43,8 +44,8 @@ header=--header
 TRAIN="$a train {label} {list}" CLASSIFY="$a classify {list}"
 run vigil-shipped X=1
 if [ -d /usr/share/spamassassin ]; then
-	run vigil+sa-rules VIGIL_RULES="$top_srcdir/rules /usr/share/spamassassin" \
-	    VIGIL_REFIT=1
+	run vigil+sa-rules \
+	    VIGIL_OPTS="-o SpamAssassinRules=/usr/share/spamassassin"
 	if perl -MMail::SpamAssassin -e1 2>/dev/null; then
 		TRAIN="perl $acc/adapters/spamassassin.pl train {label} {list}"
 		CLASSIFY="perl $acc/adapters/spamassassin.pl classify {list}"

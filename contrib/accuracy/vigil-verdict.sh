@@ -10,6 +10,8 @@
 #   VIGIL_CONF      the configuration (default: samples/vigil.conf)
 #   VIGIL_RULES     folders whose rules files make RulesDir, in order
 #                   (default: the configuration's own RulesDir)
+#   VIGIL_OPTS      more -o Keyword=value for vigilctl (e.g.
+#                   "-o SpamAssassinRules=/usr/share/spamassassin")
 #   VIGIL_REFIT=1   fit the scores on the training lists too (`vigilctl
 #                   scores learn`), for a rule set the shipped weights
 #                   were not fitted on
@@ -20,7 +22,7 @@ VIGILCTL=${VIGILCTL:-$here/../../filter/vigilctl}
 VIGIL_CONF=${VIGIL_CONF:-$here/../../samples/vigil.conf}
 W=$EVAL_WORKDIR
 : > "$W/zone" 2>/dev/null || true
-opts="-o BayesDir=$W/bayes -o DNSZoneFile=$W/zone -o BayesAutolearn=no"
+opts="-o BayesDir=$W/bayes -o DNSZoneFile=$W/zone -o BayesAutolearn=no ${VIGIL_OPTS:-}"
 if [ -n "${VIGIL_RULES:-}" ]; then
 	if [ ! -d "$W/rules" ]; then
 		mkdir -p "$W/rules"

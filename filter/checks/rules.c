@@ -27,6 +27,10 @@
 #include "checks/rules_input.h"
 #include "checks/rules_check.h"
 
+/* Where Debian keeps SpamAssassin's rules, and sa-update its own. */
+#define SA_SHARE_DIR	"/usr/share/spamassassin"
+#define SA_UPDATE_DIR	"/var/lib/spamassassin"
+
 const struct opt rules_opts[] = {
 	{ "RulesDir", OPT_PATH, DATADIR "/vigil/rules", 0, 0, NULL,
 	  "Rule files (*.rules, *.cf) in the SpamAssassin rule language, "
@@ -34,6 +38,12 @@ const struct opt rules_opts[] = {
 	{ "LocalRulesDir", OPT_PATH, SYSCONFDIR "/vigil/rules.d", 0, 0, NULL,
 	  "The site's own rule files, read after RulesDir in lexical order, "
 	  "so that their scores win (a missing default folder is skipped)" },
+	{ "SpamAssassinRules", OPT_STRING, "auto", 0, 0, NULL,
+	  "SpamAssassin's installed rule set, read after RulesDir and before "
+	  "LocalRulesDir, weighed by the scores learned with it "
+	  "(RulesDir/spamassassin.scores): auto (with the default RulesDir: "
+	  "sa-update's newest, else /usr/share/spamassassin, when installed), "
+	  "no, or a folder" },
 	{ "ShadowRulesDir", OPT_PATH, NULL, 0, 0, NULL,
 	  "Rule files loaded after RulesDir whose rules are shadow rules: "
 	  "evaluated and counted (stats, metrics, log shadow=), never "
@@ -85,14 +95,28 @@ setup_diag_fn(void *arg, enum rules_sev sev, const char *file, int line,
 /* Loads and compiles dir, then local (if not NULL); NULL with *err_r
  * (malloc'd) on any error. */
 struct rules_set *
-rules_build(const char *dir, const char *local, const char *shadow_dir,
-    const struct rules_limits *lim, const struct rules_diag *diag,
-    bool stress, char **err_r)
+rules_build(const char *dir, const char *sa_dir, const char *local,
+    const char *shadow_dir, const struct rules_limits *lim,
+    const struct rules_diag *diag, bool stress, char **err_r)
 {
 	struct rules_set *set = rules_set_new(lim);
 
 	if (dir != NULL)
 		rules_load_path(set, dir, diag);
+	if (sa_dir != NULL) {
+		/*
+		 * SpamAssassin's rules, then the scores learned with them
+		 * beside the shipped rules: their own score lines were made
+		 * for another engine (vigilctl scores learn, make scores).
+		 */
+		char *learned = dir != NULL ? g_build_filename(dir,
+		    "spamassassin.scores", NULL) : NULL;
+
+		rules_load_path(set, sa_dir, diag);
+		if (learned != NULL && access(learned, R_OK) == 0)
+			rules_load_path(set, learned, diag);
+		g_free(learned);
+	}
 	if (local != NULL)
 		rules_load_path(set, local, diag);
 	if (shadow_dir != NULL)
@@ -160,6 +184,58 @@ rules_dirs_from_cfg(const struct cfg *cfg, const char **dir_r,
 	*local_r = local;
 }
 
+/* Does the folder hold SpamAssassin's rules (a *.cf file)? */
+static bool
+has_cf_files(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *n;
+	bool found = false;
+
+	if (d == NULL)
+		return false;
+	while (!found && (n = g_dir_read_name(d)) != NULL)
+		found = n[0] != '.' && g_str_has_suffix(n, ".cf");
+	g_dir_close(d);
+	return found;
+}
+
+char *
+rules_sa_dir_from_cfg(const struct cfg *cfg)
+{
+	const char *v = cfg_str(cfg, "SpamAssassinRules");
+	char *best = NULL;
+	GDir *d;
+	const char *n;
+
+	if (v == NULL || strcmp(v, "no") == 0 || strcmp(v, "none") == 0)
+		return NULL;
+	if (strcmp(v, "auto") != 0)
+		return g_strdup(v);
+	/* auto joins the shipped set: a configuration that names its own
+	 * RulesDir gets what it names (SpamAssassinRules can add them). */
+	if (cfg_is_set(cfg, "RulesDir"))
+		return NULL;
+	/* sa-update's rules, the newest version's (4.000001 ...). */
+	if ((d = g_dir_open(SA_UPDATE_DIR, 0, NULL)) != NULL) {
+		while ((n = g_dir_read_name(d)) != NULL) {
+			char *p = g_build_filename(SA_UPDATE_DIR, n,
+			    "updates_spamassassin_org", NULL);
+
+			if (has_cf_files(p) && (best == NULL ||
+			    strcmp(p, best) > 0)) {
+				g_free(best);
+				best = p;
+			} else
+				g_free(p);
+		}
+		g_dir_close(d);
+	}
+	if (best == NULL && has_cf_files(SA_SHARE_DIR))
+		best = g_strdup(SA_SHARE_DIR);
+	return best;
+}
+
 static void *
 rules_setup(struct snap *snap, const char **err_r)
 {
@@ -168,6 +244,7 @@ rules_setup(struct snap *snap, const char **err_r)
 	struct setup_diag d = { .errors = g_string_new(NULL) };
 	struct rules_diag diag = { .fn = setup_diag_fn, .arg = &d };
 	const char *dir, *local;
+	char *sa_dir;
 	struct rules_counts c;
 	char *err = NULL;
 
@@ -179,8 +256,20 @@ rules_setup(struct snap *snap, const char **err_r)
 		log_sys(LOG_WARNING, "rules: default RulesDir %s: %s: running "
 		    "without the shipped rules (set RulesDir)",
 		    cfg_str(cfg, "RulesDir"), strerror(ENOENT));
-	if ((st->set = rules_build(dir, local, cfg_str(cfg, "ShadowRulesDir"),
-	    &st->lim, &diag, false, &err)) == NULL) {
+	sa_dir = rules_sa_dir_from_cfg(cfg);
+	if (sa_dir != NULL && access(sa_dir, R_OK) == -1) {
+		setup_err = g_strdup_printf("SpamAssassinRules %s: %s",
+		    sa_dir, strerror(errno));
+		g_free(sa_dir);
+		g_string_free(d.errors, TRUE);
+		g_free(st);
+		*err_r = setup_err;
+		return NULL;
+	}
+	if ((st->set = rules_build(dir, sa_dir, local,
+	    cfg_str(cfg, "ShadowRulesDir"), &st->lim, &diag, false,
+	    &err)) == NULL) {
+		g_free(sa_dir);
 		setup_err = g_strdup_printf("%s: %s%s", err, d.errors->str,
 		    d.nerrors > 5 ? "; ..." : "");
 		g_free(err);
@@ -209,9 +298,11 @@ rules_setup(struct snap *snap, const char **err_r)
 		snap_set_version(snap, SNAP_V_SCORES, hex);
 	}
 	rules_get_counts(st->set, &c);
-	st->where = g_strdup_printf("%s%s%s%s", dir ? dir :
+	st->where = g_strdup_printf("%s%s%s%s%s%s", dir ? dir :
 	    cfg_str(cfg, "RulesDir"), dir ? "" : " (missing)",
+	    sa_dir ? " then SpamAssassin's " : "", sa_dir ? sa_dir : "",
 	    local ? " then " : "", local ? local : "");
+	g_free(sa_dir);
 	log_sys(LOG_INFO, "rules: %s: %zu rules loaded, %zu skipped, %zu "
 	    "warnings (vigilctl rules lint lists them)", st->where, c.loaded,
 	    c.skipped, c.warnings);

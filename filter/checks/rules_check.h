@@ -31,12 +31,17 @@ extern bool	rules_cpu_time;
 /* The result of the rules check for m, or NULL when it did not run. */
 struct rules_result *rules_result(struct msg *m);
 
-/* Loads and compiles dir then local (each a file or folder, or NULL),
- * then shadow_dir (NULL: none), whose rules are all shadow rules; NULL
+/* Loads and compiles dir, then sa_dir (SpamAssassin's rules, and
+ * dir/spamassassin.scores after them), then local (each a file or
+ * folder, or NULL), then shadow_dir (NULL: none), whose rules are all shadow rules; NULL
  * with *err_r (g_malloc'd) when it has errors, each reported to diag. */
-struct rules_set *rules_build(const char *dir, const char *local,
-	    const char *shadow_dir, const struct rules_limits *,
-	    const struct rules_diag *diag, bool stress, char **err_r);
+struct rules_set *rules_build(const char *dir, const char *sa_dir,
+	    const char *local, const char *shadow_dir,
+	    const struct rules_limits *, const struct rules_diag *diag,
+	    bool stress, char **err_r);
+/* SpamAssassinRules resolved: a folder (g_malloc'd), or NULL for none
+ * (no, or auto with no SpamAssassin rules installed). */
+char	*rules_sa_dir_from_cfg(const struct cfg *);
 /* The folders the configuration says to read, in order: RulesDir and
  * LocalRulesDir, each NULL when it is a default that is missing (or, for
  * the local one, holds no rule files).  Strings owned by cfg. */

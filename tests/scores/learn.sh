@@ -169,6 +169,26 @@ expect "quarantine: held spam and released ham counted" \
 expect "quarantine: named in the header" \
     "quarantine 10 spam, 10 released as ham" "$T/q.rules"
 
+# SpamAssassin's rule set: read after RulesDir, then weighed by
+# RulesDir/spamassassin.scores (its own score lines were made for another
+# engine); auto only joins the default RulesDir.
+mkdir -p "$T/sa"
+cat > "$T/sa/20_t.cf" <<'CF'
+body T_SA_ZEBRA /zebracorn/
+score T_SA_ZEBRA 9.9
+CF
+echo "score T_SA_ZEBRA 1.5 1.5 4.2 4.2" > "$T/rules/spamassassin.scores"
+printf 'From: a@example.org\nTo: b@example.net\nSubject: z\nMessage-ID: <z@example.org>\n\nzebracorn\n' > "$T/zebra.eml"
+v -o BayesDir="$T/empty" -o SpamAssassinRules="$T/sa" scan --json "$T/zebra.eml" > "$T/out" 2>&1
+expect "SpamAssassin's rule read, weighed by spamassassin.scores (no Bayes: 1.5)" \
+    '"name":"T_SA_ZEBRA","score":1.50,' "$T/out"
+v -o BayesDir="$T/empty" scan --json "$T/zebra.eml" > "$T/out" 2>&1
+if grep -q T_SA_ZEBRA "$T/out"; then bad "auto with a RulesDir of its own reads SpamAssassin's rules"
+else ok "auto with a RulesDir of its own: only what it names"; fi
+v -o SpamAssassinRules="$T/nonexistent" scan "$T/zebra.eml" > "$T/out" 2>&1
+status "SpamAssassinRules that does not exist: configuration error (78)" 78 $?
+rm -f "$T/rules/spamassassin.scores"
+
 # Errors.
 v scores learn --spam "$C/spam.mbox" > "$T/out" 2>&1
 status "spam only: too few to learn from (65)" 65 $?
