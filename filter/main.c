@@ -33,6 +33,7 @@
 #include "milter.h"
 #include "mime.h"
 #include "snap.h"
+#include "checks/dnsbl.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/vigil/vigil.conf"
 
@@ -472,8 +473,10 @@ main(int argc, char **argv)
 			cfg_unref(&cfg);
 			return EX_CONFIG;
 		}
-		snap_unref(&s);
 		printf("%s: configuration OK\n", cfg_file(cfg));
+		/* The DNS lists, probed: one that answers wrongly shows. */
+		dnsbl_report(s, stdout);
+		snap_unref(&s);
 		cfg_unref(&cfg);
 		return 0;
 	}

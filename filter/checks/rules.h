@@ -224,6 +224,10 @@ struct rules_hit {
 struct rules_hit *rules_eval(const struct rules_set *, const struct rules_input *,
 		    struct arena *a, size_t *nhits_r);
 
+/* The set's DNS list rules (dnsbl.h); never NULL. */
+struct dnsbl_rules;
+const struct dnsbl_rules *rules_set_dnsbl(const struct rules_set *);
+
 /* Does the set have enabled rules of type t? */
 bool		 rules_has_type(const struct rules_set *, enum rule_type t);
 

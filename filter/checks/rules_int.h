@@ -10,6 +10,7 @@
 
 #include "lib/arena.h"
 #include "checks/rules.h"
+#include "checks/dnsbl.h"
 
 /* Attributes given by name, applied when the set is compiled. */
 struct rules_attr {
@@ -25,6 +26,7 @@ struct rules_set {
 	GPtrArray	*rules;		/* struct rule *, definition order */
 	GHashTable	*by_name;	/* name -> struct rule * */
 	GHashTable	*skipped;	/* name -> why (malloc'd) */
+	struct dnsbl_rules *dnsbl;	/* DNS rules (dnsbl_rules.c) */
 	GHashTable	*scores;	/* name -> double * */
 	GPtrArray	*score_order;	/* names, first-seen order */
 	GHashTable	*attrs;		/* name -> struct rules_attr * */

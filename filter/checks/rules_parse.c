@@ -29,6 +29,10 @@ static const char *const implemented_plugins[] = {
 	"Mail::SpamAssassin::Plugin::ReplaceTags",
 	"Mail::SpamAssassin::Plugin::Check",
 	"Mail::SpamAssassin::Plugin::MIMEHeader",
+	/* The DNS lists' (dnsbl_rules.c, dnsbl.c). */
+	"Mail::SpamAssassin::Plugin::DNSEval",
+	"Mail::SpamAssassin::Plugin::URIDNSBL",
+	"Mail::SpamAssassin::Plugin::AskDNS",
 	NULL
 };
 
@@ -36,6 +40,11 @@ static const char *const implemented_plugins[] = {
 static const char *const implemented_features[] = {
 	"Mail::SpamAssassin::Conf::feature_bug6558_free",
 	"Mail::SpamAssassin::Conf::perl_min_version_5010000",
+	/* dnsbl_rules.c reads tflags a and domains_only.  (No
+	 * feature_dns_block_rule: dnsbl.c disables a list that answers
+	 * with an error code by itself.) */
+	"Mail::SpamAssassin::Plugin::URIDNSBL::has_uridnsbl_for_a",
+	"Mail::SpamAssassin::Plugin::URIDNSBL::has_tflags_domains_only",
 	NULL
 };
 
@@ -49,7 +58,7 @@ static const char *const quiet_directives[] = {
 	"require_version", "lang", "test", NULL
 };
 
-/* Rule directives of the DNS plugins: each rule is skipped by name. */
+/* Rule directives of the DNS plugins (dnsbl_rules.c reads them). */
 static const char *const dns_rule_directives[] = {
 	"askdns", "urirhssub", "uridnsbl", "urirhsbl", "uridnssub", NULL
 };
@@ -396,12 +405,26 @@ rule_skip(struct pfile *pf, const char *name, const char *why)
 	    "skipped: %s", why);
 }
 
-/* Rules given as `eval:` tests run Perl code: skipped. */
+/* Rules given as `eval:` tests run Perl code: skipped, but for the DNS
+ * lists' (dnsbl_rules.c keeps them; the dnsbl check runs them). */
 static bool
 skip_eval(struct pfile *pf, const char *name, const char *rest)
 {
+	char why[160];
+
 	if (strncmp(rest, "eval:", 5) != 0)
 		return false;
+	switch (dnsbl_rules_eval(pf->set->dnsbl, name, rest + 5, why,
+	    sizeof(why))) {
+	case 1:
+		g_hash_table_remove(pf->set->skipped, name);
+		return true;
+	case -1:
+		rule_skip(pf, name, why);
+		return true;
+	default:
+		break;
+	}
 	rule_skip(pf, name, "eval: tests are not supported");
 	return true;
 }
@@ -669,6 +692,7 @@ parse_tflags(struct pfile *pf, const char *name, char *rest)
 	};
 	struct rules_attr *a = attr_get(pf->set, name);
 
+	dnsbl_rules_tflags(pf->set->dnsbl, name, rest);
 	a->tflags = 0;
 	a->maxhits = 0;
 	a->has_tflags = true;
@@ -866,6 +890,10 @@ directive(struct pfile *pf, char *s, const char *line)
 	}
 	if (in_list(quiet_directives, kw))
 		return;
+	if (strcmp(kw, "uridnsbl_skip_domain") == 0) {
+		dnsbl_rules_skip_domains(set->dnsbl, s);
+		return;
+	}
 
 	name = next_word(&s);
 	if (strcmp(kw, "replace_tag") == 0 || strcmp(kw, "replace_pre") == 0 ||
@@ -884,10 +912,17 @@ directive(struct pfile *pf, char *s, const char *line)
 			return;
 		}
 	if (in_list(dns_rule_directives, kw)) {
-		char why[80];
+		char why[160];
 
-		snprintf(why, sizeof(why), "'%s' rules are not supported", kw);
-		rule_skip(pf, name, why);
+		if (!is_rule_name(name))
+			diag_emit(set, pf->diag, RULES_ERROR, pf->file,
+			    pf->line, 1, name[0] ? name : "-", "%s: '%s' is "
+			    "not a rule name (letters, digits, _)", kw, name);
+		else if (dnsbl_rules_directive(set->dnsbl, kw, name, s, why,
+		    sizeof(why)) == -1)
+			rule_skip(pf, name, why);
+		else
+			g_hash_table_remove(set->skipped, name);
 	} else if (pf->diag != NULL && pf->diag->is_strict &&
 	    !rules_is_sa_directive(kw)) {
 		const char *near = directive_near(kw);

@@ -15,6 +15,7 @@
 #include "lib/util.h"
 #include "checks/rules.h"
 #include "checks/rules_int.h"
+#include "checks/dnsbl_int.h"
 
 struct rules_set *
 rules_set_new(const struct rules_limits *lim)
@@ -25,6 +26,7 @@ rules_set_new(const struct rules_limits *lim)
 	set->rules = g_ptr_array_new();
 	set->hslots = g_ptr_array_new();
 	set->by_name = g_hash_table_new(g_str_hash, g_str_equal);
+	set->dnsbl = dnsbl_rules_new();
 	set->skipped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    g_free);
 	set->scores = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
@@ -95,6 +97,7 @@ rules_set_free(struct rules_set **setp)
 	g_ptr_array_free(set->hslots, TRUE);
 	g_hash_table_destroy(set->by_name);
 	g_hash_table_destroy(set->skipped);
+	dnsbl_rules_free(&set->dnsbl);
 	g_hash_table_destroy(set->scores);
 	g_ptr_array_free(set->score_order, TRUE);
 	g_hash_table_foreach(set->attrs, attr_free, NULL);
@@ -492,6 +495,7 @@ rules_compile(struct rules_set *set, bool stress,
 	GPtrArray *pats = g_ptr_array_new(), *metas = g_ptr_array_new();
 	unsigned char *mark;
 
+	dnsbl_rules_resolve(set->dnsbl);
 	/* Attributes, scores and the patterns. */
 	for (guint i = 0; i < set->rules->len; i++) {
 		struct rule *r = set->rules->pdata[i];
@@ -534,6 +538,7 @@ rules_compile(struct rules_set *set, bool stress,
 
 			if (g_hash_table_contains(set->by_name, name) ||
 			    g_hash_table_contains(set->skipped, name) ||
+			    dnsbl_rules_has(set->dnsbl, name) ||
 			    g_hash_table_contains(set->inactive, name) ||
 			    is_check_finding(name))
 				continue;
@@ -681,6 +686,12 @@ rules_get_counts(const struct rules_set *set, struct rules_counts *c)
 	c->skipped = set->nskipped;
 	c->errors = set->nerrors;
 	c->warnings = set->nwarnings;
+}
+
+const struct dnsbl_rules *
+rules_set_dnsbl(const struct rules_set *set)
+{
+	return set->dnsbl;
 }
 
 bool
