@@ -189,8 +189,12 @@ ctx_ready(struct dns *d)
 		goto fail;
 	}
 	/* The system's resolvers (the test namespace's too), one thread
-	 * for unbound's work. */
-	if ((rc = ub_ctx_resolvconf(d->ctx, NULL)) != 0 ||
+	 * for unbound's work.  A local caching resolver is what DNS lists
+	 * want (public resolvers are refused), and unbound will not ask
+	 * one on 127.0.0.1 unless told. */
+	if ((rc = ub_ctx_set_option(d->ctx, "do-not-query-localhost:",
+	    "no")) != 0 ||
+	    (rc = ub_ctx_resolvconf(d->ctx, NULL)) != 0 ||
 	    (rc = ub_ctx_async(d->ctx, 1)) != 0) {
 		if (asprintf(&d->ctx_err, "unbound: %s", ub_strerror(rc)) < 0)
 			d->ctx_err = NULL;

@@ -684,7 +684,8 @@ start_uridns_ips(struct dmsg *dm, struct msg *m)
 	}
 }
 
-/* Waits for every lookup until deadline; returns how many are done. */
+/* Waits for every lookup until deadline; returns how many got an answer
+ * (a SERVFAIL is none). */
 static size_t
 collect(struct dmsg *dm, uint64_t deadline)
 {
@@ -697,7 +698,7 @@ collect(struct dmsg *dm, uint64_t deadline)
 		struct lookup *l = v;
 
 		l->rc = dns_wait(dm->st->dns, l->q, deadline);
-		done += l->rc != DNS_PENDING;
+		done += l->rc != DNS_PENDING && l->rc != DNS_ERROR;
 	}
 	return done;
 }
@@ -750,12 +751,13 @@ zones_judge(struct dmsg *dm)
 		z = zone_get(l->zone);
 		if (why != NULL) {
 			zone_disable(z, why, dm->st->recheck_us);
-		} else if (l->rc == DNS_PENDING) {
+		} else if (l->rc == DNS_PENDING || l->rc == DNS_ERROR) {
 			/* Counted once a message and zone. */
 			if (!g_hash_table_contains(seen, l->zone) &&
 			    ++z->timeouts >= DNSBL_TIMEOUTS)
 				zone_disable(z, "never answers (lookups in a "
-				    "row timed out)", dm->st->recheck_us);
+				    "row timed out or failed)",
+				    dm->st->recheck_us);
 			else if (z->is_disabled && l->is_probe)
 				z->recheck_at_us = util_now_us() +
 				    dm->st->recheck_us;
@@ -1003,6 +1005,9 @@ dnsbl_report(struct snap *s, FILE *out)
 			    "may hold)";
 		else if (rc == DNS_PENDING)
 			why = "never answers (the probe timed out)";
+		else if (rc == DNS_ERROR)
+			why = "never answers (the probe failed: SERVFAIL or "
+			    "resolver error)";
 		pthread_mutex_lock(&zlock);
 		z = zone_get(r->zone);
 		if (why != NULL)
