@@ -2,7 +2,8 @@
  * dnsbl.c - the dnsbl check: DNS lists asked in parallel while the
  * message streams in, scored at end of message.
  *
- * Lookups start as their inputs become known: the client address at
+ * Lookups start as their inputs become known: the client address when
+ * it connects (the connect hook, into the shared table) and again at
  * PHASE_CONNECT, the untrusted relays of the Received headers (with
  * SpamAssassin's TrustedNetworks/InternalNetworks trust path) and the
  * From host at PHASE_EOH, link domains (registrable domain, or the IP of
@@ -936,6 +937,48 @@ dnsbl_run(void *state, struct msg *m, enum check_phase phase,
 	return CHECK_DONE;
 }
 
+/*
+ * The client connected: its lookups start in the shared table, where
+ * the session's messages find them in flight or answered (dns.c keeps a
+ * lookup while it is in flight, and its answer for the TTL).  Only for
+ * an untrusted client, and not for lists already disabled.
+ */
+static void
+dnsbl_connect(void *state, struct snap *s, const char *addr)
+{
+	struct dnsbl_state *st = state;
+	void *rs = snap_state(s, &check_rules);
+	const struct dnsbl_rules *t;
+	char *rev;
+
+	if (!st->is_on || rs == NULL || dns_is_zone(st->dns) ||
+	    in_nets(st->trusted, st->ntrusted, addr) || ip_is_private(addr) ||
+	    (rev = ip_reverse(addr)) == NULL)
+		return;
+	t = rules_set_dnsbl(rules_state_set(rs));
+	for (guint i = 0; t != NULL && i < t->rules->len; i++) {
+		const struct dnsbl_rule *r = t->rules->pdata[i];
+		struct zone_st *z;
+		struct dns_q *q;
+		bool off;
+		char *name;
+
+		if (r->kind != DNSBL_RBL || r->which == DNSBL_NOTFIRSTHOP)
+			continue;
+		pthread_mutex_lock(&zlock);
+		z = zone_get(r->zone);
+		off = z->is_disabled;
+		pthread_mutex_unlock(&zlock);
+		if (off)
+			continue;
+		name = g_strdup_printf("%s.%s", rev, r->zone);
+		q = dns_start(st->dns, name, r->qtype);
+		dns_q_unref(st->dns, &q);
+		g_free(name);
+	}
+	g_free(rev);
+}
+
 static void
 dnsbl_stats(void *state, FILE *out)
 {
@@ -1029,5 +1072,6 @@ const struct check check_dnsbl = {
 	.setup = dnsbl_setup,
 	.run = dnsbl_run,
 	.teardown = dnsbl_teardown,
+	.connect = dnsbl_connect,
 	.stats = dnsbl_stats,
 };

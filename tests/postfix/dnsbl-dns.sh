@@ -11,7 +11,8 @@
 # forwards slow.vigil to a socket that never answers.  The rules are
 # written as SpamAssassin's 20_dnsbl_tests.cf and 25_uribl.cf write them.
 #
-#   1. a listed client is scored through Postfix (net score set: 3.0);
+#   1. a listed client is scored through Postfix (net score set: 3.0),
+#      its lookups started when it connected;
 #   2. a DNSWL client gets its negative score (-5.0);
 #   3. a listed link domain is scored;
 #   4. the refused list is disabled, logged once, counted in
@@ -237,6 +238,15 @@ if printf '%s\n' "$stats" | grep -q '^dnsbl\.disabled\.refused\.vigil [1-9]'; th
 else
 	pf_fail "vigilctl stats counts it" "$(printf '%s\n' "$stats" |
 	    grep '^dnsbl\.')"
+fi
+# Each message's lookups of its client were already in flight or
+# answered: the connect hook started them (one table for all messages).
+hits=$(printf '%s\n' "$stats" | sed -n 's/^dns\.cache_hits //p')
+if [ "${hits:-0}" -ge 3 ]; then
+	pf_ok "the client's lookups start at connect ($hits found in the shared table)"
+else
+	pf_fail "the client's lookups start at connect" "$(printf '%s\n' \
+	    "$stats" | grep '^dns\.')"
 fi
 if pf_vigil_log | grep 'verdict=' | grep -q 'DNSBL_LIST_DISABLED'; then
 	pf_ok "verdicts made without it are flagged (DNSBL_LIST_DISABLED)"
