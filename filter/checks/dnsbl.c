@@ -207,6 +207,8 @@ struct dmsg {
 	size_t		 untrusted, external;	/* first index of each */
 	bool		 has_headers;
 	GHashTable	*disabled;	/* zones skipped for this message */
+	const char	**hits;		/* rules that hit, sub-rules too */
+	size_t		 nhits;
 };
 
 static void
@@ -905,12 +907,17 @@ dnsbl_run(void *state, struct msg *m, enum check_phase phase,
 	if (answered > 0)
 		msg_set_net_votes(m, true);
 
+	dm->hits = arena_alloc(msg_arena(m), (dm->rules->rules->len + 1) *
+	    sizeof(*dm->hits));
 	for (guint i = 0; i < dm->rules->rules->len; i++) {
 		const struct dnsbl_rule *r = dm->rules->rules->pdata[i];
 		const char *what = NULL, *ans = NULL;
 
-		if (strncmp(r->name, "__", 2) == 0 ||
-		    !rule_hits(dm, m, r, &what, &ans))
+		if (!rule_hits(dm, m, r, &what, &ans))
+			continue;
+		/* Sub-rules (__NAME) only feed metas (the rules check). */
+		dm->hits[dm->nhits++] = r->name;
+		if (strncmp(r->name, "__", 2) == 0)
 			continue;
 		msg_add_hit(m, r->name, 1.0, "%s listed: %s",
 		    what != NULL ? what : "?", ans != NULL ? ans : "?");
@@ -977,6 +984,15 @@ dnsbl_connect(void *state, struct snap *s, const char *addr)
 		g_free(name);
 	}
 	g_free(rev);
+}
+
+const char *const *
+dnsbl_msg_hits(struct msg *m, size_t *n_r)
+{
+	const struct dmsg *dm = *msg_slot(m, &check_dnsbl);
+
+	*n_r = dm != NULL ? dm->nhits : 0;
+	return dm != NULL ? dm->hits : NULL;
 }
 
 static void

@@ -46,6 +46,14 @@ void		 dnsbl_rules_skip_domains(struct dnsbl_rules *,
 		    const char *list);
 /* Does a DNS rule of this name exist? */
 bool		 dnsbl_rules_has(const struct dnsbl_rules *, const char *name);
+/* The table's own copy of an existing rule's name (lives with it). */
+const char	*dnsbl_rules_name(const struct dnsbl_rules *, const char *name);
+
+struct msg;
+/* The DNS rules that hit for m, sub-rules (__NAME) too, for metas; names
+ * owned by the rule set, array by m's arena.  NULL and 0 when the lists
+ * did not run. */
+const char *const *dnsbl_msg_hits(struct msg *m, size_t *n_r);
 size_t		 dnsbl_rules_count(const struct dnsbl_rules *);
 
 /*

@@ -76,6 +76,14 @@ dnsbl_rules_has(const struct dnsbl_rules *t, const char *name)
 	return t != NULL && g_hash_table_contains(t->by_name, name);
 }
 
+const char *
+dnsbl_rules_name(const struct dnsbl_rules *t, const char *name)
+{
+	const struct dnsbl_rule *r = g_hash_table_lookup(t->by_name, name);
+
+	return r != NULL ? r->name : NULL;
+}
+
 size_t
 dnsbl_rules_count(const struct dnsbl_rules *t)
 {

@@ -205,6 +205,10 @@ struct rules_input {
 	size_t		 nuris;
 	const char	*full;
 	size_t		 full_len;
+	/* Rules another check evaluated that hit (the DNS lists', dnsbl.c,
+	 * sub-rules too): metas see them as 1. */
+	const char *const *ext_hits;
+	size_t		 next_hits;
 };
 
 /* One finding of an evaluation. */

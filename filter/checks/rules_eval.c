@@ -767,7 +767,14 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 	size_t nh = 0;
 	struct ev ev = { .set = set, .in = in, .a = a };
 
-	values = arena_alloc(a, (set->rules->len + 1) * sizeof(*values));
+	values = arena_alloc(a, (set->rules->len + set->next + 1) *
+	    sizeof(*values));
+	for (size_t i = 0; i < in->next_hits; i++) {
+		gpointer k = g_hash_table_lookup(set->ext_idx, in->ext_hits[i]);
+
+		if (k != NULL)
+			values[set->rules->len + GPOINTER_TO_SIZE(k) - 1] = 1;
+	}
 	hits = arena_alloc(a, (set->norder + 1) * sizeof(*hits));
 	ev.hval = arena_alloc(a, (set->hslots->len + 1) * sizeof(*ev.hval));
 	ev.hstate = arena_alloc(a, set->hslots->len + 1);

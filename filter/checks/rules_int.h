@@ -27,6 +27,10 @@ struct rules_set {
 	GHashTable	*by_name;	/* name -> struct rule * */
 	GHashTable	*skipped;	/* name -> why (malloc'd) */
 	struct dnsbl_rules *dnsbl;	/* DNS rules (dnsbl_rules.c) */
+	/* DNS rules that metas name: name -> 1 + k, their value is at
+	 * rules->len + k of an evaluation's values (rules_input.ext_hits). */
+	GHashTable	*ext_idx;
+	size_t		 next;
 	GHashTable	*scores;	/* name -> double * */
 	GPtrArray	*score_order;	/* names, first-seen order */
 	GHashTable	*attrs;		/* name -> struct rules_attr * */

@@ -27,6 +27,7 @@ rules_set_new(const struct rules_limits *lim)
 	set->hslots = g_ptr_array_new();
 	set->by_name = g_hash_table_new(g_str_hash, g_str_equal);
 	set->dnsbl = dnsbl_rules_new();
+	set->ext_idx = g_hash_table_new(g_str_hash, g_str_equal);
 	set->skipped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    g_free);
 	set->scores = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
@@ -97,6 +98,7 @@ rules_set_free(struct rules_set **setp)
 	g_ptr_array_free(set->hslots, TRUE);
 	g_hash_table_destroy(set->by_name);
 	g_hash_table_destroy(set->skipped);
+	g_hash_table_destroy(set->ext_idx);
 	dnsbl_rules_free(&set->dnsbl);
 	g_hash_table_destroy(set->scores);
 	g_ptr_array_free(set->score_order, TRUE);
@@ -449,6 +451,20 @@ meta_visit(struct rules_set *set, struct rule *r, unsigned char *mark,
 	return true;
 }
 
+/* The slot of DNS rule name among the values after the rules'. */
+static size_t
+ext_slot(struct rules_set *set, const char *name)
+{
+	gpointer v = g_hash_table_lookup(set->ext_idx, name);
+
+	if (v != NULL)
+		return GPOINTER_TO_SIZE(v) - 1;
+	/* The key is the name the DNS table owns: it lives as long. */
+	g_hash_table_insert(set->ext_idx, (gpointer)dnsbl_rules_name(
+	    set->dnsbl, name), GSIZE_TO_POINTER(set->next + 1));
+	return set->next++;
+}
+
 static int
 order_cmp(const void *a, const void *b)
 {
@@ -570,6 +586,12 @@ rules_compile(struct rules_set *set, bool stress,
 			    deps[k]);
 
 			idx[k] = d != NULL ? (int)d->idx : -1;
+			/* A DNS rule: its value comes with the input. */
+			if (d == NULL && dnsbl_rules_has(set->dnsbl, deps[k])) {
+				idx[k] = (int)(set->rules->len +
+				    ext_slot(set, deps[k]));
+				continue;
+			}
 			if (d == NULL && !g_hash_table_contains(set->skipped,
 			    deps[k]))
 				diag_emit(set, diag, RULES_WARN, r->file,

@@ -4,7 +4,8 @@
  * tests/data/dnsbl/lists.rules: listed and whitelisted clients, relays
  * past TrustedNetworks, link domains and IP links, askdns and From host
  * lists, the net score sets, and lists that answer wrongly (refused,
- * listing everything, never answering) being disabled, not scored.  Also
+ * listing everything, never answering) being disabled, not scored; metas
+ * over DNS rules.  Also
  * reads Debian's own SpamAssassin DNS rule files when they are there.
  */
 #include "config.h"
@@ -222,6 +223,8 @@ test_listed_client(void **unused)
 	EXPECT_HIT(m, "URIBL_T_SPAM");
 	EXPECT_HIT(m, "T_FROM_NEWDOM");
 	EXPECT_MISS(m, "__RCVD_IN_T_WL");	/* sub-rules feed metas only */
+	EXPECT_HIT(m, "T_META_WL_AND_BL");	/* ... as they do here */
+	EXPECT_MISS(m, "T_META_NOT_WL");
 	EXPECT_MISS(m, "RCVD_IN_T_XBL");	/* 127.0.0.2: not 4-7 */
 	EXPECT_MISS(m, "RCVD_IN_T_REFUSED");
 	EXPECT_MISS(m, "RCVD_IN_T_ALL");
@@ -255,7 +258,10 @@ test_off(void **unused)
 	struct msg *m = scan_from(s, "192.0.2.2", msg_links);
 
 	(void)unused;
-	assert_int_equal(msg_hit_count(m), 0);
+	/* Only the meta on a DNS rule's absence, as in SpamAssassin
+	 * without network tests. */
+	assert_int_equal(msg_hit_count(m), 1);
+	EXPECT_HIT(m, "T_META_NOT_WL");
 	assert_false(msg_net_votes(m));
 	assert_int_equal(msg_score_set(m), SCORE_SET_PLAIN);
 	msg_end(&m);
@@ -286,6 +292,7 @@ test_relays(void **unused)
 	EXPECT_HIT(m, "RCVD_IN_T_BL");		/* both are untrusted */
 	EXPECT_HIT(m, "RCVD_IN_T_BL_BITS");	/* 192.0.2.2: 127.0.0.2 */
 	EXPECT_MISS(m, "RCVD_IN_T_WL_HI");	/* 192.0.2.2 is not first */
+	EXPECT_HIT(m, "T_META_NOT_WL");
 	msg_end(&m);
 	snap_unref(&s);
 }
