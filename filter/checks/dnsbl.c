@@ -11,16 +11,10 @@
  * collected within DNSListsBudget and each rule of the rule set's DNS
  * table (dnsbl_rules.c) that an answer satisfies becomes a finding.
  *
- * A list that answers wrongly is disabled, not scored: Spamhaus's error
- * answers 127.255.255.252/254/255, an answer for the entry no list may
- * hold (127.0.0.1, RFC 5782; "invalid" for domain lists: a list that
- * lists everything), or DNSBL_TIMEOUTS lookups in a row unanswered.  It
- * is logged once, counted (dnsbl.disabled.ZONE), shown by `vigil -n`,
- * probed again after DNSListsRecheck, and the verdicts made without it
- * carry the finding DNSBL_LIST_DISABLED.
+ * A list that answers wrongly is disabled, not scored (dnsbl_health.c).
  *
- * Owns: the resolver of a snapshot (dns.c); the lists' health, which is
- * the process's and outlives reloads; per message, its lookups (slot).
+ * Owns: the resolver of a snapshot (dns.c); per message, its lookups
+ * (its slot).
  */
 #include "config.h"
 
@@ -47,7 +41,6 @@
 #include "checks/rules.h"
 #include "checks/rules_check.h"
 
-#define DNSBL_TIMEOUTS	3	/* unanswered lookups in a row: disabled */
 #define DNSBL_MAX_RELAYS 5	/* untrusted relays looked up */
 #define DNSBL_MAX_LINKS	20	/* link domains (uridnsbl_max_domains) */
 
@@ -68,63 +61,7 @@ const struct opt dnsbl_opts[] = {
 	{ NULL }
 };
 
-/* ---- the lists' health: the process's, across snapshots ------------ */
-
-struct zone_st {
-	char		*zone;
-	bool		 is_disabled;
-	bool		 is_probe_due;	/* first use, or recheck time came */
-	char		*why;
-	uint64_t	 recheck_at_us;
-	unsigned	 timeouts;	/* unanswered in a row */
-	uint64_t	 n_without;	/* verdicts made without it */
-};
-
-static pthread_mutex_t zlock = PTHREAD_MUTEX_INITIALIZER;
-static GHashTable *zones;		/* zone -> struct zone_st */
-
-/* Under zlock. */
-static struct zone_st *
-zone_get(const char *zone)
-{
-	struct zone_st *z;
-
-	if (zones == NULL)
-		zones = g_hash_table_new(g_str_hash, g_str_equal);
-	if ((z = g_hash_table_lookup(zones, zone)) == NULL) {
-		z = g_new0(struct zone_st, 1);
-		z->zone = g_strdup(zone);
-		z->is_probe_due = true;
-		g_hash_table_insert(zones, z->zone, z);
-	}
-	return z;
-}
-
-/* Under zlock. */
-static void
-zone_disable(struct zone_st *z, const char *why, uint64_t recheck_us)
-{
-	z->recheck_at_us = util_now_us() + recheck_us;
-	if (z->is_disabled)
-		return;
-	z->is_disabled = true;
-	g_free(z->why);
-	z->why = g_strdup(why);
-	log_sys(LOG_WARNING, "dnsbl: list %s disabled: %s; its rules score "
-	    "nothing until it answers right (checked again in %llus)",
-	    z->zone, why, (unsigned long long)(recheck_us / 1000000));
-}
-
 /* ---- per snapshot -------------------------------------------------- */
-
-struct dnsbl_state {
-	struct dns	*dns;
-	bool		 is_on;
-	uint64_t	 budget_us, recheck_us;
-	struct util_cidr *trusted, *internal;
-	size_t		 ntrusted, ninternal;
-	uint64_t	 n_msgs, n_hits, n_timeouts;	/* atomic */
-};
 
 static char *setup_err;
 
@@ -189,27 +126,6 @@ fail:
 }
 
 /* ---- per message --------------------------------------------------- */
-
-struct lookup {
-	struct dns_q	*q;
-	const char	*zone;		/* owned by the rule set; NULL: askdns */
-	char		*key;		/* what was looked up: IP, domain */
-	unsigned	 kinds;		/* 1 << enum dnsbl_kind that asked */
-	bool		 is_probe;
-	enum dns_rc	 rc;		/* after collection */
-};
-
-struct dmsg {
-	struct dnsbl_state *st;
-	const struct dnsbl_rules *rules;
-	GHashTable	*by_name;	/* "type/name" -> struct lookup */
-	GPtrArray	*chain;		/* relays' IPs, newest first (char *) */
-	size_t		 untrusted, external;	/* first index of each */
-	bool		 has_headers;
-	GHashTable	*disabled;	/* zones skipped for this message */
-	const char	**hits;		/* rules that hit, sub-rules too */
-	size_t		 nhits;
-};
 
 static void
 dmsg_free(void *arg)
@@ -301,43 +217,6 @@ in_nets(const struct util_cidr *nets, size_t n, const char *ip)
 	return false;
 }
 
-/* Is the zone usable for this message?  Starts its probe when one is
- * due (first use, or the recheck time of a disabled list came). */
-static bool
-zone_usable(struct dmsg *dm, const char *zone, bool is_domain)
-{
-	struct zone_st *z;
-	bool probe, ok;
-
-	pthread_mutex_lock(&zlock);
-	z = zone_get(zone);
-	if (z->is_disabled && util_now_us() >= z->recheck_at_us)
-		z->is_probe_due = true;
-	probe = z->is_probe_due;
-	z->is_probe_due = false;
-	ok = !z->is_disabled;
-	pthread_mutex_unlock(&zlock);
-	if (probe) {
-		char *name = g_strdup_printf("%d/%s.%s", DNS_T_A, is_domain ?
-		    "invalid" : "1.0.0.127", zone);
-		struct lookup *l;
-
-		if (!g_hash_table_contains(dm->by_name, name)) {
-			l = g_new0(struct lookup, 1);
-			l->q = dns_start(dm->st->dns, strchr(name, '/') + 1,
-			    DNS_T_A);
-			l->zone = zone;
-			l->is_probe = true;
-			l->key = g_strdup("probe");
-			g_hash_table_insert(dm->by_name, name, l);
-		} else
-			g_free(name);
-	}
-	if (!ok)
-		g_hash_table_add(dm->disabled, (gpointer)zone);
-	return ok;
-}
-
 /* Starts name (once a message). */
 static void
 lookup_start(struct dmsg *dm, enum dnsbl_kind kind, const char *name,
@@ -404,7 +283,7 @@ start_rbl(struct dmsg *dm)
 		const char *ips[DNSBL_MAX_RELAYS];
 		size_t n;
 
-		if (r->kind != DNSBL_RBL || !zone_usable(dm, r->zone, false))
+		if (r->kind != DNSBL_RBL || !dnsbl_zone_usable(dm, r->zone, false))
 			continue;
 		rbl_ips(dm, r->which, ips, &n);
 		for (size_t k = 0; k < n; k++) {
@@ -497,7 +376,7 @@ start_from(struct dmsg *dm, struct msg *m)
 		char *name;
 
 		if ((r->kind != DNSBL_FROM_HOST && r->kind !=
-		    DNSBL_FROM_DOMAIN) || !zone_usable(dm, r->zone, true))
+		    DNSBL_FROM_DOMAIN) || !dnsbl_zone_usable(dm, r->zone, true))
 			continue;
 		d = r->kind == DNSBL_FROM_HOST ? host :
 		    url_domain(msg_arena(m), host);
@@ -559,7 +438,7 @@ start_uri(struct dmsg *dm, struct msg *m)
 
 		if (r->kind != DNSBL_URIRHS && r->kind != DNSBL_URIDNS)
 			continue;
-		if (!zone_usable(dm, r->zone, r->kind == DNSBL_URIRHS))
+		if (!dnsbl_zone_usable(dm, r->zone, r->kind == DNSBL_URIRHS))
 			continue;
 		for (size_t k = 0; k < n; k++) {
 			char *name = NULL, *rev;
@@ -706,81 +585,6 @@ collect(struct dmsg *dm, uint64_t deadline)
 	return done;
 }
 
-/* Is a an error answer of the list (Spamhaus: 127.255.255.252 typo in
- * the zone, .254 query through a public resolver, .255 rate limit)? */
-static const char *
-error_answer(const char *a)
-{
-	if (strcmp(a, "127.255.255.252") == 0)
-		return "answered 127.255.255.252 (typo in the zone name)";
-	if (strcmp(a, "127.255.255.254") == 0)
-		return "answered 127.255.255.254 (query refused: public or "
-		    "unregistered resolver)";
-	if (strcmp(a, "127.255.255.255") == 0)
-		return "answered 127.255.255.255 (rate limit exceeded)";
-	return NULL;
-}
-
-/* Judges each zone this message asked from its answers. */
-static void
-zones_judge(struct dmsg *dm)
-{
-	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
-	GHashTableIter it;
-	gpointer k, v;
-
-	g_hash_table_iter_init(&it, dm->by_name);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct lookup *l = v;
-		const char *why = NULL;
-		const char *const *a;
-		size_t na;
-		struct zone_st *z;
-		char buf[256];
-
-		if (l->zone == NULL)
-			continue;
-		a = dns_q_answers(l->q, &na);
-		for (size_t i = 0; l->rc == DNS_OK && i < na && why == NULL;
-		    i++)
-			why = error_answer(a[i]);
-		if (why == NULL && l->is_probe && l->rc == DNS_OK) {
-			snprintf(buf, sizeof(buf), "lists everything: %s "
-			    "answered %s, an entry no list may hold",
-			    dns_q_name(l->q), na > 0 ? a[0] : "?");
-			why = buf;
-		}
-		pthread_mutex_lock(&zlock);
-		z = zone_get(l->zone);
-		if (why != NULL) {
-			zone_disable(z, why, dm->st->recheck_us);
-		} else if (l->rc == DNS_PENDING || l->rc == DNS_ERROR) {
-			/* Counted once a message and zone. */
-			if (!g_hash_table_contains(seen, l->zone) &&
-			    ++z->timeouts >= DNSBL_TIMEOUTS)
-				zone_disable(z, "never answers (lookups in a "
-				    "row timed out or failed)",
-				    dm->st->recheck_us);
-			else if (z->is_disabled && l->is_probe)
-				z->recheck_at_us = util_now_us() +
-				    dm->st->recheck_us;
-		} else {
-			z->timeouts = 0;
-			if (l->is_probe && z->is_disabled &&
-			    (l->rc == DNS_NXDOMAIN || l->rc == DNS_NODATA)) {
-				z->is_disabled = false;
-				log_sys(LOG_NOTICE, "dnsbl: list %s answers "
-				    "right again: enabled", z->zone);
-			}
-		}
-		if (z->is_disabled)
-			g_hash_table_add(dm->disabled, (gpointer)l->zone);
-		g_hash_table_add(seen, (gpointer)l->zone);
-		pthread_mutex_unlock(&zlock);
-	}
-	g_hash_table_destroy(seen);
-}
-
 /* Does an answer of name satisfy r?  *ans_r: the answer. */
 static bool
 lookup_hits(struct dmsg *dm, const struct dnsbl_rule *r, int qtype,
@@ -794,7 +598,7 @@ lookup_hits(struct dmsg *dm, const struct dnsbl_rule *r, int qtype,
 		return false;
 	a = dns_q_answers(l->q, &na);
 	for (size_t i = 0; i < na; i++)
-		if (error_answer(a[i]) == NULL &&
+		if (dnsbl_error_answer(a[i]) == NULL &&
 		    dnsbl_sub_match(&r->sub, qtype, a[i])) {
 			*ans_r = a[i];
 			return true;
@@ -899,7 +703,7 @@ dnsbl_run(void *state, struct msg *m, enum check_phase phase,
 	collect(dm, deadline);
 	start_uridns_ips(dm, m);
 	answered = collect(dm, deadline);
-	zones_judge(dm);
+	dnsbl_zones_judge(dm);
 	atomic_fetch_add(&st->n_msgs, 1);
 	if (answered < g_hash_table_size(dm->by_name))
 		atomic_fetch_add(&st->n_timeouts, 1);
@@ -924,23 +728,7 @@ dnsbl_run(void *state, struct msg *m, enum check_phase phase,
 		nhits++;
 	}
 	atomic_fetch_add(&st->n_hits, nhits);
-	if (g_hash_table_size(dm->disabled) > 0) {
-		GString *s = g_string_new(NULL);
-		GHashTableIter it;
-		gpointer k;
-
-		g_hash_table_iter_init(&it, dm->disabled);
-		pthread_mutex_lock(&zlock);
-		while (g_hash_table_iter_next(&it, &k, NULL)) {
-			g_string_append_printf(s, "%s%s", s->len ? "," : "",
-			    (const char *)k);
-			zone_get(k)->n_without++;
-		}
-		pthread_mutex_unlock(&zlock);
-		msg_add_hit(m, "DNSBL_LIST_DISABLED", 0.0, "scored without %s",
-		    s->str);
-		g_string_free(s, TRUE);
-	}
+	dnsbl_zones_without(m, dm->disabled);
 	return CHECK_DONE;
 }
 
@@ -965,18 +753,11 @@ dnsbl_connect(void *state, struct snap *s, const char *addr)
 	t = rules_set_dnsbl(rules_state_set(rs));
 	for (guint i = 0; t != NULL && i < t->rules->len; i++) {
 		const struct dnsbl_rule *r = t->rules->pdata[i];
-		struct zone_st *z;
 		struct dns_q *q;
-		bool off;
 		char *name;
 
-		if (r->kind != DNSBL_RBL || r->which == DNSBL_NOTFIRSTHOP)
-			continue;
-		pthread_mutex_lock(&zlock);
-		z = zone_get(r->zone);
-		off = z->is_disabled;
-		pthread_mutex_unlock(&zlock);
-		if (off)
+		if (r->kind != DNSBL_RBL || r->which == DNSBL_NOTFIRSTHOP ||
+		    dnsbl_zone_is_disabled(r->zone))
 			continue;
 		name = g_strdup_printf("%s.%s", rev, r->zone);
 		q = dns_start(st->dns, name, r->qtype);
@@ -999,8 +780,6 @@ static void
 dnsbl_stats(void *state, FILE *out)
 {
 	struct dnsbl_state *st = state;
-	GHashTableIter it;
-	gpointer k, v;
 
 	fprintf(out, "dnsbl.messages %llu\n", (unsigned long long)
 	    atomic_load(&st->n_msgs));
@@ -1008,77 +787,8 @@ dnsbl_stats(void *state, FILE *out)
 	    atomic_load(&st->n_hits));
 	fprintf(out, "dnsbl.timeouts %llu\n", (unsigned long long)
 	    atomic_load(&st->n_timeouts));
-	pthread_mutex_lock(&zlock);
-	if (zones != NULL) {
-		g_hash_table_iter_init(&it, zones);
-		while (g_hash_table_iter_next(&it, &k, &v)) {
-			const struct zone_st *z = v;
-
-			if (z->is_disabled || z->n_without > 0)
-				fprintf(out, "dnsbl.disabled.%s %llu\n",
-				    z->zone, (unsigned long long)
-				    (z->n_without > 0 ? z->n_without : 1));
-		}
-	}
-	pthread_mutex_unlock(&zlock);
+	dnsbl_zones_write_stats(out);
 	dns_write_stats(st->dns, out);
-}
-
-void
-dnsbl_report(struct snap *s, FILE *out)
-{
-	struct dnsbl_state *st = snap_state(s, &check_dnsbl);
-	void *rs = snap_state(s, &check_rules);
-	const struct dnsbl_rules *t = rs != NULL ?
-	    rules_set_dnsbl(rules_state_set(rs)) : NULL;
-	GHashTable *done;
-
-	if (st == NULL || t == NULL)
-		return;
-	fprintf(out, "dnsbl: %zu DNS list rules, DNSLists %s\n",
-	    dnsbl_rules_count(t), st->is_on ? "yes" : "no");
-	if (!st->is_on)
-		return;
-	done = g_hash_table_new(g_str_hash, g_str_equal);
-	for (guint i = 0; i < t->rules->len; i++) {
-		const struct dnsbl_rule *r = t->rules->pdata[i];
-		struct dns_q *q;
-		char *name;
-		enum dns_rc rc;
-		const char *const *a;
-		size_t na;
-		const char *why = NULL;
-		struct zone_st *z;
-
-		if (r->zone == NULL || g_hash_table_contains(done, r->zone))
-			continue;
-		g_hash_table_add(done, r->zone);
-		name = g_strdup_printf("%s.%s", r->kind == DNSBL_RBL ?
-		    "1.0.0.127" : "invalid", r->zone);
-		q = dns_start(st->dns, name, DNS_T_A);
-		rc = dns_wait(st->dns, q, util_now_us() + st->budget_us);
-		a = dns_q_answers(q, &na);
-		if (rc == DNS_OK && na > 0)
-			why = error_answer(a[0]) != NULL ? error_answer(a[0]) :
-			    "lists everything (answers for an entry no list "
-			    "may hold)";
-		else if (rc == DNS_PENDING)
-			why = "never answers (the probe timed out)";
-		else if (rc == DNS_ERROR)
-			why = "never answers (the probe failed: SERVFAIL or "
-			    "resolver error)";
-		pthread_mutex_lock(&zlock);
-		z = zone_get(r->zone);
-		if (why != NULL)
-			zone_disable(z, why, st->recheck_us);
-		z->is_probe_due = false;
-		fprintf(out, "dnsbl: %s: %s%s\n", r->zone, z->is_disabled ?
-		    "disabled: " : "ok", z->is_disabled ? z->why : "");
-		pthread_mutex_unlock(&zlock);
-		dns_q_unref(st->dns, &q);
-		g_free(name);
-	}
-	g_hash_table_destroy(done);
 }
 
 const struct check check_dnsbl = {

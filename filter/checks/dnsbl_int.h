@@ -6,10 +6,13 @@
 #define VIGIL_DNSBL_INT_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <glib.h>
 
+#include "checks/dns.h"
 #include "checks/dnsbl.h"
+#include "lib/util.h"
 
 enum dnsbl_kind {
 	DNSBL_RBL,		/* check_rbl, check_rbl_txt: relays' IPs */
@@ -82,5 +85,62 @@ void		 dnsbl_rules_resolve(struct dnsbl_rules *);
 /* The zone rule r's answers come from (RBL_SUB: its set's). */
 const struct dnsbl_rule *dnsbl_rule_source(const struct dnsbl_rules *,
 		    const struct dnsbl_rule *r);
+
+
+/* ---- the check's state (dnsbl.c) ------------------------------------ */
+
+/* One snapshot's. */
+struct dnsbl_state {
+	struct dns	*dns;
+	bool		 is_on;
+	uint64_t	 budget_us, recheck_us;
+	struct util_cidr *trusted, *internal;
+	size_t		 ntrusted, ninternal;
+	uint64_t	 n_msgs, n_hits, n_timeouts;	/* atomic */
+};
+
+/* One message's (its check slot): its lookups by "type/name". */
+struct lookup {
+	struct dns_q	*q;
+	const char	*zone;		/* owned by the rule set; NULL: askdns */
+	char		*key;		/* what was looked up: IP, domain */
+	unsigned	 kinds;		/* 1 << enum dnsbl_kind that asked */
+	bool		 is_probe;
+	enum dns_rc	 rc;		/* after collection */
+};
+
+struct dmsg {
+	struct dnsbl_state *st;
+	const struct dnsbl_rules *rules;
+	GHashTable	*by_name;	/* "type/name" -> struct lookup */
+	GPtrArray	*chain;		/* relays' IPs, newest first (char *) */
+	size_t		 untrusted, external;	/* first index of each */
+	bool		 has_headers;
+	GHashTable	*disabled;	/* zones skipped for this message */
+	const char	**hits;		/* rules that hit, sub-rules too */
+	size_t		 nhits;
+};
+
+/* ---- the lists' health (dnsbl_health.c): the process's, kept across
+ * snapshots ----------------------------------------------------------- */
+
+/* Is zone usable for dm's message?  Starts its probe (1.0.0.127.ZONE,
+ * or invalid.ZONE for a domain list: names RFC 5782 says no list holds)
+ * when one is due: first use, or the recheck time of a disabled list.
+ * A disabled zone goes into dm->disabled. */
+bool		 dnsbl_zone_usable(struct dmsg *dm, const char *zone,
+		    bool is_domain);
+bool		 dnsbl_zone_is_disabled(const char *zone);
+/* Spamhaus's error answers: why, or NULL for any other answer. */
+const char	*dnsbl_error_answer(const char *answer);
+/* Judges each zone dm asked from its collected answers: disables the
+ * ones that answered wrongly, enables a disabled one whose probe
+ * answered right. */
+void		 dnsbl_zones_judge(struct dmsg *dm);
+/* The message went without the zones in disabled: counts them and adds
+ * the finding DNSBL_LIST_DISABLED. */
+void		 dnsbl_zones_without(struct msg *m, GHashTable *disabled);
+/* "dnsbl.disabled.ZONE N" lines. */
+void		 dnsbl_zones_write_stats(FILE *out);
 
 #endif
