@@ -225,7 +225,7 @@ struct cb_arg {
 	struct dns_q	*q;
 };
 
-/* Text of one answer record; false to skip it. */
+/* Text of one answer record (A, NS, TXT); false to skip it. */
 static bool
 rdata_text(int type, const char *rd, int len, char *out, size_t outsz)
 {
@@ -234,6 +234,23 @@ rdata_text(int type, const char *rd, int len, char *out, size_t outsz)
 	if (type == DNS_T_A)
 		return len == 4 && inet_ntop(AF_INET, rd, out,
 		    (socklen_t)outsz) != NULL;
+	if (type == DNS_T_NS) {
+		/* A name, uncompressed in unbound's answers: labels joined
+		 * by dots, no final dot. */
+		for (int i = 0; i < len && rd[i] != 0; ) {
+			int l = (unsigned char)rd[i++];
+
+			if (l > 63 || i + l > len || o + (size_t)l + 2 > outsz)
+				return false;
+			if (o > 0)
+				out[o++] = '.';
+			memcpy(out + o, rd + i, (size_t)l);
+			o += (size_t)l;
+			i += l;
+		}
+		out[o] = '\0';
+		return o > 0;
+	}
 	if (type != DNS_T_TXT)
 		return false;
 	for (int i = 0; i < len; ) {

@@ -61,7 +61,8 @@ struct dns_q	*dns_start(struct dns *, const char *name, int type);
  * Returns q's state: DNS_PENDING when it is still unanswered.
  */
 enum dns_rc	 dns_wait(struct dns *, struct dns_q *, uint64_t deadline_us);
-/* The answers of a done lookup (A as dotted quads, TXT strings joined),
+/* The answers of a done lookup (A as dotted quads, NS as host names
+ * without the final dot, TXT strings joined),
  * owned by q; NULL and 0 when there are none. */
 const char *const *dns_q_answers(const struct dns_q *, size_t *n_r);
 const char	*dns_q_name(const struct dns_q *);

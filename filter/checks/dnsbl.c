@@ -436,19 +436,21 @@ start_uri(struct dmsg *dm, struct msg *m)
 	for (guint i = 0; i < dm->rules->rules->len; i++) {
 		const struct dnsbl_rule *r = dm->rules->rules->pdata[i];
 
-		if (r->kind != DNSBL_URIRHS && r->kind != DNSBL_URIDNS)
+		if (r->kind != DNSBL_URIRHS && r->kind != DNSBL_URIDNS &&
+		    r->kind != DNSBL_URIDNS_A)
 			continue;
 		if (!dnsbl_zone_usable(dm, r->zone, r->kind == DNSBL_URIRHS))
 			continue;
 		for (size_t k = 0; k < n; k++) {
 			char *name = NULL, *rev;
 
-			if (r->kind == DNSBL_URIDNS) {
-				/* Stage one: the domain's addresses. */
-				if (is_ip[k])
-					continue;
-				lookup_start(dm, r->kind, t[k], DNS_T_A, NULL,
-				    t[k]);
+			if (r->kind != DNSBL_URIRHS) {
+				/* Stage one: the domain's name servers, or
+				 * (tflags a) its addresses. */
+				if (!is_ip[k])
+					lookup_start(dm, r->kind, t[k],
+					    r->kind == DNSBL_URIDNS ?
+					    DNS_T_NS : DNS_T_A, NULL, t[k]);
 				continue;
 			}
 			if (is_ip[k] && !(r->tflags & DNSBL_TF_DOMAINS_ONLY) &&
@@ -526,9 +528,26 @@ start_askdns(struct dmsg *dm, struct msg *m)
 	}
 }
 
-/* URIDNS stage two: each answered domain's addresses in each zone. */
+/* The answers of a done lookup of name, or NULL. */
+static const char *const *
+answers_of(struct dmsg *dm, const char *name, int type, size_t *n_r)
+{
+	struct lookup *l = lookup_find(dm, name, type);
+
+	*n_r = 0;
+	if (l == NULL || dns_wait(dm->st->dns, l->q, 0) != DNS_OK)
+		return NULL;
+	return dns_q_answers(l->q, n_r);
+}
+
+/*
+ * uridnsbl, after a round of answers.  Stage 2: the addresses of each
+ * link domain's name servers (at most DNSBL_MAX_NS of them).  Stage 3:
+ * those addresses (or, with tflags a, the domain's own) in each zone.
+ */
+#define DNSBL_MAX_NS	3
 static void
-start_uridns_ips(struct dmsg *dm, struct msg *m)
+start_uridns(struct dmsg *dm, struct msg *m, int stage)
 {
 	const char *t[DNSBL_MAX_LINKS];
 	bool is_ip[DNSBL_MAX_LINKS];
@@ -537,22 +556,45 @@ start_uridns_ips(struct dmsg *dm, struct msg *m)
 	for (guint i = 0; i < dm->rules->rules->len; i++) {
 		const struct dnsbl_rule *r = dm->rules->rules->pdata[i];
 
-		if (r->kind != DNSBL_URIDNS ||
+		if ((r->kind != DNSBL_URIDNS && r->kind != DNSBL_URIDNS_A) ||
 		    g_hash_table_contains(dm->disabled, r->zone))
 			continue;
 		for (size_t k = 0; k < n; k++) {
-			struct lookup *l = lookup_find(dm, t[k], DNS_T_A);
-			const char *const *a;
-			size_t na;
+			const char *const *ns, *ips[DNSBL_MAX_NS * 4];
+			size_t nns, nips = 0;
 
-			if (l == NULL || is_ip[k] ||
-			    dns_wait(dm->st->dns, l->q, 0) != DNS_OK)
+			if (is_ip[k])
 				continue;
-			a = dns_q_answers(l->q, &na);
-			for (size_t j = 0; j < na && j < 4; j++) {
-				char *rev = ip_reverse(a[j]), *name;
+			if (r->kind == DNSBL_URIDNS_A) {
+				const char *const *a = answers_of(dm, t[k],
+				    DNS_T_A, &nips);
 
-				if (rev == NULL || ip_is_private(a[j])) {
+				for (size_t j = 0; j < nips && j < 4; j++)
+					ips[j] = a[j];
+				nips = nips < 4 ? nips : 4;
+			} else {
+				ns = answers_of(dm, t[k], DNS_T_NS, &nns);
+				for (size_t j = 0; j < nns && j < DNSBL_MAX_NS;
+				    j++) {
+					const char *const *a;
+					size_t na;
+
+					if (stage == 2) {
+						lookup_start(dm, r->kind,
+						    ns[j], DNS_T_A, NULL, t[k]);
+						continue;
+					}
+					a = answers_of(dm, ns[j], DNS_T_A, &na);
+					for (size_t q = 0; q < na && q < 4; q++)
+						ips[nips++] = a[q];
+				}
+			}
+			if (stage != 3)
+				continue;
+			for (size_t j = 0; j < nips; j++) {
+				char *rev = ip_reverse(ips[j]), *name;
+
+				if (rev == NULL || ip_is_private(ips[j])) {
 					g_free(rev);
 					continue;
 				}
@@ -697,11 +739,13 @@ dnsbl_run(void *state, struct msg *m, enum check_phase phase,
 	start_uri(dm, m);
 	start_askdns(dm, m);
 
-	/* Collect within the budget; a second round for the addresses of
-	 * link domains (uridnsbl). */
+	/* Collect within the budget; two more rounds for uridnsbl: the
+	 * link domains' name servers' addresses, then those in the lists. */
 	deadline = util_now_us() + st->budget_us;
 	collect(dm, deadline);
-	start_uridns_ips(dm, m);
+	start_uridns(dm, m, 2);
+	collect(dm, deadline);
+	start_uridns(dm, m, 3);
 	answered = collect(dm, deadline);
 	dnsbl_zones_judge(dm);
 	atomic_fetch_add(&st->n_msgs, 1);

@@ -20,7 +20,8 @@ enum dnsbl_kind {
 	DNSBL_FROM_HOST,	/* check_rbl_from_host: From's host */
 	DNSBL_FROM_DOMAIN,	/* check_rbl_from_domain: its reg. domain */
 	DNSBL_URIRHS,		/* urirhsbl, urirhssub: link domains */
-	DNSBL_URIDNS,		/* uridnsbl, uridnssub: their NS's (or A) IPs */
+	DNSBL_URIDNS,		/* uridnsbl, uridnssub: their NS hosts' IPs */
+	DNSBL_URIDNS_A,		/* the same with tflags a: the domain's IPs */
 	DNSBL_ASKDNS,		/* askdns: a templated name */
 };
 

@@ -467,6 +467,8 @@ dnsbl_rules_resolve(struct dnsbl_rules *t)
 
 		r->tflags = GPOINTER_TO_UINT(g_hash_table_lookup(t->tflags,
 		    r->name));
+		if (r->kind == DNSBL_URIDNS && (r->tflags & DNSBL_TF_A))
+			r->kind = DNSBL_URIDNS_A;
 	}
 	t->is_resolved = true;
 }

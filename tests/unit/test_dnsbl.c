@@ -297,8 +297,9 @@ test_relays(void **unused)
 	snap_unref(&s);
 }
 
-/* IP-literal links, uridnsbl_skip_domain, and uridnssub with tflags a:
- * the link domain's address looked up in an IP list. */
+/* IP-literal links, uridnsbl_skip_domain, and uridnssub: the link
+ * domain's name servers' addresses (with tflags a: its own) looked up in
+ * an IP list. */
 static void
 test_links(void **unused)
 {
@@ -316,7 +317,14 @@ test_links(void **unused)
 	assert_non_null(h = find_hit(m, "URIBL_T_SPAM"));
 	assert_non_null(strstr(h->detail, "203.0.113.5"));
 	EXPECT_HIT(m, "URIBL_T_SBL_A");
+	EXPECT_MISS(m, "URIBL_T_SBL");	/* ns-listed.example has no NS */
 	EXPECT_MISS(m, "RCVD_IN_T_BL");	/* the client is not listed */
+	msg_end(&m);
+	m = scan_from(s, "198.51.100.77",
+	    "From: a@plain.example\r\nSubject: x\r\n\r\nhttp://nsbad.example/\r\n");
+	assert_non_null(h = find_hit(m, "URIBL_T_SBL"));
+	assert_non_null(strstr(h->detail, "nsbad.example"));
+	EXPECT_MISS(m, "URIBL_T_SBL_A");	/* it has no address */
 	msg_end(&m);
 	m = scan_from(s, "198.51.100.77",
 	    "From: a@mail.example\r\nSubject: x\r\n\r\nhttp://skipped.example/\r\n");
