@@ -310,16 +310,10 @@ chain_build(struct dmsg *dm, struct msg *m, bool with_headers)
 	static GRegex *re;
 	const char *client = msg_client_addr(m);
 
-	if (re == NULL) {
-		static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
-
-		pthread_mutex_lock(&once);
-		if (re == NULL)
-			re = g_regex_new("^\\s*from\\s[^\\[]*?\\[(?:IPv6:)?"
-			    "([0-9a-fA-F:.]+)\\]", G_REGEX_CASELESS |
-			    G_REGEX_RAW, 0, NULL);
-		pthread_mutex_unlock(&once);
-	}
+	if (g_once_init_enter(&re))
+		g_once_init_leave(&re, g_regex_new("^\\s*from\\s[^\\[]*?"
+		    "\\[(?:IPv6:)?([0-9a-fA-F:.]+)\\]", G_REGEX_CASELESS |
+		    G_REGEX_RAW, 0, NULL));
 	g_ptr_array_set_size(dm->chain, 0);
 	if (client != NULL && *client != '\0')
 		g_ptr_array_add(dm->chain, g_strdup(client));
@@ -468,8 +462,8 @@ start_uri(struct dmsg *dm, struct msg *m)
 	}
 }
 
-/* askdns: the name with its tags filled, or NULL when a tag is unknown
- * for this message (the rule does not run). */
+/* askdns: the name with its tags filled but _DKIMDOMAIN_, or NULL when
+ * a tag is unknown for this message (the rule does not run). */
 static char *
 askdns_name(struct msg *m, const char *tmpl)
 {
@@ -506,11 +500,50 @@ askdns_name(struct msg *m, const char *tmpl)
 		g_string_replace(s, tags[i], v, 0);
 		g_free(rev);
 	}
-	if (g_regex_match_simple("_[A-Z]+_", s->str, 0, 0)) {
-		g_string_free(s, TRUE);	/* a tag vigil does not know */
-		return NULL;
-	}
 	return g_string_free(s, FALSE);
+}
+
+/* askdns: every name to ask (g_malloc'd, into out): one, or one for
+ * each domain of a valid DKIM signature (_DKIMDOMAIN_); none when a tag
+ * is unknown for the message. */
+static void
+askdns_names(struct msg *m, const char *tmpl, GPtrArray *out)
+{
+	char *base = askdns_name(m, tmpl);
+	const struct auth_dkim *dk;
+
+	if (base == NULL)
+		return;
+	if (strstr(base, "_DKIMDOMAIN_") != NULL &&
+	    (dk = auth_dkim(m)) != NULL) {
+		for (size_t i = 0; i < dk->nsigs; i++) {
+			GString *s;
+			bool dup = false;
+
+			if (dk->sigs[i].result != AUTH_PASS ||
+			    dk->sigs[i].domain == NULL)
+				continue;
+			for (size_t j = 0; j < i && !dup; j++)
+				dup = dk->sigs[j].result == AUTH_PASS &&
+				    dk->sigs[j].domain != NULL &&
+				    g_ascii_strcasecmp(dk->sigs[j].domain,
+				    dk->sigs[i].domain) == 0;
+			if (dup)
+				continue;
+			s = g_string_new(base);
+			g_string_replace(s, "_DKIMDOMAIN_",
+			    dk->sigs[i].domain, 0);
+			g_ptr_array_add(out, g_ascii_strdown(s->str, -1));
+			g_string_free(s, TRUE);
+		}
+		g_free(base);
+		return;
+	}
+	/* A tag vigil does not know: the rule does not run. */
+	if (g_regex_match_simple("_[A-Z]+_", base, 0, 0))
+		g_free(base);
+	else
+		g_ptr_array_add(out, base);
 }
 
 static void
@@ -518,13 +551,16 @@ start_askdns(struct dmsg *dm, struct msg *m)
 {
 	for (guint i = 0; i < dm->rules->rules->len; i++) {
 		const struct dnsbl_rule *r = dm->rules->rules->pdata[i];
-		char *name;
+		GPtrArray *names;
 
-		if (r->kind != DNSBL_ASKDNS ||
-		    (name = askdns_name(m, r->query)) == NULL)
+		if (r->kind != DNSBL_ASKDNS)
 			continue;
-		lookup_start(dm, r->kind, name, r->qtype, NULL, name);
-		g_free(name);
+		names = g_ptr_array_new_with_free_func(g_free);
+		askdns_names(m, r->query, names);
+		for (guint k = 0; k < names->len; k++)
+			lookup_start(dm, r->kind, names->pdata[k], r->qtype,
+			    NULL, names->pdata[k]);
+		g_ptr_array_free(names, TRUE);
 	}
 }
 
@@ -661,12 +697,16 @@ rule_hits(struct dmsg *dm, struct msg *m, const struct dnsbl_rule *r,
 	    g_hash_table_contains(dm->disabled, src->zone)))
 		return false;
 	if (r->kind == DNSBL_ASKDNS) {
-		char *name = askdns_name(m, r->query);
-		bool hit = name != NULL && lookup_hits(dm, r, r->qtype, name,
-		    ans_r);
+		GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+		bool hit = false;
 
-		*what_r = hit ? arena_printf(msg_arena(m), "%s", name) : NULL;
-		g_free(name);
+		askdns_names(m, r->query, names);
+		for (guint j = 0; j < names->len && !hit; j++)
+			if ((hit = lookup_hits(dm, r, r->qtype,
+			    names->pdata[j], ans_r)))
+				*what_r = arena_strdup(msg_arena(m),
+				    names->pdata[j]);
+		g_ptr_array_free(names, TRUE);
 		return hit;
 	}
 	/* Every lookup in the source's zone of the source's type: the

@@ -334,6 +334,51 @@ test_links(void **unused)
 	snap_unref(&s);
 }
 
+/* askdns _DKIMDOMAIN_: a name for each valid signature's domain (the
+ * DKIM keys from tests/data/auth/zone.txt, with the list's entry). */
+static void
+test_askdns_dkim(void **unused)
+{
+	char path[1200], *auth, *text, *zone, opt[1300];
+	size_t len;
+	struct snap *s;
+	struct msg *m;
+	const struct hit *h;
+	const char *ov[] = { opt, rules_opt, "Checks=dkim,dnsbl,rules",
+	    "DNSLists=yes" };
+
+	(void)unused;
+	snprintf(path, sizeof(path), "%s/tests/data/auth/zone.txt",
+	    t_srcdir());
+	assert_non_null(auth = slurp_path(path, &len));
+	text = g_strdup_printf("%s\nexample.org.dkimwl.test A 127.0.3.5\n",
+	    auth);
+	zone = t_write_file(text);
+	snprintf(opt, sizeof(opt), "DNSZoneFile=%s", zone);
+	s = t_snap("Syslog no\n", ov, NELEM(ov));
+	snprintf(path, sizeof(path), "%s/tests/data/auth/signed.eml",
+	    t_srcdir());
+	free(auth);
+	assert_non_null(auth = slurp_path(path, &len));
+	m = scan_from(s, "198.51.100.77", auth);
+	assert_non_null(h = find_hit(m, "T_DKIMWL_HI"));
+	assert_non_null(strstr(h->detail, "example.org.dkimwl.test"));
+	msg_end(&m);
+	/* Altered after signing: no valid signature, nothing asked. */
+	snprintf(path, sizeof(path), "%s/tests/data/auth/signed-altered.eml",
+	    t_srcdir());
+	free(auth);
+	assert_non_null(auth = slurp_path(path, &len));
+	m = scan_from(s, "198.51.100.77", auth);
+	EXPECT_MISS(m, "T_DKIMWL_HI");
+	msg_end(&m);
+	snap_unref(&s);
+	free(auth);
+	g_free(text);
+	unlink(zone);
+	free(zone);
+}
+
 /* A list that never answers costs the budget (nothing with a zone
  * file), and after DNSBL_TIMEOUTS messages is disabled; stats and
  * `vigil -n` show the disabled lists. */
@@ -388,6 +433,7 @@ main(void)
 		cmocka_unit_test(test_listed_client),
 		cmocka_unit_test(test_relays),
 		cmocka_unit_test(test_links),
+		cmocka_unit_test(test_askdns_dkim),
 		cmocka_unit_test(test_disabled_reported),
 	};
 
