@@ -423,6 +423,57 @@ test_disabled_reported(void **unused)
 	snap_unref(&s);
 }
 
+/* A disabled list is probed again after DNSListsRecheck: once it
+ * answers right (the probe's name does not exist) it scores again. */
+static void
+test_recheck(void **unused)
+{
+	char *rules = t_write_file(
+	    "header RCVD_IN_T_FLAKY eval:check_rbl('tflaky', 'flaky.test.')\n"
+	    "score  RCVD_IN_T_FLAKY 0 1.0 0 1.0\n");
+	char *bad = t_write_file(
+	    "1.0.0.127.flaky.test A 127.255.255.254\n"
+	    "2.2.0.192.flaky.test A 127.255.255.254\n");
+	char *good = t_write_file("2.2.0.192.flaky.test A 127.0.0.2\n");
+	char ropt[1200], zopt[1200];
+	const char *ov[] = { zopt, ropt, "Checks=dnsbl,rules", "DNSLists=yes",
+	    "DNSListsRecheck=1s" };
+	struct snap *s;
+	struct msg *m;
+
+	(void)unused;
+	snprintf(ropt, sizeof(ropt), "RulesDir=%s", rules);
+	snprintf(zopt, sizeof(zopt), "DNSZoneFile=%s", bad);
+	s = t_snap("Syslog no\n", ov, NELEM(ov));
+	m = scan_from(s, "192.0.2.2", msg_plain);
+	EXPECT_MISS(m, "RCVD_IN_T_FLAKY");
+	EXPECT_HIT(m, "DNSBL_LIST_DISABLED");
+	msg_end(&m);
+	snap_unref(&s);
+
+	/* The list is mended; the recheck time comes. */
+	snprintf(zopt, sizeof(zopt), "DNSZoneFile=%s", good);
+	s = t_snap("Syslog no\n", ov, NELEM(ov));
+	m = scan_from(s, "192.0.2.2", msg_plain);
+	EXPECT_MISS(m, "RCVD_IN_T_FLAKY");	/* before the recheck */
+	msg_end(&m);
+	usleep(1100 * 1000);
+	m = scan_from(s, "192.0.2.2", msg_plain);	/* probes: right */
+	EXPECT_MISS(m, "RCVD_IN_T_FLAKY");	/* still went without it */
+	msg_end(&m);
+	m = scan_from(s, "192.0.2.2", msg_plain);
+	EXPECT_HIT(m, "RCVD_IN_T_FLAKY");
+	EXPECT_MISS(m, "DNSBL_LIST_DISABLED");
+	msg_end(&m);
+	snap_unref(&s);
+	unlink(rules);
+	unlink(bad);
+	unlink(good);
+	free(rules);
+	free(bad);
+	free(good);
+}
+
 int
 main(void)
 {
@@ -435,6 +486,7 @@ main(void)
 		cmocka_unit_test(test_links),
 		cmocka_unit_test(test_askdns_dkim),
 		cmocka_unit_test(test_disabled_reported),
+		cmocka_unit_test(test_recheck),
 	};
 
 	log_set_level(LOG_ERR);
