@@ -61,6 +61,7 @@ struct dns {
 	_Atomic bool	 stop;
 	char		*ctx_err;	/* why ctx could not be built */
 	GHashTable	*table;		/* "type/name" -> struct dns_q */
+	GHashTable	*inflight;	/* struct cb_arg *: sent, unanswered */
 	uint64_t	 n_lookups, n_cached, n_sent;	/* under lock */
 };
 
@@ -112,6 +113,7 @@ dns_new(const char *zone_path, char **err_r)
 	pthread_cond_init(&d->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	d->table = g_hash_table_new(g_str_hash, g_str_equal);
+	d->inflight = g_hash_table_new(g_direct_hash, g_direct_equal);
 	return d;
 }
 
@@ -120,6 +122,11 @@ dns_is_zone(const struct dns *d)
 {
 	return d->zone != NULL;
 }
+
+struct cb_arg {
+	struct dns	*d;
+	struct dns_q	*q;
+};
 
 void
 dns_free(struct dns **dp)
@@ -135,9 +142,19 @@ dns_free(struct dns **dp)
 		pthread_join(d->thread, NULL);
 	}
 	/* Lookups still in flight are cancelled with the context; their
-	 * callbacks never run, so the table's reference is the last. */
+	 * callbacks never run: their arguments, and the lookups no longer
+	 * in the table, go here, the table's with it. */
 	if (d->ctx != NULL)
 		ub_ctx_delete(d->ctx);
+	g_hash_table_iter_init(&it, d->inflight);
+	while (g_hash_table_iter_next(&it, &k, NULL)) {
+		struct cb_arg *a = k;
+
+		if (!a->q->in_table)
+			q_free(a->q);
+		free(a);
+	}
+	g_hash_table_destroy(d->inflight);
 	g_hash_table_iter_init(&it, d->table);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		free(k);
@@ -220,11 +237,6 @@ fail:
 	return false;
 }
 
-struct cb_arg {
-	struct dns	*d;
-	struct dns_q	*q;
-};
-
 /* Text of one answer record (A, NS, TXT); false to skip it. */
 static bool
 rdata_text(int type, const char *rd, int len, char *out, size_t outsz)
@@ -278,7 +290,6 @@ dns_answered(void *arg, int err, struct ub_result *res)
 	size_t n = 0;
 	int ttl = 60;
 
-	free(a);
 	if (err == 0 && res != NULL) {
 		if (res->havedata) {
 			size_t cnt = 0;
@@ -305,6 +316,8 @@ dns_answered(void *arg, int err, struct ub_result *res)
 	ttl = ttl < DNS_TTL_MIN ? DNS_TTL_MIN : ttl > DNS_TTL_MAX ?
 	    DNS_TTL_MAX : ttl;
 	pthread_mutex_lock(&d->lock);
+	g_hash_table_remove(d->inflight, a);
+	free(a);
 	if (n > 0)
 		q->answers = adns_pack(texts, n);
 	q->nanswers = n;
@@ -429,14 +442,16 @@ dns_start(struct dns *d, const char *name, int type)
 		log_oom(sizeof(*a), "dns lookup");
 	a->d = d;
 	a->q = q;
+	g_hash_table_add(d->inflight, a);
 	/* The callback takes the lock: start the lookup without it. */
 	pthread_mutex_unlock(&d->lock);
 	rc = ub_resolve_async(d->ctx, name, type, 1, a, dns_answered, NULL);
 	if (rc != 0) {
 		log_sys(LOG_WARNING, "dns: %s: cannot start the lookup: %s",
 		    name, ub_strerror(rc));
-		free(a);
 		pthread_mutex_lock(&d->lock);
+		g_hash_table_remove(d->inflight, a);
+		free(a);
 		q->rc = DNS_ERROR;
 		q->expires_us = now + DNS_TTL_MIN * 1000000ull;
 		q_unref_locked(q);
