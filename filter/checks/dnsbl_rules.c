@@ -18,6 +18,7 @@
 
 #include "checks/dns.h"
 #include "checks/dnsbl_int.h"
+#include "checks/rules.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -210,66 +211,6 @@ dnsbl_sub_match(const struct dnsbl_sub *sub, int qtype, const char *answer)
 	return false;
 }
 
-/* FN('a', "b", ...): the name and up to MAX_ARGS arguments (g_malloc'd,
- * unquoted).  False when it does not read as a call. */
-static bool
-parse_call(const char *s, char **fn_r, char **args, size_t *nargs_r)
-{
-	const char *p = s, *st;
-	size_t n = 0;
-
-	while (isspace((unsigned char)*p))
-		p++;
-	st = p;
-	while (isalnum((unsigned char)*p) || *p == '_')
-		p++;
-	if (p == st)
-		return false;
-	*fn_r = g_strndup(st, (size_t)(p - st));
-	while (isspace((unsigned char)*p))
-		p++;
-	*nargs_r = 0;
-	if (*p == '\0')
-		return true;	/* no parentheses: no arguments */
-	if (*p++ != '(')
-		goto bad;
-	for (;;) {
-		char q;
-
-		while (isspace((unsigned char)*p))
-			p++;
-		if (*p == ')')
-			break;
-		if ((*p != '\'' && *p != '"') || n == MAX_ARGS)
-			goto bad;
-		q = *p++;
-		st = p;
-		while (*p != '\0' && *p != q)
-			p++;
-		if (*p != q)
-			goto bad;
-		args[n++] = g_strndup(st, (size_t)(p - st));
-		p++;
-		while (isspace((unsigned char)*p))
-			p++;
-		if (*p == ',') {
-			p++;
-			continue;
-		}
-		if (*p != ')')
-			goto bad;
-		break;
-	}
-	*nargs_r = n;
-	return true;
-bad:
-	for (size_t i = 0; i < n; i++)
-		g_free(args[i]);
-	g_free(*fn_r);
-	*fn_r = NULL;
-	return false;
-}
-
 static void
 rule_add(struct dnsbl_rules *t, struct dnsbl_rule *r)
 {
@@ -306,7 +247,7 @@ dnsbl_rules_eval(struct dnsbl_rules *t, const char *name, const char *call,
 	struct dnsbl_rule *r;
 	int rc = -1;
 
-	if (!parse_call(call, &fn, args, &n))
+	if (!rules_call_parse(call, &fn, args, MAX_ARGS, &n))
 		return 0;
 	if (strcmp(fn, "check_uridnsbl") == 0) {
 		/* The body line only names the uri*bl* rule of the same

@@ -19,6 +19,7 @@
 struct rx;
 struct meta;
 struct arena;
+struct rules_evalfn;
 
 enum rule_type {
 	RULE_HEADER,
@@ -74,6 +75,9 @@ struct rule {
 	uint32_t	 nlit_ids;
 	uint32_t	 pf_row;	/* lit_k > 1: 1 + its counter row */
 	uint32_t	 hslot;		/* header rules: their value's slot */
+	/* eval: rules vigil implements (rules_evalfn.c) */
+	const struct rules_evalfn *evalfn;
+	char		**eval_args;	/* NULL-terminated */
 	/* meta rules */
 	char		*expr;
 	struct meta	*meta;
@@ -227,6 +231,12 @@ struct rules_hit {
  */
 struct rules_hit *rules_eval(const struct rules_set *, const struct rules_input *,
 		    struct arena *a, size_t *nhits_r);
+
+/* rules_evalfn.c: FN('a', "b", ...) of an eval: test: the name and up
+ * to maxargs arguments, unquoted (g_malloc'd).  False when s does not
+ * read as a call. */
+bool		 rules_call_parse(const char *s, char **fn_r, char **args,
+		    size_t maxargs, size_t *nargs_r);
 
 /* The set's DNS list rules (dnsbl.h); never NULL. */
 struct dnsbl_rules;

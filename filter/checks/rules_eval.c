@@ -720,6 +720,14 @@ eval_mimeheader(struct ev *ev, const struct rule *r)
 static unsigned
 eval_rule(struct ev *ev, const struct rule *r)
 {
+	if (r->evalfn != NULL) {
+		size_t n = 0;
+
+		while (r->eval_args[n] != NULL)
+			n++;
+		return r->evalfn->fn(ev->in, (const char *const *)r->eval_args,
+		    n, &ev->m_where);
+	}
 	switch (r->type) {
 	case RULE_HEADER:
 		return eval_header(ev, r);
@@ -742,6 +750,14 @@ eval_rule(struct ev *ev, const struct rule *r)
 	default:
 		return 0;
 	}
+}
+
+char *
+rules_get(const struct rules_input *in, const char *hdr, unsigned hmod)
+{
+	struct rule r = { .hdr = (char *)hdr, .hmod = hmod };
+
+	return hdr_value(in, &r);
 }
 
 static const char *

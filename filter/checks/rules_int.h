@@ -79,6 +79,21 @@ struct rules_where {
 };
 void	rule_free(struct rule *);
 
+/* rules_evalfn.c: an eval: function vigil implements.  fn returns the
+ * rule's value (0: no hit) and sets *where_r (static or args). */
+struct rules_evalfn {
+	const char	*name;
+	unsigned	 min_args, max_args;
+	double		(*fn)(const struct rules_input *,
+			    const char *const *args, size_t nargs,
+			    const char **where_r);
+};
+const struct rules_evalfn *rules_evalfn_find(const char *name);
+/* rules_eval.c: what PerMsgStatus::get(HDR[:mods]) returns (hmod: mask
+ * of enum rule_hmod), NULL for undef; g_malloc'd. */
+char	*rules_get(const struct rules_input *, const char *hdr,
+	    unsigned hmod);
+
 /* rules_relay.c: X-Spam-Relays-{Trusted,Untrusted,Internal,External}
  * from the Received headers.  relays_which: 1 for the trusted list, 0
  * for the untrusted one, -1 for another header. */

@@ -405,15 +405,58 @@ rule_skip(struct pfile *pf, const char *name, const char *why)
 	    "skipped: %s", why);
 }
 
-/* Rules given as `eval:` tests run Perl code: skipped, but for the DNS
- * lists' (dnsbl_rules.c keeps them; the dnsbl check runs them). */
+/* An eval: test vigil implements (rules_evalfn.c): a rule of type.
+ * False when FN is not one of them; a bad call is reported. */
 static bool
-skip_eval(struct pfile *pf, const char *name, const char *rest)
+evalfn_rule(struct pfile *pf, const char *name, enum rule_type type,
+    const char *call)
+{
+	char *fn = NULL, *args[8];
+	size_t n = 0;
+	const struct rules_evalfn *f;
+	struct rule *r;
+
+	if (!rules_call_parse(call, &fn, args, NELEM(args) - 1, &n))
+		return false;
+	if ((f = rules_evalfn_find(fn)) == NULL || type == RULE_MIMEHEADER ||
+	    type == RULE_URI || n < f->min_args || n > f->max_args) {
+		char why[160];
+
+		if (f != NULL)
+			snprintf(why, sizeof(why), "eval:%s takes %u to %u "
+			    "arguments in a %s rule", fn, f->min_args,
+			    f->max_args, type == RULE_HEADER ? "header" :
+			    "body, rawbody or full");
+		for (size_t i = 0; i < n; i++)
+			g_free(args[i]);
+		g_free(fn);
+		if (f == NULL)
+			return false;
+		rule_skip(pf, name, why);
+		return true;
+	}
+	g_free(fn);
+	r = rule_new(pf, name, type);
+	r->evalfn = f;
+	r->eval_args = g_new0(char *, n + 1);
+	memcpy(r->eval_args, args, n * sizeof(*args));
+	rule_add(pf, r);
+	return true;
+}
+
+/* Rules given as `eval:` tests run Perl code: skipped, but for those
+ * vigil implements (rules_evalfn.c) and the DNS lists' (dnsbl_rules.c
+ * keeps them; the dnsbl check runs them). */
+static bool
+skip_eval(struct pfile *pf, const char *name, enum rule_type type,
+    const char *rest)
 {
 	char why[160];
 
 	if (strncmp(rest, "eval:", 5) != 0)
 		return false;
+	if (evalfn_rule(pf, name, type, rest + 5))
+		return true;
 	switch (dnsbl_rules_eval(pf->set->dnsbl, name, rest + 5, why,
 	    sizeof(why))) {
 	case 1:
@@ -481,7 +524,7 @@ parse_pattern_rule(struct pfile *pf, const char *name, enum rule_type type,
 	struct rule *r;
 	const char *end;
 
-	if (skip_eval(pf, name, rest))
+	if (skip_eval(pf, name, type, rest))
 		return;
 	if ((r = rule_with_regex(pf, name, type, rest, line, &end)) != NULL)
 		rule_add_at_end(pf, r, end, line);
@@ -581,7 +624,7 @@ parse_header_rule(struct pfile *pf, const char *name, enum rule_type type,
 	const char *end;
 	unsigned hmod;
 
-	if (skip_eval(pf, name, rest))
+	if (skip_eval(pf, name, type, rest))
 		return;
 	if (type == RULE_HEADER && strncmp(rest, "exists:", 7) == 0) {
 		if (is_relay_header(pf, name, rest + 7))

@@ -67,6 +67,7 @@ rule_free(struct rule *r)
 	rx_free(r->rx);
 	rx_free(r->screen);
 	g_strfreev(r->lits);
+	g_strfreev(r->eval_args);
 	g_free(r->expanded);
 	g_free(r->lit_ids);
 	free(r->expr);
@@ -541,7 +542,7 @@ rules_compile(struct rules_set *set, bool stress,
 				    r->line, 1, r->name, "no score: %g is used",
 				    r->score);
 		}
-		if (r->type != RULE_META && !r->is_exists)
+		if (r->type != RULE_META && !r->is_exists && r->evalfn == NULL)
 			compile_pattern(set, r, stress, diag);
 	}
 	/* Lint: a score for a rule that no file defines (SpamAssassin's
@@ -606,7 +607,7 @@ rules_compile(struct rules_set *set, bool stress,
 	for (guint i = 0; i < set->rules->len; i++) {
 		struct rule *r = set->rules->pdata[i];
 		bool ok = r->type == RULE_META ? r->meta != NULL :
-		    r->rx != NULL || r->is_exists;
+		    r->rx != NULL || r->is_exists || r->evalfn != NULL;
 
 		/* A score of 0 disables a rule, as in SpamAssassin. */
 		r->is_enabled = ok && r->score != 0;
@@ -651,7 +652,7 @@ rules_compile(struct rules_set *set, bool stress,
 			char *key;
 			gpointer v;
 
-			if (r->type != RULE_HEADER)
+			if (r->type != RULE_HEADER || r->evalfn != NULL)
 				continue;
 			key = g_strdup_printf("%s\t%u", r->hdr, r->hmod);
 			if (g_hash_table_lookup_extended(slot, key, NULL, &v))
