@@ -29,6 +29,10 @@ static const char *const implemented_plugins[] = {
 	"Mail::SpamAssassin::Plugin::ReplaceTags",
 	"Mail::SpamAssassin::Plugin::Check",
 	"Mail::SpamAssassin::Plugin::MIMEHeader",
+	/* Their eval: tests that rules_evalfn.c implements run; the
+	 * others are skipped one by one, with the reason. */
+	"Mail::SpamAssassin::Plugin::HeaderEval",
+	"Mail::SpamAssassin::Plugin::BodyEval",
 	/* The DNS lists' (dnsbl_rules.c, dnsbl.c). */
 	"Mail::SpamAssassin::Plugin::DNSEval",
 	"Mail::SpamAssassin::Plugin::URIDNSBL",
@@ -45,6 +49,7 @@ static const char *const implemented_features[] = {
 	 * with an error code by itself.) */
 	"Mail::SpamAssassin::Plugin::URIDNSBL::has_uridnsbl_for_a",
 	"Mail::SpamAssassin::Plugin::URIDNSBL::has_tflags_domains_only",
+	"Mail::SpamAssassin::Plugin::BodyEval::has_check_body_length",
 	NULL
 };
 
