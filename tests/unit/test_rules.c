@@ -243,6 +243,38 @@ test_eval_functions(void **state)
 	assert_non_null(strstr(diags->str, "OTHER: skipped: eval: tests"));
 	g_free(h);
 
+	/* check_for_shifted_date: Date minus the closest Received date. */
+	{
+		struct rules_set *ds = load(
+		    "header DATE_IN_FUTURE_03_06 eval:check_for_shifted_date("
+		    "'3', '6')\n"
+		    "header DATE_IN_PAST_03_06 eval:check_for_shifted_date("
+		    "'-6', '-3')\n"
+		    "header DATE_OK eval:check_for_shifted_date('-3', '3')\n"
+		    "header DATE_OPEN eval:check_for_shifted_date('undef', "
+		    "'undef')\n", NULL);
+		static const struct rules_hdr h3[] = {
+			/* EST: 15:00 UTC, 4 h after the closest Received */
+			{ "Date", " Mon, 1 Jan 2024 10:00:00 EST\n",
+			  "Mon, 1 Jan 2024 10:00:00 EST" },
+			{ "Received", " from a by b; Mon, 1 Jan 2024 "
+			  "11:00:00 +0000\n", "from a by b; Mon, 1 Jan 2024 "
+			  "11:00:00 +0000" },
+			{ "Received", " from c by a; 1 Jan 2024 "
+			  "09:00:00 -0100\n", "from c by a; 1 Jan 2024 "
+			  "09:00:00 -0100" },
+		};
+		struct rules_input in3 = { .hdrs = h3, .nhdrs = NELEM(h3) };
+
+		h = hits_of(ds, &in3);
+		assert_true(has(h, "DATE_IN_FUTURE_03_06"));
+		assert_false(has(h, "DATE_IN_PAST_03_06"));
+		assert_false(has(h, "DATE_OK"));
+		assert_true(has(h, "DATE_OPEN"));
+		g_free(h);
+		rules_set_free(&ds);
+	}
+
 	/* Same domains (last two labels), a To: no hits. */
 	{
 		static const struct rules_hdr h2[] = {
@@ -252,6 +284,14 @@ test_eval_functions(void **state)
 		struct rules_input in2 = { .hdrs = h2, .nhdrs = NELEM(h2),
 		    .envelope_from = "bounce@y.example.org" };
 
+		static const struct rules_hdr h4[] = {
+			{ "To", " \n", "" },	/* empty, but there */
+		};
+		struct rules_input in4 = { .hdrs = h4, .nhdrs = NELEM(h4) };
+
+		h = hits_of(set, &in4);
+		assert_false(has(h, "MISSING_HEADERS"));
+		g_free(h);
 		h = hits_of(set, &in2);
 		assert_false(has(h, "MISSING_HEADERS"));
 		assert_false(has(h, "FROM_DIFFERENT"));
