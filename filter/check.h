@@ -55,6 +55,11 @@ struct check {
 	void		 (*body)(void *state, struct msg *,
 			    const unsigned char *chunk, size_t len);
 	void		 (*teardown)(void *state);
+	/* Optional: an SMTP client connected, before any message of its
+	 * session exists (the milter's connect callback).  A check may start
+	 * work its messages will want, e.g. DNS lookups of the address;
+	 * thread-safe, never adds findings. */
+	void		 (*connect)(void *state, struct snap *, const char *addr);
 	/* Optional: writes counters as "name value" lines for `vigilctl
 	 * stats` (e.g. "rules.hits.SUBJ_ALL_CAPS 12"); thread-safe. */
 	void		 (*stats)(void *state, FILE *out);

@@ -36,6 +36,7 @@
 #include "mime.h"
 #include "snap.h"
 #include "startup.h"
+#include "checks/dnsbl.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/vigil/vigil.conf"
 
@@ -616,6 +617,8 @@ main(int argc, char **argv)
 		}
 		printf("%s: configuration OK\n", cfg_file(cfg));
 		startup_print_summary(stdout, s, spec);
+		/* The DNS lists, probed: one that answers wrongly shows. */
+		dnsbl_report(s, stdout);
 		snap_unref(&s);
 		cfg_unref(&cfg);
 		return 0;

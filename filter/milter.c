@@ -155,6 +155,14 @@ cb_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *hostaddr)
 	c->name = arena_strdup(a, hostname);
 	log_sys(LOG_DEBUG, "s=%s q=- connect client=%s[%s]", c->sid,
 	    c->name ? c->name : "unknown", c->addr ? c->addr : "unknown");
+	if (c->addr != NULL) {
+		/* DNS lists: the client's lookups start now, not at MAIL. */
+		struct snap *s = daemon_snap();
+
+		if (s != NULL)
+			pipeline_connect(s, c->addr);
+		snap_unref(&s);
+	}
 	return go_on(c, SMFIP_NR_CONN);
 }
 

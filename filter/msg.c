@@ -54,6 +54,7 @@ struct msg {
 	double		 score;
 	enum score_set	 score_set;
 	bool		 bayes_votes;
+	bool		 net_votes;
 	int		 forced;	/* enum verdict_action or -1 */
 	const char	*f_rcode, *f_xcode, *f_text, *f_reason;
 	const char	*pass;		/* msg_set_pass(), or NULL */
@@ -455,6 +456,8 @@ double msg_score(const struct msg *m) { return m->score; }
 enum score_set msg_score_set(const struct msg *m) { return m->score_set; }
 void msg_set_bayes_votes(struct msg *m, bool v) { m->bayes_votes = v; }
 bool msg_bayes_votes(const struct msg *m) { return m->bayes_votes; }
+void msg_set_net_votes(struct msg *m, bool v) { m->net_votes = v; }
+bool msg_net_votes(const struct msg *m) { return m->net_votes; }
 
 double
 msg_score_in_set(const struct msg *m, enum score_set set)

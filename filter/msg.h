@@ -158,6 +158,10 @@ double		 msg_score_in_set(const struct msg *, enum score_set set);
 /* Did a mature Bayes store vote on the message (check_bayes)? */
 void		 msg_set_bayes_votes(struct msg *, bool);
 bool		 msg_bayes_votes(const struct msg *);
+/* Did network tests run and answer (check_dnsbl: DNS lists enabled and
+ * at least one lookup answered)? */
+void		 msg_set_net_votes(struct msg *, bool);
+bool		 msg_net_votes(const struct msg *);
 
 /*
  * A deciding check (virus, DMARC policy, block list) forces an action.

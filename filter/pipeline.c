@@ -88,6 +88,17 @@ pipeline_phase(struct msg *m, enum check_phase phase)
 }
 
 void
+pipeline_connect(struct snap *s, const char *addr)
+{
+	for (size_t i = 0; checks[i] != NULL; i++) {
+		void *st = snap_state(s, checks[i]);
+
+		if (checks[i]->connect != NULL && st != NULL)
+			checks[i]->connect(st, s, addr);
+	}
+}
+
+void
 pipeline_write_stats(FILE *out)
 {
 	for (size_t i = 0; checks[i] != NULL && i < MAX_TIMED; i++) {

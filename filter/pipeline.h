@@ -15,6 +15,10 @@
 struct msg;
 struct verdict;
 
+/* An SMTP client connected from addr (no message yet): checks with a
+ * connect hook may start work for the session's messages. */
+struct snap;
+void	pipeline_connect(struct snap *, const char *addr);
 /* Runs every check registered for phase (CONNECT and ENVFROM: call once
  * the envelope setters for that phase have run). */
 void	pipeline_phase(struct msg *, enum check_phase);

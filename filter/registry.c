@@ -18,6 +18,8 @@ extern const struct check check_bayes;
 extern const struct opt bayes_opts[];
 extern const struct check check_policy;
 extern const struct opt policy_opts[];
+extern const struct check check_dnsbl;
+extern const struct opt dnsbl_opts[];
 extern const struct check check_rules;
 extern const struct opt rules_opts[];
 
@@ -29,6 +31,7 @@ const struct opt *const cfg_tables[] = {
 	authdns_opts, spf_opts, dkim_opts, dmarc_opts, authres_opts,
 	bayes_opts,
 	policy_opts,
+	dnsbl_opts,
 	rules_opts,
 	NULL
 };
@@ -56,6 +59,9 @@ const struct check *const checks[] = {
 	&check_spf, &check_dkim, &check_dmarc, &check_authres,
 	&check_av,
 	&check_attach,
+	/* Before rules and bayes: its findings are part of the score
+	 * they see. */
+	&check_dnsbl,
 	&check_rules,
 	/* Last: it sees every other finding (autolearn, msg_score). */
 	&check_bayes,

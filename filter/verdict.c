@@ -137,10 +137,12 @@ verdict_decide(struct msg *m)
 	const char *rcode, *xcode, *text, *reason;
 	int forced;
 
-	/* Scores as the evidence at hand was weighed: with Bayes's set
-	 * when a mature store voted, as SpamAssassin does. */
-	msg_use_score_set(m, msg_bayes_votes(m) ? SCORE_SET_BAYES :
-	    SCORE_SET_PLAIN);
+	/* Scores as the evidence at hand was weighed, as SpamAssassin
+	 * does: with Bayes's sets when a mature store voted, with the net
+	 * sets when the DNS lists answered. */
+	msg_use_score_set(m, msg_bayes_votes(m) ? (msg_net_votes(m) ?
+	    SCORE_SET_BAYES_NET : SCORE_SET_BAYES) : (msg_net_votes(m) ?
+	    SCORE_SET_NET : SCORE_SET_PLAIN));
 	verdict_thresholds(m, &t);
 	v->score = msg_score(m);
 	v->required = t.tag;

@@ -26,6 +26,7 @@ struct opt;
 /* Record types, numbered as on the wire. */
 enum adns_type {
 	ADNS_A = 1,
+	ADNS_NS = 2,		/* the DNS lists' uridnsbl (dnsbl.c) */
 	ADNS_PTR = 12,
 	ADNS_MX = 15,
 	ADNS_TXT = 16,

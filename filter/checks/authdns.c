@@ -55,6 +55,7 @@ static const struct {
 } types[] = {
 	{ "A", ADNS_A }, { "AAAA", ADNS_AAAA }, { "MX", ADNS_MX },
 	{ "TXT", ADNS_TXT }, { "SPF", ADNS_TXT }, { "PTR", ADNS_PTR },
+	{ "NS", ADNS_NS },
 	{ "EXISTS", 0 },
 };
 
@@ -353,6 +354,7 @@ rr_text(const ns_msg *h, const ns_rr *rr, char *out, size_t outsz)
 		return dn_expand(ns_msg_base(*h), ns_msg_end(*h), rd + 2,
 		    out, outsz) > 0;
 	case ns_t_ptr:
+	case ns_t_ns:
 		return dn_expand(ns_msg_base(*h), ns_msg_end(*h), rd,
 		    out, outsz) > 0;
 	case ns_t_txt:

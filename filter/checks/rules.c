@@ -23,6 +23,7 @@
 #include "lib/log.h"
 #include "msg.h"
 #include "snap.h"
+#include "checks/dnsbl.h"
 #include "checks/rules.h"
 #include "checks/rules_input.h"
 #include "checks/rules_check.h"
@@ -331,6 +332,7 @@ rules_run(void *state, struct msg *m, enum check_phase phase,
 		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rules_input_build(m, &st->lim, st->has_mimeheader, &in);
+	in.ext_hits = dnsbl_msg_hits(m, &in.next_hits);
 	res = arena_alloc(msg_arena(m), sizeof(*res));
 	res->hits = rules_eval(st->set, &in, msg_arena(m), &res->nhits);
 	clock_gettime(CLOCK_MONOTONIC, &t1);

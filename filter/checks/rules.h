@@ -19,6 +19,7 @@
 struct rx;
 struct meta;
 struct arena;
+struct rules_evalfn;
 
 enum rule_type {
 	RULE_HEADER,
@@ -77,6 +78,9 @@ struct rule {
 	uint32_t	 nlit_ids;
 	uint32_t	 pf_row;	/* lit_k > 1: 1 + its counter row */
 	uint32_t	 hslot;		/* header rules: their value's slot */
+	/* eval: rules vigil implements (rules_evalfn.c) */
+	const struct rules_evalfn *evalfn;
+	char		**eval_args;	/* NULL-terminated */
 	/* meta rules */
 	char		*expr;
 	struct meta	*meta;
@@ -224,6 +228,10 @@ struct rules_input {
 	size_t		 nuris;
 	const char	*full;
 	size_t		 full_len;
+	/* Rules another check evaluated that hit (the DNS lists', dnsbl.c,
+	 * sub-rules too): metas see them as 1. */
+	const char *const *ext_hits;
+	size_t		 next_hits;
 };
 
 /* One finding of an evaluation. */
@@ -242,6 +250,16 @@ struct rules_hit {
  */
 struct rules_hit *rules_eval(const struct rules_set *, const struct rules_input *,
 		    struct arena *a, size_t *nhits_r);
+
+/* rules_evalfn.c: FN('a', "b", ...) of an eval: test: the name and up
+ * to maxargs arguments, unquoted (g_malloc'd).  False when s does not
+ * read as a call. */
+bool		 rules_call_parse(const char *s, char **fn_r, char **args,
+		    size_t maxargs, size_t *nargs_r);
+
+/* The set's DNS list rules (dnsbl.h); never NULL. */
+struct dnsbl_rules;
+const struct dnsbl_rules *rules_set_dnsbl(const struct rules_set *);
 
 /* Does the set have enabled rules of type t? */
 bool		 rules_has_type(const struct rules_set *, enum rule_type t);

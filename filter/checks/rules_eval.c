@@ -720,6 +720,14 @@ eval_mimeheader(struct ev *ev, const struct rule *r)
 static unsigned
 eval_rule(struct ev *ev, const struct rule *r)
 {
+	if (r->evalfn != NULL) {
+		size_t n = 0;
+
+		while (r->eval_args[n] != NULL)
+			n++;
+		return r->evalfn->fn(ev->in, (const char *const *)r->eval_args,
+		    n, &ev->m_where);
+	}
 	switch (r->type) {
 	case RULE_HEADER:
 		return eval_header(ev, r);
@@ -742,6 +750,14 @@ eval_rule(struct ev *ev, const struct rule *r)
 	default:
 		return 0;
 	}
+}
+
+char *
+rules_get(const struct rules_input *in, const char *hdr, unsigned hmod)
+{
+	struct rule r = { .hdr = (char *)hdr, .hmod = hmod };
+
+	return hdr_value(in, &r);
 }
 
 static const char *
@@ -767,7 +783,14 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 	size_t nh = 0;
 	struct ev ev = { .set = set, .in = in, .a = a };
 
-	values = arena_alloc(a, (set->rules->len + 1) * sizeof(*values));
+	values = arena_alloc(a, (set->rules->len + set->next + 1) *
+	    sizeof(*values));
+	for (size_t i = 0; i < in->next_hits; i++) {
+		gpointer k = g_hash_table_lookup(set->ext_idx, in->ext_hits[i]);
+
+		if (k != NULL)
+			values[set->rules->len + GPOINTER_TO_SIZE(k) - 1] = 1;
+	}
 	hits = arena_alloc(a, (set->norder + 1) * sizeof(*hits));
 	ev.hval = arena_alloc(a, (set->hslots->len + 1) * sizeof(*ev.hval));
 	ev.hstate = arena_alloc(a, set->hslots->len + 1);

@@ -10,6 +10,7 @@
 
 #include "lib/arena.h"
 #include "checks/rules.h"
+#include "checks/dnsbl.h"
 
 /* Attributes given by name, applied when the set is compiled. */
 struct rules_attr {
@@ -25,6 +26,11 @@ struct rules_set {
 	GPtrArray	*rules;		/* struct rule *, definition order */
 	GHashTable	*by_name;	/* name -> struct rule * */
 	GHashTable	*skipped;	/* name -> why (malloc'd) */
+	struct dnsbl_rules *dnsbl;	/* DNS rules (dnsbl_rules.c) */
+	/* DNS rules that metas name: name -> 1 + k, their value is at
+	 * rules->len + k of an evaluation's values (rules_input.ext_hits). */
+	GHashTable	*ext_idx;
+	size_t		 next;
 	GHashTable	*scores;	/* name -> double * */
 	GPtrArray	*score_order;	/* names, first-seen order */
 	GHashTable	*attrs;		/* name -> struct rules_attr * */
@@ -77,6 +83,21 @@ struct rules_where {
 	int		 line;
 };
 void	rule_free(struct rule *);
+
+/* rules_evalfn.c: an eval: function vigil implements.  fn returns the
+ * rule's value (0: no hit) and sets *where_r (static or args). */
+struct rules_evalfn {
+	const char	*name;
+	unsigned	 min_args, max_args;
+	double		(*fn)(const struct rules_input *,
+			    const char *const *args, size_t nargs,
+			    const char **where_r);
+};
+const struct rules_evalfn *rules_evalfn_find(const char *name);
+/* rules_eval.c: what PerMsgStatus::get(HDR[:mods]) returns (hmod: mask
+ * of enum rule_hmod), NULL for undef; g_malloc'd. */
+char	*rules_get(const struct rules_input *, const char *hdr,
+	    unsigned hmod);
 
 /* rules_relay.c: X-Spam-Relays-{Trusted,Untrusted,Internal,External}
  * from the Received headers.  relays_which: 1 for the trusted list, 0

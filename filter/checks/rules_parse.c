@@ -32,6 +32,14 @@ static const char *const implemented_plugins[] = {
 	"Mail::SpamAssassin::Plugin::ReplaceTags",
 	"Mail::SpamAssassin::Plugin::Check",
 	"Mail::SpamAssassin::Plugin::MIMEHeader",
+	/* Their eval: tests that rules_evalfn.c implements run; the
+	 * others are skipped one by one, with the reason. */
+	"Mail::SpamAssassin::Plugin::HeaderEval",
+	"Mail::SpamAssassin::Plugin::BodyEval",
+	/* The DNS lists' (dnsbl_rules.c, dnsbl.c). */
+	"Mail::SpamAssassin::Plugin::DNSEval",
+	"Mail::SpamAssassin::Plugin::URIDNSBL",
+	"Mail::SpamAssassin::Plugin::AskDNS",
 	NULL
 };
 
@@ -39,6 +47,12 @@ static const char *const implemented_plugins[] = {
 static const char *const implemented_features[] = {
 	"Mail::SpamAssassin::Conf::feature_bug6558_free",
 	"Mail::SpamAssassin::Conf::perl_min_version_5010000",
+	/* dnsbl_rules.c reads tflags a and domains_only.  (No
+	 * feature_dns_block_rule: dnsbl.c disables a list that answers
+	 * with an error code by itself.) */
+	"Mail::SpamAssassin::Plugin::URIDNSBL::has_uridnsbl_for_a",
+	"Mail::SpamAssassin::Plugin::URIDNSBL::has_tflags_domains_only",
+	"Mail::SpamAssassin::Plugin::BodyEval::has_check_body_length",
 	NULL
 };
 
@@ -52,7 +66,7 @@ static const char *const quiet_directives[] = {
 	"require_version", "lang", "test", NULL
 };
 
-/* Rule directives of the DNS plugins: each rule is skipped by name. */
+/* Rule directives of the DNS plugins (dnsbl_rules.c reads them). */
 static const char *const dns_rule_directives[] = {
 	"askdns", "urirhssub", "uridnsbl", "urirhsbl", "uridnssub", NULL
 };
@@ -400,12 +414,69 @@ rule_skip(struct pfile *pf, const char *name, const char *why)
 	    "skipped: %s", why);
 }
 
-/* Rules given as `eval:` tests run Perl code: skipped. */
+/* An eval: test vigil implements (rules_evalfn.c): a rule of type.
+ * False when FN is not one of them; a bad call is reported. */
 static bool
-skip_eval(struct pfile *pf, const char *name, const char *rest)
+evalfn_rule(struct pfile *pf, const char *name, enum rule_type type,
+    const char *call)
 {
+	char *fn = NULL, *args[8];
+	size_t n = 0;
+	const struct rules_evalfn *f;
+	struct rule *r;
+
+	if (!rules_call_parse(call, &fn, args, NELEM(args) - 1, &n))
+		return false;
+	if ((f = rules_evalfn_find(fn)) == NULL || type == RULE_MIMEHEADER ||
+	    type == RULE_URI || n < f->min_args || n > f->max_args) {
+		char why[160];
+
+		if (f != NULL)
+			snprintf(why, sizeof(why), "eval:%s takes %u to %u "
+			    "arguments in a %s rule", fn, f->min_args,
+			    f->max_args, type == RULE_HEADER ? "header" :
+			    "body, rawbody or full");
+		for (size_t i = 0; i < n; i++)
+			g_free(args[i]);
+		g_free(fn);
+		if (f == NULL)
+			return false;
+		rule_skip(pf, name, why);
+		return true;
+	}
+	g_free(fn);
+	r = rule_new(pf, name, type);
+	r->evalfn = f;
+	r->eval_args = g_new0(char *, n + 1);
+	memcpy(r->eval_args, args, n * sizeof(*args));
+	rule_add(pf, r);
+	return true;
+}
+
+/* Rules given as `eval:` tests run Perl code: skipped, but for those
+ * vigil implements (rules_evalfn.c) and the DNS lists' (dnsbl_rules.c
+ * keeps them; the dnsbl check runs them). */
+static bool
+skip_eval(struct pfile *pf, const char *name, enum rule_type type,
+    const char *rest)
+{
+	char why[160];
+
 	if (strncmp(rest, "eval:", 5) != 0)
 		return false;
+	if (evalfn_rule(pf, name, type, rest + 5))
+		return true;
+	switch (dnsbl_rules_eval(pf->set->dnsbl, name, rest + 5, why,
+	    sizeof(why))) {
+	case 1:
+		g_hash_table_remove(pf->set->skipped, name);
+		return true;
+	case -1:
+		rule_skip(pf, name, why);
+		return true;
+	default:
+		break;
+	}
 	rule_skip(pf, name, "eval: tests are not supported");
 	return true;
 }
@@ -462,7 +533,7 @@ parse_pattern_rule(struct pfile *pf, const char *name, enum rule_type type,
 	struct rule *r;
 	const char *end;
 
-	if (skip_eval(pf, name, rest))
+	if (skip_eval(pf, name, type, rest))
 		return;
 	if ((r = rule_with_regex(pf, name, type, rest, line, &end)) != NULL)
 		rule_add_at_end(pf, r, end, line);
@@ -562,7 +633,7 @@ parse_header_rule(struct pfile *pf, const char *name, enum rule_type type,
 	const char *end;
 	unsigned hmod;
 
-	if (skip_eval(pf, name, rest))
+	if (skip_eval(pf, name, type, rest))
 		return;
 	if (type == RULE_HEADER && strncmp(rest, "exists:", 7) == 0) {
 		if (is_relay_header(pf, name, rest + 7))
@@ -688,6 +759,7 @@ parse_tflags(struct pfile *pf, const char *name, char *rest)
 	};
 	struct rules_attr *a = attr_get(pf->set, name);
 
+	dnsbl_rules_tflags(pf->set->dnsbl, name, rest);
 	a->tflags = 0;
 	a->maxhits = 0;
 	a->has_tflags = true;
@@ -885,6 +957,10 @@ directive(struct pfile *pf, char *s, const char *line)
 	}
 	if (in_list(quiet_directives, kw))
 		return;
+	if (strcmp(kw, "uridnsbl_skip_domain") == 0) {
+		dnsbl_rules_skip_domains(set->dnsbl, s);
+		return;
+	}
 
 	name = next_word(&s);
 	if (strcmp(kw, "replace_tag") == 0 || strcmp(kw, "replace_pre") == 0 ||
@@ -903,10 +979,17 @@ directive(struct pfile *pf, char *s, const char *line)
 			return;
 		}
 	if (in_list(dns_rule_directives, kw)) {
-		char why[80];
+		char why[160];
 
-		snprintf(why, sizeof(why), "'%s' rules are not supported", kw);
-		rule_skip(pf, name, why);
+		if (!is_rule_name(name))
+			diag_emit(set, pf->diag, RULES_ERROR, pf->file,
+			    pf->line, 1, name[0] ? name : "-", "%s: '%s' is "
+			    "not a rule name (letters, digits, _)", kw, name);
+		else if (dnsbl_rules_directive(set->dnsbl, kw, name, s, why,
+		    sizeof(why)) == -1)
+			rule_skip(pf, name, why);
+		else
+			g_hash_table_remove(set->skipped, name);
 	} else if (pf->diag != NULL && pf->diag->is_strict &&
 	    !rules_is_sa_directive(kw)) {
 		const char *near = directive_near(kw);

@@ -15,6 +15,7 @@
 #include "lib/util.h"
 #include "checks/rules.h"
 #include "checks/rules_int.h"
+#include "checks/dnsbl_int.h"
 
 struct rules_set *
 rules_set_new(const struct rules_limits *lim)
@@ -25,6 +26,8 @@ rules_set_new(const struct rules_limits *lim)
 	set->rules = g_ptr_array_new();
 	set->hslots = g_ptr_array_new();
 	set->by_name = g_hash_table_new(g_str_hash, g_str_equal);
+	set->dnsbl = dnsbl_rules_new();
+	set->ext_idx = g_hash_table_new(g_str_hash, g_str_equal);
 	set->skipped = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    g_free);
 	set->scores = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
@@ -64,6 +67,7 @@ rule_free(struct rule *r)
 	rx_free(r->rx);
 	rx_free(r->screen);
 	g_strfreev(r->lits);
+	g_strfreev(r->eval_args);
 	g_free(r->expanded);
 	g_free(r->lit_ids);
 	free(r->expr);
@@ -95,6 +99,8 @@ rules_set_free(struct rules_set **setp)
 	g_ptr_array_free(set->hslots, TRUE);
 	g_hash_table_destroy(set->by_name);
 	g_hash_table_destroy(set->skipped);
+	g_hash_table_destroy(set->ext_idx);
+	dnsbl_rules_free(&set->dnsbl);
 	g_hash_table_destroy(set->scores);
 	g_ptr_array_free(set->score_order, TRUE);
 	g_hash_table_foreach(set->attrs, attr_free, NULL);
@@ -446,6 +452,20 @@ meta_visit(struct rules_set *set, struct rule *r, unsigned char *mark,
 	return true;
 }
 
+/* The slot of DNS rule name among the values after the rules'. */
+static size_t
+ext_slot(struct rules_set *set, const char *name)
+{
+	gpointer v = g_hash_table_lookup(set->ext_idx, name);
+
+	if (v != NULL)
+		return GPOINTER_TO_SIZE(v) - 1;
+	/* The key is the name the DNS table owns: it lives as long. */
+	g_hash_table_insert(set->ext_idx, (gpointer)dnsbl_rules_name(
+	    set->dnsbl, name), GSIZE_TO_POINTER(set->next + 1));
+	return set->next++;
+}
+
 static int
 order_cmp(const void *a, const void *b)
 {
@@ -492,6 +512,7 @@ rules_compile(struct rules_set *set, bool stress,
 	GPtrArray *pats = g_ptr_array_new(), *metas = g_ptr_array_new();
 	unsigned char *mark;
 
+	dnsbl_rules_resolve(set->dnsbl);
 	/* Attributes, scores and the patterns. */
 	for (guint i = 0; i < set->rules->len; i++) {
 		struct rule *r = set->rules->pdata[i];
@@ -523,7 +544,7 @@ rules_compile(struct rules_set *set, bool stress,
 				    r->line, 1, r->name, "no score: %g is used",
 				    r->score);
 		}
-		if (r->type != RULE_META && !r->is_exists)
+		if (r->type != RULE_META && !r->is_exists && r->evalfn == NULL)
 			compile_pattern(set, r, stress, diag);
 	}
 	/* Lint: a score for a rule that no file defines (SpamAssassin's
@@ -536,6 +557,7 @@ rules_compile(struct rules_set *set, bool stress,
 
 			if (g_hash_table_contains(set->by_name, name) ||
 			    g_hash_table_contains(set->skipped, name) ||
+			    dnsbl_rules_has(set->dnsbl, name) ||
 			    g_hash_table_contains(set->inactive, name) ||
 			    is_check_finding(name))
 				continue;
@@ -567,6 +589,12 @@ rules_compile(struct rules_set *set, bool stress,
 			    deps[k]);
 
 			idx[k] = d != NULL ? (int)d->idx : -1;
+			/* A DNS rule: its value comes with the input. */
+			if (d == NULL && dnsbl_rules_has(set->dnsbl, deps[k])) {
+				idx[k] = (int)(set->rules->len +
+				    ext_slot(set, deps[k]));
+				continue;
+			}
 			if (d == NULL && !g_hash_table_contains(set->skipped,
 			    deps[k]))
 				diag_emit(set, diag, RULES_WARN, r->file,
@@ -581,7 +609,7 @@ rules_compile(struct rules_set *set, bool stress,
 	for (guint i = 0; i < set->rules->len; i++) {
 		struct rule *r = set->rules->pdata[i];
 		bool ok = r->type == RULE_META ? r->meta != NULL :
-		    r->rx != NULL || r->is_exists;
+		    r->rx != NULL || r->is_exists || r->evalfn != NULL;
 
 		/* A score of 0 disables a rule, as in SpamAssassin. */
 		r->is_enabled = ok && r->score != 0;
@@ -626,7 +654,7 @@ rules_compile(struct rules_set *set, bool stress,
 			char *key;
 			gpointer v;
 
-			if (r->type != RULE_HEADER)
+			if (r->type != RULE_HEADER || r->evalfn != NULL)
 				continue;
 			key = g_strdup_printf("%s\t%u", r->hdr, r->hmod);
 			if (g_hash_table_lookup_extended(slot, key, NULL, &v))
@@ -683,6 +711,12 @@ rules_get_counts(const struct rules_set *set, struct rules_counts *c)
 	c->skipped = set->nskipped;
 	c->errors = set->nerrors;
 	c->warnings = set->nwarnings;
+}
+
+const struct dnsbl_rules *
+rules_set_dnsbl(const struct rules_set *set)
+{
+	return set->dnsbl;
 }
 
 bool

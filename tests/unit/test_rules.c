@@ -119,7 +119,10 @@ test_skips_and_warnings(void **state)
 	assert_non_null(strstr(diags->str, "M: meta names unknown rule NOPE"));
 	assert_non_null(strstr(diags->str, "unsupported directive 'frobnicate' "
 	    "skipped (2 lines in this file)"));
-	assert_non_null(strstr(diags->str, "W 8:1: X: skipped: 'uridnsbl'"));
+	/* DNS rules are read (dnsbl_rules.c); one it cannot run is
+	 * skipped with the reason. */
+	assert_non_null(strstr(diags->str, "W 8:1: X: skipped: uridnsbl: "
+	    "record type z is not supported"));
 	/* The later DUP replaced the earlier one. */
 	assert_string_equal(rules_find(set, "DUP")->pattern, "two");
 	rules_get_counts(set, &c);
@@ -218,6 +221,110 @@ test_conditionals_and_tags(void **state)
 	h = hits_of(set, &in);
 	assert_true(has(h, "TAGGED"));
 	g_free(h);
+	rules_set_free(&set);
+}
+
+/* The eval: tests vigil implements (rules_evalfn.c), as HeaderEval.pm
+ * and BodyEval.pm compute them; metas see them. */
+static void
+test_eval_functions(void **state)
+{
+	int errs;
+	struct rules_set *set = load(
+	    "header MISSING_HEADERS eval:check_for_missing_to_header()\n"
+	    "header HEADER_COUNT_SUBJECT eval:check_header_count_range("
+	    "'Subject','2','999')\n"
+	    "header HEADER_COUNT_CTYPE eval:check_header_count_range("
+	    "'Content-Type','2','999')\n"
+	    "header FROM_DIFFERENT eval:check_equal_from_domains()\n"
+	    "body __LEN_LT_128 eval:check_body_length('128')\n"
+	    "body __LEN_LT_8 eval:check_body_length('8')\n"
+	    "meta SHORT_AND_TWO_SUBJECTS __LEN_LT_128 && HEADER_COUNT_SUBJECT\n"
+	    "header BAD_ARGS eval:check_header_count_range('Subject')\n"
+	    "header OTHER eval:check_for_foo()\n", &errs);
+	static const struct rules_hdr hdrs[] = {
+		{ "From", " Alice <alice@mail.example.org>\n",
+		  "Alice <alice@mail.example.org>" },
+		{ "Subject", " one\n", "one" },
+		{ "Subject", " two\n", "two" },
+		{ "Content-Type", " text/plain\n", "text/plain" },
+		{ "Content-Type", " text/plain\n", "text/plain" },
+	};
+	static const char full[] = "From: x\nSubject: one\n\nshort body\n";
+	struct rules_input in = { .hdrs = hdrs, .nhdrs = NELEM(hdrs),
+	    .envelope_from = "bounce@lists.other.example.net", .full = full,
+	    .full_len = sizeof(full) - 1 };
+	char *h = hits_of(set, &in);
+
+	(void)state;
+	assert_int_equal(errs, 0);
+	assert_true(has(h, "MISSING_HEADERS"));	/* no To */
+	assert_true(has(h, "HEADER_COUNT_SUBJECT"));	/* two values */
+	assert_false(has(h, "HEADER_COUNT_CTYPE"));	/* one value, twice */
+	assert_true(has(h, "FROM_DIFFERENT"));	/* example.org, example.net */
+	assert_true(has(h, "__LEN_LT_128"));	/* 11 bytes */
+	assert_false(has(h, "__LEN_LT_8"));
+	assert_true(has(h, "SHORT_AND_TWO_SUBJECTS"));
+	assert_non_null(strstr(diags->str, "BAD_ARGS: skipped: "
+	    "eval:check_header_count_range takes 3 to 3 arguments"));
+	assert_non_null(strstr(diags->str, "OTHER: skipped: eval: tests"));
+	g_free(h);
+
+	/* check_for_shifted_date: Date minus the closest Received date. */
+	{
+		struct rules_set *ds = load(
+		    "header DATE_IN_FUTURE_03_06 eval:check_for_shifted_date("
+		    "'3', '6')\n"
+		    "header DATE_IN_PAST_03_06 eval:check_for_shifted_date("
+		    "'-6', '-3')\n"
+		    "header DATE_OK eval:check_for_shifted_date('-3', '3')\n"
+		    "header DATE_OPEN eval:check_for_shifted_date('undef', "
+		    "'undef')\n", NULL);
+		static const struct rules_hdr h3[] = {
+			/* EST: 15:00 UTC, 4 h after the closest Received */
+			{ "Date", " Mon, 1 Jan 2024 10:00:00 EST\n",
+			  "Mon, 1 Jan 2024 10:00:00 EST" },
+			{ "Received", " from a by b; Mon, 1 Jan 2024 "
+			  "11:00:00 +0000\n", "from a by b; Mon, 1 Jan 2024 "
+			  "11:00:00 +0000" },
+			{ "Received", " from c by a; 1 Jan 2024 "
+			  "09:00:00 -0100\n", "from c by a; 1 Jan 2024 "
+			  "09:00:00 -0100" },
+		};
+		struct rules_input in3 = { .hdrs = h3, .nhdrs = NELEM(h3) };
+
+		h = hits_of(ds, &in3);
+		assert_true(has(h, "DATE_IN_FUTURE_03_06"));
+		assert_false(has(h, "DATE_IN_PAST_03_06"));
+		assert_false(has(h, "DATE_OK"));
+		assert_true(has(h, "DATE_OPEN"));
+		g_free(h);
+		rules_set_free(&ds);
+	}
+
+	/* Same domains (last two labels), a To: no hits. */
+	{
+		static const struct rules_hdr h2[] = {
+			{ "From", " a@x.example.org\n", "a@x.example.org" },
+			{ "To", " b@example.net\n", "b@example.net" },
+		};
+		struct rules_input in2 = { .hdrs = h2, .nhdrs = NELEM(h2),
+		    .envelope_from = "bounce@y.example.org" };
+
+		static const struct rules_hdr h4[] = {
+			{ "To", " \n", "" },	/* empty, but there */
+		};
+		struct rules_input in4 = { .hdrs = h4, .nhdrs = NELEM(h4) };
+
+		h = hits_of(set, &in4);
+		assert_false(has(h, "MISSING_HEADERS"));
+		g_free(h);
+		h = hits_of(set, &in2);
+		assert_false(has(h, "MISSING_HEADERS"));
+		assert_false(has(h, "FROM_DIFFERENT"));
+		assert_false(has(h, "__LEN_LT_128"));	/* no message text */
+		g_free(h);
+	}
 	rules_set_free(&set);
 }
 
@@ -1193,6 +1300,7 @@ main(void)
 		cmocka_unit_test(test_score_bounds),
 		cmocka_unit_test(test_conditionals_and_tags),
 		cmocka_unit_test(test_header_semantics),
+		cmocka_unit_test(test_eval_functions),
 		cmocka_unit_test(test_meta_and_tflags),
 		cmocka_unit_test(test_required_literals),
 		cmocka_unit_test(test_prefilter_same_hits),
