@@ -76,6 +76,7 @@ BayesDir	$W/state/bayes
 AuthservID	mx.example.test
 RewriteSubject	"[SPAM] %s"
 QuarantineScore	10
+RejectScore	20
 DMARCEnforce	reject
 DNSZoneFile	$top/samples/demo.zone
 DatabaseDirectory $db
