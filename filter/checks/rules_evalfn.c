@@ -199,6 +199,127 @@ body_length(const struct rules_input *in, const char *const *args,
 	return len <= strtoul(args[0], NULL, 10);
 }
 
+/* check_unresolved_template(): a header line with a %TEMPLATE_TAG left
+ * in it, but for the headers where one is at home. */
+static double
+unresolved_template(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	static GRegex *tag, *exempt;
+	char *all = rules_get(in, "ALL", 0), **lines;
+	bool hit = false;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "ALL";
+	if (all == NULL)
+		return 0;
+	if (g_once_init_enter(&tag))
+		g_once_init_leave(&tag, g_regex_new("%[A-Z][A-Z_-]",
+		    G_REGEX_RAW, 0, NULL));
+	if (g_once_init_enter(&exempt))
+		g_once_init_leave(&exempt, g_regex_new("^(?:X-VMS-To|X-UIDL|"
+		    "X-Face|To|Cc|From|Subject|References|In-Reply-To|"
+		    "(?:X-|Resent-|X-Original-)?Message-Id):",
+		    G_REGEX_RAW | G_REGEX_CASELESS, 0, NULL));
+	lines = g_strsplit(all, "\n", -1);
+	for (size_t i = 0; lines[i] != NULL && !hit; i++)
+		hit = g_regex_match(tag, lines[i], 0, NULL) &&
+		    !g_regex_match(exempt, lines[i], 0, NULL);
+	g_strfreev(lines);
+	g_free(all);
+	return hit;
+}
+
+/* check_ratware_name_id(): a Message-ID of 28 capitals, a dot and X,
+ * and a From of "Name" <X>. */
+static double
+ratware_name_id(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	static GRegex *re;
+	char *mid = rules_get(in, "MESSAGEID", 0), *from, *x, *q, *pat;
+	GMatchInfo *mi = NULL;
+	bool hit = false;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Message-Id";
+	if (g_once_init_enter(&re))
+		g_once_init_leave(&re, g_regex_new("<[A-Z]{28}\\.([^>]+?)>",
+		    G_REGEX_RAW, 0, NULL));
+	if (mid != NULL && g_regex_match(re, mid, 0, &mi)) {
+		x = g_match_info_fetch(mi, 1);
+		from = rules_get(in, "From", 0);
+		q = g_regex_escape_string(x, -1);
+		pat = g_strdup_printf("\"[^\"]+\"\\s*<%s>", q);
+		g_free(q);
+		hit = from != NULL && g_regex_match_simple(pat, from,
+		    G_REGEX_RAW, 0);
+		g_free(pat);
+		g_free(from);
+		g_free(x);
+	}
+	g_match_info_free(mi);
+	g_free(mid);
+	return hit;
+}
+
+/* check_illegal_chars('Hdr', ratio, count): the raw header's bytes that
+ * RFC 2045 does not allow (C0 controls but TAB, LF, CR; DEL and 8-bit)
+ * are at least ratio of it and count in number; valid UTF-8 without
+ * controls passes.  The Subject may hold one cent, pound or (R). */
+static double
+illegal_chars(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	char *name = g_strdup(args[0]), *str;
+	size_t len, illegal = 0, exempt = 0;
+	bool ascii = true, ctl = false;
+	double ratio = g_ascii_strtod(args[1], NULL);
+	long count = strtol(args[2], NULL, 10);
+	bool hit;
+
+	(void)nargs;
+	*where_r = args[0];
+	if (g_str_has_suffix(name, ":raw"))
+		name[strlen(name) - 4] = '\0';
+	str = rules_get(in, name, HMOD_RAW);
+	if (str == NULL || is_blank(str)) {
+		g_free(name);
+		g_free(str);
+		return 0;
+	}
+	len = strlen(str);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)str[i];
+
+		if (c >= 0x80)
+			ascii = false;
+		if (c <= 0x08 || c == 0x0b || c == 0x0c ||
+		    (c >= 0x0e && c <= 0x1f))
+			ctl = true;
+		if (c <= 0x08 || c == 0x0b || c == 0x0c ||
+		    (c >= 0x0e && c <= 0x1f) || c >= 0x7f)
+			illegal++;
+		if (c == 0xa2 || c == 0xa3 || c == 0xae)
+			exempt++;
+	}
+	if (!ascii && g_utf8_validate(str, (gssize)len, NULL) && !ctl) {
+		g_free(str);
+		g_free(name);
+		return 0;
+	}
+	if (illegal > 0 && g_ascii_strcasecmp(name, "Subject") == 0 &&
+	    exempt == 1)
+		illegal--;
+	hit = (double)illegal / (double)len >= ratio &&
+	    (long)illegal >= count;
+	g_free(str);
+	g_free(name);
+	return hit;
+}
+
 /* ---- check_for_shifted_date: Util.pm's parse_rfc822_date, HeaderEval's
  * date difference ------------------------------------------------------ */
 
@@ -523,6 +644,9 @@ static const struct rules_evalfn fns[] = {
 	/* BodyEval passes the body first; the rule gives the length. */
 	{ "check_body_length", 1, 1, body_length },
 	{ "check_for_shifted_date", 2, 2, shifted_date },
+	{ "check_unresolved_template", 0, 0, unresolved_template },
+	{ "check_ratware_name_id", 0, 0, ratware_name_id },
+	{ "check_illegal_chars", 3, 3, illegal_chars },
 };
 
 const struct rules_evalfn *

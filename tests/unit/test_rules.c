@@ -302,6 +302,46 @@ test_eval_functions(void **state)
 		rules_set_free(&ds);
 	}
 
+	/* Templates left unfilled, ratware Message-IDs, illegal bytes. */
+	{
+		struct rules_set *ts = load(
+		    "header UNRESOLVED_TEMPLATE eval:check_unresolved_template()\n"
+		    "header __RATWARE_NAME_ID eval:check_ratware_name_id()\n"
+		    "header FROM_ILLEGAL_CHARS eval:check_illegal_chars('From',"
+		    "'0.20','2')\n"
+		    "header __SUBJ_ILLEGAL_CHARS eval:check_illegal_chars("
+		    "'Subject','0.00','2')\n", NULL);
+		static const struct rules_hdr h5[] = {
+			{ "X-Mailer", " %MAILER_NAME\n", "%MAILER_NAME" },
+			{ "Message-Id", " <ABCDEFGHIJKLMNOPQRSTUVWXYZAB.bob@x.example>\n",
+			  "<ABCDEFGHIJKLMNOPQRSTUVWXYZAB.bob@x.example>" },
+			{ "From", " \"Bob\" <bob@x.example>\n",
+			  "\"Bob\" <bob@x.example>" },
+			/* one pound sign is exempt in a Subject: 1 left */
+			{ "Subject", " \xa3\x01 off\n", "\xa3\x01 off" },
+		};
+		static const struct rules_hdr h6[] = {
+			{ "Subject", " %SUBJECT\n", "%SUBJECT" },	/* at home */
+			{ "From", " \xe9\xe8\xe0\xe1 <a@b.e>\n", "x" },
+			/* valid UTF-8 without controls passes */
+			{ "X-Note", " caf\xc3\xa9\n", "caf\xc3\xa9" },
+		};
+		struct rules_input i5 = { .hdrs = h5, .nhdrs = NELEM(h5) };
+		struct rules_input i6 = { .hdrs = h6, .nhdrs = NELEM(h6) };
+
+		h = hits_of(ts, &i5);
+		assert_true(has(h, "UNRESOLVED_TEMPLATE"));
+		assert_true(has(h, "__RATWARE_NAME_ID"));
+		assert_false(has(h, "FROM_ILLEGAL_CHARS"));
+		assert_false(has(h, "__SUBJ_ILLEGAL_CHARS"));
+		g_free(h);
+		h = hits_of(ts, &i6);
+		assert_false(has(h, "UNRESOLVED_TEMPLATE"));
+		assert_true(has(h, "FROM_ILLEGAL_CHARS"));	/* 4 of 14 */
+		g_free(h);
+		rules_set_free(&ts);
+	}
+
 	/* Same domains (last two labels), a To: no hits. */
 	{
 		static const struct rules_hdr h2[] = {
