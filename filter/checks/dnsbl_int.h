@@ -97,7 +97,7 @@ struct dnsbl_state {
 	uint64_t	 budget_us, recheck_us;
 	struct util_cidr *trusted, *internal;
 	size_t		 ntrusted, ninternal;
-	uint64_t	 n_msgs, n_hits, n_timeouts;	/* atomic */
+	_Atomic uint64_t n_msgs, n_hits, n_timeouts;
 };
 
 /* One message's (its check slot): its lookups by "type/name". */
