@@ -12,7 +12,8 @@
 #
 #  - resident memory flat once warm: RssAnon (heap and stacks; mapped
 #    files such as the LMDB Bayes store are RssFile) idle after the repeat
-#    may exceed RssAnon idle after the main part by at most
+#    (each the lowest over 12 s idle, after the worker's heap trim) may
+#    exceed RssAnon idle after the main part by at most
 #    PF_LOAD_RSS_SLACK percent (5) or 4 MB, whichever is larger.  Sampled
 #    twice a second over the main part it is reported only: it swings
 #    with the messages in flight and with glibc's per-thread arenas, so
@@ -109,6 +110,23 @@ heap_idle() {
 	done
 	return 1
 }
+# mem_idle: "rss anon file" (kB) once vigil has trimmed its heap.  Idle,
+# the worker gives free heap pages back every 10 s (malloc_trim); what
+# stays between two trims depends on when the reading falls, so the
+# lowest reading over 12 s of idleness is taken, which follows a trim.
+mem_idle() {
+	local i=0 m best=
+	while [ $i -lt 24 ]; do
+		m=$(pf_vigil_mem)
+		if [ -z "$best" ] || [ "$(echo "$m" | awk '{ print $2 }')" -lt \
+		    "$(echo "$best" | awk '{ print $2 }')" ]; then
+			best=$m
+		fi
+		sleep 0.5
+		i=$((i + 1))
+	done
+	echo "$best"
+}
 pf_log "warm-up: $WARM messages at $C connections"
 pf_send --manifest "$T/mix.txt" -n "$WARM" -c "$C" --xclient auto --id-prefix warm \
     --deadline 600 >"$T/warm.tsv" 2>"$T/warm.err"
@@ -156,7 +174,7 @@ else
 	pf_fail "one vigil log line per message" "$lines lines for $((WARM + N)) messages"
 fi
 heap1=$(heap_idle $((WARM + N)))
-mem1=$(pf_vigil_mem)
+mem1=$(mem_idle)
 pf_log "after the run, idle: heap.in_use ${heap1:-?} bytes; rss anon file ${mem1} kB"
 [ -n "$heap0" ] && [ -n "$heap1" ] &&
     pf_log "heap.in_use idle: $((heap0 / 1024)) kB after the warm-up, $((heap1 / 1024)) kB after the run (LMDB keeps the pages of its largest write transaction for reuse; autolearn makes them more as the store grows)"
@@ -172,7 +190,7 @@ pf_send --manifest "$T/repeat.txt" -n "$R" -c "$C" --xclient auto --id-prefix ag
     --deadline 600 >"$T/again.tsv" 2>"$T/again.err"
 pf_wait_drain 300 || pf_fail "repeat drained" "$(pf_queue_count) left"
 heap2=$(heap_idle $((WARM + N + R)))
-mem2=$(pf_vigil_mem)
+mem2=$(mem_idle)
 pf_log "after $R messages again, idle: heap.in_use ${heap2:-?} bytes; rss anon file ${mem2} kB"
 if [ "$SANITIZED" = 1 ]; then
 	pf_log "sanitizer build: heap growth not judged"
