@@ -255,6 +255,17 @@ bayes_autolearn(struct bayes_state *st, struct msg *m, double score,
 		    cls == BAYES_SPAM ? "spam" : "ham", score);
 }
 
+/* scan's bayes_state of a store still learning: how far it is. */
+static void
+set_learning(struct msg *m, const struct bayes_state *st,
+    const struct bayes_totals *tot)
+{
+	msg_set_field(m, "bayes_state", arena_printf(msg_arena(m),
+	    "\"learning, %llu/%llu spam, %llu/%llu ham\"",
+	    (unsigned long long)tot->nspam, (unsigned long long)st->min_spam,
+	    (unsigned long long)tot->nham, (unsigned long long)st->min_ham));
+}
+
 static enum check_rc
 bayes_run(void *arg, struct msg *m, enum check_phase phase,
     const char **why_r)
@@ -357,12 +368,7 @@ bayes_run(void *arg, struct msg *m, enum check_phase phase,
 			    (unsigned long long)st->min_spam,
 			    (unsigned long long)tot.nham,
 			    (unsigned long long)st->min_ham, 100 * mat * mat));
-			msg_set_field(m, "bayes_state", arena_printf(
-			    msg_arena(m), "\"learning, %llu/%llu spam, "
-			    "%llu/%llu ham\"", (unsigned long long)tot.nspam,
-			    (unsigned long long)st->min_spam,
-			    (unsigned long long)tot.nham,
-			    (unsigned long long)st->min_ham));
+			set_learning(m, st, &tot);
 		}
 		msg_set_field(m, "bayes", arena_printf(msg_arena(m), "%.4f",
 		    p));
@@ -375,12 +381,7 @@ bayes_run(void *arg, struct msg *m, enum check_phase phase,
 		    (unsigned long long)st->min_spam,
 		    (unsigned long long)st->min_ham);
 		msg_set_field(m, "bayes", "null");
-		msg_set_field(m, "bayes_state", arena_printf(msg_arena(m),
-		    "\"learning, %llu/%llu spam, %llu/%llu ham\"",
-		    (unsigned long long)tot.nspam,
-		    (unsigned long long)st->min_spam,
-		    (unsigned long long)tot.nham,
-		    (unsigned long long)st->min_ham));
+		set_learning(m, st, &tot);
 	} else {
 		/* No learned weights: SpamAssassin's bands. */
 		atomic_fetch_add(&st->n_classified, 1);

@@ -148,9 +148,10 @@ rules_limits_from_cfg(const struct cfg *cfg, struct rules_limits *lim)
 	lim->raw_scan = (size_t)cfg_size(cfg, "RulesRawScanSize");
 }
 
-/* Does folder dir hold a file that rules_load_path would read? */
+/* Does folder dir hold a file that rules_load_path would read (cf_only:
+ * a *.cf file, SpamAssassin's)? */
 static bool
-has_rule_files(const char *dir)
+has_rule_files(const char *dir, bool cf_only)
 {
 	GDir *d = g_dir_open(dir, 0, NULL);
 	const char *n;
@@ -159,8 +160,8 @@ has_rule_files(const char *dir)
 	if (d == NULL)
 		return false;
 	while (!found && (n = g_dir_read_name(d)) != NULL)
-		found = n[0] != '.' && (g_str_has_suffix(n, ".rules") ||
-		    g_str_has_suffix(n, ".cf"));
+		found = n[0] != '.' && (g_str_has_suffix(n, ".cf") ||
+		    (!cf_only && g_str_has_suffix(n, ".rules")));
 	g_dir_close(d);
 	return found;
 }
@@ -179,26 +180,10 @@ rules_dirs_from_cfg(const struct cfg *cfg, const char **dir_r,
 		dir = NULL;
 	/* An empty local folder is the normal case, not worth a warning. */
 	if (local != NULL && !cfg_is_set(cfg, "LocalRulesDir") &&
-	    !has_rule_files(local))
+	    !has_rule_files(local, false))
 		local = NULL;
 	*dir_r = dir;
 	*local_r = local;
-}
-
-/* Does the folder hold SpamAssassin's rules (a *.cf file)? */
-static bool
-has_cf_files(const char *dir)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	const char *n;
-	bool found = false;
-
-	if (d == NULL)
-		return false;
-	while (!found && (n = g_dir_read_name(d)) != NULL)
-		found = n[0] != '.' && g_str_has_suffix(n, ".cf");
-	g_dir_close(d);
-	return found;
 }
 
 char *
@@ -223,7 +208,7 @@ rules_sa_dir_from_cfg(const struct cfg *cfg)
 			char *p = g_build_filename(SA_UPDATE_DIR, n,
 			    "updates_spamassassin_org", NULL);
 
-			if (has_cf_files(p) && (best == NULL ||
+			if (has_rule_files(p, true) && (best == NULL ||
 			    strcmp(p, best) > 0)) {
 				g_free(best);
 				best = p;
@@ -232,7 +217,7 @@ rules_sa_dir_from_cfg(const struct cfg *cfg)
 		}
 		g_dir_close(d);
 	}
-	if (best == NULL && has_cf_files(SA_SHARE_DIR))
+	if (best == NULL && has_rule_files(SA_SHARE_DIR, true))
 		best = g_strdup(SA_SHARE_DIR);
 	return best;
 }
