@@ -36,7 +36,7 @@
 #include "mime.h"
 #include "snap.h"
 #include "startup.h"
-#include "checks/dnsbl.h"
+#include "checks/dnsbl/dnsbl.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/vigil/vigil.conf"
 

@@ -16,7 +16,7 @@
 #include <libmilter/mfapi.h>
 
 #include "cfg.h"
-#include "checks/auth.h"
+#include "checks/auth/auth.h"
 #include "daemon.h"
 #include "lib/arena.h"
 #include "lib/log.h"
@@ -24,7 +24,7 @@
 #include "milter.h"
 #include "msg.h"
 #include "pipeline.h"
-#include "quarantine.h"
+#include "quarantine/quarantine.h"
 #include "scanpool.h"
 #include "snap.h"
 #include "verdict.h"

@@ -12,7 +12,7 @@
 #include "check.h"
 #include "lib/histo.h"
 #include "lib/log.h"
-#include "metrics.h"
+#include "metrics/metrics.h"
 #include "msg.h"
 #include "msg_private.h"
 #include "pipeline.h"

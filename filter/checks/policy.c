@@ -29,8 +29,8 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "msg.h"
-#include "quarantine.h"
-#include "release.h"
+#include "quarantine/quarantine.h"
+#include "quarantine/release.h"
 #include "snap.h"
 #include "verdict.h"
 

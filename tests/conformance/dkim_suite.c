@@ -28,7 +28,7 @@
 #include "msg.h"
 #include "pipeline.h"
 #include "snap.h"
-#include "checks/auth.h"
+#include "checks/auth/auth.h"
 #include "harness.h"
 #include "../tools/slurp.h"
 

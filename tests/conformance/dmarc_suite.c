@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "checks/auth.h"
+#include "checks/auth/auth.h"
 #include "harness.h"
 
 static enum auth_res

@@ -34,7 +34,7 @@
 #include "msg.h"
 #include "pipeline.h"
 #include "snap.h"
-#include "checks/auth.h"
+#include "checks/auth/auth.h"
 #include "harness.h"
 
 static bool verbose;

@@ -149,9 +149,9 @@ status "quarantine list --json (empty store)" 0
 
 # --- A release is delivered once; a second one only with --force ---
 # One entry, written as the milter writes it: the schema from
-# filter/quarantine.c, a row, the message file.
+# filter/quarantine/quarantine.c, a row, the message file.
 ID=0123456789abcdef0123456789abcdef
-python3 - "$top_srcdir/filter/quarantine.c" "$T/q/index.sqlite" "$ID" \
+python3 - "$top_srcdir/filter/quarantine/quarantine.c" "$T/q/index.sqlite" "$ID" \
     "$MSG" "$T/q/$ID.eml" <<'PY' || bad "quarantine: cannot build the store"
 import re, shutil, sqlite3, sys, time
 src, db, qid, msg, dst = sys.argv[1:6]

@@ -6,7 +6,7 @@
  */
 #include "fuzz.h"
 
-#include "checks/rules.h"
+#include "checks/rules/rules.h"
 
 static void
 diag(void *arg, enum rules_sev sev, const char *file, int line, int col,

@@ -133,9 +133,9 @@ cp "$L" "$T/rules/90_scores.rules"
 
 # The site's own corrections: released quarantined mail is ham, mail
 # still held as spam is spam.  Ten of each, written as the milter does
-# (the schema of filter/quarantine.c), new messages made from the corpus.
+# (the schema of filter/quarantine/quarantine.c), new messages made from the corpus.
 mkdir -p "$T/q"
-python3 - "$top_srcdir/filter/quarantine.c" "$T/q" "$C" <<'PY' ||
+python3 - "$top_srcdir/filter/quarantine/quarantine.c" "$T/q" "$C" <<'PY' ||
 import os, re, sqlite3, sys, time
 src, qdir, corpus = sys.argv[1:4]
 text = open(src).read()

@@ -277,7 +277,7 @@ test_quarantine_ids() {
 	# the folder (the daemon's user could plant one): the id passes the
 	# format check, so the file itself must not be followed.
 	local vid=0123456789abcdef0123456789abcdef
-	python3 - "$top_srcdir/filter/quarantine.c" "$q/index.sqlite" "$vid" <<'PY'
+	python3 - "$top_srcdir/filter/quarantine/quarantine.c" "$q/index.sqlite" "$vid" <<'PY'
 import re, sqlite3, sys, time
 src, db, qid = sys.argv[1:4]
 text = open(src).read()

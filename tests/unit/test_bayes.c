@@ -28,7 +28,7 @@
 #include <glib.h>
 #include <lmdb.h>
 
-#include "checks/bayes.h"
+#include "checks/bayes/bayes.h"
 #include "lib/arena.h"
 #include "lib/log.h"
 #include "msg.h"

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "metrics.h"
-#include "stats_view.h"
+#include "metrics/metrics.h"
+#include "metrics/stats_view.h"
 
 /* Renders stats through metrics_from_stats; caller frees. */
 static char *

@@ -22,8 +22,8 @@
 #include "lib/util.h"
 #include "msg.h"
 #include "pipeline.h"
-#include "quarantine.h"
-#include "release.h"
+#include "quarantine/quarantine.h"
+#include "quarantine/release.h"
 #include "snap.h"
 #include "verdict.h"
 

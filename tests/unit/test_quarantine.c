@@ -27,8 +27,8 @@
 #include "mime.h"
 #include "msg.h"
 #include "pipeline.h"
-#include "quarantine.h"
-#include "release.h"
+#include "quarantine/quarantine.h"
+#include "quarantine/release.h"
 #include "snap.h"
 #include "verdict.h"
 

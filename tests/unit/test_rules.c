@@ -13,7 +13,7 @@
 
 #include "lib/arena.h"
 #include "lib/util.h"
-#include "checks/rules.h"
+#include "checks/rules/rules.h"
 
 static const struct rules_limits lim = {
 	.match_limit = 100000, .depth_limit = 5000,

@@ -11,8 +11,8 @@
 #include "lib/arena.h"
 #include "lib/util.h"
 #include "msg_private.h"
-#include "checks/rules.h"
-#include "checks/rules_check.h"
+#include "checks/rules/rules.h"
+#include "checks/rules/rules_check.h"
 
 /* Missing Date (1.4), Message-ID (0.5), malformed From (2.0): 3.9. */
 static const char *bad_headers =

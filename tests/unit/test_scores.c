@@ -7,7 +7,7 @@
 
 #include <math.h>
 
-#include "checks/bayes.h"
+#include "checks/bayes/bayes.h"
 #include "scores/logreg.h"
 
 /*

@@ -1,0 +1,473 @@
+/*
+ * authdns.c - the DNS client of SPF, DKIM and DMARC: the system resolver
+ * (res_nquery with our own timeout, so that no lookup outlives the
+ * message's DNS budget) or a static zone file for tests and offline runs.
+ *
+ * Owns: the zone table of a resolver built from DNSZoneFile.  The
+ * answers it returns belong to the caller (one malloc'd block).
+ */
+#include <sys/types.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
+#include <resolv.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cfg.h"
+#include "checks/auth/auth.h"
+#include "lib/log.h"
+#include "lib/util.h"
+
+const struct opt authdns_opts[] = {
+	{ "DNSTimeout", OPT_DURATION, "5s", 1000, 120000, NULL,
+	  "Time one message may spend on SPF, DKIM and DMARC lookups each "
+	  "(1s resolution); past it results are temperror" },
+	{ "DNSZoneFile", OPT_PATH, NULL, 0, 0, NULL,
+	  "Answer SPF/DKIM/DMARC lookups from this file (`name TYPE data` "
+	  "lines) instead of DNS: tests and offline checks" },
+	{ NULL }
+};
+
+/* One zone line.  type 0: the name exists (EXISTS).  data NULL with a
+ * type: lookups of that type time out (TIMEOUT). */
+struct zrec {
+	char		*name;
+	int		 type;
+	char		*data;
+};
+
+struct adns {
+	uint64_t	 timeout_ms;
+	struct zrec	*zone;		/* NULL: system resolver */
+	size_t		 nzone;
+	bool		 is_zone;
+};
+
+static const struct {
+	const char	*name;
+	int		 type;
+} types[] = {
+	{ "A", ADNS_A }, { "AAAA", ADNS_AAAA }, { "MX", ADNS_MX },
+	{ "TXT", ADNS_TXT }, { "SPF", ADNS_TXT }, { "PTR", ADNS_PTR },
+	{ "NS", ADNS_NS },
+	{ "EXISTS", 0 },
+};
+
+const char *
+adns_rc_name(enum adns_rc rc)
+{
+	switch (rc) {
+	case ADNS_OK: return "ok";
+	case ADNS_NODATA: return "no data";
+	case ADNS_NXDOMAIN: return "no such domain";
+	case ADNS_TEMPFAIL: return "temporary failure";
+	}
+	return "?";
+}
+
+/* Lower case, no trailing dot, in place. */
+static void
+name_normalize(char *s)
+{
+	size_t n;
+
+	for (char *p = s; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	n = strlen(s);
+	while (n > 1 && s[n - 1] == '.')
+		s[--n] = '\0';
+}
+
+/*
+ * "text" with \\, \" and \xHH escapes, in place: records with blanks at
+ * the ends, control characters or nothing at all.  -1 when malformed.
+ */
+static int
+unquote(char *s)
+{
+	char *q = s;
+	const char *p = s + 1;
+
+	for (; *p != '"'; p++) {
+		if (*p == '\0')
+			return -1;
+		if (*p != '\\') {
+			*q++ = *p;
+			continue;
+		}
+		p++;
+		if (*p == 'x' && isxdigit((unsigned char)p[1]) &&
+		    isxdigit((unsigned char)p[2])) {
+			char hex[3] = { p[1], p[2], '\0' };
+
+			/* \x00 as \x01, as for DNS answers (rr_text) */
+			*q = (char)strtol(hex, NULL, 16);
+			if (*q++ == '\0')
+				q[-1] = '\x01';
+			p += 2;
+		} else if (*p == '\\' || *p == '"') {
+			*q++ = *p;
+		} else
+			return -1;
+	}
+	if (p[1] != '\0')
+		return -1;
+	*q = '\0';
+	return 0;
+}
+
+static int
+zone_load(struct adns *r, const char *path, char **err_r)
+{
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0, lineno = 0, zcap = 0;
+	ssize_t len;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		if (asprintf(err_r, "DNSZoneFile %s: %s", path,
+		    strerror(errno)) < 0)
+			*err_r = NULL;
+		return -1;
+	}
+	while ((len = getline(&line, &cap, f)) != -1) {
+		char *p = line, *name, *word, *data;
+		int type = -1;
+		bool quoted, explicit;
+
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' ||
+		    line[len - 1] == '\r'))
+			line[--len] = '\0';
+		p += strspn(p, " \t");
+		if (*p == '#' || *p == '\0')
+			continue;
+		name = p;
+		if (*p == '"') {
+			/* a quoted name: it may hold blanks */
+			for (p++; *p != '\0' && *p != '"'; p++)
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+			if (*p == '"')
+				p++;
+		} else
+			p += strcspn(p, " \t");
+		if (*p != '\0')
+			*p++ = '\0';
+		if (*name == '"' && unquote(name) == -1) {
+			if (asprintf(err_r, "%s:%zu: bad quoted name", path,
+			    lineno) < 0)
+				*err_r = NULL;
+			goto fail;
+		}
+		p += strspn(p, " \t");
+		word = p;
+		p += strcspn(p, " \t");
+		for (size_t i = 0; i < NELEM(types); i++)
+			if ((size_t)(p - word) == strlen(types[i].name) &&
+			    strncasecmp(word, types[i].name, p - word) == 0)
+				type = types[i].type;
+		explicit = type != -1;
+		if (type == -1) {
+			/* "name TXT-data": the DKIM key file format */
+			type = ADNS_TXT;
+			data = word;
+		} else {
+			data = p + strspn(p, " \t");
+		}
+		quoted = *data == '"';
+		if (quoted && unquote(data) == -1) {
+			if (asprintf(err_r, "%s:%zu: %s: bad quoted data", path,
+			    lineno, name) < 0)
+				*err_r = NULL;
+			goto fail;
+		}
+		if (explicit && type != 0 && *data == '\0' && !quoted) {
+			if (asprintf(err_r, "%s:%zu: %s: no data", path,
+			    lineno, name) < 0)
+				*err_r = NULL;
+			goto fail;
+		}
+		if (r->nzone == zcap) {
+			zcap = zcap ? zcap * 2 : 64;
+			r->zone = realloc(r->zone, zcap * sizeof(*r->zone));
+			if (r->zone == NULL)
+				log_oom(zcap * sizeof(*r->zone), "adns zone");
+		}
+		r->zone[r->nzone].name = strdup(name);
+		name_normalize(r->zone[r->nzone].name);
+		r->zone[r->nzone].type = type;
+		r->zone[r->nzone].data = type == 0 ||
+		    (!quoted && strcmp(data, "TIMEOUT") == 0) ? NULL :
+		    strdup(data);
+		r->nzone++;
+	}
+	if (ferror(f)) {
+		if (asprintf(err_r, "DNSZoneFile %s: read: %s", path,
+		    strerror(errno)) < 0)
+			*err_r = NULL;
+		goto fail;
+	}
+	free(line);
+	fclose(f);
+	return 0;
+fail:
+	free(line);
+	fclose(f);
+	return -1;
+}
+
+struct adns *
+adns_new(const char *zone_path, uint64_t timeout_ms, char **err_r)
+{
+	struct adns *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		log_oom(sizeof(*r), "adns");
+	r->timeout_ms = timeout_ms;
+	if (zone_path != NULL) {
+		r->is_zone = true;
+		if (zone_load(r, zone_path, err_r) == -1) {
+			adns_free(&r);
+			return NULL;
+		}
+	}
+	return r;
+}
+
+void
+adns_free(struct adns **ap)
+{
+	struct adns *r = *ap;
+
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->nzone; i++) {
+		free(r->zone[i].name);
+		free(r->zone[i].data);
+	}
+	free(r->zone);
+	free(r);
+	*ap = NULL;
+}
+
+uint64_t
+adns_timeout_ms(const struct adns *r)
+{
+	return r->timeout_ms;
+}
+
+
+struct adns *
+adns_from_cfg(const struct cfg *c, char **err_r)
+{
+	return adns_new(cfg_str(c, "DNSZoneFile"),
+	    cfg_duration_ms(c, "DNSTimeout"), err_r);
+}
+
+char **
+adns_pack(char *const *strs, size_t n)
+{
+	size_t sz = (n + 1) * sizeof(char *);
+	char **out, *p;
+
+	for (size_t i = 0; i < n; i++)
+		sz += strlen(strs[i]) + 1;
+	if ((out = malloc(sz)) == NULL)
+		log_oom(sz, "adns answer");
+	p = (char *)(out + n + 1);
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(strs[i]) + 1;
+
+		memcpy(p, strs[i], l);
+		out[i] = p;
+		p += l;
+	}
+	out[n] = NULL;
+	return out;
+}
+
+static enum adns_rc
+zone_query(struct adns *r, const char *qname, int type, char ***rrs_r,
+    size_t *n_r)
+{
+	char name[NS_MAXDNAME];
+	char **found;
+	size_t n = 0;
+	bool exists = false, timeout = false;
+
+	snprintf(name, sizeof(name), "%s", qname);
+	name_normalize(name);
+	if ((found = calloc(r->nzone + 1, sizeof(char *))) == NULL)
+		log_oom(r->nzone, "adns zone answer");
+	for (size_t i = 0; i < r->nzone; i++) {
+		if (strcmp(r->zone[i].name, name) != 0)
+			continue;
+		exists = true;
+		if (r->zone[i].type != type)
+			continue;
+		if (r->zone[i].data == NULL)
+			timeout = true;
+		else if (type == ADNS_MX) {
+			/* "10 mx.example.org" or "mx.example.org": the host */
+			const char *d = r->zone[i].data;
+
+			d += strspn(d, "0123456789");
+			d += strspn(d, " \t");
+			found[n++] = (char *)(*d != '\0' ? d : r->zone[i].data);
+		} else
+			found[n++] = r->zone[i].data;
+	}
+	if (timeout || n > 0) {
+		if (n > 0) {
+			*rrs_r = adns_pack(found, n);
+			*n_r = n;
+		}
+		free(found);
+		return n > 0 ? ADNS_OK : ADNS_TEMPFAIL;
+	}
+	free(found);
+	return exists ? ADNS_NODATA : ADNS_NXDOMAIN;
+}
+
+/* Turns one answer record into text; false to skip it. */
+static bool
+rr_text(const ns_msg *h, const ns_rr *rr, char *out, size_t outsz)
+{
+	const unsigned char *rd = ns_rr_rdata(*rr);
+	size_t rdlen = ns_rr_rdlen(*rr), o = 0;
+
+	switch (ns_rr_type(*rr)) {
+	case ns_t_a:
+		return rdlen == 4 && inet_ntop(AF_INET, rd, out, outsz);
+	case ns_t_aaaa:
+		return rdlen == 16 && inet_ntop(AF_INET6, rd, out, outsz);
+	case ns_t_mx:
+		if (rdlen < 3)
+			return false;
+		return dn_expand(ns_msg_base(*h), ns_msg_end(*h), rd + 2,
+		    out, outsz) > 0;
+	case ns_t_ptr:
+	case ns_t_ns:
+		return dn_expand(ns_msg_base(*h), ns_msg_end(*h), rd,
+		    out, outsz) > 0;
+	case ns_t_txt:
+		/* Character-strings joined (RFC 7208 3.3, RFC 6376 3.6.2.2).
+		 * A NUL becomes \x01: still a character no record may hold,
+		 * where a NUL would cut the text short into a valid record. */
+		for (size_t i = 0; i < rdlen; ) {
+			size_t l = rd[i++];
+
+			if (i + l > rdlen || o + l >= outsz)
+				return false;
+			for (size_t k = 0; k < l; k++)
+				out[o + k] = rd[i + k] != 0 ? (char)rd[i + k] :
+				    '\x01';
+			o += l;
+			i += l;
+		}
+		out[o] = '\0';
+		return true;
+	default:
+		return false;
+	}
+}
+
+static enum adns_rc
+res_query_budget(const char *name, int type, struct adns_budget *b,
+    char ***rrs_r, size_t *n_r)
+{
+	struct __res_state rs;
+	unsigned char *ans;
+	uint64_t now = util_now_us();
+	int len, secs, nscount;
+	enum adns_rc rc = ADNS_TEMPFAIL;
+	ns_msg h;
+	char **texts = NULL, *buf;
+	size_t n = 0;
+
+	if (b->left_us == 0)
+		return ADNS_TEMPFAIL;
+	memset(&rs, 0, sizeof(rs));
+	if (res_ninit(&rs) != 0)
+		return ADNS_TEMPFAIL;
+	/* Each server gets its share of what is left, one try each. */
+	nscount = rs.nscount > 0 ? rs.nscount : 1;
+	secs = (int)(b->left_us / 1000000 / (uint64_t)nscount);
+	rs.retrans = secs > 0 ? secs : 1;
+	rs.retry = 1;
+	if ((ans = malloc(NS_MAXMSG)) == NULL)
+		log_oom(NS_MAXMSG, "dns answer");
+	len = res_nquery(&rs, name, ns_c_in, type, ans, NS_MAXMSG);
+	now = util_now_us() - now;
+	b->left_us = b->left_us > now ? b->left_us - now : 0;
+	if (len < 0) {
+		switch (rs.res_h_errno) {
+		case HOST_NOT_FOUND: rc = ADNS_NXDOMAIN; break;
+		case NO_DATA: rc = ADNS_NODATA; break;
+		default: rc = ADNS_TEMPFAIL; break;
+		}
+		goto out;
+	}
+	if (ns_initparse(ans, len, &h) == -1)
+		goto out;
+	texts = calloc(ns_msg_count(h, ns_s_an) + 1, sizeof(char *));
+	buf = malloc(NS_MAXMSG);
+	if (texts == NULL || buf == NULL)
+		log_oom(NS_MAXMSG, "dns answer");
+	for (int i = 0; i < ns_msg_count(h, ns_s_an); i++) {
+		ns_rr rr;
+
+		if (ns_parserr(&h, ns_s_an, i, &rr) == -1)
+			break;
+		if ((int)ns_rr_type(rr) != (int)type)
+			continue;	/* CNAMEs the server followed */
+		if (rr_text(&h, &rr, buf, NS_MAXMSG))
+			texts[n++] = strdup(buf);
+	}
+	free(buf);
+	if (n > 0) {
+		*rrs_r = adns_pack(texts, n);
+		*n_r = n;
+		rc = ADNS_OK;
+	} else {
+		rc = ADNS_NODATA;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
+out:
+	free(ans);
+	res_nclose(&rs);
+	return rc;
+}
+
+enum adns_rc
+adns_query(struct adns *r, const char *name, enum adns_type type,
+    struct adns_budget *b, char ***rrs_r, size_t *n_r)
+{
+	struct adns_budget own;
+	enum adns_rc rc;
+
+	*rrs_r = NULL;
+	*n_r = 0;
+	if (name == NULL || *name == '\0' || strlen(name) >= NS_MAXDNAME)
+		return ADNS_NXDOMAIN;
+	if (b == NULL) {
+		own.left_us = r->timeout_ms * 1000;
+		b = &own;
+	}
+	if (!r->is_zone)
+		return res_query_budget(name, type, b, rrs_r, n_r);
+	if (b->left_us == 0)
+		return ADNS_TEMPFAIL;
+	if ((rc = zone_query(r, name, type, rrs_r, n_r)) == ADNS_TEMPFAIL)
+		b->left_us = 0;		/* a timeout spends the budget */
+	return rc;
+}

@@ -1,0 +1,659 @@
+/*
+ * rules_evalfn.c - SpamAssassin's eval: tests that vigil runs itself, in
+ * C, with SpamAssassin's meaning (Mail::SpamAssassin::Plugin::HeaderEval
+ * and BodyEval); rules_parse.c makes a rule of each `header|body|rawbody|
+ * full NAME eval:FN(ARGS)` whose FN is in the table, and rules_eval.c
+ * calls it like any other rule, so metas and scores see it.  Any other
+ * eval: test is still skipped with a warning; the DNS lists' are
+ * dnsbl_rules.c's.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "checks/rules/rules.h"
+#include "checks/rules/rules_int.h"
+
+bool
+rules_call_parse(const char *s, char **fn_r, char **args, size_t maxargs,
+    size_t *nargs_r)
+{
+	const char *p = s, *st;
+	size_t n = 0;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	st = p;
+	while (isalnum((unsigned char)*p) || *p == '_')
+		p++;
+	if (p == st)
+		return false;
+	*fn_r = g_strndup(st, (size_t)(p - st));
+	while (isspace((unsigned char)*p))
+		p++;
+	*nargs_r = 0;
+	if (*p == '\0')
+		return true;	/* no parentheses: no arguments */
+	if (*p++ != '(')
+		goto bad;
+	for (;;) {
+		char q;
+
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == ')')
+			break;
+		if ((*p != '\'' && *p != '"') || n == maxargs)
+			goto bad;
+		q = *p++;
+		st = p;
+		while (*p != '\0' && *p != q)
+			p++;
+		if (*p != q)
+			goto bad;
+		args[n++] = g_strndup(st, (size_t)(p - st));
+		p++;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (*p != ')')
+			goto bad;
+		break;
+	}
+	*nargs_r = n;
+	return true;
+bad:
+	for (size_t i = 0; i < n; i++)
+		g_free(args[i]);
+	g_free(*fn_r);
+	*fn_r = NULL;
+	return false;
+}
+
+/* A header value is empty: none, or blanks only. */
+static bool
+is_blank(const char *s)
+{
+	if (s == NULL)
+		return true;
+	for (; *s != '\0'; s++)
+		if (!isspace((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/* check_for_missing_to_header(): no To header, nor Apparently-To.  An
+ * empty one is there: get() gives its "\n", not "". */
+static double
+missing_to(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)args;
+	(void)nargs;
+	*where_r = "To";
+	for (size_t i = 0; i < in->nhdrs; i++)
+		if (g_ascii_strcasecmp(in->hdrs[i].name, "To") == 0 ||
+		    g_ascii_strcasecmp(in->hdrs[i].name, "Apparently-To") == 0)
+			return 0;
+	return 1;
+}
+
+/* check_header_count_range('Hdr', min, max): how many different values
+ * the headers named Hdr have, within [min, max]. */
+static double
+header_count_range(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+	long n, min = strtol(args[1], NULL, 10), max = strtol(args[2], NULL,
+	    10);
+
+	(void)nargs;
+	for (size_t i = 0; i < in->nhdrs; i++)
+		if (g_ascii_strcasecmp(in->hdrs[i].name, args[0]) == 0)
+			g_hash_table_add(seen, (gpointer)in->hdrs[i].value);
+	n = (long)g_hash_table_size(seen);
+	g_hash_table_destroy(seen);
+	*where_r = args[0];
+	return n >= min && n <= max;
+}
+
+/* The domain of an address value, cut to its last two labels as
+ * HeaderEval.pm does (bug 6487's regex, not the public suffix list);
+ * g_malloc'd, NULL when none. */
+static char *
+domain2(const char *addr)
+{
+	const char *at;
+	char *d, *last, *prev = NULL, *cut;
+
+	if (addr == NULL || (at = strrchr(addr, '@')) == NULL)
+		return NULL;
+	d = g_ascii_strdown(at + 1, -1);
+	g_strstrip(d);
+	if (*d == '\0') {
+		g_free(d);
+		return NULL;
+	}
+	/* s/^.+\.([^.]+\.[^.]+)$/$1/ */
+	if ((last = strrchr(d, '.')) != NULL && last > d && last[1] != '\0')
+		for (char *p = last - 1; p > d; p--)
+			if (*p == '.') {
+				prev = p;
+				break;
+			}
+	if (prev == NULL || prev + 1 == last)
+		return d;
+	cut = g_strdup(prev + 1);
+	g_free(d);
+	return cut;
+}
+
+/* check_equal_from_domains(): From's and the envelope sender's domains
+ * (last two labels) differ. */
+static double
+equal_from_domains(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	char *from = rules_get(in, "From", HMOD_ADDR);
+	char *env = rules_get(in, "EnvelopeFrom", HMOD_ADDR);
+	char *fd = domain2(from), *ed = domain2(env);
+	bool differ = fd != NULL && ed != NULL && strcmp(fd, ed) != 0;
+
+	(void)args;
+	(void)nargs;
+	g_free(from);
+	g_free(env);
+	g_free(fd);
+	g_free(ed);
+	*where_r = "From";
+	return differ;
+}
+
+/* check_body_length('N'): the message body as received (after the
+ * header's blank line) is at most N bytes. */
+static double
+body_length(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	const char *sep;
+	size_t len = 0;
+
+	(void)nargs;
+	if (in->full == NULL)
+		return 0;
+	if (strncmp(in->full, "\n", 1) == 0)
+		len = in->full_len - 1;
+	else if ((sep = g_strstr_len(in->full, (gssize)in->full_len,
+	    "\n\n")) != NULL)
+		len = in->full_len - (size_t)(sep + 2 - in->full);
+	*where_r = "body";
+	return len <= strtoul(args[0], NULL, 10);
+}
+
+/* check_unresolved_template(): a header line with a %TEMPLATE_TAG left
+ * in it, but for the headers where one is at home. */
+static double
+unresolved_template(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	static GRegex *tag, *exempt;
+	char *all = rules_get(in, "ALL", 0), **lines;
+	bool hit = false;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "ALL";
+	if (all == NULL)
+		return 0;
+	if (g_once_init_enter(&tag))
+		g_once_init_leave(&tag, g_regex_new("%[A-Z][A-Z_-]",
+		    G_REGEX_RAW, 0, NULL));
+	if (g_once_init_enter(&exempt))
+		g_once_init_leave(&exempt, g_regex_new("^(?:X-VMS-To|X-UIDL|"
+		    "X-Face|To|Cc|From|Subject|References|In-Reply-To|"
+		    "(?:X-|Resent-|X-Original-)?Message-Id):",
+		    G_REGEX_RAW | G_REGEX_CASELESS, 0, NULL));
+	lines = g_strsplit(all, "\n", -1);
+	for (size_t i = 0; lines[i] != NULL && !hit; i++)
+		hit = g_regex_match(tag, lines[i], 0, NULL) &&
+		    !g_regex_match(exempt, lines[i], 0, NULL);
+	g_strfreev(lines);
+	g_free(all);
+	return hit;
+}
+
+/* check_ratware_name_id(): a Message-ID of 28 capitals, a dot and X,
+ * and a From of "Name" <X>. */
+static double
+ratware_name_id(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	static GRegex *re;
+	char *mid = rules_get(in, "MESSAGEID", 0), *from, *x, *q, *pat;
+	GMatchInfo *mi = NULL;
+	bool hit = false;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Message-Id";
+	if (g_once_init_enter(&re))
+		g_once_init_leave(&re, g_regex_new("<[A-Z]{28}\\.([^>]+?)>",
+		    G_REGEX_RAW, 0, NULL));
+	if (mid != NULL && g_regex_match(re, mid, 0, &mi)) {
+		x = g_match_info_fetch(mi, 1);
+		from = rules_get(in, "From", 0);
+		q = g_regex_escape_string(x, -1);
+		pat = g_strdup_printf("\"[^\"]+\"\\s*<%s>", q);
+		g_free(q);
+		hit = from != NULL && g_regex_match_simple(pat, from,
+		    G_REGEX_RAW, 0);
+		g_free(pat);
+		g_free(from);
+		g_free(x);
+	}
+	g_match_info_free(mi);
+	g_free(mid);
+	return hit;
+}
+
+/* check_illegal_chars('Hdr', ratio, count): the raw header's bytes that
+ * RFC 2045 does not allow (C0 controls but TAB, LF, CR; DEL and 8-bit)
+ * are at least ratio of it and count in number; valid UTF-8 without
+ * controls passes.  The Subject may hold one cent, pound or (R). */
+static double
+illegal_chars(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	char *name = g_strdup(args[0]), *str;
+	size_t len, illegal = 0, exempt = 0;
+	bool ascii = true, ctl = false;
+	double ratio = g_ascii_strtod(args[1], NULL);
+	long count = strtol(args[2], NULL, 10);
+	bool hit;
+
+	(void)nargs;
+	*where_r = args[0];
+	if (g_str_has_suffix(name, ":raw"))
+		name[strlen(name) - 4] = '\0';
+	str = rules_get(in, name, HMOD_RAW);
+	if (str == NULL || is_blank(str)) {
+		g_free(name);
+		g_free(str);
+		return 0;
+	}
+	len = strlen(str);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)str[i];
+
+		if (c >= 0x80)
+			ascii = false;
+		if (c <= 0x08 || c == 0x0b || c == 0x0c ||
+		    (c >= 0x0e && c <= 0x1f))
+			ctl = true;
+		if (c <= 0x08 || c == 0x0b || c == 0x0c ||
+		    (c >= 0x0e && c <= 0x1f) || c >= 0x7f)
+			illegal++;
+		if (c == 0xa2 || c == 0xa3 || c == 0xae)
+			exempt++;
+	}
+	if (!ascii && g_utf8_validate(str, (gssize)len, NULL) && !ctl) {
+		g_free(str);
+		g_free(name);
+		return 0;
+	}
+	if (illegal > 0 && g_ascii_strcasecmp(name, "Subject") == 0 &&
+	    exempt == 1)
+		illegal--;
+	hit = (double)illegal / (double)len >= ratio &&
+	    (long)illegal >= count;
+	g_free(str);
+	g_free(name);
+	return hit;
+}
+
+/* ---- check_for_shifted_date: Util.pm's parse_rfc822_date, HeaderEval's
+ * date difference ------------------------------------------------------ */
+
+/* Util.pm's %TZ. */
+static const struct { const char *name, *off; } tzs[] = {
+	{ "UT", "+0000" }, { "UTC", "+0000" }, { "NDT", "-0230" },
+	{ "AST", "-0400" }, { "ADT", "-0300" }, { "NST", "-0330" },
+	{ "EST", "-0500" }, { "EDT", "-0400" }, { "CST", "-0600" },
+	{ "CDT", "-0500" }, { "MST", "-0700" }, { "MDT", "-0600" },
+	{ "PST", "-0800" }, { "PDT", "-0700" }, { "HST", "-1000" },
+	{ "AKST", "-0900" }, { "AKDT", "-0800" }, { "HADT", "-0900" },
+	{ "HAST", "-1000" }, { "GMT", "+0000" }, { "BST", "+0100" },
+	{ "IST", "+0100" }, { "WET", "+0000" }, { "WEST", "+0100" },
+	{ "CET", "+0100" }, { "CEST", "+0200" }, { "EET", "+0200" },
+	{ "EEST", "+0300" }, { "MSK", "+0300" }, { "MSD", "+0400" },
+	{ "MET", "+0100" }, { "MEZ", "+0100" }, { "MEST", "+0200" },
+	{ "MESZ", "+0200" }, { "BRST", "-0200" }, { "BRT", "-0300" },
+	{ "AEST", "+1000" }, { "AEDT", "+1100" }, { "ACST", "+0930" },
+	{ "ACDT", "+1030" }, { "AWST", "+0800" }, { "NZST", "+1200" },
+	{ "NZDT", "+1300" }, { "JST", "+0900" }, { "KST", "+0900" },
+	{ "HKT", "+0800" }, { "SGT", "+0800" }, { "PHT", "+0800" },
+	{ "IDT", "+0300" },
+};
+
+/* The first match of re in s (case-insensitive when ci), replaced by " "
+ * as Perl's s/re/ / does; the groups' texts into g (g_free them).  False
+ * when no match. */
+static bool
+subst(GString *s, const char *re, bool ci, char **g, int ng)
+{
+	GRegex *r = g_regex_new(re, G_REGEX_RAW | (ci ? G_REGEX_CASELESS : 0),
+	    0, NULL);
+	GMatchInfo *mi = NULL;
+	bool ok = false;
+	int so, eo;
+
+	if (r != NULL && g_regex_match(r, s->str, 0, &mi)) {
+		for (int i = 0; i < ng; i++)
+			g[i] = g_match_info_fetch(mi, i + 1);
+		g_match_info_fetch_pos(mi, 0, &so, &eo);
+		g_string_erase(s, so, eo - so);
+		g_string_insert(s, so, " ");
+		ok = true;
+	}
+	g_match_info_free(mi);
+	if (r != NULL)
+		g_regex_unref(r);
+	return ok;
+}
+
+static int
+month_of(const char *m)
+{
+	static const char *const mon[] = { "jan", "feb", "mar", "apr", "may",
+	    "jun", "jul", "aug", "sep", "oct", "nov", "dec" };
+
+	for (int i = 0; i < 12; i++)
+		if (g_ascii_strcasecmp(m, mon[i]) == 0)
+			return i + 1;
+	return 0;
+}
+
+/* Util.pm's parse_rfc822_date, step by step (its lenient forms and its
+ * fudging of invalid times); false when it returns undef. */
+static bool
+parse_date(const char *date, int64_t *t_r)
+{
+	GString *s = g_string_new(NULL);
+	char *g[4] = { NULL }, *tz = NULL;
+	long yyyy, dd, mon, hh = 0, mm = 0, ss = 0, maxdd;
+	bool ok = false;
+	int64_t t, days, y;
+
+	/* " $date ", ", *" -> " ", blanks squeezed */
+	g_string_append_c(s, ' ');
+	for (const char *p = date; *p != '\0'; p++) {
+		if (*p == ',') {
+			g_string_append_c(s, ' ');
+			while (p[1] == ' ')
+				p++;
+		} else
+			g_string_append_c(s, *p);
+	}
+	g_string_append_c(s, ' ');
+	{
+		GString *q = g_string_new(NULL);
+
+		for (size_t i = 0; i < s->len; i++)
+			if (!g_ascii_isspace(s->str[i]))
+				g_string_append_c(q, s->str[i]);
+			else if (q->len == 0 || q->str[q->len - 1] != ' ')
+				g_string_append_c(q, ' ');
+		g_string_free(s, TRUE);
+		s = q;
+	}
+#define MONTHS "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+	if (subst(s, " (\\d+) " MONTHS " (\\d{4}) ", true, g, 3)) {
+		dd = atol(g[0]);
+		mon = month_of(g[1]);
+		yyyy = atol(g[2]);
+	} else if (subst(s, " " MONTHS " +(\\d+) \\d+:\\d+:\\d+ (\\d{4}) ",
+	    true, g, 3)) {
+		dd = atol(g[1]);
+		mon = month_of(g[0]);
+		yyyy = atol(g[2]);
+	} else if (subst(s, " (\\d+) " MONTHS " (\\d{2,3}) ", true, g, 3)) {
+		dd = atol(g[0]);
+		mon = month_of(g[1]);
+		yyyy = atol(g[2]);
+		if (strlen(g[2]) == 2 && yyyy < 50)
+			yyyy += 2000;
+		else
+			yyyy += 1900;
+	} else
+		goto out;
+#undef MONTHS
+	for (int i = 0; i < 3; i++) {
+		g_free(g[i]);
+		g[i] = NULL;
+	}
+	if (subst(s, " (\\d?\\d):(\\d\\d)(:(\\d\\d))? ", false, g, 4)) {
+		hh = atol(g[0]);
+		mm = atol(g[1]);
+		ss = g[3] != NULL ? atol(g[3]) : 0;
+	}
+	if (subst(s, " ([-+]\\d{4}) ", false, &tz, 1))
+		;
+	else {
+		char *name = NULL;
+
+		if (subst(s, "\\b([A-Z]{2,4}(?:-DST)?)\\b", false, &name, 1))
+			for (size_t i = 0; i < G_N_ELEMENTS(tzs); i++)
+				if (strcmp(tzs[i].name, name) == 0)
+					tz = g_strdup(tzs[i].off);
+		g_free(name);
+	}
+	if (ss > 59)
+		ss = 59;
+	if (mm > 59)
+		mm = 59;
+	if (hh > 23)
+		hh = 23;
+	maxdd = mon == 4 || mon == 6 || mon == 9 || mon == 11 ? 30 :
+	    mon == 2 ? ((yyyy % 4 == 0 && (yyyy % 100 != 0 ||
+	    yyyy % 400 == 0)) ? 29 : 28) : 31;
+	if (dd > maxdd) {
+		dd = 1;
+		if (++mon > 12) {
+			mon = 1;
+			yyyy++;
+		}
+	}
+	if (yyyy > 2037)
+		yyyy = 2037;
+	else if (yyyy < 1970)
+		yyyy = 1970;
+	if (dd < 1 || mon < 1)
+		goto out;		/* Time::Local croaks */
+	/* timegm: days from 1970-01-01 */
+	days = 0;
+	for (y = 1970; y < yyyy; y++)
+		days += (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ? 366 :
+		    365;
+	for (long m = 1; m < mon; m++)
+		days += m == 4 || m == 6 || m == 9 || m == 11 ? 30 : m == 2 ?
+		    ((yyyy % 4 == 0 && (yyyy % 100 != 0 || yyyy % 400 == 0)) ?
+		    29 : 28) : 31;
+	days += dd - 1;
+	t = days * 86400 + hh * 3600 + mm * 60 + ss;
+	if (tz != NULL && strlen(tz) == 5) {
+		int64_t off = ((tz[1] - '0') * 10 + (tz[2] - '0')) * 3600 +
+		    ((tz[3] - '0') * 10 + (tz[4] - '0')) * 60;
+
+		if (tz[0] == '-')
+			t += off;
+		else
+			t = t < off ? 0 : t - off;
+	}
+	*t_r = t;
+	ok = true;
+out:
+	for (int i = 0; i < 4; i++)
+		g_free(g[i]);
+	g_free(tz);
+	g_string_free(s, TRUE);
+	return ok;
+}
+
+/* The Date (Resent-Date first) as a time; false when none parses. */
+static bool
+date_header_time(const struct rules_input *in, int64_t *t_r)
+{
+	static const char *const names[] = { "Resent-Date", "Date" };
+
+	for (size_t k = 0; k < G_N_ELEMENTS(names); k++)
+		for (size_t i = 0; i < in->nhdrs; i++)
+			if (g_ascii_strcasecmp(in->hdrs[i].name, names[k]) ==
+			    0 && in->hdrs[i].value[0] != '\0' &&
+			    parse_date(in->hdrs[i].value, t_r))
+				return true;
+	return false;
+}
+
+/* A header as SpamAssassin's get() gives it: each fold (a line end and
+ * the blanks after it) one space, the ends trimmed; g_malloc'd. */
+static char *
+unfold(const char *raw)
+{
+	GString *s = g_string_new(NULL);
+
+	for (const char *p = raw; *p != '\0'; p++) {
+		if (*p == '\r')
+			continue;
+		if (*p == '\n') {
+			while (p[1] == ' ' || p[1] == '\t')
+				p++;
+			g_string_append_c(s, ' ');
+		} else
+			g_string_append_c(s, *p);
+	}
+	return g_strstrip(g_string_free(s, FALSE));
+}
+
+/* HeaderEval's _get_received_header_times: the Received headers' dates
+ * (fetchmail's own headers left out), newest first, into out. */
+static void
+received_times(const struct rules_input *in, GArray *out)
+{
+	GPtrArray *rcvd = g_ptr_array_new_with_free_func(g_free);
+	size_t first = 0;
+	int nlocal = 0;
+
+	for (size_t i = 0; i < in->nhdrs; i++) {
+		char *v;
+
+		if (g_ascii_strcasecmp(in->hdrs[i].name, "Received") != 0)
+			continue;
+		v = unfold(in->hdrs[i].raw);
+		if (!is_blank(v))
+			g_ptr_array_add(rcvd, v);
+		else
+			g_free(v);
+	}
+	if (rcvd->len > 0 && (g_regex_match_simple("\\bfrom (?:localhost\\s|"
+	    "(?:\\S+ ){1,2}\\S*\\b127\\.0\\.0\\.1\\b)", rcvd->pdata[0], 0, 0) ||
+	    g_regex_match_simple("qmail \\d+ invoked by uid \\d+",
+	    rcvd->pdata[0], 0, 0)))
+		nlocal = 1;
+	if (rcvd->len > (guint)nlocal && g_regex_match_simple("\\bby "
+	    "localhost with \\w+ \\(fetchmail-[\\d.]+", rcvd->pdata[nlocal],
+	    0, 0))
+		first = (size_t)nlocal + 1;	/* both fetchmail's */
+	for (size_t i = first; i < rcvd->len; i++) {
+		GMatchInfo *mi = NULL;
+		int64_t t;
+
+		if (g_regex_match_simple("\\s.?\\d+ \\S\\S\\S \\d+ "
+		    "\\d+:\\d+:\\d+ \\S+", rcvd->pdata[i], 0, 0)) {
+			GRegex *re = g_regex_new("(\\s.?\\d+ \\S\\S\\S \\d+ "
+			    "\\d+:\\d+:\\d+ \\S+)", G_REGEX_RAW, 0, NULL);
+
+			if (g_regex_match(re, rcvd->pdata[i], 0, &mi)) {
+				char *d = g_match_info_fetch(mi, 1);
+
+				if (parse_date(d, &t))
+					g_array_append_val(out, t);
+				g_free(d);
+			}
+			g_match_info_free(mi);
+			g_regex_unref(re);
+		}
+	}
+	g_ptr_array_free(rcvd, TRUE);
+}
+
+/* check_for_shifted_date(min, max): the Date header minus the closest
+ * Received date, in [min, max) hours ('undef': open). */
+static double
+shifted_date(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	GArray *times = g_array_new(FALSE, FALSE, sizeof(int64_t));
+	int64_t date, diff = 0;
+	bool lo, hi;
+
+	(void)nargs;
+	*where_r = "Date";
+	if (date_header_time(in, &date)) {
+		received_times(in, times);
+		if (times->len > 0) {
+			for (guint i = 0; i < times->len; i++)
+				g_array_index(times, int64_t, i) = date -
+				    g_array_index(times, int64_t, i);
+			/* the last Received with no difference is left out */
+			if (times->len > 1 && g_array_index(times, int64_t,
+			    times->len - 1) == 0)
+				g_array_set_size(times, times->len - 1);
+			/* the smallest |diff|, the first of equals (Perl's
+			 * sort is stable) */
+			diff = g_array_index(times, int64_t, 0);
+			for (guint i = 1; i < times->len; i++) {
+				int64_t d = g_array_index(times, int64_t, i);
+
+				if ((d < 0 ? -d : d) < (diff < 0 ? -diff :
+				    diff))
+					diff = d;
+			}
+		}
+	}
+	g_array_free(times, TRUE);
+	lo = strcmp(args[0], "undef") == 0 || (double)diff >= 3600.0 *
+	    g_ascii_strtod(args[0], NULL);
+	hi = strcmp(args[1], "undef") == 0 || (double)diff < 3600.0 *
+	    g_ascii_strtod(args[1], NULL);
+	return lo && hi;
+}
+
+static const struct rules_evalfn fns[] = {
+	{ "check_for_missing_to_header", 0, 0, missing_to },
+	{ "check_header_count_range", 3, 3, header_count_range },
+	{ "check_equal_from_domains", 0, 0, equal_from_domains },
+	/* BodyEval passes the body first; the rule gives the length. */
+	{ "check_body_length", 1, 1, body_length },
+	{ "check_for_shifted_date", 2, 2, shifted_date },
+	{ "check_unresolved_template", 0, 0, unresolved_template },
+	{ "check_ratware_name_id", 0, 0, ratware_name_id },
+	{ "check_illegal_chars", 3, 3, illegal_chars },
+};
+
+const struct rules_evalfn *
+rules_evalfn_find(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(fns); i++)
+		if (strcmp(fns[i].name, name) == 0)
+			return &fns[i];
+	return NULL;
+}

@@ -1,0 +1,338 @@
+/*
+ * rules_re.c - the one file that talks to PCRE2: Perl patterns from rule
+ * files compiled with JIT, matched with a match limit and a depth limit so
+ * that no pattern can stall a message.
+ *
+ * Each thread keeps its own match data, match context and JIT stack
+ * (created on first use, freed when the thread exits); compiled patterns
+ * are shared read-only between threads.
+ */
+#include "config.h"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "checks/rules/rules.h"
+
+struct rx {
+	pcre2_code	*code;
+	bool		 is_jit;
+	uint32_t	 match_limit;
+	uint32_t	 depth_limit;
+};
+
+/* Per-thread matching state. */
+struct rx_tls {
+	pcre2_match_data	*md;
+	pcre2_match_context	*mc;
+	pcre2_jit_stack		*js;
+};
+
+static pthread_key_t	tls_key;
+static pthread_once_t	tls_once = PTHREAD_ONCE_INIT;
+
+static void
+tls_free(void *p)
+{
+	struct rx_tls *t = p;
+
+	if (t == NULL)
+		return;
+	pcre2_match_data_free(t->md);
+	pcre2_match_context_free(t->mc);
+	pcre2_jit_stack_free(t->js);
+	free(t);
+}
+
+static void
+tls_init(void)
+{
+	if (pthread_key_create(&tls_key, tls_free) != 0)
+		BUG("rules: pthread_key_create failed");
+}
+
+static struct rx_tls *
+tls_get(void)
+{
+	struct rx_tls *t;
+
+	pthread_once(&tls_once, tls_init);
+	if ((t = pthread_getspecific(tls_key)) != NULL)
+		return t;
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		log_oom(sizeof(*t), "rules tls");
+	/* One pair is enough: rules only need where the whole match is. */
+	t->md = pcre2_match_data_create(1, NULL);
+	t->mc = pcre2_match_context_create(NULL);
+	t->js = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
+	if (t->md == NULL || t->mc == NULL || t->js == NULL)
+		log_oom(1024 * 1024, "rules pcre2 match state");
+	pcre2_jit_stack_assign(t->mc, NULL, t->js);
+	if (pthread_setspecific(tls_key, t) != 0)
+		BUG("rules: pthread_setspecific failed");
+	return t;
+}
+
+/*
+ * Perl patterns are PCRE2 patterns with a few exceptions.  Those PCRE2
+ * reads differently or not at all are reported here; unknown escapes
+ * such as \y (a literal y in Perl) are handled by
+ * PCRE2_EXTRA_BAD_ESCAPE_IS_LITERAL at compile time.
+ */
+char *
+rx_translate(const char *pat, const char **why_r)
+{
+	size_t n = strlen(pat);
+	char *out, *o;
+	bool in_class = false;
+
+	if ((out = malloc(n + 1)) == NULL)
+		log_oom(n + 1, "rules pattern");
+	o = out;
+	for (size_t i = 0; i < n; i++) {
+		char c = pat[i];
+
+		if (c == '\\' && i + 1 < n) {
+			char d = pat[i + 1];
+
+			if (d == 'b' && pat[i + 2] == '{' && !in_class) {
+				*why_r = "\\b{...} boundaries are Perl-only";
+				goto unsupported;
+			}
+			if (d == 'U' || d == 'L' || (d == 'u' && !in_class) ||
+			    (d == 'l' && !in_class)) {
+				*why_r = "case-changing escapes (\\U \\L \\u \\l) "
+				    "belong to Perl strings, not patterns";
+				goto unsupported;
+			}
+			*o++ = c;
+			*o++ = d;
+			i++;
+			continue;
+		}
+		if (in_class) {
+			if (c == ']')
+				in_class = false;
+			*o++ = c;
+			continue;
+		}
+		if (c == '[') {
+			in_class = true;
+			*o++ = c;
+			/* A leading ] or ^] is a literal. */
+			if (pat[i + 1] == '^')
+				*o++ = pat[++i];
+			if (pat[i + 1] == ']')
+				*o++ = pat[++i];
+			continue;
+		}
+		if (c == '(' && pat[i + 1] == '?' &&
+		    (pat[i + 2] == '{' || (pat[i + 2] == '?' &&
+		    pat[i + 3] == '{'))) {
+			*why_r = "embedded Perl code (?{...}) cannot run here";
+			goto unsupported;
+		}
+		*o++ = c;
+	}
+	*o = '\0';
+	return out;
+unsupported:
+	free(out);
+	return NULL;
+}
+
+struct rx *
+rx_compile(const char *pattern, const char *flags,
+    const struct rules_limits *lim, char *err, size_t errlen, size_t *erroff_r,
+    bool *too_large_r)
+{
+	struct rx *rx = rx_compile_nojit(pattern, flags, lim, err, errlen,
+	    erroff_r, too_large_r);
+
+	if (rx != NULL)
+		rx_jit(rx);
+	return rx;
+}
+
+void
+rx_jit(struct rx *rx)
+{
+	/* Without JIT (e.g. no executable memory) the interpreter runs
+	 * under the same limits: slower, never wrong. */
+	rx->is_jit = pcre2_jit_compile(rx->code, PCRE2_JIT_COMPLETE) == 0;
+}
+
+struct rx *
+rx_compile_nojit(const char *pattern, const char *flags,
+    const struct rules_limits *lim, char *err, size_t errlen, size_t *erroff_r,
+    bool *too_large_r)
+{
+	uint32_t opts = 0;
+	pcre2_compile_context *cc;
+	pcre2_code *code;
+	struct rx *rx;
+	const char *why = NULL;
+	char *pat;
+	int ec;
+	PCRE2_SIZE eoff;
+
+	*erroff_r = 0;
+	*too_large_r = false;
+	for (const char *f = flags; *f != '\0'; f++) {
+		switch (*f) {
+		case 'i': opts |= PCRE2_CASELESS; break;
+		case 'm': opts |= PCRE2_MULTILINE; break;
+		case 's': opts |= PCRE2_DOTALL; break;
+		case 'x': opts |= PCRE2_EXTENDED; break;
+		/* Perl match-time flags with no meaning for a rule. */
+		case 'g': case 'o': case 'p': case 'a': case 'u': case 'l':
+		case 'd':
+			break;
+		default:
+			snprintf(err, errlen, "unknown regex flag '%c'", *f);
+			return NULL;
+		}
+	}
+	if ((pat = rx_translate(pattern, &why)) == NULL) {
+		snprintf(err, errlen, "%s", why);
+		return NULL;
+	}
+	if ((cc = pcre2_compile_context_create(NULL)) == NULL)
+		log_oom(256, "rules pcre2 compile context");
+	pcre2_set_compile_extra_options(cc, PCRE2_EXTRA_BAD_ESCAPE_IS_LITERAL);
+	code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, opts,
+	    &ec, &eoff, cc);
+	pcre2_compile_context_free(cc);
+	free(pat);
+	if (code == NULL) {
+		PCRE2_UCHAR msg[256];
+
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		snprintf(err, errlen, "%s (pcre2 error %d)", (char *)msg, ec);
+		*erroff_r = eoff;
+		*too_large_r = ec == PCRE2_ERROR_PATTERN_TOO_LARGE;
+		return NULL;
+	}
+	if ((rx = calloc(1, sizeof(*rx))) == NULL)
+		log_oom(sizeof(*rx), "rules rx");
+	rx->code = code;
+	rx->match_limit = lim->match_limit;
+	rx->depth_limit = lim->depth_limit;
+	return rx;
+}
+
+void
+rx_free(struct rx *rx)
+{
+	if (rx == NULL)
+		return;
+	pcre2_code_free(rx->code);
+	free(rx);
+}
+
+/*
+ * Rough byte frequencies of English mail text, per thousand bytes, for
+ * rx_start_cost (a heuristic: what it decides never changes a result).
+ */
+static double
+byte_freq(unsigned c)
+{
+	static const char lower[] = "etaoinshrdlcumwfgypbvkjxqz";
+	static const double fl[] = { 90, 65, 60, 60, 55, 55, 50, 45, 45, 30,
+	    30, 22, 20, 20, 17, 17, 15, 15, 15, 11, 8, 6, 1, 1, 1, 1 };
+	const char *p;
+
+	if (c == ' ')
+		return 150;
+	if (c == '\n')
+		return 20;
+	if (c >= 'a' && c <= 'z' && (p = strchr(lower, (int)c)) != NULL)
+		return fl[p - lower];
+	if (c >= 'A' && c <= 'Z' && (p = strchr(lower, (int)c + 32)) != NULL)
+		return fl[p - lower] / 10 + 0.5;
+	if (c >= '0' && c <= '9')
+		return 3;
+	if (c == '.' || c == ',')
+		return 10;
+	if (c > ' ' && c < 0x7f)
+		return 1;
+	return 0.3;
+}
+
+/*
+ * What a search for rx costs on a byte of English text, roughly, in
+ * units of one byte looked at: PCRE2 looks for a known first byte with
+ * memchr-like code (a tenth), tests each byte against a bitmap of first
+ * bytes (one), and tries a match at each candidate (ten).
+ */
+double
+rx_start_cost(const struct rx *rx)
+{
+	uint32_t type = 0, unit = 0, opts = 0;
+	const uint8_t *bits = NULL;
+	double sum = 0;
+
+	pcre2_pattern_info(rx->code, PCRE2_INFO_FIRSTCODETYPE, &type);
+	pcre2_pattern_info(rx->code, PCRE2_INFO_ALLOPTIONS, &opts);
+	if (opts & PCRE2_ANCHORED)
+		return 0.01;
+	if (type == 1) {
+		pcre2_pattern_info(rx->code, PCRE2_INFO_FIRSTCODEUNIT, &unit);
+		sum = byte_freq(unit);
+		if (opts & PCRE2_CASELESS)
+			sum += (unit >= 'a' && unit <= 'z') ? byte_freq(unit -
+			    32) : (unit >= 'A' && unit <= 'Z') ?
+			    byte_freq(unit + 32) : 0;
+		return 0.1 + 10 * sum / 1000;
+	}
+	if (type == 2)		/* after a newline only */
+		return 0.1 + 10 * byte_freq('\n') / 1000;
+	if (pcre2_pattern_info(rx->code, PCRE2_INFO_FIRSTBITMAP, &bits) != 0 ||
+	    bits == NULL)
+		return 10;
+	for (unsigned c = 0; c < 256; c++)
+		if (bits[c / 8] & (1u << (c % 8)))
+			sum += byte_freq(c);
+	return 1 + 10 * (sum > 1000 ? 1 : sum / 1000);
+}
+
+enum rx_rc
+rx_match(const struct rx *rx, const char *s, size_t len, size_t start,
+    size_t *so_r, size_t *eo_r)
+{
+	struct rx_tls *t = tls_get();
+	PCRE2_SIZE *ov;
+	int rc;
+
+	pcre2_set_match_limit(t->mc, rx->match_limit);
+	pcre2_set_depth_limit(t->mc, rx->depth_limit);
+	if (rx->is_jit)
+		rc = pcre2_jit_match(rx->code, (PCRE2_SPTR)s, len, start, 0,
+		    t->md, t->mc);
+	else
+		rc = pcre2_match(rx->code, (PCRE2_SPTR)s, len, start, 0,
+		    t->md, t->mc);
+	if (rc >= 0) {
+		ov = pcre2_get_ovector_pointer(t->md);
+		*so_r = ov[0];
+		*eo_r = ov[1];
+		return RX_MATCH;
+	}
+	switch (rc) {
+	case PCRE2_ERROR_NOMATCH:
+		return RX_NOMATCH;
+	case PCRE2_ERROR_MATCHLIMIT:
+	case PCRE2_ERROR_DEPTHLIMIT:
+	case PCRE2_ERROR_HEAPLIMIT:
+	case PCRE2_ERROR_JIT_STACKLIMIT:
+		return RX_LIMIT;
+	default:
+		return RX_ERROR;
+	}
+}
+

@@ -1,0 +1,737 @@
+/*
+ * ctl_quarantine.c - `vigilctl quarantine list|show|release|delete|purge`:
+ * the admin's view of the quarantine store.  Reads the index directly
+ * (quarantine.h); release goes through release.c.  Everything printed
+ * from a message is made harmless for a terminal first.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "checks/bayes/bayes.h"
+#include "lib/arena.h"
+#include "lib/util.h"
+#include "mime.h"
+#include "msg.h"
+#include "pipeline.h"
+#include "quarantine/quarantine.h"
+#include "quarantine/release.h"
+#include "snap.h"
+#include "ctl/vigilctl.h"
+
+#define EXIT_USAGE	EX_USAGE
+#define PREVIEW_BYTES	2048
+#define PREVIEW_LINES	40
+
+static const char usage_text[] =
+	"usage: vigilctl quarantine list [--since DUR|DATE] [--sender S] "
+	"[--rcpt R]\n"
+	"                                [--min-score N] "
+	"[--reason virus|spam|policy|WORD] [--json]\n"
+	"       vigilctl quarantine show ID\n"
+	"       vigilctl quarantine release ID... [--to ADDR] [--learn-ham] "
+	"[--force]\n"
+	"       vigilctl quarantine delete ID...\n"
+	"       vigilctl quarantine purge --older-than DUR\n"
+	"  list     the entries, oldest first (--json: one object a line)\n"
+	"  show     envelope, hits, headers and a text preview of one entry\n"
+	"  release  re-inject through SendmailCommand; --to instead of the\n"
+	"           original recipients; --learn-ham also learns it as ham;\n"
+	"           one already released is refused (exit 1) unless --force\n"
+	"  delete   remove entries; purge: those older than DUR (30d)\n"
+	"  exit: 0 ok, 1 refused or failed, 64 usage, 78 configuration\n";
+
+static int
+usage(const char *why)
+{
+	if (why != NULL)
+		fprintf(stderr, "vigilctl quarantine: %s\n", why);
+	fputs(usage_text, stderr);
+	return EXIT_USAGE;
+}
+
+/*
+ * Writes n bytes of s so that a terminal shows them and obeys none:
+ * C0 and C1 control characters and DEL become visible escapes; newlines
+ * and tabs stay when keep_lines.
+ */
+static void
+term_write(FILE *out, const char *s, size_t n, bool keep_lines)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = p[i];
+
+		if (keep_lines && (c == '\n' || c == '\t'))
+			fputc(c, out);
+		else if (c == '\r' && keep_lines && i + 1 < n &&
+		    p[i + 1] == '\n')
+			;	/* CRLF shows as a line end */
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else if (c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 &&
+		    p[i + 1] <= 0x9f) {
+			fprintf(out, "\\u%04x", p[i + 1]);	/* C1 control */
+			i++;
+		} else
+			fputc(c, out);
+	}
+}
+
+static void
+term_puts(FILE *out, const char *s)
+{
+	term_write(out, s, strlen(s), false);
+}
+
+/* Characters (not bytes) in a UTF-8 string, for column widths. */
+static size_t
+u8_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+/* s cut to at most max characters (marking the cut), terminal-safe. */
+static char *
+cell(struct arena *a, const char *s, size_t max)
+{
+	char *buf = NULL, *r;
+	size_t len = 0, i, w = 0;
+	FILE *f;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && ++w == max &&
+		    u8_width(s + i) > 1)
+			break;
+	f = open_memstream(&buf, &len);
+	if (f == NULL)
+		return arena_strdup(a, "?");
+	term_write(f, s, i, false);
+	if (s[i] != '\0')
+		fputs("\u2026" /* ellipsis */, f);
+	fclose(f);
+	r = arena_strdup(a, buf);
+	free(buf);
+	return r;
+}
+
+static void
+time_text(char *buf, size_t sz, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, sz, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+/* "30d", "2h" (ago) or "2026-11-27" / "2026-11-27T10:00:00" (UTC). */
+static bool
+since_parse(const char *s, int64_t *t_r)
+{
+	uint64_t ms;
+	struct tm tm;
+	const char *end;
+
+	if (util_parse_duration(s, &ms)) {
+		*t_r = (int64_t)time(NULL) - (int64_t)(ms / 1000);
+		return true;
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end == NULL || *end != '\0') {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%d", &tm);
+	}
+	if (end == NULL || *end != '\0')
+		return false;
+	*t_r = (int64_t)timegm(&tm);
+	return true;
+}
+
+static struct qstore *
+store_open(const struct ctl_opts *o, struct cfg **cfg_r)
+{
+	struct qstore *q;
+	char *err = NULL;
+
+	*cfg_r = ctl_cfg(o);
+	if (*cfg_r == NULL)
+		return NULL;
+	q = quarantine_open(*cfg_r, false, &err);
+	if (q == NULL) {
+		fprintf(stderr, "vigilctl quarantine: %s\n", err);
+		free(err);
+		cfg_unref(cfg_r);
+	}
+	return q;
+}
+
+/*
+ * True when QuarantineDir exists but holds no index yet: nothing was ever
+ * quarantined, which list shows as an empty list, not as an error.
+ */
+static bool
+store_is_unused(const struct ctl_opts *o)
+{
+	struct cfg *c = ctl_cfg(o);
+	const char *dir;
+	char *index = NULL;
+	struct stat st;
+	bool unused = false;
+
+	if (c == NULL)
+		return false;
+	dir = cfg_str(c, "QuarantineDir");
+	if (dir != NULL && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    asprintf(&index, "%s/index.sqlite", dir) != -1 &&
+	    access(index, F_OK) == -1 && errno == ENOENT)
+		unused = true;
+	free(index);
+	cfg_unref(&c);
+	return unused;
+}
+
+static void
+list_table(struct arena *a, const struct qentry **v, size_t n)
+{
+	static const char *const head[] = { "ID", "TIME (UTC)", "SCORE",
+	    "REASON", "RELEASED (UTC)", "SENDER", "RECIPIENTS", "SUBJECT" };
+	enum { NCOL = 8 };
+	static const size_t maxw[NCOL] = { 32, 19, 8, 10, 19, 32, 32, 50 };
+	char ***rows = arena_alloc(a, (n + 1) * sizeof(*rows));
+	size_t w[NCOL], i, c;
+
+	for (c = 0; c < NCOL; c++)
+		w[c] = strlen(head[c]);
+	for (i = 0; i < n; i++) {
+		const struct qentry *e = v[i];
+		char tbuf[32], *rc;
+
+		time_text(tbuf, sizeof(tbuf), e->time);
+		rc = arena_strdup(a, e->nrcpts > 0 ? e->rcpts[0] : "");
+		if (e->nrcpts > 1)
+			rc = arena_printf(a, "%s +%zu", rc, e->nrcpts - 1);
+		rows[i] = arena_alloc(a, NCOL * sizeof(char *));
+		rows[i][0] = arena_strdup(a, e->id);
+		rows[i][1] = arena_strdup(a, tbuf);
+		rows[i][2] = arena_printf(a, "%.1f", e->score);
+		rows[i][3] = cell(a, e->reason, maxw[3]);
+		if (e->released != 0) {
+			time_text(tbuf, sizeof(tbuf), e->released);
+			rows[i][4] = arena_strdup(a, tbuf);
+		} else
+			rows[i][4] = arena_strdup(a, "-");
+		rows[i][5] = cell(a, *e->sender != '\0' ? e->sender : "<>",
+		    maxw[5]);
+		rows[i][6] = cell(a, rc, maxw[6]);
+		rows[i][7] = cell(a, e->subject, maxw[7]);
+		for (c = 0; c < NCOL; c++)
+			if (u8_width(rows[i][c]) > w[c])
+				w[c] = u8_width(rows[i][c]);
+	}
+	for (c = 0; c + 1 < NCOL; c++)
+		printf("%-*s  ", (int)w[c], head[c]);
+	printf("%s\n", head[NCOL - 1]);
+	for (i = 0; i < n; i++)
+		for (c = 0; c < NCOL; c++) {
+			const char *s = rows[i][c];
+			size_t pad = w[c] - u8_width(s);
+
+			if (c + 1 == NCOL)
+				printf("%s\n", s);
+			else if (c == 2)	/* numbers align right */
+				printf("%*s%s  ", (int)pad, "", s);
+			else
+				printf("%s%*s  ", s, (int)pad, "");
+		}
+}
+
+static int
+cmd_list(const struct ctl_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "since", required_argument, NULL, 's' },
+		{ "sender", required_argument, NULL, 'f' },
+		{ "rcpt", required_argument, NULL, 'r' },
+		{ "min-score", required_argument, NULL, 'm' },
+		{ "reason", required_argument, NULL, 'R' },
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct qfilter f = { 0 };
+	bool json = false;
+	struct qstore *q;
+	struct cfg *c;
+	const struct qentry **v;
+	size_t n;
+	char *end;
+	int ch, rc = 0;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			if (!since_parse(optarg, &f.since))
+				return usage("--since: want a duration (30d) "
+				    "or a date (2026-11-27[T10:00:00])");
+			break;
+		case 'f': f.sender = optarg; break;
+		case 'r': f.rcpt = optarg; break;
+		case 'm':
+			f.min_score = strtod(optarg, &end);
+			if (end == optarg || *end != '\0')
+				return usage("--min-score: want a number");
+			f.has_min_score = true;
+			break;
+		case 'R':
+			if (*optarg == '\0' || strspn(optarg,
+			    "abcdefghijklmnopqrstuvwxyz") != strlen(optarg))
+				return usage("--reason: want virus, spam, "
+				    "policy (all but those two) or a reason "
+				    "such as dmarc");
+			f.reason = optarg;
+			break;
+		case 'j': json = true; break;
+		default: return usage(NULL);
+		}
+	}
+	if (optind != argc)
+		return usage("list takes no ids");
+	if (store_is_unused(o)) {
+		if (!json) {
+			struct arena *a = arena_new("quarantine list");
+
+			list_table(a, NULL, 0);
+			arena_free(&a);
+		}
+		return 0;
+	}
+	if ((q = store_open(o, &c)) == NULL)
+		return 1;
+	if (json) {
+		if (!quarantine_list_json(q, &f, stdout))
+			rc = 1;
+	} else if (quarantine_list(q, &f, &v, &n)) {
+		struct arena *a = arena_new("quarantine list");
+
+		list_table(a, v, n);
+		arena_free(&a);
+	} else
+		rc = 1;
+	if (rc != 0)
+		fprintf(stderr, "vigilctl quarantine list: %s\n",
+		    quarantine_error(q));
+	quarantine_close(&q);
+	cfg_unref(&c);
+	return rc;
+}
+
+/*
+ * The first lines of the message's text: decoded (MIME, charsets, HTML
+ * rendered) when it parses, else the body as stored.
+ */
+static void
+show_preview(const unsigned char *msg, size_t len)
+{
+	struct arena *a = arena_new("quarantine preview");
+	size_t blen, i, lines = 0;
+	const char *body = mime_body_text(a, msg, len, &blen);
+
+	if (body == NULL) {
+		body = (const char *)release_body(msg, len, &blen);
+		printf("(not decoded: the body as stored)\n");
+	}
+	for (i = 0; i < blen && i < PREVIEW_BYTES; i++)
+		if (body[i] == '\n' && ++lines == PREVIEW_LINES)
+			break;
+	term_write(stdout, body, i, true);
+	if (i < blen)
+		printf("\n[... %zu more bytes]", blen - i);
+	putchar('\n');
+	arena_free(&a);
+}
+
+static void
+show_entry(const struct qentry *e, const unsigned char *msg, size_t len)
+{
+	const unsigned char *body;
+	char tbuf[32];
+	size_t blen, i;
+
+	time_text(tbuf, sizeof(tbuf), e->time);
+	printf("Id:         %s\n", e->id);
+	printf("Time:       %s UTC\n", tbuf);
+	printf("Queue id:   ");
+	term_puts(stdout, e->queue_id);
+	printf("\nClient:     ");
+	term_puts(stdout, e->client);
+	printf("\nSender:     <");
+	term_puts(stdout, e->sender);
+	printf(">\nRecipients:");
+	for (i = 0; i < e->nrcpts; i++) {
+		printf(i == 0 ? " <" : ", <");
+		term_puts(stdout, e->rcpts[i]);
+		putchar('>');
+	}
+	printf("\nSubject:    ");
+	term_puts(stdout, e->subject);
+	printf("\nScore:      %.2f\nReason:     ", e->score);
+	term_puts(stdout, e->reason);
+	printf("\nSize:       %lld bytes\n", (long long)e->size);
+	if (e->released != 0) {
+		time_text(tbuf, sizeof(tbuf), e->released);
+		printf("Released:   %s UTC\n", tbuf);
+	}
+	if (e->versions != NULL) {
+		printf("Versions:   ");
+		term_puts(stdout, e->versions);
+		putchar('\n');
+	}
+	printf("\nHits:\n");
+	for (i = 0; i < e->nhits; i++) {
+		printf("  %-28s %7.2f  ", e->hits[i].name, e->hits[i].score);
+		term_puts(stdout, e->hits[i].detail);
+		putchar('\n');
+	}
+	if (msg == NULL)
+		return;
+	printf("\nHeaders:\n");
+	body = release_body(msg, len, &blen);
+	term_write(stdout, (const char *)msg, (size_t)(body - msg), true);
+	printf("Preview:\n");
+	show_preview(msg, len);
+}
+
+static int
+cmd_show(const struct ctl_opts *o, int argc, char **argv)
+{
+	const struct qentry *e;
+	const unsigned char *msg;
+	struct qstore *q;
+	struct cfg *c;
+	size_t len = 0;
+	int rc = 0;
+
+	if (argc != 2)
+		return usage("show takes one id");
+	if ((q = store_open(o, &c)) == NULL)
+		return 1;
+	e = quarantine_get(q, argv[1]);
+	if (e == NULL) {
+		fprintf(stderr, "vigilctl quarantine show: %s\n",
+		    quarantine_error(q));
+		rc = 1;
+	} else {
+		msg = quarantine_read(q, e->id, &len);
+		show_entry(e, msg, len);
+		if (msg == NULL) {
+			fprintf(stderr, "vigilctl quarantine show: %s\n",
+			    quarantine_error(q));
+			rc = 1;
+		}
+	}
+	quarantine_close(&q);
+	cfg_unref(&c);
+	return rc;
+}
+
+/* What --learn-ham needs: a snapshot to parse with, the Bayes store. */
+struct learner {
+	struct snap		*snap;
+	struct bayes_store	*store;
+};
+
+/* Opens both before anything is released; false after saying why. */
+static bool
+learner_open(const struct ctl_opts *o, struct learner *l)
+{
+	struct bayes_store_cfg sc;
+	char *err = NULL;
+
+	if ((l->snap = ctl_snap(o)) == NULL)
+		return false;
+	bayes_store_cfg_from(snap_cfg(l->snap), &sc);
+	if ((l->store = bayes_store_open(&sc, &err)) == NULL) {
+		fprintf(stderr, "vigilctl quarantine release --learn-ham: "
+		    "Bayes store: %s\n", err);
+		free(err);
+		snap_unref(&l->snap);
+		return false;
+	}
+	return true;
+}
+
+static void
+learner_close(struct learner *l)
+{
+	bayes_store_close(&l->store);
+	snap_unref(&l->snap);
+}
+
+/*
+ * Release-as-ham: the message is learned as ham in Bayes (parsed as the
+ * milter saw it, no check run) and a false positive is counted against
+ * every rule that pushed it toward spam, for `vigilctl stats`.
+ */
+static bool
+learn_ham(struct arena *a, struct qstore *q, struct learner *l,
+    const struct qentry *e, const char **err_r)
+{
+	const unsigned char *raw;
+	struct msg *m;
+	char *err = NULL;
+	size_t len;
+	int res;
+
+	if ((raw = quarantine_read(q, e->id, &len)) == NULL) {
+		*err_r = quarantine_error(q);
+		return false;
+	}
+	m = parse_buffer(l->snap, raw, len, "release");
+	if (bayes_learn_msg(l->store, m, BAYES_HAM, false, &res, &err) == -1) {
+		*err_r = arena_printf(a, "Bayes: %s", err);
+		free(err);
+		msg_end(&m);
+		return false;
+	}
+	msg_end(&m);
+	if (!quarantine_record_fp(q, e)) {
+		*err_r = quarantine_error(q);
+		return false;
+	}
+	printf("learned %s as ham (%s), false positive counted for its "
+	    "rules\n", e->id, bayes_result_name(res));
+	return true;
+}
+
+static int
+cmd_release(const struct ctl_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "learn-ham", no_argument, NULL, 'l' },
+		{ "force", no_argument, NULL, 'F' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char **to;
+	size_t nto = 0;
+	bool learn = false, force = false;
+	struct learner lr = { NULL, NULL };
+	struct qstore *q;
+	struct cfg *c;
+	struct arena *a;
+	int ch, rc = 0;
+
+	to = calloc((size_t)argc + 1, sizeof(*to));
+	if (to == NULL)
+		return 1;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			if (strchr(optarg, '@') == NULL || optarg[0] == '-') {
+				free(to);
+				return usage("--to: want an address");
+			}
+			to[nto++] = optarg;
+			break;
+		case 'l': learn = true; break;
+		case 'F': force = true; break;
+		default: free(to); return usage(NULL);
+		}
+	}
+	if (optind == argc) {
+		free(to);
+		return usage("release: give at least one id");
+	}
+	if (learn && !learner_open(o, &lr)) {
+		free(to);
+		return 1;
+	}
+	if ((q = store_open(o, &c)) == NULL) {
+		if (learn)
+			learner_close(&lr);
+		free(to);
+		return 1;
+	}
+	a = arena_new("quarantine release");
+	for (int i = optind; i < argc; i++) {
+		const struct qentry *e = quarantine_get(q, argv[i]);
+		const char *err = NULL;
+
+		if (e == NULL) {
+			fprintf(stderr, "vigilctl quarantine release: %s\n",
+			    quarantine_error(q));
+			rc = 1;
+			continue;
+		}
+		/* A second release delivers a second copy: only on purpose. */
+		if (e->released != 0 && !force) {
+			char tbuf[32];
+
+			time_text(tbuf, sizeof(tbuf), e->released);
+			fprintf(stderr, "vigilctl quarantine release: %s was "
+			    "already released at %s UTC; --force sends it "
+			    "again\n", e->id, tbuf);
+			rc = 1;
+			continue;
+		}
+		if (!release_send(a, q, e, to, nto, &err)) {
+			fprintf(stderr, "vigilctl quarantine release: %s\n",
+			    err);
+			rc = 1;
+			continue;
+		}
+		printf("released %s to %zu recipient(s)\n", e->id,
+		    nto > 0 ? nto : e->nrcpts);
+		if (learn && !learn_ham(a, q, &lr, e, &err)) {
+			fprintf(stderr, "vigilctl quarantine release: "
+			    "--learn-ham %s: %s\n", e->id, err);
+			rc = 1;
+		}
+	}
+	if (learn)
+		learner_close(&lr);
+	arena_free(&a);
+	quarantine_close(&q);
+	cfg_unref(&c);
+	free(to);
+	return rc;
+}
+
+static int
+cmd_delete(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct qstore *q;
+	struct cfg *c;
+	int rc = 0;
+
+	if (argc < 2)
+		return usage("delete: give at least one id");
+	if ((q = store_open(o, &c)) == NULL)
+		return 1;
+	for (int i = 1; i < argc; i++) {
+		if (quarantine_delete(q, argv[i]))
+			printf("deleted %s\n", argv[i]);
+		else {
+			fprintf(stderr, "vigilctl quarantine delete: %s\n",
+			    quarantine_error(q));
+			rc = 1;
+		}
+	}
+	quarantine_close(&q);
+	cfg_unref(&c);
+	return rc;
+}
+
+static int
+cmd_purge(const struct ctl_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "older-than", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct qstore *q;
+	struct cfg *c;
+	uint64_t ms = 0;
+	size_t n = 0;
+	bool have = false;
+	int ch, rc = 0;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (ch != 'o')
+			return usage(NULL);
+		if (!util_parse_duration(optarg, &ms))
+			return usage("--older-than: want a duration (30d)");
+		have = true;
+	}
+	if (!have || optind != argc)
+		return usage("purge needs --older-than DUR and nothing else");
+	if ((q = store_open(o, &c)) == NULL)
+		return 1;
+	if (!quarantine_purge(q, (int64_t)time(NULL) - (int64_t)(ms / 1000),
+	    &n)) {
+		fprintf(stderr, "vigilctl quarantine purge: %s (after %zu "
+		    "removed)\n", quarantine_error(q), n);
+		rc = 1;
+	} else
+		printf("purged %zu entries\n", n);
+	quarantine_close(&q);
+	cfg_unref(&c);
+	return rc;
+}
+
+int
+ctl_quarantine(const struct ctl_opts *o, int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(const struct ctl_opts *, int, char **);
+	} cmds[] = {
+		{ "list", cmd_list }, { "show", cmd_show },
+		{ "release", cmd_release }, { "delete", cmd_delete },
+		{ "purge", cmd_purge },
+	};
+
+	if (ctl_wants_help(argc, argv, argc)) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (argc < 2)
+		return usage(NULL);
+	for (size_t i = 0; i < NELEM(cmds); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(o, argc - 1, argv + 1);
+	fprintf(stderr, "vigilctl quarantine: unknown command \"%s\"\n",
+	    argv[1]);
+	return usage(NULL);
+}
+
+int
+ctl_quarantine_stats(const struct ctl_opts *o, FILE *out)
+{
+	struct cfg *c = ctl_cfg(o);
+	struct qstore *q;
+	char *err = NULL, *index = NULL;
+	int rc = 0;
+
+	if (c == NULL)
+		return 1;
+	if (cfg_str(c, "QuarantineDir") == NULL) {
+		cfg_unref(&c);
+		return 0;
+	}
+	/* No index yet: nothing was quarantined, nothing to count. */
+	if (asprintf(&index, "%s/index.sqlite", cfg_str(c, "QuarantineDir"))
+	    == -1 || access(index, F_OK) == -1) {
+		free(index);
+		cfg_unref(&c);
+		return 0;
+	}
+	free(index);
+	q = quarantine_open(c, false, &err);
+	if (q == NULL || !quarantine_write_stats(q, out)) {
+		fprintf(stderr, "vigilctl stats: %s\n", q == NULL ? err :
+		    quarantine_error(q));
+		rc = 1;
+	}
+	free(err);
+	quarantine_close(&q);
+	cfg_unref(&c);
+	return rc;
+}

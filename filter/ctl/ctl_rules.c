@@ -1,0 +1,638 @@
+/*
+ * ctl_rules.c - `vigilctl rules lint|test|bench`: what a rule set does
+ * before it goes live.  lint loads and compiles rule files with a stress
+ * test of every regex; test runs messages through the real pipeline and
+ * shows each rule that hit, where, on what text, for how many points;
+ * bench reports the rules' own time on a set of messages.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+
+#include <glib.h>
+
+#include "cfg.h"
+#include "lib/log.h"
+#include "msg.h"
+#include "pipeline.h"
+#include "snap.h"
+#include "ctl/vigilctl.h"
+#include "checks/rules/rules.h"
+#include "checks/rules/rules_check.h"
+
+/* s with control bytes, DEL and bytes that are not UTF-8 as \xHH: a rules
+ * file may be anything, the terminal must not obey it. */
+static void
+put_escaped(FILE *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		size_t n = 1;
+
+		/* A UTF-8 sequence prints whole; a bad one byte by byte. */
+		if (*p >= 0x80) {
+			n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc0 ? 2 :
+			    0;
+			if (n > 0 && (strnlen((const char *)p, n) < n ||
+			    !g_utf8_validate((const gchar *)p, (gssize)n,
+			    NULL)))
+				n = 0;
+		}
+		if (n == 0 || *p < 0x20 || *p == 0x7f ||
+		    (*p == 0xc2 && p[1] <= 0x9f)) {
+			fprintf(out, "\\x%02x", *p);
+			p++;
+			continue;
+		}
+		fwrite(p, 1, n, out);
+		p += n;
+	}
+}
+
+static void
+diag_print(FILE *out, enum rules_sev sev, const char *file, int line,
+    int col, const char *name, const char *what)
+{
+	put_escaped(out, file);
+	fprintf(out, ":%d:%d: ", line, col);
+	put_escaped(out, name);
+	fprintf(out, ": %s", sev == RULES_WARN ? "warning: " : "");
+	put_escaped(out, what);
+	fputc('\n', out);
+}
+
+static void
+lint_diag(void *arg, enum rules_sev sev, const char *file, int line, int col,
+    const char *name, const char *what)
+{
+	(void)arg;
+	diag_print(stdout, sev, file, line, col, name, what);
+}
+
+/* Limits from the configuration, or the built-in defaults when there is
+ * none (lint of loose files needs no vigil.conf). */
+static void
+ctl_limits(const struct ctl_opts *o, struct rules_limits *lim, char **dir_r,
+    char **local_r)
+{
+	char *err = NULL;
+	struct cfg *c = cfg_load(o->cfg_path, o->overrides, o->noverrides,
+	    &err);
+
+	if (c == NULL) {
+		free(err);
+		err = NULL;
+		c = cfg_load(NULL, o->overrides, o->noverrides, &err);
+	} else if (dir_r != NULL) {
+		const char *dir, *local;
+
+		/* Both folders, as the daemon reads them. */
+		rules_dirs_from_cfg(c, &dir, &local);
+		*dir_r = g_strdup(dir != NULL ? dir : cfg_str(c, "RulesDir"));
+		*local_r = g_strdup(local);
+	}
+	free(err);
+	if (c == NULL) {
+		/* The table's defaults. */
+		lim->match_limit = 500000;
+		lim->depth_limit = 5000;
+		lim->body_scan = 50 * 1024;
+		lim->raw_scan = 500 * 1024;
+		return;
+	}
+	rules_limits_from_cfg(c, lim);
+	cfg_unref(&c);
+}
+
+static int
+rules_lint(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct rules_diag diag = { .fn = lint_diag, .is_strict = true };
+	struct rules_limits lim;
+	struct rules_set *set;
+	struct rules_counts c;
+	char *dir = NULL, *local = NULL;
+	bool stress = true;
+	int i = 1;
+
+	if (i < argc && strcmp(argv[i], "--no-stress") == 0) {
+		stress = false;
+		i++;
+	}
+	ctl_limits(o, &lim, &dir, &local);
+	if (i >= argc && dir == NULL) {
+		fprintf(stderr, "vigilctl rules lint: no PATH and no RulesDir "
+		    "(cannot load %s)\n", o->cfg_path);
+		return EX_USAGE;
+	}
+	set = rules_set_new(&lim);
+	if (i >= argc) {
+		rules_load_path(set, dir, &diag);
+		if (local != NULL)
+			rules_load_path(set, local, &diag);
+	}
+	for (; i < argc; i++)
+		rules_load_path(set, argv[i], &diag);
+	rules_compile(set, stress, &diag);
+	rules_get_counts(set, &c);
+	printf("%zu rules loaded, %zu skipped, %zu errors, %zu warnings\n",
+	    c.loaded, c.skipped, c.errors, c.warnings);
+	rules_set_free(&set);
+	g_free(dir);
+	g_free(local);
+	return c.errors > 0 ? 1 : 0;
+}
+
+/* Reads a message file into a g_malloc'd buffer. */
+static gchar *
+read_msg(const char *path, size_t *len_r)
+{
+	gchar *data = NULL;
+	gsize len = 0;
+	GError *gerr = NULL;
+
+	if (!g_file_get_contents(path, &data, &len, &gerr)) {
+		fprintf(stderr, "vigilctl rules: %s\n", gerr->message);
+		g_error_free(gerr);
+		return NULL;
+	}
+	*len_r = len;
+	return data;
+}
+
+static bool
+wanted(const char *name, char **names, int n)
+{
+	if (n == 0)
+		return true;
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * rules test MSG [RULE...]: every rule that hit, sub-rules included.
+ * rules test --batch MSG...: one line per message, "FILE: RULE RULE ...",
+ * for scripts (tests/rules/sa-compare.sh); --batch --counts writes
+ * RULE:N, N the matches counted (tflags multiple), for
+ * tests/rules/plain-compare.sh.
+ */
+static int
+rules_test(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct scan_env env = { 0 };
+	bool batch = false, counts = false;
+	struct snap *s;
+	int i = 1, nfiles, rc = 0;
+
+	if (i < argc && strcmp(argv[i], "--batch") == 0) {
+		batch = true;
+		i++;
+		if (i < argc && strcmp(argv[i], "--counts") == 0) {
+			counts = true;
+			i++;
+		}
+	}
+	if (i >= argc) {
+		fprintf(stderr, "usage: vigilctl rules test MSG [RULE...]\n"
+		    "       vigilctl rules test --batch [--counts] MSG...\n");
+		return EX_USAGE;
+	}
+	nfiles = batch ? argc - i : 1;
+	if ((s = ctl_snap(o)) == NULL)
+		return EX_CONFIG;
+	for (int f = i; f < i + nfiles; f++) {
+		const struct verdict *v;
+		struct rules_result *res;
+		struct msg *m;
+		size_t len;
+		gchar *data = read_msg(argv[f], &len);
+		unsigned shown = 0;
+
+		if (data == NULL) {
+			rc = EX_NOINPUT;
+			continue;
+		}
+		m = scan_buffer(s, &env, (unsigned char *)data, len, "rules",
+		    &v);
+		res = rules_result(m);
+		if (batch) {
+			printf("%s:", argv[f]);
+			for (size_t k = 0; res != NULL && k < res->nhits; k++)
+				if (counts)
+					printf(" %s:%u", res->hits[k].rule->name,
+					    res->hits[k].count);
+				else
+					printf(" %s", res->hits[k].rule->name);
+			printf("\n");
+		} else if (res == NULL) {
+			printf("%s: the rules did not run (oversize or "
+			    "skipped; see vigilctl scan)\n", argv[f]);
+			rc = 1;
+		} else {
+			printf("%s: %zu rule%s hit, score %.2f, rules took "
+			    "%.3f ms\n", argv[f], res->nhits,
+			    res->nhits == 1 ? "" : "s", msg_score(m),
+			    (double)res->ns / 1e6);
+			for (size_t k = 0; k < res->nhits; k++) {
+				const struct rules_hit *h = &res->hits[k];
+				const struct rule *r = h->rule;
+
+				if (!wanted(r->name, argv + i + 1, argc - i - 1))
+					continue;
+				shown++;
+				if (strncmp(r->name, "__", 2) == 0)
+					printf("  %-28s    -  ", r->name);
+				else
+					printf("  %-28s %5.2f ", r->name,
+					    snap_score(s, r->name, r->score));
+				if (h->count > 1)
+					printf("x%u ", h->count);
+				printf("%s", h->where);
+				if (h->match[0] != '\0')
+					printf(": \"%s\"", h->match);
+				printf("\n");
+			}
+			/* Named rules that did not hit say so. */
+			for (int k = i + 1; k < argc; k++) {
+				bool hit = false;
+
+				for (size_t j = 0; j < res->nhits; j++)
+					if (strcmp(res->hits[j].rule->name,
+					    argv[k]) == 0)
+						hit = true;
+				if (hit)
+					continue;
+				if (rules_find(rules_state_set(snap_state(s,
+				    &check_rules)), argv[k]) == NULL) {
+					printf("  %-28s  no hit (no such "
+					    "rule)\n", argv[k]);
+					fprintf(stderr, "vigilctl rules test: "
+					    "no such rule: %s\n", argv[k]);
+					rc = EX_DATAERR;
+				} else {
+					printf("  %-28s  no hit\n", argv[k]);
+					if (rc == 0)
+						rc = 1;
+				}
+			}
+			(void)shown;
+		}
+		msg_end(&m);
+		g_free(data);
+	}
+	fflush(stdout);
+	snap_unref(&s);
+	return rc;
+}
+
+/* The files under path (path itself if not a folder); false after saying
+ * which folder could not be read. */
+static bool
+collect(GPtrArray *files, const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+	bool ok = true;
+
+	if (stat(path, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		g_ptr_array_add(files, g_strdup(path));
+		return true;
+	}
+	if ((d = opendir(path)) == NULL) {
+		fprintf(stderr, "vigilctl rules: %s: opendir: %s\n", path,
+		    strerror(errno));
+		return false;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char *p;
+
+		if (de->d_name[0] == '.')
+			continue;
+		p = g_build_filename(path, de->d_name, NULL);
+		ok = collect(files, p) && ok;
+		g_free(p);
+	}
+	closedir(d);
+	return ok;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static const char *const type_names[RULE_NTYPES] = {
+	"header", "body", "rawbody", "uri", "full", "mimeheader", "meta",
+};
+
+static int
+spent_cmp(const void *a, const void *b)
+{
+	const struct rule *x = *(const struct rule *const *)a;
+	const struct rule *y = *(const struct rule *const *)b;
+
+	return x->ns_spent < y->ns_spent ? 1 : x->ns_spent > y->ns_spent ?
+	    -1 : strcmp(x->name, y->name);
+}
+
+/* VIGIL_BENCH_TOP=N: how many of the costliest rules bench lists. */
+static size_t
+bench_top_n(void)
+{
+	const char *e = getenv("VIGIL_BENCH_TOP");
+
+	return e != NULL ? (size_t)strtoul(e, NULL, 10) : 0;
+}
+
+/* The n rules that took the most time, for whoever tunes a set. */
+static void
+bench_top(const struct rules_set *set, size_t n)
+{
+	size_t nr = rules_count(set);
+	const struct rule **v;
+
+	if (n == 0 || nr == 0)
+		return;
+	v = g_new(const struct rule *, nr);
+	for (size_t i = 0; i < nr; i++)
+		v[i] = rules_at(set, i);
+	qsort(v, nr, sizeof(*v), spent_cmp);
+	for (size_t i = 0; i < n && i < nr; i++)
+		printf("  %-8s %8.1f ms  %s%s\n", type_names[v[i]->type],
+		    (double)v[i]->ns_spent / 1e6, v[i]->name,
+		    v[i]->nlit_ids ? " (literal prefilter)" : "");
+	g_free(v);
+}
+
+/*
+ * rules bench PATH...: the rules' own time (input building and
+ * evaluation, not MIME parsing) per message and in MB/s of message.
+ */
+static int
+rules_bench(const struct ctl_opts *o, int argc, char **argv)
+{
+	GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+	struct scan_env env = { 0 };
+	struct snap *s;
+	uint64_t ns = 0, cpu_ns = 0, bytes = 0, hits = 0;
+	size_t n = 0;
+	int rc = 0;
+
+	for (int i = 1; i < argc; i++)
+		if (!collect(files, argv[i]))
+			rc = EX_NOINPUT;
+	if (files->len == 0) {
+		if (rc == 0) {
+			fprintf(stderr, "usage: vigilctl rules bench "
+			    "FILE|DIR...\n");
+			rc = EX_USAGE;
+		}
+		g_ptr_array_free(files, TRUE);
+		return rc;
+	}
+	qsort(files->pdata, files->len, sizeof(char *), str_cmp);
+	rules_cpu_time = true;
+	if ((s = ctl_snap(o)) == NULL) {
+		g_ptr_array_free(files, TRUE);
+		return EX_CONFIG;
+	}
+	for (guint i = 0; i < files->len; i++) {
+		const struct verdict *v;
+		struct rules_result *res;
+		struct msg *m;
+		size_t len;
+		gchar *data = read_msg(files->pdata[i], &len);
+
+		if (data == NULL) {
+			rc = EX_NOINPUT;
+			continue;
+		}
+		m = scan_buffer(s, &env, (unsigned char *)data, len, "bench",
+		    &v);
+		if ((res = rules_result(m)) != NULL) {
+			ns += res->ns;
+			cpu_ns += res->cpu_ns;
+			bytes += len;
+			hits += res->nhits;
+			n++;
+		}
+		msg_end(&m);
+		g_free(data);
+	}
+	{
+		struct rules_counts c;
+
+		rules_get_counts(rules_state_set(snap_state(s, &check_rules)),
+		    &c);
+		const struct rules_set *set = rules_state_set(snap_state(s,
+		    &check_rules));
+		double by_type[RULE_NTYPES] = { 0 };
+
+		printf("rules=%zu messages=%zu bytes=%llu hits=%llu "
+		    "total_ms=%.1f ms_per_msg=%.3f mb_per_s=%.2f "
+		    "cpu_ms_per_msg=%.3f cpu_mb_per_s=%.2f\n", c.loaded,
+		    n, (unsigned long long)bytes, (unsigned long long)hits,
+		    (double)ns / 1e6, n ? (double)ns / 1e6 / (double)n : 0,
+		    ns ? (double)bytes / (1 << 20) / ((double)ns / 1e9) : 0,
+		    n ? (double)cpu_ns / 1e6 / (double)n : 0, cpu_ns ?
+		    (double)bytes / (1 << 20) / ((double)cpu_ns / 1e9) : 0);
+		for (size_t i = 0; i < rules_count(set); i++) {
+			const struct rule *r = rules_at(set, i);
+
+			by_type[r->type] += (double)r->ns_spent / 1e6;
+		}
+		printf("  ms by rule type:");
+		for (int t = 0; t < RULE_NTYPES; t++)
+			printf(" %s=%.1f", type_names[t], by_type[t]);
+		printf(" (the rest builds the rules' view of the message)\n");
+		bench_top(set, bench_top_n());
+	}
+	snap_unref(&s);
+	g_ptr_array_free(files, TRUE);
+	return rc;
+}
+
+/* list: errors only (warnings are lint's business), on stderr. */
+static void
+list_diag(void *arg, enum rules_sev sev, const char *file, int line, int col,
+    const char *name, const char *what)
+{
+	(void)arg;
+	if (sev == RULES_ERROR)
+		diag_print(stderr, sev, file, line, col, name, what);
+}
+
+/* NAME TYPE without-Bayes with-Bayes SOURCE: what `rules list
+ * --weights` prints for each name. */
+static void
+list_weights(const struct rules_set *set, const char *name, const char *type)
+{
+	const struct rule *r = rules_find(set, name);
+	const double *sets = NULL;
+	const char *file;
+	int line;
+
+	for (size_t i = 0; i < rules_score_count(set) && sets == NULL; i++) {
+		const char *n;
+		const double *v = rules_score_sets_at(set, i, &n);
+
+		if (strcmp(n, name) == 0)
+			sets = v;
+	}
+	if (sets != NULL && rules_score_source(set, name, &file, &line))
+		printf("%-28s %-10s %8.3f %8.3f  %s:%d\n", name, type,
+		    sets[SCORE_SET_PLAIN], sets[SCORE_SET_BAYES], file, line);
+	else
+		printf("%-28s %-10s %8.3f %8.3f  default\n", name, type,
+		    r != NULL ? r->score : 0.0, r != NULL ? r->score : 0.0);
+}
+
+static int
+rules_list(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct rules_diag diag = { .fn = list_diag };
+	struct rules_limits lim;
+	struct rules_set *set;
+	struct stat st;
+	char *dir = NULL, *local = NULL;
+	int rc = 0;
+
+	bool is_weights = argc >= 2 && strcmp(argv[1], "--weights") == 0;
+
+	if (is_weights) {
+		argc--;
+		argv++;
+	}
+	ctl_limits(o, &lim, &dir, &local);
+	if (argc < 2 && dir == NULL) {
+		fprintf(stderr, "vigilctl rules list: no PATH and no RulesDir "
+		    "(cannot load %s)\n", o->cfg_path);
+		return EX_USAGE;
+	}
+	set = rules_set_new(&lim);
+	if (argc < 2 && rules_load_path(set, dir, &diag) > 0)
+		rc = 1;
+	if (argc < 2 && local != NULL &&
+	    rules_load_path(set, local, &diag) > 0)
+		rc = 1;
+	for (int i = 1; i < argc; i++) {
+		if (stat(argv[i], &st) == -1)
+			rc = EX_NOINPUT;
+		if (rules_load_path(set, argv[i], &diag) > 0 && rc == 0)
+			rc = 1;
+	}
+	if (rules_compile(set, false, NULL) > 0 || rc == 1) {
+		fprintf(stderr, "vigilctl rules list: the set has errors "
+		    "(vigilctl rules lint shows them)\n");
+		rc = rc != 0 ? rc : 1;
+	}
+	for (size_t i = 0; i < rules_count(set); i++) {
+		const struct rule *r = rules_at(set, i);
+
+		if (!r->is_enabled)
+			continue;
+		if (!is_weights) {
+			printf("%s %s%s %g\n", r->name, type_names[r->type],
+			    r->is_exists ? "-exists" : "", r->score);
+			continue;
+		}
+		list_weights(set, r->name, type_names[r->type]);
+	}
+	/* Weights of other checks' findings (Bayes's anchors, ...). */
+	for (size_t i = 0; is_weights && i < rules_score_count(set); i++) {
+		const char *name;
+
+		rules_score_sets_at(set, i, &name);
+		if (rules_find(set, name) == NULL)
+			list_weights(set, name, "finding");
+	}
+	rules_set_free(&set);
+	g_free(dir);
+	g_free(local);
+	return rc;
+}
+
+static const char rules_usage[] =
+	"usage: vigilctl rules lint [--no-stress] [PATH...]\n"
+	"       vigilctl rules list [--weights] [PATH...]\n"
+	"       vigilctl rules test MSG [RULE...]\n"
+	"       vigilctl rules test --batch [--counts] MSG...\n"
+	"       vigilctl rules bench FILE|DIR...\n"
+	"  PATH is a rules file or a folder of *.rules and *.cf files;\n"
+	"  without one, RulesDir then LocalRulesDir from the configuration.\n"
+	"  lint   load and compile the rules, stress-test every regex\n"
+	"         (--no-stress: not); unknown directives (typos), scores for\n"
+	"         rules nobody defines and bad regexes are errors: exit 1;\n"
+	"         SpamAssassin directives vigil skips are warnings\n"
+	"  list   NAME TYPE SCORE of every rule that will run; --weights:\n"
+	"         NAME TYPE, its points without and with Bayes (score sets)\n"
+	"         and the file:line that set them (default: none did), then\n"
+	"         the other checks' findings that score lines weigh\n"
+	"  test   the rules MSG hits, where and on what text; with RULEs,\n"
+	"         only those: exit 1 if one did not hit, 65 if one does not\n"
+	"         exist; --batch: \"FILE: RULE...\" a message (--counts:\n"
+	"         RULE:N, N the matches counted)\n"
+	"  bench  the rules' own time on the messages (folders walked)\n"
+	"  exit: 64 usage, 66 an input is missing, 78 configuration\n";
+
+/*
+ * An option where a path or message belongs ("rules lint --json"): the
+ * subcommands read their few options in order, so whatever else starts
+ * with "-" is a mistake, not a file name.  "-" alone is not an option.
+ */
+static bool
+stray_option(int argc, char **argv)
+{
+	static const char *const known[] = { "--no-stress", "--batch",
+	    "--counts", "--weights", NULL };
+
+	for (int i = 2; i < argc; i++) {
+		size_t k;
+
+		if (argv[i][0] != '-' || argv[i][1] == '\0')
+			continue;
+		for (k = 0; known[k] != NULL && strcmp(known[k], argv[i]); k++)
+			;
+		if (known[k] == NULL) {
+			fprintf(stderr, "vigilctl rules %s: unknown option "
+			    "\"%s\"\n", argv[1], argv[i]);
+			return true;
+		}
+	}
+	return false;
+}
+
+int
+ctl_rules(const struct ctl_opts *o, int argc, char **argv)
+{
+	if (ctl_wants_help(argc, argv, argc)) {
+		fputs(rules_usage, stdout);
+		return 0;
+	}
+	if (stray_option(argc, argv)) {
+		fputs(rules_usage, stderr);
+		return EX_USAGE;
+	}
+	if (argc >= 2 && strcmp(argv[1], "list") == 0)
+		return rules_list(o, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "lint") == 0)
+		return rules_lint(o, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "test") == 0)
+		return rules_test(o, argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "bench") == 0)
+		return rules_bench(o, argc - 1, argv + 1);
+	fputs(rules_usage, stderr);
+	return EX_USAGE;
+}

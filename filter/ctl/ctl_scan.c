@@ -1,0 +1,314 @@
+/*
+ * ctl_scan.c - `vigilctl scan`: messages through the same pipeline the
+ * milter runs, with every point of the score explained.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include <glib.h>
+
+#include "json.h"
+#include "lib/arena.h"
+#include "lib/log.h"
+#include "msg.h"
+#include "pipeline.h"
+#include "snap.h"
+#include "verdict.h"
+#include "ctl/vigilctl.h"
+
+/* s[0..n) with control bytes and DEL as \xHH: values come from mail. */
+static void
+put_safe(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+}
+
+/* The character a JSON escape \c stands for (\u aside). */
+static char
+json_unescape(char c)
+{
+	switch (c) {
+	case 'n': return '\n';
+	case 't': return '\t';
+	case 'r': return '\r';
+	case 'b': return '\b';
+	case 'f': return '\f';
+	default: return c;	/* \" \\ \/ */
+	}
+}
+
+/*
+ * Prints the JSON value at p the way a person reads it: a string without
+ * quotes or escapes, an object as "key=value ..." (null members left
+ * out), anything else as written.  Checks store flat values (msg.h);
+ * returns the end of the value.
+ */
+static const char *
+put_json_human(const char *p)
+{
+	bool first = true;
+	const char *q;
+
+	while (*p == ' ')
+		p++;
+	if (*p == '"') {
+		for (p++; *p != '\0' && *p != '"'; p++) {
+			char c = *p;
+
+			if (c == '\\' && p[1] != '\0') {
+				c = *++p;
+				if (c != 'u')
+					c = json_unescape(c);
+				else if (strnlen(p, 5) == 5) {
+					char hex[5], buf[8];
+					gunichar u;
+					size_t n;
+
+					memcpy(hex, p + 1, 4);
+					hex[4] = '\0';
+					u = (gunichar)strtoul(hex, NULL, 16);
+					p += 4;
+					n = (size_t)g_unichar_to_utf8(u, buf);
+					if (u < 0x20 || u == 0x7f)
+						printf("\\x%02x", (unsigned)u);
+					else
+						fwrite(buf, 1, n, stdout);
+					continue;
+				}
+			}
+			put_safe(&c, 1);
+		}
+		return *p == '"' ? p + 1 : p;
+	}
+	if (*p == '{') {
+		for (p++; *p != '\0' && *p != '}'; ) {
+			const char *k = p;
+
+			if (*p == ',' || *p == ' ') {
+				p++;
+				continue;
+			}
+			/* "key": */
+			if (*k != '"' || (q = strchr(k + 1, '"')) == NULL)
+				break;
+			p = q + 1;
+			while (*p == ' ' || *p == ':')
+				p++;
+			if (strncmp(p, "null", 4) == 0) {
+				p += 4;
+				continue;
+			}
+			printf("%s", first ? "" : "; ");
+			first = false;
+			put_safe(k + 1, (size_t)(q - k - 1));
+			putchar('=');
+			p = put_json_human(p);
+		}
+		return *p == '}' ? p + 1 : p;
+	}
+	for (q = p; *q != '\0' && *q != ',' && *q != '}' && *q != ' '; q++)
+		;
+	put_safe(p, (size_t)(q - p));
+	return q;
+}
+
+/* One field of the checks ("av", "bayes", ...) as a labelled line. */
+static void
+print_field(const char *k, const char *json)
+{
+	printf("  ");
+	put_safe(k, strlen(k));
+	if (strcmp(k, "bayes") == 0) {
+		/* The probability, or why there is none (a hit says). */
+		if (strcmp(json, "null") == 0)
+			printf(": no spam probability (store not ready or "
+			    "unavailable, see BAYES_ hits)\n");
+		else
+			printf(": spam probability %s\n", json);
+		return;
+	}
+	printf(": ");
+	if (strcmp(json, "null") == 0)
+		printf("-");
+	else
+		put_json_human(json);
+	putchar('\n');
+}
+
+static void
+print_human(const char *file, struct msg *m, const struct verdict *v, double ms)
+{
+	size_t n = msg_hit_count(m);
+
+	printf("%s: %s score=%.1f required=%.1f (%.2f ms)\n", file,
+	    action_name(v->action), v->score, v->required, ms);
+	if (v->action == ACTION_REJECT || v->action == ACTION_TEMPFAIL)
+		printf("  reply: %s %s %s\n", v->rcode, v->xcode, v->text);
+	for (size_t i = 0; i < n; i++) {
+		const struct hit *h = msg_hit(m, i);
+
+		printf("  %6.1f %-28s %s\n", h->score, h->name, h->detail);
+	}
+	if (n == 0)
+		printf("  (no hits)\n");
+	for (size_t i = 0; i < msg_field_count(m); i++) {
+		const char *k, *j;
+
+		msg_field(m, i, &k, &j);
+		print_field(k, j);
+	}
+}
+
+static void
+print_json(const char *file, struct msg *m, const struct verdict *v, double ms)
+{
+	printf("{\"file\":");
+	json_put_string(stdout, file);
+	printf(",\"action\":\"%s\",\"score\":%.2f,\"required\":%.2f,\"hits\":[",
+	    action_name(v->action), v->score, v->required);
+	for (size_t i = 0; i < msg_hit_count(m); i++) {
+		const struct hit *h = msg_hit(m, i);
+
+		printf("%s{\"name\":", i ? "," : "");
+		json_put_string(stdout, h->name);
+		printf(",\"score\":%.2f,\"detail\":", h->score);
+		json_put_string(stdout, h->detail);
+		printf("}");
+	}
+	printf("]");
+	if (v->action == ACTION_REJECT || v->action == ACTION_TEMPFAIL) {
+		printf(",\"reply\":");
+		json_put_string(stdout, v->text);
+		printf(",\"rcode\":\"%s\",\"xcode\":\"%s\"", v->rcode, v->xcode);
+	}
+	for (size_t i = 0; i < msg_field_count(m); i++) {
+		const char *k, *j;
+
+		msg_field(m, i, &k, &j);
+		printf(",");
+		json_put_string(stdout, k);
+		printf(":%s", j);
+	}
+	printf(",\"versions\":%s", verdict_versions_json(m, v));
+	printf(",\"shadow\":[");
+	for (size_t i = 0; i < msg_shadow_hit_count(m); i++) {
+		printf("%s", i ? "," : "");
+		json_put_string(stdout, msg_shadow_hit(m, i));
+	}
+	printf("]");
+	printf(",\"elapsed_ms\":%.3f}\n", ms);
+}
+
+struct scan_ctx {
+	struct snap		*snap;
+	const struct scan_env	*env;
+	bool			 json;
+};
+
+/* One message of a path (ctl_read_messages). */
+static int
+scan_one(void *arg, const char *name, const unsigned char *data, size_t len)
+{
+	struct scan_ctx *ctx = arg;
+	const struct verdict *v;
+	struct msg *m;
+
+	m = scan_buffer(ctx->snap, ctx->env, data, len, "ctl", &v);
+	if (ctx->json)
+		print_json(name, m, v, msg_elapsed_ms(m));
+	else
+		print_human(name, m, v, msg_elapsed_ms(m));
+	msg_end(&m);
+	return 0;
+}
+
+static const char scan_usage[] =
+	"usage: vigilctl scan [--json] [--ip ADDR] [--helo NAME] [--from ADDR]\n"
+	"                     [--rcpt ADDR]... [--auth USER] PATH...\n"
+	"  Runs each message through the milter's checks offline and explains\n"
+	"  every point of its score.  PATH is a message, a folder (walked),\n"
+	"  a Maildir, an mbox (each message, as PATH#N) or - for stdin.\n"
+	"  --json       one JSON object a message, for scripts\n"
+	"  --ip ADDR    the client address the MTA would report\n"
+	"  --helo NAME  its HELO name\n"
+	"  --from ADDR  the envelope sender\n"
+	"  --rcpt ADDR  an envelope recipient (repeatable)\n"
+	"  --auth USER  the SMTP AUTH user\n"
+	"  exit: 0 scanned, 64 usage, 66 a path cannot be read (the others\n"
+	"  are scanned), 78 configuration\n";
+
+int
+ctl_scan(const struct ctl_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "helo", required_argument, NULL, 'H' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "rcpt", required_argument, NULL, 'r' },
+		{ "auth", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct scan_env env = { 0 };
+	const char **rcpts = calloc((size_t)argc + 1, sizeof(char *));
+	struct scan_ctx ctx = { 0 };
+	bool json = false;
+	struct snap *s;
+	unsigned nerrors = 0;
+	int ch, rc = 0;
+
+	if (rcpts == NULL)
+		return EX_OSERR;
+	if (ctl_wants_help(argc, argv, argc)) {
+		fputs(scan_usage, stdout);
+		free(rcpts);
+		return 0;
+	}
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j': json = true; break;
+		case 'i': env.client_addr = optarg; break;
+		case 'H': env.helo = optarg; break;
+		case 'f': env.mail_from = optarg; break;
+		case 'r': rcpts[env.nrcpts++] = optarg; break;
+		case 'a': env.auth_user = optarg; break;
+		default:
+			fputs(scan_usage, stderr);
+			free(rcpts);
+			return EX_USAGE;
+		}
+	}
+	env.rcpts = rcpts;
+	if (optind >= argc) {
+		fprintf(stderr, "vigilctl scan: no message given (use - for stdin)\n");
+		free(rcpts);
+		return EX_USAGE;
+	}
+	if ((s = ctl_snap(o)) == NULL) {
+		free(rcpts);
+		return EX_CONFIG;
+	}
+	ctx.snap = s;
+	ctx.env = &env;
+	ctx.json = json;
+	for (int i = optind; i < argc; i++)
+		(void)ctl_read_messages("vigilctl scan", argv[i], scan_one,
+		    &ctx, &nerrors);	/* scan_one never stops the walk */
+	if (nerrors > 0)
+		rc = EX_NOINPUT;
+	fflush(stdout);
+	snap_unref(&s);
+	free(rcpts);
+	return rc;
+}
