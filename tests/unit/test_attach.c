@@ -129,7 +129,8 @@ scan(const char *const *ov, size_t nov, const char *name,
 static void
 test_bomb_stops_at_max_bytes(void **state)
 {
-	static const char *const ov[] = { "AttachArchiveMaxBytes=1m" };
+	static const char *const ov[] = { "AttachArchiveMaxBytes=1m",
+	    "AttachArchiveMaxTime=60s" };
 	static const struct { int f; const char *name; } cases[] = {
 		{ F_GZIP, "zeros.tar.gz" },
 		{ F_BZIP2, "zeros.tar.bz2" },
@@ -184,7 +185,8 @@ test_bomb_stops_at_max_bytes(void **state)
 static void
 test_streamed_zip_bomb(void **state)
 {
-	static const char *const ov[] = { "AttachArchiveMaxBytes=1m" };
+	static const char *const ov[] = { "AttachArchiveMaxBytes=1m",
+	    "AttachArchiveMaxTime=60s" };
 	const struct member mem[] = {
 		{ "zeros.bin", 48u << 20, NULL, 1 },
 		{ "after.exe", 10, "MZ-after!\n", 0 },
@@ -235,7 +237,8 @@ test_small_tar_listed(void **state)
 static void
 test_big_zip_listed(void **state)
 {
-	static const char *const ov[] = { "AttachArchiveMaxBytes=1m" };
+	static const char *const ov[] = { "AttachArchiveMaxBytes=1m",
+	    "AttachArchiveMaxTime=60s" };
 	enum { N = 150 };
 	struct member mem[N + 1];
 	char names[N][16];
