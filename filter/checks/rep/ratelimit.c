@@ -289,9 +289,10 @@ ratelimit_run(void *state, struct msg *m, enum check_phase phase,
 	    &err);
 	if (res == -1) {
 		/* Redis down or slow: no limits, the mail flows. */
-		atomic_fetch_add(&n_unavailable, 1);
-		if (!msg_has_hit(m, "RATELIMIT_UNAVAILABLE"))
+		if (!msg_has_hit(m, "RATELIMIT_UNAVAILABLE")) {
+			atomic_fetch_add(&n_unavailable, 1);	/* messages */
 			msg_add_hit(m, "RATELIMIT_UNAVAILABLE", 0, "%s", err);
+		}
 		log_msg(LOG_WARNING, m, "check=ratelimit result=unavailable "
 		    "why=\"%s\"", err);
 		free(err);
