@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,7 @@
 #include <cmocka.h>
 
 #include "checks/rep/rep.h"
+#include "metrics/metrics.h"
 
 static char	 dir[64];
 static char	 addr[64];
@@ -191,6 +193,35 @@ test_rl_parse(void **state)
 }
 
 static void
+test_band_parse(void **state)
+{
+	static const struct { const char *s; bool ok; double lo, hi; } cases[] = {
+		{ "3..8", true, 3, 8 },
+		{ "-1.5..2.5", true, -1.5, 2.5 },
+		{ "3.0..3.5", true, 3, 3.5 },
+		{ "8..3", false, 0, 0 },
+		{ "3..3", false, 0, 0 },
+		{ "3..", false, 0, 0 },
+		{ "..3", false, 0, 0 },
+		{ "x..4", false, 0, 0 },
+		{ "3-8", false, 0, 0 },
+		{ "3..8x", false, 0, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		double	 lo = -99, hi = -99;
+		bool	 ok = grey_band_parse(cases[i].s, &lo, &hi);
+
+		if (ok != cases[i].ok)
+			fail_msg("grey_band_parse(\"%s\") = %d", cases[i].s, ok);
+		if (ok && (lo != cases[i].lo || hi != cases[i].hi))
+			fail_msg("grey_band_parse(\"%s\") = %g..%g", cases[i].s,
+			    lo, hi);
+	}
+}
+
+static void
 test_bad_address(void **state)
 {
 	char	*err = NULL;
@@ -203,6 +234,42 @@ test_bad_address(void **state)
 	assert_null(rep_redis_new("[::1", 0, 100, "", &err));
 	assert_non_null(strstr(err, "missing ]"));
 	free(err);
+}
+
+/* The counters of `vigilctl stats` become Prometheus families. */
+static void
+test_metrics(void **state)
+{
+	static const char stats[] =
+	    "greylist.deferred 3\ngreylist.retried 2\ngreylist.allowed 1\n"
+	    "greylist.unavailable 0\nratelimit.taken 5\n"
+	    "ratelimit.limited.client 4\nratelimit.limited.recipient 0\n"
+	    "ratelimit.unavailable 1\n";
+	static const char *const want[] = {
+	    "# TYPE vigil_greylist_messages_total counter",
+	    "vigil_greylist_messages_total{result=\"deferred\"} 3",
+	    "vigil_greylist_messages_total{result=\"retried\"} 2",
+	    "vigil_greylist_messages_total{result=\"allowed\"} 1",
+	    "vigil_greylist_messages_total{result=\"unavailable\"} 0",
+	    "vigil_ratelimit_limited_messages_total{bucket=\"client\"} 4",
+	    "vigil_ratelimit_limited_messages_total{bucket=\"recipient\"} 0",
+	    "vigil_ratelimit_taken_total 5",
+	    "vigil_ratelimit_unavailable_messages_total 1",
+	};
+	struct metrics_fmt f = { .top_rules = 10 };
+	char	*buf = NULL;
+	size_t	 len = 0;
+
+	(void)state;
+	f.out = open_memstream(&buf, &len);
+	assert_non_null(f.out);
+	metrics_from_stats(&f, stats);
+	metrics_end(&f);
+	fclose(f.out);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (strstr(buf, want[i]) == NULL)
+			fail_msg("missing \"%s\" in:\n%s", want[i], buf);
+	free(buf);
 }
 
 /* ---- greylisting --------------------------------------------------- */
@@ -489,8 +556,10 @@ main(void)
 	const struct CMUnitTest pure[] = {
 		cmocka_unit_test(test_client_net),
 		cmocka_unit_test(test_rl_parse),
+		cmocka_unit_test(test_band_parse),
 		cmocka_unit_test(test_bad_address),
 		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_metrics),
 	};
 	const struct CMUnitTest live[] = {
 		cmocka_unit_test(test_grey_triplet),

@@ -149,8 +149,8 @@ grey_query(struct rep_redis *r, const struct grey_cfg *gc, const char *net,
 }
 
 /* "LOW..HIGH" ("3." reads as a number: split at the dots first). */
-static bool
-band_parse(const char *s, double *low_r, double *high_r)
+bool
+grey_band_parse(const char *s, double *low_r, double *high_r)
 {
 	char	*end, low[64];
 	const char *dots = strstr(s, "..");
@@ -187,7 +187,7 @@ greylist_setup(struct snap *snap, const char **err_r)
 
 	if (band == NULL || *band == '\0')
 		return st;
-	if (!band_parse(band, &st->low, &st->high)) {
+	if (!grey_band_parse(band, &st->low, &st->high)) {
 		snprintf(setup_err, sizeof(setup_err), "GreylistScore: \"%s\" "
 		    "is not LOW..HIGH with LOW < HIGH (e.g. 3..8)", band);
 		goto fail;

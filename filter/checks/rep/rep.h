@@ -17,6 +17,7 @@
 #ifndef VIGIL_REP_H
 #define VIGIL_REP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,6 +83,9 @@ enum grey_result {
 	GREY_CLIENT,		/* the client network is allowed */
 	GREY_KNOWN,		/* every triplet passed before */
 };
+
+/* GreylistScore's "LOW..HIGH" (LOW < HIGH); false when malformed. */
+bool		 grey_band_parse(const char *s, double *low_r, double *high_r);
 
 /* Looks up and updates the triplets (net, from, rcpts[i]) at now_ms.
  * Returns an enum grey_result and the seconds to wait in *wait_s_r
