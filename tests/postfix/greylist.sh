@@ -15,8 +15,9 @@
 #      the next message of the triplet passes at once, without
 #      GREYLIST_RETRIED.
 #   3. A client in TrustedNetworks is never greylisted.
-#   4. Redis stopped: the grey-band message of a new triplet is delivered
-#      with GREYLIST_UNAVAILABLE; nothing tempfailed.
+#   4. Redis hung (SIGSTOP), then stopped: the grey-band message of a new
+#      triplet is delivered with GREYLIST_UNAVAILABLE, within the timeout;
+#      nothing tempfailed.
 #   5. vigilctl stats and the metrics count what happened.
 # Prints ok/FAIL lines and ends with "N passed, N failed".
 set -u
@@ -174,8 +175,22 @@ else
 	pf_fail "trusted client not greylisted" "$code $(res "$T/tr1.tsv" tr1-0 6)"
 fi
 
-# ------------------------------------------------------------ 4. Redis down
+# ------------------------------------------------------------ 4. Redis hung, down
+# Hung (SIGSTOP): ReputationRedisTimeout (200ms) bounds the wait.
+kill -STOP "$redis_pid"
+t0=$(date +%s%N)
+code=$(send hg1 frank@example.org "$T/grey.eml" --xclient 198.51.100.8)
+ms=$((($(date +%s%N) - t0) / 1000000))
+kill -CONT "$redis_pid"
+pf_wait_drain 60
+st=$(status_of hg1-0)
+if [ "$code" = 250 ] && [[ $st == *GREYLIST_UNAVAILABLE* ]] && [ "$ms" -lt 5000 ]; then
+	pf_ok "Redis hung: delivered with GREYLIST_UNAVAILABLE (session ${ms} ms)"
+else
+	pf_fail "Redis hung: mail flows" "$code in ${ms} ms; $st"
+fi
 redis_stop TERM
+sleep 1.2	# past the pause after the timeout: a fresh connection attempt
 code=$(send dn1 erin@example.org "$T/grey.eml" --xclient 198.51.100.7)
 pf_wait_drain 60
 st=$(status_of dn1-0)
@@ -188,7 +203,7 @@ fi
 
 # ------------------------------------------------------------ 5. counters
 stats=$("$CTL" -c "$CONF" -o "ControlSocket=$PF_WORK/run/control.sock" stats)
-want="greylist.allowed 1 greylist.deferred 3 greylist.retried 2 greylist.unavailable 1"
+want="greylist.allowed 1 greylist.deferred 3 greylist.retried 2 greylist.unavailable 2"
 got=$(printf '%s\n' "$stats" | grep '^greylist\.' | tr '\n' ' ' | sed 's/ $//')
 if [ "$got" = "$want" ]; then
 	pf_ok "vigilctl stats: $got"

@@ -26,6 +26,7 @@
 
 #include "checks/rep/rep.h"
 #include "metrics/metrics.h"
+#include "t.h"
 
 static char	 dir[64];
 static char	 addr[64];
@@ -550,6 +551,140 @@ test_hung(void **state)
 	rep_redis_free(&r);
 }
 
+/* ---- the checks in the pipeline ----------------------------------- */
+
+/* A snapshot running only greylist and ratelimit on the test server (or
+ * on redis_addr), the whole score range grey. */
+static struct snap *
+glue_snap(const char *redis_addr)
+{
+	char	 conf[512];
+
+	snprintf(conf, sizeof(conf), "Checks greylist,ratelimit\n"
+	    "GreylistScore -10..1\nGreylistDelay 1h\n"
+	    "ReputationRedis %s\nReputationRedisDatabase 3\n"
+	    "ReputationRedisPrefix glue:\nRateLimitClient 1/1h\n"
+	    "TrustedNetworks 203.0.113.0/24\n", redis_addr);
+	return t_snap(conf, NULL, 0);
+}
+
+static struct msg *
+glue_msg(struct snap *s, const char *ip, const char *from, const char *user,
+    bool is_live)
+{
+	struct msg *m = msg_new(s, "test");
+
+	msg_set_live(m, is_live);
+	msg_set_client(m, ip, "mx.example.net");
+	msg_set_helo(m, "mx.example.net");
+	if (user != NULL)
+		msg_set_auth_user(m, user);
+	msg_set_mail_from(m, from);
+	msg_add_rcpt(m, "bob@example.com");
+	return m;
+}
+
+/* The forced action after the EOM phase, its text in *text_r. */
+static int
+glue_eom(struct msg *m, const char **text_r)
+{
+	const char *rcode, *xcode, *reason;
+
+	pipeline_phase(m, PHASE_EOM);
+	*text_r = NULL;
+	return msg_forced_action(m, &rcode, &xcode, text_r, &reason);
+}
+
+static void
+test_glue_greylist(void **state)
+{
+	struct snap *s = glue_snap(addr);
+	struct msg *m;
+	const char *text;
+
+	(void)state;
+	/* An internet client's grey-band message: 451 4.7.1. */
+	m = glue_msg(s, "192.0.2.7", "g1@example.org", NULL, true);
+	assert_int_equal(glue_eom(m, &text), ACTION_TEMPFAIL);
+	assert_non_null(strstr(text, "Greylisted"));
+	assert_non_null(strstr(text, "try again in 3600 seconds"));
+	msg_end(&m);
+	/* Never: authenticated, trusted, offline scans, out of the band,
+	 * already decided. */
+	m = glue_msg(s, "192.0.2.7", "g2@example.org", "alice", true);
+	assert_int_equal(glue_eom(m, &text), -1);
+	msg_end(&m);
+	m = glue_msg(s, "203.0.113.9", "g3@example.org", NULL, true);
+	assert_int_equal(glue_eom(m, &text), -1);
+	msg_end(&m);
+	m = glue_msg(s, "192.0.2.7", "g4@example.org", NULL, false);
+	assert_int_equal(glue_eom(m, &text), -1);
+	msg_end(&m);
+	m = glue_msg(s, "192.0.2.7", "g5@example.org", NULL, true);
+	msg_add_hit_scored(m, "T_SPAMMY", 5.0, "");
+	assert_int_equal(glue_eom(m, &text), -1);
+	msg_end(&m);
+	m = glue_msg(s, "192.0.2.7", "g6@example.org", NULL, true);
+	msg_force_action(m, ACTION_REJECT, "550", "5.7.1", "virus", "virus");
+	assert_int_equal(glue_eom(m, &text), ACTION_REJECT);
+	msg_end(&m);
+	snap_unref(&s);
+}
+
+static void
+test_glue_ratelimit(void **state)
+{
+	struct snap *s = glue_snap(addr);
+	struct msg *m;
+	const char *text, *rcode, *xcode, *reason;
+
+	(void)state;
+	m = glue_msg(s, "198.51.100.1", "r@example.org", NULL, true);
+	pipeline_phase(m, PHASE_ENVFROM);
+	assert_int_equal(msg_forced_action(m, &rcode, &xcode, &text, &reason),
+	    -1);
+	msg_end(&m);
+	m = glue_msg(s, "198.51.100.2", "r@example.org", NULL, true);
+	pipeline_phase(m, PHASE_ENVFROM);
+	assert_int_equal(msg_forced_action(m, &rcode, &xcode, &text, &reason),
+	    ACTION_TEMPFAIL);
+	assert_string_equal(rcode, "451");
+	assert_string_equal(xcode, "4.7.1");
+	assert_string_equal(reason, "ratelimit");
+	assert_non_null(strstr(text, "Rate limit exceeded for client network "
+	    "198.51.100.0/24; retry after 3600 seconds"));
+	msg_end(&m);
+	/* The user's bucket only, for an authenticated client. */
+	m = glue_msg(s, "198.51.100.3", "r@example.org", "bob", true);
+	pipeline_phase(m, PHASE_ENVFROM);
+	assert_int_equal(msg_forced_action(m, &rcode, &xcode, &text, &reason),
+	    -1);
+	msg_end(&m);
+	snap_unref(&s);
+}
+
+/* Redis unreachable: a finding of score 0 and no decision. */
+static void
+test_glue_unavailable(void **state)
+{
+	char	 dead[64];
+	struct snap *s;
+	struct msg *m;
+	const char *text;
+
+	(void)state;
+	snprintf(dead, sizeof(dead), "127.0.0.1:%d", free_port());
+	s = glue_snap(dead);
+	m = glue_msg(s, "192.0.2.7", "u@example.org", NULL, true);
+	pipeline_phase(m, PHASE_ENVFROM);
+	assert_int_equal(glue_eom(m, &text), -1);
+	assert_true(msg_has_hit(m, "GREYLIST_UNAVAILABLE"));
+	assert_true(msg_has_hit(m, "RATELIMIT_UNAVAILABLE"));
+	assert_true(msg_score(m) == 0);
+	msg_end(&m);
+	snap_unref(&s);
+}
+
 int
 main(void)
 {
@@ -570,6 +705,9 @@ main(void)
 		cmocka_unit_test(test_rl_all_or_none),
 		cmocka_unit_test(test_evalsha_fallback),
 		cmocka_unit_test(test_hung),
+		cmocka_unit_test(test_glue_greylist),
+		cmocka_unit_test(test_glue_ratelimit),
+		cmocka_unit_test(test_glue_unavailable),
 	};
 	int	 fails = 0;
 
