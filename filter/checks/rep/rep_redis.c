@@ -31,6 +31,7 @@
 
 #include "cfg.h"
 #include "checks/rep/rep.h"
+#include "lib/arena.h"
 #include "lib/log.h"
 
 const struct opt rep_opts[] = {
@@ -94,6 +95,8 @@ struct rep_redis {
 	char		*down_why;	/* the failure that set retry_at_ms */
 	_Atomic unsigned long long n_evalsha, n_eval;
 };
+
+static char	*strf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 
 static char *
 strf(const char *fmt, ...)
