@@ -43,7 +43,8 @@ const struct opt rep_opts[] = {
 	  "Redis database number of ReputationRedis (with BayesRedis's "
 	  "server: BayesRedisDatabase)" },
 	{ "ReputationRedisPrefix", OPT_STRING, "vigil:rep:", 0, 0, NULL,
-	  "Prefix of the greylisting and rate-limit keys" },
+	  "Prefix of the greylisting and rate-limit keys (for Redis Cluster "
+	  "put it in {braces}: a script's keys must share a slot)" },
 	{ "ReputationRedisTimeout", OPT_DURATION, "200ms", 10, 10000, NULL,
 	  "Connect and reply timeout; past it the checks are skipped with "
 	  "GREYLIST_UNAVAILABLE or RATELIMIT_UNAVAILABLE and the mail flows" },
