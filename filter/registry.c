@@ -22,6 +22,8 @@ extern const struct check check_dnsbl;
 extern const struct opt dnsbl_opts[];
 extern const struct check check_rules;
 extern const struct opt rules_opts[];
+extern const struct check check_ratelimit, check_greylist;
+extern const struct opt rep_opts[];
 
 const struct opt *const cfg_tables[] = {
 	core_opts,
@@ -33,6 +35,7 @@ const struct opt *const cfg_tables[] = {
 	policy_opts,
 	dnsbl_opts,
 	rules_opts,
+	rep_opts,
 	NULL
 };
 
@@ -50,6 +53,7 @@ const char *const cfg_table_titles[] = {
 	"Bayes classifier",
 	"Policy: lists and per-recipient thresholds",
 	"Rules",
+	"Greylisting and rate limits (Redis)",
 	NULL
 };
 
@@ -65,5 +69,9 @@ const struct check *const checks[] = {
 	&check_rules,
 	/* Last: it sees every other finding (autolearn, msg_score). */
 	&check_bayes,
+	/* After every scoring check: greylisting reads the final score,
+	 * and both only defer what no other check decided. */
+	&check_ratelimit,
+	&check_greylist,
 	NULL
 };
