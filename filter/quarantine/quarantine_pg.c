@@ -97,15 +97,25 @@ result_clear(void *r)
 	PQclear(r);
 }
 
-/* libpq's message without its trailing newline. */
+/* libpq's message on one line (it may span several), for the log. */
 static const char *
 pg_msg(struct arena *a, const char *s)
 {
-	size_t n = strlen(s);
+	size_t n = strlen(s), o = 0;
+	char *r;
 
 	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
 		n--;
-	return arena_strndup(a, s, n);
+	r = arena_alloc(a, n + 1);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+			if (o > 0 && r[o - 1] != ' ')
+				r[o++] = ' ';
+		} else
+			r[o++] = s[i];
+	}
+	r[o] = '\0';
+	return r;
 }
 
 static PGconn *
