@@ -15,7 +15,11 @@
 #      connections to MX 1: every message is either 250 and in the
 #      database once it is back, or 451 (the client retries); none is
 #      delivered, refused or lost; after the restart MX 1 quarantines
-#      again without a restart of its own.
+#      again without a restart of its own;
+#   5. `vigilctl quarantine migrate` moves the database's store into a
+#      folder (SQLite) and that into a second, empty database, with the
+#      same entries and messages; `vigilctl db upgrade` makes the schema
+#      of an empty database and reports one that is up to date.
 # Prints ok/FAIL lines and ends with "N passed, N failed".
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -268,5 +272,35 @@ if [ "$(cut -f4 "$T/back.tsv")" = 250 ] &&
 	pf_ok "PostgreSQL back: MX 1 quarantines again (no restart of vigil)"
 else
 	pf_fail "quarantine after PostgreSQL is back" "$(cat "$T/back.tsv")"
+fi
+# ------------------------------------------------------------ 5. migrate
+ctl 1 quarantine list --json | json_field /dev/stdin id | sort >"$T/pg.ids"
+plain=("$VIGILCTL" -c "$CONF" -o "QuarantineDir=$T/moved" -o "ControlSocket=$T/none.sock")
+pg_sql 'CREATE DATABASE vigil2'
+URI2="postgresql://vigil@127.0.0.1:$PG_PORT/vigil2"
+if ctl 1 quarantine migrate --to "$T/moved" >"$T/mig1.out" 2>&1 &&
+    "${plain[@]}" quarantine list --json | json_field /dev/stdin id | sort >"$T/moved.ids" &&
+    cmp -s "$T/pg.ids" "$T/moved.ids" && [ -s "$T/pg.ids" ] &&
+    "${plain[@]}" quarantine show "$ID" | grep -q 'Claim your prize today'; then
+	pf_ok "migrate PostgreSQL -> folder: $(wc -l <"$T/pg.ids") entries, messages readable"
+else
+	pf_fail "migrate to a folder" "$(cat "$T/mig1.out")"
+fi
+if "${plain[@]}" -o "QuarantineDB=$URI2" db upgrade >"$T/up.out" 2>&1 &&
+    grep -q '^schema version 0 -> 1$' "$T/up.out" &&
+    "${plain[@]}" -o "QuarantineDB=$URI2" db upgrade | grep -q 'version 1: up to date'; then
+	pf_ok "db upgrade makes an empty database's schema (0 -> 1), then finds it up to date"
+else
+	pf_fail "db upgrade" "$(cat "$T/up.out")"
+fi
+if "${plain[@]}" quarantine migrate --to "$URI2" >"$T/mig2.out" 2>&1 &&
+    "${plain[@]}" quarantine migrate --to "$URI2" >>"$T/mig2.out" 2>&1 &&
+    "${plain[@]}" -o "QuarantineDB=$URI2" quarantine list --json |
+    json_field /dev/stdin id | sort | cmp -s - "$T/pg.ids" &&
+    [ "$("$PG_BIN/psql" -X -A -t -h 127.0.0.1 -p "$PG_PORT" -U vigil -d vigil2 \
+        -c "SELECT count(*) FROM vigil_tokens WHERE used > 0")" = 1 ]; then
+	pf_ok "migrate folder -> PostgreSQL (twice: no duplicates), used nonce kept"
+else
+	pf_fail "migrate to PostgreSQL" "$(cat "$T/mig2.out")"
 fi
 pf_summary
