@@ -273,6 +273,13 @@ if [ "$(cut -f4 "$T/back.tsv")" = 250 ] &&
 else
 	pf_fail "quarantine after PostgreSQL is back" "$(cat "$T/back.tsv")"
 fi
+n=$(ctl 1 quarantine list --json | wc -l)
+if ctl 2 stats 2>&1 | grep -q "quarantine.entries *$n\b"; then
+	pf_ok "vigilctl stats of MX 2 counts the database's $n entries"
+else
+	pf_fail "stats from the database" "$(ctl 2 stats 2>&1 | grep -i quarantine)"
+fi
+
 # ------------------------------------------------------------ 5. migrate
 ctl 1 quarantine list --json | json_field /dev/stdin id | sort >"$T/pg.ids"
 plain=("$VIGILCTL" -c "$CONF" -o "QuarantineDir=$T/moved" -o "ControlSocket=$T/none.sock")
