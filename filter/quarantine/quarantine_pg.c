@@ -118,6 +118,15 @@ pg_msg(struct arena *a, const char *s)
 	return r;
 }
 
+/* The server's notices (a ROLLBACK with nothing to undo) are not news
+ * for the log, and stderr is the daemon's. */
+static void
+notice_drop(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 static PGconn *
 pg_connect(struct arena *a, const char *uri, const char **err_r)
 {
@@ -136,6 +145,7 @@ pg_connect(struct arena *a, const char *uri, const char **err_r)
 		return NULL;
 	}
 	arena_defer(a, conn_finish, c);
+	PQsetNoticeProcessor(c, notice_drop, NULL);
 	if (PQstatus(c) != CONNECTION_OK) {
 		*err_r = arena_printf(a, "quarantine database: connect: %s",
 		    pg_msg(a, PQerrorMessage(c)));
