@@ -50,6 +50,9 @@ const struct opt quarantine_opts[] = {
 	  "nonces, false positives) in that PostgreSQL database, shared by every MX and vigilctl, "
 	  "instead of QuarantineDir's files and index.sqlite; the password belongs in ~/.pgpass or "
 	  "passfile=, not here" },
+	{ "QuarantineDBTimeout", OPT_DURATION, "10s", 1000, 600000, NULL,
+	  "Longest wait for the QuarantineDB server, to connect and for each answer; "
+	  "past it the message is tempfailed" },
 	{ "QuarantineMode", OPT_ENUM, "store", 0, 0, "store|hold",
 	  "store: vigil's own quarantine; hold: the MTA's hold queue (postsuper -H)" },
 	{ "ReleaseKeyFile", OPT_PATH, NULL, 0, 0, NULL,

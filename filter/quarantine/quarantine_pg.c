@@ -17,7 +17,11 @@
  * quarantined message); a write is one transaction and the milter tells
  * the MTA to drop the message only after COMMIT succeeded.  An
  * unreachable database is an error, so the message is tempfailed and the
- * MTA retries it.  If the connection breaks during COMMIT the outcome is
+ * MTA retries it.  No wait is longer than QuarantineDBTimeout: connecting
+ * (libpq's connect_timeout) and each answer (polled here), so a server
+ * that hangs, or a network that drops its packets, costs a message that
+ * long and not a thread for good; a connection that timed out is not
+ * used again.  If the connection breaks during COMMIT the outcome is
  * unknown: the message is tempfailed, and at worst is quarantined twice.
  *
  * Text columns must be valid UTF-8 in a UTF-8 database, while mail need
@@ -25,7 +29,9 @@
  * are sent; the stored message itself is kept byte for byte.
  */
 #include <endian.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +45,7 @@
 #include "msg.h"
 #include "quarantine/quarantine.h"
 #include "quarantine/quarantine_private.h"
+#include "snap.h"
 #include "verdict.h"
 
 /* pg_advisory_xact_lock key while the schema is made or upgraded. */
@@ -85,6 +92,13 @@ qpg_is_uri(const char *s)
 	    strncmp(s, "postgres://", 11) == 0);
 }
 
+/* A connection and how long any answer may take. */
+struct pg_conn {
+	PGconn		*c;
+	int64_t		 timeout_ms;
+	bool		 dead;		/* timed out: its state is unknown */
+};
+
 static void
 conn_finish(void *c)
 {
@@ -127,31 +141,111 @@ notice_drop(void *arg, const char *message)
 	(void)message;
 }
 
-static PGconn *
-pg_connect(struct arena *a, const char *uri, const char **err_r)
+static struct pg_conn *
+pg_connect(struct arena *a, const char *uri, int64_t timeout_ms,
+    const char **err_r)
 {
 	/* The URI (dbname, expanded) overrides what comes before it. */
 	static const char *const keys[] = {
 		"connect_timeout", "client_encoding", "application_name",
-		"options", "dbname", NULL
+		"options", "keepalives_idle", "keepalives_interval",
+		"keepalives_count", "tcp_user_timeout", "dbname", NULL
 	};
 	const char *vals[] = {
-		"10", "UTF8", "vigil", "-c statement_timeout=60000", uri, NULL
+		/* whole seconds, at least 2 (libpq's minimum) */
+		arena_printf(a, "%" PRId64, timeout_ms < 2000 ? 2 :
+		    (timeout_ms + 999) / 1000),
+		"UTF8", "vigil",
+		arena_printf(a, "-c statement_timeout=%" PRId64, timeout_ms),
+		"10", "5", "3", arena_printf(a, "%" PRId64, timeout_ms),
+		uri, NULL
 	};
-	PGconn *c = PQconnectdbParams(keys, vals, 1);
+	struct pg_conn *pc = arena_alloc(a, sizeof(*pc));
 
-	if (c == NULL) {
+	pc->timeout_ms = timeout_ms;
+	pc->c = PQconnectdbParams(keys, vals, 1);
+	if (pc->c == NULL) {
 		*err_r = "quarantine database: connect: out of memory";
 		return NULL;
 	}
-	arena_defer(a, conn_finish, c);
-	PQsetNoticeProcessor(c, notice_drop, NULL);
-	if (PQstatus(c) != CONNECTION_OK) {
+	arena_defer(a, conn_finish, pc->c);
+	PQsetNoticeProcessor(pc->c, notice_drop, NULL);
+	if (PQstatus(pc->c) != CONNECTION_OK) {
 		*err_r = arena_printf(a, "quarantine database: connect: %s",
-		    pg_msg(a, PQerrorMessage(c)));
+		    pg_msg(a, PQerrorMessage(pc->c)));
 		return NULL;
 	}
-	return c;
+	return pc;
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool
+result_ok(const PGresult *r)
+{
+	ExecStatusType st = PQresultStatus(r);
+
+	return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+/*
+ * The answer to what was just sent: the first failed result, or the
+ * last one; NULL with *err_r when none came within the timeout (the
+ * connection is then dead) or the connection failed.
+ */
+static PGresult *
+pg_answer(struct arena *a, struct pg_conn *pc, const char **err_r)
+{
+	int64_t deadline = now_ms() + pc->timeout_ms;
+	PGresult *keep = NULL, *r;
+
+	for (;;) {
+		while (PQisBusy(pc->c)) {
+			struct pollfd p = { .fd = PQsocket(pc->c),
+			    .events = POLLIN };
+			int64_t left = deadline - now_ms();
+			int rc;
+
+			if (left <= 0) {
+				pc->dead = true;
+				*err_r = arena_printf(a, "no answer within "
+				    "%" PRId64 " ms (QuarantineDBTimeout)",
+				    pc->timeout_ms);
+				PQclear(keep);
+				return NULL;
+			}
+			rc = poll(&p, 1, (int)left);
+			if (rc == -1 && errno != EINTR) {
+				*err_r = arena_printf(a, "poll: %s",
+				    strerror(errno));
+				pc->dead = true;
+				PQclear(keep);
+				return NULL;
+			}
+			if (rc > 0 && !PQconsumeInput(pc->c)) {
+				*err_r = pg_msg(a, PQerrorMessage(pc->c));
+				PQclear(keep);
+				return NULL;
+			}
+		}
+		if ((r = PQgetResult(pc->c)) == NULL)
+			break;
+		if (keep == NULL || result_ok(keep)) {
+			PQclear(keep);
+			keep = r;
+		} else
+			PQclear(r);
+	}
+	if (keep == NULL)
+		*err_r = pg_msg(a, PQerrorMessage(pc->c));
+	return keep;
 }
 
 /*
@@ -160,24 +254,26 @@ pg_connect(struct arena *a, const char *uri, const char **err_r)
  * is cleared with a; NULL with *err_r on any failure.
  */
 static PGresult *
-pg_run(struct arena *a, PGconn *c, const char *what, const char *sql,
-    int n, const char *const *vals, const int *lens, const int *binary,
-    int binary_result, const char **err_r)
+pg_run(struct arena *a, struct pg_conn *pc, const char *what,
+    const char *sql, int n, const char *const *vals, const int *lens,
+    const int *binary, int binary_result, const char **err_r)
 {
-	PGresult *r;
-	ExecStatusType st;
+	const char *why = NULL;
+	PGresult *r = NULL;
 
-	r = PQexecParams(c, sql, n, NULL, vals, lens, binary, binary_result);
-	if (r == NULL) {
-		*err_r = arena_printf(a, "quarantine database: %s: %s", what,
-		    pg_msg(a, PQerrorMessage(c)));
-		return NULL;
+	if (pc->dead)
+		why = "the connection timed out before";
+	else if (!PQsendQueryParams(pc->c, sql, n, NULL, vals, lens, binary,
+	    binary_result))
+		why = pg_msg(a, PQerrorMessage(pc->c));
+	else if ((r = pg_answer(a, pc, &why)) != NULL) {
+		arena_defer(a, result_clear, r);
+		if (!result_ok(r))
+			why = pg_msg(a, PQresultErrorMessage(r));
 	}
-	arena_defer(a, result_clear, r);
-	st = PQresultStatus(r);
-	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+	if (why != NULL) {
 		*err_r = arena_printf(a, "quarantine database: %s: %s", what,
-		    pg_msg(a, PQresultErrorMessage(r)));
+		    why);
 		return NULL;
 	}
 	return r;
@@ -185,24 +281,33 @@ pg_run(struct arena *a, PGconn *c, const char *what, const char *sql,
 
 /* Runs sql without parameters (several statements allowed). */
 static bool
-pg_cmd(struct arena *a, PGconn *c, const char *sql, const char **err_r)
+pg_cmd(struct arena *a, struct pg_conn *pc, const char *sql,
+    const char **err_r)
 {
-	PGresult *r = PQexec(c, sql);
-	ExecStatusType st = r != NULL ? PQresultStatus(r) : PGRES_FATAL_ERROR;
-	bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+	const char *why = NULL;
+	PGresult *r = NULL;
 
-	if (!ok)
-		*err_r = arena_printf(a, "quarantine database: %.60s: %s", sql,
-		    pg_msg(a, r != NULL ? PQresultErrorMessage(r) :
-		    PQerrorMessage(c)));
+	if (pc->dead)
+		why = "the connection timed out before";
+	else if (!PQsendQuery(pc->c, sql))
+		why = pg_msg(a, PQerrorMessage(pc->c));
+	else if ((r = pg_answer(a, pc, &why)) != NULL && !result_ok(r))
+		why = pg_msg(a, PQresultErrorMessage(r));
 	PQclear(r);
-	return ok;
+	if (why != NULL) {
+		*err_r = arena_printf(a, "quarantine database: %.60s: %s", sql,
+		    why);
+		return false;
+	}
+	return true;
 }
 
 static void
-pg_rollback(PGconn *c)
+pg_rollback(struct arena *a, struct pg_conn *pc)
 {
-	PQclear(PQexec(c, "ROLLBACK"));
+	const char *ignored;
+
+	(void)pg_cmd(a, pc, "ROLLBACK", &ignored);
 }
 
 /* The rows a command changed. */
@@ -294,7 +399,7 @@ u8(struct arena *a, const char *s)
  * schema newer than this program knows is refused.
  */
 static bool
-schema_ensure(struct arena *a, PGconn *c, int *from_r, const char **err_r)
+schema_ensure(struct arena *a, struct pg_conn *c, int *from_r, const char **err_r)
 {
 	PGresult *r;
 	int v = 0;
@@ -351,7 +456,7 @@ schema_ensure(struct arena *a, PGconn *c, int *from_r, const char **err_r)
 		goto fail;
 	return true;
 fail:
-	pg_rollback(c);
+	pg_rollback(a, c);
 	return false;
 }
 
@@ -388,7 +493,7 @@ struct row {
 };
 
 static bool
-row_insert(struct arena *a, PGconn *c, struct row *r,
+row_insert(struct arena *a, struct pg_conn *c, struct row *r,
     const unsigned char *raw, size_t len, const char *const *rcpts,
     size_t nrcpts, const struct qhit *hits, size_t nhits, bool *new_r,
     const char **err_r)
@@ -433,7 +538,7 @@ row_insert(struct arena *a, PGconn *c, struct row *r,
 		goto fail;
 	return true;
 fail:
-	pg_rollback(c);
+	pg_rollback(a, c);
 	return false;
 }
 
@@ -447,10 +552,11 @@ qpg_put(struct arena *a, const char *uri, struct msg *m,
 	const char **rcpts;
 	struct qhit *hits;
 	size_t i, nr = msg_rcpt_count(m), nh = msg_hit_count(m);
-	PGconn *c;
+	struct pg_conn *c;
 	bool isnew;
 
-	if ((c = pg_connect(a, uri, err_r)) == NULL ||
+	if ((c = pg_connect(a, uri, (int64_t)cfg_duration_ms(
+	    snap_cfg(msg_snap(m)), "QuarantineDBTimeout"), err_r)) == NULL ||
 	    !schema_ensure(a, c, NULL, err_r))
 		return false;
 	r.v[0] = id;
@@ -490,15 +596,16 @@ qpg_put(struct arena *a, const char *uri, struct msg *m,
 bool
 qpg_open(struct qstore *q, const char *uri, int *from_r)
 {
-	PGconn *c = pg_connect(q->arena, uri, &q->err);
+	struct pg_conn *c = pg_connect(q->arena, uri, (int64_t)cfg_duration_ms(
+	    q->cfg, "QuarantineDBTimeout"), &q->err);
 
 	if (c == NULL || !schema_ensure(q->arena, c, from_r, &q->err))
 		return false;
-	q->pg = (struct pg_conn *)c;
+	q->pg = c;
 	return true;
 }
 
-#define PGC(q)	((PGconn *)(q)->pg)
+#define PGC(q)	((q)->pg)
 
 #define ENTRY_COLUMNS \
 	"e.id, e.time, e.queue_id, e.client, e.sender, e.subject, e.score," \
@@ -729,7 +836,7 @@ qpg_purge(struct qstore *q, int64_t before, size_t *n_r)
 	if (r == NULL || pg_run(q->arena, PGC(q), "purge tokens", "DELETE FROM"
 	    " vigil_tokens WHERE issued < $1::bigint", 1, vals, NULL, NULL, 0,
 	    &q->err) == NULL || !pg_cmd(q->arena, PGC(q), "COMMIT", &q->err)) {
-		pg_rollback(PGC(q));
+		pg_rollback(q->arena, PGC(q));
 		return false;
 	}
 	*n_r = (size_t)pg_changed(r);
@@ -817,12 +924,12 @@ qpg_record_fp(struct qstore *q, const struct qentry *e)
 		if (e->hits[i].score <= 0)
 			continue;	/* only rules that pushed toward spam */
 		if (!fp_add(q, e->hits[i].name, 1)) {
-			pg_rollback(PGC(q));
+			pg_rollback(q->arena, PGC(q));
 			return false;
 		}
 	}
 	if (!pg_cmd(q->arena, PGC(q), "COMMIT", &q->err)) {
-		pg_rollback(PGC(q));
+		pg_rollback(q->arena, PGC(q));
 		return false;
 	}
 	return true;
@@ -943,6 +1050,6 @@ qpg_import_extra(struct qstore *q, const struct qtoken *t, size_t ntok,
 	if (pg_cmd(q->arena, PGC(q), "COMMIT", &q->err))
 		return true;
 fail:
-	pg_rollback(PGC(q));
+	pg_rollback(q->arena, PGC(q));
 	return false;
 }

@@ -47,7 +47,13 @@ pg_sql() {
 }
 pg_halt() { [ -n "$PG_DIR" ] && pg_ctl_ -m "${1:-fast}" -w stop >/dev/null 2>&1; }
 pg_stop() {
+	local pid
 	[ -n "$PG_DIR" ] || return 0
+	# a test that stopped the server (SIGSTOP) and failed before SIGCONT
+	pid=$(head -1 "$PG_DIR/data/postmaster.pid" 2>/dev/null)
+	if [ -n "$pid" ]; then
+		kill -CONT "$pid" $(pgrep -P "$pid") 2>/dev/null
+	fi
 	pg_halt immediate
 	rm -rf "$PG_DIR"
 	PG_DIR=

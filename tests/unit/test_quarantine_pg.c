@@ -6,7 +6,9 @@
  * Messages go through scan_buffer() like vigilctl scan, then
  * quarantine_put() as the milter calls it.
  */
+#include <dirent.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,10 +85,11 @@ sql_num(const char *uri, const char *q)
 
 /* A snapshot whose QuarantineDB is a fresh schema of the test server. */
 static struct fixture *
-fixture_new_uri(const char *uri_override)
+fixture_new_opt(const char *uri_override, const char *extra)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	const char *ov[4];
+	const char *ov[5];
+	size_t nov = 3;
 	char *err = NULL, *opt, *ddl, *qdir;
 
 	assert_non_null(f);
@@ -106,7 +109,9 @@ fixture_new_uri(const char *uri_override)
 	ov[0] = opt;
 	ov[1] = qdir;
 	ov[2] = "Checks=policy,headers";
-	f->cfg = cfg_load(NULL, ov, 3, &err);
+	if (extra != NULL)
+		ov[nov++] = extra;
+	f->cfg = cfg_load(NULL, ov, nov, &err);
 	if (f->cfg == NULL)
 		fail_msg("cfg_load: %s", err);
 	f->snap = snap_build(f->cfg, &err);
@@ -115,6 +120,12 @@ fixture_new_uri(const char *uri_override)
 	free(opt);
 	free(qdir);
 	return f;
+}
+
+static struct fixture *
+fixture_new_uri(const char *uri_override)
+{
+	return fixture_new_opt(uri_override, NULL);
 }
 
 static struct fixture *
@@ -571,6 +582,104 @@ test_migrate(void **unused)
 	fixture_free(f);
 }
 
+/* Sends sig to the server (pid) and each process it started. */
+static void
+signal_server(pid_t pid, int sig)
+{
+	struct dirent *d;
+	DIR *dir = opendir("/proc");
+
+	assert_non_null(dir);
+	while ((d = readdir(dir)) != NULL) {
+		char path[300], buf[512], *p;
+		long ppid = 0;
+		FILE *f;
+
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", d->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fgets(buf, sizeof(buf), f) != NULL &&
+		    (p = strrchr(buf, ')')) != NULL)
+			(void)sscanf(p + 2, "%*c %ld", &ppid);
+		fclose(f);
+		if (ppid == (long)pid)
+			(void)kill((pid_t)atol(d->d_name), sig);
+	}
+	closedir(dir);
+	(void)kill(pid, sig);
+}
+
+static double
+secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A server that stops answering (frozen: it still accepts TCP) costs
+ * QuarantineDBTimeout, not a thread for good: an open store's query and
+ * a new connection both fail in about that time, and the store's
+ * connection is not used again.  Runs last: the server is stopped for a
+ * few seconds.
+ */
+static void
+test_frozen_server(void **unused)
+{
+	const char *spid = getenv("VIGIL_TEST_PG_PID");
+	struct fixture *f;
+	struct qstore *q;
+	const struct qentry **v;
+	char *err = NULL, *id;
+	const char *qerr, *qerr2;
+	double t0, t_list, t_get, t_put;
+	bool listed, got;
+	size_t n;
+
+	if (spid == NULL)
+		skip();
+	f = fixture_new_opt(NULL, "QuarantineDBTimeout=2s");
+	q = open_store(f);
+	signal_server((pid_t)atol(spid), SIGSTOP);
+	t0 = secs();
+	listed = quarantine_list(q, NULL, &v, &n);
+	t_list = secs() - t0;
+	qerr = strdup(quarantine_error(q));
+	t0 = secs();
+	got = quarantine_get(q, "0123456789abcdef0123456789abcdef") != NULL;
+	t_get = secs() - t0;
+	qerr2 = strdup(quarantine_error(q));
+	t0 = secs();
+	id = put_reason(f, "a@bad.example", "spam", 9, &err);
+	t_put = secs() - t0;
+	signal_server((pid_t)atol(spid), SIGCONT);
+
+	assert_false(listed);
+	if (strstr(qerr, "QuarantineDBTimeout") == NULL)
+		fail_msg("list: %s", qerr);
+	assert_true(t_list > 1.5 && t_list < 6);
+	assert_false(got);
+	assert_non_null(strstr(qerr2, "timed out before"));
+	assert_true(t_get < 1);
+	assert_null(id);
+	if (strstr(err, "connect") == NULL)
+		fail_msg("put: %s", err);
+	assert_true(t_put > 1.5 && t_put < 8);
+	free(err);
+	free((char *)qerr);
+	free((char *)qerr2);
+	quarantine_close(&q);
+	/* Answering again: the next message is stored. */
+	id = put(f, "b@bad.example");
+	assert_non_null(id);
+	free(id);
+	fixture_free(f);
+}
+
 int
 main(void)
 {
@@ -583,6 +692,7 @@ main(void)
 		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_schema_version),
 		cmocka_unit_test(test_migrate),
+		cmocka_unit_test(test_frozen_server),
 	};
 
 	base_uri = getenv("VIGIL_TEST_PG_URI");

@@ -17,4 +17,5 @@ if ! pg_start; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
+VIGIL_TEST_PG_PID=$(head -1 "$PG_DIR/data/postmaster.pid") \
 VIGIL_TEST_PG_URI=$PG_URI "${top_builddir:-$here/../..}/tests/unit/test_quarantine_pg"
