@@ -260,13 +260,17 @@ write_quarantine_stats(FILE *out)
 	struct qstore *q;
 	char *err = NULL, *index = NULL;
 
-	if (c == NULL || cfg_str(c, "QuarantineDir") == NULL ||
+	if (c == NULL)
+		goto out;
+	/* A database is asked; a folder without an index holds nothing. */
+	if (!quarantine_is_shared(c) && (cfg_str(c, "QuarantineDir") == NULL ||
 	    asprintf(&index, "%s/index.sqlite", cfg_str(c, "QuarantineDir")) < 0 ||
-	    access(index, F_OK) != 0)
+	    access(index, F_OK) != 0))
 		goto out;
 	if ((q = quarantine_open(c, false, &err)) == NULL ||
 	    !quarantine_write_stats(q, out))
 		log_sys(LOG_WARNING, "metrics: quarantine %s: %s",
+		    quarantine_is_shared(c) ? "database" :
 		    cfg_str(c, "QuarantineDir"), q == NULL ? err :
 		    quarantine_error(q));
 	quarantine_close(&q);

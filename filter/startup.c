@@ -244,7 +244,8 @@ startup_print_summary(FILE *out, const struct snap *s, const char *spec)
 	    threshold(c, "QuarantineScore", t2, sizeof(t2)),
 	    threshold(c, "RejectScore", t3, sizeof(t3)));
 	fprintf(out, "quarantine       %s\n", cfg_enum(c, "QuarantineMode") ?
-	    "Postfix's hold queue" : cfg_str(c, "QuarantineDir"));
+	    "Postfix's hold queue" : cfg_str(c, "QuarantineDB") != NULL ?
+	    "PostgreSQL (QuarantineDB)" : cfg_str(c, "QuarantineDir"));
 	if (cfg_bool(c, "BayesEnable"))
 		fprintf(out, "bayes store      %s\n", cfg_str(c, "BayesRedis") ?
 		    cfg_str(c, "BayesRedis") : cfg_str(c, "BayesDir"));

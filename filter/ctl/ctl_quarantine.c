@@ -1,6 +1,7 @@
 /*
- * ctl_quarantine.c - `vigilctl quarantine list|show|release|delete|purge`:
- * the admin's view of the quarantine store.  Reads the index directly
+ * ctl_quarantine.c - `vigilctl quarantine list|show|release|delete|purge|
+ * migrate` and `vigilctl db upgrade`: the admin's view of the quarantine
+ * store (files and SQLite, or PostgreSQL with QuarantineDB).  Reads the index directly
  * (quarantine.h); release goes through release.c.  Everything printed
  * from a message is made harmless for a terminal first.
  */
@@ -40,12 +41,16 @@ static const char usage_text[] =
 	"[--force]\n"
 	"       vigilctl quarantine delete ID...\n"
 	"       vigilctl quarantine purge --older-than DUR\n"
+	"       vigilctl quarantine migrate --to DIR|postgresql://...\n"
 	"  list     the entries, oldest first (--json: one object a line)\n"
 	"  show     envelope, hits, headers and a text preview of one entry\n"
 	"  release  re-inject through SendmailCommand; --to instead of the\n"
 	"           original recipients; --learn-ham also learns it as ham;\n"
 	"           one already released is refused (exit 1) unless --force\n"
 	"  delete   remove entries; purge: those older than DUR (30d)\n"
+	"  migrate  copy the configured store (entries, messages, release\n"
+	"           nonces, false positives) into another; ids already there\n"
+	"           are kept, so it can be run again after a failure\n"
 	"  exit: 0 ok, 1 refused or failed, 64 usage, 78 configuration\n";
 
 static int
@@ -195,6 +200,10 @@ store_is_unused(const struct ctl_opts *o)
 
 	if (c == NULL)
 		return false;
+	if (quarantine_is_shared(c)) {
+		cfg_unref(&c);
+		return false;	/* the database says */
+	}
 	dir = cfg_str(c, "QuarantineDir");
 	if (dir != NULL && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
 	    asprintf(&index, "%s/index.sqlite", dir) != -1 &&
@@ -676,6 +685,51 @@ cmd_purge(const struct ctl_opts *o, int argc, char **argv)
 	return rc;
 }
 
+static int
+cmd_migrate(const struct ctl_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct qstore *from, *to;
+	const char *dest = NULL, *err = NULL;
+	char *oerr = NULL;
+	struct cfg *c;
+	size_t n = 0;
+	int ch, rc = 0;
+
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (ch != 't')
+			return usage(NULL);
+		dest = optarg;
+	}
+	if (dest == NULL || optind != argc)
+		return usage("migrate needs --to DIR|postgresql://... and "
+		    "nothing else");
+	if ((from = store_open(o, &c)) == NULL)
+		return 1;
+	if ((to = quarantine_open_at(c, dest, true, &oerr)) == NULL) {
+		fprintf(stderr, "vigilctl quarantine migrate: %s\n", oerr);
+		free(oerr);
+		quarantine_close(&from);
+		cfg_unref(&c);
+		return 1;
+	}
+	if (!quarantine_migrate(from, to, &n, &err)) {
+		fprintf(stderr, "vigilctl quarantine migrate: %s (after %zu "
+		    "entries)\n", err, n);
+		rc = 1;
+	} else
+		printf("migrated %zu entries from %s to %s\n", n,
+		    quarantine_where(from), quarantine_where(to));
+	quarantine_close(&to);
+	quarantine_close(&from);
+	cfg_unref(&c);
+	return rc;
+}
+
 int
 ctl_quarantine(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -685,7 +739,7 @@ ctl_quarantine(const struct ctl_opts *o, int argc, char **argv)
 	} cmds[] = {
 		{ "list", cmd_list }, { "show", cmd_show },
 		{ "release", cmd_release }, { "delete", cmd_delete },
-		{ "purge", cmd_purge },
+		{ "purge", cmd_purge }, { "migrate", cmd_migrate },
 	};
 
 	if (ctl_wants_help(argc, argv, argc)) {
@@ -712,6 +766,8 @@ ctl_quarantine_stats(const struct ctl_opts *o, FILE *out)
 
 	if (c == NULL)
 		return 1;
+	if (quarantine_is_shared(c))
+		goto open;
 	if (cfg_str(c, "QuarantineDir") == NULL) {
 		cfg_unref(&c);
 		return 0;
@@ -724,6 +780,7 @@ ctl_quarantine_stats(const struct ctl_opts *o, FILE *out)
 		return 0;
 	}
 	free(index);
+open:
 	q = quarantine_open(c, false, &err);
 	if (q == NULL || !quarantine_write_stats(q, out)) {
 		fprintf(stderr, "vigilctl stats: %s\n", q == NULL ? err :
@@ -732,6 +789,38 @@ ctl_quarantine_stats(const struct ctl_opts *o, FILE *out)
 	}
 	free(err);
 	quarantine_close(&q);
+	cfg_unref(&c);
+	return rc;
+}
+
+/* `vigilctl db upgrade`: makes or upgrades the quarantine store's schema
+ * (the daemon does it too on first use, if its role may). */
+int
+ctl_db(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct cfg *c;
+	char *err = NULL;
+	int from, to, rc = 0;
+
+	if (ctl_wants_help(argc, argv, argc) ||
+	    argc != 2 || strcmp(argv[1], "upgrade") != 0) {
+		fputs("usage: vigilctl db upgrade\n"
+		    "  make or upgrade the quarantine store's schema\n"
+		    "  (QuarantineDB, or QuarantineDir's index.sqlite)\n",
+		    argc == 2 && strcmp(argv[1], "--help") == 0 ? stdout :
+		    stderr);
+		return ctl_wants_help(argc, argv, argc) ? 0 : EXIT_USAGE;
+	}
+	if ((c = ctl_cfg(o)) == NULL)
+		return EX_CONFIG;
+	if (!quarantine_upgrade(c, &from, &to, &err)) {
+		fprintf(stderr, "vigilctl db upgrade: %s\n", err);
+		free(err);
+		rc = 1;
+	} else if (from == to)
+		printf("schema version %d: up to date\n", to);
+	else
+		printf("schema version %d -> %d\n", from, to);
 	cfg_unref(&c);
 	return rc;
 }

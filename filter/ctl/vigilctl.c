@@ -34,8 +34,10 @@ static const struct {
 	  "scan [--json] [--ip ADDR] [--helo NAME] [--from ADDR] [--rcpt ADDR]... PATH...\n"
 	  "        scan messages offline and explain every point of their score" },
 	{ "quarantine", ctl_quarantine,
-	  "quarantine list|show|release|delete|purge ...\n"
+	  "quarantine list|show|release|delete|purge|migrate ...\n"
 	  "        review, release (--learn-ham) and remove quarantined mail" },
+	{ "db", ctl_db,
+	  "db upgrade    make or upgrade the quarantine store's schema" },
 	{ "rules", ctl_rules,
 	  "rules lint [--no-stress] [PATH...] | list [PATH...] | test MSG [RULE...]\n"
 	  "        | test --batch [--counts] MSG... | bench FILE|DIR...\n"

@@ -59,6 +59,7 @@ typedef int (*ctl_fn)(const struct ctl_opts *, int argc, char **argv);
 int	ctl_scan(const struct ctl_opts *, int, char **);
 int	ctl_bayes(const struct ctl_opts *, int, char **);
 int	ctl_quarantine(const struct ctl_opts *, int, char **);
+int	ctl_db(const struct ctl_opts *, int, char **);
 /* Appends the quarantine's counters (entries, false positives by rule)
  * from its index to `vigilctl stats`; 0 also when there is no store. */
 int	ctl_quarantine_stats(const struct ctl_opts *, FILE *out);

@@ -10,6 +10,8 @@
  *
  * Re-injection and release tokens live in release.c; the index's other
  * tables (release nonces, false positives, counters) in quarantine_tokens.c.
+ * With QuarantineDB set, every public function hands over to the
+ * PostgreSQL backend (quarantine_pg.c) instead.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -43,6 +45,14 @@ static pthread_mutex_t index_lock = PTHREAD_MUTEX_INITIALIZER;
 const struct opt quarantine_opts[] = {
 	{ "QuarantineDir", OPT_PATH, LOCALSTATEDIR "/lib/vigil/quarantine", 0, 0, NULL,
 	  "Folder of the quarantine store: one file per message and index.sqlite (made on first use)" },
+	{ "QuarantineDB", OPT_STRING, NULL, 0, 0, NULL,
+	  "postgresql://USER@HOST/DB: keep the quarantine (entries, compressed bodies, release "
+	  "nonces, false positives) in that PostgreSQL database, shared by every MX and vigilctl, "
+	  "instead of QuarantineDir's files and index.sqlite; the password belongs in ~/.pgpass or "
+	  "passfile=, not here" },
+	{ "QuarantineDBTimeout", OPT_DURATION, "10s", 1000, 600000, NULL,
+	  "Longest wait for the QuarantineDB server, to connect and for each answer; "
+	  "past it the message is tempfailed" },
 	{ "QuarantineMode", OPT_ENUM, "store", 0, 0, "store|hold",
 	  "store: vigil's own quarantine; hold: the MTA's hold queue (postsuper -H)" },
 	{ "ReleaseKeyFile", OPT_PATH, NULL, 0, 0, NULL,
@@ -229,6 +239,21 @@ static void
 db_close_deferred(void *db)
 {
 	sqlite3_close(db);
+}
+
+/* The schema version of dir's index before it is opened (0: none). */
+static int
+index_version(struct arena *a, const char *dir)
+{
+	char *path = arena_printf(a, "%s/index.sqlite", dir);
+	sqlite3 *db = NULL;
+	int v = 0;
+
+	if (access(path, F_OK) == 0 && sqlite3_open_v2(path, &db,
+	    SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+		v = schema_version(db);
+	sqlite3_close(db);
+	return v;
 }
 
 static void
@@ -418,6 +443,7 @@ quarantine_put(struct msg *m, const struct verdict *v, const char **id_r,
 	struct arena *a = msg_arena(m);
 	const struct cfg *c = snap_cfg(msg_snap(m));
 	const char *dir = cfg_str(c, "QuarantineDir");
+	const char *uri = cfg_str(c, "QuarantineDB");
 	unsigned char rnd[ID_BYTES];
 	const unsigned char *raw;
 	char *id, *path;
@@ -425,6 +451,28 @@ quarantine_put(struct msg *m, const struct verdict *v, const char **id_r,
 	size_t len;
 	bool ok;
 
+	if (uri != NULL) {
+		if (!qpg_is_uri(uri)) {
+			*err_r = "QuarantineDB is not a postgresql:// URI";
+			return false;
+		}
+		if (!util_random(rnd, sizeof(rnd))) {
+			*err_r = arena_printf(a, "quarantine: random id: %s",
+			    strerror(errno));
+			return false;
+		}
+		id = arena_alloc(a, ID_BYTES * 2 + 1);
+		util_hex(id, rnd, sizeof(rnd));
+		if ((raw = msg_raw(m, &len)) == NULL) {
+			*err_r = "quarantine: the message's bytes are not "
+			    "available";
+			return false;
+		}
+		if (!qpg_put(a, uri, m, v, id, raw, len, err_r))
+			return false;
+		*id_r = id;
+		return true;
+	}
 	if (dir == NULL) {
 		*err_r = "QuarantineDir is not set";
 		return false;
@@ -474,8 +522,10 @@ fail_file:
 
 /* The admin side. */
 
-struct qstore *
-quarantine_open(const struct cfg *c, bool create, char **err_r)
+/* The store at where (a folder or a postgresql:// URI). */
+static struct qstore *
+store_open(const struct cfg *c, const char *where, bool create,
+    int *from_r, char **err_r)
 {
 	struct qstore *q;
 	struct arena *a = arena_new("quarantine");
@@ -485,7 +535,12 @@ quarantine_open(const struct cfg *c, bool create, char **err_r)
 	q = arena_alloc(a, sizeof(*q));
 	q->arena = a;
 	q->cfg = c;
-	q->dir = cfg_str(c, "QuarantineDir");
+	if (qpg_is_uri(where)) {
+		if (!qpg_open(q, where, from_r))
+			goto fail;
+		return q;
+	}
+	q->dir = where;
 	if (q->dir == NULL)
 		err = "QuarantineDir is not set";
 	else if (create && !dir_make(a, q->dir, &err))
@@ -497,17 +552,88 @@ quarantine_open(const struct cfg *c, bool create, char **err_r)
 	    &st) == -1)
 		err = arena_printf(a, "quarantine %s: no index.sqlite: %s "
 		    "(nothing quarantined yet?)", q->dir, strerror(errno));
-	else
+	else {
+		if (from_r != NULL)
+			*from_r = index_version(a, q->dir);
 		q->db = index_open(a, q->dir, true, &err);
+	}
 	if (err != NULL) {
-		*err_r = strdup(err);
-		if (*err_r == NULL)
-			log_oom(strlen(err), "quarantine");
-		arena_free(&a);
-		return NULL;
+		q->err = err;
+		goto fail;
 	}
 	arena_defer(a, db_close_deferred, q->db);
 	return q;
+fail:
+	*err_r = strdup(q->err);
+	if (*err_r == NULL)
+		log_oom(strlen(q->err), "quarantine");
+	arena_free(&a);
+	return NULL;
+}
+
+/* QuarantineDB, or QuarantineDir; NULL with *err_r if neither works. */
+static const char *
+store_where(const struct cfg *c, char **err_r)
+{
+	const char *uri = cfg_str(c, "QuarantineDB");
+	const char *err = NULL;
+
+	if (uri != NULL && !qpg_is_uri(uri))
+		err = "QuarantineDB is not a postgresql:// URI";
+	else if (uri != NULL)
+		return uri;
+	else if (cfg_str(c, "QuarantineDir") == NULL)
+		err = "QuarantineDir is not set";
+	else
+		return cfg_str(c, "QuarantineDir");
+	*err_r = strdup(err);
+	if (*err_r == NULL)
+		log_oom(strlen(err), "quarantine");
+	return NULL;
+}
+
+struct qstore *
+quarantine_open(const struct cfg *c, bool create, char **err_r)
+{
+	const char *where = store_where(c, err_r);
+
+	return where != NULL ? store_open(c, where, create, NULL, err_r) :
+	    NULL;
+}
+
+struct qstore *
+quarantine_open_at(const struct cfg *c, const char *where, bool create,
+    char **err_r)
+{
+	return store_open(c, where, create, NULL, err_r);
+}
+
+bool
+quarantine_is_shared(const struct cfg *c)
+{
+	return cfg_str(c, "QuarantineDB") != NULL;
+}
+
+bool
+quarantine_upgrade(const struct cfg *c, int *from_r, int *to_r,
+    char **err_r)
+{
+	const char *where = store_where(c, err_r);
+	struct qstore *q;
+
+	*from_r = 0;
+	if (where == NULL ||
+	    (q = store_open(c, where, true, from_r, err_r)) == NULL)
+		return false;
+	*to_r = q->pg != NULL ? QPG_SCHEMA_VERSION : schema_version(q->db);
+	quarantine_close(&q);
+	return true;
+}
+
+const char *
+quarantine_where(const struct qstore *q)
+{
+	return q->pg != NULL ? "PostgreSQL" : q->dir;
 }
 
 void
@@ -650,6 +776,8 @@ quarantine_list_json(struct qstore *q, const struct qfilter *f, FILE *out)
 	sqlite3_stmt *st;
 	int rc;
 
+	if (q->pg != NULL)
+		return qpg_list_json(q, f, out);
 	st = quarantine_prepare(q->arena, q->db, "SELECT " ENTRY_JSON
 	    " FROM entries WHERE " FILTER_WHERE " ORDER BY time, rowid", &q->err);
 	if (st == NULL)
@@ -677,6 +805,8 @@ quarantine_list(struct qstore *q, const struct qfilter *f,
 
 	if (f == NULL)
 		f = &none;
+	if (q->pg != NULL)
+		return qpg_list(q, f, entries_r, n_r);
 	st = quarantine_prepare(q->arena, q->db, "SELECT " ENTRY_COLUMNS
 	    " FROM entries WHERE " FILTER_WHERE " ORDER BY time, rowid", &q->err);
 	rst = quarantine_prepare(q->arena, q->db, "SELECT addr FROM rcpts"
@@ -724,6 +854,8 @@ quarantine_get(struct qstore *q, const char *id)
 		    id);
 		return NULL;
 	}
+	if (q->pg != NULL)
+		return qpg_get(q, id);
 	st = quarantine_prepare(q->arena, q->db, "SELECT " ENTRY_COLUMNS
 	    " FROM entries WHERE id = ?", &q->err);
 	rst = quarantine_prepare(q->arena, q->db, "SELECT addr FROM rcpts"
@@ -778,6 +910,8 @@ quarantine_path(struct qstore *q, const char *id)
 {
 	if (!quarantine_id_is_valid(id))
 		BUG("quarantine_path: invalid id reached the store");
+	if (q->pg != NULL)
+		return NULL;	/* no files */
 	return arena_printf(q->arena, "%s/%s.eml", q->dir, id);
 }
 
@@ -796,6 +930,8 @@ quarantine_read(struct qstore *q, const char *id, size_t *len_r)
 		    id);
 		return NULL;
 	}
+	if (q->pg != NULL)
+		return qpg_read(q, id, len_r);
 	path = quarantine_path(q, id);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1 || fstat(fd, &st) == -1) {
@@ -845,6 +981,8 @@ quarantine_delete(struct qstore *q, const char *id)
 
 	if (quarantine_get(q, id) == NULL)
 		return false;
+	if (q->pg != NULL)
+		return qpg_delete(q, id);
 	path = quarantine_path(q, id);
 	if (!quarantine_exec(q->arena, q->db, "BEGIN IMMEDIATE", &q->err))
 		return false;
@@ -919,6 +1057,8 @@ quarantine_purge(struct qstore *q, int64_t before, size_t *n_r)
 		q->err = "quarantine purge: no age given";
 		return false;
 	}
+	if (q->pg != NULL)
+		return qpg_purge(q, before, n_r);
 	if (!quarantine_list(q, &f, &v, &n))
 		return false;
 	del = quarantine_prepare(q->arena, q->db, "DELETE FROM entries WHERE id = ?",
@@ -951,5 +1091,124 @@ quarantine_purge(struct qstore *q, int64_t before, size_t *n_r)
 	return true;
 fail:
 	(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);	/* err set */
+	return false;
+}
+
+/* Migration into an SQLite store: the file, then the rows (kept if the
+ * id is already there). */
+static bool
+sq_import(struct qstore *q, const struct qentry *e, const unsigned char *raw,
+    size_t len)
+{
+	const char *path = quarantine_path(q, e->id);
+	sqlite3_stmt *st;
+	size_t i;
+
+	if (access(path, F_OK) == 0)
+		return true;	/* migrated before */
+	if (!file_write_synced(q->arena, path, raw, len, &q->err) ||
+	    !dir_sync(q->arena, q->dir, &q->err) ||
+	    !quarantine_exec(q->arena, q->db, "BEGIN IMMEDIATE", &q->err))
+		goto fail_file;
+	st = quarantine_prepare(q->arena, q->db, "INSERT OR IGNORE INTO entries"
+	    " (id, time, queue_id, client, sender, subject, score, reason,"
+	    " action, size, released, versions)"
+	    " VALUES (?,?,?,?,?,?,?,?,'quarantine',?,?,?)", &q->err);
+	if (st == NULL)
+		goto fail;
+	sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, e->time);
+	sqlite3_bind_text(st, 3, e->queue_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, e->client, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, e->sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, e->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 7, e->score);
+	sqlite3_bind_text(st, 8, e->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, e->size);
+	sqlite3_bind_int64(st, 10, e->released);
+	if (e->versions != NULL)
+		sqlite3_bind_text(st, 11, e->versions, -1, SQLITE_STATIC);
+	if (!quarantine_step(q->arena, q->db, st, "import entry", &q->err))
+		goto fail;
+	st = quarantine_prepare(q->arena, q->db, "INSERT INTO rcpts (id, n, addr)"
+	    " VALUES (?,?,?)", &q->err);
+	if (st == NULL)
+		goto fail;
+	for (i = 0; i < e->nrcpts; i++) {
+		sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(st, 3, e->rcpts[i], -1, SQLITE_STATIC);
+		if (!quarantine_step(q->arena, q->db, st, "import recipient",
+		    &q->err))
+			goto fail;
+	}
+	st = quarantine_prepare(q->arena, q->db, "INSERT INTO hits (id, n, name,"
+	    " score, detail) VALUES (?,?,?,?,?)", &q->err);
+	if (st == NULL)
+		goto fail;
+	for (i = 0; i < e->nhits; i++) {
+		sqlite3_bind_text(st, 1, e->id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(st, 3, e->hits[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_double(st, 4, e->hits[i].score);
+		sqlite3_bind_text(st, 5, e->hits[i].detail, -1, SQLITE_STATIC);
+		if (!quarantine_step(q->arena, q->db, st, "import hit", &q->err))
+			goto fail;
+	}
+	if (quarantine_exec(q->arena, q->db, "COMMIT", &q->err))
+		return true;
+fail:
+	(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
+fail_file:
+	(void)unlink(path);
+	return false;
+}
+
+/*
+ * Copies every entry with its message, then the release nonces and the
+ * false-positive counts, from one store into the other.  Each entry is
+ * its own transaction and an id already in to is kept, so a migration
+ * that stopped half way can be run again; counts add up, so merging the
+ * stores of several MXes into one database sums them.
+ */
+bool
+quarantine_migrate(struct qstore *from, struct qstore *to, size_t *n_r,
+    const char **err_r)
+{
+	const struct qentry **v;
+	struct qtoken *tok;
+	struct qfp *fps;
+	size_t n, ntok, nfp;
+
+	*n_r = 0;
+	if (!quarantine_list(from, NULL, &v, &n))
+		goto fail_from;
+	for (size_t i = 0; i < n; i++) {
+		const struct qentry *e = quarantine_get(from, v[i]->id);
+		const unsigned char *raw;
+		size_t len;
+
+		if (e == NULL || (raw = quarantine_read(from, e->id, &len)) ==
+		    NULL)
+			goto fail_from;
+		if (!(to->pg != NULL ? qpg_import(to, e, raw, len) :
+		    sq_import(to, e, raw, len)))
+			goto fail_to;
+		(*n_r)++;
+	}
+	if (!(from->pg != NULL ? qpg_tokens(from, &tok, &ntok) :
+	    quarantine_sq_tokens(from, &tok, &ntok)) ||
+	    !(from->pg != NULL ? qpg_fps(from, &fps, &nfp) :
+	    quarantine_sq_fps(from, &fps, &nfp)))
+		goto fail_from;
+	if (!(to->pg != NULL ? qpg_import_extra(to, tok, ntok, fps, nfp) :
+	    quarantine_sq_import_extra(to, tok, ntok, fps, nfp)))
+		goto fail_to;
+	return true;
+fail_from:
+	*err_r = quarantine_error(from);
+	return false;
+fail_to:
+	*err_r = quarantine_error(to);
 	return false;
 }

@@ -1,6 +1,7 @@
 /*
  * quarantine.h - the quarantine store: one file per message under
- * QuarantineDir plus an SQLite index.  The milter calls quarantine_put()
+ * QuarantineDir plus an SQLite index, or, with QuarantineDB set, one
+ * PostgreSQL database that several MXes share (bodies compressed in it).  The milter calls quarantine_put()
  * for ACTION_QUARANTINE and tells the MTA to drop the message only when it
  * returned true (file and directory fsync'd, index row committed).
  *
@@ -24,7 +25,7 @@ struct cfg;
 struct msg;
 struct verdict;
 
-/* QuarantineDir, QuarantineMode and the release options (registry.c). */
+/* QuarantineDir, QuarantineDB, QuarantineMode and the release options (registry.c). */
 extern const struct opt quarantine_opts[];
 
 enum quarantine_mode {
@@ -90,6 +91,21 @@ struct qstore;
  * malloc'd message (caller frees).
  */
 struct qstore	*quarantine_open(const struct cfg *, bool create, char **err_r);
+/* The same for an explicit folder or postgresql:// URI (migration). */
+struct qstore	*quarantine_open_at(const struct cfg *, const char *where,
+		    bool create, char **err_r);
+/* Is the configured store a database shared by hosts (QuarantineDB)? */
+bool		 quarantine_is_shared(const struct cfg *);
+/* "PostgreSQL" or the folder, for messages. */
+const char	*quarantine_where(const struct qstore *);
+/* Makes or upgrades the configured store's schema: versions before and
+ * after in *from_r (0: none) and *to_r; false with *err_r (malloc'd). */
+bool		 quarantine_upgrade(const struct cfg *, int *from_r, int *to_r,
+		    char **err_r);
+/* Copies every entry, message, release nonce and false-positive count
+ * of from into to (ids already in to are kept); *n_r entries. */
+bool		 quarantine_migrate(struct qstore *from, struct qstore *to,
+		    size_t *n_r, const char **err_r);
 /* Closes the store and frees every entry and string it handed out. */
 void		 quarantine_close(struct qstore **);
 /* The last error on the store: what failed and why. */
@@ -105,7 +121,8 @@ bool		 quarantine_list_json(struct qstore *, const struct qfilter *f,
 		    FILE *out);
 /* One entry with its hits; NULL when unknown, invalid or on error. */
 const struct qentry *quarantine_get(struct qstore *, const char *id);
-/* The message file of an entry (string owned by the store). */
+/* The message file of an entry (string owned by the store); NULL for a
+ * store that keeps no files (QuarantineDB). */
 const char	*quarantine_path(struct qstore *, const char *id);
 /* Reads the stored message into memory owned by the store. */
 const unsigned char *quarantine_read(struct qstore *, const char *id,
