@@ -58,6 +58,10 @@ static const struct {
 	  "bayes learn --spam|--ham [--forget] [--list FILE] PATH... | stats | expire\n"
 	  "        | classify [--list FILE] PATH... | bench [--cv] CORPUS SPLITDIR\n"
 	  "        train and inspect the Bayes classifier (files, Maildirs, mbox, -)" },
+	{ "trace", ctl_trace,
+	  "trace [--from A] [--to B] [--subject TEXT] [--message-id ID] [--queue-id Q]\n"
+	  "        [--since 2d] [--log FILE] [--maillog FILE] [--json]\n"
+	  "        where is my mail? each matching message's story from LogFile" },
 };
 
 static void

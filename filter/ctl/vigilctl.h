@@ -64,5 +64,6 @@ int	ctl_quarantine(const struct ctl_opts *, int, char **);
 int	ctl_quarantine_stats(const struct ctl_opts *, FILE *out);
 int	ctl_rules(const struct ctl_opts *, int, char **);
 int	ctl_scores(const struct ctl_opts *, int, char **);
+int	ctl_trace(const struct ctl_opts *, int, char **);
 
 #endif
