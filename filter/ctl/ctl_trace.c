@@ -333,7 +333,7 @@ ctl_trace(const struct ctl_opts *o, int argc, char **argv)
 	bool json = false;
 	unsigned nbad = 0, found = 0;
 	char *path;
-	struct cfg *c;
+	struct cfg *c = NULL;
 	struct qstore *q = NULL;
 	int ch, rc = 0;
 
@@ -392,9 +392,9 @@ ctl_trace(const struct ctl_opts *o, int argc, char **argv)
 	if (!json && (c = ctl_cfg(o)) != NULL) {
 		char *err = NULL;
 
+		/* The store reads c until it is closed. */
 		q = quarantine_open(c, false, &err);
 		free(err);
-		cfg_unref(&c);
 	}
 	for (guint i = 0; i < t.all->len; i++) {
 		struct json_object *rec = t.all->pdata[i];
@@ -415,6 +415,8 @@ ctl_trace(const struct ctl_opts *o, int argc, char **argv)
 		printf("%u message(s) found\n", found);
 	if (q != NULL)
 		quarantine_close(&q);
+	if (c != NULL)
+		cfg_unref(&c);
 	g_ptr_array_free(t.all, TRUE);
 	return found > 0 ? 0 : 1;
 }
