@@ -62,6 +62,10 @@ static const struct {
 	  "trace [--from A] [--to B] [--subject TEXT] [--message-id ID] [--queue-id Q]\n"
 	  "        [--since 2d] [--log FILE] [--maillog FILE] [--json]\n"
 	  "        where is my mail? each matching message's story from LogFile" },
+	{ "replay", ctl_replay,
+	  "replay [--rules DIR] [--weights FILE] [-o K=V]... SOURCE...\n"
+	  "        scan mail with the running and a candidate configuration, show\n"
+	  "        what changes (SOURCE: quarantine, a folder, an mbox); 1 if anything does" },
 };
 
 static void
