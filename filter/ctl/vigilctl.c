@@ -66,6 +66,9 @@ static const struct {
 	  "replay [--rules DIR] [--weights FILE] [-o K=V]... SOURCE...\n"
 	  "        scan mail with the running and a candidate configuration, show\n"
 	  "        what changes (SOURCE: quarantine, a folder, an mbox); 1 if anything does" },
+	{ "report", ctl_report,
+	  "report [--since 7d] [--log FILE] [--html FILE]\n"
+	  "        what the filter did, from LogFile, against the period before" },
 };
 
 static void

@@ -66,5 +66,6 @@ int	ctl_rules(const struct ctl_opts *, int, char **);
 int	ctl_scores(const struct ctl_opts *, int, char **);
 int	ctl_trace(const struct ctl_opts *, int, char **);
 int	ctl_replay(const struct ctl_opts *, int, char **);
+int	ctl_report(const struct ctl_opts *, int, char **);
 
 #endif

@@ -193,4 +193,20 @@ fi
     pf_ok "trace reads the rotated file (LogFile.1) as well" ||
     pf_fail "trace over LogFile.1" "$(cat "$T/trot.out")"
 
+# --- report over the same log: the week's counts ----------------------
+"${CTL[@]}" report --since 1d --html "$T/report.html" >"$T/report.txt" 2>&1
+if grep -q '^messages 5  (previous 0, new)' "$T/report.txt" &&
+    grep -Eq '^  accept +3 +60.0%' "$T/report.txt" &&
+    grep -Eq '^  quarantine +1 +20.0%' "$T/report.txt" &&
+    grep -Eq '^  reject +1 +20.0%' "$T/report.txt" &&
+    grep -Eq '^  T_TRACE_QUAR +1 ' "$T/report.txt" &&
+    grep -A3 '^top rules by false positives' "$T/report.txt" | grep -Eq '^  T_TRACE_QUAR +1 ' &&
+    grep -A1 '^top rejected client networks' "$T/report.txt" | grep -Eq '^  192.0.2.0/24 +1 ' &&
+    grep -A1 '^top rejected sender domains' "$T/report.txt" | grep -Eq '^  pharma.example +1 ' &&
+    grep -q '<title>reject: 1</title>' "$T/report.html"; then
+	pf_ok "report from this LogFile: 5 messages, the released one a false positive of T_TRACE_QUAR"
+else
+	pf_fail "report over the trace log" "$(sed -n "/^top/,\$p" "$T/report.txt"; grep -o "<title>[^<]*" "$T/report.html" | head -12)"
+fi
+
 pf_summary
