@@ -43,8 +43,9 @@ const struct opt core_opts[] = {
 	{ "LogLevel", OPT_ENUM, "info", 0, 0, "err|warn|info|debug",
 	  "Lowest level logged" },
 	{ "LogFile", OPT_PATH, NULL, 0, 0, NULL,
-	  "File that gets one record per message (appended; reopened on "
-	  "SIGUSR1 or when logrotate moved it; unset: none)" },
+	  "File that gets one record per message (appended; opened at start, "
+	  "before UserID applies, and reopened on SIGUSR1 or when logrotate "
+	  "moved it; a reload does not change it; unset: none)" },
 	{ "LogFormat", OPT_ENUM, "text", 0, 0, "text|json",
 	  "Records in LogFile: text (the verdict line) or json (one object "
 	  "a line, read by vigilctl trace and report)" },

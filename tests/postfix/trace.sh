@@ -31,6 +31,7 @@ OPTS=(Checks=headers,rules,policy "LocalRulesDir=$PF_WORK/rules.d"
     TagScore=4 QuarantineScore=6 RejectScore=20 QuarantineMode=store
     "QuarantineDir=$PF_WORK/quarantine" "LogFile=$LOG" LogFormat=json
     AddHeaders=all "SendmailCommand=/usr/sbin/sendmail -C $PF_PFC"
+    "BlockSenders=blocked@spam.example"
     "ControlSocket=$PF_WORK/run/control.sock")
 CTL=("$VIGILCTL" -c "$CONF")
 for kv in "${OPTS[@]}"; do
@@ -207,6 +208,23 @@ if grep -q '^messages 5  (previous 0, new)' "$T/report.txt" &&
 	pf_ok "report from this LogFile: 5 messages, the released one a false positive of T_TRACE_QUAR"
 else
 	pf_fail "report over the trace log" "$(sed -n "/^top/,\$p" "$T/report.txt"; grep -o "<title>[^<]*" "$T/report.html" | head -12)"
+fi
+
+# --- refused at MAIL FROM: a record without content -------------------
+pf_send --xclient 192.0.2.44 --from blocked@spam.example \
+    --rcpt alice@sink.invalid --no-id "$T/ham.eml" >"$T/blk.tsv"
+IFS=$'\t' read -r _ _ _ bcode _ _ <"$T/blk.tsv"
+for _ in $(seq 50); do
+	grep -q 'blocked@spam.example' "$LOG" && break
+	sleep 0.2
+done
+"${CTL[@]}" trace --from blocked@ >"$T/tb.out" 2>&1
+if [ "${bcode:0:1}" = 5 ] && grep -q "verdict reject at MAIL FROM (policy)" "$T/tb.out" &&
+    grep -q "reject: 550 5.7.1 " "$T/tb.out" &&
+    grep -q "received from .*\[192.0.2.44\]" "$T/tb.out"; then
+	pf_ok "trace: a sender refused at MAIL FROM ($bcode), with the reply"
+else
+	pf_fail "trace of a blocked sender (SMTP $bcode)" "$(cat "$T/tb.out")"
 fi
 
 pf_summary
