@@ -129,32 +129,47 @@ print_when(const char *label, int64_t t)
 	printf("%s%s", label, buf);
 }
 
-/* The hits, in the order the checks found them. */
+struct pts {
+	const char	*name;
+	double		 points;
+};
+
+static gint
+by_points(gconstpointer a, gconstpointer b)
+{
+	const struct pts *x = a, *y = b;
+
+	if (x->points != y->points)
+		return x->points < y->points ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+/* The hits, most points first. */
 static void
 print_hits(struct json_object *rec)
 {
 	struct json_object *h;
-	GPtrArray *names;
+	GArray *a;
 
 	if (!json_object_object_get_ex(rec, "hits", &h) ||
 	    !json_object_is_type(h, json_type_object) ||
 	    json_object_object_length(h) == 0)
 		return;
-	names = g_ptr_array_new();
+	a = g_array_new(FALSE, FALSE, sizeof(struct pts));
 	json_object_object_foreach(h, k, v) {
-		(void)v;
-		g_ptr_array_add(names, k);
-	}
-	printf("  rules:");
-	for (guint i = 0; i < names->len; i++) {
-		struct json_object *pts;
+		struct pts p = { k, json_object_get_double(v) };
 
-		json_object_object_get_ex(h, names->pdata[i], &pts);
-		printf("%s %s %+.1f", i ? "," : "", (char *)names->pdata[i],
-		    json_object_get_double(pts));
+		g_array_append_val(a, p);
+	}
+	g_array_sort(a, by_points);
+	printf("  rules:");
+	for (guint i = 0; i < a->len; i++) {
+		struct pts *p = &g_array_index(a, struct pts, i);
+
+		printf("%s %s %+.1f", i ? "," : "", p->name, p->points);
 	}
 	printf("\n");
-	g_ptr_array_free(names, TRUE);
+	g_array_free(a, TRUE);
 }
 
 static void
