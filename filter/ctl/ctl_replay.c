@@ -142,9 +142,11 @@ replay_file(void *arg, const char *name, const unsigned char *data,
 	return 0;
 }
 
-/* Every quarantined message, with the envelope it came with. */
+/* Every quarantined message (only is NULL) or entry `only', with the
+ * envelope it came with. */
 static int
-replay_quarantine(struct replay *r, const struct ctl_opts *o)
+replay_quarantine(struct replay *r, const struct ctl_opts *o,
+    const char *only)
 {
 	struct cfg *c = ctl_cfg(o);
 	struct qstore *q;
@@ -170,6 +172,13 @@ replay_quarantine(struct replay *r, const struct ctl_opts *o)
 		cfg_unref(&c);
 		return EX_SOFTWARE;
 	}
+	if (only != NULL && quarantine_get(q, only) == NULL) {
+		fprintf(stderr, "vigilctl replay: quarantine:%s: no such entry\n",
+		    only);
+		quarantine_close(&q);
+		cfg_unref(&c);
+		return EX_NOINPUT;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct scan_env env = {
 			.client_addr = e[i]->client,
@@ -181,6 +190,8 @@ replay_quarantine(struct replay *r, const struct ctl_opts *o)
 		const unsigned char *data;
 		size_t len;
 
+		if (only != NULL && strcmp(e[i]->id, only) != 0)
+			continue;
 		if ((data = quarantine_read(q, e[i]->id, &len)) == NULL) {
 			fprintf(stderr, "vigilctl replay: quarantine %s: %s\n",
 			    e[i]->id, quarantine_error(q));
@@ -365,8 +376,9 @@ static const char usage_text[] =
     "  Scans each message with the running configuration and with a\n"
     "  candidate: shadow rules scoring, DIR's rules added, FILE's score\n"
     "  lines read last, each -o setting changed.  SOURCE is `quarantine'\n"
-    "  (every quarantined message, with its envelope), a message, a\n"
-    "  folder, a Maildir or an mbox.  Prints each message whose action\n"
+    "  (every quarantined message, with its envelope), quarantine:ID (one,\n"
+    "  as trace names it), a message, a folder, a Maildir or an mbox.\n"
+    "  Prints each message whose action\n"
     "  changes (--all: whose score changes) with the rules gained (+),\n"
     "  lost (-) or rescored (~), then the totals.\n"
     "exit status: 0 nothing changes, 1 something does, 64 usage,\n"
@@ -432,7 +444,10 @@ ctl_replay(const struct ctl_opts *o, int argc, char **argv)
 	for (int i = optind; i < argc && rc == 0; i++) {
 		if (strcmp(argv[i], "quarantine") == 0 &&
 		    access(argv[i], F_OK) != 0)
-			rc = replay_quarantine(&r, o);
+			rc = replay_quarantine(&r, o, NULL);
+		else if (strncmp(argv[i], "quarantine:", 11) == 0 &&
+		    access(argv[i], F_OK) != 0)
+			rc = replay_quarantine(&r, o, argv[i] + 11);
 		else
 			rc = ctl_read_messages("vigilctl replay", argv[i],
 			    replay_file, &r, &r.nerrors);

@@ -65,7 +65,8 @@ static const struct {
 	{ "replay", ctl_replay,
 	  "replay [--rules DIR] [--weights FILE] [-o K=V]... SOURCE...\n"
 	  "        scan mail with the running and a candidate configuration, show\n"
-	  "        what changes (SOURCE: quarantine, a folder, an mbox); 1 if anything does" },
+	  "        what changes (SOURCE: quarantine, quarantine:ID, a folder, an mbox);\n"
+	  "        1 if anything does" },
 	{ "report", ctl_report,
 	  "report [--since 7d] [--log FILE] [--html FILE]\n"
 	  "        what the filter did, from LogFile, against the period before" },

@@ -92,6 +92,20 @@ else
 	pf_fail "quarantine ids in replay's output" "id '$id'; $(head -3 "$T/r1.out")"
 fi
 
+# One entry, as trace names it.
+"${CTL[@]}" replay "quarantine:$id" >"$T/r1b.out" 2>&1
+rc=$?
+if [ $rc = 1 ] && grep -q "^$id: quarantine -> accept" "$T/r1b.out" &&
+    grep -q '^replayed 1 message(s): 1 change action' "$T/r1b.out"; then
+	pf_ok "replay quarantine:ID replays that entry alone"
+else
+	pf_fail "replay quarantine:$id (rc $rc)" "$(cat "$T/r1b.out")"
+fi
+"${CTL[@]}" replay quarantine:0000 >/dev/null 2>&1
+rc=$?
+[ $rc = 66 ] && pf_ok "replay of an unknown quarantine entry exits 66" ||
+    pf_fail "replay quarantine:0000" "rc $rc"
+
 # --- a candidate with other weights and a setting changed -------------
 printf 'score T_REPLAY_OFFER 30\n' >"$T/weights"
 "${CTL[@]}" replay --weights "$T/weights" -o RejectScore=26 quarantine \
