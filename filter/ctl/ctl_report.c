@@ -33,6 +33,7 @@ struct period {
 	GHashTable	*action, *rules, *fp, *nets, *domains, *av, *failures;
 	unsigned	 hour[24];
 	unsigned	*day;		/* ndays */
+	unsigned	*hourly;	/* nhours, ending now */
 	unsigned	 bayes_voted;
 	char		*bayes_state;	/* the latest record's */
 	char		*bayes_version;	/* "SPAM/HAM" learned */
@@ -41,14 +42,16 @@ struct period {
 
 struct report {
 	double		 now, len, start;	/* the current period: start.. */
+	bool		 is_until;	/* --until: later records are left out */
 	unsigned	 ndays;
+	unsigned	 nhours;	/* the hourly series: the last ones */
 	struct period	 cur, prev;
 	GHashTable	*quarantined;	/* entry id -> hits (json_object) */
 	GPtrArray	*releases;	/* "C"|"P" + entry id */
 };
 
 static void
-period_init(struct period *p, unsigned ndays)
+period_init(struct period *p, unsigned ndays, unsigned nhours)
 {
 	GHashTable **t[] = { &p->action, &p->rules, &p->fp, &p->nets,
 	    &p->domains, &p->av, &p->failures };
@@ -57,6 +60,7 @@ period_init(struct period *p, unsigned ndays)
 		*t[i] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 		    NULL);
 	p->day = g_new0(unsigned, ndays);
+	p->hourly = g_new0(unsigned, nhours ? nhours : 1);
 }
 
 static void
@@ -68,6 +72,7 @@ period_free(struct period *p)
 	for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
 		g_hash_table_destroy(t[i]);
 	g_free(p->day);
+	g_free(p->hourly);
 	g_free(p->bayes_state);
 	g_free(p->bayes_version);
 }
@@ -124,16 +129,24 @@ take(void *arg, struct json_object *rec)
 	time_t tt = (time_t)ts;
 	struct tm tm;
 
+	if (r->is_until && ts > r->now)
+		return;
 	p->n++;
 	count(p->action, action);
 	gmtime_r(&tt, &tm);
 	p->hour[tm.tm_hour]++;
 	if (is_cur) {
 		/* A record from after now (a clock stepped back) counts in
-		 * the last day. */
+		 * the last day and hour. */
 		unsigned d = (unsigned)((ts - r->start) / DAY);
 
 		p->day[d < r->ndays ? d : r->ndays - 1]++;
+		if (ts >= r->now - r->nhours * 3600.0) {
+			unsigned h = (unsigned)((ts - (r->now - r->nhours *
+			    3600.0)) / 3600.0);
+
+			p->hourly[h < r->nhours ? h : r->nhours - 1]++;
+		}
 	}
 	if (json_object_object_get_ex(rec, "hits", &o) &&
 	    json_object_is_type(o, json_type_object)) {
@@ -345,6 +358,7 @@ svg_bars(FILE *f, const char *id, const char *title, const struct bar *b,
 	const double w = 760, h = 200, left = 40, bottom = vertical_labels ?
 	    90 : 30, top_pad = 10;
 	double bw, maxv = 0;
+	size_t every;
 
 	for (size_t i = 0; i < nb; i++)
 		if (b[i].n > maxv)
@@ -352,6 +366,8 @@ svg_bars(FILE *f, const char *id, const char *title, const struct bar *b,
 	if (maxv == 0)
 		maxv = 1;
 	bw = (w - left - 10) / (nb ? nb : 1);
+	/* Many bars: a label on every few, each bar still has its title. */
+	every = nb > 31 ? (nb + 11) / 12 : 1;
 	fprintf(f, "<figure><figcaption>%s</figcaption>\n<svg class=\"plot\" "
 	    "id=\"%s\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
 	    "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\">\n",
@@ -371,7 +387,9 @@ svg_bars(FILE *f, const char *id, const char *title, const struct bar *b,
 		fprintf(f, "<path class=\"bar\" d=\"M%.1f %.1f h%.1f v%.1f "
 		    "h%.1f Z\"><title>%s: %u</title></path>\n", x, h,
 		    bw * 0.8, -bh, -bw * 0.8, lab, b[i].n);
-		if (vertical_labels)
+		if (i % every != 0)
+			;
+		else if (vertical_labels)
 			fprintf(f, "<text class=\"lab\" transform=\"translate("
 			    "%.1f %.0f) rotate(60)\">%s</text>\n",
 			    x + bw * 0.3, h + 12, lab);
@@ -479,6 +497,20 @@ write_html(struct report *r, const char *since, const char *path)
 	    false);
 	for (int h = 0; h < 24; h++)
 		g_free(b[h].label);
+	/* Hour by hour: the last hours of the period (a week at most). */
+	days = g_new0(struct bar, r->nhours);
+	for (unsigned h = 0; h < r->nhours; h++) {
+		time_t t = (time_t)(r->now - (r->nhours - h) * 3600.0);
+
+		strftime(a, sizeof(a), "%m-%d %H:%M", gmtime_r(&t, &tm));
+		days[h].label = g_strdup(a);
+		days[h].n = r->cur.hourly[h];
+	}
+	svg_bars(f, "plot-hourly", "Messages hour by hour (UTC, each bar the "
+	    "hour from its time)", days, r->nhours, false);
+	for (unsigned h = 0; h < r->nhours; h++)
+		g_free(days[h].label);
+	g_free(days);
 	fprintf(f, "</section>\n");
 
 	/* Actions. */
@@ -532,6 +564,31 @@ write_html(struct report *r, const char *since, const char *path)
 	return 0;
 }
 
+/* "@SECONDS" or "YYYY-MM-DDTHH:MM[:SS]Z" (UTC). */
+static bool
+parse_time(const char *text, double *t_r)
+{
+	struct tm tm = { 0 };
+	const char *end;
+	char *e;
+
+	if (text[0] == '@') {
+		long long v = strtoll(text + 1, &e, 10);
+
+		if (e == text + 1 || *e != '\0' || v < 0)
+			return false;
+		*t_r = (double)v;
+		return true;
+	}
+	end = strptime(text, "%Y-%m-%dT%H:%M", &tm);
+	if (end != NULL && *end == ':')
+		end = strptime(end, ":%S", &tm);
+	if (end == NULL || strcmp(end, "Z") != 0)
+		return false;
+	*t_r = (double)timegm(&tm);
+	return true;
+}
+
 static void
 rec_free(void *p)
 {
@@ -539,11 +596,12 @@ rec_free(void *p)
 }
 
 static const char usage_text[] =
-    "usage: vigilctl report [--since 7d] [--log FILE] [--html FILE]\n"
+    "usage: vigilctl report [--since 7d] [--until TIME] [--log FILE] [--html FILE]\n"
     "  What the filter did over the period (s, m, h, d, w; default 7d)\n"
-    "  from LogFile (LogFormat json), each figure against the period\n"
-    "  before.  --html FILE also writes it as one self-contained page\n"
-    "  with SVG plots.\n"
+    "  up to now, or to TIME (2026-12-07T00:00:00Z, or @SECONDS), from\n"
+    "  LogFile (LogFormat json), each figure against the period before.\n"
+    "  --html FILE also writes it as one self-contained page with SVG\n"
+    "  plots.\n"
     "exit status: 0 ok, 64 usage, 66 no log, 73 the page cannot be written\n";
 
 int
@@ -551,12 +609,13 @@ ctl_report(const struct ctl_opts *o, int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "html", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *since = "7d", *log = NULL, *html = NULL;
+	const char *since = "7d", *log = NULL, *html = NULL, *until = NULL;
 	struct report r = { 0 };
 	double from;
 	unsigned nbad = 0;
@@ -567,6 +626,7 @@ ctl_report(const struct ctl_opts *o, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+", lo, NULL)) != -1) {
 		switch (ch) {
 		case 's': since = optarg; break;
+		case 'u': until = optarg; break;
 		case 'l': log = optarg; break;
 		case 'H': html = optarg; break;
 		case 'h':
@@ -587,16 +647,28 @@ ctl_report(const struct ctl_opts *o, int argc, char **argv)
 		    "(7d, 12h, 30m)\n", since);
 		return EX_USAGE;
 	}
+	r.now = (double)time(NULL);
+	if (until != NULL) {
+		if (!parse_time(until, &r.now)) {
+			fprintf(stderr, "vigilctl report: --until %s: not a time "
+			    "(2026-12-07T00:00:00Z or @SECONDS)\n", until);
+			return EX_USAGE;
+		}
+		r.is_until = true;
+	}
+	/* The period's length, ending at now or --until. */
+	r.start = r.now - ((double)time(NULL) - from);
 	if ((path = logread_path(o, log, "vigilctl report", &rc)) == NULL)
 		return rc;
-	r.now = (double)time(NULL);
-	r.start = from;
 	r.len = r.now - r.start;
 	r.ndays = (unsigned)(r.len / DAY);
 	if (r.ndays * DAY < r.len)
 		r.ndays++;		/* the last day is a part */
-	period_init(&r.cur, r.ndays);
-	period_init(&r.prev, 1);
+	r.nhours = (unsigned)((r.len < 7 * DAY ? r.len : 7 * DAY) / 3600.0);
+	if (r.nhours == 0)
+		r.nhours = 1;
+	period_init(&r.cur, r.ndays, r.nhours);
+	period_init(&r.prev, 1, 1);
 	r.quarantined = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    rec_free);
 	r.releases = g_ptr_array_new_with_free_func(g_free);

@@ -68,7 +68,7 @@ static const struct {
 	  "        what changes (SOURCE: quarantine, quarantine:ID, a folder, an mbox);\n"
 	  "        1 if anything does" },
 	{ "report", ctl_report,
-	  "report [--since 7d] [--log FILE] [--html FILE]\n"
+	  "report [--since 7d] [--until TIME] [--log FILE] [--html FILE]\n"
 	  "        what the filter did, from LogFile, against the period before" },
 };
 

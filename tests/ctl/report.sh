@@ -3,7 +3,8 @@
 # report_gen.py over 14 days, with the figures it expects counted on its
 # own): the text report's totals, shares, top rules, false positives,
 # rejected networks and domains, AV signatures and check failures against
-# the week before; then the --html page rendered by headless Chromium
+# the week before; then the --html page (by day, hour of day, hour by
+# hour, action and each top list) rendered by headless Chromium
 # (Debian's chromium): every plot is drawn, its bars non-empty SVG paths
 # whose <title>s carry the expected counts, the page loads nothing from
 # outside and logs no console error.  The console check is first shown to
@@ -25,10 +26,23 @@ python3 "$top_srcdir/tests/ctl/report_gen.py" "$T/log.json" "$T/expect.json" "$n
 [ "$(wc -l <"$T/log.json")" = 1000 ] && ok "a log of 1,000 records" ||
     bad "generated log has $(wc -l <"$T/log.json") records"
 
-"$CTL" -c /dev/null report --since 7d --log "$T/log.json" --html "$T/r.html" \
-    >"$T/r.txt" 2>"$T/r.err"
+# The period ends where the generator's does (--until), so that the
+# seconds between the two move nothing.
+"$CTL" -c /dev/null report --since 7d --until "@$now" --log "$T/log.json" \
+    --html "$T/r.html" >"$T/r.txt" 2>"$T/r.err"
 rc=$?
 [ $rc = 0 ] && ok "report exits 0" || bad "report exit $rc: $(cat "$T/r.err")"
+iso=$(date -u -d "@$now" +%Y-%m-%dT%H:%M:%SZ)
+"$CTL" -c /dev/null report --since 7d --until "$iso" --log "$T/log.json" \
+    >"$T/r-iso.txt" 2>&1
+"$CTL" -c /dev/null report --since 7d --until "$((now - 7 * 86400))" \
+    --log "$T/log.json" >/dev/null 2>&1
+rc=$?
+if cmp -s "$T/r.txt" "$T/r-iso.txt" && [ $rc = 64 ]; then
+	ok "--until $iso is --until @$now; a bare number is a usage error"
+else
+	bad "--until forms (rc $rc): $(diff "$T/r.txt" "$T/r-iso.txt" | head -3)"
+fi
 
 # The text report against the expected figures.
 if python3 - "$T/expect.json" "$T/r.txt" <<'EOP'
@@ -63,7 +77,7 @@ section("AV detections by signature", "av")
 section("check failures", "failures")
 if not e["fp"]:
 	errs.append("the generated log has no false positive (test data)")
-print("\n".join(errs))
+if errs: print("\n".join(errs))
 sys.exit(1 if errs else 0)
 EOP
 then
@@ -154,25 +168,27 @@ def top(key):
 	    sorted(e[key].items(), key=lambda kv: (-kv[1], kv[0]))[:10]]
 check("plot-day", ["%s: %d" % x for x in zip(e["day_labels"], e["day"])])
 check("plot-hour", ["%02d: %d" % (h, n) for h, n in enumerate(e["hour"])])
+check("plot-hourly", ["%s: %d" % x for x in zip(e["hourly_labels"], e["hourly"])])
 order = ["accept", "tag", "quarantine", "reject", "tempfail", "discard"]
 check("plot-action", ["%s: %d" % (a, e["action"][a]) for a in order if a in e["action"]])
 for pid, key in (("plot-rules", "rules"), ("plot-fp", "fp"), ("plot-nets", "nets"),
     ("plot-domains", "domains"), ("plot-av", "av"), ("plot-failures", "failures")):
 	check(pid, top(key))
-print("\n".join(errs))
+if errs: print("\n".join(errs))
 n = sum(len(v) for v in p.plots.values())
 print("%d plots, %d bars" % (len(p.plots), n))
-sys.exit(1 if errs or len(p.plots) != 9 else 0)
+sys.exit(1 if errs or len(p.plots) != 10 else 0)
 EOP
 then
-	ok "Chromium's DOM: 9 plots, every bar a non-empty path titled with its count"
+	ok "Chromium's DOM: 10 plots, every bar a non-empty path titled with its count"
 else
 	bad "plots in the rendered page"
 fi
 # Sender-supplied text is escaped: a domain with markup stays text.
 printf '{"ts": %s, "action": "reject", "from": "x@<b>evil</b>.example", "client_addr": "192.0.2.9", "hits": {}}\n' \
     "$((now - 60))" >"$T/evil.json"
-"$CTL" -c /dev/null report --since 1d --log "$T/evil.json" --html "$T/evil.html" >/dev/null 2>&1
+"$CTL" -c /dev/null report --since 1d --until "@$now" --log "$T/evil.json" \
+    --html "$T/evil.html" >/dev/null 2>&1
 if grep -q '&lt;b&gt;evil&lt;/b&gt;.example: 1' "$T/evil.html" && ! grep -q '<b>evil' "$T/evil.html"; then
 	ok "sender-supplied names are escaped in the page"
 else

@@ -2,9 +2,9 @@
 # report_gen.py OUT EXPECT NOW: writes a LogFile of 1,000 JSON records
 # spread over the 14 days before NOW (the report's 7d and the 7d before),
 # as vigil writes them, and the figures the report must show for the
-# last 7 days (EXPECT, JSON), counted here on their own.  Records stay
-# 10 minutes clear of the period's and days' boundaries, so that the
-# second between this and the report does not move one.
+# last 7 days (EXPECT, JSON), counted here on their own.  The report is
+# run with --until NOW; records also stay clear of the period's, days'
+# and hours' boundaries, so that a rounding there moves none.
 import json, random, sys
 
 out, expect_path, now = sys.argv[1], sys.argv[2], float(sys.argv[3])
@@ -21,11 +21,15 @@ nets = ["198.51.100.%d", "203.0.113.%d", "192.0.2.%d"]
 domains = ["spam.example", "bulk.example", "Pharma.Example"]
 sigs = ["Eicar-Signature", "Win.Trojan.Agent-1", "Doc.Dropper.X"]
 
+def clear(ts):
+	"""Away from the period's, days' and hours' boundaries."""
+	return abs(ts - start) > 600 and 600 < (ts - start) % DAY < DAY - 600 \
+	    and 60 < (ts - start) % 3600 < 3540 and ts < now - 120
+
 def offset():
 	while True:
 		ts = now - rng.uniform(120, 14 * DAY - 120)
-		into = (ts - start) % DAY
-		if abs(ts - start) > 600 and 600 < into < DAY - 600:
+		if clear(ts):
 			return ts
 
 recs = []
@@ -55,8 +59,7 @@ for i in range(1000):
 quar = [r for r in recs if "quarantine" in r]
 for q in quar[::3]:
 	ts = q["ts"] + 300
-	if ts > now - 120 or abs(ts - start) < 600 or \
-	    not 600 < (ts - start) % DAY < DAY - 600:
+	if not clear(ts):
 		continue
 	recs.append({"ts": round(ts, 3), "action": "accept", "verdict": "accept",
 	    "stage": "data", "from": q["from"], "hits": {}, "failures": [],
@@ -74,6 +77,7 @@ def cnt(d, k):
 cur = [r for r in recs if r["ts"] >= start]
 prev = [r for r in recs if r["ts"] < start]
 exp = {"total": len(cur), "previous": len(prev), "action": {}, "day": [0] * 7,
+       "hourly": [0] * 168,
        "hour": [0] * 24, "rules": {}, "fp": {}, "nets": {}, "domains": {},
        "av": {}, "failures": {}}
 import time
@@ -81,6 +85,7 @@ byid = {r["quarantine"]: r for r in recs if "quarantine" in r}
 for r in cur:
 	cnt(exp["action"], r["action"])
 	exp["day"][int((r["ts"] - start) // DAY)] += 1
+	exp["hourly"][int((r["ts"] - start) // 3600)] += 1
 	exp["hour"][time.gmtime(r["ts"]).tm_hour] += 1
 	for k in r["hits"]:
 		cnt(exp["rules"], k)
@@ -95,6 +100,8 @@ for r in cur:
 	if "release" in r and r["release"] in byid:
 		for k in byid[r["release"]]["hits"]:
 			cnt(exp["fp"], k)
+exp["hourly_labels"] = [time.strftime("%m-%d %H:%M", time.gmtime(start + h * 3600))
+			for h in range(168)]
 exp["day_labels"] = [time.strftime("%Y-%m-%d", time.gmtime(start + d * DAY))
 		     for d in range(7)]
 json.dump(exp, open(expect_path, "w"))
