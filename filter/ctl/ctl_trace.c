@@ -24,16 +24,9 @@
 
 struct trace {
 	const char	*from, *to, *subject, *message_id, *queue_id;
-	GPtrArray	*all;		/* every record read, json_object * */
+	GPtrArray	*all;		/* the records kept, json_object * */
 };
 
-static void
-keep(void *arg, struct json_object *rec)
-{
-	struct trace *t = arg;
-
-	g_ptr_array_add(t->all, json_object_get(rec));
-}
 
 static void
 rec_free(void *p)
@@ -109,6 +102,18 @@ matches(const struct trace *t, struct json_object *rec)
 			return false;
 	}
 	return true;
+}
+
+/* Kept: the records that match, and released copies (a matching
+ * quarantined record names its copy only there); a large log is not
+ * held whole. */
+static void
+keep(void *arg, struct json_object *rec)
+{
+	struct trace *t = arg;
+
+	if (matches(t, rec) || lr_str(rec, "release") != NULL)
+		g_ptr_array_add(t->all, json_object_get(rec));
 }
 
 static const char *
