@@ -167,16 +167,23 @@ static int
 file_open_locked(void)
 {
 	struct stat st;
+	/* O_NONBLOCK: a FIFO left at the path must not hang the daemon
+	 * (it is refused below); a plain file's writes do not care. */
 	int fd = open(file_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOCTTY, 0640);
+	    O_NOCTTY | O_NONBLOCK, 0640);
+	int e;
 
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int e = errno ? errno : EINVAL;
-
+	if (fstat(fd, &st) < 0) {
+		e = errno;
 		close(fd);
-		errno = S_ISREG(st.st_mode) ? e : EINVAL;
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;		/* "Invalid argument": not a file */
 		return -1;
 	}
 	if (file_fd >= 0)

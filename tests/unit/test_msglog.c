@@ -96,6 +96,13 @@ test_open_fails(void **state)
 	assert_int_equal(log_file_open("/nonexistent-dir/x/vigil.json"), -1);
 	assert_int_equal(errno, ENOENT);
 	log_file_close();
+	/* A FIFO at the path: refused at once (ENXIO without a reader,
+	 * EINVAL with one), not waited on for a reader. */
+	assert_int_equal(mkfifo(path_in("fifo"), 0600), 0);
+	assert_int_equal(log_file_open(path_in("fifo")), -1);
+	assert_true(errno == ENXIO || errno == EINVAL);
+	log_file_close();
+	unlink(path_in("fifo"));
 }
 
 static const char spam[] =
