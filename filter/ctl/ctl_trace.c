@@ -268,11 +268,16 @@ story(const struct trace *t, struct qstore *q, struct json_object *rec,
 	const char *qid = lr_str(rec, "queue_id");
 	const char *action = or_dash(lr_str(rec, "action"));
 	const char *stage = or_dash(lr_str(rec, "stage"));
+	const char *name;
 
 	printf("%s queue %s message-id %s\n", or_dash(lr_str(rec, "time")),
 	    or_dash(qid), or_dash(lr_str(rec, "message_id")));
-	printf("  received from %s[%s] helo %s\n",
-	    or_dash(lr_str(rec, "client_name")),
+	/* As Postfix writes a client: name[addr], "unknown" for no name
+	 * (the MTA hands an unresolved one over as "[addr]"). */
+	name = lr_str(rec, "client_name");
+	if (name == NULL || *name == '\0' || name[0] == '[')
+		name = "unknown";
+	printf("  received from %s[%s] helo %s\n", name,
 	    or_dash(lr_str(rec, "client_addr")), or_dash(lr_str(rec, "helo")));
 	printf("  envelope <%s> ->", lr_str(rec, "from") ? lr_str(rec, "from") :
 	    "");

@@ -100,7 +100,7 @@ for l in open(sys.argv[1]):
     >"$T/tq.out" 2>"$T/tq.err"
 rc=$?
 if [ $rc = 0 ] && grep -q "queue $QQID message-id <inv-77@billing.example>" "$T/tq.out" &&
-    grep -q "received from .*\[192.0.2.40\]" "$T/tq.out" &&
+    grep -q "received from unknown\[192.0.2.40\] helo client.example.org" "$T/tq.out" &&
     grep -q "verdict quarantine: score 8.0" "$T/tq.out" &&
     grep -q "T_TRACE_QUAR +8.0" "$T/tq.out" &&
     grep -q "quarantine: $QID, not released" "$T/tq.out" &&
