@@ -42,6 +42,13 @@ const struct opt core_opts[] = {
 	  "Syslog facility" },
 	{ "LogLevel", OPT_ENUM, "info", 0, 0, "err|warn|info|debug",
 	  "Lowest level logged" },
+	{ "LogFile", OPT_PATH, NULL, 0, 0, NULL,
+	  "File that gets one record per message (appended; opened at start, "
+	  "before UserID applies, and reopened on SIGUSR1 or when logrotate "
+	  "moved it; a reload does not change it; unset: none)" },
+	{ "LogFormat", OPT_ENUM, "text", 0, 0, "text|json",
+	  "Records in LogFile: text (the verdict line) or json (one object "
+	  "a line, read by vigilctl trace and report)" },
 	{ "OnError", OPT_ENUM, "tempfail", 0, 0, "tempfail|accept",
 	  "What happens to a message when a check fails internally" },
 	{ "MaxScanSize", OPT_SIZE, "10m", 1024, 2147483647.0, NULL,

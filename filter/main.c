@@ -36,6 +36,7 @@
 #include "mime.h"
 #include "snap.h"
 #include "startup.h"
+#include "msglog.h"
 #include "checks/dnsbl/dnsbl.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/vigil/vigil.conf"
@@ -259,6 +260,7 @@ reload_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGWINCH);
 	for (;;) {
 		char *err = NULL;
 		int sig = sigtimedwait(&set, NULL, &every);
@@ -270,6 +272,11 @@ reload_thread(void *arg)
 			 * SIGTERM would abort them at their next command).
 			 */
 			stop_gracefully();
+			continue;
+		}
+		if (sig == SIGWINCH) {
+			/* The supervisor's SIGUSR1: logrotate moved LogFile. */
+			log_file_reopen();
 			continue;
 		}
 		if (sig != SIGUSR1) {
@@ -308,6 +315,7 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGWINCH);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	/* State and run folders first: the snapshot opens the stores. */
 	startup_make_dirs(cfg, spec, u->set ? u->uid : (uid_t)-1, u->gid);
@@ -319,6 +327,13 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	}
 	if (u->set)
 		startup_give_store(cfg, u->uid, u->gid);
+	/* LogFile, opened before privileges go (it may be root's folder);
+	 * rotated files are made by logrotate for the daemon's user. */
+	if (msglog_open(cfg, &err) < 0) {
+		log_sys(LOG_ERR, "%s", err);
+		free(err);
+		return EX_CANTCREAT;
+	}
 	daemon_set_snap(s);
 	reload_args = args;
 	prepare_socket_dir(spec, u);
@@ -443,7 +458,9 @@ supervise(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	sigemptyset(&block);
+	sigaddset(&block, SIGUSR1);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
@@ -470,6 +487,7 @@ supervise(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 				signal(SIGTERM, SIG_DFL);
 				signal(SIGINT, SIG_DFL);
 				signal(SIGCHLD, SIG_DFL);
+				signal(SIGUSR1, SIG_DFL);
 				_exit(worker(args, cfg, spec, u));
 			}
 		}
@@ -479,6 +497,11 @@ supervise(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 		case SIGHUP:
 			log_sys(LOG_INFO, "SIGHUP: reloading");
 			kill(child, SIGUSR1);
+			break;
+		case SIGUSR1:
+			/* logrotate moved LogFile: the worker reopens it
+			 * (its own SIGUSR1 is the reload). */
+			kill(child, SIGWINCH);
 			break;
 		case SIGTERM:
 		case SIGINT:

@@ -23,6 +23,7 @@
 #include "lib/util.h"
 #include "milter.h"
 #include "msg.h"
+#include "msglog.h"
 #include "pipeline.h"
 #include "quarantine/quarantine.h"
 #include "scanpool.h"
@@ -253,6 +254,8 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		log_msg(LOG_INFO, c->msg, "verdict=%s stage=mail from=<%s> reason=%s",
 		    action_name((enum verdict_action)forced), msg_mail_from(c->msg),
 		    reason ? reason : "policy");
+		msglog_refused(c->msg, (enum verdict_action)forced, rcode,
+		    xcode, text, reason ? reason : "policy");
 		daemon_count_message((enum verdict_action)forced,
 		    reason ? reason : "policy", msg_elapsed_ms(c->msg));
 		conn_msg_end(c);
@@ -454,6 +457,7 @@ log_verdict(struct msg *m, const struct verdict *v, enum verdict_action done,
 	    verdict_versions_text(m, v),
 	    msg_elapsed_ms(m));
 	daemon_count_message(done, v->reason, msg_elapsed_ms(m));
+	msglog_verdict(m, v, done, extra);
 }
 
 /* Adds headers and rewrites the subject of a message that is delivered. */

@@ -59,6 +59,7 @@ struct msg {
 	const char	*f_rcode, *f_xcode, *f_text, *f_reason;
 	const char	*pass;		/* msg_set_pass(), or NULL */
 	size_t		 nfailures;
+	VEC(const char *) failed;	/* the checks that failed, in order */
 	VEC(struct kv)	 hout;
 	VEC(struct kv)	 fields;
 	void		*slots[MAX_SLOTS];
@@ -563,6 +564,7 @@ msg_note_failure(struct msg *m, const char *check, enum verdict_action policy,
     const char *why)
 {
 	m->nfailures++;
+	VEC_PUSH(m->arena, m->failed, arena_strdup(m->arena, check));
 	if (policy == ACTION_TEMPFAIL)
 		msg_force_action(m, ACTION_TEMPFAIL, "451", "4.7.1",
 		    arena_printf(m->arena, "%s check failed, try again later", check),
@@ -574,6 +576,12 @@ size_t
 msg_failure_count(const struct msg *m)
 {
 	return m->nfailures;
+}
+
+const char *
+msg_failure_check(const struct msg *m, size_t i)
+{
+	return i < m->failed.n ? m->failed.v[i] : NULL;
 }
 
 void

@@ -190,6 +190,8 @@ const char	*msg_pass(const struct msg *);	/* NULL when none */
 void		 msg_note_failure(struct msg *, const char *check,
 		    enum verdict_action policy, const char *why);
 size_t		 msg_failure_count(const struct msg *);
+/* The name of the i-th check that failed (NULL past the end). */
+const char	*msg_failure_check(const struct msg *, size_t i);
 
 /* A header the action step adds to the delivered message. */
 void		 msg_add_header_out(struct msg *, const char *name,

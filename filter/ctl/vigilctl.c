@@ -60,6 +60,18 @@ static const struct {
 	  "bayes learn --spam|--ham [--forget] [--list FILE] PATH... | stats | expire\n"
 	  "        | classify [--list FILE] PATH... | bench [--cv] CORPUS SPLITDIR\n"
 	  "        train and inspect the Bayes classifier (files, Maildirs, mbox, -)" },
+	{ "trace", ctl_trace,
+	  "trace [--from A] [--to B] [--subject TEXT] [--message-id ID] [--queue-id Q]\n"
+	  "        [--since 2d] [--log FILE] [--maillog FILE] [--json]\n"
+	  "        where is my mail? each matching message's story from LogFile" },
+	{ "replay", ctl_replay,
+	  "replay [--rules DIR] [--weights FILE] [-o K=V]... SOURCE...\n"
+	  "        scan mail with the running and a candidate configuration, show\n"
+	  "        what changes (SOURCE: quarantine, quarantine:ID, a folder, an mbox);\n"
+	  "        1 if anything does" },
+	{ "report", ctl_report,
+	  "report [--since 7d] [--until TIME] [--log FILE] [--html FILE]\n"
+	  "        what the filter did, from LogFile, against the period before" },
 };
 
 static void

@@ -65,5 +65,8 @@ int	ctl_db(const struct ctl_opts *, int, char **);
 int	ctl_quarantine_stats(const struct ctl_opts *, FILE *out);
 int	ctl_rules(const struct ctl_opts *, int, char **);
 int	ctl_scores(const struct ctl_opts *, int, char **);
+int	ctl_trace(const struct ctl_opts *, int, char **);
+int	ctl_replay(const struct ctl_opts *, int, char **);
+int	ctl_report(const struct ctl_opts *, int, char **);
 
 #endif

@@ -1,13 +1,18 @@
 /*
  * log.c - one sink for every log line: syslog, or stderr with a time
- * stamp when running in the foreground or from vigilctl.
+ * stamp when running in the foreground or from vigilctl; and LogFile,
+ * the per-message records, reopened when rotated.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <sys/stat.h>
 
 #include "log.h"
 
@@ -144,4 +149,164 @@ log_escape(char *buf, size_t bufsz, const char *s, size_t max)
 	}
 	buf[o] = '\0';
 	return buf;
+}
+
+/* LogFile: the descriptor, the path it was opened from and what that
+ * path named then, all under file_lock. */
+static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;
+static int file_fd = -1;
+static char *file_path;
+static dev_t file_dev;
+static ino_t file_ino;
+static time_t file_checked;
+static int file_failed;		/* a failure was logged; quiet until it works */
+static volatile sig_atomic_t file_reopen_asked;
+
+/* Opens file_path; under file_lock.  0, or -1 with errno. */
+static int
+file_open_locked(void)
+{
+	struct stat st;
+	/* O_NONBLOCK: a FIFO left at the path must not hang the daemon
+	 * (it is refused below); a plain file's writes do not care. */
+	int fd = open(file_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+	    O_NOCTTY | O_NONBLOCK, 0640);
+	int e;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;		/* "Invalid argument": not a file */
+		return -1;
+	}
+	if (file_fd >= 0)
+		close(file_fd);
+	file_fd = fd;
+	file_dev = st.st_dev;
+	file_ino = st.st_ino;
+	file_checked = time(NULL);
+	return 0;
+}
+
+int
+log_file_open(const char *path)
+{
+	int rc;
+
+	pthread_mutex_lock(&file_lock);
+	free(file_path);
+	file_path = strdup(path);
+	if (file_path == NULL) {
+		pthread_mutex_unlock(&file_lock);
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = file_open_locked();
+	file_failed = 0;
+	pthread_mutex_unlock(&file_lock);
+	return rc;
+}
+
+void
+log_file_reopen(void)
+{
+	file_reopen_asked = 1;
+}
+
+int
+log_file_is_open(void)
+{
+	int r;
+
+	pthread_mutex_lock(&file_lock);
+	r = file_fd >= 0;
+	pthread_mutex_unlock(&file_lock);
+	return r;
+}
+
+/* Has the path stopped naming the open file?  Checked once a second. */
+static int
+file_moved_locked(void)
+{
+	struct stat st;
+	time_t now = time(NULL);
+
+	if (now == file_checked)
+		return 0;
+	file_checked = now;
+	if (stat(file_path, &st) < 0)
+		return 1;
+	return st.st_dev != file_dev || st.st_ino != file_ino;
+}
+
+void
+log_file_write(const char *line, size_t len)
+{
+	char *buf;
+	const char *what = NULL;
+	int err = 0;
+
+	pthread_mutex_lock(&file_lock);
+	if (file_path == NULL) {
+		pthread_mutex_unlock(&file_lock);
+		return;
+	}
+	if (file_reopen_asked || file_fd < 0 || file_moved_locked()) {
+		file_reopen_asked = 0;
+		if (file_open_locked() < 0) {
+			what = "reopen";
+			err = errno;
+		}
+	}
+	if (file_fd >= 0 && what == NULL) {
+		buf = malloc(len + 1);
+		if (buf == NULL)
+			log_oom(len + 1, "log record");
+		memcpy(buf, line, len);
+		buf[len] = '\n';
+		/* One write on an O_APPEND descriptor: records from several
+		 * threads or processes never interleave. */
+		if (write(file_fd, buf, len + 1) != (ssize_t)(len + 1)) {
+			what = "write";
+			err = errno ? errno : ENOSPC;
+		}
+		free(buf);
+	}
+	if (what == NULL) {
+		if (file_failed)
+			log_sys(LOG_INFO, "LogFile %s: writing again", file_path);
+		file_failed = 0;
+		pthread_mutex_unlock(&file_lock);
+		return;
+	}
+	if (!file_failed) {
+		char path[1024];
+
+		snprintf(path, sizeof(path), "%s", file_path);
+		file_failed = 1;
+		pthread_mutex_unlock(&file_lock);
+		log_sys(LOG_ERR, "LogFile %s: %s: %s; records are dropped until "
+		    "it works", path, what, strerror(err));
+		return;
+	}
+	pthread_mutex_unlock(&file_lock);
+}
+
+void
+log_file_close(void)
+{
+	pthread_mutex_lock(&file_lock);
+	if (file_fd >= 0)
+		close(file_fd);
+	file_fd = -1;
+	free(file_path);
+	file_path = NULL;
+	pthread_mutex_unlock(&file_lock);
 }

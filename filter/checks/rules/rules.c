@@ -49,6 +49,9 @@ const struct opt rules_opts[] = {
 	  "Rule files loaded after RulesDir whose rules are shadow rules: "
 	  "evaluated and counted (stats, metrics, log shadow=), never "
 	  "scored, as `tflags NAME shadow` (unset: none)" },
+	{ "ShadowRulesScore", OPT_BOOL, "no", 0, 0, NULL,
+	  "Shadow rules score like the others: what they would do live "
+	  "(vigilctl replay's candidate sets it)" },
 	{ "RulesMatchLimit", OPT_INT, "500000", 1000, 100000000, NULL,
 	  "PCRE2 match limit per regex and text; a rule reaching it counts "
 	  "as not hit" },
@@ -67,6 +70,7 @@ struct rules_state {
 	uint64_t		 n_msgs;	/* atomic */
 	uint64_t		 ns_total;	/* atomic: build + evaluation */
 	bool			 has_mimeheader;	/* parts' headers needed */
+	bool			 is_shadow_scored;	/* ShadowRulesScore */
 	char			*where;		/* the folders read, for status */
 };
 
@@ -237,6 +241,7 @@ rules_setup(struct snap *snap, const char **err_r)
 	g_free(setup_err);
 	setup_err = NULL;
 	rules_limits_from_cfg(cfg, &st->lim);
+	st->is_shadow_scored = cfg_bool(cfg, "ShadowRulesScore");
 	rules_dirs_from_cfg(cfg, &dir, &local);
 	if (dir == NULL)
 		log_sys(LOG_WARNING, "rules: default RulesDir %s: %s: running "
@@ -342,7 +347,7 @@ rules_run(void *state, struct msg *m, enum check_phase phase,
 			continue;
 		/* Shadow rules are counted (the rule's n_hits) and named
 		 * in the log, never scored. */
-		if (h->rule->tflags & TF_SHADOW) {
+		if ((h->rule->tflags & TF_SHADOW) && !st->is_shadow_scored) {
 			msg_add_shadow_hit(m, h->rule->name);
 			continue;
 		}
