@@ -162,7 +162,12 @@ static time_t file_checked;
 static int file_failed;		/* a failure was logged; quiet until it works */
 static volatile sig_atomic_t file_reopen_asked;
 
-/* Opens file_path; under file_lock.  0, or -1 with errno. */
+/*
+ * Opens file_path; under file_lock.  0, or -1 with errno.  The first open
+ * is root's, in a folder the daemon's user may own: a symlink there is
+ * not followed (ELOOP) and a file with a second hard link is refused
+ * (EMLINK), so that user cannot point root's append at another file.
+ */
 static int
 file_open_locked(void)
 {
@@ -170,7 +175,7 @@ file_open_locked(void)
 	/* O_NONBLOCK: a FIFO left at the path must not hang the daemon
 	 * (it is refused below); a plain file's writes do not care. */
 	int fd = open(file_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-	    O_NOCTTY | O_NONBLOCK, 0640);
+	    O_NOCTTY | O_NONBLOCK | O_NOFOLLOW, 0640);
 	int e;
 
 	if (fd < 0)
@@ -184,6 +189,11 @@ file_open_locked(void)
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		errno = EINVAL;		/* "Invalid argument": not a file */
+		return -1;
+	}
+	if (st.st_nlink != 1) {
+		close(fd);
+		errno = EMLINK;
 		return -1;
 	}
 	if (file_fd >= 0)

@@ -105,6 +105,38 @@ test_open_fails(void **state)
 	unlink(path_in("fifo"));
 }
 
+/*
+ * LogFile is opened by root before the privilege drop, in a folder the
+ * daemon's user may own: a symlink or a second hard link planted there
+ * must not hand root's append to another file.
+ */
+static void
+test_open_refuses_links(void **state)
+{
+	char target[256];
+	char **v;
+	size_t n;
+
+	(void)state;
+	snprintf(target, sizeof(target), "%s", path_in("victim"));
+	g_assert_true(g_file_set_contents(target, "precious\n", -1, NULL));
+	assert_int_equal(symlink(target, path_in("sym.log")), 0);
+	assert_int_equal(log_file_open(path_in("sym.log")), -1);
+	assert_int_equal(errno, ELOOP);
+	log_file_close();
+	assert_int_equal(link(target, path_in("hard.log")), 0);
+	assert_int_equal(log_file_open(path_in("hard.log")), -1);
+	assert_int_equal(errno, EMLINK);
+	log_file_close();
+	v = lines(target, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "precious");
+	g_strfreev(v);
+	unlink(path_in("sym.log"));
+	unlink(path_in("hard.log"));
+	unlink(target);
+}
+
 static const char spam[] =
 	"From: \"Evil\" <e@x.example>\r\n"
 	"To: bob@example.com\r\n"
@@ -217,6 +249,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_and_reopen),
 		cmocka_unit_test(test_open_fails),
+		cmocka_unit_test(test_open_refuses_links),
 		cmocka_unit_test(test_json_record),
 		cmocka_unit_test(test_text_record),
 	};
