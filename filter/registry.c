@@ -22,6 +22,7 @@ extern const struct check check_dnsbl;
 extern const struct opt dnsbl_opts[];
 extern const struct check check_rules;
 extern const struct opt rules_opts[];
+extern const struct opt web_opts[];
 
 const struct opt *const cfg_tables[] = {
 	core_opts,
@@ -33,6 +34,7 @@ const struct opt *const cfg_tables[] = {
 	policy_opts,
 	dnsbl_opts,
 	rules_opts,
+	web_opts,
 	NULL
 };
 
@@ -49,7 +51,9 @@ const char *const cfg_table_titles[] = {
 	"Authentication-Results",
 	"Bayes classifier",
 	"Policy: lists and per-recipient thresholds",
+	"DNS block lists",
 	"Rules",
+	"Quarantine page (vigil-web) and digest",
 	NULL
 };
 
