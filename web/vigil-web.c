@@ -955,15 +955,14 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 	struct ans r = { conn, NULL, NULL, NULL, false };
 	enum MHD_Result rc;
 
-	if (rq == NULL) {
+	/* A POST's body comes in later calls; anything else is answered
+	 * at once. */
+	if (rq == NULL && is_post) {
 		if ((rq = calloc(1, sizeof(*rq))) == NULL)
 			return MHD_NO;
 		*con_cls = rq;
-		if (is_post) {
-			rq->pp = MHD_create_post_processor(conn, 4096,
-			    post_field, rq);
-			/* Not a form: answered below, refused. */
-		}
+		/* Not a form: no processor, answered below, refused. */
+		rq->pp = MHD_create_post_processor(conn, 4096, post_field, rq);
 		return MHD_YES;
 	}
 	if (is_post && *upload_size != 0) {
@@ -980,7 +979,7 @@ answer(void *cls, struct MHD_Connection *conn, const char *url,
 	    strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
 		rc = reply_msg(&r, MHD_HTTP_METHOD_NOT_ALLOWED, "Refused",
 		    "Method not allowed.");
-	else if (is_post && rq->pp == NULL)
+	else if (is_post && (rq == NULL || rq->pp == NULL))
 		rc = reply_msg(&r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "Refused",
 		    "Not a form.");
 	else
