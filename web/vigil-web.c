@@ -205,10 +205,14 @@ cookie_init(struct ans *r)
 	r->new_cookie = true;
 }
 
-/* A POST from a page of ours: refused when the browser says it came from
- * another site (Sec-Fetch-Site, Origin). */
-static bool
-same_origin(struct MHD_Connection *conn)
+/*
+ * A POST from a page of ours: refused when the browser says it came from
+ * another site.  Sec-Fetch-Site is the browser's own word; Origin must be
+ * WebBaseURL's, except "null", which browsers send for our own forms
+ * under Referrer-Policy no-referrer.
+ */
+static const char *
+cross_origin(struct MHD_Connection *conn)
 {
 	const char *sfs = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    "Sec-Fetch-Site");
@@ -216,10 +220,11 @@ same_origin(struct MHD_Connection *conn)
 	    MHD_HEADER_KIND, "Origin");
 
 	if (sfs != NULL && strcmp(sfs, "same-origin") != 0)
-		return false;
-	if (origin != NULL && strcasecmp(origin, base_origin) != 0)
-		return false;
-	return true;
+		return "sec-fetch-site";
+	if (origin != NULL && strcmp(origin, "null") != 0 &&
+	    strcasecmp(origin, base_origin) != 0)
+		return "origin";
+	return NULL;
 }
 
 static bool
@@ -514,17 +519,24 @@ static bool
 post_check(struct ans *r, const struct req *rq, const char *scope,
     const char *id, enum MHD_Result *rc)
 {
-	if (rq->too_long || !same_origin(r->conn) || r->new_cookie ||
-	    !weblink_csrf_ok(&key, r->cookie, scope, id, rq->field[F_CSRF])) {
-		log_sys(LOG_NOTICE, "web: refused post id=%s: csrf or origin "
-		    "client=%s", quarantine_id_is_valid(id) ? id : "-",
-		    r->client);
-		*rc = reply_msg(r, MHD_HTTP_FORBIDDEN, "Refused", "This form "
-		    "is not valid any more; open the message again from "
-		    "your digest.");
-		return false;
-	}
-	return true;
+	const char *why = NULL;
+
+	if (rq->too_long)
+		why = "form too long";
+	else if ((why = cross_origin(r->conn)) != NULL)
+		;
+	else if (r->new_cookie)
+		why = "no cookie";
+	else if (!weblink_csrf_ok(&key, r->cookie, scope, id,
+	    rq->field[F_CSRF]))
+		why = "csrf token";
+	if (why == NULL)
+		return true;
+	log_sys(LOG_NOTICE, "web: refused post id=%s: %s client=%s",
+	    quarantine_id_is_valid(id) ? id : "-", why, r->client);
+	*rc = reply_msg(r, MHD_HTTP_FORBIDDEN, "Refused", "This form is not "
+	    "valid any more; open the message again from your digest.");
+	return false;
 }
 
 static enum MHD_Result

@@ -170,6 +170,11 @@ st, _, _ = req("POST", "/m/release", post,
 check("a release with Sec-Fetch-Site: cross-site is refused (403)",
       st == 403, st)
 st, _, _ = req("POST", "/m/release", post,
+               {"Origin": "null", "Sec-Fetch-Site": "cross-site",
+                "Cookie": cookie})
+check("a release with Origin: null from another site is refused (403)",
+      st == 403, st)
+st, _, _ = req("POST", "/m/release", post,
                {"Origin": base, "Cookie": "vw=" + "a" * 32})
 check("a release with another browser's cookie is refused (403)",
       st == 403, st)
