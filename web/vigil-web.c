@@ -5,7 +5,9 @@
  * Users arrive with a signed link from their digest (vigilctl digest,
  * weblink.h): /u lists the recipient's quarantined mail, /m shows one
  * message as escaped text (never its HTML, nothing remote) with forms to
- * release it or delete it.  /admin is
+ * release it, release it and allow its sender (userallow.h: the policy
+ * check then lets that sender's mail to this user through), or delete
+ * it.  /admin is
  * the admin's view of every entry with the filters of `vigilctl
  * quarantine list`, behind HTTP basic authentication against
  * WebAdminPasswordFile (crypt(3) hashes).
@@ -47,6 +49,7 @@
 #include "mime.h"
 #include "quarantine/quarantine.h"
 #include "quarantine/release.h"
+#include "quarantine/userallow.h"
 #include "quarantine/weblink.h"
 #include "web/page.h"
 
@@ -503,6 +506,9 @@ user_show(struct ans *r)
 	csrf = weblink_csrf(r->a, &key, r->cookie, l.rcpt, l.id);
 	page_raw(&p, "<p>");
 	action_form(&p, "/m/release", "Release", &l, csrf);
+	if (*e->sender != '\0')
+		action_form(&p, "/m/allow", "Release and allow the sender",
+		    &l, csrf);
 	/* A message for several people is theirs too: only theirs to keep. */
 	if (e->nrcpts == 1)
 		action_form(&p, "/m/delete", "Delete", &l, csrf);
@@ -543,7 +549,7 @@ static enum MHD_Result
 user_action(struct ans *r, const struct req *rq, const char *what)
 {
 	const struct qentry *e;
-	const char *err = NULL, *to[1], *done;
+	const char *err = NULL, *to[1], *done, *e_sender;
 	struct qstore *q;
 	struct link l;
 	struct page p;
@@ -562,6 +568,7 @@ user_action(struct ans *r, const struct req *rq, const char *what)
 		return rc;
 	}
 	to[0] = l.rcpt;
+	e_sender = arena_strdup(r->a, e->sender);
 	if (strcmp(what, "delete") == 0) {
 		if (e->nrcpts != 1) {
 			quarantine_close(&q);
@@ -574,7 +581,11 @@ user_action(struct ans *r, const struct req *rq, const char *what)
 			err = quarantine_error(q);
 		done = "Deleted.";
 	} else {
-		ok = release_send(r->a, q, e, to, 1, &err);
+		/* The allowance first: the released copy then meets it. */
+		ok = strcmp(what, "allow") != 0 ||
+		    userallow_add(r->a, cfg, l.rcpt, e->sender, &err);
+		if (ok)
+			ok = release_send(r->a, q, e, to, 1, &err);
 		done = "Released: the message is on its way to your mailbox.";
 	}
 	log_sys(ok ? LOG_NOTICE : LOG_ERR, "web: action=%s id=%s by=user "
@@ -589,6 +600,11 @@ user_action(struct ans *r, const struct req *rq, const char *what)
 		return MHD_NO;
 	page_raw(&p, "<p class=\"ok\">");
 	page_text(&p, done);
+	if (strcmp(what, "allow") == 0) {
+		page_raw(&p, " Mail from ");
+		page_text(&p, e_sender);
+		page_raw(&p, " to you will not be held from now on.");
+	}
 	page_raw(&p, "</p>\n<p><a href=\"");
 	page_text(&p, list_url(r, &l));
 	page_raw(&p, "\">Back to the list</a></p>\n");
@@ -935,6 +951,8 @@ route(struct ans *r, const char *url, bool is_post, const struct req *rq)
 		return user_show(r);
 	if (is_post && strcmp(url, "/m/release") == 0)
 		return user_action(r, rq, "release");
+	if (is_post && strcmp(url, "/m/allow") == 0)
+		return user_action(r, rq, "allow");
 	if (is_post && strcmp(url, "/m/delete") == 0)
 		return user_action(r, rq, "delete");
 	if (strcmp(url, "/admin") == 0 || strncmp(url, "/admin/", 7) == 0) {

@@ -72,5 +72,78 @@ if "${CTL[@]}" quarantine list --json >"$T/after.json" &&
 else
 	pf_fail "release in index" "$(head -c 600 "$T/after.json")"
 fi
+
+# Release and allow: alice allows pushy@; its next mail to her passes
+# (POLICY_USER_ALLOW cancels the block), its mail to her and bob does not.
+cat >"$T/e.eml" <<'EOM'
+From: Pushy <pushy@bad.example>
+To: Alice <alice@sink.invalid>
+Subject: Meeting notes
+Date: Fri, 27 Nov 2026 10:00:00 +0000
+Message-ID: <web-e@bad.example>
+
+Hello Alice, the notes from Thursday are below.
+EOM
+pf_send --xclient 192.0.2.21 --from "$PUSHY" --rcpt "$ALICE" --id-prefix e \
+    "$T/e.eml" >/dev/null
+pf_wait_drain 60
+"${CTL[@]}" digest --rcpt "$ALICE" >"$T/digest2.mbox" 2>&1
+E_URL=$(grep -o "$WEB_URL/m?[^ ]*" "$T/digest2.mbox" | while read -r u; do
+	id=${u#*id=}; id=${id%%&*}
+	"${CTL[@]}" quarantine show "$id" 2>/dev/null | grep -q 'Meeting notes' &&
+	    echo "$u"
+done | head -1)
+if [ -z "$E_URL" ]; then
+	pf_fail "pushy's mail is quarantined and in alice's digest" "$(cat "$T/digest2.mbox")"
+else
+	"$PYTHON" - "$E_URL" "$WEB_URL" >"$T/allow.out" 2>&1 <<'EOP'
+import http.client, re, sys, urllib.parse
+url, base = sys.argv[1:3]
+u = urllib.parse.urlsplit(url)
+c = http.client.HTTPConnection(u.hostname, u.port)
+c.request("GET", u.path + "?" + u.query)
+r = c.getresponse(); body = r.read().decode(); c.close()
+cookie = r.headers["Set-Cookie"].split(";")[0]
+csrf = re.search(r'action="/m/allow">.*?name="csrf" value="([0-9a-f]+)"', body).group(1)
+form = dict(urllib.parse.parse_qsl(u.query), csrf=csrf)
+c = http.client.HTTPConnection(u.hostname, u.port)
+c.request("POST", "/m/allow", urllib.parse.urlencode(form),
+          {"Content-Type": "application/x-www-form-urlencoded",
+           "Origin": base, "Cookie": cookie})
+r = c.getresponse(); print(r.status, r.read().decode())
+EOP
+	if grep -q '^200 ' "$T/allow.out" && grep -q 'will not be held from now on' "$T/allow.out" &&
+	    grep -qx "$ALICE $PUSHY" "$QDIR/user-allow"; then
+		pf_ok "release and allow: 200, alice allows $PUSHY in $QDIR/user-allow"
+	else
+		pf_fail "release and allow" "$(cat "$T/allow.out" "$QDIR/user-allow" 2>&1 | head -c 600)"
+	fi
+	pf_wait_drain 60
+	if [ -n "$(pf_delivered e-0)" ]; then
+		pf_ok "the allowed sender's quarantined message is delivered"
+	else
+		pf_fail "allowed message released" "not in the sink"
+	fi
+	sed 's/web-e@/web-f@/' "$T/e.eml" >"$T/f.eml"
+	pf_send --xclient 192.0.2.21 --from "$PUSHY" --rcpt "$ALICE" --id-prefix f \
+	    "$T/f.eml" >/dev/null
+	sed 's/web-e@/web-g@/' "$T/e.eml" >"$T/g.eml"
+	pf_send --xclient 192.0.2.21 --from "$PUSHY" --rcpt "$ALICE" --rcpt "$BOB" \
+	    --id-prefix g "$T/g.eml" >/dev/null
+	pf_wait_drain 60
+	ff=$(pf_delivered f-0)
+	if [ -n "$ff" ] && grep -q 'POLICY_USER_ALLOW' "$ff"; then
+		pf_ok "pushy's next mail to alice passes (POLICY_USER_ALLOW)"
+	else
+		pf_fail "allowed sender passes" "${ff:-not delivered}; $(grep 'q=' "$PF_VIGIL_LOG" | tail -2)"
+	fi
+	if [ -z "$(pf_delivered g-0)" ] &&
+	    "${CTL[@]}" quarantine list --rcpt "$BOB" --sender "$PUSHY" |
+	    grep -q "$PUSHY"; then
+		pf_ok "pushy's mail to alice and bob is still quarantined (bob did not allow)"
+	else
+		pf_fail "allow is per recipient" "g-0 delivered or not quarantined"
+	fi
+fi
 web_stop
 pf_summary

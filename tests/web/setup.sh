@@ -14,6 +14,7 @@ CONF=$top_srcdir/samples/vigil.conf
 VIGILCTL=$top_builddir/filter/vigilctl
 VIGILWEB=$top_builddir/web/vigil-web
 SPAMMER=spammer@bad.example
+PUSHY=pushy@bad.example
 ALICE=alice@sink.invalid
 BOB=bob@sink.invalid
 ADMIN_USER=postmaster
@@ -32,7 +33,7 @@ web_setup() {
 	printf '%s:%s\n' "$ADMIN_USER" "$(openssl passwd -6 "$ADMIN_PASS")" \
 	    >"$PF_WORK/admin.passwd"
 	OPTS=(QuarantineDir="$QDIR" QuarantineMode=store QuarantineScore=5
-	    RejectScore=0 BlockSenders="$SPAMMER" BlockAction=score
+	    RejectScore=0 BlockSenders="$SPAMMER, $PUSHY" BlockAction=score
 	    SendmailCommand="/usr/sbin/sendmail -C $PF_PFC"
 	    ControlSocket="$PF_WORK/run/control.sock" BayesDir="$PF_WORK/bayes"
 	    WebListen="127.0.0.1:$port" WebBaseURL="$WEB_URL"
