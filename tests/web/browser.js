@@ -95,9 +95,16 @@ function check(name, cond, why) {
 		check('the subject shows as text',
 		    subj.includes('<b>You won</b> a "prize" & more'), subj);
 
+		const buttons = await page.getByRole('button').allTextContents();
+		check('the page offers release, release and allow, delete',
+		    JSON.stringify(buttons) === JSON.stringify(['Release',
+		    'Release and allow the sender', 'Delete']),
+		    JSON.stringify(buttons));
+
 		// 3. Release by clicking the button.
 		await Promise.all([page.waitForNavigation(),
-		    page.getByRole('button', { name: 'Release' }).click()]);
+		    page.getByRole('button', { name: 'Release', exact: true })
+		    .click()]);
 		const done = await page.locator('p.ok').textContent();
 		check('release from the page succeeds',
 		    done.includes('Released'), done);
