@@ -61,8 +61,9 @@ function check(name, cond, why) {
 		check('the list shows alice\'s three messages',
 		    rows.length === 3 && rows.some(r => r.includes('Cheap pills')),
 		    JSON.stringify(rows));
-		check('the list does not show bob\'s message',
-		    !rows.some(r => r.includes('For Bob only')),
+		check('the list does not show bob\'s or malice\'s message',
+		    !rows.some(r => r.includes('For Bob only') ||
+		    r.includes('For Malice')),
 		    JSON.stringify(rows));
 		const css = await page.evaluate(() =>
 		    getComputedStyle(document.body).fontFamily);

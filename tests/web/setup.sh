@@ -7,6 +7,7 @@
 #   b-0  to alice alone (for delete)
 #   c-0  to bob alone (another user's id)
 #   d-0  to alice and bob (shared: users cannot delete it)
+#   m-0  to malice, whose address contains alice's
 #
 # Sets QDIR, T, CTL (vigilctl with the test's options), WEB_URL, WEB_PID,
 # KEYFILE, ADMIN_USER, ADMIN_PASS and ID_A..ID_D.
@@ -84,18 +85,23 @@ EOM
 	    --id-prefix c "$T/c.eml" >"$T/c.tsv"
 	pf_send --xclient 192.0.2.20 --from "$SPAMMER" --rcpt "$ALICE" \
 	    --rcpt "$BOB" --id-prefix d "$T/d.eml" >"$T/d.tsv"
+	sed -e 's/web-a@/web-m@/' -e 's/^Subject: .*/Subject: For Malice/' \
+	    -e 's/^To: .*/To: malice@sink.invalid/' "$T/a.eml" >"$T/m.eml"
+	pf_send --xclient 192.0.2.20 --from "$SPAMMER" \
+	    --rcpt malice@sink.invalid --id-prefix m "$T/m.eml" >"$T/m.tsv"
 	pf_wait_drain 60
 	"${CTL[@]}" quarantine list --json >"$T/list.json" || return 1
 	ID_A=$(grep '"You won' "$T/list.json" | sed 's/.*"id": *"\([0-9a-f]*\)".*/\1/')
 	ID_B=$(grep 'Cheap pills' "$T/list.json" | sed 's/.*"id": *"\([0-9a-f]*\)".*/\1/')
 	ID_C=$(grep 'For Bob only' "$T/list.json" | sed 's/.*"id": *"\([0-9a-f]*\)".*/\1/')
 	ID_D=$(grep 'For both' "$T/list.json" | sed 's/.*"id": *"\([0-9a-f]*\)".*/\1/')
-	if [ -z "$ID_A" ] || [ -z "$ID_B" ] || [ -z "$ID_C" ] || [ -z "$ID_D" ]; then
-		echo "web_setup: not all four messages were quarantined:" >&2
+	if [ -z "$ID_A" ] || [ -z "$ID_B" ] || [ -z "$ID_C" ] || [ -z "$ID_D" ] ||
+	    ! grep -q 'For Malice' "$T/list.json"; then
+		echo "web_setup: not all five messages were quarantined:" >&2
 		cat "$T/list.json" >&2
 		return 1
 	fi
-	pf_ok "four messages quarantined through Postfix"
+	pf_ok "five messages quarantined through Postfix"
 	# The digest makes the release key if nothing released yet.
 	"${CTL[@]}" digest >"$T/digest.mbox" 2>"$T/digest.err" || {
 		cat "$T/digest.err" >&2

@@ -105,6 +105,8 @@ check("the list link opens alice's list", st == 200 and "Cheap pills" in body
       and "For both of you" in body, "%d %s" % (st, body[:300]))
 check("alice's list does not show bob's mail", "For Bob only" not in body,
       body)
+check("alice's list does not show malice's mail (her address holds "
+      "alice's)", "For Malice" not in body, body)
 check("the subject is escaped in the list",
       "&lt;b&gt;You won&lt;/b&gt; a &quot;prize&quot; &amp; more" in body
       and "<b>You won" not in body, body)
