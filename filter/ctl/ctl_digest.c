@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
@@ -38,7 +39,8 @@ static const char usage_text[] =
 	"  one mail per recipient listing their quarantined mail of the last\n"
 	"  DUR (1d) with signed links to vigil-web (WebBaseURL), valid for\n"
 	"  WebLinkLifetime; printed as an mbox, or with --send handed to\n"
-	"  SendmailCommand from DigestFrom\n"
+	"  SendmailCommand from DigestFrom; only recipients in DigestDomains\n"
+	"  when it is set\n"
 	"  exit: 0 ok, 1 failed, 64 usage, 78 configuration\n";
 
 struct item {
@@ -194,6 +196,34 @@ digest_send(struct arena *a, const struct cfg *c, const char *rcpt,
 	return true;
 }
 
+/* Is rcpt's domain one of DigestDomains (all when unset)? */
+static bool
+digest_domain_ok(const struct cfg *c, const char *rcpt)
+{
+	size_t n = 0;
+	const char *const *v = cfg_list(c, "DigestDomains", &n);
+	const char *dom = strrchr(rcpt, '@');
+
+	if (v == NULL || n == 0)
+		return true;
+	if (dom == NULL)
+		return false;
+	dom++;
+	for (size_t i = 0; i < n; i++) {
+		const char *d = v[i];
+		size_t dl = strlen(dom), l = strlen(d);
+
+		if (d[0] == '.') {
+			/* .example.org: example.org and its subdomains */
+			if (strcasecmp(dom, d + 1) == 0 || (dl > l &&
+			    strcasecmp(dom + dl - l, d) == 0))
+				return true;
+		} else if (strcasecmp(dom, d) == 0)
+			return true;
+	}
+	return false;
+}
+
 /*
  * True when QuarantineDir exists but holds no index yet (as `quarantine
  * list` sees it): nothing was ever quarantined, so there is nothing to
@@ -319,7 +349,8 @@ ctl_digest(const struct ctl_opts *o, int argc, char **argv)
 			const char *r = weblink_rcpt_norm(a, v[i]->rcpts[j]);
 
 			if (strchr(r, '@') == NULL ||
-			    (only != NULL && strcmp(r, only) != 0))
+			    (only != NULL && strcmp(r, only) != 0) ||
+			    !digest_domain_ok(c, r))
 				continue;
 			items[ni].rcpt = r;
 			items[ni++].e = v[i];

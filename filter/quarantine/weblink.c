@@ -36,6 +36,8 @@ const struct opt web_opts[] = {
 	  "USER:HASH lines (crypt(3): htpasswd -B, mkpasswd, openssl passwd -6) for the admin view; unset: no admin view" },
 	{ "UserAllowFile", OPT_PATH, NULL, 0, 0, NULL,
 	  "Senders users allowed on the quarantine page, RECIPIENT SENDER lines (default QuarantineDir/user-allow); read by the filter" },
+	{ "DigestDomains", OPT_LIST, NULL, 0, 0, NULL,
+	  "Recipient domains that get a digest (dom, or .dom with its subdomains); unset: every recipient" },
 	{ "DigestFrom", OPT_STRING, "postmaster", 0, 0, NULL,
 	  "Sender address (From: and envelope) of the digest mail" },
 	{ "DigestSubject", OPT_STRING, "Quarantined mail for you", 0, 0, NULL,

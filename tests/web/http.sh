@@ -31,6 +31,15 @@ else
 	pf_fail "digest --send" "$(cat "$T/send.out")"
 fi
 
+# DigestDomains: only those recipients get one.
+"${CTL[@]}" -o DigestDomains=.sink.invalid digest >"$T/dd1.mbox" 2>&1
+"${CTL[@]}" -o DigestDomains=example.org digest >"$T/dd2.mbox" 2>&1
+if [ "$(grep -c '^To: ' "$T/dd1.mbox")" = 3 ] && [ ! -s "$T/dd2.mbox" ]; then
+	pf_ok "DigestDomains: .sink.invalid gets alice, bob and malice; example.org nobody"
+else
+	pf_fail "DigestDomains" "$(grep '^To: ' "$T/dd1.mbox"; cat "$T/dd2.mbox")"
+fi
+
 "$PYTHON" "$(dirname "$0")/webcheck.py" "$WEB_URL" "$T/digest.mbox" \
     "$KEYFILE" "$ADMIN_USER" "$ADMIN_PASS" "$ID_A" "$ID_B" "$ID_C" "$ID_D" \
     "$T/state"
