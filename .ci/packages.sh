@@ -26,7 +26,7 @@ apt-get install -y -q --no-install-recommends \
 	clamav opendkim-tools python3 zip unzip procps ca-certificates \
 	clamav-daemon libyaml-dev spamassassin libhyperscan-dev \
 	m4 liblockfile1 libwrap0 mandoc debhelper lintian fakeroot \
-	libmicrohttpd-dev prometheus libjson-c-dev chromium \
+	libmicrohttpd-dev prometheus libjson-c-dev chromium libcrypt-dev \
 	libpq-dev zlib1g-dev postgresql
 # A real Sendmail for tests/sendmail: sendmail-bin conflicts with postfix,
 # so its packages are only downloaded here (the test unpacks them into a

@@ -24,6 +24,7 @@ extern const struct check check_rules;
 extern const struct opt rules_opts[];
 extern const struct check check_ratelimit, check_greylist;
 extern const struct opt rep_opts[];
+extern const struct opt web_opts[];
 
 const struct opt *const cfg_tables[] = {
 	core_opts,
@@ -36,6 +37,7 @@ const struct opt *const cfg_tables[] = {
 	dnsbl_opts,
 	rules_opts,
 	rep_opts,
+	web_opts,
 	NULL
 };
 
@@ -52,8 +54,10 @@ const char *const cfg_table_titles[] = {
 	"Authentication-Results",
 	"Bayes classifier",
 	"Policy: lists and per-recipient thresholds",
+	"DNS block lists",
 	"Rules",
 	"Greylisting and rate limits (Redis)",
+	"Quarantine page (vigil-web) and digest",
 	NULL
 };
 

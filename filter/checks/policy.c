@@ -31,6 +31,7 @@
 #include "msg.h"
 #include "quarantine/quarantine.h"
 #include "quarantine/release.h"
+#include "quarantine/userallow.h"
 #include "snap.h"
 #include "verdict.h"
 
@@ -352,6 +353,36 @@ policy_block(struct policy *p, struct msg *m)
 		    "550", "5.7.1", p->block_text, "policy");
 }
 
+/* At the end of the message, once every recipient is known: a sender
+ * that each of them allowed on the quarantine page (userallow.h), unless
+ * the site's list already allowed it.  An unreadable list is logged and
+ * changes nothing. */
+static void
+policy_user_allow(struct policy *p, struct msg *m)
+{
+	const char *sender = msg_mail_from(m);
+	size_t n = msg_rcpt_count(m);
+	const char **v;
+	const char *err = NULL;
+
+	if (sender == NULL || *sender == '\0' ||
+	    senders_match(&p->allow_senders, sender) != NULL)
+		return;
+	v = arena_alloc(msg_arena(m), (n + 1) * sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = msg_rcpt(m, i);
+	switch (userallow_match(msg_arena(m), p->cfg, sender, v, n, &err)) {
+	case 1:
+		msg_add_hit(m, "POLICY_USER_ALLOW", -100.0, "sender <%s> "
+		    "allowed by its recipients", sender);
+		break;
+	case -1:
+		log_msg(LOG_WARNING, m, "check=policy why=\"%s\"", err);
+		break;
+	}
+}
+
 /* The envelope against the allow and block lists. */
 static void
 policy_lists(struct policy *p, struct msg *m)
@@ -512,6 +543,7 @@ policy_run(void *state, struct msg *m, enum check_phase phase,
 		policy_lists(p, m);
 		return CHECK_DONE;
 	}
+	policy_user_allow(p, m);
 	return policy_release(p, m, why_r);
 }
 

@@ -38,6 +38,10 @@ static const struct {
 	  "        review, release (--learn-ham) and remove quarantined mail" },
 	{ "db", ctl_db,
 	  "db upgrade    make or upgrade the quarantine store's schema" },
+	{ "digest", ctl_digest,
+	  "digest [--send] [--since DUR] [--rcpt ADDR]\n"
+	  "        mail each recipient the list of their quarantined mail with\n"
+	  "        signed links to vigil-web (printed as an mbox without --send)" },
 	{ "rules", ctl_rules,
 	  "rules lint [--no-stress] [PATH...] | list [PATH...] | test MSG [RULE...]\n"
 	  "        | test --batch [--counts] MSG... | bench FILE|DIR...\n"

@@ -63,6 +63,8 @@ int	ctl_db(const struct ctl_opts *, int, char **);
 /* Appends the quarantine's counters (entries, false positives by rule)
  * from its index to `vigilctl stats`; 0 also when there is no store. */
 int	ctl_quarantine_stats(const struct ctl_opts *, FILE *out);
+/* vigilctl digest: each recipient's quarantined mail with signed links. */
+int	ctl_digest(const struct ctl_opts *, int, char **);
 int	ctl_rules(const struct ctl_opts *, int, char **);
 int	ctl_scores(const struct ctl_opts *, int, char **);
 int	ctl_trace(const struct ctl_opts *, int, char **);

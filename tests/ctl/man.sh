@@ -29,7 +29,7 @@ lint() { # FILE [GROFF_FLAGS...]: warnings to $T/out
 		groff -ww "$@" -mdoc -z "$lf" >>"$T/out" 2>&1
 	fi
 }
-for p in vigil.8 vigilctl.8 vigil-rules.5 vigil.conf.5; do
+for p in vigil.8 vigilctl.8 vigil-rules.5 vigil.conf.5 vigil-web.8; do
 	f=$top_builddir/doc/$p
 	if [ ! -s "$f" ]; then
 		bad "$p: not built"
