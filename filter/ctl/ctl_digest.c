@@ -224,27 +224,6 @@ digest_domain_ok(const struct cfg *c, const char *rcpt)
 	return false;
 }
 
-/*
- * True when QuarantineDir exists but holds no index yet (as `quarantine
- * list` sees it): nothing was ever quarantined, so there is nothing to
- * send, which is not an error for a daily job.
- */
-static bool
-store_is_unused(const struct cfg *c)
-{
-	const char *dir = cfg_str(c, "QuarantineDir");
-	char *index = NULL;
-	struct stat st;
-	bool unused = false;
-
-	if (dir != NULL && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    asprintf(&index, "%s/index.sqlite", dir) != -1 &&
-	    access(index, F_OK) == -1 && errno == ENOENT)
-		unused = true;
-	free(index);
-	return unused;
-}
-
 static int
 usage(const char *why)
 {
@@ -303,7 +282,7 @@ ctl_digest(const struct ctl_opts *o, int argc, char **argv)
 		return usage("unexpected arguments");
 	if ((c = ctl_cfg(o)) == NULL)
 		return EX_CONFIG;
-	if (store_is_unused(c)) {
+	if (quarantine_never_used(c)) {
 		cfg_unref(&c);
 		return 0;	/* nothing was ever quarantined */
 	}

@@ -193,23 +193,11 @@ static bool
 store_is_unused(const struct ctl_opts *o)
 {
 	struct cfg *c = ctl_cfg(o);
-	const char *dir;
-	char *index = NULL;
-	struct stat st;
-	bool unused = false;
+	bool unused;
 
 	if (c == NULL)
 		return false;
-	if (quarantine_is_shared(c)) {
-		cfg_unref(&c);
-		return false;	/* the database says */
-	}
-	dir = cfg_str(c, "QuarantineDir");
-	if (dir != NULL && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    asprintf(&index, "%s/index.sqlite", dir) != -1 &&
-	    access(index, F_OK) == -1 && errno == ENOENT)
-		unused = true;
-	free(index);
+	unused = quarantine_never_used(c);
 	cfg_unref(&c);
 	return unused;
 }

@@ -615,6 +615,24 @@ quarantine_is_shared(const struct cfg *c)
 }
 
 bool
+quarantine_never_used(const struct cfg *c)
+{
+	const char *dir = cfg_str(c, "QuarantineDir");
+	char *index = NULL;
+	struct stat st;
+	bool unused = false;
+
+	if (quarantine_is_shared(c))
+		return false;	/* the database says */
+	if (dir != NULL && stat(dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    asprintf(&index, "%s/index.sqlite", dir) != -1 &&
+	    access(index, F_OK) == -1 && errno == ENOENT)
+		unused = true;
+	free(index);
+	return unused;
+}
+
+bool
 quarantine_upgrade(const struct cfg *c, int *from_r, int *to_r,
     char **err_r)
 {

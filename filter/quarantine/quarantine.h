@@ -96,6 +96,9 @@ struct qstore	*quarantine_open_at(const struct cfg *, const char *where,
 		    bool create, char **err_r);
 /* Is the configured store a database shared by hosts (QuarantineDB)? */
 bool		 quarantine_is_shared(const struct cfg *);
+/* A folder store whose folder exists and holds no index yet: a fresh
+ * install with nothing quarantined (never true of a database). */
+bool		 quarantine_never_used(const struct cfg *);
 /* "PostgreSQL" or the folder, for messages. */
 const char	*quarantine_where(const struct qstore *);
 /* Makes or upgrades the configured store's schema: versions before and
