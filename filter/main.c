@@ -40,6 +40,23 @@
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/vigil/vigil.conf"
 
+/*
+ * The sanitizer build (configure --enable-sanitizers): the worker ends
+ * with _exit(), where LeakSanitizer's own exit hook never runs, so it
+ * asks for the leak check itself (worker_exit()).
+ */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VIGIL_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(VIGIL_ASAN)
+#define VIGIL_ASAN 1
+#endif
+#ifdef VIGIL_ASAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 static void
 usage(FILE *out)
 {
@@ -283,6 +300,30 @@ reload_thread(void *arg)
 	return arg;
 }
 
+#ifdef VIGIL_ASAN
+/*
+ * VIGIL_TEST_LEAK=1 in the environment, in the sanitizer build only:
+ * the worker loses one allocation on purpose, so that a test
+ * (tests/tools/leak-test.sh) can see the leak check report it and fail
+ * the worker's exit.  Any other build ignores the variable.
+ */
+static void *volatile test_leak_sink;
+
+static __attribute__((noinline)) void
+test_leak(void)
+{
+	const char *v = getenv("VIGIL_TEST_LEAK");
+
+	if (v == NULL || strcmp(v, "1") != 0)
+		return;
+	log_sys(LOG_WARNING, "VIGIL_TEST_LEAK=1: losing 4096 bytes on purpose");
+	test_leak_sink = malloc(4096);
+	if (test_leak_sink != NULL)
+		memset(test_leak_sink, 0x5a, 4096);
+	test_leak_sink = NULL;
+}
+#endif
+
 /* The worker: everything that handles mail. */
 static int
 worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
@@ -309,6 +350,9 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+#ifdef VIGIL_ASAN
+	test_leak();
+#endif
 	/* State and run folders first: the snapshot opens the stores. */
 	startup_make_dirs(cfg, spec, u->set ? u->uid : (uid_t)-1, u->gid);
 	s = snap_build(cfg, &err);
@@ -377,6 +421,30 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	daemon_set_snap(NULL);
 	log_sys(LOG_INFO, "vigil stopped");
 	return 0;
+}
+
+
+/*
+ * The worker's end.  The sanitizer build drops what the worker still
+ * holds (its reference to the configuration it was started with: its
+ * snapshot went in worker()) and runs LeakSanitizer's check before
+ * _exit(): a leak turns the exit status into ASan's (1), which the
+ * supervisor returns.  The worker's memory is its own copy, made at
+ * fork(), so the supervisor's is not touched.
+ */
+static __attribute__((noreturn)) void
+worker_exit(int rc, struct cfg *cfg)
+{
+#ifdef VIGIL_ASAN
+	cfg_unref(&cfg);
+	/* Root drops to UserID without PR_SET_DUMPABLE, and the leak
+	 * check's tracer can only stop the threads of a dumpable process. */
+	(void)prctl(PR_SET_DUMPABLE, 1);
+	__lsan_do_leak_check();
+#else
+	(void)cfg;
+#endif
+	_exit(rc);
 }
 
 static volatile sig_atomic_t got_sig;
@@ -470,7 +538,7 @@ supervise(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 				signal(SIGTERM, SIG_DFL);
 				signal(SIGINT, SIG_DFL);
 				signal(SIGCHLD, SIG_DFL);
-				_exit(worker(args, cfg, spec, u));
+				worker_exit(worker(args, cfg, spec, u), cfg);
 			}
 		}
 		got_sig = 0;
