@@ -131,12 +131,37 @@ while True:
 EOF
 }
 
+# pf_teardown (the EXIT trap): stops Postfix, then vigil with SIGTERM, so
+# that its worker leaves by its own exit path (where the sanitizer build
+# checks for leaks); SIGKILL only when it has not stopped after
+# PF_STOP_WAIT seconds (60), and then it says so.  A vigil that was
+# running and exits non-zero (a leak found, a crash while stopping) or
+# had to be killed fails the script (exit 1; otherwise the script's own
+# status stands).
 pf_teardown() {
+	local vrc bad=0
 	set +e
 	if [ -n "${PF_PFC:-}" ] && [ -f "$PF_PFC/main.cf" ]; then
 		postfix -c "$PF_PFC" stop >/dev/null 2>&1
 	fi
-	pf_vigil_kill KILL >/dev/null 2>&1
+	if [ -n "$PF_MILTER_PID" ] && kill -0 "$PF_MILTER_PID" 2>/dev/null; then
+		pf_vigil_stop "${PF_STOP_WAIT:-60}"
+		vrc=$?
+		case $vrc in
+		0) ;;
+		124)
+			echo "teardown: vigil still running ${PF_STOP_WAIT:-60} s" \
+			    "after SIGTERM: killed with SIGKILL" >&2
+			bad=1 ;;
+		*)
+			echo "teardown: vigil exited with status $vrc after SIGTERM;" \
+			    "its log ends:" >&2
+			tail -5 "$PF_VIGIL_LOG" >&2 2>/dev/null
+			bad=1 ;;
+		esac
+	else
+		pf_vigil_kill KILL >/dev/null 2>&1
+	fi
 	if [ -n "$PF_SINK_PID" ]; then
 		kill "$PF_SINK_PID" 2>/dev/null
 		wait "$PF_SINK_PID" 2>/dev/null
@@ -155,6 +180,7 @@ pf_teardown() {
 			rm -rf "$PF_WORK"
 		fi
 	fi
+	[ "$bad" -eq 0 ] || exit 1
 }
 
 # pf_workdir: make $PF_WORK and install the EXIT trap.  Sets PF_WORK,
