@@ -48,6 +48,8 @@
 #   pf_hold_ids                  queue ids on hold, one a line
 #   pf_wait_drain [SECS]         wait until the queue is empty (0) or not (1)
 #   pf_flush                     postqueue -f on the private instance
+#   pf_postfix_reload [SECS]     postfix reload, and wait until every
+#                                process runs the new main.cf
 #   pf_delivered ID              print the sink file of message ID (1: none)
 #   pf_header NAME FILE          the unfolded values of header NAME in FILE
 #   pf_account [account.py args] RESULTS...  every message accounted for
@@ -355,10 +357,45 @@ pf_milter_start() {
 	if [ -f "$PF_PFC/main.cf" ] &&
 	    [ "$(postconf -c "$PF_PFC" -h smtpd_milters)" != "$spec" ]; then
 		postconf -c "$PF_PFC" -e "smtpd_milters = $spec"
-		postfix -c "$PF_PFC" reload >/dev/null 2>&1
-		# smtpd processes pick up the change as they are replaced
-		sleep 1
+		pf_postfix_reload || return 1
 	fi
+}
+
+# pf_postfix_reload [SECS]: postfix reload, then wait (SECS, 30, at most)
+# until master has logged the reload and every process it ran before has
+# gone (an idle smtpd, cleanup or pickup exits at once; one with a client
+# after it): from then on every process has read the new main.cf.  1, and
+# says why, when that does not happen in time.
+pf_postfix_reload() {
+	local m p old left n0 end=$(($(date +%s) + ${1:-30}))
+	m=$(tr -d ' ' <"$PF_PFQ/pid/master.pid" 2>/dev/null)
+	old=$(pgrep -P "$m" 2>/dev/null)
+	n0=$(grep -c 'postfix/master.*reload -- ' "$PF_PFLOG" 2>/dev/null)
+	if ! postfix -c "$PF_PFC" reload >/dev/null 2>&1; then
+		echo "pf_postfix_reload: postfix reload failed" >&2
+		return 1
+	fi
+	while :; do
+		left=
+		for p in $old; do
+			kill -0 "$p" 2>/dev/null && left="$left $p"
+		done
+		if [ -z "$left" ] && [ "$(grep -c 'postfix/master.*reload -- ' \
+		    "$PF_PFLOG" 2>/dev/null)" -gt "${n0:-0}" ]; then
+			return 0
+		fi
+		if [ "$(date +%s)" -ge "$end" ]; then
+			if [ -n "$left" ]; then
+				echo "pf_postfix_reload: ${1:-30} s after the reload," \
+				    "processes from before it still run:$left" >&2
+			else
+				echo "pf_postfix_reload: master has not logged" \
+				    "the reload in ${1:-30} s" >&2
+			fi
+			return 1
+		fi
+		sleep 0.1
+	done
 }
 
 # pf_vigil_start CONF [Keyword=value...]: start filter/vigil in the
