@@ -423,7 +423,6 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	return 0;
 }
 
-
 /*
  * The worker's end.  The sanitizer build drops what the worker still
  * holds (its reference to the configuration it was started with: its
@@ -437,9 +436,8 @@ worker_exit(int rc, struct cfg *cfg)
 {
 #ifdef VIGIL_ASAN
 	cfg_unref(&cfg);
-	/* Root drops to UserID without PR_SET_DUMPABLE, and the leak
-	 * check's tracer can only stop the threads of a dumpable process. */
-	(void)prctl(PR_SET_DUMPABLE, 1);
+	/* (After the change to UserID the process is not dumpable; the
+	 * check makes it so itself while its tracer stops the threads.) */
 	__lsan_do_leak_check();
 #else
 	(void)cfg;
