@@ -62,7 +62,8 @@
 # PF_VIGIL (vigil binary), PF_KEEP=1 (keep $PF_WORK), PF_TMP (parent dir),
 # PYTHON (python3), PF_REAL_DNS=1 (pf_vigil_start leaves vigil's DNS
 # alone; otherwise lookups are answered from tests/data/dns/empty.zone
-# unless the test passes its own DNSZoneFile=).
+# unless the test passes its own DNSZoneFile=), PF_STOP_WAIT (seconds the
+# teardown waits for vigil after SIGTERM before SIGKILL, 60).
 
 PF_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$PF_LIB_DIR/../.." && pwd)}"
