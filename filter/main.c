@@ -41,6 +41,23 @@
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/vigil/vigil.conf"
 
+/*
+ * The sanitizer build (configure --enable-sanitizers): the worker ends
+ * with _exit(), where LeakSanitizer's own exit hook never runs, so it
+ * asks for the leak check itself (worker_exit()).
+ */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VIGIL_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(VIGIL_ASAN)
+#define VIGIL_ASAN 1
+#endif
+#ifdef VIGIL_ASAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 static void
 usage(FILE *out)
 {
@@ -290,6 +307,30 @@ reload_thread(void *arg)
 	return arg;
 }
 
+#ifdef VIGIL_ASAN
+/*
+ * VIGIL_TEST_LEAK=1 in the environment, in the sanitizer build only:
+ * the worker loses one allocation on purpose, so that a test
+ * (tests/tools/leak-test.sh) can see the leak check report it and fail
+ * the worker's exit.  Any other build ignores the variable.
+ */
+static void *volatile test_leak_sink;
+
+static __attribute__((noinline)) void
+test_leak(void)
+{
+	const char *v = getenv("VIGIL_TEST_LEAK");
+
+	if (v == NULL || strcmp(v, "1") != 0)
+		return;
+	log_sys(LOG_WARNING, "VIGIL_TEST_LEAK=1: losing 4096 bytes on purpose");
+	test_leak_sink = malloc(4096);
+	if (test_leak_sink != NULL)
+		memset(test_leak_sink, 0x5a, 4096);
+	test_leak_sink = NULL;
+}
+#endif
+
 /* The worker: everything that handles mail. */
 static int
 worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
@@ -317,6 +358,9 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGWINCH);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
+#ifdef VIGIL_ASAN
+	test_leak();
+#endif
 	/* State and run folders first: the snapshot opens the stores. */
 	startup_make_dirs(cfg, spec, u->set ? u->uid : (uid_t)-1, u->gid);
 	s = snap_build(cfg, &err);
@@ -392,6 +436,28 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 	daemon_set_snap(NULL);
 	log_sys(LOG_INFO, "vigil stopped");
 	return 0;
+}
+
+/*
+ * The worker's end.  The sanitizer build drops what the worker still
+ * holds (its reference to the configuration it was started with: its
+ * snapshot went in worker()) and runs LeakSanitizer's check before
+ * _exit(): a leak turns the exit status into ASan's (1), which the
+ * supervisor returns.  The worker's memory is its own copy, made at
+ * fork(), so the supervisor's is not touched.
+ */
+static __attribute__((noreturn)) void
+worker_exit(int rc, struct cfg *cfg)
+{
+#ifdef VIGIL_ASAN
+	cfg_unref(&cfg);
+	/* (After the change to UserID the process is not dumpable; the
+	 * check makes it so itself while its tracer stops the threads.) */
+	__lsan_do_leak_check();
+#else
+	(void)cfg;
+#endif
+	_exit(rc);
 }
 
 static volatile sig_atomic_t got_sig;
@@ -488,7 +554,7 @@ supervise(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 				signal(SIGINT, SIG_DFL);
 				signal(SIGCHLD, SIG_DFL);
 				signal(SIGUSR1, SIG_DFL);
-				_exit(worker(args, cfg, spec, u));
+				worker_exit(worker(args, cfg, spec, u), cfg);
 			}
 		}
 		got_sig = 0;

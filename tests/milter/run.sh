@@ -19,7 +19,7 @@ pid=
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && sleep 0.3
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
@@ -164,7 +164,7 @@ ShutdownTimeout 10s
 CONF
 start
 out=$("$MT" -D sock="unix:$T/v.sock" -D dir="$here" -D pid="$pid" \
-    -s "$here/inflight.lua" 2>&1)
+    -D log="$T/vigil.log" -s "$here/inflight.lua" 2>&1)
 echo "$out" | grep -E '^  (ok|FAIL)' | sed "s/^  /  [inflight.lua] /"
 n_ok=$(echo "$out" | grep -c '^  ok')
 n_bad=$(echo "$out" | grep -c '^  FAIL')

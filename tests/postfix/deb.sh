@@ -151,9 +151,15 @@ if dpkg --purge vigil >"$D/purge.log" 2>&1; then
 else
 	pf_fail "dpkg --purge" "$(tail -5 "$D/purge.log")"
 fi
-sleep 1
+# The purge stops the service: wait (10 s at most) for its processes to go.
 # (other vigils, built elsewhere, may run on this machine)
-if pgrep -u vigil >/dev/null 2>&1 || pgrep -f '^/usr/sbin/vigil' >/dev/null; then
+left() { pgrep -u vigil >/dev/null 2>&1 || pgrep -f '^/usr/sbin/vigil' >/dev/null; }
+i=0
+while left && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+if left; then
 	pf_fail "nothing of it left running" "$(pgrep -a -f '^/usr/sbin/vigil')"
 else
 	pf_ok "nothing of it left running"

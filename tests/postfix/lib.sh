@@ -48,6 +48,8 @@
 #   pf_hold_ids                  queue ids on hold, one a line
 #   pf_wait_drain [SECS]         wait until the queue is empty (0) or not (1)
 #   pf_flush                     postqueue -f on the private instance
+#   pf_postfix_reload [SECS]     postfix reload, and wait until every
+#                                process runs the new main.cf
 #   pf_delivered ID              print the sink file of message ID (1: none)
 #   pf_header NAME FILE          the unfolded values of header NAME in FILE
 #   pf_account [account.py args] RESULTS...  every message accounted for
@@ -60,7 +62,8 @@
 # PF_VIGIL (vigil binary), PF_KEEP=1 (keep $PF_WORK), PF_TMP (parent dir),
 # PYTHON (python3), PF_REAL_DNS=1 (pf_vigil_start leaves vigil's DNS
 # alone; otherwise lookups are answered from tests/data/dns/empty.zone
-# unless the test passes its own DNSZoneFile=).
+# unless the test passes its own DNSZoneFile=), PF_STOP_WAIT (seconds the
+# teardown waits for vigil after SIGTERM before SIGKILL, 60).
 
 PF_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${top_srcdir:=$(cd "$PF_LIB_DIR/../.." && pwd)}"
@@ -131,12 +134,37 @@ while True:
 EOF
 }
 
+# pf_teardown (the EXIT trap): stops Postfix, then vigil with SIGTERM, so
+# that its worker leaves by its own exit path (where the sanitizer build
+# checks for leaks); SIGKILL only when it has not stopped after
+# PF_STOP_WAIT seconds (60), and then it says so.  A vigil that was
+# running and exits non-zero (a leak found, a crash while stopping) or
+# had to be killed fails the script (exit 1; otherwise the script's own
+# status stands).
 pf_teardown() {
+	local vrc bad=0
 	set +e
 	if [ -n "${PF_PFC:-}" ] && [ -f "$PF_PFC/main.cf" ]; then
 		postfix -c "$PF_PFC" stop >/dev/null 2>&1
 	fi
-	pf_vigil_kill KILL >/dev/null 2>&1
+	if [ -n "$PF_MILTER_PID" ] && kill -0 "$PF_MILTER_PID" 2>/dev/null; then
+		pf_vigil_stop "${PF_STOP_WAIT:-60}"
+		vrc=$?
+		case $vrc in
+		0) ;;
+		124)
+			echo "teardown: vigil still running ${PF_STOP_WAIT:-60} s" \
+			    "after SIGTERM: killed with SIGKILL" >&2
+			bad=1 ;;
+		*)
+			echo "teardown: vigil exited with status $vrc after SIGTERM;" \
+			    "its log ends:" >&2
+			tail -5 "$PF_VIGIL_LOG" >&2 2>/dev/null
+			bad=1 ;;
+		esac
+	else
+		pf_vigil_kill KILL >/dev/null 2>&1
+	fi
 	if [ -n "$PF_SINK_PID" ]; then
 		kill "$PF_SINK_PID" 2>/dev/null
 		wait "$PF_SINK_PID" 2>/dev/null
@@ -155,6 +183,7 @@ pf_teardown() {
 			rm -rf "$PF_WORK"
 		fi
 	fi
+	[ "$bad" -eq 0 ] || exit 1
 }
 
 # pf_workdir: make $PF_WORK and install the EXIT trap.  Sets PF_WORK,
@@ -329,10 +358,45 @@ pf_milter_start() {
 	if [ -f "$PF_PFC/main.cf" ] &&
 	    [ "$(postconf -c "$PF_PFC" -h smtpd_milters)" != "$spec" ]; then
 		postconf -c "$PF_PFC" -e "smtpd_milters = $spec"
-		postfix -c "$PF_PFC" reload >/dev/null 2>&1
-		# smtpd processes pick up the change as they are replaced
-		sleep 1
+		pf_postfix_reload || return 1
 	fi
+}
+
+# pf_postfix_reload [SECS]: postfix reload, then wait (SECS, 30, at most)
+# until master has logged the reload and every process it ran before has
+# gone (an idle smtpd, cleanup or pickup exits at once; one with a client
+# after it): from then on every process has read the new main.cf.  1, and
+# says why, when that does not happen in time.
+pf_postfix_reload() {
+	local m p old left n0 end=$(($(date +%s) + ${1:-30}))
+	m=$(tr -d ' ' <"$PF_PFQ/pid/master.pid" 2>/dev/null)
+	old=$(pgrep -P "$m" 2>/dev/null)
+	n0=$(grep -c 'postfix/master.*reload -- ' "$PF_PFLOG" 2>/dev/null)
+	if ! postfix -c "$PF_PFC" reload >/dev/null 2>&1; then
+		echo "pf_postfix_reload: postfix reload failed" >&2
+		return 1
+	fi
+	while :; do
+		left=
+		for p in $old; do
+			kill -0 "$p" 2>/dev/null && left="$left $p"
+		done
+		if [ -z "$left" ] && [ "$(grep -c 'postfix/master.*reload -- ' \
+		    "$PF_PFLOG" 2>/dev/null)" -gt "${n0:-0}" ]; then
+			return 0
+		fi
+		if [ "$(date +%s)" -ge "$end" ]; then
+			if [ -n "$left" ]; then
+				echo "pf_postfix_reload: ${1:-30} s after the reload," \
+				    "processes from before it still run:$left" >&2
+			else
+				echo "pf_postfix_reload: master has not logged" \
+				    "the reload in ${1:-30} s" >&2
+			fi
+			return 1
+		fi
+		sleep 0.1
+	done
 }
 
 # pf_vigil_start CONF [Keyword=value...]: start filter/vigil in the

@@ -57,8 +57,11 @@ fi
 # Released mail comes back through sendmail and pickup: it must meet the
 # milter there too.
 postconf -c "$PF_PFC" -e "non_smtpd_milters = unix:$PF_SOCK"
-postfix -c "$PF_PFC" reload >/dev/null 2>&1
-sleep 1
+if ! pf_postfix_reload; then
+	pf_fail "Postfix reloads with vigil for pickup too" "see above"
+	pf_summary
+	exit 1
+fi
 pf_ok "vigil starts as Postfix's milter (smtpd and pickup)"
 
 # json_field FILE KEY: KEY of every JSON line in FILE, one a line.

@@ -17,7 +17,7 @@ pass=0 fail=0 pid=
 ok() { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && sleep 0.3
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM

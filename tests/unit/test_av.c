@@ -724,6 +724,7 @@ test_reload(void **state)
 	size_t len;
 	bool seen = false;
 	uint64_t t0;
+	unsigned scans0;
 
 	/* A database with the EICAR pattern only. */
 	snprintf(dir, sizeof(dir), "%s/rdb", tmp);
@@ -764,14 +765,18 @@ test_reload(void **state)
 		if (!seen)
 			usleep(50 * 1000);
 	}
-	/* Keep the flow going a little past the swap. */
-	usleep(300 * 1000);
+	/* Keep the flow going past the swap: 20 more scans (20 s at most). */
+	scans0 = __atomic_load_n(&f.scans, __ATOMIC_RELAXED);
+	t0 = util_now_us();
+	while (__atomic_load_n(&f.scans, __ATOMIC_RELAXED) < scans0 + 20 &&
+	    util_now_us() - t0 < 20 * 1000000ULL)
+		usleep(10 * 1000);
 	f.stop = true;
 	for (size_t i = 0; i < NELEM(th); i++)
 		pthread_join(th[i], NULL);
 
 	assert_true(seen);
-	assert_true(f.scans > 0);
+	assert_true(f.scans >= scans0 + 20);
 	assert_int_equal(f.wrong, 0);
 	assert_int_equal(av_stat(f.s, "av.engine.generation"), 2);
 	assert_int_equal(av_stat(f.s, "av.errors"), errors0);
