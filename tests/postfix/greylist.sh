@@ -107,6 +107,7 @@ else
 	pf_fail "first attempt deferred" "$(grep -E 'verdict=|451' \
 	    "$PF_VIGIL_LOG" "$PF_PFLOG" | tail -5)"
 fi
+# lint-sleep: GreylistDelay must pass before the retry
 sleep $((DELAY + 1))
 pf_flush
 pf_wait_drain 60
@@ -149,6 +150,7 @@ if [ "$code" = 250 ]; then
 else
 	pf_fail "clean message passes" "$code $(res "$T/d3.tsv" d3-0 6)"
 fi
+# lint-sleep: GreylistDelay must pass before the retry
 sleep $((DELAY + 1))
 code=$(send d4 Carol@Example.org "$T/grey.eml" --xclient 192.0.2.42)
 if [ "$code" = 250 ]; then
@@ -190,7 +192,7 @@ else
 	pf_fail "Redis hung: mail flows" "$code in ${ms} ms; $st"
 fi
 redis_stop TERM
-sleep 1.2	# past the pause after the timeout: a fresh connection attempt
+sleep 1.2	# lint-sleep: past the pause after the timeout, a fresh connection attempt
 code=$(send dn1 erin@example.org "$T/grey.eml" --xclient 198.51.100.7)
 pf_wait_drain 60
 st=$(status_of dn1-0)

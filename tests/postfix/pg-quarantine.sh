@@ -81,7 +81,7 @@ start_mx() {
 	mapfile -t o < <(opts)
 	pf_vigil_start "$CONF" "${o[@]}" || return 1
 	postconf -c "$PF_PFC" -e "non_smtpd_milters = unix:$PF_SOCK"
-	postfix -c "$PF_PFC" reload >/dev/null 2>&1
+	pf_postfix_reload
 }
 # ctl MX ARGS...: vigilctl with that MX's configuration.
 ctl() {
@@ -105,7 +105,6 @@ pf_setup || exit 1
 trap teardown_all EXIT
 start_mx || { pf_fail "vigil 2 starts" "see above"; pf_summary; exit 1; }
 mx_save 2
-sleep 1
 pf_ok "two Postfix instances, each with its vigil, QuarantineDB on one PostgreSQL"
 
 cat >"$T/spam.eml" <<'EOF'

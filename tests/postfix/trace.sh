@@ -43,8 +43,7 @@ if ! pf_vigil_start "$CONF" "${OPTS[@]}"; then
 	exit 1
 fi
 postconf -c "$PF_PFC" -e "non_smtpd_milters = unix:$PF_SOCK"
-postfix -c "$PF_PFC" reload >/dev/null 2>&1
-sleep 1
+pf_postfix_reload
 
 msg() {	# msg FILE SUBJECT MESSAGE-ID
 	printf 'From: Someone <someone@example.org>\r\nTo: alice@sink.invalid\r\nSubject: %s\r\nDate: Mon, 07 Dec 2026 10:00:00 +0000\r\nMessage-ID: <%s>\r\n\r\nHello there.\r\n' \
@@ -174,7 +173,7 @@ fi
 # --- logrotate: move the file, SIGUSR1, records go to the new one ----
 mv "$LOG" "$LOG.1"
 kill -USR1 "$(pf_vigil_pid)"
-sleep 0.5
+sleep 0.5	# lint-sleep: the signal passes through the supervisor to the worker
 msg "$T/after.eml" "after rotation" "rot-1@friends.example"
 pf_send --xclient 192.0.2.43 --from dave@friends.example \
     --rcpt alice@sink.invalid --no-id "$T/after.eml" >/dev/null

@@ -76,8 +76,8 @@ test_append_and_reopen(void **state)
 	g_strfreev(v);
 	/* Moved again without a signal: seen within a second. */
 	assert_int_equal(rename(live, moved), 0);
-	sleep(1);
-	usleep(100000);
+	sleep(1);		/* lint-sleep: the once-a-second check */
+	usleep(100000);		/* lint-sleep: the same */
 	log_file_write("four", 4);
 	v = lines(live, &n);
 	assert_int_equal(n, 1);

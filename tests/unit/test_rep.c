@@ -393,7 +393,7 @@ test_grey_window(void **state)
 	c.window_ms = 200;
 	assert_int_equal(grey(r, &c, "192.0.2.0/24", "late@example.org",
 	    "b@example.com", t0, NULL), GREY_NEW);
-	usleep(500000);
+	usleep(500000);		/* lint-sleep: the window expires in Redis */
 	assert_int_equal(grey(r, &c, "192.0.2.0/24", "late@example.org",
 	    "b@example.com", t0 + 500, NULL), GREY_NEW);
 	assert_int_equal(grey(r, &c, "192.0.2.0/24", "late@example.org",
@@ -546,7 +546,7 @@ test_hung(void **state)
 	assert_true(now_s() - t < 1.0);
 	assert_non_null(strstr(err, "EVALSHA"));
 	free(err);
-	usleep(1100000);
+	usleep(1100000);	/* lint-sleep: a dead server is retried after 1 s */
 	assert_int_equal(take(r, &b, 1, 1800000000000LL, NULL), 0);
 	rep_redis_free(&r);
 }

@@ -46,8 +46,7 @@ web_setup() {
 	done
 	pf_vigil_start "$CONF" "${OPTS[@]}" || return 1
 	postconf -c "$PF_PFC" -e "non_smtpd_milters = unix:$PF_SOCK"
-	postfix -c "$PF_PFC" reload >/dev/null 2>&1
-	sleep 1
+	pf_postfix_reload
 
 	cat >"$T/a.eml" <<'EOM'
 From: Prize Office <spammer@bad.example>
