@@ -48,6 +48,20 @@ const struct opt core_opts[] = {
 	  "Larger messages are passed unscanned with a header saying so" },
 	{ "OversizeAction", OPT_ENUM, "accept", 0, 0, "accept|tempfail",
 	  "What happens to a message over MaxScanSize" },
+	{ "MessageTimeLimit", OPT_DURATION, "20s", 100, 90000, NULL,
+	  "CPU time the checks of one message may spend; a check still "
+	  "running past it is stopped at its next safe point, the verdict "
+	  "carries SCAN_INCOMPLETE and the message takes OnIncomplete.  The "
+	  "end-of-message checks are also stopped after three times this in "
+	  "wall-clock time, within Postfix's milter_content_timeout (300s)" },
+	{ "MessageMemoryLimit", OPT_SIZE, "256m", 1048576, 17179869184.0, NULL,
+	  "Bytes the analysis of one message may allocate (its arena, the "
+	  "spool held in memory, decompressed archive members); past it as "
+	  "for MessageTimeLimit" },
+	{ "OnIncomplete", OPT_ENUM, "tempfail", 0, 0, "tempfail|accept",
+	  "What happens to a message whose checks did not all run within "
+	  "MessageTimeLimit and MessageMemoryLimit: tempfail (the MTA "
+	  "retries) or accept with an X-Vigil-Scan header naming them" },
 	{ "MaxHeaderCount", OPT_INT, "1000", 10, 1000000, NULL,
 	  "Header fields of a message that the checks examine; past it the "
 	  "rest are not examined (forged copies of ours are still removed) "

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <strings.h>
 
@@ -65,7 +66,23 @@ struct msg {
 	const char	*versions[SNAP_V_N];	/* NULL: the snapshot's */
 	VEC(const char *) shadow;		/* shadow rules that hit */
 	bool		 live;
+	/* The budget (MessageTimeLimit, MessageMemoryLimit). */
+	struct {
+		uint64_t	 cpu_us;	/* spent in closed segments */
+		uint64_t	 mark_us;	/* thread CPU at msg_budget_enter */
+		uint64_t	 eom_us;	/* wall clock at end of message */
+		size_t		 charged;	/* bytes held outside the arena */
+		unsigned	 polls;
+		int		 depth;		/* nested enters */
+		bool		 is_spent;	/* sticky */
+		bool		 is_cut;	/* a poll said stop */
+		const char	*why;
+		VEC(const char *) incomplete;	/* checks cut or not run */
+	} b;
 };
+
+/* The message whose check runs on this thread (msg_budget_enter). */
+static _Thread_local struct msg *budget_cur;
 
 static void
 spool_defer(void *p)
@@ -660,6 +677,161 @@ double
 msg_elapsed_ms(const struct msg *m)
 {
 	return (double)(util_now_us() - m->t0) / 1000.0;
+}
+
+/* ---------------------------------------------------------------- budget */
+
+static uint64_t
+thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void
+msg_budget_enter(struct msg *m)
+{
+	if (m->b.depth++ > 0)
+		return;
+	m->b.mark_us = thread_cpu_us();
+	budget_cur = m;
+}
+
+void
+msg_budget_leave(struct msg *m)
+{
+	if (m->b.depth == 0 || --m->b.depth > 0)
+		return;
+	m->b.cpu_us += thread_cpu_us() - m->b.mark_us;
+	if (budget_cur == m)
+		budget_cur = NULL;
+}
+
+void
+msg_budget_eom(struct msg *m)
+{
+	if (m->b.eom_us == 0)
+		m->b.eom_us = util_now_us();
+}
+
+size_t
+msg_budget_memory(const struct msg *m)
+{
+	size_t n = arena_used(m->arena) + m->b.charged;
+
+	if (m->spool != NULL && !spool_is_spilled(m->spool))
+		n += spool_size(m->spool);
+	return n;
+}
+
+double
+msg_budget_cpu_ms(const struct msg *m)
+{
+	uint64_t us = m->b.cpu_us;
+
+	if (m->b.depth > 0 && budget_cur == m)
+		us += thread_cpu_us() - m->b.mark_us;
+	return (double)us / 1000.0;
+}
+
+bool
+msg_budget_over(struct msg *m)
+{
+	const struct snap_core *k = snap_core(m->snap);
+	uint64_t cpu;
+	size_t mem;
+
+	if (m->b.is_spent)
+		return true;
+	mem = msg_budget_memory(m);
+	cpu = m->b.cpu_us;
+	if (m->b.depth > 0 && budget_cur == m)
+		cpu += thread_cpu_us() - m->b.mark_us;
+	if (mem > k->mem_limit)
+		m->b.why = arena_printf(m->arena, "memory %zu bytes > "
+		    "MessageMemoryLimit %zu", mem, k->mem_limit);
+	else if (cpu > k->time_limit_us)
+		m->b.why = arena_printf(m->arena, "CPU time %.3fs > "
+		    "MessageTimeLimit %.3fs", (double)cpu / 1e6,
+		    (double)k->time_limit_us / 1e6);
+	else if (m->b.eom_us != 0 &&
+	    util_now_us() - m->b.eom_us > 3 * k->time_limit_us)
+		m->b.why = arena_printf(m->arena, "wall-clock time %.3fs > "
+		    "3 x MessageTimeLimit", (double)(util_now_us() -
+		    m->b.eom_us) / 1e6);
+	else
+		return false;
+	m->b.is_spent = true;
+	return true;
+}
+
+bool
+msg_budget_spent(void)
+{
+	struct msg *m = budget_cur;
+
+	if (m == NULL)
+		return false;
+	/* Memory is a sum; the clocks are read every 8th poll. */
+	if (!m->b.is_spent && (m->b.polls++ & 7) != 0 &&
+	    msg_budget_memory(m) <= snap_core(m->snap)->mem_limit)
+		return false;
+	if (!msg_budget_over(m))
+		return false;
+	m->b.is_cut = true;
+	return true;
+}
+
+void
+msg_budget_charge(ssize_t n)
+{
+	struct msg *m = budget_cur;
+
+	if (m == NULL)
+		return;
+	if (n < 0 && (size_t)-n > m->b.charged)
+		m->b.charged = 0;
+	else
+		m->b.charged += (size_t)n;
+}
+
+bool
+msg_budget_take_cut(struct msg *m)
+{
+	bool was = m->b.is_cut;
+
+	m->b.is_cut = false;
+	return was;
+}
+
+const char *
+msg_budget_why(const struct msg *m)
+{
+	return m->b.is_spent ? m->b.why : NULL;
+}
+
+void
+msg_budget_note_incomplete(struct msg *m, const char *check)
+{
+	for (size_t i = 0; i < m->b.incomplete.n; i++)
+		if (strcmp(m->b.incomplete.v[i], check) == 0)
+			return;
+	VEC_PUSH(m->arena, m->b.incomplete, arena_strdup(m->arena, check));
+}
+
+size_t
+msg_budget_incomplete_count(const struct msg *m)
+{
+	return m->b.incomplete.n;
+}
+
+const char *
+msg_budget_incomplete(const struct msg *m, size_t i)
+{
+	return i < m->b.incomplete.n ? m->b.incomplete.v[i] : NULL;
 }
 
 void

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <syslog.h>
 
 #include "lib/arena.h"
@@ -227,6 +228,33 @@ bool		 msg_is_live(const struct msg *);
 
 /* Time since msg_new, in milliseconds. */
 double		 msg_elapsed_ms(const struct msg *);
+
+/*
+ * The message's budget: MessageTimeLimit of CPU time over all its checks
+ * (on whichever threads they ran) and MessageMemoryLimit bytes of
+ * analysis (the arena, the spool while in memory, what checks charge).
+ * The pipeline brackets each check with msg_budget_enter/leave on the
+ * thread that runs it; code below a check, which may have no message at
+ * hand (a regex match, an archive or tokenizer loop), polls
+ * msg_budget_spent() at its safe points and stops when it says so.
+ * Once spent, a budget stays spent.
+ */
+void		 msg_budget_enter(struct msg *);
+void		 msg_budget_leave(struct msg *);
+/* Is the budget of the message whose check runs on this thread spent?
+ * Cheap (the clocks are read on every 8th call); false when no message
+ * is open on this thread.  True also marks the running check cut. */
+bool		 msg_budget_spent(void);
+/* Counts n bytes (negative: gives them back) held outside the arena
+ * against the current thread's message; nothing when none is open. */
+void		 msg_budget_charge(ssize_t n);
+/* Is m's budget spent now (reads the clocks)? */
+bool		 msg_budget_over(struct msg *);
+/* What was spent past its limit, or NULL while within budget. */
+const char	*msg_budget_why(const struct msg *);
+/* Bytes and CPU milliseconds counted so far. */
+size_t		 msg_budget_memory(const struct msg *);
+double		 msg_budget_cpu_ms(const struct msg *);
 
 /* Log with the message's s= and q= prefix. */
 void		 log_msg(int level, const struct msg *, const char *fmt, ...)

@@ -117,6 +117,10 @@ core_setup(struct snap *s, char **err_r)
 	k->spool_mem_max = cfg_size(c, "SpoolMemoryMax");
 	k->max_hdr_count = (size_t)cfg_int(c, "MaxHeaderCount");
 	k->max_hdr_bytes = cfg_size(c, "MaxHeaderBytes");
+	k->time_limit_us = cfg_duration_ms(c, "MessageTimeLimit") * 1000;
+	k->mem_limit = cfg_size(c, "MessageMemoryLimit");
+	k->on_incomplete = cfg_enum(c, "OnIncomplete") == 0 ?
+	    ACTION_TEMPFAIL : ACTION_ACCEPT;
 	k->tmp_dir = cfg_str(c, "TempDirectory");
 	k->skip_trusted = cfg_bool(c, "SkipTrusted");
 	k->add_headers_always = cfg_enum(c, "AddHeaders") == 0;

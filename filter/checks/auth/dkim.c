@@ -190,6 +190,10 @@ dk_key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 
 	if (dm == NULL || dom == NULL || sel == NULL)
 		return DKIM_CBSTAT_ERROR;
+	/* Each signature's key is a safe point: a message whose budget is
+	 * spent verifies no more (the signature stays unverified). */
+	if (msg_budget_spent())
+		return DKIM_CBSTAT_TRYAGAIN;
 	if (!dk_is_dns_query(sig))
 		return DKIM_CBSTAT_NOTFOUND;	/* no key we can ask for */
 	if ((size_t)snprintf(name, sizeof(name), "%s._domainkey.%s", sel,
