@@ -45,9 +45,12 @@ const struct opt core_opts[] = {
 	{ "OnError", OPT_ENUM, "tempfail", 0, 0, "tempfail|accept",
 	  "What happens to a message when a check fails internally" },
 	{ "MaxScanSize", OPT_SIZE, "10m", 1024, 2147483647.0, NULL,
-	  "Larger messages are passed unscanned with a header saying so" },
-	{ "OversizeAction", OPT_ENUM, "accept", 0, 0, "accept|tempfail",
-	  "What happens to a message over MaxScanSize" },
+	  "Bytes of a message that are scanned; see OversizeAction" },
+	{ "OversizeAction", OPT_ENUM, "scan", 0, 0, "scan|accept|tempfail",
+	  "What happens to a message over MaxScanSize: scan (its first "
+	  "MaxScanSize bytes, every part's headers past them, the verdict "
+	  "marked SCAN_TRUNCATED, as SpamAssassin truncates), accept "
+	  "(unscanned, with an X-Vigil-Scan header) or tempfail" },
 	{ "MessageTimeLimit", OPT_DURATION, "20s", 100, 90000, NULL,
 	  "CPU time the checks of one message may spend; a check still "
 	  "running past it is stopped at its next safe point, the verdict "

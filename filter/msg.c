@@ -48,6 +48,18 @@ struct msg {
 	size_t		 body_off;	/* where the body starts in the spool */
 	bool		 eoh;
 	bool		 oversize;
+	size_t		 seen;		/* bytes offered, past the cut too */
+	/* Past the cut (OversizeAction scan): MIME part header blocks. */
+	struct {
+		char	 line[1000];	/* the line being assembled */
+		size_t	 len;
+		bool	 is_long;	/* longer than line[]: not a header */
+		char	 dash[200];	/* a "--..." line, maybe a boundary */
+		size_t	 dash_len;
+		bool	 in_block;
+		VEC(char) out;		/* blocks to append at the end */
+		bool	 is_done;	/* appended */
+	} cut;
 	const char	*spool_err;
 	struct mview	*view;
 	/* Findings and outputs. */
@@ -225,21 +237,155 @@ msg_is_trusted(const struct msg *m)
 
 /* ---------------------------------------------------------------- content */
 
+/* Part header blocks past the cut are kept up to this many bytes. */
+#define CUT_HEADERS_MAX	(256 * 1024)
+
+static void
+cut_keep(struct msg *m, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n && m->cut.out.n < CUT_HEADERS_MAX; i++)
+		VEC_PUSH(m->arena, m->cut.out, p[i]);
+}
+
+/* Is line[0..n) a header field ("Name:" with a printable name)? */
+static bool
+cut_is_field(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] != ':' && p[i] > 0x20 && p[i] < 0x7f)
+		i++;
+	return i > 0 && i < n && p[i] == ':';
+}
+
+/*
+ * One body line past the cut (no line end): a line that starts with
+ * "--" followed by header fields opens a part's header block, which is
+ * kept up to its blank line, so that the view lists every part with its
+ * name and type, as its headers say.
+ */
+static void
+cut_line(struct msg *m, const char *l, size_t n, bool is_long)
+{
+	if (m->cut.in_block) {
+		if (!is_long && n > 0 && (l[0] == ' ' || l[0] == '\t' ||
+		    cut_is_field(l, n))) {
+			cut_keep(m, l, n);
+			cut_keep(m, "\r\n", 2);
+			return;
+		}
+		cut_keep(m, "\r\n", 2);
+		m->cut.in_block = false;
+		if (n == 0)
+			return;
+	}
+	if (m->cut.dash_len > 0 && !is_long && cut_is_field(l, n)) {
+		cut_keep(m, m->cut.dash, m->cut.dash_len);
+		cut_keep(m, "\r\n", 2);
+		cut_keep(m, l, n);
+		cut_keep(m, "\r\n", 2);
+		m->cut.in_block = true;
+		m->cut.dash_len = 0;
+		return;
+	}
+	m->cut.dash_len = 0;
+	if (!is_long && n > 2 && n <= sizeof(m->cut.dash) && l[0] == '-' &&
+	    l[1] == '-') {
+		memcpy(m->cut.dash, l, n);
+		m->cut.dash_len = n;
+	}
+}
+
+/* Body bytes past the cut: assembled into lines for cut_line(). */
+static void
+cut_scan(struct msg *m, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)p[i];
+
+		if (c == '\n') {
+			size_t len = m->cut.len;
+
+			if (len > 0 && m->cut.line[len - 1] == '\r')
+				len--;
+			cut_line(m, m->cut.line, len, m->cut.is_long);
+			m->cut.len = 0;
+			m->cut.is_long = false;
+		} else if (m->cut.len < sizeof(m->cut.line))
+			m->cut.line[m->cut.len++] = c;
+		else
+			m->cut.is_long = true;
+	}
+}
+
 static void
 spool_put(struct msg *m, const void *p, size_t n)
 {
 	const struct snap_core *k = snap_core(m->snap);
+	size_t room;
 
-	if (m->oversize || m->spool_err != NULL)
+	m->seen += n;
+	if (m->spool_err != NULL)
 		return;
-	if (spool_size(m->spool) + n > k->max_scan_size) {
-		/* Past the scan limit nothing more is kept: the message
-		 * passes unscanned (or is tempfailed) by the verdict. */
+	if (m->oversize) {
+		if (k->oversize_scan && m->eoh)
+			cut_scan(m, p, n);
+		return;
+	}
+	room = k->max_scan_size - spool_size(m->spool);
+	if (n > room) {
+		/*
+		 * Past the scan limit: with OversizeAction scan the first
+		 * MaxScanSize bytes stay (the body truncated as SpamAssassin
+		 * does) and the rest is read for part headers; else the
+		 * message passes unscanned (or is tempfailed).
+		 */
 		m->oversize = true;
+		if (!k->oversize_scan)
+			return;
+		if (spool_append(m->spool, p, room, &m->spool_err) < 0)
+			log_msg(LOG_ERR, m, "spool: %s in %s: %m",
+			    m->spool_err, k->tmp_dir);
+		if (m->eoh)
+			cut_scan(m, (const unsigned char *)p + room, n - room);
 		return;
 	}
 	if (spool_append(m->spool, p, n, &m->spool_err) < 0)
 		log_msg(LOG_ERR, m, "spool: %s in %s: %m", m->spool_err, k->tmp_dir);
+}
+
+/*
+ * The body is complete: a truncated message gets the part header blocks
+ * found past the cut, each after a line end, as empty parts; MIME
+ * parsing then lists every part.  Once; they count toward the budget
+ * like the rest of the spool, not toward MaxScanSize.
+ */
+static void
+cut_finish(struct msg *m)
+{
+	if (!m->oversize || m->cut.is_done || !snap_core(m->snap)->oversize_scan)
+		return;
+	m->cut.is_done = true;
+	if (m->cut.len > 0)
+		cut_line(m, m->cut.line, m->cut.len, m->cut.is_long);
+	if (m->cut.in_block)
+		cut_keep(m, "\r\n", 2);
+	if (m->spool_err == NULL && spool_append(m->spool, "\r\n", 2,
+	    &m->spool_err) == 0 && m->cut.out.n > 0)
+		(void)spool_append(m->spool, m->cut.out.v, m->cut.out.n,
+		    &m->spool_err);	/* a failure is in spool_err */
+}
+
+bool
+msg_is_truncated(const struct msg *m)
+{
+	return m->oversize && snap_core(m->snap)->oversize_scan;
+}
+
+size_t
+msg_seen_size(const struct msg *m)
+{
+	return m->seen;
 }
 
 /*
@@ -365,7 +511,10 @@ const unsigned char *
 msg_raw(struct msg *m, size_t *len_r)
 {
 	const char *err = NULL;
-	const unsigned char *p = spool_data(m->spool, &err);
+	const unsigned char *p;
+
+	cut_finish(m);
+	p = spool_data(m->spool, &err);
 
 	if (p == NULL) {
 		log_msg(LOG_ERR, m, "spool: %s: %m", err);

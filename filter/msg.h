@@ -127,8 +127,15 @@ const unsigned char *msg_body(struct msg *, size_t *len_r);
 size_t		 msg_size(const struct msg *);
 /* Did the message's bytes go to a temp file (past SpoolMemoryMax)? */
 bool		 msg_is_spilled(const struct msg *);
-/* Was the message larger than MaxScanSize (content checks skipped)? */
+/* Was the message larger than MaxScanSize? */
 bool		 msg_is_oversize(const struct msg *);
+/* Is it scanned on its first MaxScanSize bytes (OversizeAction scan)?
+ * Then msg_raw() is those bytes, a line end, and the header blocks of
+ * the parts past them (each as an empty part); else an oversize
+ * message's content checks are skipped. */
+bool		 msg_is_truncated(const struct msg *);
+/* Bytes the MTA sent, past MaxScanSize too. */
+size_t		 msg_seen_size(const struct msg *);
 /* Did header fields go past MaxHeaderCount or MaxHeaderBytes? */
 bool		 msg_hdr_limited(const struct msg *);
 

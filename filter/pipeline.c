@@ -44,7 +44,8 @@ skip_content(struct msg *m)
 {
 	const struct snap_core *k = snap_core(msg_snap(m));
 
-	return (k->skip_trusted && msg_is_trusted(m)) || msg_is_oversize(m);
+	return (k->skip_trusted && msg_is_trusted(m)) ||
+	    (msg_is_oversize(m) && !msg_is_truncated(m));
 }
 
 void
@@ -263,6 +264,10 @@ pipeline_eom(struct msg *m)
 		    k->max_hdr_count, k->max_hdr_bytes);
 	}
 	msg_budget_eom(m);
+	if (msg_is_truncated(m))
+		msg_add_hit(m, "SCAN_TRUNCATED", 0.0, "scanned the first %zu "
+		    "of %zu bytes, and every part's headers",
+		    snap_core(msg_snap(m))->max_scan_size, msg_seen_size(m));
 	pipeline_phase(m, PHASE_EOM);
 	budget_outcome(m);
 	msg_set_field(m, "budget", arena_printf(msg_arena(m),

@@ -111,8 +111,9 @@ core_setup(struct snap *s, char **err_r)
 	k->rewrite_subject = cfg_str(c, "RewriteSubject");
 	k->reject_text = cfg_str(c, "RejectText");
 	k->on_error = cfg_enum(c, "OnError") == 0 ? ACTION_TEMPFAIL : ACTION_ACCEPT;
-	k->oversize_action = cfg_enum(c, "OversizeAction") == 0 ?
-	    ACTION_ACCEPT : ACTION_TEMPFAIL;
+	k->oversize_scan = cfg_enum(c, "OversizeAction") == 0;
+	k->oversize_action = cfg_enum(c, "OversizeAction") == 2 ?
+	    ACTION_TEMPFAIL : ACTION_ACCEPT;
 	k->max_scan_size = cfg_size(c, "MaxScanSize");
 	k->spool_mem_max = cfg_size(c, "SpoolMemoryMax");
 	k->max_hdr_count = (size_t)cfg_int(c, "MaxHeaderCount");

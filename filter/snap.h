@@ -36,6 +36,7 @@ struct snap_core {
 	const char	*authserv_id;
 	enum verdict_action on_error;		/* ACCEPT or TEMPFAIL */
 	enum verdict_action oversize_action;	/* ACCEPT or TEMPFAIL */
+	bool		 oversize_scan;		/* scan the first max_scan_size */
 	size_t		 max_scan_size;
 	size_t		 spool_mem_max;
 	size_t		 max_hdr_count;		/* fields the checks see */
