@@ -52,9 +52,26 @@ const struct opt core_opts[] = {
 	{ "OnError", OPT_ENUM, "tempfail", 0, 0, "tempfail|accept",
 	  "What happens to a message when a check fails internally" },
 	{ "MaxScanSize", OPT_SIZE, "10m", 1024, 2147483647.0, NULL,
-	  "Larger messages are passed unscanned with a header saying so" },
-	{ "OversizeAction", OPT_ENUM, "accept", 0, 0, "accept|tempfail",
-	  "What happens to a message over MaxScanSize" },
+	  "Bytes of a message that are scanned; see OversizeAction" },
+	{ "OversizeAction", OPT_ENUM, "scan", 0, 0, "scan|accept|tempfail",
+	  "What happens to a message over MaxScanSize: scan (its first "
+	  "MaxScanSize bytes, every part's headers past them, the verdict "
+	  "marked SCAN_TRUNCATED, as SpamAssassin truncates), accept "
+	  "(unscanned, with an X-Vigil-Scan header) or tempfail" },
+	{ "MessageTimeLimit", OPT_DURATION, "20s", 100, 90000, NULL,
+	  "CPU time the checks of one message may spend; a check still "
+	  "running past it is stopped at its next safe point, the verdict "
+	  "carries SCAN_INCOMPLETE and the message takes OnIncomplete.  The "
+	  "end-of-message checks are also stopped after three times this in "
+	  "wall-clock time, within Postfix's milter_content_timeout (300s)" },
+	{ "MessageMemoryLimit", OPT_SIZE, "256m", 1048576, 17179869184.0, NULL,
+	  "Bytes the analysis of one message may allocate (its arena, the "
+	  "spool held in memory, decompressed archive members); past it as "
+	  "for MessageTimeLimit" },
+	{ "OnIncomplete", OPT_ENUM, "tempfail", 0, 0, "tempfail|accept",
+	  "What happens to a message whose checks did not all run within "
+	  "MessageTimeLimit and MessageMemoryLimit: tempfail (the MTA "
+	  "retries) or accept with an X-Vigil-Scan header naming them" },
 	{ "MaxHeaderCount", OPT_INT, "1000", 10, 1000000, NULL,
 	  "Header fields of a message that the checks examine; past it the "
 	  "rest are not examined (forged copies of ours are still removed) "

@@ -450,7 +450,9 @@ count_content_fields(struct build *b, GMimeObject *obj)
 static void
 walk(struct build *b, GMimeObject *obj, unsigned depth)
 {
-	if (obj == NULL || depth > MAX_DEPTH || b->nparts >= MAX_PARTS)
+	/* Each part is a safe point for the message's budget. */
+	if (obj == NULL || depth > MAX_DEPTH || b->nparts >= MAX_PARTS ||
+	    msg_budget_spent())
 		return;
 	count_content_fields(b, obj);
 	if (GMIME_IS_MULTIPART(obj)) {

@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <strings.h>
 
@@ -47,6 +48,18 @@ struct msg {
 	size_t		 body_off;	/* where the body starts in the spool */
 	bool		 eoh;
 	bool		 oversize;
+	size_t		 seen;		/* bytes offered, past the cut too */
+	/* Past the cut (OversizeAction scan): MIME part header blocks. */
+	struct {
+		char	 line[1000];	/* the line being assembled */
+		size_t	 len;
+		bool	 is_long;	/* longer than line[]: not a header */
+		char	 dash[200];	/* a "--..." line, maybe a boundary */
+		size_t	 dash_len;
+		bool	 in_block;
+		VEC(char) out;		/* blocks to append at the end */
+		bool	 is_done;	/* appended */
+	} cut;
 	const char	*spool_err;
 	struct mview	*view;
 	/* Findings and outputs. */
@@ -66,7 +79,23 @@ struct msg {
 	const char	*versions[SNAP_V_N];	/* NULL: the snapshot's */
 	VEC(const char *) shadow;		/* shadow rules that hit */
 	bool		 live;
+	/* The budget (MessageTimeLimit, MessageMemoryLimit). */
+	struct {
+		uint64_t	 cpu_us;	/* spent in closed segments */
+		uint64_t	 mark_us;	/* thread CPU at msg_budget_enter */
+		uint64_t	 eom_us;	/* wall clock at end of message */
+		size_t		 charged;	/* bytes held outside the arena */
+		unsigned	 polls;
+		int		 depth;		/* nested enters */
+		bool		 is_spent;	/* sticky */
+		bool		 is_cut;	/* a poll said stop */
+		const char	*why;
+		VEC(const char *) incomplete;	/* checks cut or not run */
+	} b;
 };
+
+/* The message whose check runs on this thread (msg_budget_enter). */
+static _Thread_local struct msg *budget_cur;
 
 static void
 spool_defer(void *p)
@@ -209,21 +238,155 @@ msg_is_trusted(const struct msg *m)
 
 /* ---------------------------------------------------------------- content */
 
+/* Part header blocks past the cut are kept up to this many bytes. */
+#define CUT_HEADERS_MAX	(256 * 1024)
+
+static void
+cut_keep(struct msg *m, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n && m->cut.out.n < CUT_HEADERS_MAX; i++)
+		VEC_PUSH(m->arena, m->cut.out, p[i]);
+}
+
+/* Is line[0..n) a header field ("Name:" with a printable name)? */
+static bool
+cut_is_field(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] != ':' && p[i] > 0x20 && p[i] < 0x7f)
+		i++;
+	return i > 0 && i < n && p[i] == ':';
+}
+
+/*
+ * One body line past the cut (no line end): a line that starts with
+ * "--" followed by header fields opens a part's header block, which is
+ * kept up to its blank line, so that the view lists every part with its
+ * name and type, as its headers say.
+ */
+static void
+cut_line(struct msg *m, const char *l, size_t n, bool is_long)
+{
+	if (m->cut.in_block) {
+		if (!is_long && n > 0 && (l[0] == ' ' || l[0] == '\t' ||
+		    cut_is_field(l, n))) {
+			cut_keep(m, l, n);
+			cut_keep(m, "\r\n", 2);
+			return;
+		}
+		cut_keep(m, "\r\n", 2);
+		m->cut.in_block = false;
+		if (n == 0)
+			return;
+	}
+	if (m->cut.dash_len > 0 && !is_long && cut_is_field(l, n)) {
+		cut_keep(m, m->cut.dash, m->cut.dash_len);
+		cut_keep(m, "\r\n", 2);
+		cut_keep(m, l, n);
+		cut_keep(m, "\r\n", 2);
+		m->cut.in_block = true;
+		m->cut.dash_len = 0;
+		return;
+	}
+	m->cut.dash_len = 0;
+	if (!is_long && n > 2 && n <= sizeof(m->cut.dash) && l[0] == '-' &&
+	    l[1] == '-') {
+		memcpy(m->cut.dash, l, n);
+		m->cut.dash_len = n;
+	}
+}
+
+/* Body bytes past the cut: assembled into lines for cut_line(). */
+static void
+cut_scan(struct msg *m, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = (char)p[i];
+
+		if (c == '\n') {
+			size_t len = m->cut.len;
+
+			if (len > 0 && m->cut.line[len - 1] == '\r')
+				len--;
+			cut_line(m, m->cut.line, len, m->cut.is_long);
+			m->cut.len = 0;
+			m->cut.is_long = false;
+		} else if (m->cut.len < sizeof(m->cut.line))
+			m->cut.line[m->cut.len++] = c;
+		else
+			m->cut.is_long = true;
+	}
+}
+
 static void
 spool_put(struct msg *m, const void *p, size_t n)
 {
 	const struct snap_core *k = snap_core(m->snap);
+	size_t room;
 
-	if (m->oversize || m->spool_err != NULL)
+	m->seen += n;
+	if (m->spool_err != NULL)
 		return;
-	if (spool_size(m->spool) + n > k->max_scan_size) {
-		/* Past the scan limit nothing more is kept: the message
-		 * passes unscanned (or is tempfailed) by the verdict. */
+	if (m->oversize) {
+		if (k->oversize_scan && m->eoh)
+			cut_scan(m, p, n);
+		return;
+	}
+	room = k->max_scan_size - spool_size(m->spool);
+	if (n > room) {
+		/*
+		 * Past the scan limit: with OversizeAction scan the first
+		 * MaxScanSize bytes stay (the body truncated as SpamAssassin
+		 * does) and the rest is read for part headers; else the
+		 * message passes unscanned (or is tempfailed).
+		 */
 		m->oversize = true;
+		if (!k->oversize_scan)
+			return;
+		if (spool_append(m->spool, p, room, &m->spool_err) < 0)
+			log_msg(LOG_ERR, m, "spool: %s in %s: %m",
+			    m->spool_err, k->tmp_dir);
+		if (m->eoh)
+			cut_scan(m, (const unsigned char *)p + room, n - room);
 		return;
 	}
 	if (spool_append(m->spool, p, n, &m->spool_err) < 0)
 		log_msg(LOG_ERR, m, "spool: %s in %s: %m", m->spool_err, k->tmp_dir);
+}
+
+/*
+ * The body is complete: a truncated message gets the part header blocks
+ * found past the cut, each after a line end, as empty parts; MIME
+ * parsing then lists every part.  Once; they count toward the budget
+ * like the rest of the spool, not toward MaxScanSize.
+ */
+static void
+cut_finish(struct msg *m)
+{
+	if (!m->oversize || m->cut.is_done || !snap_core(m->snap)->oversize_scan)
+		return;
+	m->cut.is_done = true;
+	if (m->cut.len > 0)
+		cut_line(m, m->cut.line, m->cut.len, m->cut.is_long);
+	if (m->cut.in_block)
+		cut_keep(m, "\r\n", 2);
+	if (m->spool_err == NULL && spool_append(m->spool, "\r\n", 2,
+	    &m->spool_err) == 0 && m->cut.out.n > 0)
+		(void)spool_append(m->spool, m->cut.out.v, m->cut.out.n,
+		    &m->spool_err);	/* a failure is in spool_err */
+}
+
+bool
+msg_is_truncated(const struct msg *m)
+{
+	return m->oversize && snap_core(m->snap)->oversize_scan;
+}
+
+size_t
+msg_seen_size(const struct msg *m)
+{
+	return m->seen;
 }
 
 /*
@@ -349,7 +512,10 @@ const unsigned char *
 msg_raw(struct msg *m, size_t *len_r)
 {
 	const char *err = NULL;
-	const unsigned char *p = spool_data(m->spool, &err);
+	const unsigned char *p;
+
+	cut_finish(m);
+	p = spool_data(m->spool, &err);
 
 	if (p == NULL) {
 		log_msg(LOG_ERR, m, "spool: %s: %m", err);
@@ -668,6 +834,161 @@ double
 msg_elapsed_ms(const struct msg *m)
 {
 	return (double)(util_now_us() - m->t0) / 1000.0;
+}
+
+/* ---------------------------------------------------------------- budget */
+
+static uint64_t
+thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+void
+msg_budget_enter(struct msg *m)
+{
+	if (m->b.depth++ > 0)
+		return;
+	m->b.mark_us = thread_cpu_us();
+	budget_cur = m;
+}
+
+void
+msg_budget_leave(struct msg *m)
+{
+	if (m->b.depth == 0 || --m->b.depth > 0)
+		return;
+	m->b.cpu_us += thread_cpu_us() - m->b.mark_us;
+	if (budget_cur == m)
+		budget_cur = NULL;
+}
+
+void
+msg_budget_eom(struct msg *m)
+{
+	if (m->b.eom_us == 0)
+		m->b.eom_us = util_now_us();
+}
+
+size_t
+msg_budget_memory(const struct msg *m)
+{
+	size_t n = arena_used(m->arena) + m->b.charged;
+
+	if (m->spool != NULL && !spool_is_spilled(m->spool))
+		n += spool_size(m->spool);
+	return n;
+}
+
+double
+msg_budget_cpu_ms(const struct msg *m)
+{
+	uint64_t us = m->b.cpu_us;
+
+	if (m->b.depth > 0 && budget_cur == m)
+		us += thread_cpu_us() - m->b.mark_us;
+	return (double)us / 1000.0;
+}
+
+bool
+msg_budget_over(struct msg *m)
+{
+	const struct snap_core *k = snap_core(m->snap);
+	uint64_t cpu;
+	size_t mem;
+
+	if (m->b.is_spent)
+		return true;
+	mem = msg_budget_memory(m);
+	cpu = m->b.cpu_us;
+	if (m->b.depth > 0 && budget_cur == m)
+		cpu += thread_cpu_us() - m->b.mark_us;
+	if (mem > k->mem_limit)
+		m->b.why = arena_printf(m->arena, "memory %zu bytes > "
+		    "MessageMemoryLimit %zu", mem, k->mem_limit);
+	else if (cpu > k->time_limit_us)
+		m->b.why = arena_printf(m->arena, "CPU time %.3fs > "
+		    "MessageTimeLimit %.3fs", (double)cpu / 1e6,
+		    (double)k->time_limit_us / 1e6);
+	else if (m->b.eom_us != 0 &&
+	    util_now_us() - m->b.eom_us > 3 * k->time_limit_us)
+		m->b.why = arena_printf(m->arena, "wall-clock time %.3fs > "
+		    "3 x MessageTimeLimit", (double)(util_now_us() -
+		    m->b.eom_us) / 1e6);
+	else
+		return false;
+	m->b.is_spent = true;
+	return true;
+}
+
+bool
+msg_budget_spent(void)
+{
+	struct msg *m = budget_cur;
+
+	if (m == NULL)
+		return false;
+	/* Memory is a sum; the clocks are read every 8th poll. */
+	if (!m->b.is_spent && (m->b.polls++ & 7) != 0 &&
+	    msg_budget_memory(m) <= snap_core(m->snap)->mem_limit)
+		return false;
+	if (!msg_budget_over(m))
+		return false;
+	m->b.is_cut = true;
+	return true;
+}
+
+void
+msg_budget_charge(ssize_t n)
+{
+	struct msg *m = budget_cur;
+
+	if (m == NULL)
+		return;
+	if (n < 0 && (size_t)-n > m->b.charged)
+		m->b.charged = 0;
+	else
+		m->b.charged += (size_t)n;
+}
+
+bool
+msg_budget_take_cut(struct msg *m)
+{
+	bool was = m->b.is_cut;
+
+	m->b.is_cut = false;
+	return was;
+}
+
+const char *
+msg_budget_why(const struct msg *m)
+{
+	return m->b.is_spent ? m->b.why : NULL;
+}
+
+void
+msg_budget_note_incomplete(struct msg *m, const char *check)
+{
+	for (size_t i = 0; i < m->b.incomplete.n; i++)
+		if (strcmp(m->b.incomplete.v[i], check) == 0)
+			return;
+	VEC_PUSH(m->arena, m->b.incomplete, arena_strdup(m->arena, check));
+}
+
+size_t
+msg_budget_incomplete_count(const struct msg *m)
+{
+	return m->b.incomplete.n;
+}
+
+const char *
+msg_budget_incomplete(const struct msg *m, size_t i)
+{
+	return i < m->b.incomplete.n ? m->b.incomplete.v[i] : NULL;
 }
 
 void

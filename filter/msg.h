@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <syslog.h>
 
 #include "lib/arena.h"
@@ -126,8 +127,15 @@ const unsigned char *msg_body(struct msg *, size_t *len_r);
 size_t		 msg_size(const struct msg *);
 /* Did the message's bytes go to a temp file (past SpoolMemoryMax)? */
 bool		 msg_is_spilled(const struct msg *);
-/* Was the message larger than MaxScanSize (content checks skipped)? */
+/* Was the message larger than MaxScanSize? */
 bool		 msg_is_oversize(const struct msg *);
+/* Is it scanned on its first MaxScanSize bytes (OversizeAction scan)?
+ * Then msg_raw() is those bytes, a line end, and the header blocks of
+ * the parts past them (each as an empty part); else an oversize
+ * message's content checks are skipped. */
+bool		 msg_is_truncated(const struct msg *);
+/* Bytes the MTA sent, past MaxScanSize too. */
+size_t		 msg_seen_size(const struct msg *);
 /* Did header fields go past MaxHeaderCount or MaxHeaderBytes? */
 bool		 msg_hdr_limited(const struct msg *);
 
@@ -229,6 +237,33 @@ bool		 msg_is_live(const struct msg *);
 
 /* Time since msg_new, in milliseconds. */
 double		 msg_elapsed_ms(const struct msg *);
+
+/*
+ * The message's budget: MessageTimeLimit of CPU time over all its checks
+ * (on whichever threads they ran) and MessageMemoryLimit bytes of
+ * analysis (the arena, the spool while in memory, what checks charge).
+ * The pipeline brackets each check with msg_budget_enter/leave on the
+ * thread that runs it; code below a check, which may have no message at
+ * hand (a regex match, an archive or tokenizer loop), polls
+ * msg_budget_spent() at its safe points and stops when it says so.
+ * Once spent, a budget stays spent.
+ */
+void		 msg_budget_enter(struct msg *);
+void		 msg_budget_leave(struct msg *);
+/* Is the budget of the message whose check runs on this thread spent?
+ * Cheap (the clocks are read on every 8th call); false when no message
+ * is open on this thread.  True also marks the running check cut. */
+bool		 msg_budget_spent(void);
+/* Counts n bytes (negative: gives them back) held outside the arena
+ * against the current thread's message; nothing when none is open. */
+void		 msg_budget_charge(ssize_t n);
+/* Is m's budget spent now (reads the clocks)? */
+bool		 msg_budget_over(struct msg *);
+/* What was spent past its limit, or NULL while within budget. */
+const char	*msg_budget_why(const struct msg *);
+/* Bytes and CPU milliseconds counted so far. */
+size_t		 msg_budget_memory(const struct msg *);
+double		 msg_budget_cpu_ms(const struct msg *);
 
 /* Log with the message's s= and q= prefix. */
 void		 log_msg(int level, const struct msg *, const char *fmt, ...)

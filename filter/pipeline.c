@@ -22,9 +22,10 @@
 
 #define MAX_TIMED	32
 
-/* Per check (by registry position): runs, microseconds, failures. */
+/* Per check (by registry position): runs, microseconds, failures, and
+ * messages whose budget cut the check short or left it unrun. */
 static atomic_ullong check_runs[MAX_TIMED], check_us[MAX_TIMED],
-    check_fails[MAX_TIMED];
+    check_fails[MAX_TIMED], check_incomplete[MAX_TIMED];
 static struct histo check_time[MAX_TIMED];
 
 static enum verdict_action
@@ -43,7 +44,8 @@ skip_content(struct msg *m)
 {
 	const struct snap_core *k = snap_core(msg_snap(m));
 
-	return (k->skip_trusted && msg_is_trusted(m)) || msg_is_oversize(m);
+	return (k->skip_trusted && msg_is_trusted(m)) ||
+	    (msg_is_oversize(m) && !msg_is_truncated(m));
 }
 
 void
@@ -63,9 +65,18 @@ pipeline_phase(struct msg *m, enum check_phase phase)
 			continue;
 		if (c->is_content && skip)
 			continue;
+		if (msg_budget_over(m)) {
+			/* Spent: the rest of the checks do not run. */
+			msg_budget_note_incomplete(m, c->name);
+			continue;
+		}
 		uint64_t t0 = util_now_us();
 
+		msg_budget_enter(m);
 		rc = c->run(st, m, phase, &why);
+		msg_budget_leave(m);
+		if (msg_budget_take_cut(m))
+			msg_budget_note_incomplete(m, c->name);
 		if (i < MAX_TIMED) {
 			uint64_t us = util_now_us() - t0;
 
@@ -109,6 +120,8 @@ pipeline_write_stats(FILE *out)
 		    atomic_load(&check_fails[i]));
 		fprintf(out, "check.%s.ms.mean %.3f\n", checks[i]->name,
 		    n ? (double)atomic_load(&check_us[i]) / 1000.0 / (double)n : 0.0);
+		fprintf(out, "check.%s.incomplete %llu\n", checks[i]->name,
+		    atomic_load(&check_incomplete[i]));
 	}
 }
 
@@ -130,6 +143,43 @@ pipeline_write_metrics(const struct metrics_fmt *f, const struct snap *s)
 	}
 }
 
+/*
+ * The checks' streaming hooks for one header field (name set) or body
+ * chunk, within the message's budget: once it is spent a check that
+ * streams is left out, and its result is incomplete.
+ */
+static void
+stream_hooks(struct msg *m, struct snap *s, const char *name,
+    const char *value, const unsigned char *chunk, size_t len)
+{
+	bool is_open = false;
+
+	for (size_t i = 0; checks[i] != NULL; i++) {
+		const struct check *c = checks[i];
+		void *st;
+
+		if ((name != NULL ? c->header == NULL : c->body == NULL) ||
+		    (st = snap_state(s, c)) == NULL)
+			continue;
+		if (!is_open && msg_budget_over(m)) {
+			msg_budget_note_incomplete(m, c->name);
+			continue;
+		}
+		if (!is_open) {
+			msg_budget_enter(m);
+			is_open = true;
+		}
+		if (name != NULL)
+			c->header(st, m, name, value);
+		else
+			c->body(st, m, chunk, len);
+		if (msg_budget_take_cut(m) || msg_budget_why(m) != NULL)
+			msg_budget_note_incomplete(m, c->name);
+	}
+	if (is_open)
+		msg_budget_leave(m);
+}
+
 void
 pipeline_header(struct msg *m, const char *name, const char *value)
 {
@@ -137,12 +187,7 @@ pipeline_header(struct msg *m, const char *name, const char *value)
 
 	if (!msg_store_header(m, name, value))
 		return;		/* past the limits: not examined */
-	for (size_t i = 0; checks[i] != NULL; i++) {
-		void *st;
-
-		if (checks[i]->header != NULL && (st = snap_state(s, checks[i])) != NULL)
-			checks[i]->header(st, m, name, value);
-	}
+	stream_hooks(m, s, name, value, NULL, 0);
 }
 
 void
@@ -158,12 +203,45 @@ pipeline_body(struct msg *m, const unsigned char *chunk, size_t len)
 	struct snap *s = msg_snap(m);
 
 	msg_store_body(m, chunk, len);
-	for (size_t i = 0; checks[i] != NULL; i++) {
-		void *st;
+	stream_hooks(m, s, NULL, NULL, chunk, len);
+}
 
-		if (checks[i]->body != NULL && (st = snap_state(s, checks[i])) != NULL)
-			checks[i]->body(st, m, chunk, len);
+/*
+ * Checks the budget cut short or left unrun: SCAN_INCOMPLETE names them,
+ * they are counted, and the message takes OnIncomplete.
+ */
+static void
+budget_outcome(struct msg *m)
+{
+	const struct snap_core *k = snap_core(msg_snap(m));
+	size_t n = msg_budget_incomplete_count(m), len = 1;
+	char *names, *o;
+
+	if (n == 0)
+		return;
+	for (size_t j = 0; j < n; j++) {
+		const char *name = msg_budget_incomplete(m, j);
+
+		len += strlen(name) + 1;
+		for (size_t i = 0; checks[i] != NULL && i < MAX_TIMED; i++)
+			if (strcmp(checks[i]->name, name) == 0)
+				atomic_fetch_add(&check_incomplete[i], 1);
 	}
+	names = o = arena_alloc(msg_arena(m), len);
+	for (size_t j = 0; j < n; j++)
+		o += sprintf(o, "%s%s", j ? "," : "", msg_budget_incomplete(m, j));
+	msg_add_hit(m, "SCAN_INCOMPLETE", 0.0, "%s; not run or cut short: %s",
+	    msg_budget_why(m) ? msg_budget_why(m) : "budget spent", names);
+	log_msg(LOG_WARNING, m, "budget spent why=\"%s\" incomplete=%s "
+	    "policy=%s", msg_budget_why(m) ? msg_budget_why(m) : "-", names,
+	    action_name(k->on_incomplete));
+	if (k->on_incomplete == ACTION_TEMPFAIL)
+		msg_force_action(m, ACTION_TEMPFAIL, "451", "4.7.1",
+		    "Message could not be checked in time, try again later",
+		    "incomplete");
+	else
+		msg_add_header_out(m, "X-Vigil-Scan", arena_printf(msg_arena(m),
+		    "incomplete, not run or cut short: %s", names));
 }
 
 const struct verdict *
@@ -185,7 +263,16 @@ pipeline_eom(struct msg *m)
 		    "fields or %zu bytes of them; the rest not examined",
 		    k->max_hdr_count, k->max_hdr_bytes);
 	}
+	msg_budget_eom(m);
+	if (msg_is_truncated(m))
+		msg_add_hit(m, "SCAN_TRUNCATED", 0.0, "scanned the first %zu "
+		    "of %zu bytes, and every part's headers",
+		    snap_core(msg_snap(m))->max_scan_size, msg_seen_size(m));
 	pipeline_phase(m, PHASE_EOM);
+	budget_outcome(m);
+	msg_set_field(m, "budget", arena_printf(msg_arena(m),
+	    "{\"cpu_ms\": %.3f, \"memory\": %zu}", msg_budget_cpu_ms(m),
+	    msg_budget_memory(m)));
 	return verdict_decide(m);
 }
 

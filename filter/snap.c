@@ -111,12 +111,17 @@ core_setup(struct snap *s, char **err_r)
 	k->rewrite_subject = cfg_str(c, "RewriteSubject");
 	k->reject_text = cfg_str(c, "RejectText");
 	k->on_error = cfg_enum(c, "OnError") == 0 ? ACTION_TEMPFAIL : ACTION_ACCEPT;
-	k->oversize_action = cfg_enum(c, "OversizeAction") == 0 ?
-	    ACTION_ACCEPT : ACTION_TEMPFAIL;
+	k->oversize_scan = cfg_enum(c, "OversizeAction") == 0;
+	k->oversize_action = cfg_enum(c, "OversizeAction") == 2 ?
+	    ACTION_TEMPFAIL : ACTION_ACCEPT;
 	k->max_scan_size = cfg_size(c, "MaxScanSize");
 	k->spool_mem_max = cfg_size(c, "SpoolMemoryMax");
 	k->max_hdr_count = (size_t)cfg_int(c, "MaxHeaderCount");
 	k->max_hdr_bytes = cfg_size(c, "MaxHeaderBytes");
+	k->time_limit_us = cfg_duration_ms(c, "MessageTimeLimit") * 1000;
+	k->mem_limit = cfg_size(c, "MessageMemoryLimit");
+	k->on_incomplete = cfg_enum(c, "OnIncomplete") == 0 ?
+	    ACTION_TEMPFAIL : ACTION_ACCEPT;
 	k->tmp_dir = cfg_str(c, "TempDirectory");
 	k->skip_trusted = cfg_bool(c, "SkipTrusted");
 	k->add_headers_always = cfg_enum(c, "AddHeaders") == 0;

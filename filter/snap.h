@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct cfg;
 struct check;
@@ -35,10 +36,14 @@ struct snap_core {
 	const char	*authserv_id;
 	enum verdict_action on_error;		/* ACCEPT or TEMPFAIL */
 	enum verdict_action oversize_action;	/* ACCEPT or TEMPFAIL */
+	bool		 oversize_scan;		/* scan the first max_scan_size */
 	size_t		 max_scan_size;
 	size_t		 spool_mem_max;
 	size_t		 max_hdr_count;		/* fields the checks see */
 	size_t		 max_hdr_bytes;		/* and their bytes */
+	uint64_t	 time_limit_us;		/* MessageTimeLimit (CPU) */
+	size_t		 mem_limit;		/* MessageMemoryLimit */
+	enum verdict_action on_incomplete;	/* ACCEPT or TEMPFAIL */
 	const char	*tmp_dir;
 	bool		 skip_trusted;		/* trusted/auth: no content checks */
 	bool		 add_headers_always;	/* X-Spam-Status on every message */

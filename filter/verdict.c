@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <glib.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "cfg.h"
 #include "checks/policy.h"
 #include "json.h"
 #include "lib/arena.h"
@@ -173,8 +175,20 @@ verdict_decide(struct msg *m)
 		v->reason = reason ? reason : "policy";
 	}
 
-	/* Too big to scan: passed with a note, or deferred if configured. */
-	if (msg_is_oversize(m)) {
+	/* Scanned on its first MaxScanSize bytes: decided as scanned, said
+	 * so; a quarantined copy would be those bytes only, so a message
+	 * the store would keep cut short is rejected instead. */
+	if (msg_is_truncated(m)) {
+		msg_add_header_out(m, "X-Vigil-Scan", arena_printf(a,
+		    "truncated, the first %zu of %zu bytes scanned",
+		    k->max_scan_size, msg_seen_size(m)));
+		if (v->action == ACTION_QUARANTINE && strcasecmp(cfg_enum_str(
+		    snap_cfg(msg_snap(m)), "QuarantineMode"), "hold") != 0) {
+			v->action = ACTION_REJECT;
+			v->rcode = v->xcode = v->text = NULL;
+		}
+	} else if (msg_is_oversize(m)) {
+		/* Too big to scan: passed with a note, or deferred. */
 		v->action = k->oversize_action;
 		v->reason = "oversize";
 		if (v->action == ACTION_TEMPFAIL) {
@@ -208,7 +222,8 @@ verdict_decide(struct msg *m)
 	versions_fill(m, v);
 	v->status = status_text(m, v->is_spam, v->score, v->required,
 	    v->version);
-	v->add_spam_headers = !msg_is_oversize(m) && (k->add_headers_always || v->is_spam);
+	v->add_spam_headers = (!msg_is_oversize(m) || msg_is_truncated(m)) &&
+	    (k->add_headers_always || v->is_spam);
 	if (k->rewrite_subject != NULL && v->score >= t.subject &&
 	    (v->action == ACTION_TAG || v->action == ACTION_QUARANTINE)) {
 		const char *old = msg_hdr_raw(m, "Subject");

@@ -276,6 +276,11 @@ charge(struct walk *w, size_t n, const char *arcname)
 	if (w->stopped)
 		return false;
 	w->bytes += n;
+	if (msg_budget_spent()) {
+		/* The message's budget is spent: the pipeline says so. */
+		w->stopped = true;
+		return false;
+	}
 	if (w->bytes > w->st->max_bytes)
 		finding(w, "ATTACH_ARCHIVE_LIMIT", ATTACH_LIMIT_SCORE,
 		    arena_printf(a, "more than %llu bytes decompressed",
@@ -414,8 +419,11 @@ walk_archive(struct walk *w, const unsigned char *data, size_t size,
 		    !archive_entry_is_encrypted(ent), arcname, &buf, &len))
 			break;
 		if (buf != NULL) {
+			/* A nested archive is held while it is listed. */
+			msg_budget_charge((ssize_t)len);
 			walk_archive(w, buf, len, *name != '\0' ? name :
 			    arcname, depth + 1);
+			msg_budget_charge(-(ssize_t)len);
 			g_free(buf);
 		}
 	}
@@ -469,7 +477,7 @@ attach_run(void *arg, struct msg *m, enum check_phase phase,
 		*why_r = "no parsed view";
 		return CHECK_FAIL;
 	}
-	for (size_t i = 0; i < v->nparts; i++) {
+	for (size_t i = 0; i < v->nparts && !msg_budget_spent(); i++) {
 		const struct mpart *p = &v->parts[i];
 		const char *label = p->filename != NULL ? p->filename :
 		    arena_printf(msg_arena(m), "part %zu", i + 1);

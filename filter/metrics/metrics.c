@@ -142,6 +142,9 @@ static const struct map maps[] = {
 
 	{ "check.*.failures", "vigil_check_failures", C, "check", NULL, 0,
 	  "Check runs that failed (tempfail or error), by check" },
+	{ "check.*.incomplete", "vigil_check_incomplete", C, "check", NULL, 0,
+	  "Messages whose budget cut the check short or left it unrun, by "
+	  "check (SCAN_INCOMPLETE)" },
 	{ "connections.active", "vigil_connections_active", G, NULL, NULL, 0,
 	  "SMTP connections the MTA has open to the filter" },
 	{ "connections.total", "vigil_connections", C, NULL, NULL, 0,

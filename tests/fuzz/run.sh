@@ -2,8 +2,8 @@
 # run.sh - `make fuzz`: each libFuzzer target for FUZZ_SECONDS (default
 # 60) from its seeds, with its dictionary.  The corpus grows in the build
 # folder (tests/fuzz/work/NAME, kept between runs, never committed); a
-# crash, leak, timeout (FUZZ_TIMEOUT s for one input, default 10) or
-# out-of-memory (FUZZ_RSS_MB, default 2048) leaves its input as
+# crash, leak, timeout (FUZZ_TIMEOUT s for one input) or out-of-memory
+# (FUZZ_RSS_MB; the defaults per target are in targets.sh) leaves its input as
 # tests/fuzz/work/NAME/crash-* (or leak-, timeout-, oom-) and fails the
 # run.  FUZZ_TARGETS="mime url" runs a subset.  Ends with "fuzz: N
 # passed, N failed".
@@ -34,8 +34,10 @@ for name in ${FUZZ_TARGETS:-$FUZZ_NAMES}; do
 		sed -n 's/^#\{0,1\}\([A-Z][A-Za-z0-9]*\)[ 	].*/"\1 "/p' \
 		    "$top_srcdir/samples/vigil.conf" | sort -u >"$dict"
 	fi
-	set -- -max_total_time="$secs" -timeout="${FUZZ_TIMEOUT:-10}" \
-	    -rss_limit_mb="${FUZZ_RSS_MB:-2048}" -max_len=262144 \
+	set -- $(fuzz_limits "$name")
+	rss=${FUZZ_RSS_MB:-$1} tmo=${FUZZ_TIMEOUT:-$2}
+	set -- -max_total_time="$secs" -timeout="$tmo" \
+	    -rss_limit_mb="$rss" -max_len=262144 \
 	    -print_final_stats=1 -artifact_prefix="$work/"
 	[ -s "$dict" ] && set -- "$@" -dict="$dict"
 	echo "== fuzz_$name: ${secs}s, $(ls "$work/corpus" | wc -l) inputs to start"

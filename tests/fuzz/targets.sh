@@ -3,7 +3,7 @@
 # or folders): the committed seeds and past crashes (seeds/NAME), the demo
 # messages and sample config, and the shared MIME corpus when present
 # (read in place, never copied into the tree).
-FUZZ_NAMES="mime header url html cfg rules"
+FUZZ_NAMES="mime header url html cfg rules dmarc archive authres"
 
 fuzz_seeds() {
 	echo "$top_srcdir/tests/fuzz/seeds/$1"
@@ -17,5 +17,19 @@ fuzz_seeds() {
 		echo "$top_srcdir/samples/vigil.conf" ;;
 	rules)
 		echo "$top_srcdir/rules" ;;
+	esac
+}
+
+# fuzz_limits NAME: "RSS_MB TIMEOUT_S" for one input.  The targets of
+# hostile input classes (issue 15) get limits that the bounds they test
+# keep far below: a decompression bomb, a quadratic parse or a runaway
+# match past them is reported as an out-of-memory or a timeout, i.e. a
+# crash.  FUZZ_RSS_MB and FUZZ_TIMEOUT override for every target.
+fuzz_limits() {
+	case $1 in
+	archive) echo "512 5" ;;
+	dmarc) echo "512 2" ;;
+	authres) echo "256 1" ;;
+	*) echo "2048 10" ;;
 	esac
 }

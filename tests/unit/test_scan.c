@@ -156,7 +156,8 @@ test_failure_policy(void **state)
 static void
 test_oversize_passes_unscanned(void **state)
 {
-	const char *ov[] = { "MaxScanSize=2k", "TagScore=1" };
+	const char *ov[] = { "MaxScanSize=2k", "TagScore=1",
+	    "OversizeAction=accept" };
 	const char *tf[] = { "MaxScanSize=2k", "OversizeAction=tempfail" };
 	char *big = malloc(10000);
 	const struct verdict *v;
@@ -166,7 +167,7 @@ test_oversize_passes_unscanned(void **state)
 	strcpy(big, bad_headers);
 	memset(big + strlen(big), 'x', 8000);
 	big[strlen(bad_headers) + 8000] = '\0';
-	s = t_snap(NULL, ov, 2);
+	s = t_snap(NULL, ov, 3);
 	m = t_scan(s, big, &v);
 	assert_int_equal(v->action, ACTION_ACCEPT);
 	assert_string_equal(v->reason, "oversize");
@@ -181,6 +182,66 @@ test_oversize_passes_unscanned(void **state)
 	msg_end(&m);
 	snap_unref(&s);
 	free(big);
+}
+
+/*
+ * oversize-padded-past-the-limit: a message padded past MaxScanSize is
+ * scanned on its first MaxScanSize bytes by default, its headers found
+ * wanting as any other's, and the attachment policy sees the names and
+ * types of the parts past the cut; the verdict says it was truncated.
+ */
+static void
+test_oversize_scanned_truncated(void **state)
+{
+	const char *conf = "Checks headers,attach\n";
+	const char *ov[] = { "MaxScanSize=4k" };
+	GString *g = g_string_new(bad_headers);
+	const struct verdict *v;
+	const unsigned char *raw;
+	const char *name, *value;
+	struct snap *s;
+	struct msg *m;
+	size_t len;
+	bool said = false;
+
+	g_string_truncate(g, strlen(bad_headers) - strlen("\nbody\n"));
+	g_string_append(g, "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"=b\"\n\n"
+	    "--=b\nContent-Type: text/plain\n\nhello\n"
+	    "--=b\nContent-Type: application/octet-stream; name=pad.bin\n"
+	    "Content-Transfer-Encoding: base64\n\n");
+	for (int i = 0; i < 2000; i++)	/* 150 KB of padding */
+		g_string_append(g, "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+		    "QUFBQUFBQUFBQUFBQUFBQUFB\n");
+	g_string_append(g, "-- not a boundary\n\n"
+	    "--=b\nContent-Type: application/x-msdownload\n"
+	    "Content-Disposition: attachment;\n filename=\"invoice.exe\"\n\n"
+	    "TVqQAAMAAAAEAAAA\n--=b--\n");
+	s = t_snap(conf, ov, 1);
+	m = t_scan(s, g->str, &v);
+	assert_true(msg_is_oversize(m));
+	assert_true(msg_is_truncated(m));
+	assert_true(msg_has_hit(m, "SCAN_TRUNCATED"));
+	assert_true(msg_has_hit(m, "MISSING_DATE"));	/* headers checked */
+	assert_true(msg_has_hit(m, "ATTACH_BANNED_EXT"));
+	assert_true(msg_has_hit(m, "ATTACH_BANNED_TYPE"));
+	assert_string_not_equal(v->reason, "oversize");
+	raw = msg_raw(m, &len);
+	assert_true(len < 4096 + 1024);	/* the cut, plus part headers */
+	assert_non_null(g_strstr_len((const char *)raw, (gssize)len,
+	    "filename=\"invoice.exe\""));
+	assert_null(g_strstr_len((const char *)raw, (gssize)len,
+	    "not a boundary"));
+	for (size_t i = 0; i < msg_header_out_count(m); i++) {
+		msg_header_out(m, i, &name, &value);
+		if (strcmp(name, "X-Vigil-Scan") == 0 &&
+		    strstr(value, "truncated, the first 4096 of") != NULL)
+			said = true;
+	}
+	assert_true(said);
+	msg_end(&m);
+	snap_unref(&s);
+	g_string_free(g, TRUE);
 }
 
 /* A spilled message gives the same bytes and the same verdict. */
@@ -591,6 +652,7 @@ main(void)
 		cmocka_unit_test(test_forced_action_wins_when_stricter),
 		cmocka_unit_test(test_failure_policy),
 		cmocka_unit_test(test_oversize_passes_unscanned),
+		cmocka_unit_test(test_oversize_scanned_truncated),
 		cmocka_unit_test(test_spill_same_verdict),
 		cmocka_unit_test(test_raw_is_crlf),
 		cmocka_unit_test(test_header_leading_blanks_kept),

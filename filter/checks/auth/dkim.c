@@ -68,7 +68,23 @@ struct dk_msg {
 	struct msg	*m;
 	/* "d/s" of keys whose lookup failed temporarily, ';'-joined */
 	char		*tempfail_keys;
+	size_t		 nsig_fields;	/* DKIM-Signature fields seen */
+	size_t		 nsig_withheld;	/* not given to libopendkim */
+	/* Withheld fields, for the author domain's at end of headers. */
+	const char	**withheld;
+	size_t		 nwithheld, withheld_cap;
 };
+
+/*
+ * DKIM-Signature fields given to libopendkim as they come, as a multiple
+ * of DKIMMaxSignatures: it holds each one it is given (some 16 to 25 KB
+ * apiece, not all given back when the message ends), so 1000 of them cost
+ * 25 MB a message.  Past it a field is withheld; at the end of the
+ * headers the author domain's withheld ones (up to DKIMMaxSignatures) are
+ * given all the same, and the rest are counted as not verified.
+ */
+#define DK_FEED_FACTOR	4
+#define DK_FEED_MIN	20
 
 /* The slot holds a dk_msg until EOM, then an auth_dkim. */
 struct dk_slot {
@@ -190,6 +206,10 @@ dk_key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 
 	if (dm == NULL || dom == NULL || sel == NULL)
 		return DKIM_CBSTAT_ERROR;
+	/* Each signature's key is a safe point: a message whose budget is
+	 * spent verifies no more (the signature stays unverified). */
+	if (msg_budget_spent())
+		return DKIM_CBSTAT_TRYAGAIN;
 	if (!dk_is_dns_query(sig))
 		return DKIM_CBSTAT_NOTFOUND;	/* no key we can ask for */
 	if ((size_t)snprintf(name, sizeof(name), "%s._domainkey.%s", sel,
@@ -366,16 +386,62 @@ dk_msg_get(struct dkim_state *st, struct msg *m)
 	return dm->is_skipped || dm->error != NULL ? NULL : dm;
 }
 
+static void dk_feed(struct dk_msg *, struct msg *, const char *name,
+    const char *value);
+
 static void
 dk_hook_header(void *state, struct msg *m, const char *name, const char *value)
 {
 	struct dk_msg *dm = dk_msg_get(state, m);
+	size_t feed_max;
+
+	if (dm == NULL || dm->did_eoh)
+		return;
+	feed_max = (size_t)dm->st->max_sigs * DK_FEED_FACTOR;
+	if (feed_max < DK_FEED_MIN)
+		feed_max = DK_FEED_MIN;
+	if (strcasecmp(name, "DKIM-Signature") == 0 &&
+	    ++dm->nsig_fields > feed_max) {
+		dm->withheld = arena_grow(dm->arena, dm->withheld,
+		    dm->nwithheld, &dm->withheld_cap, sizeof(*dm->withheld));
+		dm->withheld[dm->nwithheld++] = arena_strdup(dm->arena, value);
+		dm->nsig_withheld++;
+		return;
+	}
+	dk_feed(dm, m, name, value);
+}
+
+/* Is the d= tag of DKIM-Signature value v domain dom (any case)? */
+static bool
+dk_sig_is_from(const char *v, const char *dom)
+{
+	size_t dl = strlen(dom);
+
+	for (const char *p = v; p != NULL; p = strchr(p, ';')) {
+		if (*p == ';')
+			p++;
+		p += strspn(p, " \t\r\n");
+		if (p[0] == 'd' && (p[1] == '=' || p[1] == ' ' || p[1] == '\t')) {
+			p += 1 + strspn(p + 1, " \t\r\n");
+			if (*p++ != '=')
+				continue;
+			p += strspn(p, " \t\r\n");
+			return strncasecmp(p, dom, dl) == 0 &&
+			    (p[dl] == '\0' || p[dl] == ';' || p[dl] == ' ' ||
+			    p[dl] == '\t' || p[dl] == '\r' || p[dl] == '\n');
+		}
+	}
+	return false;
+}
+
+/* One header field to libopendkim. */
+static void
+dk_feed(struct dk_msg *dm, struct msg *m, const char *name, const char *value)
+{
 	char *line;
 	size_t len;
 	DKIM_STAT stat;
 
-	if (dm == NULL || dm->did_eoh)
-		return;
 	/* value is every byte after the colon as it was signed (the milter
 	 * negotiates SMFIP_HDR_LEADSPC), so "Name:" + value is the header
 	 * that simple canonicalization hashes.  Folded lines come from the
@@ -400,11 +466,22 @@ static bool
 dk_eoh(struct dk_msg *dm, struct msg *m)
 {
 	DKIM_STAT stat;
+	const char *from;
+	size_t given = 0;
 
 	if (dm->did_eoh)
 		return !dm->is_skipped;
 	dm->did_eoh = true;
 	dm->budget = auth_budget(m, dm->st->dns);
+	/* The author domain's withheld signatures, as many as are verified. */
+	if (dm->nwithheld > 0 && (from = auth_from_domain(m)) != NULL)
+		for (size_t i = 0; i < dm->nwithheld && given <
+		    (size_t)dm->st->max_sigs; i++)
+			if (dk_sig_is_from(dm->withheld[i], from)) {
+				dk_feed(dm, m, "DKIM-Signature", dm->withheld[i]);
+				dm->nsig_withheld--;
+				given++;
+			}
 	stat = dkim_eoh(dm->d);
 	if (stat == DKIM_STAT_NOSIG) {
 		dm->is_skipped = true;	/* no signature: DKIM_NONE */
@@ -581,6 +658,7 @@ dk_run(void *state, struct msg *m, enum check_phase phase,
 		res = arena_alloc(msg_arena(m), sizeof(*res));
 	}
 	sl->res = res;
+	res->nunverified += dm->nsig_withheld;
 
 	if (res->nunverified > 0)
 		msg_add_hit(m, "DKIM_SIGS_UNVERIFIED", 0.0, "%zu more signatures "

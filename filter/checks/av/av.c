@@ -1266,7 +1266,7 @@ av_run(void *arg, struct msg *m, enum check_phase phase, const char **why_r)
 		*why_r = st->off_why;
 		return CHECK_SKIP;
 	}
-	if (msg_is_oversize(m)) {
+	if (msg_is_oversize(m) && !msg_is_truncated(m)) {
 		*why_r = "larger than MaxScanSize: not scanned";
 		if (st->add_headers)
 			msg_add_header_out(m, "X-Virus-Status",

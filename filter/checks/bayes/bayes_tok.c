@@ -463,7 +463,7 @@ tok_headers(struct tokbuf *tb, const struct mview *v)
 {
 	char	 lname[64];
 
-	for (size_t i = 0; i < v->nhdrs; i++) {
+	for (size_t i = 0; i < v->nhdrs && !msg_budget_spent(); i++) {
 		const struct mhdr *h = &v->hdrs[i];
 		size_t	 nl = strlen(h->name);
 
@@ -511,7 +511,7 @@ tok_parts(struct tokbuf *tb, const struct mview *v)
 {
 	size_t	 imgs = 0, forms = 0, hidden = 0, links = 0, natt = 0;
 
-	for (size_t i = 0; i < v->nparts; i++) {
+	for (size_t i = 0; i < v->nparts && !msg_budget_spent(); i++) {
 		const struct mpart *p = &v->parts[i];
 
 		if (p->type != NULL)
@@ -667,7 +667,9 @@ bayes_tokenize(struct arena *a, const struct mview *v,
 	tok_urls(&tb, v);
 	if (blen > bayes_tok_params.text_max)
 		blen = bayes_tok_params.text_max;
-	if (v->body_text != NULL)
+	/* The message's budget is polled between headers, parts and the
+	 * body text (bounded by text_max). */
+	if (v->body_text != NULL && !msg_budget_spent())
 		tb_text(&tb, "", v->body_text, blen, bayes_tok_params.window);
 
 	/* Sorted and distinct: each token counts once a message. */

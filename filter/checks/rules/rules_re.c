@@ -18,6 +18,7 @@
 
 #include "lib/log.h"
 #include "checks/rules/rules.h"
+#include "msg.h"
 
 struct rx {
 	pcre2_code	*code;
@@ -309,6 +310,10 @@ rx_match(const struct rx *rx, const char *s, size_t len, size_t start,
 	PCRE2_SIZE *ov;
 	int rc;
 
+	/* Each match is bounded by the limits below; a message whose budget
+	 * is spent gets no more matches at all. */
+	if (msg_budget_spent())
+		return RX_LIMIT;
 	pcre2_set_match_limit(t->mc, rx->match_limit);
 	pcre2_set_depth_limit(t->mc, rx->depth_limit);
 	if (rx->is_jit)
