@@ -58,7 +58,7 @@ pf_verdict_mark
 pf_send "${SEND[@]}" --id-prefix warm "$T/warm.eml" >/dev/null
 pf_wait_verdicts 1
 worker=$(pf_vigil_worker_pid)
-sleep 1
+sleep 1	# lint-sleep: the worker settles after its first verdict before the idle reading
 idle=$(status_kb VmRSS "$worker")
 
 # Each message's peak: VmHWM reset (clear_refs 5) before it, read after
@@ -148,7 +148,7 @@ fi
 # in the process (libopendkim, GMime; tests/security/budget.sh bounds the
 # DKIM part), and tests/postfix/load.sh holds ordinary mail to its heap
 # bounds.
-sleep 12
+sleep 12	# lint-sleep: past the worker's 10 s heap trim
 echo "# idle again: worker VmRSS $(status_kb VmRSS "$worker") kB (RssAnon $(status_kb RssAnon "$worker")), idle at start $idle kB"
 if grep -q 'SCAN_INCOMPLETE' "$PF_VIGIL_LOG"; then
 	pf_fail "no class needs the budget with the default bounds" "$(grep SCAN_INCOMPLETE "$PF_VIGIL_LOG" | head -3)"
@@ -167,7 +167,6 @@ pf_verdict_mark
 pf_send_upstream --helo client.example.org --from mallory@example.org \
     --rcpt rcpt@sink.invalid --id-prefix budget "$T/gen/bomb-tgz.eml" >"$T/budget.tsv"
 pf_wait_verdicts 1
-sleep 1
 line=$(grep 'verdict=' "$PF_VIGIL_LOG" | tail -1)
 if echo "$line" | grep -q 'verdict=tempfail.*SCAN_INCOMPLETE'; then
 	pf_ok "a bomb past a 100 ms budget: tempfail with SCAN_INCOMPLETE"
