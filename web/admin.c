@@ -91,30 +91,6 @@ admin_auth(struct ans *r)
 	return who;
 }
 
-/* "30d", "2h" (ago) or "2026-11-27" / "2026-11-27T10:00:00" (UTC). */
-static bool
-since_parse(const char *s, int64_t *t_r)
-{
-	uint64_t ms;
-	struct tm tm;
-	const char *end;
-
-	if (util_parse_duration(s, &ms)) {
-		*t_r = (int64_t)time(NULL) - (int64_t)(ms / 1000);
-		return true;
-	}
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end == NULL || *end != '\0') {
-		memset(&tm, 0, sizeof(tm));
-		end = strptime(s, "%Y-%m-%d", &tm);
-	}
-	if (end == NULL || *end != '\0')
-		return false;
-	*t_r = (int64_t)timegm(&tm);
-	return true;
-}
-
 static const char *
 nonempty(const char *s)
 {
@@ -147,7 +123,7 @@ admin_list(struct ans *r, const char *who)
 
 	f.sender = nonempty(web_qarg(r->conn, "sender"));
 	f.rcpt = nonempty(web_qarg(r->conn, "rcpt"));
-	if (since != NULL && !since_parse(since, &f.since))
+	if (since != NULL && !util_parse_since(since, &f.since))
 		return web_reply_msg(r, MHD_HTTP_BAD_REQUEST, "Bad filter",
 		    "since: want a duration (30d) or a date (2026-11-27).");
 	if (min != NULL) {

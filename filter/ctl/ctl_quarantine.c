@@ -143,30 +143,6 @@ time_text(char *buf, size_t sz, int64_t t)
 	strftime(buf, sz, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-/* "30d", "2h" (ago) or "2026-11-27" / "2026-11-27T10:00:00" (UTC). */
-static bool
-since_parse(const char *s, int64_t *t_r)
-{
-	uint64_t ms;
-	struct tm tm;
-	const char *end;
-
-	if (util_parse_duration(s, &ms)) {
-		*t_r = (int64_t)time(NULL) - (int64_t)(ms / 1000);
-		return true;
-	}
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end == NULL || *end != '\0') {
-		memset(&tm, 0, sizeof(tm));
-		end = strptime(s, "%Y-%m-%d", &tm);
-	}
-	if (end == NULL || *end != '\0')
-		return false;
-	*t_r = (int64_t)timegm(&tm);
-	return true;
-}
-
 static struct qstore *
 store_open(const struct ctl_opts *o, struct cfg **cfg_r)
 {
@@ -282,7 +258,7 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			if (!since_parse(optarg, &f.since))
+			if (!util_parse_since(optarg, &f.since))
 				return usage("--since: want a duration (30d) "
 				    "or a date (2026-11-27[T10:00:00])");
 			break;

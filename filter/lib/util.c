@@ -75,6 +75,29 @@ util_parse_size(const char *s, uint64_t *out_r)
 }
 
 bool
+util_parse_since(const char *s, int64_t *t_r)
+{
+	uint64_t ms;
+	struct tm tm;
+	const char *end;
+
+	if (util_parse_duration(s, &ms)) {
+		*t_r = (int64_t)time(NULL) - (int64_t)(ms / 1000);
+		return true;
+	}
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (end == NULL || *end != '\0') {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%d", &tm);
+	}
+	if (end == NULL || *end != '\0')
+		return false;
+	*t_r = (int64_t)timegm(&tm);
+	return true;
+}
+
+bool
 util_parse_duration(const char *s, uint64_t *ms_r)
 {
 	const char *end;

@@ -17,6 +17,9 @@ uint64_t	util_now_us(void);
 bool		util_parse_size(const char *s, uint64_t *out_r);
 /* Parses "500ms", "30s", "5m", "2h", "30d" ("30" = seconds) into ms. */
 bool		util_parse_duration(const char *s, uint64_t *ms_r);
+/* A point in time: "30d", "2h" (that long ago) or "2026-11-27" /
+ * "2026-11-27T10:00:00" (UTC), in seconds since the epoch. */
+bool		util_parse_since(const char *s, int64_t *t_r);
 /* Case-insensitive: does s start with prefix? */
 bool		util_has_prefix_ci(const char *s, const char *prefix);
 /* Parses an IPv4/IPv6 address with optional /len; false on junk. */
