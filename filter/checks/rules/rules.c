@@ -60,7 +60,7 @@ const struct opt rules_opts[] = {
 	  "Decoded text per part that rawbody rules see (0: all)" },
 	{ "RulesCacheDir", OPT_PATH, LOCALSTATEDIR "/cache/vigil", 0, 0, NULL,
 	  "Where the compiled regex prefilter of the body rules without "
-	  "literals (a Hyperscan database, seconds to compile for "
+	  "literals (a Hyperscan database, tens of seconds to compile for "
 	  "SpamAssassin's rules) is kept between starts and reloads, one file "
 	  "per rule set and Hyperscan version; a file that fails its checks "
 	  "is compiled again (empty: compiled at every load)" },
