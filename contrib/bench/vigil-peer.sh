@@ -95,10 +95,12 @@ export MTABENCH_TRAIN_CORPUS=$shared/corpus/spamassassin
 export VIGIL_BENCH_RULES_CACHE=${VIGIL_BENCH_RULES_CACHE:-/var/tmp/vigil-bench-rules-cache}
 
 cat >"$H/peers/vigil.sh" <<'PEER'
-# vigil (written by contrib/bench/vigil-peer.sh): the full pipeline.
+# vigil (written by contrib/bench/vigil-peer.sh): the full pipeline.  Its
+# socket (mode 0660) in group postfix, the harness Postfix's mail_owner.
 MILTER=unix:$PEER_DIR/vigil.sock
 VIGIL_ARGS=(-f -c "$VIGIL_BENCH_TOP/samples/vigil.conf" -p "unix:$PEER_DIR/vigil.sock"
 	-o "ControlSocket=$PEER_DIR/control.sock" -o "Syslog=no"
+	-o "SocketGroup=postfix"
 	-o "Checks=all" -o "BayesDir=$PEER_DIR/bayes" -o "AVScan=yes"
 	-o "DatabaseDirectory=$VIGIL_BENCH_CLAMDB" -o "QuarantineDir=$PEER_DIR/quarantine"
 	-o "TempDirectory=$PEER_DIR/tmp" -o "DNSTimeout=2s" -o "BayesAutolearn=no"
