@@ -52,6 +52,7 @@ ControlSocket $T/c.sock
 Checks headers, rules
 RulesDir $T/rules
 SpamAssassinRules no
+RulesRegexPrefilter yes
 RulesCacheDir $T/cache
 Syslog no
 LogLevel info

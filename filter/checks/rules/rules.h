@@ -131,6 +131,7 @@ struct rules_limits {
 	size_t		 body_scan;	/* bytes of rendered text per part */
 	size_t		 raw_scan;	/* bytes of decoded text per part */
 	const char	*cache_dir;	/* compiled regex prefilters, or NULL */
+	bool		 regex_prefilter;	/* RulesRegexPrefilter */
 };
 
 struct rules_set;

@@ -691,8 +691,8 @@ rules_compile(struct rules_set *set, bool stress,
 	}
 	/* The regex prefilters: body and rawbody rules that the literal
 	 * one cannot pass over (rules_hs.c). */
-	for (int t = RULE_BODY; t <= RULE_RAWBODY && !rules_plain() &&
-	    getenv("VIGIL_RULES_NO_HS") == NULL; t++) {
+	for (int t = RULE_BODY; t <= RULE_RAWBODY && set->lim.regex_prefilter &&
+	    !rules_plain() && getenv("VIGIL_RULES_NO_HS") == NULL; t++) {
 		GPtrArray *of = g_ptr_array_new();
 
 		for (guint i = 0; i < pats->len; i++) {
