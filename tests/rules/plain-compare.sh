@@ -3,6 +3,8 @@
 # pattern openings, screens, rules passed over for absent literals) must
 # give the hits of every rule run as written on every chunk
 # (VIGIL_RULES_PLAIN=1), hit for hit and with the same match counts
+# (the fast path with the regex prefilter on, RulesRegexPrefilter, its
+# databases kept in VIGIL_RULES_CACHE_DIR between runs)
 # (tflags multiple): on the golden messages with the shipped rules and,
 # when installed, SpamAssassin's, alone and together in one set; with a
 # corpus folder as argument (or VIGIL_CORPUS), on its messages too.
@@ -22,8 +24,10 @@ find "$top_srcdir/tests/golden/rules" -name '*.eml' | sort >"$TMP/golden"
 [ -n "$CORPUS" ] && [ -d "$CORPUS" ] &&
 	find "$CORPUS" -type f ! -name '*.txt' | sort >"$TMP/corpus"
 
+CACHE=${VIGIL_RULES_CACHE_DIR:-${TMPDIR:-/tmp}/vigil-plain-compare-cache}
 compare() {	# RULES FILES LABEL
 	xargs "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$1" \
+	    -o RulesRegexPrefilter=yes -o "RulesCacheDir=$CACHE" \
 	    rules test --batch --counts <"$2" >"$TMP/fast" 2>/dev/null
 	VIGIL_RULES_PLAIN=1 xargs "$VIGILCTL" -c "$CONF" -o Checks=rules \
 	    -o "RulesDir=$1" rules test --batch --counts <"$2" >"$TMP/plain" \

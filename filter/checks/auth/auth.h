@@ -50,10 +50,20 @@ struct adns;
 struct adns_budget {
 	uint64_t	 left_us;
 	bool		 is_set;
+	/* The message's answers so far ("type/name" -> the shared cache's
+	 * lookup, held): no name is asked twice within a message, whatever
+	 * its TTL.  NULL: none kept (adns_budget_keep). */
+	void		*memo;
 };
 
+/* Keeps b's answers until the arena (the message's) is released. */
+struct arena;
+void		 adns_budget_keep(struct adns_budget *b, struct arena *a);
+
 /*
- * A resolver: the system's (resolv.conf) or, when zone_path is set, a
+ * A resolver: the system's (resolv.conf, through the process's shared
+ * libunbound cache, dns_shared(): an answer is reused by every message
+ * within its TTL) or, when zone_path is set, a
  * static zone file (tests, offline checks).  timeout_ms is the budget one
  * message gets (auth_budget).  Returns NULL with a malloc'd *err_r on
  * failure.  Thread-safe once built.
@@ -67,8 +77,8 @@ uint64_t	 adns_timeout_ms(const struct adns *);
  * Looks name up.  On ADNS_OK *rrs_r is a malloc'd NULL-terminated array
  * of strings in one block (caller frees it with free()): A/AAAA as text
  * addresses, MX and PTR as host names, TXT with its strings joined.
- * The wait is bounded by what is left of b (whole seconds, at least
- * one), and its time is taken off b; with nothing left the lookup fails
+ * The wait is bounded by what is left of b, and its time is taken off
+ * b (an answer b's memo already holds costs nothing); with nothing left the lookup fails
  * at once with ADNS_TEMPFAIL.  A zone file's TIMEOUT spends all of b.
  */
 enum adns_rc	 adns_query(struct adns *, const char *name,

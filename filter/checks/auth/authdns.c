@@ -1,7 +1,11 @@
 /*
- * authdns.c - the DNS client of SPF, DKIM and DMARC: the system resolver
- * (res_nquery with our own timeout, so that no lookup outlives the
- * message's DNS budget) or a static zone file for tests and offline runs.
+ * authdns.c - the DNS client of SPF, DKIM and DMARC: the system's
+ * resolvers through the process's shared libunbound cache (dns.c's
+ * dns_shared: one lookup for a name and type while its TTL lasts,
+ * whatever the message, lookups in flight shared; each wait bounded by
+ * the message's DNS budget), or a static zone file for tests and offline
+ * runs.  Within a message the answers are kept (adns_budget_keep), so no
+ * name is asked twice even when its TTL is 0.
  *
  * Owns: the zone table of a resolver built from DNSZoneFile.  The
  * answers it returns belong to the caller (one malloc'd block).
@@ -19,8 +23,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include <glib.h>
+
 #include "cfg.h"
 #include "checks/auth/auth.h"
+#include "checks/dnsbl/dns.h"
+#include "lib/arena.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -336,116 +344,87 @@ zone_query(struct adns *r, const char *qname, int type, char ***rrs_r,
 	return exists ? ADNS_NODATA : ADNS_NXDOMAIN;
 }
 
-/* Turns one answer record into text; false to skip it. */
-static bool
-rr_text(const ns_msg *h, const ns_rr *rr, char *out, size_t outsz)
+static void
+memo_free(void *arg)
 {
-	const unsigned char *rd = ns_rr_rdata(*rr);
-	size_t rdlen = ns_rr_rdlen(*rr), o = 0;
+	struct adns_budget *b = arg;
+	GHashTableIter it;
+	gpointer k, v;
 
-	switch (ns_rr_type(*rr)) {
-	case ns_t_a:
-		return rdlen == 4 && inet_ntop(AF_INET, rd, out, outsz);
-	case ns_t_aaaa:
-		return rdlen == 16 && inet_ntop(AF_INET6, rd, out, outsz);
-	case ns_t_mx:
-		if (rdlen < 3)
-			return false;
-		return dn_expand(ns_msg_base(*h), ns_msg_end(*h), rd + 2,
-		    out, outsz) > 0;
-	case ns_t_ptr:
-	case ns_t_ns:
-		return dn_expand(ns_msg_base(*h), ns_msg_end(*h), rd,
-		    out, outsz) > 0;
-	case ns_t_txt:
-		/* Character-strings joined (RFC 7208 3.3, RFC 6376 3.6.2.2).
-		 * A NUL becomes \x01: still a character no record may hold,
-		 * where a NUL would cut the text short into a valid record. */
-		for (size_t i = 0; i < rdlen; ) {
-			size_t l = rd[i++];
+	if (b->memo == NULL)
+		return;
+	g_hash_table_iter_init(&it, b->memo);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct dns_q *q = v;
 
-			if (i + l > rdlen || o + l >= outsz)
-				return false;
-			for (size_t k = 0; k < l; k++)
-				out[o + k] = rd[i + k] != 0 ? (char)rd[i + k] :
-				    '\x01';
-			o += l;
-			i += l;
-		}
-		out[o] = '\0';
-		return true;
-	default:
-		return false;
+		dns_q_unref(dns_shared(), &q);
 	}
+	g_hash_table_destroy(b->memo);
+	b->memo = NULL;
 }
 
+void
+adns_budget_keep(struct adns_budget *b, struct arena *a)
+{
+	if (b->memo != NULL)
+		return;
+	b->memo = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    NULL);
+	arena_defer(a, memo_free, b);
+}
+
+/*
+ * A lookup through the shared cache, waiting at most what is left of b;
+ * the answer is kept in b's memo for the rest of the message.
+ */
 static enum adns_rc
-res_query_budget(const char *name, int type, struct adns_budget *b,
+cache_query(const char *qname, int type, struct adns_budget *b,
     char ***rrs_r, size_t *n_r)
 {
-	struct __res_state rs;
-	unsigned char *ans;
-	uint64_t now = util_now_us();
-	int len, secs, nscount;
-	enum adns_rc rc = ADNS_TEMPFAIL;
-	ns_msg h;
-	char **texts = NULL, *buf;
+	struct dns *d = dns_shared();
+	struct dns_q *q;
+	char name[NS_MAXDNAME], *key;
+	uint64_t t0 = util_now_us(), spent;
+	enum dns_rc rc;
+	const char *const *ans;
 	size_t n = 0;
+	bool kept = false;
 
-	if (b->left_us == 0)
-		return ADNS_TEMPFAIL;
-	memset(&rs, 0, sizeof(rs));
-	if (res_ninit(&rs) != 0)
-		return ADNS_TEMPFAIL;
-	/* Each server gets its share of what is left, one try each. */
-	nscount = rs.nscount > 0 ? rs.nscount : 1;
-	secs = (int)(b->left_us / 1000000 / (uint64_t)nscount);
-	rs.retrans = secs > 0 ? secs : 1;
-	rs.retry = 1;
-	if ((ans = malloc(NS_MAXMSG)) == NULL)
-		log_oom(NS_MAXMSG, "dns answer");
-	len = res_nquery(&rs, name, ns_c_in, type, ans, NS_MAXMSG);
-	now = util_now_us() - now;
-	b->left_us = b->left_us > now ? b->left_us - now : 0;
-	if (len < 0) {
-		switch (rs.res_h_errno) {
-		case HOST_NOT_FOUND: rc = ADNS_NXDOMAIN; break;
-		case NO_DATA: rc = ADNS_NODATA; break;
-		default: rc = ADNS_TEMPFAIL; break;
-		}
-		goto out;
-	}
-	if (ns_initparse(ans, len, &h) == -1)
-		goto out;
-	texts = calloc(ns_msg_count(h, ns_s_an) + 1, sizeof(char *));
-	buf = malloc(NS_MAXMSG);
-	if (texts == NULL || buf == NULL)
-		log_oom(NS_MAXMSG, "dns answer");
-	for (int i = 0; i < ns_msg_count(h, ns_s_an); i++) {
-		ns_rr rr;
-
-		if (ns_parserr(&h, ns_s_an, i, &rr) == -1)
-			break;
-		if ((int)ns_rr_type(rr) != (int)type)
-			continue;	/* CNAMEs the server followed */
-		if (rr_text(&h, &rr, buf, NS_MAXMSG))
-			texts[n++] = strdup(buf);
-	}
-	free(buf);
-	if (n > 0) {
-		*rrs_r = adns_pack(texts, n);
-		*n_r = n;
-		rc = ADNS_OK;
+	snprintf(name, sizeof(name), "%s", qname);
+	name_normalize(name);
+	key = g_strdup_printf("%d/%s", type, name);
+	if (b->memo != NULL && (q = g_hash_table_lookup(b->memo, key)) !=
+	    NULL) {
+		rc = dns_wait(d, q, t0);
+		kept = true;
 	} else {
-		rc = ADNS_NODATA;
+		if (b->left_us == 0) {
+			g_free(key);
+			return ADNS_TEMPFAIL;
+		}
+		q = dns_start(d, name, type);
+		rc = dns_wait(d, q, t0 + b->left_us);
+		spent = util_now_us() - t0;
+		b->left_us = b->left_us > spent ? b->left_us - spent : 0;
 	}
-	for (size_t i = 0; i < n; i++)
-		free(texts[i]);
-	free(texts);
-out:
-	free(ans);
-	res_nclose(&rs);
-	return rc;
+	if (rc == DNS_OK && (ans = dns_q_answers(q, &n)) != NULL && n > 0) {
+		*rrs_r = adns_pack((char *const *)ans, n);
+		*n_r = n;
+	}
+	if (kept)
+		g_free(key);
+	else if (rc != DNS_PENDING && b->memo != NULL)
+		g_hash_table_insert(b->memo, key, q);	/* its reference */
+	else {
+		g_free(key);
+		dns_q_unref(d, &q);
+	}
+	switch (rc) {
+	case DNS_OK: return n > 0 ? ADNS_OK : ADNS_NODATA;
+	case DNS_NODATA: return ADNS_NODATA;
+	case DNS_NXDOMAIN: return ADNS_NXDOMAIN;
+	default: return ADNS_TEMPFAIL;
+	}
 }
 
 enum adns_rc
@@ -464,7 +443,7 @@ adns_query(struct adns *r, const char *name, enum adns_type type,
 		b = &own;
 	}
 	if (!r->is_zone)
-		return res_query_budget(name, type, b, rrs_r, n_r);
+		return cache_query(name, type, b, rrs_r, n_r);
 	if (b->left_us == 0)
 		return ADNS_TEMPFAIL;
 	if ((rc = zone_query(r, name, type, rrs_r, n_r)) == ADNS_TEMPFAIL)

@@ -415,6 +415,7 @@ auth_budget(struct msg *m, const struct adns *r)
 	if (!sl->budget.is_set) {
 		sl->budget.is_set = true;
 		sl->budget.left_us = adns_timeout_ms(r) * 1000;
+		adns_budget_keep(&sl->budget, msg_arena(m));
 	}
 	return &sl->budget;
 }

@@ -43,7 +43,11 @@
  * encodings) takes the whole-message path with mail parsing on, so MIME
  * that GMime and libclamav read differently still meets libclamav's own
  * parser.  HTML never takes the fast path: libclamav's phishing check
- * (display text against link) runs inside its mail parser only.  What
+ * (display text against link) runs inside its mail parser only, and its
+ * HTML scanner writes the normalised text (nocomment.html, notags.html)
+ * to a temp folder of its own even when the HTML comes from memory
+ * (cl_fmap_open_memory, libclamav 1.4: seen with strace), so a memory
+ * path for HTML would keep the temp files and lose the phishing check.  What
  * the fast path gives up: the same check on bare http/https/ftp URLs of
  * plain text, which only matches URL hash lists (.gdb, Safe Browsing).
  * The JSON "av" object says which path ran ("path").

@@ -11,7 +11,8 @@
  * Owns: the unbound context, the event thread, and the table of lookups
  * (name and type -> struct dns_q), which also dedups lookups that
  * several messages start at once.  An answered lookup stays in the table
- * for its TTL (clamped to [10 s, 1 h]); an unanswered one is asked again
+ * for its TTL (clamped to [10 s, 1 h]; to [0, 1 h] for SPF, DKIM and
+ * DMARC, dns_shared); an unanswered one is asked again
  * after DNS_RETRY_US.  With a DNSZoneFile, each lookup is answered from
  * the zone (authdns.c) when it starts and nothing is cached.
  */
@@ -62,6 +63,7 @@ struct dns {
 	char		*ctx_err;	/* why ctx could not be built */
 	GHashTable	*table;		/* "type/name" -> struct dns_q */
 	GHashTable	*inflight;	/* struct cb_arg *: sent, unanswered */
+	int		 ttl_min;	/* seconds an answer is kept at least */
 	uint64_t	 n_lookups, n_cached, n_sent;	/* under lock */
 };
 
@@ -114,7 +116,42 @@ dns_new(const char *zone_path, char **err_r)
 	pthread_condattr_destroy(&ca);
 	d->table = g_hash_table_new(g_str_hash, g_str_equal);
 	d->inflight = g_hash_table_new(g_direct_hash, g_direct_equal);
+	d->ttl_min = DNS_TTL_MIN;
 	return d;
+}
+
+/*
+ * The resolver of SPF, DKIM and DMARC (authdns.c): one for the process,
+ * made on first use (after the daemon forked), freed at exit.  Answers
+ * are kept for their TTL exactly, however short: a record published
+ * with TTL 0 is asked again by the next message (lookups in flight are
+ * still shared), and a failure is not remembered.
+ */
+static struct dns	*shared;
+static pthread_once_t	 shared_once = PTHREAD_ONCE_INIT;
+
+static void
+shared_free(void)
+{
+	dns_free(&shared);
+}
+
+static void
+shared_init(void)
+{
+	char *err = NULL;
+
+	if ((shared = dns_new(NULL, &err)) == NULL)
+		BUG("dns: %s", err != NULL ? err : "cannot make the resolver");
+	shared->ttl_min = 0;
+	atexit(shared_free);
+}
+
+struct dns *
+dns_shared(void)
+{
+	pthread_once(&shared_once, shared_init);
+	return shared;
 }
 
 bool
@@ -237,7 +274,8 @@ fail:
 	return false;
 }
 
-/* Text of one answer record (A, NS, TXT); false to skip it. */
+/* Text of one answer record (A, AAAA, NS, PTR, MX's host, TXT); false to
+ * skip it. */
 static bool
 rdata_text(int type, const char *rd, int len, char *out, size_t outsz)
 {
@@ -246,7 +284,18 @@ rdata_text(int type, const char *rd, int len, char *out, size_t outsz)
 	if (type == DNS_T_A)
 		return len == 4 && inet_ntop(AF_INET, rd, out,
 		    (socklen_t)outsz) != NULL;
-	if (type == DNS_T_NS) {
+	if (type == DNS_T_AAAA)
+		return len == 16 && inet_ntop(AF_INET6, rd, out,
+		    (socklen_t)outsz) != NULL;
+	if (type == DNS_T_MX) {
+		/* The preference, then the host. */
+		if (len < 3)
+			return false;
+		rd += 2;
+		len -= 2;
+		type = DNS_T_NS;
+	}
+	if (type == DNS_T_NS || type == DNS_T_PTR) {
 		/* A name, uncompressed in unbound's answers: labels joined
 		 * by dots, no final dot. */
 		for (int i = 0; i < len && rd[i] != 0; ) {
@@ -313,16 +362,17 @@ dns_answered(void *arg, int err, struct ub_result *res)
 	}
 	if (res != NULL)
 		ub_resolve_free(res);
-	ttl = ttl < DNS_TTL_MIN ? DNS_TTL_MIN : ttl > DNS_TTL_MAX ?
-	    DNS_TTL_MAX : ttl;
+	ttl = ttl < 0 ? 0 : ttl > DNS_TTL_MAX ? DNS_TTL_MAX : ttl;
 	pthread_mutex_lock(&d->lock);
 	g_hash_table_remove(d->inflight, a);
 	free(a);
 	if (n > 0)
 		q->answers = adns_pack(texts, n);
 	q->nanswers = n;
+	if (ttl < d->ttl_min)
+		ttl = d->ttl_min;
 	q->expires_us = util_now_us() + (uint64_t)(rc == DNS_ERROR ?
-	    DNS_TTL_MIN : ttl) * 1000000u;
+	    d->ttl_min : ttl) * 1000000u;
 	q->rc = rc;
 	q_unref_locked(q);		/* the lookup's own reference */
 	pthread_cond_broadcast(&d->cond);

@@ -34,7 +34,10 @@ enum dns_rc {
 /* Record types, numbered as on the wire. */
 #define DNS_T_A		1
 #define DNS_T_NS	2
+#define DNS_T_PTR	12
+#define DNS_T_MX	15
 #define DNS_T_TXT	16
+#define DNS_T_AAAA	28
 
 /*
  * A resolver: the system's (resolv.conf, through libunbound's cache) or,
@@ -46,6 +49,9 @@ struct dns	*dns_new(const char *zone_path, char **err_r);
 /* Stops the event thread and frees every lookup.  NULL-safe; sets *dp
  * to NULL.  No message may still hold a lookup. */
 void		 dns_free(struct dns **dp);
+/* The process's resolver of SPF, DKIM and DMARC (authdns.c): answers
+ * kept for their exact TTL; made on first use, freed at exit. */
+struct dns	*dns_shared(void);
 bool		 dns_is_zone(const struct dns *);
 
 /*
@@ -61,8 +67,8 @@ struct dns_q	*dns_start(struct dns *, const char *name, int type);
  * Returns q's state: DNS_PENDING when it is still unanswered.
  */
 enum dns_rc	 dns_wait(struct dns *, struct dns_q *, uint64_t deadline_us);
-/* The answers of a done lookup (A as dotted quads, NS as host names
- * without the final dot, TXT strings joined),
+/* The answers of a done lookup (A and AAAA as addresses, NS, PTR and MX
+ * as host names without the final dot, TXT strings joined),
  * owned by q; NULL and 0 when there are none. */
 const char *const *dns_q_answers(const struct dns_q *, size_t *n_r);
 const char	*dns_q_name(const struct dns_q *);

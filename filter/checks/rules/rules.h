@@ -72,6 +72,8 @@ struct rule {
 	char		*flags;		/* "i", "ism", ... */
 	struct rx	*rx;
 	struct rx	*screen;	/* rules_screen.c, or NULL */
+	uint32_t	 hs_id;		/* 1 + its id in the type's regex
+					 * prefilter (rules_hs.c), or 0 */
 	char		**lits;		/* required literals, or NULL */
 	unsigned	 lit_k;		/* occurrences of them a match holds */
 	uint32_t	*lit_ids;	/* their ids in the type's prefilter */
@@ -128,6 +130,8 @@ struct rules_limits {
 	uint32_t	 depth_limit;	/* pcre2_set_depth_limit (interpreter) */
 	size_t		 body_scan;	/* bytes of rendered text per part */
 	size_t		 raw_scan;	/* bytes of decoded text per part */
+	const char	*cache_dir;	/* compiled regex prefilters, or NULL */
+	bool		 regex_prefilter;	/* RulesRegexPrefilter */
 };
 
 struct rules_set;

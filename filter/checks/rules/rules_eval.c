@@ -348,6 +348,9 @@ struct ev {
 	/* the literal prefilter's scan of each type, made on first use */
 	struct pf_scan		*scan[RULE_NTYPES];
 	bool			 scanned[RULE_NTYPES];
+	/* the regex prefilter's (rules_hs.c), made on first use */
+	struct hs_scan		*rscan[RULE_NTYPES];
+	bool			 rscanned[RULE_NTYPES];
 	uint32_t		*cand;		/* chunk numbers */
 	size_t			 ncand_max;
 	struct rules_chunk	*uri_chunks;	/* the URIs as chunks */
@@ -567,6 +570,10 @@ eval_chunks(struct ev *ev, const struct rule *r,
 		ev->cand = arena_alloc(ev->a, ev->ncand_max *
 		    sizeof(*ev->cand));
 	}
+	if (r->hs_id != 0 && !ev->rscanned[r->type]) {
+		ev->rscan[r->type] = hs_run(ev->set->hs[r->type], c, nc, ev->a);
+		ev->rscanned[r->type] = true;
+	}
 	n = pf_chunks(ev->scan[r->type], r, nc, ev->cand);
 	for (size_t k = 0; k < n && total < limit; k++) {
 		size_t i = ev->cand[k];
@@ -576,7 +583,8 @@ eval_chunks(struct ev *ev, const struct rule *r,
 		if (i == 0 && r->type == RULE_BODY &&
 		    (r->tflags & TF_NOSUBJECT) && c[0].part < 0)
 			continue;
-		if (screened_out(r, c[i].p, c[i].len))
+		if ((r->hs_id != 0 && !hs_may_match(ev->rscan[r->type], r,
+		    i)) || screened_out(r, c[i].p, c[i].len))
 			continue;
 		ev->cur_part = c[i].part;
 		total += match_count(ev, r, c[i].p, c[i].len, limit - total,

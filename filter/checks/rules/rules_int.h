@@ -49,6 +49,7 @@ struct rules_set {
 	size_t		 norder;
 	size_t		 nmeta_first;	/* index in order of the first meta */
 	struct rules_pf	*pf[RULE_NTYPES];	/* literal prefilters */
+	struct rules_hs	*hs[RULE_NTYPES];	/* regex prefilters */
 	/* For each rule of order: 1 + its type when its literals are in
 	 * its type's prefilter, else 0 (read without touching the rule). */
 	uint8_t		*pf_gate;
@@ -131,5 +132,23 @@ void	pf_mark(const struct pf_scan *, uint8_t *may);
 /* May r match in chunk i?  0: no, 1: its literals are there, -1: the
  * scan cannot tell (a literal in too many chunks). */
 int	pf_may_match(const struct pf_scan *, const struct rule *, size_t i);
+
+/* rules_hs.c: the regex prefilter of one type's rules without literals. */
+struct rules_hs;
+struct hs_scan;
+/* Sets hs_id of the rules it holds; NULL when none (or no Hyperscan).
+ * cache_dir: where compiled databases are kept (NULL: nowhere); label
+ * names the type in file names and logs. */
+struct rules_hs *hs_build(struct rule *const *rules, size_t n,
+	    const char *cache_dir, const char *label);
+void	hs_free(struct rules_hs *);
+size_t	hs_count(const struct rules_hs *);
+/* Scans each chunk on its own; NULL: no prefilter, everything runs. */
+struct hs_scan *hs_run(const struct rules_hs *, const struct rules_chunk *,
+	    size_t nc, struct arena *);
+/* May r match in chunk i?  (true when r is not in the prefilter) */
+bool	hs_may_match(const struct hs_scan *, const struct rule *, size_t i);
+/* Its counters: compiles, cache loads, cache files refused. */
+void	rules_hs_write_stats(FILE *);
 
 #endif

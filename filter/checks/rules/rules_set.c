@@ -117,8 +117,10 @@ rules_set_free(struct rules_set **setp)
 	g_free(set->replace_end);
 	free(set->order);
 	g_free(set->pf_gate);
-	for (int t = 0; t < RULE_NTYPES; t++)
+	for (int t = 0; t < RULE_NTYPES; t++) {
 		pf_free(set->pf[t]);
+		hs_free(set->hs[t]);
+	}
 	g_free(set);
 }
 
@@ -275,7 +277,8 @@ rx_stress(const struct rx *rx)
 
 /* VIGIL_RULES_PLAIN=1 turns the prefilter and the pattern rewriting
  * off: every rule runs as written on every chunk, the reference that
- * tests/rules/plain-compare.sh holds the fast path to. */
+ * tests/rules/plain-compare.sh holds the fast path to.  VIGIL_RULES_NO_HS
+ * (set) turns the regex prefilter alone off, to measure what it gains. */
 static bool
 rules_plain(void)
 {
@@ -686,6 +689,25 @@ rules_compile(struct rules_set *set, bool stress,
 			    err);
 		g_ptr_array_free(of, TRUE);
 	}
+	/* The regex prefilters: body and rawbody rules that the literal
+	 * one cannot pass over (rules_hs.c). */
+	for (int t = RULE_BODY; t <= RULE_RAWBODY && set->lim.regex_prefilter &&
+	    !rules_plain() && getenv("VIGIL_RULES_NO_HS") == NULL; t++) {
+		GPtrArray *of = g_ptr_array_new();
+
+		for (guint i = 0; i < pats->len; i++) {
+			struct rule *r = pats->pdata[i];
+
+			if (r->type == (enum rule_type)t && r->nlit_ids == 0 &&
+			    r->evalfn == NULL && r->rx != NULL)
+				g_ptr_array_add(of, r);
+		}
+		if (of->len > 0)
+			set->hs[t] = hs_build((struct rule *const *)of->pdata,
+			    of->len, set->lim.cache_dir, t == RULE_BODY ?
+			    "body" : "rawbody");
+		g_ptr_array_free(of, TRUE);
+	}
 	set->pf_gate = g_new0(uint8_t, set->norder + 1);
 	for (size_t i = 0; i < set->norder; i++) {
 		const struct rule *r = set->order[i];
@@ -788,6 +810,7 @@ rules_score_sets_at(const struct rules_set *set, size_t i, const char **name_r)
 void
 rules_write_stats(const struct rules_set *set, FILE *out)
 {
+	rules_hs_write_stats(out);
 	if (atomic_load_explicit((_Atomic uint64_t *)&set->n_evals,
 	    memory_order_relaxed) == 0)
 		return;
