@@ -91,7 +91,6 @@ sum1=$(cksum <"$f" 2>/dev/null)
 stop
 rm -f "$T/c.sock" "$T/v.sock"
 
-sleep 1.1	# a rewritten file would have another time
 touch -d '2020-01-01 00:00' "$f"
 start second || { echo "$pass passed, $fail failed"; exit 1; }
 if grep -q "body regex prefilter of 3 patterns loaded from $f" "$T/log.second" &&
@@ -114,7 +113,11 @@ fi
 # A reload with a new rule: a new database, the old file removed.
 printf 'body HS_NEW /\\b\\d\\d:\\d\\d\\b/\nscore HS_NEW 0.1\n' >"$T/rules/20_new.rules"
 if $C reload >"$T/reload.out" 2>&1; then
-	sleep 0.5
+	for i in $(seq 1 100); do
+		grep -q "body regex prefilter of 4 patterns compiled" \
+		    "$T/log.second" && [ "$(hsdb | wc -l)" = 1 ] && break
+		sleep 0.1
+	done
 	if grep -q "body regex prefilter of 4 patterns compiled" "$T/log.second" &&
 	    [ "$(hsdb | wc -l)" = 1 ] && [ "$(hsdb)" != "$f" ]; then
 		ok "reload: compiled for the new set, the old file removed"

@@ -57,13 +57,15 @@ lint() {
 		return s ~ /^(while|until|repeat|do)([ \t({:]|$)/ ||
 		    s ~ /^\}[ \t]*while/ || s ~ /^for[ \t(]/
 	}
-	# The body of the loop whose header is line h has a break.
+	# The body of the loop whose header is line h leaves it early: a
+	# break, or a return out of the function around it.
 	function body_breaks(h,   i, d) {
 		d = indent(L[h])
 		for (i = h + 1; i <= n; i++) {
 			if (blank(L[i])) continue
 			if (indent(L[i]) <= d) return (L[i] ~ /break/)
-			if (L[i] ~ /(^|[^A-Za-z_])break([^A-Za-z_]|$)/) return 1
+			if (L[i] ~ /(^|[^A-Za-z_])(break|return)([^A-Za-z_]|$)/)
+				return 1
 		}
 		return 0
 	}
@@ -117,6 +119,7 @@ printf 'run(function()\n\tos.execute("kill " .. pid)\n\tmt.sleep(0.5)\n\tcheck(x
 printf 'int\nf(void)\n{\n\tusleep(100000);\n\tassert_true(done);\n}\n' >"$T/bad5.c"
 printf 'i=0\nwhile ! grep -q x log && [ $i -lt 50 ]; do\n\tsleep 0.1\n\ti=$((i + 1))\ndone\n' >"$T/good1.sh"
 printf 'for _ in $(seq 50); do\n\tgrep -q x log && break\n\tsleep 0.1\ndone\n' >"$T/good2.sh"
+printf 'up() {\n\tfor _ in $(seq 50); do\n\t\tgrep -q x log && return 0\n\t\tsleep 0.1\n\tdone\n\treturn 1\n}\n' >"$T/good2r.sh"
 printf 'while [ ! -S s ] && [ $i -lt 9 ]; do sleep 0.1; i=$((i+1)); done\n' >"$T/good3.sh"
 printf 'while True:\n\ttry:\n\t\tconnect()\n\texcept OSError:\n\t\ttime.sleep(0.1)\n' >"$T/good4.py"
 printf '# lint-sleep: the recheck interval (1 s) must pass\nsleep 1.1\n' >"$T/good5.sh"
@@ -129,7 +132,7 @@ for f in bad1.sh bad2.sh bad3.sh bad4.lua bad5.c; do
 		bad "the lint let through $f: $(tr '\n' ' ' <"$T/$f")"
 	fi
 done
-for f in good1.sh good2.sh good3.sh good4.py good5.sh good6.c good7.c; do
+for f in good1.sh good2.sh good2r.sh good3.sh good4.py good5.sh good6.c good7.c; do
 	if [ -z "$(lint "$T/$f" | grep -v '^marked ')" ]; then
 		ok "the lint accepts $f"
 	else
