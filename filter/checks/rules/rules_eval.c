@@ -866,6 +866,7 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 	g_hash_table_destroy(ev.lcache);
 	g_free(ev.relays[0]);
 	g_free(ev.relays[1]);
+	rules_evalfn_reset();
 	hits[nh].rule = NULL;
 	if (nhits_r != NULL)
 		*nhits_r = nh;

@@ -18,6 +18,7 @@
 
 #include "checks/rules/rules.h"
 #include "checks/rules/rules_int.h"
+#include "checks/rules/rules_eval_int.h"
 
 bool
 rules_call_parse(const char *s, char **fn_r, char **args, size_t maxargs,
@@ -638,22 +639,34 @@ shifted_date(const struct rules_input *in, const char *const *args,
 }
 
 static const struct rules_evalfn fns[] = {
-	{ "check_for_missing_to_header", 0, 0, missing_to },
-	{ "check_header_count_range", 3, 3, header_count_range },
-	{ "check_equal_from_domains", 0, 0, equal_from_domains },
+	{ "check_for_missing_to_header", 0, 0, missing_to, NULL },
+	{ "check_header_count_range", 3, 3, header_count_range, NULL },
+	{ "check_equal_from_domains", 0, 0, equal_from_domains, NULL },
 	/* BodyEval passes the body first; the rule gives the length. */
-	{ "check_body_length", 1, 1, body_length },
-	{ "check_for_shifted_date", 2, 2, shifted_date },
-	{ "check_unresolved_template", 0, 0, unresolved_template },
-	{ "check_ratware_name_id", 0, 0, ratware_name_id },
-	{ "check_illegal_chars", 3, 3, illegal_chars },
+	{ "check_body_length", 1, 1, body_length, NULL },
+	{ "check_for_shifted_date", 2, 2, shifted_date, NULL },
+	{ "check_unresolved_template", 0, 0, unresolved_template, NULL },
+	{ "check_ratware_name_id", 0, 0, ratware_name_id, NULL },
+	{ "check_illegal_chars", 3, 3, illegal_chars, NULL },
+	{ NULL, 0, 0, NULL, NULL }
 };
 
 const struct rules_evalfn *
 rules_evalfn_find(const char *name)
 {
-	for (size_t i = 0; i < G_N_ELEMENTS(fns); i++)
-		if (strcmp(fns[i].name, name) == 0)
-			return &fns[i];
+	static const struct rules_evalfn *const tables[] = { fns,
+	    rules_evalfn_head, rules_evalfn_mime };
+
+	for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
+		for (const struct rules_evalfn *f = tables[t]; f->name != NULL;
+		    f++)
+			if (strcmp(f->name, name) == 0)
+				return f;
 	return NULL;
+}
+
+void
+rules_evalfn_reset(void)
+{
+	rules_eval_mime_reset();
 }

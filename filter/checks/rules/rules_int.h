@@ -85,15 +85,21 @@ struct rules_where {
 void	rule_free(struct rule *);
 
 /* rules_evalfn.c: an eval: function vigil implements.  fn returns the
- * rule's value (0: no hit) and sets *where_r (static or args). */
+ * rule's value (0: no hit) and sets *where_r (static or args); check
+ * (or NULL) says why arguments it cannot honour make the rule skipped,
+ * NULL when they are fine. */
 struct rules_evalfn {
 	const char	*name;
 	unsigned	 min_args, max_args;
 	double		(*fn)(const struct rules_input *,
 			    const char *const *args, size_t nargs,
 			    const char **where_r);
+	const char	*(*check)(const char *const *args, size_t nargs);
 };
 const struct rules_evalfn *rules_evalfn_find(const char *name);
+/* Drops what the functions cached about the message just evaluated
+ * (rules_eval() calls it at its end). */
+void	rules_evalfn_reset(void);
 /* rules_eval.c: what PerMsgStatus::get(HDR[:mods]) returns (hmod: mask
  * of enum rule_hmod), NULL for undef; g_malloc'd. */
 char	*rules_get(const struct rules_input *, const char *hdr,

@@ -36,6 +36,9 @@ static const char *const implemented_plugins[] = {
 	 * others are skipped one by one, with the reason. */
 	"Mail::SpamAssassin::Plugin::HeaderEval",
 	"Mail::SpamAssassin::Plugin::BodyEval",
+	"Mail::SpamAssassin::Plugin::MIMEEval",
+	"Mail::SpamAssassin::Plugin::HTMLEval",
+	"Mail::SpamAssassin::Plugin::RelayEval",
 	/* The DNS lists' (dnsbl_rules.c, dnsbl.c). */
 	"Mail::SpamAssassin::Plugin::DNSEval",
 	"Mail::SpamAssassin::Plugin::URIDNSBL",
@@ -428,10 +431,17 @@ evalfn_rule(struct pfile *pf, const char *name, enum rule_type type,
 	if (!rules_call_parse(call, &fn, args, NELEM(args) - 1, &n))
 		return false;
 	if ((f = rules_evalfn_find(fn)) == NULL || type == RULE_MIMEHEADER ||
-	    type == RULE_URI || n < f->min_args || n > f->max_args) {
+	    type == RULE_URI || n < f->min_args || n > f->max_args ||
+	    (f->check != NULL && f->check((const char *const *)args, n) !=
+	    NULL)) {
 		char why[160];
 
-		if (f != NULL)
+		if (f != NULL && n >= f->min_args && n <= f->max_args &&
+		    type != RULE_MIMEHEADER && type != RULE_URI)
+			snprintf(why, sizeof(why), "eval:%s('%s'): %s", fn,
+			    n > 0 ? args[0] : "", f->check((const char *
+			    const *)args, n));
+		else if (f != NULL)
 			snprintf(why, sizeof(why), "eval:%s takes %u to %u "
 			    "arguments in a %s rule", fn, f->min_args,
 			    f->max_args, type == RULE_HEADER ? "header" :
@@ -477,7 +487,21 @@ skip_eval(struct pfile *pf, const char *name, enum rule_type type,
 	default:
 		break;
 	}
-	rule_skip(pf, name, "eval: tests are not supported");
+	{
+		char *fn = NULL, *args[8];
+		size_t n = 0;
+
+		if (rules_call_parse(rest + 5, &fn, args, NELEM(args) - 1,
+		    &n)) {
+			snprintf(why, sizeof(why), "eval:%s is not "
+			    "implemented", fn);
+			for (size_t i = 0; i < n; i++)
+				g_free(args[i]);
+			g_free(fn);
+		} else
+			snprintf(why, sizeof(why), "eval: test not read");
+	}
+	rule_skip(pf, name, why);
 	return true;
 }
 

@@ -1,0 +1,357 @@
+/*
+ * rules_eval_head.c - more of SpamAssassin's header eval: tests
+ * (Mail::SpamAssassin::Plugin::HeaderEval) and the relay ones
+ * (RelayEval) on vigil's relay list (rules_relay.c), each with the
+ * meaning of its Perl original.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "checks/rules/rules.h"
+#include "checks/rules/rules_int.h"
+#include "checks/rules/rules_eval_int.h"
+
+/* Charsets whose text reads as capitals (Constants.pm
+ * CHARSETS_LIKELY_TO_FP_AS_CAPS). */
+#define CAPS_CHARSETS "(?:(?:iso-?)?8859-5|(?:iso-?)?8859-7|koi8-r|" \
+	"koi8-u|windows-1251|windows-1253|cp1251|cp1253|" \
+	"(?:iso-?)?10646-1|unicode-1-1|utf-?(?:7|8|16|32)|ucs-?[24]|" \
+	"big5|gb(?:k|2312|18030)|euc-(?:cn|jp|kr|tw)|iso-2022-(?:cn|jp|" \
+	"kr)|shift_jis|windows-31j|ks_c_5601-1987)"
+
+static char *
+get(const struct rules_input *in, const char *hdr, unsigned hmod)
+{
+	char *v = rules_get(in, hdr, hmod);
+
+	return v != NULL ? v : g_strdup("");
+}
+
+/* PerMsgStatus::get() of a plain header: its values joined, the last
+ * line end chomped off as Perl code comparing with it sees it. */
+static char *
+get_chomp(const struct rules_input *in, const char *hdr, unsigned hmod)
+{
+	char *v = get(in, hdr, hmod);
+	size_t n = strlen(v);
+
+	if (n > 0 && v[n - 1] == '\n')
+		v[n - 1] = '\0';
+	return v;
+}
+
+/* subject_is_all_caps(): a Subject of two words or more, at least ten
+ * characters, Re:/Fwd: aside, whose letters are all capitals. */
+static double
+subject_all_caps(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	char *s = get_chomp(in, "Subject", 0), *raw, *p;
+	GRegex *re;
+	char *t;
+	GString *letters;
+	bool hit = false;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Subject";
+	g_strstrip(s);
+	re = g_regex_new("^(?:(?:Re|Fwd|Fw|Aw|Antwort|WG|SV|VB|VS|VL):\\s*)+",
+	    G_REGEX_CASELESS | G_REGEX_RAW, 0, NULL);
+	t = g_regex_replace_literal(re, s, -1, 0, "", 0, NULL);
+	g_regex_unref(re);
+	if (strpbrk(t, " \t\n\r\f") == NULL || strlen(t) < 10)
+		goto out;
+	letters = g_string_new(NULL);
+	for (p = t; *p != '\0'; p++)
+		if (g_ascii_isalpha(*p))
+			g_string_append_c(letters, *p);
+	raw = get(in, "Subject", HMOD_RAW);
+	if (!g_regex_match_simple("=\\?" CAPS_CHARSETS "\\?", raw,
+	    G_REGEX_CASELESS, 0)) {
+		hit = letters->len > 0;
+		for (size_t i = 0; i < letters->len && hit; i++)
+			hit = !g_ascii_islower(letters->str[i]);
+	}
+	g_free(raw);
+	g_string_free(letters, TRUE);
+out:
+	g_free(t);
+	g_free(s);
+	return hit;
+}
+
+/* check_for_to_in_subject('address'|'user'): the To address, or its
+ * user part, in the Subject. */
+static double
+to_in_subject(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	char *to = get_chomp(in, "To", HMOD_ADDR), *subj, *q, *pat;
+	bool hit = false;
+
+	(void)nargs;
+	*where_r = "Subject";
+	if (to[0] == '\0') {
+		g_free(to);
+		return 0;
+	}
+	subj = get_chomp(in, "Subject", 0);
+	if (strcmp(args[0], "address") == 0) {
+		q = g_regex_escape_string(to, -1);
+		pat = g_strdup_printf("\\b%s\\b", q);
+		hit = g_regex_match_simple(pat, subj, G_REGEX_CASELESS, 0);
+	} else {
+		char *at = strchr(to, '@');
+
+		if (at != NULL)
+			*at = '\0';
+		q = g_regex_escape_string(to, -1);
+		pat = g_strdup_printf("^(?:(?:re|fw):\\s*(?:\\w+\\s+)?%s$|"
+		    "(?-i:%s)\\s*[,:;!?-](?:$|\\s)|%s$|,\\s*%s[,:;!?-]$)", q, q,
+		    q, q);
+		hit = g_regex_match_simple(pat, subj, G_REGEX_CASELESS, 0);
+	}
+	g_free(q);
+	g_free(pat);
+	g_free(subj);
+	g_free(to);
+	return hit;
+}
+
+static const char *
+to_in_subject_check(const char *const *args, size_t nargs)
+{
+	(void)nargs;
+	return strcmp(args[0], "address") == 0 || strcmp(args[0], "user") ==
+	    0 ? NULL : "the test is neither 'address' nor 'user'";
+}
+
+/* HeaderEval's _check_recipients: the To/Cc (then Bcc) addresses, runs
+ * of equal ones (case aside) once; sorted: 7 or more in order; similar:
+ * the share of pairs with the same first two characters of user or of
+ * another host. */
+static void
+recipients(const struct rules_input *in, bool *sorted_r,
+    double *similar_r)
+{
+	static const char *const src[] = { "ToCc", "Bcc" };
+	GPtrArray *inputs = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *addr = g_ptr_array_new();
+	const char *prev = "";
+
+	for (size_t k = 0; k < G_N_ELEMENTS(src); k++) {
+		char *v = rules_get(in, src[k], HMOD_ADDR);
+
+		if (v != NULL) {
+			char **l = g_strsplit(v, "\n", -1);
+
+			for (char **p = l; *p != NULL; p++)
+				if (**p != '\0')
+					g_ptr_array_add(inputs, g_strdup(*p));
+			g_strfreev(l);
+		}
+		g_free(v);
+		if (inputs->len >= 5)
+			break;
+	}
+	for (guint i = 0; i < inputs->len && addr->len < 256; i++) {
+		const char *cur = inputs->pdata[i];
+
+		if (g_ascii_strcasecmp(cur, prev) != 0)
+			g_ptr_array_add(addr, (gpointer)(prev = cur));
+	}
+	*sorted_r = false;
+	if (addr->len >= 7) {
+		*sorted_r = true;
+		for (guint i = 1; i < addr->len && *sorted_r; i++)
+			*sorted_r = strcmp(addr->pdata[i - 1], addr->pdata[i])
+			    <= 0;
+	}
+	*similar_r = 0;
+	if (addr->len >= 5) {
+		double hits = 0, comb = 0;
+
+		for (guint i = 0; i < addr->len; i++)
+			for (guint j = i + 1; j < addr->len; j++) {
+				const char *a = addr->pdata[i], *b =
+				    addr->pdata[j];
+				const char *ha = strchr(a, '@'), *hb =
+				    strchr(b, '@');
+
+				if (strncmp(a, b, 2) == 0 && (strlen(a) >= 2 ||
+				    strlen(a) == strlen(b)))
+					hits++;
+				ha = ha != NULL ? ha + 1 : "";
+				hb = hb != NULL ? hb + 1 : "";
+				if (strncmp(ha, hb, 2) == 0 && (strlen(ha) >=
+				    2 || strlen(ha) == strlen(hb)) &&
+				    strcmp(ha, hb) != 0)
+					hits++;
+				comb++;
+			}
+		*similar_r = comb > 0 ? hits / comb : 0;
+	}
+	g_ptr_array_free(addr, TRUE);
+	g_ptr_array_free(inputs, TRUE);
+}
+
+static double
+sorted_recipients(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	bool sorted;
+	double similar;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "To";
+	recipients(in, &sorted, &similar);
+	return sorted;
+}
+
+/* similar_recipients(min, max): in [min, max) ('undef': open). */
+static double
+similar_recipients(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	bool sorted;
+	double similar;
+
+	(void)nargs;
+	*where_r = "To";
+	recipients(in, &sorted, &similar);
+	return (strcmp(args[0], "undef") == 0 || similar >=
+	    g_ascii_strtod(args[0], NULL)) && (strcmp(args[1], "undef") == 0 ||
+	    similar < g_ascii_strtod(args[1], NULL));
+}
+
+/* check_for_matching_env_and_hdr_from(): the envelope sender is the
+ * From address (case aside). */
+static double
+env_and_hdr_from(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	char *a = get_chomp(in, "EnvelopeFrom", HMOD_ADDR);
+	char *b = get_chomp(in, "From", HMOD_ADDR);
+	bool eq = g_ascii_strcasecmp(a, b) == 0;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "From";
+	g_free(a);
+	g_free(b);
+	return eq;
+}
+
+/* check_for_forged_gmail_received_headers(): From gmail.com, without
+ * the marks Google's own relays leave. */
+static double
+forged_gmail(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	char *from = get_chomp(in, "From", HMOD_ADDR), *xgms, *xss, *xr, *r;
+	bool hit = true;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Received";
+	if (!g_regex_match_simple("\\bgmail\\.com$", from, G_REGEX_CASELESS,
+	    0)) {
+		g_free(from);
+		return 0;
+	}
+	xgms = get_chomp(in, "X-Gm-Message-State", 0);
+	xss = get_chomp(in, "X-Google-Smtp-Source", 0);
+	xr = get_chomp(in, "X-Received", 0);
+	r = get_chomp(in, "Received", 0);
+	if (g_regex_match_simple("by 10\\.\\S+ with SMTP id \\S+", xr, 0, 0) ||
+	    g_regex_match_simple("by 2002\\:a\\d\\d\\:\\w+\\:\\S+ with SMTP "
+	    "id \\S+", xr, 0, 0) ||
+	    g_regex_match_simple("by smtp\\.googlemail\\.com with ESMTPSA id "
+	    "\\S+", r, 0, 0) ||
+	    (strlen(xgms) >= 60 && strlen(xss) >= 60))
+		hit = false;
+	g_free(from);
+	g_free(xgms);
+	g_free(xss);
+	g_free(xr);
+	g_free(r);
+	return hit;
+}
+
+/* --- relays (RelayEval), counted in rules_relay.c's lists.  Its parser
+ * skips a Received header it cannot read, as SpamAssassin's skips the
+ * ones it ignores; it does not count unparseable ones, so
+ * check_relays_unparseable is not offered and these take none. */
+
+static size_t
+count_relays(const char *list)
+{
+	size_t n = 0;
+
+	for (const char *p = list; (p = strstr(p, "[ ip=")) != NULL; p++)
+		n++;
+	return n;
+}
+
+static void
+relay_counts(const struct rules_input *in, size_t *trusted_r,
+    size_t *untrusted_r)
+{
+	char *t = NULL, *u = NULL;
+
+	relays_build(in, &t, &u);
+	*trusted_r = count_relays(t);
+	*untrusted_r = count_relays(u);
+	g_free(t);
+	g_free(u);
+}
+
+/* check_all_trusted(): every relay trusted, and there is one. */
+static double
+all_trusted(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	size_t t, u;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Received";
+	relay_counts(in, &t, &u);
+	return t > 0 && u == 0;
+}
+
+/* check_no_relays(): no relay read from the Received headers. */
+static double
+no_relays(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	size_t t, u;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Received";
+	relay_counts(in, &t, &u);
+	return t == 0 && u == 0;
+}
+
+const struct rules_evalfn rules_evalfn_head[] = {
+	{ "subject_is_all_caps", 0, 0, subject_all_caps, NULL },
+	{ "check_for_to_in_subject", 1, 1, to_in_subject,
+	  to_in_subject_check },
+	{ "sorted_recipients", 0, 0, sorted_recipients, NULL },
+	{ "similar_recipients", 2, 2, similar_recipients, NULL },
+	{ "check_for_matching_env_and_hdr_from", 0, 0, env_and_hdr_from,
+	  NULL },
+	{ "check_for_forged_gmail_received_headers", 0, 0, forged_gmail,
+	  NULL },
+	{ "check_all_trusted", 0, 0, all_trusted, NULL },
+	{ "check_no_relays", 0, 0, no_relays, NULL },
+	{ NULL, 0, 0, NULL, NULL }
+};

@@ -1,0 +1,18 @@
+/*
+ * rules_eval_int.h - the tables of eval: functions each rules_eval_*.c
+ * file implements (rules_evalfn.c looks names up in them), and their
+ * per-message caches' reset.
+ */
+#ifndef VIGIL_RULES_EVAL_INT_H
+#define VIGIL_RULES_EVAL_INT_H
+
+#include "checks/rules/rules_int.h"
+
+/* Each ends with a NULL name. */
+extern const struct rules_evalfn rules_evalfn_mime[];	/* MIMEEval, HTMLEval */
+extern const struct rules_evalfn rules_evalfn_head[];	/* HeaderEval, RelayEval */
+
+/* Drops rules_eval_mime.c's per-thread MIME tree. */
+void	rules_eval_mime_reset(void);
+
+#endif
