@@ -802,6 +802,7 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 
 	/* The set is shared read-only but for its atomic counters. */
 	counter_add((uint64_t *)&set->n_evals, 1);
+	rules_evalfn_begin(set);
 
 	ev.may = arena_alloc(a, set->norder + 1);
 	for (size_t i = 0; i < set->norder; i++) {

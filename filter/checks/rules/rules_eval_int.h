@@ -11,6 +11,10 @@
 /* Each ends with a NULL name. */
 extern const struct rules_evalfn rules_evalfn_mime[];	/* MIMEEval, HTMLEval */
 extern const struct rules_evalfn rules_evalfn_head[];	/* HeaderEval, RelayEval */
+extern const struct rules_evalfn rules_evalfn_freemail[];	/* FreeMail */
+
+/* The set being evaluated (between rules_evalfn_begin and reset). */
+const struct rules_set *rules_evalfn_set(void);
 
 /* Drops rules_eval_mime.c's per-thread MIME tree. */
 void	rules_eval_mime_reset(void);

@@ -655,7 +655,7 @@ const struct rules_evalfn *
 rules_evalfn_find(const char *name)
 {
 	static const struct rules_evalfn *const tables[] = { fns,
-	    rules_evalfn_head, rules_evalfn_mime };
+	    rules_evalfn_head, rules_evalfn_mime, rules_evalfn_freemail };
 
 	for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
 		for (const struct rules_evalfn *f = tables[t]; f->name != NULL;
@@ -665,8 +665,23 @@ rules_evalfn_find(const char *name)
 	return NULL;
 }
 
+static _Thread_local const struct rules_set *cur_set;
+
+void
+rules_evalfn_begin(const struct rules_set *set)
+{
+	cur_set = set;
+}
+
+const struct rules_set *
+rules_evalfn_set(void)
+{
+	return cur_set;
+}
+
 void
 rules_evalfn_reset(void)
 {
 	rules_eval_mime_reset();
+	cur_set = NULL;
 }

@@ -97,9 +97,17 @@ struct rules_evalfn {
 	const char	*(*check)(const char *const *args, size_t nargs);
 };
 const struct rules_evalfn *rules_evalfn_find(const char *name);
-/* Drops what the functions cached about the message just evaluated
- * (rules_eval() calls it at its end). */
+/* rules_eval() calls begin with its set before the first eval function
+ * and reset at its end, which drops what they cached about the message. */
+void	rules_evalfn_begin(const struct rules_set *);
 void	rules_evalfn_reset(void);
+/* FreeMail's lists (rules_parse.c keeps them, rules_eval_head.c reads
+ * them): the sorted words are the eval arguments of these carrier rules,
+ * whose function never hits and whose score is 0. */
+#define RULES_FREEMAIL_DOMAINS	"__VIGIL_FREEMAIL_DOMAINS"
+#define RULES_FREEMAIL_WILD	"__VIGIL_FREEMAIL_DOMAINS_WILD"
+#define RULES_FREEMAIL_WELCOME	"__VIGIL_FREEMAIL_WELCOMELIST"
+#define RULES_FREEMAIL_FN	"vigil_list"
 /* rules_eval.c: what PerMsgStatus::get(HDR[:mods]) returns (hmod: mask
  * of enum rule_hmod), NULL for undef; g_malloc'd. */
 char	*rules_get(const struct rules_input *, const char *hdr,

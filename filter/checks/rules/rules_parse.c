@@ -39,6 +39,7 @@ static const char *const implemented_plugins[] = {
 	"Mail::SpamAssassin::Plugin::MIMEEval",
 	"Mail::SpamAssassin::Plugin::HTMLEval",
 	"Mail::SpamAssassin::Plugin::RelayEval",
+	"Mail::SpamAssassin::Plugin::FreeMail",
 	/* The DNS lists' (dnsbl_rules.c, dnsbl.c). */
 	"Mail::SpamAssassin::Plugin::DNSEval",
 	"Mail::SpamAssassin::Plugin::URIDNSBL",
@@ -909,6 +910,70 @@ named_directive(struct pfile *pf, const struct named_directive *d,
 	}
 }
 
+/*
+ * FreeMail's freemail_domains and freemail_welcomelist (freemail_whitelist):
+ * each word, lower case, joins the sorted list its carrier rule holds as
+ * eval arguments (rules_eval_head.c reads them).  A carrier never runs:
+ * its score is 0.  Words FreeMail.pm would refuse are warned about.
+ */
+static void
+freemail_directive(struct pfile *pf, const char *kw, char *s)
+{
+	bool is_dom = strcmp(kw, "freemail_domains") == 0;
+
+	while (*s != '\0') {
+		char *w = g_ascii_strdown(next_word(&s), -1);
+		const char *carrier = !is_dom ? RULES_FREEMAIL_WELCOME :
+		    strpbrk(w, "*?") != NULL ? RULES_FREEMAIL_WILD :
+		    RULES_FREEMAIL_DOMAINS;
+		struct rule *r = g_hash_table_lookup(pf->set->by_name, carrier);
+		size_t lo = 0, hi, n = 0;
+
+		if (r == NULL) {
+			char zero[] = "0";
+
+			r = rule_new(pf, carrier, RULE_HEADER);
+			r->evalfn = rules_evalfn_find(RULES_FREEMAIL_FN);
+			r->eval_args = g_new0(char *, 1);
+			rule_add(pf, r);
+			parse_score(pf, carrier, zero);
+		}
+		while (r->eval_args[n] != NULL)
+			n++;
+		hi = n;
+		if (w[0] == '\0') {
+			g_free(w);
+			break;
+		}
+		if (is_dom ? w[strspn(w, "abcdefghijklmnopqrstuvwxyz0123456789"
+		    ".*?-")] != '\0' : !g_regex_match_simple("\\w[.@]\\w", w,
+		    0, 0)) {
+			diag_emit(pf->set, pf->diag, RULES_WARN, pf->file,
+			    pf->line, 1, "-", "%s: '%s' is not valid: ignored",
+			    kw, w);
+			g_free(w);
+			continue;
+		}
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+
+			if (strcmp(r->eval_args[mid], w) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < n && strcmp(r->eval_args[lo], w) == 0) {
+			g_free(w);
+			continue;
+		}
+		r->eval_args = g_renew(char *, r->eval_args, n + 2);
+		memmove(r->eval_args + lo + 1, r->eval_args + lo,
+		    (n - lo + 1) * sizeof(char *));
+		r->eval_args[lo] = w;
+		n++;
+	}
+}
+
 static void
 directive(struct pfile *pf, char *s, const char *line)
 {
@@ -983,6 +1048,13 @@ directive(struct pfile *pf, char *s, const char *line)
 		return;
 	if (strcmp(kw, "uridnsbl_skip_domain") == 0) {
 		dnsbl_rules_skip_domains(set->dnsbl, s);
+		return;
+	}
+
+	if (strcmp(kw, "freemail_domains") == 0 ||
+	    strcmp(kw, "freemail_welcomelist") == 0 ||
+	    strcmp(kw, "freemail_whitelist") == 0) {
+		freemail_directive(pf, kw, s);
 		return;
 	}
 
