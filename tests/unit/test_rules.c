@@ -456,6 +456,45 @@ test_eval_sa_plugins(void **state)
 	g_free(h);
 	rules_set_free(&set);
 
+	/* From yahoo.com through no relay of Yahoo's, an Outlook-style
+	 * Message-ID whose time token is far from the Date, a body in
+	 * capitals; the gmail.com one is no Yahoo forgery, nor the plain
+	 * message an Outlook one. */
+	{
+		struct rules_set *fs = load(
+		    "header FORGED_YAHOO_RCVD "
+		    "eval:check_for_forged_yahoo_received_headers()\n"
+		    "header FORGED_HOTMAIL_RCVD2 "
+		    "eval:check_for_no_hotmail_received_headers()\n"
+		    "header __FORGED_AOL_RCVD "
+		    "eval:check_for_fake_aol_relay_in_rcvd()\n"
+		    "header __GATED eval:gated_through_received_hdr_remover()\n"
+		    "header MSGID_OUTLOOK_INVALID "
+		    "eval:check_outlook_message_id()\n"
+		    "body __UPPERCASE_75_100 eval:check_for_uppercase('75', "
+		    "'100')\n"
+		    "body __UPPERCASE_50_75 eval:check_for_uppercase('50', "
+		    "'75')\n", NULL);
+
+		h = eval_hits(fs, "forged.eml");
+		assert_true(has(h, "FORGED_YAHOO_RCVD"));
+		assert_true(has(h, "MSGID_OUTLOOK_INVALID"));
+		assert_true(has(h, "__UPPERCASE_75_100"));
+		assert_false(has(h, "__UPPERCASE_50_75"));
+		assert_false(has(h, "FORGED_HOTMAIL_RCVD2"));
+		assert_false(has(h, "__FORGED_AOL_RCVD"));
+		assert_false(has(h, "__GATED"));
+		g_free(h);
+		h = eval_hits(fs, "headers.eml");
+		assert_false(has(h, "FORGED_YAHOO_RCVD"));
+		assert_false(has(h, "__UPPERCASE_75_100"));	/* short */
+		g_free(h);
+		h = eval_hits(fs, "plain.eml");
+		assert_false(has(h, "MSGID_OUTLOOK_INVALID"));
+		g_free(h);
+		rules_set_free(&fs);
+	}
+
 	/* Wildcard freemail domains, the welcomelist, and no lists at all. */
 	{
 		struct rules_set *ws = load(

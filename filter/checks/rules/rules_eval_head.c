@@ -285,6 +285,324 @@ forged_gmail(const struct rules_input *in, const char *const *args,
 	return hit;
 }
 
+/* --- forged Received headers of the big free mail providers */
+
+/* Constants.pm's $IP_ADDRESS, near enough: IPv4 or an IPv6 form. */
+#define IP_RE "(?:(?:\\d{1,3}\\.){3}\\d{1,3}|(?:IPv6:)?[0-9a-fA-F]{0,4}" \
+	"(?::[0-9a-fA-F]{0,4}){2,7})"
+
+static bool
+m(const char *re, const char *s)
+{
+	return g_regex_match_simple(re, s, 0, 0);
+}
+
+/* get('Received'), each blank run one space. */
+static char *
+received_flat(const struct rules_input *in, const char *hdr)
+{
+	char *r = get(in, hdr, 0), *w = r;
+	bool sp = false;
+
+	for (const char *p = r; *p != '\0'; p++) {
+		if (g_ascii_isspace(*p)) {
+			if (!sp)
+				*w++ = ' ';
+			sp = true;
+		} else {
+			*w++ = *p;
+			sp = false;
+		}
+	}
+	*w = '\0';
+	return r;
+}
+
+/* gated_through_received_hdr_remover(): an ezmlm list or MSN Groups,
+ * which drop Received headers, or none at all. */
+static bool
+gated(const struct rules_input *in)
+{
+	char *txt = rules_get(in, "Mailing-List", 0), *rcvd;
+	bool yes = false;
+
+	if (txt != NULL && g_regex_match_simple("^contact \\S+\\@\\S+\\; run "
+	    "by ezmlm$", txt, G_REGEX_MULTILINE, 0)) {
+		char *dlto = get(in, "Delivered-To", 0);
+		char *r = get(in, "Received", 0);
+
+		yes = g_regex_match_simple("^mailing list \\S+\\@\\S+", dlto,
+		    G_REGEX_MULTILINE, 0) && m("qmail \\d+ invoked (?:from "
+		    "network|by .{3,20})\\); \\d+ ... \\d+", r);
+		g_free(dlto);
+		g_free(r);
+	}
+	g_free(txt);
+	if (yes)
+		return true;
+	if ((rcvd = rules_get(in, "Received", 0)) == NULL)
+		return true;
+	yes = m("from groups\\.msn\\.com \\(\\S+\\.msn\\.com ", rcvd);
+	g_free(rcvd);
+	return yes;
+}
+
+static double
+gated_fn(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)args;
+	(void)nargs;
+	*where_r = "Received";
+	return gated(in);
+}
+
+/* check_for_fake_aol_relay_in_rcvd(): an AOL relay name (rly-xx99.)
+ * without AOL's own marks. */
+static double
+fake_aol(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	char *r = received_flat(in, "Received");
+	bool hit = g_regex_match_simple(" rly-[a-z][a-z]\\d\\d\\.", r,
+	    G_REGEX_CASELESS, 0) && !m("\\/AOL-\\d+\\.\\d+\\.\\d+\\)", r) &&
+	    !m("ESMTP id (?:RELAY|MAILRELAY|MAILIN)", r);
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Received";
+	g_free(r);
+	return hit;
+}
+
+static bool
+from_at(const struct rules_input *in, const char *re)
+{
+	char *from = get_chomp(in, "From", HMOD_ADDR);
+	bool yes = g_regex_match_simple(re, from, G_REGEX_CASELESS, 0);
+
+	g_free(from);
+	return yes;
+}
+
+/* msn groups: check_for_msn_groups_headers. */
+static bool
+msn_groups(const struct rules_input *in, const char *rcvd)
+{
+	char *to = get(in, "To", 0), *list = NULL, *server = NULL, *mid;
+	GMatchInfo *mi = NULL;
+	bool yes = false;
+	GRegex *re = g_regex_new("<(\\S+)\\@groups\\.msn\\.com>",
+	    G_REGEX_CASELESS, 0, NULL);
+
+	if (g_regex_match(re, to, 0, &mi))
+		list = g_match_info_fetch(mi, 1);
+	g_match_info_free(mi);
+	g_regex_unref(re);
+	mi = NULL;
+	re = g_regex_new("from mail pickup service by ((?:p\\d\\d\\.)"
+	    "groups\\.msn\\.com)\\b", 0, 0, NULL);
+	if (list != NULL && g_regex_match(re, rcvd, 0, &mi))
+		server = g_match_info_fetch(mi, 1);
+	g_match_info_free(mi);
+	g_regex_unref(re);
+	if (server != NULL) {
+		char *q = g_regex_escape_string(strcmp(list, "notifications") ==
+		    0 ? server : list, -1), *pat;
+
+		mid = get(in, "Message-Id", 0);
+		if (strcmp(list, "notifications") == 0) {
+			pat = g_strdup_printf("^<\\S+\\@%s>", q);
+			yes = m(pat, mid);
+		} else {
+			char *env = get(in, "EnvelopeFrom", HMOD_ADDR), *p2;
+
+			pat = g_strdup_printf("^<%s-\\S+\\@groups\\.msn\\.com>",
+			    q);
+			p2 = g_strdup_printf("%s-bounce\\@groups\\.msn\\.com", q);
+			yes = m(pat, mid) && m(p2, env);
+			g_free(p2);
+			g_free(env);
+		}
+		g_free(pat);
+		g_free(q);
+		g_free(mid);
+	}
+	g_free(server);
+	g_free(list);
+	g_free(to);
+	return yes;
+}
+
+/* HeaderEval's _check_for_forged_hotmail_received_headers: 1 for a
+ * Received naming hotmail.com that Hotmail did not write, 2 for a
+ * hotmail.com From without any, 0 otherwise. */
+static int
+forged_hotmail(const struct rules_input *in)
+{
+	char *rcvd = received_flat(in, "Received"), *ipv, *origv;
+	bool ip, orig;
+	int res = 0;
+
+	if (m("from mail pickup service by hotmail\\.com with Microsoft "
+	    "SMTPSVC;", rcvd) || msn_groups(in, rcvd) || gated(in))
+		goto out;
+	ipv = rules_get(in, "X-Originating-Ip", 0);
+	origv = rules_get(in, "X-OriginatorOrg", 0);
+	ip = ipv != NULL && m(IP_RE, ipv);
+	orig = origv != NULL && m("hotmail\\.com|msonline\\-outlook", origv);
+	g_free(ipv);
+	g_free(origv);
+	if ((ip && m("from (?:\\S*\\.)?hotmail.com \\(\\S+\\.hotmail(?:\\."
+	    "msn)?\\.com[ \\)]", rcvd)) ||
+	    (orig && m("from \\S*\\.outbound\\.protection\\.outlook\\.com "
+	    "\\(\\S+\\.outbound\\.protection\\.outlook\\.com[ \\)]", rcvd)) ||
+	    (orig && m("from \\S*\\.(?:eur|nam)prd\\d+\\.prod\\.outlook\\.com "
+	    "\\(" IP_RE "\\)", rcvd)) ||
+	    (ip && m("from \\S*\\.hotmail.com \\(\\[" IP_RE "\\][ \\):]",
+	    rcvd)) ||
+	    (ip && m("from \\S+ by \\S+\\.hotmail(?:\\.msn)?\\.com with HTTP"
+	    "\\;", rcvd)) ||
+	    (ip && m("from \\[66\\.218.\\S+\\] by \\S+\\.yahoo\\.com", rcvd)))
+		goto out;
+	if (m("(?:from |HELO |helo=)\\S*hotmail\\.com\\b", rcvd))
+		res = 1;
+	else if (from_at(in, "\\bhotmail\\.com$"))
+		res = 2;
+out:
+	g_free(rcvd);
+	return res;
+}
+
+static double
+forged_hotmail_rcvd(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)args;
+	(void)nargs;
+	*where_r = "Received";
+	return forged_hotmail(in) == 1;
+}
+
+static double
+no_hotmail_rcvd(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)args;
+	(void)nargs;
+	*where_r = "Received";
+	return forged_hotmail(in) == 2;
+}
+
+/* check_for_forged_eudoramail_received_headers() */
+static double
+forged_eudoramail(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	char *rcvd, *ipv;
+	bool hit;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Received";
+	if (!from_at(in, "\\beudoramail\\.com$"))
+		return 0;
+	rcvd = received_flat(in, "Received");
+	ipv = rules_get(in, "X-Sender-Ip", 0);
+	hit = !gated(in) && !(m("by \\S*whowhere.com\\;", rcvd) && ipv !=
+	    NULL && m(IP_RE, ipv));
+	g_free(ipv);
+	g_free(rcvd);
+	return hit;
+}
+
+/* check_for_forged_yahoo_received_headers(): From yahoo.com without a
+ * relay or Received line of Yahoo's. */
+static double
+forged_yahoo(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	char *rcvd, *rf, *rt, *t = NULL, *u = NULL;
+	bool hit = true;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Received";
+	if (!from_at(in, "\\byahoo\\.com$"))
+		return 0;
+	rf = get_chomp(in, "Resent-From", 0);
+	rt = get_chomp(in, "Resent-To", 0);
+	rcvd = NULL;
+	if (rf[0] != '\0' && rt[0] != '\0') {
+		rcvd = received_flat(in, "X-Received");
+		if (rcvd[0] == '\0') {
+			g_free(rcvd);
+			rcvd = NULL;
+		}
+	}
+	if (rcvd == NULL)
+		rcvd = received_flat(in, "Received");
+	g_free(rf);
+	g_free(rt);
+	relays_build(in, &t, &u);
+	if (gated(in) || m(" rdns=\\S+\\.yahoo\\.com ", t) ||
+	    m("^[^\\]]+ rdns=\\S+\\.yahoo\\.com ", u) ||
+	    m("by web\\S+\\.mail\\S*\\.yahoo\\.com via HTTP", rcvd) ||
+	    m("by sonic\\S+\\.consmr\\.mail\\S*\\.yahoo\\.com with HTTP",
+	    rcvd) || m("by smtp\\S+\\.yahoo\\.com with SMTP", rcvd) ||
+	    m("from \\[" IP_RE "\\] by \\S+\\.(?:groups|scd|dcn)\\.yahoo\\.com "
+	    "with NNFMP", rcvd) ||
+	    (m("\\bmailer\\d+\\.bulk\\.scd\\.yahoo\\.com\\b", rcvd) &&
+	    from_at(in, "\\@reply\\.yahoo\\.com$")) ||
+	    m("by \\w+\\.\\w+\\.yahoo\\.com \\(\\d+\\.\\d+\\.\\d+\\/\\d+\\.\\d+"
+	    "\\.\\d+\\)(?: with ESMTP)? id \\w+", rcvd))
+		hit = false;
+	g_free(t);
+	g_free(u);
+	g_free(rcvd);
+	return hit;
+}
+
+/* check_for_forged_juno_received_headers() */
+static double
+forged_juno(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	char *xorig, *xmailer, *rcvd;
+	bool hit = false;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Received";
+	if (!from_at(in, "\\bjuno\\.com$") || gated(in))
+		return 0;
+	xorig = get_chomp(in, "X-Originating-IP", 0);
+	xmailer = get_chomp(in, "X-Mailer", 0);
+	rcvd = get(in, "Received", 0);
+	if (xorig[0] != '\0') {
+		if ((!m("from.*\\b(?:juno|untd)\\.com.*[\\[\\(]" IP_RE
+		    "[\\]\\)].*by", rcvd) && !m(" cookie\\.(?:juno|untd)\\.com ",
+		    rcvd)) || strstr(xmailer, "Juno ") == NULL)
+			hit = true;
+	} else {
+		if (m("from.*\\bmail\\.com.*\\[" IP_RE "\\].*by", rcvd)) {
+			if (!m("\\bmail\\.com", xmailer))
+				hit = true;
+		} else if (m("from (webmail\\S+\\.untd\\.com) \\(\\1 \\[" IP_RE
+		    "\\]\\) by", rcvd)) {
+			if (!m("^Webmail Version \\d", xmailer))
+				hit = true;
+		} else
+			hit = true;
+		if (!m(IP_RE, xorig))
+			hit = true;
+	}
+	g_free(xorig);
+	g_free(xmailer);
+	g_free(rcvd);
+	return hit;
+}
+
 /* --- relays (RelayEval), counted in rules_relay.c's lists.  Its parser
  * skips a Received header it cannot read, as SpamAssassin's skips the
  * ones it ignores; it does not count unparseable ones, so
@@ -351,6 +669,17 @@ const struct rules_evalfn rules_evalfn_head[] = {
 	  NULL },
 	{ "check_for_forged_gmail_received_headers", 0, 0, forged_gmail,
 	  NULL },
+	{ "gated_through_received_hdr_remover", 0, 0, gated_fn, NULL },
+	{ "check_for_fake_aol_relay_in_rcvd", 0, 0, fake_aol, NULL },
+	{ "check_for_forged_hotmail_received_headers", 0, 0,
+	  forged_hotmail_rcvd, NULL },
+	{ "check_for_no_hotmail_received_headers", 0, 0, no_hotmail_rcvd,
+	  NULL },
+	{ "check_for_forged_eudoramail_received_headers", 0, 0,
+	  forged_eudoramail, NULL },
+	{ "check_for_forged_yahoo_received_headers", 0, 0, forged_yahoo,
+	  NULL },
+	{ "check_for_forged_juno_received_headers", 0, 0, forged_juno, NULL },
 	{ "check_all_trusted", 0, 0, all_trusted, NULL },
 	{ "check_no_relays", 0, 0, no_relays, NULL },
 	{ NULL, 0, 0, NULL, NULL }

@@ -1131,6 +1131,105 @@ base64_length(const struct rules_input *in, const char *const *args,
 	return (double)longest >= g_ascii_strtod(args[0], NULL);
 }
 
+/* Charsets whose text reads as capitals (Constants.pm
+ * CHARSETS_LIKELY_TO_FP_AS_CAPS), anchored. */
+#define CAPS_CHARSETS_RE "^(?:(?:iso-?)?8859-5|(?:iso-?)?8859-7|koi8-r|" \
+	"koi8-u|windows-1251|windows-1253|cp1251|cp1253|" \
+	"(?:iso-?)?10646-1|unicode-1-1|utf-?(?:7|8|16|32)|ucs-?[24]|" \
+	"big5|gb(?:k|2312|18030)|euc-(?:cn|jp|kr|tw)|iso-2022-(?:cn|jp|" \
+	"kr)|shift_jis|windows-31j|ks_c_5601-1987)$"
+
+/* MIMEEval's body_charset_is_likely_to_fp: the message's charset or a
+ * part's is one whose text reads as capitals. */
+static bool
+charset_fp_caps(const struct rules_input *in)
+{
+	struct mtree *t = tree(in);
+	char *ct = rules_get(in, "Content-Type", 0);
+	bool yes = false;
+
+	if (ct != NULL) {
+		GMatchInfo *mi = NULL;
+		GRegex *re = g_regex_new("charset=(?:\"([^\"]+)\"|'([^']+)'|"
+		    "(\\S+))", G_REGEX_CASELESS | G_REGEX_RAW, 0, NULL);
+
+		if (g_regex_match(re, ct, 0, &mi)) {
+			for (int k = 1; k <= 3 && !yes; k++) {
+				char *c = g_match_info_fetch(mi, k);
+
+				yes = c != NULL && c[0] != '\0' &&
+				    g_regex_match_simple(CAPS_CHARSETS_RE, c,
+				    G_REGEX_CASELESS, 0);
+				g_free(c);
+			}
+		}
+		g_match_info_free(mi);
+		g_regex_unref(re);
+		g_free(ct);
+	}
+	for (guint i = 0; i < t->nodes->len && !yes; i++) {
+		const char *cs = g_array_index(t->nodes, struct mnode,
+		    i).charset;
+
+		yes = cs != NULL && g_regex_match_simple("[a-z]", cs,
+		    G_REGEX_CASELESS, 0) && g_regex_match_simple(
+		    CAPS_CHARSETS_RE, cs, G_REGEX_CASELESS, 0);
+	}
+	return yes;
+}
+
+/* check_for_uppercase(min, max): of the letters and digits of the body
+ * lines that hold two words (base64-looking lines aside), the capitals'
+ * share in percent is in (min, max]; bodies under 200 characters have
+ * none. */
+static double
+check_for_uppercase(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	static GRegex *two_words, *b64, *iso2022;
+	double len = 0, lower = 0, upper = 0, pct;
+
+	(void)nargs;
+	*where_r = "body";
+	if (charset_fp_caps(in))
+		return 0;
+	if (g_once_init_enter(&two_words))
+		g_once_init_leave(&two_words, g_regex_new("\\S\\s+\\S",
+		    G_REGEX_RAW, 0, NULL));
+	if (g_once_init_enter(&b64))
+		g_once_init_leave(&b64, g_regex_new("^(?:[A-Za-z0-9+\\/=]{60,76} "
+		    "){2}", G_REGEX_RAW, 0, NULL));
+	if (g_once_init_enter(&iso2022))
+		g_once_init_leave(&iso2022, g_regex_new("\\x1b\\$B.*\\x1b\\(B",
+		    G_REGEX_RAW | G_REGEX_DOTALL, 0, NULL));
+	for (size_t i = 0; i < in->nbody; i++) {
+		char *line = g_strndup(in->body[i].p, in->body[i].len), *l2;
+
+		if (!g_regex_match(two_words, line, 0, NULL) ||
+		    g_regex_match(b64, line, 0, NULL)) {
+			g_free(line);
+			continue;
+		}
+		l2 = g_regex_replace_literal(iso2022, line, -1, 0, "", 0,
+		    NULL);
+		len += g_utf8_validate(l2, -1, NULL) ?
+		    (double)g_utf8_strlen(l2, -1) : (double)strlen(l2);
+		for (const char *p = l2; *p != '\0'; p++)
+			if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+				lower++;
+			else if (*p >= 'A' && *p <= 'Z')
+				upper++;
+		g_free(l2);
+		g_free(line);
+	}
+	if (len < 200 || upper + lower == 0)
+		pct = 0;
+	else
+		pct = upper / (upper + lower) * 100;
+	return pct > g_ascii_strtod(args[0], NULL) &&
+	    pct <= g_ascii_strtod(args[1], NULL);
+}
+
 const struct rules_evalfn rules_evalfn_mime[] = {
 	{ "check_for_mime", 1, 1, check_for_mime, mime_check },
 	{ "check_for_mime_html", 0, 0, check_for_mime_html, NULL },
@@ -1142,6 +1241,8 @@ const struct rules_evalfn rules_evalfn_mime[] = {
 	{ "check_abundant_unicode_ratio", 1, 1, abundant_unicode, NULL },
 	{ "check_ma_non_text", 0, 0, ma_non_text, NULL },
 	{ "check_base64_length", 1, 2, base64_length, NULL },
+	/* BodyEval passes the body first; the rule gives the range. */
+	{ "check_for_uppercase", 2, 2, check_for_uppercase, NULL },
 	{ "html_test", 1, 1, html_test, html_test_check },
 	{ "html_range", 3, 3, html_range, html_test_check },
 	{ "html_eval", 2, 2, html_eval, html_eval_check },

@@ -638,6 +638,51 @@ shifted_date(const struct rules_input *in, const char *const *args,
 	return lo && hi;
 }
 
+/* check_outlook_message_id(): an Outlook-style Message-ID whose time
+ * token is 250 units or more away from both the Date and the Received
+ * text's first date (each read as parse_rfc822_date reads it, 0 when it
+ * reads none), as ratware forging Outlook's IDs leaves it. */
+static double
+outlook_message_id(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	static GRegex *re;
+	char *id = rules_get(in, "MESSAGEID", 0), *tok, *s;
+	GMatchInfo *mi = NULL;
+	const double x = 0.0023283064365387, y = 27111902.8329849;
+	int64_t t, token;
+	bool hit = false;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Message-Id";
+	if (g_once_init_enter(&re))
+		g_once_init_leave(&re, g_regex_new("^<[0-9a-f]{4}([0-9a-f]{8})"
+		    "\\$[0-9a-f]{8}\\$[0-9a-f]{8}\\@", G_REGEX_RAW, 0, NULL));
+	if (id == NULL || !g_regex_match(re, id, 0, &mi)) {
+		g_match_info_free(mi);
+		g_free(id);
+		return 0;
+	}
+	tok = g_match_info_fetch(mi, 1);
+	token = (int64_t)strtoll(tok, NULL, 16);
+	g_free(tok);
+	g_match_info_free(mi);
+	g_free(id);
+	s = rules_get(in, "Date", 0);
+	if (s == NULL || !parse_date(s, &t))
+		t = 0;
+	g_free(s);
+	if (llabs(token - (int64_t)((double)t * x + y)) < 250)
+		return 0;
+	s = rules_get(in, "Received", 0);
+	if (s == NULL || !parse_date(s, &t))
+		t = 0;
+	g_free(s);
+	hit = llabs(token - (int64_t)((double)t * x + y)) >= 250;
+	return hit;
+}
+
 static const struct rules_evalfn fns[] = {
 	{ "check_for_missing_to_header", 0, 0, missing_to, NULL },
 	{ "check_header_count_range", 3, 3, header_count_range, NULL },
@@ -648,6 +693,7 @@ static const struct rules_evalfn fns[] = {
 	{ "check_unresolved_template", 0, 0, unresolved_template, NULL },
 	{ "check_ratware_name_id", 0, 0, ratware_name_id, NULL },
 	{ "check_illegal_chars", 3, 3, illegal_chars, NULL },
+	{ "check_outlook_message_id", 0, 0, outlook_message_id, NULL },
 	{ NULL, 0, 0, NULL, NULL }
 };
 

@@ -57,6 +57,9 @@ static const char *const implemented_features[] = {
 	"Mail::SpamAssassin::Plugin::URIDNSBL::has_uridnsbl_for_a",
 	"Mail::SpamAssassin::Plugin::URIDNSBL::has_tflags_domains_only",
 	"Mail::SpamAssassin::Plugin::BodyEval::has_check_body_length",
+	/* rules_eval_mime.c's */
+	"Mail::SpamAssassin::Plugin::MIMEEval::has_check_abundant_unicode_ratio",
+	"Mail::SpamAssassin::Plugin::MIMEEval::has_check_for_ascii_text_illegal",
 	NULL
 };
 
