@@ -345,7 +345,8 @@ test_eval_sa_plugins(void **state)
 	    "body __TAG_EXISTS_CENTER eval:html_tag_exists('center')\n"
 	    "body HTML_IMAGE_ONLY_04 eval:html_image_only('0000','0400')\n"
 	    "body HTML_IMAGE_ONLY_08 eval:html_image_only('0400','0800')\n"
-	    "body HTML_FONT_SIZE_HUGE eval:html_range('max_size', '6', 'inf')\n"
+	    "body HTML_OBFUSCATE eval:html_range('obfuscation_ratio','.05',"
+	    "'.1')\n"
 	    "header SUBJ_ALL_CAPS eval:subject_is_all_caps()\n"
 	    "header SORTED_RECIPS eval:sorted_recipients()\n"
 	    "header SUSPICIOUS_RECIPS eval:similar_recipients('0.5','undef')\n"
@@ -371,8 +372,9 @@ test_eval_sa_plugins(void **state)
 	(void)state;
 	assert_int_equal(errs, 0);
 	/* A result vigil does not compute skips the rule, saying why. */
-	assert_non_null(strstr(diags->str, "HTML_FONT_SIZE_HUGE: skipped: "
-	    "eval:html_range('max_size'): this HTML result is not computed"));
+	assert_non_null(strstr(diags->str, "HTML_OBFUSCATE: skipped: "
+	    "eval:html_range('obfuscation_ratio'): this HTML result is not "
+	    "computed"));
 	assert_non_null(strstr(diags->str, "freemail_domains: 'bad!domain' "
 	    "is not valid"));
 
@@ -493,6 +495,30 @@ test_eval_sa_plugins(void **state)
 		assert_false(has(h, "MSGID_OUTLOOK_INVALID"));
 		g_free(h);
 		rules_set_free(&fs);
+	}
+
+	/* Font sizes as HTML.pm's text_style follows them (basefont 2,
+	 * +4: 6; big and small move the size but set no maximum), a HELO
+	 * address outside the client's /24. */
+	{
+		struct rules_set *zs = load(
+		    "body HTML_FONT_SIZE_LARGE eval:html_range('max_size', '5', "
+		    "'6')\n"
+		    "body HTML_FONT_SIZE_HUGE eval:html_range('max_size', '6', "
+		    "'inf')\n"
+		    "header RCVD_HELO_IP_MISMATCH eval:helo_ip_mismatch()\n",
+		    NULL);
+
+		h = eval_hits(zs, "font.eml");
+		assert_true(has(h, "HTML_FONT_SIZE_LARGE"));
+		assert_false(has(h, "HTML_FONT_SIZE_HUGE"));
+		assert_true(has(h, "RCVD_HELO_IP_MISMATCH"));
+		g_free(h);
+		h = eval_hits(zs, "mime-alt.eml");
+		assert_false(has(h, "HTML_FONT_SIZE_LARGE"));
+		assert_false(has(h, "RCVD_HELO_IP_MISMATCH"));
+		g_free(h);
+		rules_set_free(&zs);
 	}
 
 	/* Wildcard freemail domains, the welcomelist, and no lists at all. */

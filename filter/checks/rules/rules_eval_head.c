@@ -603,6 +603,59 @@ forged_juno(const struct rules_input *in, const char *const *args,
 	return hit;
 }
 
+/* An IPv4 address in a private, loopback, link-local or shared range
+ * (Constants.pm IS_IP_PRIVATE, IPv4 part). */
+static bool
+ip4_private(const char *ip)
+{
+	return m("^(?:10|127|0)\\.|^192\\.168\\.|^169\\.254\\.|"
+	    "^172\\.(?:1[6-9]|2\\d|3[01])\\.|^100\\.(?:6[4-9]|[7-9]\\d|"
+	    "1[01]\\d|12[0-7])\\.", ip);
+}
+
+/* helo_ip_mismatch(): an untrusted relay that said HELO with a public
+ * IPv4 address outside the /24 of the public IPv4 address it came from. */
+static double
+helo_ip_mismatch(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	static GRegex *re;
+	char *t = NULL, *u = NULL;
+	GMatchInfo *mi = NULL;
+	bool hit = false;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Received";
+	if (g_once_init_enter(&re))
+		g_once_init_leave(&re, g_regex_new("\\[ ip=(\\S*) rdns=\\S* "
+		    "helo=(\\S*) ", G_REGEX_RAW, 0, NULL));
+	relays_build(in, &t, &u);
+	g_regex_match(re, u, 0, &mi);
+	while (g_match_info_matches(mi) && !hit) {
+		char *ip = g_match_info_fetch(mi, 1);
+		char *helo = g_match_info_fetch(mi, 2);
+		const char *v4 = "^\\d+\\.\\d+\\.\\d+\\.\\d+$";
+
+		if (m(v4, helo) && !ip4_private(helo) && m(v4, ip) &&
+		    !ip4_private(ip) && strcmp(helo, ip) != 0) {
+			/* the first three octets, dot included */
+			const char *d = helo;
+
+			for (int k = 0; k < 3; k++)
+				d = strchr(d, '.') + 1;
+			hit = strncmp(ip, helo, (size_t)(d - helo)) != 0;
+		}
+		g_free(ip);
+		g_free(helo);
+		g_match_info_next(mi, NULL);
+	}
+	g_match_info_free(mi);
+	g_free(t);
+	g_free(u);
+	return hit;
+}
+
 /* --- relays (RelayEval), counted in rules_relay.c's lists.  Its parser
  * skips a Received header it cannot read, as SpamAssassin's skips the
  * ones it ignores; it does not count unparseable ones, so
@@ -681,6 +734,7 @@ const struct rules_evalfn rules_evalfn_head[] = {
 	  NULL },
 	{ "check_for_forged_juno_received_headers", 0, 0, forged_juno, NULL },
 	{ "check_all_trusted", 0, 0, all_trusted, NULL },
+	{ "helo_ip_mismatch", 0, 0, helo_ip_mismatch, NULL },
 	{ "check_no_relays", 0, 0, no_relays, NULL },
 	{ NULL, 0, 0, NULL, NULL }
 };

@@ -44,6 +44,14 @@ struct hres {
 	double		 tags, elements, tags_seen, elements_seen;
 	double		 closed_extra;
 	double		 length;
+	/* text_style: font sizes */
+	GArray		*style;		/* struct tstyle */
+	int		 basefont, max_size, min_size;
+};
+
+struct tstyle {
+	char		 tag[16];
+	int		 size;
 };
 
 struct mtree {
@@ -257,6 +265,8 @@ hres_clear(gpointer p)
 
 	if (h->inside != NULL)
 		g_hash_table_destroy(h->inside);
+	if (h->style != NULL)
+		g_array_free(h->style, TRUE);
 }
 
 void
@@ -434,6 +444,166 @@ tag_end(const char *p, const char *e)
 	return NULL;
 }
 
+/* HTML.pm's %ok_attributes: may tag's attribute change its style? */
+static bool
+ok_attr(const char *tag, const char *name)
+{
+	static const char *const ok[][7] = {
+		{ "basefont", "color", "face", "size", NULL },
+		{ "body", "text", "bgcolor", "link", "alink", "vlink",
+		  "background" },
+		{ "font", "color", "face", "size", NULL },
+		{ "marquee", "bgcolor", "background", NULL },
+		{ "table", "bgcolor", "style", NULL },
+		{ "td", "bgcolor", "style", NULL },
+		{ "th", "bgcolor", "style", NULL },
+		{ "tr", "bgcolor", "style", NULL },
+		{ "span", "style", NULL }, { "p", "style", NULL },
+		{ "div", "style", NULL }, { "a", "style", NULL },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(ok); i++)
+		if (strcmp(ok[i][0], tag) == 0) {
+			for (size_t k = 1; k < 7 && ok[i][k] != NULL; k++)
+				if (strcmp(ok[i][k], name) == 0)
+					return true;
+			return false;
+		}
+	return false;
+}
+
+/* The next attribute of a tag at *pp (up to e): its lower-case name and
+ * its value (quotes off), g_malloc'd; false at the end. */
+static bool
+next_attr(const char **pp, const char *e, char **name_r, char **value_r)
+{
+	const char *p = *pp, *st;
+
+	while (p < e && (isspace((unsigned char)*p) || *p == '/'))
+		p++;
+	if (p >= e)
+		return false;
+	st = p;
+	while (p < e && !isspace((unsigned char)*p) && *p != '=' && *p != '/')
+		p++;
+	*name_r = g_ascii_strdown(st, p - st);
+	while (p < e && isspace((unsigned char)*p))
+		p++;
+	if (p < e && *p == '=') {
+		p++;
+		while (p < e && isspace((unsigned char)*p))
+			p++;
+		if (p < e && (*p == '"' || *p == '\'')) {
+			char q = *p++;
+
+			st = p;
+			while (p < e && *p != q)
+				p++;
+			*value_r = g_strndup(st, (size_t)(p - st));
+			if (p < e)
+				p++;
+		} else {
+			st = p;
+			while (p < e && !isspace((unsigned char)*p))
+				p++;
+			*value_r = g_strndup(st, (size_t)(p - st));
+		}
+	} else
+		*value_r = g_strdup("");
+	*pp = p;
+	return true;
+}
+
+/* HTML.pm's text_style, for the font sizes (max_size, min_size): a
+ * style stack of the text-style elements, sizes absolute, relative to
+ * the basefont, or one up (big) or down (small). */
+static void
+text_style(struct hres *h, const char *tag, const char *attrs,
+    const char *e, int num)
+{
+	struct tstyle nw;
+	char *name, *value;
+	const char *p = attrs;
+
+	if (strcmp(tag, "th") == 0)
+		tag = "td";
+	if (num != 1) {
+		bool open = false;
+
+		if (strcmp(tag, "body") == 0)
+			return;
+		for (guint i = 0; i < h->style->len && !open; i++)
+			open = strcmp(g_array_index(h->style, struct tstyle,
+			    i).tag, tag) == 0;
+		while (open && h->style->len > 0) {
+			struct tstyle top = g_array_index(h->style,
+			    struct tstyle, h->style->len - 1);
+
+			g_array_set_size(h->style, h->style->len - 1);
+			if (strcmp(top.tag, tag) == 0)
+				break;
+		}
+		return;
+	}
+	if (strcmp(tag, "basefont") == 0) {
+		while (next_attr(&p, e, &name, &value)) {
+			bool set = strcmp(name, "size") == 0 &&
+			    g_regex_match_simple("^\\s*\\d", value, 0, 0);
+
+			if (set)
+				h->basefont = atoi(value);
+			g_free(name);
+			g_free(value);
+			if (set)
+				return;
+		}
+		p = attrs;
+	}
+	nw = h->style->len > 0 ? g_array_index(h->style, struct tstyle,
+	    h->style->len - 1) : (struct tstyle){ "default", 3 };
+	g_strlcpy(nw.tag, tag, sizeof(nw.tag));
+	if (strcmp(tag, "big") == 0 || strcmp(tag, "small") == 0) {
+		nw.size += tag[0] == 'b' ? 1 : -1;
+		g_array_append_val(h->style, nw);
+		return;
+	}
+	while (next_attr(&p, e, &name, &value)) {
+		if (ok_attr(tag, name)) {
+			if (strcmp(name, "size") == 0) {
+				const char *v = value;
+
+				while (isspace((unsigned char)*v))
+					v++;
+				if ((*v == '+' || *v == '-') &&
+				    isdigit((unsigned char)v[1]))
+					nw.size = h->basefont + atoi(v);
+				else if (isdigit((unsigned char)*v))
+					nw.size = atoi(v);
+			}
+			if (nw.size > h->max_size)
+				h->max_size = nw.size;
+			else if (nw.size < h->min_size)
+				h->min_size = nw.size;
+		}
+		g_free(name);
+		g_free(value);
+	}
+	g_array_append_val(h->style, nw);
+}
+
+static bool
+text_style_element(const char *tag)
+{
+	static const char *const t[] = { "body", "font", "table", "tr",
+	    "th", "td", "big", "small", "basefont", "marquee", "span", "p",
+	    "div", "a", NULL };
+
+	for (size_t i = 0; t[i] != NULL; i++)
+		if (strcmp(t[i], tag) == 0)
+			return true;
+	return false;
+}
+
 /* Counts one HTML text as HTML::Parser would report its tags. */
 static void
 html_count(struct hres *h, const char *s, size_t n)
@@ -445,6 +615,8 @@ html_count(struct hres *h, const char *s, size_t n)
 
 	h->inside = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    NULL);
+	h->style = g_array_new(FALSE, FALSE, sizeof(struct tstyle));
+	h->basefont = h->max_size = h->min_size = 3;
 	/* length is counted in characters of the decoded text */
 	h->length = g_utf8_validate(s, (gssize)n, NULL) ?
 	    (double)g_utf8_strlen(s, (gssize)n) : (double)n;
@@ -490,6 +662,8 @@ html_count(struct hres *h, const char *s, size_t n)
 		if ((gt = tag_end(q, e)) == NULL)
 			break;		/* an unclosed tag is text */
 		html_tag(h, name, end_tag ? -1 : 1);
+		if (text_style_element(name))
+			text_style(h, name, q, gt, end_tag ? -1 : 1);
 		/* HTML::Parser reads these elements' content as text. */
 		if (!end_tag)
 			for (size_t i = 0; literal[i] != NULL; i++)
@@ -546,6 +720,14 @@ html_value(const struct hres *h, const char *test, double *v_r)
 		*v_r = 1;
 		return true;
 	}
+	if (strcmp(test, "max_size") == 0) {
+		*v_r = h->max_size;
+		return true;
+	}
+	if (strcmp(test, "min_size") == 0) {
+		*v_r = h->min_size;
+		return true;
+	}
 	if (strcmp(test, "length") == 0) {
 		*v_r = h->length;
 		return true;
@@ -568,7 +750,8 @@ html_value(const struct hres *h, const char *test, double *v_r)
 }
 
 static const char *const html_tests_known[] = {
-	"html", "length", "closed_extra_ratio", "bad_tag_ratio",
+	"html", "length", "max_size", "min_size", "closed_extra_ratio",
+	"bad_tag_ratio",
 	"non_element_ratio", NULL
 };
 
