@@ -150,27 +150,50 @@ addrs_of(const struct rules_input *in, const char *hdr, unsigned extra,
 }
 
 /* An optional regex argument: /re/flags or a bare pattern (Util.pm's
- * compile_regexp); NULL when it does not compile. */
-static GRegex *
-arg_regex(const char *a)
+ * compile_regexp): the pattern (g_malloc'd) and its flags. */
+static char *
+arg_pattern(const char *a, unsigned *flags_r)
 {
 	size_t n = strlen(a);
-	GRegexCompileFlags f = G_REGEX_RAW;
-	char *pat;
-	GRegex *re;
 
+	*flags_r = 0;
 	if (n >= 2 && a[0] == '/' && strrchr(a, '/') > a) {
 		const char *end = strrchr(a, '/');
 
 		for (const char *q = end + 1; *q != '\0'; q++)
 			if (*q == 'i')
-				f |= G_REGEX_CASELESS;
-		pat = g_strndup(a + 1, (size_t)(end - a - 1));
-	} else
-		pat = g_strdup(a);
-	re = g_regex_new(pat, f, 0, NULL);
+				*flags_r |= G_REGEX_CASELESS;
+		return g_strndup(a + 1, (size_t)(end - a - 1));
+	}
+	return g_strdup(a);
+}
+
+/* The argument's regex, compiled once (the rule files' patterns). */
+static GRegex *
+arg_regex(const char *a)
+{
+	unsigned f;
+	char *pat = arg_pattern(a, &f);
+	GRegex *re = rules_evalfn_re(pat, f);
+
 	g_free(pat);
 	return re;
+}
+
+/* Does the argument compile?  (When the rule is read.) */
+static bool
+arg_regex_ok(const char *a)
+{
+	unsigned f;
+	char *pat = arg_pattern(a, &f);
+	GRegex *re = g_regex_new(pat, (GRegexCompileFlags)f | G_REGEX_RAW, 0,
+	    NULL);
+
+	g_free(pat);
+	if (re == NULL)
+		return false;
+	g_regex_unref(re);
+	return true;
 }
 
 /* Does one of addrs qualify (freemail, and matching re when given)? */
@@ -183,8 +206,6 @@ any_freemail(GPtrArray *addrs, const char *re_arg)
 	for (guint i = 0; i < addrs->len && !hit; i++)
 		hit = is_freemail(addrs->pdata[i]) && (re == NULL ||
 		    g_regex_match(re, addrs->pdata[i], 0, NULL));
-	if (re != NULL)
-		g_regex_unref(re);
 	return hit;
 }
 
@@ -397,27 +418,15 @@ replyto_check(const char *const *args, size_t nargs)
 static const char *
 header_check(const char *const *args, size_t nargs)
 {
-	GRegex *re;
-
-	if (nargs < 2)
-		return NULL;
-	if ((re = arg_regex(args[1])) == NULL)
-		return "the regex does not compile";
-	g_regex_unref(re);
-	return NULL;
+	return nargs < 2 || arg_regex_ok(args[1]) ? NULL :
+	    "the regex does not compile";
 }
 
 static const char *
 from_check(const char *const *args, size_t nargs)
 {
-	GRegex *re;
-
-	if (nargs < 1)
-		return NULL;
-	if ((re = arg_regex(args[0])) == NULL)
-		return "the regex does not compile";
-	g_regex_unref(re);
-	return NULL;
+	return nargs < 1 || arg_regex_ok(args[0]) ? NULL :
+	    "the regex does not compile";
 }
 
 /* The carriers' function: the lists are data, never a hit. */

@@ -61,10 +61,9 @@ subject_all_caps(const struct rules_input *in, const char *const *args,
 	(void)nargs;
 	*where_r = "Subject";
 	g_strstrip(s);
-	re = g_regex_new("^(?:(?:Re|Fwd|Fw|Aw|Antwort|WG|SV|VB|VS|VL):\\s*)+",
-	    G_REGEX_CASELESS | G_REGEX_RAW, 0, NULL);
+	re = rules_evalfn_re("^(?:(?:Re|Fwd|Fw|Aw|Antwort|WG|SV|VB|VS|VL):"
+	    "\\s*)+", G_REGEX_CASELESS);
 	t = g_regex_replace_literal(re, s, -1, 0, "", 0, NULL);
-	g_regex_unref(re);
 	if (strpbrk(t, " \t\n\r\f") == NULL || strlen(t) < 10)
 		goto out;
 	letters = g_string_new(NULL);
@@ -72,8 +71,8 @@ subject_all_caps(const struct rules_input *in, const char *const *args,
 		if (g_ascii_isalpha(*p))
 			g_string_append_c(letters, *p);
 	raw = get(in, "Subject", HMOD_RAW);
-	if (!g_regex_match_simple("=\\?" CAPS_CHARSETS "\\?", raw,
-	    G_REGEX_CASELESS, 0)) {
+	if (!rules_evalfn_match("=\\?" CAPS_CHARSETS "\\?",
+	    G_REGEX_CASELESS, raw)) {
 		hit = letters->len > 0;
 		for (size_t i = 0; i < letters->len && hit; i++)
 			hit = !g_ascii_islower(letters->str[i]);
@@ -261,8 +260,7 @@ forged_gmail(const struct rules_input *in, const char *const *args,
 	(void)args;
 	(void)nargs;
 	*where_r = "Received";
-	if (!g_regex_match_simple("\\bgmail\\.com$", from, G_REGEX_CASELESS,
-	    0)) {
+	if (!rules_evalfn_match("\\bgmail\\.com$", G_REGEX_CASELESS, from)) {
 		g_free(from);
 		return 0;
 	}
@@ -270,11 +268,11 @@ forged_gmail(const struct rules_input *in, const char *const *args,
 	xss = get_chomp(in, "X-Google-Smtp-Source", 0);
 	xr = get_chomp(in, "X-Received", 0);
 	r = get_chomp(in, "Received", 0);
-	if (g_regex_match_simple("by 10\\.\\S+ with SMTP id \\S+", xr, 0, 0) ||
-	    g_regex_match_simple("by 2002\\:a\\d\\d\\:\\w+\\:\\S+ with SMTP "
-	    "id \\S+", xr, 0, 0) ||
-	    g_regex_match_simple("by smtp\\.googlemail\\.com with ESMTPSA id "
-	    "\\S+", r, 0, 0) ||
+	if (rules_evalfn_match("by 10\\.\\S+ with SMTP id \\S+", 0, xr) ||
+	    rules_evalfn_match("by 2002\\:a\\d\\d\\:\\w+\\:\\S+ with SMTP "
+	    "id \\S+", 0, xr) ||
+	    rules_evalfn_match("by smtp\\.googlemail\\.com with ESMTPSA id "
+	    "\\S+", 0, r) ||
 	    (strlen(xgms) >= 60 && strlen(xss) >= 60))
 		hit = false;
 	g_free(from);
@@ -283,6 +281,32 @@ forged_gmail(const struct rules_input *in, const char *const *args,
 	g_free(xr);
 	g_free(r);
 	return hit;
+}
+
+/* The relay lists (rules_relay.c), built once a message per thread and
+ * dropped by rules_eval_head_reset(). */
+static _Thread_local const struct rules_input *relay_in;
+static _Thread_local char *relay_t, *relay_u;
+
+void
+rules_eval_head_reset(void)
+{
+	g_free(relay_t);
+	g_free(relay_u);
+	relay_t = relay_u = NULL;
+	relay_in = NULL;
+}
+
+static void
+relays(const struct rules_input *in, const char **t_r, const char **u_r)
+{
+	if (relay_in != in || relay_t == NULL) {
+		rules_eval_head_reset();
+		relays_build(in, &relay_t, &relay_u);
+		relay_in = in;
+	}
+	*t_r = relay_t;
+	*u_r = relay_u;
 }
 
 /* --- forged Received headers of the big free mail providers */
@@ -294,7 +318,7 @@ forged_gmail(const struct rules_input *in, const char *const *args,
 static bool
 m(const char *re, const char *s)
 {
-	return g_regex_match_simple(re, s, 0, 0);
+	return rules_evalfn_match(re, 0, s);
 }
 
 /* get('Received'), each blank run one space. */
@@ -326,13 +350,13 @@ gated(const struct rules_input *in)
 	char *txt = rules_get(in, "Mailing-List", 0), *rcvd;
 	bool yes = false;
 
-	if (txt != NULL && g_regex_match_simple("^contact \\S+\\@\\S+\\; run "
-	    "by ezmlm$", txt, G_REGEX_MULTILINE, 0)) {
+	if (txt != NULL && rules_evalfn_match("^contact \\S+\\@\\S+\\; run "
+	    "by ezmlm$", G_REGEX_MULTILINE, txt)) {
 		char *dlto = get(in, "Delivered-To", 0);
 		char *r = get(in, "Received", 0);
 
-		yes = g_regex_match_simple("^mailing list \\S+\\@\\S+", dlto,
-		    G_REGEX_MULTILINE, 0) && m("qmail \\d+ invoked (?:from "
+		yes = rules_evalfn_match("^mailing list \\S+\\@\\S+",
+		    G_REGEX_MULTILINE, dlto) && m("qmail \\d+ invoked (?:from "
 		    "network|by .{3,20})\\); \\d+ ... \\d+", r);
 		g_free(dlto);
 		g_free(r);
@@ -364,8 +388,8 @@ fake_aol(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
 	char *r = received_flat(in, "Received");
-	bool hit = g_regex_match_simple(" rly-[a-z][a-z]\\d\\d\\.", r,
-	    G_REGEX_CASELESS, 0) && !m("\\/AOL-\\d+\\.\\d+\\.\\d+\\)", r) &&
+	bool hit = rules_evalfn_match(" rly-[a-z][a-z]\\d\\d\\.",
+	    G_REGEX_CASELESS, r) && !m("\\/AOL-\\d+\\.\\d+\\.\\d+\\)", r) &&
 	    !m("ESMTP id (?:RELAY|MAILRELAY|MAILIN)", r);
 
 	(void)args;
@@ -379,7 +403,7 @@ static bool
 from_at(const struct rules_input *in, const char *re)
 {
 	char *from = get_chomp(in, "From", HMOD_ADDR);
-	bool yes = g_regex_match_simple(re, from, G_REGEX_CASELESS, 0);
+	bool yes = rules_evalfn_match(re, G_REGEX_CASELESS, from);
 
 	g_free(from);
 	return yes;
@@ -392,20 +416,18 @@ msn_groups(const struct rules_input *in, const char *rcvd)
 	char *to = get(in, "To", 0), *list = NULL, *server = NULL, *mid;
 	GMatchInfo *mi = NULL;
 	bool yes = false;
-	GRegex *re = g_regex_new("<(\\S+)\\@groups\\.msn\\.com>",
-	    G_REGEX_CASELESS, 0, NULL);
+	GRegex *re = rules_evalfn_re("<(\\S+)\\@groups\\.msn\\.com>",
+	    G_REGEX_CASELESS);
 
 	if (g_regex_match(re, to, 0, &mi))
 		list = g_match_info_fetch(mi, 1);
 	g_match_info_free(mi);
-	g_regex_unref(re);
 	mi = NULL;
-	re = g_regex_new("from mail pickup service by ((?:p\\d\\d\\.)"
-	    "groups\\.msn\\.com)\\b", 0, 0, NULL);
+	re = rules_evalfn_re("from mail pickup service by ((?:p\\d\\d\\.)"
+	    "groups\\.msn\\.com)\\b", 0);
 	if (list != NULL && g_regex_match(re, rcvd, 0, &mi))
 		server = g_match_info_fetch(mi, 1);
 	g_match_info_free(mi);
-	g_regex_unref(re);
 	if (server != NULL) {
 		char *q = g_regex_escape_string(strcmp(list, "notifications") ==
 		    0 ? server : list, -1), *pat;
@@ -413,14 +435,15 @@ msn_groups(const struct rules_input *in, const char *rcvd)
 		mid = get(in, "Message-Id", 0);
 		if (strcmp(list, "notifications") == 0) {
 			pat = g_strdup_printf("^<\\S+\\@%s>", q);
-			yes = m(pat, mid);
+			yes = g_regex_match_simple(pat, mid, G_REGEX_RAW, 0);
 		} else {
 			char *env = get(in, "EnvelopeFrom", HMOD_ADDR), *p2;
 
 			pat = g_strdup_printf("^<%s-\\S+\\@groups\\.msn\\.com>",
 			    q);
 			p2 = g_strdup_printf("%s-bounce\\@groups\\.msn\\.com", q);
-			yes = m(pat, mid) && m(p2, env);
+			yes = g_regex_match_simple(pat, mid, G_REGEX_RAW, 0) &&
+			    g_regex_match_simple(p2, env, G_REGEX_RAW, 0);
 			g_free(p2);
 			g_free(env);
 		}
@@ -522,7 +545,8 @@ static double
 forged_yahoo(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
-	char *rcvd, *rf, *rt, *t = NULL, *u = NULL;
+	char *rcvd, *rf, *rt;
+	const char *t, *u;
 	bool hit = true;
 
 	(void)args;
@@ -544,7 +568,7 @@ forged_yahoo(const struct rules_input *in, const char *const *args,
 		rcvd = received_flat(in, "Received");
 	g_free(rf);
 	g_free(rt);
-	relays_build(in, &t, &u);
+	relays(in, &t, &u);
 	if (gated(in) || m(" rdns=\\S+\\.yahoo\\.com ", t) ||
 	    m("^[^\\]]+ rdns=\\S+\\.yahoo\\.com ", u) ||
 	    m("by web\\S+\\.mail\\S*\\.yahoo\\.com via HTTP", rcvd) ||
@@ -557,8 +581,6 @@ forged_yahoo(const struct rules_input *in, const char *const *args,
 	    m("by \\w+\\.\\w+\\.yahoo\\.com \\(\\d+\\.\\d+\\.\\d+\\/\\d+\\.\\d+"
 	    "\\.\\d+\\)(?: with ESMTP)? id \\w+", rcvd))
 		hit = false;
-	g_free(t);
-	g_free(u);
 	g_free(rcvd);
 	return hit;
 }
@@ -620,7 +642,7 @@ helo_ip_mismatch(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
 	static GRegex *re;
-	char *t = NULL, *u = NULL;
+	const char *t, *u;
 	GMatchInfo *mi = NULL;
 	bool hit = false;
 
@@ -630,7 +652,7 @@ helo_ip_mismatch(const struct rules_input *in, const char *const *args,
 	if (g_once_init_enter(&re))
 		g_once_init_leave(&re, g_regex_new("\\[ ip=(\\S*) rdns=\\S* "
 		    "helo=(\\S*) ", G_REGEX_RAW, 0, NULL));
-	relays_build(in, &t, &u);
+	relays(in, &t, &u);
 	g_regex_match(re, u, 0, &mi);
 	while (g_match_info_matches(mi) && !hit) {
 		char *ip = g_match_info_fetch(mi, 1);
@@ -651,8 +673,6 @@ helo_ip_mismatch(const struct rules_input *in, const char *const *args,
 		g_match_info_next(mi, NULL);
 	}
 	g_match_info_free(mi);
-	g_free(t);
-	g_free(u);
 	return hit;
 }
 
@@ -675,13 +695,11 @@ static void
 relay_counts(const struct rules_input *in, size_t *trusted_r,
     size_t *untrusted_r)
 {
-	char *t = NULL, *u = NULL;
+	const char *t, *u;
 
-	relays_build(in, &t, &u);
+	relays(in, &t, &u);
 	*trusted_r = count_relays(t);
 	*untrusted_r = count_relays(u);
-	g_free(t);
-	g_free(u);
 }
 
 /* check_all_trusted(): every relay trusted, and there is one. */

@@ -40,7 +40,7 @@ struct mnode {
 
 /* HTML.pm's counts for one text/html leaf. */
 struct hres {
-	GHashTable	*inside;	/* tag -> balance (GINT) */
+	GHashTable	*inside;	/* tag -> balance (int *) */
 	double		 tags, elements, tags_seen, elements_seen;
 	double		 closed_extra;
 	double		 length;
@@ -149,15 +149,13 @@ static char *
 ct_param(const char *ct, const char *param)
 {
 	char *re = g_strdup_printf("\\b%s\\s*=\\s*[\"']?([^\"';]+)", param);
-	GRegex *r = g_regex_new(re, G_REGEX_CASELESS | G_REGEX_RAW, 0, NULL);
+	GRegex *r = rules_evalfn_re(re, G_REGEX_CASELESS);
 	GMatchInfo *mi = NULL;
 	char *out = NULL;
 
 	if (r != NULL && g_regex_match(r, ct, 0, &mi))
 		out = g_strstrip(g_match_info_fetch(mi, 1));
 	g_match_info_free(mi);
-	if (r != NULL)
-		g_regex_unref(r);
 	g_free(re);
 	return out;
 }
@@ -398,10 +396,10 @@ is_element(const char *tag)
 static void
 html_tag(struct hres *h, const char *tag, int num)
 {
-	gpointer v;
-	bool seen = g_hash_table_lookup_extended(h->inside, tag, NULL, &v);
-	int bal = seen ? GPOINTER_TO_INT(v) : 0;
-	bool ns = g_regex_match_simple("^(?:o|st\\d):[\\w-]+/?$", tag, 0, 0);
+	int *bal = g_hash_table_lookup(h->inside, tag);
+	bool seen = bal != NULL;
+	bool ns = (tag[0] == 'o' || (tag[0] == 's' && tag[1] == 't')) &&
+	    rules_evalfn_match("^(?:o|st\\d):[\\w-]+/?$", 0, tag);
 
 	if (is_element(tag) || ns) {
 		h->elements++;
@@ -409,14 +407,16 @@ html_tag(struct hres *h, const char *tag, int num)
 			h->elements_seen++;
 	}
 	h->tags++;
-	if (!seen)
+	if (!seen) {
 		h->tags_seen++;
-	bal += num;
-	if (bal < 0) {
-		bal = 0;
+		bal = g_new0(int, 1);
+		g_hash_table_insert(h->inside, g_strdup(tag), bal);
+	}
+	*bal += num;
+	if (*bal < 0) {
+		*bal = 0;
 		h->closed_extra++;
 	}
-	g_hash_table_insert(h->inside, g_strdup(tag), GINT_TO_POINTER(bal));
 }
 
 /* The end of a tag starting at p (after its name): the '>' outside
@@ -548,7 +548,7 @@ text_style(struct hres *h, const char *tag, const char *attrs,
 	if (strcmp(tag, "basefont") == 0) {
 		while (next_attr(&p, e, &name, &value)) {
 			bool set = strcmp(name, "size") == 0 &&
-			    g_regex_match_simple("^\\s*\\d", value, 0, 0);
+			    rules_evalfn_match("^\\s*\\d", 0, value);
 
 			if (set)
 				h->basefont = atoi(value);
@@ -614,7 +614,7 @@ html_count(struct hres *h, const char *s, size_t n)
 	const char *raw_until = NULL;	/* inside script/style: its name */
 
 	h->inside = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-	    NULL);
+	    g_free);
 	h->style = g_array_new(FALSE, FALSE, sizeof(struct tstyle));
 	h->basefont = h->max_size = h->min_size = 3;
 	/* length is counted in characters of the decoded text */
@@ -676,10 +676,10 @@ html_count(struct hres *h, const char *s, size_t n)
 	/* HTML.pm closes an open style or script at the end. */
 	for (int i = 0; i < 2; i++) {
 		const char *t = i == 0 ? "style" : "script";
-		gpointer v;
+		int *v;
 
-		while (g_hash_table_lookup_extended(h->inside, t, NULL, &v) &&
-		    GPOINTER_TO_INT(v) > 0)
+		while ((v = g_hash_table_lookup(h->inside, t)) != NULL &&
+		    *v > 0)
 			html_tag(h, t, -1);
 	}
 }
@@ -835,8 +835,8 @@ expr_check(const char *const *args, size_t nargs)
 {
 	const char *e = args[nargs - 1];
 
-	if (!g_regex_match_simple("^\\s*(<|<=|>|>=|==|!=)\\s*-?[0-9]+\\s*$",
-	    e, 0, 0))
+	if (!rules_evalfn_match("^\\s*(<|<=|>|>=|==|!=)\\s*-?[0-9]+\\s*$", 0,
+	    e))
 		return "the expression is not OP NUMBER";
 	return NULL;
 }
@@ -888,14 +888,13 @@ html_tag_balance(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
 	GArray *all = html_all(in);
-	gpointer v;
+	int *v;
 
 	(void)nargs;
 	*where_r = "HTML";
 	for (guint i = 0; i < all->len; i++)
-		if (g_hash_table_lookup_extended(g_array_index(all,
-		    struct hres, i).inside, args[0], NULL, &v) &&
-		    expr_true(GPOINTER_TO_INT(v), args[1]))
+		if ((v = g_hash_table_lookup(g_array_index(all, struct hres,
+		    i).inside, args[0])) != NULL && expr_true(*v, args[1]))
 			return 1;
 	return 0;
 }
@@ -927,9 +926,9 @@ html_image_only(const struct rules_input *in, const char *const *args,
 static bool
 charset_ascii(const char *cs)
 {
-	return g_regex_match_simple("(?:us-ascii|ansi_x3\\.4-1968|iso-ir-6|"
+	return rules_evalfn_match("(?:us-ascii|ansi_x3\\.4-1968|iso-ir-6|"
 	    "ansi_x3\\.4-1986|iso_646\\.irv:1991|ascii|iso646-us|us|ibm367|"
-	    "cp367|csascii)", cs, 0, 0);
+	    "cp367|csascii)", 0, cs);
 }
 
 static void
@@ -947,10 +946,10 @@ check_attachments(const struct rules_input *in)
 	t->multipart_ratio = 1.0;
 	part_bytes = g_array_new(FALSE, TRUE, sizeof(double));
 	part_type = g_array_new(FALSE, TRUE, sizeof(const char *));
-	qp_re = g_regex_new("=(?:09|3[0-9ABCEF]|[2456][0-9A-F]|7[0-9A-E])",
-	    G_REGEX_RAW, 0, NULL);
-	trail_re = g_regex_new("((?:=09|=20)+)\\s*$", G_REGEX_RAW, 0, NULL);
-	uni_re = g_regex_new("&#x[0-9A-F]{4};", G_REGEX_RAW, 0, NULL);
+	qp_re = rules_evalfn_re("=(?:09|3[0-9ABCEF]|[2456][0-9A-F]|7[0-9A-E])",
+	    0);
+	trail_re = rules_evalfn_re("((?:=09|=20)+)\\s*$", 0);
+	uni_re = rules_evalfn_re("&#x[0-9A-F]{4};", 0);
 	for (guint i = 0; i < t->nodes->len; i++) {
 		const struct mnode *n = &g_array_index(t->nodes, struct mnode,
 		    i);
@@ -977,10 +976,10 @@ check_attachments(const struct rules_input *in)
 		    !g_str_has_prefix(n->cd, "attachment") &&
 		    !g_str_has_prefix(n->cd, "inline"))
 			t->base64_encoded_text = true;
-		if (g_regex_match_simple("iso-\\S+-\\S+\\b", cs,
-		    G_REGEX_CASELESS, 0) && !g_regex_match_simple(
-		    "iso-(?:8859-\\d{1,2}|2022-(?:jp|kr))\\b", cs,
-		    G_REGEX_CASELESS, 0))
+		if (rules_evalfn_match("iso-\\S+-\\S+\\b",
+		    G_REGEX_CASELESS, cs) && !rules_evalfn_match(
+		    "iso-(?:8859-\\d{1,2}|2022-(?:jp|kr))\\b",
+		    G_REGEX_CASELESS, cs))
 			t->bad_iso_charset = true;
 		if (!n->leaf)
 			continue;
@@ -1104,9 +1103,6 @@ check_attachments(const struct rules_input *in)
 		if (text >= 0 && html > 0)
 			t->multipart_ratio = text / html;
 	}
-	g_regex_unref(qp_re);
-	g_regex_unref(trail_re);
-	g_regex_unref(uni_re);
 	g_array_free(part_bytes, TRUE);
 	g_array_free(part_type, TRUE);
 }
@@ -1333,30 +1329,29 @@ charset_fp_caps(const struct rules_input *in)
 
 	if (ct != NULL) {
 		GMatchInfo *mi = NULL;
-		GRegex *re = g_regex_new("charset=(?:\"([^\"]+)\"|'([^']+)'|"
-		    "(\\S+))", G_REGEX_CASELESS | G_REGEX_RAW, 0, NULL);
+		GRegex *re = rules_evalfn_re("charset=(?:\"([^\"]+)\"|'([^']+)'|"
+		    "(\\S+))", G_REGEX_CASELESS);
 
 		if (g_regex_match(re, ct, 0, &mi)) {
 			for (int k = 1; k <= 3 && !yes; k++) {
 				char *c = g_match_info_fetch(mi, k);
 
 				yes = c != NULL && c[0] != '\0' &&
-				    g_regex_match_simple(CAPS_CHARSETS_RE, c,
-				    G_REGEX_CASELESS, 0);
+				    rules_evalfn_match(CAPS_CHARSETS_RE,
+				    G_REGEX_CASELESS, c);
 				g_free(c);
 			}
 		}
 		g_match_info_free(mi);
-		g_regex_unref(re);
 		g_free(ct);
 	}
 	for (guint i = 0; i < t->nodes->len && !yes; i++) {
 		const char *cs = g_array_index(t->nodes, struct mnode,
 		    i).charset;
 
-		yes = cs != NULL && g_regex_match_simple("[a-z]", cs,
-		    G_REGEX_CASELESS, 0) && g_regex_match_simple(
-		    CAPS_CHARSETS_RE, cs, G_REGEX_CASELESS, 0);
+		yes = cs != NULL && rules_evalfn_match("[a-z]",
+		    G_REGEX_CASELESS, cs) && rules_evalfn_match(
+		    CAPS_CHARSETS_RE, G_REGEX_CASELESS, cs);
 	}
 	return yes;
 }

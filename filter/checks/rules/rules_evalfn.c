@@ -713,6 +713,41 @@ rules_evalfn_find(const char *name)
 
 static _Thread_local const struct rules_set *cur_set;
 
+/* The compiled patterns of the eval functions (raw bytes, as Perl's),
+ * by pattern and flags: compiled once a process, shared by the threads
+ * (GRegex matching is thread-safe), kept until exit. */
+static GHashTable *re_cache;
+static GMutex re_lock;
+
+GRegex *
+rules_evalfn_re(const char *pattern, unsigned flags)
+{
+	char *key = g_strdup_printf("%x:%s", flags, pattern);
+	GRegex *re;
+
+	g_mutex_lock(&re_lock);
+	if (re_cache == NULL)
+		re_cache = g_hash_table_new_full(g_str_hash, g_str_equal,
+		    g_free, (GDestroyNotify)g_regex_unref);
+	if ((re = g_hash_table_lookup(re_cache, key)) == NULL) {
+		re = g_regex_new(pattern, (GRegexCompileFlags)flags |
+		    G_REGEX_RAW | G_REGEX_OPTIMIZE, 0, NULL);
+		if (re == NULL)		/* a bug: every pattern is the code's */
+			re = g_regex_new("(?!)", G_REGEX_RAW, 0, NULL);
+		g_hash_table_insert(re_cache, key, re);
+		key = NULL;
+	}
+	g_mutex_unlock(&re_lock);
+	g_free(key);
+	return re;
+}
+
+bool
+rules_evalfn_match(const char *pattern, unsigned flags, const char *s)
+{
+	return g_regex_match(rules_evalfn_re(pattern, flags), s, 0, NULL);
+}
+
 void
 rules_evalfn_begin(const struct rules_set *set)
 {
@@ -729,5 +764,6 @@ void
 rules_evalfn_reset(void)
 {
 	rules_eval_mime_reset();
+	rules_eval_head_reset();
 	cur_set = NULL;
 }
