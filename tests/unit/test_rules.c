@@ -278,7 +278,7 @@ input_of_file(const char *name, struct arena *a, struct rules_input *in)
 	in->nhdrs = h->len;
 	in->hdrs = arena_memdup(a, h->data, h->len * sizeof(struct rules_hdr));
 	in->nbody = in->nrawbody = b->len;
-	in->body = in->rawbody = arena_memdup(a, b->data, (b->len + 1) *
+	in->body = in->rawbody = arena_memdup(a, b->data, b->len *
 	    sizeof(struct rules_chunk));
 	for (size_t i = 0; i < in->nhdrs; i++)
 		if (g_ascii_strcasecmp(in->hdrs[i].name, "Return-Path") == 0) {
