@@ -36,7 +36,11 @@ static const char *const implemented_plugins[] = {
 	 * others are skipped one by one, with the reason. */
 	"Mail::SpamAssassin::Plugin::HeaderEval",
 	"Mail::SpamAssassin::Plugin::BodyEval",
-	"Mail::SpamAssassin::Plugin::MIMEEval",
+	/* Not MIMEEval: rules_eval_mime.c runs its functions for any rule
+	 * that calls them, but SpamAssassin's MIME shape rules (all in
+	 * `ifplugin MIMEEval` blocks) cost the learned verdict: on the
+	 * train half's 10-fold cross-validation, with Bayes, 28 spam let
+	 * through with them, 17 without (at 2 false positives of 2075). */
 	"Mail::SpamAssassin::Plugin::HTMLEval",
 	"Mail::SpamAssassin::Plugin::RelayEval",
 	"Mail::SpamAssassin::Plugin::FreeMail",
@@ -57,9 +61,6 @@ static const char *const implemented_features[] = {
 	"Mail::SpamAssassin::Plugin::URIDNSBL::has_uridnsbl_for_a",
 	"Mail::SpamAssassin::Plugin::URIDNSBL::has_tflags_domains_only",
 	"Mail::SpamAssassin::Plugin::BodyEval::has_check_body_length",
-	/* rules_eval_mime.c's */
-	"Mail::SpamAssassin::Plugin::MIMEEval::has_check_abundant_unicode_ratio",
-	"Mail::SpamAssassin::Plugin::MIMEEval::has_check_for_ascii_text_illegal",
 	NULL
 };
 
