@@ -810,6 +810,7 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 
 	/* The set is shared read-only but for its atomic counters. */
 	counter_add((uint64_t *)&set->n_evals, 1);
+	rules_evalfn_begin(set);
 
 	ev.may = arena_alloc(a, set->norder + 1);
 	for (size_t i = 0; i < set->norder; i++) {
@@ -874,6 +875,7 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 	g_hash_table_destroy(ev.lcache);
 	g_free(ev.relays[0]);
 	g_free(ev.relays[1]);
+	rules_evalfn_reset();
 	hits[nh].rule = NULL;
 	if (nhits_r != NULL)
 		*nhits_r = nh;

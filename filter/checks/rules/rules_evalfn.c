@@ -18,6 +18,7 @@
 
 #include "checks/rules/rules.h"
 #include "checks/rules/rules_int.h"
+#include "checks/rules/rules_eval_int.h"
 
 bool
 rules_call_parse(const char *s, char **fn_r, char **args, size_t maxargs,
@@ -637,23 +638,132 @@ shifted_date(const struct rules_input *in, const char *const *args,
 	return lo && hi;
 }
 
+/* check_outlook_message_id(): an Outlook-style Message-ID whose time
+ * token is 250 units or more away from both the Date and the Received
+ * text's first date (each read as parse_rfc822_date reads it, 0 when it
+ * reads none), as ratware forging Outlook's IDs leaves it. */
+static double
+outlook_message_id(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	static GRegex *re;
+	char *id = rules_get(in, "MESSAGEID", 0), *tok, *s;
+	GMatchInfo *mi = NULL;
+	const double x = 0.0023283064365387, y = 27111902.8329849;
+	int64_t t, token;
+	bool hit = false;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Message-Id";
+	if (g_once_init_enter(&re))
+		g_once_init_leave(&re, g_regex_new("^<[0-9a-f]{4}([0-9a-f]{8})"
+		    "\\$[0-9a-f]{8}\\$[0-9a-f]{8}\\@", G_REGEX_RAW, 0, NULL));
+	if (id == NULL || !g_regex_match(re, id, 0, &mi)) {
+		g_match_info_free(mi);
+		g_free(id);
+		return 0;
+	}
+	tok = g_match_info_fetch(mi, 1);
+	token = (int64_t)strtoll(tok, NULL, 16);
+	g_free(tok);
+	g_match_info_free(mi);
+	g_free(id);
+	s = rules_get(in, "Date", 0);
+	if (s == NULL || !parse_date(s, &t))
+		t = 0;
+	g_free(s);
+	if (llabs(token - (int64_t)((double)t * x + y)) < 250)
+		return 0;
+	s = rules_get(in, "Received", 0);
+	if (s == NULL || !parse_date(s, &t))
+		t = 0;
+	g_free(s);
+	hit = llabs(token - (int64_t)((double)t * x + y)) >= 250;
+	return hit;
+}
+
 static const struct rules_evalfn fns[] = {
-	{ "check_for_missing_to_header", 0, 0, missing_to },
-	{ "check_header_count_range", 3, 3, header_count_range },
-	{ "check_equal_from_domains", 0, 0, equal_from_domains },
+	{ "check_for_missing_to_header", 0, 0, missing_to, NULL },
+	{ "check_header_count_range", 3, 3, header_count_range, NULL },
+	{ "check_equal_from_domains", 0, 0, equal_from_domains, NULL },
 	/* BodyEval passes the body first; the rule gives the length. */
-	{ "check_body_length", 1, 1, body_length },
-	{ "check_for_shifted_date", 2, 2, shifted_date },
-	{ "check_unresolved_template", 0, 0, unresolved_template },
-	{ "check_ratware_name_id", 0, 0, ratware_name_id },
-	{ "check_illegal_chars", 3, 3, illegal_chars },
+	{ "check_body_length", 1, 1, body_length, NULL },
+	{ "check_for_shifted_date", 2, 2, shifted_date, NULL },
+	{ "check_unresolved_template", 0, 0, unresolved_template, NULL },
+	{ "check_ratware_name_id", 0, 0, ratware_name_id, NULL },
+	{ "check_illegal_chars", 3, 3, illegal_chars, NULL },
+	{ "check_outlook_message_id", 0, 0, outlook_message_id, NULL },
+	{ NULL, 0, 0, NULL, NULL }
 };
 
 const struct rules_evalfn *
 rules_evalfn_find(const char *name)
 {
-	for (size_t i = 0; i < G_N_ELEMENTS(fns); i++)
-		if (strcmp(fns[i].name, name) == 0)
-			return &fns[i];
+	static const struct rules_evalfn *const tables[] = { fns,
+	    rules_evalfn_head, rules_evalfn_mime, rules_evalfn_freemail };
+
+	for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
+		for (const struct rules_evalfn *f = tables[t]; f->name != NULL;
+		    f++)
+			if (strcmp(f->name, name) == 0)
+				return f;
 	return NULL;
+}
+
+static _Thread_local const struct rules_set *cur_set;
+
+/* The compiled patterns of the eval functions (raw bytes, as Perl's),
+ * by pattern and flags: compiled once a process, shared by the threads
+ * (GRegex matching is thread-safe), kept until exit. */
+static GHashTable *re_cache;
+static GMutex re_lock;
+
+GRegex *
+rules_evalfn_re(const char *pattern, unsigned flags)
+{
+	char *key = g_strdup_printf("%x:%s", flags, pattern);
+	GRegex *re;
+
+	g_mutex_lock(&re_lock);
+	if (re_cache == NULL)
+		re_cache = g_hash_table_new_full(g_str_hash, g_str_equal,
+		    g_free, (GDestroyNotify)g_regex_unref);
+	if ((re = g_hash_table_lookup(re_cache, key)) == NULL) {
+		re = g_regex_new(pattern, (GRegexCompileFlags)flags |
+		    G_REGEX_RAW | G_REGEX_OPTIMIZE, 0, NULL);
+		if (re == NULL)		/* a bug: every pattern is the code's */
+			re = g_regex_new("(?!)", G_REGEX_RAW, 0, NULL);
+		g_hash_table_insert(re_cache, key, re);
+		key = NULL;
+	}
+	g_mutex_unlock(&re_lock);
+	g_free(key);
+	return re;
+}
+
+bool
+rules_evalfn_match(const char *pattern, unsigned flags, const char *s)
+{
+	return g_regex_match(rules_evalfn_re(pattern, flags), s, 0, NULL);
+}
+
+void
+rules_evalfn_begin(const struct rules_set *set)
+{
+	cur_set = set;
+}
+
+const struct rules_set *
+rules_evalfn_set(void)
+{
+	return cur_set;
+}
+
+void
+rules_evalfn_reset(void)
+{
+	rules_eval_mime_reset();
+	rules_eval_head_reset();
+	cur_set = NULL;
 }

@@ -86,15 +86,29 @@ struct rules_where {
 void	rule_free(struct rule *);
 
 /* rules_evalfn.c: an eval: function vigil implements.  fn returns the
- * rule's value (0: no hit) and sets *where_r (static or args). */
+ * rule's value (0: no hit) and sets *where_r (static or args); check
+ * (or NULL) says why arguments it cannot honour make the rule skipped,
+ * NULL when they are fine. */
 struct rules_evalfn {
 	const char	*name;
 	unsigned	 min_args, max_args;
 	double		(*fn)(const struct rules_input *,
 			    const char *const *args, size_t nargs,
 			    const char **where_r);
+	const char	*(*check)(const char *const *args, size_t nargs);
 };
 const struct rules_evalfn *rules_evalfn_find(const char *name);
+/* rules_eval() calls begin with its set before the first eval function
+ * and reset at its end, which drops what they cached about the message. */
+void	rules_evalfn_begin(const struct rules_set *);
+void	rules_evalfn_reset(void);
+/* FreeMail's lists (rules_parse.c keeps them, rules_eval_head.c reads
+ * them): the sorted words are the eval arguments of these carrier rules,
+ * whose function never hits and whose score is 0. */
+#define RULES_FREEMAIL_DOMAINS	"__VIGIL_FREEMAIL_DOMAINS"
+#define RULES_FREEMAIL_WILD	"__VIGIL_FREEMAIL_DOMAINS_WILD"
+#define RULES_FREEMAIL_WELCOME	"__VIGIL_FREEMAIL_WELCOMELIST"
+#define RULES_FREEMAIL_FN	"vigil_list"
 /* rules_eval.c: what PerMsgStatus::get(HDR[:mods]) returns (hmod: mask
  * of enum rule_hmod), NULL for undef; g_malloc'd. */
 char	*rules_get(const struct rules_input *, const char *hdr,

@@ -1,0 +1,33 @@
+/*
+ * rules_eval_int.h - the tables of eval: functions each rules_eval_*.c
+ * file implements (rules_evalfn.c looks names up in them), and their
+ * per-message caches' reset.
+ */
+#ifndef VIGIL_RULES_EVAL_INT_H
+#define VIGIL_RULES_EVAL_INT_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "checks/rules/rules_int.h"
+
+/* Each ends with a NULL name. */
+extern const struct rules_evalfn rules_evalfn_mime[];	/* MIMEEval, HTMLEval */
+extern const struct rules_evalfn rules_evalfn_head[];	/* HeaderEval, RelayEval */
+extern const struct rules_evalfn rules_evalfn_freemail[];	/* FreeMail */
+
+/* The set being evaluated (between rules_evalfn_begin and reset). */
+const struct rules_set *rules_evalfn_set(void);
+
+/* Drops rules_eval_mime.c's per-thread MIME tree, rules_eval_head.c's
+ * relay lists. */
+void	rules_eval_mime_reset(void);
+void	rules_eval_head_reset(void);
+
+/* A pattern of the code compiled once (flags: GRegexCompileFlags; raw
+ * bytes always), and a match with it. */
+GRegex	*rules_evalfn_re(const char *pattern, unsigned flags);
+bool	 rules_evalfn_match(const char *pattern, unsigned flags,
+	    const char *s);
+
+#endif

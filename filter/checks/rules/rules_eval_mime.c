@@ -1,0 +1,1431 @@
+/*
+ * rules_eval_mime.c - SpamAssassin's MIME shape and HTML structure eval:
+ * tests (Mail::SpamAssassin::Plugin::MIMEEval and HTMLEval), on the
+ * message's MIME tree as SpamAssassin's Message.pm cuts it: every part,
+ * the message itself first, depth first (find_parts), with each leaf's
+ * raw body lines; and each text/html leaf decoded and counted as
+ * HTML.pm's parser counts it (tags, HTML 4 elements, their balance, the
+ * text length).
+ *
+ * The tree is built once a message, on the first call that needs it,
+ * and kept in a per-thread cache that rules_evalfn_reset() drops after
+ * each evaluation.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "checks/rules/rules.h"
+#include "checks/rules/rules_int.h"
+#include "checks/rules/rules_eval_int.h"
+
+#define MIME_MAX_PARTS	1000	/* Message.pm's default part limit */
+#define MIME_MAX_DEPTH	20
+
+struct mnode {
+	char		*ctype;		/* lower case, "text/plain" default */
+	char		*cte, *cd;	/* lower case, "" when none */
+	char		*charset;	/* lower case, or NULL */
+	char		*name;
+	bool		 leaf;
+	const char	*body;		/* leaves: the raw body, in full */
+	size_t		 body_len;
+	int		 parent;	/* index, -1 for the message */
+};
+
+/* HTML.pm's counts for one text/html leaf. */
+struct hres {
+	GHashTable	*inside;	/* tag -> balance (int *) */
+	double		 tags, elements, tags_seen, elements_seen;
+	double		 closed_extra;
+	double		 length;
+	/* text_style: font sizes */
+	GArray		*style;		/* struct tstyle */
+	int		 basefont, max_size, min_size;
+};
+
+struct tstyle {
+	char		 tag[16];
+	int		 size;
+};
+
+struct mtree {
+	GArray		*nodes;		/* struct mnode */
+	GArray		*html;		/* struct hres */
+	bool		 html_done;
+	/* MIMEEval's _check_attachments */
+	bool		 att_done;
+	double		 base64_count, qp_count_parts, html_count, text_count;
+	bool		 base64_encoded_text, bad_iso_charset, multipart_alt;
+	double		 multipart_ratio, qp_ratio, text_unicode_ratio;
+	bool		 qp_long_line;
+	double		 ascii_text_illegal;
+	double		 attachment;
+};
+
+static _Thread_local struct mtree *cache;
+static _Thread_local const struct rules_input *cache_in;
+
+/* --- headers of a part */
+
+static const char *
+next_line(const char *p, const char *end, size_t *len_r)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+	*len_r = (size_t)((nl != NULL ? nl + 1 : end) - p);
+	return p;
+}
+
+/* Does the line look like a header field's first line? */
+static bool
+is_field(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] > 0x20 && p[i] < 0x7f && p[i] != ':')
+		i++;
+	return i > 0 && i < n && p[i] == ':';
+}
+
+/*
+ * Reads the header block at [p, end): the last Content-Type,
+ * Content-Transfer-Encoding and Content-Disposition (unfolded,
+ * g_malloc'd into v[0..2]); returns where the body starts (after the
+ * blank line, or at the first line that is neither a field nor a fold).
+ */
+static const char *
+read_head(const char *p, const char *end, char *v[3])
+{
+	static const char *const want[3] = { "content-type",
+	    "content-transfer-encoding", "content-disposition" };
+	int cur = -1;
+	size_t n;
+
+	while (p < end) {
+		next_line(p, end, &n);
+		if (n == 1 || (n == 2 && p[0] == '\r')) {
+			p += n;
+			break;
+		}
+		if ((p[0] == ' ' || p[0] == '\t') && cur != -2) {
+			if (cur >= 0) {
+				char *more = g_strndup(p, n);
+				char *j = g_strconcat(v[cur], " ", g_strstrip(
+				    more), NULL);
+
+				g_free(more);
+				g_free(v[cur]);
+				v[cur] = j;
+			}
+		} else if (is_field(p, n)) {
+			const char *c = memchr(p, ':', n);
+
+			cur = -1;
+			for (int k = 0; k < 3; k++)
+				if ((size_t)(c - p) == strlen(want[k]) &&
+				    g_ascii_strncasecmp(p, want[k],
+				    (size_t)(c - p)) == 0) {
+					g_free(v[k]);
+					v[k] = g_strndup(c + 1, (size_t)(p + n -
+					    c - 1));
+					g_strstrip(v[k]);
+					cur = k;
+				}
+		} else
+			break;
+		p += n;
+	}
+	return p;
+}
+
+/* A parameter of a Content-Type value (Util.pm parse_content_type). */
+static char *
+ct_param(const char *ct, const char *param)
+{
+	char *re = g_strdup_printf("\\b%s\\s*=\\s*[\"']?([^\"';]+)", param);
+	GRegex *r = rules_evalfn_re(re, G_REGEX_CASELESS);
+	GMatchInfo *mi = NULL;
+	char *out = NULL;
+
+	if (r != NULL && g_regex_match(r, ct, 0, &mi))
+		out = g_strstrip(g_match_info_fetch(mi, 1));
+	g_match_info_free(mi);
+	g_free(re);
+	return out;
+}
+
+static void parse_node(struct mtree *t, const char *p, const char *end,
+    int parent, int depth, const char *defctype);
+
+/* The parts of a multipart body between its boundary lines. */
+static void
+parse_multipart(struct mtree *t, const char *p, const char *end,
+    const char *boundary, int self, int depth, const char *defctype)
+{
+	size_t blen = strlen(boundary), n;
+	const char *start = NULL;
+
+	while (p < end && t->nodes->len < MIME_MAX_PARTS) {
+		next_line(p, end, &n);
+		if (n >= 2 + blen && p[0] == '-' && p[1] == '-' &&
+		    memcmp(p + 2, boundary, blen) == 0) {
+			const char *r = p + 2 + blen, *le = p + n;
+			bool close = le - r >= 2 && r[0] == '-' && r[1] == '-';
+
+			if (close)
+				r += 2;
+			while (r < le && isspace((unsigned char)*r))
+				r++;
+			if (r == le) {
+				if (start != NULL) {
+					/* The line end before a boundary is
+					 * the boundary's. */
+					const char *e = p;
+
+					if (e > start && e[-1] == '\n')
+						e--;
+					parse_node(t, start, e, self, depth +
+					    1, defctype);
+				}
+				start = close ? NULL : p + n;
+				if (close)
+					return;
+				p += n;
+				continue;
+			}
+		}
+		p += n;
+	}
+	if (start != NULL)
+		parse_node(t, start, end, self, depth + 1, defctype);
+}
+
+static void
+parse_node(struct mtree *t, const char *p, const char *end, int parent,
+    int depth, const char *defctype)
+{
+	char *v[3] = { NULL, NULL, NULL }, *ct, *b;
+	struct mnode nd = { .parent = parent };
+	const char *body = read_head(p, end, v);
+	int self = (int)t->nodes->len;
+
+	ct = v[0] != NULL ? g_ascii_strdown(v[0], -1) : NULL;
+	if (ct != NULL) {
+		char *semi = strpbrk(ct, "; \t");
+
+		nd.ctype = semi != NULL ? g_strndup(ct, (size_t)(semi - ct)) :
+		    g_strdup(ct);
+		nd.charset = ct_param(ct, "charset");
+		nd.name = ct_param(ct, "name");
+	}
+	if (nd.ctype == NULL || nd.ctype[0] == '\0' ||
+	    strchr(nd.ctype, '/') == NULL) {
+		g_free(nd.ctype);
+		nd.ctype = g_strdup(defctype);
+	}
+	nd.cte = v[1] != NULL ? g_ascii_strdown(v[1], -1) : g_strdup("");
+	nd.cd = v[2] != NULL ? g_ascii_strdown(v[2], -1) : g_strdup("");
+	nd.leaf = true;
+	g_array_append_val(t->nodes, nd);
+	b = v[0] != NULL ? ct_param(v[0], "boundary") : NULL;
+	if (g_str_has_prefix(nd.ctype, "multipart/") && b != NULL &&
+	    depth < MIME_MAX_DEPTH) {
+		g_array_index(t->nodes, struct mnode, self).leaf = false;
+		parse_multipart(t, body, end, b, self, depth,
+		    strcmp(nd.ctype, "multipart/digest") == 0 ?
+		    "message/rfc822" : "text/plain");
+	} else if (strcmp(nd.ctype, "message/rfc822") == 0 &&
+	    depth < MIME_MAX_DEPTH && (nd.cte[0] == '\0' ||
+	    strcmp(nd.cte, "7bit") == 0 || strcmp(nd.cte, "8bit") == 0)) {
+		g_array_index(t->nodes, struct mnode, self).leaf = false;
+		parse_node(t, body, end, self, depth + 1, "text/plain");
+	} else {
+		g_array_index(t->nodes, struct mnode, self).body = body;
+		g_array_index(t->nodes, struct mnode, self).body_len =
+		    (size_t)(end - body);
+	}
+	g_free(b);
+	g_free(ct);
+	for (int k = 0; k < 3; k++)
+		g_free(v[k]);
+}
+
+static void
+hres_clear(gpointer p)
+{
+	struct hres *h = p;
+
+	if (h->inside != NULL)
+		g_hash_table_destroy(h->inside);
+	if (h->style != NULL)
+		g_array_free(h->style, TRUE);
+}
+
+void
+rules_eval_mime_reset(void)
+{
+	if (cache == NULL)
+		return;
+	for (guint i = 0; i < cache->nodes->len; i++) {
+		struct mnode *n = &g_array_index(cache->nodes, struct mnode,
+		    i);
+
+		g_free(n->ctype);
+		g_free(n->cte);
+		g_free(n->cd);
+		g_free(n->charset);
+		g_free(n->name);
+	}
+	g_array_free(cache->nodes, TRUE);
+	if (cache->html != NULL)
+		g_array_free(cache->html, TRUE);
+	g_free(cache);
+	cache = NULL;
+	cache_in = NULL;
+}
+
+/* The message's MIME tree (cached until the next reset). */
+static struct mtree *
+tree(const struct rules_input *in)
+{
+	if (cache != NULL && cache_in == in)
+		return cache;
+	rules_eval_mime_reset();
+	cache = g_new0(struct mtree, 1);
+	cache_in = in;
+	cache->nodes = g_array_new(FALSE, TRUE, sizeof(struct mnode));
+	if (in->full != NULL)
+		parse_node(cache, in->full, in->full + in->full_len, -1, 0,
+		    "text/plain");
+	return cache;
+}
+
+/* --- decoding a leaf */
+
+static int
+hexval(int c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c -
+	    'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A leaf's body, transfer decoded; g_malloc'd, *len_r. */
+static char *
+leaf_decode(const struct mnode *n, size_t *len_r)
+{
+	if (strstr(n->cte, "base64") != NULL) {
+		char *s = g_strndup(n->body, n->body_len);
+		gsize out = 0;
+		guchar *d;
+
+		/* g_base64_decode stops at nothing: drop what is not
+		 * base64 first, as MIME::Base64 does. */
+		{
+			char *w = s;
+
+			for (const char *r = s; *r != '\0'; r++)
+				if (g_ascii_isalnum(*r) || *r == '+' ||
+				    *r == '/' || *r == '=')
+					*w++ = *r;
+			*w = '\0';
+		}
+		d = g_base64_decode(s, &out);
+		g_free(s);
+		*len_r = out;
+		return (char *)d;
+	}
+	if (strstr(n->cte, "quoted-printable") != NULL) {
+		GString *o = g_string_sized_new(n->body_len);
+		const char *p = n->body, *e = n->body + n->body_len;
+
+		while (p < e) {
+			if (*p == '=' && p + 1 < e && p[1] == '\n')
+				p += 2;
+			else if (*p == '=' && p + 2 < e && p[1] == '\r' &&
+			    p[2] == '\n')
+				p += 3;
+			else if (*p == '=' && p + 2 < e && hexval(p[1]) >= 0 &&
+			    hexval(p[2]) >= 0) {
+				g_string_append_c(o, (char)(hexval(p[1]) * 16 +
+				    hexval(p[2])));
+				p += 3;
+			} else
+				g_string_append_c(o, *p++);
+		}
+		*len_r = o->len;
+		return g_string_free(o, FALSE);
+	}
+	*len_r = n->body_len;
+	return g_strndup(n->body, n->body_len);
+}
+
+/* --- HTML.pm's counts */
+
+/* HTML 4.01 and XHTML 1.0 elements (HTML.pm's %elements). */
+static const char *const html_elements[] = {
+	"a", "abbr", "acronym", "address", "area", "b", "base", "bdo", "big",
+	"blockquote", "body", "br", "button", "caption", "cite", "code",
+	"col", "colgroup", "dd", "del", "dfn", "div", "dl", "dt", "em",
+	"fieldset", "form", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr",
+	"html", "i", "img", "input", "ins", "kbd", "label", "legend", "li",
+	"link", "map", "meta", "noscript", "object", "ol", "optgroup",
+	"option", "p", "param", "pre", "q", "samp", "script", "select",
+	"small", "span", "strong", "style", "sub", "sup", "table", "tbody",
+	"td", "textarea", "tfoot", "th", "thead", "title", "tr", "tt", "ul",
+	"var", "applet", "basefont", "center", "dir", "font", "frame",
+	"frameset", "iframe", "isindex", "menu", "noframes", "s", "strike",
+	"u", "nobr", "x-sigsep", "x-tab", NULL
+};
+
+static bool
+is_element(const char *tag)
+{
+	for (size_t i = 0; html_elements[i] != NULL; i++)
+		if (strcmp(html_elements[i], tag) == 0)
+			return true;
+	return false;
+}
+
+/* HTML.pm's html_tag: tag seen with num +1 (start) or -1 (end). */
+static void
+html_tag(struct hres *h, const char *tag, int num)
+{
+	int *bal = g_hash_table_lookup(h->inside, tag);
+	bool seen = bal != NULL;
+	bool ns = (tag[0] == 'o' || (tag[0] == 's' && tag[1] == 't')) &&
+	    rules_evalfn_match("^(?:o|st\\d):[\\w-]+/?$", 0, tag);
+
+	if (is_element(tag) || ns) {
+		h->elements++;
+		if (!seen)
+			h->elements_seen++;
+	}
+	h->tags++;
+	if (!seen) {
+		h->tags_seen++;
+		bal = g_new0(int, 1);
+		g_hash_table_insert(h->inside, g_strdup(tag), bal);
+	}
+	*bal += num;
+	if (*bal < 0) {
+		*bal = 0;
+		h->closed_extra++;
+	}
+}
+
+/* The end of a tag starting at p (after its name): the '>' outside
+ * quotes, or NULL. */
+static const char *
+tag_end(const char *p, const char *e)
+{
+	char q = 0;
+
+	for (; p < e; p++) {
+		if (q != 0) {
+			if (*p == q)
+				q = 0;
+		} else if (*p == '"' || *p == '\'') {
+			/* A quote opens a value only after '=' */
+			const char *b = p - 1;
+
+			while (isspace((unsigned char)*b))
+				b--;
+			if (*b == '=')
+				q = *p;
+		} else if (*p == '>')
+			return p;
+	}
+	return NULL;
+}
+
+/* HTML.pm's %ok_attributes: may tag's attribute change its style? */
+static bool
+ok_attr(const char *tag, const char *name)
+{
+	static const char *const ok[][7] = {
+		{ "basefont", "color", "face", "size", NULL },
+		{ "body", "text", "bgcolor", "link", "alink", "vlink",
+		  "background" },
+		{ "font", "color", "face", "size", NULL },
+		{ "marquee", "bgcolor", "background", NULL },
+		{ "table", "bgcolor", "style", NULL },
+		{ "td", "bgcolor", "style", NULL },
+		{ "th", "bgcolor", "style", NULL },
+		{ "tr", "bgcolor", "style", NULL },
+		{ "span", "style", NULL }, { "p", "style", NULL },
+		{ "div", "style", NULL }, { "a", "style", NULL },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(ok); i++)
+		if (strcmp(ok[i][0], tag) == 0) {
+			for (size_t k = 1; k < 7 && ok[i][k] != NULL; k++)
+				if (strcmp(ok[i][k], name) == 0)
+					return true;
+			return false;
+		}
+	return false;
+}
+
+/* The next attribute of a tag at *pp (up to e): its lower-case name and
+ * its value (quotes off), g_malloc'd; false at the end. */
+static bool
+next_attr(const char **pp, const char *e, char **name_r, char **value_r)
+{
+	const char *p = *pp, *st;
+
+	while (p < e && (isspace((unsigned char)*p) || *p == '/'))
+		p++;
+	if (p >= e)
+		return false;
+	st = p;
+	while (p < e && !isspace((unsigned char)*p) && *p != '=' && *p != '/')
+		p++;
+	*name_r = g_ascii_strdown(st, p - st);
+	while (p < e && isspace((unsigned char)*p))
+		p++;
+	if (p < e && *p == '=') {
+		p++;
+		while (p < e && isspace((unsigned char)*p))
+			p++;
+		if (p < e && (*p == '"' || *p == '\'')) {
+			char q = *p++;
+
+			st = p;
+			while (p < e && *p != q)
+				p++;
+			*value_r = g_strndup(st, (size_t)(p - st));
+			if (p < e)
+				p++;
+		} else {
+			st = p;
+			while (p < e && !isspace((unsigned char)*p))
+				p++;
+			*value_r = g_strndup(st, (size_t)(p - st));
+		}
+	} else
+		*value_r = g_strdup("");
+	*pp = p;
+	return true;
+}
+
+/* HTML.pm's text_style, for the font sizes (max_size, min_size): a
+ * style stack of the text-style elements, sizes absolute, relative to
+ * the basefont, or one up (big) or down (small). */
+static void
+text_style(struct hres *h, const char *tag, const char *attrs,
+    const char *e, int num)
+{
+	struct tstyle nw;
+	char *name, *value;
+	const char *p = attrs;
+
+	if (strcmp(tag, "th") == 0)
+		tag = "td";
+	if (num != 1) {
+		bool open = false;
+
+		if (strcmp(tag, "body") == 0)
+			return;
+		for (guint i = 0; i < h->style->len && !open; i++)
+			open = strcmp(g_array_index(h->style, struct tstyle,
+			    i).tag, tag) == 0;
+		while (open && h->style->len > 0) {
+			struct tstyle top = g_array_index(h->style,
+			    struct tstyle, h->style->len - 1);
+
+			g_array_set_size(h->style, h->style->len - 1);
+			if (strcmp(top.tag, tag) == 0)
+				break;
+		}
+		return;
+	}
+	if (strcmp(tag, "basefont") == 0) {
+		while (next_attr(&p, e, &name, &value)) {
+			bool set = strcmp(name, "size") == 0 &&
+			    rules_evalfn_match("^\\s*\\d", 0, value);
+
+			if (set)
+				h->basefont = atoi(value);
+			g_free(name);
+			g_free(value);
+			if (set)
+				return;
+		}
+		p = attrs;
+	}
+	nw = h->style->len > 0 ? g_array_index(h->style, struct tstyle,
+	    h->style->len - 1) : (struct tstyle){ "default", 3 };
+	g_strlcpy(nw.tag, tag, sizeof(nw.tag));
+	if (strcmp(tag, "big") == 0 || strcmp(tag, "small") == 0) {
+		nw.size += tag[0] == 'b' ? 1 : -1;
+		g_array_append_val(h->style, nw);
+		return;
+	}
+	while (next_attr(&p, e, &name, &value)) {
+		if (ok_attr(tag, name)) {
+			if (strcmp(name, "size") == 0) {
+				const char *v = value;
+
+				while (isspace((unsigned char)*v))
+					v++;
+				if ((*v == '+' || *v == '-') &&
+				    isdigit((unsigned char)v[1]))
+					nw.size = h->basefont + atoi(v);
+				else if (isdigit((unsigned char)*v))
+					nw.size = atoi(v);
+			}
+			if (nw.size > h->max_size)
+				h->max_size = nw.size;
+			else if (nw.size < h->min_size)
+				h->min_size = nw.size;
+		}
+		g_free(name);
+		g_free(value);
+	}
+	g_array_append_val(h->style, nw);
+}
+
+static bool
+text_style_element(const char *tag)
+{
+	static const char *const t[] = { "body", "font", "table", "tr",
+	    "th", "td", "big", "small", "basefont", "marquee", "span", "p",
+	    "div", "a", NULL };
+
+	for (size_t i = 0; t[i] != NULL; i++)
+		if (strcmp(t[i], tag) == 0)
+			return true;
+	return false;
+}
+
+/* Counts one HTML text as HTML::Parser would report its tags. */
+static void
+html_count(struct hres *h, const char *s, size_t n)
+{
+	static const char *const literal[] = { "script", "style", "xmp",
+	    "iframe", "textarea", "title", "plaintext", NULL };
+	const char *p = s, *e = s + n;
+	const char *raw_until = NULL;	/* inside script/style: its name */
+
+	h->inside = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    g_free);
+	h->style = g_array_new(FALSE, FALSE, sizeof(struct tstyle));
+	h->basefont = h->max_size = h->min_size = 3;
+	/* length is counted in characters of the decoded text */
+	h->length = g_utf8_validate(s, (gssize)n, NULL) ?
+	    (double)g_utf8_strlen(s, (gssize)n) : (double)n;
+	while (p < e) {
+		const char *lt = memchr(p, '<', (size_t)(e - p)), *gt, *q;
+		bool end_tag;
+		char name[64];
+		size_t k = 0;
+
+		if (lt == NULL || lt + 1 >= e)
+			break;
+		p = lt + 1;
+		if (raw_until != NULL) {
+			size_t rl = strlen(raw_until);
+
+			if (*p != '/' || (size_t)(e - p - 1) < rl ||
+			    g_ascii_strncasecmp(p + 1, raw_until, rl) != 0 ||
+			    isalnum((unsigned char)p[1 + rl]))
+				continue;
+		}
+		if (e - p >= 3 && memcmp(p, "!--", 3) == 0) {
+			const char *c = g_strstr_len(p + 3, e - p - 3, "-->");
+
+			p = c != NULL ? c + 3 : e;
+			continue;
+		}
+		if (*p == '!' || *p == '?') {
+			gt = memchr(p, '>', (size_t)(e - p));
+			p = gt != NULL ? gt + 1 : e;
+			continue;
+		}
+		end_tag = *p == '/';
+		q = end_tag ? p + 1 : p;
+		if (q >= e || !isalpha((unsigned char)*q))
+			continue;
+		while (q < e && !isspace((unsigned char)*q) && *q != '>' &&
+		    !(*q == '/' && q + 1 < e && q[1] == '>')) {
+			if (k < sizeof(name) - 1)
+				name[k++] = (char)g_ascii_tolower(*q);
+			q++;
+		}
+		name[k] = '\0';
+		if ((gt = tag_end(q, e)) == NULL)
+			break;		/* an unclosed tag is text */
+		html_tag(h, name, end_tag ? -1 : 1);
+		if (text_style_element(name))
+			text_style(h, name, q, gt, end_tag ? -1 : 1);
+		/* HTML::Parser reads these elements' content as text. */
+		if (!end_tag)
+			for (size_t i = 0; literal[i] != NULL; i++)
+				if (strcmp(name, literal[i]) == 0)
+					raw_until = literal[i];
+		if (end_tag && raw_until != NULL)
+			raw_until = NULL;
+		p = gt + 1;
+	}
+	/* HTML.pm closes an open style or script at the end. */
+	for (int i = 0; i < 2; i++) {
+		const char *t = i == 0 ? "style" : "script";
+		int *v;
+
+		while ((v = g_hash_table_lookup(h->inside, t)) != NULL &&
+		    *v > 0)
+			html_tag(h, t, -1);
+	}
+}
+
+/* Every text/html leaf's counts (Message.pm renders each one). */
+static GArray *
+html_all(const struct rules_input *in)
+{
+	struct mtree *t = tree(in);
+
+	if (t->html_done)
+		return t->html;
+	t->html_done = true;
+	t->html = g_array_new(FALSE, TRUE, sizeof(struct hres));
+	g_array_set_clear_func(t->html, hres_clear);
+	for (guint i = 0; i < t->nodes->len; i++) {
+		const struct mnode *n = &g_array_index(t->nodes, struct mnode,
+		    i);
+		struct hres h = { 0 };
+		size_t len;
+		char *d;
+
+		if (!n->leaf || strcmp(n->ctype, "text/html") != 0)
+			continue;
+		d = leaf_decode(n, &len);
+		html_count(&h, d, len);
+		g_free(d);
+		g_array_append_val(t->html, h);
+	}
+	return t->html;
+}
+
+/* A value of HTML.pm's results by name; false when it is not there. */
+static bool
+html_value(const struct hres *h, const char *test, double *v_r)
+{
+	if (strcmp(test, "html") == 0) {
+		*v_r = 1;
+		return true;
+	}
+	if (strcmp(test, "max_size") == 0) {
+		*v_r = h->max_size;
+		return true;
+	}
+	if (strcmp(test, "min_size") == 0) {
+		*v_r = h->min_size;
+		return true;
+	}
+	if (strcmp(test, "length") == 0) {
+		*v_r = h->length;
+		return true;
+	}
+	if (strcmp(test, "closed_extra_ratio") == 0 && h->tags > 0) {
+		*v_r = h->closed_extra / h->tags;
+		return true;
+	}
+	if (strcmp(test, "bad_tag_ratio") == 0 && h->elements > 0 &&
+	    h->tags > 0) {
+		*v_r = (h->tags - h->elements) / h->tags;
+		return true;
+	}
+	if (strcmp(test, "non_element_ratio") == 0 && h->elements_seen > 0 &&
+	    h->tags_seen > 0) {
+		*v_r = (h->tags_seen - h->elements_seen) / h->tags_seen;
+		return true;
+	}
+	return false;
+}
+
+static const char *const html_tests_known[] = {
+	"html", "length", "max_size", "min_size", "closed_extra_ratio",
+	"bad_tag_ratio",
+	"non_element_ratio", NULL
+};
+
+static const char *
+html_test_check(const char *const *args, size_t nargs)
+{
+	(void)nargs;
+	for (size_t i = 0; html_tests_known[i] != NULL; i++)
+		if (strcmp(html_tests_known[i], args[0]) == 0)
+			return NULL;
+	return "this HTML result is not computed";
+}
+
+/* html_test('html'): an HTML part was rendered. */
+static double
+html_test(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	GArray *all = html_all(in);
+	double v;
+
+	(void)nargs;
+	*where_r = "HTML";
+	for (guint i = 0; i < all->len; i++)
+		if (html_value(&g_array_index(all, struct hres, i), args[0],
+		    &v) && v != 0)
+			return 1;
+	return 0;
+}
+
+/* html_range('test', min, max): min < value <= max ('inf': open). */
+static double
+html_range(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	GArray *all = html_all(in);
+	double min = g_ascii_strtod(args[1], NULL), v;
+	bool open = strcmp(args[2], "inf") == 0;
+	double max = open ? INFINITY : g_ascii_strtod(args[2], NULL);
+
+	(void)nargs;
+	*where_r = "HTML";
+	for (guint i = 0; i < all->len; i++)
+		if (html_value(&g_array_index(all, struct hres, i), args[0],
+		    &v) && v > min && (open || v <= max))
+			return 1;
+	return 0;
+}
+
+/* An expression of HTMLEval ('< 384', '!= 0', '>= 2'): op and number. */
+static bool
+expr_true(double val, const char *expr)
+{
+	const char *p = expr;
+	char op[3] = { 0 };
+	size_t k = 0;
+	double n;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	while (k < 2 && (*p == '<' || *p == '>' || *p == '=' || *p == '!'))
+		op[k++] = *p++;
+	n = g_ascii_strtod(p, NULL);
+	if (strcmp(op, "<") == 0)
+		return val < n;
+	if (strcmp(op, "<=") == 0)
+		return val <= n;
+	if (strcmp(op, ">") == 0)
+		return val > n;
+	if (strcmp(op, ">=") == 0)
+		return val >= n;
+	if (strcmp(op, "==") == 0)
+		return val == n;
+	if (strcmp(op, "!=") == 0)
+		return val != n;
+	return false;
+}
+
+static const char *
+expr_check(const char *const *args, size_t nargs)
+{
+	const char *e = args[nargs - 1];
+
+	if (!rules_evalfn_match("^\\s*(<|<=|>|>=|==|!=)\\s*-?[0-9]+\\s*$", 0,
+	    e))
+		return "the expression is not OP NUMBER";
+	return NULL;
+}
+
+static const char *
+html_eval_check(const char *const *args, size_t nargs)
+{
+	const char *why = expr_check(args, nargs);
+
+	return why != NULL ? why : html_test_check(args, nargs);
+}
+
+/* html_eval('test', 'OP N') */
+static double
+html_eval(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	GArray *all = html_all(in);
+	double v;
+
+	(void)nargs;
+	*where_r = "HTML";
+	for (guint i = 0; i < all->len; i++)
+		if (html_value(&g_array_index(all, struct hres, i), args[0],
+		    &v) && expr_true(v, args[1]))
+			return 1;
+	return 0;
+}
+
+/* html_tag_exists('tag'): a part has the tag (opened or closed). */
+static double
+html_tag_exists(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	GArray *all = html_all(in);
+
+	(void)nargs;
+	*where_r = "HTML";
+	for (guint i = 0; i < all->len; i++)
+		if (g_hash_table_contains(g_array_index(all, struct hres,
+		    i).inside, args[0]))
+			return 1;
+	return 0;
+}
+
+/* html_tag_balance('tag', 'OP N'): the tag's opens minus closes. */
+static double
+html_tag_balance(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	GArray *all = html_all(in);
+	int *v;
+
+	(void)nargs;
+	*where_r = "HTML";
+	for (guint i = 0; i < all->len; i++)
+		if ((v = g_hash_table_lookup(g_array_index(all, struct hres,
+		    i).inside, args[0])) != NULL && expr_true(*v, args[1]))
+			return 1;
+	return 0;
+}
+
+/* html_image_only(min, max): an HTML part with an <img> whose length is
+ * in (min, max]. */
+static double
+html_image_only(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	GArray *all = html_all(in);
+	double min = g_ascii_strtod(args[0], NULL), max =
+	    g_ascii_strtod(args[1], NULL);
+
+	(void)nargs;
+	*where_r = "HTML";
+	for (guint i = 0; i < all->len; i++) {
+		const struct hres *h = &g_array_index(all, struct hres, i);
+
+		if (g_hash_table_contains(h->inside, "img") &&
+		    h->length > min && h->length <= max)
+			return 1;
+	}
+	return 0;
+}
+
+/* --- MIMEEval's _check_attachments */
+
+static bool
+charset_ascii(const char *cs)
+{
+	return rules_evalfn_match("(?:us-ascii|ansi_x3\\.4-1968|iso-ir-6|"
+	    "ansi_x3\\.4-1986|iso_646\\.irv:1991|ascii|iso646-us|us|ibm367|"
+	    "cp367|csascii)", 0, cs);
+}
+
+static void
+check_attachments(const struct rules_input *in)
+{
+	struct mtree *t = tree(in);
+	GArray *part_bytes, *part_type;
+	double qp_bytes = 0, qp_count = 0, normal = 0, unicode = 0;
+	int part = -1;
+	GRegex *qp_re, *trail_re, *uni_re;
+
+	if (t->att_done)
+		return;
+	t->att_done = true;
+	t->multipart_ratio = 1.0;
+	part_bytes = g_array_new(FALSE, TRUE, sizeof(double));
+	part_type = g_array_new(FALSE, TRUE, sizeof(const char *));
+	qp_re = rules_evalfn_re("=(?:09|3[0-9ABCEF]|[2456][0-9A-F]|7[0-9A-E])",
+	    0);
+	trail_re = rules_evalfn_re("((?:=09|=20)+)\\s*$", 0);
+	uni_re = rules_evalfn_re("&#x[0-9A-F]{4};", 0);
+	for (guint i = 0; i < t->nodes->len; i++) {
+		const struct mnode *n = &g_array_index(t->nodes, struct mnode,
+		    i);
+		const char *cs = n->charset != NULL ? n->charset : "";
+		bool in_cd;
+		double nan_bytes = -1;
+
+		if (strcmp(n->ctype, "multipart/alternative") == 0)
+			t->multipart_alt = true;
+		/* _check_mime_header */
+		if (strcmp(n->ctype, "text/html") == 0)
+			t->html_count++;
+		else if (g_str_has_prefix(n->ctype, "text"))
+			t->text_count++;
+		if (strstr(n->cte, "base64") != NULL)
+			t->base64_count++;
+		else if (strstr(n->cte, "quoted-printable") != NULL)
+			t->qp_count_parts++;
+		if (n->cd[0] != '\0' && strstr(n->cd, "attachment") != NULL)
+			t->attachment++;
+		if (g_str_has_prefix(n->ctype, "text") &&
+		    strstr(n->cte, "base64") != NULL &&
+		    (cs[0] == '\0' || charset_ascii(cs)) &&
+		    !g_str_has_prefix(n->cd, "attachment") &&
+		    !g_str_has_prefix(n->cd, "inline"))
+			t->base64_encoded_text = true;
+		if (rules_evalfn_match("iso-\\S+-\\S+\\b",
+		    G_REGEX_CASELESS, cs) && !rules_evalfn_match(
+		    "iso-(?:8859-\\d{1,2}|2022-(?:jp|kr))\\b",
+		    G_REGEX_CASELESS, cs))
+			t->bad_iso_charset = true;
+		if (!n->leaf)
+			continue;
+		part++;
+		g_array_set_size(part_bytes, (guint)part + 1);
+		g_array_set_size(part_type, (guint)part + 1);
+		g_array_index(part_type, const char *, part) = n->ctype;
+		in_cd = strstr(n->cd, "attachment") != NULL;
+		g_array_index(part_bytes, double, part) = in_cd ? nan_bytes : 0;
+		{
+			const char *p = n->body, *e = n->body + n->body_len;
+			size_t len;
+
+			while (p < e) {
+				char *line;
+
+				next_line(p, e, &len);
+				if (t->multipart_alt && !in_cd &&
+				    (strcmp(n->ctype, "text/plain") == 0 ||
+				    strcmp(n->ctype, "text/html") == 0))
+					g_array_index(part_bytes, double,
+					    part) += (double)len;
+				line = g_strndup(p, len);
+				if (strcmp(n->cte, "quoted-printable") == 0 &&
+				    strncmp(line, "SPAM: ", 6) != 0) {
+					GMatchInfo *mi = NULL;
+					int c = 0;
+
+					if (len > 79)
+						t->qp_long_line = true;
+					qp_bytes += (double)len;
+					if (strchr(line, '=') != NULL) {
+						g_regex_match(qp_re, line, 0,
+						    &mi);
+						while (g_match_info_matches(mi)) {
+							c++;
+							g_match_info_next(mi,
+							    NULL);
+						}
+						g_match_info_free(mi);
+						if (c > 0) {
+							qp_count += c;
+							mi = NULL;
+							if (g_regex_match(
+							    trail_re, line, 0,
+							    &mi)) {
+								char *tr =
+								    g_match_info_fetch(
+								    mi, 1);
+
+								qp_count -= (double)
+								    strlen(tr) / 3;
+								g_free(tr);
+							}
+							g_match_info_free(mi);
+						}
+					}
+				}
+				if (strcmp(n->ctype, "text/plain") == 0 &&
+				    (n->charset == NULL ||
+				    strcmp(n->charset, "us-ascii") == 0)) {
+					for (size_t k = 0; k < len; k++) {
+						unsigned char c =
+						    (unsigned char)line[k];
+
+						if (c == 0 || c == 0x0d ||
+						    c >= 0x80) {
+							t->ascii_text_illegal++;
+							break;
+						}
+					}
+				}
+				if (strcmp(n->ctype, "text/plain") == 0 &&
+				    (n->cte[0] == '\0' ||
+				    strcmp(n->cte, "7bit") == 0 ||
+				    strcmp(n->cte, "8bit") == 0)) {
+					GMatchInfo *mi = NULL;
+					int subs = 0;
+					size_t rest = len;
+
+					g_regex_match(uni_re, line, 0, &mi);
+					while (g_match_info_matches(mi)) {
+						subs++;
+						g_match_info_next(mi, NULL);
+					}
+					g_match_info_free(mi);
+					rest -= (size_t)subs * 8;
+					normal += (double)rest;
+					unicode += subs;
+				}
+				g_free(line);
+				p += len;
+			}
+		}
+	}
+	/* MIMEEval then reuses mime_qp_count for the encoded characters:
+	 * a quoted-printable part with none does not count. */
+	if (qp_bytes > 0) {
+		t->qp_ratio = qp_count / qp_bytes;
+		t->qp_count_parts = qp_count;
+	}
+	if (normal > 0)
+		t->text_unicode_ratio = unicode / normal;
+	if (t->multipart_alt) {
+		double text = -1, html = -1;
+
+		for (int i = part; i >= 0; i--) {
+			double b = g_array_index(part_bytes, double, i);
+			const char *ty = g_array_index(part_type, const char *,
+			    i);
+
+			if (b < 0)
+				continue;
+			if (html < 0 && strcmp(ty, "text/html") == 0)
+				html = b;
+			else if (text < 0 && strcmp(ty, "text/plain") == 0)
+				text = b;
+			if (html >= 0 && text >= 0)
+				break;
+		}
+		if (text >= 0 && html > 0)
+			t->multipart_ratio = text / html;
+	}
+	g_array_free(part_bytes, TRUE);
+	g_array_free(part_type, TRUE);
+}
+
+static const char *const mime_tests[] = {
+	"mime_base64_count", "mime_base64_encoded_text", "mime_qp_count",
+	"mime_qp_long_line", "mime_multipart_alternative",
+	"mime_bad_iso_charset", "mime_attachment", NULL
+};
+
+static const char *
+mime_check(const char *const *args, size_t nargs)
+{
+	(void)nargs;
+	for (size_t i = 0; mime_tests[i] != NULL; i++)
+		if (strcmp(mime_tests[i], args[0]) == 0)
+			return NULL;
+	return "this MIME result is not computed";
+}
+
+/* check_for_mime('mime_...'): the flag or count is set. */
+static double
+check_for_mime(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	struct mtree *t = tree(in);
+	const char *w = args[0];
+
+	(void)nargs;
+	check_attachments(in);
+	*where_r = "MIME";
+	if (strcmp(w, "mime_base64_count") == 0)
+		return t->base64_count > 0;
+	if (strcmp(w, "mime_base64_encoded_text") == 0)
+		return t->base64_encoded_text;
+	if (strcmp(w, "mime_qp_count") == 0)
+		return t->qp_count_parts > 0;
+	if (strcmp(w, "mime_qp_long_line") == 0)
+		return t->qp_long_line;
+	if (strcmp(w, "mime_multipart_alternative") == 0)
+		return t->multipart_alt;
+	if (strcmp(w, "mime_bad_iso_charset") == 0)
+		return t->bad_iso_charset;
+	if (strcmp(w, "mime_attachment") == 0)
+		return t->attachment > 0;
+	return 0;
+}
+
+/* The message's own Content-Type starts with text/html. */
+static bool
+top_html(const struct rules_input *in)
+{
+	char *ct = rules_get(in, "Content-Type", 0);
+	bool yes = ct != NULL && g_ascii_strncasecmp(ct, "text/html", 9) == 0;
+
+	g_free(ct);
+	return yes;
+}
+
+static double
+check_for_mime_html(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)args;
+	(void)nargs;
+	*where_r = "MIME";
+	if (top_html(in))
+		return 1;
+	check_attachments(in);
+	return tree(in)->html_count > 0;
+}
+
+static double
+check_for_mime_html_only(const struct rules_input *in,
+    const char *const *args, size_t nargs, const char **where_r)
+{
+	struct mtree *t;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "MIME";
+	if (top_html(in))
+		return 1;
+	check_attachments(in);
+	t = tree(in);
+	return t->html_count > 0 && t->text_count == 0;
+}
+
+/* check_mime_multipart_ratio(min, max): text/plain over text/html bytes
+ * of a multipart/alternative, in [min, max). */
+static double
+check_mime_multipart_ratio(const struct rules_input *in,
+    const char *const *args, size_t nargs, const char **where_r)
+{
+	struct mtree *t = tree(in);
+
+	(void)nargs;
+	check_attachments(in);
+	*where_r = "MIME";
+	return t->multipart_ratio >= g_ascii_strtod(args[0], NULL) &&
+	    t->multipart_ratio < g_ascii_strtod(args[1], NULL);
+}
+
+/* check_qp_ratio(min) */
+static double
+check_qp_ratio(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)nargs;
+	check_attachments(in);
+	*where_r = "MIME";
+	return tree(in)->qp_ratio >= g_ascii_strtod(args[0], NULL);
+}
+
+/* check_for_ascii_text_illegal(): a us-ascii text/plain line with NUL,
+ * CR or 8-bit bytes. */
+static double
+ascii_text_illegal(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)args;
+	(void)nargs;
+	check_attachments(in);
+	*where_r = "MIME";
+	return tree(in)->ascii_text_illegal > 0;
+}
+
+/* check_abundant_unicode_ratio(ratio): &#xHHHH; entities in plain text. */
+static double
+abundant_unicode(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)nargs;
+	check_attachments(in);
+	*where_r = "MIME";
+	return tree(in)->text_unicode_ratio >= g_ascii_strtod(args[0], NULL);
+}
+
+/* check_ma_non_text(): a multipart/alternative holding a part that is
+ * not text (multipart/related and application/rtf aside). */
+static double
+ma_non_text(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	struct mtree *t = tree(in);
+
+	(void)args;
+	(void)nargs;
+	*where_r = "MIME";
+	for (guint i = 0; i < t->nodes->len; i++) {
+		const struct mnode *n = &g_array_index(t->nodes, struct mnode,
+		    i);
+		bool under = false;
+
+		/* a descendant of a multipart/alternative? */
+		for (int p = n->parent; p >= 0; p = g_array_index(t->nodes,
+		    struct mnode, p).parent)
+			if (strcmp(g_array_index(t->nodes, struct mnode,
+			    p).ctype, "multipart/alternative") == 0) {
+				under = true;
+				break;
+			}
+		if (!under || strcmp(n->ctype, "multipart/related") == 0 ||
+		    strcmp(n->ctype, "application/rtf") == 0 ||
+		    g_str_has_prefix(n->ctype, "text/"))
+			continue;
+		/* find_parts(qr/./, 1): leaves only */
+		if (!n->leaf)
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+/* check_base64_length(min[, max]): the longest raw line of the base64
+ * leaves (its line end counted; application/ics aside) is at least min
+ * and at most max. */
+static double
+base64_length(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	struct mtree *t = tree(in);
+	size_t longest = 0;
+
+	*where_r = "MIME";
+	for (guint i = 0; i < t->nodes->len; i++) {
+		const struct mnode *n = &g_array_index(t->nodes, struct mnode,
+		    i);
+		const char *p, *e;
+		size_t len;
+
+		if (!n->leaf || strcmp(n->cte, "base64") != 0 ||
+		    strcmp(n->ctype, "application/ics") == 0)
+			continue;
+		p = n->body;
+		e = n->body + n->body_len;
+		for (; p < e; p += len) {
+			next_line(p, e, &len);
+			if (len > longest)
+				longest = len;
+		}
+	}
+	if (nargs > 1 && (double)longest > g_ascii_strtod(args[1], NULL))
+		return 0;
+	return (double)longest >= g_ascii_strtod(args[0], NULL);
+}
+
+/* Charsets whose text reads as capitals (Constants.pm
+ * CHARSETS_LIKELY_TO_FP_AS_CAPS), anchored. */
+#define CAPS_CHARSETS_RE "^(?:(?:iso-?)?8859-5|(?:iso-?)?8859-7|koi8-r|" \
+	"koi8-u|windows-1251|windows-1253|cp1251|cp1253|" \
+	"(?:iso-?)?10646-1|unicode-1-1|utf-?(?:7|8|16|32)|ucs-?[24]|" \
+	"big5|gb(?:k|2312|18030)|euc-(?:cn|jp|kr|tw)|iso-2022-(?:cn|jp|" \
+	"kr)|shift_jis|windows-31j|ks_c_5601-1987)$"
+
+/* MIMEEval's body_charset_is_likely_to_fp: the message's charset or a
+ * part's is one whose text reads as capitals. */
+static bool
+charset_fp_caps(const struct rules_input *in)
+{
+	struct mtree *t = tree(in);
+	char *ct = rules_get(in, "Content-Type", 0);
+	bool yes = false;
+
+	if (ct != NULL) {
+		GMatchInfo *mi = NULL;
+		GRegex *re = rules_evalfn_re("charset=(?:\"([^\"]+)\"|'([^']+)'|"
+		    "(\\S+))", G_REGEX_CASELESS);
+
+		if (g_regex_match(re, ct, 0, &mi)) {
+			for (int k = 1; k <= 3 && !yes; k++) {
+				char *c = g_match_info_fetch(mi, k);
+
+				yes = c != NULL && c[0] != '\0' &&
+				    rules_evalfn_match(CAPS_CHARSETS_RE,
+				    G_REGEX_CASELESS, c);
+				g_free(c);
+			}
+		}
+		g_match_info_free(mi);
+		g_free(ct);
+	}
+	for (guint i = 0; i < t->nodes->len && !yes; i++) {
+		const char *cs = g_array_index(t->nodes, struct mnode,
+		    i).charset;
+
+		yes = cs != NULL && rules_evalfn_match("[a-z]",
+		    G_REGEX_CASELESS, cs) && rules_evalfn_match(
+		    CAPS_CHARSETS_RE, G_REGEX_CASELESS, cs);
+	}
+	return yes;
+}
+
+/* check_for_uppercase(min, max): of the letters and digits of the body
+ * lines that hold two words (base64-looking lines aside), the capitals'
+ * share in percent is in (min, max]; bodies under 200 characters have
+ * none. */
+static double
+check_for_uppercase(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	static GRegex *two_words, *b64, *iso2022;
+	double len = 0, lower = 0, upper = 0, pct;
+
+	(void)nargs;
+	*where_r = "body";
+	if (charset_fp_caps(in))
+		return 0;
+	if (g_once_init_enter(&two_words))
+		g_once_init_leave(&two_words, g_regex_new("\\S\\s+\\S",
+		    G_REGEX_RAW, 0, NULL));
+	if (g_once_init_enter(&b64))
+		g_once_init_leave(&b64, g_regex_new("^(?:[A-Za-z0-9+\\/=]{60,76} "
+		    "){2}", G_REGEX_RAW, 0, NULL));
+	if (g_once_init_enter(&iso2022))
+		g_once_init_leave(&iso2022, g_regex_new("\\x1b\\$B.*\\x1b\\(B",
+		    G_REGEX_RAW | G_REGEX_DOTALL, 0, NULL));
+	for (size_t i = 0; i < in->nbody; i++) {
+		char *line = g_strndup(in->body[i].p, in->body[i].len), *l2;
+
+		if (!g_regex_match(two_words, line, 0, NULL) ||
+		    g_regex_match(b64, line, 0, NULL)) {
+			g_free(line);
+			continue;
+		}
+		l2 = g_regex_replace_literal(iso2022, line, -1, 0, "", 0,
+		    NULL);
+		len += g_utf8_validate(l2, -1, NULL) ?
+		    (double)g_utf8_strlen(l2, -1) : (double)strlen(l2);
+		for (const char *p = l2; *p != '\0'; p++)
+			if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+				lower++;
+			else if (*p >= 'A' && *p <= 'Z')
+				upper++;
+		g_free(l2);
+		g_free(line);
+	}
+	if (len < 200 || upper + lower == 0)
+		pct = 0;
+	else
+		pct = upper / (upper + lower) * 100;
+	return pct > g_ascii_strtod(args[0], NULL) &&
+	    pct <= g_ascii_strtod(args[1], NULL);
+}
+
+const struct rules_evalfn rules_evalfn_mime[] = {
+	{ "check_for_mime", 1, 1, check_for_mime, mime_check },
+	{ "check_for_mime_html", 0, 0, check_for_mime_html, NULL },
+	{ "check_for_mime_html_only", 0, 0, check_for_mime_html_only, NULL },
+	{ "check_mime_multipart_ratio", 2, 2, check_mime_multipart_ratio,
+	  NULL },
+	{ "check_qp_ratio", 1, 1, check_qp_ratio, NULL },
+	{ "check_for_ascii_text_illegal", 0, 0, ascii_text_illegal, NULL },
+	{ "check_abundant_unicode_ratio", 1, 1, abundant_unicode, NULL },
+	{ "check_ma_non_text", 0, 0, ma_non_text, NULL },
+	{ "check_base64_length", 1, 2, base64_length, NULL },
+	/* BodyEval passes the body first; the rule gives the range. */
+	{ "check_for_uppercase", 2, 2, check_for_uppercase, NULL },
+	{ "html_test", 1, 1, html_test, html_test_check },
+	{ "html_range", 3, 3, html_range, html_test_check },
+	{ "html_eval", 2, 2, html_eval, html_eval_check },
+	{ "html_tag_exists", 1, 1, html_tag_exists, NULL },
+	{ "html_tag_balance", 2, 2, html_tag_balance, expr_check },
+	{ "html_image_only", 2, 2, html_image_only, NULL },
+	{ NULL, 0, 0, NULL, NULL }
+};

@@ -1,0 +1,41 @@
+#!/bin/sh
+# eval-golden.sh - the eval: tests vigil implements against SpamAssassin's
+# own verdict: the hand-made messages of tests/golden/eval, each written
+# for some of the functions, through SpamAssassin 4 (sa-hits.pl, its
+# installed rules, network tests and Bayes off) and through `vigilctl
+# rules test --batch` with the same rules; every hit of an eval rule
+# vigil runs must be the same on both sides (eval-compare.py).
+# Skipped (exit 77) without SpamAssassin.
+set -u
+: "${top_srcdir:=.}" "${top_builddir:=.}"
+SA_RULES=${SA_RULES:-/usr/share/spamassassin}
+HERE="$top_srcdir/tests/rules"
+VIGILCTL="$top_builddir/filter/vigilctl"
+CONF="$top_srcdir/samples/vigil.conf"
+
+if ! perl -MMail::SpamAssassin -e 1 2>/dev/null || [ ! -d "$SA_RULES" ]; then
+	echo "eval-golden: SpamAssassin is not installed (apt-get install" \
+	    "spamassassin)"
+	echo "eval-golden: 0 passed, 0 failed, 1 skipped"
+	exit 77
+fi
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+ls "$top_srcdir"/tests/golden/eval/*.eml >"$TMP/files"
+V() { "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$SA_RULES" "$@"; }
+V rules list >"$TMP/list" 2>/dev/null
+xargs "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$SA_RULES" rules test --batch <"$TMP/files" >"$TMP/vigil" 2>"$TMP/vigil.err"
+perl "$HERE/sa-hits.pl" "$SA_RULES" <"$TMP/files" >"$TMP/sa" 2>"$TMP/sa.err"
+n=$(wc -l <"$TMP/files")
+if [ "$(wc -l <"$TMP/sa")" -ne "$n" ] || [ "$(wc -l <"$TMP/vigil")" -ne "$n" ]; then
+	cat "$TMP/sa.err" "$TMP/vigil.err" >&2
+	echo "eval-golden: 0 passed, 1 failed"
+	exit 1
+fi
+if python3 "$HERE/eval-compare.py" "$SA_RULES" "$TMP/list" "$TMP/sa" \
+    "$TMP/vigil"; then
+	echo "eval-golden: 1 passed, 0 failed"
+else
+	echo "eval-golden: 0 passed, 1 failed"
+	exit 1
+fi
