@@ -143,8 +143,11 @@ rules_lint(const struct ctl_opts *o, int argc, char **argv)
 		rules_load_path(set, argv[i], &diag);
 	rules_compile(set, stress, &diag);
 	rules_get_counts(set, &c);
-	printf("%zu rules loaded, %zu skipped, %zu errors, %zu warnings\n",
+	printf("%zu rules loaded, %zu skipped, %zu errors, %zu warnings",
 	    c.loaded, c.skipped, c.errors, c.warnings);
+	if (c.unread > 0)
+		printf("; %zu lines of directives not read", c.unread);
+	putchar('\n');
 	rules_set_free(&set);
 	g_free(dir);
 	g_free(local);

@@ -309,8 +309,9 @@ rules_setup(struct snap *snap, const char **err_r)
 	    local ? " then " : "", local ? local : "");
 	g_free(sa_dir);
 	log_sys(LOG_INFO, "rules: %s: %zu rules loaded, %zu skipped, %zu "
-	    "warnings (vigilctl rules lint lists them)", st->where, c.loaded,
-	    c.skipped, c.warnings);
+	    "warnings, %zu lines of directives not read (vigilctl rules lint "
+	    "lists them)", st->where, c.loaded, c.skipped, c.warnings,
+	    c.unread);
 	return st;
 }
 

@@ -172,7 +172,8 @@ int		 rules_compile(struct rules_set *, bool stress,
 /* Loading figures, for lint's last line. */
 struct rules_counts {
 	size_t	loaded;		/* rules that will run */
-	size_t	skipped;	/* unsupported directives, eval tests, bad rules */
+	size_t	skipped;	/* rules not run: eval tests, bad or too large */
+	size_t	unread;		/* lines of directives vigil does not read */
 	size_t	errors;
 	size_t	warnings;
 	size_t	by_type[RULE_NTYPES];

@@ -63,6 +63,8 @@ struct rules_set {
 	bool		 is_loading_shadow;
 	/* figures */
 	size_t		 nerrors, nwarnings, nskipped;
+	/* Lines of directives vigil does not read (not rules). */
+	size_t		 nunread;
 	/* Messages evaluated (atomic, any thread).  One counter for the
 	 * set, not one a rule: an atomic add on each of two thousand rules'
 	 * cache lines a message, from threads on both CPUs, cost more than

@@ -1107,7 +1107,7 @@ directive(struct pfile *pf, char *s, const char *line)
 			g_hash_table_insert(pf->unsupported, g_strdup(kw), u);
 		}
 		u->count++;
-		set->nskipped++;
+		set->nunread++;
 	}
 }
 

@@ -731,6 +731,7 @@ rules_get_counts(const struct rules_set *set, struct rules_counts *c)
 		c->by_type[set->order[i]->type]++;
 	}
 	c->skipped = set->nskipped;
+	c->unread = set->nunread;
 	c->errors = set->nerrors;
 	c->warnings = set->nwarnings;
 }
