@@ -112,6 +112,62 @@ ctl_limits(const struct ctl_opts *o, struct rules_limits *lim, char **dir_r,
 	cfg_unref(&c);
 }
 
+/* An eval function a skipped rule needs ("eval:FN is not implemented",
+ * "eval:FN('arg'): ... not computed"): counted by function. */
+static void
+count_eval(const char *name, const char *why, void *data)
+{
+	GHashTable *by_fn = data;
+	size_t n;
+	char *fn;
+
+	(void)name;
+	if (strncmp(why, "eval:", 5) != 0)
+		return;
+	why += 5;
+	n = strcspn(why, "( :");
+	if (n == 0)
+		return;
+	fn = g_strndup(why, n);
+	g_hash_table_replace(by_fn, fn, GSIZE_TO_POINTER(
+	    GPOINTER_TO_SIZE(g_hash_table_lookup(by_fn, fn)) + 1));
+}
+
+static gint
+by_count(gconstpointer a, gconstpointer b, gpointer data)
+{
+	GHashTable *by_fn = data;
+	size_t na = GPOINTER_TO_SIZE(g_hash_table_lookup(by_fn, a));
+	size_t nb = GPOINTER_TO_SIZE(g_hash_table_lookup(by_fn, b));
+
+	if (na != nb)
+		return na > nb ? -1 : 1;
+	return strcmp(a, b);
+}
+
+/* "eval functions vigil lacks: FN (N rules), ...", most rules first. */
+static void
+print_missing_evals(const struct rules_set *set)
+{
+	GHashTable *by_fn = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, NULL);
+	GList *keys, *l;
+
+	rules_skipped_each(set, count_eval, by_fn);
+	if (g_hash_table_size(by_fn) > 0) {
+		keys = g_list_sort_with_data(g_hash_table_get_keys(by_fn),
+		    by_count, by_fn);
+		printf("eval functions vigil lacks (rules each would bring):");
+		for (l = keys; l != NULL; l = l->next)
+			printf("%s %s (%zu)", l == keys ? "" : ",",
+			    (const char *)l->data, GPOINTER_TO_SIZE(
+			    g_hash_table_lookup(by_fn, l->data)));
+		putchar('\n');
+		g_list_free(keys);
+	}
+	g_hash_table_destroy(by_fn);
+}
+
 static int
 rules_lint(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -143,6 +199,7 @@ rules_lint(const struct ctl_opts *o, int argc, char **argv)
 		rules_load_path(set, argv[i], &diag);
 	rules_compile(set, stress, &diag);
 	rules_get_counts(set, &c);
+	print_missing_evals(set);
 	printf("%zu rules loaded, %zu skipped, %zu errors, %zu warnings",
 	    c.loaded, c.skipped, c.errors, c.warnings);
 	if (c.unread > 0)

@@ -95,6 +95,19 @@ printf 'body A /x/\n\000\000\001\002' >"$T/lint/binary.rules"
 run rules lint "$T/lint/binary.rules"
 status "rules lint: a binary file" 1
 expect "rules lint: a binary file, said so" "not a rules file: NUL byte at offset 11" "$T/out"
+# Eval functions vigil lacks: named with the rules each would bring.
+mkdir "$T/evals"
+cat >"$T/evals/e.rules" <<'RULES'
+header E1 eval:no_such_fn()
+body   E2 eval:no_such_fn('1')
+header E3 eval:other_missing()
+body   OK /x/
+RULES
+run rules lint "$T/evals/e.rules"
+status "rules lint: rules needing missing eval functions are skipped, not errors" 0
+expect "rules lint: missing eval functions, most rules first" \
+    "^eval functions vigil lacks \\(rules each would bring\\): no_such_fn \\(2\\), other_missing \\(1\\)$" "$T/out"
+expect "rules lint: those rules counted as skipped" "^1 rules loaded, 3 skipped" "$T/out"
 # SpamAssassin's own rules: what vigil skips are warnings; no typo found.
 if [ -d /usr/share/spamassassin ]; then
 	run rules lint --no-stress /usr/share/spamassassin

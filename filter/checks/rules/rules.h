@@ -178,6 +178,10 @@ struct rules_counts {
 	size_t	warnings;
 	size_t	by_type[RULE_NTYPES];
 };
+/* Each rule skipped and why ("eval:FN is not implemented", ...). */
+void		 rules_skipped_each(const struct rules_set *,
+		    void (*fn)(const char *name, const char *why, void *),
+		    void *data);
 void		 rules_get_counts(const struct rules_set *,
 		    struct rules_counts *);
 size_t		 rules_count(const struct rules_set *);

@@ -723,6 +723,18 @@ rules_compile(struct rules_set *set, bool stress,
 }
 
 void
+rules_skipped_each(const struct rules_set *set,
+    void (*fn)(const char *name, const char *why, void *), void *data)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, set->skipped);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		fn(k, v, data);
+}
+
+void
 rules_get_counts(const struct rules_set *set, struct rules_counts *c)
 {
 	memset(c, 0, sizeof(*c));
