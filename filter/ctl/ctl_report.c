@@ -5,7 +5,9 @@
  * top rules by hits and by false positives (the hits of quarantined
  * messages that were released: the released copy's record names the
  * entry), the top rejected client networks (/24, /48) and sender domains,
- * Bayes readiness, AV detections by signature and check failures.
+ * Bayes readiness, AV detections by signature, check failures and DNS
+ * list health (messages whose lookups all answered within the budget,
+ * and those scored without a disabled list).
  * --html writes the same as one self-contained page: inline CSS and SVG
  * bar charts, each bar a <path> whose <title> says "LABEL: COUNT"; no
  * script, font or other file.
@@ -31,6 +33,7 @@
 struct period {
 	unsigned	 n;
 	GHashTable	*action, *rules, *fp, *nets, *domains, *av, *failures;
+	GHashTable	*dnsbl;		/* DNS list health: messages by state */
 	unsigned	 hour[24];
 	unsigned	*day;		/* ndays */
 	unsigned	*hourly;	/* nhours, ending now */
@@ -54,7 +57,7 @@ static void
 period_init(struct period *p, unsigned ndays, unsigned nhours)
 {
 	GHashTable **t[] = { &p->action, &p->rules, &p->fp, &p->nets,
-	    &p->domains, &p->av, &p->failures };
+	    &p->domains, &p->av, &p->failures, &p->dnsbl };
 
 	for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
 		*t[i] = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
@@ -67,7 +70,7 @@ static void
 period_free(struct period *p)
 {
 	GHashTable *t[] = { p->action, p->rules, p->fp, p->nets, p->domains,
-	    p->av, p->failures };
+	    p->av, p->failures, p->dnsbl };
 
 	for (size_t i = 0; i < G_N_ELEMENTS(t); i++)
 		g_hash_table_destroy(t[i]);
@@ -115,6 +118,29 @@ network(const char *addr)
 		return g_strdup_printf("%s/48", out);
 	}
 	return NULL;
+}
+
+/* A message's "dnsbl" field: each list it went without (disabled), and
+ * whether every lookup answered within the budget. */
+static void
+count_dnsbl(struct period *p, struct json_object *o)
+{
+	struct json_object *d;
+	char *key;
+
+	if (lr_num(o, "answered", 0) < lr_num(o, "lookups", 0))
+		count(p->dnsbl, "lookups unanswered within the budget");
+	else
+		count(p->dnsbl, "every lookup answered");
+	if (json_object_object_get_ex(o, "disabled", &d) &&
+	    json_object_is_type(d, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(d); i++) {
+			key = g_strdup_printf("scored without %s (disabled)",
+			    json_object_get_string(
+			    json_object_array_get_idx(d, i)));
+			count(p->dnsbl, key);
+			g_free(key);
+		}
 }
 
 static void
@@ -184,6 +210,9 @@ take(void *arg, struct json_object *rec)
 		for (size_t i = 0; i < json_object_array_length(o); i++)
 			count(p->failures, json_object_get_string(
 			    json_object_array_get_idx(o, i)));
+	if (json_object_object_get_ex(rec, "dnsbl", &o) &&
+	    json_object_is_type(o, json_type_object))
+		count_dnsbl(p, o);
 	if (json_object_object_get_ex(rec, "bayes", &o) &&
 	    !json_object_is_type(o, json_type_null))
 		p->bayes_voted++;
@@ -341,6 +370,7 @@ write_text(struct report *r, const char *since)
 	    "-", r->cur.bayes_voted, r->cur.n, r->prev.bayes_voted, r->prev.n);
 	text_table("AV detections by signature", r->cur.av, r->prev.av);
 	text_table("check failures", r->cur.failures, r->prev.failures);
+	text_table("DNS list health (messages)", r->cur.dnsbl, r->prev.dnsbl);
 }
 
 /* ---------------------------------------------------------------- html */
@@ -555,6 +585,8 @@ write_html(struct report *r, const char *since, const char *path)
 	    r->prev.av);
 	html_top(f, "plot-failures", "Check failures", r->cur.failures,
 	    r->prev.failures);
+	html_top(f, "plot-dnsbl", "DNS list health (messages)", r->cur.dnsbl,
+	    r->prev.dnsbl);
 	fprintf(f, "</body></html>\n");
 	if (fclose(f) != 0) {
 		fprintf(stderr, "vigilctl report: --html %s: %s\n", path,

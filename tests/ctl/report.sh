@@ -75,6 +75,7 @@ section("top rejected client networks", "nets")
 section("top rejected sender domains", "domains")
 section("AV detections by signature", "av")
 section("check failures", "failures")
+section("DNS list health (messages)", "dnsbl")
 if not e["fp"]:
 	errs.append("the generated log has no false positive (test data)")
 if errs: print("\n".join(errs))
@@ -172,15 +173,16 @@ check("plot-hourly", ["%s: %d" % x for x in zip(e["hourly_labels"], e["hourly"])
 order = ["accept", "tag", "quarantine", "reject", "tempfail", "discard"]
 check("plot-action", ["%s: %d" % (a, e["action"][a]) for a in order if a in e["action"]])
 for pid, key in (("plot-rules", "rules"), ("plot-fp", "fp"), ("plot-nets", "nets"),
-    ("plot-domains", "domains"), ("plot-av", "av"), ("plot-failures", "failures")):
+    ("plot-domains", "domains"), ("plot-av", "av"), ("plot-failures", "failures"),
+    ("plot-dnsbl", "dnsbl")):
 	check(pid, top(key))
 if errs: print("\n".join(errs))
 n = sum(len(v) for v in p.plots.values())
 print("%d plots, %d bars" % (len(p.plots), n))
-sys.exit(1 if errs or len(p.plots) != 10 else 0)
+sys.exit(1 if errs or len(p.plots) != 11 else 0)
 EOP
 then
-	ok "Chromium's DOM: 10 plots, every bar a non-empty path titled with its count"
+	ok "Chromium's DOM: 11 plots, every bar a non-empty path titled with its count"
 else
 	bad "plots in the rendered page"
 fi

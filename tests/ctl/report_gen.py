@@ -20,6 +20,7 @@ rules = ["BAYES_99", "SUBJ_ALL_CAPS", "MISSING_MID", "DEAR_FRIEND",
 nets = ["198.51.100.%d", "203.0.113.%d", "192.0.2.%d"]
 domains = ["spam.example", "bulk.example", "Pharma.Example"]
 sigs = ["Eicar-Signature", "Win.Trojan.Agent-1", "Doc.Dropper.X"]
+zones = ["zen.spamhaus.org", "bl.spamcop.net", "multi.uribl.com"]
 
 def clear(ts):
 	"""Away from the period's, days' and hours' boundaries."""
@@ -54,6 +55,11 @@ for i in range(1000):
 		r["quarantine"] = "id%04d" % i
 	r["bayes"] = None if rng.random() < 0.5 else 0.5
 	r["bayes_state"] = "voting"
+	if rng.random() < 0.8:	# DNS lists on: lookups, some unanswered
+		n = rng.randint(1, 6)
+		r["dnsbl"] = {"lookups": n, "answered": n if rng.random() < 0.85
+			else rng.randint(0, n - 1),
+			"disabled": rng.sample(zones, rng.choice([0] * 8 + [1, 2]))}
 	recs.append(r)
 # Releases of some quarantined entries: each a later, accepted record.
 quar = [r for r in recs if "quarantine" in r]
@@ -79,7 +85,7 @@ prev = [r for r in recs if r["ts"] < start]
 exp = {"total": len(cur), "previous": len(prev), "action": {}, "day": [0] * 7,
        "hourly": [0] * 168,
        "hour": [0] * 24, "rules": {}, "fp": {}, "nets": {}, "domains": {},
-       "av": {}, "failures": {}}
+       "av": {}, "failures": {}, "dnsbl": {}}
 import time
 byid = {r["quarantine"]: r for r in recs if "quarantine" in r}
 for r in cur:
@@ -97,6 +103,12 @@ for r in cur:
 		cnt(exp["av"], r["av"]["name"])
 	for c in r["failures"]:
 		cnt(exp["failures"], c)
+	if "dnsbl" in r:
+		d = r["dnsbl"]
+		cnt(exp["dnsbl"], "every lookup answered" if d["answered"] >= d["lookups"]
+		    else "lookups unanswered within the budget")
+		for z in d["disabled"]:
+			cnt(exp["dnsbl"], "scored without %s (disabled)" % z)
 	if "release" in r and r["release"] in byid:
 		for k in byid[r["release"]]["hits"]:
 			cnt(exp["fp"], k)

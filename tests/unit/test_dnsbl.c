@@ -379,9 +379,24 @@ test_askdns_dkim(void **unused)
 	free(zone);
 }
 
+/* The message's "dnsbl" field for the log (vigilctl report), or NULL. */
+static const char *
+dnsbl_field(struct msg *m)
+{
+	const char *k, *json;
+
+	for (size_t i = 0; i < msg_field_count(m); i++) {
+		msg_field(m, i, &k, &json);
+		if (strcmp(k, "dnsbl") == 0)
+			return json;
+	}
+	return NULL;
+}
+
 /* A list that never answers costs the budget (nothing with a zone
  * file), and after DNSBL_TIMEOUTS messages is disabled; stats and
- * `vigil -n` show the disabled lists. */
+ * `vigil -n` show the disabled lists; the log's "dnsbl" field says the
+ * lookups left unanswered, then the lists a message went without. */
 static void
 test_disabled_reported(void **unused)
 {
@@ -393,13 +408,22 @@ test_disabled_reported(void **unused)
 
 	(void)unused;
 	for (int i = 0; i < 3; i++) {
+		const char *j;
+		int lookups = -1, answered = -1;
+
 		m = scan_from(s, "192.0.2.3", msg_plain);
 		EXPECT_MISS(m, "RCVD_IN_T_SLOW");
+		assert_non_null(j = dnsbl_field(m));
+		assert_int_equal(sscanf(j, "{\"lookups\":%d,\"answered\":%d,",
+		    &lookups, &answered), 2);
+		assert_true(answered < lookups);	/* slow.test */
 		msg_end(&m);
 	}
 	m = scan_from(s, "192.0.2.3", msg_plain);
 	assert_non_null(strstr(find_hit(m, "DNSBL_LIST_DISABLED")->detail,
 	    "slow.test"));
+	assert_non_null(dnsbl_field(m));
+	assert_non_null(strstr(dnsbl_field(m), "\"slow.test\""));
 	msg_end(&m);
 
 	assert_non_null(f = open_memstream(&buf, &len));

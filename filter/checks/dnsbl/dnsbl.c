@@ -29,6 +29,7 @@
 
 #include "cfg.h"
 #include "check.h"
+#include "json.h"
 #include "lib/arena.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -740,6 +741,32 @@ rule_hits(struct dmsg *dm, struct msg *m, const struct dnsbl_rule *r,
 	return false;
 }
 
+/*
+ * The log record's "dnsbl": {"lookups":N,"answered":N,"disabled":[ZONE..]}
+ * (vigilctl report's DNS list health): how many lookups the message
+ * made, how many answered within DNSListsBudget, and the lists it was
+ * scored without.
+ */
+static void
+health_field(struct dmsg *dm, struct msg *m, size_t answered)
+{
+	struct arena *a = msg_arena(m);
+	GString *s = g_string_new(NULL);
+	GHashTableIter it;
+	gpointer k;
+
+	g_string_append_printf(s, "{\"lookups\":%u,\"answered\":%zu,"
+	    "\"disabled\":[", g_hash_table_size(dm->by_name), answered);
+	g_hash_table_iter_init(&it, dm->disabled);
+	for (bool first = true; g_hash_table_iter_next(&it, &k, NULL);
+	    first = false)
+		g_string_append_printf(s, "%s%s", first ? "" : ",",
+		    json_string(a, k));
+	g_string_append(s, "]}");
+	msg_set_field(m, "dnsbl", arena_strdup(a, s->str));
+	g_string_free(s, TRUE);
+}
+
 static enum check_rc
 dnsbl_run(void *state, struct msg *m, enum check_phase phase,
     const char **why_r)
@@ -813,6 +840,7 @@ dnsbl_run(void *state, struct msg *m, enum check_phase phase,
 	}
 	atomic_fetch_add(&st->n_hits, nhits);
 	dnsbl_zones_without(m, dm->disabled);
+	health_field(dm, m, answered);
 	return CHECK_DONE;
 }
 
