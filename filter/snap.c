@@ -14,6 +14,7 @@
 #include "check.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "quarantine/quarantine.h"
 #include "snap.h"
 
 #define MAX_CHECKS	32
@@ -131,6 +132,8 @@ core_setup(struct snap *s, char **err_r)
 			log_oom(64, "snap");
 		return -1;
 	}
+	if (!quarantine_cfg_check(c, err_r))
+		return -1;
 	if (cfg_str(c, "AuthservID") != NULL)
 		s->authserv_id = strdup(cfg_str(c, "AuthservID"));
 	else if (gethostname(host, sizeof(host)) == 0) {

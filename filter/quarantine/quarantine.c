@@ -615,6 +615,23 @@ quarantine_is_shared(const struct cfg *c)
 }
 
 bool
+quarantine_cfg_check(const struct cfg *c, char **err_r)
+{
+	const char *uri = cfg_str(c, "QuarantineDB");
+	char *why = NULL;
+
+	*err_r = NULL;
+	if (uri == NULL || qpg_uri_check(uri, &why))
+		return true;
+	/* Not the URI itself: it may hold a password. */
+	if (asprintf(err_r, "QuarantineDB: %s", why != NULL ? why :
+	    "cannot be read") < 0)
+		*err_r = NULL;
+	free(why);
+	return false;
+}
+
+bool
 quarantine_never_used(const struct cfg *c)
 {
 	const char *dir = cfg_str(c, "QuarantineDir");

@@ -96,6 +96,11 @@ struct qstore	*quarantine_open_at(const struct cfg *, const char *where,
 		    bool create, char **err_r);
 /* Is the configured store a database shared by hosts (QuarantineDB)? */
 bool		 quarantine_is_shared(const struct cfg *);
+/* QuarantineDB, when set, is a URI libpq reads; false and *err_r
+ * (malloc'd) if not.  Checked when a configuration is loaded, so that
+ * vigil -n and a start refuse it rather than the first quarantined
+ * message. */
+bool		 quarantine_cfg_check(const struct cfg *, char **err_r);
 /* A folder store whose folder exists and holds no index yet: a fresh
  * install with nothing quarantined (never true of a database). */
 bool		 quarantine_never_used(const struct cfg *);

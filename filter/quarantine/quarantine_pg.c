@@ -92,6 +92,31 @@ qpg_is_uri(const char *s)
 	    strncmp(s, "postgres://", 11) == 0);
 }
 
+bool
+qpg_uri_check(const char *uri, char **err_r)
+{
+	PQconninfoOption *o;
+	char *perr = NULL;
+
+	*err_r = NULL;
+	if (!qpg_is_uri(uri)) {
+		*err_r = strdup("not a postgresql:// URI");
+		return false;
+	}
+	if ((o = PQconninfoParse(uri, &perr)) == NULL) {
+		/* libpq's message ends with a newline. */
+		if (perr != NULL)
+			perr[strcspn(perr, "\n")] = '\0';
+		if (asprintf(err_r, "%s", perr != NULL ? perr :
+		    "cannot be read") < 0)
+			*err_r = NULL;
+		PQfreemem(perr);
+		return false;
+	}
+	PQconninfoFree(o);
+	return true;
+}
+
 /* A connection and how long any answer may take. */
 struct pg_conn {
 	PGconn		*c;

@@ -78,6 +78,8 @@ bool		 quarantine_sq_import_extra(struct qstore *,
 #define QPG_SCHEMA_VERSION	1
 
 bool		 qpg_is_uri(const char *s);
+/* Can libpq read the URI?  If not, false and *err_r (malloc'd) says why. */
+bool		 qpg_uri_check(const char *uri, char **err_r);
 bool		 qpg_put(struct arena *a, const char *uri, struct msg *m,
 		    const struct verdict *v, const char *id,
 		    const unsigned char *raw, size_t len, const char **err_r);

@@ -829,6 +829,46 @@ test_schema_upgrade_versions(void **unused)
 	fixture_free(f);
 }
 
+/* A QuarantineDB libpq cannot read is refused when the configuration
+ * is loaded (vigil -n, start, reload), not at the first quarantined
+ * message; the error names the option, never the URI (a password). */
+static void
+test_db_uri_checked_at_load(void **state)
+{
+	static const char *const bad[] = {
+		"QuarantineDB=mysql://vigil:s3cret@db/vigil",
+		"QuarantineDB=postgresql://vigil:s3cret@db/vigil?nosuch=1",
+	};
+	static const char *const good[] = {
+		"QuarantineDB=postgresql://vigil:s3cret@db.example:5432/vigil"
+		    "?connect_timeout=5",
+	};
+	struct cfg *c;
+	struct snap *s;
+	char *err = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		c = cfg_load(NULL, &bad[i], 1, &err);
+		assert_non_null(c);
+		s = snap_build(c, &err);
+		assert_null(s);
+		assert_non_null(err);
+		assert_non_null(strstr(err, "QuarantineDB: "));
+		assert_null(strstr(err, "s3cret"));
+		free(err);
+		err = NULL;
+		cfg_unref(&c);
+	}
+	c = cfg_load(NULL, good, 1, &err);
+	assert_non_null(c);
+	s = snap_build(c, &err);	/* no connection is made here */
+	if (s == NULL)
+		fail_msg("snap_build: %s", err);
+	snap_unref(&s);
+	cfg_unref(&c);
+}
+
 int
 main(void)
 {
@@ -847,6 +887,7 @@ main(void)
 		cmocka_unit_test(test_key_owner),
 		cmocka_unit_test(test_key_mode),
 		cmocka_unit_test(test_schema_upgrade_versions),
+		cmocka_unit_test(test_db_uri_checked_at_load),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
