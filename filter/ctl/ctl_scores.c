@@ -181,7 +181,11 @@ learn_one(void *arg, const char *name, const unsigned char *data, size_t len)
 		g_array_index(l->name_n, uint32_t, e->hits[i])++;
 	bayes_tokenize(msg_arena(m), msg_view(m), &tk);
 	e->ntoks = tk.n;
-	e->toks = g_memdup2(tk.v, (tk.n + 1) * sizeof(*tk.v));
+	/* One more than n, so that a message without tokens has an array
+	 * too; only the n the tokenizer made are copied. */
+	e->toks = g_new0(uint64_t, tk.n + 1);
+	if (tk.n > 0)
+		memcpy(e->toks, tk.v, tk.n * sizeof(*tk.v));
 	g_ptr_array_add(l->ex, e);
 	msg_end(&m);
 	return 0;
