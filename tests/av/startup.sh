@@ -3,12 +3,6 @@
 # message naming it: the daemon (vigil -f), its config check (vigil -n)
 # and vigilctl scan all refuse.  A database that exists lets them start.
 set -u
-# The sanitizer build: every vigil here loads (or fails to load) a
-# ClamAV engine and exits normally, and what libclamav itself leaves at
-# exit is suppressed by its internal frames (tests/lsan.supp), which only
-# ASan's slow unwinder reaches through libclamav; other builds ignore it.
-ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0"
-export ASAN_OPTIONS
 top_srcdir=${top_srcdir:-.}
 top_builddir=${top_builddir:-.}
 conf=$top_srcdir/samples/vigil.conf
