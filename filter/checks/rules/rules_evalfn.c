@@ -617,18 +617,20 @@ received_times(const struct rules_input *in, GArray *out)
 	g_ptr_array_free(rcvd, TRUE);
 }
 
-/* check_for_shifted_date(min, max): the Date header minus the closest
- * Received date, in [min, max) hours ('undef': open). */
-static double
-shifted_date(const struct rules_input *in, const char *const *args,
-    size_t nargs, const char **where_r)
+/* The difference of the message being evaluated, worked out by the
+ * first of the (13) check_for_shifted_date rules and kept for the others
+ * until rules_evalfn_reset(). */
+static _Thread_local const struct rules_input *shifted_in;
+static _Thread_local int64_t shifted_diff;
+
+/* The Date header minus the closest Received date, in seconds (0 when
+ * either is missing). */
+static int64_t
+date_diff(const struct rules_input *in)
 {
 	GArray *times = g_array_new(FALSE, FALSE, sizeof(int64_t));
 	int64_t date, diff = 0;
-	bool lo, hi;
 
-	(void)nargs;
-	*where_r = "Date";
 	if (date_header_time(in, &date)) {
 		received_times(in, times);
 		if (times->len > 0) {
@@ -652,6 +654,25 @@ shifted_date(const struct rules_input *in, const char *const *args,
 		}
 	}
 	g_array_free(times, TRUE);
+	return diff;
+}
+
+/* check_for_shifted_date(min, max): the Date header minus the closest
+ * Received date, in [min, max) hours ('undef': open). */
+static double
+shifted_date(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	int64_t diff;
+	bool lo, hi;
+
+	(void)nargs;
+	*where_r = "Date";
+	if (shifted_in != in) {
+		shifted_diff = date_diff(in);
+		shifted_in = in;
+	}
+	diff = shifted_diff;
 	lo = strcmp(args[0], "undef") == 0 || (double)diff >= 3600.0 *
 	    g_ascii_strtod(args[0], NULL);
 	hi = strcmp(args[1], "undef") == 0 || (double)diff < 3600.0 *
@@ -786,5 +807,6 @@ rules_evalfn_reset(void)
 {
 	rules_eval_mime_reset();
 	rules_eval_head_reset();
+	shifted_in = NULL;
 	cur_set = NULL;
 }
