@@ -355,7 +355,8 @@ static GRegex *
 re_once(gsize *slot, const char *re, GRegexCompileFlags fl)
 {
 	if (g_once_init_enter(slot)) {
-		GRegex *r = g_regex_new(re, fl, 0, NULL);
+		/* G_REGEX_OPTIMIZE: PCRE2's JIT, the same matches */
+		GRegex *r = g_regex_new(re, fl | G_REGEX_OPTIMIZE, 0, NULL);
 
 		/* a pattern that does not compile is kept as 1, not NULL,
 		 * as g_once needs a non-zero value */
