@@ -811,5 +811,6 @@ rules_evalfn_reset(void)
 	rules_eval_mime_reset();
 	rules_eval_head_reset();
 	shifted_in = NULL;
+	rules_relays_forget();
 	cur_set = NULL;
 }
