@@ -193,8 +193,10 @@ body_length(const struct rules_input *in, const char *const *args,
 		return 0;
 	if (strncmp(in->full, "\n", 1) == 0)
 		len = in->full_len - 1;
-	else if ((sep = g_strstr_len(in->full, (gssize)in->full_len,
-	    "\n\n")) != NULL)
+	/* g_strstr_len's answer (it stops at a NUL too), by the C
+	 * library's faster search */
+	else if ((sep = memmem(in->full, strnlen(in->full, in->full_len),
+	    "\n\n", 2)) != NULL)
 		len = in->full_len - (size_t)(sep + 2 - in->full);
 	*where_r = "body";
 	return len <= strtoul(args[0], NULL, 10);
@@ -348,11 +350,28 @@ static const struct { const char *name, *off; } tzs[] = {
 /* The first match of re in s (case-insensitive when ci), replaced by " "
  * as Perl's s/re/ / does; the groups' texts into g (g_free them).  False
  * when no match. */
-static bool
-subst(GString *s, const char *re, bool ci, char **g, int ng)
+/* The compiled re, made once per process in *slot (every caller passes
+ * its own static slot for one fixed pattern); NULL if it does not
+ * compile. */
+static GRegex *
+re_once(gsize *slot, const char *re, GRegexCompileFlags fl)
 {
-	GRegex *r = g_regex_new(re, G_REGEX_RAW | (ci ? G_REGEX_CASELESS : 0),
-	    0, NULL);
+	if (g_once_init_enter(slot)) {
+		/* G_REGEX_OPTIMIZE: PCRE2's JIT, the same matches */
+		GRegex *r = g_regex_new(re, fl | G_REGEX_OPTIMIZE, 0, NULL);
+
+		/* a pattern that does not compile is kept as 1, not NULL,
+		 * as g_once needs a non-zero value */
+		g_once_init_leave(slot, r != NULL ? (gsize)r : 1);
+	}
+	return *slot == 1 ? NULL : (GRegex *)*slot;
+}
+
+static bool
+subst(GString *s, gsize *slot, const char *re, bool ci, char **g, int ng)
+{
+	GRegex *r = re_once(slot, re, G_REGEX_RAW |
+	    (ci ? G_REGEX_CASELESS : 0));
 	GMatchInfo *mi = NULL;
 	bool ok = false;
 	int so, eo;
@@ -366,8 +385,6 @@ subst(GString *s, const char *re, bool ci, char **g, int ng)
 		ok = true;
 	}
 	g_match_info_free(mi);
-	if (r != NULL)
-		g_regex_unref(r);
 	return ok;
 }
 
@@ -393,6 +410,7 @@ parse_date(const char *date, int64_t *t_r)
 	long yyyy, dd, mon, hh = 0, mm = 0, ss = 0, maxdd;
 	bool ok = false;
 	int64_t t, days, y;
+	static gsize re_date[6];
 
 	/* " $date ", ", *" -> " ", blanks squeezed */
 	g_string_append_c(s, ' ');
@@ -417,16 +435,16 @@ parse_date(const char *date, int64_t *t_r)
 		s = q;
 	}
 #define MONTHS "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-	if (subst(s, " (\\d+) " MONTHS " (\\d{4}) ", true, g, 3)) {
+	if (subst(s, &re_date[0], " (\\d+) " MONTHS " (\\d{4}) ", true, g, 3)) {
 		dd = atol(g[0]);
 		mon = month_of(g[1]);
 		yyyy = atol(g[2]);
-	} else if (subst(s, " " MONTHS " +(\\d+) \\d+:\\d+:\\d+ (\\d{4}) ",
+	} else if (subst(s, &re_date[1], " " MONTHS " +(\\d+) \\d+:\\d+:\\d+ (\\d{4}) ",
 	    true, g, 3)) {
 		dd = atol(g[1]);
 		mon = month_of(g[0]);
 		yyyy = atol(g[2]);
-	} else if (subst(s, " (\\d+) " MONTHS " (\\d{2,3}) ", true, g, 3)) {
+	} else if (subst(s, &re_date[2], " (\\d+) " MONTHS " (\\d{2,3}) ", true, g, 3)) {
 		dd = atol(g[0]);
 		mon = month_of(g[1]);
 		yyyy = atol(g[2]);
@@ -441,17 +459,17 @@ parse_date(const char *date, int64_t *t_r)
 		g_free(g[i]);
 		g[i] = NULL;
 	}
-	if (subst(s, " (\\d?\\d):(\\d\\d)(:(\\d\\d))? ", false, g, 4)) {
+	if (subst(s, &re_date[3], " (\\d?\\d):(\\d\\d)(:(\\d\\d))? ", false, g, 4)) {
 		hh = atol(g[0]);
 		mm = atol(g[1]);
 		ss = g[3] != NULL ? atol(g[3]) : 0;
 	}
-	if (subst(s, " ([-+]\\d{4}) ", false, &tz, 1))
+	if (subst(s, &re_date[4], " ([-+]\\d{4}) ", false, &tz, 1))
 		;
 	else {
 		char *name = NULL;
 
-		if (subst(s, "\\b([A-Z]{2,4}(?:-DST)?)\\b", false, &name, 1))
+		if (subst(s, &re_date[5], "\\b([A-Z]{2,4}(?:-DST)?)\\b", false, &name, 1))
 			for (size_t i = 0; i < G_N_ELEMENTS(tzs); i++)
 				if (strcmp(tzs[i].name, name) == 0)
 					tz = g_strdup(tzs[i].off);
@@ -564,25 +582,32 @@ received_times(const struct rules_input *in, GArray *out)
 		else
 			g_free(v);
 	}
-	if (rcvd->len > 0 && (g_regex_match_simple("\\bfrom (?:localhost\\s|"
-	    "(?:\\S+ ){1,2}\\S*\\b127\\.0\\.0\\.1\\b)", rcvd->pdata[0], 0, 0) ||
-	    g_regex_match_simple("qmail \\d+ invoked by uid \\d+",
-	    rcvd->pdata[0], 0, 0)))
+	/* the patterns as g_regex_match_simple() ran them (UTF-8 mode, which
+	 * fails on a header that is not UTF-8), compiled once */
+	static gsize re_local, re_qmail, re_fetchmail, re_date_utf8, re_date;
+	GRegex *local = re_once(&re_local, "\\bfrom (?:localhost\\s|"
+	    "(?:\\S+ ){1,2}\\S*\\b127\\.0\\.0\\.1\\b)", 0);
+	GRegex *qmail = re_once(&re_qmail, "qmail \\d+ invoked by uid \\d+",
+	    0);
+	GRegex *fetchmail = re_once(&re_fetchmail, "\\bby localhost with "
+	    "\\w+ \\(fetchmail-[\\d.]+", 0);
+	GRegex *date_utf8 = re_once(&re_date_utf8, "\\s.?\\d+ \\S\\S\\S \\d+ "
+	    "\\d+:\\d+:\\d+ \\S+", 0);
+	GRegex *date_re = re_once(&re_date, "(\\s.?\\d+ \\S\\S\\S \\d+ "
+	    "\\d+:\\d+:\\d+ \\S+)", G_REGEX_RAW);
+
+	if (rcvd->len > 0 && (g_regex_match(local, rcvd->pdata[0], 0, NULL) ||
+	    g_regex_match(qmail, rcvd->pdata[0], 0, NULL)))
 		nlocal = 1;
-	if (rcvd->len > (guint)nlocal && g_regex_match_simple("\\bby "
-	    "localhost with \\w+ \\(fetchmail-[\\d.]+", rcvd->pdata[nlocal],
-	    0, 0))
+	if (rcvd->len > (guint)nlocal && g_regex_match(fetchmail,
+	    rcvd->pdata[nlocal], 0, NULL))
 		first = (size_t)nlocal + 1;	/* both fetchmail's */
 	for (size_t i = first; i < rcvd->len; i++) {
 		GMatchInfo *mi = NULL;
 		int64_t t;
 
-		if (g_regex_match_simple("\\s.?\\d+ \\S\\S\\S \\d+ "
-		    "\\d+:\\d+:\\d+ \\S+", rcvd->pdata[i], 0, 0)) {
-			GRegex *re = g_regex_new("(\\s.?\\d+ \\S\\S\\S \\d+ "
-			    "\\d+:\\d+:\\d+ \\S+)", G_REGEX_RAW, 0, NULL);
-
-			if (g_regex_match(re, rcvd->pdata[i], 0, &mi)) {
+		if (g_regex_match(date_utf8, rcvd->pdata[i], 0, NULL)) {
+			if (g_regex_match(date_re, rcvd->pdata[i], 0, &mi)) {
 				char *d = g_match_info_fetch(mi, 1);
 
 				if (parse_date(d, &t))
@@ -590,24 +615,25 @@ received_times(const struct rules_input *in, GArray *out)
 				g_free(d);
 			}
 			g_match_info_free(mi);
-			g_regex_unref(re);
 		}
 	}
 	g_ptr_array_free(rcvd, TRUE);
 }
 
-/* check_for_shifted_date(min, max): the Date header minus the closest
- * Received date, in [min, max) hours ('undef': open). */
-static double
-shifted_date(const struct rules_input *in, const char *const *args,
-    size_t nargs, const char **where_r)
+/* The difference of the message being evaluated, worked out by the
+ * first of the (13) check_for_shifted_date rules and kept for the others
+ * until rules_evalfn_reset(). */
+static _Thread_local const struct rules_input *shifted_in;
+static _Thread_local int64_t shifted_diff;
+
+/* The Date header minus the closest Received date, in seconds (0 when
+ * either is missing). */
+static int64_t
+date_diff(const struct rules_input *in)
 {
 	GArray *times = g_array_new(FALSE, FALSE, sizeof(int64_t));
 	int64_t date, diff = 0;
-	bool lo, hi;
 
-	(void)nargs;
-	*where_r = "Date";
 	if (date_header_time(in, &date)) {
 		received_times(in, times);
 		if (times->len > 0) {
@@ -631,6 +657,25 @@ shifted_date(const struct rules_input *in, const char *const *args,
 		}
 	}
 	g_array_free(times, TRUE);
+	return diff;
+}
+
+/* check_for_shifted_date(min, max): the Date header minus the closest
+ * Received date, in [min, max) hours ('undef': open). */
+static double
+shifted_date(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	int64_t diff;
+	bool lo, hi;
+
+	(void)nargs;
+	*where_r = "Date";
+	if (shifted_in != in) {
+		shifted_diff = date_diff(in);
+		shifted_in = in;
+	}
+	diff = shifted_diff;
 	lo = strcmp(args[0], "undef") == 0 || (double)diff >= 3600.0 *
 	    g_ascii_strtod(args[0], NULL);
 	hi = strcmp(args[1], "undef") == 0 || (double)diff < 3600.0 *
@@ -765,5 +810,7 @@ rules_evalfn_reset(void)
 {
 	rules_eval_mime_reset();
 	rules_eval_head_reset();
+	shifted_in = NULL;
+	rules_relays_forget();
 	cur_set = NULL;
 }

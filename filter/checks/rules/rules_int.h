@@ -122,6 +122,8 @@ char	*rules_get(const struct rules_input *, const char *hdr,
 int	relays_which(const char *name);
 void	relays_build(const struct rules_input *, char **trusted_r,
 	    char **untrusted_r);
+/* Drops the lists relays_build() kept for the message evaluated. */
+void	rules_relays_forget(void);
 
 /* rules_pf.c: the literal prefilter of one rule type. */
 struct rules_pf;

@@ -26,6 +26,7 @@
 #include "lib/log.h"
 #include "checks/rules/rules.h"
 #include "checks/rules/rules_int.h"
+#include "checks/rules/rules_eval_int.h"
 
 struct relay {
 	char	*ip, *rdns, *helo, *by, *ident, *envfrom, *id, *auth;
@@ -236,10 +237,45 @@ relays_which(const char *name)
 	return -1;
 }
 
+/* The lists of the message being evaluated: the header rules'
+ * X-Spam-Relays-* slots and the eval functions ask for them apart, so
+ * they are parsed once and kept until rules_relays_forget(), as long as
+ * an evaluation runs (rules_evalfn_set()). */
+static _Thread_local const struct rules_input *kept_in;
+static _Thread_local char *kept_t, *kept_u;
+
+void
+rules_relays_forget(void)
+{
+	g_free(kept_t);
+	g_free(kept_u);
+	kept_t = kept_u = NULL;
+	kept_in = NULL;
+}
+
+static void relays_parse(const struct rules_input *, char **, char **);
+
 /* Both lists for in, from one pass over its Received headers;
  * g_malloc'd. */
 void
 relays_build(const struct rules_input *in, char **trusted_r,
+    char **untrusted_r)
+{
+	if (rules_evalfn_set() == NULL) {
+		relays_parse(in, trusted_r, untrusted_r);
+		return;
+	}
+	if (kept_in != in || kept_t == NULL) {
+		rules_relays_forget();
+		relays_parse(in, &kept_t, &kept_u);
+		kept_in = in;
+	}
+	*trusted_r = g_strdup(kept_t);
+	*untrusted_r = g_strdup(kept_u);
+}
+
+static void
+relays_parse(const struct rules_input *in, char **trusted_r,
     char **untrusted_r)
 {
 	GString *trusted, *untrusted;
