@@ -23,7 +23,11 @@
  * Two models, SpamAssassin's score sets: with Bayes (set 2, the
  * `score NAME a b c d` line's third and fourth values) and without it
  * (first and second), the one a fresh install uses before Bayes has
- * learned enough.
+ * learned enough.  That set's threshold aims at half the false positives
+ * of the other (--fp-target-untrained): on a fresh install the rules
+ * alone decide, with no site Bayes to pull a commercial-looking ham back,
+ * and a threshold placed at exactly the target on held-out mail exceeds
+ * it on about half of the new mail it meets.
  */
 #include "config.h"
 
@@ -587,7 +591,8 @@ cmp_str(const void *a, const void *b)
 static void
 write_scores(FILE *out, const struct learn *l, const char *const *feat,
     size_t nfeat, const struct model *plain, const struct model *bayes,
-    double fp_target, unsigned min_hits, const char *sources)
+    double fp_target, double fp_untrained, unsigned min_hits,
+    const char *sources)
 {
 	size_t	 nspam = 0, nham = 0;
 	time_t	 now = time(NULL);
@@ -608,10 +613,10 @@ write_scores(FILE *out, const struct learn *l, const char *const *feat,
 	    "# Model: logistic regression, L2 lambda %g (with Bayes) and %g "
 	    "(without),\n# %u folds, findings seen in at least %u messages; "
 	    "Bayes left-one-out.\n# Threshold: TagScore at %.3g %% of "
-	    "held-out ham.\n",
+	    "held-out ham (%.3g %% without Bayes).\n",
 	    date, nspam, nham, sources, (unsigned long long)l->ndup,
 	    bayes->lambda, plain->lambda, l->folds, min_hits,
-	    fp_target * 100);
+	    fp_target * 100, fp_untrained * 100);
 	fprintf(out, "# Held out, with Bayes:    FP %.2f %% (%u), FN %.2f %% "
 	    "(%u)\n", nham ? 100.0 * bayes->cv_fp / nham : 0, bayes->cv_fp,
 	    nspam ? 100.0 * bayes->cv_fn / nspam : 0, bayes->cv_fn);
@@ -655,9 +660,9 @@ usage_learn(FILE *f)
 {
 	fprintf(f, "usage: vigilctl scores learn [--spam PATH]... [--ham PATH]... "
 	    "[--spam-list FILE]... [--ham-list FILE]...\n"
-	    "        [--fp-target PCT] [--lambda L|auto] [--folds K] "
-	    "[--min-hits N] [--source TEXT]\n        [--from-quarantine] "
-	    "[--verbose] [-o OUT]\n"
+	    "        [--fp-target PCT] [--fp-target-untrained PCT] "
+	    "[--lambda L|auto] [--folds K]\n        [--min-hits N] "
+	    "[--source TEXT] [--from-quarantine] [--verbose] [-o OUT]\n"
 	    "  PATH: a message, folder, Maildir or mbox; FILE: one path a "
 	    "line.\n"
 	    "  --from-quarantine: released messages as ham, those still held "
@@ -685,6 +690,7 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		{ "spam-list", required_argument, NULL, 'S' },
 		{ "ham-list", required_argument, NULL, 'H' },
 		{ "fp-target", required_argument, NULL, 'f' },
+		{ "fp-target-untrained", required_argument, NULL, 'u' },
 		{ "lambda", required_argument, NULL, 'l' },
 		{ "folds", required_argument, NULL, 'k' },
 		{ "min-hits", required_argument, NULL, 'm' },
@@ -697,6 +703,7 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 	struct ctl_opts o = *o0;
 	struct learn l = { .folds = 10 };
 	double	 fp_target = 0.001, lambda = 0.0;	/* 0: chosen */
+	double	 fp_untrained = -1;	/* < 0: half of fp_target */
 	unsigned min_hits = 3;
 	const char *out_path = NULL, *source = NULL;
 	/* "sPATH", "HLIST", "Q": where the mail comes from, and its class */
@@ -719,17 +726,20 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 			g_ptr_array_add(srcs, g_strdup_printf("%c%s", ch,
 			    optarg));
 			break;
-		case 'f':
-			fp_target = strtod(optarg, &end) / 100.0;
+		case 'f': case 'u': {
+			double	 v = strtod(optarg, &end) / 100.0;
+
 			if (*end == '%')
 				end++;
-			if (*end != '\0' || !(fp_target >= 0 &&
-			    fp_target < 1)) {
-				fprintf(stderr, "vigilctl scores: --fp-target: "
-				    "a percentage, e.g. 0.1%%\n");
+			if (*end != '\0' || !(v >= 0 && v < 1)) {
+				fprintf(stderr, "vigilctl scores: --%s: "
+				    "a percentage, e.g. 0.1%%\n", ch == 'f' ?
+				    "fp-target" : "fp-target-untrained");
 				return usage_free(srcs, desc);
 			}
+			*(ch == 'f' ? &fp_target : &fp_untrained) = v;
 			break;
+		}
 		case 'l':
 			lambda = strcmp(optarg, "auto") == 0 ? 0.0 :
 			    strtod(optarg, &end);
@@ -885,7 +895,9 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		bayes_loo(&l);
 		build_rows(&l, feat_of, nfeat, false, &xp);
 		build_rows(&l, feat_of, nfeat, true, &xb);
-		if (fit_model(&l, &xp, lambda, fp_target, tag, &mp) < 0 ||
+		if (fp_untrained < 0)
+			fp_untrained = fp_target / 2;
+		if (fit_model(&l, &xp, lambda, fp_untrained, tag, &mp) < 0 ||
 		    fit_model(&l, &xb, lambda, fp_target, tag, &mb) < 0)
 			rc = EX_SOFTWARE;
 		else {
@@ -898,7 +910,8 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 				rc = EX_CANTCREAT;
 			} else {
 				write_scores(out, &l, feat, nfeat, &mp, &mb,
-				    fp_target, min_hits, source != NULL ?
+				    fp_target, fp_untrained, min_hits,
+				    source != NULL ?
 				    source : desc->str);
 				if ((out != stdout ? fclose(out) :
 				    fflush(out)) != 0) {

@@ -56,7 +56,8 @@ static const struct {
 	  "              defaults, or vigil.conf(5) made from them)" },
 	{ "scores", ctl_scores,
 	  "scores learn [--spam|--ham PATH]... [--spam-list|--ham-list FILE]...\n"
-	  "        [--from-quarantine] [--fp-target PCT] [-o OUT]\n"
+	  "        [--from-quarantine] [--fp-target PCT] [--fp-target-untrained PCT]\n"
+	  "        [-o OUT]\n"
 	  "        | diff OLD NEW [--spam|--ham PATH]... [PATH]...\n"
 	  "        learn every rule's score from labelled mail (a rules file of score\n"
 	  "        lines); show what a new scores file would change before it goes live" },

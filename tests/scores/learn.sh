@@ -76,6 +76,33 @@ fi
 s0=$(awk '$2 == "T_CASINO" { print $3 }' "$L")
 if awk "BEGIN { exit !($s0 > 0) }"; then ok "T_CASINO weighs for spam without Bayes ($s0)"
 else bad "T_CASINO weighs for spam without Bayes ($s0)"; fi
+# The set without Bayes (a fresh install's) aims at half the false
+# positives of the set with it, unless told otherwise.
+v scores learn --spam "$C/spam.mbox" --ham "$C/ham.maildir" --fp-target 10 \
+    -o "$T/half.rules" > "$T/out" 2>&1
+status "scores learn --fp-target 10 succeeds" 0 $?
+expect "header: the target without Bayes is half" \
+    "^# Threshold: TagScore at 10 % of held-out ham \(5 % without Bayes\)" \
+    "$T/half.rules"
+n=$(sed -n 's/^# Held out, without Bayes: FP [0-9.]* % (\([0-9]*\)).*/\1/p' \
+    "$T/half.rules")
+if [ -n "$n" ] && [ "$n" -le 12 ]; then
+	ok "without Bayes: at most 5 % of the 240 held-out ham tagged ($n)"
+else
+	bad "without Bayes: at most 5 % of the 240 held-out ham tagged (${n:-none})"
+fi
+v scores learn --spam "$C/spam.mbox" --ham "$C/ham.maildir" --fp-target 10 \
+    --fp-target-untrained 10 -o "$T/same.rules" > "$T/out" 2>&1
+status "scores learn --fp-target-untrained 10 succeeds" 0 $?
+n2=$(sed -n 's/^# Held out, without Bayes: FP [0-9.]* % (\([0-9]*\)).*/\1/p' \
+    "$T/same.rules")
+if [ -n "$n2" ] && [ -n "$n" ] && [ "$n2" -gt "$n" ] && [ "$n2" -le 24 ]; then
+	ok "--fp-target-untrained 10 places it at 10 % ($n2 of 240, more than $n)"
+else
+	bad "--fp-target-untrained 10 places it at 10 % (${n2:-none} of 240, half: ${n:-none})"
+fi
+v scores learn --fp-target-untrained -1 --spam "$C/spam.mbox" > "$T/out" 2>&1
+status "bad --fp-target-untrained: usage (64)" 64 $?
 # Deterministic: the same corpus gives the same scores.
 v scores learn --spam "$C/spam.mbox" --ham "$C/ham.maildir" \
     -o "$T/again.rules" > /dev/null 2>&1
