@@ -31,6 +31,7 @@ skipped() { case " ${VIGIL_SKIP:-} " in *" $1 "*) return 0 ;; esac; return 1; }
 # F failed, S skipped" line, kept in $results for the total.
 results=$out/results.txt
 : > "$results"
+: > "$out/failures.txt"
 tally() { # log|automake|skipped NAME ...
 	sh "$top/tests/tools/tally.sh" "$@" | tee -a "$results"
 }
@@ -41,8 +42,19 @@ step() { # name command...
 	echo "== $name: $*"
 	"$@" > "$out/$name.log" 2>&1
 	rc=$?
-	if [ $rc -ne 0 ]; then tail -40 "$out/$name.log"; fi
+	if [ $rc -ne 0 ]; then
+		tail -40 "$out/$name.log"
+		failures "$name" "$out/$name.log"
+	fi
 	tally log "$name" $rc "$out/$name.log"
+}
+
+# The failing lines of each suite that failed (with the three lines after
+# each), printed again just above the total, where a reader of the last
+# lines of the output finds them.
+failures() { # name log
+	grep -E -A3 '^(FAIL|ERROR|not ok|XPASS)\b' "$2" | head -60 |
+	    sed "s/^/[$1] /" >> "$out/failures.txt"
 }
 
 # make check: count the test cases inside each program's log.
@@ -58,6 +70,7 @@ check_counts() { # [BUILD_DIR NAME]
 		cat "$out/$cname-summary.log"
 	fi
 	tail -1 "$out/$cname-summary.log" | tee -a "$results"
+	[ $rc -eq 0 ] || failures "$cname" "$out/$cname.log"
 }
 
 # The sanitizer build: a copy of the tree, cleaned, built in its own
@@ -116,6 +129,10 @@ else
 		tail -40 "$out/sanitize-build.log"
 		tally log sanitize-build 1 "$out/sanitize-build.log"
 	fi
+fi
+if [ -s "$out/failures.txt" ]; then
+	echo "== what failed (logs in $out)"
+	cat "$out/failures.txt"
 fi
 sh "$top/tests/tools/tally.sh" total "$results" | tee "$out/total.txt"
 grep -q ', 0 failed,' "$out/total.txt"
