@@ -13,7 +13,8 @@
 #      quarantined by either MX ("already used");
 #   4. PostgreSQL stopped (immediate) in the middle of 120 messages at 4
 #      connections to MX 1: every message is either 250 and in the
-#      database once it is back, or 451 (the client retries); none is
+#      database once it is back, or 451 (the client retries; a commit
+#      whose answer the dying server never sent is stored too); none is
 #      delivered, refused or lost; after the restart MX 1 quarantines
 #      again without a restart of its own;
 #   5. `vigilctl quarantine migrate` moves the database's store into a
@@ -252,10 +253,14 @@ awk -F'\t' '$4 == 250 { print $5 }' "$T/down.tsv" | sort >"$T/down.acked"
 mx_use 1
 delivered=$(ls "$PF_SINK_DIR" | wc -l)
 mx_use 1
+# A COMMIT the server made durable just before it died, whose answer
+# never came back, is stored yet tempfailed (its retry stores a second
+# copy: at least once, never lost); at most one a connection in flight.
+extra=$(($(wc -l <"$T/down.json") - n0 - n250))
 if [ "$((n250 + n451))" = "$N" ] && [ "$n451" -gt 0 ] && [ "$n250" -gt 0 ] &&
     [ -z "$(comm -23 "$T/down.acked" "$T/down.stored")" ] &&
-    [ "$(wc -l <"$T/down.json")" = $((n0 + n250)) ]; then
-	pf_ok "PostgreSQL stopped mid-run: $n250 quarantined (each in the database), $n451 tempfailed, none lost"
+    [ "$extra" -ge 0 ] && [ "$extra" -le 4 ]; then
+	pf_ok "PostgreSQL stopped mid-run: $n250 quarantined (each in the database), $n451 tempfailed ($extra stored as the server died), none lost"
 else
 	pf_fail "PostgreSQL stopped mid-run" "replies: $codes; entries $n0 -> $(wc -l <"$T/down.json"); acked but not stored: $(comm -23 "$T/down.acked" "$T/down.stored" | head -3 | tr '\n' ' ')"
 fi
@@ -267,7 +272,7 @@ fi
 pf_send --xclient 192.0.2.22 --from "$SPAMMER" --rcpt "$RCPT1" \
     --id-prefix back "$T/spam.eml" >"$T/back.tsv"
 if [ "$(cut -f4 "$T/back.tsv")" = 250 ] &&
-    [ "$(ctl 1 quarantine list --json | wc -l)" = $((n0 + n250 + 1)) ]; then
+    [ "$(ctl 1 quarantine list --json | wc -l)" = $((n0 + n250 + extra + 1)) ]; then
 	pf_ok "PostgreSQL back: MX 1 quarantines again (no restart of vigil)"
 else
 	pf_fail "quarantine after PostgreSQL is back" "$(cat "$T/back.tsv")"
