@@ -314,6 +314,7 @@ daemon_write_metrics(const struct metrics_fmt *f)
 	    "Time from MAIL FROM to the verdict, per message");
 	histo_read(&msg_time, &h);
 	metrics_histo(f, "vigil_message_duration_seconds", "", &h);
+	scanpool_write_metrics(f);
 	s = daemon_snap();
 	pipeline_write_metrics(f, s);
 	snap_unref(&s);

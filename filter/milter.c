@@ -517,6 +517,7 @@ cb_eom(SMFICTX *ctx)
 	enum verdict_action done;
 	sfsistat st;
 	const char *extra = NULL;
+	uint64_t t_reply, store_us = 0;
 
 	if (c == NULL || c->msg == NULL)
 		return SMFIS_TEMPFAIL;
@@ -524,6 +525,7 @@ cb_eom(SMFICTX *ctx)
 	if (strcmp(msg_queue_id(m), "-") == 0)
 		msg_set_queue_id(m, smfi_getsymval(ctx, "i"));
 	v = scanpool_eom(m);
+	t_reply = util_now_us();
 	done = v->action;
 	if (done == ACTION_QUARANTINE) {
 		const struct cfg *cfg = snap_cfg(msg_snap(m));
@@ -535,12 +537,21 @@ cb_eom(SMFICTX *ctx)
 				done = ACTION_TEMPFAIL;
 			} else
 				extra = " quarantine=hold";
-		} else if (quarantine_put(m, v, &id, &err)) {
-			extra = arena_printf(msg_arena(m), " quarantine=%s", id);
-			done = ACTION_DISCARD;
 		} else {
-			log_msg(LOG_ERR, m, "quarantine: %s; tempfail", err ? err : "failed");
-			done = ACTION_TEMPFAIL;
+			uint64_t t0 = util_now_us();
+			bool stored = quarantine_put(m, v, &id, &err);
+
+			store_us = util_now_us() - t0;
+			scanpool_stage(EOM_STORE, store_us);
+			if (stored) {
+				extra = arena_printf(msg_arena(m),
+				    " quarantine=%s", id);
+				done = ACTION_DISCARD;
+			} else {
+				log_msg(LOG_ERR, m, "quarantine: %s; tempfail",
+				    err ? err : "failed");
+				done = ACTION_TEMPFAIL;
+			}
 		}
 		if (done == ACTION_TEMPFAIL)
 			set_reply(ctx, m, "451", "4.3.0", "Message could not be stored, try again later");
@@ -572,6 +583,8 @@ cb_eom(SMFICTX *ctx)
 	log_verdict(m, v, done == ACTION_DISCARD && v->action == ACTION_QUARANTINE ?
 	    ACTION_QUARANTINE : done, extra);
 	conn_msg_end(c);
+	/* The replies and the log: what the store took is its own stage. */
+	scanpool_stage(EOM_REPLY, util_now_us() - t_reply - store_us);
 	return st;
 }
 

@@ -25,7 +25,10 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "lib/histo.h"
 #include "lib/log.h"
+#include "lib/util.h"
+#include "metrics/metrics.h"
 #include "msg.h"
 #include "pipeline.h"
 #include "scanpool.h"
@@ -34,6 +37,7 @@
 struct job {
 	struct msg		*m;
 	const struct verdict	*v;
+	uint64_t		 queued_us;	/* when it was handed off */
 	bool			 done;
 	pthread_cond_t		 cv;
 	struct job		*next;
@@ -46,6 +50,28 @@ static int		 idle;		/* scan threads free for a new job */
 static int		 nthreads;	/* scan threads started */
 static bool		 started;
 static atomic_ullong	 n_pooled, n_inline;
+static struct histo	 stage_time[EOM_NSTAGES];
+static const char *const stage_names[EOM_NSTAGES] = {
+	"handoff", "scan", "store", "reply",
+};
+
+void
+scanpool_stage(enum eom_stage s, uint64_t us)
+{
+	if ((unsigned)s < EOM_NSTAGES)
+		histo_observe(&stage_time[s], us);
+}
+
+/* The checks and the verdict, timed. */
+static const struct verdict *
+scan(struct msg *m)
+{
+	uint64_t t0 = util_now_us();
+	const struct verdict *v = pipeline_eom(m);
+
+	scanpool_stage(EOM_SCAN, util_now_us() - t0);
+	return v;
+}
 
 static void *
 scan_thread(void *arg)
@@ -61,7 +87,8 @@ scan_thread(void *arg)
 		if ((head = j->next) == NULL)
 			tail = NULL;
 		pthread_mutex_unlock(&mu);
-		j->v = pipeline_eom(j->m);
+		scanpool_stage(EOM_HANDOFF, util_now_us() - j->queued_us);
+		j->v = scan(j->m);
 		pthread_mutex_lock(&mu);
 		j->done = true;
 		pthread_cond_signal(&j->cv);
@@ -112,7 +139,8 @@ scanpool_eom(struct msg *m)
 	if (idle == 0) {
 		pthread_mutex_unlock(&mu);
 		atomic_fetch_add(&n_inline, 1);
-		return pipeline_eom(m);
+		scanpool_stage(EOM_HANDOFF, 0);
+		return scan(m);
 	}
 	idle--;		/* reserved: the job below is this thread's */
 	pthread_cond_init(&j.cv, NULL);
@@ -121,6 +149,7 @@ scanpool_eom(struct msg *m)
 	else
 		head = &j;
 	tail = &j;
+	j.queued_us = util_now_us();
 	pthread_cond_signal(&work);
 	while (!j.done)
 		pthread_cond_wait(&j.cv, &mu);
@@ -139,4 +168,40 @@ scanpool_write_stats(FILE *out)
 	fprintf(out, "scan.threads %d\n", nthreads);
 	fprintf(out, "scan.threads.busy %d\n", nthreads - idle);
 	pthread_mutex_unlock(&mu);
+	for (int s = 0; s < EOM_NSTAGES; s++) {
+		struct histo_read h;
+
+		histo_read(&stage_time[s], &h);
+		fprintf(out, "eom.%s.count %llu\n", stage_names[s],
+		    h.cum[HISTO_NBOUNDS]);
+		fprintf(out, "eom.%s.ms.mean %.3f\n", stage_names[s],
+		    h.cum[HISTO_NBOUNDS] ? h.sum_s * 1000.0 /
+		    (double)h.cum[HISTO_NBOUNDS] : 0.0);
+		fprintf(out, "eom.%s.ms.p50 %.3f\n", stage_names[s],
+		    histo_quantile(&h, 0.5) * 1000.0);
+		fprintf(out, "eom.%s.ms.p99 %.3f\n", stage_names[s],
+		    histo_quantile(&h, 0.99) * 1000.0);
+		fprintf(out, "eom.%s.ms.max %.3f\n", stage_names[s],
+		    h.max_s * 1000.0);
+	}
+}
+
+void
+scanpool_write_metrics(const struct metrics_fmt *f)
+{
+	char labels[32];
+
+	metrics_family(f, "vigil_eom_stage_duration_seconds",
+	    METRICS_HISTOGRAM, "Time of each stage of a message's end of "
+	    "message: handoff to a scan thread, scan, quarantine store, "
+	    "reply to the MTA and log");
+	for (int s = 0; s < EOM_NSTAGES; s++) {
+		struct histo_read h;
+
+		histo_read(&stage_time[s], &h);
+		snprintf(labels, sizeof(labels), "stage=\"%s\"",
+		    stage_names[s]);
+		metrics_histo(f, "vigil_eom_stage_duration_seconds", labels,
+		    &h);
+	}
 }

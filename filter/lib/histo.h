@@ -18,6 +18,7 @@ extern const double histo_bounds[HISTO_NBOUNDS];
 struct histo {
 	atomic_ullong	 bucket[HISTO_NBOUNDS + 1];	/* last: +Inf */
 	atomic_ullong	 sum_us;
+	atomic_ullong	 max_us;
 };
 
 /* Counts one observation of us microseconds. */
@@ -27,7 +28,15 @@ void		 histo_observe(struct histo *, uint64_t us);
 struct histo_read {
 	unsigned long long cum[HISTO_NBOUNDS + 1];
 	double		 sum_s;
+	double		 max_s;	/* the longest observation */
 };
 void		 histo_read(const struct histo *, struct histo_read *out_r);
+
+/*
+ * The q-quantile (0 < q <= 1) in seconds, as the bucket's upper bound
+ * (the longest observation when it lies in the last bucket or is
+ * shorter than the bound); 0 for an empty histogram.
+ */
+double		 histo_quantile(const struct histo_read *, double q);
 
 #endif

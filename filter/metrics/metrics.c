@@ -133,6 +133,11 @@ static const struct map maps[] = {
 	{ "scan.ms.mean", NULL, G, NULL, NULL, 0, NULL },
 	{ "check.*.ms.mean", NULL, G, NULL, NULL, 0, NULL },
 	{ "check.*.runs", NULL, C, NULL, NULL, 0, NULL },
+	{ "eom.*.count", NULL, C, NULL, NULL, 0, NULL },
+	{ "eom.*.ms.mean", NULL, G, NULL, NULL, 0, NULL },
+	{ "eom.*.ms.p50", NULL, G, NULL, NULL, 0, NULL },
+	{ "eom.*.ms.p99", NULL, G, NULL, NULL, 0, NULL },
+	{ "eom.*.ms.max", NULL, G, NULL, NULL, 0, NULL },
 	/* Per rule: time and limits are one series per rule each. */
 	{ "rules.us.*", NULL, C, NULL, NULL, 0, NULL },
 	{ "rules.limit.*", NULL, C, NULL, NULL, 0, NULL },

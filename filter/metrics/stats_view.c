@@ -183,6 +183,8 @@ stats_write_human(FILE *out, const char *text)
 		{ "config", "configuration" },
 		{ "messages", "messages by action" },
 		{ "scan", "scanning" },
+		{ "eom", "end of message by stage: handoff, scan, store, reply "
+		  "(ms: mean, p50, p99, max)" },
 		{ "check", "checks: runs, failures, mean time" },
 	}, later[] = {
 		{ "rules", "rules" },

@@ -128,6 +128,12 @@ expect "per-check time histogram (rules ran on each message)" \
 expect "the +Inf bucket equals the count" \
     'vigil_check_duration_seconds_bucket{check="headers",le="+Inf"} - on() vigil_check_duration_seconds_count{check="headers"}' 0
 expect "no check failed" 'sum(vigil_check_failures_total)' 0
+expect "end-of-message stages: scan timed for every message" \
+    'vigil_eom_stage_duration_seconds_count{stage="scan"}' 3
+expect "end-of-message stages: handoff and reply too" \
+    'vigil_eom_stage_duration_seconds_count{stage="handoff"} + on() vigil_eom_stage_duration_seconds_count{stage="reply"}' 6
+expect "end-of-message stages: no store without a quarantine" \
+    'vigil_eom_stage_duration_seconds_count{stage="store"}' 0
 expect "rule hits: bounded series (top 3 plus other)" \
     'count(vigil_rule_hits_total) <= bool 4' 1
 expect "rule hits: the rest summed as other" \
@@ -177,8 +183,9 @@ if "$CTL" -c "$top_srcdir/samples/vigil.conf" \
 	if printf '%s\n' "$st" | "$PYTHON" -c 'import json, sys
 d = json.load(sys.stdin)
 sys.exit(0 if d["version.config"] == "2" and len(d["version.rules"]) == 16
-    and d["messages.tag"] == 1 else 1)'; then
-		pf_ok "vigilctl stats --json: versions in service and counters"
+    and d["messages.tag"] == 1 and d["eom.scan.count"] == 3
+    and 0 < d["eom.scan.ms.p99"] <= d["eom.scan.ms.max"] else 1)'; then
+		pf_ok "vigilctl stats --json: versions in service, counters, stage times"
 	else
 		pf_fail "vigilctl stats --json" "$(printf '%s\n' "$st" | head -20)"
 	fi

@@ -182,6 +182,23 @@ test_histogram(void **state)
 	want(buf, "t_seconds_count{check=\"x\"} 3\n");
 	want(buf, "t_seconds_sum{check=\"x\"} 20.0023\n");
 	free(buf);
+	/* Quantiles: the bucket's bound, the longest observation past the
+	 * last bound or below the bound. */
+	assert_true(r.max_s > 19.99 && r.max_s < 20.01);
+	assert_true(histo_quantile(&r, 0.3) == 0.0005);
+	assert_true(histo_quantile(&r, 0.5) == 0.0025);
+	assert_true(histo_quantile(&r, 0.99) > 19.99);
+	{
+		static struct histo e, one;
+		struct histo_read re, ro;
+
+		histo_read(&e, &re);
+		assert_true(histo_quantile(&re, 0.99) == 0.0);
+		histo_observe(&one, 700);	/* 0.7 ms: bucket 0.001 */
+		histo_read(&one, &ro);
+		assert_true(ro.max_s > 0.00069 && ro.max_s < 0.00071);
+		assert_true(histo_quantile(&ro, 0.99) == ro.max_s);
+	}
 }
 
 /* vigilctl stats: JSON for scripts, groups for people. */
