@@ -145,6 +145,7 @@ dmsg_free(void *arg)
 	}
 	g_hash_table_destroy(dm->by_name);
 	g_ptr_array_free(dm->chain, TRUE);
+	g_ptr_array_free(dm->rev, TRUE);
 	g_hash_table_destroy(dm->disabled);
 }
 
@@ -165,6 +166,7 @@ dmsg_get(struct dnsbl_state *st, struct msg *m)
 	dm->by_name = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    NULL);
 	dm->chain = g_ptr_array_new_with_free_func(g_free);
+	dm->rev = g_ptr_array_new_with_free_func(g_free);
 	dm->disabled = g_hash_table_new(g_str_hash, g_str_equal);
 	arena_defer(msg_arena(m), dmsg_free, dm);
 	*slot = dm;
@@ -190,7 +192,8 @@ ip_reverse(const char *ip)
 	return g_string_free(s, FALSE);
 }
 
-/* Addresses no list can know: private, loopback, link-local. */
+/* Addresses no list can know: private, loopback, link-local (parsed
+ * once a process). */
 static bool
 ip_is_private(const char *ip)
 {
@@ -199,13 +202,19 @@ ip_is_private(const char *ip)
 		"127.0.0.0/8", "169.254.0.0/16", "0.0.0.0/8", "::1/128",
 		"fc00::/7", "fe80::/10",
 	};
+	static struct util_cidr parsed[NELEM(nets)];
+	static size_t nparsed;
+	static gsize once;
 
-	for (size_t i = 0; i < NELEM(nets); i++) {
-		struct util_cidr c;
-
-		if (util_parse_cidr(nets[i], &c) && util_cidr_match(&c, ip))
-			return true;
+	if (g_once_init_enter(&once)) {
+		for (size_t i = 0; i < NELEM(nets); i++)
+			if (util_parse_cidr(nets[i], &parsed[nparsed]))
+				nparsed++;
+		g_once_init_leave(&once, 1);
 	}
+	for (size_t i = 0; i < nparsed; i++)
+		if (util_cidr_match(&parsed[i], ip))
+			return true;
 	return false;
 }
 
@@ -218,17 +227,55 @@ in_nets(const struct util_cidr *nets, size_t n, const char *ip)
 	return false;
 }
 
+/* The parts, one after the other, into buf; false when they do not
+ * fit.  (The lists' names are built for every rule and relay of every
+ * message: no format parsing.) */
+static bool
+cat3(char *buf, size_t size, const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+
+	if (la + lb + lc >= size)
+		return false;
+	memcpy(buf, a, la);
+	memcpy(buf + la, b, lb);
+	memcpy(buf + la + lb, c, lc + 1);
+	return true;
+}
+
+/* A lookup's key in by_name: "TYPE/NAME". */
+static bool
+lookup_key(char *buf, size_t size, int type, const char *name)
+{
+	char t[16];
+	size_t n = 0;
+	unsigned v = type > 0 ? (unsigned)type : 0;
+
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0 && n < sizeof(t) - 2);
+	for (size_t i = 0; i < n / 2; i++) {
+		char c = t[i];
+
+		t[i] = t[n - 1 - i];
+		t[n - 1 - i] = c;
+	}
+	t[n] = '\0';
+	return cat3(buf, size, t, "/", name);
+}
+
 /* Starts name (once a message). */
 static void
 lookup_start(struct dmsg *dm, enum dnsbl_kind kind, const char *name,
     int type, const char *zone, const char *key)
 {
-	char *k = g_strdup_printf("%d/%s", type, name);
+	char k[1100];
 	struct lookup *l;
 
+	if (!lookup_key(k, sizeof(k), type, name))
+		return;		/* no DNS name is that long */
 	if ((l = g_hash_table_lookup(dm->by_name, k)) != NULL) {
 		l->kinds |= 1u << kind;
-		g_free(k);
 		return;
 	}
 	l = g_new0(struct lookup, 1);
@@ -236,7 +283,7 @@ lookup_start(struct dmsg *dm, enum dnsbl_kind kind, const char *name,
 	l->q = dns_start(dm->st->dns, name, type);
 	l->zone = zone;
 	l->key = g_strdup(key);
-	g_hash_table_insert(dm->by_name, k, l);
+	g_hash_table_insert(dm->by_name, g_strdup(k), l);
 }
 
 static struct lookup *
@@ -244,35 +291,42 @@ lookup_find(struct dmsg *dm, const char *name, int type)
 {
 	char k[1100];
 
-	snprintf(k, sizeof(k), "%d/%s", type, name);
-	return g_hash_table_lookup(dm->by_name, k);
+	return lookup_key(k, sizeof(k), type, name) ?
+	    g_hash_table_lookup(dm->by_name, k) : NULL;
 }
 
-/* The relays r's set looks up, from the chain known so far. */
+/* The relays (indexes into the chain) r's set looks up, from the
+ * chain known so far. */
 static void
-rbl_ips(const struct dmsg *dm, enum dnsbl_which which, const char **ips,
+rbl_relays(const struct dmsg *dm, enum dnsbl_which which, size_t *idx,
     size_t *n_r)
 {
 	size_t n = 0, len = dm->chain->len;
 
-	*n_r = 0;
 	switch (which) {
 	case DNSBL_FIRSTTRUSTED:
 		if (dm->untrusted < len)
-			ips[n++] = dm->chain->pdata[dm->untrusted];
+			idx[n++] = dm->untrusted;
 		break;
 	case DNSBL_LASTEXTERNAL:
 		if (dm->external < len)
-			ips[n++] = dm->chain->pdata[dm->external];
+			idx[n++] = dm->external;
 		break;
 	case DNSBL_UNTRUSTED:
 	case DNSBL_NOTFIRSTHOP:
 		for (size_t i = dm->untrusted + (which == DNSBL_NOTFIRSTHOP);
 		    i < len && n < DNSBL_MAX_RELAYS; i++)
-			ips[n++] = dm->chain->pdata[i];
+			idx[n++] = i;
 		break;
 	}
 	*n_r = n;
+}
+
+/* "REV.ZONE" into buf; false when it does not fit. */
+static bool
+rbl_name(char *buf, size_t size, const char *rev, const char *zone)
+{
+	return cat3(buf, size, rev, ".", zone);
 }
 
 /* Starts every check_rbl set's lookups for the chain known so far. */
@@ -281,23 +335,19 @@ start_rbl(struct dmsg *dm)
 {
 	for (guint i = 0; i < dm->rules->rules->len; i++) {
 		const struct dnsbl_rule *r = dm->rules->rules->pdata[i];
-		const char *ips[DNSBL_MAX_RELAYS];
-		size_t n;
+		size_t idx[DNSBL_MAX_RELAYS], n;
 
 		if (r->kind != DNSBL_RBL || !dnsbl_zone_usable(dm, r->zone, false))
 			continue;
-		rbl_ips(dm, r->which, ips, &n);
+		rbl_relays(dm, r->which, idx, &n);
 		for (size_t k = 0; k < n; k++) {
-			char *rev = ip_reverse(ips[k]), *name;
+			const char *rev = dm->rev->pdata[idx[k]];
+			char name[1024];
 
-			if (rev == NULL || ip_is_private(ips[k])) {
-				g_free(rev);
-				continue;
-			}
-			name = g_strdup_printf("%s.%s", rev, r->zone);
-			lookup_start(dm, r->kind, name, r->qtype, r->zone, ips[k]);
-			g_free(name);
-			g_free(rev);
+			if (rev != NULL && rbl_name(name, sizeof(name), rev,
+			    r->zone))
+				lookup_start(dm, r->kind, name, r->qtype,
+				    r->zone, dm->chain->pdata[idx[k]]);
 		}
 	}
 }
@@ -335,6 +385,14 @@ chain_build(struct dmsg *dm, struct msg *m, bool with_headers)
 				g_ptr_array_add(dm->chain, ip);
 		}
 		g_match_info_free(mi);
+	}
+	/* Each relay's reverse name, once: NULL for what no list knows. */
+	g_ptr_array_set_size(dm->rev, 0);
+	for (size_t i = 0; i < dm->chain->len; i++) {
+		const char *ip = dm->chain->pdata[i];
+
+		g_ptr_array_add(dm->rev, ip_is_private(ip) ? NULL :
+		    ip_reverse(ip));
 	}
 	dm->untrusted = dm->external = dm->chain->len;
 	for (size_t i = 0; i < dm->chain->len; i++)
@@ -504,6 +562,21 @@ askdns_name(struct msg *m, const char *tmpl)
 	return g_string_free(s, FALSE);
 }
 
+/* Does s hold a tag, "_" capital letters "_"? */
+static bool
+has_tag(const char *s)
+{
+	for (const char *p = strchr(s, '_'); p != NULL; p = strchr(p + 1, '_')) {
+		const char *q = p + 1;
+
+		while (*q >= 'A' && *q <= 'Z')
+			q++;
+		if (q > p + 1 && *q == '_')
+			return true;
+	}
+	return false;
+}
+
 /* askdns: every name to ask (g_malloc'd, into out): one, or one for
  * each domain of a valid DKIM signature (_DKIMDOMAIN_); none when a tag
  * is unknown for the message. */
@@ -541,7 +614,7 @@ askdns_names(struct msg *m, const char *tmpl, GPtrArray *out)
 		return;
 	}
 	/* A tag vigil does not know: the rule does not run. */
-	if (g_regex_match_simple("_[A-Z]+_", base, 0, 0))
+	if (has_tag(base))
 		g_free(base);
 	else
 		g_ptr_array_add(out, base);
@@ -710,6 +783,29 @@ rule_hits(struct dmsg *dm, struct msg *m, const struct dnsbl_rule *r,
 		g_ptr_array_free(names, TRUE);
 		return hit;
 	}
+	/* A check_rbl set's names are the relays' it asks about, in its
+	 * zone: asked directly, newest relay first. */
+	if (src->kind == DNSBL_RBL) {
+		size_t idx[DNSBL_MAX_RELAYS], n;
+
+		rbl_relays(dm, src->which, idx, &n);
+		for (size_t i = 0; i < n; i++) {
+			const char *rev = dm->rev->pdata[idx[i]];
+			char name[1024];
+			struct lookup *l;
+
+			if (rev == NULL || !rbl_name(name, sizeof(name), rev,
+			    src->zone) || (l = lookup_find(dm, name,
+			    src->qtype)) == NULL || l->is_probe ||
+			    !(l->kinds & (1u << DNSBL_RBL)))
+				continue;
+			if (lookup_hits(dm, r, src->qtype, name, ans_r)) {
+				*what_r = dm->chain->pdata[idx[i]];
+				return true;
+			}
+		}
+		return false;
+	}
 	/* Every lookup in the source's zone of the source's type: the
 	 * names it asked are exactly those (one zone, one kind a rule). */
 	g_hash_table_iter_init(&it, dm->by_name);
@@ -721,18 +817,6 @@ rule_hits(struct dmsg *dm, struct msg *m, const struct dnsbl_rule *r,
 		    !(l->kinds & (1u << src->kind)) ||
 		    strcmp(l->zone, src->zone) != 0)
 			continue;
-		if (src->kind == DNSBL_RBL) {
-			const char *ips[DNSBL_MAX_RELAYS];
-			size_t n;
-			bool mine = false;
-
-			/* Only the relays this set asks about. */
-			rbl_ips(dm, src->which, ips, &n);
-			for (size_t i = 0; i < n && !mine; i++)
-				mine = strcmp(ips[i], l->key) == 0;
-			if (!mine)
-				continue;
-		}
 		if (lookup_hits(dm, r, src->qtype, name, ans_r)) {
 			*what_r = l->key;
 			return true;

@@ -115,6 +115,8 @@ struct dmsg {
 	const struct dnsbl_rules *rules;
 	GHashTable	*by_name;	/* "type/name" -> struct lookup */
 	GPtrArray	*chain;		/* relays' IPs, newest first (char *) */
+	GPtrArray	*rev;		/* each one's reverse name (char *), NULL
+					 * for one no list can know */
 	size_t		 untrusted, external;	/* first index of each */
 	bool		 has_headers;
 	GHashTable	*disabled;	/* zones skipped for this message */
