@@ -248,6 +248,8 @@ ctx_ready(struct dns *d)
 	 * one on 127.0.0.1 unless told. */
 	if ((rc = ub_ctx_set_option(d->ctx, "do-not-query-localhost:",
 	    "no")) != 0 ||
+	    (rc = ub_ctx_set_option(d->ctx, "module-config:",
+	    "iterator")) != 0 ||
 	    (rc = ub_ctx_resolvconf(d->ctx, NULL)) != 0 ||
 	    (rc = ub_ctx_async(d->ctx, 1)) != 0) {
 		if (asprintf(&d->ctx_err, "unbound: %s", ub_strerror(rc)) < 0)
