@@ -499,6 +499,67 @@ test_recheck(void **unused)
 	free(good);
 }
 
+/* The "lookups" of the message's dnsbl log field; -1 without one. */
+static long
+lookups_of(const struct msg *m)
+{
+	for (size_t i = 0; i < msg_field_count(m); i++) {
+		const char *k, *v, *p;
+
+		msg_field(m, i, &k, &v);
+		if (strcmp(k, "dnsbl") == 0 &&
+		    (p = strstr(v, "\"lookups\":")) != NULL)
+			return strtol(p + 10, NULL, 10);
+	}
+	return -1;
+}
+
+/*
+ * A rule scored 0 with network tests does not run, as in SpamAssassin
+ * ("Setting a rule's score to 0 will disable that rule from running"),
+ * and a list none of whose rules runs is never asked (uri.test, for
+ * the link's domain).  A set whose own rule is off is still asked for a
+ * sub-rule that runs.
+ */
+static void
+test_score_zero(void **unused)
+{
+	char dir[] = "/tmp/vigil-dnsbl-off.XXXXXX", path[1200], opt[1300];
+	struct snap *s;
+	struct msg *m;
+	long base;
+	FILE *f;
+
+	(void)unused;
+	s = snap_with("DNSLists=yes", NULL);
+	m = scan_from(s, "192.0.2.2", msg_links);
+	base = lookups_of(m);
+	assert_true(base > 1);
+	EXPECT_HIT(m, "RCVD_IN_T_BL");
+	EXPECT_HIT(m, "URIBL_T_SPAM");
+	msg_end(&m);
+	snap_unref(&s);
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/zz_off.rules", dir);
+	assert_non_null(f = fopen(path, "w"));
+	fputs("score URIBL_T_SPAM 0\nscore RCVD_IN_T_BL 0\n", f);
+	fclose(f);
+	snprintf(opt, sizeof(opt), "LocalRulesDir=%s", dir);
+	s = snap_with("DNSLists=yes", opt);
+	m = scan_from(s, "192.0.2.2", msg_links);
+	EXPECT_MISS(m, "URIBL_T_SPAM");
+	EXPECT_MISS(m, "RCVD_IN_T_BL");		/* off */
+	EXPECT_HIT(m, "RCVD_IN_T_BL_BITS");	/* its set still asked */
+	EXPECT_HIT(m, "RCVD_IN_T_WL_HI");
+	/* One lookup fewer: spam-domain.example.uri.test never asked. */
+	assert_int_equal(lookups_of(m), base - 1);
+	msg_end(&m);
+	snap_unref(&s);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -512,6 +573,7 @@ main(void)
 		cmocka_unit_test(test_askdns_dkim),
 		cmocka_unit_test(test_disabled_reported),
 		cmocka_unit_test(test_recheck),
+		cmocka_unit_test(test_score_zero),
 	};
 
 	log_set_level(LOG_ERR);

@@ -337,7 +337,8 @@ start_rbl(struct dmsg *dm)
 		const struct dnsbl_rule *r = dm->rules->rules->pdata[i];
 		size_t idx[DNSBL_MAX_RELAYS], n;
 
-		if (r->kind != DNSBL_RBL || !dnsbl_zone_usable(dm, r->zone, false))
+		if (r->kind != DNSBL_RBL || !r->is_wanted ||
+		    !dnsbl_zone_usable(dm, r->zone, false))
 			continue;
 		rbl_relays(dm, r->which, idx, &n);
 		for (size_t k = 0; k < n; k++) {
@@ -429,7 +430,8 @@ start_from(struct dmsg *dm, struct msg *m)
 		char *name;
 
 		if ((r->kind != DNSBL_FROM_HOST && r->kind !=
-		    DNSBL_FROM_DOMAIN) || !dnsbl_zone_usable(dm, r->zone, true))
+		    DNSBL_FROM_DOMAIN) || !r->is_wanted ||
+		    !dnsbl_zone_usable(dm, r->zone, true))
 			continue;
 		d = r->kind == DNSBL_FROM_HOST ? host :
 		    url_domain(msg_arena(m), host);
@@ -489,8 +491,8 @@ start_uri(struct dmsg *dm, struct msg *m)
 	for (guint i = 0; i < dm->rules->rules->len; i++) {
 		const struct dnsbl_rule *r = dm->rules->rules->pdata[i];
 
-		if (r->kind != DNSBL_URIRHS && r->kind != DNSBL_URIDNS &&
-		    r->kind != DNSBL_URIDNS_A)
+		if ((r->kind != DNSBL_URIRHS && r->kind != DNSBL_URIDNS &&
+		    r->kind != DNSBL_URIDNS_A) || !r->is_wanted)
 			continue;
 		if (!dnsbl_zone_usable(dm, r->zone, r->kind == DNSBL_URIRHS))
 			continue;
@@ -627,7 +629,7 @@ start_askdns(struct dmsg *dm, struct msg *m)
 		const struct dnsbl_rule *r = dm->rules->rules->pdata[i];
 		GPtrArray *names;
 
-		if (r->kind != DNSBL_ASKDNS)
+		if (r->kind != DNSBL_ASKDNS || !r->is_wanted)
 			continue;
 		names = g_ptr_array_new_with_free_func(g_free);
 		askdns_names(m, r->query, names);
@@ -667,7 +669,7 @@ start_uridns(struct dmsg *dm, struct msg *m, int stage)
 		const struct dnsbl_rule *r = dm->rules->rules->pdata[i];
 
 		if ((r->kind != DNSBL_URIDNS && r->kind != DNSBL_URIDNS_A) ||
-		    g_hash_table_contains(dm->disabled, r->zone))
+		    !r->is_wanted || g_hash_table_contains(dm->disabled, r->zone))
 			continue;
 		for (size_t k = 0; k < n; k++) {
 			const char *const *ns, *ips[DNSBL_MAX_NS * 4];
@@ -767,7 +769,7 @@ rule_hits(struct dmsg *dm, struct msg *m, const struct dnsbl_rule *r,
 	GHashTableIter it;
 	gpointer k, v;
 
-	if (src == NULL || (src->zone != NULL &&
+	if (src == NULL || r->is_off || (src->zone != NULL &&
 	    g_hash_table_contains(dm->disabled, src->zone)))
 		return false;
 	if (r->kind == DNSBL_ASKDNS) {
@@ -952,7 +954,8 @@ dnsbl_connect(void *state, struct snap *s, const char *addr)
 		struct dns_q *q;
 		char *name;
 
-		if (r->kind != DNSBL_RBL || r->which == DNSBL_NOTFIRSTHOP ||
+		if (r->kind != DNSBL_RBL || !r->is_wanted ||
+		    r->which == DNSBL_NOTFIRSTHOP ||
 		    dnsbl_zone_is_disabled(r->zone))
 			continue;
 		name = g_strdup_printf("%s.%s", rev, r->zone);

@@ -274,7 +274,8 @@ dnsbl_report(struct snap *s, FILE *out)
 		const char *why = NULL;
 		struct zone_st *z;
 
-		if (r->zone == NULL || g_hash_table_contains(done, r->zone))
+		if (r->zone == NULL || !r->is_wanted ||
+		    g_hash_table_contains(done, r->zone))
 			continue;
 		g_hash_table_add(done, r->zone);
 		name = g_strdup_printf("%s.%s", r->kind == DNSBL_RBL ?

@@ -67,6 +67,10 @@ struct dnsbl_rule {
 	char		*query;		/* askdns: the name with its tags */
 	unsigned	 tflags;	/* DNSBL_TF_* */
 	bool		 is_body_link;	/* `body NAME eval:check_uridnsbl` seen */
+	bool		 is_off;	/* scored 0 with network tests: never
+					 * runs, as in SpamAssassin */
+	bool		 is_wanted;	/* a source some rule that runs needs:
+					 * its lookups start */
 };
 
 struct dnsbl_rules {
@@ -83,6 +87,13 @@ bool		 dnsbl_sub_match(const struct dnsbl_sub *, int qtype,
 		    const char *answer);
 /* Applies tflags and the sets' zones to the rules (once, idempotent). */
 void		 dnsbl_rules_resolve(struct dnsbl_rules *);
+/*
+ * The scores (name -> double[4], SpamAssassin's score sets): a rule
+ * scored 0 in both sets with network tests is off (SpamAssassin does
+ * not run it), and a list none of whose rules runs is never asked.
+ */
+void		 dnsbl_rules_apply_scores(struct dnsbl_rules *,
+		    GHashTable *scores);
 /* The zone rule r's answers come from (RBL_SUB: its set's). */
 const struct dnsbl_rule *dnsbl_rule_source(const struct dnsbl_rules *,
 		    const struct dnsbl_rule *r);

@@ -414,6 +414,31 @@ dnsbl_rules_resolve(struct dnsbl_rules *t)
 	t->is_resolved = true;
 }
 
+void
+dnsbl_rules_apply_scores(struct dnsbl_rules *t, GHashTable *scores)
+{
+	if (t == NULL)
+		return;
+	for (guint i = 0; i < t->rules->len; i++) {
+		struct dnsbl_rule *r = t->rules->pdata[i];
+		const double *sc = scores != NULL ?
+		    g_hash_table_lookup(scores, r->name) : NULL;
+
+		r->is_off = sc != NULL && sc[1] == 0 && sc[3] == 0;
+		r->is_wanted = false;
+	}
+	for (guint i = 0; i < t->rules->len; i++) {
+		const struct dnsbl_rule *r = t->rules->pdata[i];
+		struct dnsbl_rule *src;
+
+		if (r->is_off)
+			continue;
+		src = (struct dnsbl_rule *)dnsbl_rule_source(t, r);
+		if (src != NULL)
+			src->is_wanted = true;
+	}
+}
+
 const struct dnsbl_rule *
 dnsbl_rule_source(const struct dnsbl_rules *t, const struct dnsbl_rule *r)
 {

@@ -550,6 +550,7 @@ rules_compile(struct rules_set *set, bool stress,
 		if (r->type != RULE_META && !r->is_exists && r->evalfn == NULL)
 			compile_pattern(set, r, stress, diag);
 	}
+	dnsbl_rules_apply_scores(set->dnsbl, set->scores);
 	/* Lint: a score for a rule that no file defines (SpamAssassin's
 	 * --lint fails on it too), unless the rule is skipped or defined in
 	 * a block that is off. */
