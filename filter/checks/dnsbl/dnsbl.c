@@ -144,6 +144,7 @@ dmsg_free(void *arg)
 		g_free(l);
 	}
 	g_hash_table_destroy(dm->by_name);
+	g_ptr_array_free(dm->order, TRUE);
 	g_ptr_array_free(dm->chain, TRUE);
 	g_ptr_array_free(dm->rev, TRUE);
 	g_hash_table_destroy(dm->disabled);
@@ -167,6 +168,7 @@ dmsg_get(struct dnsbl_state *st, struct msg *m)
 	    NULL);
 	dm->chain = g_ptr_array_new_with_free_func(g_free);
 	dm->rev = g_ptr_array_new_with_free_func(g_free);
+	dm->order = g_ptr_array_new();
 	dm->disabled = g_hash_table_new(g_str_hash, g_str_equal);
 	arena_defer(msg_arena(m), dmsg_free, dm);
 	*slot = dm;
@@ -284,6 +286,7 @@ lookup_start(struct dmsg *dm, enum dnsbl_kind kind, const char *name,
 	l->zone = zone;
 	l->key = g_strdup(key);
 	g_hash_table_insert(dm->by_name, g_strdup(k), l);
+	g_ptr_array_add(dm->order, l);
 }
 
 static struct lookup *
@@ -725,13 +728,10 @@ start_uridns(struct dmsg *dm, struct msg *m, int stage)
 static size_t
 collect(struct dmsg *dm, uint64_t deadline)
 {
-	GHashTableIter it;
-	gpointer k, v;
 	size_t done = 0;
 
-	g_hash_table_iter_init(&it, dm->by_name);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct lookup *l = v;
+	for (guint i = 0; i < dm->order->len; i++) {
+		struct lookup *l = dm->order->pdata[i];
 
 		l->rc = dns_wait(dm->st->dns, l->q, deadline);
 		done += l->rc != DNS_PENDING && l->rc != DNS_ERROR;
@@ -766,8 +766,6 @@ rule_hits(struct dmsg *dm, struct msg *m, const struct dnsbl_rule *r,
     const char **what_r, const char **ans_r)
 {
 	const struct dnsbl_rule *src = dnsbl_rule_source(dm->rules, r);
-	GHashTableIter it;
-	gpointer k, v;
 
 	if (src == NULL || r->is_off || (src->zone != NULL &&
 	    g_hash_table_contains(dm->disabled, src->zone)))
@@ -808,11 +806,11 @@ rule_hits(struct dmsg *dm, struct msg *m, const struct dnsbl_rule *r,
 		}
 		return false;
 	}
-	/* Every lookup in the source's zone of the source's type: the
-	 * names it asked are exactly those (one zone, one kind a rule). */
-	g_hash_table_iter_init(&it, dm->by_name);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		struct lookup *l = v;
+	/* Every lookup in the source's zone of the source's type, in the
+	 * order they started (the message's links in order): the names it
+	 * asked are exactly those (one zone, one kind a rule). */
+	for (guint i = 0; i < dm->order->len; i++) {
+		struct lookup *l = dm->order->pdata[i];
 		const char *name = dns_q_name(l->q);
 
 		if (l->is_probe || l->zone == NULL ||

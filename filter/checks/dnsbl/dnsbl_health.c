@@ -110,6 +110,7 @@ dnsbl_zone_usable(struct dmsg *dm, const char *zone, bool is_domain)
 			l->is_probe = true;
 			l->key = g_strdup("probe");
 			g_hash_table_insert(dm->by_name, name, l);
+			g_ptr_array_add(dm->order, l);
 		} else
 			g_free(name);
 	}

@@ -125,6 +125,7 @@ struct dmsg {
 	struct dnsbl_state *st;
 	const struct dnsbl_rules *rules;
 	GHashTable	*by_name;	/* "type/name" -> struct lookup */
+	GPtrArray	*order;		/* the same lookups, as started */
 	GPtrArray	*chain;		/* relays' IPs, newest first (char *) */
 	GPtrArray	*rev;		/* each one's reverse name (char *), NULL
 					 * for one no list can know */
