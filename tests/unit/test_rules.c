@@ -1652,6 +1652,76 @@ test_local_rules_dir(void **state)
 	g_free(conf);
 }
 
+/* The header index (rules_hidx_build) answers as the scan of every
+ * header does: every value of a name in order, whatever its case,
+ * names absent or colliding in the table, more headers than its first
+ * size. */
+static void
+test_header_index(void **state)
+{
+	int errs;
+	struct rules_set *set = load(
+	    "header SUBJ_BOTH Subject =~ /^one\\ntwo\\ntHree$/\n"
+	    "header SUBJ_LAST Subject:last =~ /^tHree$/\n"
+	    "header RCVD_RAW Received:raw =~ /by b\\n by c/\n"
+	    "header X_ABSENT X-Absent =~ /./\n"
+	    "header X_UNSET X-Absent =~ /^unset$/ [if-unset: unset]\n"
+	    "header X_EXISTS exists:x-h17\n"
+	    "header X_NOT_EXISTS exists:x-h99\n"
+	    "header TOCC ToCc =~ /^a\\@x\\.test\\nb\\@x\\.test$/\n"
+	    "header FROM_ADDR From:addr =~ /^f\\@x\\.test$/\n"
+	    "header H5 X-H5 =~ /^5$/\n", &errs);
+	struct rules_hdr hdrs[40];
+	char names[40][16], vals[40][8], raws[40][12];
+	size_t n = 0;
+	struct arena *a = arena_new("test");
+	struct rules_input in = { 0 };
+	char *plain, *indexed;
+
+	(void)state;
+	assert_int_equal(errs, 0);
+	hdrs[n++] = (struct rules_hdr){ "Received", " by a\n", "by a", NULL };
+	hdrs[n++] = (struct rules_hdr){ "SUBJECT", " one\n", "one", NULL };
+	hdrs[n++] = (struct rules_hdr){ "From", " <f@x.test>\n", "<f@x.test>",
+	    NULL };
+	for (int i = 0; i < 30; i++) {
+		snprintf(names[i], sizeof(names[i]), i % 2 ? "X-H%d" : "x-h%d",
+		    i);
+		snprintf(vals[i], sizeof(vals[i]), "%d", i);
+		snprintf(raws[i], sizeof(raws[i]), " %d\n", i);
+		hdrs[n++] = (struct rules_hdr){ names[i], raws[i], vals[i],
+		    NULL };
+		if (i == 10)
+			hdrs[n++] = (struct rules_hdr){ "subject", " two\n",
+			    "two", NULL };
+	}
+	hdrs[n++] = (struct rules_hdr){ "To", " a@x.test\n", "a@x.test", NULL };
+	hdrs[n++] = (struct rules_hdr){ "received", " by b\n by c\n",
+	    "by b by c", NULL };
+	hdrs[n++] = (struct rules_hdr){ "Subject", " tHree\n", "tHree", NULL };
+	hdrs[n++] = (struct rules_hdr){ "cc", " b@x.test\n", "b@x.test", NULL };
+	assert_true(n <= NELEM(hdrs));
+	in.hdrs = hdrs;
+	in.nhdrs = n;
+	plain = hits_of(set, &in);
+	in.hidx = rules_hidx_build(a, hdrs, n);
+	assert_non_null(in.hidx);
+	indexed = hits_of(set, &in);
+	assert_string_equal(indexed, plain);
+	assert_string_equal(indexed, " SUBJ_BOTH SUBJ_LAST RCVD_RAW X_UNSET "
+	    "X_EXISTS TOCC FROM_ADDR H5 ");
+	/* No headers at all. */
+	in.hidx = rules_hidx_build(a, hdrs, 0);
+	in.nhdrs = 0;
+	g_free(indexed);
+	indexed = hits_of(set, &in);
+	assert_string_equal(indexed, " X_UNSET ");
+	g_free(plain);
+	g_free(indexed);
+	arena_free(&a);
+	rules_set_free(&set);
+}
+
 int
 main(void)
 {
@@ -1681,6 +1751,7 @@ main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_rules_check),
 		cmocka_unit_test(test_rules_dir_missing),
+		cmocka_unit_test(test_header_index),
 	};
 	int rc;
 

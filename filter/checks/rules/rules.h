@@ -220,9 +220,12 @@ struct rules_mpart {
 	size_t		 nhdrs;
 };
 
+struct rules_hidx;
 struct rules_input {
 	const struct rules_hdr *hdrs;
 	size_t		 nhdrs;
+	/* hdrs by name (rules_hidx_build), or NULL: looked up one by one. */
+	const struct rules_hidx *hidx;
 	/* Every MIME part, the message itself first, as SpamAssassin's
 	 * find_parts() lists them (depth first); built only when the set
 	 * has mimeheader rules. */
@@ -242,6 +245,12 @@ struct rules_input {
 	const char *const *ext_hits;
 	size_t		 next_hits;
 };
+
+/* An index of hdrs by name, case-insensitive, in a (rules_eval.c):
+ * header rules and eval functions look a name up once instead of
+ * comparing it with every header of the message. */
+const struct rules_hidx *rules_hidx_build(struct arena *a,
+		    const struct rules_hdr *hdrs, size_t nhdrs);
 
 /* One finding of an evaluation. */
 struct rules_hit {

@@ -212,6 +212,75 @@ name_is(const char *a, const char *b)
 	    strcasecmp(a, b) == 0;
 }
 
+/*
+ * The index of a message's headers by name: an open-addressed table of
+ * the first header of each name, and for each header the next one of
+ * its name, so that a lookup reads only the headers it returns (a
+ * message has a few dozen headers; its header rules look up hundreds
+ * of names, most of them absent).
+ */
+struct rules_hidx {
+	uint32_t	 mask;		/* slots - 1 */
+	uint32_t	*slot;		/* 1 + first header of a name, 0: empty */
+	uint32_t	*next;		/* 1 + next header of that name, 0: none */
+};
+
+/* FNV-1a of the name in ASCII lower case. */
+static uint32_t
+hidx_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)g_ascii_tolower(*s)) * 16777619u;
+	return h;
+}
+
+const struct rules_hidx *
+rules_hidx_build(struct arena *a, const struct rules_hdr *hdrs, size_t n)
+{
+	struct rules_hidx *x;
+	uint32_t *last;
+	size_t size = 16;
+
+	if (n >= UINT32_MAX / 4)
+		return NULL;
+	while (size < 2 * n)
+		size *= 2;
+	x = arena_alloc(a, sizeof(*x));
+	x->mask = (uint32_t)size - 1;
+	x->slot = arena_alloc(a, size * sizeof(*x->slot));
+	x->next = arena_alloc(a, (n + 1) * sizeof(*x->next));
+	/* The last header of each slot's name, to append in order. */
+	last = arena_alloc(a, size * sizeof(*last));
+	for (size_t i = 0; i < n; i++) {
+		uint32_t k = hidx_hash(hdrs[i].name) & x->mask;
+
+		while (x->slot[k] != 0 &&
+		    !name_is(hdrs[x->slot[k] - 1].name, hdrs[i].name))
+			k = (k + 1) & x->mask;
+		if (x->slot[k] == 0)
+			x->slot[k] = (uint32_t)i + 1;
+		else
+			x->next[last[k] - 1] = (uint32_t)i + 1;
+		last[k] = (uint32_t)i + 1;
+	}
+	return x;
+}
+
+/* 1 + the first header named name, 0 when there is none. */
+static uint32_t
+hidx_first(const struct rules_input *in, const char *name)
+{
+	const struct rules_hidx *x = in->hidx;
+	uint32_t k = hidx_hash(name) & x->mask;
+
+	for (; x->slot[k] != 0; k = (k + 1) & x->mask)
+		if (name_is(in->hdrs[x->slot[k] - 1].name, name))
+			return x->slot[k];
+	return 0;
+}
+
 /* Adds every value of header name (raw or decoded, each ending in
  * "\n"); returns how many there were. */
 static size_t
@@ -220,6 +289,19 @@ hdr_collect(const struct rules_input *in, const char *name, bool raw,
 {
 	size_t n = 0;
 
+	if (in->hidx != NULL) {
+		for (uint32_t i = hidx_first(in, name); i != 0;
+		    i = in->hidx->next[i - 1]) {
+			if (raw)
+				hvals_add(out, in->hdrs[i - 1].raw, NULL, NULL,
+				    NULL);
+			else
+				hvals_add(out, in->hdrs[i - 1].value, "\n",
+				    NULL, NULL);
+			n++;
+		}
+		return n;
+	}
 	for (size_t i = 0; i < in->nhdrs; i++) {
 		if (!name_is(in->hdrs[i].name, name))
 			continue;

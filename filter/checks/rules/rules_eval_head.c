@@ -288,6 +288,11 @@ forged_gmail(const struct rules_input *in, const char *const *args,
 static _Thread_local const struct rules_input *relay_in;
 static _Thread_local char *relay_t, *relay_u;
 
+/* forged_hotmail()'s answer for the message being evaluated (two rules
+ * ask), dropped with the relays. */
+static _Thread_local const struct rules_input *hotmail_in;
+static _Thread_local int hotmail_res;
+
 void
 rules_eval_head_reset(void)
 {
@@ -295,6 +300,7 @@ rules_eval_head_reset(void)
 	g_free(relay_u);
 	relay_t = relay_u = NULL;
 	relay_in = NULL;
+	hotmail_in = NULL;
 }
 
 static void
@@ -497,6 +503,17 @@ out:
 	return res;
 }
 
+/* forged_hotmail(), worked out once a message. */
+static int
+forged_hotmail_once(const struct rules_input *in)
+{
+	if (hotmail_in != in) {
+		hotmail_res = forged_hotmail(in);
+		hotmail_in = in;
+	}
+	return hotmail_res;
+}
+
 static double
 forged_hotmail_rcvd(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
@@ -504,7 +521,7 @@ forged_hotmail_rcvd(const struct rules_input *in, const char *const *args,
 	(void)args;
 	(void)nargs;
 	*where_r = "Received";
-	return forged_hotmail(in) == 1;
+	return forged_hotmail_once(in) == 1;
 }
 
 static double
@@ -514,7 +531,7 @@ no_hotmail_rcvd(const struct rules_input *in, const char *const *args,
 	(void)args;
 	(void)nargs;
 	*where_r = "Received";
-	return forged_hotmail(in) == 2;
+	return forged_hotmail_once(in) == 2;
 }
 
 /* check_for_forged_eudoramail_received_headers() */

@@ -525,6 +525,7 @@ rules_input_build(struct msg *m, const struct rules_limits *lim,
 	}
 	in->hdrs = h;
 	in->nhdrs = v->nhdrs;
+	in->hidx = rules_hidx_build(a, h, v->nhdrs);
 	if (want_mparts) {
 		/* mimeheader rules see the message's own headers too. */
 		for (size_t i = 0; i < v->nhdrs; i++)
