@@ -47,6 +47,15 @@ struct hres {
 	/* text_style: font sizes */
 	GArray		*style;		/* struct tstyle */
 	int		 basefont, max_size, min_size;
+	/* The text results: NULL until the first comment, <title>, <a> */
+	GPtrArray	*comment, *title, *anchor;	/* GString * */
+	GString		*rendered;	/* the text as displayed */
+	double		 image_area, non_space_len, obfuscation;
+	bool		 embeds, form_action_mailto, font_face_bad;
+	bool		 iframe_src;
+	bool		 text_any;	/* HTML.pm's $self->{text} not empty */
+	bool		 text_word_end;	/* its last element ends in a word */
+	unsigned	 charsets;	/* meta Content-Type charsets */
 };
 
 struct tstyle {
@@ -265,6 +274,14 @@ hres_clear(gpointer p)
 		g_hash_table_destroy(h->inside);
 	if (h->style != NULL)
 		g_array_free(h->style, TRUE);
+	if (h->comment != NULL)
+		g_ptr_array_free(h->comment, TRUE);
+	if (h->title != NULL)
+		g_ptr_array_free(h->title, TRUE);
+	if (h->anchor != NULL)
+		g_ptr_array_free(h->anchor, TRUE);
+	if (h->rendered != NULL)
+		g_string_free(h->rendered, TRUE);
 }
 
 void
@@ -392,8 +409,9 @@ is_element(const char *tag)
 	return false;
 }
 
-/* HTML.pm's html_tag: tag seen with num +1 (start) or -1 (end). */
-static void
+/* HTML.pm's html_tag: tag seen with num +1 (start) or -1 (end); true
+ * for a namespace tag (o:p, st1:x), which HTML.pm only counts. */
+static bool
 html_tag(struct hres *h, const char *tag, int num)
 {
 	int *bal = g_hash_table_lookup(h->inside, tag);
@@ -417,6 +435,7 @@ html_tag(struct hres *h, const char *tag, int num)
 		*bal = 0;
 		h->closed_extra++;
 	}
+	return ns;
 }
 
 /* The end of a tag starting at p (after its name): the '>' outside
@@ -604,25 +623,336 @@ text_style_element(const char *tag)
 	return false;
 }
 
-/* Counts one HTML text as HTML::Parser would report its tags. */
+/* HTML.pm's %tricks: rendered, but not counted as elements. */
+static bool
+is_trick(const char *tag)
+{
+	return strcmp(tag, "bgsound") == 0 || strcmp(tag, "embed") == 0 ||
+	    strcmp(tag, "listing") == 0 || strcmp(tag, "plaintext") == 0 ||
+	    strcmp(tag, "xmp") == 0;
+}
+
+static int
+inside(const struct hres *h, const char *tag)
+{
+	const int *v = g_hash_table_lookup(h->inside, tag);
+
+	return v != NULL ? *v : 0;
+}
+
+/* The named entities HTML::Parser decodes that mail uses most. */
+static const struct { const char *name; gunichar c; } entities[] = {
+	{ "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
+	{ "apos", '\'' }, { "nbsp", ' ' }, { "copy", 0xa9 },
+	{ "reg", 0xae }, { "trade", 0x2122 }, { "hellip", 0x2026 },
+	{ "mdash", 0x2014 }, { "ndash", 0x2013 }, { "laquo", 0xab },
+	{ "raquo", 0xbb }, { "lsquo", 0x2018 }, { "rsquo", 0x2019 },
+	{ "ldquo", 0x201c }, { "rdquo", 0x201d }, { "bull", 0x2022 },
+	{ "middot", 0xb7 }, { "euro", 0x20ac }, { "pound", 0xa3 },
+	{ "yen", 0xa5 }, { "cent", 0xa2 }, { "zwnj", 0x200c },
+	{ "zwj", 0x200d }, { "shy", 0xad }, { "deg", 0xb0 },
+	{ "times", 0xd7 }, { "eacute", 0xe9 }, { "egrave", 0xe8 },
+	{ "agrave", 0xe0 }, { "uuml", 0xfc }, { "ouml", 0xf6 },
+	{ "auml", 0xe4 }, { "szlig", 0xdf }, { "ccedil", 0xe7 },
+};
+
+/* Appends s decoded as HTML::Parser's dtext: character references and
+ * the named entities above. */
+static void
+dtext_append(GString *o, const char *s, size_t n)
+{
+	const char *p = s, *e = s + n;
+
+	while (p < e) {
+		const char *amp = memchr(p, '&', (size_t)(e - p)), *q;
+		gunichar c = 0;
+		bool ok = false;
+
+		if (amp == NULL) {
+			g_string_append_len(o, p, e - p);
+			break;
+		}
+		g_string_append_len(o, p, amp - p);
+		q = amp + 1;
+		if (q < e && *q == '#') {
+			bool hex = q + 1 < e && (q[1] == 'x' || q[1] == 'X');
+			const char *d = q + (hex ? 2 : 1);
+
+			while (d < e && (hex ? isxdigit((unsigned char)*d) :
+			    isdigit((unsigned char)*d)) && c < 0x110000) {
+				c = c * (hex ? 16 : 10) + (gunichar)(hex ?
+				    hexval(*d) : *d - '0');
+				d++;
+			}
+			ok = d > q + (hex ? 2 : 1) && c > 0 && c < 0x110000;
+			if (ok && d < e && *d == ';')
+				d++;
+			q = d;
+		} else {
+			for (size_t i = 0; i < G_N_ELEMENTS(entities); i++) {
+				size_t l = strlen(entities[i].name);
+
+				if ((size_t)(e - q) >= l && memcmp(q,
+				    entities[i].name, l) == 0 && (q + l == e ||
+				    !isalnum((unsigned char)q[l]))) {
+					c = entities[i].c;
+					q += l;
+					if (q < e && *q == ';')
+						q++;
+					ok = true;
+					break;
+				}
+			}
+		}
+		if (ok)
+			g_string_append_unichar(o, c);
+		else
+			g_string_append_c(o, '&');
+		p = ok ? q : amp + 1;
+	}
+}
+
+/* Is the character a "word" one for HTML.pm's obfuscation count: not
+ * white space nor ASCII punctuation?  The first (or last) character of
+ * s. */
+static bool
+word_at(const char *s, size_t n, bool last)
+{
+	const char *c;
+	gunichar u;
+
+	if (n == 0)
+		return false;
+	c = last ? g_utf8_find_prev_char(s, s + n) : s;
+	if (c == NULL)
+		c = s;
+	u = (unsigned char)*c < 0x80 ? (gunichar)*c :
+	    g_utf8_get_char_validated(c, (gssize)(s + n - c));
+	if (u == (gunichar)-1 || u == (gunichar)-2)
+		return true;
+	if (u < 0x80)
+		return !(isspace((int)u) || (u >= 0x21 && u <= 0x2f) ||
+		    (u >= 0x3a && u <= 0x40) || (u >= 0x5b && u <= 0x60) ||
+		    (u >= 0x7b && u <= 0x7e));
+	return !g_unichar_isspace(u) && u != 0x85 && u != 0xa0;
+}
+
+/* HTML.pm's html_text: one text event (dtext). */
+static void
+html_text(struct hres *h, const char *s, size_t n, bool decode)
+{
+	GString *t;
+	double nonsp = 0;
+
+	if (n == 0 || inside(h, "script") > 0 || inside(h, "style") > 0)
+		return;
+	t = g_string_sized_new(n);
+	if (decode)
+		dtext_append(t, s, n);
+	else
+		g_string_append_len(t, s, n);
+	if (inside(h, "a") > 0 && h->anchor != NULL && h->anchor->len > 0)
+		g_string_append_len(g_ptr_array_index(h->anchor,
+		    h->anchor->len - 1), t->str, t->len);
+	if (inside(h, "title") > 0 && h->title != NULL && h->title->len > 0)
+		g_string_append_len(g_ptr_array_index(h->title,
+		    h->title->len - 1), t->str, t->len);
+	if (h->text_any && h->text_word_end && word_at(t->str, t->len, false))
+		h->obfuscation++;
+	h->text_word_end = word_at(t->str, t->len, true);
+	h->text_any = true;
+	/* Node.pm's non_space_len: characters of the rendered text that
+	 * are not white space (an NBSP is a space) */
+	for (const char *c = t->str; c < t->str + t->len;
+	    c = g_utf8_next_char(c)) {
+		gunichar u = (unsigned char)*c < 0x80 ? (gunichar)*c :
+		    g_utf8_get_char_validated(c, (gssize)(t->str + t->len - c));
+
+		if (u == (gunichar)-1 || u == (gunichar)-2) {
+			nonsp++;
+			continue;
+		}
+		if (!(u < 0x80 ? isspace((int)u) != 0 : g_unichar_isspace(u) ||
+		    u == 0x85 || u == 0xa0))
+			nonsp++;
+	}
+	h->non_space_len += nonsp;
+	g_string_append_len(h->rendered, t->str, t->len);
+	g_string_free(t, TRUE);
+}
+
+/* HTML.pm's html_whitespace: the white space a tag displays. */
+static void
+html_whitespace(struct hres *h, const char *tag)
+{
+	static const char *const one[] = { "li", "th", "td", "dt", "dd",
+	    "embed", "h1", "h2", "h3", "h4", "h5", "h6", NULL };
+	static const char *const two[] = { "p", "hr", "blockquote", "pre",
+	    "listing", "plaintext", "xmp", "title", NULL };
+	const char *ws = NULL;
+
+	if (strcmp(tag, "br") == 0 || strcmp(tag, "div") == 0)
+		ws = "\n";
+	for (size_t i = 0; ws == NULL && one[i] != NULL; i++)
+		if (strcmp(tag, one[i]) == 0)
+			ws = " ";
+	for (size_t i = 0; ws == NULL && two[i] != NULL; i++)
+		if (strcmp(tag, two[i]) == 0)
+			ws = "\n\n";
+	if (ws == NULL)
+		return;
+	g_string_append(h->rendered, ws);
+	h->text_any = true;
+	h->text_word_end = false;
+}
+
+/* The first value of a tag's attribute (g_malloc'd), or NULL. */
+static char *
+tag_attr(const char *attrs, const char *e, const char *want)
+{
+	const char *p = attrs;
+	char *name, *value;
+
+	while (next_attr(&p, e, &name, &value)) {
+		bool yes = strcmp(name, want) == 0;
+
+		g_free(name);
+		if (yes)
+			return value;
+		g_free(value);
+	}
+	return NULL;
+}
+
+static void
+gstring_free(gpointer s)
+{
+	g_string_free(s, TRUE);
+}
+
+static GString *
+push_str(GPtrArray **a)
+{
+	GString *s = g_string_new("");
+
+	if (*a == NULL)
+		*a = g_ptr_array_new_with_free_func(gstring_free);
+	g_ptr_array_add(*a, s);
+	return s;
+}
+
+/* HTML.pm's html_tests (and html_uri's iframe): a start tag. */
+static void
+html_tests(struct hres *h, const char *tag, const char *attrs,
+    const char *e)
+{
+	char *v;
+
+	if (strcmp(tag, "font") == 0 && (v = tag_attr(attrs, e, "face")) !=
+	    NULL) {
+		if (!rules_evalfn_match("^\\s*[\"'.]?[a-z ][a-z -]*[a-z]\\d?"
+		    "[\"']?(?:,\\s*[\"']?[a-z][a-z -]*[a-z]\\d?[\"']?)*;?$",
+		    G_REGEX_CASELESS, v))
+			h->font_face_bad = true;
+		g_free(v);
+	}
+	if (strcmp(tag, "img") == 0 && inside(h, "a") > 0 &&
+	    h->anchor != NULL && h->anchor->len > 0)
+		g_string_append(g_ptr_array_index(h->anchor,
+		    h->anchor->len - 1), "<img>\n");
+	if (strcmp(tag, "img") == 0) {
+		char *wv = tag_attr(attrs, e, "width");
+		char *hv = tag_attr(attrs, e, "height");
+
+		if (wv != NULL && hv != NULL) {
+			double w = 0, ht = 0;
+
+			if (rules_evalfn_match("^\\d+%?$", 0, wv))
+				w = g_ascii_strtod(wv, NULL) *
+				    (strchr(wv, '%') != NULL ? 8 : 1);
+			if (rules_evalfn_match("^\\d+%?$", 0, hv))
+				ht = g_ascii_strtod(hv, NULL) *
+				    (strchr(hv, '%') != NULL ? 6 : 1);
+			if (w <= 0)
+				w = 200;
+			if (ht <= 0)
+				ht = 200;
+			h->image_area += w * ht;
+		}
+		g_free(wv);
+		g_free(hv);
+	}
+	if (strcmp(tag, "form") == 0 && (v = tag_attr(attrs, e, "action")) !=
+	    NULL) {
+		if (rules_evalfn_match("mailto:", G_REGEX_CASELESS, v))
+			h->form_action_mailto = true;
+		g_free(v);
+	}
+	if (strcmp(tag, "object") == 0 || strcmp(tag, "embed") == 0)
+		h->embeds = true;
+	if (strcmp(tag, "a") == 0)
+		push_str(&h->anchor);
+	if (strcmp(tag, "title") == 0)
+		push_str(&h->title);
+	if (strcmp(tag, "iframe") == 0 && (v = tag_attr(attrs, e, "src")) !=
+	    NULL) {
+		/* push_uri skips a src that is blank once trimmed */
+		if (*g_strstrip(v) != '\0')
+			h->iframe_src = true;
+		g_free(v);
+	}
+	if (strcmp(tag, "meta") == 0) {
+		char *he = tag_attr(attrs, e, "http-equiv");
+
+		v = tag_attr(attrs, e, "content");
+		if (he != NULL && v != NULL && rules_evalfn_match(
+		    "Content-Type", G_REGEX_CASELESS, he) && rules_evalfn_match(
+		    "\\bcharset\\s*=\\s*[\"']?[^\"']", G_REGEX_CASELESS, v))
+			h->charsets++;
+		g_free(he);
+		g_free(v);
+	}
+}
+
+/* A declaration's keyword HTML::Parser knows (others are comments). */
+static bool
+decl_keyword(const char *p, const char *e)
+{
+	static const char *const kw[] = { "doctype", "entity", "element",
+	    "attlist", "notation", "linktype", "shortref", "usemap", NULL };
+
+	for (size_t i = 0; kw[i] != NULL; i++) {
+		size_t l = strlen(kw[i]);
+
+		if ((size_t)(e - p) > l && g_ascii_strncasecmp(p, kw[i], l) ==
+		    0 && !isalnum((unsigned char)p[l]))
+			return true;
+	}
+	return false;
+}
+
+/* Counts one HTML text as HTML::Parser reports it to HTML.pm: tags,
+ * comments, declarations and text events. */
 static void
 html_count(struct hres *h, const char *s, size_t n)
 {
 	static const char *const literal[] = { "script", "style", "xmp",
 	    "iframe", "textarea", "title", "plaintext", NULL };
-	const char *p = s, *e = s + n;
+	const char *p = s, *e = s + n, *ts = s;
 	const char *raw_until = NULL;	/* inside script/style: its name */
+	bool raw_decode = false;
 
 	h->inside = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    g_free);
 	h->style = g_array_new(FALSE, FALSE, sizeof(struct tstyle));
+	h->rendered = g_string_new("");
 	h->basefont = h->max_size = h->min_size = 3;
 	/* length is counted in characters of the decoded text */
 	h->length = g_utf8_validate(s, (gssize)n, NULL) ?
 	    (double)g_utf8_strlen(s, (gssize)n) : (double)n;
 	while (p < e) {
 		const char *lt = memchr(p, '<', (size_t)(e - p)), *gt, *q;
-		bool end_tag;
+		bool end_tag, ns;
 		char name[64];
 		size_t k = 0;
 
@@ -640,18 +970,44 @@ html_count(struct hres *h, const char *s, size_t n)
 		if (e - p >= 3 && memcmp(p, "!--", 3) == 0) {
 			const char *c = g_strstr_len(p + 3, e - p - 3, "-->");
 
+			html_text(h, ts, (size_t)(lt - ts), true);
 			p = c != NULL ? c + 3 : e;
+			if (c != NULL)
+				g_string_append_len(push_str(&h->comment), lt,
+				    p - lt);
+			ts = p;
 			continue;
 		}
 		if (*p == '!' || *p == '?') {
 			gt = memchr(p, '>', (size_t)(e - p));
+			html_text(h, ts, (size_t)(lt - ts), true);
+			if (*p == '!' && p + 1 < e && g_ascii_strncasecmp(p + 1,
+			    "doctype", 7) == 0 && decl_keyword(p + 1, e)) {
+				/* html_declaration */
+				h->elements++;
+				h->tags++;
+				if (!g_hash_table_contains(h->inside,
+				    "!doctype"))
+					g_hash_table_insert(h->inside,
+					    g_strdup("!doctype"), g_new0(int,
+					    1));
+			} else if (*p == '!' && gt != NULL && p[1] != '[' &&
+			    !decl_keyword(p + 1, e))
+				g_string_append_len(push_str(&h->comment), lt,
+				    gt + 1 - lt);
 			p = gt != NULL ? gt + 1 : e;
+			ts = p;
 			continue;
 		}
 		end_tag = *p == '/';
 		q = end_tag ? p + 1 : p;
-		if (q >= e || !isalpha((unsigned char)*q))
+		if (q >= e || !isalpha((unsigned char)*q)) {
+			/* HTML::Parser starts a new text event at a '<'
+			 * that opens no markup */
+			html_text(h, ts, (size_t)(lt - ts), true);
+			ts = lt;
 			continue;
+		}
 		while (q < e && !isspace((unsigned char)*q) && *q != '>' &&
 		    !(*q == '/' && q + 1 < e && q[1] == '>')) {
 			if (k < sizeof(name) - 1)
@@ -661,18 +1017,30 @@ html_count(struct hres *h, const char *s, size_t n)
 		name[k] = '\0';
 		if ((gt = tag_end(q, e)) == NULL)
 			break;		/* an unclosed tag is text */
-		html_tag(h, name, end_tag ? -1 : 1);
-		if (text_style_element(name))
-			text_style(h, name, q, gt, end_tag ? -1 : 1);
+		html_text(h, ts, (size_t)(lt - ts), raw_until == NULL ||
+		    raw_decode);
+		ts = gt + 1;
+		ns = html_tag(h, name, end_tag ? -1 : 1);
+		if (!ns && (is_element(name) || is_trick(name))) {
+			if (text_style_element(name))
+				text_style(h, name, q, gt, end_tag ? -1 : 1);
+			html_whitespace(h, name);
+			if (!end_tag)
+				html_tests(h, name, q, gt);
+		}
 		/* HTML::Parser reads these elements' content as text. */
 		if (!end_tag)
 			for (size_t i = 0; literal[i] != NULL; i++)
-				if (strcmp(name, literal[i]) == 0)
+				if (strcmp(name, literal[i]) == 0) {
 					raw_until = literal[i];
+					raw_decode = strcmp(name, "title") ==
+					    0 || strcmp(name, "textarea") == 0;
+				}
 		if (end_tag && raw_until != NULL)
 			raw_until = NULL;
 		p = gt + 1;
 	}
+	html_text(h, ts, (size_t)(e - ts), raw_until == NULL || raw_decode);
 	/* HTML.pm closes an open style or script at the end. */
 	for (int i = 0; i < 2; i++) {
 		const char *t = i == 0 ? "style" : "script";
@@ -683,6 +1051,8 @@ html_count(struct hres *h, const char *s, size_t n)
 			html_tag(h, t, -1);
 	}
 }
+
+static bool charset_ascii(const char *cs);
 
 /* Every text/html leaf's counts (Message.pm renders each one). */
 static GArray *
@@ -705,6 +1075,21 @@ html_all(const struct rules_input *in)
 		if (!n->leaf || strcmp(n->ctype, "text/html") != 0)
 			continue;
 		d = leaf_decode(n, &len);
+		/* normalize_charset (on by default): HTML.pm reads
+		 * characters of the declared charset */
+		if (n->charset != NULL && !charset_ascii(n->charset) &&
+		    g_ascii_strcasecmp(n->charset, "utf-8") != 0 &&
+		    g_ascii_strcasecmp(n->charset, "utf8") != 0) {
+			gsize out = 0;
+			char *u = g_convert(d, (gssize)len, "UTF-8",
+			    n->charset, NULL, &out, NULL);
+
+			if (u != NULL) {
+				g_free(d);
+				d = u;
+				len = out;
+			}
+		}
 		html_count(&h, d, len);
 		g_free(d);
 		g_array_append_val(t->html, h);
@@ -741,6 +1126,31 @@ html_value(const struct hres *h, const char *test, double *v_r)
 		*v_r = (h->tags - h->elements) / h->tags;
 		return true;
 	}
+	if (strcmp(test, "obfuscation_ratio") == 0 && h->obfuscation > 0 &&
+	    h->tags > 0) {
+		*v_r = h->obfuscation / h->tags;
+		return true;
+	}
+	if (strcmp(test, "image_area") == 0) {
+		*v_r = h->image_area;
+		return true;
+	}
+	if (strcmp(test, "non_space_len") == 0) {
+		*v_r = h->non_space_len;
+		return true;
+	}
+	if (strcmp(test, "embeds") == 0 && h->embeds) {
+		*v_r = 1;
+		return true;
+	}
+	if (strcmp(test, "font_face_bad") == 0 && h->font_face_bad) {
+		*v_r = 1;
+		return true;
+	}
+	if (strcmp(test, "form_action_mailto") == 0 && h->form_action_mailto) {
+		*v_r = 1;
+		return true;
+	}
 	if (strcmp(test, "non_element_ratio") == 0 && h->elements_seen > 0 &&
 	    h->tags_seen > 0) {
 		*v_r = (h->tags_seen - h->elements_seen) / h->tags_seen;
@@ -751,8 +1161,9 @@ html_value(const struct hres *h, const char *test, double *v_r)
 
 static const char *const html_tests_known[] = {
 	"html", "length", "max_size", "min_size", "closed_extra_ratio",
-	"bad_tag_ratio",
-	"non_element_ratio", NULL
+	"bad_tag_ratio", "non_element_ratio", "obfuscation_ratio",
+	"image_area", "non_space_len", "embeds", "font_face_bad",
+	"form_action_mailto", NULL
 };
 
 static const char *
@@ -918,6 +1329,179 @@ html_image_only(const struct rules_input *in, const char *const *args,
 		    h->length > min && h->length <= max)
 			return 1;
 	}
+	return 0;
+}
+
+/* The array results html_text_match reads. */
+static GPtrArray *
+html_strings(const struct hres *h, const char *name)
+{
+	if (strcmp(name, "comment") == 0)
+		return h->comment;
+	if (strcmp(name, "title") == 0)
+		return h->title;
+	if (strcmp(name, "anchor") == 0)
+		return h->anchor;
+	return NULL;
+}
+
+static const char *
+html_text_match_check(const char *const *args, size_t nargs)
+{
+	GRegex *re;
+
+	(void)nargs;
+	if (strcmp(args[0], "comment") != 0 && strcmp(args[0], "title") != 0 &&
+	    strcmp(args[0], "anchor") != 0)
+		return "this HTML text is not kept";
+	if ((re = g_regex_new(args[1], G_REGEX_RAW, 0, NULL)) == NULL)
+		return "the pattern does not compile";
+	g_regex_unref(re);
+	return NULL;
+}
+
+/* html_text_match('comment|title|anchor', 're') (not_match: a string
+ * the pattern does not match). */
+static double
+text_match(const struct rules_input *in, const char *const *args,
+    bool want)
+{
+	GArray *all = html_all(in);
+	GRegex *re = rules_evalfn_re(args[1], 0);
+
+	if (re == NULL)
+		return 0;
+	for (guint i = 0; i < all->len; i++) {
+		GPtrArray *a = html_strings(&g_array_index(all, struct hres,
+		    i), args[0]);
+
+		for (guint k = 0; a != NULL && k < a->len; k++) {
+			const GString *s = g_ptr_array_index(a, k);
+
+			if (g_regex_match_full(re, s->str, (gssize)s->len, 0, 0,
+			    NULL, NULL) == want)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static double
+html_text_match(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)nargs;
+	*where_r = "HTML";
+	return text_match(in, args, true);
+}
+
+static double
+html_text_not_match(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)nargs;
+	*where_r = "HTML";
+	return text_match(in, args, false);
+}
+
+/* html_image_ratio(min, max): a part's non-space text length over its
+ * image area (img width x height) in (min, max]. */
+static double
+html_image_ratio(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	GArray *all = html_all(in);
+	double min = g_ascii_strtod(args[0], NULL), max =
+	    g_ascii_strtod(args[1], NULL);
+
+	(void)nargs;
+	*where_r = "HTML";
+	for (guint i = 0; i < all->len; i++) {
+		const struct hres *h = &g_array_index(all, struct hres, i);
+		double r;
+
+		if (h->image_area <= 0)
+			continue;
+		r = h->non_space_len / h->image_area;
+		if (r > min && r <= max)
+			return 1;
+	}
+	return 0;
+}
+
+static double
+ulen(const char *s, size_t n)
+{
+	return g_utf8_validate(s, (gssize)n, NULL) ?
+	    (double)g_utf8_strlen(s, (gssize)n) : (double)n;
+}
+
+/* html_title_subject_ratio(r): a part's longest <title> is more than r
+ * times as long as the Subject (its newline counted, as get() keeps
+ * it). */
+static double
+html_title_subject_ratio(const struct rules_input *in,
+    const char *const *args, size_t nargs, const char **where_r)
+{
+	GArray *all = html_all(in);
+	char *subj = rules_get(in, "Subject", 0);
+	double ratio = g_ascii_strtod(args[0], NULL), sl;
+	double hit = 0;
+
+	(void)nargs;
+	*where_r = "HTML";
+	if (subj == NULL || subj[0] == '\0') {
+		g_free(subj);
+		return 0;
+	}
+	sl = ulen(subj, strlen(subj));
+	for (guint i = 0; i < all->len && hit == 0; i++) {
+		const struct hres *h = &g_array_index(all, struct hres, i);
+		double max = 0;
+
+		for (guint k = 0; h->title != NULL && k < h->title->len; k++) {
+			const GString *t = g_ptr_array_index(h->title, k);
+
+			/* Perl's truth: "" and "0" are false */
+			if (t->len == 0 || (t->len == 1 && t->str[0] == '0'))
+				continue;
+			if (ulen(t->str, t->len) / sl > max)
+				max = ulen(t->str, t->len) / sl;
+		}
+		if (max > ratio)
+			hit = 1;
+	}
+	g_free(subj);
+	return hit;
+}
+
+/* html_charset_faraway(): a part's <meta> charsets mostly outside the
+ * ok_locales.  vigil does not read ok_locales, so they are SpamAssassin's
+ * default, "all", where the test never hits. */
+static double
+html_charset_faraway(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)in;
+	(void)args;
+	(void)nargs;
+	*where_r = "HTML";
+	return 0;
+}
+
+/* check_iframe_src(): an <iframe> with a src. */
+static double
+check_iframe_src(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	GArray *all = html_all(in);
+
+	(void)args;
+	(void)nargs;
+	*where_r = "HTML";
+	for (guint i = 0; i < all->len; i++)
+		if (g_array_index(all, struct hres, i).iframe_src)
+			return 1;
 	return 0;
 }
 
@@ -1427,5 +2011,12 @@ const struct rules_evalfn rules_evalfn_mime[] = {
 	{ "html_tag_exists", 1, 1, html_tag_exists, NULL },
 	{ "html_tag_balance", 2, 2, html_tag_balance, expr_check },
 	{ "html_image_only", 2, 2, html_image_only, NULL },
+	{ "html_text_match", 2, 2, html_text_match, html_text_match_check },
+	{ "html_text_not_match", 2, 2, html_text_not_match,
+	  html_text_match_check },
+	{ "html_image_ratio", 2, 2, html_image_ratio, NULL },
+	{ "html_title_subject_ratio", 1, 1, html_title_subject_ratio, NULL },
+	{ "html_charset_faraway", 0, 0, html_charset_faraway, NULL },
+	{ "check_iframe_src", 0, 0, check_iframe_src, NULL },
 	{ NULL, 0, 0, NULL, NULL }
 };
