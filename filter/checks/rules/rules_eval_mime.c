@@ -56,6 +56,7 @@ struct hres {
 	bool		 text_any;	/* HTML.pm's $self->{text} not empty */
 	bool		 text_word_end;	/* its last element ends in a word */
 	unsigned	 charsets;	/* meta Content-Type charsets */
+	guint		 node;		/* its part in mtree's nodes */
 };
 
 struct tstyle {
@@ -75,6 +76,9 @@ struct mtree {
 	bool		 qp_long_line;
 	double		 ascii_text_illegal;
 	double		 attachment;
+	/* BodyEval's _multipart_alternative_difference */
+	bool		 madiff_done;
+	double		 madiff, madiff_html, madiff_text;
 };
 
 static _Thread_local struct mtree *cache;
@@ -1090,6 +1094,7 @@ html_all(const struct rules_input *in)
 				len = out;
 			}
 		}
+		h.node = i;
 		html_count(&h, d, len);
 		g_free(d);
 		g_array_append_val(t->html, h);
@@ -1503,6 +1508,198 @@ check_iframe_src(const struct rules_input *in, const char *const *args,
 		if (g_array_index(all, struct hres, i).iframe_src)
 			return 1;
 	return 0;
+}
+
+/* --- BodyEval's multipart_alternative_difference */
+
+/* The words of a rendered text (split on white space, those with a
+ * word character) counted into words (word -> count). */
+static void
+count_words(GHashTable *words, const char *s, size_t n)
+{
+	const char *p = s, *e = s + n;
+
+	while (p < e) {
+		const char *st;
+		bool w = false;
+
+		while (p < e) {
+			gunichar u = g_utf8_get_char_validated(p, e - p);
+
+			if ((unsigned char)*p < 0x80 ? !isspace((unsigned char)*p)
+			    : u == (gunichar)-1 || u == (gunichar)-2 ||
+			    !(g_unichar_isspace(u) || u == 0x85))
+				break;
+			p = g_utf8_next_char(p);
+		}
+		st = p;
+		while (p < e) {
+			gunichar u = g_utf8_get_char_validated(p, e - p);
+
+			if ((unsigned char)*p < 0x80) {
+				if (isspace((unsigned char)*p))
+					break;
+				w = w || isalnum((unsigned char)*p) || *p == '_';
+				p++;
+				continue;
+			}
+			if (u == (gunichar)-1 || u == (gunichar)-2) {
+				p++;
+				continue;
+			}
+			if (g_unichar_isspace(u) || u == 0x85)
+				break;
+			w = w || g_unichar_isalnum(u) || g_unichar_ismark(u);
+			p = g_utf8_next_char(p);
+		}
+		if (w) {
+			char *k = g_strndup(st, (size_t)(p - st));
+			int *c = g_hash_table_lookup(words, k);
+
+			if (c == NULL) {
+				c = g_new0(int, 1);
+				g_hash_table_insert(words, k, c);
+			} else
+				g_free(k);
+			(*c)++;
+		}
+	}
+}
+
+/* Is node i under node anc (or anc itself)? */
+static bool
+under(const struct mtree *t, guint i, guint anc)
+{
+	for (int k = (int)i; k >= 0; k = g_array_index(t->nodes,
+	    struct mnode, k).parent)
+		if ((guint)k == anc)
+			return true;
+	return false;
+}
+
+static void
+madiff_compute(const struct rules_input *in)
+{
+	struct mtree *t = tree(in);
+	GArray *all = html_all(in);
+
+	if (t->madiff_done)
+		return;
+	t->madiff_done = true;
+	/* content_summary() (multipart/alternative, text/html,
+	 * text/calendar): an invitation, left alone */
+	if (t->nodes->len == 3 && strcmp(g_array_index(t->nodes,
+	    struct mnode, 0).ctype, "multipart/alternative") == 0 &&
+	    strcmp(g_array_index(t->nodes, struct mnode, 1).ctype,
+	    "text/html") == 0 && strcmp(g_array_index(t->nodes, struct mnode,
+	    2).ctype, "text/calendar") == 0 && g_array_index(t->nodes,
+	    struct mnode, 1).parent == 0 && g_array_index(t->nodes,
+	    struct mnode, 2).parent == 0)
+		return;
+	for (guint a = 0; a < t->nodes->len; a++) {
+		GHashTable *html, *text;
+		GHashTableIter it;
+		gpointer k, v;
+		double orig, left;
+
+		if (!g_str_has_prefix(g_array_index(t->nodes, struct mnode,
+		    a).ctype, "multipart/alternative"))
+			continue;
+		html = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+		    g_free);
+		text = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+		    g_free);
+		for (guint i = a + 1; i < t->nodes->len; i++) {
+			const struct mnode *n = &g_array_index(t->nodes,
+			    struct mnode, i);
+
+			if (!n->leaf || !under(t, i, a))
+				continue;
+			if (strcmp(n->ctype, "text/html") == 0) {
+				for (guint h = 0; h < all->len; h++) {
+					const struct hres *r = &g_array_index(
+					    all, struct hres, h);
+
+					if (r->node != i)
+						continue;
+					count_words(html, r->rendered->str,
+					    r->rendered->len);
+					if (g_hash_table_size(html) == 0 &&
+					    g_hash_table_contains(r->inside,
+					    "img"))
+						g_hash_table_insert(html,
+						    g_strdup("\n"), g_new0(int,
+						    1));
+				}
+			} else if (strcmp(n->ctype, "text/plain") == 0) {
+				size_t len;
+				char *d = leaf_decode(n, &len), *u = NULL;
+				gsize out = 0;
+
+				if (n->charset != NULL &&
+				    !charset_ascii(n->charset))
+					u = g_convert(d, (gssize)len, "UTF-8",
+					    n->charset, NULL, &out, NULL);
+				if (u != NULL)
+					count_words(text, u, out);
+				else
+					count_words(text, d, len);
+				g_free(u);
+				g_free(d);
+			}
+		}
+		orig = g_hash_table_size(html);
+		if (orig > 0) {
+			t->madiff_html = orig;
+			t->madiff_text = g_hash_table_size(text);
+			g_hash_table_iter_init(&it, text);
+			while (g_hash_table_iter_next(&it, &k, &v)) {
+				int *hc = g_hash_table_lookup(html, k);
+
+				if (hc != NULL && *hc - *(int *)v < 1)
+					g_hash_table_remove(html, k);
+			}
+			left = g_hash_table_size(html);
+			if (left / orig * 100 > t->madiff)
+				t->madiff = left / orig * 100;
+		}
+		g_hash_table_destroy(html);
+		g_hash_table_destroy(text);
+	}
+}
+
+/* multipart_alternative_difference(min, max): the share (percent) of
+ * the HTML alternative's words its text alternative lacks, in (min,
+ * max] (min 0: from 0; max 'undef': open). */
+static double
+madiff(const struct rules_input *in, const char *const *args, size_t nargs,
+    const char **where_r)
+{
+	struct mtree *t = tree(in);
+	double min = g_ascii_strtod(args[0], NULL);
+
+	(void)nargs;
+	*where_r = "body";
+	madiff_compute(in);
+	return (min == 0 || t->madiff > min) && (strcmp(args[1], "undef") ==
+	    0 || t->madiff <= g_ascii_strtod(args[1], NULL));
+}
+
+/* multipart_alternative_difference_count(ratio, minhtml): text words
+ * over HTML words above ratio, with more than minhtml HTML words. */
+static double
+madiff_count(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	struct mtree *t = tree(in);
+
+	(void)nargs;
+	*where_r = "body";
+	madiff_compute(in);
+	if (!(t->madiff_html > g_ascii_strtod(args[1], NULL)))
+		return 0;
+	return t->madiff_text / t->madiff_html > g_ascii_strtod(args[0],
+	    NULL);
 }
 
 /* --- MIMEEval's _check_attachments */
@@ -2018,5 +2215,9 @@ const struct rules_evalfn rules_evalfn_mime[] = {
 	{ "html_title_subject_ratio", 1, 1, html_title_subject_ratio, NULL },
 	{ "html_charset_faraway", 0, 0, html_charset_faraway, NULL },
 	{ "check_iframe_src", 0, 0, check_iframe_src, NULL },
+	/* BodyEval passes the body first; the rule gives the rest. */
+	{ "multipart_alternative_difference", 2, 2, madiff, NULL },
+	{ "multipart_alternative_difference_count", 2, 2, madiff_count,
+	  NULL },
 	{ NULL, 0, 0, NULL, NULL }
 };
