@@ -52,7 +52,7 @@ struct hres {
 	GString		*rendered;	/* the text as displayed */
 	double		 image_area, non_space_len, obfuscation;
 	bool		 embeds, form_action_mailto, font_face_bad;
-	bool		 iframe_src;
+	bool		 iframe_src, font_low_contrast, font_invalid_color;
 	bool		 text_any;	/* HTML.pm's $self->{text} not empty */
 	bool		 text_word_end;	/* its last element ends in a word */
 	unsigned	 charsets;	/* meta Content-Type charsets */
@@ -62,6 +62,7 @@ struct hres {
 struct tstyle {
 	char		 tag[16];
 	int		 size;
+	char		 fg[16], bg[16];	/* "#rrggbb", "invalid", ... */
 };
 
 struct mtree {
@@ -537,6 +538,437 @@ next_attr(const char **pp, const char *e, char **name_r, char **value_r)
 	return true;
 }
 
+/* HTML.pm's %html_color: HTML 4's and CSS 3's colour names, sorted. */
+static const struct hcolor { const char *name; unsigned rgb; } colors[] = {
+	{ "aliceblue", 0xf0f8ff },
+	{ "antiquewhite", 0xfaebd7 },
+	{ "aqua", 0x00ffff },
+	{ "aquamarine", 0x7fffd4 },
+	{ "azure", 0xf0ffff },
+	{ "beige", 0xf5f5dc },
+	{ "bisque", 0xffe4c4 },
+	{ "black", 0x000000 },
+	{ "blanchedalmond", 0xffebcd },
+	{ "blue", 0x0000ff },
+	{ "blueviolet", 0x8a2be2 },
+	{ "brown", 0xa52a2a },
+	{ "burlywood", 0xdeb887 },
+	{ "cadetblue", 0x5f9ea0 },
+	{ "chartreuse", 0x7fff00 },
+	{ "chocolate", 0xd2691e },
+	{ "coral", 0xff7f50 },
+	{ "cornflowerblue", 0x6495ed },
+	{ "cornsilk", 0xfff8dc },
+	{ "crimson", 0xdc143c },
+	{ "cyan", 0x00ffff },
+	{ "darkblue", 0x00008b },
+	{ "darkcyan", 0x008b8b },
+	{ "darkgoldenrod", 0xb8860b },
+	{ "darkgray", 0xa9a9a9 },
+	{ "darkgreen", 0x006400 },
+	{ "darkgrey", 0xa9a9a9 },
+	{ "darkkhaki", 0xbdb76b },
+	{ "darkmagenta", 0x8b008b },
+	{ "darkolivegreen", 0x556b2f },
+	{ "darkorange", 0xff8c00 },
+	{ "darkorchid", 0x9932cc },
+	{ "darkred", 0x8b0000 },
+	{ "darksalmon", 0xe9967a },
+	{ "darkseagreen", 0x8fbc8f },
+	{ "darkslateblue", 0x483d8b },
+	{ "darkslategray", 0x2f4f4f },
+	{ "darkslategrey", 0x2f4f4f },
+	{ "darkturquoise", 0x00ced1 },
+	{ "darkviolet", 0x9400d3 },
+	{ "deeppink", 0xff1493 },
+	{ "deepskyblue", 0x00bfff },
+	{ "dimgray", 0x696969 },
+	{ "dimgrey", 0x696969 },
+	{ "dodgerblue", 0x1e90ff },
+	{ "firebrick", 0xb22222 },
+	{ "floralwhite", 0xfffaf0 },
+	{ "forestgreen", 0x228b22 },
+	{ "fuchsia", 0xff00ff },
+	{ "gainsboro", 0xdcdcdc },
+	{ "ghostwhite", 0xf8f8ff },
+	{ "gold", 0xffd700 },
+	{ "goldenrod", 0xdaa520 },
+	{ "gray", 0x808080 },
+	{ "green", 0x008000 },
+	{ "greenyellow", 0xadff2f },
+	{ "grey", 0x808080 },
+	{ "honeydew", 0xf0fff0 },
+	{ "hotpink", 0xff69b4 },
+	{ "indianred", 0xcd5c5c },
+	{ "indigo", 0x4b0082 },
+	{ "ivory", 0xfffff0 },
+	{ "khaki", 0xf0e68c },
+	{ "lavender", 0xe6e6fa },
+	{ "lavenderblush", 0xfff0f5 },
+	{ "lawngreen", 0x7cfc00 },
+	{ "lemonchiffon", 0xfffacd },
+	{ "lightblue", 0xadd8e6 },
+	{ "lightcoral", 0xf08080 },
+	{ "lightcyan", 0xe0ffff },
+	{ "lightgoldenrodyellow", 0xfafad2 },
+	{ "lightgray", 0xd3d3d3 },
+	{ "lightgreen", 0x90ee90 },
+	{ "lightgrey", 0xd3d3d3 },
+	{ "lightpink", 0xffb6c1 },
+	{ "lightsalmon", 0xffa07a },
+	{ "lightseagreen", 0x20b2aa },
+	{ "lightskyblue", 0x87cefa },
+	{ "lightslategray", 0x778899 },
+	{ "lightslategrey", 0x778899 },
+	{ "lightsteelblue", 0xb0c4de },
+	{ "lightyellow", 0xffffe0 },
+	{ "lime", 0x00ff00 },
+	{ "limegreen", 0x32cd32 },
+	{ "linen", 0xfaf0e6 },
+	{ "magenta", 0xff00ff },
+	{ "maroon", 0x800000 },
+	{ "mediumaquamarine", 0x66cdaa },
+	{ "mediumblue", 0x0000cd },
+	{ "mediumorchid", 0xba55d3 },
+	{ "mediumpurple", 0x9370db },
+	{ "mediumseagreen", 0x3cb371 },
+	{ "mediumslateblue", 0x7b68ee },
+	{ "mediumspringgreen", 0x00fa9a },
+	{ "mediumturquoise", 0x48d1cc },
+	{ "mediumvioletred", 0xc71585 },
+	{ "midnightblue", 0x191970 },
+	{ "mintcream", 0xf5fffa },
+	{ "mistyrose", 0xffe4e1 },
+	{ "moccasin", 0xffe4b5 },
+	{ "navajowhite", 0xffdead },
+	{ "navy", 0x000080 },
+	{ "oldlace", 0xfdf5e6 },
+	{ "olive", 0x808000 },
+	{ "olivedrab", 0x6b8e23 },
+	{ "orange", 0xffa500 },
+	{ "orangered", 0xff4500 },
+	{ "orchid", 0xda70d6 },
+	{ "palegoldenrod", 0xeee8aa },
+	{ "palegreen", 0x98fb98 },
+	{ "paleturquoise", 0xafeeee },
+	{ "palevioletred", 0xdb7093 },
+	{ "papayawhip", 0xffefd5 },
+	{ "peachpuff", 0xffdab9 },
+	{ "peru", 0xcd853f },
+	{ "pink", 0xffc0cb },
+	{ "plum", 0xdda0dd },
+	{ "powderblue", 0xb0e0e6 },
+	{ "purple", 0x800080 },
+	{ "red", 0xff0000 },
+	{ "rosybrown", 0xbc8f8f },
+	{ "royalblue", 0x4169e1 },
+	{ "saddlebrown", 0x8b4513 },
+	{ "salmon", 0xfa8072 },
+	{ "sandybrown", 0xf4a460 },
+	{ "seagreen", 0x2e8b57 },
+	{ "seashell", 0xfff5ee },
+	{ "sienna", 0xa0522d },
+	{ "silver", 0xc0c0c0 },
+	{ "skyblue", 0x87ceeb },
+	{ "slateblue", 0x6a5acd },
+	{ "slategray", 0x708090 },
+	{ "slategrey", 0x708090 },
+	{ "snow", 0xfffafa },
+	{ "springgreen", 0x00ff7f },
+	{ "steelblue", 0x4682b4 },
+	{ "tan", 0xd2b48c },
+	{ "teal", 0x008080 },
+	{ "thistle", 0xd8bfd8 },
+	{ "tomato", 0xff6347 },
+	{ "turquoise", 0x40e0d0 },
+	{ "violet", 0xee82ee },
+	{ "wheat", 0xf5deb3 },
+	{ "white", 0xffffff },
+	{ "whitesmoke", 0xf5f5f5 },
+	{ "yellow", 0xffff00 },
+	{ "yellowgreen", 0x9acd32 },
+};
+
+static int
+color_cmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct hcolor *)e)->name);
+}
+
+/* Perl's sprintf of HTML.pm's dec2hex: at least two hex digits. */
+static void
+dec2hex(GString *o, const char *dec)
+{
+	unsigned long v = strtoul(dec, NULL, 10);
+
+	g_string_append_printf(o, "%s%lx", v < 16 ? "0" : "", v);
+}
+
+/* HTML.pm's name_to_rgb: "#rrggbb" (or shorter, from a short hex), or
+ * "invalid"; into out (16 bytes). */
+static void
+name_to_rgb(const char *in, char *out)
+{
+	char *c = g_strstrip(g_ascii_strdown(in, -1));
+	const struct hcolor *hc = bsearch(c, colors, G_N_ELEMENTS(colors),
+	    sizeof(colors[0]), color_cmp);
+	GMatchInfo *mi = NULL;
+	GString *x = NULL;
+
+	g_strlcpy(out, "invalid", 16);
+	if (hc != NULL) {
+		g_snprintf(out, 16, "#%06x", hc->rgb);
+		g_free(c);
+		return;
+	}
+	if (!rules_evalfn_match("^[#a-f0-9]*$|rgb\\([\\d%, ]*\\)",
+	    G_REGEX_CASELESS, c)) {
+		g_free(c);
+		return;
+	}
+	if (g_regex_match(rules_evalfn_re("rgb\\((\\d+)%,\\s*(\\d+)%,\\s*"
+	    "(\\d+)%\\s*\\)", G_REGEX_CASELESS), c, 0, &mi)) {
+		x = g_string_new("#");
+		for (int i = 1; i <= 3; i++) {
+			char *d = g_match_info_fetch(mi, i), n[32];
+
+			g_snprintf(n, sizeof(n), "%d", (int)(strtod(d, NULL) /
+			    100 * 255));
+			dec2hex(x, n);
+			g_free(d);
+		}
+		g_free(c);
+		c = g_string_free(x, FALSE);
+	}
+	g_match_info_free(mi);
+	mi = NULL;
+	if (g_regex_match(rules_evalfn_re("rgb\\((\\d+),\\s*(\\d+),\\s*"
+	    "(\\d+)\\s*\\)", G_REGEX_CASELESS), c, 0, &mi)) {
+		x = g_string_new("#");
+		for (int i = 1; i <= 3; i++) {
+			char *d = g_match_info_fetch(mi, i);
+
+			dec2hex(x, d);
+			g_free(d);
+		}
+		g_free(c);
+		c = g_string_free(x, FALSE);
+	}
+	g_match_info_free(mi);
+	if (c[0] == '#') {
+		char hex[8];
+		size_t n = 0;
+
+		for (const char *p = c; *p != '\0' && n < 6; p++)
+			if (isxdigit((unsigned char)*p))
+				hex[n++] = (char)g_ascii_tolower(*p);
+		if (n > 3 && n < 6)
+			n = 3;
+		while (n % 3 != 0)
+			hex[n++] = '0';
+		hex[n] = '\0';
+		if (n == 3)
+			g_snprintf(out, 16, "#%c%c%c%c%c%c", hex[0], hex[0],
+			    hex[1], hex[1], hex[2], hex[2]);
+		else
+			g_snprintf(out, 16, "#%s", hex);
+	}
+	g_free(c);
+}
+
+/* HTML.pm's parse_css_background, the last layer's values: the first
+ * that is a colour, into out; false when none is. */
+static bool
+css_background(const char *v, char *out)
+{
+	GPtrArray *layer = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *last = NULL;
+	GString *tok = g_string_new("");
+	int stack[64], sp = 0, state = 0;
+	bool found = false;
+
+	for (const char *p = v; *p != '\0'; p++) {
+		char ch = *p;
+
+		if (state == 0 && ch == ' ') {
+			if (tok->len > 0)
+				g_ptr_array_add(layer, g_strdup(tok->str));
+			g_string_truncate(tok, 0);
+		} else if (state == 0 && ch == ',') {
+			if (tok->len > 0)
+				g_ptr_array_add(layer, g_strdup(tok->str));
+			g_string_truncate(tok, 0);
+			if (last != NULL)
+				g_ptr_array_free(last, TRUE);
+			last = layer;
+			layer = g_ptr_array_new_with_free_func(g_free);
+		} else if (state == 1 && ch == ')') {
+			g_string_append_c(tok, ch);
+			g_ptr_array_add(layer, g_strdup(tok->str));
+			g_string_truncate(tok, 0);
+			state = sp > 0 ? stack[--sp] : 0;
+		} else if ((state == 2 && ch == '"') ||
+		    (state == 3 && ch == '\'')) {
+			g_string_append_c(tok, ch);
+			state = sp > 0 ? stack[--sp] : 0;
+		} else if ((state == 0 && ch == '(') || (state <= 1 &&
+		    (ch == '"' || ch == '\''))) {
+			g_string_append_c(tok, ch);
+			if (sp < (int)G_N_ELEMENTS(stack))
+				stack[sp++] = state;
+			state = ch == '(' ? 1 : ch == '"' ? 2 : 3;
+		} else
+			g_string_append_c(tok, ch);
+	}
+	if (tok->len > 0)
+		g_ptr_array_add(layer, g_strdup(tok->str));
+	if (layer->len > 0) {
+		if (last != NULL)
+			g_ptr_array_free(last, TRUE);
+		last = layer;
+		layer = NULL;
+	}
+	for (guint i = 0; last != NULL && i < last->len && !found; i++) {
+		name_to_rgb(g_ptr_array_index(last, i), out);
+		found = strcmp(out, "invalid") != 0;
+	}
+	if (layer != NULL)
+		g_ptr_array_free(layer, TRUE);
+	if (last != NULL)
+		g_ptr_array_free(last, TRUE);
+	g_string_free(tok, TRUE);
+	return found;
+}
+
+/* A style attribute's colours (HTML.pm's text_style): into nw, the
+ * parent's background behind a transparent one. */
+static void
+style_colors(struct tstyle *nw, const struct tstyle *parent, const char *st)
+{
+	char **parts = g_strsplit(st, ";", -1);
+	GRegex *color = rules_evalfn_re("^\\s*(background-)?color:\\s*(.+?)"
+	    "\\s*$", G_REGEX_CASELESS | G_REGEX_DOTALL);
+	GRegex *bg = rules_evalfn_re("^\\s*background:\\s*(.+?)\\s*$",
+	    G_REGEX_DOTALL);
+
+	for (char **p = parts; *p != NULL; p++) {
+		GMatchInfo *mi = NULL;
+
+		if (g_regex_match(color, *p, 0, &mi)) {
+			char *w = g_match_info_fetch(mi, 1);
+			char *v = g_match_info_fetch(mi, 2), *lv;
+			char *dst = w[0] != '\0' ? nw->bg : nw->fg;
+
+			lv = g_regex_replace_literal(rules_evalfn_re(
+			    "\\s*!\\s*important$", 0), g_ascii_strdown(v, -1),
+			    -1, 0, "", 0, NULL);
+			g_free(v);
+			if (strstr(lv, "rgb") != NULL) {
+				char **n;
+				GString *d = g_string_new("");
+				unsigned rgb[3] = { 0, 0, 0 };
+
+				for (const char *q = lv; *q != '\0'; q++)
+					if (isdigit((unsigned char)*q) ||
+					    *q == ',')
+						g_string_append_c(d, *q);
+				n = g_strsplit(d->str, ",", 4);
+				for (int i = 0; i < 3 && n[i] != NULL; i++) {
+					unsigned long x = strtoul(n[i], NULL,
+					    10);
+
+					rgb[i] = x > 255 ? 255 : (unsigned)x;
+				}
+				g_snprintf(dst, 16, "#%02x%02x%02x", rgb[0],
+				    rgb[1], rgb[2]);
+				g_strfreev(n);
+				g_string_free(d, TRUE);
+			} else if (strcmp(lv, "inherit") == 0)
+				;
+			else if (strcmp(lv, "transparent") == 0)
+				g_strlcpy(dst, "transparent", 16);
+			else
+				name_to_rgb(lv, dst);
+			g_free(lv);
+			g_free(w);
+		} else {
+			g_match_info_free(mi);
+			mi = NULL;
+			if (g_regex_match(bg, *p, 0, &mi)) {
+				char *v = g_match_info_fetch(mi, 1);
+				char *lv = g_ascii_strdown(v, -1), c[16];
+
+				if (css_background(lv, c))
+					g_strlcpy(nw->bg, c, 16);
+				g_free(lv);
+				g_free(v);
+			}
+		}
+		g_match_info_free(mi);
+	}
+	g_strfreev(parts);
+	if (strcmp(nw->bg, "transparent") == 0)
+		g_strlcpy(nw->bg, parent->bg, 16);
+	if (strcmp(nw->fg, "transparent") == 0)
+		g_strlcpy(nw->fg, nw->bg, 16);
+}
+
+/* HTML.pm's html_font_invisible, for its two results: the text's
+ * colour on its background (the same, or nearly), an invalid colour. */
+static void
+font_invisible(struct hres *h)
+{
+	const struct tstyle *t = &g_array_index(h->style, struct tstyle,
+	    h->style->len - 1);
+	size_t fl = strlen(t->fg), bl = strlen(t->bg);
+	unsigned r1, g1, b1, r2, g2, b2;
+	GRegex *hex = rules_evalfn_re("^#?[0-9a-f]{6}$", 0);
+
+	if (strcmp(t->fg + (fl > 6 ? fl - 6 : 0), t->bg + (bl > 6 ? bl - 6 :
+	    0)) == 0) {
+		h->font_low_contrast = true;
+		return;
+	}
+	if (g_regex_match(hex, t->fg, 0, NULL) && g_regex_match(hex, t->bg, 0,
+	    NULL) && sscanf(t->fg + fl - 6, "%2x%2x%2x", &r1, &g1, &b1) ==
+	    3 && sscanf(t->bg + bl - 6, "%2x%2x%2x", &r2, &g2, &b2) == 3) {
+		double r = (double)r1 - r2, g = (double)g1 - g2, b =
+		    (double)b1 - b2;
+
+		if (sqrt(pow(0.2126 * r, 2) + pow(0.7152 * g, 2) +
+		    pow(0.0722 * b, 2)) < 12) {
+			h->font_low_contrast = true;
+			return;
+		}
+	}
+	if (strcmp(t->fg, "invalid") == 0 || strcmp(t->bg, "invalid") == 0)
+		h->font_invalid_color = true;
+}
+
+/* HTML.pm's close_table_tag: a <td> or <tr> closes the cells and fonts
+ * left open. */
+static void
+close_table_tag(struct hres *h, const char *tag)
+{
+	bool open = false;
+
+	for (guint i = 0; i < h->style->len && !open; i++)
+		open = strcmp(g_array_index(h->style, struct tstyle, i).tag,
+		    tag) == 0;
+	while (open && h->style->len > 0) {
+		const char *top = g_array_index(h->style, struct tstyle,
+		    h->style->len - 1).tag;
+
+		if ((strcmp(tag, "td") == 0 && (strcmp(top, "font") == 0 ||
+		    strcmp(top, "td") == 0)) || (strcmp(tag, "tr") == 0 &&
+		    (strcmp(top, "font") == 0 || strcmp(top, "td") == 0 ||
+		    strcmp(top, "tr") == 0)))
+			g_array_set_size(h->style, h->style->len - 1);
+		else
+			break;
+	}
+}
+
 /* HTML.pm's text_style, for the font sizes (max_size, min_size): a
  * style stack of the text-style elements, sizes absolute, relative to
  * the basefont, or one up (big) or down (small). */
@@ -544,7 +976,7 @@ static void
 text_style(struct hres *h, const char *tag, const char *attrs,
     const char *e, int num)
 {
-	struct tstyle nw;
+	struct tstyle nw, parent;
 	char *name, *value;
 	const char *p = attrs;
 
@@ -582,8 +1014,12 @@ text_style(struct hres *h, const char *tag, const char *attrs,
 		}
 		p = attrs;
 	}
+	if (strcmp(tag, "td") == 0 || strcmp(tag, "tr") == 0)
+		close_table_tag(h, tag);
 	nw = h->style->len > 0 ? g_array_index(h->style, struct tstyle,
-	    h->style->len - 1) : (struct tstyle){ "default", 3 };
+	    h->style->len - 1) : (struct tstyle){ "default", 3, "#000000",
+	    "#ffffff" };
+	parent = nw;
 	g_strlcpy(nw.tag, tag, sizeof(nw.tag));
 	if (strcmp(tag, "big") == 0 || strcmp(tag, "small") == 0) {
 		nw.size += tag[0] == 'b' ? 1 : -1;
@@ -602,7 +1038,13 @@ text_style(struct hres *h, const char *tag, const char *attrs,
 					nw.size = h->basefont + atoi(v);
 				else if (isdigit((unsigned char)*v))
 					nw.size = atoi(v);
-			}
+			} else if (strcmp(name, "text") == 0 ||
+			    strcmp(name, "color") == 0)
+				name_to_rgb(value, nw.fg);
+			else if (strcmp(name, "style") == 0)
+				style_colors(&nw, &parent, value);
+			/* a bgcolor attribute changes nothing: HTML.pm
+			 * rewrites the attribute, not the style */
 			if (nw.size > h->max_size)
 				h->max_size = nw.size;
 			else if (nw.size < h->min_size)
@@ -761,6 +1203,11 @@ html_text(struct hres *h, const char *s, size_t n, bool decode)
 	if (inside(h, "title") > 0 && h->title != NULL && h->title->len > 0)
 		g_string_append_len(g_ptr_array_index(h->title,
 		    h->title->len - 1), t->str, t->len);
+	for (size_t i = 0; i < t->len; i++)
+		if (!strchr(" \t\n\r\f\v", t->str[i])) {
+			font_invisible(h);
+			break;
+		}
 	if (h->text_any && h->text_word_end && word_at(t->str, t->len, false))
 		h->obfuscation++;
 	h->text_word_end = word_at(t->str, t->len, true);
@@ -949,6 +1396,8 @@ html_count(struct hres *h, const char *s, size_t n)
 	h->inside = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    g_free);
 	h->style = g_array_new(FALSE, FALSE, sizeof(struct tstyle));
+	g_array_append_val(h->style, ((struct tstyle){ "default", 3,
+	    "#000000", "#ffffff" }));
 	h->rendered = g_string_new("");
 	h->basefont = h->max_size = h->min_size = 3;
 	/* length is counted in characters of the decoded text */
@@ -1152,6 +1601,14 @@ html_value(const struct hres *h, const char *test, double *v_r)
 		*v_r = 1;
 		return true;
 	}
+	if (strcmp(test, "font_low_contrast") == 0 && h->font_low_contrast) {
+		*v_r = 1;
+		return true;
+	}
+	if (strcmp(test, "font_invalid_color") == 0 && h->font_invalid_color) {
+		*v_r = 1;
+		return true;
+	}
 	if (strcmp(test, "form_action_mailto") == 0 && h->form_action_mailto) {
 		*v_r = 1;
 		return true;
@@ -1168,7 +1625,8 @@ static const char *const html_tests_known[] = {
 	"html", "length", "max_size", "min_size", "closed_extra_ratio",
 	"bad_tag_ratio", "non_element_ratio", "obfuscation_ratio",
 	"image_area", "non_space_len", "embeds", "font_face_bad",
-	"form_action_mailto", NULL
+	"form_action_mailto", "font_low_contrast", "font_invalid_color",
+	NULL
 };
 
 static const char *
