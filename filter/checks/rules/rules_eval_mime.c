@@ -2160,6 +2160,65 @@ madiff_count(const struct rules_input *in, const char *const *args,
 	    NULL);
 }
 
+/* check_stock_info(min): in the first text/plain part, the number of
+ * different stock tip labels ("Symbol: ", "Current price: ",
+ * "Rating: "...) is at least min (min 0: always). */
+static double
+check_stock_info(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	struct mtree *t = tree(in);
+	double min = g_ascii_strtod(args[0], NULL);
+	GRegex *label = rules_evalfn_re("^\\s*([^:\\s][^:\\n]{2,29})\\s*:"
+	    "\\s*\\S", G_REGEX_MULTILINE);
+	GRegex *stock = rules_evalfn_re("^(trad(?:e|ing)date|company(?:name)?|"
+	    "s\\w?(?:t\\w?o\\w?c\\w?k|y\\w?m(?:\\w?b\\w?o\\w?l)?)|"
+	    "t(?:arget|icker)|(?:opening|current)p(?:rice)?|"
+	    "p(?:rojected|osition)|expectations|weeks?high|"
+	    "marketperformance|(?:year|week|month|day|price)"
+	    "(?:target|estimates?)|sector|r(?:ecommendation|ating))$", 0);
+	GHashTable *hits;
+	GMatchInfo *mi = NULL;
+	double n;
+	size_t len;
+	char *d = NULL;
+
+	(void)nargs;
+	*where_r = "body";
+	if (min == 0)
+		return 1;
+	for (guint i = 0; i < t->nodes->len && d == NULL; i++) {
+		const struct mnode *nd = &g_array_index(t->nodes,
+		    struct mnode, i);
+
+		if (nd->leaf && strcmp(nd->ctype, "text/plain") == 0)
+			d = leaf_decode(nd, &len);
+	}
+	if (d == NULL)
+		return 0;
+	hits = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_regex_match_full(label, d, (gssize)len, 0, 0, &mi, NULL);
+	while (g_match_info_matches(mi)) {
+		char *l = g_match_info_fetch(mi, 1), *w = l;
+
+		/* lc, then only the letters a-z */
+		for (const char *r = l; *r != '\0'; r++)
+			if (g_ascii_isalpha(*r))
+				*w++ = g_ascii_tolower(*r);
+		*w = '\0';
+		if (g_regex_match(stock, l, 0, NULL))
+			g_hash_table_add(hits, l);
+		else
+			g_free(l);
+		g_match_info_next(mi, NULL);
+	}
+	g_match_info_free(mi);
+	n = g_hash_table_size(hits);
+	g_hash_table_destroy(hits);
+	g_free(d);
+	return n >= min;
+}
+
 /* --- MIMEEval's _check_attachments */
 
 static bool
@@ -2675,6 +2734,7 @@ const struct rules_evalfn rules_evalfn_mime[] = {
 	{ "check_iframe_src", 0, 0, check_iframe_src, NULL },
 	/* BodyEval passes the body first; the rule gives the rest. */
 	{ "multipart_alternative_difference", 2, 2, madiff, NULL },
+	{ "check_stock_info", 1, 1, check_stock_info, NULL },
 	{ "multipart_alternative_difference_count", 2, 2, madiff_count,
 	  NULL },
 	{ NULL, 0, 0, NULL, NULL }
