@@ -858,10 +858,11 @@ style_colors(struct tstyle *nw, const struct tstyle *parent, const char *st)
 			char *w = g_match_info_fetch(mi, 1);
 			char *v = g_match_info_fetch(mi, 2), *lv;
 			char *dst = w[0] != '\0' ? nw->bg : nw->fg;
+			char *low = g_ascii_strdown(v, -1);
 
 			lv = g_regex_replace_literal(rules_evalfn_re(
-			    "\\s*!\\s*important$", 0), g_ascii_strdown(v, -1),
-			    -1, 0, "", 0, NULL);
+			    "\\s*!\\s*important$", 0), low, -1, 0, "", 0, NULL);
+			g_free(low);
 			g_free(v);
 			if (strstr(lv, "rgb") != NULL) {
 				char **n;
