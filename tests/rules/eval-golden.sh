@@ -7,7 +7,8 @@
 # vigil runs must be the same on both sides (eval-compare.py).  The
 # rules SpamAssassin's set scores 0 (so neither side runs them) but
 # whose functions vigil implements get a score for the test, in a copy
-# of the rules, so that they run on both sides.
+# of the rules, so that they run on both sides; and the rules vigil
+# keeps off (rules_evalfn.c kept_off) run under other names.
 # Skipped (exit 77) without SpamAssassin.
 set -u
 : "${top_srcdir:=.}" "${top_builddir:=.}"
@@ -31,6 +32,14 @@ score TVD_STOCK1 1
 score HTML_COMMENT_SHORT 1
 score HTML_FORMACTION_MAILTO 1
 score HTML_IFRAME_SRC 1
+body GOLDEN_IMAGE_RATIO_02 eval:html_image_ratio('0.000','0.002')
+body GOLDEN_IMAGE_RATIO_04 eval:html_image_ratio('0.002','0.004')
+body GOLDEN_IMAGE_RATIO_06 eval:html_image_ratio('0.004','0.006')
+body GOLDEN_IMAGE_RATIO_08 eval:html_image_ratio('0.006','0.008')
+score GOLDEN_IMAGE_RATIO_02 1
+score GOLDEN_IMAGE_RATIO_04 1
+score GOLDEN_IMAGE_RATIO_06 1
+score GOLDEN_IMAGE_RATIO_08 1
 EOF
 SA_RULES="$TMP/rules"
 ls "$top_srcdir"/tests/golden/eval/*.eml >"$TMP/files"
