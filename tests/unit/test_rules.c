@@ -346,8 +346,8 @@ test_eval_sa_plugins(void **state)
 	    "body __TAG_EXISTS_CENTER eval:html_tag_exists('center')\n"
 	    "body HTML_IMAGE_ONLY_04 eval:html_image_only('0000','0400')\n"
 	    "body HTML_IMAGE_ONLY_08 eval:html_image_only('0400','0800')\n"
-	    "body HTML_OBFUSCATE eval:html_range('obfuscation_ratio','.05',"
-	    "'.1')\n"
+	    "body HTML_BACKHAIR eval:html_range('backhair_count','1',"
+	    "'inf')\n"
 	    "header SUBJ_ALL_CAPS eval:subject_is_all_caps()\n"
 	    "header SORTED_RECIPS eval:sorted_recipients()\n"
 	    "header SUSPICIOUS_RECIPS eval:similar_recipients('0.5','undef')\n"
@@ -373,8 +373,8 @@ test_eval_sa_plugins(void **state)
 	(void)state;
 	assert_int_equal(errs, 0);
 	/* A result vigil does not compute skips the rule, saying why. */
-	assert_non_null(strstr(diags->str, "HTML_OBFUSCATE: skipped: "
-	    "eval:html_range('obfuscation_ratio'): this HTML result is not "
+	assert_non_null(strstr(diags->str, "HTML_BACKHAIR: skipped: "
+	    "eval:html_range('backhair_count'): this HTML result is not "
 	    "computed"));
 	assert_non_null(strstr(diags->str, "freemail_domains: 'bad!domain' "
 	    "is not valid"));

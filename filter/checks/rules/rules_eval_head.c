@@ -15,6 +15,8 @@
 #include "checks/rules/rules.h"
 #include "checks/rules/rules_int.h"
 #include "checks/rules/rules_eval_int.h"
+#include "lib/arena.h"
+#include "url.h"
 
 /* Charsets whose text reads as capitals (Constants.pm
  * CHARSETS_LIKELY_TO_FP_AS_CAPS). */
@@ -747,6 +749,154 @@ no_relays(const struct rules_input *in, const char *const *args,
 	return t == 0 && u == 0;
 }
 
+/* RelayEval's hostname_to_domain: an IP address as it is, else the
+ * last two labels (three when the last is a short one other than ie,
+ * fr, de); g_malloc'd. */
+static char *
+hostname_to_domain(const char *h)
+{
+	char **parts;
+	guint n;
+	char *out;
+
+	if (!m("[a-zA-Z]", h))
+		return g_strdup(h);
+	parts = g_strsplit(h, ".", -1);
+	n = g_strv_length(parts);
+	/* Perl's split drops the empty fields at the end */
+	while (n > 0 && parts[n - 1][0] == '\0') {
+		g_free(parts[n - 1]);
+		parts[--n] = NULL;
+	}
+	if (n > 1 && m("(?:\\S{3,}|ie|fr|de)", parts[n - 1]))
+		out = g_strjoin(".", parts[n - 2], parts[n - 1], NULL);
+	else if (n > 2)
+		out = g_strjoin(".", parts[n - 3], parts[n - 2], parts[n - 1],
+		    NULL);
+	else
+		out = g_strdup(h);
+	g_strfreev(parts);
+	return out;
+}
+
+/* check_for_forged_received_trail(): more than one untrusted relay whose
+ * "by" domain is not the domain of the host the next older relay says
+ * it came from (RelayEval's _check_for_forged_received, mismatch_from). */
+static double
+forged_received_trail(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	static const char *const dom_re = "^\\w+(?:[\\w.-]+\\.)+\\w+$";
+	GRegex *re = rules_evalfn_re("\\[ ip=(\\S*) rdns=(\\S*) helo=\\S* "
+	    "by=(\\S*) ", 0);
+	GPtrArray *from = g_ptr_array_new_with_free_func(g_free);
+	GMatchInfo *mi = NULL;
+	const char *t, *u;
+	int mismatch = 0;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Received";
+	relays(in, &t, &u);
+	g_regex_match(re, u, 0, &mi);
+	for (guint i = 0; g_match_info_matches(mi); i++) {
+		char *ip = g_match_info_fetch(mi, 1);
+		char *r0 = g_match_info_fetch(mi, 2), *rdns =
+		    g_ascii_strdown(r0, -1);
+		char *by = g_match_info_fetch(mi, 3), *lby =
+		    g_ascii_strdown(by, -1), *bd = hostname_to_domain(lby);
+		char *fd = hostname_to_domain(rdns);
+
+		g_ptr_array_add(from, fd);
+		if (m(dom_re, bd)) {
+			const char *prev;
+
+			if (m("^localhost(?:\\.localdomain)?$", fd) &&
+			    strcmp(ip, "127.0.0.1") == 0) {
+				g_free(fd);
+				from->pdata[i] = NULL;
+			}
+			prev = i > 0 ? from->pdata[i - 1] : NULL;
+			if (prev != NULL && m(dom_re, prev) &&
+			    strcmp(bd, prev) != 0 && !(strcmp(bd,
+			    "msn.com") == 0 && strcmp(prev, "hotmail.com") ==
+			    0))
+				mismatch++;
+		}
+		g_free(ip);
+		g_free(r0);
+		g_free(rdns);
+		g_free(by);
+		g_free(lby);
+		g_free(bd);
+		g_match_info_next(mi, NULL);
+	}
+	g_match_info_free(mi);
+	g_ptr_array_free(from, TRUE);
+	return mismatch > 1;
+}
+
+/* check_for_faraway_charset_in_headers(): an RFC 2047 charset of From
+ * or Subject outside the ok_locales.  vigil does not read ok_locales, so
+ * they are SpamAssassin's default, "all", where the test never hits. */
+static double
+faraway_charset_headers(const struct rules_input *in,
+    const char *const *args, size_t nargs, const char **where_r)
+{
+	(void)in;
+	(void)args;
+	(void)nargs;
+	*where_r = "From";
+	return 0;
+}
+
+/* check_ratware_envelope_from(): the envelope sender reads
+ * DOMAIN.USER@ of the To address, DOMAIN its registrable domain with a
+ * known top-level domain (SRS addresses aside). */
+static double
+ratware_envelope_from(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	char *to = get_chomp(in, "To", HMOD_ADDR);
+	char *from = get_chomp(in, "EnvelopeFrom", HMOD_ADDR);
+	const char *at = strchr(to, '@');
+	bool hit = false;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "EnvelopeFrom";
+	if (to[0] != '\0' && from[0] != '\0' && at != NULL && at > to &&
+	    at[1] != '\0' && strchr(at + 1, '@') == NULL &&
+	    !rules_evalfn_match("^SRS\\d[=+-]", G_REGEX_CASELESS, from)) {
+		struct arena *a = arena_new("ratware");
+		char *host = g_ascii_strdown(at + 1, -1);
+		const char *dom = url_domain(a, host);
+		const char *tld = dom != NULL ? strrchr(dom, '.') : NULL;
+
+		if (tld != NULL && url_is_tld(tld + 1)) {
+			char *user = g_strndup(to, (size_t)(at - to));
+			char *qd = g_regex_escape_string(dom, -1);
+			char *qu = g_regex_escape_string(user, -1);
+			char *re = g_strdup_printf("\\b%s.%s@", qd, qu);
+			GRegex *r = g_regex_new(re, G_REGEX_RAW |
+			    G_REGEX_CASELESS, 0, NULL);
+
+			hit = r != NULL && g_regex_match(r, from, 0, NULL);
+			if (r != NULL)
+				g_regex_unref(r);
+			g_free(re);
+			g_free(qu);
+			g_free(qd);
+			g_free(user);
+		}
+		g_free(host);
+		arena_free(&a);
+	}
+	g_free(to);
+	g_free(from);
+	return hit;
+}
+
 const struct rules_evalfn rules_evalfn_head[] = {
 	{ "subject_is_all_caps", 0, 0, subject_all_caps, NULL },
 	{ "check_for_to_in_subject", 1, 1, to_in_subject,
@@ -771,5 +921,10 @@ const struct rules_evalfn rules_evalfn_head[] = {
 	{ "check_all_trusted", 0, 0, all_trusted, NULL },
 	{ "helo_ip_mismatch", 0, 0, helo_ip_mismatch, NULL },
 	{ "check_no_relays", 0, 0, no_relays, NULL },
+	{ "check_for_forged_received_trail", 0, 0, forged_received_trail,
+	  NULL },
+	{ "check_for_faraway_charset_in_headers", 0, 0,
+	  faraway_charset_headers, NULL },
+	{ "check_ratware_envelope_from", 0, 0, ratware_envelope_from, NULL },
 	{ NULL, 0, 0, NULL, NULL }
 };

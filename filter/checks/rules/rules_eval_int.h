@@ -16,6 +16,10 @@ extern const struct rules_evalfn rules_evalfn_mime[];	/* MIMEEval, HTMLEval */
 extern const struct rules_evalfn rules_evalfn_head[];	/* HeaderEval, RelayEval */
 extern const struct rules_evalfn rules_evalfn_freemail[];	/* FreeMail */
 
+/* Why vigil keeps SpamAssassin's rule of that name off although it
+ * runs its eval function (doc/rules.md), or NULL. */
+const char *rules_evalfn_kept_off(const char *rule);
+
 /* The set being evaluated (between rules_evalfn_begin and reset). */
 const struct rules_set *rules_evalfn_set(void);
 

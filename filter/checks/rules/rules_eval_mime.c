@@ -47,11 +47,22 @@ struct hres {
 	/* text_style: font sizes */
 	GArray		*style;		/* struct tstyle */
 	int		 basefont, max_size, min_size;
+	/* The text results: NULL until the first comment, <title>, <a> */
+	GPtrArray	*comment, *title, *anchor;	/* GString * */
+	GString		*rendered;	/* the text as displayed */
+	double		 image_area, non_space_len, obfuscation;
+	bool		 embeds, form_action_mailto, font_face_bad;
+	bool		 iframe_src, font_low_contrast, font_invalid_color;
+	bool		 text_any;	/* HTML.pm's $self->{text} not empty */
+	bool		 text_word_end;	/* its last element ends in a word */
+	unsigned	 charsets;	/* meta Content-Type charsets */
+	guint		 node;		/* its part in mtree's nodes */
 };
 
 struct tstyle {
 	char		 tag[16];
 	int		 size;
+	char		 fg[16], bg[16];	/* "#rrggbb", "invalid", ... */
 };
 
 struct mtree {
@@ -66,6 +77,9 @@ struct mtree {
 	bool		 qp_long_line;
 	double		 ascii_text_illegal;
 	double		 attachment;
+	/* BodyEval's _multipart_alternative_difference */
+	bool		 madiff_done;
+	double		 madiff, madiff_html, madiff_text;
 };
 
 static _Thread_local struct mtree *cache;
@@ -265,6 +279,14 @@ hres_clear(gpointer p)
 		g_hash_table_destroy(h->inside);
 	if (h->style != NULL)
 		g_array_free(h->style, TRUE);
+	if (h->comment != NULL)
+		g_ptr_array_free(h->comment, TRUE);
+	if (h->title != NULL)
+		g_ptr_array_free(h->title, TRUE);
+	if (h->anchor != NULL)
+		g_ptr_array_free(h->anchor, TRUE);
+	if (h->rendered != NULL)
+		g_string_free(h->rendered, TRUE);
 }
 
 void
@@ -392,8 +414,9 @@ is_element(const char *tag)
 	return false;
 }
 
-/* HTML.pm's html_tag: tag seen with num +1 (start) or -1 (end). */
-static void
+/* HTML.pm's html_tag: tag seen with num +1 (start) or -1 (end); true
+ * for a namespace tag (o:p, st1:x), which HTML.pm only counts. */
+static bool
 html_tag(struct hres *h, const char *tag, int num)
 {
 	int *bal = g_hash_table_lookup(h->inside, tag);
@@ -417,6 +440,7 @@ html_tag(struct hres *h, const char *tag, int num)
 		*bal = 0;
 		h->closed_extra++;
 	}
+	return ns;
 }
 
 /* The end of a tag starting at p (after its name): the '>' outside
@@ -514,6 +538,438 @@ next_attr(const char **pp, const char *e, char **name_r, char **value_r)
 	return true;
 }
 
+/* HTML.pm's %html_color: HTML 4's and CSS 3's colour names, sorted. */
+static const struct hcolor { const char *name; unsigned rgb; } colors[] = {
+	{ "aliceblue", 0xf0f8ff },
+	{ "antiquewhite", 0xfaebd7 },
+	{ "aqua", 0x00ffff },
+	{ "aquamarine", 0x7fffd4 },
+	{ "azure", 0xf0ffff },
+	{ "beige", 0xf5f5dc },
+	{ "bisque", 0xffe4c4 },
+	{ "black", 0x000000 },
+	{ "blanchedalmond", 0xffebcd },
+	{ "blue", 0x0000ff },
+	{ "blueviolet", 0x8a2be2 },
+	{ "brown", 0xa52a2a },
+	{ "burlywood", 0xdeb887 },
+	{ "cadetblue", 0x5f9ea0 },
+	{ "chartreuse", 0x7fff00 },
+	{ "chocolate", 0xd2691e },
+	{ "coral", 0xff7f50 },
+	{ "cornflowerblue", 0x6495ed },
+	{ "cornsilk", 0xfff8dc },
+	{ "crimson", 0xdc143c },
+	{ "cyan", 0x00ffff },
+	{ "darkblue", 0x00008b },
+	{ "darkcyan", 0x008b8b },
+	{ "darkgoldenrod", 0xb8860b },
+	{ "darkgray", 0xa9a9a9 },
+	{ "darkgreen", 0x006400 },
+	{ "darkgrey", 0xa9a9a9 },
+	{ "darkkhaki", 0xbdb76b },
+	{ "darkmagenta", 0x8b008b },
+	{ "darkolivegreen", 0x556b2f },
+	{ "darkorange", 0xff8c00 },
+	{ "darkorchid", 0x9932cc },
+	{ "darkred", 0x8b0000 },
+	{ "darksalmon", 0xe9967a },
+	{ "darkseagreen", 0x8fbc8f },
+	{ "darkslateblue", 0x483d8b },
+	{ "darkslategray", 0x2f4f4f },
+	{ "darkslategrey", 0x2f4f4f },
+	{ "darkturquoise", 0x00ced1 },
+	{ "darkviolet", 0x9400d3 },
+	{ "deeppink", 0xff1493 },
+	{ "deepskyblue", 0x00bfff },
+	{ "dimgray", 0x696969 },
+	{ "dimgrey", 0x696969 },
+	{ "dodgerblue", 0x1e90ff },
+	{ "firebrick", 0xb22222 },
+	{ "floralwhite", 0xfffaf0 },
+	{ "forestgreen", 0x228b22 },
+	{ "fuchsia", 0xff00ff },
+	{ "gainsboro", 0xdcdcdc },
+	{ "ghostwhite", 0xf8f8ff },
+	{ "gold", 0xffd700 },
+	{ "goldenrod", 0xdaa520 },
+	{ "gray", 0x808080 },
+	{ "green", 0x008000 },
+	{ "greenyellow", 0xadff2f },
+	{ "grey", 0x808080 },
+	{ "honeydew", 0xf0fff0 },
+	{ "hotpink", 0xff69b4 },
+	{ "indianred", 0xcd5c5c },
+	{ "indigo", 0x4b0082 },
+	{ "ivory", 0xfffff0 },
+	{ "khaki", 0xf0e68c },
+	{ "lavender", 0xe6e6fa },
+	{ "lavenderblush", 0xfff0f5 },
+	{ "lawngreen", 0x7cfc00 },
+	{ "lemonchiffon", 0xfffacd },
+	{ "lightblue", 0xadd8e6 },
+	{ "lightcoral", 0xf08080 },
+	{ "lightcyan", 0xe0ffff },
+	{ "lightgoldenrodyellow", 0xfafad2 },
+	{ "lightgray", 0xd3d3d3 },
+	{ "lightgreen", 0x90ee90 },
+	{ "lightgrey", 0xd3d3d3 },
+	{ "lightpink", 0xffb6c1 },
+	{ "lightsalmon", 0xffa07a },
+	{ "lightseagreen", 0x20b2aa },
+	{ "lightskyblue", 0x87cefa },
+	{ "lightslategray", 0x778899 },
+	{ "lightslategrey", 0x778899 },
+	{ "lightsteelblue", 0xb0c4de },
+	{ "lightyellow", 0xffffe0 },
+	{ "lime", 0x00ff00 },
+	{ "limegreen", 0x32cd32 },
+	{ "linen", 0xfaf0e6 },
+	{ "magenta", 0xff00ff },
+	{ "maroon", 0x800000 },
+	{ "mediumaquamarine", 0x66cdaa },
+	{ "mediumblue", 0x0000cd },
+	{ "mediumorchid", 0xba55d3 },
+	{ "mediumpurple", 0x9370db },
+	{ "mediumseagreen", 0x3cb371 },
+	{ "mediumslateblue", 0x7b68ee },
+	{ "mediumspringgreen", 0x00fa9a },
+	{ "mediumturquoise", 0x48d1cc },
+	{ "mediumvioletred", 0xc71585 },
+	{ "midnightblue", 0x191970 },
+	{ "mintcream", 0xf5fffa },
+	{ "mistyrose", 0xffe4e1 },
+	{ "moccasin", 0xffe4b5 },
+	{ "navajowhite", 0xffdead },
+	{ "navy", 0x000080 },
+	{ "oldlace", 0xfdf5e6 },
+	{ "olive", 0x808000 },
+	{ "olivedrab", 0x6b8e23 },
+	{ "orange", 0xffa500 },
+	{ "orangered", 0xff4500 },
+	{ "orchid", 0xda70d6 },
+	{ "palegoldenrod", 0xeee8aa },
+	{ "palegreen", 0x98fb98 },
+	{ "paleturquoise", 0xafeeee },
+	{ "palevioletred", 0xdb7093 },
+	{ "papayawhip", 0xffefd5 },
+	{ "peachpuff", 0xffdab9 },
+	{ "peru", 0xcd853f },
+	{ "pink", 0xffc0cb },
+	{ "plum", 0xdda0dd },
+	{ "powderblue", 0xb0e0e6 },
+	{ "purple", 0x800080 },
+	{ "red", 0xff0000 },
+	{ "rosybrown", 0xbc8f8f },
+	{ "royalblue", 0x4169e1 },
+	{ "saddlebrown", 0x8b4513 },
+	{ "salmon", 0xfa8072 },
+	{ "sandybrown", 0xf4a460 },
+	{ "seagreen", 0x2e8b57 },
+	{ "seashell", 0xfff5ee },
+	{ "sienna", 0xa0522d },
+	{ "silver", 0xc0c0c0 },
+	{ "skyblue", 0x87ceeb },
+	{ "slateblue", 0x6a5acd },
+	{ "slategray", 0x708090 },
+	{ "slategrey", 0x708090 },
+	{ "snow", 0xfffafa },
+	{ "springgreen", 0x00ff7f },
+	{ "steelblue", 0x4682b4 },
+	{ "tan", 0xd2b48c },
+	{ "teal", 0x008080 },
+	{ "thistle", 0xd8bfd8 },
+	{ "tomato", 0xff6347 },
+	{ "turquoise", 0x40e0d0 },
+	{ "violet", 0xee82ee },
+	{ "wheat", 0xf5deb3 },
+	{ "white", 0xffffff },
+	{ "whitesmoke", 0xf5f5f5 },
+	{ "yellow", 0xffff00 },
+	{ "yellowgreen", 0x9acd32 },
+};
+
+static int
+color_cmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct hcolor *)e)->name);
+}
+
+/* Perl's sprintf of HTML.pm's dec2hex: at least two hex digits. */
+static void
+dec2hex(GString *o, const char *dec)
+{
+	unsigned long v = strtoul(dec, NULL, 10);
+
+	g_string_append_printf(o, "%s%lx", v < 16 ? "0" : "", v);
+}
+
+/* HTML.pm's name_to_rgb: "#rrggbb" (or shorter, from a short hex), or
+ * "invalid"; into out (16 bytes). */
+static void
+name_to_rgb(const char *in, char *out)
+{
+	char *c = g_strstrip(g_ascii_strdown(in, -1));
+	const struct hcolor *hc = bsearch(c, colors, G_N_ELEMENTS(colors),
+	    sizeof(colors[0]), color_cmp);
+	GMatchInfo *mi = NULL;
+	GString *x = NULL;
+
+	g_strlcpy(out, "invalid", 16);
+	if (hc != NULL) {
+		g_snprintf(out, 16, "#%06x", hc->rgb);
+		g_free(c);
+		return;
+	}
+	if (!rules_evalfn_match("^[#a-f0-9]*$|rgb\\([\\d%, ]*\\)",
+	    G_REGEX_CASELESS, c)) {
+		g_free(c);
+		return;
+	}
+	if (g_regex_match(rules_evalfn_re("rgb\\((\\d+)%,\\s*(\\d+)%,\\s*"
+	    "(\\d+)%\\s*\\)", G_REGEX_CASELESS), c, 0, &mi)) {
+		x = g_string_new("#");
+		for (int i = 1; i <= 3; i++) {
+			char *d = g_match_info_fetch(mi, i), n[32];
+
+			g_snprintf(n, sizeof(n), "%d", (int)(strtod(d, NULL) /
+			    100 * 255));
+			dec2hex(x, n);
+			g_free(d);
+		}
+		g_free(c);
+		c = g_string_free(x, FALSE);
+	}
+	g_match_info_free(mi);
+	mi = NULL;
+	if (g_regex_match(rules_evalfn_re("rgb\\((\\d+),\\s*(\\d+),\\s*"
+	    "(\\d+)\\s*\\)", G_REGEX_CASELESS), c, 0, &mi)) {
+		x = g_string_new("#");
+		for (int i = 1; i <= 3; i++) {
+			char *d = g_match_info_fetch(mi, i);
+
+			dec2hex(x, d);
+			g_free(d);
+		}
+		g_free(c);
+		c = g_string_free(x, FALSE);
+	}
+	g_match_info_free(mi);
+	if (c[0] == '#') {
+		char hex[8];
+		size_t n = 0;
+
+		for (const char *p = c; *p != '\0' && n < 6; p++)
+			if (isxdigit((unsigned char)*p))
+				hex[n++] = (char)g_ascii_tolower(*p);
+		if (n > 3 && n < 6)
+			n = 3;
+		while (n % 3 != 0)
+			hex[n++] = '0';
+		hex[n] = '\0';
+		if (n == 3)
+			g_snprintf(out, 16, "#%c%c%c%c%c%c", hex[0], hex[0],
+			    hex[1], hex[1], hex[2], hex[2]);
+		else
+			g_snprintf(out, 16, "#%s", hex);
+	}
+	g_free(c);
+}
+
+/* HTML.pm's parse_css_background, the last layer's values: the first
+ * that is a colour, into out; false when none is. */
+static bool
+css_background(const char *v, char *out)
+{
+	GPtrArray *layer = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *last = NULL;
+	GString *tok = g_string_new("");
+	int stack[64], sp = 0, state = 0;
+	bool found = false;
+
+	for (const char *p = v; *p != '\0'; p++) {
+		char ch = *p;
+
+		if (state == 0 && ch == ' ') {
+			if (tok->len > 0)
+				g_ptr_array_add(layer, g_strdup(tok->str));
+			g_string_truncate(tok, 0);
+		} else if (state == 0 && ch == ',') {
+			if (tok->len > 0)
+				g_ptr_array_add(layer, g_strdup(tok->str));
+			g_string_truncate(tok, 0);
+			if (last != NULL)
+				g_ptr_array_free(last, TRUE);
+			last = layer;
+			layer = g_ptr_array_new_with_free_func(g_free);
+		} else if (state == 1 && ch == ')') {
+			g_string_append_c(tok, ch);
+			g_ptr_array_add(layer, g_strdup(tok->str));
+			g_string_truncate(tok, 0);
+			state = sp > 0 ? stack[--sp] : 0;
+		} else if ((state == 2 && ch == '"') ||
+		    (state == 3 && ch == '\'')) {
+			g_string_append_c(tok, ch);
+			state = sp > 0 ? stack[--sp] : 0;
+		} else if ((state == 0 && ch == '(') || (state <= 1 &&
+		    (ch == '"' || ch == '\''))) {
+			g_string_append_c(tok, ch);
+			if (sp < (int)G_N_ELEMENTS(stack))
+				stack[sp++] = state;
+			state = ch == '(' ? 1 : ch == '"' ? 2 : 3;
+		} else
+			g_string_append_c(tok, ch);
+	}
+	if (tok->len > 0)
+		g_ptr_array_add(layer, g_strdup(tok->str));
+	if (layer->len > 0) {
+		if (last != NULL)
+			g_ptr_array_free(last, TRUE);
+		last = layer;
+		layer = NULL;
+	}
+	for (guint i = 0; last != NULL && i < last->len && !found; i++) {
+		name_to_rgb(g_ptr_array_index(last, i), out);
+		found = strcmp(out, "invalid") != 0;
+	}
+	if (layer != NULL)
+		g_ptr_array_free(layer, TRUE);
+	if (last != NULL)
+		g_ptr_array_free(last, TRUE);
+	g_string_free(tok, TRUE);
+	return found;
+}
+
+/* A style attribute's colours (HTML.pm's text_style): into nw, the
+ * parent's background behind a transparent one. */
+static void
+style_colors(struct tstyle *nw, const struct tstyle *parent, const char *st)
+{
+	char **parts = g_strsplit(st, ";", -1);
+	GRegex *color = rules_evalfn_re("^\\s*(background-)?color:\\s*(.+?)"
+	    "\\s*$", G_REGEX_CASELESS | G_REGEX_DOTALL);
+	GRegex *bg = rules_evalfn_re("^\\s*background:\\s*(.+?)\\s*$",
+	    G_REGEX_DOTALL);
+
+	for (char **p = parts; *p != NULL; p++) {
+		GMatchInfo *mi = NULL;
+
+		if (g_regex_match(color, *p, 0, &mi)) {
+			char *w = g_match_info_fetch(mi, 1);
+			char *v = g_match_info_fetch(mi, 2), *lv;
+			char *dst = w[0] != '\0' ? nw->bg : nw->fg;
+			char *low = g_ascii_strdown(v, -1);
+
+			lv = g_regex_replace_literal(rules_evalfn_re(
+			    "\\s*!\\s*important$", 0), low, -1, 0, "", 0, NULL);
+			g_free(low);
+			g_free(v);
+			if (strstr(lv, "rgb") != NULL) {
+				char **n;
+				GString *d = g_string_new("");
+				unsigned rgb[3] = { 0, 0, 0 };
+
+				for (const char *q = lv; *q != '\0'; q++)
+					if (isdigit((unsigned char)*q) ||
+					    *q == ',')
+						g_string_append_c(d, *q);
+				n = g_strsplit(d->str, ",", 4);
+				for (int i = 0; i < 3 && n[i] != NULL; i++) {
+					unsigned long x = strtoul(n[i], NULL,
+					    10);
+
+					rgb[i] = x > 255 ? 255 : (unsigned)x;
+				}
+				g_snprintf(dst, 16, "#%02x%02x%02x", rgb[0],
+				    rgb[1], rgb[2]);
+				g_strfreev(n);
+				g_string_free(d, TRUE);
+			} else if (strcmp(lv, "inherit") == 0)
+				;
+			else if (strcmp(lv, "transparent") == 0)
+				g_strlcpy(dst, "transparent", 16);
+			else
+				name_to_rgb(lv, dst);
+			g_free(lv);
+			g_free(w);
+		} else {
+			g_match_info_free(mi);
+			mi = NULL;
+			if (g_regex_match(bg, *p, 0, &mi)) {
+				char *v = g_match_info_fetch(mi, 1);
+				char *lv = g_ascii_strdown(v, -1), c[16];
+
+				if (css_background(lv, c))
+					g_strlcpy(nw->bg, c, 16);
+				g_free(lv);
+				g_free(v);
+			}
+		}
+		g_match_info_free(mi);
+	}
+	g_strfreev(parts);
+	if (strcmp(nw->bg, "transparent") == 0)
+		g_strlcpy(nw->bg, parent->bg, 16);
+	if (strcmp(nw->fg, "transparent") == 0)
+		g_strlcpy(nw->fg, nw->bg, 16);
+}
+
+/* HTML.pm's html_font_invisible, for its two results: the text's
+ * colour on its background (the same, or nearly), an invalid colour. */
+static void
+font_invisible(struct hres *h)
+{
+	const struct tstyle *t = &g_array_index(h->style, struct tstyle,
+	    h->style->len - 1);
+	size_t fl = strlen(t->fg), bl = strlen(t->bg);
+	unsigned r1, g1, b1, r2, g2, b2;
+	GRegex *hex = rules_evalfn_re("^#?[0-9a-f]{6}$", 0);
+
+	if (strcmp(t->fg + (fl > 6 ? fl - 6 : 0), t->bg + (bl > 6 ? bl - 6 :
+	    0)) == 0) {
+		h->font_low_contrast = true;
+		return;
+	}
+	if (g_regex_match(hex, t->fg, 0, NULL) && g_regex_match(hex, t->bg, 0,
+	    NULL) && sscanf(t->fg + fl - 6, "%2x%2x%2x", &r1, &g1, &b1) ==
+	    3 && sscanf(t->bg + bl - 6, "%2x%2x%2x", &r2, &g2, &b2) == 3) {
+		double r = (double)r1 - r2, g = (double)g1 - g2, b =
+		    (double)b1 - b2;
+
+		if (sqrt(pow(0.2126 * r, 2) + pow(0.7152 * g, 2) +
+		    pow(0.0722 * b, 2)) < 12) {
+			h->font_low_contrast = true;
+			return;
+		}
+	}
+	if (strcmp(t->fg, "invalid") == 0 || strcmp(t->bg, "invalid") == 0)
+		h->font_invalid_color = true;
+}
+
+/* HTML.pm's close_table_tag: a <td> or <tr> closes the cells and fonts
+ * left open. */
+static void
+close_table_tag(struct hres *h, const char *tag)
+{
+	bool open = false;
+
+	for (guint i = 0; i < h->style->len && !open; i++)
+		open = strcmp(g_array_index(h->style, struct tstyle, i).tag,
+		    tag) == 0;
+	while (open && h->style->len > 0) {
+		const char *top = g_array_index(h->style, struct tstyle,
+		    h->style->len - 1).tag;
+
+		if ((strcmp(tag, "td") == 0 && (strcmp(top, "font") == 0 ||
+		    strcmp(top, "td") == 0)) || (strcmp(tag, "tr") == 0 &&
+		    (strcmp(top, "font") == 0 || strcmp(top, "td") == 0 ||
+		    strcmp(top, "tr") == 0)))
+			g_array_set_size(h->style, h->style->len - 1);
+		else
+			break;
+	}
+}
+
 /* HTML.pm's text_style, for the font sizes (max_size, min_size): a
  * style stack of the text-style elements, sizes absolute, relative to
  * the basefont, or one up (big) or down (small). */
@@ -521,7 +977,7 @@ static void
 text_style(struct hres *h, const char *tag, const char *attrs,
     const char *e, int num)
 {
-	struct tstyle nw;
+	struct tstyle nw, parent;
 	char *name, *value;
 	const char *p = attrs;
 
@@ -559,8 +1015,12 @@ text_style(struct hres *h, const char *tag, const char *attrs,
 		}
 		p = attrs;
 	}
+	if (strcmp(tag, "td") == 0 || strcmp(tag, "tr") == 0)
+		close_table_tag(h, tag);
 	nw = h->style->len > 0 ? g_array_index(h->style, struct tstyle,
-	    h->style->len - 1) : (struct tstyle){ "default", 3 };
+	    h->style->len - 1) : (struct tstyle){ "default", 3, "#000000",
+	    "#ffffff" };
+	parent = nw;
 	g_strlcpy(nw.tag, tag, sizeof(nw.tag));
 	if (strcmp(tag, "big") == 0 || strcmp(tag, "small") == 0) {
 		nw.size += tag[0] == 'b' ? 1 : -1;
@@ -579,7 +1039,13 @@ text_style(struct hres *h, const char *tag, const char *attrs,
 					nw.size = h->basefont + atoi(v);
 				else if (isdigit((unsigned char)*v))
 					nw.size = atoi(v);
-			}
+			} else if (strcmp(name, "text") == 0 ||
+			    strcmp(name, "color") == 0)
+				name_to_rgb(value, nw.fg);
+			else if (strcmp(name, "style") == 0)
+				style_colors(&nw, &parent, value);
+			/* a bgcolor attribute changes nothing: HTML.pm
+			 * rewrites the attribute, not the style */
 			if (nw.size > h->max_size)
 				h->max_size = nw.size;
 			else if (nw.size < h->min_size)
@@ -604,25 +1070,343 @@ text_style_element(const char *tag)
 	return false;
 }
 
-/* Counts one HTML text as HTML::Parser would report its tags. */
+/* HTML.pm's %tricks: rendered, but not counted as elements. */
+static bool
+is_trick(const char *tag)
+{
+	return strcmp(tag, "bgsound") == 0 || strcmp(tag, "embed") == 0 ||
+	    strcmp(tag, "listing") == 0 || strcmp(tag, "plaintext") == 0 ||
+	    strcmp(tag, "xmp") == 0;
+}
+
+static int
+inside(const struct hres *h, const char *tag)
+{
+	const int *v = g_hash_table_lookup(h->inside, tag);
+
+	return v != NULL ? *v : 0;
+}
+
+/* The named entities HTML::Parser decodes that mail uses most. */
+static const struct { const char *name; gunichar c; } entities[] = {
+	{ "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
+	{ "apos", '\'' }, { "nbsp", ' ' }, { "copy", 0xa9 },
+	{ "reg", 0xae }, { "trade", 0x2122 }, { "hellip", 0x2026 },
+	{ "mdash", 0x2014 }, { "ndash", 0x2013 }, { "laquo", 0xab },
+	{ "raquo", 0xbb }, { "lsquo", 0x2018 }, { "rsquo", 0x2019 },
+	{ "ldquo", 0x201c }, { "rdquo", 0x201d }, { "bull", 0x2022 },
+	{ "middot", 0xb7 }, { "euro", 0x20ac }, { "pound", 0xa3 },
+	{ "yen", 0xa5 }, { "cent", 0xa2 }, { "zwnj", 0x200c },
+	{ "zwj", 0x200d }, { "shy", 0xad }, { "deg", 0xb0 },
+	{ "times", 0xd7 }, { "eacute", 0xe9 }, { "egrave", 0xe8 },
+	{ "agrave", 0xe0 }, { "uuml", 0xfc }, { "ouml", 0xf6 },
+	{ "auml", 0xe4 }, { "szlig", 0xdf }, { "ccedil", 0xe7 },
+};
+
+/* Appends s decoded as HTML::Parser's dtext: character references and
+ * the named entities above. */
+static void
+dtext_append(GString *o, const char *s, size_t n)
+{
+	const char *p = s, *e = s + n;
+
+	while (p < e) {
+		const char *amp = memchr(p, '&', (size_t)(e - p)), *q;
+		gunichar c = 0;
+		bool ok = false;
+
+		if (amp == NULL) {
+			g_string_append_len(o, p, e - p);
+			break;
+		}
+		g_string_append_len(o, p, amp - p);
+		q = amp + 1;
+		if (q < e && *q == '#') {
+			bool hex = q + 1 < e && (q[1] == 'x' || q[1] == 'X');
+			const char *d = q + (hex ? 2 : 1);
+
+			while (d < e && (hex ? isxdigit((unsigned char)*d) :
+			    isdigit((unsigned char)*d)) && c < 0x110000) {
+				c = c * (hex ? 16 : 10) + (gunichar)(hex ?
+				    hexval(*d) : *d - '0');
+				d++;
+			}
+			ok = d > q + (hex ? 2 : 1) && c > 0 && c < 0x110000;
+			if (ok && d < e && *d == ';')
+				d++;
+			q = d;
+		} else {
+			for (size_t i = 0; i < G_N_ELEMENTS(entities); i++) {
+				size_t l = strlen(entities[i].name);
+
+				if ((size_t)(e - q) >= l && memcmp(q,
+				    entities[i].name, l) == 0 && (q + l == e ||
+				    !isalnum((unsigned char)q[l]))) {
+					c = entities[i].c;
+					q += l;
+					if (q < e && *q == ';')
+						q++;
+					ok = true;
+					break;
+				}
+			}
+		}
+		if (ok)
+			g_string_append_unichar(o, c);
+		else
+			g_string_append_c(o, '&');
+		p = ok ? q : amp + 1;
+	}
+}
+
+/* Is the character a "word" one for HTML.pm's obfuscation count: not
+ * white space nor ASCII punctuation?  The first (or last) character of
+ * s. */
+static bool
+word_at(const char *s, size_t n, bool last)
+{
+	const char *c;
+	gunichar u;
+
+	if (n == 0)
+		return false;
+	c = last ? g_utf8_find_prev_char(s, s + n) : s;
+	if (c == NULL)
+		c = s;
+	u = (unsigned char)*c < 0x80 ? (gunichar)*c :
+	    g_utf8_get_char_validated(c, (gssize)(s + n - c));
+	if (u == (gunichar)-1 || u == (gunichar)-2)
+		return true;
+	if (u < 0x80)
+		return !(isspace((int)u) || (u >= 0x21 && u <= 0x2f) ||
+		    (u >= 0x3a && u <= 0x40) || (u >= 0x5b && u <= 0x60) ||
+		    (u >= 0x7b && u <= 0x7e));
+	return !g_unichar_isspace(u) && u != 0x85 && u != 0xa0;
+}
+
+/* HTML.pm's html_text: one text event (dtext). */
+static void
+html_text(struct hres *h, const char *s, size_t n, bool decode)
+{
+	GString *t;
+	double nonsp = 0;
+
+	if (n == 0 || inside(h, "script") > 0 || inside(h, "style") > 0)
+		return;
+	t = g_string_sized_new(n);
+	if (decode)
+		dtext_append(t, s, n);
+	else
+		g_string_append_len(t, s, n);
+	if (inside(h, "a") > 0 && h->anchor != NULL && h->anchor->len > 0)
+		g_string_append_len(g_ptr_array_index(h->anchor,
+		    h->anchor->len - 1), t->str, t->len);
+	if (inside(h, "title") > 0 && h->title != NULL && h->title->len > 0)
+		g_string_append_len(g_ptr_array_index(h->title,
+		    h->title->len - 1), t->str, t->len);
+	for (size_t i = 0; i < t->len; i++)
+		if (!strchr(" \t\n\r\f\v", t->str[i])) {
+			font_invisible(h);
+			break;
+		}
+	if (h->text_any && h->text_word_end && word_at(t->str, t->len, false))
+		h->obfuscation++;
+	h->text_word_end = word_at(t->str, t->len, true);
+	h->text_any = true;
+	/* Node.pm's non_space_len: characters of the rendered text that
+	 * are not white space (an NBSP is a space) */
+	for (const char *c = t->str; c < t->str + t->len;
+	    c = g_utf8_next_char(c)) {
+		gunichar u = (unsigned char)*c < 0x80 ? (gunichar)*c :
+		    g_utf8_get_char_validated(c, (gssize)(t->str + t->len - c));
+
+		if (u == (gunichar)-1 || u == (gunichar)-2) {
+			nonsp++;
+			continue;
+		}
+		if (!(u < 0x80 ? isspace((int)u) != 0 : g_unichar_isspace(u) ||
+		    u == 0x85 || u == 0xa0))
+			nonsp++;
+	}
+	h->non_space_len += nonsp;
+	g_string_append_len(h->rendered, t->str, t->len);
+	g_string_free(t, TRUE);
+}
+
+/* HTML.pm's html_whitespace: the white space a tag displays. */
+static void
+html_whitespace(struct hres *h, const char *tag)
+{
+	static const char *const one[] = { "li", "th", "td", "dt", "dd",
+	    "embed", "h1", "h2", "h3", "h4", "h5", "h6", NULL };
+	static const char *const two[] = { "p", "hr", "blockquote", "pre",
+	    "listing", "plaintext", "xmp", "title", NULL };
+	const char *ws = NULL;
+
+	if (strcmp(tag, "br") == 0 || strcmp(tag, "div") == 0)
+		ws = "\n";
+	for (size_t i = 0; ws == NULL && one[i] != NULL; i++)
+		if (strcmp(tag, one[i]) == 0)
+			ws = " ";
+	for (size_t i = 0; ws == NULL && two[i] != NULL; i++)
+		if (strcmp(tag, two[i]) == 0)
+			ws = "\n\n";
+	if (ws == NULL)
+		return;
+	g_string_append(h->rendered, ws);
+	h->text_any = true;
+	h->text_word_end = false;
+}
+
+/* The first value of a tag's attribute (g_malloc'd), or NULL. */
+static char *
+tag_attr(const char *attrs, const char *e, const char *want)
+{
+	const char *p = attrs;
+	char *name, *value;
+
+	while (next_attr(&p, e, &name, &value)) {
+		bool yes = strcmp(name, want) == 0;
+
+		g_free(name);
+		if (yes)
+			return value;
+		g_free(value);
+	}
+	return NULL;
+}
+
+static void
+gstring_free(gpointer s)
+{
+	g_string_free(s, TRUE);
+}
+
+static GString *
+push_str(GPtrArray **a)
+{
+	GString *s = g_string_new("");
+
+	if (*a == NULL)
+		*a = g_ptr_array_new_with_free_func(gstring_free);
+	g_ptr_array_add(*a, s);
+	return s;
+}
+
+/* HTML.pm's html_tests (and html_uri's iframe): a start tag. */
+static void
+html_tests(struct hres *h, const char *tag, const char *attrs,
+    const char *e)
+{
+	char *v;
+
+	if (strcmp(tag, "font") == 0 && (v = tag_attr(attrs, e, "face")) !=
+	    NULL) {
+		if (!rules_evalfn_match("^\\s*[\"'.]?[a-z ][a-z -]*[a-z]\\d?"
+		    "[\"']?(?:,\\s*[\"']?[a-z][a-z -]*[a-z]\\d?[\"']?)*;?$",
+		    G_REGEX_CASELESS, v))
+			h->font_face_bad = true;
+		g_free(v);
+	}
+	if (strcmp(tag, "img") == 0 && inside(h, "a") > 0 &&
+	    h->anchor != NULL && h->anchor->len > 0)
+		g_string_append(g_ptr_array_index(h->anchor,
+		    h->anchor->len - 1), "<img>\n");
+	if (strcmp(tag, "img") == 0) {
+		char *wv = tag_attr(attrs, e, "width");
+		char *hv = tag_attr(attrs, e, "height");
+
+		if (wv != NULL && hv != NULL) {
+			double w = 0, ht = 0;
+
+			if (rules_evalfn_match("^\\d+%?$", 0, wv))
+				w = g_ascii_strtod(wv, NULL) *
+				    (strchr(wv, '%') != NULL ? 8 : 1);
+			if (rules_evalfn_match("^\\d+%?$", 0, hv))
+				ht = g_ascii_strtod(hv, NULL) *
+				    (strchr(hv, '%') != NULL ? 6 : 1);
+			if (w <= 0)
+				w = 200;
+			if (ht <= 0)
+				ht = 200;
+			h->image_area += w * ht;
+		}
+		g_free(wv);
+		g_free(hv);
+	}
+	if (strcmp(tag, "form") == 0 && (v = tag_attr(attrs, e, "action")) !=
+	    NULL) {
+		if (rules_evalfn_match("mailto:", G_REGEX_CASELESS, v))
+			h->form_action_mailto = true;
+		g_free(v);
+	}
+	if (strcmp(tag, "object") == 0 || strcmp(tag, "embed") == 0)
+		h->embeds = true;
+	if (strcmp(tag, "a") == 0)
+		push_str(&h->anchor);
+	if (strcmp(tag, "title") == 0)
+		push_str(&h->title);
+	if (strcmp(tag, "iframe") == 0 && (v = tag_attr(attrs, e, "src")) !=
+	    NULL) {
+		/* push_uri skips a src that is blank once trimmed */
+		if (*g_strstrip(v) != '\0')
+			h->iframe_src = true;
+		g_free(v);
+	}
+	if (strcmp(tag, "meta") == 0) {
+		char *he = tag_attr(attrs, e, "http-equiv");
+
+		v = tag_attr(attrs, e, "content");
+		if (he != NULL && v != NULL && rules_evalfn_match(
+		    "Content-Type", G_REGEX_CASELESS, he) && rules_evalfn_match(
+		    "\\bcharset\\s*=\\s*[\"']?[^\"']", G_REGEX_CASELESS, v))
+			h->charsets++;
+		g_free(he);
+		g_free(v);
+	}
+}
+
+/* A declaration's keyword HTML::Parser knows (others are comments). */
+static bool
+decl_keyword(const char *p, const char *e)
+{
+	static const char *const kw[] = { "doctype", "entity", "element",
+	    "attlist", "notation", "linktype", "shortref", "usemap", NULL };
+
+	for (size_t i = 0; kw[i] != NULL; i++) {
+		size_t l = strlen(kw[i]);
+
+		if ((size_t)(e - p) > l && g_ascii_strncasecmp(p, kw[i], l) ==
+		    0 && !isalnum((unsigned char)p[l]))
+			return true;
+	}
+	return false;
+}
+
+/* Counts one HTML text as HTML::Parser reports it to HTML.pm: tags,
+ * comments, declarations and text events. */
 static void
 html_count(struct hres *h, const char *s, size_t n)
 {
 	static const char *const literal[] = { "script", "style", "xmp",
 	    "iframe", "textarea", "title", "plaintext", NULL };
-	const char *p = s, *e = s + n;
+	const char *p = s, *e = s + n, *ts = s;
 	const char *raw_until = NULL;	/* inside script/style: its name */
+	bool raw_decode = false;
 
 	h->inside = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    g_free);
 	h->style = g_array_new(FALSE, FALSE, sizeof(struct tstyle));
+	g_array_append_val(h->style, ((struct tstyle){ "default", 3,
+	    "#000000", "#ffffff" }));
+	h->rendered = g_string_new("");
 	h->basefont = h->max_size = h->min_size = 3;
 	/* length is counted in characters of the decoded text */
 	h->length = g_utf8_validate(s, (gssize)n, NULL) ?
 	    (double)g_utf8_strlen(s, (gssize)n) : (double)n;
 	while (p < e) {
 		const char *lt = memchr(p, '<', (size_t)(e - p)), *gt, *q;
-		bool end_tag;
+		bool end_tag, ns;
 		char name[64];
 		size_t k = 0;
 
@@ -640,18 +1424,44 @@ html_count(struct hres *h, const char *s, size_t n)
 		if (e - p >= 3 && memcmp(p, "!--", 3) == 0) {
 			const char *c = g_strstr_len(p + 3, e - p - 3, "-->");
 
+			html_text(h, ts, (size_t)(lt - ts), true);
 			p = c != NULL ? c + 3 : e;
+			if (c != NULL)
+				g_string_append_len(push_str(&h->comment), lt,
+				    p - lt);
+			ts = p;
 			continue;
 		}
 		if (*p == '!' || *p == '?') {
 			gt = memchr(p, '>', (size_t)(e - p));
+			html_text(h, ts, (size_t)(lt - ts), true);
+			if (*p == '!' && p + 1 < e && g_ascii_strncasecmp(p + 1,
+			    "doctype", 7) == 0 && decl_keyword(p + 1, e)) {
+				/* html_declaration */
+				h->elements++;
+				h->tags++;
+				if (!g_hash_table_contains(h->inside,
+				    "!doctype"))
+					g_hash_table_insert(h->inside,
+					    g_strdup("!doctype"), g_new0(int,
+					    1));
+			} else if (*p == '!' && gt != NULL && p[1] != '[' &&
+			    !decl_keyword(p + 1, e))
+				g_string_append_len(push_str(&h->comment), lt,
+				    gt + 1 - lt);
 			p = gt != NULL ? gt + 1 : e;
+			ts = p;
 			continue;
 		}
 		end_tag = *p == '/';
 		q = end_tag ? p + 1 : p;
-		if (q >= e || !isalpha((unsigned char)*q))
+		if (q >= e || !isalpha((unsigned char)*q)) {
+			/* HTML::Parser starts a new text event at a '<'
+			 * that opens no markup */
+			html_text(h, ts, (size_t)(lt - ts), true);
+			ts = lt;
 			continue;
+		}
 		while (q < e && !isspace((unsigned char)*q) && *q != '>' &&
 		    !(*q == '/' && q + 1 < e && q[1] == '>')) {
 			if (k < sizeof(name) - 1)
@@ -661,18 +1471,30 @@ html_count(struct hres *h, const char *s, size_t n)
 		name[k] = '\0';
 		if ((gt = tag_end(q, e)) == NULL)
 			break;		/* an unclosed tag is text */
-		html_tag(h, name, end_tag ? -1 : 1);
-		if (text_style_element(name))
-			text_style(h, name, q, gt, end_tag ? -1 : 1);
+		html_text(h, ts, (size_t)(lt - ts), raw_until == NULL ||
+		    raw_decode);
+		ts = gt + 1;
+		ns = html_tag(h, name, end_tag ? -1 : 1);
+		if (!ns && (is_element(name) || is_trick(name))) {
+			if (text_style_element(name))
+				text_style(h, name, q, gt, end_tag ? -1 : 1);
+			html_whitespace(h, name);
+			if (!end_tag)
+				html_tests(h, name, q, gt);
+		}
 		/* HTML::Parser reads these elements' content as text. */
 		if (!end_tag)
 			for (size_t i = 0; literal[i] != NULL; i++)
-				if (strcmp(name, literal[i]) == 0)
+				if (strcmp(name, literal[i]) == 0) {
 					raw_until = literal[i];
+					raw_decode = strcmp(name, "title") ==
+					    0 || strcmp(name, "textarea") == 0;
+				}
 		if (end_tag && raw_until != NULL)
 			raw_until = NULL;
 		p = gt + 1;
 	}
+	html_text(h, ts, (size_t)(e - ts), raw_until == NULL || raw_decode);
 	/* HTML.pm closes an open style or script at the end. */
 	for (int i = 0; i < 2; i++) {
 		const char *t = i == 0 ? "style" : "script";
@@ -683,6 +1505,8 @@ html_count(struct hres *h, const char *s, size_t n)
 			html_tag(h, t, -1);
 	}
 }
+
+static bool charset_ascii(const char *cs);
 
 /* Every text/html leaf's counts (Message.pm renders each one). */
 static GArray *
@@ -705,6 +1529,22 @@ html_all(const struct rules_input *in)
 		if (!n->leaf || strcmp(n->ctype, "text/html") != 0)
 			continue;
 		d = leaf_decode(n, &len);
+		/* normalize_charset (on by default): HTML.pm reads
+		 * characters of the declared charset */
+		if (n->charset != NULL && !charset_ascii(n->charset) &&
+		    g_ascii_strcasecmp(n->charset, "utf-8") != 0 &&
+		    g_ascii_strcasecmp(n->charset, "utf8") != 0) {
+			gsize out = 0;
+			char *u = g_convert(d, (gssize)len, "UTF-8",
+			    n->charset, NULL, &out, NULL);
+
+			if (u != NULL) {
+				g_free(d);
+				d = u;
+				len = out;
+			}
+		}
+		h.node = i;
 		html_count(&h, d, len);
 		g_free(d);
 		g_array_append_val(t->html, h);
@@ -741,6 +1581,39 @@ html_value(const struct hres *h, const char *test, double *v_r)
 		*v_r = (h->tags - h->elements) / h->tags;
 		return true;
 	}
+	if (strcmp(test, "obfuscation_ratio") == 0 && h->obfuscation > 0 &&
+	    h->tags > 0) {
+		*v_r = h->obfuscation / h->tags;
+		return true;
+	}
+	if (strcmp(test, "image_area") == 0) {
+		*v_r = h->image_area;
+		return true;
+	}
+	if (strcmp(test, "non_space_len") == 0) {
+		*v_r = h->non_space_len;
+		return true;
+	}
+	if (strcmp(test, "embeds") == 0 && h->embeds) {
+		*v_r = 1;
+		return true;
+	}
+	if (strcmp(test, "font_face_bad") == 0 && h->font_face_bad) {
+		*v_r = 1;
+		return true;
+	}
+	if (strcmp(test, "font_low_contrast") == 0 && h->font_low_contrast) {
+		*v_r = 1;
+		return true;
+	}
+	if (strcmp(test, "font_invalid_color") == 0 && h->font_invalid_color) {
+		*v_r = 1;
+		return true;
+	}
+	if (strcmp(test, "form_action_mailto") == 0 && h->form_action_mailto) {
+		*v_r = 1;
+		return true;
+	}
 	if (strcmp(test, "non_element_ratio") == 0 && h->elements_seen > 0 &&
 	    h->tags_seen > 0) {
 		*v_r = (h->tags_seen - h->elements_seen) / h->tags_seen;
@@ -751,8 +1624,10 @@ html_value(const struct hres *h, const char *test, double *v_r)
 
 static const char *const html_tests_known[] = {
 	"html", "length", "max_size", "min_size", "closed_extra_ratio",
-	"bad_tag_ratio",
-	"non_element_ratio", NULL
+	"bad_tag_ratio", "non_element_ratio", "obfuscation_ratio",
+	"image_area", "non_space_len", "embeds", "font_face_bad",
+	"form_action_mailto", "font_low_contrast", "font_invalid_color",
+	NULL
 };
 
 static const char *
@@ -919,6 +1794,430 @@ html_image_only(const struct rules_input *in, const char *const *args,
 			return 1;
 	}
 	return 0;
+}
+
+/* The array results html_text_match reads. */
+static GPtrArray *
+html_strings(const struct hres *h, const char *name)
+{
+	if (strcmp(name, "comment") == 0)
+		return h->comment;
+	if (strcmp(name, "title") == 0)
+		return h->title;
+	if (strcmp(name, "anchor") == 0)
+		return h->anchor;
+	return NULL;
+}
+
+static const char *
+html_text_match_check(const char *const *args, size_t nargs)
+{
+	GRegex *re;
+
+	(void)nargs;
+	if (strcmp(args[0], "comment") != 0 && strcmp(args[0], "title") != 0 &&
+	    strcmp(args[0], "anchor") != 0)
+		return "this HTML text is not kept";
+	if ((re = g_regex_new(args[1], G_REGEX_RAW, 0, NULL)) == NULL)
+		return "the pattern does not compile";
+	g_regex_unref(re);
+	return NULL;
+}
+
+/* html_text_match('comment|title|anchor', 're') (not_match: a string
+ * the pattern does not match). */
+static double
+text_match(const struct rules_input *in, const char *const *args,
+    bool want)
+{
+	GArray *all = html_all(in);
+	GRegex *re = rules_evalfn_re(args[1], 0);
+
+	if (re == NULL)
+		return 0;
+	for (guint i = 0; i < all->len; i++) {
+		GPtrArray *a = html_strings(&g_array_index(all, struct hres,
+		    i), args[0]);
+
+		for (guint k = 0; a != NULL && k < a->len; k++) {
+			const GString *s = g_ptr_array_index(a, k);
+
+			if (g_regex_match_full(re, s->str, (gssize)s->len, 0, 0,
+			    NULL, NULL) == want)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+static double
+html_text_match(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)nargs;
+	*where_r = "HTML";
+	return text_match(in, args, true);
+}
+
+static double
+html_text_not_match(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)nargs;
+	*where_r = "HTML";
+	return text_match(in, args, false);
+}
+
+/* html_image_ratio(min, max): a part's non-space text length over its
+ * image area (img width x height) in (min, max]. */
+static double
+html_image_ratio(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	GArray *all = html_all(in);
+	double min = g_ascii_strtod(args[0], NULL), max =
+	    g_ascii_strtod(args[1], NULL);
+
+	(void)nargs;
+	*where_r = "HTML";
+	for (guint i = 0; i < all->len; i++) {
+		const struct hres *h = &g_array_index(all, struct hres, i);
+		double r;
+
+		if (h->image_area <= 0)
+			continue;
+		r = h->non_space_len / h->image_area;
+		if (r > min && r <= max)
+			return 1;
+	}
+	return 0;
+}
+
+static double
+ulen(const char *s, size_t n)
+{
+	return g_utf8_validate(s, (gssize)n, NULL) ?
+	    (double)g_utf8_strlen(s, (gssize)n) : (double)n;
+}
+
+/* html_title_subject_ratio(r): a part's longest <title> is more than r
+ * times as long as the Subject (its newline counted, as get() keeps
+ * it). */
+static double
+html_title_subject_ratio(const struct rules_input *in,
+    const char *const *args, size_t nargs, const char **where_r)
+{
+	GArray *all = html_all(in);
+	char *subj = rules_get(in, "Subject", 0);
+	double ratio = g_ascii_strtod(args[0], NULL), sl;
+	double hit = 0;
+
+	(void)nargs;
+	*where_r = "HTML";
+	if (subj == NULL || subj[0] == '\0') {
+		g_free(subj);
+		return 0;
+	}
+	sl = ulen(subj, strlen(subj));
+	for (guint i = 0; i < all->len && hit == 0; i++) {
+		const struct hres *h = &g_array_index(all, struct hres, i);
+		double max = 0;
+
+		for (guint k = 0; h->title != NULL && k < h->title->len; k++) {
+			const GString *t = g_ptr_array_index(h->title, k);
+
+			/* Perl's truth: "" and "0" are false */
+			if (t->len == 0 || (t->len == 1 && t->str[0] == '0'))
+				continue;
+			if (ulen(t->str, t->len) / sl > max)
+				max = ulen(t->str, t->len) / sl;
+		}
+		if (max > ratio)
+			hit = 1;
+	}
+	g_free(subj);
+	return hit;
+}
+
+/* html_charset_faraway(): a part's <meta> charsets mostly outside the
+ * ok_locales.  vigil does not read ok_locales, so they are SpamAssassin's
+ * default, "all", where the test never hits. */
+static double
+html_charset_faraway(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)in;
+	(void)args;
+	(void)nargs;
+	*where_r = "HTML";
+	return 0;
+}
+
+/* check_iframe_src(): an <iframe> with a src. */
+static double
+check_iframe_src(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	GArray *all = html_all(in);
+
+	(void)args;
+	(void)nargs;
+	*where_r = "HTML";
+	for (guint i = 0; i < all->len; i++)
+		if (g_array_index(all, struct hres, i).iframe_src)
+			return 1;
+	return 0;
+}
+
+/* --- BodyEval's multipart_alternative_difference */
+
+/* The words of a rendered text (split on white space, those with a
+ * word character) counted into words (word -> count). */
+static void
+count_words(GHashTable *words, const char *s, size_t n)
+{
+	const char *p = s, *e = s + n;
+
+	while (p < e) {
+		const char *st;
+		bool w = false;
+
+		while (p < e) {
+			gunichar u = g_utf8_get_char_validated(p, e - p);
+
+			if ((unsigned char)*p < 0x80 ? !isspace((unsigned char)*p)
+			    : u == (gunichar)-1 || u == (gunichar)-2 ||
+			    !(g_unichar_isspace(u) || u == 0x85))
+				break;
+			p = g_utf8_next_char(p);
+		}
+		st = p;
+		while (p < e) {
+			gunichar u = g_utf8_get_char_validated(p, e - p);
+
+			if ((unsigned char)*p < 0x80) {
+				if (isspace((unsigned char)*p))
+					break;
+				w = w || isalnum((unsigned char)*p) || *p == '_';
+				p++;
+				continue;
+			}
+			if (u == (gunichar)-1 || u == (gunichar)-2) {
+				p++;
+				continue;
+			}
+			if (g_unichar_isspace(u) || u == 0x85)
+				break;
+			w = w || g_unichar_isalnum(u) || g_unichar_ismark(u);
+			p = g_utf8_next_char(p);
+		}
+		if (w) {
+			char *k = g_strndup(st, (size_t)(p - st));
+			int *c = g_hash_table_lookup(words, k);
+
+			if (c == NULL) {
+				c = g_new0(int, 1);
+				g_hash_table_insert(words, k, c);
+			} else
+				g_free(k);
+			(*c)++;
+		}
+	}
+}
+
+/* Is node i under node anc (or anc itself)? */
+static bool
+under(const struct mtree *t, guint i, guint anc)
+{
+	for (int k = (int)i; k >= 0; k = g_array_index(t->nodes,
+	    struct mnode, k).parent)
+		if ((guint)k == anc)
+			return true;
+	return false;
+}
+
+static void
+madiff_compute(const struct rules_input *in)
+{
+	struct mtree *t = tree(in);
+	GArray *all = html_all(in);
+
+	if (t->madiff_done)
+		return;
+	t->madiff_done = true;
+	/* content_summary() (multipart/alternative, text/html,
+	 * text/calendar): an invitation, left alone */
+	if (t->nodes->len == 3 && strcmp(g_array_index(t->nodes,
+	    struct mnode, 0).ctype, "multipart/alternative") == 0 &&
+	    strcmp(g_array_index(t->nodes, struct mnode, 1).ctype,
+	    "text/html") == 0 && strcmp(g_array_index(t->nodes, struct mnode,
+	    2).ctype, "text/calendar") == 0 && g_array_index(t->nodes,
+	    struct mnode, 1).parent == 0 && g_array_index(t->nodes,
+	    struct mnode, 2).parent == 0)
+		return;
+	for (guint a = 0; a < t->nodes->len; a++) {
+		GHashTable *html, *text;
+		GHashTableIter it;
+		gpointer k, v;
+		double orig, left;
+
+		if (!g_str_has_prefix(g_array_index(t->nodes, struct mnode,
+		    a).ctype, "multipart/alternative"))
+			continue;
+		html = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+		    g_free);
+		text = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+		    g_free);
+		for (guint i = a + 1; i < t->nodes->len; i++) {
+			const struct mnode *n = &g_array_index(t->nodes,
+			    struct mnode, i);
+
+			if (!n->leaf || !under(t, i, a))
+				continue;
+			if (strcmp(n->ctype, "text/html") == 0) {
+				for (guint h = 0; h < all->len; h++) {
+					const struct hres *r = &g_array_index(
+					    all, struct hres, h);
+
+					if (r->node != i)
+						continue;
+					count_words(html, r->rendered->str,
+					    r->rendered->len);
+					if (g_hash_table_size(html) == 0 &&
+					    g_hash_table_contains(r->inside,
+					    "img"))
+						g_hash_table_insert(html,
+						    g_strdup("\n"), g_new0(int,
+						    1));
+				}
+			} else if (strcmp(n->ctype, "text/plain") == 0) {
+				size_t len;
+				char *d = leaf_decode(n, &len), *u = NULL;
+				gsize out = 0;
+
+				if (n->charset != NULL &&
+				    !charset_ascii(n->charset))
+					u = g_convert(d, (gssize)len, "UTF-8",
+					    n->charset, NULL, &out, NULL);
+				if (u != NULL)
+					count_words(text, u, out);
+				else
+					count_words(text, d, len);
+				g_free(u);
+				g_free(d);
+			}
+		}
+		orig = g_hash_table_size(html);
+		if (orig > 0) {
+			t->madiff_html = orig;
+			t->madiff_text = g_hash_table_size(text);
+			g_hash_table_iter_init(&it, text);
+			while (g_hash_table_iter_next(&it, &k, &v)) {
+				int *hc = g_hash_table_lookup(html, k);
+
+				if (hc != NULL && *hc - *(int *)v < 1)
+					g_hash_table_remove(html, k);
+			}
+			left = g_hash_table_size(html);
+			if (left / orig * 100 > t->madiff)
+				t->madiff = left / orig * 100;
+		}
+		g_hash_table_destroy(html);
+		g_hash_table_destroy(text);
+	}
+}
+
+/* multipart_alternative_difference(min, max): the share (percent) of
+ * the HTML alternative's words its text alternative lacks, in (min,
+ * max] (min 0: from 0; max 'undef': open). */
+static double
+madiff(const struct rules_input *in, const char *const *args, size_t nargs,
+    const char **where_r)
+{
+	struct mtree *t = tree(in);
+	double min = g_ascii_strtod(args[0], NULL);
+
+	(void)nargs;
+	*where_r = "body";
+	madiff_compute(in);
+	return (min == 0 || t->madiff > min) && (strcmp(args[1], "undef") ==
+	    0 || t->madiff <= g_ascii_strtod(args[1], NULL));
+}
+
+/* multipart_alternative_difference_count(ratio, minhtml): text words
+ * over HTML words above ratio, with more than minhtml HTML words. */
+static double
+madiff_count(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	struct mtree *t = tree(in);
+
+	(void)nargs;
+	*where_r = "body";
+	madiff_compute(in);
+	if (!(t->madiff_html > g_ascii_strtod(args[1], NULL)))
+		return 0;
+	return t->madiff_text / t->madiff_html > g_ascii_strtod(args[0],
+	    NULL);
+}
+
+/* check_stock_info(min): in the first text/plain part, the number of
+ * different stock tip labels ("Symbol: ", "Current price: ",
+ * "Rating: "...) is at least min (min 0: always). */
+static double
+check_stock_info(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	struct mtree *t = tree(in);
+	double min = g_ascii_strtod(args[0], NULL);
+	GRegex *label = rules_evalfn_re("^\\s*([^:\\s][^:\\n]{2,29})\\s*:"
+	    "\\s*\\S", G_REGEX_MULTILINE);
+	GRegex *stock = rules_evalfn_re("^(trad(?:e|ing)date|company(?:name)?|"
+	    "s\\w?(?:t\\w?o\\w?c\\w?k|y\\w?m(?:\\w?b\\w?o\\w?l)?)|"
+	    "t(?:arget|icker)|(?:opening|current)p(?:rice)?|"
+	    "p(?:rojected|osition)|expectations|weeks?high|"
+	    "marketperformance|(?:year|week|month|day|price)"
+	    "(?:target|estimates?)|sector|r(?:ecommendation|ating))$", 0);
+	GHashTable *hits;
+	GMatchInfo *mi = NULL;
+	double n;
+	size_t len;
+	char *d = NULL;
+
+	(void)nargs;
+	*where_r = "body";
+	if (min == 0)
+		return 1;
+	for (guint i = 0; i < t->nodes->len && d == NULL; i++) {
+		const struct mnode *nd = &g_array_index(t->nodes,
+		    struct mnode, i);
+
+		if (nd->leaf && strcmp(nd->ctype, "text/plain") == 0)
+			d = leaf_decode(nd, &len);
+	}
+	if (d == NULL)
+		return 0;
+	hits = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_regex_match_full(label, d, (gssize)len, 0, 0, &mi, NULL);
+	while (g_match_info_matches(mi)) {
+		char *l = g_match_info_fetch(mi, 1), *w = l;
+
+		/* lc, then only the letters a-z */
+		for (const char *r = l; *r != '\0'; r++)
+			if (g_ascii_isalpha(*r))
+				*w++ = g_ascii_tolower(*r);
+		*w = '\0';
+		if (g_regex_match(stock, l, 0, NULL))
+			g_hash_table_add(hits, l);
+		else
+			g_free(l);
+		g_match_info_next(mi, NULL);
+	}
+	g_match_info_free(mi);
+	n = g_hash_table_size(hits);
+	g_hash_table_destroy(hits);
+	g_free(d);
+	return n >= min;
 }
 
 /* --- MIMEEval's _check_attachments */
@@ -1427,5 +2726,17 @@ const struct rules_evalfn rules_evalfn_mime[] = {
 	{ "html_tag_exists", 1, 1, html_tag_exists, NULL },
 	{ "html_tag_balance", 2, 2, html_tag_balance, expr_check },
 	{ "html_image_only", 2, 2, html_image_only, NULL },
+	{ "html_text_match", 2, 2, html_text_match, html_text_match_check },
+	{ "html_text_not_match", 2, 2, html_text_not_match,
+	  html_text_match_check },
+	{ "html_image_ratio", 2, 2, html_image_ratio, NULL },
+	{ "html_title_subject_ratio", 1, 1, html_title_subject_ratio, NULL },
+	{ "html_charset_faraway", 0, 0, html_charset_faraway, NULL },
+	{ "check_iframe_src", 0, 0, check_iframe_src, NULL },
+	/* BodyEval passes the body first; the rule gives the rest. */
+	{ "multipart_alternative_difference", 2, 2, madiff, NULL },
+	{ "check_stock_info", 1, 1, check_stock_info, NULL },
+	{ "multipart_alternative_difference_count", 2, 2, madiff_count,
+	  NULL },
 	{ NULL, 0, 0, NULL, NULL }
 };

@@ -25,6 +25,7 @@
 #include "lib/util.h"
 #include "checks/rules/rules.h"
 #include "checks/rules/rules_int.h"
+#include "checks/rules/rules_eval_int.h"
 
 /* The plugins whose rules vigil runs itself: `ifplugin` is true for
  * these, false for every other plugin. */
@@ -432,9 +433,18 @@ evalfn_rule(struct pfile *pf, const char *name, enum rule_type type,
 	size_t n = 0;
 	const struct rules_evalfn *f;
 	struct rule *r;
+	const char *off;
 
 	if (!rules_call_parse(call, &fn, args, NELEM(args) - 1, &n))
 		return false;
+	if ((off = rules_evalfn_kept_off(name)) != NULL &&
+	    rules_evalfn_find(fn) != NULL) {
+		for (size_t i = 0; i < n; i++)
+			g_free(args[i]);
+		g_free(fn);
+		rule_skip(pf, name, off);
+		return true;
+	}
 	if ((f = rules_evalfn_find(fn)) == NULL || type == RULE_MIMEHEADER ||
 	    type == RULE_URI || n < f->min_args || n > f->max_args ||
 	    (f->check != NULL && f->check((const char *const *)args, n) !=
