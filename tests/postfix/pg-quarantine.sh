@@ -20,7 +20,14 @@
 #   5. `vigilctl quarantine migrate` moves the database's store into a
 #      folder (SQLite) and that into a second, empty database, with the
 #      same entries and messages; `vigilctl db upgrade` makes the schema
-#      of an empty database and reports one that is up to date.
+#      of an empty database and reports one that is up to date;
+#   6. one redis-server started here (127.0.0.1, a free port, its own
+#      folder) is added as both MXes' ReputationRedis, with a grey band
+#      (GreylistScore 3..8, one rule scoring 4) and RateLimitSenderDomain
+#      3/1h: a grey-band message gets 451 4.7.1 Greylisted from MX 1 and
+#      its retry after the delay passes through MX 2 (GREYLIST_RETRIED,
+#      deferred once in all); a sender domain's bucket drained through
+#      both MXes answers 451 4.7.1 with the time to retry on both.
 # Prints ok/FAIL lines and ends with "N passed, N failed".
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -40,8 +47,13 @@ MXVARS="PF_WORK PF_PFC PF_PFQ PF_PFD PF_PFLOG PF_SINK_DIR PF_SOCK PF_VIGIL_LOG
 PF_SINK_PID PF_SINK_PORT PF_SMTP_PORT PF_UPSTREAM_PORT PF_MILTER_PID"
 mx_save() { local v; for v in $MXVARS; do eval "MX$1_$v=\${$v-}"; done; }
 mx_use() { local v; for v in $MXVARS; do eval "$v=\${MX$1_$v-}"; done; }
+redis_pid=
 teardown_all() {
 	local keep=$PF_PASSED
+	if [ -n "$redis_pid" ]; then
+		kill -KILL "$redis_pid" 2>/dev/null
+		wait "$redis_pid" 2>/dev/null
+	fi
 	if [ -n "${MX1_PF_WORK:-}" ]; then mx_use 1; pf_teardown; fi
 	if [ -n "${MX2_PF_WORK:-}" ]; then mx_use 2; pf_teardown; fi
 	pg_stop
@@ -313,5 +325,88 @@ if "${plain[@]}" quarantine migrate --to "$URI2" >"$T/mig2.out" 2>&1 &&
 	pf_ok "migrate folder -> PostgreSQL (twice: no duplicates), used nonce kept"
 else
 	pf_fail "migrate to PostgreSQL" "$(cat "$T/mig2.out")"
+fi
+# ------------------------------------------------------------ 6. one Redis
+# Both vigils again, now with one Redis: greylisting and a rate limit.
+GDELAY=3
+rep_start() {
+	command -v redis-server >/dev/null || {
+		echo "redis-server is not installed" >&2; return 1; }
+	RPORT=$(pf_free_port)
+	mkdir -p "$T/redis"
+	redis-server --bind 127.0.0.1 --port "$RPORT" --dir "$T/redis" \
+	    --save "" --appendonly no --logfile "$T/redis.log" \
+	    </dev/null >/dev/null 2>&1 &
+	redis_pid=$!
+	pf_wait_sock "127.0.0.1:$RPORT" 20 || return 1
+	mkdir -p "$T/rules"
+	cat >"$T/rules/10_grey.rules" <<'EOF2'
+header   VT_GREY_BAND  Subject =~ /grey band/
+describe VT_GREY_BAND  Test: puts the message in the grey band
+score    VT_GREY_BAND  4.0
+EOF2
+	local mx o rep=("Checks=rules,greylist,ratelimit" "RulesDir=$T/rules"
+	    SpamAssassinRules=no AddHeaders=all TagScore=20
+	    "ReputationRedis=127.0.0.1:$RPORT" ReputationRedisPrefix=mx:
+	    GreylistScore=3..8 "GreylistDelay=${GDELAY}s"
+	    RateLimitSenderDomain=3/1h)
+	for mx in 1 2; do
+		mx_use $mx
+		pf_vigil_stop 30 || true
+		mapfile -t o < <(opts)
+		pf_vigil_start "$CONF" "${o[@]}" "${rep[@]}" || return 1
+		mx_save $mx
+	done
+}
+# sendto MX ID CLIENT FROM RCPT SUBJECT: "stage code reply" of one message
+sendto() {
+	mx_use "$1"
+	printf 'From: %s\r\nTo: %s\r\nSubject: %s\r\nMessage-ID: <%s@example.org>\r\nDate: Mon, 07 Dec 2026 01:00:00 +0000\r\n\r\nHello.\r\n' \
+	    "$4" "$5" "$6" "$2" >"$T/$2.eml"
+	pf_send --id-prefix "$2" --xclient "$3" --from "$4" --rcpt "$5" \
+	    "$T/$2.eml" | awk -F'\t' '{ print $3, $4, $6 }'
+}
+expect() {	# expect NAME GOT WANT-GLOB
+	# shellcheck disable=SC2053
+	if [[ $2 == $3 ]]; then
+		pf_ok "$1: $2"
+	else
+		pf_fail "$1" "got \"$2\", want $3"
+	fi
+}
+greylisted() {	# greylisted MX: how many greylist tempfails MX logged
+	mx_use "$1"
+	grep 'verdict=tempfail' "$PF_VIGIL_LOG" | grep -c 'reason=greylist'
+}
+if rep_start; then
+	pf_ok "both vigils again, with one Redis on 127.0.0.1:$RPORT (greylisting, rate limits)"
+	expect "grey band via MX 1: deferred" \
+	    "$(sendto 1 g1 192.0.2.70 carol@grey.example "$RCPT1" 'a grey band message')" \
+	    "eom 451 4.7.1 Greylisted: * try again in [0-9]* seconds"
+	# lint-sleep: GreylistDelay must pass before the retry
+	sleep $((GDELAY + 1))
+	got=$(sendto 2 g1 192.0.2.70 carol@grey.example "$RCPT1" 'a grey band message')
+	mx_use 2
+	pf_wait_drain 30
+	f=$(pf_delivered g1-0)
+	st=$([ -n "$f" ] && pf_header X-Spam-Status "$f")
+	n1=$(greylisted 1) n2=$(greylisted 2)
+	if [[ $got == "eom 250 "* ]] && [[ $st == *GREYLIST_RETRIED* ]] &&
+	    [ "$n1" = 1 ] && [ "$n2" = 0 ]; then
+		pf_ok "its retry after the delay via MX 2: 250, delivered with GREYLIST_RETRIED; deferred once in all"
+	else
+		pf_fail "retry via MX 2 passes" "$got; status: ${st:-not delivered}; greylisted by MX 1: $n1, MX 2: $n2"
+	fi
+	expect "bulk.example 1 via MX 1" "$(sendto 1 r1 10.3.1.1 a@bulk.example r1@sink.invalid lunch)" "eom 250 *"
+	expect "bulk.example 2 via MX 2" "$(sendto 2 r2 10.3.2.1 b@bulk.example r2@sink.invalid lunch)" "eom 250 *"
+	expect "bulk.example 3 via MX 1" "$(sendto 1 r3 10.3.3.1 c@bulk.example r3@sink.invalid lunch)" "eom 250 *"
+	expect "bulk.example 4: MX 2 answers 451 past the bucket" \
+	    "$(sendto 2 r4 10.3.4.1 d@bulk.example r4@sink.invalid lunch)" \
+	    "mail 451 4.7.1 Rate limit exceeded for sender domain bulk.example; retry after [0-9]* seconds"
+	expect "bulk.example 5: MX 1 too" \
+	    "$(sendto 1 r5 10.3.5.1 e@bulk.example r5@sink.invalid lunch)" \
+	    "mail 451 4.7.1 Rate limit exceeded for sender domain bulk.example; retry after [0-9]* seconds"
+else
+	pf_fail "both vigils with one Redis" "$(tail -5 "$T/redis.log" 2>/dev/null)"
 fi
 pf_summary
