@@ -235,6 +235,31 @@ check("the admin's recipient filter", st == 200 and "For Bob only" in body
 st, _, body = req("GET", "/admin?min_score=1000", headers=good)
 check("the admin's score filter", st == 200 and "0 entries" in body,
       body[:500])
+
+
+# the other filters of `vigilctl quarantine list`: sender, reason, since
+def entries(path):
+    st, _, body = req("GET", path, headers=good)
+    m = re.search(r"<p>(\d+) entries\.</p>", body)
+    return (int(m.group(1)) if st == 200 and m else None), body
+
+
+total, body = entries("/admin")
+reasons = re.findall(r"</td><td>[0-9.-]+</td><td>([a-z]+)</td><td>", body)
+some = reasons[0] if reasons else "none"
+got = [entries("/admin?sender=spammer%40bad.example")[0],
+       entries("/admin?sender=nobody%40else.example")[0]]
+check("the admin's sender filter", total and got == [total, 0],
+      "%s of %s" % (got, total))
+got = [entries("/admin?reason=" + some)[0],
+       entries("/admin?reason=virus")[0]]
+check("the admin's reason filter", len(reasons) == total and
+      "virus" not in reasons and got == [reasons.count(some), 0],
+      "%s for %s of %s" % (got, some, reasons))
+got = [entries("/admin?since=1d")[0], entries("/admin?since=2099-01-01")[0],
+       req("GET", "/admin?since=yesterday", headers=good)[0]]
+check("the admin's since filter (a bad one: 400)", got == [total, 0, 400],
+      "%s of %s" % (got, total))
 st, h, body = req("GET", "/admin/m?id=" + id_c, headers=good)
 ac = (h.get("Set-Cookie") or "").split(";")[0]
 m = re.search(r'action="/admin/release">.*?name="csrf" value="([0-9a-f]+)"',
