@@ -7,8 +7,10 @@
 #      and /run/vigil, /etc/vigil/vigil.conf a conffile, rules.d, the
 #      shipped rules, the man pages, the systemd unit enabled but not
 #      started (policy-rc.d says no);
-#   3. the installed vigil, run as user vigil on its installed defaults
-#      behind a private Postfix, filters mail;
+#   3. `vigil -n` without a configuration reports the installed rules,
+#      Bayes learning and the AV state; the installed vigil, run as user
+#      vigil on its installed defaults behind a private Postfix, filters
+#      mail and makes its Bayes store (vigil's, not world-readable);
 #   4. `dpkg --purge` leaves nothing of it running or on disk.
 # Skipped when a vigil package is installed already (not ours to touch).
 set -u
@@ -105,7 +107,25 @@ else
 	pf_ok "not started by the postinst (policy-rc.d says no)"
 fi
 
-# ------------------------------------------------------ 3. filter mail
+# -------------------------------------------------- 3. vigil -n, mail
+# No configuration at all: the embedded defaults, as this package built
+# them (vigil.conf moved aside for the while), run as the unit's
+# ExecStartPre runs it, as user vigil.
+mv /etc/vigil/vigil.conf "$D/vigil.conf.saved"
+setpriv --reuid=vigil --regid=vigil --init-groups /usr/sbin/vigil -n \
+    >"$D/n.out" 2>"$D/n.err"
+rc=$?
+mv "$D/vigil.conf.saved" /etc/vigil/vigil.conf
+n=$(sed -n 's|^  rules *on: \([0-9]*\) rules from /usr/share/vigil/rules\( then .*\)\{0,1\}$|\1|p' "$D/n.out")
+if [ "$rc" -eq 0 ] &&
+    grep -q '/etc/vigil/vigil.conf not found: using the embedded defaults' "$D/n.err" &&
+    [ "${n:-0}" -gt 0 ] &&
+    grep -Eq '^  bayes +on: learning' "$D/n.out" &&
+    grep -Eq '^  av +(on: libclamav, [0-9]+ signatures from /var/lib/clamav|off: no signatures in /var/lib/clamav \(install clamav-freshclam\))$' "$D/n.out"; then
+	pf_ok "vigil -n without a configuration: $n rules, Bayes learning, av $(sed -n 's/^  av *//p' "$D/n.out")"
+else
+	pf_fail "vigil -n without a configuration" "exit $rc: $(cat "$D/n.err" "$D/n.out")"
+fi
 # The installed defaults, with the sockets where this Postfix reaches
 # them and lookups from the empty zone (no network).
 chown vigil:vigil "$PF_WORK/run"
@@ -140,9 +160,12 @@ if grep -q '^check.rules.status on: [0-9]* rules from /usr/share/vigil/rules' "$
 else
 	pf_fail "vigilctl stats" "$(grep status "$D/stats")"
 fi
-o=$(stat -c '%U' /var/lib/vigil/bayes/data.mdb 2>/dev/null)
-[ "$o" = vigil ] && pf_ok "the Bayes store made by vigil in /var/lib/vigil" ||
-    pf_fail "the Bayes store" "${o:-missing}"
+o=$(stat -c '%U %A' /var/lib/vigil/bayes /var/lib/vigil/bayes/data.mdb 2>/dev/null | tr '\n' ' ')
+case $o in
+vigil\ drwxr-x---\ vigil\ -rw-r-----\ |vigil\ drwxr-x---\ vigil\ -rw-------\ )
+	pf_ok "the Bayes store made by vigil in /var/lib/vigil ($o)" ;;
+*)	pf_fail "the Bayes store made by vigil, not world-readable" "${o:-missing}" ;;
+esac
 pf_vigil_stop
 
 # --------------------------------------------------------------- 4. purge
