@@ -7,8 +7,11 @@
 #      and /run/vigil, /etc/vigil/vigil.conf a conffile, rules.d, the
 #      shipped rules, the man pages, the systemd unit enabled but not
 #      started (policy-rc.d says no);
-#   3. the installed vigil, run as user vigil on its installed defaults
-#      behind a private Postfix, filters mail;
+#   3. `vigil -n` without a configuration reports the installed rules,
+#      Bayes learning and the AV state; the installed vigil, run as user
+#      vigil on its installed defaults behind a private Postfix, filters
+#      mail, makes its Bayes store (vigil's, not world-readable) and
+#      writes a LogFile that the installed logrotate file rotates;
 #   4. `dpkg --purge` leaves nothing of it running or on disk.
 # Skipped when a vigil package is installed already (not ours to touch).
 set -u
@@ -92,6 +95,11 @@ if dpkg-query -W -f='${Conffiles}\n' vigil | grep -q ' /etc/vigil/vigil.conf '; 
 else
 	pf_fail "/etc/vigil/vigil.conf is a conffile" "$(dpkg-query -W -f='${Conffiles}' vigil)"
 fi
+if dpkg-query -W -f='${Conffiles}\n' vigil | grep -q ' /etc/logrotate.d/vigil '; then
+	pf_ok "/etc/logrotate.d/vigil is a conffile"
+else
+	pf_fail "/etc/logrotate.d/vigil is a conffile" "$(dpkg-query -W -f='${Conffiles}' vigil)"
+fi
 pf_check "/etc/vigil/rules.d" test -d /etc/vigil/rules.d
 pf_check "the shipped rules in /usr/share/vigil/rules" \
     test -f /usr/share/vigil/rules/90_scores.rules
@@ -105,7 +113,29 @@ else
 	pf_ok "not started by the postinst (policy-rc.d says no)"
 fi
 
-# ------------------------------------------------------ 3. filter mail
+# -------------------------------------------------- 3. vigil -n, mail
+# No configuration at all: the embedded defaults, as this package built
+# them (vigil.conf moved aside for the while), run as the unit's
+# ExecStartPre runs it, as user vigil.
+mv /etc/vigil/vigil.conf "$D/vigil.conf.saved"
+setpriv --reuid=vigil --regid=vigil --init-groups /usr/sbin/vigil -n \
+    >"$D/n.out" 2>"$D/n.err"
+rc=$?
+mv "$D/vigil.conf.saved" /etc/vigil/vigil.conf
+n=$(sed -n 's|^  rules *on: \([0-9]*\) rules from /usr/share/vigil/rules\( then .*\)\{0,1\}$|\1|p' "$D/n.out")
+if [ "$rc" -eq 0 ] &&
+    grep -q '/etc/vigil/vigil.conf not found: using the embedded defaults' "$D/n.err" &&
+    [ "${n:-0}" -gt 0 ] &&
+    grep -Eq '^  bayes +on: learning' "$D/n.out" &&
+    grep -Eq '^  av +(on: libclamav, [0-9]+ signatures from /var/lib/clamav|off: no signatures in /var/lib/clamav \(install clamav-freshclam\))$' "$D/n.out"; then
+	pf_ok "vigil -n without a configuration: $n rules, Bayes learning, av $(sed -n 's/^  av *//p' "$D/n.out")"
+else
+	pf_fail "vigil -n without a configuration" "exit $rc: $(cat "$D/n.err" "$D/n.out")"
+fi
+# The folder the unit's LogsDirectory= makes, for a LogFile.
+mkdir -p /var/log/vigil
+chown vigil:vigil /var/log/vigil
+chmod 750 /var/log/vigil
 # The installed defaults, with the sockets where this Postfix reaches
 # them and lookups from the empty zone (no network).
 chown vigil:vigil "$PF_WORK/run"
@@ -117,7 +147,8 @@ ctl=(/usr/bin/vigilctl -o "ControlSocket=$PF_WORK/run/control.sock")
 pf_milter_start "unix:$PF_SOCK" setpriv --reuid=vigil --regid=vigil \
     --init-groups /usr/sbin/vigil -f -p "unix:$PF_SOCK" \
     -o "ControlSocket=$PF_WORK/run/control.sock" \
-    -o "DNSZoneFile=$PF_WORK/run/empty.zone" ||
+    -o "DNSZoneFile=$PF_WORK/run/empty.zone" \
+    -o "LogFile=/var/log/vigil/vigil.json" -o "LogFormat=json" ||
     { pf_fail "the installed vigil starts as vigil" "$(tail -5 "$PF_VIGIL_LOG")"; pf_summary; exit 1; }
 uid=$(ps -o user= -p "$PF_MILTER_PID" 2>/dev/null | tr -d ' ')
 [ "$uid" = vigil ] && pf_ok "the installed vigil runs as vigil" ||
@@ -140,9 +171,21 @@ if grep -q '^check.rules.status on: [0-9]* rules from /usr/share/vigil/rules' "$
 else
 	pf_fail "vigilctl stats" "$(grep status "$D/stats")"
 fi
-o=$(stat -c '%U' /var/lib/vigil/bayes/data.mdb 2>/dev/null)
-[ "$o" = vigil ] && pf_ok "the Bayes store made by vigil in /var/lib/vigil" ||
-    pf_fail "the Bayes store" "${o:-missing}"
+o=$(stat -c '%U %A' /var/lib/vigil/bayes /var/lib/vigil/bayes/data.mdb 2>/dev/null | tr '\n' ' ')
+case $o in
+vigil\ drwxr-x---\ vigil\ -rw-r-----\ |vigil\ drwxr-x---\ vigil\ -rw-------\ )
+	pf_ok "the Bayes store made by vigil in /var/lib/vigil ($o)" ;;
+*)	pf_fail "the Bayes store made by vigil, not world-readable" "${o:-missing}" ;;
+esac
+n=$(grep -c '"action":' /var/log/vigil/vigil.json 2>/dev/null)
+[ "${n:-0}" -eq 2 ] && pf_ok "LogFile: a record for each message" ||
+    pf_fail "LogFile /var/log/vigil/vigil.json" "${n:-no} records"
+if logrotate -f -s "$D/logrotate.state" /etc/logrotate.d/vigil >"$D/logrotate.log" 2>&1 &&
+    [ "$(grep -c '"action":' /var/log/vigil/vigil.json.1 2>/dev/null)" -eq 2 ]; then
+	pf_ok "logrotate rotates it with /etc/logrotate.d/vigil"
+else
+	pf_fail "logrotate /etc/logrotate.d/vigil" "$(cat "$D/logrotate.log"; ls -l /var/log/vigil)"
+fi
 pf_vigil_stop
 
 # --------------------------------------------------------------- 4. purge
@@ -166,7 +209,8 @@ else
 fi
 left=
 for p in /usr/sbin/vigil /usr/bin/vigilctl /etc/vigil /var/lib/vigil \
-    /run/vigil /usr/share/vigil /lib/systemd/system/vigil.service \
+    /run/vigil /var/log/vigil /etc/logrotate.d/vigil /usr/share/vigil \
+    /lib/systemd/system/vigil.service \
     /etc/systemd/system/multi-user.target.wants/vigil.service; do
 	[ -e "$p" ] && left="$left $p"
 done

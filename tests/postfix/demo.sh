@@ -19,6 +19,15 @@ trap 'rm -f "$out"' EXIT
 # source tree's own in an in-tree build, as in a fresh clone; it never
 # builds in a source tree that a separate build uses.
 export top_builddir
+# What the built-in defaults would write outside the demo's folder: the
+# prefix's vigil folders (state, run, cache, config, rules) and programs.
+mark=$(mktemp /tmp/vigil-demo-mark.XXXXXX)
+trap 'rm -f "$out" "$mark"' EXIT
+outside=$("$top_builddir/filter/vigilctl" -c /dev/null config --defaults |
+    sed -n 's|^#[A-Za-z]* \(unix:\)\{0,1\}\(/.*/vigil\)\(/.*\)\{0,1\}$|\2|p' |
+    sort -u)
+pfx=$(printf '%s\n' "$outside" | sed -n 's|/share/vigil$||p' | head -1)
+[ -n "$pfx" ] && outside="$outside $pfx/sbin/vigil $pfx/bin/vigilctl"
 t0=$(date +%s)
 if (cd "$top_srcdir" && timeout 300 sh samples/demo.sh) >"$out" 2>&1; then
 	pf_ok "sh samples/demo.sh exits 0"
@@ -94,6 +103,37 @@ if grep -q '^vigil -n says what will run:' "$out" &&
 	pf_ok "vigil -n of the install: its shipped rules"
 else
 	pf_fail "vigil -n of the install" "$(grep -A5 'vigil -n' "$out")"
+fi
+# Done when: `vigilctl scan` on the installed defaults scores the tagged
+# sample as the milter did.
+live=$(sed -n '/^=== spam-tagged.eml$/,/^$/s/^vigil: .* verdict=tag score=\([-0-9.]*\)\/.*/\1/p' "$out")
+off=$(sed -n 's|^samples/messages/spam-tagged.eml: tag score=\([-0-9.]*\) .*|\1|p' "$out")
+if [ -n "$live" ] && [ "$live" = "$off" ]; then
+	pf_ok "the tagged sample: vigilctl scan gives the milter's score ($off)"
+else
+	pf_fail "the tagged sample: vigilctl scan gives the milter's score" \
+	    "milter ${live:-none}, vigilctl scan ${off:-none}"
+fi
+# The forged one's dmarc=fail, in the explanation of its rejection.
+if sed -n '/^\$ vigilctl scan .*dmarc-forged.eml$/,/^\$ /p' "$out" |
+    grep -q '^  authentication_results: .*dmarc=fail '; then
+	pf_ok "the forged message explained: dmarc=fail"
+else
+	pf_fail "the forged message explained: dmarc=fail" \
+	    "$(sed -n '/^\$ vigilctl scan .*dmarc-forged.eml$/,/^\$ /p' "$out")"
+fi
+# Nothing written where the built-in defaults point (the real prefix).
+new=
+for p in $outside; do
+	[ -e "$p" ] && [ -n "$(find "$p" -newer "$mark" -print -quit)" ] &&
+	    new="$new $p"
+done
+if [ -z "$outside" ]; then
+	pf_fail "nothing written outside the demo's folder" "no default paths"
+elif [ -n "$new" ]; then
+	pf_fail "nothing written outside the demo's folder" "written:$new"
+else
+	pf_ok "nothing written outside the demo's folder ($(echo $outside | wc -w) places)"
 fi
 # Other vigils may run on this machine: the demo's ran from its install.
 # Its supervisor is reaped when the demo ends; the worker follows it by
