@@ -361,14 +361,10 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 #ifdef VIGIL_ASAN
 	test_leak();
 #endif
-	/* State and run folders first: the snapshot opens the stores. */
+	/* State and run folders first: the snapshot opens the stores.  A
+	 * store an earlier root-run version made is given to the daemon's
+	 * user (by descriptor, never read). */
 	startup_make_dirs(cfg, spec, u->set ? u->uid : (uid_t)-1, u->gid);
-	s = snap_build(cfg, &err);
-	if (s == NULL) {
-		log_sys(LOG_ERR, "%s", err);
-		free(err);
-		return EX_CONFIG;
-	}
 	if (u->set)
 		startup_give_store(cfg, u->uid, u->gid);
 	/* LogFile, opened before privileges go (it may be root's folder);
@@ -378,7 +374,6 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 		free(err);
 		return EX_CANTCREAT;
 	}
-	daemon_set_snap(s);
 	reload_args = args;
 	prepare_socket_dir(spec, u);
 	if (open_socket(spec, u, &e) < 0) {
@@ -397,6 +392,22 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 		    (long)supervisor);
 		return EX_UNAVAILABLE;
 	}
+	/*
+	 * The snapshot only now, with the daemon's rights: it reads the
+	 * Bayes store, the quarantine, ClamAV's databases and the rules,
+	 * files the daemon's user may write, so root parses none of them
+	 * (as every reload already builds it).  The MTA's connections wait
+	 * in the socket's backlog meanwhile.
+	 */
+	s = snap_build(cfg, &err);
+	if (s == NULL) {
+		log_sys(LOG_ERR, "%s", err);
+		free(err);
+		if (socket_path(spec) != NULL)
+			(void)unlink(socket_path(spec));
+		return EX_CONFIG;
+	}
+	daemon_set_snap(s);
 	ctl = cfg_str(cfg, "ControlSocket");
 	if (ctl != NULL && daemon_control_start(ctl, args, &e) < 0)
 		log_sys(LOG_WARNING, "%s (%s: %s); vigilctl reload/stats unavailable",
@@ -696,8 +707,23 @@ main(int argc, char **argv)
 	log_set_level(level_of(cfg_enum_str(cfg, "LogLevel")));
 	spec = args.socket ? args.socket : cfg_str(cfg, "Socket");
 	if (check_only) {
-		struct snap *s = snap_build(cfg, &err);
+		struct snap *s;
 
+		/* Read as the daemon reads: root parses none of the files
+		 * its user may write (the Bayes store, the quarantine). */
+		if (geteuid() == 0 && cfg_str(cfg, "UserID") != NULL) {
+			if (resolve_user(cfg_str(cfg, "UserID"), &u, errbuf,
+			    sizeof(errbuf)) < 0) {
+				fprintf(stderr, "%s: %s\n", cfg_file(cfg), errbuf);
+				cfg_unref(&cfg);
+				return EX_CONFIG;
+			}
+			if (drop_privileges(&u) < 0) {
+				cfg_unref(&cfg);
+				return EX_NOPERM;
+			}
+		}
+		s = snap_build(cfg, &err);
 		if (s == NULL) {
 			fprintf(stderr, "%s: %s\n", cfg_file(cfg), err);
 			free(err);

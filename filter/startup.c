@@ -164,8 +164,8 @@ startup_give_store(const struct cfg *c, uid_t uid, gid_t gid)
 	DIR *d;
 	int fd;
 
-	/* The store was opened (made on first use) before privileges were
-	 * dropped: its files are the daemon user's, as if it made them. */
+	/* Files root made in the store (earlier versions opened it before
+	 * privileges were dropped) become the daemon user's. */
 	if (geteuid() != 0 || !check_listed(c, "bayes") ||
 	    !cfg_bool(c, "BayesEnable") ||
 	    cfg_str(c, "BayesRedis") != NULL || dir == NULL ||

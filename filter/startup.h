@@ -20,8 +20,9 @@ struct snap;
  */
 void	startup_make_dirs(const struct cfg *, const char *spec, uid_t uid,
 	    gid_t gid);
-/* Started as root: gives the Bayes store's files, made by the snapshot
- * before privileges were dropped, to uid:gid. */
+/* Started as root: gives the Bayes store's files that root made (an
+ * earlier version built the snapshot before dropping privileges) to
+ * uid:gid, through descriptors, reading none of them. */
 void	startup_give_store(const struct cfg *, uid_t uid, gid_t gid);
 /* Logs one line per check: "check=av off: no signatures in ...". */
 void	startup_log_checks(const struct snap *);

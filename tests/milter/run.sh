@@ -342,6 +342,47 @@ CONF
 		kill "$lpid"; wait "$lpid" 2>/dev/null
 	fi
 	[ "$(cat "$T/precious")" = keep ] && ok "file behind a PidFile hard link left alone" || bad "PidFile written through a hard link: $(cat "$T/precious")"
+
+	# Root parses none of the files the daemon's user may write (issue
+	# 15.10): the snapshot (rules, Bayes store, quarantine, ClamAV) is
+	# built after the drop, by the worker and by vigil -n.  A rules file
+	# that is a FIFO holds its reader in open(): the effective uid of the
+	# process holding it, once our open for writing returns, is the
+	# reader's.
+	mkfifo "$T/held.rules"
+	write_conf <<CONF
+UserID nobody
+Checks headers rules
+RulesDir $T/held.rules
+SpamAssassinRules no
+CONF
+	reader_uid() { # FIFO: the euid of the process that opened it to read
+		timeout 15 sh -c '
+			exec 3>"$1"
+			u=none
+			for f in /proc/[0-9]*/fd/*; do
+				[ "$(readlink "$f" 2>/dev/null)" = "$1" ] || continue
+				p=${f#/proc/}; p=${p%%/*}
+				[ "$p" = "$$" ] && continue
+				u=$(awk "/^Uid:/ { print \$3 }" "/proc/$p/status")
+				break
+			done
+			printf "header HELD_RULE Subject =~ /held/\nscore HELD_RULE 0.1\n" >&3
+			echo "$u"' sh "$1"
+	}
+	"$VIGIL" -n -c "$T/vigil.conf" >"$T/n.out" 2>&1 &
+	npid=$!
+	uid=$(reader_uid "$T/held.rules")
+	wait "$npid"
+	[ "$uid" = "$(id -u nobody)" ] && ok "vigil -n as root reads the rules as UserID (uid $uid)" || bad "vigil -n read the rules as uid ${uid:-unknown}: $(tail -2 "$T/n.out")"
+	log_mark=$(cat "$T/vigil.log" 2>/dev/null | wc -l)
+	rm -f "$T/v.sock"
+	"$VIGIL" -f -c "$T/vigil.conf" >>"$T/vigil.log" 2>&1 &
+	pid=$!
+	uid=$(reader_uid "$T/held.rules")
+	[ "$uid" = "$(id -u nobody)" ] && ok "the worker builds its snapshot as UserID, not root (uid $uid)" || bad "the worker read the rules as uid ${uid:-unknown}"
+	wait_log "check=rules on: 1 rules" && ok "and runs with what it read" || bad "no rules after the held read: $(log_now | tail -3)"
+	stop
 else
 	skip=$((skip + 1))
 	echo "skip privilege test (needs root and user nobody)"
