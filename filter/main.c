@@ -159,37 +159,6 @@ socket_path(const char *spec)
 }
 
 /*
- * The folder of a unix: socket spec, created for the daemon's user.  The
- * chown goes through a descriptor of the folder just made, never by
- * name: a symlink put in its place would not be followed.
- */
-static void
-prepare_socket_dir(const char *spec, const struct user *u)
-{
-	const char *path = socket_path(spec);
-	char dir[4096], *slash;
-	struct stat st;
-	int fd;
-
-	if (path == NULL || strlen(path) >= sizeof(dir))
-		return;
-	strcpy(dir, path);
-	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
-		return;
-	*slash = '\0';
-	if (mkdir(dir, 0755) != 0 || !u->set || geteuid() != 0)
-		return;
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
-		return;		/* best effort; bind reports */
-	if (fstat(fd, &st) == 0 && st.st_uid == 0 &&
-	    fchown(fd, u->uid, u->gid) < 0)
-		log_sys(LOG_WARNING, "socket folder %s: fchown: %s", dir,
-		    strerror(errno));
-	close(fd);
-}
-
-/*
  * Opens the milter socket.  A unix socket is created mode 0660 in group
  * SocketGroup, both fixed before bind() (the umask, this thread's
  * filesystem gid): root never chowns or chmods the path afterwards, when
@@ -375,7 +344,6 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 		return EX_CANTCREAT;
 	}
 	reload_args = args;
-	prepare_socket_dir(spec, u);
 	if (open_socket(spec, u, &e) < 0) {
 		log_sys(LOG_ERR, "socket %s: %s: %s", spec, e, strerror(errno));
 		return EX_UNAVAILABLE;

@@ -14,9 +14,10 @@ struct snap;
 /*
  * Makes the folders the configuration names when missing (the milter
  * and control sockets' folders, PidFile's, QuarantineDir, BayesDir),
- * owned by uid:gid when started as root (uid -1: leave as made).  A
- * folder it cannot make is logged with the fix; what needs it fails
- * later with its own error.
+ * owned by uid:gid when started as root (uid -1: leave as made), given
+ * by descriptor and never through a symlink in a folder root does not
+ * own.  A folder it cannot make is logged with the fix; what needs it
+ * fails later with its own error.
  */
 void	startup_make_dirs(const struct cfg *, const char *spec, uid_t uid,
 	    gid_t gid);

@@ -383,6 +383,54 @@ CONF
 	[ "$uid" = "$(id -u nobody)" ] && ok "the worker builds its snapshot as UserID, not root (uid $uid)" || bad "the worker read the rules as uid ${uid:-unknown}"
 	wait_log "check=rules on: 1 rules" && ok "and runs with what it read" || bad "no rules after the held read: $(log_now | tail -3)"
 	stop
+
+	# The folders root makes for the daemon's user (issue 15.10): no
+	# symlink followed inside a folder that user owns.  $T/own stands
+	# for /run/vigil; its "sub" was swapped for a symlink to a folder of
+	# root's: nothing may be made or given away behind it.
+	mkdir -p "$T/own" "$T/victim"
+	chown nobody "$T/own"
+	ln -s "$T/victim" "$T/own/sub"
+	write_conf <<CONF
+UserID nobody
+CONF
+	log_mark=$(cat "$T/vigil.log" 2>/dev/null | wc -l)
+	"$VIGIL" -f -c "$T/vigil.conf" -o "Socket=unix:$T/own/sub/deeper/v.sock" \
+	    >>"$T/vigil.log" 2>&1 &
+	lpid=$!
+	i=0
+	while kill -0 "$lpid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	kill "$lpid" 2>/dev/null
+	wait "$lpid" 2>/dev/null
+	[ -z "$(ls -A "$T/victim")" ] && ok "nothing made through a symlink in the daemon user's folder" ||
+	    bad "made behind the symlink: $(ls -la "$T/victim" | tail -n +2)"
+	log_now | grep -q "cannot make folder $T/own/sub: " &&
+	    ok "the refused folder is logged" || bad "no log of the refused folder: $(log_now | tail -3)"
+	# And none given by name: every chown or chmod root makes before it
+	# drops to UserID goes through a descriptor (strace).
+	if command -v strace >/dev/null 2>&1; then
+		write_conf <<CONF
+UserID nobody
+Checks headers bayes
+BayesDir $T/st/a/bayes
+CONF
+		log_mark=$(cat "$T/vigil.log" 2>/dev/null | wc -l)
+		rm -f "$T/new/a/v.sock"
+		strace -f -qq -o "$T/strace.out" -e trace=chown,lchown,fchownat,chmod,fchmodat,mkdir,setuid \
+		    "$VIGIL" -f -c "$T/vigil.conf" -o "Socket=unix:$T/new/a/v.sock" >>"$T/vigil.log" 2>&1 &
+		pid=$!
+		wait_log "started on .*uid [0-9]+" || bad "no start line under strace"
+		kill "$(pgrep -P "$pid" | head -1)" 2>/dev/null	# vigil, not strace
+		stop
+		by_name=$(awk '/setuid\([0-9]+\) += 0/ { exit }
+		    /(chown|lchown|chmod|mkdir)\(/ || /fchownat\([^,]*, "[^"]/ || /fchmodat\(/' "$T/strace.out")
+		[ -z "$by_name" ] && grep -q 'setuid(' "$T/strace.out" &&
+		    ok "root makes and gives the folders by descriptor only" ||
+		    bad "by name as root: $(echo "$by_name" | head -3)"
+	else
+		skip=$((skip + 1))
+		echo "skip chown-by-name check (needs strace)"
+	fi
 else
 	skip=$((skip + 1))
 	echo "skip privilege test (needs root and user nobody)"
