@@ -27,7 +27,8 @@ apt-get install -y -q --no-install-recommends \
 	clamav-daemon libyaml-dev spamassassin libhyperscan-dev \
 	m4 liblockfile1 libwrap0 mandoc debhelper lintian fakeroot \
 	libmicrohttpd-dev prometheus libjson-c-dev chromium libcrypt-dev \
-	libpq-dev zlib1g-dev postgresql
+	libpq-dev zlib1g-dev postgresql \
+	strace
 # A real Sendmail for tests/sendmail: sendmail-bin conflicts with postfix,
 # so its packages are only downloaded here (the test unpacks them into a
 # private folder); the libraries it links are installed above.

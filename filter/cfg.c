@@ -34,7 +34,9 @@ const struct opt core_opts[] = {
 	{ "PidFile", OPT_PATH, NULL, 0, 0, NULL,
 	  "File that holds the daemon's process id (unset: none)" },
 	{ "UserID", OPT_STRING, NULL, 0, 0, NULL,
-	  "user[:group] to run as after binding the socket (unset: stay as started)" },
+	  "user[:group] to run as after binding the socket; the rules, the "
+	  "stores and ClamAV's databases are read as this user, and vigil -n "
+	  "started as root checks them as it (unset: stay as started)" },
 	{ "Syslog", OPT_BOOL, "yes", 0, 0, NULL,
 	  "Log to syslog (the -f flag logs to stderr instead)" },
 	{ "SyslogFacility", OPT_ENUM, "mail", 0, 0,

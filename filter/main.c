@@ -159,37 +159,6 @@ socket_path(const char *spec)
 }
 
 /*
- * The folder of a unix: socket spec, created for the daemon's user.  The
- * chown goes through a descriptor of the folder just made, never by
- * name: a symlink put in its place would not be followed.
- */
-static void
-prepare_socket_dir(const char *spec, const struct user *u)
-{
-	const char *path = socket_path(spec);
-	char dir[4096], *slash;
-	struct stat st;
-	int fd;
-
-	if (path == NULL || strlen(path) >= sizeof(dir))
-		return;
-	strcpy(dir, path);
-	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
-		return;
-	*slash = '\0';
-	if (mkdir(dir, 0755) != 0 || !u->set || geteuid() != 0)
-		return;
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) < 0)
-		return;		/* best effort; bind reports */
-	if (fstat(fd, &st) == 0 && st.st_uid == 0 &&
-	    fchown(fd, u->uid, u->gid) < 0)
-		log_sys(LOG_WARNING, "socket folder %s: fchown: %s", dir,
-		    strerror(errno));
-	close(fd);
-}
-
-/*
  * Opens the milter socket.  A unix socket is created mode 0660 in group
  * SocketGroup, both fixed before bind() (the umask, this thread's
  * filesystem gid): root never chowns or chmods the path afterwards, when
@@ -361,14 +330,10 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 #ifdef VIGIL_ASAN
 	test_leak();
 #endif
-	/* State and run folders first: the snapshot opens the stores. */
+	/* State and run folders first: the snapshot opens the stores.  A
+	 * store an earlier root-run version made is given to the daemon's
+	 * user (by descriptor, never read). */
 	startup_make_dirs(cfg, spec, u->set ? u->uid : (uid_t)-1, u->gid);
-	s = snap_build(cfg, &err);
-	if (s == NULL) {
-		log_sys(LOG_ERR, "%s", err);
-		free(err);
-		return EX_CONFIG;
-	}
 	if (u->set)
 		startup_give_store(cfg, u->uid, u->gid);
 	/* LogFile, opened before privileges go (it may be root's folder);
@@ -378,9 +343,7 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 		free(err);
 		return EX_CANTCREAT;
 	}
-	daemon_set_snap(s);
 	reload_args = args;
-	prepare_socket_dir(spec, u);
 	if (open_socket(spec, u, &e) < 0) {
 		log_sys(LOG_ERR, "socket %s: %s: %s", spec, e, strerror(errno));
 		return EX_UNAVAILABLE;
@@ -397,6 +360,22 @@ worker(const struct daemon_args *args, struct cfg *cfg, const char *spec,
 		    (long)supervisor);
 		return EX_UNAVAILABLE;
 	}
+	/*
+	 * The snapshot only now, with the daemon's rights: it reads the
+	 * Bayes store, the quarantine, ClamAV's databases and the rules,
+	 * files the daemon's user may write, so root parses none of them
+	 * (as every reload already builds it).  The MTA's connections wait
+	 * in the socket's backlog meanwhile.
+	 */
+	s = snap_build(cfg, &err);
+	if (s == NULL) {
+		log_sys(LOG_ERR, "%s", err);
+		free(err);
+		if (socket_path(spec) != NULL)
+			(void)unlink(socket_path(spec));
+		return EX_CONFIG;
+	}
+	daemon_set_snap(s);
 	ctl = cfg_str(cfg, "ControlSocket");
 	if (ctl != NULL && daemon_control_start(ctl, args, &e) < 0)
 		log_sys(LOG_WARNING, "%s (%s: %s); vigilctl reload/stats unavailable",
@@ -696,8 +675,23 @@ main(int argc, char **argv)
 	log_set_level(level_of(cfg_enum_str(cfg, "LogLevel")));
 	spec = args.socket ? args.socket : cfg_str(cfg, "Socket");
 	if (check_only) {
-		struct snap *s = snap_build(cfg, &err);
+		struct snap *s;
 
+		/* Read as the daemon reads: root parses none of the files
+		 * its user may write (the Bayes store, the quarantine). */
+		if (geteuid() == 0 && cfg_str(cfg, "UserID") != NULL) {
+			if (resolve_user(cfg_str(cfg, "UserID"), &u, errbuf,
+			    sizeof(errbuf)) < 0) {
+				fprintf(stderr, "%s: %s\n", cfg_file(cfg), errbuf);
+				cfg_unref(&cfg);
+				return EX_CONFIG;
+			}
+			if (drop_privileges(&u) < 0) {
+				cfg_unref(&cfg);
+				return EX_NOPERM;
+			}
+		}
+		s = snap_build(cfg, &err);
 		if (s == NULL) {
 			fprintf(stderr, "%s: %s\n", cfg_file(cfg), err);
 			free(err);

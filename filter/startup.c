@@ -40,6 +40,14 @@ socket_path(const char *spec)
  * Makes path (mode) and its missing parents (0755), giving each folder it
  * makes to uid:gid when uid is not -1.  Returns 0, or -1 with errno set
  * and the folder that failed in failed.
+ *
+ * Run as root, in folders the daemon's user may own (/run/vigil/...):
+ * the walk goes component by component through descriptors (mkdirat,
+ * openat), a folder just made is opened with O_NOFOLLOW and given away
+ * with fchown, and no symlink is followed inside a folder root does not
+ * own.  A symlink the daemon's user swaps in cannot make root create or
+ * chown anything elsewhere.  Symlinks in root's own folders (/var/run)
+ * are followed as before.
  */
 static int
 make_dirs(const char *path, mode_t mode, uid_t uid, gid_t gid,
@@ -47,6 +55,8 @@ make_dirs(const char *path, mode_t mode, uid_t uid, gid_t gid,
 {
 	char buf[4096];
 	size_t n = strlen(path);
+	bool is_root = geteuid() == 0;
+	int dfd, fd, rc = -1, saved;
 
 	if (n == 0 || n >= sizeof(buf)) {
 		errno = ENAMETOOLONG;
@@ -54,26 +64,58 @@ make_dirs(const char *path, mode_t mode, uid_t uid, gid_t gid,
 		return -1;
 	}
 	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1;; p++) {
-		bool is_end = *p == '\0';
-
-		if (*p != '/' && !is_end)
-			continue;
-		*p = '\0';
-		if (mkdir(buf, is_end ? mode : 0755) == 0) {
-			if (uid != (uid_t)-1 && chown(buf, uid, gid) == -1) {
-				snprintf(failed, failsz, "%s", buf);
-				return -1;
-			}
-		} else if (errno != EEXIST) {
-			snprintf(failed, failsz, "%s", buf);
-			return -1;
-		}
-		if (is_end)
-			break;
-		*p = '/';
+	dfd = open(buf[0] == '/' ? "/" : ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (dfd < 0) {
+		snprintf(failed, failsz, "%s", buf[0] == '/' ? "/" : ".");
+		return -1;
 	}
-	return 0;
+	for (char *p = buf;;) {
+		struct stat st;
+		char *name, *end;
+		bool is_last, is_made = false;
+		int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		name = p;
+		if ((end = strchr(name, '/')) != NULL) {
+			*end = '\0';	/* buf now ends at this folder */
+			for (p = end + 1; *p == '/'; p++)
+				;
+			is_last = *p == '\0';
+		} else {
+			p = name + strlen(name);
+			is_last = true;
+		}
+		if (mkdirat(dfd, name, is_last ? mode : 0755) == 0)
+			is_made = true;
+		else if (errno != EEXIST)
+			goto fail;
+		if (is_made || (is_root && fstat(dfd, &st) == 0 &&
+		    st.st_uid != 0))
+			flags |= O_NOFOLLOW;
+		if ((fd = openat(dfd, name, flags)) < 0)
+			goto fail;
+		close(dfd);
+		dfd = fd;
+		if (is_made && uid != (uid_t)-1 && fstat(fd, &st) == 0 &&
+		    st.st_uid == geteuid() && fchown(fd, uid, gid) == -1)
+			goto fail;
+		if (end != NULL)
+			*end = '/';
+	}
+	rc = 0;
+	goto out;
+fail:
+	saved = errno;
+	snprintf(failed, failsz, "%s", buf);	/* cut at the component */
+	errno = saved;
+out:
+	close(dfd);
+	return rc;
 }
 
 /* The folder part of path (a file's), in buf; false when it has none. */
@@ -164,8 +206,8 @@ startup_give_store(const struct cfg *c, uid_t uid, gid_t gid)
 	DIR *d;
 	int fd;
 
-	/* The store was opened (made on first use) before privileges were
-	 * dropped: its files are the daemon user's, as if it made them. */
+	/* Files root made in the store (earlier versions opened it before
+	 * privileges were dropped) become the daemon user's. */
 	if (geteuid() != 0 || !check_listed(c, "bayes") ||
 	    !cfg_bool(c, "BayesEnable") ||
 	    cfg_str(c, "BayesRedis") != NULL || dir == NULL ||

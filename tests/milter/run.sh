@@ -342,6 +342,95 @@ CONF
 		kill "$lpid"; wait "$lpid" 2>/dev/null
 	fi
 	[ "$(cat "$T/precious")" = keep ] && ok "file behind a PidFile hard link left alone" || bad "PidFile written through a hard link: $(cat "$T/precious")"
+
+	# Root parses none of the files the daemon's user may write (issue
+	# 15.10): the snapshot (rules, Bayes store, quarantine, ClamAV) is
+	# built after the drop, by the worker and by vigil -n.  A rules file
+	# that is a FIFO holds its reader in open(): the effective uid of the
+	# process holding it, once our open for writing returns, is the
+	# reader's.
+	mkfifo "$T/held.rules"
+	write_conf <<CONF
+UserID nobody
+Checks headers rules
+RulesDir $T/held.rules
+SpamAssassinRules no
+CONF
+	reader_uid() { # FIFO: the euid of the process that opened it to read
+		timeout 15 sh -c '
+			exec 3>"$1"
+			u=none
+			for f in /proc/[0-9]*/fd/*; do
+				[ "$(readlink "$f" 2>/dev/null)" = "$1" ] || continue
+				p=${f#/proc/}; p=${p%%/*}
+				[ "$p" = "$$" ] && continue
+				u=$(awk "/^Uid:/ { print \$3 }" "/proc/$p/status")
+				break
+			done
+			printf "header HELD_RULE Subject =~ /held/\nscore HELD_RULE 0.1\n" >&3
+			echo "$u"' sh "$1"
+	}
+	"$VIGIL" -n -c "$T/vigil.conf" >"$T/n.out" 2>&1 &
+	npid=$!
+	uid=$(reader_uid "$T/held.rules")
+	wait "$npid"
+	[ "$uid" = "$(id -u nobody)" ] && ok "vigil -n as root reads the rules as UserID (uid $uid)" || bad "vigil -n read the rules as uid ${uid:-unknown}: $(tail -2 "$T/n.out")"
+	log_mark=$(cat "$T/vigil.log" 2>/dev/null | wc -l)
+	rm -f "$T/v.sock"
+	"$VIGIL" -f -c "$T/vigil.conf" >>"$T/vigil.log" 2>&1 &
+	pid=$!
+	uid=$(reader_uid "$T/held.rules")
+	[ "$uid" = "$(id -u nobody)" ] && ok "the worker builds its snapshot as UserID, not root (uid $uid)" || bad "the worker read the rules as uid ${uid:-unknown}"
+	wait_log "check=rules on: 1 rules" && ok "and runs with what it read" || bad "no rules after the held read: $(log_now | tail -3)"
+	stop
+
+	# The folders root makes for the daemon's user (issue 15.10): no
+	# symlink followed inside a folder that user owns.  $T/own stands
+	# for /run/vigil; its "sub" was swapped for a symlink to a folder of
+	# root's: nothing may be made or given away behind it.
+	mkdir -p "$T/own" "$T/victim"
+	chown nobody "$T/own"
+	ln -s "$T/victim" "$T/own/sub"
+	write_conf <<CONF
+UserID nobody
+CONF
+	log_mark=$(cat "$T/vigil.log" 2>/dev/null | wc -l)
+	"$VIGIL" -f -c "$T/vigil.conf" -o "Socket=unix:$T/own/sub/deeper/v.sock" \
+	    >>"$T/vigil.log" 2>&1 &
+	lpid=$!
+	i=0
+	while kill -0 "$lpid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	kill "$lpid" 2>/dev/null
+	wait "$lpid" 2>/dev/null
+	[ -z "$(ls -A "$T/victim")" ] && ok "nothing made through a symlink in the daemon user's folder" ||
+	    bad "made behind the symlink: $(ls -la "$T/victim" | tail -n +2)"
+	log_now | grep -q "cannot make folder $T/own/sub: " &&
+	    ok "the refused folder is logged" || bad "no log of the refused folder: $(log_now | tail -3)"
+	# And none given by name: every chown or chmod root makes before it
+	# drops to UserID goes through a descriptor (strace).
+	if command -v strace >/dev/null 2>&1; then
+		write_conf <<CONF
+UserID nobody
+Checks headers bayes
+BayesDir $T/st/a/bayes
+CONF
+		log_mark=$(cat "$T/vigil.log" 2>/dev/null | wc -l)
+		rm -f "$T/new/a/v.sock"
+		strace -f -qq -o "$T/strace.out" -e trace=chown,lchown,fchownat,chmod,fchmodat,mkdir,setuid \
+		    "$VIGIL" -f -c "$T/vigil.conf" -o "Socket=unix:$T/new/a/v.sock" >>"$T/vigil.log" 2>&1 &
+		pid=$!
+		wait_log "started on .*uid [0-9]+" || bad "no start line under strace"
+		kill "$(pgrep -P "$pid" | head -1)" 2>/dev/null	# vigil, not strace
+		stop
+		by_name=$(awk '/setuid\([0-9]+\) += 0/ { exit }
+		    /(chown|lchown|chmod|mkdir)\(/ || /fchownat\([^,]*, "[^"]/ || /fchmodat\(/' "$T/strace.out")
+		[ -z "$by_name" ] && grep -q 'setuid(' "$T/strace.out" &&
+		    ok "root makes and gives the folders by descriptor only" ||
+		    bad "by name as root: $(echo "$by_name" | head -3)"
+	else
+		skip=$((skip + 1))
+		echo "skip chown-by-name check (needs strace)"
+	fi
 else
 	skip=$((skip + 1))
 	echo "skip privilege test (needs root and user nobody)"

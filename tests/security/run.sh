@@ -9,6 +9,9 @@
 #      Authentication-Results of another authserv-id stays;
 #   2. privileges: with UserID the worker that handles mail runs with the
 #      user's uid, gid and groups only, no capabilities, and mail flows;
+#      the milter socket is 0660 in SocketGroup (another user: EACCES);
+#      the worker goes with a SIGKILLed supervisor; a PidFile symlink is
+#      not followed;
 #   3. control socket: only its owner can connect (another user gets
 #      EACCES), with and without UserID;
 #   4. quarantine ids that try to leave the folder (../x, absolute paths,
@@ -216,11 +219,74 @@ test_control() { # OWNER PATH
 	fi
 }
 
+# The milter socket as Postfix reaches it: 0660 in SocketGroup (postfix,
+# set by lib.sh), so another local user cannot speak the milter
+# protocol with forged macros.
+test_milter_socket() {
+	local mode why
+	mode=$(stat -c '%a %G' "$PF_SOCK" 2>/dev/null)
+	if [ "$mode" = "660 postfix" ]; then
+		pf_ok "milter socket mode 660, group postfix (SocketGroup)"
+	else
+		pf_fail "milter socket mode 660 in group postfix" "${mode:-missing}"
+	fi
+	if why=$(connect_as "$OTHER_USER" "$PF_SOCK"); then
+		pf_fail "another user is refused the milter socket" "$OTHER_USER connected"
+	elif [ "$why" = EACCES ]; then
+		pf_ok "another local user ($OTHER_USER) cannot reach the milter socket: EACCES"
+	else
+		pf_fail "another user is refused the milter socket with EACCES" "got $why"
+	fi
+}
+
+# The worker, no longer root, goes with a SIGKILLed supervisor.
+test_supervisor_killed() {
+	local w i=0
+	w=$(worker_pid)
+	if [ -z "$w" ]; then
+		pf_fail "worker gone with its supervisor" "no worker"
+		return
+	fi
+	pf_vigil_kill KILL
+	while [ -d "/proc/$w" ] && [ $i -lt 60 ] &&
+	    [ "$(awk '/^State:/ { print $2 }' "/proc/$w/status" 2>/dev/null)" != Z ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	if [ -d "/proc/$w" ] &&
+	    [ "$(awk '/^State:/ { print $2 }' "/proc/$w/status" 2>/dev/null)" != Z ]; then
+		pf_fail "worker gone with its supervisor" "worker $w (uid $(awk '/^Uid:/ { print $2 }' "/proc/$w/status")) still runs"
+		kill -KILL "$w" 2>/dev/null
+	else
+		pf_ok "the worker (nobody) is gone when its supervisor is SIGKILLed"
+	fi
+}
+
 test_forged
 test_forged_hostile
 test_privileges
 test_control nobody "$CTL"
-pf_vigil_stop 30
+test_milter_socket
+test_supervisor_killed
+
+# A PidFile that is a symlink in the run folder: root does not write
+# through it; vigil stops (73) and says why.
+test_pidfile_symlink() {
+	local victim=$PF_WORK/precious link=$PF_WORK/run/link.pid rc
+	echo keep >"$victim"
+	ln -sf "$victim" "$link"
+	timeout 10 "$PF_VIGIL" -f -c "$CONF" -p "unix:$PF_WORK/run/pid.sock" \
+	    -o UserID=nobody -o "PidFile=$link" \
+	    -o "ControlSocket=$PF_WORK/run/pid-control.sock" >"$T/pid.log" 2>&1
+	rc=$?
+	if [ $rc = 73 ] && [ "$(cat "$victim")" = keep ] &&
+	    grep -q "is a symbolic link" "$T/pid.log"; then
+		pf_ok "a PidFile that is a symlink is not followed: exit 73, the file behind it intact"
+	else
+		pf_fail "PidFile symlink not followed" "exit $rc, file: $(cat "$victim"), $(tail -1 "$T/pid.log")"
+	fi
+}
+test_pidfile_symlink
 
 # Without UserID the control socket belongs to root: nobody is refused.
 CTL=$PF_WORK/run/control.sock

@@ -602,6 +602,13 @@ test_dmarc_multi_from(void **unused)
 		  "From: x@attacker.test\n", "MaxHeaderCount=10", NULL,
 		  "DMARC_MULTI_FROM", "example.org", ACTION_REJECT,
 		  AUTH_PERMERROR },
+		/* 8-9: a group's members are authors too (RFC 6854) */
+		{ "From: list: security@example.org;\n", NULL,
+		  "DMARCEnforce=reject", "DMARC_FAIL_REJECT", "example.org",
+		  ACTION_REJECT, AUTH_FAIL },
+		{ "From: list: security@example.org, x@attacker.test;\n",
+		  NULL, NULL, "DMARC_MULTI_FROM", "example.org",
+		  ACTION_REJECT, AUTH_PERMERROR },
 	};
 
 	(void)unused;

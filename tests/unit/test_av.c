@@ -26,6 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <glib.h>
+
 #include "cfg.h"
 #include "check.h"
 #include "msg.h"
@@ -672,6 +674,60 @@ test_fast_limits(void **state)
 	snap_unref(&s);
 }
 
+/*
+ * A message past MaxScanSize is scanned on its first MaxScanSize bytes
+ * (OversizeAction scan, the default): a virus there is found however
+ * much padding follows; with OversizeAction accept it is not scanned.
+ */
+static void
+test_oversize_truncated(void **state)
+{
+	const char *ov[] = { "AVScan=yes", dbopt, "MaxScanSize=4k" };
+	const char *ov2[] = { "AVScan=yes", dbopt, "MaxScanSize=4k",
+	    "OversizeAction=accept" };
+	GString *g = g_string_new("From: a@example.org\nTo: b@example.net\n"
+	    "Subject: padded\nDate: Fri, 27 Nov 2026 10:00:00 +0000\n"
+	    "Message-ID: <padded@example.org>\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=\"=b\"\n\n"
+	    "--=b\nContent-Type: text/plain\n\nhello\n"
+	    "--=b\nContent-Type: application/octet-stream\n"
+	    "Content-Disposition: attachment; filename=\"eicar.com.txt\"\n\n"
+	    "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!"
+	    "$H+H*\n"
+	    "--=b\nContent-Type: application/octet-stream; name=pad.bin\n"
+	    "Content-Transfer-Encoding: base64\n\n");
+	const struct verdict *v;
+	struct scan_env env = { .helo = "client.example.org" };
+	struct snap *s;
+	struct msg *m;
+	char *err;
+
+	(void)state;
+	for (int i = 0; i < 2000; i++)	/* 150 KB past MaxScanSize */
+		g_string_append(g, "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+		    "QUFBQUFBQUFBQUFBQUFBQUFB\n");
+	g_string_append(g, "--=b--\n");
+	if ((s = snap_with(ov, 3, &err)) == NULL)
+		fail_msg("%s", err);
+	m = scan_buffer(s, &env, (const unsigned char *)g->str, g->len,
+	    "test", &v);
+	assert_true(msg_is_oversize(m));
+	assert_true(msg_is_truncated(m));
+	if (find_hit(m, "AV_VIRUS") == NULL)
+		fail_msg("truncated scan found no virus: %s", av_json(m));
+	assert_string_equal(v->reason, "virus");
+	msg_end(&m);
+	snap_unref(&s);
+	if ((s = snap_with(ov2, 4, &err)) == NULL)
+		fail_msg("%s", err);
+	m = scan_buffer(s, &env, (const unsigned char *)g->str, g->len,
+	    "test", &v);
+	assert_null(find_hit(m, "AV_VIRUS"));
+	msg_end(&m);
+	snap_unref(&s);
+	g_string_free(g, TRUE);
+}
+
 struct flow {
 	struct snap	*s;
 	char		 virus[512], clean[512];
@@ -853,6 +909,7 @@ main(void)
 		cmocka_unit_test(test_reload_removed),
 		cmocka_unit_test(test_config_reload_shares),
 		cmocka_unit_test(test_mime_oracle),
+		cmocka_unit_test(test_oversize_truncated),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

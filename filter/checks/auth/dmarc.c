@@ -330,10 +330,57 @@ from_domains_free(void *p)
 }
 
 /*
+ * Adds the domain of one From address to the author domains, lower case,
+ * once each in the order met; an address without one counts as bad.
+ * The members of a group (RFC 6854: "From: list: a@x, b@y;") are authors
+ * like any other address, or a group would hide a domain from DMARC; a
+ * group without members, or one inside another, counts as bad.
+ */
+static void
+from_add(struct arena *a, struct dmarc_slot *sl, GHashTable **seen,
+    size_t *cap, InternetAddress *ia, bool in_group)
+{
+	const char *addr = NULL, *at;
+	char dom[256];
+
+	if (ia != NULL && INTERNET_ADDRESS_IS_GROUP(ia) && !in_group) {
+		InternetAddressList *members = internet_address_group_get_members(
+		    INTERNET_ADDRESS_GROUP(ia));
+		int n = members != NULL ?
+		    internet_address_list_length(members) : 0;
+
+		if (n == 0)
+			sl->nfrom_bad++;
+		for (int k = 0; k < n; k++)
+			from_add(a, sl, seen, cap,
+			    internet_address_list_get_address(members, k), true);
+		return;
+	}
+	if (ia != NULL && INTERNET_ADDRESS_IS_MAILBOX(ia))
+		addr = internet_address_mailbox_get_addr(
+		    INTERNET_ADDRESS_MAILBOX(ia));
+	if (addr == NULL || (at = strrchr(addr, '@')) == NULL ||
+	    !dom_normalize(at + 1, dom, sizeof(dom))) {
+		sl->nfrom_bad++;
+		return;
+	}
+	if (*seen == NULL) {
+		*seen = g_hash_table_new(g_str_hash, g_str_equal);
+		arena_defer(a, from_domains_free, *seen);
+	}
+	if (g_hash_table_contains(*seen, dom))
+		return;
+	sl->from_domains = arena_grow(a, sl->from_domains, sl->nfrom_domains,
+	    cap, sizeof(char *));
+	sl->from_domains[sl->nfrom_domains] = arena_strdup(a, dom);
+	g_hash_table_add(*seen, (char *)sl->from_domains[sl->nfrom_domains]);
+	sl->nfrom_domains++;
+}
+
+/*
  * Every author domain of the message (RFC 7489 6.6.1): each address of
- * each From field, lower case, once each in the order met.  A field
- * that does not parse, a group, or an address without a domain counts
- * as bad.
+ * each From field, group members included.  A field that does not
+ * parse, an empty group, or an address without a domain counts as bad.
  */
 static void
 from_parse(struct msg *m, struct dmarc_slot *sl)
@@ -355,33 +402,9 @@ from_parse(struct msg *m, struct dmarc_slot *sl)
 		n = list != NULL ? internet_address_list_length(list) : 0;
 		if (n == 0)
 			sl->nfrom_bad++;
-		for (int k = 0; k < n; k++) {
-			InternetAddress *ia =
-			    internet_address_list_get_address(list, k);
-			const char *addr = NULL, *at;
-			char dom[256];
-
-			if (ia != NULL && INTERNET_ADDRESS_IS_MAILBOX(ia))
-				addr = internet_address_mailbox_get_addr(
-				    INTERNET_ADDRESS_MAILBOX(ia));
-			if (addr == NULL || (at = strrchr(addr, '@')) == NULL ||
-			    !dom_normalize(at + 1, dom, sizeof(dom))) {
-				sl->nfrom_bad++;
-				continue;
-			}
-			if (seen == NULL) {
-				seen = g_hash_table_new(g_str_hash, g_str_equal);
-				arena_defer(a, from_domains_free, seen);
-			}
-			if (g_hash_table_contains(seen, dom))
-				continue;
-			sl->from_domains = arena_grow(a, sl->from_domains,
-			    sl->nfrom_domains, &cap, sizeof(char *));
-			sl->from_domains[sl->nfrom_domains] = arena_strdup(a, dom);
-			g_hash_table_add(seen,
-			    (char *)sl->from_domains[sl->nfrom_domains]);
-			sl->nfrom_domains++;
-		}
+		for (int k = 0; k < n; k++)
+			from_add(a, sl, &seen, &cap,
+			    internet_address_list_get_address(list, k), false);
 		if (list != NULL)
 			g_object_unref(list);
 	}
