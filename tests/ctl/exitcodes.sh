@@ -269,6 +269,27 @@ run -h
 expect "-h lists rules list" "rules .*list \[PATH" "$T/out"
 expect "-h lists rules test --batch" "test --batch" "$T/out"
 expect "-h lists the exit codes" "exit status: 0 ok" "$T/out"
+# "help COMMAND" is "COMMAND --help", for every command -h lists.
+"$CTL" -h | sed -n '/^commands:/,/^exit status/s/^  \([a-z]\{1,\}\) .*/\1/p' |
+    sort -u >"$T/cmds"
+[ "$(wc -l <"$T/cmds")" -ge 10 ] && ok "-h lists the commands" ||
+    bad "-h lists $(wc -l <"$T/cmds") commands"
+while read -r cmd; do
+	run "$cmd" --help
+	cp "$T/out" "$T/want"
+	run help "$cmd"
+	status "vigilctl help $cmd" 0
+	if [ -s "$T/out" ] && cmp -s "$T/out" "$T/want" && [ ! -s "$T/err" ]
+	then ok "vigilctl help $cmd: the same as $cmd --help"
+	else bad "vigilctl help $cmd: not $cmd --help"; diff "$T/want" "$T/out" |
+	    sed 's/^/#   /'; fi
+done <"$T/cmds"
+run help
+status "vigilctl help" 0
+expect "vigilctl help: the command list" "^commands:" "$T/out"
+run help no-such-command
+status "vigilctl help no-such-command" 64
+expect "help no-such-command: says so" "unknown command \"no-such-command\"" "$T/err"
 run --version
 status "vigilctl --version" 0
 run --bogus
