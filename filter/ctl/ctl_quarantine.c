@@ -38,16 +38,19 @@ static const char usage_text[] =
 	"[--reason virus|spam|policy|WORD] [--json]\n"
 	"       vigilctl quarantine show ID\n"
 	"       vigilctl quarantine release ID... [--to ADDR] [--learn-ham] "
-	"[--force]\n"
+	"[--again]\n"
 	"       vigilctl quarantine delete ID...\n"
-	"       vigilctl quarantine purge --older-than DUR\n"
+	"       vigilctl quarantine purge --older-than DUR [--dry-run]\n"
 	"       vigilctl quarantine migrate --to DIR|postgresql://...\n"
 	"  list     the entries, oldest first (--json: one object a line)\n"
 	"  show     envelope, hits, headers and a text preview of one entry\n"
 	"  release  re-inject through SendmailCommand; --to instead of the\n"
 	"           original recipients; --learn-ham also learns it as ham;\n"
-	"           one already released is refused (exit 1) unless --force\n"
-	"  delete   remove entries; purge: those older than DUR (30d)\n"
+	"           one already released is refused (exit 1) unless --again\n"
+	"           (or --force)\n"
+	"  delete   remove entries; purge: those older than DUR (30d);\n"
+	"           --dry-run lists what purge would remove, removes nothing\n"
+	"  ID       the full id or a unique prefix of 4 or more of its digits\n"
 	"  migrate  copy the configured store (entries, messages, release\n"
 	"           nonces, false positives) into another; ids already there\n"
 	"           are kept, so it can be run again after a failure\n"
@@ -389,11 +392,60 @@ show_entry(const struct qentry *e, const unsigned char *msg, size_t len)
 	show_preview(msg, len);
 }
 
+/*
+ * The full id of arg: arg itself when it is one, else the one entry
+ * whose id starts with arg (at least MIN_PREFIX hex digits, as git takes
+ * abbreviated hashes).  NULL after saying why (unknown, ambiguous, not
+ * an id) on stderr after who.  The result is owned by q.
+ */
+#define MIN_PREFIX	4
+static const char *
+resolve_id(struct qstore *q, const char *who, const char *arg)
+{
+	const struct qentry **v;
+	const char *found = NULL;
+	size_t n, len = strlen(arg), nmatch = 0;
+
+	if (quarantine_id_is_valid(arg))
+		return arg;
+	if (len < MIN_PREFIX || strspn(arg, "0123456789abcdef") != len) {
+		fprintf(stderr, "vigilctl quarantine %s: not a quarantine id "
+		    "or a prefix of one (%d or more of its hex digits): "
+		    "\"%.40s\"\n", who, MIN_PREFIX, arg);
+		return NULL;
+	}
+	if (!quarantine_list(q, NULL, &v, &n)) {
+		fprintf(stderr, "vigilctl quarantine %s: %s\n", who,
+		    quarantine_error(q));
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(v[i]->id, arg, len) == 0) {
+			if (nmatch++ == 0)
+				found = v[i]->id;
+			else if (nmatch == 2)
+				fprintf(stderr, "vigilctl quarantine %s: id "
+				    "prefix %s is ambiguous; it starts %s\n  "
+				    "and %s", who, arg, found, v[i]->id);
+			else
+				fprintf(stderr, "\n  and %s", v[i]->id);
+		}
+	if (nmatch == 1)
+		return found;
+	if (nmatch == 0)
+		fprintf(stderr, "vigilctl quarantine %s: no quarantine entry "
+		    "%s...\n", who, arg);
+	else
+		fprintf(stderr, "\n");
+	return NULL;
+}
+
 static int
 cmd_show(const struct ctl_opts *o, int argc, char **argv)
 {
 	const struct qentry *e;
 	const unsigned char *msg;
+	const char *id;
 	struct qstore *q;
 	struct cfg *c;
 	size_t len = 0;
@@ -403,7 +455,12 @@ cmd_show(const struct ctl_opts *o, int argc, char **argv)
 		return usage("show takes one id");
 	if ((q = store_open(o, &c)) == NULL)
 		return 1;
-	e = quarantine_get(q, argv[1]);
+	if ((id = resolve_id(q, "show", argv[1])) == NULL) {
+		quarantine_close(&q);
+		cfg_unref(&c);
+		return 1;
+	}
+	e = quarantine_get(q, id);
 	if (e == NULL) {
 		fprintf(stderr, "vigilctl quarantine show: %s\n",
 		    quarantine_error(q));
@@ -497,6 +554,7 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "to", required_argument, NULL, 't' },
 		{ "learn-ham", no_argument, NULL, 'l' },
+		{ "again", no_argument, NULL, 'F' },
 		{ "force", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -543,10 +601,15 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 	}
 	a = arena_new("quarantine release");
 	for (int i = optind; i < argc; i++) {
-		const struct qentry *e = quarantine_get(q, argv[i]);
+		const char *id = resolve_id(q, "release", argv[i]);
+		const struct qentry *e;
 		const char *err = NULL;
 
-		if (e == NULL) {
+		if (id == NULL) {
+			rc = 1;
+			continue;
+		}
+		if ((e = quarantine_get(q, id)) == NULL) {
 			fprintf(stderr, "vigilctl quarantine release: %s\n",
 			    quarantine_error(q));
 			rc = 1;
@@ -558,7 +621,7 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 
 			time_text(tbuf, sizeof(tbuf), e->released);
 			fprintf(stderr, "vigilctl quarantine release: %s was "
-			    "already released at %s UTC; --force sends it "
+			    "already released at %s UTC; --again sends it "
 			    "again\n", e->id, tbuf);
 			rc = 1;
 			continue;
@@ -598,8 +661,12 @@ cmd_delete(const struct ctl_opts *o, int argc, char **argv)
 	if ((q = store_open(o, &c)) == NULL)
 		return 1;
 	for (int i = 1; i < argc; i++) {
-		if (quarantine_delete(q, argv[i]))
-			printf("deleted %s\n", argv[i]);
+		const char *id = resolve_id(q, "delete", argv[i]);
+
+		if (id == NULL)
+			rc = 1;
+		else if (quarantine_delete(q, id))
+			printf("deleted %s\n", id);
 		else {
 			fprintf(stderr, "vigilctl quarantine delete: %s\n",
 			    quarantine_error(q));
@@ -616,17 +683,23 @@ cmd_purge(const struct ctl_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "older-than", required_argument, NULL, 'o' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct qstore *q;
 	struct cfg *c;
 	uint64_t ms = 0;
+	int64_t before;
 	size_t n = 0;
-	bool have = false;
+	bool have = false, dry = false;
 	int ch, rc = 0;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (ch == 'n') {
+			dry = true;
+			continue;
+		}
 		if (ch != 'o')
 			return usage(NULL);
 		if (!util_parse_duration(optarg, &ms))
@@ -634,11 +707,31 @@ cmd_purge(const struct ctl_opts *o, int argc, char **argv)
 		have = true;
 	}
 	if (!have || optind != argc)
-		return usage("purge needs --older-than DUR and nothing else");
+		return usage("purge needs --older-than DUR [--dry-run] and "
+		    "nothing else");
 	if ((q = store_open(o, &c)) == NULL)
 		return 1;
-	if (!quarantine_purge(q, (int64_t)time(NULL) - (int64_t)(ms / 1000),
-	    &n)) {
+	before = (int64_t)time(NULL) - (int64_t)(ms / 1000);
+	if (dry) {
+		struct qfilter f = { .before = before };
+		const struct qentry **v;
+
+		if (!quarantine_list(q, &f, &v, &n)) {
+			fprintf(stderr, "vigilctl quarantine purge: %s\n",
+			    quarantine_error(q));
+			rc = 1;
+		} else {
+			for (size_t i = 0; i < n; i++) {
+				char tbuf[32];
+
+				time_text(tbuf, sizeof(tbuf), v[i]->time);
+				printf("would purge %s %s UTC\n", v[i]->id,
+				    tbuf);
+			}
+			printf("would purge %zu entries (dry run: nothing "
+			    "removed)\n", n);
+		}
+	} else if (!quarantine_purge(q, before, &n)) {
 		fprintf(stderr, "vigilctl quarantine purge: %s (after %zu "
 		    "removed)\n", quarantine_error(q), n);
 		rc = 1;

@@ -163,11 +163,13 @@ status "quarantine list --json (empty store)" 0
 # --- A release is delivered once; a second one only with --force ---
 # One entry, written as the milter writes it: the schema from
 # filter/quarantine/quarantine.c, a row, the message file.
+# A second, older entry shares the first four digits of the id.
 ID=0123456789abcdef0123456789abcdef
+ID2=0123ffffffffffff0123456789abcdef
 python3 - "$top_srcdir/filter/quarantine/quarantine.c" "$T/q/index.sqlite" "$ID" \
-    "$MSG" "$T/q/$ID.eml" <<'PY' || bad "quarantine: cannot build the store"
+    "$MSG" "$T/q/$ID.eml" "$ID2" "$T/q/$ID2.eml" <<'PY' || bad "quarantine: no store"
 import re, shutil, sqlite3, sys, time
-src, db, qid, msg, dst = sys.argv[1:6]
+src, db, qid, msg, dst, qid2, dst2 = sys.argv[1:8]
 text = open(src).read()
 body = text.split("static const char schema[] =", 1)[1].split(";\n", 1)[0]
 schema = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
@@ -179,10 +181,17 @@ con.execute("INSERT INTO entries (id, time, queue_id, client, sender, subject,"
     (qid, int(time.time())))
 con.execute("INSERT INTO rcpts (id, n, addr) VALUES (?, 0, 'alice@example.org')",
     (qid,))
+con.execute("INSERT INTO entries (id, time, queue_id, client, sender, subject,"
+    " score, reason, action, size) VALUES (?, ?, 'Q2', '192.0.2.9',"
+    " 'old@bad.example', 'Old news', 9.5, 'spam', 'quarantine', 100)",
+    (qid2, int(time.time()) - 7200))
+con.execute("INSERT INTO rcpts (id, n, addr) VALUES (?, 0, 'bob@example.org')",
+    (qid2,))
 con.commit()
 shutil.copy(msg, dst)
+shutil.copy(msg, dst2)
 PY
-chmod 600 "$T/q/$ID.eml"
+chmod 600 "$T/q/$ID.eml" "$T/q/$ID2.eml"
 VIGIL_CAPTURE=$T/capture
 export VIGIL_CAPTURE
 REL="-o SendmailCommand=$top_srcdir/tests/data/quarantine/capture-sendmail"
@@ -190,8 +199,23 @@ REL="-o SendmailCommand=$top_srcdir/tests/data/quarantine/capture-sendmail"
 run $REL quarantine list
 expect "quarantine list: a RELEASED column" "^ID +TIME \(UTC\) +SCORE +REASON +RELEASED" "$T/out"
 expect "quarantine list: not released yet" "^$ID .* spam +- +prize@bad.example" "$T/out"
+# Ids as git takes hashes: a unique prefix of 4 or more digits.
+run quarantine show 0123
+status "quarantine show, an ambiguous prefix" 1
+expect "an ambiguous prefix: both candidates named" \
+    "prefix 0123 is ambiguous; it starts ($ID|$ID2)" "$T/err"
+expect "an ambiguous prefix: the other one too" "^  and ($ID|$ID2)$" "$T/err"
+run quarantine show 01234
+status "quarantine show, a unique prefix" 0
+expect "quarantine show 01234: that entry" "$ID" "$T/out"
+run quarantine show 012
+status "quarantine show, a prefix too short" 1
+expect "a prefix too short: says so" "4 or more of its hex digits" "$T/err"
+run quarantine show abcd
+status "quarantine show, a prefix of nothing" 1
+expect "a prefix of nothing: says so" "no quarantine entry abcd\.\.\." "$T/err"
 # shellcheck disable=SC2086
-run $REL quarantine release "$ID"
+run $REL quarantine release 01234567
 status "quarantine release" 0
 expect "quarantine release: delivered" "alice@example.org" "$T/capture.args"
 rm -f "$T/capture.args"
@@ -199,7 +223,7 @@ rm -f "$T/capture.args"
 run $REL quarantine release "$ID"
 status "quarantine release, second time" 1
 expect "second release: refused, says when and how" \
-    "$ID was already released at [0-9-]+ [0-9:]+ UTC; --force sends it again" "$T/err"
+    "$ID was already released at [0-9-]+ [0-9:]+ UTC; --again sends it again" "$T/err"
 if [ -e "$T/capture.args" ]; then bad "second release: not delivered again"
 else ok "second release: not delivered again"; fi
 # shellcheck disable=SC2086
@@ -209,6 +233,26 @@ expect "quarantine list: released when" "^$ID .* spam +[0-9-]+ [0-9:]+ +prize" "
 run $REL quarantine release --force "$ID"
 status "quarantine release --force" 0
 expect "release --force: delivered again" "alice@example.org" "$T/capture.args"
+rm -f "$T/capture.args"
+# shellcheck disable=SC2086
+run $REL quarantine release --again 01234567
+status "quarantine release --again" 0
+expect "release --again: delivered again" "alice@example.org" "$T/capture.args"
+
+# --- purge --dry-run says what would go and removes nothing ---
+run quarantine purge --older-than 1h --dry-run
+status "quarantine purge --dry-run" 0
+expect "purge --dry-run: the old entry" "^would purge $ID2 " "$T/out"
+refute "purge --dry-run: not the new one" "$ID" "$T/out"
+expect "purge --dry-run: the count" "^would purge 1 entries \(dry run" "$T/out"
+run quarantine list
+expect "purge --dry-run: the old entry is still there" "^$ID2 " "$T/out"
+run quarantine purge --older-than 1h
+status "quarantine purge" 0
+expect "quarantine purge: the count" "^purged 1 entries" "$T/out"
+run quarantine list
+refute "quarantine purge: the old entry is gone" "^$ID2 " "$T/out"
+expect "quarantine purge: the new entry stays" "^$ID " "$T/out"
 
 rm -rf "$T/q"
 run quarantine list
