@@ -201,6 +201,37 @@ ctl_read_messages(const char *who, const char *path, ctl_msg_fn fn,
 	return rc;
 }
 
+const char *
+ctl_not_mail(const unsigned char *data, size_t len)
+{
+	size_t i, hdr_end;
+
+	for (i = 0; i < len; i++)
+		if (data[i] != ' ' && data[i] != '\t' && data[i] != '\r' &&
+		    data[i] != '\n')
+			break;
+	if (i == len)
+		return len == 0 ? "empty" : "blank";
+	/* The header ends at the first empty line. */
+	for (hdr_end = 0; hdr_end < len; hdr_end++) {
+		if (data[hdr_end] == '\0')
+			return "binary (NUL byte in the header)";
+		if (data[hdr_end] == '\n' && hdr_end + 1 < len &&
+		    (data[hdr_end + 1] == '\n' || (data[hdr_end + 1] == '\r' &&
+		    hdr_end + 2 < len && data[hdr_end + 2] == '\n')))
+			break;
+	}
+	if (len >= 5 && memcmp(data, "From ", 5) == 0)
+		return NULL;
+	/* RFC 5322 2.2: a field name is printable ASCII but ':', then ':'. */
+	for (i = 0; i < len && data[i] > ' ' && data[i] < 0x7f &&
+	    data[i] != ':'; i++)
+		;
+	if (i == 0 || i == len || data[i] != ':')
+		return "no header field at the start";
+	return NULL;
+}
+
 /* Each line of a list file is a path (the accuracy adapter's format). */
 static int
 src_list(const char *list, src_fn fn, void *arg)
@@ -350,7 +381,14 @@ learn_one(void *arg, const char *name, const unsigned char *data, size_t len)
 	struct bayes_learn *it = &lc->items[lc->nitems];
 	struct bayes_toks tk;
 	struct msg *m;
+	const char *why;
 
+	if ((why = ctl_not_mail(data, len)) != NULL) {
+		fprintf(stderr, "vigilctl bayes learn: %s: not learned: not "
+		    "mail: %s\n", name, why);
+		lc->status = EX_DATAERR;
+		return 0;	/* go on with the others */
+	}
 	if ((m = ctl_parse(lc->snap, data, len)) == NULL) {
 		fprintf(stderr, "vigilctl bayes learn: %s: cannot parse\n",
 		    name);

@@ -214,6 +214,7 @@ struct scan_ctx {
 	struct snap		*snap;
 	const struct scan_env	*env;
 	bool			 json;
+	unsigned		 njunk;		/* inputs that are not mail */
 };
 
 /* One message of a path (ctl_read_messages). */
@@ -222,8 +223,15 @@ scan_one(void *arg, const char *name, const unsigned char *data, size_t len)
 {
 	struct scan_ctx *ctx = arg;
 	const struct verdict *v;
+	const char *why;
 	struct msg *m;
 
+	if ((why = ctl_not_mail(data, len)) != NULL) {
+		fprintf(stderr, "vigilctl scan: %s: not mail: %s; not "
+		    "scanned\n", name, why);
+		ctx->njunk++;
+		return 0;
+	}
 	m = scan_buffer(ctx->snap, ctx->env, data, len, "ctl", &v);
 	if (ctx->json)
 		print_json(name, m, v, msg_elapsed_ms(m));
@@ -245,8 +253,10 @@ static const char scan_usage[] =
 	"  --from ADDR  the envelope sender\n"
 	"  --rcpt ADDR  an envelope recipient (repeatable)\n"
 	"  --auth USER  the SMTP AUTH user\n"
-	"  exit: 0 scanned, 64 usage, 66 a path cannot be read (the others\n"
-	"  are scanned), 78 configuration\n";
+	"  Input that is not mail (empty, binary, no header) is reported on\n"
+	"  stderr and not scanned.\n"
+	"  exit: 0 scanned, 64 usage, 65 an input is not mail, 66 a path\n"
+	"  cannot be read (the others are scanned), 78 configuration\n";
 
 int
 ctl_scan(const struct ctl_opts *o, int argc, char **argv)
@@ -307,6 +317,8 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 		    &ctx, &nerrors);	/* scan_one never stops the walk */
 	if (nerrors > 0)
 		rc = EX_NOINPUT;
+	else if (ctx.njunk > 0)
+		rc = EX_DATAERR;
 	fflush(stdout);
 	snap_unref(&s);
 	free(rcpts);

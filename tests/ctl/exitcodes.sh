@@ -297,6 +297,40 @@ expect "scan a missing file: the others scanned" "spam-headers.eml: " "$T/out"
 "$CTL" -c "$T/vigil.conf" -o Checks=headers scan - <"$MSG" >"$T/out" 2>&1
 expect "scan -: stdin" "^-: " "$T/out"
 
+# --- Junk input is reported as such: never scanned, never learned ---
+mkdir "$T/junk"
+: >"$T/junk/empty.eml"
+printf '\n \n\n' >"$T/junk/blank.eml"
+printf 'GIF89a\001\000\001\000\000\000\000!\371\004' >"$T/junk/image.eml"
+printf 'Checks headers\nLogLevel warn\n' >"$T/junk/vigil.conf"
+run -o Checks=headers,rules scan "$T/junk" "$MSG"
+status "scan junk and a message" 65
+for f in empty blank image vigil.conf; do
+	refute "scan junk: $f not scored" "^$T/junk/$f.*(score=|accept|tag)" \
+	    "$T/out"
+done
+expect "scan junk: empty, said so" "$T/junk/empty.eml: not mail: empty" "$T/err"
+expect "scan junk: blank, said so" "$T/junk/blank.eml: not mail: blank" "$T/err"
+expect "scan junk: binary, said so" "$T/junk/image.eml: not mail: binary" "$T/err"
+expect "scan junk: no header, said so" \
+    "$T/junk/vigil.conf: not mail: no header field at the start" "$T/err"
+expect "scan junk: the message beside it is scanned" \
+    "^$MSG: [a-z]+ score=" "$T/out"
+run -o Checks=headers,rules scan --json "$T/junk/empty.eml"
+status "scan --json, an empty file" 65
+if [ -s "$T/out" ]; then bad "scan --json, an empty file: no object"
+else ok "scan --json, an empty file: no object"; fi
+run -o "BayesDir=$T/bayes" bayes learn --spam "$T/junk" "$MSG"
+status "bayes learn junk and a message" 65
+expect "bayes learn: only the message learned" \
+    ": 1 messages as spam: 1 learned" "$T/out"
+expect "bayes learn: the empty file, not learned" \
+    "$T/junk/empty.eml: not learned: not mail: empty" "$T/err"
+expect "bayes learn: the binary file, not learned" \
+    "$T/junk/image.eml: not learned: not mail: binary" "$T/err"
+run -o "BayesDir=$T/bayes" bayes stats
+expect "bayes stats: one spam learned" "^spam messages: 1$" "$T/out"
+
 # --- Help: --help everywhere, -h where it means nothing else; stdout, 0 ---
 for cmd in "--help" "-h" "scan --help" "scan -h" "rules --help" "rules -h" \
     "rules lint --help" "rules test --help" "quarantine --help" \
