@@ -95,6 +95,41 @@ printf 'body A /x/\n\000\000\001\002' >"$T/lint/binary.rules"
 run rules lint "$T/lint/binary.rules"
 status "rules lint: a binary file" 1
 expect "rules lint: a binary file, said so" "not a rules file: NUL byte at offset 11" "$T/out"
+# What makes a rule not do what its author meant is an error too.
+mkdir "$T/strict"
+cat >"$T/strict/a.rules" <<'RULES'
+body     DUP_RULE      /dup one/
+body     DUP_RULE      /dup two/
+score    DUP_RULE      1.0
+meta     META_NOTHING  (NO_SUCH_SUB && OTHER_MISSING)
+score    META_NOTHING  1.0
+body     SLOW_RE       /(a+)+$/
+score    SLOW_RE       1.0
+body     HUGE          /huge/
+score    HUGE          1e6
+RULES
+printf 'body LATIN1 /caf\351/\nscore LATIN1 1.0\n' >"$T/strict/b.rules"
+run rules lint "$T/strict"
+status "rules lint: strict findings" 1
+expect "lint: a duplicate name is an error" \
+    "a.rules:2:1: DUP_RULE: duplicate name: replaces the rule at" "$T/out"
+expect "lint: a meta naming nothing is an error" \
+    "a.rules:4:[0-9]+: META_NOTHING: meta names unknown rule NO_SUCH_SUB" "$T/out"
+expect "lint: a regex failing the stress test is an error" \
+    "a.rules:6:[0-9]+: SLOW_RE: regex reaches the match limit" "$T/out"
+expect "lint: an unbounded score is an error" \
+    "a.rules:9:1: HUGE: score: '1e6' is outside \[-1000, 1000\]" "$T/out"
+expect "lint: a non-UTF-8 file is an error" \
+    "b.rules:1:17: -: not UTF-8: byte \\\\xe9" "$T/out"
+expect "lint: strict findings counted" "^5 rules loaded, 0 skipped, 6 errors, 1 warnings$" "$T/out"
+run rules lint --warn-only "$T/strict"
+status "rules lint --warn-only" 0
+expect "lint --warn-only: shown as warnings" \
+    "DUP_RULE: warning: duplicate name" "$T/out"
+expect "lint --warn-only: the summary stays, says so" \
+    "0 errors, 7 warnings; --warn-only: 6 errors shown as warnings$" "$T/out"
+run rules lint --warn-only --no-stress "$T/lint/typo.rules"
+status "rules lint --warn-only --no-stress, a typo" 0
 # Eval functions vigil lacks: named with the rules each would bring.
 mkdir "$T/evals"
 cat >"$T/evals/e.rules" <<'RULES'
