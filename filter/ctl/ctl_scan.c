@@ -146,13 +146,42 @@ print_field(const char *k, const char *json)
 	putchar('\n');
 }
 
+/*
+ * Why the content checks did not run on m, or NULL when they did: the
+ * same conditions as pipeline.c's skip_content(), in words (arena text).
+ */
+static const char *
+skip_reason(struct msg *m)
+{
+	const struct snap_core *k = snap_core(msg_snap(m));
+
+	if (k->skip_trusted && msg_auth_user(m) != NULL)
+		return arena_printf(msg_arena(m), "authenticated sender (SMTP "
+		    "AUTH %s; SkipTrusted yes)", msg_auth_user(m));
+	if (k->skip_trusted && msg_is_trusted(m))
+		return arena_printf(msg_arena(m), "trusted client %s "
+		    "(TrustedNetworks; SkipTrusted yes)", msg_client_addr(m));
+	if (msg_is_oversize(m) && !msg_is_truncated(m))
+		return arena_printf(msg_arena(m), "over MaxScanSize (%zu "
+		    "bytes; OversizeAction %s)", k->max_scan_size,
+		    k->oversize_action == ACTION_TEMPFAIL ? "tempfail" :
+		    "accept");
+	return NULL;
+}
+
 static void
 print_human(const char *file, struct msg *m, const struct verdict *v, double ms)
 {
 	size_t n = msg_hit_count(m);
+	const char *skipped = skip_reason(m);
 
 	printf("%s: %s score=%.1f required=%.1f (%.2f ms)\n", file,
 	    action_name(v->action), v->score, v->required, ms);
+	if (skipped != NULL) {
+		printf("  content checks skipped: ");
+		put_safe(skipped, strlen(skipped));
+		putchar('\n');
+	}
 	if (v->action == ACTION_REJECT || v->action == ACTION_TEMPFAIL)
 		printf("  reply: %s %s %s\n", v->rcode, v->xcode, v->text);
 	for (size_t i = 0; i < n; i++) {
@@ -175,8 +204,14 @@ print_json(const char *file, struct msg *m, const struct verdict *v, double ms)
 {
 	printf("{\"file\":");
 	json_put_string(stdout, file);
-	printf(",\"action\":\"%s\",\"score\":%.2f,\"required\":%.2f,\"hits\":[",
+	printf(",\"action\":\"%s\",\"score\":%.2f,\"required\":%.2f,",
 	    action_name(v->action), v->score, v->required);
+	printf("\"skipped\":");
+	if (skip_reason(m) != NULL)
+		json_put_string(stdout, skip_reason(m));
+	else
+		printf("null");
+	printf(",\"hits\":[");
 	for (size_t i = 0; i < msg_hit_count(m); i++) {
 		const struct hit *h = msg_hit(m, i);
 
@@ -214,7 +249,9 @@ struct scan_ctx {
 	struct snap		*snap;
 	const struct scan_env	*env;
 	bool			 json;
+	bool			 check;		/* --check: one line, spamc -c */
 	unsigned		 njunk;		/* inputs that are not mail */
+	unsigned		 nspam;		/* verdicts with is_spam */
 };
 
 /* One message of a path (ctl_read_messages). */
@@ -233,7 +270,14 @@ scan_one(void *arg, const char *name, const unsigned char *data, size_t len)
 		return 0;
 	}
 	m = scan_buffer(ctx->snap, ctx->env, data, len, "ctl", &v);
-	if (ctx->json)
+	if (v->is_spam)
+		ctx->nspam++;
+	if (ctx->check) {
+		/* spamc -c prints "SCORE/REQUIRED"; the name and action
+		 * tell several messages apart. */
+		printf("%s: %.1f/%.1f %s\n", name, v->score, v->required,
+		    action_name(v->action));
+	} else if (ctx->json)
 		print_json(name, m, v, msg_elapsed_ms(m));
 	else
 		print_human(name, m, v, msg_elapsed_ms(m));
@@ -242,12 +286,14 @@ scan_one(void *arg, const char *name, const unsigned char *data, size_t len)
 }
 
 static const char scan_usage[] =
-	"usage: vigilctl scan [--json] [--ip ADDR] [--helo NAME] [--from ADDR]\n"
+	"usage: vigilctl scan [--json|--check] [--ip ADDR] [--helo NAME] [--from ADDR]\n"
 	"                     [--rcpt ADDR]... [--auth USER] PATH...\n"
 	"  Runs each message through the milter's checks offline and explains\n"
 	"  every point of its score.  PATH is a message, a folder (walked),\n"
 	"  a Maildir, an mbox (each message, as PATH#N) or - for stdin.\n"
 	"  --json       one JSON object a message, for scripts\n"
+	"  --check      as spamc -c: \"PATH: SCORE/REQUIRED ACTION\" a message;\n"
+	"               exit 1 if one is spam (score at or over required)\n"
 	"  --ip ADDR    the client address the MTA would report\n"
 	"  --helo NAME  its HELO name\n"
 	"  --from ADDR  the envelope sender\n"
@@ -255,14 +301,18 @@ static const char scan_usage[] =
 	"  --auth USER  the SMTP AUTH user\n"
 	"  Input that is not mail (empty, binary, no header) is reported on\n"
 	"  stderr and not scanned.\n"
-	"  exit: 0 scanned, 64 usage, 65 an input is not mail, 66 a path\n"
-	"  cannot be read (the others are scanned), 78 configuration\n";
+	"  A message the content checks skip (trusted client, SMTP AUTH,\n"
+	"  over MaxScanSize) says why.\n"
+	"  exit: 0 scanned, 1 --check found spam, 64 usage, 65 an input is\n"
+	"  not mail, 66 a path cannot be read (the others are scanned),\n"
+	"  78 configuration\n";
 
 int
 ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "check", no_argument, NULL, 'c' },
 		{ "ip", required_argument, NULL, 'i' },
 		{ "helo", required_argument, NULL, 'H' },
 		{ "from", required_argument, NULL, 'f' },
@@ -273,7 +323,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 	struct scan_env env = { 0 };
 	const char **rcpts = calloc((size_t)argc + 1, sizeof(char *));
 	struct scan_ctx ctx = { 0 };
-	bool json = false;
+	bool json = false, check = false;
 	struct snap *s;
 	unsigned nerrors = 0;
 	int ch, rc = 0;
@@ -288,6 +338,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': json = true; break;
+		case 'c': check = true; break;
 		case 'i': env.client_addr = optarg; break;
 		case 'H': env.helo = optarg; break;
 		case 'f': env.mail_from = optarg; break;
@@ -300,6 +351,12 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 		}
 	}
 	env.rcpts = rcpts;
+	if (json && check) {
+		fprintf(stderr, "vigilctl scan: --json or --check, not both\n");
+		fputs(scan_usage, stderr);
+		free(rcpts);
+		return EX_USAGE;
+	}
 	if (optind >= argc) {
 		fprintf(stderr, "vigilctl scan: no message given (use - for stdin)\n");
 		free(rcpts);
@@ -312,6 +369,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 	ctx.snap = s;
 	ctx.env = &env;
 	ctx.json = json;
+	ctx.check = check;
 	for (int i = optind; i < argc; i++)
 		(void)ctl_read_messages("vigilctl scan", argv[i], scan_one,
 		    &ctx, &nerrors);	/* scan_one never stops the walk */
@@ -319,6 +377,8 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 		rc = EX_NOINPUT;
 	else if (ctx.njunk > 0)
 		rc = EX_DATAERR;
+	else if (check && ctx.nspam > 0)
+		rc = 1;
 	fflush(stdout);
 	snap_unref(&s);
 	free(rcpts);

@@ -332,6 +332,43 @@ expect "scan a missing file: the others scanned" "spam-headers.eml: " "$T/out"
 "$CTL" -c "$T/vigil.conf" -o Checks=headers scan - <"$MSG" >"$T/out" 2>&1
 expect "scan -: stdin" "^-: " "$T/out"
 
+# --- scan --check answers as spamc -c does: 1 for spam, 0 for ham ---
+HAM=$top_srcdir/samples/messages/ham-plain.eml
+run -o Checks=headers,rules scan --check "$MSG"
+status "scan --check, spam" 1
+expect "scan --check: score/required and the action" \
+    "^$MSG: [0-9.]+/5\.0 (tag|quarantine|reject)$" "$T/out"
+run -o Checks=headers,rules scan --check "$HAM"
+status "scan --check, ham" 0
+expect "scan --check, ham: accept" "^$HAM: [0-9.]+/5\.0 accept$" "$T/out"
+run -o Checks=headers,rules scan --check "$HAM" "$MSG"
+status "scan --check, ham and spam" 1
+run -o Checks=headers,rules scan "$MSG"
+status "scan without --check, spam" 0
+run scan --check --json "$MSG"
+status "scan --check --json" 64
+
+# --- A message the content checks skip says why ---
+run -o Checks=headers,rules scan --ip 127.0.0.1 "$MSG"
+expect "scan, trusted client: why not scanned" \
+    "^  content checks skipped: trusted client 127\.0\.0\.1 \(TrustedNetworks" "$T/out"
+run -o Checks=headers,rules scan --ip 192.0.2.9 --auth bob "$MSG"
+expect "scan, SMTP AUTH: why not scanned" \
+    "^  content checks skipped: authenticated sender \(SMTP AUTH bob" "$T/out"
+run -o Checks=headers,rules scan --ip 192.0.2.9 --auth bob --json "$MSG"
+expect "scan --json, SMTP AUTH: skipped" '"skipped":"authenticated sender' "$T/out"
+{ cat "$MSG"; i=0; while [ $i -lt 40 ]; do
+	echo "padding padding padding padding padding padding padding padding"
+	i=$((i + 1)); done; } >"$T/big.eml"
+run -o Checks=headers,rules -o MaxScanSize=1024 -o OversizeAction=accept \
+    scan --ip 192.0.2.9 "$T/big.eml"
+expect "scan, over MaxScanSize: why not scanned" \
+    "^  content checks skipped: over MaxScanSize \(1024 bytes; OversizeAction accept\)" "$T/out"
+run -o Checks=headers,rules scan --ip 192.0.2.9 "$MSG"
+refute "scan, scanned: no skip line" "content checks skipped" "$T/out"
+run -o Checks=headers,rules scan --ip 192.0.2.9 --json "$MSG"
+expect "scan --json, scanned: skipped null" '"skipped":null' "$T/out"
+
 # --- Junk input is reported as such: never scanned, never learned ---
 mkdir "$T/junk"
 : >"$T/junk/empty.eml"
