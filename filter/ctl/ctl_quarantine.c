@@ -25,6 +25,7 @@
 #include "quarantine/quarantine.h"
 #include "quarantine/release.h"
 #include "snap.h"
+#include "verdict.h"
 #include "ctl/vigilctl.h"
 
 #define EXIT_USAGE	EX_USAGE
@@ -42,6 +43,8 @@ static const char usage_text[] =
 	"       vigilctl quarantine delete ID...\n"
 	"       vigilctl quarantine purge --older-than DUR [--dry-run]\n"
 	"       vigilctl quarantine migrate --to DIR|postgresql://...\n"
+	"       vigilctl quarantine add --rcpt ADDR... [--from ADDR] [--ip ADDR]\n"
+	"                               [--helo NAME] PATH...\n"
 	"  list     the entries, oldest first (--json: one object a line)\n"
 	"  show     envelope, hits, headers and a text preview of one entry\n"
 	"  release  re-inject through SendmailCommand; --to instead of the\n"
@@ -54,6 +57,9 @@ static const char usage_text[] =
 	"  migrate  copy the configured store (entries, messages, release\n"
 	"           nonces, false positives) into another; ids already there\n"
 	"           are kept, so it can be run again after a failure\n"
+	"  add      scan each message (files, folders, mbox, -) and store\n"
+	"           it as the milter would, whatever its verdict, for the\n"
+	"           envelope given: a quarantine staged without an MTA\n"
 	"  exit: 0 ok, 1 refused or failed, 64 usage, 78 configuration\n";
 
 static int
@@ -787,6 +793,91 @@ cmd_migrate(const struct ctl_opts *o, int argc, char **argv)
 	return rc;
 }
 
+struct add_ctx {
+	struct snap		*snap;
+	const struct scan_env	*env;
+	int			 rc;
+};
+
+/* One message of quarantine add: scanned, then stored with its verdict. */
+static int
+add_one(void *arg, const char *name, const unsigned char *data, size_t len)
+{
+	struct add_ctx *ax = arg;
+	const struct verdict *v;
+	const char *why, *id = NULL, *err = NULL;
+	struct msg *m;
+
+	if ((why = ctl_not_mail(data, len)) != NULL) {
+		fprintf(stderr, "vigilctl quarantine add: %s: not mail: %s; "
+		    "not added\n", name, why);
+		ax->rc = EX_DATAERR;
+		return 0;
+	}
+	m = scan_buffer(ax->snap, ax->env, data, len, "ctl", &v);
+	if (!quarantine_put(m, v, &id, &err)) {
+		fprintf(stderr, "vigilctl quarantine add: %s: %s\n", name, err);
+		ax->rc = 1;
+	} else
+		printf("added %s as %s (score %.1f, %s)\n", name, id,
+		    v->score, v->reason != NULL ? v->reason : "-");
+	msg_end(&m);
+	return 0;
+}
+
+static int
+cmd_add(const struct ctl_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "rcpt", required_argument, NULL, 'r' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "helo", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct scan_env env = { 0 };
+	struct add_ctx ax = { 0 };
+	const char **rcpts;
+	unsigned nerrors = 0;
+	int ch;
+
+	if ((rcpts = calloc((size_t)argc + 1, sizeof(*rcpts))) == NULL)
+		return EX_OSERR;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			if (strchr(optarg, '@') == NULL || optarg[0] == '-') {
+				free(rcpts);
+				return usage("--rcpt: want an address");
+			}
+			rcpts[env.nrcpts++] = optarg;
+			break;
+		case 'f': env.mail_from = optarg; break;
+		case 'i': env.client_addr = optarg; break;
+		case 'H': env.helo = optarg; break;
+		default: free(rcpts); return usage(NULL);
+		}
+	}
+	env.rcpts = rcpts;
+	if (env.nrcpts == 0 || optind == argc) {
+		free(rcpts);
+		return usage("add needs --rcpt ADDR (the recipients a release "
+		    "delivers to) and a message");
+	}
+	if ((ax.snap = ctl_snap(o)) == NULL) {
+		free(rcpts);
+		return EX_CONFIG;
+	}
+	ax.env = &env;
+	for (int i = optind; i < argc; i++)
+		(void)ctl_read_messages("vigilctl quarantine add", argv[i],
+		    add_one, &ax, &nerrors);	/* add_one never stops */
+	snap_unref(&ax.snap);
+	free(rcpts);
+	return nerrors > 0 ? EX_NOINPUT : ax.rc;
+}
+
 int
 ctl_quarantine(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -797,6 +888,7 @@ ctl_quarantine(const struct ctl_opts *o, int argc, char **argv)
 		{ "list", cmd_list }, { "show", cmd_show },
 		{ "release", cmd_release }, { "delete", cmd_delete },
 		{ "purge", cmd_purge }, { "migrate", cmd_migrate },
+		{ "add", cmd_add },
 	};
 
 	if (ctl_wants_help(argc, argv, argc)) {

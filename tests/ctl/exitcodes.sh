@@ -46,6 +46,7 @@ QuarantineDir	$T/q
 ControlSocket	$T/control.sock
 CONF
 MSG=$top_srcdir/samples/messages/spam-headers.eml
+HAM=$top_srcdir/samples/messages/ham-plain.eml
 
 # --- Inputs that do not exist are errors, not empty answers ---
 run rules bench /nonexistent
@@ -289,6 +290,47 @@ run quarantine list
 refute "quarantine purge: the old entry is gone" "^$ID2 " "$T/out"
 expect "quarantine purge: the new entry stays" "^$ID " "$T/out"
 
+# --- quarantine add: a store staged offline, as the milter fills it ---
+Q2="-o QuarantineDir=$T/q2 -o Checks=headers,rules"
+# shellcheck disable=SC2086
+run $Q2 quarantine add --rcpt carol@example.org --from prize@bad.example \
+    "$MSG" "$HAM"
+status "quarantine add" 0
+expect "quarantine add: the spam, its id, score and reason" \
+    "^added $MSG as [0-9a-f]{32} \(score [0-9.]+, spam\)$" "$T/out"
+expect "quarantine add: the ham too (whatever the verdict)" \
+    "^added $HAM as [0-9a-f]{32} \(score 0\.0, clean\)$" "$T/out"
+qid=$(sed -n "s|^added $MSG as \([0-9a-f]*\) .*|\1|p" "$T/out")
+# shellcheck disable=SC2086
+run $Q2 quarantine list
+expect "quarantine add: listed with its envelope" \
+    "^$qid .* spam +- +prize@bad\.example +carol@example\.org" "$T/out"
+if [ -f "$T/q2/$qid.eml" ]; then ok "quarantine add: the message file"
+else bad "quarantine add: no $T/q2/$qid.eml"; fi
+rm -f "$T/capture.args"
+# shellcheck disable=SC2086
+run $Q2 $REL quarantine release "$(echo "$qid" | cut -c1-8)"
+status "quarantine add, then release" 0
+expect "an added entry is released to its recipients" "carol@example.org" \
+    "$T/capture.args"
+: >"$T/empty-add.eml"
+# shellcheck disable=SC2086
+run $Q2 quarantine add --rcpt carol@example.org "$T/empty-add.eml"
+status "quarantine add, an empty file" 65
+expect "quarantine add, an empty file: not added" \
+    "empty-add.eml: not mail: empty; not added" "$T/err"
+# shellcheck disable=SC2086
+run $Q2 quarantine add "$MSG"
+status "quarantine add without --rcpt" 64
+# shellcheck disable=SC2086
+run $Q2 quarantine add --rcpt carol@example.org /nonexistent
+status "quarantine add, a missing file" 66
+# shellcheck disable=SC2086
+run $Q2 quarantine list
+if [ "$(grep -c '^[0-9a-f]\{32\} ' "$T/out")" -eq 2 ]; then
+	ok "quarantine add: two entries, no more"
+else bad "quarantine add: $(grep -c '^[0-9a-f]\{32\} ' "$T/out") entries, want 2"; fi
+
 rm -rf "$T/q"
 run quarantine list
 status "quarantine list (no QuarantineDir folder)" 1
@@ -333,7 +375,6 @@ expect "scan a missing file: the others scanned" "spam-headers.eml: " "$T/out"
 expect "scan -: stdin" "^-: " "$T/out"
 
 # --- scan --check answers as spamc -c does: 1 for spam, 0 for ham ---
-HAM=$top_srcdir/samples/messages/ham-plain.eml
 run -o Checks=headers,rules scan --check "$MSG"
 status "scan --check, spam" 1
 expect "scan --check: score/required and the action" \
