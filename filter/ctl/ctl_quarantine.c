@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <glib.h>
+
 #include "cfg.h"
 #include "checks/bayes/bayes.h"
 #include "lib/arena.h"
@@ -37,6 +39,7 @@ static const char usage_text[] =
 	"[--rcpt R]\n"
 	"                                [--min-score N] "
 	"[--reason virus|spam|policy|WORD] [--json]\n"
+	"                                [--state held|released]\n"
 	"       vigilctl quarantine show ID\n"
 	"       vigilctl quarantine release ID... [--to ADDR] [--learn-ham] "
 	"[--again]\n"
@@ -45,7 +48,8 @@ static const char usage_text[] =
 	"       vigilctl quarantine migrate --to DIR|postgresql://...\n"
 	"       vigilctl quarantine add --rcpt ADDR... [--from ADDR] [--ip ADDR]\n"
 	"                               [--helo NAME] PATH...\n"
-	"  list     the entries, oldest first (--json: one object a line)\n"
+	"  list     the entries, oldest first (--json: one object a line);\n"
+	"           --state: only those never released, or released\n"
 	"  show     envelope, hits, headers and a text preview of one entry\n"
 	"  release  re-inject through SendmailCommand; --to instead of the\n"
 	"           original recipients; --learn-ham also learns it as ham;\n"
@@ -242,6 +246,63 @@ list_table(struct arena *a, const struct qentry **v, size_t n)
 		}
 }
 
+/* Keeps the entries of v in state (0 held, 1 released; -1 all): the new
+ * count. */
+static size_t
+keep_state(const struct qentry **v, size_t n, int state)
+{
+	size_t k = 0;
+
+	if (state < 0)
+		return n;
+	for (size_t i = 0; i < n; i++)
+		if ((v[i]->released != 0) == (state == 1))
+			v[k++] = v[i];
+	return k;
+}
+
+/* The store's JSON lines of the entries in v only: each line starts
+ * with its id, {"id":"ID" from SQLite, {"id": "ID" from PostgreSQL's
+ * jsonb (quarantine.c's ENTRY_JSON and its twin in quarantine_pg.c). */
+static bool
+list_json_of(struct qstore *q, const struct qfilter *f,
+    const struct qentry **v, size_t n)
+{
+	static const char pre[] = "{\"id\":";
+	GHashTable *ids = g_hash_table_new(g_str_hash, g_str_equal);
+	char *buf = NULL, *line, *next, *end, *id;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	bool ok;
+
+	if (mem == NULL) {
+		g_hash_table_destroy(ids);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		g_hash_table_add(ids, (gpointer)v[i]->id);
+	ok = quarantine_list_json(q, f, mem);
+	fclose(mem);
+	for (line = buf; ok && line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (strncmp(line, pre, sizeof(pre) - 1) != 0)
+			continue;
+		id = line + sizeof(pre) - 1;
+		id += strspn(id, " ");
+		if (*id++ != '"' || (end = strchr(id, '"')) == NULL)
+			continue;
+		*end = '\0';
+		if (g_hash_table_contains(ids, id)) {
+			*end = '"';
+			printf("%s\n", line);
+		}
+	}
+	free(buf);
+	g_hash_table_destroy(ids);
+	return ok;
+}
+
 static int
 cmd_list(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -252,10 +313,12 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 		{ "min-score", required_argument, NULL, 'm' },
 		{ "reason", required_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "state", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct qfilter f = { 0 };
 	bool json = false;
+	int state = -1;		/* 0 held, 1 released, -1 any */
 	struct qstore *q;
 	struct cfg *c;
 	const struct qentry **v;
@@ -288,6 +351,15 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 			f.reason = optarg;
 			break;
 		case 'j': json = true; break;
+		case 'S':
+			if (strcmp(optarg, "held") == 0)
+				state = 0;
+			else if (strcmp(optarg, "released") == 0)
+				state = 1;
+			else
+				return usage("--state: want held (never "
+				    "released) or released");
+			break;
 		default: return usage(NULL);
 		}
 	}
@@ -304,13 +376,17 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 	}
 	if ((q = store_open(o, &c)) == NULL)
 		return 1;
-	if (json) {
+	if (json && state < 0) {
 		if (!quarantine_list_json(q, &f, stdout))
 			rc = 1;
 	} else if (quarantine_list(q, &f, &v, &n)) {
 		struct arena *a = arena_new("quarantine list");
 
-		list_table(a, v, n);
+		n = keep_state(v, n, state);
+		if (!json)
+			list_table(a, v, n);
+		else if (!list_json_of(q, &f, v, n))
+			rc = 1;
 		arena_free(&a);
 	} else
 		rc = 1;

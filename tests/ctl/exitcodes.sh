@@ -301,6 +301,7 @@ expect "quarantine add: the spam, its id, score and reason" \
 expect "quarantine add: the ham too (whatever the verdict)" \
     "^added $HAM as [0-9a-f]{32} \(score 0\.0, clean\)$" "$T/out"
 qid=$(sed -n "s|^added $MSG as \([0-9a-f]*\) .*|\1|p" "$T/out")
+hid=$(sed -n "s|^added $HAM as \([0-9a-f]*\) .*|\1|p" "$T/out")
 # shellcheck disable=SC2086
 run $Q2 quarantine list
 expect "quarantine add: listed with its envelope" \
@@ -313,6 +314,28 @@ run $Q2 $REL quarantine release "$(echo "$qid" | cut -c1-8)"
 status "quarantine add, then release" 0
 expect "an added entry is released to its recipients" "carol@example.org" \
     "$T/capture.args"
+# The one released, the other held: list filters by state.
+# shellcheck disable=SC2086
+run $Q2 quarantine list --state released
+status "quarantine list --state released" 0
+expect "--state released: the released entry" "^$qid " "$T/out"
+refute "--state released: not the held one" "^$hid " "$T/out"
+# shellcheck disable=SC2086
+run $Q2 quarantine list --state held
+expect "--state held: the held entry" "^$hid .* +- +prize@bad" "$T/out"
+refute "--state held: not the released one" "^$qid " "$T/out"
+# shellcheck disable=SC2086
+run $Q2 quarantine list --state held --json
+if [ "$(wc -l <"$T/out")" -eq 1 ] && grep -q "\"id\":\"$hid\"" "$T/out"
+then ok "--state held --json: that one object"
+else bad "--state held --json: not just $hid"; sed 's/^/#   /' "$T/out"; fi
+# shellcheck disable=SC2086
+run $Q2 quarantine list --state released --json
+expect "--state released --json: released time" \
+    "^\{\"id\":\"$qid\".*\"released\":[1-9][0-9]*" "$T/out"
+# shellcheck disable=SC2086
+run $Q2 quarantine list --state gone
+status "quarantine list --state gone" 64
 : >"$T/empty-add.eml"
 # shellcheck disable=SC2086
 run $Q2 quarantine add --rcpt carol@example.org "$T/empty-add.eml"
