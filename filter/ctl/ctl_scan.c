@@ -12,8 +12,10 @@
 #include <glib.h>
 
 #include "json.h"
+#include "checks/auth/auth.h"
 #include "lib/arena.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "msg.h"
 #include "pipeline.h"
 #include "snap.h"
@@ -245,11 +247,121 @@ print_json(const char *file, struct msg *m, const struct verdict *v, double ms)
 	printf(",\"elapsed_ms\":%.3f}\n", ms);
 }
 
+/*
+ * An incoming header field the milter removes as one of ours, forged by
+ * the sender (milter.c's is_our_name() and is_forged()): X-Spam-*,
+ * X-Virus-*, X-Vigil-Scan and X-Vigil-Release, and Authentication-Results
+ * naming our authserv-id.
+ */
+static bool
+is_forged_field(struct msg *m, const char *name, const char *value)
+{
+	if (util_has_prefix_ci(name, "X-Spam-") ||
+	    util_has_prefix_ci(name, "X-Virus-") ||
+	    strcasecmp(name, "X-Vigil-Scan") == 0 ||
+	    strcasecmp(name, "X-Vigil-Release") == 0)
+		return true;
+	return strcasecmp(name, "Authentication-Results") == 0 &&
+	    authres_names_id(value, snap_core(msg_snap(m))->authserv_id);
+}
+
+/* "Name: value" and the line end the message uses. */
+static void
+put_field(const char *name, const char *value, const char *eol)
+{
+	put_safe(name, strlen(name));
+	fputs(": ", stdout);
+	put_safe(value, strlen(value));
+	fputs(eol, stdout);
+}
+
+/*
+ * --headers (-t): the message as the milter would have it delivered,
+ * as spamassassin -t prints it: our incoming look-alikes removed,
+ * Authentication-Results on top, the other headers we add (X-Spam-Flag,
+ * -Score, -Status, ...) after the message's own, the subject rewritten.
+ * The order of milter.c's apply_headers().
+ */
+static void
+print_delivered(struct msg *m, const struct verdict *v,
+    const unsigned char *data, size_t len)
+{
+	const char *p = (const char *)data, *end = p + len, *eol = "\n";
+	const char *n, *val, *body;
+	bool subject_done = false;
+	size_t i;
+
+	/* Drop an mbox "From " line, as scan_buffer() does. */
+	if (len >= 5 && memcmp(p, "From ", 5) == 0) {
+		const char *nl = memchr(p, '\n', len);
+
+		p = nl != NULL ? nl + 1 : end;
+	}
+	if ((n = memchr(p, '\n', (size_t)(end - p))) != NULL && n > p &&
+	    n[-1] == '\r')
+		eol = "\r\n";
+	for (i = 0; i < msg_header_out_count(m); i++) {
+		msg_header_out(m, i, &n, &val);
+		if (strcasecmp(n, "Authentication-Results") == 0)
+			put_field(n, val, eol);
+	}
+	/* The message's header, field by field (continuation lines kept). */
+	while (p < end && *p != '\n' && !(*p == '\r' && p + 1 < end &&
+	    p[1] == '\n')) {
+		const char *f = p, *colon;
+		char *name, *value;
+
+		do {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+			p = nl != NULL ? nl + 1 : end;
+		} while (p < end && (*p == ' ' || *p == '\t'));
+		colon = memchr(f, ':', (size_t)(p - f));
+		name = g_strndup(f, colon != NULL ? (size_t)(colon - f) : 0);
+		value = g_strndup(colon != NULL ? colon + 1 : f,
+		    colon != NULL ? (size_t)(p - colon - 1) : 0);
+		g_strstrip(name);
+		g_strstrip(value);
+		if (colon != NULL && is_forged_field(m, name, value)) {
+			/* removed */
+		} else if (colon != NULL && v->new_subject != NULL &&
+		    !subject_done && strcasecmp(name, "Subject") == 0) {
+			put_field(name, v->new_subject, eol);
+			subject_done = true;
+		} else
+			fwrite(f, 1, (size_t)(p - f), stdout);
+		g_free(name);
+		g_free(value);
+	}
+	body = p;
+	for (i = 0; i < msg_header_out_count(m); i++) {
+		msg_header_out(m, i, &n, &val);
+		if (strcasecmp(n, "Authentication-Results") != 0)
+			put_field(n, val, eol);
+	}
+	if (v->add_spam_headers) {
+		char score[32];
+
+		snprintf(score, sizeof(score), "%.1f", v->score);
+		if (v->is_spam)
+			put_field("X-Spam-Flag", "YES", eol);
+		put_field("X-Spam-Score", score, eol);
+		put_field("X-Spam-Status", v->status, eol);
+	}
+	if (v->new_subject != NULL && !subject_done)
+		put_field("Subject", v->new_subject, eol);
+	if (body < end)
+		fwrite(body, 1, (size_t)(end - body), stdout);
+	else
+		fputs(eol, stdout);
+}
+
 struct scan_ctx {
 	struct snap		*snap;
 	const struct scan_env	*env;
 	bool			 json;
 	bool			 check;		/* --check: one line, spamc -c */
+	bool			 headers;	/* --headers: the message out */
 	unsigned		 njunk;		/* inputs that are not mail */
 	unsigned		 nspam;		/* verdicts with is_spam */
 };
@@ -272,7 +384,16 @@ scan_one(void *arg, const char *name, const unsigned char *data, size_t len)
 	m = scan_buffer(ctx->snap, ctx->env, data, len, "ctl", &v);
 	if (v->is_spam)
 		ctx->nspam++;
-	if (ctx->check) {
+	if (ctx->headers) {
+		if (v->action != ACTION_ACCEPT && v->action != ACTION_TAG)
+			fprintf(stderr, "vigilctl scan: %s: %s: the milter "
+			    "would not deliver it%s%s%s\n", name,
+			    action_name(v->action),
+			    v->text != NULL ? " (" : "",
+			    v->text != NULL ? v->text : "",
+			    v->text != NULL ? ")" : "");
+		print_delivered(m, v, data, len);
+	} else if (ctx->check) {
 		/* spamc -c prints "SCORE/REQUIRED"; the name and action
 		 * tell several messages apart. */
 		printf("%s: %.1f/%.1f %s\n", name, v->score, v->required,
@@ -286,7 +407,8 @@ scan_one(void *arg, const char *name, const unsigned char *data, size_t len)
 }
 
 static const char scan_usage[] =
-	"usage: vigilctl scan [--json|--check] [--ip ADDR] [--helo NAME] [--from ADDR]\n"
+	"usage: vigilctl scan [--json|--check|--headers] [--ip ADDR] [--helo NAME]\n"
+	"                     [--from ADDR]\n"
 	"                     [--rcpt ADDR]... [--auth USER] PATH...\n"
 	"  Runs each message through the milter's checks offline and explains\n"
 	"  every point of its score.  PATH is a message, a folder (walked),\n"
@@ -294,6 +416,8 @@ static const char scan_usage[] =
 	"  --json       one JSON object a message, for scripts\n"
 	"  --check      as spamc -c: \"PATH: SCORE/REQUIRED ACTION\" a message;\n"
 	"               exit 1 if one is spam (score at or over required)\n"
+	"  --headers, -t  as spamassassin -t: the message as the milter would\n"
+	"               deliver it, with vigil's headers and subject\n"
 	"  --ip ADDR    the client address the MTA would report\n"
 	"  --helo NAME  its HELO name\n"
 	"  --from ADDR  the envelope sender\n"
@@ -313,6 +437,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "check", no_argument, NULL, 'c' },
+		{ "headers", no_argument, NULL, 't' },
 		{ "ip", required_argument, NULL, 'i' },
 		{ "helo", required_argument, NULL, 'H' },
 		{ "from", required_argument, NULL, 'f' },
@@ -323,7 +448,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 	struct scan_env env = { 0 };
 	const char **rcpts = calloc((size_t)argc + 1, sizeof(char *));
 	struct scan_ctx ctx = { 0 };
-	bool json = false, check = false;
+	bool json = false, check = false, headers = false;
 	struct snap *s;
 	unsigned nerrors = 0;
 	int ch, rc = 0;
@@ -335,10 +460,11 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 		free(rcpts);
 		return 0;
 	}
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "t", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': json = true; break;
 		case 'c': check = true; break;
+		case 't': headers = true; break;
 		case 'i': env.client_addr = optarg; break;
 		case 'H': env.helo = optarg; break;
 		case 'f': env.mail_from = optarg; break;
@@ -351,8 +477,9 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 		}
 	}
 	env.rcpts = rcpts;
-	if (json && check) {
-		fprintf(stderr, "vigilctl scan: --json or --check, not both\n");
+	if (json + check + headers > 1) {
+		fprintf(stderr, "vigilctl scan: one of --json, --check and "
+		    "--headers\n");
 		fputs(scan_usage, stderr);
 		free(rcpts);
 		return EX_USAGE;
@@ -370,6 +497,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 	ctx.env = &env;
 	ctx.json = json;
 	ctx.check = check;
+	ctx.headers = headers;
 	for (int i = optind; i < argc; i++)
 		(void)ctl_read_messages("vigilctl scan", argv[i], scan_one,
 		    &ctx, &nerrors);	/* scan_one never stops the walk */

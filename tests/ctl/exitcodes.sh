@@ -412,6 +412,40 @@ status "scan without --check, spam" 0
 run scan --check --json "$MSG"
 status "scan --check --json" 64
 
+# --- scan --headers (-t): the message as delivered, as spamassassin -t ---
+{ printf 'X-Spam-Status: No, score=-100\nX-Spam-Flag: NO\nX-Virus-Scanned: clean\n'
+  cat "$MSG"; } >"$T/forged.eml"
+run -o Checks=headers,rules -o "RewriteSubject=[SPAM] %s" scan -t "$T/forged.eml"
+status "scan -t" 0
+for h in "X-Spam-Status: No" "X-Spam-Flag: NO" "X-Virus-Scanned"; do
+	refute "scan -t: the sender's $h removed" "^$h" "$T/out"
+done
+expect "scan -t: X-Spam-Flag" "^X-Spam-Flag: YES$" "$T/out"
+expect "scan -t: X-Spam-Score" "^X-Spam-Score: [0-9]+\.[0-9]$" "$T/out"
+expect "scan -t: X-Spam-Status, SpamAssassin's form" \
+    "^X-Spam-Status: Yes, score=[0-9.]+ required=5\.0 .*tests=.*DEAR_FRIEND" "$T/out"
+expect "scan -t: the subject rewritten" \
+    "^Subject: \[SPAM\] YOU HAVE WON" "$T/out"
+expect "scan -t: the body" "^<a href=\"http://claim-prize" "$T/out"
+# Our headers close the header: after the message's own, before the body.
+awk '/^$/ { exit } { print }' "$T/out" | tail -n 1 >"$T/last"
+expect "scan -t: X-Spam-Status ends the header" "^X-Spam-Status: " "$T/last"
+if [ "$(grep -c '^Subject:' "$T/out")" -eq 1 ]; then ok "scan -t: one Subject"
+else bad "scan -t: $(grep -c '^Subject:' "$T/out") Subject fields"; fi
+run -o Checks=headers,rules scan --headers "$HAM"
+expect "scan --headers, ham: X-Spam-Status: No" "^X-Spam-Status: No, score=" "$T/out"
+refute "scan --headers, ham: no X-Spam-Flag" "^X-Spam-Flag" "$T/out"
+sed '1,/^$/d' "$T/out" >"$T/body.out"
+sed '1,/^$/d' "$HAM" >"$T/body.in"
+if cmp -s "$T/body.in" "$T/body.out"; then ok "scan --headers: the body as it was"
+else bad "scan --headers: the body changed"; fi
+run -o Checks=headers,rules -o QuarantineScore=10 scan -t "$MSG"
+status "scan -t, a message the milter quarantines" 0
+expect "scan -t, quarantined: said on stderr" \
+    "spam-headers.eml: quarantine: the milter would not deliver it" "$T/err"
+run scan -t --json "$MSG"
+status "scan -t --json" 64
+
 # --- A message the content checks skip says why ---
 run -o Checks=headers,rules scan --ip 127.0.0.1 "$MSG"
 expect "scan, trusted client: why not scanned" \
