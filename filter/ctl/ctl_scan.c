@@ -13,6 +13,8 @@
 
 #include "json.h"
 #include "checks/auth/auth.h"
+#include "checks/rules/rules.h"
+#include "checks/rules/rules_check.h"
 #include "lib/arena.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -171,11 +173,106 @@ skip_reason(struct msg *m)
 	return NULL;
 }
 
+/* The rules check's hit of rule name in res, or NULL. */
+static const struct rules_hit *
+rules_hit_of(const struct rules_result *res, const char *name)
+{
+	for (size_t i = 0; res != NULL && i < res->nhits; i++)
+		if (strcmp(res->hits[i].rule->name, name) == 0)
+			return &res->hits[i];
+	return NULL;
+}
+
+/* A rule hit's own words: where and what it matched. */
 static void
-print_human(const char *file, struct msg *m, const struct verdict *v, double ms)
+put_rule_match(const struct rules_hit *rh)
+{
+	if (rh->where[0] != '\0')
+		printf(": ");
+	put_safe(rh->where, strlen(rh->where));
+	if (rh->match[0] != '\0') {
+		printf(": \"");
+		put_safe(rh->match, strlen(rh->match));
+		putchar('"');
+	}
+}
+
+#define EXPR_SHOWN	60	/* bytes of a meta expression on the hit's line */
+
+/*
+ * What a hit of the rules check rests on when its detail is empty: a
+ * meta rule, its expression and the sub-rules that hit; a negated header
+ * rule, the pattern the header did not match.  With explain, a rule's describe text and
+ * a meta rule's expression and every sub-rule, hit or not, on lines of
+ * their own.
+ */
+static void
+print_rule_why(const struct rules_result *res, const struct hit *h,
+    bool explain)
+{
+	const struct rules_hit *rh = rules_hit_of(res, h->name);
+	const struct rule *r = rh != NULL ? rh->rule : NULL;
+	const char *const *deps = NULL;
+	size_t nd = 0;
+
+	if (r == NULL)
+		return;
+	if (r->meta != NULL)
+		nd = meta_deps(r->meta, &deps);
+	if (h->detail[0] == '\0' && r->meta != NULL && r->expr != NULL) {
+		unsigned shown = 0;
+		size_t len = strlen(r->expr);
+
+		printf("meta ");
+		put_safe(r->expr, len > EXPR_SHOWN ? EXPR_SHOWN : len);
+		if (len > EXPR_SHOWN)
+			printf("...");
+		for (size_t k = 0; k < nd; k++)
+			if (rules_hit_of(res, deps[k]) != NULL)
+				printf("%s %s", shown++ ? "," : "; hit:",
+				    deps[k]);
+	} else if (r->is_neg && r->hdr != NULL && r->pattern != NULL) {
+		/* The detail names the header, when there is one. */
+		if (h->detail[0] == '\0')
+			put_safe(r->hdr, strlen(r->hdr));
+		printf(" does not match /");
+		put_safe(r->pattern, strlen(r->pattern));
+		putchar('/');
+	}
+	putchar('\n');
+	if (!explain)
+		return;
+	if (r->describe != NULL) {
+		printf("           describe: ");
+		put_safe(r->describe, strlen(r->describe));
+		putchar('\n');
+	}
+	if (r->expr != NULL) {
+		printf("           meta: ");
+		put_safe(r->expr, strlen(r->expr));
+		putchar('\n');
+	}
+	for (size_t k = 0; k < nd; k++) {
+		const struct rules_hit *d = rules_hit_of(res, deps[k]);
+
+		printf("             %-26s ", deps[k]);
+		if (d == NULL)
+			printf("no hit\n");
+		else {
+			printf("hit");
+			put_rule_match(d);
+			putchar('\n');
+		}
+	}
+}
+
+static void
+print_human(const char *file, struct msg *m, const struct verdict *v, double ms,
+    bool explain)
 {
 	size_t n = msg_hit_count(m);
 	const char *skipped = skip_reason(m);
+	const struct rules_result *res = rules_result(m);
 
 	printf("%s: %s score=%.1f required=%.1f (%.2f ms)\n", file,
 	    action_name(v->action), v->score, v->required, ms);
@@ -189,7 +286,11 @@ print_human(const char *file, struct msg *m, const struct verdict *v, double ms)
 	for (size_t i = 0; i < n; i++) {
 		const struct hit *h = msg_hit(m, i);
 
-		printf("  %6.1f %-28s %s\n", h->score, h->name, h->detail);
+		printf("  %6.1f %-28s %s", h->score, h->name, h->detail);
+		if (res != NULL && rules_hit_of(res, h->name) != NULL)
+			print_rule_why(res, h, explain);
+		else
+			putchar('\n');
 	}
 	if (n == 0)
 		printf("  (no hits)\n");
@@ -362,6 +463,7 @@ struct scan_ctx {
 	bool			 json;
 	bool			 check;		/* --check: one line, spamc -c */
 	bool			 headers;	/* --headers: the message out */
+	bool			 explain;	/* --explain: describe, metas */
 	unsigned		 njunk;		/* inputs that are not mail */
 	unsigned		 nspam;		/* verdicts with is_spam */
 };
@@ -401,13 +503,14 @@ scan_one(void *arg, const char *name, const unsigned char *data, size_t len)
 	} else if (ctx->json)
 		print_json(name, m, v, msg_elapsed_ms(m));
 	else
-		print_human(name, m, v, msg_elapsed_ms(m));
+		print_human(name, m, v, msg_elapsed_ms(m), ctx->explain);
 	msg_end(&m);
 	return 0;
 }
 
 static const char scan_usage[] =
-	"usage: vigilctl scan [--json|--check|--headers] [--ip ADDR] [--helo NAME]\n"
+	"usage: vigilctl scan [--json|--check|--headers] [--explain] [--ip ADDR]\n"
+	"                     [--helo NAME]\n"
 	"                     [--from ADDR]\n"
 	"                     [--rcpt ADDR]... [--auth USER] PATH...\n"
 	"  Runs each message through the milter's checks offline and explains\n"
@@ -416,6 +519,8 @@ static const char scan_usage[] =
 	"  --json       one JSON object a message, for scripts\n"
 	"  --check      as spamc -c: \"PATH: SCORE/REQUIRED ACTION\" a message;\n"
 	"               exit 1 if one is spam (score at or over required)\n"
+	"  --explain    each rule's describe text; a meta rule's expression\n"
+	"               and every sub-rule, hit (where, on what) or not\n"
 	"  --headers, -t  as spamassassin -t: the message as the milter would\n"
 	"               deliver it, with vigil's headers and subject\n"
 	"  --ip ADDR    the client address the MTA would report\n"
@@ -438,6 +543,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "check", no_argument, NULL, 'c' },
 		{ "headers", no_argument, NULL, 't' },
+		{ "explain", no_argument, NULL, 'e' },
 		{ "ip", required_argument, NULL, 'i' },
 		{ "helo", required_argument, NULL, 'H' },
 		{ "from", required_argument, NULL, 'f' },
@@ -448,7 +554,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 	struct scan_env env = { 0 };
 	const char **rcpts = calloc((size_t)argc + 1, sizeof(char *));
 	struct scan_ctx ctx = { 0 };
-	bool json = false, check = false, headers = false;
+	bool json = false, check = false, headers = false, explain = false;
 	struct snap *s;
 	unsigned nerrors = 0;
 	int ch, rc = 0;
@@ -465,6 +571,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 		case 'j': json = true; break;
 		case 'c': check = true; break;
 		case 't': headers = true; break;
+		case 'e': explain = true; break;
 		case 'i': env.client_addr = optarg; break;
 		case 'H': env.helo = optarg; break;
 		case 'f': env.mail_from = optarg; break;
@@ -498,6 +605,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 	ctx.json = json;
 	ctx.check = check;
 	ctx.headers = headers;
+	ctx.explain = explain;
 	for (int i = optind; i < argc; i++)
 		(void)ctl_read_messages("vigilctl scan", argv[i], scan_one,
 		    &ctx, &nerrors);	/* scan_one never stops the walk */

@@ -446,6 +446,32 @@ expect "scan -t, quarantined: said on stderr" \
 run scan -t --json "$MSG"
 status "scan -t --json" 64
 
+# --- scan explains: describe texts, metas and negated rules ---
+mkdir "$T/explain"
+cat >"$T/explain/x.rules" <<'RULES'
+header   NEG_SUBJ  Subject !~ /meeting/
+describe NEG_SUBJ  Subject does not mention a meeting
+score    NEG_SUBJ  0.5
+body     __SUB_A   /Dear friend/
+body     __SUB_B   /no such words/
+meta     META_AB   __SUB_A || __SUB_B
+describe META_AB   Either phrase
+score    META_AB   1.0
+RULES
+run -o "RulesDir=$T/explain" -o Checks=rules scan "$MSG"
+expect "scan: a negated rule says what did not match" \
+    "^ +0\.5 NEG_SUBJ +Subject does not match /meeting/$" "$T/out"
+expect "scan: a meta rule, its expression and the sub-rules that hit" \
+    "^ +1\.0 META_AB +meta __SUB_A \|\| __SUB_B; hit: __SUB_A$" "$T/out"
+refute "scan: describe texts only with --explain" "describe:" "$T/out"
+run -o "RulesDir=$T/explain" -o Checks=rules scan --explain "$MSG"
+expect "scan --explain: describe text" \
+    "^ +describe: Subject does not mention a meeting$" "$T/out"
+expect "scan --explain: the meta's expression" "^ +meta: __SUB_A \|\| __SUB_B$" "$T/out"
+expect "scan --explain: the sub-rule that hit, where, on what" \
+    "^ +__SUB_A +hit: body: \"Dear friend\"$" "$T/out"
+expect "scan --explain: the sub-rule that did not" "^ +__SUB_B +no hit$" "$T/out"
+
 # --- A message the content checks skip says why ---
 run -o Checks=headers,rules scan --ip 127.0.0.1 "$MSG"
 expect "scan, trusted client: why not scanned" \
