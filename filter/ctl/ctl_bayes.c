@@ -474,7 +474,9 @@ bayes_learn_cmd(struct snap *s, struct bayes_store *store, int argc,
 	    (unsigned long long)lc->counts[BAYES_FORGOTTEN],
 	    (unsigned long long)lc->counts[BAYES_UNKNOWN], secs,
 	    secs > 0 ? (double)lc->nmsgs / secs : 0.0);
-	status = rc != 0 || src_nerrors > 0 ? 1 : lc->status;
+	/* The store failing is 1; a path that cannot be read, 66 (the
+	 * others are learned); input that is not mail, 65. */
+	status = rc != 0 ? 1 : src_nerrors > 0 ? EX_NOINPUT : lc->status;
 	free(lc);
 	return status;
 }
@@ -662,7 +664,7 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 		    "[--list FILE] PATH...\n");
 		return EX_USAGE;
 	}
-	return rc != 0 || src_nerrors > 0 ? 1 : cc.status;
+	return rc != 0 ? 1 : src_nerrors > 0 ? EX_NOINPUT : cc.status;
 }
 
 static const char bayes_usage[] =
@@ -679,8 +681,9 @@ static const char bayes_usage[] =
 	"            probability; --rank: \"PATH<TAB>SCORE<TAB>VERDICT\", SCORE\n"
 	"            the ranking score (orders like P, never saturates)\n"
 	"  bench     learning speed and accuracy on a corpus split\n"
-	"  exit: 0 ok, 1 a path could not be read or the store failed,\n"
-	"  64 usage\n";
+	"  exit: 0 ok, 1 the store failed, 64 usage, 65 learn: an input\n"
+	"  is not mail (not learned), 66 a path cannot be read (the others\n"
+	"  are read)\n";
 
 int
 ctl_bayes(const struct ctl_opts *o, int argc, char **argv)

@@ -526,6 +526,14 @@ expect "bayes learn: the binary file, not learned" \
     "$T/junk/image.eml: not learned: not mail: binary" "$T/err"
 run -o "BayesDir=$T/bayes" bayes stats
 expect "bayes stats: one spam learned" "^spam messages: 1$" "$T/out"
+# A path that is missing is 66 for bayes too, as for scan and rules.
+run -o "BayesDir=$T/bayes" bayes learn --ham /nonexistent "$HAM"
+status "bayes learn, a missing path" 66
+expect "bayes learn, a missing path: named" "/nonexistent: No such file" "$T/err"
+expect "bayes learn, a missing path: the rest learned" \
+    ": 1 messages as ham: 1 learned" "$T/out"
+run -o "BayesDir=$T/bayes" bayes classify /nonexistent
+status "bayes classify, a missing path" 66
 
 # --- Help: --help everywhere, -h where it means nothing else; stdout, 0 ---
 for cmd in "--help" "-h" "scan --help" "scan -h" "rules --help" "rules -h" \
