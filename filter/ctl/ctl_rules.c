@@ -343,26 +343,113 @@ wanted(const char *name, char **names, int n)
 	return false;
 }
 
+/* What rules test carries from one message to the next. */
+struct test_ctx {
+	struct snap		*snap;
+	const struct scan_env	*env;
+	bool			 batch, counts;
+	char			**names;	/* RULE... of rules test MSG */
+	int			 nnames;
+	int			 rc;
+};
+
+/* One message of rules test (ctl_read_messages). */
+static int
+test_one(void *arg, const char *name, const unsigned char *data, size_t len)
+{
+	struct test_ctx *tc = arg;
+	struct snap *s = tc->snap;
+	const struct verdict *v;
+	struct rules_result *res;
+	struct msg *m;
+
+	m = scan_buffer(s, tc->env, data, len, "rules", &v);
+	res = rules_result(m);
+	if (tc->batch) {
+		printf("%s:", name);
+		for (size_t k = 0; res != NULL && k < res->nhits; k++)
+			if (tc->counts)
+				printf(" %s:%u", res->hits[k].rule->name,
+				    res->hits[k].count);
+			else
+				printf(" %s", res->hits[k].rule->name);
+		printf("\n");
+	} else if (res == NULL) {
+		printf("%s: the rules did not run (oversize or "
+		    "skipped; see vigilctl scan)\n", name);
+		tc->rc = 1;
+	} else {
+		printf("%s: %zu rule%s hit, score %.2f, rules took "
+		    "%.3f ms\n", name, res->nhits,
+		    res->nhits == 1 ? "" : "s", msg_score(m),
+		    (double)res->ns / 1e6);
+		for (size_t k = 0; k < res->nhits; k++) {
+			const struct rules_hit *h = &res->hits[k];
+			const struct rule *r = h->rule;
+
+			if (!wanted(r->name, tc->names, tc->nnames))
+				continue;
+			if (strncmp(r->name, "__", 2) == 0)
+				printf("  %-28s    -  ", r->name);
+			else
+				printf("  %-28s %5.2f ", r->name,
+				    snap_score(s, r->name, r->score));
+			if (h->count > 1)
+				printf("x%u ", h->count);
+			printf("%s", h->where);
+			if (h->match[0] != '\0')
+				printf(": \"%s\"", h->match);
+			printf("\n");
+		}
+		/* Named rules that did not hit say so. */
+		for (int k = 0; k < tc->nnames; k++) {
+			bool hit = false;
+
+			for (size_t j = 0; j < res->nhits; j++)
+				if (strcmp(res->hits[j].rule->name,
+				    tc->names[k]) == 0)
+					hit = true;
+			if (hit)
+				continue;
+			if (rules_find(rules_state_set(snap_state(s,
+			    &check_rules)), tc->names[k]) == NULL) {
+				printf("  %-28s  no hit (no such "
+				    "rule)\n", tc->names[k]);
+				fprintf(stderr, "vigilctl rules test: "
+				    "no such rule: %s\n", tc->names[k]);
+				tc->rc = EX_DATAERR;
+			} else {
+				printf("  %-28s  no hit\n", tc->names[k]);
+				if (tc->rc == 0)
+					tc->rc = 1;
+			}
+		}
+	}
+	msg_end(&m);
+	return 0;
+}
+
 /*
  * rules test MSG [RULE...]: every rule that hit, sub-rules included.
  * rules test --batch MSG...: one line per message, "FILE: RULE RULE ...",
  * for scripts (tests/rules/sa-compare.sh); --batch --counts writes
  * RULE:N, N the matches counted (tflags multiple), for
- * tests/rules/plain-compare.sh.
+ * tests/rules/plain-compare.sh.  MSG is read as scan reads it: a file,
+ * a folder, a Maildir, an mbox (each message as MSG#N) or - for stdin.
  */
 static int
 rules_test(const struct ctl_opts *o, int argc, char **argv)
 {
 	struct scan_env env = { 0 };
-	bool batch = false, counts = false;
-	struct snap *s;
-	int i = 1, nfiles, rc = 0;
+	struct test_ctx tc = { .env = &env };
+	unsigned nerrors = 0;
+	int i = 1, nfiles;
 
 	if (i < argc && strcmp(argv[i], "--batch") == 0) {
-		batch = true;
+		tc.batch = true;
 		i++;
 		if (i < argc && strcmp(argv[i], "--counts") == 0) {
-			counts = true;
+			tc.counts = true;
 			i++;
 		}
 	}
@@ -371,92 +458,20 @@ rules_test(const struct ctl_opts *o, int argc, char **argv)
 		    "       vigilctl rules test --batch [--counts] MSG...\n");
 		return EX_USAGE;
 	}
-	nfiles = batch ? argc - i : 1;
-	if ((s = ctl_snap(o)) == NULL)
-		return EX_CONFIG;
-	for (int f = i; f < i + nfiles; f++) {
-		const struct verdict *v;
-		struct rules_result *res;
-		struct msg *m;
-		size_t len;
-		gchar *data = read_msg(argv[f], &len);
-		unsigned shown = 0;
-
-		if (data == NULL) {
-			rc = EX_NOINPUT;
-			continue;
-		}
-		m = scan_buffer(s, &env, (unsigned char *)data, len, "rules",
-		    &v);
-		res = rules_result(m);
-		if (batch) {
-			printf("%s:", argv[f]);
-			for (size_t k = 0; res != NULL && k < res->nhits; k++)
-				if (counts)
-					printf(" %s:%u", res->hits[k].rule->name,
-					    res->hits[k].count);
-				else
-					printf(" %s", res->hits[k].rule->name);
-			printf("\n");
-		} else if (res == NULL) {
-			printf("%s: the rules did not run (oversize or "
-			    "skipped; see vigilctl scan)\n", argv[f]);
-			rc = 1;
-		} else {
-			printf("%s: %zu rule%s hit, score %.2f, rules took "
-			    "%.3f ms\n", argv[f], res->nhits,
-			    res->nhits == 1 ? "" : "s", msg_score(m),
-			    (double)res->ns / 1e6);
-			for (size_t k = 0; k < res->nhits; k++) {
-				const struct rules_hit *h = &res->hits[k];
-				const struct rule *r = h->rule;
-
-				if (!wanted(r->name, argv + i + 1, argc - i - 1))
-					continue;
-				shown++;
-				if (strncmp(r->name, "__", 2) == 0)
-					printf("  %-28s    -  ", r->name);
-				else
-					printf("  %-28s %5.2f ", r->name,
-					    snap_score(s, r->name, r->score));
-				if (h->count > 1)
-					printf("x%u ", h->count);
-				printf("%s", h->where);
-				if (h->match[0] != '\0')
-					printf(": \"%s\"", h->match);
-				printf("\n");
-			}
-			/* Named rules that did not hit say so. */
-			for (int k = i + 1; k < argc; k++) {
-				bool hit = false;
-
-				for (size_t j = 0; j < res->nhits; j++)
-					if (strcmp(res->hits[j].rule->name,
-					    argv[k]) == 0)
-						hit = true;
-				if (hit)
-					continue;
-				if (rules_find(rules_state_set(snap_state(s,
-				    &check_rules)), argv[k]) == NULL) {
-					printf("  %-28s  no hit (no such "
-					    "rule)\n", argv[k]);
-					fprintf(stderr, "vigilctl rules test: "
-					    "no such rule: %s\n", argv[k]);
-					rc = EX_DATAERR;
-				} else {
-					printf("  %-28s  no hit\n", argv[k]);
-					if (rc == 0)
-						rc = 1;
-				}
-			}
-			(void)shown;
-		}
-		msg_end(&m);
-		g_free(data);
+	nfiles = tc.batch ? argc - i : 1;
+	if (!tc.batch) {
+		tc.names = argv + i + 1;
+		tc.nnames = argc - i - 1;
 	}
+	if ((tc.snap = ctl_snap(o)) == NULL)
+		return EX_CONFIG;
+	for (int f = i; f < i + nfiles; f++)
+		(void)ctl_read_messages("vigilctl rules test", argv[f],
+		    test_one, &tc, &nerrors);	/* test_one never stops */
 	fflush(stdout);
-	snap_unref(&s);
-	return rc;
+	snap_unref(&tc.snap);
+	/* A missing input first, as before: nothing was tested of it. */
+	return nerrors > 0 ? EX_NOINPUT : tc.rc;
 }
 
 /* The files under path (path itself if not a folder); false after saying
@@ -734,6 +749,8 @@ static const char rules_usage[] =
 	"       vigilctl rules test MSG [RULE...]\n"
 	"       vigilctl rules test --batch [--counts] MSG...\n"
 	"       vigilctl rules bench FILE|DIR...\n"
+	"  MSG is read as scan reads it: a file, a folder, a Maildir, an\n"
+	"  mbox (each message as MSG#N) or - for stdin.\n"
 	"  PATH is a rules file or a folder of *.rules and *.cf files;\n"
 	"  without one, RulesDir then LocalRulesDir from the configuration.\n"
 	"  lint   load and compile the rules, stress-test every regex\n"

@@ -396,6 +396,21 @@ expect "scan a missing file: named" "vigilctl scan: /nonexistent: No such file" 
 expect "scan a missing file: the others scanned" "spam-headers.eml: " "$T/out"
 "$CTL" -c "$T/vigil.conf" -o Checks=headers scan - <"$MSG" >"$T/out" 2>&1
 expect "scan -: stdin" "^-: " "$T/out"
+# rules test reads them the same way.
+run rules test --batch "$T/msgs" "$T/two.mbox"
+status "rules test --batch a folder and an mbox" 0
+expect "rules test --batch a folder: its messages" \
+    "^$T/msgs/spam-headers.eml: .*DEAR_FRIEND" "$T/out"
+expect "rules test --batch an mbox: its second message" \
+    "^$T/two.mbox#2: .*DEAR_FRIEND" "$T/out"
+expect "rules test --batch an mbox: its first message" "^$T/two.mbox#1:" "$T/out"
+"$CTL" -c "$T/vigil.conf" rules test - DEAR_FRIEND <"$MSG" >"$T/out" 2>"$T/err"
+rc=$?
+status "rules test - RULE: stdin" 0
+expect "rules test -: stdin" "^-: [0-9]+ rules hit" "$T/out"
+run rules test /nonexistent DEAR_FRIEND
+status "rules test a missing file" 66
+expect "rules test a missing file: named" "/nonexistent: No such file" "$T/err"
 
 # --- scan --check answers as spamc -c does: 1 for spam, 0 for ham ---
 run -o Checks=headers,rules scan --check "$MSG"
