@@ -201,6 +201,37 @@ ctl_read_messages(const char *who, const char *path, ctl_msg_fn fn,
 	return rc;
 }
 
+const char *
+ctl_not_mail(const unsigned char *data, size_t len)
+{
+	size_t i, hdr_end;
+
+	for (i = 0; i < len; i++)
+		if (data[i] != ' ' && data[i] != '\t' && data[i] != '\r' &&
+		    data[i] != '\n')
+			break;
+	if (i == len)
+		return len == 0 ? "empty" : "blank";
+	/* The header ends at the first empty line. */
+	for (hdr_end = 0; hdr_end < len; hdr_end++) {
+		if (data[hdr_end] == '\0')
+			return "binary (NUL byte in the header)";
+		if (data[hdr_end] == '\n' && hdr_end + 1 < len &&
+		    (data[hdr_end + 1] == '\n' || (data[hdr_end + 1] == '\r' &&
+		    hdr_end + 2 < len && data[hdr_end + 2] == '\n')))
+			break;
+	}
+	if (len >= 5 && memcmp(data, "From ", 5) == 0)
+		return NULL;
+	/* RFC 5322 2.2: a field name is printable ASCII but ':', then ':'. */
+	for (i = 0; i < len && data[i] > ' ' && data[i] < 0x7f &&
+	    data[i] != ':'; i++)
+		;
+	if (i == 0 || i == len || data[i] != ':')
+		return "no header field at the start";
+	return NULL;
+}
+
 /* Each line of a list file is a path (the accuracy adapter's format). */
 static int
 src_list(const char *list, src_fn fn, void *arg)
@@ -350,7 +381,14 @@ learn_one(void *arg, const char *name, const unsigned char *data, size_t len)
 	struct bayes_learn *it = &lc->items[lc->nitems];
 	struct bayes_toks tk;
 	struct msg *m;
+	const char *why;
 
+	if ((why = ctl_not_mail(data, len)) != NULL) {
+		fprintf(stderr, "vigilctl bayes learn: %s: not learned: not "
+		    "mail: %s\n", name, why);
+		lc->status = EX_DATAERR;
+		return 0;	/* go on with the others */
+	}
 	if ((m = ctl_parse(lc->snap, data, len)) == NULL) {
 		fprintf(stderr, "vigilctl bayes learn: %s: cannot parse\n",
 		    name);
@@ -436,7 +474,9 @@ bayes_learn_cmd(struct snap *s, struct bayes_store *store, int argc,
 	    (unsigned long long)lc->counts[BAYES_FORGOTTEN],
 	    (unsigned long long)lc->counts[BAYES_UNKNOWN], secs,
 	    secs > 0 ? (double)lc->nmsgs / secs : 0.0);
-	status = rc != 0 || src_nerrors > 0 ? 1 : lc->status;
+	/* The store failing is 1; a path that cannot be read, 66 (the
+	 * others are learned); input that is not mail, 65. */
+	status = rc != 0 ? 1 : src_nerrors > 0 ? EX_NOINPUT : lc->status;
 	free(lc);
 	return status;
 }
@@ -624,7 +664,7 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 		    "[--list FILE] PATH...\n");
 		return EX_USAGE;
 	}
-	return rc != 0 || src_nerrors > 0 ? 1 : cc.status;
+	return rc != 0 ? 1 : src_nerrors > 0 ? EX_NOINPUT : cc.status;
 }
 
 static const char bayes_usage[] =
@@ -641,8 +681,9 @@ static const char bayes_usage[] =
 	"            probability; --rank: \"PATH<TAB>SCORE<TAB>VERDICT\", SCORE\n"
 	"            the ranking score (orders like P, never saturates)\n"
 	"  bench     learning speed and accuracy on a corpus split\n"
-	"  exit: 0 ok, 1 a path could not be read or the store failed,\n"
-	"  64 usage\n";
+	"  exit: 0 ok, 1 the store failed, 64 usage, 65 learn: an input\n"
+	"  is not mail (not learned), 66 a path cannot be read (the others\n"
+	"  are read)\n";
 
 int
 ctl_bayes(const struct ctl_opts *o, int argc, char **argv)

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <glib.h>
+
 #include "cfg.h"
 #include "checks/bayes/bayes.h"
 #include "lib/arena.h"
@@ -25,6 +27,7 @@
 #include "quarantine/quarantine.h"
 #include "quarantine/release.h"
 #include "snap.h"
+#include "verdict.h"
 #include "ctl/vigilctl.h"
 
 #define EXIT_USAGE	EX_USAGE
@@ -36,21 +39,31 @@ static const char usage_text[] =
 	"[--rcpt R]\n"
 	"                                [--min-score N] "
 	"[--reason virus|spam|policy|WORD] [--json]\n"
+	"                                [--state held|released]\n"
 	"       vigilctl quarantine show ID\n"
 	"       vigilctl quarantine release ID... [--to ADDR] [--learn-ham] "
-	"[--force]\n"
+	"[--again]\n"
 	"       vigilctl quarantine delete ID...\n"
-	"       vigilctl quarantine purge --older-than DUR\n"
+	"       vigilctl quarantine purge --older-than DUR [--dry-run]\n"
 	"       vigilctl quarantine migrate --to DIR|postgresql://...\n"
-	"  list     the entries, oldest first (--json: one object a line)\n"
+	"       vigilctl quarantine add --rcpt ADDR... [--from ADDR] [--ip ADDR]\n"
+	"                               [--helo NAME] PATH...\n"
+	"  list     the entries, oldest first (--json: one object a line);\n"
+	"           --state: only those never released, or released\n"
 	"  show     envelope, hits, headers and a text preview of one entry\n"
 	"  release  re-inject through SendmailCommand; --to instead of the\n"
 	"           original recipients; --learn-ham also learns it as ham;\n"
-	"           one already released is refused (exit 1) unless --force\n"
-	"  delete   remove entries; purge: those older than DUR (30d)\n"
+	"           one already released is refused (exit 1) unless --again\n"
+	"           (or --force)\n"
+	"  delete   remove entries; purge: those older than DUR (30d);\n"
+	"           --dry-run lists what purge would remove, removes nothing\n"
+	"  ID       the full id or a unique prefix of 4 or more of its digits\n"
 	"  migrate  copy the configured store (entries, messages, release\n"
 	"           nonces, false positives) into another; ids already there\n"
 	"           are kept, so it can be run again after a failure\n"
+	"  add      scan each message (files, folders, mbox, -) and store\n"
+	"           it as the milter would, whatever its verdict, for the\n"
+	"           envelope given: a quarantine staged without an MTA\n"
 	"  exit: 0 ok, 1 refused or failed, 64 usage, 78 configuration\n";
 
 static int
@@ -233,6 +246,63 @@ list_table(struct arena *a, const struct qentry **v, size_t n)
 		}
 }
 
+/* Keeps the entries of v in state (0 held, 1 released; -1 all): the new
+ * count. */
+static size_t
+keep_state(const struct qentry **v, size_t n, int state)
+{
+	size_t k = 0;
+
+	if (state < 0)
+		return n;
+	for (size_t i = 0; i < n; i++)
+		if ((v[i]->released != 0) == (state == 1))
+			v[k++] = v[i];
+	return k;
+}
+
+/* The store's JSON lines of the entries in v only: each line starts
+ * with its id, {"id":"ID" from SQLite, {"id": "ID" from PostgreSQL's
+ * jsonb (quarantine.c's ENTRY_JSON and its twin in quarantine_pg.c). */
+static bool
+list_json_of(struct qstore *q, const struct qfilter *f,
+    const struct qentry **v, size_t n)
+{
+	static const char pre[] = "{\"id\":";
+	GHashTable *ids = g_hash_table_new(g_str_hash, g_str_equal);
+	char *buf = NULL, *line, *next, *end, *id;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	bool ok;
+
+	if (mem == NULL) {
+		g_hash_table_destroy(ids);
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		g_hash_table_add(ids, (gpointer)v[i]->id);
+	ok = quarantine_list_json(q, f, mem);
+	fclose(mem);
+	for (line = buf; ok && line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		if (strncmp(line, pre, sizeof(pre) - 1) != 0)
+			continue;
+		id = line + sizeof(pre) - 1;
+		id += strspn(id, " ");
+		if (*id++ != '"' || (end = strchr(id, '"')) == NULL)
+			continue;
+		*end = '\0';
+		if (g_hash_table_contains(ids, id)) {
+			*end = '"';
+			printf("%s\n", line);
+		}
+	}
+	free(buf);
+	g_hash_table_destroy(ids);
+	return ok;
+}
+
 static int
 cmd_list(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -243,10 +313,12 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 		{ "min-score", required_argument, NULL, 'm' },
 		{ "reason", required_argument, NULL, 'R' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "state", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct qfilter f = { 0 };
 	bool json = false;
+	int state = -1;		/* 0 held, 1 released, -1 any */
 	struct qstore *q;
 	struct cfg *c;
 	const struct qentry **v;
@@ -279,6 +351,15 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 			f.reason = optarg;
 			break;
 		case 'j': json = true; break;
+		case 'S':
+			if (strcmp(optarg, "held") == 0)
+				state = 0;
+			else if (strcmp(optarg, "released") == 0)
+				state = 1;
+			else
+				return usage("--state: want held (never "
+				    "released) or released");
+			break;
 		default: return usage(NULL);
 		}
 	}
@@ -295,13 +376,17 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 	}
 	if ((q = store_open(o, &c)) == NULL)
 		return 1;
-	if (json) {
+	if (json && state < 0) {
 		if (!quarantine_list_json(q, &f, stdout))
 			rc = 1;
 	} else if (quarantine_list(q, &f, &v, &n)) {
 		struct arena *a = arena_new("quarantine list");
 
-		list_table(a, v, n);
+		n = keep_state(v, n, state);
+		if (!json)
+			list_table(a, v, n);
+		else if (!list_json_of(q, &f, v, n))
+			rc = 1;
 		arena_free(&a);
 	} else
 		rc = 1;
@@ -389,11 +474,60 @@ show_entry(const struct qentry *e, const unsigned char *msg, size_t len)
 	show_preview(msg, len);
 }
 
+/*
+ * The full id of arg: arg itself when it is one, else the one entry
+ * whose id starts with arg (at least MIN_PREFIX hex digits, as git takes
+ * abbreviated hashes).  NULL after saying why (unknown, ambiguous, not
+ * an id) on stderr after who.  The result is owned by q.
+ */
+#define MIN_PREFIX	4
+static const char *
+resolve_id(struct qstore *q, const char *who, const char *arg)
+{
+	const struct qentry **v;
+	const char *found = NULL;
+	size_t n, len = strlen(arg), nmatch = 0;
+
+	if (quarantine_id_is_valid(arg))
+		return arg;
+	if (len < MIN_PREFIX || strspn(arg, "0123456789abcdef") != len) {
+		fprintf(stderr, "vigilctl quarantine %s: not a quarantine id "
+		    "or a prefix of one (%d or more of its hex digits): "
+		    "\"%.40s\"\n", who, MIN_PREFIX, arg);
+		return NULL;
+	}
+	if (!quarantine_list(q, NULL, &v, &n)) {
+		fprintf(stderr, "vigilctl quarantine %s: %s\n", who,
+		    quarantine_error(q));
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(v[i]->id, arg, len) == 0) {
+			if (nmatch++ == 0)
+				found = v[i]->id;
+			else if (nmatch == 2)
+				fprintf(stderr, "vigilctl quarantine %s: id "
+				    "prefix %s is ambiguous; it starts %s\n  "
+				    "and %s", who, arg, found, v[i]->id);
+			else
+				fprintf(stderr, "\n  and %s", v[i]->id);
+		}
+	if (nmatch == 1)
+		return found;
+	if (nmatch == 0)
+		fprintf(stderr, "vigilctl quarantine %s: no quarantine entry "
+		    "%s...\n", who, arg);
+	else
+		fprintf(stderr, "\n");
+	return NULL;
+}
+
 static int
 cmd_show(const struct ctl_opts *o, int argc, char **argv)
 {
 	const struct qentry *e;
 	const unsigned char *msg;
+	const char *id;
 	struct qstore *q;
 	struct cfg *c;
 	size_t len = 0;
@@ -403,7 +537,12 @@ cmd_show(const struct ctl_opts *o, int argc, char **argv)
 		return usage("show takes one id");
 	if ((q = store_open(o, &c)) == NULL)
 		return 1;
-	e = quarantine_get(q, argv[1]);
+	if ((id = resolve_id(q, "show", argv[1])) == NULL) {
+		quarantine_close(&q);
+		cfg_unref(&c);
+		return 1;
+	}
+	e = quarantine_get(q, id);
 	if (e == NULL) {
 		fprintf(stderr, "vigilctl quarantine show: %s\n",
 		    quarantine_error(q));
@@ -497,6 +636,7 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "to", required_argument, NULL, 't' },
 		{ "learn-ham", no_argument, NULL, 'l' },
+		{ "again", no_argument, NULL, 'F' },
 		{ "force", no_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -543,10 +683,15 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 	}
 	a = arena_new("quarantine release");
 	for (int i = optind; i < argc; i++) {
-		const struct qentry *e = quarantine_get(q, argv[i]);
+		const char *id = resolve_id(q, "release", argv[i]);
+		const struct qentry *e;
 		const char *err = NULL;
 
-		if (e == NULL) {
+		if (id == NULL) {
+			rc = 1;
+			continue;
+		}
+		if ((e = quarantine_get(q, id)) == NULL) {
 			fprintf(stderr, "vigilctl quarantine release: %s\n",
 			    quarantine_error(q));
 			rc = 1;
@@ -558,7 +703,7 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 
 			time_text(tbuf, sizeof(tbuf), e->released);
 			fprintf(stderr, "vigilctl quarantine release: %s was "
-			    "already released at %s UTC; --force sends it "
+			    "already released at %s UTC; --again sends it "
 			    "again\n", e->id, tbuf);
 			rc = 1;
 			continue;
@@ -598,8 +743,12 @@ cmd_delete(const struct ctl_opts *o, int argc, char **argv)
 	if ((q = store_open(o, &c)) == NULL)
 		return 1;
 	for (int i = 1; i < argc; i++) {
-		if (quarantine_delete(q, argv[i]))
-			printf("deleted %s\n", argv[i]);
+		const char *id = resolve_id(q, "delete", argv[i]);
+
+		if (id == NULL)
+			rc = 1;
+		else if (quarantine_delete(q, id))
+			printf("deleted %s\n", id);
 		else {
 			fprintf(stderr, "vigilctl quarantine delete: %s\n",
 			    quarantine_error(q));
@@ -616,17 +765,23 @@ cmd_purge(const struct ctl_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "older-than", required_argument, NULL, 'o' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct qstore *q;
 	struct cfg *c;
 	uint64_t ms = 0;
+	int64_t before;
 	size_t n = 0;
-	bool have = false;
+	bool have = false, dry = false;
 	int ch, rc = 0;
 
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (ch == 'n') {
+			dry = true;
+			continue;
+		}
 		if (ch != 'o')
 			return usage(NULL);
 		if (!util_parse_duration(optarg, &ms))
@@ -634,11 +789,31 @@ cmd_purge(const struct ctl_opts *o, int argc, char **argv)
 		have = true;
 	}
 	if (!have || optind != argc)
-		return usage("purge needs --older-than DUR and nothing else");
+		return usage("purge needs --older-than DUR [--dry-run] and "
+		    "nothing else");
 	if ((q = store_open(o, &c)) == NULL)
 		return 1;
-	if (!quarantine_purge(q, (int64_t)time(NULL) - (int64_t)(ms / 1000),
-	    &n)) {
+	before = (int64_t)time(NULL) - (int64_t)(ms / 1000);
+	if (dry) {
+		struct qfilter f = { .before = before };
+		const struct qentry **v;
+
+		if (!quarantine_list(q, &f, &v, &n)) {
+			fprintf(stderr, "vigilctl quarantine purge: %s\n",
+			    quarantine_error(q));
+			rc = 1;
+		} else {
+			for (size_t i = 0; i < n; i++) {
+				char tbuf[32];
+
+				time_text(tbuf, sizeof(tbuf), v[i]->time);
+				printf("would purge %s %s UTC\n", v[i]->id,
+				    tbuf);
+			}
+			printf("would purge %zu entries (dry run: nothing "
+			    "removed)\n", n);
+		}
+	} else if (!quarantine_purge(q, before, &n)) {
 		fprintf(stderr, "vigilctl quarantine purge: %s (after %zu "
 		    "removed)\n", quarantine_error(q), n);
 		rc = 1;
@@ -694,6 +869,91 @@ cmd_migrate(const struct ctl_opts *o, int argc, char **argv)
 	return rc;
 }
 
+struct add_ctx {
+	struct snap		*snap;
+	const struct scan_env	*env;
+	int			 rc;
+};
+
+/* One message of quarantine add: scanned, then stored with its verdict. */
+static int
+add_one(void *arg, const char *name, const unsigned char *data, size_t len)
+{
+	struct add_ctx *ax = arg;
+	const struct verdict *v;
+	const char *why, *id = NULL, *err = NULL;
+	struct msg *m;
+
+	if ((why = ctl_not_mail(data, len)) != NULL) {
+		fprintf(stderr, "vigilctl quarantine add: %s: not mail: %s; "
+		    "not added\n", name, why);
+		ax->rc = EX_DATAERR;
+		return 0;
+	}
+	m = scan_buffer(ax->snap, ax->env, data, len, "ctl", &v);
+	if (!quarantine_put(m, v, &id, &err)) {
+		fprintf(stderr, "vigilctl quarantine add: %s: %s\n", name, err);
+		ax->rc = 1;
+	} else
+		printf("added %s as %s (score %.1f, %s)\n", name, id,
+		    v->score, v->reason != NULL ? v->reason : "-");
+	msg_end(&m);
+	return 0;
+}
+
+static int
+cmd_add(const struct ctl_opts *o, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "rcpt", required_argument, NULL, 'r' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "ip", required_argument, NULL, 'i' },
+		{ "helo", required_argument, NULL, 'H' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct scan_env env = { 0 };
+	struct add_ctx ax = { 0 };
+	const char **rcpts;
+	unsigned nerrors = 0;
+	int ch;
+
+	if ((rcpts = calloc((size_t)argc + 1, sizeof(*rcpts))) == NULL)
+		return EX_OSERR;
+	optind = 0;
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			if (strchr(optarg, '@') == NULL || optarg[0] == '-') {
+				free(rcpts);
+				return usage("--rcpt: want an address");
+			}
+			rcpts[env.nrcpts++] = optarg;
+			break;
+		case 'f': env.mail_from = optarg; break;
+		case 'i': env.client_addr = optarg; break;
+		case 'H': env.helo = optarg; break;
+		default: free(rcpts); return usage(NULL);
+		}
+	}
+	env.rcpts = rcpts;
+	if (env.nrcpts == 0 || optind == argc) {
+		free(rcpts);
+		return usage("add needs --rcpt ADDR (the recipients a release "
+		    "delivers to) and a message");
+	}
+	if ((ax.snap = ctl_snap(o)) == NULL) {
+		free(rcpts);
+		return EX_CONFIG;
+	}
+	ax.env = &env;
+	for (int i = optind; i < argc; i++)
+		(void)ctl_read_messages("vigilctl quarantine add", argv[i],
+		    add_one, &ax, &nerrors);	/* add_one never stops */
+	snap_unref(&ax.snap);
+	free(rcpts);
+	return nerrors > 0 ? EX_NOINPUT : ax.rc;
+}
+
 int
 ctl_quarantine(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -704,6 +964,7 @@ ctl_quarantine(const struct ctl_opts *o, int argc, char **argv)
 		{ "list", cmd_list }, { "show", cmd_show },
 		{ "release", cmd_release }, { "delete", cmd_delete },
 		{ "purge", cmd_purge }, { "migrate", cmd_migrate },
+		{ "add", cmd_add },
 	};
 
 	if (ctl_wants_help(argc, argv, argc)) {

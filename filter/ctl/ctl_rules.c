@@ -69,12 +69,98 @@ diag_print(FILE *out, enum rules_sev sev, const char *file, int line,
 	fputc('\n', out);
 }
 
+/*
+ * What lint adds to the loader's diagnostics: the warnings that mean a
+ * rule will not do what its author meant become errors (a duplicate name
+ * silently replaces a rule, a meta naming nothing counts it as 0, a regex
+ * that backtracks to the match limit counts as not hit), and
+ * --warn-only prints every error as a warning and exits 0.
+ */
+struct lint_ctx {
+	bool	 warn_only;
+	size_t	 promoted;	/* warnings printed as errors */
+	size_t	 demoted;	/* errors printed as warnings (--warn-only) */
+	size_t	 nerrors;	/* errors lint found itself (not UTF-8) */
+};
+
+static const char *const lint_strict[] = {
+	"duplicate name: ",
+	"meta names unknown rule ",
+	"regex reaches the match limit ",
+	NULL
+};
+
 static void
 lint_diag(void *arg, enum rules_sev sev, const char *file, int line, int col,
     const char *name, const char *what)
 {
-	(void)arg;
+	struct lint_ctx *lc = arg;
+
+	if (sev == RULES_WARN)
+		for (size_t i = 0; lint_strict[i] != NULL; i++)
+			if (strncmp(what, lint_strict[i],
+			    strlen(lint_strict[i])) == 0) {
+				sev = RULES_ERROR;
+				lc->promoted++;
+				break;
+			}
+	if (sev == RULES_ERROR && lc->warn_only) {
+		sev = RULES_WARN;
+		lc->demoted++;
+	}
 	diag_print(stdout, sev, file, line, col, name, what);
+}
+
+/* A rules file that is not UTF-8 (SpamAssassin's are): an error at the
+ * first bad byte. */
+static void
+lint_utf8_file(struct lint_ctx *lc, const char *path)
+{
+	gchar *data = NULL, *what;
+	gsize len = 0;
+	const gchar *bad;
+	int line = 1, col = 1;
+
+	if (!g_file_get_contents(path, &data, &len, NULL))
+		return;		/* the loader says why */
+	if (memchr(data, '\0', len) == NULL &&
+	    !g_utf8_validate(data, (gssize)len, &bad)) {
+		for (const gchar *p = data; p < bad; p++, col++)
+			if (*p == '\n') {
+				line++;
+				col = 0;
+			}
+		what = g_strdup_printf("not UTF-8: byte \\x%02x",
+		    (unsigned char)*bad);
+		lint_diag(lc, RULES_ERROR, path, line, col, "-", what);
+		lc->nerrors++;
+		g_free(what);
+	}
+	g_free(data);
+}
+
+/* The same for the *.rules and *.cf files of a folder, as loaded. */
+static void
+lint_utf8(struct lint_ctx *lc, const char *path)
+{
+	GDir *d;
+	const gchar *n;
+	GPtrArray *names;
+
+	if (!g_file_test(path, G_FILE_TEST_IS_DIR)) {
+		lint_utf8_file(lc, path);
+		return;
+	}
+	if ((d = g_dir_open(path, 0, NULL)) == NULL)
+		return;
+	names = g_ptr_array_new_with_free_func(g_free);
+	while ((n = g_dir_read_name(d)) != NULL)
+		if (g_str_has_suffix(n, ".rules") || g_str_has_suffix(n, ".cf"))
+			g_ptr_array_add(names, g_build_filename(path, n, NULL));
+	g_dir_close(d);
+	for (guint i = 0; i < names->len; i++)
+		lint_utf8_file(lc, g_ptr_array_index(names, i));
+	g_ptr_array_free(names, TRUE);
 }
 
 /* Limits from the configuration, or the built-in defaults when there is
@@ -171,17 +257,24 @@ print_missing_evals(const struct rules_set *set)
 static int
 rules_lint(const struct ctl_opts *o, int argc, char **argv)
 {
-	struct rules_diag diag = { .fn = lint_diag, .is_strict = true };
+	struct lint_ctx lc = { 0 };
+	struct rules_diag diag = { .fn = lint_diag, .arg = &lc,
+	    .is_strict = true };
 	struct rules_limits lim;
 	struct rules_set *set;
 	struct rules_counts c;
 	char *dir = NULL, *local = NULL;
 	bool stress = true;
+	size_t nerr, nwarn;
 	int i = 1;
 
-	if (i < argc && strcmp(argv[i], "--no-stress") == 0) {
-		stress = false;
-		i++;
+	for (; i < argc; i++) {
+		if (strcmp(argv[i], "--no-stress") == 0)
+			stress = false;
+		else if (strcmp(argv[i], "--warn-only") == 0)
+			lc.warn_only = true;
+		else
+			break;
 	}
 	ctl_limits(o, &lim, &dir, &local);
 	if (i >= argc && dir == NULL) {
@@ -191,24 +284,35 @@ rules_lint(const struct ctl_opts *o, int argc, char **argv)
 	}
 	set = rules_set_new(&lim);
 	if (i >= argc) {
+		lint_utf8(&lc, dir);
 		rules_load_path(set, dir, &diag);
-		if (local != NULL)
+		if (local != NULL) {
+			lint_utf8(&lc, local);
 			rules_load_path(set, local, &diag);
+		}
 	}
-	for (; i < argc; i++)
+	for (; i < argc; i++) {
+		lint_utf8(&lc, argv[i]);
 		rules_load_path(set, argv[i], &diag);
+	}
 	rules_compile(set, stress, &diag);
 	rules_get_counts(set, &c);
 	print_missing_evals(set);
+	/* The loader's counts, as lint printed them. */
+	nerr = c.errors + lc.nerrors + lc.promoted - lc.demoted;
+	nwarn = c.warnings - lc.promoted + lc.demoted;
 	printf("%zu rules loaded, %zu skipped, %zu errors, %zu warnings",
-	    c.loaded, c.skipped, c.errors, c.warnings);
+	    c.loaded, c.skipped, nerr, nwarn);
 	if (c.unread > 0)
 		printf("; %zu lines of directives not read", c.unread);
+	if (lc.warn_only && lc.demoted > 0)
+		printf("; --warn-only: %zu errors shown as warnings",
+		    lc.demoted);
 	putchar('\n');
 	rules_set_free(&set);
 	g_free(dir);
 	g_free(local);
-	return c.errors > 0 ? 1 : 0;
+	return nerr > 0 ? 1 : 0;
 }
 
 /* Reads a message file into a g_malloc'd buffer. */
@@ -239,26 +343,113 @@ wanted(const char *name, char **names, int n)
 	return false;
 }
 
+/* What rules test carries from one message to the next. */
+struct test_ctx {
+	struct snap		*snap;
+	const struct scan_env	*env;
+	bool			 batch, counts;
+	char			**names;	/* RULE... of rules test MSG */
+	int			 nnames;
+	int			 rc;
+};
+
+/* One message of rules test (ctl_read_messages). */
+static int
+test_one(void *arg, const char *name, const unsigned char *data, size_t len)
+{
+	struct test_ctx *tc = arg;
+	struct snap *s = tc->snap;
+	const struct verdict *v;
+	struct rules_result *res;
+	struct msg *m;
+
+	m = scan_buffer(s, tc->env, data, len, "rules", &v);
+	res = rules_result(m);
+	if (tc->batch) {
+		printf("%s:", name);
+		for (size_t k = 0; res != NULL && k < res->nhits; k++)
+			if (tc->counts)
+				printf(" %s:%u", res->hits[k].rule->name,
+				    res->hits[k].count);
+			else
+				printf(" %s", res->hits[k].rule->name);
+		printf("\n");
+	} else if (res == NULL) {
+		printf("%s: the rules did not run (oversize or "
+		    "skipped; see vigilctl scan)\n", name);
+		tc->rc = 1;
+	} else {
+		printf("%s: %zu rule%s hit, score %.2f, rules took "
+		    "%.3f ms\n", name, res->nhits,
+		    res->nhits == 1 ? "" : "s", msg_score(m),
+		    (double)res->ns / 1e6);
+		for (size_t k = 0; k < res->nhits; k++) {
+			const struct rules_hit *h = &res->hits[k];
+			const struct rule *r = h->rule;
+
+			if (!wanted(r->name, tc->names, tc->nnames))
+				continue;
+			if (strncmp(r->name, "__", 2) == 0)
+				printf("  %-28s    -  ", r->name);
+			else
+				printf("  %-28s %5.2f ", r->name,
+				    snap_score(s, r->name, r->score));
+			if (h->count > 1)
+				printf("x%u ", h->count);
+			printf("%s", h->where);
+			if (h->match[0] != '\0')
+				printf(": \"%s\"", h->match);
+			printf("\n");
+		}
+		/* Named rules that did not hit say so. */
+		for (int k = 0; k < tc->nnames; k++) {
+			bool hit = false;
+
+			for (size_t j = 0; j < res->nhits; j++)
+				if (strcmp(res->hits[j].rule->name,
+				    tc->names[k]) == 0)
+					hit = true;
+			if (hit)
+				continue;
+			if (rules_find(rules_state_set(snap_state(s,
+			    &check_rules)), tc->names[k]) == NULL) {
+				printf("  %-28s  no hit (no such "
+				    "rule)\n", tc->names[k]);
+				fprintf(stderr, "vigilctl rules test: "
+				    "no such rule: %s\n", tc->names[k]);
+				tc->rc = EX_DATAERR;
+			} else {
+				printf("  %-28s  no hit\n", tc->names[k]);
+				if (tc->rc == 0)
+					tc->rc = 1;
+			}
+		}
+	}
+	msg_end(&m);
+	return 0;
+}
+
 /*
  * rules test MSG [RULE...]: every rule that hit, sub-rules included.
  * rules test --batch MSG...: one line per message, "FILE: RULE RULE ...",
  * for scripts (tests/rules/sa-compare.sh); --batch --counts writes
  * RULE:N, N the matches counted (tflags multiple), for
- * tests/rules/plain-compare.sh.
+ * tests/rules/plain-compare.sh.  MSG is read as scan reads it: a file,
+ * a folder, a Maildir, an mbox (each message as MSG#N) or - for stdin.
  */
 static int
 rules_test(const struct ctl_opts *o, int argc, char **argv)
 {
 	struct scan_env env = { 0 };
-	bool batch = false, counts = false;
-	struct snap *s;
-	int i = 1, nfiles, rc = 0;
+	struct test_ctx tc = { .env = &env };
+	unsigned nerrors = 0;
+	int i = 1, nfiles;
 
 	if (i < argc && strcmp(argv[i], "--batch") == 0) {
-		batch = true;
+		tc.batch = true;
 		i++;
 		if (i < argc && strcmp(argv[i], "--counts") == 0) {
-			counts = true;
+			tc.counts = true;
 			i++;
 		}
 	}
@@ -267,92 +458,20 @@ rules_test(const struct ctl_opts *o, int argc, char **argv)
 		    "       vigilctl rules test --batch [--counts] MSG...\n");
 		return EX_USAGE;
 	}
-	nfiles = batch ? argc - i : 1;
-	if ((s = ctl_snap(o)) == NULL)
-		return EX_CONFIG;
-	for (int f = i; f < i + nfiles; f++) {
-		const struct verdict *v;
-		struct rules_result *res;
-		struct msg *m;
-		size_t len;
-		gchar *data = read_msg(argv[f], &len);
-		unsigned shown = 0;
-
-		if (data == NULL) {
-			rc = EX_NOINPUT;
-			continue;
-		}
-		m = scan_buffer(s, &env, (unsigned char *)data, len, "rules",
-		    &v);
-		res = rules_result(m);
-		if (batch) {
-			printf("%s:", argv[f]);
-			for (size_t k = 0; res != NULL && k < res->nhits; k++)
-				if (counts)
-					printf(" %s:%u", res->hits[k].rule->name,
-					    res->hits[k].count);
-				else
-					printf(" %s", res->hits[k].rule->name);
-			printf("\n");
-		} else if (res == NULL) {
-			printf("%s: the rules did not run (oversize or "
-			    "skipped; see vigilctl scan)\n", argv[f]);
-			rc = 1;
-		} else {
-			printf("%s: %zu rule%s hit, score %.2f, rules took "
-			    "%.3f ms\n", argv[f], res->nhits,
-			    res->nhits == 1 ? "" : "s", msg_score(m),
-			    (double)res->ns / 1e6);
-			for (size_t k = 0; k < res->nhits; k++) {
-				const struct rules_hit *h = &res->hits[k];
-				const struct rule *r = h->rule;
-
-				if (!wanted(r->name, argv + i + 1, argc - i - 1))
-					continue;
-				shown++;
-				if (strncmp(r->name, "__", 2) == 0)
-					printf("  %-28s    -  ", r->name);
-				else
-					printf("  %-28s %5.2f ", r->name,
-					    snap_score(s, r->name, r->score));
-				if (h->count > 1)
-					printf("x%u ", h->count);
-				printf("%s", h->where);
-				if (h->match[0] != '\0')
-					printf(": \"%s\"", h->match);
-				printf("\n");
-			}
-			/* Named rules that did not hit say so. */
-			for (int k = i + 1; k < argc; k++) {
-				bool hit = false;
-
-				for (size_t j = 0; j < res->nhits; j++)
-					if (strcmp(res->hits[j].rule->name,
-					    argv[k]) == 0)
-						hit = true;
-				if (hit)
-					continue;
-				if (rules_find(rules_state_set(snap_state(s,
-				    &check_rules)), argv[k]) == NULL) {
-					printf("  %-28s  no hit (no such "
-					    "rule)\n", argv[k]);
-					fprintf(stderr, "vigilctl rules test: "
-					    "no such rule: %s\n", argv[k]);
-					rc = EX_DATAERR;
-				} else {
-					printf("  %-28s  no hit\n", argv[k]);
-					if (rc == 0)
-						rc = 1;
-				}
-			}
-			(void)shown;
-		}
-		msg_end(&m);
-		g_free(data);
+	nfiles = tc.batch ? argc - i : 1;
+	if (!tc.batch) {
+		tc.names = argv + i + 1;
+		tc.nnames = argc - i - 1;
 	}
+	if ((tc.snap = ctl_snap(o)) == NULL)
+		return EX_CONFIG;
+	for (int f = i; f < i + nfiles; f++)
+		(void)ctl_read_messages("vigilctl rules test", argv[f],
+		    test_one, &tc, &nerrors);	/* test_one never stops */
 	fflush(stdout);
-	snap_unref(&s);
-	return rc;
+	snap_unref(&tc.snap);
+	/* A missing input first, as before: nothing was tested of it. */
+	return nerrors > 0 ? EX_NOINPUT : tc.rc;
 }
 
 /* The files under path (path itself if not a folder); false after saying
@@ -625,16 +744,21 @@ rules_list(const struct ctl_opts *o, int argc, char **argv)
 }
 
 static const char rules_usage[] =
-	"usage: vigilctl rules lint [--no-stress] [PATH...]\n"
+	"usage: vigilctl rules lint [--no-stress] [--warn-only] [PATH...]\n"
 	"       vigilctl rules list [--weights] [PATH...]\n"
 	"       vigilctl rules test MSG [RULE...]\n"
 	"       vigilctl rules test --batch [--counts] MSG...\n"
 	"       vigilctl rules bench FILE|DIR...\n"
+	"  MSG is read as scan reads it: a file, a folder, a Maildir, an\n"
+	"  mbox (each message as MSG#N) or - for stdin.\n"
 	"  PATH is a rules file or a folder of *.rules and *.cf files;\n"
 	"  without one, RulesDir then LocalRulesDir from the configuration.\n"
 	"  lint   load and compile the rules, stress-test every regex\n"
 	"         (--no-stress: not); unknown directives (typos), scores for\n"
-	"         rules nobody defines and bad regexes are errors: exit 1;\n"
+	"         rules nobody defines, duplicate names, metas naming no\n"
+	"         rule, scores beyond +-1000, regexes that fail the stress\n"
+	"         test or do not compile, binary or non-UTF-8 files are\n"
+	"         errors: exit 1 (--warn-only: shown as warnings, exit 0);\n"
 	"         SpamAssassin directives vigil skips are warnings\n"
 	"  list   NAME TYPE SCORE of every rule that will run; --weights:\n"
 	"         NAME TYPE, its points without and with Bayes (score sets)\n"
@@ -655,7 +779,8 @@ static const char rules_usage[] =
 static bool
 stray_option(int argc, char **argv)
 {
-	static const char *const known[] = { "--no-stress", "--batch",
+	static const char *const known[] = { "--no-stress", "--warn-only",
+	    "--batch",
 	    "--counts", "--weights", NULL };
 
 	for (int i = 2; i < argc; i++) {

@@ -12,8 +12,12 @@
 #include <glib.h>
 
 #include "json.h"
+#include "checks/auth/auth.h"
+#include "checks/rules/rules.h"
+#include "checks/rules/rules_check.h"
 #include "lib/arena.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "msg.h"
 #include "pipeline.h"
 #include "snap.h"
@@ -146,19 +150,147 @@ print_field(const char *k, const char *json)
 	putchar('\n');
 }
 
+/*
+ * Why the content checks did not run on m, or NULL when they did: the
+ * same conditions as pipeline.c's skip_content(), in words (arena text).
+ */
+static const char *
+skip_reason(struct msg *m)
+{
+	const struct snap_core *k = snap_core(msg_snap(m));
+
+	if (k->skip_trusted && msg_auth_user(m) != NULL)
+		return arena_printf(msg_arena(m), "authenticated sender (SMTP "
+		    "AUTH %s; SkipTrusted yes)", msg_auth_user(m));
+	if (k->skip_trusted && msg_is_trusted(m))
+		return arena_printf(msg_arena(m), "trusted client %s "
+		    "(TrustedNetworks; SkipTrusted yes)", msg_client_addr(m));
+	if (msg_is_oversize(m) && !msg_is_truncated(m))
+		return arena_printf(msg_arena(m), "over MaxScanSize (%zu "
+		    "bytes; OversizeAction %s)", k->max_scan_size,
+		    k->oversize_action == ACTION_TEMPFAIL ? "tempfail" :
+		    "accept");
+	return NULL;
+}
+
+/* The rules check's hit of rule name in res, or NULL. */
+static const struct rules_hit *
+rules_hit_of(const struct rules_result *res, const char *name)
+{
+	for (size_t i = 0; res != NULL && i < res->nhits; i++)
+		if (strcmp(res->hits[i].rule->name, name) == 0)
+			return &res->hits[i];
+	return NULL;
+}
+
+/* A rule hit's own words: where and what it matched. */
 static void
-print_human(const char *file, struct msg *m, const struct verdict *v, double ms)
+put_rule_match(const struct rules_hit *rh)
+{
+	if (rh->where[0] != '\0')
+		printf(": ");
+	put_safe(rh->where, strlen(rh->where));
+	if (rh->match[0] != '\0') {
+		printf(": \"");
+		put_safe(rh->match, strlen(rh->match));
+		putchar('"');
+	}
+}
+
+#define EXPR_SHOWN	60	/* bytes of a meta expression on the hit's line */
+
+/*
+ * What a hit of the rules check rests on when its detail is empty: a
+ * meta rule, its expression and the sub-rules that hit; a negated header
+ * rule, the pattern the header did not match.  With explain, a rule's describe text and
+ * a meta rule's expression and every sub-rule, hit or not, on lines of
+ * their own.
+ */
+static void
+print_rule_why(const struct rules_result *res, const struct hit *h,
+    bool explain)
+{
+	const struct rules_hit *rh = rules_hit_of(res, h->name);
+	const struct rule *r = rh != NULL ? rh->rule : NULL;
+	const char *const *deps = NULL;
+	size_t nd = 0;
+
+	if (r == NULL)
+		return;
+	if (r->meta != NULL)
+		nd = meta_deps(r->meta, &deps);
+	if (h->detail[0] == '\0' && r->meta != NULL && r->expr != NULL) {
+		unsigned shown = 0;
+		size_t len = strlen(r->expr);
+
+		printf("meta ");
+		put_safe(r->expr, len > EXPR_SHOWN ? EXPR_SHOWN : len);
+		if (len > EXPR_SHOWN)
+			printf("...");
+		for (size_t k = 0; k < nd; k++)
+			if (rules_hit_of(res, deps[k]) != NULL)
+				printf("%s %s", shown++ ? "," : "; hit:",
+				    deps[k]);
+	} else if (r->is_neg && r->hdr != NULL && r->pattern != NULL) {
+		/* The detail names the header, when there is one. */
+		if (h->detail[0] == '\0')
+			put_safe(r->hdr, strlen(r->hdr));
+		printf(" does not match /");
+		put_safe(r->pattern, strlen(r->pattern));
+		putchar('/');
+	}
+	putchar('\n');
+	if (!explain)
+		return;
+	if (r->describe != NULL) {
+		printf("           describe: ");
+		put_safe(r->describe, strlen(r->describe));
+		putchar('\n');
+	}
+	if (r->expr != NULL) {
+		printf("           meta: ");
+		put_safe(r->expr, strlen(r->expr));
+		putchar('\n');
+	}
+	for (size_t k = 0; k < nd; k++) {
+		const struct rules_hit *d = rules_hit_of(res, deps[k]);
+
+		printf("             %-26s ", deps[k]);
+		if (d == NULL)
+			printf("no hit\n");
+		else {
+			printf("hit");
+			put_rule_match(d);
+			putchar('\n');
+		}
+	}
+}
+
+static void
+print_human(const char *file, struct msg *m, const struct verdict *v, double ms,
+    bool explain)
 {
 	size_t n = msg_hit_count(m);
+	const char *skipped = skip_reason(m);
+	const struct rules_result *res = rules_result(m);
 
 	printf("%s: %s score=%.1f required=%.1f (%.2f ms)\n", file,
 	    action_name(v->action), v->score, v->required, ms);
+	if (skipped != NULL) {
+		printf("  content checks skipped: ");
+		put_safe(skipped, strlen(skipped));
+		putchar('\n');
+	}
 	if (v->action == ACTION_REJECT || v->action == ACTION_TEMPFAIL)
 		printf("  reply: %s %s %s\n", v->rcode, v->xcode, v->text);
 	for (size_t i = 0; i < n; i++) {
 		const struct hit *h = msg_hit(m, i);
 
-		printf("  %6.1f %-28s %s\n", h->score, h->name, h->detail);
+		printf("  %6.1f %-28s %s", h->score, h->name, h->detail);
+		if (res != NULL && rules_hit_of(res, h->name) != NULL)
+			print_rule_why(res, h, explain);
+		else
+			putchar('\n');
 	}
 	if (n == 0)
 		printf("  (no hits)\n");
@@ -175,8 +307,14 @@ print_json(const char *file, struct msg *m, const struct verdict *v, double ms)
 {
 	printf("{\"file\":");
 	json_put_string(stdout, file);
-	printf(",\"action\":\"%s\",\"score\":%.2f,\"required\":%.2f,\"hits\":[",
+	printf(",\"action\":\"%s\",\"score\":%.2f,\"required\":%.2f,",
 	    action_name(v->action), v->score, v->required);
+	printf("\"skipped\":");
+	if (skip_reason(m) != NULL)
+		json_put_string(stdout, skip_reason(m));
+	else
+		printf("null");
+	printf(",\"hits\":[");
 	for (size_t i = 0; i < msg_hit_count(m); i++) {
 		const struct hit *h = msg_hit(m, i);
 
@@ -210,10 +348,124 @@ print_json(const char *file, struct msg *m, const struct verdict *v, double ms)
 	printf(",\"elapsed_ms\":%.3f}\n", ms);
 }
 
+/*
+ * An incoming header field the milter removes as one of ours, forged by
+ * the sender (milter.c's is_our_name() and is_forged()): X-Spam-*,
+ * X-Virus-*, X-Vigil-Scan and X-Vigil-Release, and Authentication-Results
+ * naming our authserv-id.
+ */
+static bool
+is_forged_field(struct msg *m, const char *name, const char *value)
+{
+	if (util_has_prefix_ci(name, "X-Spam-") ||
+	    util_has_prefix_ci(name, "X-Virus-") ||
+	    strcasecmp(name, "X-Vigil-Scan") == 0 ||
+	    strcasecmp(name, "X-Vigil-Release") == 0)
+		return true;
+	return strcasecmp(name, "Authentication-Results") == 0 &&
+	    authres_names_id(value, snap_core(msg_snap(m))->authserv_id);
+}
+
+/* "Name: value" and the line end the message uses. */
+static void
+put_field(const char *name, const char *value, const char *eol)
+{
+	put_safe(name, strlen(name));
+	fputs(": ", stdout);
+	put_safe(value, strlen(value));
+	fputs(eol, stdout);
+}
+
+/*
+ * --headers (-t): the message as the milter would have it delivered,
+ * as spamassassin -t prints it: our incoming look-alikes removed,
+ * Authentication-Results on top, the other headers we add (X-Spam-Flag,
+ * -Score, -Status, ...) after the message's own, the subject rewritten.
+ * The order of milter.c's apply_headers().
+ */
+static void
+print_delivered(struct msg *m, const struct verdict *v,
+    const unsigned char *data, size_t len)
+{
+	const char *p = (const char *)data, *end = p + len, *eol = "\n";
+	const char *n, *val, *body;
+	bool subject_done = false;
+	size_t i;
+
+	/* Drop an mbox "From " line, as scan_buffer() does. */
+	if (len >= 5 && memcmp(p, "From ", 5) == 0) {
+		const char *nl = memchr(p, '\n', len);
+
+		p = nl != NULL ? nl + 1 : end;
+	}
+	if ((n = memchr(p, '\n', (size_t)(end - p))) != NULL && n > p &&
+	    n[-1] == '\r')
+		eol = "\r\n";
+	for (i = 0; i < msg_header_out_count(m); i++) {
+		msg_header_out(m, i, &n, &val);
+		if (strcasecmp(n, "Authentication-Results") == 0)
+			put_field(n, val, eol);
+	}
+	/* The message's header, field by field (continuation lines kept). */
+	while (p < end && *p != '\n' && !(*p == '\r' && p + 1 < end &&
+	    p[1] == '\n')) {
+		const char *f = p, *colon;
+		char *name, *value;
+
+		do {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+			p = nl != NULL ? nl + 1 : end;
+		} while (p < end && (*p == ' ' || *p == '\t'));
+		colon = memchr(f, ':', (size_t)(p - f));
+		name = g_strndup(f, colon != NULL ? (size_t)(colon - f) : 0);
+		value = g_strndup(colon != NULL ? colon + 1 : f,
+		    colon != NULL ? (size_t)(p - colon - 1) : 0);
+		g_strstrip(name);
+		g_strstrip(value);
+		if (colon != NULL && is_forged_field(m, name, value)) {
+			/* removed */
+		} else if (colon != NULL && v->new_subject != NULL &&
+		    !subject_done && strcasecmp(name, "Subject") == 0) {
+			put_field(name, v->new_subject, eol);
+			subject_done = true;
+		} else
+			fwrite(f, 1, (size_t)(p - f), stdout);
+		g_free(name);
+		g_free(value);
+	}
+	body = p;
+	for (i = 0; i < msg_header_out_count(m); i++) {
+		msg_header_out(m, i, &n, &val);
+		if (strcasecmp(n, "Authentication-Results") != 0)
+			put_field(n, val, eol);
+	}
+	if (v->add_spam_headers) {
+		char score[32];
+
+		snprintf(score, sizeof(score), "%.1f", v->score);
+		if (v->is_spam)
+			put_field("X-Spam-Flag", "YES", eol);
+		put_field("X-Spam-Score", score, eol);
+		put_field("X-Spam-Status", v->status, eol);
+	}
+	if (v->new_subject != NULL && !subject_done)
+		put_field("Subject", v->new_subject, eol);
+	if (body < end)
+		fwrite(body, 1, (size_t)(end - body), stdout);
+	else
+		fputs(eol, stdout);
+}
+
 struct scan_ctx {
 	struct snap		*snap;
 	const struct scan_env	*env;
 	bool			 json;
+	bool			 check;		/* --check: one line, spamc -c */
+	bool			 headers;	/* --headers: the message out */
+	bool			 explain;	/* --explain: describe, metas */
+	unsigned		 njunk;		/* inputs that are not mail */
+	unsigned		 nspam;		/* verdicts with is_spam */
 };
 
 /* One message of a path (ctl_read_messages). */
@@ -222,37 +474,76 @@ scan_one(void *arg, const char *name, const unsigned char *data, size_t len)
 {
 	struct scan_ctx *ctx = arg;
 	const struct verdict *v;
+	const char *why;
 	struct msg *m;
 
+	if ((why = ctl_not_mail(data, len)) != NULL) {
+		fprintf(stderr, "vigilctl scan: %s: not mail: %s; not "
+		    "scanned\n", name, why);
+		ctx->njunk++;
+		return 0;
+	}
 	m = scan_buffer(ctx->snap, ctx->env, data, len, "ctl", &v);
-	if (ctx->json)
+	if (v->is_spam)
+		ctx->nspam++;
+	if (ctx->headers) {
+		if (v->action != ACTION_ACCEPT && v->action != ACTION_TAG)
+			fprintf(stderr, "vigilctl scan: %s: %s: the milter "
+			    "would not deliver it%s%s%s\n", name,
+			    action_name(v->action),
+			    v->text != NULL ? " (" : "",
+			    v->text != NULL ? v->text : "",
+			    v->text != NULL ? ")" : "");
+		print_delivered(m, v, data, len);
+	} else if (ctx->check) {
+		/* spamc -c prints "SCORE/REQUIRED"; the name and action
+		 * tell several messages apart. */
+		printf("%s: %.1f/%.1f %s\n", name, v->score, v->required,
+		    action_name(v->action));
+	} else if (ctx->json)
 		print_json(name, m, v, msg_elapsed_ms(m));
 	else
-		print_human(name, m, v, msg_elapsed_ms(m));
+		print_human(name, m, v, msg_elapsed_ms(m), ctx->explain);
 	msg_end(&m);
 	return 0;
 }
 
 static const char scan_usage[] =
-	"usage: vigilctl scan [--json] [--ip ADDR] [--helo NAME] [--from ADDR]\n"
+	"usage: vigilctl scan [--json|--check|--headers] [--explain] [--ip ADDR]\n"
+	"                     [--helo NAME]\n"
+	"                     [--from ADDR]\n"
 	"                     [--rcpt ADDR]... [--auth USER] PATH...\n"
 	"  Runs each message through the milter's checks offline and explains\n"
 	"  every point of its score.  PATH is a message, a folder (walked),\n"
 	"  a Maildir, an mbox (each message, as PATH#N) or - for stdin.\n"
 	"  --json       one JSON object a message, for scripts\n"
+	"  --check      as spamc -c: \"PATH: SCORE/REQUIRED ACTION\" a message;\n"
+	"               exit 1 if one is spam (score at or over required)\n"
+	"  --explain    each rule's describe text; a meta rule's expression\n"
+	"               and every sub-rule, hit (where, on what) or not\n"
+	"  --headers, -t  as spamassassin -t: the message as the milter would\n"
+	"               deliver it, with vigil's headers and subject\n"
 	"  --ip ADDR    the client address the MTA would report\n"
 	"  --helo NAME  its HELO name\n"
 	"  --from ADDR  the envelope sender\n"
 	"  --rcpt ADDR  an envelope recipient (repeatable)\n"
 	"  --auth USER  the SMTP AUTH user\n"
-	"  exit: 0 scanned, 64 usage, 66 a path cannot be read (the others\n"
-	"  are scanned), 78 configuration\n";
+	"  Input that is not mail (empty, binary, no header) is reported on\n"
+	"  stderr and not scanned.\n"
+	"  A message the content checks skip (trusted client, SMTP AUTH,\n"
+	"  over MaxScanSize) says why.\n"
+	"  exit: 0 scanned, 1 --check found spam, 64 usage, 65 an input is\n"
+	"  not mail, 66 a path cannot be read (the others are scanned),\n"
+	"  78 configuration\n";
 
 int
 ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "check", no_argument, NULL, 'c' },
+		{ "headers", no_argument, NULL, 't' },
+		{ "explain", no_argument, NULL, 'e' },
 		{ "ip", required_argument, NULL, 'i' },
 		{ "helo", required_argument, NULL, 'H' },
 		{ "from", required_argument, NULL, 'f' },
@@ -263,7 +554,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 	struct scan_env env = { 0 };
 	const char **rcpts = calloc((size_t)argc + 1, sizeof(char *));
 	struct scan_ctx ctx = { 0 };
-	bool json = false;
+	bool json = false, check = false, headers = false, explain = false;
 	struct snap *s;
 	unsigned nerrors = 0;
 	int ch, rc = 0;
@@ -275,9 +566,12 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 		free(rcpts);
 		return 0;
 	}
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "t", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': json = true; break;
+		case 'c': check = true; break;
+		case 't': headers = true; break;
+		case 'e': explain = true; break;
 		case 'i': env.client_addr = optarg; break;
 		case 'H': env.helo = optarg; break;
 		case 'f': env.mail_from = optarg; break;
@@ -290,6 +584,13 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 		}
 	}
 	env.rcpts = rcpts;
+	if (json + check + headers > 1) {
+		fprintf(stderr, "vigilctl scan: one of --json, --check and "
+		    "--headers\n");
+		fputs(scan_usage, stderr);
+		free(rcpts);
+		return EX_USAGE;
+	}
 	if (optind >= argc) {
 		fprintf(stderr, "vigilctl scan: no message given (use - for stdin)\n");
 		free(rcpts);
@@ -302,11 +603,18 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 	ctx.snap = s;
 	ctx.env = &env;
 	ctx.json = json;
+	ctx.check = check;
+	ctx.headers = headers;
+	ctx.explain = explain;
 	for (int i = optind; i < argc; i++)
 		(void)ctl_read_messages("vigilctl scan", argv[i], scan_one,
 		    &ctx, &nerrors);	/* scan_one never stops the walk */
 	if (nerrors > 0)
 		rc = EX_NOINPUT;
+	else if (ctx.njunk > 0)
+		rc = EX_DATAERR;
+	else if (check && ctx.nspam > 0)
+		rc = 1;
 	fflush(stdout);
 	snap_unref(&s);
 	free(rcpts);

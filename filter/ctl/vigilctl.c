@@ -83,7 +83,7 @@ static void
 usage(FILE *out)
 {
 	fprintf(out, "usage: vigilctl [-c FILE] [-o Keyword=value]... COMMAND [ARGS]\n"
-	    "       vigilctl -h|--help | -V|--version | COMMAND --help\n"
+	    "       vigilctl -h|--help | -V|--version | help [COMMAND] | COMMAND --help\n"
 	    "  -c FILE           configuration (default " DEFAULT_CONFIG ")\n"
 	    "  -o Keyword=value  override one setting (repeatable)\n"
 	    "commands:\n");
@@ -319,6 +319,31 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	/* "help COMMAND" is "COMMAND --help"; "help" alone, -h. */
+	if (strcmp(argv[optind], "help") == 0) {
+		static char help_opt[] = "--help";
+		char *sub[] = { NULL, help_opt, NULL };
+
+		if (optind + 1 >= argc) {
+			usage(stdout);
+			return 0;
+		}
+		if (optind + 2 < argc) {
+			fprintf(stderr, "vigilctl help: unexpected argument \"%s\"\n"
+			    "usage: vigilctl help [COMMAND]\n", argv[optind + 2]);
+			return EX_USAGE;
+		}
+		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			if (strcmp(cmds[i].name, argv[optind + 1]) == 0) {
+				sub[0] = argv[optind + 1];
+				optind = 1;
+				return cmds[i].fn(&o, 2, sub);
+			}
+		fprintf(stderr, "vigilctl help: unknown command \"%s\"\n",
+		    argv[optind + 1]);
 		usage(stderr);
 		return EX_USAGE;
 	}

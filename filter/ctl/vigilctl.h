@@ -50,6 +50,13 @@ typedef int (*ctl_msg_fn)(void *arg, const char *name,
 		    const unsigned char *data, size_t len);
 int		 ctl_read_messages(const char *who, const char *path,
 		    ctl_msg_fn fn, void *arg, unsigned *nerrors_r);
+/*
+ * Why data is not a mail message, or NULL when it may be one: empty (or
+ * blank), a NUL byte in its header, or a first line that is no header
+ * field ("Name: value") nor an mbox "From " line.  scan reports such
+ * input and bayes learn never learns it.  The reason is a static string.
+ */
+const char	*ctl_not_mail(const unsigned char *data, size_t len);
 /* The same for each path listed in the file list, one a line. */
 int		 ctl_read_list(const char *who, const char *list,
 		    ctl_msg_fn fn, void *arg, unsigned *nerrors_r);

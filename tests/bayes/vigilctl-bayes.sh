@@ -160,13 +160,13 @@ expect "redis down: a verdict all the same" '"action":"accept"' "$T/out"
 expect "lmdb cannot open: BAYES_UNAVAILABLE" '"name":"BAYES_UNAVAILABLE"' "$T/out"
 expect "lmdb cannot open: a verdict all the same" '"action":"accept"' "$T/out"
 
-# --- A path that cannot be read: reported, the others learned, exit 1 ---
+# --- A path that cannot be read: reported, the others learned, exit 66 ---
 "$CTL" -c "$T/vigil.conf" -o "BayesDir=$T/lmdb2" bayes learn --spam \
     "$T/no-such-file" "$C/unseen-spam.eml" > "$T/out" 2>&1
 rc=$?
 expect "unreadable path: named" "no-such-file: No such file" "$T/out"
 expect "unreadable path: the rest learned" "1 messages as spam: 1 learned" "$T/out"
-[ $rc -eq 1 ] && ok "unreadable path: exit 1" || bad "unreadable path: exit $rc"
+[ $rc -eq 66 ] && ok "unreadable path: exit 66" || bad "unreadable path: exit $rc"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -46,6 +46,7 @@ QuarantineDir	$T/q
 ControlSocket	$T/control.sock
 CONF
 MSG=$top_srcdir/samples/messages/spam-headers.eml
+HAM=$top_srcdir/samples/messages/ham-plain.eml
 
 # --- Inputs that do not exist are errors, not empty answers ---
 run rules bench /nonexistent
@@ -95,6 +96,41 @@ printf 'body A /x/\n\000\000\001\002' >"$T/lint/binary.rules"
 run rules lint "$T/lint/binary.rules"
 status "rules lint: a binary file" 1
 expect "rules lint: a binary file, said so" "not a rules file: NUL byte at offset 11" "$T/out"
+# What makes a rule not do what its author meant is an error too.
+mkdir "$T/strict"
+cat >"$T/strict/a.rules" <<'RULES'
+body     DUP_RULE      /dup one/
+body     DUP_RULE      /dup two/
+score    DUP_RULE      1.0
+meta     META_NOTHING  (NO_SUCH_SUB && OTHER_MISSING)
+score    META_NOTHING  1.0
+body     SLOW_RE       /(a+)+$/
+score    SLOW_RE       1.0
+body     HUGE          /huge/
+score    HUGE          1e6
+RULES
+printf 'body LATIN1 /caf\351/\nscore LATIN1 1.0\n' >"$T/strict/b.rules"
+run rules lint "$T/strict"
+status "rules lint: strict findings" 1
+expect "lint: a duplicate name is an error" \
+    "a.rules:2:1: DUP_RULE: duplicate name: replaces the rule at" "$T/out"
+expect "lint: a meta naming nothing is an error" \
+    "a.rules:4:[0-9]+: META_NOTHING: meta names unknown rule NO_SUCH_SUB" "$T/out"
+expect "lint: a regex failing the stress test is an error" \
+    "a.rules:6:[0-9]+: SLOW_RE: regex reaches the match limit" "$T/out"
+expect "lint: an unbounded score is an error" \
+    "a.rules:9:1: HUGE: score: '1e6' is outside \[-1000, 1000\]" "$T/out"
+expect "lint: a non-UTF-8 file is an error" \
+    "b.rules:1:17: -: not UTF-8: byte \\\\xe9" "$T/out"
+expect "lint: strict findings counted" "^5 rules loaded, 0 skipped, 6 errors, 1 warnings$" "$T/out"
+run rules lint --warn-only "$T/strict"
+status "rules lint --warn-only" 0
+expect "lint --warn-only: shown as warnings" \
+    "DUP_RULE: warning: duplicate name" "$T/out"
+expect "lint --warn-only: the summary stays, says so" \
+    "0 errors, 7 warnings; --warn-only: 6 errors shown as warnings$" "$T/out"
+run rules lint --warn-only --no-stress "$T/lint/typo.rules"
+status "rules lint --warn-only --no-stress, a typo" 0
 # Eval functions vigil lacks: named with the rules each would bring.
 mkdir "$T/evals"
 cat >"$T/evals/e.rules" <<'RULES'
@@ -163,11 +199,13 @@ status "quarantine list --json (empty store)" 0
 # --- A release is delivered once; a second one only with --force ---
 # One entry, written as the milter writes it: the schema from
 # filter/quarantine/quarantine.c, a row, the message file.
+# A second, older entry shares the first four digits of the id.
 ID=0123456789abcdef0123456789abcdef
+ID2=0123ffffffffffff0123456789abcdef
 python3 - "$top_srcdir/filter/quarantine/quarantine.c" "$T/q/index.sqlite" "$ID" \
-    "$MSG" "$T/q/$ID.eml" <<'PY' || bad "quarantine: cannot build the store"
+    "$MSG" "$T/q/$ID.eml" "$ID2" "$T/q/$ID2.eml" <<'PY' || bad "quarantine: no store"
 import re, shutil, sqlite3, sys, time
-src, db, qid, msg, dst = sys.argv[1:6]
+src, db, qid, msg, dst, qid2, dst2 = sys.argv[1:8]
 text = open(src).read()
 body = text.split("static const char schema[] =", 1)[1].split(";\n", 1)[0]
 schema = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', body))
@@ -179,10 +217,17 @@ con.execute("INSERT INTO entries (id, time, queue_id, client, sender, subject,"
     (qid, int(time.time())))
 con.execute("INSERT INTO rcpts (id, n, addr) VALUES (?, 0, 'alice@example.org')",
     (qid,))
+con.execute("INSERT INTO entries (id, time, queue_id, client, sender, subject,"
+    " score, reason, action, size) VALUES (?, ?, 'Q2', '192.0.2.9',"
+    " 'old@bad.example', 'Old news', 9.5, 'spam', 'quarantine', 100)",
+    (qid2, int(time.time()) - 7200))
+con.execute("INSERT INTO rcpts (id, n, addr) VALUES (?, 0, 'bob@example.org')",
+    (qid2,))
 con.commit()
 shutil.copy(msg, dst)
+shutil.copy(msg, dst2)
 PY
-chmod 600 "$T/q/$ID.eml"
+chmod 600 "$T/q/$ID.eml" "$T/q/$ID2.eml"
 VIGIL_CAPTURE=$T/capture
 export VIGIL_CAPTURE
 REL="-o SendmailCommand=$top_srcdir/tests/data/quarantine/capture-sendmail"
@@ -190,8 +235,23 @@ REL="-o SendmailCommand=$top_srcdir/tests/data/quarantine/capture-sendmail"
 run $REL quarantine list
 expect "quarantine list: a RELEASED column" "^ID +TIME \(UTC\) +SCORE +REASON +RELEASED" "$T/out"
 expect "quarantine list: not released yet" "^$ID .* spam +- +prize@bad.example" "$T/out"
+# Ids as git takes hashes: a unique prefix of 4 or more digits.
+run quarantine show 0123
+status "quarantine show, an ambiguous prefix" 1
+expect "an ambiguous prefix: both candidates named" \
+    "prefix 0123 is ambiguous; it starts ($ID|$ID2)" "$T/err"
+expect "an ambiguous prefix: the other one too" "^  and ($ID|$ID2)$" "$T/err"
+run quarantine show 01234
+status "quarantine show, a unique prefix" 0
+expect "quarantine show 01234: that entry" "$ID" "$T/out"
+run quarantine show 012
+status "quarantine show, a prefix too short" 1
+expect "a prefix too short: says so" "4 or more of its hex digits" "$T/err"
+run quarantine show abcd
+status "quarantine show, a prefix of nothing" 1
+expect "a prefix of nothing: says so" "no quarantine entry abcd\.\.\." "$T/err"
 # shellcheck disable=SC2086
-run $REL quarantine release "$ID"
+run $REL quarantine release 01234567
 status "quarantine release" 0
 expect "quarantine release: delivered" "alice@example.org" "$T/capture.args"
 rm -f "$T/capture.args"
@@ -199,7 +259,7 @@ rm -f "$T/capture.args"
 run $REL quarantine release "$ID"
 status "quarantine release, second time" 1
 expect "second release: refused, says when and how" \
-    "$ID was already released at [0-9-]+ [0-9:]+ UTC; --force sends it again" "$T/err"
+    "$ID was already released at [0-9-]+ [0-9:]+ UTC; --again sends it again" "$T/err"
 if [ -e "$T/capture.args" ]; then bad "second release: not delivered again"
 else ok "second release: not delivered again"; fi
 # shellcheck disable=SC2086
@@ -209,6 +269,90 @@ expect "quarantine list: released when" "^$ID .* spam +[0-9-]+ [0-9:]+ +prize" "
 run $REL quarantine release --force "$ID"
 status "quarantine release --force" 0
 expect "release --force: delivered again" "alice@example.org" "$T/capture.args"
+rm -f "$T/capture.args"
+# shellcheck disable=SC2086
+run $REL quarantine release --again 01234567
+status "quarantine release --again" 0
+expect "release --again: delivered again" "alice@example.org" "$T/capture.args"
+
+# --- purge --dry-run says what would go and removes nothing ---
+run quarantine purge --older-than 1h --dry-run
+status "quarantine purge --dry-run" 0
+expect "purge --dry-run: the old entry" "^would purge $ID2 " "$T/out"
+refute "purge --dry-run: not the new one" "$ID" "$T/out"
+expect "purge --dry-run: the count" "^would purge 1 entries \(dry run" "$T/out"
+run quarantine list
+expect "purge --dry-run: the old entry is still there" "^$ID2 " "$T/out"
+run quarantine purge --older-than 1h
+status "quarantine purge" 0
+expect "quarantine purge: the count" "^purged 1 entries" "$T/out"
+run quarantine list
+refute "quarantine purge: the old entry is gone" "^$ID2 " "$T/out"
+expect "quarantine purge: the new entry stays" "^$ID " "$T/out"
+
+# --- quarantine add: a store staged offline, as the milter fills it ---
+Q2="-o QuarantineDir=$T/q2 -o Checks=headers,rules"
+# shellcheck disable=SC2086
+run $Q2 quarantine add --rcpt carol@example.org --from prize@bad.example \
+    "$MSG" "$HAM"
+status "quarantine add" 0
+expect "quarantine add: the spam, its id, score and reason" \
+    "^added $MSG as [0-9a-f]{32} \(score [0-9.]+, spam\)$" "$T/out"
+expect "quarantine add: the ham too (whatever the verdict)" \
+    "^added $HAM as [0-9a-f]{32} \(score 0\.0, clean\)$" "$T/out"
+qid=$(sed -n "s|^added $MSG as \([0-9a-f]*\) .*|\1|p" "$T/out")
+hid=$(sed -n "s|^added $HAM as \([0-9a-f]*\) .*|\1|p" "$T/out")
+# shellcheck disable=SC2086
+run $Q2 quarantine list
+expect "quarantine add: listed with its envelope" \
+    "^$qid .* spam +- +prize@bad\.example +carol@example\.org" "$T/out"
+if [ -f "$T/q2/$qid.eml" ]; then ok "quarantine add: the message file"
+else bad "quarantine add: no $T/q2/$qid.eml"; fi
+rm -f "$T/capture.args"
+# shellcheck disable=SC2086
+run $Q2 $REL quarantine release "$(echo "$qid" | cut -c1-8)"
+status "quarantine add, then release" 0
+expect "an added entry is released to its recipients" "carol@example.org" \
+    "$T/capture.args"
+# The one released, the other held: list filters by state.
+# shellcheck disable=SC2086
+run $Q2 quarantine list --state released
+status "quarantine list --state released" 0
+expect "--state released: the released entry" "^$qid " "$T/out"
+refute "--state released: not the held one" "^$hid " "$T/out"
+# shellcheck disable=SC2086
+run $Q2 quarantine list --state held
+expect "--state held: the held entry" "^$hid .* +- +prize@bad" "$T/out"
+refute "--state held: not the released one" "^$qid " "$T/out"
+# shellcheck disable=SC2086
+run $Q2 quarantine list --state held --json
+if [ "$(wc -l <"$T/out")" -eq 1 ] && grep -q "\"id\":\"$hid\"" "$T/out"
+then ok "--state held --json: that one object"
+else bad "--state held --json: not just $hid"; sed 's/^/#   /' "$T/out"; fi
+# shellcheck disable=SC2086
+run $Q2 quarantine list --state released --json
+expect "--state released --json: released time" \
+    "^\{\"id\":\"$qid\".*\"released\":[1-9][0-9]*" "$T/out"
+# shellcheck disable=SC2086
+run $Q2 quarantine list --state gone
+status "quarantine list --state gone" 64
+: >"$T/empty-add.eml"
+# shellcheck disable=SC2086
+run $Q2 quarantine add --rcpt carol@example.org "$T/empty-add.eml"
+status "quarantine add, an empty file" 65
+expect "quarantine add, an empty file: not added" \
+    "empty-add.eml: not mail: empty; not added" "$T/err"
+# shellcheck disable=SC2086
+run $Q2 quarantine add "$MSG"
+status "quarantine add without --rcpt" 64
+# shellcheck disable=SC2086
+run $Q2 quarantine add --rcpt carol@example.org /nonexistent
+status "quarantine add, a missing file" 66
+# shellcheck disable=SC2086
+run $Q2 quarantine list
+if [ "$(grep -c '^[0-9a-f]\{32\} ' "$T/out")" -eq 2 ]; then
+	ok "quarantine add: two entries, no more"
+else bad "quarantine add: $(grep -c '^[0-9a-f]\{32\} ' "$T/out") entries, want 2"; fi
 
 rm -rf "$T/q"
 run quarantine list
@@ -252,6 +396,159 @@ expect "scan a missing file: named" "vigilctl scan: /nonexistent: No such file" 
 expect "scan a missing file: the others scanned" "spam-headers.eml: " "$T/out"
 "$CTL" -c "$T/vigil.conf" -o Checks=headers scan - <"$MSG" >"$T/out" 2>&1
 expect "scan -: stdin" "^-: " "$T/out"
+# rules test reads them the same way.
+run rules test --batch "$T/msgs" "$T/two.mbox"
+status "rules test --batch a folder and an mbox" 0
+expect "rules test --batch a folder: its messages" \
+    "^$T/msgs/spam-headers.eml: .*DEAR_FRIEND" "$T/out"
+expect "rules test --batch an mbox: its second message" \
+    "^$T/two.mbox#2: .*DEAR_FRIEND" "$T/out"
+expect "rules test --batch an mbox: its first message" "^$T/two.mbox#1:" "$T/out"
+"$CTL" -c "$T/vigil.conf" rules test - DEAR_FRIEND <"$MSG" >"$T/out" 2>"$T/err"
+rc=$?
+status "rules test - RULE: stdin" 0
+expect "rules test -: stdin" "^-: [0-9]+ rules hit" "$T/out"
+run rules test /nonexistent DEAR_FRIEND
+status "rules test a missing file" 66
+expect "rules test a missing file: named" "/nonexistent: No such file" "$T/err"
+
+# --- scan --check answers as spamc -c does: 1 for spam, 0 for ham ---
+run -o Checks=headers,rules scan --check "$MSG"
+status "scan --check, spam" 1
+expect "scan --check: score/required and the action" \
+    "^$MSG: [0-9.]+/5\.0 (tag|quarantine|reject)$" "$T/out"
+run -o Checks=headers,rules scan --check "$HAM"
+status "scan --check, ham" 0
+expect "scan --check, ham: accept" "^$HAM: [0-9.]+/5\.0 accept$" "$T/out"
+run -o Checks=headers,rules scan --check "$HAM" "$MSG"
+status "scan --check, ham and spam" 1
+run -o Checks=headers,rules scan "$MSG"
+status "scan without --check, spam" 0
+run scan --check --json "$MSG"
+status "scan --check --json" 64
+
+# --- scan --headers (-t): the message as delivered, as spamassassin -t ---
+{ printf 'X-Spam-Status: No, score=-100\nX-Spam-Flag: NO\nX-Virus-Scanned: clean\n'
+  cat "$MSG"; } >"$T/forged.eml"
+run -o Checks=headers,rules -o "RewriteSubject=[SPAM] %s" scan -t "$T/forged.eml"
+status "scan -t" 0
+for h in "X-Spam-Status: No" "X-Spam-Flag: NO" "X-Virus-Scanned"; do
+	refute "scan -t: the sender's $h removed" "^$h" "$T/out"
+done
+expect "scan -t: X-Spam-Flag" "^X-Spam-Flag: YES$" "$T/out"
+expect "scan -t: X-Spam-Score" "^X-Spam-Score: [0-9]+\.[0-9]$" "$T/out"
+expect "scan -t: X-Spam-Status, SpamAssassin's form" \
+    "^X-Spam-Status: Yes, score=[0-9.]+ required=5\.0 .*tests=.*DEAR_FRIEND" "$T/out"
+expect "scan -t: the subject rewritten" \
+    "^Subject: \[SPAM\] YOU HAVE WON" "$T/out"
+expect "scan -t: the body" "^<a href=\"http://claim-prize" "$T/out"
+# Our headers close the header: after the message's own, before the body.
+awk '/^$/ { exit } { print }' "$T/out" | tail -n 1 >"$T/last"
+expect "scan -t: X-Spam-Status ends the header" "^X-Spam-Status: " "$T/last"
+if [ "$(grep -c '^Subject:' "$T/out")" -eq 1 ]; then ok "scan -t: one Subject"
+else bad "scan -t: $(grep -c '^Subject:' "$T/out") Subject fields"; fi
+run -o Checks=headers,rules scan --headers "$HAM"
+expect "scan --headers, ham: X-Spam-Status: No" "^X-Spam-Status: No, score=" "$T/out"
+refute "scan --headers, ham: no X-Spam-Flag" "^X-Spam-Flag" "$T/out"
+sed '1,/^$/d' "$T/out" >"$T/body.out"
+sed '1,/^$/d' "$HAM" >"$T/body.in"
+if cmp -s "$T/body.in" "$T/body.out"; then ok "scan --headers: the body as it was"
+else bad "scan --headers: the body changed"; fi
+run -o Checks=headers,rules -o QuarantineScore=10 scan -t "$MSG"
+status "scan -t, a message the milter quarantines" 0
+expect "scan -t, quarantined: said on stderr" \
+    "spam-headers.eml: quarantine: the milter would not deliver it" "$T/err"
+run scan -t --json "$MSG"
+status "scan -t --json" 64
+
+# --- scan explains: describe texts, metas and negated rules ---
+mkdir "$T/explain"
+cat >"$T/explain/x.rules" <<'RULES'
+header   NEG_SUBJ  Subject !~ /meeting/
+describe NEG_SUBJ  Subject does not mention a meeting
+score    NEG_SUBJ  0.5
+body     __SUB_A   /Dear friend/
+body     __SUB_B   /no such words/
+meta     META_AB   __SUB_A || __SUB_B
+describe META_AB   Either phrase
+score    META_AB   1.0
+RULES
+run -o "RulesDir=$T/explain" -o Checks=rules scan "$MSG"
+expect "scan: a negated rule says what did not match" \
+    "^ +0\.5 NEG_SUBJ +Subject does not match /meeting/$" "$T/out"
+expect "scan: a meta rule, its expression and the sub-rules that hit" \
+    "^ +1\.0 META_AB +meta __SUB_A \|\| __SUB_B; hit: __SUB_A$" "$T/out"
+refute "scan: describe texts only with --explain" "describe:" "$T/out"
+run -o "RulesDir=$T/explain" -o Checks=rules scan --explain "$MSG"
+expect "scan --explain: describe text" \
+    "^ +describe: Subject does not mention a meeting$" "$T/out"
+expect "scan --explain: the meta's expression" "^ +meta: __SUB_A \|\| __SUB_B$" "$T/out"
+expect "scan --explain: the sub-rule that hit, where, on what" \
+    "^ +__SUB_A +hit: body: \"Dear friend\"$" "$T/out"
+expect "scan --explain: the sub-rule that did not" "^ +__SUB_B +no hit$" "$T/out"
+
+# --- A message the content checks skip says why ---
+run -o Checks=headers,rules scan --ip 127.0.0.1 "$MSG"
+expect "scan, trusted client: why not scanned" \
+    "^  content checks skipped: trusted client 127\.0\.0\.1 \(TrustedNetworks" "$T/out"
+run -o Checks=headers,rules scan --ip 192.0.2.9 --auth bob "$MSG"
+expect "scan, SMTP AUTH: why not scanned" \
+    "^  content checks skipped: authenticated sender \(SMTP AUTH bob" "$T/out"
+run -o Checks=headers,rules scan --ip 192.0.2.9 --auth bob --json "$MSG"
+expect "scan --json, SMTP AUTH: skipped" '"skipped":"authenticated sender' "$T/out"
+{ cat "$MSG"; i=0; while [ $i -lt 40 ]; do
+	echo "padding padding padding padding padding padding padding padding"
+	i=$((i + 1)); done; } >"$T/big.eml"
+run -o Checks=headers,rules -o MaxScanSize=1024 -o OversizeAction=accept \
+    scan --ip 192.0.2.9 "$T/big.eml"
+expect "scan, over MaxScanSize: why not scanned" \
+    "^  content checks skipped: over MaxScanSize \(1024 bytes; OversizeAction accept\)" "$T/out"
+run -o Checks=headers,rules scan --ip 192.0.2.9 "$MSG"
+refute "scan, scanned: no skip line" "content checks skipped" "$T/out"
+run -o Checks=headers,rules scan --ip 192.0.2.9 --json "$MSG"
+expect "scan --json, scanned: skipped null" '"skipped":null' "$T/out"
+
+# --- Junk input is reported as such: never scanned, never learned ---
+mkdir "$T/junk"
+: >"$T/junk/empty.eml"
+printf '\n \n\n' >"$T/junk/blank.eml"
+printf 'GIF89a\001\000\001\000\000\000\000!\371\004' >"$T/junk/image.eml"
+printf 'Checks headers\nLogLevel warn\n' >"$T/junk/vigil.conf"
+run -o Checks=headers,rules scan "$T/junk" "$MSG"
+status "scan junk and a message" 65
+for f in empty blank image vigil.conf; do
+	refute "scan junk: $f not scored" "^$T/junk/$f.*(score=|accept|tag)" \
+	    "$T/out"
+done
+expect "scan junk: empty, said so" "$T/junk/empty.eml: not mail: empty" "$T/err"
+expect "scan junk: blank, said so" "$T/junk/blank.eml: not mail: blank" "$T/err"
+expect "scan junk: binary, said so" "$T/junk/image.eml: not mail: binary" "$T/err"
+expect "scan junk: no header, said so" \
+    "$T/junk/vigil.conf: not mail: no header field at the start" "$T/err"
+expect "scan junk: the message beside it is scanned" \
+    "^$MSG: [a-z]+ score=" "$T/out"
+run -o Checks=headers,rules scan --json "$T/junk/empty.eml"
+status "scan --json, an empty file" 65
+if [ -s "$T/out" ]; then bad "scan --json, an empty file: no object"
+else ok "scan --json, an empty file: no object"; fi
+run -o "BayesDir=$T/bayes" bayes learn --spam "$T/junk" "$MSG"
+status "bayes learn junk and a message" 65
+expect "bayes learn: only the message learned" \
+    ": 1 messages as spam: 1 learned" "$T/out"
+expect "bayes learn: the empty file, not learned" \
+    "$T/junk/empty.eml: not learned: not mail: empty" "$T/err"
+expect "bayes learn: the binary file, not learned" \
+    "$T/junk/image.eml: not learned: not mail: binary" "$T/err"
+run -o "BayesDir=$T/bayes" bayes stats
+expect "bayes stats: one spam learned" "^spam messages: 1$" "$T/out"
+# A path that is missing is 66 for bayes too, as for scan and rules.
+run -o "BayesDir=$T/bayes" bayes learn --ham /nonexistent "$HAM"
+status "bayes learn, a missing path" 66
+expect "bayes learn, a missing path: named" "/nonexistent: No such file" "$T/err"
+expect "bayes learn, a missing path: the rest learned" \
+    ": 1 messages as ham: 1 learned" "$T/out"
+run -o "BayesDir=$T/bayes" bayes classify /nonexistent
+status "bayes classify, a missing path" 66
 
 # --- Help: --help everywhere, -h where it means nothing else; stdout, 0 ---
 for cmd in "--help" "-h" "scan --help" "scan -h" "rules --help" "rules -h" \
@@ -269,6 +566,27 @@ run -h
 expect "-h lists rules list" "rules .*list \[PATH" "$T/out"
 expect "-h lists rules test --batch" "test --batch" "$T/out"
 expect "-h lists the exit codes" "exit status: 0 ok" "$T/out"
+# "help COMMAND" is "COMMAND --help", for every command -h lists.
+"$CTL" -h | sed -n '/^commands:/,/^exit status/s/^  \([a-z]\{1,\}\) .*/\1/p' |
+    sort -u >"$T/cmds"
+[ "$(wc -l <"$T/cmds")" -ge 10 ] && ok "-h lists the commands" ||
+    bad "-h lists $(wc -l <"$T/cmds") commands"
+while read -r cmd; do
+	run "$cmd" --help
+	cp "$T/out" "$T/want"
+	run help "$cmd"
+	status "vigilctl help $cmd" 0
+	if [ -s "$T/out" ] && cmp -s "$T/out" "$T/want" && [ ! -s "$T/err" ]
+	then ok "vigilctl help $cmd: the same as $cmd --help"
+	else bad "vigilctl help $cmd: not $cmd --help"; diff "$T/want" "$T/out" |
+	    sed 's/^/#   /'; fi
+done <"$T/cmds"
+run help
+status "vigilctl help" 0
+expect "vigilctl help: the command list" "^commands:" "$T/out"
+run help no-such-command
+status "vigilctl help no-such-command" 64
+expect "help no-such-command: says so" "unknown command \"no-such-command\"" "$T/err"
 run --version
 status "vigilctl --version" 0
 run --bogus

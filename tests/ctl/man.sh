@@ -67,5 +67,37 @@ while read -r o; do
 	}
 done <"$T/opts"
 [ "$n" -eq 0 ] && ok "vigil.conf.5 lists all $(wc -l <"$T/opts") options"
+# vigilctl(8) documents what `vigilctl help` lists: each command, each
+# long option of each command's help, each exit status.
+CTL=$top_builddir/filter/vigilctl
+M=$top_builddir/doc/vigilctl.8
+"$CTL" -h | sed -n '/^commands:/,/^exit status/s/^  \([a-z]\{1,\}\) .*/\1/p' |
+    sort -u >"$T/cmds"
+if [ "$(wc -l <"$T/cmds")" -ge 10 ]; then ok "vigilctl -h: $(wc -l <"$T/cmds") commands"
+else bad "vigilctl -h: $(wc -l <"$T/cmds") commands"; fi
+n=0
+nopt=0
+while read -r cmd; do
+	grep -q "^\.It Cm $cmd\( \|$\)" "$M" || {
+		bad "vigilctl.8 lacks the command $cmd"
+		n=$((n + 1))
+	}
+	for opt in $("$CTL" help "$cmd" | grep -o -- '--[a-z][a-z0-9-]*' |
+	    sort -u); do
+		nopt=$((nopt + 1))
+		grep -q -- "\\\\${opt#-}\([^a-z0-9-]\|$\)" "$M" || {
+			bad "vigilctl.8 lacks $cmd $opt"
+			n=$((n + 1))
+		}
+	done
+done <"$T/cmds"
+[ "$n" -eq 0 ] && ok "vigilctl.8 documents every command and its $nopt options"
+sed -n '/^\.Sh EXIT STATUS/,/^\.Sh /p' "$M" >"$T/exit"
+for code in 0 1 64 65 66 69 78; do
+	if grep -q "\(^\|[^0-9]\)$code[^0-9]" "$T/exit" &&
+	    "$CTL" -h | sed -n '/^exit status/,$p' | grep -q "\(^\|[^0-9]\)$code[^0-9]"
+	then ok "exit status $code: in vigilctl.8 and vigilctl -h"
+	else bad "exit status $code: not in both vigilctl.8 and vigilctl -h"; fi
+done
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
