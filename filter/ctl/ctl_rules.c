@@ -254,6 +254,46 @@ print_missing_evals(const struct rules_set *set)
 	g_hash_table_destroy(by_fn);
 }
 
+static void
+count_gated(const char *name, const char *plugin, void *data)
+{
+	GHashTable *by_plugin = data;
+
+	(void)name;
+	g_hash_table_replace(by_plugin, g_strdup(plugin), GSIZE_TO_POINTER(
+	    GPOINTER_TO_SIZE(g_hash_table_lookup(by_plugin, plugin)) + 1));
+}
+
+/* "N rules not loaded, in blocks of plugins vigil does not provide:
+ * PLUGIN (N), ...", most rules first; returns N. */
+static size_t
+print_gated(const struct rules_set *set)
+{
+	GHashTable *by_plugin = g_hash_table_new_full(g_str_hash,
+	    g_str_equal, g_free, NULL);
+	GList *keys, *l;
+	size_t total = 0;
+
+	rules_gated_each(set, count_gated, by_plugin);
+	if (g_hash_table_size(by_plugin) > 0) {
+		keys = g_list_sort_with_data(g_hash_table_get_keys(by_plugin),
+		    by_count, by_plugin);
+		for (l = keys; l != NULL; l = l->next)
+			total += GPOINTER_TO_SIZE(g_hash_table_lookup(by_plugin,
+			    l->data));
+		printf("%zu rules not loaded, in blocks of plugins vigil does "
+		    "not provide (ifplugin false):", total);
+		for (l = keys; l != NULL; l = l->next)
+			printf("%s %s (%zu)", l == keys ? "" : ",",
+			    (const char *)l->data, GPOINTER_TO_SIZE(
+			    g_hash_table_lookup(by_plugin, l->data)));
+		putchar('\n');
+		g_list_free(keys);
+	}
+	g_hash_table_destroy(by_plugin);
+	return total;
+}
+
 static int
 rules_lint(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -264,6 +304,7 @@ rules_lint(const struct ctl_opts *o, int argc, char **argv)
 	struct rules_set *set;
 	struct rules_counts c;
 	char *dir = NULL, *local = NULL;
+	size_t gated;
 	bool stress = true;
 	size_t nerr, nwarn;
 	int i = 1;
@@ -298,11 +339,16 @@ rules_lint(const struct ctl_opts *o, int argc, char **argv)
 	rules_compile(set, stress, &diag);
 	rules_get_counts(set, &c);
 	print_missing_evals(set);
+	gated = print_gated(set);
 	/* The loader's counts, as lint printed them. */
 	nerr = c.errors + lc.nerrors + lc.promoted - lc.demoted;
 	nwarn = c.warnings - lc.promoted + lc.demoted;
 	printf("%zu rules loaded, %zu skipped, %zu errors, %zu warnings",
 	    c.loaded, c.skipped, nerr, nwarn);
+	if (c.disabled > 0)
+		printf("; %zu scored 0 (off)", c.disabled);
+	if (gated > 0)
+		printf("; %zu in blocks of plugins not provided", gated);
 	if (c.unread > 0)
 		printf("; %zu lines of directives not read", c.unread);
 	if (lc.warn_only && lc.demoted > 0)

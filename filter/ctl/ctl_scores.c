@@ -23,11 +23,16 @@
  * Two models, SpamAssassin's score sets: with Bayes (set 2, the
  * `score NAME a b c d` line's third and fourth values) and without it
  * (first and second), the one a fresh install uses before Bayes has
- * learned enough.  That set's threshold aims at half the false positives
- * of the other (--fp-target-untrained): on a fresh install the rules
- * alone decide, with no site Bayes to pull a commercial-looking ham back,
- * and a threshold placed at exactly the target on held-out mail exceeds
- * it on about half of the new mail it meets.
+ * learned enough.  On a fresh install the rules alone decide, with no
+ * site Bayes to pull a commercial-looking ham back, so that set is fitted
+ * for fewer false positives: its threshold sits above every held-out ham
+ * (--fp-target-untrained, default 0), and each ham weighs more than a
+ * spam in its fit (--ham-weight-untrained, chosen with lambda on the
+ * folds), as SpamAssassin's perceptron prefers ham.  A fit with every
+ * message weighed alike spends its weights on the bulk of the mail, far
+ * from the threshold; the weighed one spends them on keeping the
+ * spam-like ham down, which is where a fresh install's false positives
+ * come from.
  */
 #include "config.h"
 
@@ -357,8 +362,33 @@ struct model {
 	double		 scale;		/* points per unit of margin */
 	double		 base;		/* Bayes: points at no confidence */
 	double		 lambda;
+	double		 ham_weight;	/* each ham's weight in the fit */
 	unsigned	 cv_fp, cv_fn;	/* at the threshold, held out */
+	unsigned	 cv_sel;	/* what the grid minimises */
 };
+
+/*
+ * The grid's criterion: the held-out spam let through summed over the
+ * threshold at the target and the next SEL_RANKS - 1 ham above it, not
+ * at the target alone.  At a target of one or no ham in two thousand,
+ * which model lets fewest spam through turns on where a single ham
+ * falls; the sum weighs the whole low false-positive end of the ranking.
+ */
+#define SEL_RANKS	5
+
+/* Each ham row weighs w, each spam 1: x->cost, allocated once. */
+static void
+set_ham_weight(struct lr_data *x, double w)
+{
+	double	*c = (double *)x->cost;
+
+	if (c == NULL) {
+		c = g_new(double, x->n + 1);
+		x->cost = c;
+	}
+	for (size_t i = 0; i < x->n; i++)
+		c[i] = x->y[i] < 0.5 ? w : 1.0;
+}
 
 /* The rows: every finding seen at least min_hits times, then (with
  * Bayes) the shares of its logit at the anchors. */
@@ -403,6 +433,7 @@ build_rows(const struct learn *l, const uint32_t *feat_of, size_t nfeat,
 	x->val = val;
 	x->y = y;
 	x->cost = NULL;
+	set_ham_weight(x, 1.0);
 }
 
 static void
@@ -412,6 +443,7 @@ free_rows(struct lr_data *x)
 	g_free((void *)x->idx);
 	g_free((void *)x->val);
 	g_free((void *)x->y);
+	g_free((void *)x->cost);
 }
 
 static int
@@ -471,6 +503,11 @@ cross_validate(const struct learn *l, const struct lr_data *x, double lambda,
 		else if (x->y[i] > 0.5 && !says_spam)
 			mo->cv_fn++;
 	}
+	mo->cv_sel = 0;
+	for (size_t k = allowed; k < allowed + SEL_RANKS && k < nham; k++)
+		for (size_t i = 0; i < n; i++)
+			if (x->y[i] > 0.5 && z[i] <= hz[k])
+				mo->cv_sel++;
 	mo->lambda = lambda;
 	g_free(use);
 	g_free(z);
@@ -480,39 +517,48 @@ cross_validate(const struct learn *l, const struct lr_data *x, double lambda,
 }
 
 /*
- * The model: lambda as given, or (lambda 0) the one of a small grid with
- * the fewest held-out false negatives at the target (a tie goes to the
- * larger, the simpler model); then the fit on everything and the scale
- * that makes the threshold TagScore.
+ * The model: lambda and the ham weight as given, or (0) those of a small
+ * grid with the fewest held-out false negatives near the target (cv_sel;
+ * a tie goes
+ * to the larger lambda, the simpler model, and the smaller ham weight);
+ * then the fit on everything and the scale that makes the threshold
+ * TagScore.
  */
 static int
-fit_model(const struct learn *l, const struct lr_data *x, double lambda,
-    double fp_target, double tag_score, struct model *mo)
+fit_model(const struct learn *l, struct lr_data *x, double lambda,
+    double ham_weight, double fp_target, double tag_score, struct model *mo)
 {
 	static const double grid[] = { 10, 3, 1, 0.3, 0.1 };
+	static const double hw_grid[] = { 1, 3, 10, 30 };
 	size_t	 n = x->n;
+	size_t	 nl = lambda > 0 ? 1 : G_N_ELEMENTS(grid);
+	size_t	 nw = ham_weight > 0 ? 1 : G_N_ELEMENTS(hw_grid);
 	double	*hz = g_new(double, n + 1);
+	struct model best = { 0 };
 	int	 rc = 0;
 
-	if (lambda > 0)
-		rc = cross_validate(l, x, lambda, fp_target, mo);
-	else {
-		struct model best = { 0 };
+	for (size_t h = 0; h < nw && rc == 0; h++) {
+		double	 hw = ham_weight > 0 ? ham_weight : hw_grid[h];
 
-		for (size_t g = 0; g < G_N_ELEMENTS(grid) && rc == 0; g++) {
+		set_ham_weight(x, hw);
+		for (size_t g = 0; g < nl && rc == 0; g++) {
 			struct model t = *mo;
 
-			rc = cross_validate(l, x, grid[g], fp_target, &t);
+			rc = cross_validate(l, x, lambda > 0 ? lambda :
+			    grid[g], fp_target, &t);
+			t.ham_weight = hw;
 			if (scores_verbose)
 				fprintf(stderr, "vigilctl scores: %s Bayes, "
-				    "lambda %g: held out FP %u FN %u\n",
-				    mo->with_bayes ? "with" : "without", grid[g],
-				    t.cv_fp, t.cv_fn);
-			if (g == 0 || t.cv_fn < best.cv_fn)
+				    "lambda %g, ham weight %g: held out FP %u "
+				    "FN %u (sum %u)\n", mo->with_bayes ? "with" :
+				    "without", t.lambda, hw, t.cv_fp, t.cv_fn,
+				    t.cv_sel);
+			if ((h == 0 && g == 0) || t.cv_sel < best.cv_sel)
 				best = t;
 		}
-		*mo = best;
 	}
+	*mo = best;
+	set_ham_weight(x, mo->ham_weight);
 	lambda = mo->lambda;
 	mo->d = x->d;
 	mo->w = g_new(double, x->d + 1);
@@ -611,12 +657,12 @@ write_scores(FILE *out, const struct learn *l, const char *const *feat,
 	fprintf(out, "# Scores learned by `vigilctl scores learn` on %s.\n"
 	    "# Corpus: %zu spam, %zu ham (%s); %llu duplicates skipped.\n"
 	    "# Model: logistic regression, L2 lambda %g (with Bayes) and %g "
-	    "(without),\n# %u folds, findings seen in at least %u messages; "
-	    "Bayes left-one-out.\n# Threshold: TagScore at %.3g %% of "
-	    "held-out ham (%.3g %% without Bayes).\n",
+	    "(without,\n# each ham weighing %g spam), %u folds, findings seen "
+	    "in at least %u messages;\n# Bayes left-one-out.\n# Threshold: "
+	    "TagScore at %.3g %% of held-out ham (%.3g %% without Bayes).\n",
 	    date, nspam, nham, sources, (unsigned long long)l->ndup,
-	    bayes->lambda, plain->lambda, l->folds, min_hits,
-	    fp_target * 100, fp_untrained * 100);
+	    bayes->lambda, plain->lambda, plain->ham_weight, l->folds,
+	    min_hits, fp_target * 100, fp_untrained * 100);
 	fprintf(out, "# Held out, with Bayes:    FP %.2f %% (%u), FN %.2f %% "
 	    "(%u)\n", nham ? 100.0 * bayes->cv_fp / nham : 0, bayes->cv_fp,
 	    nspam ? 100.0 * bayes->cv_fn / nspam : 0, bayes->cv_fn);
@@ -661,7 +707,8 @@ usage_learn(FILE *f)
 	fprintf(f, "usage: vigilctl scores learn [--spam PATH]... [--ham PATH]... "
 	    "[--spam-list FILE]... [--ham-list FILE]...\n"
 	    "        [--fp-target PCT] [--fp-target-untrained PCT] "
-	    "[--lambda L|auto] [--folds K]\n        [--min-hits N] "
+	    "[--lambda L|auto] [--ham-weight-untrained W|auto]\n"
+	    "        [--folds K] [--min-hits N] "
 	    "[--source TEXT] [--from-quarantine] [--verbose] [-o OUT]\n"
 	    "  PATH: a message, folder, Maildir or mbox; FILE: one path a "
 	    "line.\n"
@@ -692,6 +739,7 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		{ "fp-target", required_argument, NULL, 'f' },
 		{ "fp-target-untrained", required_argument, NULL, 'u' },
 		{ "lambda", required_argument, NULL, 'l' },
+		{ "ham-weight-untrained", required_argument, NULL, 'w' },
 		{ "folds", required_argument, NULL, 'k' },
 		{ "min-hits", required_argument, NULL, 'm' },
 		{ "output", required_argument, NULL, 'o' },
@@ -703,7 +751,8 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 	struct ctl_opts o = *o0;
 	struct learn l = { .folds = 10 };
 	double	 fp_target = 0.001, lambda = 0.0;	/* 0: chosen */
-	double	 fp_untrained = -1;	/* < 0: half of fp_target */
+	double	 fp_untrained = 0;	/* above every held-out ham */
+	double	 ham_weight = 0;	/* untrained set's; 0: chosen */
 	unsigned min_hits = 3;
 	const char *out_path = NULL, *source = NULL;
 	/* "sPATH", "HLIST", "Q": where the mail comes from, and its class */
@@ -747,6 +796,16 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 			    !(lambda > 0 && lambda < 1e6))) {
 				fprintf(stderr, "vigilctl scores: --lambda: a "
 				    "positive number or auto\n");
+				return usage_free(srcs, desc);
+			}
+			break;
+		case 'w':
+			ham_weight = strcmp(optarg, "auto") == 0 ? 0.0 :
+			    strtod(optarg, &end);
+			if (ham_weight != 0.0 && (*end != '\0' ||
+			    !(ham_weight >= 1 && ham_weight <= 1000))) {
+				fprintf(stderr, "vigilctl scores: "
+				    "--ham-weight-untrained: 1 to 1000 or auto\n");
 				return usage_free(srcs, desc);
 			}
 			break;
@@ -895,10 +954,9 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		bayes_loo(&l);
 		build_rows(&l, feat_of, nfeat, false, &xp);
 		build_rows(&l, feat_of, nfeat, true, &xb);
-		if (fp_untrained < 0)
-			fp_untrained = fp_target / 2;
-		if (fit_model(&l, &xp, lambda, fp_untrained, tag, &mp) < 0 ||
-		    fit_model(&l, &xb, lambda, fp_target, tag, &mb) < 0)
+		if (fit_model(&l, &xp, lambda, ham_weight, fp_untrained, tag,
+		    &mp) < 0 ||
+		    fit_model(&l, &xb, lambda, 1.0, fp_target, tag, &mb) < 0)
 			rc = EX_SOFTWARE;
 		else {
 			FILE	*out = out_path != NULL ? fopen(out_path, "w") :

@@ -173,6 +173,7 @@ int		 rules_compile(struct rules_set *, bool stress,
 struct rules_counts {
 	size_t	loaded;		/* rules that will run */
 	size_t	skipped;	/* rules not run: eval tests, bad or too large */
+	size_t	disabled;	/* rules scored 0: off, as in SpamAssassin */
 	size_t	unread;		/* lines of directives vigil does not read */
 	size_t	errors;
 	size_t	warnings;
@@ -181,6 +182,11 @@ struct rules_counts {
 /* Each rule skipped and why ("eval:FN is not implemented", ...). */
 void		 rules_skipped_each(const struct rules_set *,
 		    void (*fn)(const char *name, const char *why, void *),
+		    void *data);
+/* Lint: each rule defined only in a block of a plugin vigil does not
+ * provide (`ifplugin` false), and the plugin's short name. */
+void		 rules_gated_each(const struct rules_set *,
+		    void (*fn)(const char *name, const char *plugin, void *),
 		    void *data);
 void		 rules_get_counts(const struct rules_set *,
 		    struct rules_counts *);

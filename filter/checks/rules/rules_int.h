@@ -38,6 +38,9 @@ struct rules_set {
 	 * names rules are given inside false if/ifplugin blocks. */
 	GHashTable	*score_where;	/* name -> struct rules_where */
 	GHashTable	*inactive;	/* names */
+	/* Lint: rule names defined in a block of a plugin vigil does not
+	 * provide, and that plugin (Plugin::NAME's NAME). */
+	GHashTable	*gated;
 	GStringChunk	*strings;	/* file names */
 	/* ReplaceTags */
 	GHashTable	*replace_tag, *replace_pre, *replace_inter,

@@ -263,6 +263,8 @@ struct pfile {
 	/* if/ifplugin nesting: is each level active? */
 	bool			 active[64];
 	bool			 was_active[64];
+	/* the plugin of a false `ifplugin` level, else NULL */
+	const char		*plugin[64];
 	int			 depth;
 	/* unsupported directives: first line and count, warned at the end */
 	GHashTable		*unsupported;
@@ -1013,6 +1015,13 @@ directive(struct pfile *pf, char *s, const char *line)
 		}
 		pf->active[pf->depth] = v;
 		pf->was_active[pf->depth] = v;
+		pf->plugin[pf->depth] = NULL;
+		if (kw[2] == 'p' && !v) {
+			const char *p = strrchr(s, ':');
+
+			pf->plugin[pf->depth] = g_string_chunk_insert(
+			    set->strings, p != NULL ? p + 1 : s);
+		}
 		pf->depth++;
 		return;
 	}
@@ -1038,9 +1047,22 @@ directive(struct pfile *pf, char *s, const char *line)
 		/* Lint: scores elsewhere may name the rules of a block that
 		 * is off; those are not undefined. */
 		if (pf->diag != NULL && pf->diag->is_strict &&
-		    (in_list(dns_rule_directives, kw) || is_rule_directive(kw)))
-			g_hash_table_add(set->inactive,
-			    g_strdup(next_word(&s)));
+		    (in_list(dns_rule_directives, kw) ||
+		    is_rule_directive(kw))) {
+			const char *rname = next_word(&s), *plugin = NULL;
+
+			/* The innermost level that is off says why. */
+			for (int i = pf->depth - 1; i >= 0; i--)
+				if (!pf->active[i]) {
+					plugin = pf->plugin[i];
+					break;
+				}
+			if (plugin != NULL && !g_hash_table_contains(
+			    set->gated, rname))
+				g_hash_table_insert(set->gated, g_strdup(rname),
+				    g_strdup(plugin));
+			g_hash_table_add(set->inactive, g_strdup(rname));
+		}
 		return;
 	}
 

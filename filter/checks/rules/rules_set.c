@@ -38,6 +38,8 @@ rules_set_new(const struct rules_limits *lim)
 	    g_free, g_free);
 	set->inactive = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	    NULL);
+	set->gated = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    g_free);
 	set->strings = g_string_chunk_new(4096);
 	set->replace_tag = g_hash_table_new_full(g_str_hash, g_str_equal,
 	    g_free, g_free);
@@ -107,6 +109,7 @@ rules_set_free(struct rules_set **setp)
 	g_hash_table_destroy(set->attrs);
 	g_hash_table_destroy(set->score_where);
 	g_hash_table_destroy(set->inactive);
+	g_hash_table_destroy(set->gated);
 	g_string_chunk_free(set->strings);
 	g_hash_table_destroy(set->replace_tag);
 	g_hash_table_destroy(set->replace_pre);
@@ -736,12 +739,35 @@ rules_skipped_each(const struct rules_set *set,
 }
 
 void
+rules_gated_each(const struct rules_set *set,
+    void (*fn)(const char *name, const char *plugin, void *), void *data)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, set->gated);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		if (!g_hash_table_contains(set->by_name, k) &&
+		    !g_hash_table_contains(set->skipped, k) &&
+		    !dnsbl_rules_has(set->dnsbl, k))
+			fn(k, v, data);
+}
+
+void
 rules_get_counts(const struct rules_set *set, struct rules_counts *c)
 {
 	memset(c, 0, sizeof(*c));
 	for (size_t i = 0; i < set->norder; i++) {
 		c->loaded++;
 		c->by_type[set->order[i]->type]++;
+	}
+	for (guint i = 0; i < set->rules->len; i++) {
+		const struct rule *r = set->rules->pdata[i];
+
+		if (!r->is_enabled && r->score == 0 && (r->type == RULE_META ?
+		    r->meta != NULL : r->rx != NULL || r->is_exists ||
+		    r->evalfn != NULL))
+			c->disabled++;
 	}
 	c->skipped = set->nskipped;
 	c->unread = set->nunread;
