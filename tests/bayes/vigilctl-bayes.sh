@@ -168,5 +168,44 @@ expect "unreadable path: named" "no-such-file: No such file" "$T/out"
 expect "unreadable path: the rest learned" "1 messages as spam: 1 learned" "$T/out"
 [ $rc -eq 66 ] && ok "unreadable path: exit 66" || bad "unreadable path: exit $rc"
 
+# --- Root learning into the daemon's state folder leaves the store the
+# daemon's: a store made by root inside a folder another user owns is that
+# user's (folder and both files), so the daemon (UserID) can still write it.
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	mkdir "$T/state"
+	chown nobody "$T/state"
+	chmod 755 "$T"
+	"$CTL" -c "$T/vigil.conf" -o "BayesDir=$T/state/bayes" bayes learn \
+	    --spam "$C/unseen-spam.eml" > "$T/out" 2>&1
+	owners=$(stat -c %U "$T/state/bayes" "$T/state/bayes/data.mdb" \
+	    "$T/state/bayes/lock.mdb" 2>&1 | tr '\n' ' ')
+	if [ "$owners" = "nobody nobody nobody " ]; then
+		ok "root's store in nobody's folder is nobody's ($owners)"
+	else
+		bad "root's store in nobody's folder is nobody's ($owners)"
+		sed 's/^/#   /' "$T/out"
+	fi
+	# The daemon's user can write it: learning as nobody works.
+	if command -v setpriv >/dev/null 2>&1 &&
+	    setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    "$CTL" -c "$T/vigil.conf" -o "BayesDir=$T/state/bayes" bayes learn \
+	    --ham "$C/unseen-spam.eml" > "$T/out" 2>&1; then
+		ok "the store's owner can learn into it after root did"
+	else
+		bad "the store's owner can learn into it after root did"
+		sed 's/^/#   /' "$T/out"
+	fi
+	# A store folder in root's own folder stays root's.
+	"$CTL" -c "$T/vigil.conf" -o "BayesDir=$T/rootstore" bayes learn \
+	    --spam "$C/unseen-spam.eml" > /dev/null 2>&1
+	if [ "$(stat -c %U "$T/rootstore/data.mdb")" = root ]; then
+		ok "a store in root's folder stays root's"
+	else
+		bad "a store in root's folder stays root's"
+	fi
+else
+	echo "# not root or no user nobody: the store owner case is not run"
+fi
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -29,6 +29,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -38,6 +39,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -1104,6 +1106,59 @@ static const struct bayes_store_ops lmdb_ops = {
 	.close = lm_close,
 };
 
+/*
+ * Run as root (vigilctl, or vigil before it drops to UserID), a store
+ * made or first opened here would be root's, and the daemon, running as
+ * its own user, could no longer write it.  A store folder inside a folder
+ * another user owns (the state folder, /var/lib/vigil: the daemon's) is
+ * that user's: the folder and its two files, when root's, are handed to
+ * the state folder's owner.  By descriptor and never through a symlink
+ * or a file with other links, since that folder is the other user's to
+ * change.
+ */
+static void
+lm_give_to_state_owner(const char *real)
+{
+	char	 parent[PATH_MAX];
+	const char *slash = strrchr(real, '/');
+	struct stat pst, st;
+	int	 pfd, dfd;
+
+	if (geteuid() != 0 || slash == NULL || slash == real ||
+	    (size_t)(slash - real) >= sizeof(parent))
+		return;
+	memcpy(parent, real, (size_t)(slash - real));
+	parent[slash - real] = '\0';
+	if ((pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	if (fstat(pfd, &pst) == 0 && pst.st_uid != 0 &&
+	    (dfd = openat(pfd, slash + 1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1) {
+		static const char *const files[] = { "data.mdb", "lock.mdb" };
+
+		if (fstat(dfd, &st) == 0 && st.st_uid == 0 &&
+		    fchown(dfd, pst.st_uid, pst.st_gid) == -1)
+			log_sys(LOG_WARNING, "bayes: %s: give to uid %ld: %s",
+			    real, (long)pst.st_uid, strerror(errno));
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			int fd = openat(dfd, files[i], O_RDONLY | O_NOFOLLOW |
+			    O_NONBLOCK | O_CLOEXEC);
+
+			if (fd == -1)
+				continue;
+			if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+			    st.st_nlink == 1 && st.st_uid == 0 &&
+			    fchown(fd, pst.st_uid, pst.st_gid) == -1)
+				log_sys(LOG_WARNING, "bayes: %s/%s: give to "
+				    "uid %ld: %s", real, files[i],
+				    (long)pst.st_uid, strerror(errno));
+			close(fd);
+		}
+		close(dfd);
+	}
+	close(pfd);
+}
+
 struct bayes_store *
 bayes_lmdb_open(const struct bayes_store_cfg *sc, char **err_r)
 {
@@ -1143,6 +1198,7 @@ bayes_lmdb_open(const struct bayes_store_cfg *sc, char **err_r)
 	}
 	le->refs++;
 	pthread_mutex_unlock(&envs_lock);
+	lm_give_to_state_owner(real);
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->base.where = strdup(real)) == NULL)
 		log_oom(sizeof(*s), "bayes");
