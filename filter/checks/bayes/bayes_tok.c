@@ -76,7 +76,7 @@ struct tokbuf {
 };
 
 /* Names tb->v[tb->n - 1] (just added) with text (arena-owned). */
-static void
+static void __attribute__((cold, noinline))
 tb_name_last(struct tokbuf *tb, char *text)
 {
 	struct tok_namebuf *nb = tb->names;
@@ -141,14 +141,23 @@ tb_word(struct tokbuf *tb, const char *w, size_t len)
 	tb->nring++;
 }
 
-/* A token with no neighbours (does not disturb the OSB ring). */
-static void
+/* Explain mode: names the token tb_single() just added. */
+static void __attribute__((cold, noinline))
+tb_name_single(struct tokbuf *tb, const char *prefix, const char *s,
+    size_t len)
+{
+	tb_name_last(tb, arena_printf(tb->names->a, "%s%s%.*s", prefix,
+	    prefix[0] != '\0' ? ":" : "", (int)len, s));
+}
+
+/* A token with no neighbours (does not disturb the OSB ring).  Inlined,
+ * as it was before it had explain mode's hook. */
+static inline __attribute__((always_inline)) void
 tb_single(struct tokbuf *tb, const char *prefix, const char *s, size_t len)
 {
 	tb_add(tb, bayes_tok_hash(prefix, s, len));
-	if (tb->names != NULL)
-		tb_name_last(tb, arena_printf(tb->names->a, "%s%s%.*s", prefix,
-		    prefix[0] != '\0' ? ":" : "", (int)len, s));
+	if (__builtin_expect(tb->names != NULL, 0))
+		tb_name_single(tb, prefix, s, len);
 }
 
 static void
@@ -170,7 +179,7 @@ tb_singlef(struct tokbuf *tb, const char *fmt, ...)
 	if ((size_t)n >= sizeof(buf))
 		n = sizeof(buf) - 1;
 	tb_add(tb, XXH3_64bits(buf, (size_t)n));
-	if (tb->names != NULL)
+	if (__builtin_expect(tb->names != NULL, 0))
 		tb_name_last(tb, arena_strndup(tb->names->a, buf, (size_t)n));
 }
 
@@ -351,7 +360,9 @@ bayes_tok_words(const char *text, size_t len, word_fn fn, void *arg)
 		word_emit(&w, fn, arg);
 }
 
-static void
+/* Not inlined into tb_word_named_cb(), so that tb_word() is inlined
+ * here, on the milter's path, as when it had this one caller. */
+static void __attribute__((noinline))
 tb_word_cb(void *arg, const char *tok, size_t len)
 {
 	tb_word(arg, tok, len);
@@ -372,7 +383,7 @@ tb_word_named_cb(void *arg, const char *tok, size_t len)
 	size_t	 n0 = tb->n, n1;
 	char	*word = arena_strndup(nb->a, tok, len);
 
-	tb_word(tb, tok, len);
+	tb_word_cb(tb, tok, len);
 	n1 = tb->n;
 	tb->n = n0 + 1;
 	tb_name_last(tb, arena_printf(nb->a, "%s%s%s", pfx, colon, word));
@@ -388,7 +399,7 @@ tb_word_named_cb(void *arg, const char *tok, size_t len)
 }
 
 /* Words of s under prefix, with OSB pairs up to window. */
-static void
+static inline __attribute__((always_inline)) void
 tb_text(struct tokbuf *tb, const char *prefix, const char *s, size_t len,
     int window)
 {
