@@ -6,6 +6,7 @@
  * come from tokenizing the message again (bayes_explain_msg()); the
  * milter never does that.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,20 @@ put_safe(const char *s)
 		else
 			putchar(c);
 	}
+}
+
+/* Whether the Bayes check ran on m (it sets the "bayes" field). */
+static bool
+bayes_ran(struct msg *m)
+{
+	for (size_t i = 0; i < msg_field_count(m); i++) {
+		const char *k, *j;
+
+		msg_field(m, i, &k, &j);
+		if (strcmp(k, "bayes") == 0)
+			return true;
+	}
+	return false;
 }
 
 static void
@@ -61,6 +76,9 @@ ctl_scan_bayes_human(struct msg *m, size_t max)
 		    (unsigned long long)ex.learned_ham);
 		return;
 	}
+	if (!bayes_ran(m))
+		printf("  bayes tokens: the check did not run on this message; "
+		    "what it would have weighed:\n");
 	printf("  bayes tokens: %zu of the message's %zu known to the store "
 	    "(%llu spam, %llu ham learned), P=%.4f, logit %.2f; the "
 	    "strongest, f(w):\n", ex.nknown, ex.ntoks,

@@ -102,6 +102,13 @@ PY
 	then ok "$name: explain --json: bayes_tokens, ham's strongest in order"
 	else bad "$name: explain --json: bayes_tokens"; sed 's/^/#   /' "$out"
 	fi
+	v "$@" scan --explain --ip 127.0.0.1 "$C/unseen-ham.eml" > "$out" 2>&1
+	expect "$name: explain, content checks skipped: Bayes did not run" \
+	    "^  bayes tokens: the check did not run on this message" "$out"
+	v "$@" scan --explain "$C/unseen-ham.eml" > "$out" 2>&1
+	if grep -q "did not run" "$out"; then
+		bad "$name: explain, Bayes ran: not said otherwise"
+	else ok "$name: explain, Bayes ran: not said otherwise"; fi
 	v "$@" scan "$C/unseen-spam.eml" > "$out" 2>&1
 	if grep -q "bayes tokens" "$out"; then
 		bad "$name: no tokens without --explain"
