@@ -13,6 +13,7 @@
 
 #include "json.h"
 #include "checks/auth/auth.h"
+#include "checks/bayes/bayes.h"
 #include "checks/rules/rules.h"
 #include "checks/rules/rules_check.h"
 #include "lib/arena.h"
@@ -198,6 +199,7 @@ put_rule_match(const struct rules_hit *rh)
 }
 
 #define EXPR_SHOWN	60	/* bytes of a meta expression on the hit's line */
+#define BAYES_SHOWN	10	/* --explain: Bayes tokens shown each way */
 
 /*
  * What a hit of the rules check rests on when its detail is empty: a
@@ -300,10 +302,13 @@ print_human(const char *file, struct msg *m, const struct verdict *v, double ms,
 		msg_field(m, i, &k, &j);
 		print_field(k, j);
 	}
+	if (explain)
+		ctl_scan_bayes_human(m, BAYES_SHOWN);
 }
 
 static void
-print_json(const char *file, struct msg *m, const struct verdict *v, double ms)
+print_json(const char *file, struct msg *m, const struct verdict *v, double ms,
+    bool explain)
 {
 	printf("{\"file\":");
 	json_put_string(stdout, file);
@@ -345,6 +350,10 @@ print_json(const char *file, struct msg *m, const struct verdict *v, double ms)
 		json_put_string(stdout, msg_shadow_hit(m, i));
 	}
 	printf("]");
+	if (explain) {
+		printf(",\"bayes_tokens\":");
+		ctl_scan_bayes_json(m, BAYES_SHOWN);
+	}
 	printf(",\"elapsed_ms\":%.3f}\n", ms);
 }
 
@@ -501,7 +510,7 @@ scan_one(void *arg, const char *name, const unsigned char *data, size_t len)
 		printf("%s: %.1f/%.1f %s\n", name, v->score, v->required,
 		    action_name(v->action));
 	} else if (ctx->json)
-		print_json(name, m, v, msg_elapsed_ms(m));
+		print_json(name, m, v, msg_elapsed_ms(m), ctx->explain);
 	else
 		print_human(name, m, v, msg_elapsed_ms(m), ctx->explain);
 	msg_end(&m);
@@ -520,7 +529,9 @@ static const char scan_usage[] =
 	"  --check      as spamc -c: \"PATH: SCORE/REQUIRED ACTION\" a message;\n"
 	"               exit 1 if one is spam (score at or over required)\n"
 	"  --explain    each rule's describe text; a meta rule's expression\n"
-	"               and every sub-rule, hit (where, on what) or not\n"
+	"               and every sub-rule, hit (where, on what) or not;\n"
+	"               Bayes's 10 strongest tokens toward spam and toward\n"
+	"               ham, with f(w) and counts (with --json: bayes_tokens)\n"
 	"  --headers, -t  as spamassassin -t: the message as the milter would\n"
 	"               deliver it, with vigil's headers and subject\n"
 	"  --ip ADDR    the client address the MTA would report\n"

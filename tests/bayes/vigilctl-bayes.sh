@@ -4,8 +4,9 @@
 # private redis-server on 127.0.0.1 (a free port, its own folder).
 # Trains on a seeded synthetic corpus (mkcorpus.py): a Maildir of ham, an
 # mbox of spam, stdin; checks readiness, idempotence, moving, forgetting,
-# the "bayes" field of `vigilctl scan --json`, and that a store that cannot
-# be reached leaves mail scanned with BAYES_UNAVAILABLE.
+# the "bayes" field of `vigilctl scan --json`, the strongest tokens both
+# ways that `scan --explain` shows, and that a store that cannot be
+# reached leaves mail scanned with BAYES_UNAVAILABLE.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -44,6 +45,80 @@ LogLevel	warn
 BayesDir	bayes-db
 CONF
 
+# ordered DESC SIDE FILE: FILE (scan --explain) lists tokens toward SIDE,
+# at least 5 and at most 10, strongest first (f(w) down toward spam, up
+# toward ham).
+ordered() {
+	if awk -v side="$2" '
+	    /^    toward / { in_side = ($0 ~ "^    toward " side ":") ; next }
+	    /^  [^ ]/ { in_side = 0 }
+	    in_side && /^      [01]\.[0-9]+  spam / {
+		f = $1 + 0; n++
+		if (n > 1 && ((side == "spam" && f > last) ||
+		    (side == "ham" && f < last))) bad = 1
+		last = f
+	    }
+	    END { exit !(n >= 5 && n <= 10 && !bad) }' "$3"; then
+		ok "$1"
+	else
+		bad "$1 (tokens toward $2 not 5-10 or out of order:)"
+		sed 's/^/#   /' "$3"
+	fi
+}
+
+# explain_steps -o ... : scan --explain shows Bayes's strongest tokens
+# both ways, as text, with f(w) and counts; never without --explain.
+explain_steps() {
+	v "$@" scan --explain "$C/unseen-spam.eml" > "$out" 2>&1
+	expect "$name: explain: Bayes's tokens, store totals" \
+	    "^  bayes tokens: [0-9]+ of the message's [0-9]+ known to the store \(210 spam, 210 ham learned\), P=0\.9" \
+	    "$out"
+	expect "$name: explain: the sender's domain toward spam, counts" \
+	    "^      1\.0000  spam 210 +ham 0 +hdr  from:dom:spam\.example$" \
+	    "$out"
+	expect "$name: explain: a body word toward spam" \
+	    "^      0\.9[0-9]+  spam [0-9]+ +ham 0 +body [a-z]+$" "$out"
+	ordered "$name: explain: spam's tokens toward spam, strongest first" \
+	    spam "$out"
+	v "$@" scan --explain "$C/unseen-ham.eml" > "$out" 2>&1
+	expect "$name: explain: the sender's domain toward ham" \
+	    "^      0\.0000  spam 0 +ham 210 +hdr  from:dom:example\.org$" \
+	    "$out"
+	ordered "$name: explain: ham's tokens toward ham, strongest first" \
+	    ham "$out"
+	v "$@" scan --explain --json "$C/unseen-ham.eml" > "$out" 2>&1
+	if python3 - "$out" <<'PY'
+import json, sys
+o = json.load(open(sys.argv[1]))
+bt = o["bayes_tokens"]
+ham = bt["ham"]
+p = [t["probability"] for t in ham]
+assert bt["learned_spam"] == 210 and bt["learned_ham"] == 210, bt
+assert 5 <= len(ham) <= 10 and p == sorted(p) and p[-1] < 0.05, ham
+assert any(t["token"] == "from:dom:example.org" and t["header"] and
+    t["ham"] == 210 and t["spam"] == 0 for t in ham), ham
+assert all(t["probability"] > 0.95 for t in bt["spam"]), bt["spam"]
+PY
+	then ok "$name: explain --json: bayes_tokens, ham's strongest in order"
+	else bad "$name: explain --json: bayes_tokens"; sed 's/^/#   /' "$out"
+	fi
+	v "$@" scan --explain --ip 127.0.0.1 "$C/unseen-ham.eml" > "$out" 2>&1
+	expect "$name: explain, content checks skipped: Bayes did not run" \
+	    "^  bayes tokens: the check did not run on this message" "$out"
+	v "$@" scan --explain "$C/unseen-ham.eml" > "$out" 2>&1
+	if grep -q "did not run" "$out"; then
+		bad "$name: explain, Bayes ran: not said otherwise"
+	else ok "$name: explain, Bayes ran: not said otherwise"; fi
+	v "$@" scan "$C/unseen-spam.eml" > "$out" 2>&1
+	if grep -q "bayes tokens" "$out"; then
+		bad "$name: no tokens without --explain"
+	else ok "$name: no tokens without --explain"; fi
+	v "$@" scan --json "$C/unseen-spam.eml" > "$out" 2>&1
+	if grep -q '"bayes_tokens"' "$out"; then
+		bad "$name: --json without --explain has no bayes_tokens"
+	else ok "$name: --json without --explain has no bayes_tokens"; fi
+}
+
 # run_steps NAME -o ... : the same steps for one backend.
 run_steps() {
 	name=$1
@@ -60,6 +135,10 @@ run_steps() {
 	v "$@" scan "$C/unseen-spam.eml" > "$out" 2>&1
 	expect "$name: not ready: scan says so in words" \
 	    "^  bayes: no spam probability \(store not ready" "$out"
+	v "$@" scan --explain "$C/unseen-spam.eml" > "$out" 2>&1
+	expect "$name: explain, nothing learned: no tokens, why" \
+	    "^  bayes tokens: none \(the store has learned 0 spam and 0 ham" \
+	    "$out"
 	v "$@" bayes classify "$C/unseen-spam.eml" > "$out" 2>&1
 	expect "$name: not ready: classify unsure, why" \
 	    "unseen-spam.eml	p\(spam\)=-	unsure \(not ready: learned 0 spam and 0 ham of 200 and 200\)" "$out"
@@ -85,6 +164,7 @@ run_steps() {
 	v "$@" scan "$C/unseen-spam.eml" > "$out" 2>&1
 	expect "$name: scan: the probability, labelled" \
 	    "^  bayes: spam probability (0\.9[0-9]*|1\.0+)$" "$out"
+	explain_steps "$@"
 	v "$@" scan --json "$C/unseen-ham.eml" > "$out" 2>&1
 	expect "$name: ham hits BAYES_00" '"name":"BAYES_00"' "$out"
 	expect "$name: ham probability" '"bayes":0\.0[0-9]*' "$out"

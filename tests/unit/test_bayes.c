@@ -1231,6 +1231,130 @@ test_autolearn_reload(void **state)
 	assert_int_equal(system(conf), 0);
 }
 
+/* ---- scan --explain: the strongest tokens both ways ---- */
+
+/*
+ * A store trained so that the test message has two known tokens each
+ * way, one stronger than the other: "viagra" in 8 spams and the
+ * subject's "free" in 4; "lunch" in 8 hams and "meeting" in 3.  The
+ * explanation names them, as the tokenizer made them, strongest first,
+ * with their counts; the tokens the names come with are the milter's.
+ */
+static void
+test_explain_strongest(void **state)
+{
+	char	 dir[] = "/tmp/test_bayes_explain.XXXXXX", conf[700], db[600];
+	char	 text[256], *err = NULL;
+	struct bayes_store_cfg sc = { .map_size = 64 << 20 };
+	struct bayes_store *st;
+	struct bayes_explain ex;
+	const struct verdict *v;
+	struct snap *s;
+	struct msg *m;
+	int	 res;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof(db), "%s/db", dir);
+	sc.dir = db;
+	assert_non_null(st = bayes_store_open(&sc, &err));
+	s = t_snap("Checks headers\n", NULL, 0);
+	for (int i = 0; i < 8; i++) {
+		snprintf(text, sizeof(text), "From: s%d@spam.example\n"
+		    "Message-ID: <s%d@spam.example>\nSubject: %s%d\n\n"
+		    "viagra offer%d\n", i, i, i < 4 ? "free stuff" : "hello",
+		    i, i);
+		m = t_scan(s, text, &v);
+		assert_int_equal(bayes_learn_msg(st, m, BAYES_SPAM, false,
+		    &res, &err), 0);
+		msg_end(&m);
+		snprintf(text, sizeof(text), "From: h%d@example.org\n"
+		    "Message-ID: <h%d@example.org>\nSubject: plans%d\n\n"
+		    "%s at%d lunch\n", i, i, i, i < 3 ? "meeting" : "see", i);
+		m = t_scan(s, text, &v);
+		assert_int_equal(bayes_learn_msg(st, m, BAYES_HAM, false,
+		    &res, &err), 0);
+		msg_end(&m);
+	}
+	snap_unref(&s);
+	bayes_store_close(&st);
+
+	snprintf(conf, sizeof(conf), "Checks headers, bayes\nBayesDir %s\n"
+	    "BayesMinSpam 1\nBayesMinHam 1\nBayesAutolearn no\n", db);
+	s = t_snap(conf, NULL, 0);
+	m = t_scan(s, "From: x@other.example\nMessage-ID: <x@other.example>\n"
+	    "Subject: free\n\nviagra lunch meeting\n", &v);
+	assert_int_equal(bayes_explain_msg(m, 5, &ex, &err), 0);
+	assert_int_equal(ex.learned_spam, 8);
+	assert_int_equal(ex.learned_ham, 8);
+	assert_true(ex.nknown > 0 && ex.nknown < ex.ntoks);
+
+	/* Toward spam: viagra (8 spams), then the subject's free (4). */
+	assert_int_equal(ex.nspam, 2);
+	assert_string_equal(ex.spam[0].text, "viagra");
+	assert_int_equal(ex.spam[0].spam, 8);
+	assert_int_equal(ex.spam[0].ham, 0);
+	assert_false(ex.spam[0].is_header);
+	assert_string_equal(ex.spam[1].text, "subject:free");
+	assert_int_equal(ex.spam[1].spam, 4);
+	assert_true(ex.spam[1].is_header);
+	assert_true(ex.spam[0].fw > ex.spam[1].fw && ex.spam[1].fw > 0.95);
+	/* Toward ham: lunch (8 hams), then meeting (3). */
+	assert_int_equal(ex.nham, 2);
+	assert_string_equal(ex.ham[0].text, "lunch");
+	assert_int_equal(ex.ham[0].ham, 8);
+	assert_string_equal(ex.ham[1].text, "meeting");
+	assert_int_equal(ex.ham[1].ham, 3);
+	assert_int_equal(ex.ham[1].spam, 0);
+	assert_true(ex.ham[0].fw < ex.ham[1].fw && ex.ham[1].fw < 0.05);
+	/* The probability is the check's own. */
+	assert_true(ex.p > 0.0 && ex.p < 1.0);
+
+	/* At most max a side, the strongest kept. */
+	assert_int_equal(bayes_explain_msg(m, 1, &ex, &err), 0);
+	assert_int_equal(ex.nspam, 1);
+	assert_string_equal(ex.spam[0].text, "viagra");
+	assert_int_equal(ex.nham, 1);
+	assert_string_equal(ex.ham[0].text, "lunch");
+
+	/* Named tokenizing makes the milter's tokens, every one named. */
+	struct bayes_toks plain, named;
+	struct bayes_tok_names names;
+	bayes_tokenize(msg_arena(m), msg_view(m), &plain);
+	bayes_tokenize_named(msg_arena(m), msg_view(m), &named, &names);
+	assert_int_equal(plain.n, named.n);
+	assert_memory_equal(plain.v, named.v, plain.n * sizeof(*plain.v));
+	assert_int_equal(names.n, named.n);
+	for (size_t i = 0; i < named.n; i++)
+		assert_non_null(bayes_tok_name_of(&names, named.v[i]));
+	assert_string_equal(bayes_tok_name_of(&names, bayes_tok_hash("",
+	    "viagra", 6)), "viagra");
+	assert_string_equal(bayes_tok_name_of(&names, BAYES_TOK_HEADER |
+	    bayes_tok_hash("subject", "free", 4)), "subject:free");
+	assert_null(bayes_tok_name_of(&names, bayes_tok_hash("", "free", 4)));
+	/* Pairs: neighbours, and a word skipped. */
+	bool	 is_pair = false, is_skip = false;
+	for (size_t i = 0; i < names.n; i++) {
+		is_pair |= strcmp(names.v[i].text, "lunch meeting") == 0;
+		is_skip |= strcmp(names.v[i].text, "viagra * meeting") == 0;
+	}
+	assert_true(is_pair);
+	assert_true(is_skip);
+	msg_end(&m);
+	snap_unref(&s);
+
+	/* Bayes off: no explanation, and why. */
+	s = t_snap("Checks headers\n", NULL, 0);
+	m = t_scan(s, "Subject: free\n\nviagra\n", &v);
+	assert_int_equal(bayes_explain_msg(m, 5, &ex, &err), -1);
+	assert_non_null(strstr(err, "Bayes is off"));
+	free(err);
+	msg_end(&m);
+	snap_unref(&s);
+	snprintf(conf, sizeof(conf), "rm -rf '%s'", dir);
+	assert_int_equal(system(conf), 0);
+}
+
 int
 main(void)
 {
@@ -1245,6 +1369,7 @@ main(void)
 		cmocka_unit_test(test_autolearn),
 		cmocka_unit_test(test_autolearn_dropped),
 		cmocka_unit_test(test_autolearn_reload),
+		cmocka_unit_test(test_explain_strongest),
 	};
 	const struct CMUnitTest store[] = {
 		cmocka_unit_test(test_store_learn),

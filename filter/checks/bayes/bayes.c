@@ -400,6 +400,56 @@ bayes_run(void *arg, struct msg *m, enum check_phase phase,
 	return CHECK_DONE;
 }
 
+/*
+ * Not on the milter's path: bayes_run() tokenizes without texts; this
+ * tokenizes again, with them, when an admin asks why.
+ */
+int
+bayes_explain_msg(struct msg *m, size_t max, struct bayes_explain *out_r,
+    char **err_r)
+{
+	const struct bayes_state *st = snap_state(msg_snap(m), &check_bayes);
+	struct arena *a = msg_arena(m);
+	struct bayes_toks tk;
+	struct bayes_tok_names names;
+	struct bayes_count *counts;
+	struct bayes_totals tot;
+
+	memset(out_r, 0, sizeof(*out_r));
+	if (st == NULL || st->store == NULL) {
+		*err_r = bayes_strf("Bayes is off: %s", st != NULL &&
+		    st->open_error != NULL ? st->open_error :
+		    "BayesEnable no, or not in Checks");
+		return -1;
+	}
+	bayes_tokenize_named(a, msg_view(m), &tk, &names);
+	counts = arena_alloc(a, (tk.n + 1) * sizeof(*counts));
+	if (st->store->ops->lookup(st->store, tk.v, tk.n, counts, &tot,
+	    err_r) == -1)
+		return -1;
+	out_r->ntoks = tk.n;
+	for (size_t i = 0; i < tk.n; i++)
+		if (counts[i].spam + counts[i].ham > 0)
+			out_r->nknown++;
+	out_r->learned_spam = tot.nspam;
+	out_r->learned_ham = tot.nham;
+	out_r->p = bayes_classify_ex(&bayes_params_default, tk.v, counts,
+	    tk.n, tot.nspam, tot.nham, &out_r->logit);
+	out_r->spam = arena_alloc(a, (max + 1) * sizeof(*out_r->spam));
+	out_r->ham = arena_alloc(a, (max + 1) * sizeof(*out_r->ham));
+	out_r->nspam = bayes_strongest(&bayes_params_default, tk.v, counts,
+	    tk.n, tot.nspam, tot.nham, BAYES_SPAM, max, out_r->spam);
+	out_r->nham = bayes_strongest(&bayes_params_default, tk.v, counts,
+	    tk.n, tot.nspam, tot.nham, BAYES_HAM, max, out_r->ham);
+	for (size_t i = 0; i < out_r->nspam; i++)
+		out_r->spam[i].text = bayes_tok_name_of(&names,
+		    tk.v[out_r->spam[i].idx]);
+	for (size_t i = 0; i < out_r->nham; i++)
+		out_r->ham[i].text = bayes_tok_name_of(&names,
+		    tk.v[out_r->ham[i].idx]);
+	return 0;
+}
+
 /* "learning, 37/200 spam, 12/200 ham", "voting, ..." or why it is off. */
 static void
 bayes_status(void *arg, char *buf, size_t bufsz)

@@ -59,6 +59,30 @@ extern struct bayes_tok_params bayes_tok_params;
 void		 bayes_tokenize(struct arena *a, const struct mview *v,
 		    struct bayes_toks *out_r);
 
+/* A token's text as the tokenizer made it: "viagra" (body word),
+ * "subject:free", "from:dom:example.org", "cheap pills" (a pair),
+ * "mime:parts:1". */
+struct bayes_tok_name {
+	uint64_t	 hash;		/* as in bayes_toks (header bit too) */
+	const char	*text;
+	size_t		 order;		/* made as the order-th name */
+};
+struct bayes_tok_names {
+	struct bayes_tok_name *v;	/* sorted by hash, distinct */
+	size_t		 n;
+};
+
+/*
+ * As bayes_tokenize(), and *names_r gets the text of every token (for
+ * `vigilctl scan --explain`; slower, never on the milter's path).  Both
+ * live in arena a.
+ */
+void		 bayes_tokenize_named(struct arena *a, const struct mview *v,
+		    struct bayes_toks *out_r, struct bayes_tok_names *names_r);
+/* The text of token hash, or NULL when names has none. */
+const char	*bayes_tok_name_of(const struct bayes_tok_names *names,
+		    uint64_t hash);
+
 /*
  * Calls fn for every token of text as the body tokenizer sees it
  * (UTF-8 aware, case-folded), with the token's bytes; for tests and
@@ -78,6 +102,8 @@ void		 bayes_sort_u64(uint64_t *v, uint64_t *tmp, size_t n,
 		    unsigned spread);
 
 /* ---- classifier ---- */
+
+enum bayes_class { BAYES_HAM = 0, BAYES_SPAM = 1 };
 
 struct bayes_count {
 	uint32_t	 spam;
@@ -118,6 +144,29 @@ double		 bayes_classify(const uint64_t *toks,
 		    const struct bayes_count *c, size_t n, uint64_t nspam,
 		    uint64_t nham);
 
+/* One token of a message, as it weighed in the classification. */
+struct bayes_tok_why {
+	size_t		 idx;		/* in toks[] */
+	const char	*text;		/* NULL until named (bayes_explain) */
+	double		 fw;		/* Robinson's f(w), its spam probability */
+	uint32_t	 spam, ham;	/* messages of each class that had it */
+	bool		 is_header;
+};
+
+/*
+ * The at most max tokens of toks[0..n) that pushed the classification
+ * hardest toward cls (those bayes_classify_ex() combines: |f(w) - 0.5| at
+ * least min_dev), strongest first: f(w) descending toward spam,
+ * ascending toward ham; ties go to the token seen in more messages, then
+ * to the lower index.  Fills out_r[] and returns how many; 0 when the
+ * store has not learned both classes.
+ */
+size_t		 bayes_strongest(const struct bayes_params *,
+		    const uint64_t *toks, const struct bayes_count *c,
+		    size_t n, uint64_t nspam, uint64_t nham,
+		    enum bayes_class cls, size_t max,
+		    struct bayes_tok_why *out_r);
+
 /* The SpamAssassin band of probability p: "BAYES_00" ... "BAYES_99",
  * with its default score; BAYES_999 is added on top of BAYES_99. */
 struct bayes_band {
@@ -148,8 +197,6 @@ extern const struct bayes_anchor bayes_anchors[BAYES_NANCHORS];
 void		 bayes_anchor_shares(double logit, double w_r[BAYES_NANCHORS]);
 
 /* ---- store ---- */
-
-enum bayes_class { BAYES_HAM = 0, BAYES_SPAM = 1 };
 
 #define BAYES_DIGEST_LEN	16
 
@@ -244,6 +291,30 @@ void		 bayes_msg_digest(struct msg *m,
 int		 bayes_learn_msg(struct bayes_store *, struct msg *m,
 		    enum bayes_class cls, bool forget, int *result_r,
 		    char **err_r);
+/*
+ * `vigilctl scan --explain`: m (scanned with snapshot msg_snap(m)) tokenized
+ * again with the tokens' texts and looked up in the Bayes check's store;
+ * the at most max strongest tokens each way, in m's arena.  -1 with
+ * *err_r (malloc'd) when Bayes is off or its store cannot be read.
+ */
+struct bayes_explain {
+	struct bayes_tok_why *spam;	/* toward spam, strongest first */
+	size_t		 nspam;
+	struct bayes_tok_why *ham;	/* toward ham, strongest first */
+	size_t		 nham;
+	size_t		 ntoks;		/* distinct tokens of the message */
+	size_t		 nknown;	/* ... the store has seen */
+	uint64_t	 learned_spam, learned_ham;	/* store totals */
+	double		 p, logit;	/* bayes_classify_ex()'s */
+};
+int		 bayes_explain_msg(struct msg *m, size_t max,
+		    struct bayes_explain *out_r, char **err_r);
+/* `vigilctl scan --explain` (ctl_scan_bayes.c): bayes_explain_msg(m, max)
+ * printed as text lines, or as a JSON object ({"error": why} when
+ * there is none). */
+void		 ctl_scan_bayes_human(struct msg *m, size_t max);
+void		 ctl_scan_bayes_json(struct msg *m, size_t max);
+
 /* "learned", "moved", "already", "forgotten", "unknown". */
 const char	*bayes_result_name(int result);
 

@@ -16,10 +16,12 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "checks/bayes/bayes.h"
+#include "lib/log.h"
 
 const struct bayes_params bayes_params_default = {
 	.s = 0.0178,
@@ -114,6 +116,29 @@ mean_strongest(double *l, size_t n, size_t max)
 	return sum / (double)n;
 }
 
+/*
+ * Robinson's f(w) of a token with counts c (rs, rh: 1 / messages learned
+ * of each class, sx: s * x) in *fw_r; false when the token is unknown or
+ * too close to neutral to count.
+ */
+static inline bool
+token_fw(const struct bayes_params *bp, const struct bayes_count *c,
+    double rs, double rh, double sx, double *fw_r)
+{
+	double	 tot = (double)c->spam + c->ham, ps, ph, p, fw;
+
+	if (tot == 0)
+		return false;
+	ps = (double)c->spam * rs;
+	ph = (double)c->ham * rh;
+	p = ps / (ps + ph);
+	fw = (sx + tot * p) / (bp->s + tot);
+	if (fabs(fw - 0.5) < bp->min_dev)
+		return false;
+	*fw_r = fw;
+	return true;
+}
+
 double
 bayes_classify_ex(const struct bayes_params *bp, const uint64_t *toks,
     const struct bayes_count *c, size_t n, uint64_t nspam, uint64_t nham,
@@ -138,15 +163,9 @@ bayes_classify_ex(const struct bayes_params *bp, const uint64_t *toks,
 	const double rs = 1.0 / (double)nspam, rh = 1.0 / (double)nham;
 	const double sx = bp->s * bp->x;
 	for (size_t i = 0; i < n; i++) {
-		double	 tot = (double)c[i].spam + c[i].ham, ps, ph, p, fw, lg;
+		double	 fw, lg;
 
-		if (tot == 0)
-			continue;
-		ps = (double)c[i].spam * rs;
-		ph = (double)c[i].ham * rh;
-		p = ps / (ps + ph);
-		fw = (sx + tot * p) / (bp->s + tot);
-		if (fabs(fw - 0.5) < bp->min_dev)
+		if (!token_fw(bp, &c[i], rs, rh, sx, &fw))
 			continue;
 		lg = log(fw / (1.0 - fw));
 		if (toks != NULL && (toks[i] & BAYES_TOK_HEADER))
@@ -181,4 +200,52 @@ bayes_classify(const uint64_t *toks, const struct bayes_count *c, size_t n,
 {
 	return bayes_classify_ex(&bayes_params_default, toks, c, n, nspam,
 	    nham, NULL);
+}
+
+/* Stronger first: further from 0.5 toward the side asked, then seen in
+ * more messages, then made first. */
+static int
+cmp_why(const void *a, const void *b)
+{
+	const struct bayes_tok_why *x = a, *y = b;
+	double	 dx = fabs(x->fw - 0.5), dy = fabs(y->fw - 0.5);
+	uint64_t nx = (uint64_t)x->spam + x->ham, ny = (uint64_t)y->spam + y->ham;
+
+	if (dx != dy)
+		return dx > dy ? -1 : 1;
+	if (nx != ny)
+		return nx > ny ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+size_t
+bayes_strongest(const struct bayes_params *bp, const uint64_t *toks,
+    const struct bayes_count *c, size_t n, uint64_t nspam, uint64_t nham,
+    enum bayes_class cls, size_t max, struct bayes_tok_why *out_r)
+{
+	struct bayes_tok_why *all;
+	size_t	 k = 0;
+
+	if (nspam == 0 || nham == 0 || max == 0 || n == 0)
+		return 0;
+	if ((all = malloc(n * sizeof(*all))) == NULL)
+		log_oom(n * sizeof(*all), "bayes");
+	const double rs = 1.0 / (double)nspam, rh = 1.0 / (double)nham;
+	const double sx = bp->s * bp->x;
+	for (size_t i = 0; i < n; i++) {
+		double	 fw;
+
+		if (!token_fw(bp, &c[i], rs, rh, sx, &fw) ||
+		    (cls == BAYES_SPAM) != (fw > 0.5))
+			continue;
+		all[k++] = (struct bayes_tok_why){ .idx = i, .fw = fw,
+		    .spam = c[i].spam, .ham = c[i].ham, .is_header =
+		    toks != NULL && (toks[i] & BAYES_TOK_HEADER) != 0 };
+	}
+	qsort(all, k, sizeof(*all), cmp_why);
+	if (k > max)
+		k = max;
+	memcpy(out_r, all, k * sizeof(*all));
+	free(all);
+	return k;
 }

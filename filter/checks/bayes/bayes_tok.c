@@ -16,6 +16,11 @@
  *   - MIME structure: part types, charsets, encodings, attachment names
  *     and extensions, HTML images, forms and hidden text in buckets.
  * The choices were measured on the benchmark corpus (contrib/accuracy).
+ *
+ * bayes_tokenize_named() (vigilctl scan --explain) also keeps each
+ * token's text.  It hooks in per word stream, header and part, never per
+ * body word: bayes_tokenize() takes the same path with names NULL, at the
+ * cost of one test a stream.
  */
 #include "config.h"
 
@@ -48,6 +53,16 @@ struct bayes_tok_params bayes_tok_params = {
 /* The words of the body, for OSB: ring of the last hashes. */
 #define TOK_RING	8
 
+/* Explain mode: the text of each token, in the order made. */
+struct tok_namebuf {
+	struct arena	*a;
+	struct bayes_tok_name *v;
+	size_t		 n, cap;
+	const char	*prefix;	/* of the current word stream */
+	char		*ring[TOK_RING];	/* its last words' texts */
+	size_t		 nring;
+};
+
 struct tokbuf {
 	uint64_t	*v;
 	size_t		 n, cap;
@@ -57,7 +72,24 @@ struct tokbuf {
 	uint64_t	 seed;		/* the prefix's hash */
 	int		 window;
 	uint64_t	 mark;		/* BAYES_TOK_HEADER while in headers */
+	struct tok_namebuf *names;	/* NULL but in explain mode */
 };
+
+/* Names tb->v[tb->n - 1] (just added) with text (arena-owned). */
+static void __attribute__((cold, noinline))
+tb_name_last(struct tokbuf *tb, char *text)
+{
+	struct tok_namebuf *nb = tb->names;
+
+	if (nb->n == nb->cap) {
+		nb->cap = nb->cap == 0 ? 1024 : nb->cap * 2;
+		if ((nb->v = realloc(nb->v, nb->cap * sizeof(*nb->v))) == NULL)
+			log_oom(nb->cap * sizeof(*nb->v), "bayes");
+	}
+	nb->v[nb->n].hash = tb->v[tb->n - 1];
+	nb->v[nb->n].text = text;
+	nb->n++;
+}
 
 static void
 tb_add(struct tokbuf *tb, uint64_t h)
@@ -85,6 +117,10 @@ tb_set_prefix(struct tokbuf *tb, const char *prefix, int window)
 	tb->seed = prefix[0] == '\0' ? 0 : XXH3_64bits(prefix, strlen(prefix));
 	tb->nring = 0;
 	tb->window = window;
+	if (tb->names != NULL) {
+		tb->names->prefix = prefix;
+		tb->names->nring = 0;
+	}
 }
 
 /* One word of the current stream: the unigram and its OSB pairs. */
@@ -105,11 +141,23 @@ tb_word(struct tokbuf *tb, const char *w, size_t len)
 	tb->nring++;
 }
 
-/* A token with no neighbours (does not disturb the OSB ring). */
-static void
+/* Explain mode: names the token tb_single() just added. */
+static void __attribute__((cold, noinline))
+tb_name_single(struct tokbuf *tb, const char *prefix, const char *s,
+    size_t len)
+{
+	tb_name_last(tb, arena_printf(tb->names->a, "%s%s%.*s", prefix,
+	    prefix[0] != '\0' ? ":" : "", (int)len, s));
+}
+
+/* A token with no neighbours (does not disturb the OSB ring).  Inlined,
+ * as it was before it had explain mode's hook. */
+static inline __attribute__((always_inline)) void
 tb_single(struct tokbuf *tb, const char *prefix, const char *s, size_t len)
 {
 	tb_add(tb, bayes_tok_hash(prefix, s, len));
+	if (__builtin_expect(tb->names != NULL, 0))
+		tb_name_single(tb, prefix, s, len);
 }
 
 static void
@@ -131,6 +179,8 @@ tb_singlef(struct tokbuf *tb, const char *fmt, ...)
 	if ((size_t)n >= sizeof(buf))
 		n = sizeof(buf) - 1;
 	tb_add(tb, XXH3_64bits(buf, (size_t)n));
+	if (__builtin_expect(tb->names != NULL, 0))
+		tb_name_last(tb, arena_strndup(tb->names->a, buf, (size_t)n));
 }
 
 /* Scripts written without spaces between words. */
@@ -310,19 +360,52 @@ bayes_tok_words(const char *text, size_t len, word_fn fn, void *arg)
 		word_emit(&w, fn, arg);
 }
 
-static void
+/* Not inlined into tb_word_named_cb(), so that tb_word() is inlined
+ * here, on the milter's path, as when it had this one caller. */
+static void __attribute__((noinline))
 tb_word_cb(void *arg, const char *tok, size_t len)
 {
 	tb_word(arg, tok, len);
 }
 
-/* Words of s under prefix, with OSB pairs up to window. */
+/*
+ * Explain mode's tb_word_cb(): the word, then the texts of what
+ * tb_word() added, in its order: the word ("prefix:word"), then its
+ * pair with the word k before ("prefix:before word", with a "*" for
+ * each word skipped).
+ */
 static void
+tb_word_named_cb(void *arg, const char *tok, size_t len)
+{
+	struct tokbuf *tb = arg;
+	struct tok_namebuf *nb = tb->names;
+	const char *pfx = nb->prefix, *colon = pfx[0] != '\0' ? ":" : "";
+	size_t	 n0 = tb->n, n1;
+	char	*word = arena_strndup(nb->a, tok, len);
+
+	tb_word_cb(tb, tok, len);
+	n1 = tb->n;
+	tb->n = n0 + 1;
+	tb_name_last(tb, arena_printf(nb->a, "%s%s%s", pfx, colon, word));
+	for (size_t k = 1; n0 + k < n1; k++) {
+		tb->n = n0 + k + 1;
+		tb_name_last(tb, arena_printf(nb->a, "%s%s%s %s%s", pfx, colon,
+		    nb->ring[(nb->nring - k) % TOK_RING],
+		    k == 2 ? "* " : k > 2 ? "*.. " : "", word));
+	}
+	tb->n = n1;
+	nb->ring[nb->nring % TOK_RING] = word;
+	nb->nring++;
+}
+
+/* Words of s under prefix, with OSB pairs up to window. */
+static inline __attribute__((always_inline)) void
 tb_text(struct tokbuf *tb, const char *prefix, const char *s, size_t len,
     int window)
 {
 	tb_set_prefix(tb, prefix, window);
-	bayes_tok_words(s, len, tb_word_cb, tb);
+	bayes_tok_words(s, len, tb->names != NULL ? tb_word_named_cb :
+	    tb_word_cb, tb);
 }
 
 static const char *
@@ -651,11 +734,11 @@ bayes_sort_u64(uint64_t *v, uint64_t *tmp, size_t n, unsigned spread)
 	sort_groups(v, n);
 }
 
-void
-bayes_tokenize(struct arena *a, const struct mview *v,
-    struct bayes_toks *out)
+static void
+tokenize(struct arena *a, const struct mview *v, struct bayes_toks *out,
+    struct tok_namebuf *names)
 {
-	struct tokbuf tb = { .v = NULL };
+	struct tokbuf tb = { .v = NULL, .names = names };
 	size_t	 blen = v->body_len;
 
 	if (bayes_tok_params.headers || bayes_tok_params.received) {
@@ -688,4 +771,60 @@ bayes_tokenize(struct arena *a, const struct mview *v,
 	out->n = k;
 	out->v = k == 0 ? NULL : arena_memdup(a, tb.v, k * sizeof(*tb.v));
 	free(tb.v);
+}
+
+void
+bayes_tokenize(struct arena *a, const struct mview *v,
+    struct bayes_toks *out)
+{
+	tokenize(a, v, out, NULL);
+}
+
+static int
+cmp_name_order(const void *a, const void *b)
+{
+	const struct bayes_tok_name *x = a, *y = b;
+
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+void
+bayes_tokenize_named(struct arena *a, const struct mview *v,
+    struct bayes_toks *out, struct bayes_tok_names *names_r)
+{
+	struct tok_namebuf nb = { .a = a, .prefix = "" };
+	size_t	 k = 0;
+
+	tokenize(a, v, out, &nb);
+	/* By hash; the first text made of a hash names it (a stable sort
+	 * is not at hand: the index breaks ties). */
+	for (size_t i = 0; i < nb.n; i++)
+		nb.v[i].order = i;
+	if (nb.n > 1)
+		qsort(nb.v, nb.n, sizeof(*nb.v), cmp_name_order);
+	for (size_t i = 0; i < nb.n; i++)
+		if (k == 0 || nb.v[k - 1].hash != nb.v[i].hash)
+			nb.v[k++] = nb.v[i];
+	names_r->n = k;
+	names_r->v = k == 0 ? NULL : arena_memdup(a, nb.v, k * sizeof(*nb.v));
+	free(nb.v);
+}
+
+const char *
+bayes_tok_name_of(const struct bayes_tok_names *names, uint64_t hash)
+{
+	size_t	 lo = 0, hi = names->n;
+
+	while (lo < hi) {
+		size_t	 mid = lo + (hi - lo) / 2;
+
+		if (names->v[mid].hash < hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < names->n && names->v[lo].hash == hash ?
+	    names->v[lo].text : NULL;
 }
