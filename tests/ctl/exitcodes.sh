@@ -621,7 +621,7 @@ for cmd in "--help" "-h" "scan --help" "scan -h" "rules --help" "rules -h" \
 	else ok "vigilctl $cmd: quiet on stderr"; fi
 done
 run -h
-expect "-h lists rules list" "rules .*list \[PATH" "$T/out"
+expect "-h lists rules list" "rules list .*\[PATH" "$T/out"
 expect "-h lists rules test --batch" "test --batch" "$T/out"
 expect "-h lists the exit codes" "exit status: 0 ok" "$T/out"
 # "help COMMAND" is "COMMAND --help", for every command -h lists.
