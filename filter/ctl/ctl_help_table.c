@@ -207,7 +207,7 @@ const struct ctl_help ctl_help_table[] = {
 	    { "--min-hits N", "the messages a finding must be seen in (3)" },
 	    { "--source TEXT", "the corpus named in the file's header" },
 	    { "--verbose", "print each fold's errors" },
-	    { "-o OUT", "the file to write" } } },
+	    { "-o OUT, --output OUT", "the file to write" } } },
 	{ "scores diff",
 	  "OLD NEW [--spam|--ham PATH]... [--spam-list|--ham-list FILE]... "
 	  "[PATH]...", NULL,
@@ -244,11 +244,26 @@ const struct ctl_help ctl_help_table[] = {
 	  { { "--rank", "the ranking score instead of P (ordered like P, "
 	      "never saturating)" },
 	    { "--list FILE", "the paths, one a line" } } },
-	{ "bayes bench", "[--cv] [--threshold P] CORPUS SPLITDIR", NULL,
-	  "Learning speed and accuracy on a corpus split.",
+	{ "bayes bench", "[--cv] [--threshold P] [TUNING...] CORPUS SPLITDIR",
+	  NULL,
+	  "Learning speed and accuracy on a corpus split, in a fresh store; "
+	  "the TUNING options try tokenizer and classifier settings against "
+	  "the defaults.",
 	  NULL, false,
 	  { { "--cv", "cross-validated" },
-	    { "--threshold P", "the spam probability called spam" } } },
+	    { "--threshold P", "the spam probability called spam" },
+	    { "--window N", "pair each word with up to N before it (OSB)" },
+	    { "--text-max BYTES", "the body text tokenized" },
+	    { "--no-headers", "tokenize no header" },
+	    { "--no-received", "no Received header" },
+	    { "--no-shapes", "not the shapes of Message-ID, Date and From" },
+	    { "--no-received-ips", "not the /16 and /24 of Received "
+	      "addresses" },
+	    { "--s S", "Robinson's strength of the prior" },
+	    { "--x X", "the prior spamminess of a rare token" },
+	    { "--min-dev D", "ignore tokens this close to 0.5" },
+	    { "--max-toks N", "combine at most N tokens each side" },
+	    { "--header-weight W", "the headers' share of the mean logit" } } },
 
 	{ "reload", "",
 	  "rebuild the running daemon's configuration and rules",

@@ -125,6 +125,25 @@ while read -r cmd; do
 	fi
 done <"$T/cmds"
 [ "$n" -eq 0 ] && ok "vigilctl COMMAND --help is help COMMAND for $(wc -l <"$T/cmds") commands"
+# Every long option a command's getopt table takes is in its help (and
+# so in the page): filter/ctl/ctl_NAME*.c is the command NAME.
+n=0
+nopt=0
+for f in "$top_srcdir"/filter/ctl/ctl_*.c; do
+	c=$(basename "$f" .c)
+	c=${c#ctl_}
+	c=${c%%_*}
+	"$CTL" help "$c" >"$T/help" 2>/dev/null || continue
+	for o in $(sed -n 's/.*{ *"\([a-z][a-z0-9-]*\)", *\(no\|required\|optional\)_argument.*/\1/p' "$f" | sort -u); do
+		[ "$o" = help ] && continue
+		nopt=$((nopt + 1))
+		grep -q -- "--$o\([^a-z0-9-]\|$\)" "$T/help" || {
+			bad "vigilctl help $c lacks --$o (${f##*/})"
+			n=$((n + 1))
+		}
+	done
+done
+[ "$n" -eq 0 ] && ok "vigilctl help names all $nopt long options of the commands' tables"
 sed -n '/^\.Sh EXIT STATUS/,/^\.Sh /p' "$M" >"$T/exit"
 for code in 0 1 64 65 66 69 78; do
 	if grep -q "\(^\|[^0-9]\)$code\([^0-9]\|$\)" "$T/exit" &&
