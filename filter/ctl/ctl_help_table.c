@@ -180,8 +180,8 @@ const struct ctl_help ctl_help_table[] = {
 	  "[--min-hits N] [--source TEXT] [--verbose] [-o OUT]",
 	  "learn every rule's score from labelled mail; show what a new "
 	  "scores file would change",
-	  "Fit every rule's score to labelled mail and write a rules file of "
-	  "score lines (standard output without -o), to be put in "
+	  "Write a rules file of score lines (standard output without -o) "
+	  "with every rule's score fitted to labelled mail, to be put in "
 	  "LocalRulesDir, read after RulesDir so that its scores win. "
 	  "Two score sets: with Bayes, its threshold placed at --fp-target "
 	  "of held-out ham, and without Bayes, for a store that has not "
