@@ -32,6 +32,7 @@
 #include "pipeline.h"
 #include "snap.h"
 #include "ctl/vigilctl.h"
+#include "ctl/ctl_help.h"
 
 /* ---- message sources ---- */
 
@@ -438,8 +439,7 @@ bayes_learn_cmd(struct snap *s, struct bayes_store *store, int argc,
 		}
 	}
 	if (cls < 0 || (optind == argc && list == NULL)) {
-		fprintf(stderr, "usage: vigilctl bayes learn --spam|--ham "
-		    "[--forget] [--list FILE] PATH...\n");
+		ctl_help_usage("bayes learn", stderr);
 		return EX_USAGE;
 	}
 	if ((lc = calloc(1, sizeof(*lc))) == NULL)
@@ -537,8 +537,7 @@ bayes_expire_cmd(struct snap *s, struct bayes_store *store, int argc,
 	uint32_t maxc = (uint32_t)cfg_int(c, "BayesExpireMaxCount");
 
 	if (argc > 1) {
-		fprintf(stderr, "usage: vigilctl bayes expire (settings: "
-		    "BayesExpireAge, BayesExpireMaxCount, BayesExpireBatch)\n");
+		ctl_help_usage("bayes expire", stderr);
 		return EX_USAGE;
 	}
 	if (store->ops->expire(store, (int64_t)time(NULL) - age_s, maxc,
@@ -647,8 +646,8 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 		if (argv[i][0] == '-' && argv[i][1] != '\0' &&
 		    !(i == 1 && strcmp(argv[i], "--list") == 0)) {
 			fprintf(stderr, "vigilctl bayes classify: unknown "
-			    "option \"%s\"\nusage: vigilctl bayes classify [--rank] "
-			    "[--list FILE] PATH...\n", argv[i]);
+			    "option \"%s\"\n", argv[i]);
+			ctl_help_usage("bayes classify", stderr);
 			return EX_USAGE;
 		}
 	if (argc >= 3 && strcmp(argv[1], "--list") == 0) {
@@ -660,30 +659,11 @@ bayes_classify_cmd(struct snap *s, struct bayes_store *store, int argc,
 		rc = src_path(argv[i], classify_one, &cc);
 	if (argc < 2 && rc == 0 && cc.status == 0 && argv[0] != NULL &&
 	    strcmp(argv[0], "classify") == 0) {
-		fprintf(stderr, "usage: vigilctl bayes classify [--rank] "
-		    "[--list FILE] PATH...\n");
+		ctl_help_usage("bayes classify", stderr);
 		return EX_USAGE;
 	}
 	return rc != 0 ? 1 : src_nerrors > 0 ? EX_NOINPUT : cc.status;
 }
-
-static const char bayes_usage[] =
-	"usage: vigilctl bayes learn --spam|--ham [--forget] [--list FILE] PATH...\n"
-	"       vigilctl bayes stats | expire\n"
-	"       vigilctl bayes classify [--rank] [--list FILE] PATH...\n"
-	"       vigilctl bayes bench [--cv] CORPUS SPLITDIR\n"
-	"  PATH is a message, a folder (walked), a Maildir, an mbox or -;\n"
-	"  --list FILE names one PATH a line (- for stdin).\n"
-	"  learn     train (-s/--spam, -h/--ham); --forget unlearns\n"
-	"  stats     store, counts, last learn, and whether it is ready\n"
-	"  expire    drop old tokens (BayesExpireAge, BayesExpireMaxCount)\n"
-	"  classify  \"PATH<TAB>p(spam)=P<TAB>spam|ham|unsure\" a message, P the\n"
-	"            probability; --rank: \"PATH<TAB>SCORE<TAB>VERDICT\", SCORE\n"
-	"            the ranking score (orders like P, never saturates)\n"
-	"  bench     learning speed and accuracy on a corpus split\n"
-	"  exit: 0 ok, 1 the store failed, 64 usage, 65 learn: an input\n"
-	"  is not mail (not learned), 66 a path cannot be read (the others\n"
-	"  are read)\n";
 
 int
 ctl_bayes(const struct ctl_opts *o, int argc, char **argv)
@@ -694,11 +674,11 @@ ctl_bayes(const struct ctl_opts *o, int argc, char **argv)
 
 	/* -h is --ham for learn: only --help, or -h right after bayes. */
 	if (ctl_wants_help(argc, argv, 1)) {
-		fputs(bayes_usage, stdout);
+		ctl_help_command("bayes", stdout);
 		return 0;
 	}
 	if (argc < 2) {
-		fputs(bayes_usage, stderr);
+		ctl_help_usage("bayes", stderr);
 		return EX_USAGE;
 	}
 	if (strcmp(argv[1], "bench") == 0)
@@ -706,14 +686,15 @@ ctl_bayes(const struct ctl_opts *o, int argc, char **argv)
 	if (strcmp(argv[1], "learn") != 0 && strcmp(argv[1], "stats") != 0 &&
 	    strcmp(argv[1], "expire") != 0 &&
 	    strcmp(argv[1], "classify") != 0) {
-		fprintf(stderr, "vigilctl bayes: unknown command %s\n"
-		    "usage: vigilctl bayes learn|stats|expire|classify|bench "
-		    "...\n", argv[1]);
+		fprintf(stderr, "vigilctl bayes: unknown command %s\n",
+		    argv[1]);
+		ctl_help_usage("bayes", stderr);
 		return EX_USAGE;
 	}
 	if (strcmp(argv[1], "stats") == 0 && argc > 2) {
 		fprintf(stderr, "vigilctl bayes stats: unexpected argument "
-		    "\"%s\"\nusage: vigilctl bayes stats\n", argv[2]);
+		    "\"%s\"\n", argv[2]);
+		ctl_help_usage("bayes stats", stderr);
 		return EX_USAGE;
 	}
 	/*

@@ -38,6 +38,7 @@
 #include "pipeline.h"
 #include "snap.h"
 #include "ctl/vigilctl.h"
+#include "ctl/ctl_help.h"
 
 /* Messages a learn transaction (as `vigilctl bayes learn`). */
 #define LEARN_BATCH	1024
@@ -339,8 +340,7 @@ ctl_bayes_bench(const struct ctl_opts *o, int argc, char **argv)
 		}
 	}
 	if (argc - optind != 2) {
-		fprintf(stderr, "usage: vigilctl bayes bench [--cv] "
-		    "[--threshold P] CORPUS SPLITDIR\n");
+		ctl_help_usage("bayes bench", stderr);
 		return EX_USAGE;
 	}
 	const char *corpus = argv[optind], *split = argv[optind + 1];

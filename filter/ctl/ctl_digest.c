@@ -31,17 +31,9 @@
 #include "quarantine/release.h"
 #include "quarantine/weblink.h"
 #include "ctl/vigilctl.h"
+#include "ctl/ctl_help.h"
 
 extern char **environ;
-
-static const char usage_text[] =
-	"usage: vigilctl digest [--send] [--since DUR] [--rcpt ADDR]\n"
-	"  one mail per recipient listing their quarantined mail of the last\n"
-	"  DUR (1d) with signed links to vigil-web (WebBaseURL), valid for\n"
-	"  WebLinkLifetime; printed as an mbox, or with --send handed to\n"
-	"  SendmailCommand from DigestFrom; only recipients in DigestDomains\n"
-	"  when it is set\n"
-	"  exit: 0 ok, 1 failed, 64 usage, 78 configuration\n";
 
 struct item {
 	const char		*rcpt;	/* normalised */
@@ -229,7 +221,7 @@ usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "vigilctl digest: %s\n", why);
-	fputs(usage_text, stderr);
+	ctl_help_usage("digest", stderr);
 	return EX_USAGE;
 }
 
@@ -259,7 +251,7 @@ ctl_digest(const struct ctl_opts *o, int argc, char **argv)
 	int ch, rc = 0;
 
 	if (ctl_wants_help(argc, argv, argc)) {
-		fputs(usage_text, stdout);
+		ctl_help_command("digest", stdout);
 		return 0;
 	}
 	optind = 0;

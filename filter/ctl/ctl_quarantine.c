@@ -29,49 +29,18 @@
 #include "snap.h"
 #include "verdict.h"
 #include "ctl/vigilctl.h"
+#include "ctl/ctl_help.h"
 
 #define EXIT_USAGE	EX_USAGE
 #define PREVIEW_BYTES	2048
 #define PREVIEW_LINES	40
-
-static const char usage_text[] =
-	"usage: vigilctl quarantine list [--since DUR|DATE] [--sender S] "
-	"[--rcpt R]\n"
-	"                                [--min-score N] "
-	"[--reason virus|spam|policy|WORD] [--json]\n"
-	"                                [--state held|released]\n"
-	"       vigilctl quarantine show ID\n"
-	"       vigilctl quarantine release ID... [--to ADDR] [--learn-ham] "
-	"[--again]\n"
-	"       vigilctl quarantine delete ID...\n"
-	"       vigilctl quarantine purge --older-than DUR [--dry-run]\n"
-	"       vigilctl quarantine migrate --to DIR|postgresql://...\n"
-	"       vigilctl quarantine add --rcpt ADDR... [--from ADDR] [--ip ADDR]\n"
-	"                               [--helo NAME] PATH...\n"
-	"  list     the entries, oldest first (--json: one object a line);\n"
-	"           --state: only those never released, or released\n"
-	"  show     envelope, hits, headers and a text preview of one entry\n"
-	"  release  re-inject through SendmailCommand; --to instead of the\n"
-	"           original recipients; --learn-ham also learns it as ham;\n"
-	"           one already released is refused (exit 1) unless --again\n"
-	"           (or --force)\n"
-	"  delete   remove entries; purge: those older than DUR (30d);\n"
-	"           --dry-run lists what purge would remove, removes nothing\n"
-	"  ID       the full id or a unique prefix of 4 or more of its digits\n"
-	"  migrate  copy the configured store (entries, messages, release\n"
-	"           nonces, false positives) into another; ids already there\n"
-	"           are kept, so it can be run again after a failure\n"
-	"  add      scan each message (files, folders, mbox, -) and store\n"
-	"           it as the milter would, whatever its verdict, for the\n"
-	"           envelope given: a quarantine staged without an MTA\n"
-	"  exit: 0 ok, 1 refused or failed, 64 usage, 78 configuration\n";
 
 static int
 usage(const char *why)
 {
 	if (why != NULL)
 		fprintf(stderr, "vigilctl quarantine: %s\n", why);
-	fputs(usage_text, stderr);
+	ctl_help_usage("quarantine", stderr);
 	return EXIT_USAGE;
 }
 
@@ -968,7 +937,7 @@ ctl_quarantine(const struct ctl_opts *o, int argc, char **argv)
 	};
 
 	if (ctl_wants_help(argc, argv, argc)) {
-		fputs(usage_text, stdout);
+		ctl_help_command("quarantine", stdout);
 		return 0;
 	}
 	if (argc < 2)
@@ -1029,12 +998,12 @@ ctl_db(const struct ctl_opts *o, int argc, char **argv)
 
 	if (ctl_wants_help(argc, argv, argc) ||
 	    argc != 2 || strcmp(argv[1], "upgrade") != 0) {
-		fputs("usage: vigilctl db upgrade\n"
-		    "  make or upgrade the quarantine store's schema\n"
-		    "  (QuarantineDB, or QuarantineDir's index.sqlite)\n",
-		    argc == 2 && strcmp(argv[1], "--help") == 0 ? stdout :
-		    stderr);
-		return ctl_wants_help(argc, argv, argc) ? 0 : EXIT_USAGE;
+		if (ctl_wants_help(argc, argv, argc)) {
+			ctl_help_command("db", stdout);
+			return 0;
+		}
+		ctl_help_usage("db", stderr);
+		return EXIT_USAGE;
 	}
 	if ((c = ctl_cfg(o)) == NULL)
 		return EX_CONFIG;

@@ -25,6 +25,7 @@
 
 #include "cfg.h"
 #include "ctl/vigilctl.h"
+#include "ctl/ctl_help.h"
 #include "msg.h"
 #include "pipeline.h"
 #include "quarantine/quarantine.h"
@@ -370,20 +371,6 @@ print_totals(struct replay *r)
 	g_list_free(names);
 }
 
-static const char usage_text[] =
-    "usage: vigilctl replay [--rules DIR] [--weights FILE] [-o K=V]... [--all]\n"
-    "                       SOURCE...\n"
-    "  Scans each message with the running configuration and with a\n"
-    "  candidate: shadow rules scoring, DIR's rules added, FILE's score\n"
-    "  lines read last, each -o setting changed.  SOURCE is `quarantine'\n"
-    "  (every quarantined message, with its envelope), quarantine:ID (one,\n"
-    "  as trace names it), a message, a folder, a Maildir or an mbox.\n"
-    "  Prints each message whose action\n"
-    "  changes (--all: whose score changes) with the rules gained (+),\n"
-    "  lost (-) or rescored (~), then the totals.\n"
-    "exit status: 0 nothing changes, 1 something does, 64 usage,\n"
-    "  66 a source is missing, 78 a configuration does not load\n";
-
 int
 ctl_replay(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -415,17 +402,18 @@ ctl_replay(const struct ctl_opts *o, int argc, char **argv)
 			g_ptr_array_add(sets, optarg);
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			ctl_help_command("replay", stdout);
 			g_ptr_array_free(sets, TRUE);
 			return 0;
 		default:
-			fputs(usage_text, stderr);
+			ctl_help_usage("replay", stderr);
 			g_ptr_array_free(sets, TRUE);
 			return EX_USAGE;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "vigilctl replay: no SOURCE\n%s", usage_text);
+		fputs("vigilctl replay: no SOURCE\n", stderr);
+		ctl_help_usage("replay", stderr);
 		g_ptr_array_free(sets, TRUE);
 		return EX_USAGE;
 	}

@@ -25,6 +25,7 @@
 
 #include "ctl/logread.h"
 #include "ctl/vigilctl.h"
+#include "ctl/ctl_help.h"
 
 #define TOP_N		10
 #define DAY		86400.0
@@ -627,15 +628,6 @@ rec_free(void *p)
 	json_object_put(p);
 }
 
-static const char usage_text[] =
-    "usage: vigilctl report [--since 7d] [--until TIME] [--log FILE] [--html FILE]\n"
-    "  What the filter did over the period (s, m, h, d, w; default 7d)\n"
-    "  up to now, or to TIME (2026-12-07T00:00:00Z, or @SECONDS), from\n"
-    "  LogFile (LogFormat json), each figure against the period before.\n"
-    "  --html FILE also writes it as one self-contained page with SVG\n"
-    "  plots.\n"
-    "exit status: 0 ok, 64 usage, 66 no log, 73 the page cannot be written\n";
-
 int
 ctl_report(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -662,16 +654,17 @@ ctl_report(const struct ctl_opts *o, int argc, char **argv)
 		case 'l': log = optarg; break;
 		case 'H': html = optarg; break;
 		case 'h':
-			fputs(usage_text, stdout);
+			ctl_help_command("report", stdout);
 			return 0;
 		default:
-			fputs(usage_text, stderr);
+			ctl_help_usage("report", stderr);
 			return EX_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "vigilctl report: unexpected argument \"%s\"\n%s",
-		    argv[optind], usage_text);
+		fprintf(stderr, "vigilctl report: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		ctl_help_usage("report", stderr);
 		return EX_USAGE;
 	}
 	if (!logread_since(since, &from) || from >= (double)time(NULL)) {

@@ -24,6 +24,7 @@
 #include "pipeline.h"
 #include "snap.h"
 #include "ctl/vigilctl.h"
+#include "ctl/ctl_help.h"
 #include "checks/rules/rules.h"
 #include "checks/rules/rules_check.h"
 
@@ -500,8 +501,7 @@ rules_test(const struct ctl_opts *o, int argc, char **argv)
 		}
 	}
 	if (i >= argc) {
-		fprintf(stderr, "usage: vigilctl rules test MSG [RULE...]\n"
-		    "       vigilctl rules test --batch [--counts] MSG...\n");
+		ctl_help_usage("rules test", stderr);
 		return EX_USAGE;
 	}
 	nfiles = tc.batch ? argc - i : 1;
@@ -620,8 +620,7 @@ rules_bench(const struct ctl_opts *o, int argc, char **argv)
 			rc = EX_NOINPUT;
 	if (files->len == 0) {
 		if (rc == 0) {
-			fprintf(stderr, "usage: vigilctl rules bench "
-			    "FILE|DIR...\n");
+			ctl_help_usage("rules bench", stderr);
 			rc = EX_USAGE;
 		}
 		g_ptr_array_free(files, TRUE);
@@ -789,34 +788,6 @@ rules_list(const struct ctl_opts *o, int argc, char **argv)
 	return rc;
 }
 
-static const char rules_usage[] =
-	"usage: vigilctl rules lint [--no-stress] [--warn-only] [PATH...]\n"
-	"       vigilctl rules list [--weights] [PATH...]\n"
-	"       vigilctl rules test MSG [RULE...]\n"
-	"       vigilctl rules test --batch [--counts] MSG...\n"
-	"       vigilctl rules bench FILE|DIR...\n"
-	"  MSG is read as scan reads it: a file, a folder, a Maildir, an\n"
-	"  mbox (each message as MSG#N) or - for stdin.\n"
-	"  PATH is a rules file or a folder of *.rules and *.cf files;\n"
-	"  without one, RulesDir then LocalRulesDir from the configuration.\n"
-	"  lint   load and compile the rules, stress-test every regex\n"
-	"         (--no-stress: not); unknown directives (typos), scores for\n"
-	"         rules nobody defines, duplicate names, metas naming no\n"
-	"         rule, scores beyond +-1000, regexes that fail the stress\n"
-	"         test or do not compile, binary or non-UTF-8 files are\n"
-	"         errors: exit 1 (--warn-only: shown as warnings, exit 0);\n"
-	"         SpamAssassin directives vigil skips are warnings\n"
-	"  list   NAME TYPE SCORE of every rule that will run; --weights:\n"
-	"         NAME TYPE, its points without and with Bayes (score sets)\n"
-	"         and the file:line that set them (default: none did), then\n"
-	"         the other checks' findings that score lines weigh\n"
-	"  test   the rules MSG hits, where and on what text; with RULEs,\n"
-	"         only those: exit 1 if one did not hit, 65 if one does not\n"
-	"         exist; --batch: \"FILE: RULE...\" a message (--counts:\n"
-	"         RULE:N, N the matches counted)\n"
-	"  bench  the rules' own time on the messages (folders walked)\n"
-	"  exit: 64 usage, 66 an input is missing, 78 configuration\n";
-
 /*
  * An option where a path or message belongs ("rules lint --json"): the
  * subcommands read their few options in order, so whatever else starts
@@ -849,11 +820,11 @@ int
 ctl_rules(const struct ctl_opts *o, int argc, char **argv)
 {
 	if (ctl_wants_help(argc, argv, argc)) {
-		fputs(rules_usage, stdout);
+		ctl_help_command("rules", stdout);
 		return 0;
 	}
 	if (stray_option(argc, argv)) {
-		fputs(rules_usage, stderr);
+		ctl_help_usage("rules", stderr);
 		return EX_USAGE;
 	}
 	if (argc >= 2 && strcmp(argv[1], "list") == 0)
@@ -864,6 +835,6 @@ ctl_rules(const struct ctl_opts *o, int argc, char **argv)
 		return rules_test(o, argc - 1, argv + 1);
 	if (argc >= 2 && strcmp(argv[1], "bench") == 0)
 		return rules_bench(o, argc - 1, argv + 1);
-	fputs(rules_usage, stderr);
+	ctl_help_usage("rules", stderr);
 	return EX_USAGE;
 }

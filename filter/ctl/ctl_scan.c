@@ -24,6 +24,7 @@
 #include "snap.h"
 #include "verdict.h"
 #include "ctl/vigilctl.h"
+#include "ctl/ctl_help.h"
 
 /* s[0..n) with control bytes and DEL as \xHH: values come from mail. */
 static void
@@ -517,36 +518,6 @@ scan_one(void *arg, const char *name, const unsigned char *data, size_t len)
 	return 0;
 }
 
-static const char scan_usage[] =
-	"usage: vigilctl scan [--json|--check|--headers] [--explain] [--ip ADDR]\n"
-	"                     [--helo NAME]\n"
-	"                     [--from ADDR]\n"
-	"                     [--rcpt ADDR]... [--auth USER] PATH...\n"
-	"  Runs each message through the milter's checks offline and explains\n"
-	"  every point of its score.  PATH is a message, a folder (walked),\n"
-	"  a Maildir, an mbox (each message, as PATH#N) or - for stdin.\n"
-	"  --json       one JSON object a message, for scripts\n"
-	"  --check      as spamc -c: \"PATH: SCORE/REQUIRED ACTION\" a message;\n"
-	"               exit 1 if one is spam (score at or over required)\n"
-	"  --explain    each rule's describe text; a meta rule's expression\n"
-	"               and every sub-rule, hit (where, on what) or not;\n"
-	"               Bayes's 10 strongest tokens toward spam and toward\n"
-	"               ham, with f(w) and counts (with --json: bayes_tokens)\n"
-	"  --headers, -t  as spamassassin -t: the message as the milter would\n"
-	"               deliver it, with vigil's headers and subject\n"
-	"  --ip ADDR    the client address the MTA would report\n"
-	"  --helo NAME  its HELO name\n"
-	"  --from ADDR  the envelope sender\n"
-	"  --rcpt ADDR  an envelope recipient (repeatable)\n"
-	"  --auth USER  the SMTP AUTH user\n"
-	"  Input that is not mail (empty, binary, no header) is reported on\n"
-	"  stderr and not scanned.\n"
-	"  A message the content checks skip (trusted client, SMTP AUTH,\n"
-	"  over MaxScanSize) says why.\n"
-	"  exit: 0 scanned, 1 --check found spam, 64 usage, 65 an input is\n"
-	"  not mail, 66 a path cannot be read (the others are scanned),\n"
-	"  78 configuration\n";
-
 int
 ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -573,7 +544,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 	if (rcpts == NULL)
 		return EX_OSERR;
 	if (ctl_wants_help(argc, argv, argc)) {
-		fputs(scan_usage, stdout);
+		ctl_help_command("scan", stdout);
 		free(rcpts);
 		return 0;
 	}
@@ -589,7 +560,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 		case 'r': rcpts[env.nrcpts++] = optarg; break;
 		case 'a': env.auth_user = optarg; break;
 		default:
-			fputs(scan_usage, stderr);
+			ctl_help_usage("scan", stderr);
 			free(rcpts);
 			return EX_USAGE;
 		}
@@ -598,7 +569,7 @@ ctl_scan(const struct ctl_opts *o, int argc, char **argv)
 	if (json + check + headers > 1) {
 		fprintf(stderr, "vigilctl scan: one of --json, --check and "
 		    "--headers\n");
-		fputs(scan_usage, stderr);
+		ctl_help_usage("scan", stderr);
 		free(rcpts);
 		return EX_USAGE;
 	}

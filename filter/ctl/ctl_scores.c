@@ -60,6 +60,7 @@
 #include "snap.h"
 #include "verdict.h"
 #include "ctl/vigilctl.h"
+#include "ctl/ctl_help.h"
 
 static bool scores_verbose;
 
@@ -701,22 +702,14 @@ write_scores(FILE *out, const struct learn *l, const char *const *feat,
 		    points(bayes, j));
 }
 
+/* Help to stdout (--help), the usage lines to stderr (a mistake). */
 static void
 usage_learn(FILE *f)
 {
-	fprintf(f, "usage: vigilctl scores learn [--spam PATH]... [--ham PATH]... "
-	    "[--spam-list FILE]... [--ham-list FILE]...\n"
-	    "        [--fp-target PCT] [--fp-target-untrained PCT] "
-	    "[--lambda L|auto] [--ham-weight-untrained W|auto]\n"
-	    "        [--folds K] [--min-hits N] "
-	    "[--source TEXT] [--from-quarantine] [--verbose] [-o OUT]\n"
-	    "  PATH: a message, folder, Maildir or mbox; FILE: one path a "
-	    "line.\n"
-	    "  --from-quarantine: released messages as ham, those still held "
-	    "as spam\n  as spam (the site's own corrections).\n"
-	    "  Writes a rules file of score lines (stdout without -o): put it "
-	    "in LocalRulesDir,\n  which is read after the shipped RulesDir, "
-	    "so that its scores win.\n");
+	if (f == stdout)
+		ctl_help_command("scores", f);
+	else
+		ctl_help_usage("scores", f);
 }
 
 /* A usage error after the lists were made: freed, EX_USAGE. */
@@ -1142,18 +1135,6 @@ diff_one(void *arg, const char *name, const unsigned char *data, size_t len)
 	return 0;
 }
 
-static void
-usage_diff(FILE *f)
-{
-	fprintf(f, "usage: vigilctl scores diff OLD NEW [--spam PATH]... "
-	    "[--ham PATH]...\n        [--spam-list FILE]... "
-	    "[--ham-list FILE]... [PATH]...\n"
-	    "  Scans the mail with the configured rules weighed by OLD, then "
-	    "by NEW\n  (each read after RulesDir), prints every message whose "
-	    "action changes,\n  and, for labelled mail, false positives and "
-	    "negatives before and after.\n");
-}
-
 static int
 scores_diff(const struct ctl_opts *o0, int argc, char **argv)
 {
@@ -1174,7 +1155,7 @@ scores_diff(const struct ctl_opts *o0, int argc, char **argv)
 	int	 ch, rc = 0;
 
 	if (ctl_wants_help(argc, argv, argc)) {
-		usage_diff(stdout);
+		usage_learn(stdout);
 		return 0;
 	}
 	optind = 0;	/* a full restart: GNU getopt permutes again */
@@ -1185,13 +1166,13 @@ scores_diff(const struct ctl_opts *o0, int argc, char **argv)
 			    optarg));
 			break;
 		default:
-			usage_diff(stderr);
+			usage_learn(stderr);
 			g_ptr_array_free(srcs, TRUE);
 			return EX_USAGE;
 		}
 	}
 	if (argc - optind < 2 || (argc - optind == 2 && srcs->len == 0)) {
-		usage_diff(stderr);
+		usage_learn(stderr);
 		g_ptr_array_free(srcs, TRUE);
 		return EX_USAGE;
 	}
@@ -1274,10 +1255,8 @@ ctl_scores(const struct ctl_opts *o, int argc, char **argv)
 	if (argc >= 2 && (strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "--help") == 0)) {
 		usage_learn(stdout);
-		usage_diff(stdout);
 		return 0;
 	}
 	usage_learn(stderr);
-	usage_diff(stderr);
 	return EX_USAGE;
 }

@@ -20,6 +20,7 @@
 #include "cfg.h"
 #include "ctl/logread.h"
 #include "ctl/vigilctl.h"
+#include "ctl/ctl_help.h"
 #include "quarantine/quarantine.h"
 
 struct trace {
@@ -321,21 +322,6 @@ story(const struct trace *t, struct qstore *q, struct json_object *rec,
 	printf("\n");
 }
 
-static const char usage_text[] =
-    "usage: vigilctl trace [--from A] [--to B] [--subject TEXT] [--message-id ID]\n"
-    "                      [--queue-id Q] [--since 2d] [--log FILE]\n"
-    "                      [--maillog FILE] [--json]\n"
-    "  --from A        the envelope sender contains A (any case)\n"
-    "  --to B          a recipient contains B\n"
-    "  --subject TEXT  the decoded subject contains TEXT\n"
-    "  --message-id ID the Message-ID is ID (with or without <>)\n"
-    "  --queue-id Q    Postfix's queue id is Q\n"
-    "  --since 2d      only records this recent (s, m, h, d, w)\n"
-    "  --log FILE      vigil's JSON log (default: LogFile)\n"
-    "  --maillog FILE  Postfix's log: add what it did, joined by queue id\n"
-    "  --json          print the matching records as they are, one a line\n"
-    "exit status: 0 found, 1 nothing matched, 64 usage, 66 no log\n";
-
 int
 ctl_trace(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -381,16 +367,17 @@ ctl_trace(const struct ctl_opts *o, int argc, char **argv)
 			}
 			break;
 		case 'h':
-			fputs(usage_text, stdout);
+			ctl_help_command("trace", stdout);
 			return 0;
 		default:
-			fputs(usage_text, stderr);
+			ctl_help_usage("trace", stderr);
 			return EX_USAGE;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "vigilctl trace: unexpected argument \"%s\"\n%s",
-		    argv[optind], usage_text);
+		fprintf(stderr, "vigilctl trace: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		ctl_help_usage("trace", stderr);
 		return EX_USAGE;
 	}
 	if ((path = logread_path(o, log, "vigilctl trace", &rc)) == NULL)

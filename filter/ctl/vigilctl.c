@@ -18,6 +18,7 @@
 #include "snap.h"
 #include "metrics/stats_view.h"
 #include "ctl/vigilctl.h"
+#include "ctl/ctl_help.h"
 
 #define DEFAULT_CONFIG	SYSCONFDIR "/vigil/vigil.conf"
 
@@ -25,74 +26,34 @@ static int ctl_reload(const struct ctl_opts *, int, char **);
 static int ctl_stats(const struct ctl_opts *, int, char **);
 static int ctl_config(const struct ctl_opts *, int, char **);
 
+/*
+ * The commands.  What each says of itself (synopsis, options, exit
+ * statuses) is its entry in ctl_help_table.c, which help and the man page
+ * print: a new command is a line here and an entry there.
+ */
 static const struct {
 	const char	*name;
 	ctl_fn		 fn;
-	const char	*usage;
 } cmds[] = {
-	{ "scan", ctl_scan,
-	  "scan [--json] [--ip ADDR] [--helo NAME] [--from ADDR] [--rcpt ADDR]... PATH...\n"
-	  "        scan messages offline and explain every point of their score" },
-	{ "quarantine", ctl_quarantine,
-	  "quarantine list|show|release|delete|purge|migrate ...\n"
-	  "        review, release (--learn-ham) and remove quarantined mail" },
-	{ "db", ctl_db,
-	  "db upgrade    make or upgrade the quarantine store's schema" },
-	{ "digest", ctl_digest,
-	  "digest [--send] [--since DUR] [--rcpt ADDR]\n"
-	  "        mail each recipient the list of their quarantined mail with\n"
-	  "        signed links to vigil-web (printed as an mbox without --send)" },
-	{ "rules", ctl_rules,
-	  "rules lint [--no-stress] [PATH...] | list [PATH...] | test MSG [RULE...]\n"
-	  "        | test --batch [--counts] MSG... | bench FILE|DIR...\n"
-	  "        check rule files, list them, show which rules a message hits, time them" },
-	{ "reload", ctl_reload,
-	  "reload        rebuild the running daemon's configuration and rules" },
-	{ "stats", ctl_stats,
-	  "stats [--json]  the running daemon's counters and versions, grouped\n"
-	  "        (--json: one object of every counter, for scripts)" },
-	{ "config", ctl_config,
-	  "config [--defaults|--man]  print the effective configuration (or all\n"
-	  "              defaults, or vigil.conf(5) made from them)" },
-	{ "scores", ctl_scores,
-	  "scores learn [--spam|--ham PATH]... [--spam-list|--ham-list FILE]...\n"
-	  "        [--from-quarantine] [--fp-target PCT] [--fp-target-untrained PCT]\n"
-	  "        [-o OUT]\n"
-	  "        | diff OLD NEW [--spam|--ham PATH]... [PATH]...\n"
-	  "        learn every rule's score from labelled mail (a rules file of score\n"
-	  "        lines); show what a new scores file would change before it goes live" },
-	{ "bayes", ctl_bayes,
-	  "bayes learn --spam|--ham [--forget] [--list FILE] PATH... | stats | expire\n"
-	  "        | classify [--list FILE] PATH... | bench [--cv] CORPUS SPLITDIR\n"
-	  "        train and inspect the Bayes classifier (files, Maildirs, mbox, -)" },
-	{ "trace", ctl_trace,
-	  "trace [--from A] [--to B] [--subject TEXT] [--message-id ID] [--queue-id Q]\n"
-	  "        [--since 2d] [--log FILE] [--maillog FILE] [--json]\n"
-	  "        where is my mail? each matching message's story from LogFile" },
-	{ "replay", ctl_replay,
-	  "replay [--rules DIR] [--weights FILE] [-o K=V]... SOURCE...\n"
-	  "        scan mail with the running and a candidate configuration, show\n"
-	  "        what changes (SOURCE: quarantine, quarantine:ID, a folder, an mbox);\n"
-	  "        1 if anything does" },
-	{ "report", ctl_report,
-	  "report [--since 7d] [--until TIME] [--log FILE] [--html FILE]\n"
-	  "        what the filter did, from LogFile, against the period before" },
+	{ "scan", ctl_scan },
+	{ "quarantine", ctl_quarantine },
+	{ "db", ctl_db },
+	{ "digest", ctl_digest },
+	{ "rules", ctl_rules },
+	{ "reload", ctl_reload },
+	{ "stats", ctl_stats },
+	{ "config", ctl_config },
+	{ "scores", ctl_scores },
+	{ "bayes", ctl_bayes },
+	{ "trace", ctl_trace },
+	{ "replay", ctl_replay },
+	{ "report", ctl_report },
 };
 
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: vigilctl [-c FILE] [-o Keyword=value]... COMMAND [ARGS]\n"
-	    "       vigilctl -h|--help | -V|--version | help [COMMAND] | COMMAND --help\n"
-	    "  -c FILE           configuration (default " DEFAULT_CONFIG ")\n"
-	    "  -o Keyword=value  override one setting (repeatable)\n"
-	    "commands:\n");
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		fprintf(out, "  %s\n", cmds[i].usage);
-	fprintf(out, "exit status: 0 ok, 1 the answer is no (lint errors, a rule "
-	    "did not hit,\n  refused or failed), 64 usage, 65 bad data (no "
-	    "such rule), 66 input\n  missing, 69 daemon unreachable, 78 "
-	    "configuration\n");
+	ctl_help_overview(out);
 }
 
 bool
@@ -106,19 +67,6 @@ ctl_wants_help(int argc, char **argv, int upto)
 			return true;
 	}
 	return false;
-}
-
-/* Help for the commands of this file: their line of the table. */
-static bool
-own_help(int argc, char **argv)
-{
-	if (!ctl_wants_help(argc, argv, argc))
-		return false;
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(cmds[i].name, argv[0]) == 0)
-			printf("usage: vigilctl [-c FILE] [-o Keyword=value]... "
-			    "%s\n", cmds[i].usage);
-	return true;
 }
 
 struct cfg *
@@ -216,17 +164,15 @@ no_args(int argc, char **argv)
 {
 	if (argc < 2)
 		return 0;
-	fprintf(stderr, "vigilctl %s: unexpected argument \"%s\"\n"
-	    "usage: vigilctl %s%s\n", argv[0], argv[1], argv[0],
-	    strcmp(argv[0], "config") == 0 ? " [--defaults|--man]" : "");
+	fprintf(stderr, "vigilctl %s: unexpected argument \"%s\"\n",
+	    argv[0], argv[1]);
+	ctl_help_usage(argv[0], stderr);
 	return EX_USAGE;
 }
 
 static int
 ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 {
-	if (own_help(argc, argv))
-		return 0;
 	if (no_args(argc, argv) != 0)
 		return EX_USAGE;
 	return ctl_control(o, "reload");
@@ -241,8 +187,6 @@ ctl_stats(const struct ctl_opts *o, int argc, char **argv)
 	FILE	*mem;
 	int	 rc;
 
-	if (own_help(argc, argv))
-		return 0;
 	if (argc == 2 && strcmp(argv[1], "--json") == 0)
 		is_json = true;
 	else if (no_args(argc, argv) != 0)
@@ -271,8 +215,6 @@ ctl_config(const struct ctl_opts *o, int argc, char **argv)
 {
 	struct cfg *c;
 
-	if (own_help(argc, argv))
-		return 0;
 	if (argc == 2 && strcmp(argv[1], "--defaults") == 0) {
 		cfg_write_defaults(stdout);
 		return 0;
@@ -322,11 +264,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
-	/* "help COMMAND" is "COMMAND --help"; "help" alone, -h. */
+	/* "help COMMAND" is "COMMAND --help"; "help" alone, -h; "help
+	 * --mdoc" the man page's COMMANDS (the build's). */
 	if (strcmp(argv[optind], "help") == 0) {
-		static char help_opt[] = "--help";
-		char *sub[] = { NULL, help_opt, NULL };
-
 		if (optind + 1 >= argc) {
 			usage(stdout);
 			return 0;
@@ -336,12 +276,22 @@ main(int argc, char **argv)
 			    "usage: vigilctl help [COMMAND]\n", argv[optind + 2]);
 			return EX_USAGE;
 		}
-		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-			if (strcmp(cmds[i].name, argv[optind + 1]) == 0) {
-				sub[0] = argv[optind + 1];
-				optind = 1;
-				return cmds[i].fn(&o, 2, sub);
-			}
+		if (strcmp(argv[optind + 1], "--mdoc") == 0) {
+			/* The build makes the page with this: a command
+			 * without its help entry fails it. */
+			for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]);
+			    i++)
+				if (!ctl_help_has(cmds[i].name)) {
+					fprintf(stderr, "vigilctl help: no "
+					    "entry for \"%s\" in the help "
+					    "table\n", cmds[i].name);
+					return EX_SOFTWARE;
+				}
+			ctl_help_mdoc(stdout);
+			return 0;
+		}
+		if (ctl_help_command(argv[optind + 1], stdout))
+			return 0;
 		fprintf(stderr, "vigilctl help: unknown command \"%s\"\n",
 		    argv[optind + 1]);
 		usage(stderr);
@@ -356,6 +306,10 @@ main(int argc, char **argv)
 			char **sub = argv + optind;
 			int subc = argc - optind;
 
+			if (ctl_help_wanted(subc, sub)) {
+				ctl_help_command(sub[0], stdout);
+				return 0;
+			}
 			optind = 1;	/* subcommands parse their own options */
 			return cmds[i].fn(&o, subc, sub);
 		}

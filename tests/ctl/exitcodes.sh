@@ -131,6 +131,34 @@ expect "lint --warn-only: the summary stays, says so" \
     "0 errors, 7 warnings; --warn-only: 6 errors shown as warnings$" "$T/out"
 run rules lint --warn-only --no-stress "$T/lint/typo.rules"
 status "rules lint --warn-only --no-stress, a typo" 0
+# tflags and describe for a rule no file defines are errors, as a score
+# is; not for a rule of a block that is off, nor for a skipped one.
+mkdir "$T/orphan"
+cat >"$T/orphan/o.rules" <<'RULES'
+body     OA_RULE    /orphan attr/
+score    OA_RULE    1.0
+tflags   OA_RULEE   nice
+describe OA_GONE    a rule removed, its text left
+ifplugin Mail::SpamAssassin::Plugin::NoSuchPlugin
+body     OA_GATED   /gated/
+endif
+tflags   OA_GATED   multiple
+describe OA_GATED   a rule of a plugin not provided
+header   OA_SKIP    eval:no_such_fn()
+tflags   OA_SKIP    net
+describe OA_SKIP    a rule needing an eval vigil lacks
+RULES
+run rules lint "$T/orphan/o.rules"
+status "rules lint: tflags, describe for undefined rules" 1
+expect "lint: tflags for an undefined rule" \
+    "o.rules:3:1: OA_RULEE: tflags for a rule that is not defined" "$T/out"
+expect "lint: describe for an undefined rule" \
+    "o.rules:4:1: OA_GONE: describe for a rule that is not defined" "$T/out"
+refute "lint: attributes of gated or skipped rules are not errors" \
+    "OA_(GATED|SKIP): [a-z]+ for a rule" "$T/out"
+expect "lint: orphan attributes counted" "^1 rules loaded, 1 skipped, 2 errors" "$T/out"
+run rules lint --warn-only "$T/orphan/o.rules"
+status "rules lint --warn-only: orphan attributes" 0
 # Eval functions vigil lacks: named with the rules each would bring.
 mkdir "$T/evals"
 cat >"$T/evals/e.rules" <<'RULES'
@@ -593,7 +621,7 @@ for cmd in "--help" "-h" "scan --help" "scan -h" "rules --help" "rules -h" \
 	else ok "vigilctl $cmd: quiet on stderr"; fi
 done
 run -h
-expect "-h lists rules list" "rules .*list \[PATH" "$T/out"
+expect "-h lists rules list" "rules list .*\[PATH" "$T/out"
 expect "-h lists rules test --batch" "test --batch" "$T/out"
 expect "-h lists the exit codes" "exit status: 0 ok" "$T/out"
 # "help COMMAND" is "COMMAND --help", for every command -h lists.

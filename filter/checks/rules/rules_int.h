@@ -12,6 +12,11 @@
 #include "checks/rules/rules.h"
 #include "checks/dnsbl/dnsbl.h"
 
+struct rules_where {
+	const char	*file;		/* owned by the set's strings */
+	int		 line;
+};
+
 /* Attributes given by name, applied when the set is compiled. */
 struct rules_attr {
 	char		*describe;
@@ -19,6 +24,9 @@ struct rules_attr {
 	unsigned	 maxhits;
 	bool		 has_tflags;
 	int		 priority;
+	/* Lint: where the last tflags and describe lines for the name are
+	 * (file NULL: none). */
+	struct rules_where tflags_at, describe_at;
 };
 
 struct rules_set {
@@ -84,10 +92,6 @@ bool	rules_is_sa_directive(const char *kw);
 /* Edit distance of two words (99 when one has 32 bytes or more). */
 int	rules_edit_distance(const char *a, const char *b);
 
-struct rules_where {
-	const char	*file;		/* owned by the set's strings */
-	int		 line;
-};
 void	rule_free(struct rule *);
 
 /* rules_evalfn.c: an eval: function vigil implements.  fn returns the

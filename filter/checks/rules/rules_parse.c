@@ -804,6 +804,8 @@ parse_tflags(struct pfile *pf, const char *name, char *rest)
 	a->tflags = 0;
 	a->maxhits = 0;
 	a->has_tflags = true;
+	a->tflags_at.file = pf->file;
+	a->tflags_at.line = pf->line;
 	while (*rest != '\0') {
 		char *w = next_word(&rest);
 
@@ -834,6 +836,8 @@ parse_describe(struct pfile *pf, const char *name, char *rest)
 
 	g_free(a->describe);
 	a->describe = g_strdup(rest);
+	a->describe_at.file = pf->file;
+	a->describe_at.line = pf->line;
 }
 
 static void

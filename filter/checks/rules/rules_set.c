@@ -510,6 +510,80 @@ is_check_finding(const char *name)
 	return false;
 }
 
+/*
+ * Does a name that a score, tflags or describe line gives belong to
+ * something: a rule, a skipped one, a DNS rule, one defined in a block
+ * that is off, or another check's finding?
+ */
+static bool
+is_known_name(const struct rules_set *set, const char *name)
+{
+	return g_hash_table_contains(set->by_name, name) ||
+	    g_hash_table_contains(set->skipped, name) ||
+	    dnsbl_rules_has(set->dnsbl, name) ||
+	    g_hash_table_contains(set->inactive, name) ||
+	    is_check_finding(name);
+}
+
+struct orphan {
+	const char	*name;
+	const char	*kw;
+	struct rules_where at;
+};
+
+static int
+orphan_cmp(const void *a, const void *b)
+{
+	const struct orphan *x = a, *y = b;
+	int c = strcmp(x->at.file, y->at.file);
+
+	if (c != 0)
+		return c;
+	if (x->at.line != y->at.line)
+		return x->at.line < y->at.line ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * Lint: tflags and describe lines for a rule no file defines, in file
+ * and line order.  Like a score for one, the flags or text reach nothing:
+ * a typo in the name, or a rule removed and its lines left.
+ */
+static void
+lint_orphan_attrs(struct rules_set *set, const struct rules_diag *diag)
+{
+	GArray *o = g_array_new(false, false, sizeof(struct orphan));
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, set->attrs);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		const struct rules_attr *a = v;
+		struct orphan e = { .name = k };
+
+		if (is_known_name(set, k))
+			continue;
+		if (a->tflags_at.file != NULL) {
+			e.kw = "tflags";
+			e.at = a->tflags_at;
+			g_array_append_val(o, e);
+		}
+		if (a->describe_at.file != NULL) {
+			e.kw = "describe";
+			e.at = a->describe_at;
+			g_array_append_val(o, e);
+		}
+	}
+	g_array_sort(o, orphan_cmp);
+	for (guint i = 0; i < o->len; i++) {
+		const struct orphan *e = &g_array_index(o, struct orphan, i);
+
+		diag_emit(set, diag, RULES_ERROR, e->at.file, e->at.line, 1,
+		    e->name, "%s for a rule that is not defined", e->kw);
+	}
+	g_array_free(o, true);
+}
+
 int
 rules_compile(struct rules_set *set, bool stress,
     const struct rules_diag *diag)
@@ -557,22 +631,20 @@ rules_compile(struct rules_set *set, bool stress,
 	/* Lint: a score for a rule that no file defines (SpamAssassin's
 	 * --lint fails on it too), unless the rule is skipped or defined in
 	 * a block that is off. */
-	if (diag != NULL && diag->is_strict)
+	if (diag != NULL && diag->is_strict) {
 		for (guint i = 0; i < set->score_order->len; i++) {
 			const char *name = set->score_order->pdata[i];
 			const struct rules_where *w;
 
-			if (g_hash_table_contains(set->by_name, name) ||
-			    g_hash_table_contains(set->skipped, name) ||
-			    dnsbl_rules_has(set->dnsbl, name) ||
-			    g_hash_table_contains(set->inactive, name) ||
-			    is_check_finding(name))
+			if (is_known_name(set, name))
 				continue;
 			w = g_hash_table_lookup(set->score_where, name);
 			diag_emit(set, diag, RULES_ERROR, w != NULL ? w->file :
 			    "-", w != NULL ? w->line : 0, 1, name, "score for "
 			    "a rule that is not defined");
 		}
+		lint_orphan_attrs(set, diag);
+	}
 	/* Metas, once every name is known. */
 	for (guint i = 0; i < set->rules->len; i++) {
 		struct rule *r = set->rules->pdata[i];
