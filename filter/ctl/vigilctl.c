@@ -74,6 +74,14 @@ static const struct {
 	  "        scan mail with the running and a candidate configuration, show\n"
 	  "        what changes (SOURCE: quarantine, quarantine:ID, a folder, an mbox);\n"
 	  "        1 if anything does" },
+	{ "allow", ctl_lists,
+	  "allow add|del sender|client|domain VALUE [--comment TEXT] [--expires DUR]\n"
+	  "        | list [sender|client|domain]\n"
+	  "        the allow list kept in ListsFile (the running vigil reloads it)" },
+	{ "block", ctl_lists,
+	  "block add|del sender|client|domain VALUE [--comment TEXT] [--expires DUR]\n"
+	  "        | list [sender|client|domain]\n"
+	  "        the block list kept in ListsFile, as for allow" },
 	{ "report", ctl_report,
 	  "report [--since 7d] [--until TIME] [--log FILE] [--html FILE]\n"
 	  "        what the filter did, from LogFile, against the period before" },
