@@ -220,7 +220,7 @@ ctl_lists(const struct ctl_opts *o, int argc, char **argv)
 	if (!plist_save(l, path, &err)) {
 		fprintf(stderr, "vigilctl: ListsFile %s\n",
 		    err != NULL ? err : "out of memory");
-		rc = EX_CANTCREAT;
+		rc = 1;
 		goto out;
 	}
 	printf("%s %s %s %s\n", verb[0] == 'd' ? "removed from" :

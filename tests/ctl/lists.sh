@@ -3,7 +3,7 @@
 # entries kept in ListsFile, the file's mode and atomic rewrite, expiry
 # marked by list, scan naming the entry that decided (with its comment),
 # and the exit status of each mistake: 64 usage, 65 a bad value, 1 del
-# of an entry that is not there, 78 an unreadable or malformed file.
+# of an entry that is not there or a file that cannot be written, 78 an unreadable or malformed file.
 # No daemon, network or root needed (tests/postfix/lists.sh runs the
 # daemon).
 set -u
@@ -173,7 +173,8 @@ run scan --from a@b.example "$HAM"
 status "scan refuses a malformed ListsFile" 78
 cp "$T/lists.good" "$T/lists"
 run -o ListsFile="$T/nodir/lists" block add sender a@b.example
-status "ListsFile in a missing folder" 73
+status "ListsFile in a missing folder" 1
+expect "missing folder: says why" "No such file" "$T/err"
 run help block
 status "help block" 0
 expect "help block: the forms" "block add sender\|client\|domain VALUE" "$T/out"
