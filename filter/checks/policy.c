@@ -492,14 +492,22 @@ file_match(struct policy *p, struct msg *m, enum plist_list list,
 	    sender, ip, (int64_t)time(NULL));
 	char exp[32];
 
+	const char *d;
+
 	if (e == NULL)
 		return NULL;
-	return arena_printf(msg_arena(m), "%s %s %s in ListsFile%s%s%s%s%s",
+	d = arena_printf(msg_arena(m), "%s %s %s in ListsFile%s%s%s%s%s",
 	    plist_list_name(list), plist_kind_name(kind), e->value,
 	    e->comment[0] != '\0' ? " \"" : "", e->comment,
 	    e->comment[0] != '\0' ? "\"" : "",
 	    e->expires != 0 ? ", expires " : "",
 	    e->expires != 0 ? plist_time(e->expires, exp, sizeof(exp)) : "");
+	/* The verdict of a message refused at MAIL FROM lists no hits:
+	 * the log says which entry decided. */
+	log_msg(LOG_INFO, m, "check=policy lists_file=%s list=%s kind=%s "
+	    "entry=%s comment=\"%s\"", p->lists_path, plist_list_name(list),
+	    plist_kind_name(kind), e->value, e->comment);
+	return d;
 }
 
 /* A sender's entry of list in ListsFile: the address, then its domain. */
