@@ -383,7 +383,9 @@ plist_save(const struct plist *l, const char *path, char **err_r)
 {
 	char *tmp = NULL, *dir = NULL, *slash;
 	struct stat st;
-	bool exists = stat(path, &st) == 0;
+	/* Only a regular file lends its mode and owner: a symlink planted
+	 * in the folder is replaced, its target left alone. */
+	bool exists = lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 	FILE *f = NULL;
 	int fd = -1, dfd;
 	bool ok = false;

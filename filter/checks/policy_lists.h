@@ -73,7 +73,8 @@ struct plist	*plist_load(const char *path, char **err_r);
 /*
  * Writes l to path: a temporary file in the same folder, flushed to
  * disk, renamed over path.  A new file gets mode 0644; an existing one
- * keeps its mode and (when run as root) its owner.  false with *err_r
+ * keeps its mode and (when run as root) its owner; a symlink at path is
+ * replaced by the file, its target untouched.  false with *err_r
  * (malloc'd) on failure, path then unchanged.
  */
 bool		 plist_save(const struct plist *l, const char *path,

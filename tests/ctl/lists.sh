@@ -87,6 +87,19 @@ expect "block add again: updated" "^updated in block sender spam@bad.example$" "
 [ "$(stat -c %a "$T/lists")" = 640 ] && ok "rewrite keeps the mode" || bad "rewrite: mode $(stat -c %a "$T/lists"), want 640"
 [ "$(grep -c 'spam@bad.example' "$T/lists")" = 1 ] && ok "one line per entry" || bad "spam@bad.example twice"
 ls "$T" | grep -q tmp && bad "temporary file left" || ok "no temporary file left"
+# A symlink in its place lends nothing and its target is left alone.
+printf '# secret\n' >"$T/target"
+chmod 600 "$T/target"
+cp "$T/lists" "$T/lists.saved"
+ln -sf "$T/target" "$T/lists"
+run block add domain other.example
+status "block add over a symlink" 0
+[ -L "$T/lists" ] && bad "symlink replaced by a file" || ok "symlink replaced by a file"
+[ "$(stat -c %a "$T/lists")" = 644 ] && ok "symlink: the new file is 0644" || bad "symlink: mode $(stat -c %a "$T/lists")"
+[ "$(cat "$T/target")" = "# secret" ] && [ "$(stat -c %a "$T/target")" = 600 ] &&
+    ok "symlink: its target untouched" || bad "symlink: its target changed"
+cp "$T/lists.saved" "$T/lists"
+chmod 640 "$T/lists"
 run block list sender
 expect "updated: new comment, never expires" "^sender +spam@bad.example +live +never .* still bought$" "$T/out"
 
