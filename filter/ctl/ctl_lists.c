@@ -22,6 +22,7 @@
 #include "cfg.h"
 #include "checks/policy_lists.h"
 #include "ctl/vigilctl.h"
+#include "json.h"
 #include "lib/util.h"
 
 static void
@@ -30,12 +31,13 @@ lists_usage(FILE *out, const char *list)
 	fprintf(out, "usage: vigilctl %s add sender|client|domain VALUE "
 	    "[--comment TEXT] [--expires DUR]\n"
 	    "       vigilctl %s del sender|client|domain VALUE\n"
-	    "       vigilctl %s list [sender|client|domain]\n"
+	    "       vigilctl %s list [--json] [sender|client|domain]\n"
 	    "  sender  an address (user@example.org) or @domain (that domain "
 	    "only)\n"
 	    "  client  an IPv4/IPv6 address or CIDR block\n"
 	    "  domain  the sender's domain and all its subdomains\n"
 	    "  --expires DUR  stop applying after DUR (30d, 12h, 90m)\n"
+	    "  --json         list: one JSON array of entries, for scripts\n"
 	    "kept in ListsFile; a running vigil is asked to reload\n",
 	    list, list, list);
 }
@@ -67,6 +69,42 @@ ask_reload(const struct ctl_opts *o, const struct cfg *c)
 	else
 		fprintf(stderr, "vigilctl: saved; the running vigil reads the "
 		    "change at its next message\n");
+}
+
+/* list --json: [{"kind":..,"value":..,"state":"live"|"expired",
+ * "expires":"2026-..Z"|null,"added":..,"comment":..}, ...] */
+static int
+lists_json(const struct plist *l, enum plist_list list, int kind)
+{
+	int64_t now = (int64_t)time(NULL);
+	bool first = true;
+
+	putchar('[');
+	for (size_t i = 0; i < l->n; i++) {
+		const struct plist_entry *e = &l->v[i];
+		char added[32], expires[32];
+
+		if (e->list != list || (kind >= 0 && (int)e->kind != kind))
+			continue;
+		printf("%s{\"list\":\"%s\",\"kind\":\"%s\",\"value\":",
+		    first ? "" : ",", plist_list_name(list),
+		    plist_kind_name(e->kind));
+		first = false;
+		json_put_string(stdout, e->value);
+		printf(",\"state\":\"%s\",\"expires\":",
+		    plist_expired(e, now) ? "expired" : "live");
+		if (e->expires != 0)
+			printf("\"%s\"", plist_time(e->expires, expires,
+			    sizeof(expires)));
+		else
+			printf("null");
+		printf(",\"added\":\"%s\",\"comment\":",
+		    plist_time(e->added, added, sizeof(added)));
+		json_put_string(stdout, e->comment);
+		putchar('}');
+	}
+	printf("]\n");
+	return 0;
 }
 
 static int
@@ -102,6 +140,7 @@ ctl_lists(const struct ctl_opts *o, int argc, char **argv)
 		{ "comment", required_argument, NULL, 'C' },
 		{ "expires", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum plist_list list = (enum plist_list)plist_list_parse(argv[0]);
@@ -112,6 +151,7 @@ ctl_lists(const struct ctl_opts *o, int argc, char **argv)
 	struct cfg *c = NULL;
 	char *err = NULL;
 	int ch, kind = -1, rc = 0;
+	bool json = false;
 	long i;
 
 	if (ctl_wants_help(argc, argv, argc)) {
@@ -124,6 +164,7 @@ ctl_lists(const struct ctl_opts *o, int argc, char **argv)
 		switch (ch) {
 		case 'C': comment = optarg; break;
 		case 'e': expires_s = optarg; break;
+		case 'j': json = true; break;
 		default:
 			lists_usage(stderr, plist_list_name(list));
 			return EX_USAGE;
@@ -152,6 +193,9 @@ ctl_lists(const struct ctl_opts *o, int argc, char **argv)
 			lists_usage(stderr, plist_list_name(list));
 			return EX_USAGE;
 		}
+	} else if (json) {
+		lists_usage(stderr, plist_list_name(list));
+		return EX_USAGE;
 	} else if (strcmp(verb, "add") == 0 || strcmp(verb, "del") == 0) {
 		if (argc != 3 || (verb[0] == 'd' &&
 		    (expires_s != NULL || *comment != '\0'))) {
@@ -192,7 +236,8 @@ ctl_lists(const struct ctl_opts *o, int argc, char **argv)
 		goto out;
 	}
 	if (verb[0] == 'l') {
-		rc = lists_list(l, list, kind);
+		rc = json ? lists_json(l, list, kind) :
+		    lists_list(l, list, kind);
 		goto out;
 	}
 	if ((value = plist_value(l, (enum plist_kind)kind, argv[2], &why)) ==

@@ -76,11 +76,11 @@ static const struct {
 	  "        1 if anything does" },
 	{ "allow", ctl_lists,
 	  "allow add|del sender|client|domain VALUE [--comment TEXT] [--expires DUR]\n"
-	  "        | list [sender|client|domain]\n"
+	  "        | list [--json] [sender|client|domain]\n"
 	  "        the allow list kept in ListsFile (the running vigil reloads it)" },
 	{ "block", ctl_lists,
 	  "block add|del sender|client|domain VALUE [--comment TEXT] [--expires DUR]\n"
-	  "        | list [sender|client|domain]\n"
+	  "        | list [--json] [sender|client|domain]\n"
 	  "        the block list kept in ListsFile, as for allow" },
 	{ "report", ctl_report,
 	  "report [--since 7d] [--until TIME] [--log FILE] [--html FILE]\n"

@@ -77,6 +77,22 @@ status "allow list client" 0
 expect "allow list client: the client" "^client +192.0.2.0/24 +live +never .* office$" "$T/out"
 refute "allow list client: only clients" "partner" "$T/out"
 
+run block list --json
+status "block list --json" 0
+if python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+s = [e for e in v if e["value"] == "spam@bad.example"][0]
+assert len(v) == 2 and all(e["list"] == "block" for e in v)
+assert s["kind"] == "sender" and s["state"] == "live"
+assert s["comment"] == "bought list" and s["expires"].endswith("Z")
+d = [e for e in v if e["kind"] == "domain"][0]
+assert d["expires"] is None and d["comment"] == ""
+' "$T/out"; then ok "block list --json: the entries as JSON"
+else bad "block list --json"; sed 's/^/#   /' "$T/out"; fi
+run block add --json sender x@y.example
+status "block add --json" 64
+
 # --- The same entry again updates it; the file is replaced whole ---
 ino=$(stat -c %i "$T/lists")
 chmod 640 "$T/lists"
