@@ -6,25 +6,35 @@
  *    .parent-domain, <> for the null sender) and client addresses
  *    (IP or CIDR).  A block decides the action (BlockAction); an allow
  *    adds a large negative score, so deciding checks (a virus) still win.
+ *  - the same lists kept from the command line in ListsFile
+ *    (policy_lists.h, vigilctl allow|block): read at setup, and again
+ *    at the next message when the file changed (its inode, size or
+ *    mtime), so a change applies without a reload; expired entries
+ *    stop applying.
  *  - the release token (release.h): a message released from the
  *    quarantine comes back carrying it; a valid, unused token lets it
  *    through, a forged or replayed one is only a finding.
  *  - per-recipient-domain thresholds (policy.h), read by the verdict.
  *
- * State: the parsed lists, built once per snapshot; nothing per message
- * beyond the findings.
+ * State: the parsed option lists, built once per snapshot; the ListsFile
+ * entries under a mutex (swapped whole when the file changed); nothing
+ * per message beyond the findings.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cfg.h"
 #include "check.h"
 #include "checks/policy.h"
+#include "checks/policy_lists.h"
 #include "lib/arena.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -44,6 +54,8 @@ const struct opt policy_opts[] = {
 	  "Client addresses to allow: IPv4/IPv6 addresses or CIDR blocks" },
 	{ "BlockClients", OPT_LIST, NULL, 0, 0, NULL,
 	  "Client addresses to block: IPv4/IPv6 addresses or CIDR blocks" },
+	{ "ListsFile", OPT_PATH, LOCALSTATEDIR "/lib/vigil/lists", 0, 0, NULL,
+	  "Allow and block lists kept by vigilctl allow|block (sender, client, domain entries with comments and expiry); re-read when it changes, missing: empty" },
 	{ "BlockAction", OPT_ENUM, "reject", 0, 0,
 	  "reject|quarantine|discard|tempfail|score",
 	  "What a block list match does; score: only its finding's score counts" },
@@ -97,6 +109,11 @@ struct policy {
 	size_t		 ndomains;
 	enum rcpt_mode	 rcpt_mode;
 	atomic_ulong	 released, refused;
+	/* ListsFile: the entries and the file they came from. */
+	const char	*lists_path;
+	pthread_mutex_t	 lists_mu;
+	struct plist	*lists;		/* under lists_mu */
+	struct stat	 lists_st;	/* st_ino 0: no file */
 };
 
 extern const struct check check_policy;
@@ -226,6 +243,75 @@ bad:
 	return false;
 }
 
+static bool
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static void
+lists_cleanup(void *arg)
+{
+	struct policy *p = arg;
+
+	plist_free(&p->lists);
+	pthread_mutex_destroy(&p->lists_mu);
+}
+
+/*
+ * Reads ListsFile when it changed since the last read (at setup: always).
+ * A file that is gone is an empty list.  At setup a bad file is an error
+ * (the configuration is refused, as for a bad option); later it is
+ * logged and the entries read before stay.  Called with lists_mu held
+ * (or before any message).
+ */
+static bool
+lists_refresh(struct policy *p, struct msg *m, const char **err_r)
+{
+	struct stat st;
+	struct plist *l;
+	char *err = NULL;
+
+	if (p->lists_path == NULL)
+		return true;
+	if (stat(p->lists_path, &st) != 0) {
+		if (errno != ENOENT) {
+			err = arena_printf(p->arena, "ListsFile %s: %s",
+			    p->lists_path, strerror(errno));
+			goto bad;
+		}
+		memset(&st, 0, sizeof(st));
+	}
+	if (p->lists != NULL && same_file(&st, &p->lists_st))
+		return true;
+	p->lists_st = st;
+	if ((l = plist_load(p->lists_path, &err)) == NULL) {
+		char *e = err;
+
+		err = arena_printf(p->arena, "ListsFile %s",
+		    e != NULL ? e : "out of memory");
+		free(e);
+		goto bad;
+	}
+	if (p->lists != NULL)
+		log_msg(LOG_INFO, m, "check=policy ListsFile %s re-read: "
+		    "%zu entries", p->lists_path, l->n);
+	plist_free(&p->lists);
+	p->lists = l;
+	return true;
+bad:
+	if (m == NULL) {
+		*err_r = err;
+		return false;
+	}
+	log_msg(LOG_ERR, m, "check=policy why=\"%s; the entries read before "
+	    "stay\"", err);
+	return true;
+}
+
 static void *
 policy_setup(struct snap *s, const char **err_r)
 {
@@ -253,6 +339,15 @@ policy_setup(struct snap *s, const char **err_r)
 		if (!domain_parse(p, lines[i], &p->domains[i], err_r))
 			goto fail;
 	p->ndomains = n;
+	p->lists_path = cfg_str(p->cfg, "ListsFile");
+	if (p->lists_path != NULL && p->lists_path[0] == '\0')
+		p->lists_path = NULL;
+	pthread_mutex_init(&p->lists_mu, NULL);
+	arena_defer(a, lists_cleanup, p);
+	if (!lists_refresh(p, NULL, err_r))
+		goto fail;
+	if (p->lists == NULL)
+		p->lists = plist_new();
 	/* A key file named explicitly must be usable now, not at release. */
 	if (cfg_is_set(p->cfg, "ReleaseKeyFile")) {
 		struct release_key key;
@@ -366,7 +461,8 @@ policy_user_allow(struct policy *p, struct msg *m)
 	const char *err = NULL;
 
 	if (sender == NULL || *sender == '\0' ||
-	    senders_match(&p->allow_senders, sender) != NULL)
+	    senders_match(&p->allow_senders, sender) != NULL ||
+	    msg_has_hit(m, "POLICY_ALLOW_SENDER"))
 		return;
 	v = arena_alloc(msg_arena(m), (n + 1) * sizeof(*v));
 
@@ -383,17 +479,70 @@ policy_user_allow(struct policy *p, struct msg *m)
 	}
 }
 
-/* The envelope against the allow and block lists. */
+/*
+ * The ListsFile entry of list and kind that matches the envelope, as a
+ * finding's detail naming the entry, its comment and expiry; NULL if
+ * none.  Called with lists_mu held.
+ */
+static const char *
+file_match(struct policy *p, struct msg *m, enum plist_list list,
+    enum plist_kind kind, const char *sender, const char *ip)
+{
+	const struct plist_entry *e = plist_match(p->lists, list, kind,
+	    sender, ip, (int64_t)time(NULL));
+	char exp[32];
+
+	const char *d;
+
+	if (e == NULL)
+		return NULL;
+	d = arena_printf(msg_arena(m), "%s %s %s in ListsFile%s%s%s%s%s",
+	    plist_list_name(list), plist_kind_name(kind), e->value,
+	    e->comment[0] != '\0' ? " \"" : "", e->comment,
+	    e->comment[0] != '\0' ? "\"" : "",
+	    e->expires != 0 ? ", expires " : "",
+	    e->expires != 0 ? plist_time(e->expires, exp, sizeof(exp)) : "");
+	/* The verdict of a message refused at MAIL FROM lists no hits:
+	 * the log says which entry decided. */
+	log_msg(LOG_INFO, m, "check=policy lists_file=%s list=%s kind=%s "
+	    "entry=%s comment=\"%s\"", p->lists_path, plist_list_name(list),
+	    plist_kind_name(kind), e->value, e->comment);
+	return d;
+}
+
+/* A sender's entry of list in ListsFile: the address, then its domain. */
+static const char *
+file_sender(struct policy *p, struct msg *m, enum plist_list list,
+    const char *sender)
+{
+	const char *hit;
+
+	if (sender == NULL || *sender == '\0')
+		return NULL;
+	if ((hit = file_match(p, m, list, PLIST_SENDER, sender, NULL)) != NULL)
+		return hit;
+	return file_match(p, m, list, PLIST_DOMAIN, sender, NULL);
+}
+
+/* The envelope against the allow and block lists: the options', then
+ * ListsFile's. */
 static void
 policy_lists(struct policy *p, struct msg *m)
 {
 	const char *sender = msg_mail_from(m);
 	const char *ip = msg_client_addr(m);
-	const char *hit;
+	const char *hit, *fhit;
 
+	pthread_mutex_lock(&p->lists_mu);
+	(void)lists_refresh(p, m, NULL);
 	if ((hit = clients_match(&p->block_clients, ip)) != NULL) {
 		msg_add_hit(m, "POLICY_BLOCK_CLIENT", block_score(p),
 		    "client %s in %s", ip, hit);
+		policy_block(p, m);
+	} else if ((fhit = file_match(p, m, PLIST_BLOCK, PLIST_CLIENT, NULL,
+	    ip)) != NULL) {
+		msg_add_hit(m, "POLICY_BLOCK_CLIENT", block_score(p),
+		    "client %s matches %s", ip, fhit);
 		policy_block(p, m);
 	}
 	if (sender != NULL &&
@@ -401,14 +550,26 @@ policy_lists(struct policy *p, struct msg *m)
 		msg_add_hit(m, "POLICY_BLOCK_SENDER", block_score(p),
 		    "sender <%s> matches %s", sender, hit);
 		policy_block(p, m);
+	} else if ((fhit = file_sender(p, m, PLIST_BLOCK, sender)) != NULL) {
+		msg_add_hit(m, "POLICY_BLOCK_SENDER", block_score(p),
+		    "sender <%s> matches %s", sender, fhit);
+		policy_block(p, m);
 	}
 	if ((hit = clients_match(&p->allow_clients, ip)) != NULL)
 		msg_add_hit(m, "POLICY_ALLOW_CLIENT", -100.0, "client %s in %s",
 		    ip, hit);
+	else if ((fhit = file_match(p, m, PLIST_ALLOW, PLIST_CLIENT, NULL,
+	    ip)) != NULL)
+		msg_add_hit(m, "POLICY_ALLOW_CLIENT", -100.0, "client %s "
+		    "matches %s", ip, fhit);
 	if (sender != NULL &&
 	    (hit = senders_match(&p->allow_senders, sender)) != NULL)
 		msg_add_hit(m, "POLICY_ALLOW_SENDER", -100.0, "sender <%s> "
 		    "matches %s", sender, hit);
+	else if ((fhit = file_sender(p, m, PLIST_ALLOW, sender)) != NULL)
+		msg_add_hit(m, "POLICY_ALLOW_SENDER", -100.0, "sender <%s> "
+		    "matches %s", sender, fhit);
+	pthread_mutex_unlock(&p->lists_mu);
 }
 
 /* A token this message consumed, to give back if it is not accepted. */

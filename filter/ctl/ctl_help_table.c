@@ -339,6 +339,61 @@ const struct ctl_help ctl_help_table[] = {
 	    { "--weights FILE", "score lines read last by the candidate" },
 	    { "-o K=V", "a setting the candidate changes (repeatable)" },
 	    { "--all", "each message whose score changes" } } },
+	{ "allow add",
+	  "sender|client|domain VALUE [--comment TEXT] [--expires DUR]",
+	  "the allow list kept in ListsFile (a running vigil reloads it)",
+	  "Add an entry to the allow list kept in ListsFile (default "
+	  "LOCALSTATEDIR/lib/vigil/lists). "
+	  "A sender is an address (user@example.org) or @example.org for that "
+	  "domain only; a client an IPv4 or IPv6 address or CIDR block; a "
+	  "domain the envelope sender's domain and every subdomain of it. "
+	  "A match adds POLICY_ALLOW_SENDER or POLICY_ALLOW_CLIENT (-100 "
+	  "points), as the AllowSenders and AllowClients options do, and scan "
+	  "names the entry that matched and its comment. "
+	  "Adding an entry already there updates its comment and expiry. "
+	  "The file is rewritten whole (a temporary file renamed over it, "
+	  "keeping the old one's mode and owner; a new one gets 0644), then a "
+	  "running vigil is asked to reload over its ControlSocket; the "
+	  "daemon also re-reads the file at its next message when it changed.",
+	  "0 ok, 64 usage, 65 a malformed value, 1 the file cannot be "
+	  "written, 78 a malformed or unreadable ListsFile",
+	  false,
+	  { { "--comment TEXT", "why the entry is there, shown by scan and "
+	      "list" },
+	    { "--expires DUR", "stop applying after DUR (30d, 12h, 90m)" } } },
+	{ "allow del", "sender|client|domain VALUE", NULL,
+	  "Remove an entry from the allow list.",
+	  "0 ok, 1 no such entry, 64 usage, 65 a malformed value, 78 a "
+	  "malformed ListsFile",
+	  false, { { NULL, NULL } } },
+	{ "allow list", "[--json] [sender|client|domain]", NULL,
+	  "The allow list's entries, each live or expired.",
+	  NULL, false,
+	  { { "--json", "one array of objects with list, kind, value, state, "
+	      "expires (null for never), added and comment" } } },
+	{ "block add",
+	  "sender|client|domain VALUE [--comment TEXT] [--expires DUR]",
+	  "the block list kept in ListsFile, as for allow",
+	  "Add an entry to the block list, as for allow add: a match adds "
+	  "POLICY_BLOCK_SENDER or POLICY_BLOCK_CLIENT and takes BlockAction "
+	  "(reject by default), as the BlockSenders and BlockClients options "
+	  "do.",
+	  "0 ok, 64 usage, 65 a malformed value, 1 the file cannot be "
+	  "written, 78 a malformed or unreadable ListsFile",
+	  false,
+	  { { "--comment TEXT", "why the entry is there, shown by scan and "
+	      "list" },
+	    { "--expires DUR", "stop applying after DUR (30d, 12h, 90m)" } } },
+	{ "block del", "sender|client|domain VALUE", NULL,
+	  "Remove an entry from the block list.",
+	  "0 ok, 1 no such entry, 64 usage, 65 a malformed value, 78 a "
+	  "malformed ListsFile",
+	  false, { { NULL, NULL } } },
+	{ "block list", "[--json] [sender|client|domain]", NULL,
+	  "The block list's entries, each live or expired.",
+	  NULL, false,
+	  { { "--json", "one array of objects with list, kind, value, state, "
+	      "expires (null for never), added and comment" } } },
 	{ "report", "[--since DUR] [--until TIME] [--log FILE] [--html FILE]",
 	  "what the filter did, from LogFile, against the period before",
 	  "What the filter did over the period (DUR in s, m, h, d or w; "

@@ -47,6 +47,8 @@ static const struct {
 	{ "bayes", ctl_bayes },
 	{ "trace", ctl_trace },
 	{ "replay", ctl_replay },
+	{ "allow", ctl_lists },
+	{ "block", ctl_lists },
 	{ "report", ctl_report },
 };
 

@@ -77,5 +77,7 @@ int	ctl_scores(const struct ctl_opts *, int, char **);
 int	ctl_trace(const struct ctl_opts *, int, char **);
 int	ctl_replay(const struct ctl_opts *, int, char **);
 int	ctl_report(const struct ctl_opts *, int, char **);
+/* vigilctl allow|block add|del|list: the lists kept in ListsFile. */
+int	ctl_lists(const struct ctl_opts *, int, char **);
 
 #endif

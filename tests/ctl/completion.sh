@@ -70,6 +70,16 @@ done
 comp rules l
 has "rules l: lint" lint
 has "rules l: list" list
+comp block ""
+for s in add del list; do
+	has "block subcommands: $s" "$s"
+done
+comp allow add ""
+for k in sender client domain; do
+	has "allow add: kind $k" "$k"
+done
+comp block add sender a@b.example --
+has "block add options: --expires" --expires
 comp quarantine release --
 has "quarantine release options: --again" --again
 comp -o QuarantineDi
