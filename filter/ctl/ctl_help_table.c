@@ -343,7 +343,7 @@ const struct ctl_help ctl_help_table[] = {
 	  "sender|client|domain VALUE [--comment TEXT] [--expires DUR]",
 	  "the allow list kept in ListsFile (a running vigil reloads it)",
 	  "Add an entry to the allow list kept in ListsFile (default "
-	  "LOCALSTATEDIR/lib/vigil/lists). "
+	  LOCALSTATEDIR "/lib/vigil/lists). "
 	  "A sender is an address (user@example.org) or @example.org for that "
 	  "domain only; a client an IPv4 or IPv6 address or CIDR block; a "
 	  "domain the envelope sender's domain and every subdomain of it. "
