@@ -1262,7 +1262,8 @@ fail_file:
  * false-positive counts, from one store into the other.  Each entry is
  * its own transaction and an id already in to is kept, so a migration
  * that stopped half way can be run again; counts add up, so merging the
- * stores of several MXes into one database sums them.
+ * stores of several MXes into one database sums them.  Deleted entries,
+ * whose messages are gone, are not copied.
  */
 bool
 quarantine_migrate(struct qstore *from, struct qstore *to, size_t *n_r,
