@@ -5,7 +5,8 @@
 #   1. `quarantine delete` keeps the entry, listed as deleted (when, by
 #      whom); list --state deleted|held|released filters by it; show says
 #      so; release refuses it (65) and sends nothing; a second delete is
-#      refused; purge removes deleted rows for good; stats count them;
+#      refused; digests leave it out; purge removes deleted rows for
+#      good; stats count them;
 #   2. an index from before the deleted state (schema version 2) is
 #      upgraded by `vigilctl db upgrade` and its entries still list;
 #   3. vigil started with -o QuarantineDir=X: a plain `vigilctl -c conf
@@ -109,6 +110,12 @@ expect "release of a deleted entry: says why" \
 run quarantine delete "$A"
 status "delete twice" 1
 expect "delete twice: says so" "already deleted" "$T/err"
+# The digest (like the web pages) never shows a deleted entry.
+run digest --rcpt carol@example.org
+status "digest" 0
+expect "digest: the two held ones" "^Subject: Quarantined mail for you \(2\)$" "$T/out"
+expect "digest: a held one's link" "id=$B&" "$T/out"
+refute "digest: not the deleted one" "id=$A&" "$T/out"
 run stats
 expect "stats (no daemon): the deleted count" "deleted +1$|quarantine\.deleted 1$" "$T/out"
 expect "stats (no daemon): what is still there" "entries +2$|quarantine\.entries 2$" "$T/out"
