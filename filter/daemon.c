@@ -280,6 +280,26 @@ out:
 	snap_unref(&s);
 }
 
+/*
+ * Where the running configuration keeps the quarantine, one "Keyword
+ * value" line per option that is set, so that vigilctl finds the store
+ * (and the release key) the daemon uses without repeating its -o.
+ */
+static void
+write_quarantine_where(FILE *out)
+{
+	static const char *const keys[] = { "QuarantineDir", "QuarantineDB",
+	    "ReleaseKeyFile" };
+	struct snap *s = daemon_snap();
+	const struct cfg *c = s != NULL ? snap_cfg(s) : NULL;
+
+	for (size_t i = 0; c != NULL && i < NELEM(keys); i++)
+		if (cfg_str(c, keys[i]) != NULL &&
+		    strchr(cfg_str(c, keys[i]), '\n') == NULL)
+			fprintf(out, "%s %s\n", keys[i], cfg_str(c, keys[i]));
+	snap_unref(&s);
+}
+
 void
 daemon_write_metrics(const struct metrics_fmt *f)
 {
@@ -373,8 +393,14 @@ ctl_answer(int fd)
 	} else if (strcmp(line, "stats") == 0) {
 		fprintf(out, "ok\n");
 		daemon_write_stats(out);
+		/* What /metrics has: vigilctl stats needs no -o to find it. */
+		write_quarantine_stats(out);
+	} else if (strcmp(line, "quarantine") == 0) {
+		fprintf(out, "ok\n");
+		write_quarantine_where(out);
 	} else
-		fprintf(out, "error unknown command (reload, stats)\n");
+		fprintf(out, "error unknown command (reload, stats, "
+		    "quarantine)\n");
 	fclose(out);
 	for (size_t off = 0; off < bufsz;) {
 		n = write(fd, buf + off, bufsz - off);

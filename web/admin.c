@@ -268,7 +268,8 @@ admin_action(struct ans *r, const struct req *rq, const char *who,
 		    "entry in the quarantine.");
 	}
 	if (strcmp(what, "delete") == 0) {
-		ok = quarantine_delete(q, id);
+		ok = quarantine_delete_by(q, id, arena_printf(r->a,
+		    "web (admin %s)", who));
 		if (!ok)
 			err = quarantine_error(q);
 	} else if (e->released != 0) {

@@ -264,7 +264,8 @@ web_user_action(struct ans *r, const struct req *rq, const char *what)
 			    "This message was sent to others too; it leaves "
 			    "the quarantine on its own.");
 		}
-		ok = quarantine_delete(q, e->id);
+		ok = quarantine_delete_by(q, e->id, arena_printf(r->a,
+		    "web (recipient %s)", l.rcpt));
 		if (!ok)
 			err = quarantine_error(q);
 		done = "Deleted.";

@@ -51,10 +51,15 @@ const struct ctl_help ctl_help_table[] = {
 
 	{ "quarantine list",
 	  "[--since DUR|DATE] [--sender S] [--rcpt R] [--min-score N] "
-	  "[--reason virus|spam|policy|WORD] [--state held|released] [--json]",
+	  "[--reason virus|spam|policy|WORD] [--state held|released|deleted] "
+	  "[--json]",
 	  "review, release and remove quarantined mail",
 	  "List the quarantined messages, oldest first, with the time each "
-	  "was last released.",
+	  "was last released and its state: held, released or deleted. "
+	  "While vigil runs, the quarantine commands and stats ask it over "
+	  "its ControlSocket where its quarantine is (QuarantineDir, "
+	  "QuarantineDB, ReleaseKeyFile), so that options it was started "
+	  "with need not be repeated; vigilctl's own -o still win.",
 	  "0 ok, 1 refused or failed, 64 usage, 78 configuration",
 	  false,
 	  { { "--since DUR|DATE", "only entries this recent (30d) or since "
@@ -64,8 +69,8 @@ const struct ctl_help ctl_help_table[] = {
 	    { "--min-score N", "only entries that scored N or more" },
 	    { "--reason virus|spam|policy|WORD", "only entries held for "
 	      "that reason" },
-	    { "--state held|released", "only entries never released, or "
-	      "the others" },
+	    { "--state held|released|deleted", "only entries never released, "
+	      "those released, or those deleted and not yet purged" },
 	    { "--json", "one JSON object an entry" } } },
 	{ "quarantine show", "ID", NULL,
 	  "Envelope, hits, headers and a text preview of one entry. "
@@ -78,16 +83,20 @@ const struct ctl_help ctl_help_table[] = {
 	  "Re-inject through SendmailCommand with a token the filter "
 	  "verifies. "
 	  "An entry already released is refused (exit 1) unless --again is "
-	  "given.",
+	  "given; a deleted one always (exit 65).",
 	  NULL, false,
 	  { { "--to ADDR", "deliver to ADDR instead of the original "
 	      "recipients" },
 	    { "--learn-ham", "also learn the message as ham" },
 	    { "--again, --force", "release an entry released before" } } },
-	{ "quarantine delete", "ID...", NULL, "Remove entries.",
+	{ "quarantine delete", "ID...", NULL,
+	  "Remove the entries' messages; their index rows stay, with when "
+	  "and by whom they were deleted, and list as deleted until purged. "
+	  "Deleted entries are never shown on the web pages or in digests.",
 	  NULL, false, { { NULL, NULL } } },
 	{ "quarantine purge", "--older-than DUR [--dry-run]", NULL,
-	  "Remove the entries older than DUR (30d).",
+	  "Remove for good the entries older than DUR (30d), deleted ones "
+	  "included.",
 	  NULL, false,
 	  { { "--older-than DUR", "the age of the entries to remove" },
 	    { "--dry-run", "list what would be removed, remove nothing" } } },
@@ -110,7 +119,7 @@ const struct ctl_help ctl_help_table[] = {
 	  "false-positive counts) into another: a QuarantineDir folder or a "
 	  "PostgreSQL database (QuarantineDB). "
 	  "Ids already there are kept, so it can be run again; counts add "
-	  "up.",
+	  "up. Deleted entries, whose messages are gone, are not copied.",
 	  NULL, false,
 	  { { "--to DIR|postgresql://...", "the store to copy into" } } },
 
@@ -118,7 +127,8 @@ const struct ctl_help ctl_help_table[] = {
 	  "make or upgrade the quarantine store's schema",
 	  "Make or upgrade the quarantine store's schema (QuarantineDB, or "
 	  "the index.sqlite of QuarantineDir) and print its version before "
-	  "and after.",
+	  "and after (an index.sqlite is also upgraded by whoever opens it "
+	  "first).",
 	  "0 ok, 1 failed, 64 usage, 78 configuration",
 	  false, { { NULL, NULL } } },
 
@@ -280,7 +290,9 @@ const struct ctl_help ctl_help_table[] = {
 	{ "stats", "[--json]",
 	  "the running daemon's counters and versions, grouped",
 	  "The running daemon's counters, each check's state (Bayes: "
-	  "learning, 37/200 spam, 12/200 ham) and the quarantine's counts.",
+	  "learning, 37/200 spam, 12/200 ham) and its quarantine's counts "
+	  "(held or released, released, deleted); with no daemon running, "
+	  "the quarantine's counts from the store the configuration names.",
 	  "0 ok, 1 failed, 64 usage, 69 the daemon is unreachable, 78 "
 	  "configuration",
 	  false,
@@ -421,7 +433,8 @@ const struct ctl_help_exit ctl_help_exits[] = {
 	  "scan --check found spam, replay found changes, an operation was "
 	  "refused or failed)" },
 	{ 64, "usage" },
-	{ 65, "bad data (no such rule, input that is not mail)" },
+	{ 65, "bad data (no such rule, input that is not mail, release of "
+	  "a deleted quarantine entry)" },
 	{ 66, "an input is missing" },
 	{ 69, "the daemon's ControlSocket is unreachable" },
 	{ 73, "an output file cannot be made" },

@@ -7,10 +7,14 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,16 +129,117 @@ time_text(char *buf, size_t sz, int64_t t)
 	strftime(buf, sz, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
+/*
+ * The running daemon's answer to "quarantine" on its ControlSocket:
+ * "Keyword value" lines (QuarantineDir, QuarantineDB, ReleaseKeyFile),
+ * malloc'd; NULL when no daemon answers (nothing said: vigilctl then
+ * reads its own configuration, as offline).
+ */
+#define DAEMON_WAIT_MS	3000
+static char *
+daemon_quarantine(const struct cfg *c)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = cfg_str(c, "ControlSocket");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem;
+	char chunk[1024];
+	ssize_t n;
+	int fd;
+
+	if (path == NULL || strlen(path) >= sizeof(sun.sun_path))
+		return NULL;
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return NULL;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    write(fd, "quarantine\n", 11) != 11 ||
+	    (mem = open_memstream(&buf, &len)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, DAEMON_WAIT_MS) != 1 ||
+		    (n = read(fd, chunk, sizeof(chunk))) <= 0)
+			break;
+		fwrite(chunk, 1, (size_t)n, mem);
+	}
+	close(fd);
+	fclose(mem);
+	/* An older daemon answers "error unknown command". */
+	if (buf != NULL && strncmp(buf, "ok\n", 3) == 0)
+		return buf;
+	free(buf);
+	return NULL;
+}
+
+/*
+ * vigilctl's configuration, with the running daemon's quarantine options
+ * when it answers on the control socket: its QuarantineDir (or
+ * QuarantineDB) and ReleaseKeyFile, which it may have from -o, come
+ * before vigilctl's own -o (which still win).  *where_r (owned by the
+ * result) names the store to open: the daemon's when it keeps one in a
+ * folder while vigilctl's file names a database, else NULL.
+ */
+static struct cfg *
+qcfg(const struct ctl_opts *o, const char **where_r)
+{
+	struct cfg *c = ctl_cfg(o), *dc;
+	struct ctl_opts d = { .cfg_path = o->cfg_path };
+	char *ans, *line, *sp, *next;
+	const char **ov;
+	bool has_db = false;
+	size_t n = 0;
+
+	*where_r = NULL;
+	if (c == NULL || (ans = daemon_quarantine(c)) == NULL)
+		return c;
+	ov = calloc(o->noverrides + 4, sizeof(*ov));
+	if (ov == NULL) {
+		free(ans);
+		return c;
+	}
+	for (line = ans + 3; *line != '\0' && n < 3; line = next) {
+		if ((next = strchr(line, '\n')) == NULL)
+			break;
+		*next++ = '\0';
+		if ((sp = strchr(line, ' ')) == NULL)
+			continue;
+		*sp = '=';
+		has_db |= strncmp(line, "QuarantineDB=", 13) == 0;
+		ov[n++] = line;
+	}
+	for (size_t i = 0; i < o->noverrides; i++)
+		ov[n++] = o->overrides[i];
+	d.overrides = ov;
+	d.noverrides = n;
+	if ((dc = ctl_cfg(&d)) != NULL) {
+		cfg_unref(&c);
+		c = dc;
+		if (!has_db && cfg_str(c, "QuarantineDB") != NULL &&
+		    cfg_str(c, "QuarantineDir") != NULL)
+			*where_r = cfg_str(c, "QuarantineDir");
+	}
+	free(ov);
+	free(ans);
+	return c;
+}
+
 static struct qstore *
 store_open(const struct ctl_opts *o, struct cfg **cfg_r)
 {
 	struct qstore *q;
+	const char *where;
 	char *err = NULL;
 
-	*cfg_r = ctl_cfg(o);
+	*cfg_r = qcfg(o, &where);
 	if (*cfg_r == NULL)
 		return NULL;
-	q = quarantine_open(*cfg_r, false, &err);
+	q = where != NULL ? quarantine_open_at(*cfg_r, where, false, &err) :
+	    quarantine_open(*cfg_r, false, &err);
 	if (q == NULL) {
 		fprintf(stderr, "vigilctl quarantine: %s\n", err);
 		free(err);
@@ -150,7 +255,8 @@ store_open(const struct ctl_opts *o, struct cfg **cfg_r)
 static bool
 store_is_unused(const struct ctl_opts *o)
 {
-	struct cfg *c = ctl_cfg(o);
+	const char *where;
+	struct cfg *c = qcfg(o, &where);
 	bool unused;
 
 	if (c == NULL)
@@ -160,13 +266,22 @@ store_is_unused(const struct ctl_opts *o)
 	return unused;
 }
 
+/* held, released or deleted (whether released before or not). */
+static const char *
+entry_state(const struct qentry *e)
+{
+	return e->deleted != 0 ? "deleted" : e->released != 0 ? "released" :
+	    "held";
+}
+
 static void
 list_table(struct arena *a, const struct qentry **v, size_t n)
 {
 	static const char *const head[] = { "ID", "TIME (UTC)", "SCORE",
-	    "REASON", "RELEASED (UTC)", "SENDER", "RECIPIENTS", "SUBJECT" };
-	enum { NCOL = 8 };
-	static const size_t maxw[NCOL] = { 32, 19, 8, 10, 19, 32, 32, 50 };
+	    "REASON", "RELEASED (UTC)", "SENDER", "RECIPIENTS", "SUBJECT",
+	    "STATE" };
+	enum { NCOL = 9 };
+	static const size_t maxw[NCOL] = { 32, 19, 8, 10, 19, 32, 32, 50, 8 };
 	char ***rows = arena_alloc(a, (n + 1) * sizeof(*rows));
 	size_t w[NCOL], i, c;
 
@@ -194,6 +309,7 @@ list_table(struct arena *a, const struct qentry **v, size_t n)
 		    maxw[5]);
 		rows[i][6] = cell(a, rc, maxw[6]);
 		rows[i][7] = cell(a, e->subject, maxw[7]);
+		rows[i][8] = arena_strdup(a, entry_state(e));
 		for (c = 0; c < NCOL; c++)
 			if (u8_width(rows[i][c]) > w[c])
 				w[c] = u8_width(rows[i][c]);
@@ -215,17 +331,17 @@ list_table(struct arena *a, const struct qentry **v, size_t n)
 		}
 }
 
-/* Keeps the entries of v in state (0 held, 1 released; -1 all): the new
- * count. */
+/* Keeps the entries of v in state (held, released or deleted; NULL:
+ * all): the new count. */
 static size_t
-keep_state(const struct qentry **v, size_t n, int state)
+keep_state(const struct qentry **v, size_t n, const char *state)
 {
 	size_t k = 0;
 
-	if (state < 0)
+	if (state == NULL)
 		return n;
 	for (size_t i = 0; i < n; i++)
-		if ((v[i]->released != 0) == (state == 1))
+		if (strcmp(entry_state(v[i]), state) == 0)
 			v[k++] = v[i];
 	return k;
 }
@@ -285,9 +401,9 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 		{ "state", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct qfilter f = { 0 };
+	struct qfilter f = { .with_deleted = true };
 	bool json = false;
-	int state = -1;		/* 0 held, 1 released, -1 any */
+	const char *state = NULL;	/* NULL: any */
 	struct qstore *q;
 	struct cfg *c;
 	const struct qentry **v;
@@ -321,13 +437,12 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 			break;
 		case 'j': json = true; break;
 		case 'S':
-			if (strcmp(optarg, "held") == 0)
-				state = 0;
-			else if (strcmp(optarg, "released") == 0)
-				state = 1;
-			else
+			if (strcmp(optarg, "held") != 0 &&
+			    strcmp(optarg, "released") != 0 &&
+			    strcmp(optarg, "deleted") != 0)
 				return usage("--state: want held (never "
-				    "released) or released");
+				    "released), released or deleted");
+			state = optarg;
 			break;
 		default: return usage(NULL);
 		}
@@ -345,7 +460,7 @@ cmd_list(const struct ctl_opts *o, int argc, char **argv)
 	}
 	if ((q = store_open(o, &c)) == NULL)
 		return 1;
-	if (json && state < 0) {
+	if (json && state == NULL) {
 		if (!quarantine_list_json(q, &f, stdout))
 			rc = 1;
 	} else if (quarantine_list(q, &f, &v, &n)) {
@@ -423,6 +538,12 @@ show_entry(const struct qentry *e, const unsigned char *msg, size_t len)
 		time_text(tbuf, sizeof(tbuf), e->released);
 		printf("Released:   %s UTC\n", tbuf);
 	}
+	if (e->deleted != 0) {
+		time_text(tbuf, sizeof(tbuf), e->deleted);
+		printf("Deleted:    %s UTC by ", tbuf);
+		term_puts(stdout, e->deleted_by);
+		printf(" (the message is gone)\n");
+	}
 	if (e->versions != NULL) {
 		printf("Versions:   ");
 		term_puts(stdout, e->versions);
@@ -453,6 +574,7 @@ show_entry(const struct qentry *e, const unsigned char *msg, size_t len)
 static const char *
 resolve_id(struct qstore *q, const char *who, const char *arg)
 {
+	static const struct qfilter all = { .with_deleted = true };
 	const struct qentry **v;
 	const char *found = NULL;
 	size_t n, len = strlen(arg), nmatch = 0;
@@ -465,7 +587,7 @@ resolve_id(struct qstore *q, const char *who, const char *arg)
 		    "\"%.40s\"\n", who, MIN_PREFIX, arg);
 		return NULL;
 	}
-	if (!quarantine_list(q, NULL, &v, &n)) {
+	if (!quarantine_list(q, &all, &v, &n)) {
 		fprintf(stderr, "vigilctl quarantine %s: %s\n", who,
 		    quarantine_error(q));
 		return NULL;
@@ -511,12 +633,14 @@ cmd_show(const struct ctl_opts *o, int argc, char **argv)
 		cfg_unref(&c);
 		return 1;
 	}
-	e = quarantine_get(q, id);
+	e = quarantine_get_any(q, id);
 	if (e == NULL) {
 		fprintf(stderr, "vigilctl quarantine show: %s\n",
 		    quarantine_error(q));
 		rc = 1;
-	} else {
+	} else if (e->deleted != 0)
+		show_entry(e, NULL, 0);	/* the row without its message */
+	else {
 		msg = quarantine_read(q, e->id, &len);
 		show_entry(e, msg, len);
 		if (msg == NULL) {
@@ -660,10 +784,22 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 			rc = 1;
 			continue;
 		}
-		if ((e = quarantine_get(q, id)) == NULL) {
+		if ((e = quarantine_get_any(q, id)) == NULL) {
 			fprintf(stderr, "vigilctl quarantine release: %s\n",
 			    quarantine_error(q));
 			rc = 1;
+			continue;
+		}
+		/* Nothing left to send, --again or not. */
+		if (e->deleted != 0) {
+			char tbuf[32];
+
+			time_text(tbuf, sizeof(tbuf), e->deleted);
+			fprintf(stderr, "vigilctl quarantine release: %s was "
+			    "deleted at %s UTC by %s; its message is gone\n",
+			    e->id, tbuf, e->deleted_by);
+			if (rc == 0)
+				rc = EX_DATAERR;
 			continue;
 		}
 		/* A second release delivers a second copy: only on purpose. */
@@ -703,20 +839,25 @@ cmd_release(const struct ctl_opts *o, int argc, char **argv)
 static int
 cmd_delete(const struct ctl_opts *o, int argc, char **argv)
 {
+	struct passwd *pw;
 	struct qstore *q;
 	struct cfg *c;
+	char *by = NULL;
 	int rc = 0;
 
 	if (argc < 2)
 		return usage("delete: give at least one id");
 	if ((q = store_open(o, &c)) == NULL)
 		return 1;
+	if ((pw = getpwuid(getuid())) != NULL &&
+	    asprintf(&by, "vigilctl (user %s)", pw->pw_name) == -1)
+		by = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *id = resolve_id(q, "delete", argv[i]);
 
 		if (id == NULL)
 			rc = 1;
-		else if (quarantine_delete(q, id))
+		else if (quarantine_delete_by(q, id, by))
 			printf("deleted %s\n", id);
 		else {
 			fprintf(stderr, "vigilctl quarantine delete: %s\n",
@@ -724,6 +865,7 @@ cmd_delete(const struct ctl_opts *o, int argc, char **argv)
 			rc = 1;
 		}
 	}
+	free(by);
 	quarantine_close(&q);
 	cfg_unref(&c);
 	return rc;
@@ -764,7 +906,7 @@ cmd_purge(const struct ctl_opts *o, int argc, char **argv)
 		return 1;
 	before = (int64_t)time(NULL) - (int64_t)(ms / 1000);
 	if (dry) {
-		struct qfilter f = { .before = before };
+		struct qfilter f = { .before = before, .with_deleted = true };
 		const struct qentry **v;
 
 		if (!quarantine_list(q, &f, &v, &n)) {
@@ -953,14 +1095,15 @@ ctl_quarantine(const struct ctl_opts *o, int argc, char **argv)
 int
 ctl_quarantine_stats(const struct ctl_opts *o, FILE *out)
 {
-	struct cfg *c = ctl_cfg(o);
+	const char *where;
+	struct cfg *c = qcfg(o, &where);
 	struct qstore *q;
 	char *err = NULL, *index = NULL;
 	int rc = 0;
 
 	if (c == NULL)
 		return 1;
-	if (quarantine_is_shared(c))
+	if (quarantine_is_shared(c) && where == NULL)
 		goto open;
 	if (cfg_str(c, "QuarantineDir") == NULL) {
 		cfg_unref(&c);
@@ -975,7 +1118,8 @@ ctl_quarantine_stats(const struct ctl_opts *o, FILE *out)
 	}
 	free(index);
 open:
-	q = quarantine_open(c, false, &err);
+	q = where != NULL ? quarantine_open_at(c, where, false, &err) :
+	    quarantine_open(c, false, &err);
 	if (q == NULL || !quarantine_write_stats(q, out)) {
 		fprintf(stderr, "vigilctl stats: %s\n", q == NULL ? err :
 		    quarantine_error(q));

@@ -263,6 +263,9 @@ static const struct map maps[] = {
 	  NULL, 0, "Quarantined messages marked released" },
 	{ "quarantine.bytes", "vigil_quarantine_bytes", G, NULL, NULL, 0,
 	  "Size of the quarantined messages" },
+	{ "quarantine.deleted", "vigil_quarantine_deleted_messages", G, NULL,
+	  NULL, 0, "Quarantine entries deleted (message removed) and not yet "
+	  "purged" },
 };
 #undef C
 #undef G

@@ -37,7 +37,7 @@
 
 #define ID_BYTES	16		/* 32 hex characters */
 #define BUSY_MS		15000		/* wait for other writers this long */
-#define SCHEMA_VERSION	2
+#define SCHEMA_VERSION	3
 
 /* Serialises the milter's index writes (see quarantine_put). */
 static pthread_mutex_t index_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -71,7 +71,7 @@ static const char schema[] =
 	" id TEXT PRIMARY KEY, time INTEGER NOT NULL, queue_id TEXT,"
 	" client TEXT, sender TEXT, subject TEXT, score REAL, reason TEXT,"
 	" action TEXT, size INTEGER, released INTEGER NOT NULL DEFAULT 0,"
-	" versions TEXT);"
+	" versions TEXT, deleted INTEGER NOT NULL DEFAULT 0, deleted_by TEXT);"
 	"CREATE INDEX IF NOT EXISTS entries_time ON entries(time);"
 	"CREATE TABLE IF NOT EXISTS rcpts ("
 	" id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,"
@@ -87,19 +87,25 @@ static const char schema[] =
 	" used INTEGER NOT NULL DEFAULT 0);"
 	"CREATE TABLE IF NOT EXISTS false_positives ("
 	" rule TEXT PRIMARY KEY, count INTEGER NOT NULL);"
-	"PRAGMA user_version = 2;"
+	"PRAGMA user_version = 3;"
 	"COMMIT;";
 
 /*
  * Upgrades in place, one step per schema version, each in its own
  * transaction: 1 -> 2 adds the versions a verdict was made with (a JSON
- * object; NULL for entries written before).
+ * object; NULL for entries written before); 2 -> 3 when and by whom an
+ * entry was deleted (its row stays, listed as deleted, until purged).
  */
 static const char *const upgrades[] = {
 	NULL,
 	"BEGIN IMMEDIATE;"
 	"ALTER TABLE entries ADD COLUMN versions TEXT;"
 	"PRAGMA user_version = 2;"
+	"COMMIT;",
+	"BEGIN IMMEDIATE;"
+	"ALTER TABLE entries ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE entries ADD COLUMN deleted_by TEXT;"
+	"PRAGMA user_version = 3;"
 	"COMMIT;",
 };
 
@@ -705,7 +711,7 @@ col_text(struct arena *a, sqlite3_stmt *st, int i)
 
 #define ENTRY_COLUMNS \
 	"id, time, queue_id, client, sender, subject, score, reason, size," \
-	" released, versions"
+	" released, versions, deleted, deleted_by"
 
 static struct qentry *
 entry_from_row(struct qstore *q, sqlite3_stmt *st)
@@ -724,6 +730,8 @@ entry_from_row(struct qstore *q, sqlite3_stmt *st)
 	e->released = sqlite3_column_int64(st, 9);
 	e->versions = sqlite3_column_type(st, 10) == SQLITE_NULL ? NULL :
 	    col_text(q->arena, st, 10);
+	e->deleted = sqlite3_column_int64(st, 11);
+	e->deleted_by = col_text(q->arena, st, 12);
 	return e;
 }
 
@@ -772,7 +780,8 @@ entry_load_rcpts(struct qstore *q, sqlite3_stmt *st, struct qentry *e)
 	"  AND instr(lower(r.addr), lower(?4)) > 0))" \
 	" AND (?5 IS NULL OR reason = ?5 OR (?5 = 'policy'" \
 	"  AND reason NOT IN ('spam', 'virus')))" \
-	" AND (?6 IS NULL OR score >= ?6)"
+	" AND (?6 IS NULL OR score >= ?6)" \
+	" AND (?7 = 1 OR deleted = 0)"
 
 static void
 filter_bind(sqlite3_stmt *st, const struct qfilter *f)
@@ -787,6 +796,7 @@ filter_bind(sqlite3_stmt *st, const struct qfilter *f)
 		sqlite3_bind_text(st, 5, f->reason, -1, SQLITE_STATIC);
 	if (f->has_min_score)
 		sqlite3_bind_double(st, 6, f->min_score);
+	sqlite3_bind_int(st, 7, f->with_deleted ? 1 : 0);
 }
 
 /* One entry as a JSON object, built by SQLite (json_object escapes). */
@@ -799,6 +809,9 @@ filter_bind(sqlite3_stmt *st, const struct qfilter *f)
 	" 'subject', subject, 'score', score, 'reason', reason," \
 	" 'action', action, 'size', size, 'released', released," \
 	" 'versions', json(versions)," \
+	" 'state', CASE WHEN deleted > 0 THEN 'deleted'" \
+	"  WHEN released > 0 THEN 'released' ELSE 'held' END," \
+	" 'deleted', deleted, 'deleted_by', deleted_by," \
 	" 'hits', (SELECT json_group_array(json_object('name', name," \
 	"  'score', score, 'detail', detail)) FROM" \
 	"  (SELECT name, score, detail FROM hits h" \
@@ -875,8 +888,30 @@ quarantine_list(struct qstore *q, const struct qfilter *f,
 	return true;
 }
 
+static const struct qentry *
+entry_get(struct qstore *q, const char *id);
+
 const struct qentry *
 quarantine_get(struct qstore *q, const char *id)
+{
+	const struct qentry *e = entry_get(q, id);
+
+	if (e != NULL && e->deleted != 0) {
+		q->err = arena_printf(q->arena, "quarantine entry %s was "
+		    "deleted", id);
+		return NULL;
+	}
+	return e;
+}
+
+const struct qentry *
+quarantine_get_any(struct qstore *q, const char *id)
+{
+	return entry_get(q, id);
+}
+
+static const struct qentry *
+entry_get(struct qstore *q, const char *id)
 {
 	sqlite3_stmt *st, *rst, *hst;
 	struct qentry *e;
@@ -995,38 +1030,60 @@ quarantine_read(struct qstore *q, const char *id, size_t *len_r)
 	return buf;
 }
 
-/* Deletes the rows of id inside the caller's transaction. */
+/* Marks the row of id deleted inside the caller's transaction. */
 static bool
-index_delete(struct qstore *q, const char *id)
+index_delete(struct qstore *q, const char *id, const char *by)
 {
 	sqlite3_stmt *st;
 
-	st = quarantine_prepare(q->arena, q->db, "DELETE FROM entries WHERE id = ?",
+	st = quarantine_prepare(q->arena, q->db, "UPDATE entries SET"
+	    " deleted = ?, deleted_by = ? WHERE id = ? AND deleted = 0",
 	    &q->err);
 	if (st == NULL)
 		return false;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 2, by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
 	return quarantine_step(q->arena, q->db, st, "delete", &q->err);
 }
 
 bool
 quarantine_delete(struct qstore *q, const char *id)
 {
+	return quarantine_delete_by(q, id, NULL);
+}
+
+/*
+ * The message goes, the row stays (marked deleted, with when and by
+ * whom) so that the entry lists as deleted until purge removes it.
+ */
+bool
+quarantine_delete_by(struct qstore *q, const char *id, const char *by)
+{
+	const struct qentry *e;
 	const char *path;
 
-	if (quarantine_get(q, id) == NULL)
+	if ((e = quarantine_get_any(q, id)) == NULL)
 		return false;
+	if (e->deleted != 0) {
+		q->err = arena_printf(q->arena, "quarantine entry %s was "
+		    "already deleted", id);
+		return false;
+	}
+	if (by == NULL || *by == '\0')
+		by = "vigilctl";
 	if (q->pg != NULL)
-		return qpg_delete(q, id);
+		return qpg_delete(q, id, by);
 	path = quarantine_path(q, id);
 	if (!quarantine_exec(q->arena, q->db, "BEGIN IMMEDIATE", &q->err))
 		return false;
-	if (!index_delete(q, id) ||
+	if (!index_delete(q, id, by) ||
 	    !quarantine_exec(q->arena, q->db, "COMMIT", &q->err)) {
 		(void)sqlite3_exec(q->db, "ROLLBACK", NULL, NULL, NULL);
 		return false;
 	}
-	/* The row is gone first: a file without a row is only garbage. */
+	/* The row says deleted first: a file of a deleted row is only
+	 * garbage. */
 	if (unlink(path) == -1 && errno != ENOENT) {
 		q->err = arena_printf(q->arena, "quarantine %s: unlink: %s",
 		    path, strerror(errno));
@@ -1046,8 +1103,9 @@ purge_orphans(struct qstore *q, int64_t before)
 	char id[ID_BYTES * 2 + 1];
 	DIR *dir;
 
-	st = quarantine_prepare(q->arena, q->db, "SELECT 1 FROM entries WHERE id = ?",
-	    &q->err);
+	/* A deleted row's file is garbage too (its unlink failed). */
+	st = quarantine_prepare(q->arena, q->db, "SELECT 1 FROM entries"
+	    " WHERE id = ? AND deleted = 0", &q->err);
 	if (st == NULL || (dir = opendir(q->dir)) == NULL)
 		return;
 	while ((d = readdir(dir)) != NULL) {
@@ -1082,7 +1140,7 @@ purge_orphans(struct qstore *q, int64_t before)
 bool
 quarantine_purge(struct qstore *q, int64_t before, size_t *n_r)
 {
-	struct qfilter f = { .before = before };
+	struct qfilter f = { .before = before, .with_deleted = true };
 	const struct qentry **v;
 	sqlite3_stmt *del, *tok;
 	size_t n, i;
@@ -1204,7 +1262,8 @@ fail_file:
  * false-positive counts, from one store into the other.  Each entry is
  * its own transaction and an id already in to is kept, so a migration
  * that stopped half way can be run again; counts add up, so merging the
- * stores of several MXes into one database sums them.
+ * stores of several MXes into one database sums them.  Deleted entries,
+ * whose messages are gone, are not copied.
  */
 bool
 quarantine_migrate(struct qstore *from, struct qstore *to, size_t *n_r,

@@ -69,6 +69,10 @@ struct qentry {
 	const char	*versions;
 	const struct qhit *hits;
 	size_t		 nhits;
+	/* When the entry was deleted (its message removed, its row kept so
+	 * that it lists as deleted until purged), or 0; and by whom. */
+	int64_t		 deleted;
+	const char	*deleted_by;	/* "" when not deleted */
 };
 
 struct qfilter {
@@ -81,6 +85,9 @@ struct qfilter {
 	const char	*reason;
 	bool		 has_min_score;
 	double		 min_score;
+	/* Deleted entries are left out unless this is set (the web pages and
+	 * digests never see them; vigilctl quarantine list does). */
+	bool		 with_deleted;
 };
 
 struct qstore;
@@ -127,17 +134,24 @@ bool		 quarantine_list(struct qstore *, const struct qfilter *f,
  * hits), oldest first; false on error. */
 bool		 quarantine_list_json(struct qstore *, const struct qfilter *f,
 		    FILE *out);
-/* One entry with its hits; NULL when unknown, invalid or on error. */
+/* One entry with its hits; NULL when unknown, deleted, invalid or on
+ * error. */
 const struct qentry *quarantine_get(struct qstore *, const char *id);
+/* The same, deleted entries included (their deleted field set). */
+const struct qentry *quarantine_get_any(struct qstore *, const char *id);
 /* The message file of an entry (string owned by the store); NULL for a
  * store that keeps no files (QuarantineDB). */
 const char	*quarantine_path(struct qstore *, const char *id);
 /* Reads the stored message into memory owned by the store. */
 const unsigned char *quarantine_read(struct qstore *, const char *id,
 		    size_t *len_r);
-/* Removes an entry's file and index rows. */
+/* Removes an entry's message and marks its index row deleted now by
+ * `by` (who or what; NULL: "vigilctl"); false for one already deleted. */
 bool		 quarantine_delete(struct qstore *, const char *id);
-/* Removes every entry older than before; count in *n_r. */
+bool		 quarantine_delete_by(struct qstore *, const char *id,
+		    const char *by);
+/* Removes every entry older than before, deleted ones too, for good;
+ * count in *n_r. */
 bool		 quarantine_purge(struct qstore *, int64_t before, size_t *n_r);
 /* Marks an entry released now. */
 bool		 quarantine_mark_released(struct qstore *, const char *id);
@@ -163,8 +177,8 @@ int		 quarantine_token_peek(struct qstore *, const char *id,
 
 /* False positives: one count per rule that hit a released-as-ham entry. */
 bool		 quarantine_record_fp(struct qstore *, const struct qentry *);
-/* Writes "quarantine.* value" counter lines (entries, bytes, released,
- * false positives). */
+/* Writes "quarantine.* value" counter lines (entries and bytes held or
+ * released, released, deleted, false positives). */
 bool		 quarantine_write_stats(struct qstore *, FILE *out);
 
 #endif

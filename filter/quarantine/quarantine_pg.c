@@ -83,6 +83,11 @@ static const char schema_v1[] =
  */
 static const char *const upgrades[QPG_SCHEMA_VERSION] = {
 	schema_v1,
+	/* 2: when and by whom an entry was deleted; its body is emptied
+	 * and its row kept (listed as deleted) until purged. */
+	"ALTER TABLE vigil_entries"
+	" ADD COLUMN deleted bigint NOT NULL DEFAULT 0,"
+	" ADD COLUMN deleted_by text;",
 };
 
 bool
@@ -636,7 +641,7 @@ qpg_open(struct qstore *q, const char *uri, int *from_r)
 	"e.id, e.time, e.queue_id, e.client, e.sender, e.subject, e.score," \
 	" e.reason, e.size, e.released, e.versions," \
 	" (SELECT string_agg(addr, E'\\n' ORDER BY n) FROM vigil_rcpts r" \
-	"  WHERE r.id = e.id)"
+	"  WHERE r.id = e.id), e.deleted, e.deleted_by"
 
 /* The WHERE clause of a struct qfilter, with filter_vals(). */
 #define FILTER_WHERE \
@@ -647,10 +652,11 @@ qpg_open(struct qstore *q, const char *uri, int *from_r)
 	"  WHERE r.id = e.id AND strpos(lower(r.addr), lower($4::text)) > 0))" \
 	" AND ($5::text IS NULL OR e.reason = $5::text OR ($5::text = 'policy'" \
 	"  AND e.reason NOT IN ('spam', 'virus')))" \
-	" AND ($6::double precision IS NULL OR e.score >= $6::double precision)"
+	" AND ($6::double precision IS NULL OR e.score >= $6::double precision)" \
+	" AND ($7::boolean OR e.deleted = 0)"
 
 static void
-filter_vals(struct arena *a, const struct qfilter *f, const char *v[6])
+filter_vals(struct arena *a, const struct qfilter *f, const char *v[7])
 {
 	v[0] = i64(a, f->since);
 	v[1] = i64(a, f->before);
@@ -658,6 +664,7 @@ filter_vals(struct arena *a, const struct qfilter *f, const char *v[6])
 	v[3] = u8(a, f->rcpt);
 	v[4] = u8(a, f->reason);
 	v[5] = f->has_min_score ? dbl(a, f->min_score) : NULL;
+	v[6] = f->with_deleted ? "true" : "false";
 }
 
 static struct qentry *
@@ -681,6 +688,8 @@ entry_from_row(struct qstore *q, PGresult *r, int row)
 	e->released = strtoll(PQgetvalue(r, row, 9), NULL, 10);
 	e->versions = PQgetisnull(r, row, 10) ? NULL : COL(10);
 	rc = COL(11);
+	e->deleted = strtoll(PQgetvalue(r, row, 12), NULL, 10);
+	e->deleted_by = COL(13);
 #undef COL
 	for (s = rc; *s != '\0'; s++)
 		if (*s == '\n')
@@ -703,14 +712,14 @@ qpg_list(struct qstore *q, const struct qfilter *f,
 {
 	static const struct qfilter none;
 	const struct qentry **v;
-	const char *vals[6];
+	const char *vals[7];
 	PGresult *r;
 	int n;
 
 	filter_vals(q->arena, f != NULL ? f : &none, vals);
 	r = pg_run(q->arena, PGC(q), "list", "SELECT " ENTRY_COLUMNS
 	    " FROM vigil_entries e WHERE " FILTER_WHERE " ORDER BY e.time,"
-	    " e.seq", 6, vals, NULL, NULL, 0, &q->err);
+	    " e.seq", 7, vals, NULL, NULL, 0, &q->err);
 	if (r == NULL)
 		return false;
 	n = PQntuples(r);
@@ -733,6 +742,9 @@ qpg_list(struct qstore *q, const struct qfilter *f,
 	" 'subject', e.subject, 'score', e.score, 'reason', e.reason," \
 	" 'action', e.action, 'size', e.size, 'released', e.released," \
 	" 'versions', e.versions::jsonb," \
+	" 'state', CASE WHEN e.deleted > 0 THEN 'deleted'" \
+	"  WHEN e.released > 0 THEN 'released' ELSE 'held' END," \
+	" 'deleted', e.deleted, 'deleted_by', e.deleted_by," \
 	" 'hits', coalesce((SELECT jsonb_agg(jsonb_build_object('name', name," \
 	"  'score', score, 'detail', detail) ORDER BY n) FROM vigil_hits h" \
 	"  WHERE h.id = e.id), '[]'::jsonb))::text"
@@ -741,13 +753,13 @@ bool
 qpg_list_json(struct qstore *q, const struct qfilter *f, FILE *out)
 {
 	static const struct qfilter none;
-	const char *vals[6];
+	const char *vals[7];
 	PGresult *r;
 
 	filter_vals(q->arena, f != NULL ? f : &none, vals);
 	r = pg_run(q->arena, PGC(q), "list", "SELECT " ENTRY_JSON
 	    " FROM vigil_entries e WHERE " FILTER_WHERE " ORDER BY e.time,"
-	    " e.seq", 6, vals, NULL, NULL, 0, &q->err);
+	    " e.seq", 7, vals, NULL, NULL, 0, &q->err);
 	if (r == NULL)
 		return false;
 	for (int i = 0; i < PQntuples(r); i++)
@@ -802,12 +814,19 @@ qpg_read(struct qstore *q, const char *id, size_t *len_r)
 	int rc;
 
 	/* Binary results: the body's bytes and the size as an int8. */
-	r = pg_run(q->arena, PGC(q), "read", "SELECT body, body_size FROM"
-	    " vigil_entries WHERE id = $1", 1, vals, NULL, NULL, 1, &q->err);
+	r = pg_run(q->arena, PGC(q), "read", "SELECT body, body_size,"
+	    " deleted FROM vigil_entries WHERE id = $1", 1, vals, NULL, NULL,
+	    1, &q->err);
 	if (r == NULL)
 		return NULL;
 	if (PQntuples(r) == 0) {
 		q->err = arena_printf(q->arena, "no quarantine entry %s", id);
+		return NULL;
+	}
+	if (PQgetlength(r, 0, 2) != 8 || memcmp(PQgetvalue(r, 0, 2),
+	    "\0\0\0\0\0\0\0\0", 8) != 0) {
+		q->err = arena_printf(q->arena, "quarantine entry %s was "
+		    "deleted: its message is gone", id);
 		return NULL;
 	}
 	if (PQgetlength(r, 0, 1) != 8) {
@@ -831,18 +850,22 @@ qpg_read(struct qstore *q, const char *id, size_t *len_r)
 	return buf;
 }
 
+/* The body goes, the row stays, marked deleted (see quarantine.c). */
 bool
-qpg_delete(struct qstore *q, const char *id)
+qpg_delete(struct qstore *q, const char *id, const char *by)
 {
-	const char *vals[] = { id };
+	const char *vals[] = { i64(q->arena, (int64_t)time(NULL)), u8(q->arena, by),
+	    id };
 	PGresult *r;
 
-	r = pg_run(q->arena, PGC(q), "delete", "DELETE FROM vigil_entries"
-	    " WHERE id = $1", 1, vals, NULL, NULL, 0, &q->err);
+	r = pg_run(q->arena, PGC(q), "delete", "UPDATE vigil_entries SET"
+	    " deleted = $1::bigint, deleted_by = $2, body = ''::bytea"
+	    " WHERE id = $3 AND deleted = 0", 3, vals, NULL, NULL, 0, &q->err);
 	if (r == NULL)
 		return false;
 	if (pg_changed(r) != 1) {
-		q->err = arena_printf(q->arena, "no quarantine entry %s", id);
+		q->err = arena_printf(q->arena, "no quarantine entry %s (or "
+		    "already deleted)", id);
 		return false;
 	}
 	return true;
@@ -966,11 +989,13 @@ qpg_write_stats(struct qstore *q, FILE *out)
 	PGresult *r;
 
 	r = pg_run(q->arena, PGC(q), "stats", "SELECT 'quarantine.entries',"
-	    " count(*) FROM vigil_entries UNION ALL"
+	    " count(*) FROM vigil_entries WHERE deleted = 0 UNION ALL"
 	    " SELECT 'quarantine.bytes', coalesce(sum(size), 0)"
-	    "  FROM vigil_entries UNION ALL"
+	    "  FROM vigil_entries WHERE deleted = 0 UNION ALL"
 	    " SELECT 'quarantine.released', count(*) FROM vigil_entries"
-	    "  WHERE released > 0 UNION ALL"
+	    "  WHERE released > 0 AND deleted = 0 UNION ALL"
+	    " SELECT 'quarantine.deleted', count(*) FROM vigil_entries"
+	    "  WHERE deleted > 0 UNION ALL"
 	    " SELECT 'quarantine.false_positives.' || rule, count"
 	    "  FROM vigil_false_positives", 0, NULL, NULL, NULL, 0, &q->err);
 	if (r == NULL)

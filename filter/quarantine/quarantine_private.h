@@ -75,7 +75,7 @@ bool		 quarantine_sq_import_extra(struct qstore *,
  * The PostgreSQL backend (quarantine_pg.c).  Each function is the
  * PostgreSQL side of the quarantine.h function of the same name.
  */
-#define QPG_SCHEMA_VERSION	1
+#define QPG_SCHEMA_VERSION	2
 
 bool		 qpg_is_uri(const char *s);
 /* Can libpq read the URI?  If not, false and *err_r (malloc'd) says why. */
@@ -93,7 +93,7 @@ bool		 qpg_list_json(struct qstore *, const struct qfilter *,
 const struct qentry *qpg_get(struct qstore *, const char *id);
 const unsigned char *qpg_read(struct qstore *, const char *id,
 		    size_t *len_r);
-bool		 qpg_delete(struct qstore *, const char *id);
+bool		 qpg_delete(struct qstore *, const char *id, const char *by);
 bool		 qpg_purge(struct qstore *, int64_t before, size_t *n_r);
 bool		 qpg_mark_released(struct qstore *, const char *id);
 bool		 qpg_token_issue(struct qstore *, const char *id,

@@ -153,12 +153,15 @@ quarantine_write_stats(struct qstore *q, FILE *out)
 	if (q->pg != NULL)
 		return qpg_write_stats(q, out);
 
+	/* Deleted entries keep their rows but no message: counted apart. */
 	st = quarantine_prepare(q->arena, q->db, "SELECT 'quarantine.entries',"
-	    " count(*) FROM entries UNION ALL"
+	    " count(*) FROM entries WHERE deleted = 0 UNION ALL"
 	    " SELECT 'quarantine.bytes', coalesce(sum(size), 0) FROM entries"
-	    "  UNION ALL"
+	    "  WHERE deleted = 0 UNION ALL"
 	    " SELECT 'quarantine.released', count(*) FROM entries"
-	    "  WHERE released > 0 UNION ALL"
+	    "  WHERE released > 0 AND deleted = 0 UNION ALL"
+	    " SELECT 'quarantine.deleted', count(*) FROM entries"
+	    "  WHERE deleted > 0 UNION ALL"
 	    " SELECT 'quarantine.false_positives.' || rule, count"
 	    "  FROM false_positives", &q->err);
 	if (st == NULL)

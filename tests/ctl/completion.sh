@@ -109,6 +109,14 @@ only "delete: the ids of -o's store" "$id"
 comp quarantine show ""
 if grep -qxF -- "$id" "$T/out"; then bad "show: ids of another store"
 else ok "show: no ids of another store"; fi
+# A deleted entry: still offered to show, not to release or delete.
+"$CTL" -c "$T/vigil.conf" quarantine delete "$id" >/dev/null 2>&1 ||
+    bad "quarantine delete failed"
+comp -c "$T/vigil.conf" quarantine show ""
+only "show: a deleted entry too" "$id"
+comp -c "$T/vigil.conf" quarantine release ""
+if grep -qxF -- "$id" "$T/out"; then bad "release: a deleted entry offered"
+else ok "release: no deleted entry offered"; fi
 
 # Paths where a command takes them.
 cp "$top_srcdir/samples/messages/spam-headers.eml" "$T/msg.eml"

@@ -147,7 +147,7 @@ done
 sed -n '/^\.Sh EXIT STATUS/,/^\.Sh /p' "$M" >"$T/exit"
 for code in 0 1 64 65 66 69 78; do
 	if grep -q "\(^\|[^0-9]\)$code\([^0-9]\|$\)" "$T/exit" &&
-	    "$CTL" -h | sed -n '/^exit status/,$p' | grep -q "\(^\|[^0-9]\)$code[^0-9]"
+	    "$CTL" -h | sed -n '/^exit status/,$p' | grep -q "\(^\|[^0-9]\)$code\([^0-9]\|$\)"
 	then ok "exit status $code: in vigilctl.8 and vigilctl -h"
 	else bad "exit status $code: not in both vigilctl.8 and vigilctl -h"; fi
 done

@@ -22,7 +22,9 @@
 #   5. `vigilctl quarantine migrate` moves the database's store into a
 #      folder (SQLite) and that into a second, empty database, with the
 #      same entries and messages; `vigilctl db upgrade` makes the schema
-#      of an empty database and reports one that is up to date;
+#      of an empty database and reports one that is up to date; a
+#      delete from MX 2 leaves the row, listed as deleted by MX 1, whose
+#      release of it is refused;
 #   6. one redis-server started here (127.0.0.1, a free port, its own
 #      folder) is added as both MXes' ReputationRedis, with a grey band
 #      (GreylistScore 3..8, one rule scoring 4) and RateLimitSenderDomain
@@ -321,9 +323,9 @@ else
 	pf_fail "migrate to a folder" "$(cat "$T/mig1.out")"
 fi
 if "${plain[@]}" -o "QuarantineDB=$URI2" db upgrade >"$T/up.out" 2>&1 &&
-    grep -q '^schema version 0 -> 1$' "$T/up.out" &&
-    "${plain[@]}" -o "QuarantineDB=$URI2" db upgrade | grep -q 'version 1: up to date'; then
-	pf_ok "db upgrade makes an empty database's schema (0 -> 1), then finds it up to date"
+    grep -q '^schema version 0 -> 2$' "$T/up.out" &&
+    "${plain[@]}" -o "QuarantineDB=$URI2" db upgrade | grep -q 'version 2: up to date'; then
+	pf_ok "db upgrade makes an empty database's schema (0 -> 2), then finds it up to date"
 else
 	pf_fail "db upgrade" "$(cat "$T/up.out")"
 fi
@@ -336,6 +338,27 @@ if "${plain[@]}" quarantine migrate --to "$URI2" >"$T/mig2.out" 2>&1 &&
 	pf_ok "migrate folder -> PostgreSQL (twice: no duplicates), used nonce kept"
 else
 	pf_fail "migrate to PostgreSQL" "$(cat "$T/mig2.out")"
+fi
+# A delete from vigilctl of MX 2 empties the body and keeps the row:
+# MX 1 lists it as deleted, its vigil counts it, release refuses it.
+ctl 1 quarantine list --state held --json >"$T/held.json" 2>&1
+DEL=$(json_field "$T/held.json" id | head -1)
+n=$(ctl 1 quarantine list --json | wc -l)
+if [ -n "$DEL" ] && ctl 2 quarantine delete "$DEL" >"$T/del.out" 2>&1 &&
+    ctl 1 quarantine list --state deleted | grep -q "^$DEL .* deleted$" &&
+    [ "$(ctl 1 quarantine list --json | wc -l)" = "$n" ] &&
+    [ "$(pg_sql "SELECT length(body) FROM vigil_entries WHERE id = '$DEL'")" = 0 ] &&
+    ctl 1 stats 2>&1 | grep -q '^quarantine.deleted 1$'; then
+	pf_ok "deleted by vigilctl of MX 2: body gone, row listed as deleted and counted by MX 1"
+else
+	pf_fail "delete on a shared database" "$(cat "$T/del.out"; ctl 1 quarantine list 2>&1 | tail -3)"
+fi
+ctl 1 quarantine release "$DEL" >"$T/reldel.out" 2>&1
+rc=$?
+if [ "$rc" = 65 ] && grep -q "was deleted at" "$T/reldel.out"; then
+	pf_ok "release of the deleted entry from MX 1: refused (exit 65)"
+else
+	pf_fail "release of a deleted entry" "exit $rc: $(cat "$T/reldel.out")"
 fi
 # ------------------------------------------------------------ 6. one Redis
 # Both vigils again, now with one Redis: greylisting and a rate limit.

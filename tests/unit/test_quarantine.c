@@ -289,15 +289,54 @@ test_list_filters(void **unused)
 	assert_non_null(strchr(strchr(buf, '\n') + 1, '\n'));
 	free(buf);
 
-	/* Delete one; purge by age the other. */
-	assert_true(quarantine_delete(q, a));
+	/* Delete one: its message goes, its row stays, marked deleted with
+	 * when and by whom, out of every list but the one that asks. */
+	assert_true(quarantine_delete_by(q, a, "vigilctl (user test)"));
 	assert_false(quarantine_delete(q, a));
-	assert_non_null(strstr(quarantine_error(q), "no quarantine entry"));
+	assert_non_null(strstr(quarantine_error(q), "already deleted"));
+	assert_null(quarantine_get(q, a));
+	assert_non_null(strstr(quarantine_error(q), "was deleted"));
+	{
+		const struct qentry *e = quarantine_get_any(q, a);
+		char path[512];
+		FILE *st;
+
+		assert_non_null(e);
+		assert_true(e->deleted >= (int64_t)time(NULL) - 60);
+		assert_string_equal(e->deleted_by, "vigilctl (user test)");
+		assert_string_equal(e->sender, "prize@bad.example");
+		snprintf(path, sizeof(path), "%s/%s.eml", f->qdir, a);
+		assert_int_equal(access(path, F_OK), -1);
+		assert_null(quarantine_read(q, a, &blen));
+		buf = NULL;
+		st = open_memstream(&buf, &blen);
+		assert_true(quarantine_write_stats(q, st));
+		fclose(st);
+		assert_non_null(strstr(buf, "quarantine.entries 1\n"));
+		assert_non_null(strstr(buf, "quarantine.deleted 2\n"));
+		free(buf);
+	}
+	assert_true(quarantine_list(q, NULL, &v, &n));
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0]->id, b);
+	flt = (struct qfilter){ .with_deleted = true };
+	assert_true(quarantine_list(q, &flt, &v, &n));
+	assert_int_equal(n, 3);
+	buf = NULL;
+	out = open_memstream(&buf, &blen);
+	assert_true(quarantine_list_json(q, &flt, out));
+	fclose(out);
+	assert_non_null(strstr(buf, "\"state\":\"deleted\""));
+	assert_non_null(strstr(buf, "\"deleted_by\":\"vigilctl (user test)\""));
+	assert_non_null(strstr(buf, "\"state\":\"held\""));
+	free(buf);
+
+	/* Purge removes for good whatever is older, deleted rows too. */
 	assert_true(quarantine_purge(q, (int64_t)time(NULL) - 3600, &n));
 	assert_int_equal(n, 0);
 	assert_true(quarantine_purge(q, (int64_t)time(NULL) + 1, &n));
-	assert_int_equal(n, 1);
-	assert_true(quarantine_list(q, NULL, &v, &n));
+	assert_int_equal(n, 3);
+	assert_true(quarantine_list(q, &flt, &v, &n));
 	assert_int_equal(n, 0);
 	quarantine_close(&q);
 	free(a);
@@ -802,11 +841,12 @@ test_schema_upgrade_versions(void **unused)
 	q = quarantine_open(f->cfg, false, &err);
 	if (q == NULL)
 		fail_msg("quarantine_open: %s", err);
-	assert_int_equal(index_version(f->qdir), 2);
+	assert_int_equal(index_version(f->qdir), 3);
 	e = quarantine_get(q, "0123456789abcdef0123456789abcdef");
 	assert_non_null(e);
 	assert_string_equal(e->sender, "old@example.org");
 	assert_null(e->versions);
+	assert_int_equal(e->deleted, 0);
 	quarantine_close(&q);
 
 	id = put(f, "prize@bad.example");
@@ -824,6 +864,12 @@ test_schema_upgrade_versions(void **unused)
 	assert_non_null(strstr(json, "\"versions\":{\"rules\":"));
 	assert_non_null(strstr(json, "\"versions\":null"));
 	free(json);
+	/* The old entry can be deleted (the version 3 columns are there). */
+	assert_true(quarantine_delete(q, "0123456789abcdef0123456789abcdef"));
+	e = quarantine_get_any(q, "0123456789abcdef0123456789abcdef");
+	assert_non_null(e);
+	assert_true(e->deleted > 0);
+	assert_string_equal(e->deleted_by, "vigilctl");
 	quarantine_close(&q);
 	free(id);
 	fixture_free(f);

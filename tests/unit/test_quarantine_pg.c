@@ -389,14 +389,42 @@ test_delete_purge_stats(void **unused)
 	size_t n, blen = 0;
 	FILE *out;
 
-	assert_true(quarantine_delete(q, a));
+	/* Deleted: the body goes, the row stays (listed as deleted). */
+	assert_true(quarantine_delete_by(q, a, "vigilctl (user test)"));
 	assert_null(quarantine_get(q, a));
 	assert_false(quarantine_delete(q, a));
-	assert_non_null(strstr(quarantine_error(q), "no quarantine entry"));
+	assert_non_null(strstr(quarantine_error(q), "already deleted"));
+	e = quarantine_get_any(q, a);
+	assert_non_null(e);
+	assert_true(e->deleted > 0);
+	assert_string_equal(e->deleted_by, "vigilctl (user test)");
+	assert_null(quarantine_read(q, a, &n));
+	assert_non_null(strstr(quarantine_error(q), "deleted"));
+	assert_true(asprintf(&s, "SELECT length(body) FROM %s.vigil_entries"
+	    " WHERE id = '%s'", f->schema, a) > 0);
+	assert_int_equal(sql_num(base_uri, s), 0);
+	free(s);
 	assert_true(asprintf(&s, "SELECT count(*) FROM %s.vigil_rcpts"
 	    " WHERE id = '%s'", f->schema, a) > 0);
-	assert_int_equal(sql_num(base_uri, s), 0);	/* cascaded */
+	assert_true(e->nrcpts > 0);
+	assert_int_equal(sql_num(base_uri, s), (int)e->nrcpts);	/* kept */
 	free(s);
+	{
+		struct qfilter all = { .with_deleted = true };
+		const struct qentry **v;
+
+		assert_true(quarantine_list(q, NULL, &v, &n));
+		assert_int_equal(n, 1);
+		assert_true(quarantine_list(q, &all, &v, &n));
+		assert_int_equal(n, 2);
+		out = open_memstream(&buf, &blen);
+		assert_true(quarantine_list_json(q, &all, out));
+		fclose(out);
+		assert_non_null(strstr(buf, "\"state\": \"deleted\""));
+		free(buf);
+		buf = NULL;
+		blen = 0;
+	}
 
 	e = quarantine_get(q, b);
 	assert_non_null(e);
@@ -406,6 +434,7 @@ test_delete_purge_stats(void **unused)
 	assert_true(quarantine_write_stats(q, out));
 	fclose(out);
 	assert_non_null(strstr(buf, "quarantine.entries 1\n"));
+	assert_non_null(strstr(buf, "quarantine.deleted 1\n"));
 	assert_non_null(strstr(buf, "quarantine.false_positives.TEST_RULE 2\n"));
 	free(buf);
 
@@ -413,8 +442,9 @@ test_delete_purge_stats(void **unused)
 	assert_true(quarantine_purge(q, (int64_t)time(NULL) - 3600, &n));
 	assert_int_equal(n, 0);
 	assert_true(quarantine_purge(q, (int64_t)time(NULL) + 1, &n));
-	assert_int_equal(n, 1);
+	assert_int_equal(n, 2);		/* the deleted row too */
 	assert_null(quarantine_get(q, b));
+	assert_null(quarantine_get_any(q, a));
 	quarantine_close(&q);
 	free(a);
 	free(b);
@@ -477,12 +507,38 @@ test_schema_version(void **unused)
 	char *err = NULL, *s, *id;
 	int from = -1, to = -1;
 
+	struct qstore *q;
+	const struct qentry *e;
+
 	assert_true(quarantine_upgrade(f->cfg, &from, &to, &err));
 	assert_int_equal(from, 0);
-	assert_int_equal(to, 1);
+	assert_int_equal(to, 2);
+	assert_true(quarantine_upgrade(f->cfg, &from, &to, &err));
+	assert_int_equal(from, 2);
+	assert_int_equal(to, 2);
+
+	/* A version 1 database (no deleted state) with an entry in it:
+	 * db upgrade adds the columns, the entry stays and can be deleted. */
+	id = put(f, "old@bad.example");
+	assert_true(asprintf(&s, "ALTER TABLE %s.vigil_entries DROP COLUMN"
+	    " deleted, DROP COLUMN deleted_by; UPDATE %s.vigil_schema SET"
+	    " version = 1", f->schema, f->schema) > 0);
+	sql(base_uri, s);
+	free(s);
 	assert_true(quarantine_upgrade(f->cfg, &from, &to, &err));
 	assert_int_equal(from, 1);
-	assert_int_equal(to, 1);
+	assert_int_equal(to, 2);
+	q = open_store(f);
+	e = quarantine_get(q, id);
+	assert_non_null(e);
+	assert_int_equal(e->deleted, 0);
+	assert_true(quarantine_delete(q, id));
+	e = quarantine_get_any(q, id);
+	assert_non_null(e);
+	assert_string_equal(e->deleted_by, "vigilctl");
+	quarantine_close(&q);
+	free(id);
+
 	assert_true(asprintf(&s, "UPDATE %s.vigil_schema SET version = 99",
 	    f->schema) > 0);
 	sql(base_uri, s);
