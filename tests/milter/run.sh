@@ -416,13 +416,21 @@ BayesDir $T/st/a/bayes
 CONF
 		log_mark=$(cat "$T/vigil.log" 2>/dev/null | wc -l)
 		rm -f "$T/new/a/v.sock"
+		# LeakSanitizer cannot run under ptrace (it reports that as an
+		# error): no leak check for this one run of the sanitizer build.
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 		strace -f -qq -o "$T/strace.out" -e trace=chown,lchown,fchownat,chmod,fchmodat,mkdir,setuid \
 		    "$VIGIL" -f -c "$T/vigil.conf" -o "Socket=unix:$T/new/a/v.sock" >>"$T/vigil.log" 2>&1 &
 		pid=$!
 		wait_log "started on .*uid [0-9]+" || bad "no start line under strace"
 		kill "$(pgrep -P "$pid" | head -1)" 2>/dev/null	# vigil, not strace
 		stop
+		# Only calls that did something: the sanitizer's runtime asks
+		# for its report folder by name (mkdir, EEXIST), which makes
+		# nothing.
 		by_name=$(awk '/setuid\([0-9]+\) += 0/ { exit }
+		    /<\.\.\. (chown|lchown|chmod|mkdir) resumed>.*= 0$/ { print; next }
+		    !/= 0$/ { next }
 		    /(chown|lchown|chmod|mkdir)\(/ || /fchownat\([^,]*, "[^"]/ || /fchmodat\(/' "$T/strace.out")
 		[ -z "$by_name" ] && grep -q 'setuid(' "$T/strace.out" &&
 		    ok "root makes and gives the folders by descriptor only" ||
