@@ -32,7 +32,7 @@
 #   pf_vigil_start CONF [K=V...] start vigil (-f -c CONF -o K=V) and make it
 #                                Postfix's milter (if Postfix runs); log in
 #                                $PF_VIGIL_LOG; its ControlSocket,
-#                                BayesDir and QuarantineDir are private
+#                                BayesDir, QuarantineDir and ListsFile are private
 #                                to the run
 #   pf_milter_start SPEC CMD...  same for any milter command (SPEC unix:path)
 #   pf_vigil_stop / pf_vigil_kill [SIG]   SIGTERM and wait / send SIG (KILL)
@@ -425,6 +425,12 @@ pf_vigil_start() {
 	case " $* " in
 	*" QuarantineDir="*) ;;
 	*) args+=(-o "QuarantineDir=$PF_WORK/quarantine") ;;
+	esac
+	# And private allow/block lists: the default ListsFile is the
+	# machine's state folder, which a test must neither read nor need.
+	case " $* " in
+	*" ListsFile="*) ;;
+	*) args+=(-o "ListsFile=$PF_WORK/lists") ;;
 	esac
 	for kv in "$@"; do
 		args+=(-o "$kv")

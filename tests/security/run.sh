@@ -198,7 +198,13 @@ test_privileges() {
 }
 
 test_control() { # OWNER PATH
-	local owner=$1 path=$2 mode why
+	local owner=$1 path=$2 mode why i=0
+	# The worker makes its control socket after the milter socket
+	# listens: wait for it (bounded) before reading its mode.
+	while [ ! -S "$path" ] && [ $i -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
 	mode=$(stat -c '%U %a' "$path" 2>/dev/null)
 	if [ "$mode" != "$owner 600" ]; then
 		pf_fail "control socket owned by $owner, mode 600" "${mode:-missing}"
