@@ -16,7 +16,10 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 out=${VIGIL_TEST_OUT:-$(mktemp -d /tmp/vigil-tests-XXXXXX)}
-mkdir -p "$out"
+# Readable by all: the sanitizer build's vigil, dropped to UserID (nobody
+# in check-security) before it reads anything, loads its rules and zone
+# files from the copy of the tree in here, and writes its reports here.
+mkdir -p "$out" && chmod 755 "$out"
 export VIGIL_SHARED=${VIGIL_SHARED:-$(cd "$top/../shared" 2>/dev/null && pwd)}
 
 # The SpamAssassin comparison runs SpamAssassin itself (about 0.1 s a
