@@ -114,6 +114,7 @@ struct policy {
 	pthread_mutex_t	 lists_mu;
 	struct plist	*lists;		/* under lists_mu */
 	struct stat	 lists_st;	/* st_ino 0: no file */
+	int		 lists_errno;	/* the last stat's error, 0: none */
 };
 
 extern const struct check check_policy;
@@ -278,13 +279,29 @@ lists_refresh(struct policy *p, struct msg *m, const char **err_r)
 	if (p->lists_path == NULL)
 		return true;
 	if (stat(p->lists_path, &st) != 0) {
-		if (errno != ENOENT) {
-			err = arena_printf(p->arena, "ListsFile %s: %s",
-			    p->lists_path, strerror(errno));
-			goto bad;
+		int e = errno;
+
+		if (e != ENOENT) {
+			/* Once a message: said once for each new error,
+			 * with nothing allocated from the long-lived arena. */
+			char buf[512];
+
+			if (m != NULL && e == p->lists_errno)
+				return true;
+			p->lists_errno = e;
+			snprintf(buf, sizeof(buf), "ListsFile %s: %s",
+			    p->lists_path, strerror(e));
+			if (m == NULL) {
+				*err_r = arena_strdup(p->arena, buf);
+				return false;
+			}
+			log_msg(LOG_ERR, m, "check=policy why=\"%s; the entries "
+			    "read before stay\"", buf);
+			return true;
 		}
 		memset(&st, 0, sizeof(st));
 	}
+	p->lists_errno = 0;
 	if (p->lists != NULL && same_file(&st, &p->lists_st))
 		return true;
 	p->lists_st = st;

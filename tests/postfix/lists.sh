@@ -9,7 +9,9 @@
 #   4. a change vigilctl cannot announce (the daemon's ControlSocket not
 #      given) still applies at the next message: the daemon notices the
 #      file changed;
-#   5. an entry added with --expires stops applying once expired.
+#   5. an entry added with --expires stops applying once expired;
+#   6. a ListsFile that cannot be looked at is logged once, not once a
+#      message, and the mail flows.
 # make check-postfix-lists; root; see lib.sh.  Prints ok/FAIL lines and
 # ends with "N passed, N failed".
 set -u
@@ -109,12 +111,22 @@ until ctl block list client | grep -Eq '198.51.100.0/24 +expired' || [ $i -ge 10
 	i=$((i + 1))
 done
 expect "5 expired: delivered" "$(send 7 a@example.org 198.51.100.20)" "eom 250 *"
+
+# 6. A ListsFile that cannot be looked at (a symbolic link to itself: ELOOP)
+#    keeps the entries read before and is said once, not once a message.
+rm -f "$LISTS" && ln -s "$(basename "$LISTS")" "$LISTS"
+expect "6 unreadable ListsFile: delivered" "$(send 8 a@example.org)" "eom 250 *"
+expect "6 and the next message too" "$(send 9 b@example.org)" "eom 250 *"
+n=$(grep -c "check=policy why=\"ListsFile $LISTS: Too many levels of symbolic links" "$PF_VIGIL_LOG")
+[ "$n" = 1 ] && pf_ok "6 the error logged once for two messages" ||
+    pf_fail "6 the error logged once" "$n times"
+rm -f "$LISTS"
 [ "$(pf_vigil_pid)" = "$pid" ] && pf_ok "no restart through it all" ||
     pf_fail "no restart through it all" "pid $pid is now $(pf_vigil_pid)"
 
 pf_wait_drain 60 || pf_fail "queue drains" "$(pf_queue_count) left"
 # The accepted messages reached the sink; the refused ones did not.
-for i in 1 3 4 7; do
+for i in 1 3 4 7 8 9; do
 	pf_delivered "l$i-0" >/dev/null && pf_ok "l$i delivered" ||
 	    pf_fail "l$i delivered" "not in the sink"
 done
