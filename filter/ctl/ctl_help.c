@@ -14,6 +14,7 @@
 #include "cfg.h"
 #include "ctl/ctl_help.h"
 #include "ctl/ctl_help_int.h"
+#include "ctl/vigilctl.h"
 
 #define WIDTH		78
 #define PROG		"vigilctl"
@@ -209,14 +210,7 @@ ctl_help_wanted(int argc, char **argv)
 		}
 	if (!h_is_help)
 		upto = 1;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strcmp(argv[i], "--help") == 0 ||
-		    (i <= upto && strcmp(argv[i], "-h") == 0))
-			return true;
-	}
-	return false;
+	return ctl_wants_help(argc, argv, upto);
 }
 
 /* ---- mdoc ---- */
