@@ -13,8 +13,6 @@ top_builddir=${top_builddir:-$top_srcdir}
 CTL=$top_builddir/filter/vigilctl
 T=$(mktemp -d /tmp/vigil-bayes-test.XXXXXX)
 redis_pid=
-pass=0
-fail=0
 
 cleanup() {
 	if [ -n "$redis_pid" ]; then
@@ -25,13 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "not ok - $*"; }
-# expect DESC PATTERN FILE: FILE has a line matching the extended regex.
-expect() {
-	if grep -Eq -- "$2" "$3"; then ok "$1"; else
-		bad "$1 (no /$2/ in:)"; sed 's/^/#   /' "$3"; fi
-}
+. "$top_srcdir/tests/tools/tap.sh"
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -8,12 +8,9 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 CTL=$top_builddir/filter/vigilctl
 T=$(mktemp -d /tmp/vigil-completion-test.XXXXXX)
-pass=0
-fail=0
 trap 'rm -rf "$T"' EXIT INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "not ok - $*"; }
+. "$top_srcdir/tests/tools/tap.sh"
 
 # shellcheck source=../../filter/ctl/completion/vigilctl
 . "$top_srcdir/filter/ctl/completion/vigilctl"

@@ -11,21 +11,10 @@ top_builddir=${top_builddir:-$top_srcdir}
 VIGIL=$top_builddir/filter/vigil
 CTL=$top_builddir/filter/vigilctl
 T=$(mktemp -d /tmp/vigil-defaults-test.XXXXXX)
-pass=0
-fail=0
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$T"' EXIT INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "not ok - $*"; }
-expect() {
-	if grep -Eq -- "$2" "$3"; then ok "$1"; else
-		bad "$1 (no /$2/ in:)"; sed 's/^/#   /' "$3"; fi
-}
-refute() {
-	if grep -Eq -- "$2" "$3"; then
-		bad "$1 (/$2/ in:)"; sed 's/^/#   /' "$3"; else ok "$1"; fi
-}
+. "$top_srcdir/tests/tools/tap.sh"
 
 : >"$T/empty.conf"
 # Built-in paths come from configure, none from a hard-coded /etc.

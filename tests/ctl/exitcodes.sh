@@ -10,12 +10,9 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 CTL=$top_builddir/filter/vigilctl
 T=$(mktemp -d /tmp/vigil-ctl-test.XXXXXX)
-pass=0
-fail=0
 trap 'rm -rf "$T"' EXIT INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "not ok - $*"; }
+. "$top_srcdir/tests/tools/tap.sh"
 # run ARGS...: vigilctl with the test config; $rc, $T/out, $T/err.
 run() {
 	"$CTL" -c "$T/vigil.conf" "$@" >"$T/out" 2>"$T/err"
@@ -25,16 +22,6 @@ run() {
 status() {
 	if [ "$rc" -eq "$2" ]; then ok "$1: exit $2"; else
 		bad "$1: exit $rc, want $2"; sed 's/^/#   /' "$T/out" "$T/err"; fi
-}
-# expect DESC PATTERN FILE: FILE has a line matching the extended regex.
-expect() {
-	if grep -Eq -- "$2" "$3"; then ok "$1"; else
-		bad "$1 (no /$2/ in:)"; sed 's/^/#   /' "$3"; fi
-}
-# refute DESC PATTERN FILE: no line of FILE matches.
-refute() {
-	if grep -Eq -- "$2" "$3"; then
-		bad "$1 (/$2/ in:)"; sed 's/^/#   /' "$3"; else ok "$1"; fi
 }
 
 mkdir "$T/q"

@@ -13,10 +13,7 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 T=$(mktemp -d /tmp/vigil-man-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "not ok - $*"; }
+. "$top_srcdir/tests/tools/tap.sh"
 
 lint() { # FILE [GROFF_FLAGS...]: warnings to $T/out
 	lf=$1

@@ -20,8 +20,6 @@ top_builddir=${top_builddir:-$top_srcdir}
 CTL=$top_builddir/filter/vigilctl
 VIGIL=$top_builddir/filter/vigil
 T=$(mktemp -d /tmp/vigil-ctl-quarantine.XXXXXX)
-pass=0
-fail=0
 pid=
 cleanup() {
 	if [ -n "$pid" ]; then
@@ -32,8 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "not ok - $*"; }
+. "$top_srcdir/tests/tools/tap.sh"
 # run ARGS...: vigilctl with the test config; $rc, $T/out, $T/err.
 run() {
 	"$CTL" -c "$T/vigil.conf" "$@" >"$T/out" 2>"$T/err"
@@ -42,14 +39,6 @@ run() {
 status() {
 	if [ "$rc" -eq "$2" ]; then ok "$1: exit $2"; else
 		bad "$1: exit $rc, want $2"; sed 's/^/#   /' "$T/out" "$T/err"; fi
-}
-expect() {
-	if grep -Eq -- "$2" "$3"; then ok "$1"; else
-		bad "$1 (no /$2/ in:)"; sed 's/^/#   /' "$3"; fi
-}
-refute() {
-	if grep -Eq -- "$2" "$3"; then
-		bad "$1 (/$2/ in:)"; sed 's/^/#   /' "$3"; else ok "$1"; fi
 }
 
 mkdir "$T/q" "$T/run"

@@ -15,10 +15,7 @@ top_builddir=${top_builddir:-$top_srcdir}
 CTL=$top_builddir/filter/vigilctl
 T=$(mktemp -d /tmp/vigil-report-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "not ok - $*"; }
+. "$top_srcdir/tests/tools/tap.sh"
 CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
 
 now=$(date +%s)

@@ -16,10 +16,7 @@ top_builddir=${top_builddir:-$top_srcdir}
 CTL=$top_builddir/filter/vigilctl
 T=$(mktemp -d /tmp/vigil-install-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "not ok - $*"; }
+. "$top_srcdir/tests/tools/tap.sh"
 check() { # NAME COMMAND...: ok when COMMAND succeeds
 	n=$1
 	shift

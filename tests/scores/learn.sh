@@ -10,15 +10,7 @@ top_builddir=${top_builddir:-$top_srcdir}
 CTL=$top_builddir/filter/vigilctl
 T=$(mktemp -d /tmp/vigil-scores-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM
-pass=0
-fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "not ok - $*"; }
-# expect DESC PATTERN FILE: FILE has a line matching the extended regex.
-expect() {
-	if grep -Eq -- "$2" "$3"; then ok "$1"; else
-		bad "$1 (no /$2/ in:)"; sed 's/^/#   /' "$3" | head -30; fi
-}
+. "$top_srcdir/tests/tools/tap.sh"
 # status DESC WANT GOT
 status() {
 	if [ "$2" = "$3" ]; then ok "$1"; else bad "$1 (exit $3, want $2)"; fi

@@ -14,12 +14,9 @@ CONF=$top_srcdir/samples/vigil.conf
 PYTHON=${PYTHON:-python3}
 shared=${VIGIL_SHARED:-$top_srcdir/../shared}
 T=$(mktemp -d /tmp/vigil-budget.XXXXXX)
-pass=0
-fail=0
 trap 'rm -rf "$T"' EXIT INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "not ok - $*"; }
+. "$top_srcdir/tests/tools/tap.sh"
 # scan FILE OPTION...: vigilctl scan --json with -o OPTIONs; $T/out.
 scan() {
 	f=$1

@@ -9,9 +9,7 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 A=$top_srcdir/tests/postfix/account.py
 T=$(mktemp -d /tmp/vigil-account-test.XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok - $*"; }
-bad() { fail=$((fail + 1)); echo "not ok - $*"; }
+. "$top_srcdir/tests/tools/tap.sh"
 mkdir -p "$T/sink"
 printf 'X-Harness-Id: m1\n\nbody\n' > "$T/sink/1"
 # id file stage code queue_id text
