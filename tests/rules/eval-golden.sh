@@ -28,6 +28,7 @@ trap 'rm -rf "$TMP"' EXIT
 cp -R "$SA_RULES" "$TMP/rules"
 cat >"$TMP/rules/99_eval_golden.cf" <<'EOF'
 score BLANK_LINES_80_90 1
+score NO_DNS_FOR_FROM 1
 score TVD_STOCK1 1
 score HTML_COMMENT_SHORT 1
 score HTML_FORMACTION_MAILTO 1
@@ -50,7 +51,8 @@ perl "$HERE/sa-hits.pl" "$SA_RULES" <"$TMP/files" >"$TMP/sa" 2>"$TMP/sa.err"
 # The rules of the functions the messages are written for must run (a
 # rule vigil does not load is left out of the comparison).
 missing=
-for r in __UNPARSEABLE_RELAY_COUNT NO_RDNS_DOTCOM_HELO ALL_TRUSTED; do
+for r in __UNPARSEABLE_RELAY_COUNT NO_RDNS_DOTCOM_HELO ALL_TRUSTED \
+    NO_DNS_FOR_FROM; do
 	grep -q "^$r " "$TMP/list" || missing="$missing $r"
 done
 if [ -n "$missing" ]; then
