@@ -28,6 +28,7 @@ trap 'rm -rf "$TMP"' EXIT
 cp -R "$SA_RULES" "$TMP/rules"
 cat >"$TMP/rules/99_eval_golden.cf" <<'EOF'
 score BLANK_LINES_80_90 1
+score NO_DNS_FOR_FROM 1
 score TVD_STOCK1 1
 score HTML_COMMENT_SHORT 1
 score HTML_FORMACTION_MAILTO 1
@@ -47,6 +48,18 @@ V() { "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$SA_RULES" "$@"; }
 V rules list >"$TMP/list" 2>/dev/null
 xargs "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$SA_RULES" rules test --batch <"$TMP/files" >"$TMP/vigil" 2>"$TMP/vigil.err"
 perl "$HERE/sa-hits.pl" "$SA_RULES" <"$TMP/files" >"$TMP/sa" 2>"$TMP/sa.err"
+# The rules of the functions the messages are written for must run (a
+# rule vigil does not load is left out of the comparison).
+missing=
+for r in __UNPARSEABLE_RELAY_COUNT NO_RDNS_DOTCOM_HELO ALL_TRUSTED \
+    NO_DNS_FOR_FROM; do
+	grep -q "^$r " "$TMP/list" || missing="$missing $r"
+done
+if [ -n "$missing" ]; then
+	echo "eval-golden: not loaded:$missing" >&2
+	echo "eval-golden: 0 passed, 1 failed"
+	exit 1
+fi
 n=$(wc -l <"$TMP/files")
 if [ "$(wc -l <"$TMP/sa")" -ne "$n" ] || [ "$(wc -l <"$TMP/vigil")" -ne "$n" ]; then
 	cat "$TMP/sa.err" "$TMP/vigil.err" >&2

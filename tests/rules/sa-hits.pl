@@ -1,8 +1,9 @@
 #!/usr/bin/perl
 # sa-hits.pl - the reference side of sa-compare.sh: SpamAssassin itself,
 # through its library (one rule load for all messages instead of one
-# `spamassassin -t -L -D rules` process each), network tests off, Bayes
-# off, and the score set "Bayes on, network tests off" that vigil uses.
+# `spamassassin -t -L -D rules` process each), network tests off (unless
+# SA_HITS_DNS), Bayes off, and the score set "Bayes on, network tests
+# off" that vigil uses.
 #
 # usage: sa-hits.pl RULES_DIR FILE...   (or file names on stdin)
 # prints "FILE: RULE RULE ..." (sub-rules included) and, on stderr, the
@@ -15,14 +16,18 @@ use File::Temp qw(tempdir);
 
 my $rules = shift @ARGV or die "usage: sa-hits.pl RULES_DIR FILE...\n";
 my $home = tempdir(CLEANUP => 1);
+# SA_HITS_DNS=ADDR: network tests on, asking the DNS server at ADDR
+# (tests/rules/dns-sender.sh); the score set stays the one vigil reads.
+my $dns = $ENV{SA_HITS_DNS};
 my $sa = Mail::SpamAssassin->new({
 	rules_filename		=> $rules,
 	site_rules_filename	=> '/etc/spamassassin',
 	userprefs_filename	=> "$home/user_prefs",
 	userstate_dir		=> $home,
-	local_tests_only	=> 1,
+	local_tests_only	=> $dns ? 0 : 1,
 	dont_copy_prefs		=> 1,
-	post_config_text	=> "use_bayes 0\nuse_auto_whitelist 0\n",
+	post_config_text	=> "use_bayes 0\nuse_auto_whitelist 0\n" .
+	    ($dns ? "dns_available yes\ndns_server $dns\nrbl_timeout 5\n" : ""),
 });
 $sa->init(1);
 # Score set 2: Bayes on, network tests off (the one vigil reads).

@@ -695,10 +695,9 @@ helo_ip_mismatch(const struct rules_input *in, const char *const *args,
 	return hit;
 }
 
-/* --- relays (RelayEval), counted in rules_relay.c's lists.  Its parser
- * skips a Received header it cannot read, as SpamAssassin's skips the
- * ones it ignores; it does not count unparseable ones, so
- * check_relays_unparseable is not offered and these take none. */
+/* --- relays (RelayEval), counted in rules_relay.c's lists; the
+ * Received lines SpamAssassin cannot read are counted apart
+ * (relays_facts) and are no relay. */
 
 static size_t
 count_relays(const char *list)
@@ -721,32 +720,69 @@ relay_counts(const struct rules_input *in, size_t *trusted_r,
 	*untrusted_r = count_relays(u);
 }
 
-/* check_all_trusted(): every relay trusted, and there is one. */
+/* check_all_trusted(): every relay trusted, there is one, and no
+ * Received line went unread. */
 static double
 all_trusted(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
+	struct relay_facts f;
 	size_t t, u;
 
 	(void)args;
 	(void)nargs;
 	*where_r = "Received";
 	relay_counts(in, &t, &u);
-	return t > 0 && u == 0;
+	relays_facts(in, &f);
+	return t > 0 && u == 0 && f.unparseable == 0;
 }
 
-/* check_no_relays(): no relay read from the Received headers. */
+/* check_no_relays(): no relay read from the Received headers, and none
+ * that could not be read. */
 static double
 no_relays(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
+	struct relay_facts f;
 	size_t t, u;
 
 	(void)args;
 	(void)nargs;
 	*where_r = "Received";
 	relay_counts(in, &t, &u);
-	return t == 0 && u == 0;
+	relays_facts(in, &f);
+	return t == 0 && u == 0 && f.unparseable == 0;
+}
+
+/* check_relays_unparseable(): a Received line SpamAssassin's parser
+ * cannot read (a "from" handover with no address and "by" it knows). */
+static double
+relays_unparseable(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	struct relay_facts f;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Received";
+	relays_facts(in, &f);
+	return f.unparseable > 0;
+}
+
+/* check_for_no_rdns_dotcom_helo(): the oldest untrusted relay from a
+ * public address said HELO as a big provider (aol.com, hotmail.com,
+ * yahoo.com, ...) and its MTA found no reverse DNS for it. */
+static double
+no_rdns_dotcom_helo(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	struct relay_facts f;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "Received";
+	relays_facts(in, &f);
+	return f.no_rdns_dotcom_helo;
 }
 
 /* RelayEval's hostname_to_domain: an IP address as it is, else the
@@ -921,6 +957,8 @@ const struct rules_evalfn rules_evalfn_head[] = {
 	{ "check_all_trusted", 0, 0, all_trusted, NULL },
 	{ "helo_ip_mismatch", 0, 0, helo_ip_mismatch, NULL },
 	{ "check_no_relays", 0, 0, no_relays, NULL },
+	{ "check_relays_unparseable", 0, 0, relays_unparseable, NULL },
+	{ "check_for_no_rdns_dotcom_helo", 0, 0, no_rdns_dotcom_helo, NULL },
 	{ "check_for_forged_received_trail", 0, 0, forged_received_trail,
 	  NULL },
 	{ "check_for_faraway_charset_in_headers", 0, 0,

@@ -129,6 +129,14 @@ char	*rules_get(const struct rules_input *, const char *hdr,
 int	relays_which(const char *name);
 void	relays_build(const struct rules_input *, char **trusted_r,
 	    char **untrusted_r);
+/* What RelayEval knows of the Received headers besides the lists:
+ * the lines it could not read (check_relays_unparseable), and
+ * check_for_no_rdns_dotcom_helo's answer. */
+struct relay_facts {
+	size_t	 unparseable;
+	bool	 no_rdns_dotcom_helo;
+};
+void	relays_facts(const struct rules_input *, struct relay_facts *f_r);
 /* Drops the lists relays_build() kept for the message evaluated. */
 void	rules_relays_forget(void);
 

@@ -12,8 +12,12 @@
  * authenticated; from the first other one on, none is).
  *
  * The Received parser reads the common forms (Postfix, Sendmail, Exim,
- * qmail, Microsoft); a line it cannot read is skipped, as SpamAssassin
- * skips an "unparseable" one.
+ * qmail, Microsoft); a line it cannot read is skipped.  Whether
+ * SpamAssassin counts a line as "unparseable" (a handover it could not
+ * read, RelayEval's check_relays_unparseable, and the reason
+ * ALL_TRUSTED and NO_RELAYS do not hit) is decided apart, by
+ * received_unparseable(), with Received.pm's own patterns: such a line
+ * is never a relay, as there.
  */
 #include "config.h"
 
@@ -30,6 +34,9 @@
 
 struct relay {
 	char	*ip, *rdns, *helo, *by, *ident, *envfrom, *id, *auth;
+	/* No reverse DNS although the MTA's form says it looked
+	 * (Received.pm's no_reverse_dns). */
+	bool	 no_rdns;
 };
 
 static void
@@ -103,6 +110,208 @@ squeeze(const char *line)
 	}
 	*o = '\0';
 	return g_strchomp(s);
+}
+
+/* Received.pm's $IP_ADDRESS, near enough (IPv4, or IPv6 with at least
+ * two colons), and $LOCALHOST. */
+#define SA_IP	"(?:\\b(?<!:)(?:\\d{1,3}\\.){3}\\d{1,3}\\b|(?:IPv6:)?" \
+	"(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?:\\.\\d+){0,3})"
+#define SA_LH	"(?:localhost(?:\\.localdomain)?|127\\.0\\.0\\.1|::1)"
+
+/*
+ * The handovers Received.pm reads (goto enough) without an address in
+ * square brackets, which its last resort, \[IP\] anywhere with a "by",
+ * would find: the text after "from ".
+ */
+static const char *const sa_relay_forms[] = {
+	"^(?=.* \\((?:SquirrelMail|NaSMail) authenticated user ).*" SA_IP
+	    "\\b(?![.-]).{10,80}by \\S+ with HTTP",
+	SA_IP " by \\S+ \\(" SA_IP "\\) with HTTP \\(WebMailUI\\)",
+	"^\\S+ \\(\\[?" SA_IP "\\]?(?::\\d+)\\) by \\S+(?: \\(\\S+\\))? "
+	    "with \\[XMail",
+	"^\\(\\[" SA_IP ":\\d+\\] helo=\\S+\\) by \\S+ ",
+	"^\\S+ \\(\\[" SA_IP ":\\d+\\]\\) by \\S+ ",
+	"^\\S+ \\(\\[?" SA_IP "(?:%[A-Z0-9._~-]*)?\\]?\\) by \\S+ .* with "
+	    "(?:Microsoft SMTP Server|mapi id) (?:\\([^\\)]+\\) )?\\d+\\.\\d+"
+	    "\\.\\d+\\.\\d+(?:$| )",
+	"^\\S+ \\( ?" SA_IP "\\) by \\S+.*\\(Scalix SMTP Relay",
+	"^\\S+ \\((?:HELO|EHLO) \\S*\\) \\(" SA_IP "\\) by \\S+ "
+	    "\\(qpsmtpd/\\S+\\) with (?:ESMTP|SMTP)",
+	"^\\S+ \\(LHLO \\S*\\) \\(" SA_IP "\\) by \\S+ with LMTP",
+	"^\\S+(?: \\((?:HELO|EHLO) \\S*\\))? \\((?:\\S+\\@)?\\[?" SA_IP
+	    "\\]?\\)(?: \\(envelope-sender <\\S+>\\))? by \\S+(?: \\(.+\\))* "
+	    "with (?:.* )?(?:SMTP|QMQP)(?! id )",
+	"^\\(\\[?" SA_IP "\\]?\\) by \\S+ ",
+	"^\\S+ \\[\\(" SA_IP "\\)\\] by \\S+ \\(" SA_IP "\\) ",
+	"^\\S+ \\(\\[" SA_IP "(?:[.:]\\d+)?\\]\\).*? by \\S+ ",
+	"^\\S+ \\((?:HELO|EHLO) [^\\)]*\\) \\((?:\\S*@)?\\[?" SA_IP
+	    "\\]?\\).* by \\S+ ",
+	"^\\S+ \\((?:\\S*@)?\\[?" SA_IP "\\]?\\).* by \\S+ ",
+	"^\\S+\\(" SA_IP "\\) by \\S+ via smap ",
+	"^\\S+\\(" SA_IP ", (?:HELO|EHLO) \\S*\\) by \\S+ via smap ",
+	"^" SA_IP " by \\S+ \\((?:SMTPL|InterScan)\\b",
+	"^\\S+ \\((?:HELO|EHLO) \\S*\\) \\((?:\\S+\\@)?" SA_IP ".*?\\) by "
+	    "\\S+ with ",
+	"^[^\\d]\\S+ \\(" SA_IP "\\) by \\S+ ",
+	"^" SA_IP " by \\S+ with ",
+	"^" SA_IP " \\((?:HELO|EHLO) \\S*\\) by \\S+ ",
+	"^\\S+\\(" SA_IP "\\) by \\S+ ",
+	"^" SA_IP " \\([A-Za-z][^\\)]+\\) by \\S+ with ",
+	"^\\S+ \\((?:\\S+\\@)?" SA_IP "\\) by \\S+ with ",
+	"^\\S+\\(" SA_IP "\\)(?:, claiming to be \"\\S+\")? via \\S+ by \\S+,",
+	"^\\S+ \\(\\S+@" SA_IP " with login\\) by \\S+\\.yahoo\\.com with "
+	    "SMTP",
+	NULL
+};
+
+/* The lines after "from " Received.pm ignores (return 0): not a
+ * handover, or one it knows says too little. */
+static const char *const sa_skip_forms[] = {
+	"^mail pickup service by \\S+ with Microsoft SMTPSVC$",
+	"^(?=.*Exim).*\\bwith local(?:-\\S+)? ",
+	"with (?:POP3|IMAP)",
+	"^\\S+ by \\S+ with BSMTP",
+	"^\\S+ \\(\\S+\\) by \\S+ \\(Content Technologies ",
+	"^\\S+ \\([^\\s\\@]+\\@" SA_LH "\\) by \\S+ \\(",
+	"^\\S+ \\S+ by \\S+ with local-e?smtp ",
+	"^127\\.0\\.0\\.1 \\(AVG SMTP \\S+ \\[\\S+\\]\\)",
+	"^\\S+\\@\\S+ by \\S+ ",
+	"^Unknown/Local \\(",
+	"^" SA_LH " \\((?:\\S+\\@)?" SA_LH "[\\)\\[]",
+	"^\\S+ \\((?:\\S+\\@)?" SA_LH "\\) ",
+	"^\\S+ \\(\\S+\\@\\S+ \\[" SA_LH "\\]\\) ",
+	"^\\(AUTH: \\S+\\) by \\S+ with ",
+	"^localhost \\(localhost \\[\\[UNIX: localhost\\]\\]\\) by ",
+	"^\\S+\\.amazon\\.com by \\S+\\.amazon\\.com with ESMTP \\(peer "
+	    "crosscheck: ",
+	"^[^\\.]+ by \\S+ with Novell_GroupWise",
+	"^no\\.name\\.available by \\S+ via smtpd \\(for ",
+	"^\\S+ by \\S+ \\(.{0,100}\\) with qmail-scanner",
+	"^\\S+ by \\S+ with local",
+	"^\\S+ \\(\\[unix socket\\]\\) by \\S+ \\(Cyrus v[0-9]*?\\.[0-9]*?\\."
+	    "[0-9]*?\\) with LMTPA",
+	"^\\S+ by \\S+ (?:with|via|for|\\()",
+	"^\\S+ (?:(?:with|via|for) \\S+|\\(unverified\\)) by\\b",
+	"^\\S+ \\(unknown\\) by \\S+ \\(SG\\) with \\b",
+	"^\\S+ \\(\\S+ \\[local\\]\\) by \\S+ \\(OpenSMTPD\\) with \\b",
+	"\\(LSMTP for",
+	"^\\(\\[" SA_LH "\\]\\) with MailEnable ",
+	"^facebook\\.com \\([^\\)]+\\) by facebook\\.com with Thrift id \\S+$",
+	"^\\S+ named \\S+ by gmailapi\\.google\\.com with HTTPREST$",
+	"^\\S+ id \\S+$",
+	"^\\[<.*? \\(Jetsend",
+	NULL
+};
+
+static bool
+any_form(const char *const *forms, const char *s)
+{
+	for (size_t i = 0; forms[i] != NULL; i++)
+		if (rules_evalfn_match(forms[i], 0, s))
+			return true;
+	return false;
+}
+
+/*
+ * Would SpamAssassin count this Received line (unfolded) as unparseable
+ * (parse_received_line's undef): a "from" line it neither reads nor
+ * knows to ignore.
+ */
+static bool
+received_unparseable(const char *line)
+{
+	char *s = squeeze(line), *t;
+	bool bad = false;
+	size_t n;
+
+	/* 1 while s/\s?;$// */
+	while ((n = strlen(s)) > 0 && s[n - 1] == ';') {
+		s[--n] = '\0';
+		if (n > 0 && g_ascii_isspace(s[n - 1]))
+			s[--n] = '\0';
+	}
+	/* s/\)by /) by / */
+	if ((t = strstr(s, ")by ")) != NULL) {
+		char *u = g_strdup_printf("%.*s) by %s", (int)(t - s), s, t + 4);
+
+		g_free(s);
+		s = u;
+	}
+	/* Received.pm's last resort first, as it reads most lines: an
+	 * address in brackets and a "by". */
+	if (!rules_evalfn_match("^\\(?from ", G_REGEX_CASELESS, s) ||
+	    (rules_evalfn_match("\\[" SA_IP "\\]", 0, s) &&
+	    rules_evalfn_match(" by \\S+(?:[^-A-Za-z0-9;.]|$)", 0, s)) ||
+	    rules_evalfn_match("\\bwith local for\\b", 0, s) ||
+	    (rules_evalfn_match("^from \\S+ by [^\\s;]+ ?;",
+	    G_REGEX_CASELESS, s) && !rules_evalfn_match("^from \\[[\\d.]+\\] "
+	    "by ", G_REGEX_CASELESS, s)))
+		goto out;
+	/* the date at the end */
+	t = g_regex_replace(rules_evalfn_re("[\\s;]+(?:(?:Mon|T(?:ue|hu)|Wed|"
+	    "Fri|S(?:at|un)), )?\\d+ (?:J(?:an|u[nl])|Feb|Ma[ry]|A(?:pr|ug)|"
+	    "Sep|Oct|Nov|Dec) \\d+ \\d+:\\d+(?::\\d+)? \\S+$", 0), s, -1, 0,
+	    "", 0, NULL);
+	if (t != NULL) {
+		g_free(s);
+		s = t;
+	}
+	if (strncmp(s, "from ", 5) == 0) {
+		if (any_form(sa_relay_forms, s + 5) ||
+		    any_form(sa_skip_forms, s + 5))
+			goto out;
+	} else if (strncmp(s, "FROM ", 5) == 0) {
+		if (rules_evalfn_match("^\\S+ \\(\\S+ \\[" SA_IP "\\]\\) BY \\S+ "
+		    "(?:\\([^\\)]+\\) WITH SMTP )?ID <?\\S+?>?(?: FOR <[^>]+>)?$",
+		    0, s + 5))
+			goto out;
+	} else if (strncmp(s, "(from ", 6) == 0) {
+		if (rules_evalfn_match("^\\S+\\@localhost\\) by \\S+ |"
+		    "^[^\\s\\@]+\\@[^)]+\\) by \\S+\\(jqueuemail\\) id [^\\s;]+|"
+		    "^\\S* \\[" SA_IP "\\]\\) by \\S+ \\(NAVGW .*?\\) with ",
+		    0, s + 6))
+			goto out;
+	}
+	bad = true;
+out:
+	g_free(s);
+	return bad;
+}
+
+/*
+ * Does the form of a Received line (squeezed, from its "from ") say the
+ * MTA looked the client's name up, so that an empty rDNS means it has
+ * none (Received.pm's mta_looked_up_dns: Sendmail's and Postfix's
+ * forms, not Exim's, qmail's or Microsoft's)?
+ */
+static bool
+mta_looked_up_dns(const char *s)
+{
+	static const char *const looked[] = {
+		"^\\S+ \\(\\S+ ?\\[" SA_IP "\\]\\).*? by \\S+",
+		"^\\S+ \\(\\S+ \\[" SA_IP "\\].*\\) by \\S+ \\(",
+		"^\\S+ \\(\\[" SA_IP "(?:[.:]\\d+)?\\]\\).*? by \\S+ ",
+		"^\\S+ \\(\\S*\\@\\[" SA_IP "\\].*\\) by \\S+ \\(",
+		"^\\S+ \\[" SA_IP "\\] by \\S+ \\[" SA_IP "\\] with ",
+		/* qmail-like: the name first, "unknown" when none */
+		"^(?i:unknown) \\((?:HELO|EHLO) [^\\)]*\\) \\((?:\\S*@)?\\[?"
+		    SA_IP "\\]?\\).* by \\S+ ",
+		"^(?i:unknown) \\((?:\\S*@)?\\[?" SA_IP "\\]?\\).* by \\S+ ",
+		NULL
+	};
+
+	if (strstr(s, "helo=") != NULL || strstr(s, "Exim") != NULL ||
+	    strstr(s, " SMTPSVC") != NULL || strstr(s, "softdnserr") != NULL ||
+	    strstr(s, "(Lotus Domino ") != NULL || strstr(s, "[XMail ") !=
+	    NULL || strstr(s, "(ecelerity") != NULL || strstr(s,
+	    "(Scalix SMTP Relay") != NULL ||
+	    rules_evalfn_match(" with (?:Microsoft SMTP Server|mapi id) ", 0,
+	    s) || rules_evalfn_match("^\\S+(?: \\((?:HELO|EHLO) \\S*\\))? "
+	    "\\((?:\\S+\\@)?\\[?" SA_IP "\\]?\\)(?: \\(envelope-sender "
+	    "<\\S+>\\))? by \\S+(?: \\(.+\\))* with (?:.* )?(?:SMTP|QMQP)"
+	    "(?! id )", 0, s))
+		return false;
+	return any_form(looked, s);
 }
 
 /*
@@ -183,6 +392,8 @@ out:
 		r->by = grab(" by ([^\\s;()]+)", rest);
 		/* Received.pm wants an IP address and a "by". */
 		ok = r->by != NULL;
+		r->no_rdns = ok && r->rdns == NULL && strncmp(rest, "from ",
+		    5) == 0 && mta_looked_up_dns(rest + 5);
 		if (strstr(rest, " id ") != NULL)
 			r->id = grab(" id ([^\\s;()]+)", rest);
 		if (strcasestr(rest, "envelope-") != NULL)
@@ -243,6 +454,7 @@ relays_which(const char *name)
  * an evaluation runs (rules_evalfn_set()). */
 static _Thread_local const struct rules_input *kept_in;
 static _Thread_local char *kept_t, *kept_u;
+static _Thread_local struct relay_facts kept_facts;
 
 void
 rules_relays_forget(void)
@@ -253,7 +465,19 @@ rules_relays_forget(void)
 	kept_in = NULL;
 }
 
-static void relays_parse(const struct rules_input *, char **, char **);
+static void relays_parse(const struct rules_input *, char **, char **,
+    struct relay_facts *);
+
+/* Parses in's Received headers unless they are kept already. */
+static void
+relays_keep(const struct rules_input *in)
+{
+	if (kept_in != in || kept_t == NULL) {
+		rules_relays_forget();
+		relays_parse(in, &kept_t, &kept_u, &kept_facts);
+		kept_in = in;
+	}
+}
 
 /* Both lists for in, from one pass over its Received headers;
  * g_malloc'd. */
@@ -262,25 +486,55 @@ relays_build(const struct rules_input *in, char **trusted_r,
     char **untrusted_r)
 {
 	if (rules_evalfn_set() == NULL) {
-		relays_parse(in, trusted_r, untrusted_r);
+		struct relay_facts f;
+
+		relays_parse(in, trusted_r, untrusted_r, &f);
 		return;
 	}
-	if (kept_in != in || kept_t == NULL) {
-		rules_relays_forget();
-		relays_parse(in, &kept_t, &kept_u);
-		kept_in = in;
-	}
+	relays_keep(in);
 	*trusted_r = g_strdup(kept_t);
 	*untrusted_r = g_strdup(kept_u);
 }
 
+void
+relays_facts(const struct rules_input *in, struct relay_facts *f_r)
+{
+	if (rules_evalfn_set() == NULL) {
+		char *t, *u;
+
+		relays_parse(in, &t, &u, f_r);
+		g_free(t);
+		g_free(u);
+		return;
+	}
+	relays_keep(in);
+	*f_r = kept_facts;
+}
+
+/* RelayEval's _check_received_helos: for an untrusted relay from a
+ * public address, a HELO of a big mail provider's domain without the
+ * reverse DNS its MTA looked for.  Each such relay sets the answer anew
+ * (as there), so the oldest one decides. */
+static void
+dotcom_helo(const struct relay *r, struct relay_facts *f)
+{
+	if (ip_private(r->ip))
+		return;
+	f->no_rdns_dotcom_helo = r->no_rdns && r->helo != NULL &&
+	    rules_evalfn_match("(?:\\.|^)(?:lycos\\.com|lycos\\.co\\.uk|"
+	    "hotmail\\.com|localhost\\.com|excite\\.com|caramail\\.com|"
+	    "cs\\.com|aol\\.com|msn\\.com|yahoo\\.com|drizzle\\.com)$",
+	    G_REGEX_CASELESS, r->helo);
+}
+
 static void
 relays_parse(const struct rules_input *in, char **trusted_r,
-    char **untrusted_r)
+    char **untrusted_r, struct relay_facts *f)
 {
 	GString *trusted, *untrusted;
 	bool in_trusted = true;
 
+	memset(f, 0, sizeof(*f));
 	trusted = g_string_new(NULL);
 	untrusted = g_string_new(NULL);
 	for (size_t i = 0; i < in->nhdrs; i++) {
@@ -295,6 +549,11 @@ relays_parse(const struct rules_input *in, char **trusted_r,
 				g_string_truncate(trusted, 0);
 			continue;
 		}
+		/* One SpamAssassin cannot read is no relay there either. */
+		if (received_unparseable(in->hdrs[i].raw)) {
+			f->unparseable++;
+			continue;
+		}
 		if (!parse_received(in->hdrs[i].raw, &r)) {
 			relay_clear(&r);
 			continue;
@@ -303,6 +562,8 @@ relays_parse(const struct rules_input *in, char **trusted_r,
 		 * private or authenticated. */
 		if (in_trusted && !ip_private(r.ip) && r.auth == NULL)
 			in_trusted = false;
+		if (!in_trusted)
+			dotcom_helo(&r, f);
 		relay_append(in_trusted ? trusted : untrusted, &r, in_trusted);
 		relay_clear(&r);
 	}
