@@ -957,6 +957,8 @@ test_heads_match(void **state)
 	    "(?:\\sin\\sfull)?:?(?:[-=_.,:;*\\s]{1,100}|\\sor\\s)){3}",
 	    "\\w(?:<![^>]*>)+\\w",
 	    "[a-z\\s]{0,2}(?:visit|see)\\W{0,3}(?:our|my)\\W{0,3}site",
+	    /* Reaches the match limit where a long run of "ab" starts. */
+	    "[a-z\\s]{0,2}(?:ab|abab)+(?:ab|abab)+z",
 	};
 	static const char *const subj[] = {
 	    "Please send your full name, address, city, zip code and age "
@@ -969,6 +971,8 @@ test_heads_match(void **state)
 	    "x<!a>y<!b>z at the very end w<!--x-->",
 	    "- visit - our - site - and ... visit our site, or visit my "
 	    "site now; revisit our sites (visit our site)",
+	    "abababababababababababababababababababababababababababababab"
+	    "abababababababab, then ababz, abz and ababababz",
 	};
 	struct rules_limits l = lim;
 
@@ -977,7 +981,7 @@ test_heads_match(void **state)
 		size_t off;
 		bool big;
 		struct rx *fast, *plain;
-		size_t nm = 0;
+		size_t nm = 0, nl = 0;
 
 		fast = rx_compile(pats[p], "i", &l, err, sizeof(err), &off,
 		    &big);
@@ -1008,10 +1012,14 @@ test_heads_match(void **state)
 					    "without", pats[p], subj[i], st, a,
 					    so1, eo1, b, so2, eo2);
 				nm += a == RX_MATCH;
+				nl += a == RX_LIMIT;
 			}
 		}
-		/* Every pattern matches somewhere. */
+		/* Every pattern matches somewhere; the last one also
+		 * reaches the limit somewhere. */
 		assert_true(nm > 0);
+		if (p == G_N_ELEMENTS(pats) - 1)
+			assert_true(nl > 0);
 		rx_free(fast);
 		rx_free(plain);
 	}
