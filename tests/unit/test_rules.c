@@ -882,6 +882,150 @@ test_literal_occurrences(void **state)
 	lits_k_are("(?:(?:name|city)){1000}", "name|city", 255);
 }
 
+/* rx_heads: "str+lead|..." (no "+0"), "-" for none. */
+static void
+heads_are(const char *pattern, const char *flags, const char *want)
+{
+	unsigned *ld = NULL;
+	char **h = rx_heads(pattern, flags, &ld);
+	GString *s = g_string_new(NULL);
+
+	if (h == NULL)
+		g_string_append(s, "-");
+	for (size_t i = 0; h != NULL && h[i] != NULL; i++) {
+		g_string_append_printf(s, "%s%s", i ? "|" : "", h[i]);
+		if (ld[i] != 0)
+			g_string_append_printf(s, "+%u", ld[i]);
+	}
+	if (strcmp(s->str, want) != 0)
+		fail_msg("heads of /%s/%s: '%s', want '%s'", pattern, flags,
+		    s->str, want);
+	g_string_free(s, TRUE);
+	g_strfreev(h);
+	g_free(ld);
+}
+
+static void
+test_heads(void **state)
+{
+	heads_are("Hello world", "", "hello world");
+	heads_are("foo\\d+bar", "", "foo");
+	heads_are("\\bfoo|bar\\b", "", "foo|bar");
+	heads_are("\\s?name", "i", "name+1");
+	heads_are("a?\\s?copy", "", "copy+2");
+	heads_are("st?ates?", "", "sate|state");	/* state(s): state */
+	heads_are("l(?:oa|ao)n", "", "loan|laon");
+	heads_are("ad+res+", "", "ad");
+	heads_are("(?=abc)abd", "", "abd");
+	heads_are("(?i)abc", "", "abc");
+	heads_are("[sS]pam", "", "spam");
+	/* Optional words that open a match add their own heads. */
+	heads_are("(?:your\\s)?(?:full\\s|valid\\s){0,3}name", "i",
+	    "your|full|valid|name");
+	heads_are("(?:user )?email", "", "user |email");
+	heads_are("\\W{0,3}abc", "", "abc+3");
+	heads_are("(?:ab|cd)+x", "", "ab|cd");
+	/* None: a head too short, an unbounded or too wide lead, a match
+	 * that may be empty or open anywhere, or constructs that change
+	 * where a search goes on. */
+	heads_are("a?bc|x", "", "-");
+	heads_are("x*foo", "", "-");
+	heads_are(".{0,100}foo", "", "-");
+	heads_are("(?:foo)?", "", "-");
+	heads_are("\\w+foo", "", "-");
+	heads_are("(a)bc\\1", "", "-");		/* back-reference */
+	heads_are("\\Gabc", "", "-");
+	heads_are("(*COMMIT)abc", "", "-");
+	heads_are("(?(1)ab|cd)", "", "-");
+	heads_are("(?1)abc", "", "-");
+	heads_are("ab c", "x", "-");
+	heads_are("(abc", "", "-");
+	(void)state;
+}
+
+/*
+ * rx_match through heads finds what the usual search finds: the same
+ * result and the same match at every start offset of every subject.
+ */
+static void
+test_heads_match(void **state)
+{
+	static const char *const pats[] = {
+	    "(?:(?:a?\\s?copy\\sof\\s)?(?:(?:your|din)[\\s,:]{1,5})?"
+	    "(?:full\\s|valid\\s|current\\s){0,3}(?:\\s?name|city|"
+	    "(?:zip|post(?:al)?)(?:\\s?code)?|ad+res+e?|age)"
+	    "(?:\\sin\\sfull)?:?(?:[-=_.,:;*\\s]{1,100}|\\sor\\s)){3}",
+	    "\\w(?:<![^>]*>)+\\w",
+	    "[a-z\\s]{0,2}(?:visit|see)\\W{0,3}(?:our|my)\\W{0,3}site",
+	    /* Reaches the match limit where a long run of "ab" starts. */
+	    "[a-z\\s]{0,2}(?:ab|abab)+(?:ab|abab)+z",
+	};
+	static const char *const subj[] = {
+	    "Please send your full name, address, city, zip code and age "
+	    "to us today, or your name:  city:  age: ---- then more text",
+	    "nothing to see in this line of text that is long enough to be "
+	    "searched through its heads at all, not at all, no name here",
+	    "a copy of your valid name - city - postal code - and so on for "
+	    "a while, addddress ... age ... name .... end",
+	    "mon<!-- x -->ey, fr<!---->ee<! ><!x>gift; <!-- not this --> and "
+	    "x<!a>y<!b>z at the very end w<!--x-->",
+	    "- visit - our - site - and ... visit our site, or visit my "
+	    "site now; revisit our sites (visit our site)",
+	    "abababababababababababababababababababababababababababababab"
+	    "abababababababab, then ababz, abz and ababababz",
+	};
+	struct rules_limits l = lim;
+
+	for (size_t p = 0; p < G_N_ELEMENTS(pats); p++) {
+		char err[256];
+		size_t off;
+		bool big;
+		struct rx *fast, *plain;
+		size_t nm = 0, nl = 0;
+
+		fast = rx_compile(pats[p], "i", &l, err, sizeof(err), &off,
+		    &big);
+		setenv("VIGIL_RULES_NO_HEADS", "1", 1);
+		plain = rx_compile(pats[p], "i", &l, err, sizeof(err), &off,
+		    &big);
+		unsetenv("VIGIL_RULES_NO_HEADS");
+		assert_non_null(fast);
+		assert_non_null(plain);
+		/* Else this tests nothing. */
+		if (!rx_has_heads(fast))
+			fail_msg("/%s/ has no heads", pats[p]);
+		assert_false(rx_has_heads(plain));
+		for (size_t i = 0; i < G_N_ELEMENTS(subj); i++) {
+			size_t n = strlen(subj[i]);
+
+			for (size_t st = 0; st <= n; st++) {
+				size_t so1 = 0, eo1 = 0, so2 = 0, eo2 = 0;
+				enum rx_rc a = rx_match(fast, subj[i], n, st,
+				    &so1, &eo1);
+				enum rx_rc b = rx_match(plain, subj[i], n, st,
+				    &so2, &eo2);
+
+				if (a != b || (a == RX_MATCH && (so1 != so2 ||
+				    eo1 != eo2)))
+					fail_msg("/%s/ on '%s' from %zu: %d "
+					    "[%zu,%zu) with heads, %d [%zu,%zu) "
+					    "without", pats[p], subj[i], st, a,
+					    so1, eo1, b, so2, eo2);
+				nm += a == RX_MATCH;
+				nl += a == RX_LIMIT;
+			}
+		}
+		/* Every pattern matches somewhere; the last one also
+		 * reaches the limit somewhere. */
+		assert_true(nm > 0);
+		if (p == G_N_ELEMENTS(pats) - 1)
+			assert_true(nl > 0);
+		rx_free(fast);
+		rx_free(plain);
+	}
+	(void)state;
+}
+
 /*
  * The hits of text (one chunk a line: body, rawbody, and each line a URI)
  * with the fast path and with every rule run everywhere
@@ -1741,6 +1885,8 @@ main(void)
 		cmocka_unit_test(test_screen_classification),
 		cmocka_unit_test(test_screen_same_hits),
 		cmocka_unit_test(test_literal_occurrences),
+		cmocka_unit_test(test_heads),
+		cmocka_unit_test(test_heads_match),
 		cmocka_unit_test(test_prefilter_occurrences),
 		cmocka_unit_test(test_prefilter_products),
 		cmocka_unit_test(test_header_prefilter),

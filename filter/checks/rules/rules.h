@@ -312,6 +312,8 @@ enum rx_rc	 rx_match(const struct rx *, const char *s, size_t len,
 /* What a search for rx costs a byte of English text, roughly (1: one
  * look at the byte), from where PCRE2 knows a match can start. */
 double		 rx_start_cost(const struct rx *);
+/* Whether rx is searched through its heads (rules_lit.c's rx_heads). */
+bool		 rx_has_heads(const struct rx *);
 /* Translates a Perl pattern into PCRE2 syntax; NULL and *why_r when
  * the pattern uses a construct PCRE2 cannot express.  malloc'd. */
 char		*rx_translate(const char *pattern, const char **why_r);
@@ -325,6 +327,11 @@ char		**rx_literals(const char *pattern, const char *flags,
  * strings every match holds in disjoint places, as in (?:...){3}. */
 char		**rx_literals_k(const char *pattern, const char *flags,
 		    size_t minlen, unsigned *k_r);
+/* The strings one of which every match holds near its start: string i
+ * (lowercased) at most (*leads_r)[i] bytes after it.  NULL when not
+ * known; *leads_r is g_free'd. */
+char		**rx_heads(const char *pattern, const char *flags,
+		    unsigned **leads_r);
 
 /* rules_screen.c: regexes that match every subject pattern matches, but
  * may start in fewer places: the pattern without its leading items that

@@ -824,3 +824,500 @@ rx_literals_k(const char *pattern, const char *flags, size_t minlen,
 	fac_free(f);
 	return out;
 }
+
+/*
+ * Heads: where a match can start.  rx_heads() gives a set of strings
+ * and a lead such that every match starting at p holds one of the
+ * strings (lowercased) at p + d for some 0 <= d <= lead: the items the
+ * pattern opens with that are not literal text, such as \s? or the
+ * optional words of (?:your\s)?(?:name|city), add their widest width to
+ * the lead, or (when they have heads of their own) add those to the
+ * set.  rules_re.c tries a match only at the places such an occurrence
+ * allows, instead of at every byte PCRE2's start bitmap lets through.
+ *
+ * As for the literals above, whatever is not understood gives no heads
+ * (NULL), never a wrong set: back references, recursion, conditionals,
+ * \G, \K, backtracking verbs (which change where a search goes on), /x.
+ */
+#define HD_INF		SIZE_MAX
+#define HD_MAX_SET	256	/* strings in a set, beyond: no heads */
+#define HD_MAX_LEAD	64	/* beyond: no heads, too many places */
+#define HD_MIN_LEN	2	/* a set holding a shorter string: none */
+
+struct hd {
+	GPtrArray	*s;		/* heads, or NULL: none known */
+	GArray		*ld;		/* each one's lead (guint) */
+	size_t		 maxw;		/* widest match, HD_INF: unbounded */
+	bool		 nullable;	/* matches the empty string */
+	bool		 exact;		/* every match is one of s */
+};
+
+static void
+hd_drop(struct hd *h)
+{
+	if (h->s != NULL)
+		g_ptr_array_free(h->s, TRUE);
+	if (h->ld != NULL)
+		g_array_free(h->ld, TRUE);
+	h->s = NULL;
+	h->ld = NULL;
+}
+
+static size_t
+w_add(size_t a, size_t b)
+{
+	return a == HD_INF || b == HD_INF || a + b < a ? HD_INF : a + b;
+}
+
+static size_t
+w_mul(size_t a, unsigned long n)
+{
+	if (n == 0 || a == 0)
+		return 0;
+	if (a == HD_INF || n == ULONG_MAX || a > HD_INF / n)
+		return HD_INF;
+	return a * n;
+}
+
+/* A quantifier's range: {1,1} when there is none; max ULONG_MAX when
+ * unbounded. */
+static void
+hd_quant(struct lp *lp, unsigned long *min_r, unsigned long *max_r)
+{
+	const char *p;
+
+	skip_ext(lp);
+	*min_r = *max_r = 1;
+	if (lp->p >= lp->end)
+		return;
+	switch (*lp->p) {
+	case '?': *min_r = 0; lp->p++; break;
+	case '*': *min_r = 0; *max_r = ULONG_MAX; lp->p++; break;
+	case '+': *max_r = ULONG_MAX; lp->p++; break;
+	case '{':
+		p = lp->p + 1;
+		if (p >= lp->end || !isdigit((unsigned char)*p))
+			return;
+		{
+			unsigned long n = strtoul(p, (char **)&p, 10), m = n;
+
+			if (p < lp->end && *p == ',') {
+				p++;
+				m = ULONG_MAX;
+				if (p < lp->end && isdigit((unsigned char)*p))
+					m = strtoul(p, (char **)&p, 10);
+			}
+			if (p >= lp->end || *p != '}')
+				return;
+			lp->p = p + 1;
+			*min_r = n;
+			*max_r = m;
+		}
+		break;
+	default:
+		return;
+	}
+	if (lp->p < lp->end && (*lp->p == '?' || *lp->p == '+'))
+		lp->p++;
+}
+
+/* Adds the strings of from (with their leads, or none) to to's heads,
+ * each shift bytes further from the start. */
+static void
+hd_add(struct hd *to, const GPtrArray *from, const GArray *from_ld,
+    size_t shift, bool *bad_r)
+{
+	if (to->s == NULL) {
+		to->s = strs_new();
+		to->ld = g_array_new(FALSE, FALSE, sizeof(guint));
+	}
+	for (guint i = 0; i < from->len; i++) {
+		size_t l = w_add(shift, from_ld != NULL ? g_array_index(from_ld,
+		    guint, i) : 0);
+		guint v = l > HD_MAX_LEAD ? HD_MAX_LEAD + 1 : (guint)l;
+
+		g_ptr_array_add(to->s, g_strdup(from->pdata[i]));
+		g_array_append_val(to->ld, v);
+		if (l > HD_MAX_LEAD)
+			*bad_r = true;
+	}
+	if (to->s->len > HD_MAX_SET)
+		*bad_r = true;
+}
+
+static struct hd hd_alternation(struct lp *lp);
+
+/*
+ * One atom at lp->p: its heads (a literal character or a short class
+ * gives its characters, a group its own heads), widths and whether it
+ * is zero-width or a literal (*lit_r: the strings of one character it
+ * matches, for a run).
+ */
+static struct hd
+hd_atom(struct lp *lp, GPtrArray **lit_r)
+{
+	struct hd h = { NULL, NULL, 1, false, false };
+	int c = (unsigned char)*lp->p;
+
+	*lit_r = NULL;
+	if (c == '(') {
+		const char *q = lp->p + 1;
+		bool zero = false;
+
+		if (q < lp->end && *q == '*') {
+			lp->bad = true;		/* (*VERB), (*UTF)... */
+			return h;
+		}
+		lp->p++;
+		if (q < lp->end && *q == '?') {
+			q++;
+			if (q >= lp->end) {
+				lp->bad = true;
+				return h;
+			}
+			switch (*q) {
+			case '#': {
+				const char *e = memchr(q, ')', (size_t)(lp->end -
+				    q));
+
+				if (e == NULL)
+					lp->bad = true;
+				else
+					lp->p = e + 1;
+				h.maxw = 0;
+				h.nullable = true;
+				return h;
+			}
+			case '=': case '!':
+				lp->p = q + 1;
+				zero = true;
+				break;
+			case '<':
+				if (q + 1 < lp->end && (q[1] == '=' ||
+				    q[1] == '!')) {
+					lp->p = q + 2;
+					zero = true;
+					break;
+				}
+				if ((q = memchr(q, '>', (size_t)(lp->end - q))) ==
+				    NULL) {
+					lp->bad = true;
+					return h;
+				}
+				lp->p = q + 1;
+				break;
+			case 'P':
+				if (q + 1 < lp->end && q[1] == '<' && (q = memchr(q,
+				    '>', (size_t)(lp->end - q))) != NULL) {
+					lp->p = q + 1;
+					break;
+				}
+				lp->bad = true;		/* references */
+				return h;
+			case '\'':
+				if ((q = memchr(q + 1, '\'', (size_t)(lp->end - q -
+				    1))) == NULL) {
+					lp->bad = true;
+					return h;
+				}
+				lp->p = q + 1;
+				break;
+			case ':': case '>': case '|':
+				lp->p = q + 1;
+				break;
+			default: {
+				bool neg = false;
+
+				/* Options; anything else (conditionals,
+				 * recursion, callouts) gives up. */
+				while (q < lp->end && (isalpha((unsigned char)*q)
+				    || *q == '-' || *q == '^')) {
+					if (*q == '-')
+						neg = true;
+					else if (*q == 'x' && !neg)
+						lp->bad = true;
+					q++;
+				}
+				if (q >= lp->end || (*q != ')' && *q != ':')) {
+					lp->bad = true;
+					return h;
+				}
+				lp->p = q + 1;
+				if (*q == ')') {
+					h.maxw = 0;
+					h.nullable = true;
+					return h;
+				}
+				break;
+			}
+			}
+		}
+		{
+			struct hd in = hd_alternation(lp);
+
+			if (lp->p < lp->end && *lp->p == ')')
+				lp->p++;
+			else
+				lp->bad = true;
+			if (zero) {
+				hd_drop(&in);
+				h.maxw = 0;
+				h.nullable = true;
+				return h;
+			}
+			return in;
+		}
+	}
+	if (c == '[') {
+		GPtrArray *cc = class_chars(lp);
+
+		if (!skip_class(lp)) {
+			if (cc != NULL)
+				g_ptr_array_free(cc, TRUE);
+			lp->bad = true;
+			return h;
+		}
+		*lit_r = cc;
+		return h;
+	}
+	if (c == '\\') {
+		int e;
+
+		if (lp->p + 1 < lp->end && strchr("123456789gkGKRXQE",
+		    lp->p[1]) != NULL) {
+			/* References, \G, \K, \R, \X and \Q: give up. */
+			lp->bad = true;
+			return h;
+		}
+		e = escape(lp);
+		if (e == -2) {
+			h.maxw = 0;
+			h.nullable = true;
+		} else if (e > 0) {
+			char s[2] = { g_ascii_tolower((char)e), '\0' };
+
+			*lit_r = strs_new();
+			g_ptr_array_add(*lit_r, g_strdup(s));
+		}
+		return h;
+	}
+	lp->p++;
+	if (c == '^' || c == '$') {
+		h.maxw = 0;
+		h.nullable = true;
+	} else if (c != '.') {
+		char s[2] = { g_ascii_tolower((char)c), '\0' };
+
+		*lit_r = strs_new();
+		g_ptr_array_add(*lit_r, g_strdup(s));
+	}
+	return h;
+}
+
+/*
+ * A sequence of atoms up to '|', ')' or the end.  A run of literal text
+ * at the lead (characters, short classes, groups of literal text, each
+ * once or optional) gives the heads; an item before it that is not
+ * literal widens the lead, or, when it may be empty and has heads of
+ * its own, adds those (a match where it is not empty opens with them).
+ */
+static struct hd
+hd_sequence(struct lp *lp)
+{
+	struct hd out = { NULL, NULL, 0, true, false };
+	GPtrArray *run = NULL;		/* literal text at the lead */
+	size_t lead = 0;		/* widest text before the head */
+	bool done = false, fail = false, exact = true;
+
+	for (;;) {
+		unsigned long min, max;
+		GPtrArray *lit;
+		size_t litw = 1;
+		struct hd a;
+
+		skip_ext(lp);
+		if (lp->bad || lp->p >= lp->end || *lp->p == '|' ||
+		    *lp->p == ')')
+			break;
+		a = hd_atom(lp, &lit);
+		if (lp->bad) {
+			hd_drop(&a);
+			if (lit != NULL)
+				g_ptr_array_free(lit, TRUE);
+			break;
+		}
+		hd_quant(lp, &min, &max);
+		if (lit == NULL && a.exact && a.s != NULL) {
+			/* A group of literal text reads as a literal. */
+			lit = a.s;
+			a.s = NULL;
+			litw = a.maxw;
+		}
+		out.maxw = w_add(out.maxw, w_mul(lit != NULL ? litw : a.maxw,
+		    max));
+		if (min >= 1 && (lit != NULL || !a.nullable))
+			out.nullable = false;
+		if (lit != NULL) {
+			if (run != NULL) {
+				/* Once or optional: the run goes on.  More
+				 * than once: one more, and the run ends. */
+				bool goes_on = max == 1 && run_product(run, lit,
+				    min == 0);
+
+				if (!goes_on && max != 1 && min >= 1)
+					(void)run_product(run, lit, false);
+				if (!goes_on) {
+					hd_add(&out, run, NULL, lead, &fail);
+					g_ptr_array_free(run, TRUE);
+					run = NULL;
+					done = true;
+					exact = false;
+				}
+			} else if (!done && min >= 1) {
+				run = strs_new();
+				run_set(run, lit);
+				if (max != 1) {
+					hd_add(&out, run, NULL, lead, &fail);
+					g_ptr_array_free(run, TRUE);
+					run = NULL;
+					done = true;
+					exact = false;
+				}
+			} else {
+				bool heads = !done && max != 0;
+
+				/* Optional text: a match where it is there
+				 * opens with it, one where it is not goes on
+				 * at the same lead.  A single character says
+				 * too little: it widens the lead instead. */
+				for (guint i = 0; heads && i < lit->len; i++)
+					heads = strlen(lit->pdata[i]) >= HD_MIN_LEN;
+				exact = false;
+				if (heads)
+					hd_add(&out, lit, NULL, lead, &fail);
+				else if (!done)
+					lead = w_add(lead, w_mul(litw, max));
+			}
+			g_ptr_array_free(lit, TRUE);
+			hd_drop(&a);
+			if (lead == HD_INF || lead > HD_MAX_LEAD)
+				fail = true;
+			continue;
+		}
+		if (a.maxw != 0 || a.s != NULL)
+			exact = false;
+		if (run != NULL && a.maxw != 0) {
+			hd_add(&out, run, NULL, lead, &fail);
+			g_ptr_array_free(run, TRUE);
+			run = NULL;
+			done = true;
+		}
+		if (!done && a.maxw != 0) {
+			/* A repeated atom's first repetition opens it; one
+			 * that may be left out adds its heads, and what
+			 * follows it is at the same lead. */
+			if (a.s != NULL && max != 0) {
+				hd_add(&out, a.s, a.ld, lead, &fail);
+				if (min >= 1)
+					done = true;
+			} else
+				lead = w_add(lead, w_mul(a.maxw, max));
+			if (lead == HD_INF || lead > HD_MAX_LEAD)
+				fail = true;
+		}
+		hd_drop(&a);
+	}
+	if (run != NULL) {
+		if (exact && !fail) {
+			/* Literal text throughout: exactly these. */
+			hd_add(&out, run, NULL, 0, &fail);
+			g_ptr_array_free(run, TRUE);
+			out.exact = true;
+			return out;
+		}
+		hd_add(&out, run, NULL, lead, &fail);
+		g_ptr_array_free(run, TRUE);
+		done = true;
+	}
+	if (!done || fail)
+		hd_drop(&out);
+	out.exact = false;
+	return out;
+}
+
+static struct hd
+hd_alternation(struct lp *lp)
+{
+	struct hd all = hd_sequence(lp);
+	bool fail = all.s == NULL;
+
+	while (!lp->bad && lp->p < lp->end && *lp->p == '|') {
+		struct hd b;
+
+		lp->p++;
+		b = hd_sequence(lp);
+		if (b.s == NULL || fail)
+			fail = true;
+		else
+			hd_add(&all, b.s, b.ld, 0, &fail);
+		all.exact = all.exact && b.exact;
+		hd_drop(&b);
+		if (b.maxw > all.maxw)
+			all.maxw = b.maxw;
+		all.nullable = all.nullable || b.nullable;
+	}
+	if (fail)
+		hd_drop(&all);
+	if (all.s == NULL)
+		all.exact = false;
+	return all;
+}
+
+char **
+rx_heads(const char *pattern, const char *flags, unsigned **leads_r)
+{
+	struct lp lp = { .p = pattern, .end = pattern + strlen(pattern) };
+	struct hd h;
+	char **out;
+	unsigned *leads;
+	guint n = 0;
+
+	if (flags != NULL && strchr(flags, 'x') != NULL)
+		return NULL;
+	h = hd_alternation(&lp);
+	if (lp.bad || lp.p != lp.end || h.s == NULL || h.nullable) {
+		hd_drop(&h);
+		return NULL;
+	}
+	out = g_new0(char *, h.s->len + 1);
+	leads = g_new0(unsigned, h.s->len + 1);
+	for (guint i = 0; i < h.s->len; i++) {
+		const char *s = h.s->pdata[i];
+		guint li = g_array_index(h.ld, guint, i);
+		bool dup = false;
+
+		if (strlen(s) < HD_MIN_LEN) {
+			g_strfreev(out);
+			g_free(leads);
+			hd_drop(&h);
+			return NULL;
+		}
+		/* A string that opens with another of the set, at no
+		 * greater lead, adds no place: name and names are name. */
+		for (guint j = 0; j < h.s->len && !dup; j++) {
+			const char *t = h.s->pdata[j];
+			guint lj = g_array_index(h.ld, guint, j);
+			size_t tl = strlen(t);
+
+			dup = j != i && strncmp(s, t, tl) == 0 && lj >= li &&
+			    (strlen(s) > tl || lj > li || j < i);
+		}
+		if (!dup) {
+			leads[n] = li;
+			out[n++] = g_strdup(s);
+		}
+	}
+	*leads_r = leads;
+	hd_drop(&h);
+	return out;
+}

@@ -6,6 +6,20 @@
  * Each thread keeps its own match data, match context and JIT stack
  * (created on first use, freed when the thread exits); compiled patterns
  * are shared read-only between threads.
+ *
+ * Heads: a pattern PCRE2 would try at almost every byte (its start
+ * bitmap lets most letters through, as when it opens with optional
+ * words: SpamAssassin's __FILL_THIS_FORM_ rules) but whose every match
+ * holds one of a set of strings within a few bytes of its start
+ * (rx_heads, rules_lit.c) is searched another way: a Hyperscan literal
+ * database finds those strings in the subject, and the pattern,
+ * compiled a second time anchored, is tried only at the places they
+ * allow, in ascending order.  An unanchored search is the same anchored
+ * attempt at every start in ascending order (PCRE2's start-up
+ * optimisations only pass over places where the attempt must fail), so
+ * the first place that matches is the match the search would have
+ * found.  The match and depth limits hold for each attempt, as they do
+ * for each start of an unanchored search.
  */
 #include "config.h"
 
@@ -16,6 +30,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef HAVE_HYPERSCAN
+#include <hs.h>
+#endif
+#include <stdatomic.h>
+
+#include <glib.h>
+
 #include "lib/log.h"
 #include "checks/rules/rules.h"
 #include "msg.h"
@@ -25,6 +46,15 @@ struct rx {
 	bool		 is_jit;
 	uint32_t	 match_limit;
 	uint32_t	 depth_limit;
+	char		*src;		/* translated pattern, until rx_jit */
+	uint32_t	 opts;
+#ifdef HAVE_HYPERSCAN
+	hs_database_t	*heads;		/* NULL: searched as usual */
+	unsigned	*lead;		/* by head id */
+	size_t		*hlen;
+	pcre2_code	*anch;		/* the pattern, anchored */
+	bool		 anch_jit;
+#endif
 };
 
 /* Per-thread matching state. */
@@ -32,7 +62,24 @@ struct rx_tls {
 	pcre2_match_data	*md;
 	pcre2_match_context	*mc;
 	pcre2_jit_stack		*js;
+#ifdef HAVE_HYPERSCAN
+	hs_scratch_t		*hs;
+	uint64_t		 hs_gen;
+	uint8_t			*mark;		/* candidate starts */
+	size_t			 markcap;
+#endif
 };
+
+#ifdef HAVE_HYPERSCAN
+/*
+ * Hyperscan scratch for the heads databases: one grown to fit every
+ * database compiled so far (scratch only grows), cloned by each thread
+ * when a new database came since its last clone.
+ */
+static pthread_mutex_t	hs_lock = PTHREAD_MUTEX_INITIALIZER;
+static hs_scratch_t	*hs_proto;
+static _Atomic uint64_t	hs_gen;
+#endif
 
 static pthread_key_t	tls_key;
 static pthread_once_t	tls_once = PTHREAD_ONCE_INIT;
@@ -47,6 +94,10 @@ tls_free(void *p)
 	pcre2_match_data_free(t->md);
 	pcre2_match_context_free(t->mc);
 	pcre2_jit_stack_free(t->js);
+#ifdef HAVE_HYPERSCAN
+	hs_free_scratch(t->hs);
+	free(t->mark);
+#endif
 	free(t);
 }
 
@@ -160,12 +211,19 @@ rx_compile(const char *pattern, const char *flags,
 	return rx;
 }
 
+static void	heads_build(struct rx *);
+
 void
 rx_jit(struct rx *rx)
 {
 	/* Without JIT (e.g. no executable memory) the interpreter runs
 	 * under the same limits: slower, never wrong. */
 	rx->is_jit = pcre2_jit_compile(rx->code, PCRE2_JIT_COMPLETE) == 0;
+	if (rx->src != NULL) {
+		heads_build(rx);
+		free(rx->src);
+		rx->src = NULL;
+	}
 }
 
 struct rx *
@@ -209,10 +267,10 @@ rx_compile_nojit(const char *pattern, const char *flags,
 	code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, opts,
 	    &ec, &eoff, cc);
 	pcre2_compile_context_free(cc);
-	free(pat);
 	if (code == NULL) {
 		PCRE2_UCHAR msg[256];
 
+		free(pat);
 		pcre2_get_error_message(ec, msg, sizeof(msg));
 		snprintf(err, errlen, "%s (pcre2 error %d)", (char *)msg, ec);
 		*erroff_r = eoff;
@@ -222,6 +280,8 @@ rx_compile_nojit(const char *pattern, const char *flags,
 	if ((rx = calloc(1, sizeof(*rx))) == NULL)
 		log_oom(sizeof(*rx), "rules rx");
 	rx->code = code;
+	rx->src = pat;
+	rx->opts = opts;
 	rx->match_limit = lim->match_limit;
 	rx->depth_limit = lim->depth_limit;
 	return rx;
@@ -233,6 +293,15 @@ rx_free(struct rx *rx)
 	if (rx == NULL)
 		return;
 	pcre2_code_free(rx->code);
+	free(rx->src);
+#ifdef HAVE_HYPERSCAN
+	if (rx->heads != NULL) {
+		hs_free_database(rx->heads);
+		g_free(rx->lead);
+		g_free(rx->hlen);
+		pcre2_code_free(rx->anch);
+	}
+#endif
 	free(rx);
 }
 
@@ -302,6 +371,198 @@ rx_start_cost(const struct rx *rx)
 	return 1 + 10 * (sum > 1000 ? 1 : sum / 1000);
 }
 
+/*
+ * Heads are worth it when the places they leave cost clearly less than
+ * the places PCRE2's own start-up leaves (rx_start_cost's units): each
+ * place an attempt (ten), each byte a look in the literal database.
+ */
+#define HEADS_MIN_COST	5.0	/* below: PCRE2 starts well on its own */
+#define HEADS_GAIN	0.25
+#define HEADS_SCAN	0.3
+#define HEADS_MIN_SUBJECT 64	/* shorter subjects: searched as usual */
+
+static void
+heads_build(struct rx *rx)
+{
+#ifdef HAVE_HYPERSCAN
+	double cost = rx_start_cost(rx), places = 0;
+	unsigned *lead = NULL, *flags, *ids;
+	size_t n, *hlen;
+	char **h;
+	hs_database_t *db = NULL;
+	hs_compile_error_t *ce = NULL;
+	pcre2_compile_context *cc;
+	pcre2_code *anch;
+	int ec;
+	PCRE2_SIZE eoff;
+
+	const char *plain = getenv("VIGIL_RULES_PLAIN");
+
+	if ((plain != NULL && strcmp(plain, "1") == 0) || getenv(
+	    "VIGIL_RULES_NO_HEADS") != NULL)
+		return;		/* as the other shortcuts (rules_set.c) */
+	if (cost < HEADS_MIN_COST || (rx->opts & PCRE2_EXTENDED) ||
+	    (h = rx_heads(rx->src, "", &lead)) == NULL)
+		return;
+	for (n = 0; h[n] != NULL; n++) {
+		double p = lead[n] + 1;
+
+		/* Caseless: a letter's two cases. */
+		for (const char *c = h[n]; *c != '\0'; c++) {
+			unsigned u = (unsigned char)*c;
+
+			p *= (byte_freq(u) + (u >= 'a' && u <= 'z' ?
+			    byte_freq(u - 32) : 0)) / 1000;
+		}
+		places += p;
+	}
+	if (HEADS_SCAN + 10 * places > HEADS_GAIN * cost)
+		goto out;
+	flags = g_new(unsigned, n);
+	ids = g_new(unsigned, n);
+	hlen = g_new(size_t, n);
+	for (size_t i = 0; i < n; i++) {
+		flags[i] = HS_FLAG_CASELESS;
+		ids[i] = (unsigned)i;
+		hlen[i] = strlen(h[i]);
+	}
+	if (hs_compile_lit_multi((const char *const *)h, flags, ids, hlen,
+	    (unsigned)n, HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS) {
+		hs_free_compile_error(ce);
+		db = NULL;
+	}
+	g_free(flags);
+	g_free(ids);
+	if (db == NULL) {
+		g_free(hlen);
+		goto out;
+	}
+	if ((cc = pcre2_compile_context_create(NULL)) == NULL)
+		log_oom(256, "rules pcre2 compile context");
+	pcre2_set_compile_extra_options(cc, PCRE2_EXTRA_BAD_ESCAPE_IS_LITERAL);
+	anch = pcre2_compile((PCRE2_SPTR)rx->src, PCRE2_ZERO_TERMINATED,
+	    rx->opts | PCRE2_ANCHORED, &ec, &eoff, cc);
+	pcre2_compile_context_free(cc);
+	if (anch == NULL) {
+		hs_free_database(db);
+		g_free(hlen);
+		goto out;
+	}
+	pthread_mutex_lock(&hs_lock);
+	if (hs_alloc_scratch(db, &hs_proto) != HS_SUCCESS) {
+		pthread_mutex_unlock(&hs_lock);
+		log_oom(1 << 20, "rules hyperscan scratch");
+	}
+	atomic_fetch_add(&hs_gen, 1);
+	pthread_mutex_unlock(&hs_lock);
+	rx->anch = anch;
+	rx->anch_jit = pcre2_jit_compile(anch, PCRE2_JIT_COMPLETE) == 0;
+	rx->heads = db;
+	rx->hlen = hlen;
+	rx->lead = lead;
+	lead = NULL;
+out:
+	g_strfreev(h);
+	g_free(lead);
+#else
+	(void)rx;
+#endif
+}
+
+bool
+rx_has_heads(const struct rx *rx)
+{
+#ifdef HAVE_HYPERSCAN
+	return rx->heads != NULL;
+#else
+	(void)rx;
+	return false;
+#endif
+}
+
+#ifdef HAVE_HYPERSCAN
+struct heads_scan {
+	const struct rx	*rx;
+	uint8_t		*mark;		/* [0, n): offsets from the scan */
+};
+
+static int
+on_head(unsigned int id, unsigned long long from, unsigned long long to,
+    unsigned int flags, void *arg)
+{
+	struct heads_scan *hs = arg;
+	size_t at = (size_t)to - hs->rx->hlen[id];
+	size_t lead = hs->rx->lead[id];
+
+	(void)from;
+	(void)flags;
+	/* A match starts at most lead bytes before the head (and not
+	 * before the scan). */
+	memset(hs->mark + (at > lead ? at - lead : 0), 1, (at > lead ? lead :
+	    at) + 1);
+	return 0;
+}
+
+static int
+match_one(const struct rx_tls *t, const pcre2_code *code, bool jit,
+    const char *s, size_t len, size_t start)
+{
+	return jit ? pcre2_jit_match(code, (PCRE2_SPTR)s, len, start, 0,
+	    t->md, t->mc) : pcre2_match(code, (PCRE2_SPTR)s, len, start, 0,
+	    t->md, t->mc);
+}
+
+/*
+ * The search from start, tried only where the heads allow; *done_r false
+ * when it could not be made (the caller searches as usual).
+ */
+static int
+heads_search(const struct rx *rx, struct rx_tls *t, const char *s,
+    size_t len, size_t start, bool *done_r)
+{
+	size_t n = len - start;
+	struct heads_scan hs = { .rx = rx };
+	const uint8_t *p, *end;
+	uint64_t gen = atomic_load(&hs_gen);
+
+	*done_r = false;
+	if (t->hs_gen != gen || t->hs == NULL) {
+		pthread_mutex_lock(&hs_lock);
+		hs_free_scratch(t->hs);
+		t->hs = NULL;
+		if (hs_clone_scratch(hs_proto, &t->hs) != HS_SUCCESS)
+			t->hs = NULL;
+		t->hs_gen = atomic_load(&hs_gen);
+		pthread_mutex_unlock(&hs_lock);
+		if (t->hs == NULL)
+			return 0;
+	}
+	if (n + 1 > t->markcap) {
+		free(t->mark);
+		t->markcap = n + 1 > 4096 ? n + 1 : 4096;
+		if ((t->mark = malloc(t->markcap)) == NULL)
+			log_oom(t->markcap, "rules heads");
+	}
+	memset(t->mark, 0, n + 1);
+	hs.mark = t->mark;
+	if (n > UINT32_MAX || hs_scan(rx->heads, s + start, (unsigned)n, 0,
+	    t->hs, on_head, &hs) != HS_SUCCESS)
+		return 0;
+	*done_r = true;
+	for (p = t->mark, end = t->mark + n; p < end; p++) {
+		int rc;
+
+		if ((p = memchr(p, 1, (size_t)(end - p))) == NULL)
+			break;
+		rc = match_one(t, rx->anch, rx->anch_jit, s, len, start +
+		    (size_t)(p - t->mark));
+		if (rc != PCRE2_ERROR_NOMATCH)
+			return rc;
+	}
+	return PCRE2_ERROR_NOMATCH;
+}
+#endif
+
 enum rx_rc
 rx_match(const struct rx *rx, const char *s, size_t len, size_t start,
     size_t *so_r, size_t *eo_r)
@@ -316,6 +577,16 @@ rx_match(const struct rx *rx, const char *s, size_t len, size_t start,
 		return RX_LIMIT;
 	pcre2_set_match_limit(t->mc, rx->match_limit);
 	pcre2_set_depth_limit(t->mc, rx->depth_limit);
+#ifdef HAVE_HYPERSCAN
+	if (rx->heads != NULL && start <= len && len - start >=
+	    HEADS_MIN_SUBJECT) {
+		bool done;
+
+		rc = heads_search(rx, t, s, len, start, &done);
+		if (!done)
+			rc = match_one(t, rx->code, rx->is_jit, s, len, start);
+	} else
+#endif
 	if (rx->is_jit)
 		rc = pcre2_jit_match(rx->code, (PCRE2_SPTR)s, len, start, 0,
 		    t->md, t->mc);
