@@ -667,7 +667,8 @@ fit_model(const struct learn *l, const uint32_t *feat_of, size_t nfeat,
 		free_cols(&c);
 	}
 	*mo = best;
-	make_cols(l, frow, fidx, nfeat, mo->sign, mo->cols.jaccard, &mo->cols);
+	make_cols(l, frow, fidx, nfeat, mo->sign, first ? 2.0 :
+	    mo->cols.jaccard, &mo->cols);
 	build_rows(l, feat_of, &mo->cols, mo->with_bayes, x);
 	g_free(frow);
 	g_free(fidx);
