@@ -1,7 +1,8 @@
 /*
  * html.c - a forgiving HTML-to-text renderer.  It is a scanner, not a
  * tree builder: tags are recognised one at a time, block-level tags end a
- * line, script/style/head content is dropped, character references are
+ * line (paragraph tags, and two line breaks in a row, end a paragraph, as
+ * in SpamAssassin's renderer), script/style/head content is dropped, character references are
  * decoded, and attributes that carry URLs or hide text are noted.  Mail
  * HTML is routinely broken; every byte sequence renders to something.
  */
@@ -173,6 +174,22 @@ static const struct {
 	T("center"), T("form"), T("body"), T("html"),
 #undef T
 };
+
+/*
+ * The tags after which SpamAssassin's renderer (HTML.pm html_whitespace,
+ * for the start and the end tag alike) writes a blank line: a paragraph
+ * break, so its body rules see the text on either side as two
+ * paragraphs.  br and div write a newline each time, so two in a row are
+ * a paragraph break too.
+ */
+static bool
+is_paragraph(const char *s, size_t n)
+{
+	return name_is(s, n, "p") || name_is(s, n, "hr") ||
+	    name_is(s, n, "blockquote") || name_is(s, n, "pre") ||
+	    name_is(s, n, "listing") || name_is(s, n, "plaintext") ||
+	    name_is(s, n, "xmp") || name_is(s, n, "title");
+}
 
 static bool
 is_block(const char *s, size_t n)
@@ -377,8 +394,23 @@ html_render(struct arena *a, const char *s, size_t n, struct html_out *out)
 				    arena_strndup(a, b.p + anchor_start, b.len - anchor_start);
 				open_anchor = SIZE_MAX;
 			}
-			if (skip == 0 && is_block(t.name, t.nlen) && b.len > 0 &&
-			    b.p[b.len - 1] != '\n') {
+			if (skip == 0 && b.len > 0 && (is_paragraph(t.name,
+			    t.nlen) || name_is(t.name, t.nlen, "br") ||
+			    name_is(t.name, t.nlen, "div"))) {
+				/* At most a blank line: more says no more. */
+				bool	 para = is_paragraph(t.name, t.nlen);
+				size_t	 nl = 0;
+
+				while (b.len > 0 && b.p[b.len - 1] == ' ')
+					b.len--;
+				while (nl < b.len && nl < 2 &&
+				    b.p[b.len - 1 - nl] == '\n')
+					nl++;
+				if (nl < 2)
+					buf_put(&b, "\n\n", para ? 2 - nl : 1);
+				space = true;
+			} else if (skip == 0 && is_block(t.name, t.nlen) &&
+			    b.len > 0 && b.p[b.len - 1] != '\n') {
 				while (b.len > 0 && b.p[b.len - 1] == ' ')
 					b.len--;
 				buf_put(&b, "\n", 1);

@@ -191,7 +191,8 @@ const struct ctl_help ctl_help_table[] = {
 	{ "scores learn",
 	  "[--spam|--ham PATH]... [--spam-list|--ham-list FILE]... "
 	  "[--from-quarantine] [--fp-target PCT] [--fp-target-untrained PCT] "
-	  "[--ham-weight-untrained W|auto] [--lambda L|auto] [--folds K] "
+	  "[--ham-weight-untrained W|auto] [--group-jaccard J|none|auto] "
+	  "[--lambda L|auto] [--folds K] "
 	  "[--min-hits N] [--source TEXT] [--verbose] [-o OUT]",
 	  "learn every rule's score from labelled mail; show what a new "
 	  "scores file would change",
@@ -216,6 +217,10 @@ const struct ctl_help ctl_help_table[] = {
 	      "every held-out ham)" },
 	    { "--ham-weight-untrained W|auto", "the spam each ham weighs in "
 	      "that fit (auto: chosen on the folds among 1, 3, 10 and 30)" },
+	    { "--group-jaccard J|none|auto", "findings whose hits overlap "
+	      "by at least J (hits of both over hits of either) share one "
+	      "weight, fitted as one piece of evidence (auto: chosen on the "
+	      "folds between none and 0.8)" },
 	    { "--lambda L|auto", "the L2 penalty (auto: chosen by held-out "
 	      "folds)" },
 	    { "--folds K", "the number of folds (10)" },

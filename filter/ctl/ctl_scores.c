@@ -33,6 +33,12 @@
  * from the threshold; the weighed one spends them on keeping the
  * spam-like ham down, which is where a fresh install's false positives
  * come from.
+ *
+ * Findings that fire on the same evidence (three rules for one link to
+ * a bare IP address) may be fitted as one (groups.h); whether they are
+ * is chosen on the folds with lambda and the ham weight
+ * (--group-jaccard), as is every other choice of the fit: the corpus's
+ * held-out messages decide, nothing else.
  */
 #include "config.h"
 
@@ -56,6 +62,7 @@
 #include "msg.h"
 #include "pipeline.h"
 #include "quarantine/quarantine.h"
+#include "scores/groups.h"
 #include "scores/logreg.h"
 #include "snap.h"
 #include "verdict.h"
@@ -354,10 +361,24 @@ bayes_loo(struct learn *l)
 
 /* ---- the fit ---- */
 
+/*
+ * The fit's columns: findings that fire on the same evidence
+ * (groups.h) share one, each member worth 1/k of it.
+ */
+struct cols {
+	uint32_t	*of;		/* each finding's column */
+	double		*k;		/* each column's members */
+	signed char	*sign;		/* each column's allowed sign, then
+					 * Bayes's anchors' (free) */
+	size_t		 n;		/* columns (without the anchors) */
+	double		 jaccard;	/* the grouping's (> 1: none) */
+};
+
 struct model {
 	bool		 with_bayes;
-	const signed char *sign;	/* each feature's allowed sign */
-	size_t		 d;		/* features: rules, then Bayes's two */
+	const signed char *sign;	/* each finding's allowed sign */
+	struct cols	 cols;		/* the fit's columns */
+	size_t		 d;		/* columns, then Bayes's anchors */
 	double		*w;		/* d + 1 */
 	double		 threshold;	/* on the margin, from the folds */
 	double		 scale;		/* points per unit of margin */
@@ -391,11 +412,64 @@ set_ham_weight(struct lr_data *x, double w)
 		c[i] = x->y[i] < 0.5 ? w : 1.0;
 }
 
-/* The rows: every finding seen at least min_hits times, then (with
- * Bayes) the shares of its logit at the anchors. */
+/*
+ * The findings' hits (feat_of: each name's finding, UINT32_MAX for one
+ * seen too rarely), the rows the groups are made from.
+ */
 static void
-build_rows(const struct learn *l, const uint32_t *feat_of, size_t nfeat,
-    bool with_bayes, struct lr_data *x)
+finding_rows(const struct learn *l, const uint32_t *feat_of, size_t **rowp,
+    uint32_t **idxp)
+{
+	size_t	 cap = 0, k = 0;
+	size_t	*row = g_new(size_t, l->ex->len + 1);
+
+	for (guint i = 0; i < l->ex->len; i++)
+		cap += ((struct ex *)l->ex->pdata[i])->nhits;
+	uint32_t *idx = g_new(uint32_t, cap + 1);
+	for (guint i = 0; i < l->ex->len; i++) {
+		const struct ex *e = l->ex->pdata[i];
+
+		row[i] = k;
+		for (size_t j = 0; j < e->nhits; j++)
+			if (feat_of[e->hits[j]] != UINT32_MAX)
+				idx[k++] = feat_of[e->hits[j]];
+	}
+	row[l->ex->len] = k;
+	*rowp = row;
+	*idxp = idx;
+}
+
+/* The columns of the findings grouped at jaccard (> 1: one each). */
+static void
+make_cols(const struct learn *l, const size_t *frow, const uint32_t *fidx,
+    size_t nfeat, const signed char *sign, double jaccard, struct cols *c)
+{
+	c->of = g_new(uint32_t, nfeat + 1);
+	c->n = feature_groups(l->ex->len, nfeat, frow, fidx, sign, jaccard,
+	    c->of);
+	c->k = g_new0(double, c->n + 1);
+	c->sign = g_new0(signed char, c->n + BAYES_NANCHORS);
+	c->jaccard = jaccard;
+	for (size_t j = 0; j < nfeat; j++) {
+		c->k[c->of[j]] += 1.0;
+		c->sign[c->of[j]] = sign[j];
+	}
+}
+
+static void
+free_cols(struct cols *c)
+{
+	g_free(c->of);
+	g_free(c->k);
+	g_free(c->sign);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The rows: every finding seen at least min_hits times, in its column,
+ * then (with Bayes) the shares of its logit at the anchors. */
+static void
+build_rows(const struct learn *l, const uint32_t *feat_of,
+    const struct cols *cols, bool with_bayes, struct lr_data *x)
 {
 	size_t	 cap = 0, k = 0;
 	size_t	*row = g_new(size_t, l->ex->len + 1);
@@ -410,25 +484,36 @@ build_rows(const struct learn *l, const uint32_t *feat_of, size_t nfeat,
 
 		row[i] = k;
 		y[i] = e->is_spam ? 1.0 : 0.0;
-		for (size_t j = 0; j < e->nhits; j++)
-			if (feat_of[e->hits[j]] != UINT32_MAX) {
-				idx[k] = feat_of[e->hits[j]];
-				val[k++] = 1.0;
+		for (size_t j = 0; j < e->nhits; j++) {
+			uint32_t c;
+			size_t	 q;
+
+			if (feat_of[e->hits[j]] == UINT32_MAX)
+				continue;
+			c = cols->of[feat_of[e->hits[j]]];
+			/* A group's members add up in its one entry. */
+			for (q = row[i]; q < k && idx[q] != c; q++)
+				;
+			if (q == k) {
+				idx[k] = c;
+				val[k++] = 0.0;
 			}
+			val[q] += 1.0 / cols->k[c];
+		}
 		if (with_bayes) {
 			double	 sh[BAYES_NANCHORS];
 
 			bayes_anchor_shares(e->logit, sh);
 			for (size_t q = 0; q < BAYES_NANCHORS; q++)
 				if (sh[q] > 0) {
-					idx[k] = (uint32_t)(nfeat + q);
+					idx[k] = (uint32_t)(cols->n + q);
 					val[k++] = sh[q];
 				}
 		}
 	}
 	row[l->ex->len] = k;
 	x->n = l->ex->len;
-	x->d = nfeat + (with_bayes ? BAYES_NANCHORS : 0);
+	x->d = cols->n + (with_bayes ? BAYES_NANCHORS : 0);
 	x->row = row;
 	x->idx = idx;
 	x->val = val;
@@ -473,7 +558,7 @@ cross_validate(const struct learn *l, const struct lr_data *x, double lambda,
 	for (unsigned f = 0; f < l->folds && rc == 0; f++) {
 		for (size_t i = 0; i < n; i++)
 			use[i] = ((struct ex *)l->ex->pdata[i])->fold != f;
-		if (lr_fit_signed(x, use, lambda, mo->sign, w) < 0)
+		if (lr_fit_signed(x, use, lambda, mo->cols.sign, w) < 0)
 			rc = -1;
 		for (size_t i = 0; i < n; i++)
 			if (!use[i])
@@ -526,44 +611,72 @@ cross_validate(const struct learn *l, const struct lr_data *x, double lambda,
  * TagScore.
  */
 static int
-fit_model(const struct learn *l, struct lr_data *x, double lambda,
-    double ham_weight, double fp_target, double tag_score, struct model *mo)
+fit_model(const struct learn *l, const uint32_t *feat_of, size_t nfeat,
+    double lambda, double ham_weight, double jaccard, double fp_target,
+    double tag_score, struct model *mo)
 {
 	static const double grid[] = { 10, 3, 1, 0.3, 0.1 };
 	static const double hw_grid[] = { 1, 3, 10, 30 };
-	size_t	 n = x->n;
+	/* No groups, then findings that mostly hit together. */
+	static const double jaccard_grid[] = { 2, 0.8 };
+	size_t	 n = l->ex->len;
 	size_t	 nl = lambda > 0 ? 1 : G_N_ELEMENTS(grid);
 	size_t	 nw = ham_weight > 0 ? 1 : G_N_ELEMENTS(hw_grid);
+	size_t	 nj = jaccard > 0 ? 1 : G_N_ELEMENTS(jaccard_grid);
 	double	*hz = g_new(double, n + 1);
 	struct model best = { 0 };
+	struct lr_data xs, *x = &xs;
+	size_t	*frow;
+	uint32_t *fidx;
 	int	 rc = 0;
+	bool	 first = true;
 
-	for (size_t h = 0; h < nw && rc == 0; h++) {
-		double	 hw = ham_weight > 0 ? ham_weight : hw_grid[h];
+	finding_rows(l, feat_of, &frow, &fidx);
+	for (size_t jg = 0; jg < nj && rc == 0; jg++) {
+		struct cols c;
 
-		set_ham_weight(x, hw);
-		for (size_t g = 0; g < nl && rc == 0; g++) {
-			struct model t = *mo;
+		make_cols(l, frow, fidx, nfeat, mo->sign, jaccard > 0 ?
+		    jaccard : jaccard_grid[jg], &c);
+		build_rows(l, feat_of, &c, mo->with_bayes, x);
+		for (size_t h = 0; h < nw && rc == 0; h++) {
+			double	 hw = ham_weight > 0 ? ham_weight : hw_grid[h];
 
-			rc = cross_validate(l, x, lambda > 0 ? lambda :
-			    grid[g], fp_target, &t);
-			t.ham_weight = hw;
-			if (scores_verbose)
-				fprintf(stderr, "vigilctl scores: %s Bayes, "
-				    "lambda %g, ham weight %g: held out FP %u "
-				    "FN %u (sum %u)\n", mo->with_bayes ? "with" :
-				    "without", t.lambda, hw, t.cv_fp, t.cv_fn,
-				    t.cv_sel);
-			if ((h == 0 && g == 0) || t.cv_sel < best.cv_sel)
-				best = t;
+			set_ham_weight(x, hw);
+			for (size_t g = 0; g < nl && rc == 0; g++) {
+				struct model t = *mo;
+
+				t.cols = c;
+				rc = cross_validate(l, x, lambda > 0 ? lambda :
+				    grid[g], fp_target, &t);
+				t.ham_weight = hw;
+				if (scores_verbose)
+					fprintf(stderr, "vigilctl scores: %s "
+					    "Bayes, lambda %g, ham weight %g, "
+					    "%zu groups of %zu: held out FP %u "
+					    "FN %u (sum %u)\n", mo->with_bayes ?
+					    "with" : "without", t.lambda, hw,
+					    c.n, nfeat, t.cv_fp, t.cv_fn,
+					    t.cv_sel);
+				if (first || t.cv_sel < best.cv_sel) {
+					best = t;
+					first = false;
+				}
+			}
 		}
+		free_rows(x);
+		free_cols(&c);
 	}
 	*mo = best;
+	make_cols(l, frow, fidx, nfeat, mo->sign, first ? 2.0 :
+	    mo->cols.jaccard, &mo->cols);
+	build_rows(l, feat_of, &mo->cols, mo->with_bayes, x);
+	g_free(frow);
+	g_free(fidx);
 	set_ham_weight(x, mo->ham_weight);
 	lambda = mo->lambda;
 	mo->d = x->d;
 	mo->w = g_new(double, x->d + 1);
-	if (rc == 0 && lr_fit_signed(x, NULL, lambda, mo->sign, mo->w) < 0)
+	if (rc == 0 && lr_fit_signed(x, NULL, lambda, mo->cols.sign, mo->w) < 0)
 		rc = -1;
 	if (rc == 0 && mo->with_bayes) {
 		/*
@@ -598,19 +711,23 @@ fit_model(const struct learn *l, struct lr_data *x, double lambda,
 		} else
 			mo->scale = tag_score / (mo->threshold - mo->w[x->d]);
 	}
+	free_rows(x);
 	g_free(hz);
 	return rc;
 }
 
-/* Points, three decimals as SpamAssassin writes them, never exactly 0
- * (0 would switch the rule off). */
+/* Finding j's points: its share of its column's weight, three decimals
+ * as SpamAssassin writes them, never exactly 0 (0 would switch the rule
+ * off). */
 static double
 points(const struct model *mo, size_t j)
 {
-	double	 p = round(mo->w[j] * mo->scale * 1000.0) / 1000.0;
+	uint32_t c = mo->cols.of[j];
+	double	 p = round(mo->w[c] / mo->cols.k[c] * mo->scale * 1000.0) /
+	    1000.0;
 
 	if (p == 0.0)
-		p = mo->w[j] < 0 ? -0.001 : 0.001;
+		p = mo->w[c] < 0 ? -0.001 : 0.001;
 	/* Within what a score line may say (RULES_SCORE_MAX). */
 	return p > 999.0 ? 999.0 : p < -999.0 ? -999.0 : p;
 }
@@ -646,6 +763,8 @@ write_scores(FILE *out, const struct learn *l, const char *const *feat,
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	char	 date[32];
 	struct change *ch = g_new(struct change, nfeat + 1);
+	GString	*grp = g_string_new(NULL);
+	const struct model *mods[] = { bayes, plain };
 
 	if (sde != NULL)
 		now = (time_t)strtoll(sde, NULL, 10);
@@ -655,15 +774,42 @@ write_scores(FILE *out, const struct learn *l, const char *const *feat,
 			nspam++;
 		else
 			nham++;
+	/* The groups (their first member hits most), for each model. */
+	for (size_t m = 0; m < G_N_ELEMENTS(mods); m++) {
+		const struct cols *c = &mods[m]->cols;
+
+		g_string_append_printf(grp, "# Groups weighed as one (%s "
+		    "Bayes): ", m == 0 ? "with" : "without");
+		if (c->n == nfeat) {
+			g_string_append(grp, "none\n");
+			continue;
+		}
+		g_string_append_printf(grp, "findings hitting together "
+		    "(Jaccard >= %g):", c->jaccard);
+		for (size_t g = 0; g < c->n; g++) {
+			bool	 firstm = true;
+
+			if (c->k[g] < 2)
+				continue;
+			for (size_t j = 0; j < nfeat; j++)
+				if (c->of[j] == g) {
+					g_string_append_printf(grp, "%s%s",
+					    firstm ? "\n#   " : " ", feat[j]);
+					firstm = false;
+				}
+		}
+		g_string_append(grp, "\n");
+	}
 	fprintf(out, "# Scores learned by `vigilctl scores learn` on %s.\n"
 	    "# Corpus: %zu spam, %zu ham (%s); %llu duplicates skipped.\n"
 	    "# Model: logistic regression, L2 lambda %g (with Bayes) and %g "
 	    "(without,\n# each ham weighing %g spam), %u folds, findings seen "
-	    "in at least %u messages;\n# Bayes left-one-out.\n# Threshold: "
+	    "in at least %u messages;\n# Bayes left-one-out.\n%s# Threshold: "
 	    "TagScore at %.3g %% of held-out ham (%.3g %% without Bayes).\n",
 	    date, nspam, nham, sources, (unsigned long long)l->ndup,
 	    bayes->lambda, plain->lambda, plain->ham_weight, l->folds,
-	    min_hits, fp_target * 100, fp_untrained * 100);
+	    min_hits, grp->str, fp_target * 100, fp_untrained * 100);
+	g_string_free(grp, TRUE);
 	fprintf(out, "# Held out, with Bayes:    FP %.2f %% (%u), FN %.2f %% "
 	    "(%u)\n", nham ? 100.0 * bayes->cv_fp / nham : 0, bayes->cv_fp,
 	    nspam ? 100.0 * bayes->cv_fn / nspam : 0, bayes->cv_fn);
@@ -691,7 +837,7 @@ write_scores(FILE *out, const struct learn *l, const char *const *feat,
 	 * shares add up to 1). */
 	for (size_t q = 0; q < BAYES_NANCHORS; q++) {
 		double	 p = round((bayes->base + bayes->scale *
-		    bayes->w[nfeat + q]) * 1000) / 1000 + 0.0;	/* no -0 */
+		    bayes->w[bayes->cols.n + q]) * 1000) / 1000 + 0.0; /* no -0 */
 
 		fprintf(out, "score %s 0 0 %.3f %.3f\n",
 		    bayes_anchors[q].name, p, p);
@@ -733,6 +879,7 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		{ "fp-target-untrained", required_argument, NULL, 'u' },
 		{ "lambda", required_argument, NULL, 'l' },
 		{ "ham-weight-untrained", required_argument, NULL, 'w' },
+		{ "group-jaccard", required_argument, NULL, 'g' },
 		{ "folds", required_argument, NULL, 'k' },
 		{ "min-hits", required_argument, NULL, 'm' },
 		{ "output", required_argument, NULL, 'o' },
@@ -746,6 +893,7 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 	double	 fp_target = 0.001, lambda = 0.0;	/* 0: chosen */
 	double	 fp_untrained = 0;	/* above every held-out ham */
 	double	 ham_weight = 0;	/* untrained set's; 0: chosen */
+	double	 jaccard = 0;		/* 0: chosen, > 1: no groups */
 	unsigned min_hits = 3;
 	const char *out_path = NULL, *source = NULL;
 	/* "sPATH", "HLIST", "Q": where the mail comes from, and its class */
@@ -799,6 +947,18 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 			    !(ham_weight >= 1 && ham_weight <= 1000))) {
 				fprintf(stderr, "vigilctl scores: "
 				    "--ham-weight-untrained: 1 to 1000 or auto\n");
+				return usage_free(srcs, desc);
+			}
+			break;
+		case 'g':
+			jaccard = strcmp(optarg, "auto") == 0 ? 0.0 :
+			    strcmp(optarg, "none") == 0 ? 2.0 :
+			    strtod(optarg, &end);
+			if (jaccard != 0.0 && jaccard != 2.0 && (*end != '\0' ||
+			    !(jaccard > 0 && jaccard <= 1))) {
+				fprintf(stderr, "vigilctl scores: "
+				    "--group-jaccard: above 0 to 1, none or "
+				    "auto\n");
 				return usage_free(srcs, desc);
 			}
 			break;
@@ -912,7 +1072,6 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		uint32_t *feat_of = g_new(uint32_t, l.names->len + 1);
 		const char **feat = g_new(const char *, l.names->len + 1);
 		size_t	 nfeat = 0;
-		struct lr_data xp, xb;
 		struct model mp = { .with_bayes = false };
 		struct model mb = { .with_bayes = true };
 		double	 tag = snap_core(l.snap)->tag_score;
@@ -945,11 +1104,10 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		    nspam, nham, (unsigned long long)l.ndup, (size_t)l.names->len,
 		    nfeat, min_hits);
 		bayes_loo(&l);
-		build_rows(&l, feat_of, nfeat, false, &xp);
-		build_rows(&l, feat_of, nfeat, true, &xb);
-		if (fit_model(&l, &xp, lambda, ham_weight, fp_untrained, tag,
-		    &mp) < 0 ||
-		    fit_model(&l, &xb, lambda, 1.0, fp_target, tag, &mb) < 0)
+		if (fit_model(&l, feat_of, nfeat, lambda, ham_weight, jaccard,
+		    fp_untrained, tag, &mp) < 0 ||
+		    fit_model(&l, feat_of, nfeat, lambda, 1.0, jaccard,
+		    fp_target, tag, &mb) < 0)
 			rc = EX_SOFTWARE;
 		else {
 			FILE	*out = out_path != NULL ? fopen(out_path, "w") :
@@ -978,8 +1136,8 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		g_free(mp.w);
 		g_free(mb.w);
 		g_free(sign);
-		free_rows(&xp);
-		free_rows(&xb);
+		free_cols(&mp.cols);
+		free_cols(&mb.cols);
 		g_free(feat);
 		g_free(feat_of);
 	}

@@ -48,7 +48,7 @@ v scores learn --spam "$C/spam.mbox" --ham "$C/ham.maildir" --verbose \
 status "scores learn succeeds" 0 $?
 expect "it counts the corpus" "240 spam, 240 ham, 0 duplicates" "$T/out"
 expect "it reports held-out errors" "held out: with Bayes FP [0-9]+ FN [0-9]+" "$T/out"
-expect "lambda chosen by held-out folds" "with Bayes, lambda 0.1, ham weight 1: held out" "$T/out"
+expect "lambda chosen by held-out folds" "with Bayes, lambda 0.1, ham weight 1, [0-9]+ groups of [0-9]+: held out" "$T/out"
 L=$T/learned.rules
 expect "header: corpus" "^# Corpus: 240 spam, 240 ham" "$L"
 expect "header: held-out FP/FN" "^# Held out, with Bayes: +FP [0-9.]+ % \([0-9]+\), FN" "$L"
@@ -122,6 +122,43 @@ else
 	bad "--ham-weight-untrained leaves the points with Bayes alone"
 	diff "$T/hw1.bayes" "$T/hw30.bayes" | head -5
 fi
+# Findings that fire on the same evidence share one weight: T_CASINO and
+# T_CASINO_TOO (the same word in any case) hit the same messages; grouped,
+# each carries half of one weight, and the pair weighs less than the two
+# fitted apart, where L2 lets the one piece of evidence count twice.
+mkdir -p "$T/grules"
+cp "$T/rules/10_t.rules" "$T/grules/"
+printf 'body T_CASINO_TOO /casino/i\nscore T_CASINO_TOO 1.0\n' \
+    > "$T/grules/20_t.rules"
+for j in 0.8 none; do
+	v -o RulesDir="$T/grules" scores learn --spam "$C/spam.mbox" \
+	    --ham "$C/ham.maildir" --lambda 1 --ham-weight-untrained 1 \
+	    --group-jaccard $j -o "$T/g$j.rules" > "$T/out" 2>&1
+	status "scores learn --group-jaccard $j succeeds" 0 $?
+done
+expect "header: the group is named" \
+    "^#   (T_CASINO T_CASINO_TOO|T_CASINO_TOO T_CASINO)$" "$T/g0.8.rules"
+expect "header: no groups with none" \
+    "^# Groups weighed as one \(without Bayes\): none$" "$T/gnone.rules"
+# pair FILE COLUMN: T_CASINO's and T_CASINO_TOO's points, T_LOTTERY's.
+pair() { awk -v f="$2" '$1 == "score" && $2 ~ /^T_(CASINO|CASINO_TOO|LOTTERY)$/ {
+	p[$2] = $f } END { print p["T_CASINO"], p["T_CASINO_TOO"], p["T_LOTTERY"] }' "$1"; }
+for col in 3 5; do
+	set -- $(pair "$T/g0.8.rules" $col) $(pair "$T/gnone.rules" $col)
+	if [ $# -eq 6 ] && [ "$1" = "$2" ]; then
+		ok "grouped: both carry the same points (set $col: $1)"
+	else
+		bad "grouped: both carry the same points (set $col: $*)"
+	fi
+	# Against T_LOTTERY, fitted alone in both: the pair's share falls.
+	if [ $# -eq 6 ] && awk "BEGIN { exit !(($1 + $2) / $3 < ($4 + $5) / $6) }"; then
+		ok "grouped: the pair weighs less than apart (set $col: $1+$2 vs $4+$5, T_LOTTERY $3, $6)"
+	else
+		bad "grouped: the pair weighs less than apart (set $col: $*)"
+	fi
+done
+v scores learn --group-jaccard 1.5 --spam "$C/spam.mbox" > "$T/out" 2>&1
+status "bad --group-jaccard: usage (64)" 64 $?
 v scores learn --ham-weight-untrained 0.5 --spam "$C/spam.mbox" > "$T/out" 2>&1
 status "bad --ham-weight-untrained: usage (64)" 64 $?
 v scores learn --fp-target-untrained -1 --spam "$C/spam.mbox" > "$T/out" 2>&1

@@ -120,7 +120,14 @@ test_html_render(void **state)
 		const char *in, *want;
 	} cases[] = {
 		{ "a<br>b", "a\nb" },
-		{ "<p>x</p><p>y</p>", "x\ny" },
+		/* Paragraphs as SpamAssassin's renderer makes them: a blank
+		 * line for p (start and end), one newline a br or div. */
+		{ "<p>x</p><p>y</p>", "x\n\ny" },
+		{ "a<br><br>b", "a\n\nb" },
+		{ "a<br><br><br><p>b", "a\n\nb" },
+		{ "a<div><div>b", "a\n\nb" },
+		{ "<table><tr><td>a</td></tr><tr><td>b</td></tr></table>",
+		  "a\nb" },
 		{ "&lt;&#65;&#x42;&gt; &euro;", "<AB> €" },
 		{ "a  \n\t b", "a b" },
 		{ "x < y and <3", "x < y and <3" },

@@ -1,13 +1,14 @@
 /*
  * test_scores.c - the logistic regression of `vigilctl scores learn`
  * against known solutions, Bayes's anchors, and score sets in the
- * verdict.
+ * verdict, groups of findings that hit together.
  */
 #include "t.h"
 
 #include <math.h>
 
 #include "checks/bayes/bayes.h"
+#include "scores/groups.h"
 #include "scores/logreg.h"
 
 /*
@@ -246,6 +247,68 @@ test_score_sets(void **state)
 	rmdir(dir);
 }
 
+/*
+ * Groups of findings that hit together.  A and B hit the same ten rows,
+ * C nine of them and one more (Jaccard 9/11 with each), D half of them;
+ * E and F hit the same rows but may not weigh the same way; G, H and I
+ * a chain, each shifted one row from the last: G and H alike (9/11), H
+ * and I alike, G and I not (8/12), so a complete-linkage group does not
+ * take I in.
+ */
+enum { GA, GB, GC, GD, GE, GF, GG, GH, GI, GN };
+
+static void
+test_groups(void **state)
+{
+	enum { N = 50 };
+	size_t	 row[N + 1], k = 0;
+	uint32_t idx[N * GN], group[GN];
+	signed char sign[GN] = { 1, 1, 1, 1, -1, 1, 1, 1, 1 };
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		row[i] = k;
+		if (i < 10)
+			idx[k++] = GA;
+		if (i < 10)
+			idx[k++] = GB;
+		if (i < 9 || i == 10)
+			idx[k++] = GC;
+		if (i < 5)
+			idx[k++] = GD;
+		if (i >= 20 && i < 30) {
+			idx[k++] = GE;
+			idx[k++] = GF;
+		}
+		if (i >= 30 && i < 40)
+			idx[k++] = GG;
+		if (i >= 31 && i < 41)
+			idx[k++] = GH;
+		if (i >= 32 && i < 42)
+			idx[k++] = GI;
+	}
+	row[N] = k;
+	assert_int_equal(feature_groups(N, GN, row, idx, sign, 0.8, group), 6);
+	assert_int_equal(group[GA], 0);
+	assert_int_equal(group[GB], 0);
+	assert_int_equal(group[GC], 0);
+	assert_int_not_equal(group[GD], 0);
+	assert_int_not_equal(group[GE], group[GF]);
+	assert_int_equal(group[GG], group[GH]);
+	assert_int_not_equal(group[GI], group[GG]);
+	/* Identical hits only. */
+	assert_int_equal(feature_groups(N, GN, row, idx, sign, 1.0, group), 8);
+	assert_int_equal(group[GA], group[GB]);
+	assert_int_not_equal(group[GA], group[GC]);
+	/* Without signs, E and F are alike. */
+	assert_int_equal(feature_groups(N, GN, row, idx, NULL, 1.0, group), 7);
+	assert_int_equal(group[GE], group[GF]);
+	/* Above 1: every finding alone, numbered by hits. */
+	assert_int_equal(feature_groups(N, GN, row, idx, sign, 2.0, group), GN);
+	assert_int_equal(group[GA], 0);
+	assert_int_equal(group[GD], GN - 1);
+}
+
 int
 main(void)
 {
@@ -256,6 +319,7 @@ main(void)
 		cmocka_unit_test(test_signed),
 		cmocka_unit_test(test_anchor_shares),
 		cmocka_unit_test(test_score_sets),
+		cmocka_unit_test(test_groups),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
