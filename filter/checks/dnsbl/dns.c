@@ -4,11 +4,15 @@
  * libunbound over c-ares: both are maintained and asynchronous, but
  * unbound keeps a TTL-respecting cache of its own (the c-ares of Debian
  * 12 has none), follows CNAMEs and retries servers itself, and delivers
- * every answer through one file descriptor, so one event thread serves
- * all lookups of all messages: no thread per query, no thread per
- * message.  Its worker runs as one more thread (ub_ctx_async).
+ * every answer through one file descriptor: no thread per query, no
+ * thread per message.  Its worker runs as one more thread
+ * (ub_ctx_async; without it, libunbound forks a process).  The answers
+ * are read by the threads waiting for them: one waiter at a time reads
+ * unbound's descriptor (ub_process) for all, the others sleep on the
+ * condition it signals once a batch is read.  No event thread of our
+ * own: an answer costs no wake-up of a thread that only passes it on.
  *
- * Owns: the unbound context, the event thread, and the table of lookups
+ * Owns: the unbound context and the table of lookups
  * (name and type -> struct dns_q), which also dedups lookups that
  * several messages start at once.  An answered lookup stays in the table
  * for its TTL (clamped to [10 s, 1 h]; to [0, 1 h] for SPF, DKIM and
@@ -21,7 +25,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -55,11 +58,9 @@ struct dns_q {
 struct dns {
 	struct adns	*zone;		/* DNSZoneFile, or NULL */
 	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;		/* a lookup got done */
+	pthread_cond_t	 cond;		/* answers were read */
 	struct ub_ctx	*ctx;		/* created with the first lookup */
-	pthread_t	 thread;
-	bool		 has_thread;
-	_Atomic bool	 stop;
+	bool		 is_reading;	/* a waiter reads unbound's fd */
 	char		*ctx_err;	/* why ctx could not be built */
 	GHashTable	*table;		/* "type/name" -> struct dns_q */
 	GHashTable	*inflight;	/* struct cb_arg *: sent, unanswered */
@@ -174,10 +175,6 @@ dns_free(struct dns **dp)
 
 	if (d == NULL)
 		return;
-	if (d->has_thread) {
-		atomic_store(&d->stop, true);
-		pthread_join(d->thread, NULL);
-	}
 	/* Lookups still in flight are cancelled with the context; their
 	 * callbacks never run: their arguments, and the lookups no longer
 	 * in the table, go here, the table's with it. */
@@ -206,29 +203,8 @@ dns_free(struct dns **dp)
 	*dp = NULL;
 }
 
-/* The event thread: delivers unbound's answers (callbacks run here). */
-static void *
-dns_loop(void *arg)
-{
-	struct dns *d = arg;
-	struct pollfd p = { .fd = ub_fd(d->ctx), .events = POLLIN };
-
-	while (!atomic_load(&d->stop)) {
-		int n = poll(&p, 1, 200);
-
-		if (n > 0)
-			(void)ub_process(d->ctx);	/* errors: retried */
-		else if (n < 0 && errno != EINTR) {
-			log_sys(LOG_ERR, "dns: poll on unbound's fd: %s",
-			    strerror(errno));
-			break;
-		}
-	}
-	return NULL;
-}
-
-/* Under d->lock: the context and its thread, once.  False when they
- * cannot be built (d->ctx_err says why; logged once). */
+/* Under d->lock: the context, once.  False when it cannot be built
+ * (d->ctx_err says why; logged once). */
 static bool
 ctx_ready(struct dns *d)
 {
@@ -258,15 +234,6 @@ ctx_ready(struct dns *d)
 		d->ctx = NULL;
 		goto fail;
 	}
-	if ((rc = pthread_create(&d->thread, NULL, dns_loop, d)) != 0) {
-		if (asprintf(&d->ctx_err, "event thread: %s",
-		    strerror(rc)) < 0)
-			d->ctx_err = NULL;
-		ub_ctx_delete(d->ctx);
-		d->ctx = NULL;
-		goto fail;
-	}
-	d->has_thread = true;
 	return true;
 fail:
 	if (d->ctx_err == NULL)
@@ -329,7 +296,8 @@ rdata_text(int type, const char *rd, int len, char *out, size_t outsz)
 	return true;
 }
 
-/* A lookup's answer, in the event thread. */
+/* A lookup's answer, in the thread reading unbound's fd (dns_wait),
+ * which wakes the other waiters once it has read a batch. */
 static void
 dns_answered(void *arg, int err, struct ub_result *res)
 {
@@ -377,7 +345,6 @@ dns_answered(void *arg, int err, struct ub_result *res)
 	    d->ttl_min : ttl) * 1000000u;
 	q->rc = rc;
 	q_unref_locked(q);		/* the lookup's own reference */
-	pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->lock);
 	if (texts != NULL)
 		g_strfreev(texts);
@@ -512,6 +479,31 @@ dns_start(struct dns *d, const char *name, int type)
 	return q;
 }
 
+/* Under d->lock, which it drops while it waits: reads unbound's answers
+ * until one comes or deadline_us, then wakes the other waiters. */
+static void
+read_answers(struct dns *d, uint64_t deadline_us)
+{
+	struct pollfd p = { .fd = ub_fd(d->ctx), .events = POLLIN };
+	uint64_t now = util_now_us();
+	struct timespec ts;
+	int n;
+
+	d->is_reading = true;
+	pthread_mutex_unlock(&d->lock);
+	ts.tv_sec = (time_t)((deadline_us - now) / 1000000u);
+	ts.tv_nsec = (long)((deadline_us - now) % 1000000u) * 1000;
+	n = ppoll(&p, 1, &ts, NULL);
+	if (n > 0)
+		(void)ub_process(d->ctx);	/* answers' callbacks */
+	else if (n < 0 && errno != EINTR)
+		log_sys(LOG_ERR, "dns: poll on unbound's fd: %s",
+		    strerror(errno));
+	pthread_mutex_lock(&d->lock);
+	d->is_reading = false;
+	pthread_cond_broadcast(&d->cond);
+}
+
 enum dns_rc
 dns_wait(struct dns *d, struct dns_q *q, uint64_t deadline_us)
 {
@@ -520,13 +512,17 @@ dns_wait(struct dns *d, struct dns_q *q, uint64_t deadline_us)
 	if (d->zone != NULL)
 		return q->rc;
 	pthread_mutex_lock(&d->lock);
-	while (q->rc == DNS_PENDING) {
+	while (q->rc == DNS_PENDING && d->ctx != NULL) {
 		uint64_t now = util_now_us();
 		struct timespec ts;
 		uint64_t ns;
 
 		if (now >= deadline_us)
 			break;
+		if (!d->is_reading) {
+			read_answers(d, deadline_us);
+			continue;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ns = (uint64_t)ts.tv_nsec + (deadline_us - now) * 1000u;
 		ts.tv_sec += (time_t)(ns / 1000000000u);
