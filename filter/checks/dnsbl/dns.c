@@ -228,10 +228,12 @@ ctx_ready(struct dns *d)
 	pthread_once(&lib_once, lib_init);
 	/* The system's resolvers (resolv.conf: the test namespace's too),
 	 * its attempts and timeout; names asked as written (no search
-	 * list, no HOSTALIASES); EDNS for DKIM's long keys (TCP when an
-	 * answer is truncated all the same). */
+	 * list, no HOSTALIASES); the sockets kept open between messages
+	 * (c-ares closes them whenever no lookup is in flight); EDNS for
+	 * DKIM's long keys (TCP when an answer is truncated all the same). */
 	memset(&o, 0, sizeof(o));
-	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_EDNS;
+	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_EDNS |
+	    ARES_FLAG_STAYOPEN;
 	o.ednspsz = 1232;
 	if ((rc = lib_rc) != ARES_SUCCESS || (rc = ares_init_options(&d->ch,
 	    &o, ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ)) != ARES_SUCCESS) {
