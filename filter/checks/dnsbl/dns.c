@@ -504,6 +504,27 @@ zone_start(struct dns *d, const char *name, int type)
 	return q;
 }
 
+/* "TYPE/NAME", malloc'd (a key of the table; no format parsing: one
+ * a lookup of every message). */
+static char *
+q_key(int type, const char *name)
+{
+	char t[12];
+	size_t n = sizeof(t), len = strlen(name);
+	unsigned v = type > 0 ? (unsigned)type : 0;
+	char *k;
+
+	t[--n] = '/';
+	do
+		t[--n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0 && n > 0);
+	if ((k = malloc(sizeof(t) - n + len + 1)) == NULL)
+		log_oom(sizeof(t) - n + len + 1, "dns lookup");
+	memcpy(k, t + n, sizeof(t) - n);
+	memcpy(k + sizeof(t) - n, name, len + 1);
+	return k;
+}
+
 struct dns_q *
 dns_start(struct dns *d, const char *name, int type)
 {
@@ -513,7 +534,7 @@ dns_start(struct dns *d, const char *name, int type)
 
 	if (d->zone != NULL)
 		return zone_start(d, name, type);
-	key = g_strdup_printf("%d/%s", type, name);
+	key = q_key(type, name);
 	pthread_mutex_lock(&d->lock);
 	d->n_lookups++;
 	old = g_hash_table_lookup(d->table, key);
@@ -522,7 +543,7 @@ dns_start(struct dns *d, const char *name, int type)
 		d->n_cached++;
 		old->refs++;
 		pthread_mutex_unlock(&d->lock);
-		g_free(key);
+		free(key);
 		return old;
 	}
 	if (old != NULL) {
@@ -538,8 +559,7 @@ dns_start(struct dns *d, const char *name, int type)
 	q = q_new(name, type);
 	q->refs = 2;		/* the table's and the caller's */
 	q->in_table = true;
-	g_hash_table_insert(d->table, strdup(key), q);
-	g_free(key);
+	g_hash_table_insert(d->table, key, q);	/* the table owns key */
 	if (!ctx_ready(d)) {
 		q->rc = DNS_ERROR;
 		q->expires_us = now + DNS_TTL_MIN * 1000000ull;
