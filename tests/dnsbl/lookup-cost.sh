@@ -16,7 +16,10 @@
 #      socket, pipe round trip or thread wake-up a lookup;
 #   3. scanning the same messages again in the same process sends no
 #      query: the NXDOMAIN answers are kept (for the floor of 10 s when,
-#      as here, the server sends no SOA).
+#      as here, the server sends no SOA);
+#   4. an NXDOMAIN that carries an SOA (a second dnsmasq, authoritative
+#      for soa.vigil, MINIMUM 300) is kept for that minimum: a message
+#      scanned 11 s later asks the list without an SOA again, not it.
 # Prints ok/FAIL lines and ends with "N passed, N failed".
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -55,8 +58,9 @@ if [ -z "${VIGIL_COST_NETNS:-}" ]; then
 fi
 
 T=$(mktemp -d /tmp/vigil-dnscost.XXXXXX)
-DNSMASQ_PID=
-trap '[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null; rm -rf "$T"' EXIT
+DNSMASQ_PID= AUTH_PID=
+trap 'for p in $DNSMASQ_PID $AUTH_PID; do kill "$p" 2>/dev/null; done
+	rm -rf "$T"' EXIT
 
 # NXDOMAIN for every name (no SOA), but one listed relay and one listed
 # link domain.
@@ -65,10 +69,19 @@ dnsmasq --keep-in-foreground --pid-file= --user=root --conf-file=/dev/null \
     --bind-interfaces --port=53 --log-queries --log-facility="$T/dns.log" \
     --address=/1.100.51.198.bl0.cost.vigil/127.0.0.2 \
     --address=/link1-a.example.uri0.cost.vigil/127.0.0.2 \
-    --address=/#/ &
+    --server=/soa.vigil/127.0.0.2 --address=/#/ &
 DNSMASQ_PID=$!
+# soa.vigil, authoritative: NXDOMAIN with its SOA.
+ip addr add 127.0.0.2/8 dev lo 2>/dev/null
+dnsmasq --keep-in-foreground --pid-file= --user=root --conf-file=/dev/null \
+    --no-resolv --no-hosts --no-poll --listen-address=127.0.0.2 \
+    --bind-interfaces --port=53 --auth-server=ns.soa.vigil,127.0.0.2 \
+    --auth-zone=soa.vigil --auth-soa=1,hostmaster.soa.vigil,1200,120,604800 \
+    --auth-ttl=300 --log-facility="$T/auth.log" &
+AUTH_PID=$!
 for _ in $(seq 50); do
-	grep -q 'started' "$T/dns.log" 2>/dev/null && break
+	grep -q 'started' "$T/dns.log" 2>/dev/null &&
+	    grep -q 'started' "$T/auth.log" 2>/dev/null && break
 	sleep 0.1
 done
 
@@ -100,13 +113,15 @@ EOF
 done
 
 # scan NAME DNSLists [PATH...]: the scan under strace -f -c (NAME.sys),
-# its output (NAME.out) and the queries it sent (NAME.q).
+# its output (NAME.out) and the queries it sent (NAME.q).  RULES: the
+# rules file ($T/lists.rules).
 scan() {
 	local name=$1 lists=$2 before
 	shift 2
 	before=$(grep -c 'query\[' "$T/dns.log")
 	strace -f -c -o "$T/$name.sys" "$top_builddir/filter/vigilctl" \
-	    -c "$top_srcdir/samples/vigil.conf" -o "RulesDir=$T/lists.rules" \
+	    -c "$top_srcdir/samples/vigil.conf" \
+	    -o "RulesDir=${RULES:-$T/lists.rules}" \
 	    -o "LocalRulesDir=$T/none" -o "BayesDir=$T/bayes" -o AVScan=no \
 	    -o "Checks=headers,dnsbl,rules" -o "TrustedNetworks=127.0.0.1/32" \
 	    -o "DNSLists=$lists" -o DNSListsBudget=5s \
@@ -146,6 +161,30 @@ if [ "$q2" -le "$q" ] && [ "$q2" -ge 300 ]; then
 	ok "the same messages scanned twice: $q2 queries, none for the second pass"
 else
 	bad "negative answers cached" "$q2 queries for two passes (one: $q)"
+fi
+
+cat >"$T/soa.rules" <<'EOF'
+header   RCVD_IN_NOSOA   eval:check_rbl('nosoa', 'bl0.cost.vigil.')
+tflags   RCVD_IN_NOSOA   net
+score    RCVD_IN_NOSOA   0 1.0 0 1.0
+header   RCVD_IN_SOA     eval:check_rbl('soa', 'bl.soa.vigil.')
+tflags   RCVD_IN_SOA     net
+score    RCVD_IN_SOA     0 1.0 0 1.0
+EOF
+# m2, then m2 again from standard input 11 s later (past the floor).
+asked() {	# ZONE: queries so far for m2's relay in ZONE
+	grep -c "query\[A\] 2\.100\.51\.198\.$1 " "$T/dns.log"
+}
+nosoa=$(asked 'bl0\.cost\.vigil') soa=$(asked 'bl\.soa\.vigil')
+(sleep 11; cat "$T/msgs/m2.eml") | RULES=$T/soa.rules scan soa yes \
+    "$T/msgs/m2.eml" -
+nosoa=$(( $(asked 'bl0\.cost\.vigil') - nosoa ))
+soa=$(( $(asked 'bl\.soa\.vigil') - soa ))
+if [ "$nosoa" = 2 ] && [ "$soa" = 1 ]; then
+	ok "NXDOMAIN kept for its SOA's minimum (asked once), without an SOA for 10 s (asked again)"
+else
+	bad "NXDOMAIN kept for its SOA's minimum" \
+	    "with SOA asked $soa times, without $nosoa times; $(tail -3 "$T/soa.err")"
 fi
 
 echo "$pass passed, $fail failed"
