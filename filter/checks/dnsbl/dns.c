@@ -249,8 +249,8 @@ ctx_ready(struct dns *d)
 	return true;
 }
 
-/* Text of one answer record (A, AAAA, NS, PTR, MX's host, TXT); false to
- * skip it. */
+/* Text of one answer record (A, AAAA, TXT: its strings joined); false
+ * to skip it. */
 static bool
 rdata_text(int type, const char *rd, int len, char *out, size_t outsz)
 {
@@ -262,31 +262,6 @@ rdata_text(int type, const char *rd, int len, char *out, size_t outsz)
 	if (type == DNS_T_AAAA)
 		return len == 16 && inet_ntop(AF_INET6, rd, out,
 		    (socklen_t)outsz) != NULL;
-	if (type == DNS_T_MX) {
-		/* The preference, then the host. */
-		if (len < 3)
-			return false;
-		rd += 2;
-		len -= 2;
-		type = DNS_T_NS;
-	}
-	if (type == DNS_T_NS || type == DNS_T_PTR) {
-		/* A name, uncompressed in unbound's answers: labels joined
-		 * by dots, no final dot. */
-		for (int i = 0; i < len && rd[i] != 0; ) {
-			int l = (unsigned char)rd[i++];
-
-			if (l > 63 || i + l > len || o + (size_t)l + 2 > outsz)
-				return false;
-			if (o > 0)
-				out[o++] = '.';
-			memcpy(out + o, rd + i, (size_t)l);
-			o += (size_t)l;
-			i += l;
-		}
-		out[o] = '\0';
-		return o > 0;
-	}
 	if (type != DNS_T_TXT)
 		return false;
 	for (int i = 0; i < len; ) {
