@@ -54,6 +54,7 @@
 #define DNS_RETRY_US	(30 * 1000000ull)
 #define DNS_TABLE_MAX	50000	/* entries before expired ones are swept */
 #define DNS_POLL_MAX_US	100000	/* a reader looks for new sockets */
+#define DNS_CH_QUERIES	200	/* queries a channel sends before a new one */
 
 struct dns_q {
 	struct dns	*d;
@@ -74,6 +75,8 @@ struct dns {
 	pthread_cond_t	 cond;		/* answers were read */
 	ares_channel	 ch;		/* made with the first lookup */
 	bool		 has_ch;
+	unsigned	 ch_sent;	/* queries the channel sent */
+	unsigned	 inflight;	/* its queries not answered yet */
 	bool		 is_reading;	/* a waiter reads c-ares's sockets */
 	char		*ctx_err;	/* why ctx could not be built */
 	GHashTable	*table;		/* "type/name" -> struct dns_q */
@@ -246,6 +249,7 @@ ctx_ready(struct dns *d)
 		return false;
 	}
 	d->has_ch = true;
+	d->ch_sent = 0;
 	return true;
 }
 
@@ -387,6 +391,7 @@ dns_answered(void *arg, int status, int timeouts, unsigned char *buf,
 	int ttl = 0;
 
 	(void)timeouts;
+	d->inflight--;
 	switch (status) {
 	case ARES_SUCCESS:
 		rc = reply_answers(q, buf, len, &texts, &n, &ttl);
@@ -535,6 +540,14 @@ dns_start(struct dns *d, const char *name, int type)
 	q->refs = 2;		/* the table's and the caller's */
 	q->in_table = true;
 	g_hash_table_insert(d->table, key, q);	/* the table owns key */
+	/* c-ares keeps one source port a socket (ours stay open): a new
+	 * channel, with new sockets on new random ports, every
+	 * DNS_CH_QUERIES queries, once none is in flight, so that a forged
+	 * answer has to guess the port again and not only the query id. */
+	if (d->has_ch && d->ch_sent >= DNS_CH_QUERIES && d->inflight == 0) {
+		ares_destroy(d->ch);
+		d->has_ch = false;
+	}
 	if (!ctx_ready(d)) {
 		q->rc = DNS_ERROR;
 		q->expires_us = now + DNS_TTL_MIN * 1000000ull;
@@ -544,6 +557,8 @@ dns_start(struct dns *d, const char *name, int type)
 	q->refs++;		/* the lookup's, dropped by its callback */
 	q->d = d;
 	d->n_sent++;
+	d->ch_sent++;
+	d->inflight++;
 	/* Sent at once; the callback may run here (a send that failed). */
 	ares_query(d->ch, name, ns_c_in, type, dns_answered, q);
 	pthread_mutex_unlock(&d->lock);
