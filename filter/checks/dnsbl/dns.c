@@ -577,7 +577,8 @@ read_answers(struct dns *d, uint64_t deadline_us)
 	struct timeval maxtv, tv, *tvp;
 	struct timespec ts;
 	uint64_t left = deadline_us - util_now_us();
-	int bits, np = 0, n;
+	unsigned bits;
+	int np = 0, n;
 
 	if (left > DNS_POLL_MAX_US)
 		left = DNS_POLL_MAX_US;
@@ -586,10 +587,12 @@ read_answers(struct dns *d, uint64_t deadline_us)
 	tvp = ares_timeout(d->ch, &maxtv, &tv);
 	ts.tv_sec = tvp->tv_sec;
 	ts.tv_nsec = (long)tvp->tv_usec * 1000;
-	bits = ares_getsock(d->ch, socks, ARES_GETSOCK_MAXNUM);
+	/* Bit i: socket i is read, bit ARES_GETSOCK_MAXNUM + i: written
+	 * (ares.h's macros shift a signed 1 into the sign bit). */
+	bits = (unsigned)ares_getsock(d->ch, socks, ARES_GETSOCK_MAXNUM);
 	for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-		short ev = (short)((ARES_GETSOCK_READABLE(bits, i) ? POLLIN :
-		    0) | (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0));
+		short ev = (short)(((bits >> i) & 1u ? POLLIN : 0) |
+		    ((bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u ? POLLOUT : 0));
 
 		if (ev != 0) {
 			p[np].fd = socks[i];
