@@ -182,6 +182,7 @@ asked() {	# ZONE: queries so far for m2's relay in ZONE
 	grep -c "query\[A\] 2\.100\.51\.198\.$1 " "$T/dns.log"
 }
 nosoa=$(asked 'bl0\.cost\.vigil') soa=$(asked 'bl\.soa\.vigil')
+# lint-sleep: the 10 s floor of a negative answer without an SOA must pass
 (sleep 11; cat "$T/msgs/m2.eml") | RULES=$T/soa.rules scan soa yes \
     "$T/msgs/m2.eml" -
 nosoa=$(( $(asked 'bl0\.cost\.vigil') - nosoa ))
