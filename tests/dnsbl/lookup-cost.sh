@@ -20,7 +20,10 @@
 #      as here, the server sends no SOA);
 #   4. an NXDOMAIN that carries an SOA (a second dnsmasq, authoritative
 #      for soa.vigil, MINIMUM 300) is kept for that minimum: a message
-#      scanned 11 s later asks the list without an SOA again, not it.
+#      scanned 11 s later asks the list without an SOA again, not it;
+#   5. uridnsbl: a link domain's name server (NS soa.vigil, a name
+#      compressed in the reply; its address from the authoritative
+#      dnsmasq) in a list scores.
 # Prints ok/FAIL lines and ends with "N passed, N failed".
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
@@ -70,6 +73,7 @@ dnsmasq --keep-in-foreground --pid-file= --user=root --conf-file=/dev/null \
     --bind-interfaces --port=53 --log-queries --log-facility="$T/dns.log" \
     --address=/1.100.51.198.bl0.cost.vigil/127.0.0.2 \
     --address=/link1-a.example.uri0.cost.vigil/127.0.0.2 \
+    --address=/77.100.51.198.nsbl.cost.vigil/127.0.0.2 \
     --server=/soa.vigil/127.0.0.2 --address=/#/ &
 DNSMASQ_PID=$!
 # soa.vigil, authoritative: NXDOMAIN with its SOA.
@@ -78,7 +82,8 @@ dnsmasq --keep-in-foreground --pid-file= --user=root --conf-file=/dev/null \
     --no-resolv --no-hosts --no-poll --listen-address=127.0.0.2 \
     --bind-interfaces --port=53 --auth-server=ns.soa.vigil,127.0.0.2 \
     --auth-zone=soa.vigil --auth-soa=1,hostmaster.soa.vigil,1200,120,604800 \
-    --auth-ttl=300 --log-facility="$T/auth.log" &
+    --auth-ttl=300 --host-record=ns.soa.vigil,198.51.100.77 \
+    --log-facility="$T/auth.log" &
 AUTH_PID=$!
 for _ in $(seq 50); do
 	grep -q 'started' "$T/dns.log" 2>/dev/null &&
@@ -192,6 +197,23 @@ if [ "$nosoa" = 2 ] && [ "$soa" = 1 ]; then
 else
 	bad "NXDOMAIN kept for its SOA's minimum" \
 	    "with SOA asked $soa times, without $nosoa times; $(tail -3 "$T/soa.err")"
+fi
+
+cat >"$T/ns.rules" <<'EOF'
+uridnsbl  URIBL_NS_COST  nsbl.cost.vigil.  A
+body      URIBL_NS_COST  eval:check_uridnsbl('URIBL_NS_COST')
+tflags    URIBL_NS_COST  net
+score     URIBL_NS_COST  0 1.0 0 1.0
+EOF
+sed 's|http://www.link1-a.example/x|http://www.soa.vigil/x|' \
+    "$T/msgs/m1.eml" >"$T/ns.eml"
+RULES=$T/ns.rules scan ns yes "$T/ns.eml"
+if grep -q 'URIBL_NS_COST' "$T/ns.out" &&
+    grep -q 'query\[NS\] soa\.vigil ' "$T/dns.log" &&
+    grep -q 'query\[A\] ns\.soa\.vigil ' "$T/dns.log"; then
+	ok "uridnsbl: the link domain's name server listed, scored"
+else
+	bad "uridnsbl: name server listed" "$(grep -c URIBL_NS "$T/ns.out") hits; $(grep -E 'soa\.vigil|nsbl' "$T/dns.log" | tail -4)"
 fi
 
 echo "$pass passed, $fail failed"
