@@ -125,6 +125,8 @@ scan() {
 	local name=$1 lists=$2 before
 	shift 2
 	before=$(grep -c 'query\[' "$T/dns.log")
+	# LeakSanitizer cannot run under ptrace (the sanitizer build).
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 	strace -f -c -o "$T/$name.sys" "$top_builddir/filter/vigilctl" \
 	    -c "$top_srcdir/samples/vigil.conf" \
 	    -o "RulesDir=${RULES:-$T/lists.rules}" \
