@@ -21,7 +21,7 @@ apt-get install -y -q --no-install-recommends \
 	libmilter-dev libgmime-3.0-dev libglib2.0-dev libpcre2-dev \
 	libspf2-dev libopendkim-dev libopendmarc-dev libclamav-dev \
 	liblmdb-dev lmdb-utils libsqlite3-dev sqlite3 libhiredis-dev \
-	libpsl-dev publicsuffix libunbound-dev libxxhash-dev libcmocka-dev libarchive-dev libssl-dev \
+	libpsl-dev publicsuffix libc-ares-dev libxxhash-dev libcmocka-dev libarchive-dev libssl-dev \
 	postfix miltertest redis-server dnsmasq-base iproute2 \
 	clamav opendkim-tools python3 zip unzip procps ca-certificates \
 	clamav-daemon libyaml-dev spamassassin libhyperscan-dev \

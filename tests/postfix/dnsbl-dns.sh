@@ -4,7 +4,7 @@
 # iproute2, dnsmasq and postfix.
 #
 # As in auth-dns.sh, a network namespace whose resolv.conf points at
-# dnsmasq on its own loopback; vigil (libunbound, through resolv.conf)
+# dnsmasq on its own loopback; vigil (c-ares, through resolv.conf)
 # and a private Postfix run inside it.  dnsmasq serves a DNSBL (bl.vigil),
 # a DNSWL (wl.vigil), a URI list (uri.vigil), a list answering every query
 # with Spamhaus's "query refused" 127.255.255.254 (refused.vigil), and

@@ -62,7 +62,7 @@ void		 adns_budget_keep(struct adns_budget *b, struct arena *a);
 
 /*
  * A resolver: the system's (resolv.conf, through the process's shared
- * libunbound cache, dns_shared(): an answer is reused by every message
+ * cache on c-ares, dns_shared(): an answer is reused by every message
  * within its TTL) or, when zone_path is set, a
  * static zone file (tests, offline checks).  timeout_ms is the budget one
  * message gets (auth_budget).  Returns NULL with a malloc'd *err_r on

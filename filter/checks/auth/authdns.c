@@ -1,6 +1,6 @@
 /*
  * authdns.c - the DNS client of SPF, DKIM and DMARC: the system's
- * resolvers through the process's shared libunbound cache (dns.c's
+ * resolvers through the process's shared cache on c-ares (dns.c's
  * dns_shared: one lookup for a name and type while its TTL lasts,
  * whatever the message, lookups in flight shared; each wait bounded by
  * the message's DNS budget), or a static zone file for tests and offline

@@ -1,18 +1,31 @@
 /*
- * dns.c - asynchronous lookups for the DNS lists, on libunbound.
+ * dns.c - asynchronous lookups for the DNS lists (and SPF, DKIM and
+ * DMARC: dns_shared), on c-ares.
  *
- * libunbound over c-ares: both are maintained and asynchronous, but
- * unbound keeps a TTL-respecting cache of its own (the c-ares of Debian
- * 12 has none), follows CNAMEs and retries servers itself, and delivers
- * every answer through one file descriptor, so one event thread serves
- * all lookups of all messages: no thread per query, no thread per
- * message.  Its worker runs as one more thread (ub_ctx_async).
+ * c-ares over libunbound.  The cache that matters is ours (the table
+ * below: shared by every message, TTL-respecting, negative answers kept
+ * by their SOA's minimum), so unbound's own cache, iterator and worker
+ * thread only added work: with it each lookup was serialized through a
+ * pipe to unbound's thread and back, and sent from a fresh UDP socket
+ * (about a dozen system calls and two thread wake-ups a lookup).  c-ares
+ * sends on one UDP socket a server, kept open, and hands back the
+ * answer packet, read here with libresolv's parser: a lookup is one
+ * send() and one recv().  A caching resolver on the host (what DNS lists
+ * want: public resolvers are refused) follows CNAMEs and retries
+ * authorities; c-ares retries it as resolv.conf says (attempts, timeout).
+ * No thread of our own: the threads waiting for answers read them, one
+ * at a time for all (is_reading: it polls c-ares's sockets without the
+ * lock, then lets c-ares read them under it), the others sleep on the
+ * condition it signals once a batch is read.
  *
- * Owns: the unbound context, the event thread, and the table of lookups
+ * Owns: the c-ares channel (every call to it under the lock; its
+ * callbacks run under it too) and the table of lookups
  * (name and type -> struct dns_q), which also dedups lookups that
  * several messages start at once.  An answered lookup stays in the table
  * for its TTL (clamped to [10 s, 1 h]; to [0, 1 h] for SPF, DKIM and
- * DMARC, dns_shared); an unanswered one is asked again
+ * DMARC, dns_shared); a name that does not exist, or has no record of
+ * the type, for the minimum TTL of the SOA the answer carries (RFC 2308;
+ * none: 0, so the floor); an unanswered one is asked again
  * after DNS_RETRY_US.  With a DNSZoneFile, each lookup is answered from
  * the zone (authdns.c) when it starts and nothing is cached.
  */
@@ -21,14 +34,15 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <resolv.h>
 
+#include <ares.h>
 #include <glib.h>
-#include <unbound.h>
 
 #include "checks/auth/auth.h"
 #include "checks/dnsbl/dns.h"
@@ -39,8 +53,11 @@
 #define DNS_TTL_MAX	3600
 #define DNS_RETRY_US	(30 * 1000000ull)
 #define DNS_TABLE_MAX	50000	/* entries before expired ones are swept */
+#define DNS_POLL_MAX_US	100000	/* a reader looks for new sockets */
+#define DNS_CH_QUERIES	200	/* queries a channel sends before a new one */
 
 struct dns_q {
+	struct dns	*d;
 	char		*name;
 	int		 type;
 	enum dns_rc	 rc;		/* under dns->lock */
@@ -55,14 +72,14 @@ struct dns_q {
 struct dns {
 	struct adns	*zone;		/* DNSZoneFile, or NULL */
 	pthread_mutex_t	 lock;
-	pthread_cond_t	 cond;		/* a lookup got done */
-	struct ub_ctx	*ctx;		/* created with the first lookup */
-	pthread_t	 thread;
-	bool		 has_thread;
-	_Atomic bool	 stop;
+	pthread_cond_t	 cond;		/* answers were read */
+	ares_channel	 ch;		/* made with the first lookup */
+	bool		 has_ch;
+	unsigned	 ch_sent;	/* queries the channel sent */
+	unsigned	 inflight;	/* its queries not answered yet */
+	bool		 is_reading;	/* a waiter reads c-ares's sockets */
 	char		*ctx_err;	/* why ctx could not be built */
 	GHashTable	*table;		/* "type/name" -> struct dns_q */
-	GHashTable	*inflight;	/* struct cb_arg *: sent, unanswered */
 	int		 ttl_min;	/* seconds an answer is kept at least */
 	uint64_t	 n_lookups, n_cached, n_sent;	/* under lock */
 };
@@ -115,7 +132,6 @@ dns_new(const char *zone_path, char **err_r)
 	pthread_cond_init(&d->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	d->table = g_hash_table_new(g_str_hash, g_str_equal);
-	d->inflight = g_hash_table_new(g_direct_hash, g_direct_equal);
 	d->ttl_min = DNS_TTL_MIN;
 	return d;
 }
@@ -160,11 +176,6 @@ dns_is_zone(const struct dns *d)
 	return d->zone != NULL;
 }
 
-struct cb_arg {
-	struct dns	*d;
-	struct dns_q	*q;
-};
-
 void
 dns_free(struct dns **dp)
 {
@@ -174,24 +185,14 @@ dns_free(struct dns **dp)
 
 	if (d == NULL)
 		return;
-	if (d->has_thread) {
-		atomic_store(&d->stop, true);
-		pthread_join(d->thread, NULL);
+	/* Lookups still in flight end with ARES_EDESTRUCTION: their
+	 * callbacks drop the lookups' own references. */
+	if (d->has_ch) {
+		pthread_mutex_lock(&d->lock);
+		ares_destroy(d->ch);
+		d->has_ch = false;
+		pthread_mutex_unlock(&d->lock);
 	}
-	/* Lookups still in flight are cancelled with the context; their
-	 * callbacks never run: their arguments, and the lookups no longer
-	 * in the table, go here, the table's with it. */
-	if (d->ctx != NULL)
-		ub_ctx_delete(d->ctx);
-	g_hash_table_iter_init(&it, d->inflight);
-	while (g_hash_table_iter_next(&it, &k, NULL)) {
-		struct cb_arg *a = k;
-
-		if (!a->q->in_table)
-			q_free(a->q);
-		free(a);
-	}
-	g_hash_table_destroy(d->inflight);
 	g_hash_table_iter_init(&it, d->table);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		free(k);
@@ -206,78 +207,54 @@ dns_free(struct dns **dp)
 	*dp = NULL;
 }
 
-/* The event thread: delivers unbound's answers (callbacks run here). */
-static void *
-dns_loop(void *arg)
+static int		 lib_rc = ARES_SUCCESS;
+static pthread_once_t	 lib_once = PTHREAD_ONCE_INIT;
+
+static void
+lib_init(void)
 {
-	struct dns *d = arg;
-	struct pollfd p = { .fd = ub_fd(d->ctx), .events = POLLIN };
-
-	while (!atomic_load(&d->stop)) {
-		int n = poll(&p, 1, 200);
-
-		if (n > 0)
-			(void)ub_process(d->ctx);	/* errors: retried */
-		else if (n < 0 && errno != EINTR) {
-			log_sys(LOG_ERR, "dns: poll on unbound's fd: %s",
-			    strerror(errno));
-			break;
-		}
-	}
-	return NULL;
+	lib_rc = ares_library_init(ARES_LIB_INIT_ALL);
 }
 
-/* Under d->lock: the context and its thread, once.  False when they
- * cannot be built (d->ctx_err says why; logged once). */
+/* Under d->lock: the channel, once.  False when it cannot be made
+ * (d->ctx_err says why; logged once). */
 static bool
 ctx_ready(struct dns *d)
 {
+	struct ares_options o;
 	int rc;
 
-	if (d->ctx != NULL)
+	if (d->has_ch)
 		return true;
 	if (d->ctx_err != NULL)
 		return false;
-	if ((d->ctx = ub_ctx_create()) == NULL) {
-		d->ctx_err = strdup("ub_ctx_create failed");
-		goto fail;
-	}
-	/* The system's resolvers (the test namespace's too), one thread
-	 * for unbound's work.  A local caching resolver is what DNS lists
-	 * want (public resolvers are refused), and unbound will not ask
-	 * one on 127.0.0.1 unless told. */
-	if ((rc = ub_ctx_set_option(d->ctx, "do-not-query-localhost:",
-	    "no")) != 0 ||
-	    (rc = ub_ctx_set_option(d->ctx, "module-config:",
-	    "iterator")) != 0 ||
-	    (rc = ub_ctx_resolvconf(d->ctx, NULL)) != 0 ||
-	    (rc = ub_ctx_async(d->ctx, 1)) != 0) {
-		if (asprintf(&d->ctx_err, "unbound: %s", ub_strerror(rc)) < 0)
+	pthread_once(&lib_once, lib_init);
+	/* The system's resolvers (resolv.conf: the test namespace's too),
+	 * its attempts and timeout; names asked as written (no search
+	 * list, no HOSTALIASES); the sockets kept open between messages
+	 * (c-ares closes them whenever no lookup is in flight); EDNS for
+	 * DKIM's long keys (TCP when an answer is truncated all the same). */
+	memset(&o, 0, sizeof(o));
+	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES | ARES_FLAG_EDNS |
+	    ARES_FLAG_STAYOPEN;
+	o.ednspsz = 1232;
+	if ((rc = lib_rc) != ARES_SUCCESS || (rc = ares_init_options(&d->ch,
+	    &o, ARES_OPT_FLAGS | ARES_OPT_EDNSPSZ)) != ARES_SUCCESS) {
+		if (asprintf(&d->ctx_err, "c-ares: %s", ares_strerror(rc)) < 0)
 			d->ctx_err = NULL;
-		ub_ctx_delete(d->ctx);
-		d->ctx = NULL;
-		goto fail;
+		if (d->ctx_err == NULL)
+			d->ctx_err = strdup("out of memory");
+		log_sys(LOG_ERR, "dns: cannot start the resolver: %s: DNS "
+		    "lists get no answers", d->ctx_err);
+		return false;
 	}
-	if ((rc = pthread_create(&d->thread, NULL, dns_loop, d)) != 0) {
-		if (asprintf(&d->ctx_err, "event thread: %s",
-		    strerror(rc)) < 0)
-			d->ctx_err = NULL;
-		ub_ctx_delete(d->ctx);
-		d->ctx = NULL;
-		goto fail;
-	}
-	d->has_thread = true;
+	d->has_ch = true;
+	d->ch_sent = 0;
 	return true;
-fail:
-	if (d->ctx_err == NULL)
-		d->ctx_err = strdup("out of memory");
-	log_sys(LOG_ERR, "dns: cannot start the resolver: %s: DNS lists "
-	    "get no answers", d->ctx_err);
-	return false;
 }
 
-/* Text of one answer record (A, AAAA, NS, PTR, MX's host, TXT); false to
- * skip it. */
+/* Text of one answer record (A, AAAA, TXT: its strings joined); false
+ * to skip it. */
 static bool
 rdata_text(int type, const char *rd, int len, char *out, size_t outsz)
 {
@@ -289,31 +266,6 @@ rdata_text(int type, const char *rd, int len, char *out, size_t outsz)
 	if (type == DNS_T_AAAA)
 		return len == 16 && inet_ntop(AF_INET6, rd, out,
 		    (socklen_t)outsz) != NULL;
-	if (type == DNS_T_MX) {
-		/* The preference, then the host. */
-		if (len < 3)
-			return false;
-		rd += 2;
-		len -= 2;
-		type = DNS_T_NS;
-	}
-	if (type == DNS_T_NS || type == DNS_T_PTR) {
-		/* A name, uncompressed in unbound's answers: labels joined
-		 * by dots, no final dot. */
-		for (int i = 0; i < len && rd[i] != 0; ) {
-			int l = (unsigned char)rd[i++];
-
-			if (l > 63 || i + l > len || o + (size_t)l + 2 > outsz)
-				return false;
-			if (o > 0)
-				out[o++] = '.';
-			memcpy(out + o, rd + i, (size_t)l);
-			o += (size_t)l;
-			i += l;
-		}
-		out[o] = '\0';
-		return o > 0;
-	}
 	if (type != DNS_T_TXT)
 		return false;
 	for (int i = 0; i < len; ) {
@@ -329,45 +281,136 @@ rdata_text(int type, const char *rd, int len, char *out, size_t outsz)
 	return true;
 }
 
-/* A lookup's answer, in the event thread. */
-static void
-dns_answered(void *arg, int err, struct ub_result *res)
+/* The answers of q's type in a reply (texts g_malloc'd into *texts_r,
+ * *ttl_r their least TTL); DNS_OK, or DNS_NODATA when there is none
+ * (a CNAME alone). */
+static enum dns_rc
+reply_answers(const struct dns_q *q, const unsigned char *buf, int len,
+    char ***texts_r, size_t *n_r, int *ttl_r)
 {
-	struct cb_arg *a = arg;
-	struct dns *d = a->d;
-	struct dns_q *q = a->q;
+	ns_msg h;
+	ns_rr rr;
+	int cnt;
+	size_t n = 0;
+	char **texts;
+	int ttl = -1;
+
+	*texts_r = NULL;
+	*n_r = 0;
+	if (ns_initparse(buf, len, &h) < 0)
+		return DNS_ERROR;
+	cnt = ns_msg_count(h, ns_s_an);
+	texts = g_new0(char *, (size_t)cnt + 1);
+	for (int i = 0; i < cnt; i++) {
+		char out[4096];
+		const unsigned char *rd;
+		int type = q->type;
+		bool ok;
+
+		if (ns_parserr(&h, ns_s_an, i, &rr) < 0)
+			break;
+		if ((int)ns_rr_type(rr) != q->type || ns_rr_class(rr) != ns_c_in)
+			continue;
+		rd = ns_rr_rdata(rr);
+		if (type == DNS_T_MX) {
+			/* The preference, then the host. */
+			if (ns_rr_rdlen(rr) < 3)
+				continue;
+			rd += 2;
+			type = DNS_T_NS;
+		}
+		if (type == DNS_T_NS || type == DNS_T_PTR)
+			ok = ns_name_uncompress(ns_msg_base(h), ns_msg_end(h),
+			    rd, out, sizeof(out)) > 0 && strcmp(out, ".") != 0;
+		else
+			ok = rdata_text(type, (const char *)rd,
+			    ns_rr_rdlen(rr), out, sizeof(out));
+		if (!ok)
+			continue;
+		texts[n++] = g_strdup(out);
+		if (ttl < 0 || (int)ns_rr_ttl(rr) < ttl)
+			ttl = (int)ns_rr_ttl(rr);
+	}
+	if (n == 0) {
+		g_free(texts);
+		return DNS_NODATA;
+	}
+	*texts_r = texts;
+	*n_r = n;
+	*ttl_r = ttl;
+	return DNS_OK;
+}
+
+/* How long a negative reply may be kept: its SOA's TTL or minimum,
+ * whichever is less (RFC 2308); 0 without an SOA. */
+static int
+reply_negative_ttl(const unsigned char *buf, int len)
+{
+	ns_msg h;
+	ns_rr rr;
+
+	if (buf == NULL || ns_initparse(buf, len, &h) < 0)
+		return 0;
+	for (int i = 0; i < ns_msg_count(h, ns_s_ns); i++) {
+		const unsigned char *p, *end;
+		int l;
+		uint32_t min;
+
+		if (ns_parserr(&h, ns_s_ns, i, &rr) < 0)
+			break;
+		if (ns_rr_type(rr) != ns_t_soa)
+			continue;
+		p = ns_rr_rdata(rr);
+		end = p + ns_rr_rdlen(rr);
+		/* MNAME and RNAME, then five 32-bit fields: MINIMUM last. */
+		for (int k = 0; k < 2; k++) {
+			if ((l = dn_skipname(p, end)) < 0)
+				return 0;
+			p += l;
+		}
+		if (end - p < 20)
+			return 0;
+		min = ns_get32(p + 16);
+		return (int)(min < ns_rr_ttl(rr) ? min : ns_rr_ttl(rr));
+	}
+	return 0;
+}
+
+/* A lookup's reply, under d->lock (every c-ares call runs under it),
+ * in the thread reading c-ares's sockets (dns_wait), which wakes the
+ * other waiters once it has read a batch. */
+static void
+dns_answered(void *arg, int status, int timeouts, unsigned char *buf,
+    int len)
+{
+	struct dns_q *q = arg;
+	struct dns *d = q->d;
 	enum dns_rc rc = DNS_ERROR;
 	char **texts = NULL;
 	size_t n = 0;
-	int ttl = 60;
+	int ttl = 0;
 
-	if (err == 0 && res != NULL) {
-		if (res->havedata) {
-			size_t cnt = 0;
-
-			while (res->data[cnt] != NULL)
-				cnt++;
-			texts = g_new0(char *, cnt + 1);
-			for (size_t i = 0; i < cnt; i++) {
-				char buf[4096];
-
-				if (rdata_text(q->type, res->data[i],
-				    res->len[i], buf, sizeof(buf)))
-					texts[n++] = g_strdup(buf);
-			}
-			rc = n > 0 ? DNS_OK : DNS_NODATA;
-		} else if (res->nxdomain)
-			rc = DNS_NXDOMAIN;
-		else if (res->rcode == 0)
-			rc = DNS_NODATA;
-		ttl = res->ttl;
+	(void)timeouts;
+	d->inflight--;
+	switch (status) {
+	case ARES_SUCCESS:
+		rc = reply_answers(q, buf, len, &texts, &n, &ttl);
+		if (rc == DNS_NODATA)
+			ttl = reply_negative_ttl(buf, len);
+		break;
+	case ARES_ENODATA:
+		rc = DNS_NODATA;
+		ttl = reply_negative_ttl(buf, len);
+		break;
+	case ARES_ENOTFOUND:
+		rc = DNS_NXDOMAIN;
+		ttl = reply_negative_ttl(buf, len);
+		break;
+	case ARES_EDESTRUCTION:		/* dns_free */
+		q_unref_locked(q);
+		return;
 	}
-	if (res != NULL)
-		ub_resolve_free(res);
 	ttl = ttl < 0 ? 0 : ttl > DNS_TTL_MAX ? DNS_TTL_MAX : ttl;
-	pthread_mutex_lock(&d->lock);
-	g_hash_table_remove(d->inflight, a);
-	free(a);
 	if (n > 0)
 		q->answers = adns_pack(texts, n);
 	q->nanswers = n;
@@ -377,8 +420,6 @@ dns_answered(void *arg, int err, struct ub_result *res)
 	    d->ttl_min : ttl) * 1000000u;
 	q->rc = rc;
 	q_unref_locked(q);		/* the lookup's own reference */
-	pthread_cond_broadcast(&d->cond);
-	pthread_mutex_unlock(&d->lock);
 	if (texts != NULL)
 		g_strfreev(texts);
 }
@@ -443,18 +484,37 @@ zone_start(struct dns *d, const char *name, int type)
 	return q;
 }
 
+/* "TYPE/NAME", malloc'd (a key of the table; no format parsing: one
+ * a lookup of every message). */
+static char *
+q_key(int type, const char *name)
+{
+	char t[12];
+	size_t n = sizeof(t), len = strlen(name);
+	unsigned v = type > 0 ? (unsigned)type : 0;
+	char *k;
+
+	t[--n] = '/';
+	do
+		t[--n] = (char)('0' + v % 10);
+	while ((v /= 10) != 0 && n > 0);
+	if ((k = malloc(sizeof(t) - n + len + 1)) == NULL)
+		log_oom(sizeof(t) - n + len + 1, "dns lookup");
+	memcpy(k, t + n, sizeof(t) - n);
+	memcpy(k + sizeof(t) - n, name, len + 1);
+	return k;
+}
+
 struct dns_q *
 dns_start(struct dns *d, const char *name, int type)
 {
 	char *key;
 	struct dns_q *q, *old;
-	struct cb_arg *a;
 	uint64_t now = util_now_us();
-	int rc;
 
 	if (d->zone != NULL)
 		return zone_start(d, name, type);
-	key = g_strdup_printf("%d/%s", type, name);
+	key = q_key(type, name);
 	pthread_mutex_lock(&d->lock);
 	d->n_lookups++;
 	old = g_hash_table_lookup(d->table, key);
@@ -463,7 +523,7 @@ dns_start(struct dns *d, const char *name, int type)
 		d->n_cached++;
 		old->refs++;
 		pthread_mutex_unlock(&d->lock);
-		g_free(key);
+		free(key);
 		return old;
 	}
 	if (old != NULL) {
@@ -479,8 +539,15 @@ dns_start(struct dns *d, const char *name, int type)
 	q = q_new(name, type);
 	q->refs = 2;		/* the table's and the caller's */
 	q->in_table = true;
-	g_hash_table_insert(d->table, strdup(key), q);
-	g_free(key);
+	g_hash_table_insert(d->table, key, q);	/* the table owns key */
+	/* c-ares keeps one source port a socket (ours stay open): a new
+	 * channel, with new sockets on new random ports, every
+	 * DNS_CH_QUERIES queries, once none is in flight, so that a forged
+	 * answer has to guess the port again and not only the query id. */
+	if (d->has_ch && d->ch_sent >= DNS_CH_QUERIES && d->inflight == 0) {
+		ares_destroy(d->ch);
+		d->has_ch = false;
+	}
 	if (!ctx_ready(d)) {
 		q->rc = DNS_ERROR;
 		q->expires_us = now + DNS_TTL_MIN * 1000000ull;
@@ -488,28 +555,67 @@ dns_start(struct dns *d, const char *name, int type)
 		return q;
 	}
 	q->refs++;		/* the lookup's, dropped by its callback */
+	q->d = d;
 	d->n_sent++;
-	a = malloc(sizeof(*a));
-	if (a == NULL)
-		log_oom(sizeof(*a), "dns lookup");
-	a->d = d;
-	a->q = q;
-	g_hash_table_add(d->inflight, a);
-	/* The callback takes the lock: start the lookup without it. */
+	d->ch_sent++;
+	d->inflight++;
+	/* Sent at once; the callback may run here (a send that failed). */
+	ares_query(d->ch, name, ns_c_in, type, dns_answered, q);
 	pthread_mutex_unlock(&d->lock);
-	rc = ub_resolve_async(d->ctx, name, type, 1, a, dns_answered, NULL);
-	if (rc != 0) {
-		log_sys(LOG_WARNING, "dns: %s: cannot start the lookup: %s",
-		    name, ub_strerror(rc));
-		pthread_mutex_lock(&d->lock);
-		g_hash_table_remove(d->inflight, a);
-		free(a);
-		q->rc = DNS_ERROR;
-		q->expires_us = now + DNS_TTL_MIN * 1000000ull;
-		q_unref_locked(q);
-		pthread_mutex_unlock(&d->lock);
-	}
 	return q;
+}
+
+/* Under d->lock, which it drops while it waits: polls c-ares's sockets
+ * until a reply comes, deadline_us or c-ares's next timeout, lets c-ares
+ * read them (the callbacks), then wakes the other waiters.  A socket
+ * c-ares opens meanwhile is seen at the next round (DNS_POLL_MAX_US). */
+static void
+read_answers(struct dns *d, uint64_t deadline_us)
+{
+	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+	struct pollfd p[ARES_GETSOCK_MAXNUM];
+	struct timeval maxtv, tv, *tvp;
+	struct timespec ts;
+	uint64_t left = deadline_us - util_now_us();
+	unsigned bits;
+	int np = 0, n;
+
+	if (left > DNS_POLL_MAX_US)
+		left = DNS_POLL_MAX_US;
+	maxtv.tv_sec = (time_t)(left / 1000000u);
+	maxtv.tv_usec = (suseconds_t)(left % 1000000u);
+	tvp = ares_timeout(d->ch, &maxtv, &tv);
+	ts.tv_sec = tvp->tv_sec;
+	ts.tv_nsec = (long)tvp->tv_usec * 1000;
+	/* Bit i: socket i is read, bit ARES_GETSOCK_MAXNUM + i: written
+	 * (ares.h's macros shift a signed 1 into the sign bit). */
+	bits = (unsigned)ares_getsock(d->ch, socks, ARES_GETSOCK_MAXNUM);
+	for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+		short ev = (short)(((bits >> i) & 1u ? POLLIN : 0) |
+		    ((bits >> (i + ARES_GETSOCK_MAXNUM)) & 1u ? POLLOUT : 0));
+
+		if (ev != 0) {
+			p[np].fd = socks[i];
+			p[np].events = ev;
+			p[np++].revents = 0;
+		}
+	}
+	d->is_reading = true;
+	pthread_mutex_unlock(&d->lock);
+	n = ppoll(p, (nfds_t)np, &ts, NULL);
+	if (n < 0 && errno != EINTR)
+		log_sys(LOG_ERR, "dns: poll on c-ares's sockets: %s",
+		    strerror(errno));
+	pthread_mutex_lock(&d->lock);
+	d->is_reading = false;
+	for (int i = 0; i < np && n > 0; i++)
+		if (p[i].revents != 0)
+			ares_process_fd(d->ch, p[i].revents & (POLLIN | POLLERR |
+			    POLLHUP) ? p[i].fd : ARES_SOCKET_BAD,
+			    p[i].revents & POLLOUT ? p[i].fd : ARES_SOCKET_BAD);
+	/* Timeouts and retries. */
+	ares_process_fd(d->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	pthread_cond_broadcast(&d->cond);
 }
 
 enum dns_rc
@@ -520,13 +626,17 @@ dns_wait(struct dns *d, struct dns_q *q, uint64_t deadline_us)
 	if (d->zone != NULL)
 		return q->rc;
 	pthread_mutex_lock(&d->lock);
-	while (q->rc == DNS_PENDING) {
+	while (q->rc == DNS_PENDING && d->has_ch) {
 		uint64_t now = util_now_us();
 		struct timespec ts;
 		uint64_t ns;
 
 		if (now >= deadline_us)
 			break;
+		if (!d->is_reading) {
+			read_answers(d, deadline_us);
+			continue;
+		}
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ns = (uint64_t)ts.tv_nsec + (deadline_us - now) * 1000u;
 		ts.tv_sec += (time_t)(ns / 1000000000u);

@@ -3,7 +3,7 @@
  * start at once and are collected later, many in flight, all answered by
  * one cache shared by every message of a snapshot.
  *
- * Built on libunbound (dns.c is the only file that includes it), or on a
+ * Built on c-ares (dns.c is the only file that includes it), or on a
  * DNSZoneFile (authdns.c's zone table) for tests and offline runs: then
  * every answer is known as soon as the lookup starts, and a TIMEOUT line
  * leaves the lookup unanswered forever.
@@ -40,13 +40,13 @@ enum dns_rc {
 #define DNS_T_AAAA	28
 
 /*
- * A resolver: the system's (resolv.conf, through libunbound's cache) or,
- * with zone_path, a static zone file.  The library context and its one
- * event thread start with the first lookup (after the daemon forked).
+ * A resolver: the system's (resolv.conf, through c-ares and our cache) or,
+ * with zone_path, a static zone file.  The c-ares channel is made with
+ * the first lookup (after the daemon forked); no thread of its own.
  * Returns NULL with a malloc'd *err_r on failure.
  */
 struct dns	*dns_new(const char *zone_path, char **err_r);
-/* Stops the event thread and frees every lookup.  NULL-safe; sets *dp
+/* Cancels the lookups in flight and frees them all.  NULL-safe; sets *dp
  * to NULL.  No message may still hold a lookup. */
 void		 dns_free(struct dns **dp);
 /* The process's resolver of SPF, DKIM and DMARC (authdns.c): answers
@@ -63,7 +63,8 @@ bool		 dns_is_zone(const struct dns *);
 struct dns_q	*dns_start(struct dns *, const char *name, int type);
 /*
  * Waits until q is done or the monotonic clock (util_now_us) reaches
- * deadline_us, whichever comes first; never waits with a zone file.
+ * deadline_us, whichever comes first, reading the replies of every
+ * lookup meanwhile (one waiter at a time); never waits with a zone file.
  * Returns q's state: DNS_PENDING when it is still unanswered.
  */
 enum dns_rc	 dns_wait(struct dns *, struct dns_q *, uint64_t deadline_us);

@@ -430,7 +430,7 @@ start_from(struct dmsg *dm, struct msg *m)
 	for (guint i = 0; i < dm->rules->rules->len; i++) {
 		const struct dnsbl_rule *r = dm->rules->rules->pdata[i];
 		const char *d;
-		char *name;
+		char name[1024];
 
 		if ((r->kind != DNSBL_FROM_HOST && r->kind !=
 		    DNSBL_FROM_DOMAIN) || !r->is_wanted ||
@@ -438,9 +438,8 @@ start_from(struct dmsg *dm, struct msg *m)
 			continue;
 		d = r->kind == DNSBL_FROM_HOST ? host :
 		    url_domain(msg_arena(m), host);
-		name = g_strdup_printf("%s.%s", d, r->zone);
-		lookup_start(dm, r->kind, name, r->qtype, r->zone, d);
-		g_free(name);
+		if (rbl_name(name, sizeof(name), d, r->zone))
+			lookup_start(dm, r->kind, name, r->qtype, r->zone, d);
 	}
 }
 
@@ -500,7 +499,8 @@ start_uri(struct dmsg *dm, struct msg *m)
 		if (!dnsbl_zone_usable(dm, r->zone, r->kind == DNSBL_URIRHS))
 			continue;
 		for (size_t k = 0; k < n; k++) {
-			char *name = NULL, *rev;
+			char name[1024], *rev;
+			bool named = false;
 
 			if (r->kind != DNSBL_URIRHS) {
 				/* Stage one: the domain's name servers, or
@@ -513,15 +513,16 @@ start_uri(struct dmsg *dm, struct msg *m)
 			}
 			if (is_ip[k] && !(r->tflags & DNSBL_TF_DOMAINS_ONLY) &&
 			    (rev = ip_reverse(t[k])) != NULL) {
-				name = g_strdup_printf("%s.%s", rev, r->zone);
+				named = rbl_name(name, sizeof(name), rev,
+				    r->zone);
 				g_free(rev);
 			} else if (!is_ip[k] && !(r->tflags &
 			    DNSBL_TF_IPS_ONLY))
-				name = g_strdup_printf("%s.%s", t[k], r->zone);
-			if (name != NULL)
+				named = rbl_name(name, sizeof(name), t[k],
+				    r->zone);
+			if (named)
 				lookup_start(dm, r->kind, name, r->qtype,
 				    r->zone, t[k]);
-			g_free(name);
 		}
 	}
 }
@@ -707,16 +708,12 @@ start_uridns(struct dmsg *dm, struct msg *m, int stage)
 			if (stage != 3)
 				continue;
 			for (size_t j = 0; j < nips; j++) {
-				char *rev = ip_reverse(ips[j]), *name;
+				char *rev = ip_reverse(ips[j]), name[1024];
 
-				if (rev == NULL || ip_is_private(ips[j])) {
-					g_free(rev);
-					continue;
-				}
-				name = g_strdup_printf("%s.%s", rev, r->zone);
-				lookup_start(dm, r->kind, name, r->qtype,
-				    r->zone, t[k]);
-				g_free(name);
+				if (rev != NULL && !ip_is_private(ips[j]) &&
+				    rbl_name(name, sizeof(name), rev, r->zone))
+					lookup_start(dm, r->kind, name,
+					    r->qtype, r->zone, t[k]);
 				g_free(rev);
 			}
 		}
@@ -724,17 +721,19 @@ start_uridns(struct dmsg *dm, struct msg *m, int stage)
 }
 
 /* Waits for every lookup until deadline; returns how many got an answer
- * (a SERVFAIL is none). */
+ * (a SERVFAIL is none), *listed_r whether one of them has records. */
 static size_t
-collect(struct dmsg *dm, uint64_t deadline)
+collect(struct dmsg *dm, uint64_t deadline, bool *listed_r)
 {
 	size_t done = 0;
 
+	*listed_r = false;
 	for (guint i = 0; i < dm->order->len; i++) {
 		struct lookup *l = dm->order->pdata[i];
 
 		l->rc = dns_wait(dm->st->dns, l->q, deadline);
 		done += l->rc != DNS_PENDING && l->rc != DNS_ERROR;
+		*listed_r |= l->rc == DNS_OK;
 	}
 	return done;
 }
@@ -859,6 +858,7 @@ dnsbl_run(void *state, struct msg *m, enum check_phase phase,
 	struct dmsg *dm;
 	uint64_t deadline;
 	size_t answered, nhits = 0;
+	bool listed;
 
 	(void)why_r;
 	if (!st->is_on)
@@ -893,11 +893,11 @@ dnsbl_run(void *state, struct msg *m, enum check_phase phase,
 	/* Collect within the budget; two more rounds for uridnsbl: the
 	 * link domains' name servers' addresses, then those in the lists. */
 	deadline = util_now_us() + st->budget_us;
-	collect(dm, deadline);
+	collect(dm, deadline, &listed);
 	start_uridns(dm, m, 2);
-	collect(dm, deadline);
+	collect(dm, deadline, &listed);
 	start_uridns(dm, m, 3);
-	answered = collect(dm, deadline);
+	answered = collect(dm, deadline, &listed);
 	dnsbl_zones_judge(dm);
 	atomic_fetch_add(&st->n_msgs, 1);
 	if (answered < g_hash_table_size(dm->by_name))
@@ -908,7 +908,9 @@ dnsbl_run(void *state, struct msg *m, enum check_phase phase,
 
 	dm->hits = arena_alloc(msg_arena(m), (dm->rules->rules->len + 1) *
 	    sizeof(*dm->hits));
-	for (guint i = 0; i < dm->rules->rules->len; i++) {
+	/* A rule hits on a record only: with every name unlisted (most
+	 * mail), none can. */
+	for (guint i = 0; listed && i < dm->rules->rules->len; i++) {
 		const struct dnsbl_rule *r = dm->rules->rules->pdata[i];
 		const char *what = NULL, *ans = NULL;
 
@@ -950,16 +952,15 @@ dnsbl_connect(void *state, struct snap *s, const char *addr)
 	for (guint i = 0; t != NULL && i < t->rules->len; i++) {
 		const struct dnsbl_rule *r = t->rules->pdata[i];
 		struct dns_q *q;
-		char *name;
+		char name[1024];
 
 		if (r->kind != DNSBL_RBL || !r->is_wanted ||
 		    r->which == DNSBL_NOTFIRSTHOP ||
-		    dnsbl_zone_is_disabled(r->zone))
+		    dnsbl_zone_is_disabled(r->zone) ||
+		    !rbl_name(name, sizeof(name), rev, r->zone))
 			continue;
-		name = g_strdup_printf("%s.%s", rev, r->zone);
 		q = dns_start(st->dns, name, r->qtype);
 		dns_q_unref(st->dns, &q);
-		g_free(name);
 	}
 	g_free(rev);
 }
