@@ -857,26 +857,50 @@ static _Thread_local const struct rules_set *cur_set;
 static GHashTable *re_cache;
 static GMutex re_lock;
 
+/*
+ * Each thread's recent look-ups, by the caller's pattern pointer: most
+ * patterns are the code's literals, asked for thousands of times a
+ * message, and the shared table's key costs a printf and a lock.  An
+ * entry holds the table's own copy of the pattern, compared in full, so
+ * a pattern at a reused address is never taken for another.
+ */
+#define RE_MEMO		256		/* a power of two */
+struct re_memo {
+	const char	*src;		/* the caller's pointer */
+	const char	*pat;		/* the shared table's copy */
+	unsigned	 flags;
+	GRegex		*re;
+};
+static _Thread_local struct re_memo re_memo[RE_MEMO];
+
 GRegex *
 rules_evalfn_re(const char *pattern, unsigned flags)
 {
-	char *key = g_strdup_printf("%x:%s", flags, pattern);
-	GRegex *re;
+	struct re_memo *m = &re_memo[(((uintptr_t)pattern >> 3) ^ flags) &
+	    (RE_MEMO - 1)];
+	char *key;
+	gpointer kept, re;
 
+	if (m->re != NULL && m->src == pattern && m->flags == flags &&
+	    strcmp(m->pat, pattern) == 0)
+		return m->re;
+	key = g_strdup_printf("%x:%s", flags, pattern);
 	g_mutex_lock(&re_lock);
 	if (re_cache == NULL)
 		re_cache = g_hash_table_new_full(g_str_hash, g_str_equal,
 		    g_free, (GDestroyNotify)g_regex_unref);
-	if ((re = g_hash_table_lookup(re_cache, key)) == NULL) {
+	if (!g_hash_table_lookup_extended(re_cache, key, &kept, &re)) {
 		re = g_regex_new(pattern, (GRegexCompileFlags)flags |
 		    G_REGEX_RAW | G_REGEX_OPTIMIZE, 0, NULL);
 		if (re == NULL)		/* a bug: every pattern is the code's */
 			re = g_regex_new("(?!)", G_REGEX_RAW, 0, NULL);
 		g_hash_table_insert(re_cache, key, re);
+		kept = key;
 		key = NULL;
 	}
 	g_mutex_unlock(&re_lock);
 	g_free(key);
+	*m = (struct re_memo){ pattern, strchr(kept, ':') + 1, flags, re };
 	return re;
 }
 
