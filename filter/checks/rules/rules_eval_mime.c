@@ -405,13 +405,25 @@ static const char *const html_elements[] = {
 	"u", "nobr", "x-sigsep", "x-tab", NULL
 };
 
+/* A set of the elements, made once a process (every tag of every HTML
+ * part asks, twice). */
+static gpointer
+elements_make(gpointer unused)
+{
+	GHashTable *set = g_hash_table_new(g_str_hash, g_str_equal);
+
+	(void)unused;
+	for (size_t i = 0; html_elements[i] != NULL; i++)
+		g_hash_table_add(set, (gpointer)html_elements[i]);
+	return set;
+}
+
 static bool
 is_element(const char *tag)
 {
-	for (size_t i = 0; html_elements[i] != NULL; i++)
-		if (strcmp(html_elements[i], tag) == 0)
-			return true;
-	return false;
+	static GOnce once = G_ONCE_INIT;
+
+	return g_hash_table_contains(g_once(&once, elements_make, NULL), tag);
 }
 
 /* HTML.pm's html_tag: tag seen with num +1 (start) or -1 (end); true
