@@ -928,6 +928,25 @@ style_colors(struct tstyle *nw, const struct tstyle *parent, const char *st)
 
 /* HTML.pm's html_font_invisible, for its two results: the text's
  * colour on its background (the same, or nearly), an invalid colour. */
+/* Does s match /^#?[0-9a-f]{6}$/?  Decided here for a string that is
+ * the six digits and nothing more or cannot match; the regex reads the
+ * rest (what "$" takes before a line end). */
+static bool
+hex_color(const char *s)
+{
+	const char *p = s + (*s == '#');
+	size_t k = 0;
+
+	while (k < 6 && ((p[k] >= '0' && p[k] <= '9') || (p[k] >= 'a' &&
+	    p[k] <= 'f')))
+		k++;
+	if (k < 6)
+		return false;
+	if (p[6] == '\0')
+		return true;
+	return rules_evalfn_match("^#?[0-9a-f]{6}$", 0, s);
+}
+
 static void
 font_invisible(struct hres *h)
 {
@@ -935,15 +954,13 @@ font_invisible(struct hres *h)
 	    h->style->len - 1);
 	size_t fl = strlen(t->fg), bl = strlen(t->bg);
 	unsigned r1, g1, b1, r2, g2, b2;
-	GRegex *hex = rules_evalfn_re("^#?[0-9a-f]{6}$", 0);
 
 	if (strcmp(t->fg + (fl > 6 ? fl - 6 : 0), t->bg + (bl > 6 ? bl - 6 :
 	    0)) == 0) {
 		h->font_low_contrast = true;
 		return;
 	}
-	if (g_regex_match(hex, t->fg, 0, NULL) && g_regex_match(hex, t->bg, 0,
-	    NULL) && sscanf(t->fg + fl - 6, "%2x%2x%2x", &r1, &g1, &b1) ==
+	if (hex_color(t->fg) && hex_color(t->bg) && sscanf(t->fg + fl - 6, "%2x%2x%2x", &r1, &g1, &b1) ==
 	    3 && sscanf(t->bg + bl - 6, "%2x%2x%2x", &r2, &g2, &b2) == 3) {
 		double r = (double)r1 - r2, g = (double)g1 - g2, b =
 		    (double)b1 - b2;
