@@ -1213,41 +1213,47 @@ word_at(const char *s, size_t n, bool last)
 	return !g_unichar_isspace(u) && u != 0x85 && u != 0xa0;
 }
 
-/* HTML.pm's html_text: one text event (dtext). */
+/* HTML.pm's html_text: one text event (dtext).  The text goes straight
+ * onto the rendered text, and is read there. */
 static void
 html_text(struct hres *h, const char *s, size_t n, bool decode)
 {
-	GString *t;
+	GString *r = h->rendered;
+	size_t off = r->len;
+	const char *t, *te;
+	size_t tlen;
 	double nonsp = 0;
 
 	if (n == 0 || inside(h, "script") > 0 || inside(h, "style") > 0)
 		return;
-	t = g_string_sized_new(n);
 	if (decode)
-		dtext_append(t, s, n);
+		dtext_append(r, s, n);
 	else
-		g_string_append_len(t, s, n);
+		g_string_append_len(r, s, n);
+	/* r is not appended to again below: t stays where it is */
+	t = r->str + off;
+	tlen = r->len - off;
+	te = t + tlen;
 	if (inside(h, "a") > 0 && h->anchor != NULL && h->anchor->len > 0)
 		g_string_append_len(g_ptr_array_index(h->anchor,
-		    h->anchor->len - 1), t->str, t->len);
+		    h->anchor->len - 1), t, (gssize)tlen);
 	if (inside(h, "title") > 0 && h->title != NULL && h->title->len > 0)
 		g_string_append_len(g_ptr_array_index(h->title,
-		    h->title->len - 1), t->str, t->len);
-	for (size_t i = 0; i < t->len; i++)
-		if (!strchr(" \t\n\r\f\v", t->str[i])) {
+		    h->title->len - 1), t, (gssize)tlen);
+	for (size_t i = 0; i < tlen; i++)
+		if (!strchr(" \t\n\r\f\v", t[i])) {
 			font_invisible(h);
 			break;
 		}
-	if (h->text_any && h->text_word_end && word_at(t->str, t->len, false))
+	if (h->text_any && h->text_word_end && word_at(t, tlen, false))
 		h->obfuscation++;
-	h->text_word_end = word_at(t->str, t->len, true);
+	h->text_word_end = word_at(t, tlen, true);
 	h->text_any = true;
 	/* Node.pm's non_space_len: characters of the rendered text that
 	 * are not white space (an NBSP is a space) */
-	for (const char *c = t->str; c < t->str + t->len;
-	    c = g_utf8_next_char(c)) {
+	for (const char *c = t; c < te; c = g_utf8_next_char(c)) {
 		gunichar u = (unsigned char)*c < 0x80 ? (gunichar)*c :
-		    g_utf8_get_char_validated(c, (gssize)(t->str + t->len - c));
+		    g_utf8_get_char_validated(c, (gssize)(te - c));
 
 		if (u == (gunichar)-1 || u == (gunichar)-2) {
 			nonsp++;
@@ -1258,8 +1264,6 @@ html_text(struct hres *h, const char *s, size_t n, bool decode)
 			nonsp++;
 	}
 	h->non_space_len += nonsp;
-	g_string_append_len(h->rendered, t->str, t->len);
-	g_string_free(t, TRUE);
 }
 
 /* HTML.pm's html_whitespace: the white space a tag displays. */
