@@ -433,8 +433,10 @@ html_tag(struct hres *h, const char *tag, int num)
 {
 	int *bal = g_hash_table_lookup(h->inside, tag);
 	bool seen = bal != NULL;
-	bool ns = (tag[0] == 'o' || (tag[0] == 's' && tag[1] == 't')) &&
-	    rules_evalfn_match("^(?:o|st\\d):[\\w-]+/?$", 0, tag);
+	/* "o:" or "st" digit ":" first, or the regex cannot match */
+	bool ns = ((tag[0] == 'o' && tag[1] == ':') || (tag[0] == 's' &&
+	    tag[1] == 't' && tag[2] >= '0' && tag[2] <= '9' && tag[3] ==
+	    ':')) && rules_evalfn_match("^(?:o|st\\d):[\\w-]+/?$", 0, tag);
 
 	if (is_element(tag) || ns) {
 		h->elements++;
