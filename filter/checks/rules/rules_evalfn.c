@@ -269,13 +269,25 @@ tvd_vertical_words(const struct rules_input *in, const char *const *args,
 	return v >= min && v < max;
 }
 
+/* Does s hold /%[A-Z][A-Z_-]/ (a template tag left unresolved)? */
+static bool
+template_tag(const char *s)
+{
+	for (const char *p = strchr(s, '%'); p != NULL; p = strchr(p + 1,
+	    '%'))
+		if (p[1] >= 'A' && p[1] <= 'Z' && ((p[2] >= 'A' && p[2] <= 'Z') ||
+		    p[2] == '_' || p[2] == '-'))
+			return true;
+	return false;
+}
+
 /* check_unresolved_template(): a header line with a %TEMPLATE_TAG left
  * in it, but for the headers where one is at home. */
 static double
 unresolved_template(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
-	static GRegex *tag, *exempt;
+	static GRegex *exempt;
 	char *all = rules_get(in, "ALL", 0), **lines;
 	bool hit = false;
 
@@ -284,17 +296,19 @@ unresolved_template(const struct rules_input *in, const char *const *args,
 	*where_r = "ALL";
 	if (all == NULL)
 		return 0;
-	if (g_once_init_enter(&tag))
-		g_once_init_leave(&tag, g_regex_new("%[A-Z][A-Z_-]",
-		    G_REGEX_RAW, 0, NULL));
 	if (g_once_init_enter(&exempt))
 		g_once_init_leave(&exempt, g_regex_new("^(?:X-VMS-To|X-UIDL|"
 		    "X-Face|To|Cc|From|Subject|References|In-Reply-To|"
 		    "(?:X-|Resent-|X-Original-)?Message-Id):",
 		    G_REGEX_RAW | G_REGEX_CASELESS, 0, NULL));
+	/* Most messages hold no tag at all: then no line is read. */
+	if (!template_tag(all)) {
+		g_free(all);
+		return 0;
+	}
 	lines = g_strsplit(all, "\n", -1);
 	for (size_t i = 0; lines[i] != NULL && !hit; i++)
-		hit = g_regex_match(tag, lines[i], 0, NULL) &&
+		hit = template_tag(lines[i]) &&
 		    !g_regex_match(exempt, lines[i], 0, NULL);
 	g_strfreev(lines);
 	g_free(all);
