@@ -27,6 +27,8 @@ const struct rules_set *rules_evalfn_set(void);
  * relay lists. */
 void	rules_eval_mime_reset(void);
 void	rules_eval_head_reset(void);
+/* Drops rules_eval_freemail.c's body addresses. */
+void	rules_eval_freemail_reset(void);
 /* Drops rules_get()'s answers about the message (rules_eval.c). */
 void	rules_get_forget(void);
 

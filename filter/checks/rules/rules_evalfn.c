@@ -941,6 +941,7 @@ rules_evalfn_reset(void)
 {
 	rules_eval_mime_reset();
 	rules_eval_head_reset();
+	rules_eval_freemail_reset();
 	rules_get_forget();
 	shifted_in = NULL;
 	rules_relays_forget();
