@@ -2018,17 +2018,24 @@ count_words(GHashTable *words, const char *s, size_t n)
 		bool w = false;
 
 		while (p < e) {
-			gunichar u = g_utf8_get_char_validated(p, e - p);
+			gunichar u;
 
-			if ((unsigned char)*p < 0x80 ? !isspace((unsigned char)*p)
-			    : u == (gunichar)-1 || u == (gunichar)-2 ||
+			if ((unsigned char)*p < 0x80) {
+				if (!isspace((unsigned char)*p))
+					break;
+				p++;
+				continue;
+			}
+			/* decoded only off ASCII */
+			u = g_utf8_get_char_validated(p, e - p);
+			if (u == (gunichar)-1 || u == (gunichar)-2 ||
 			    !(g_unichar_isspace(u) || u == 0x85))
 				break;
 			p = g_utf8_next_char(p);
 		}
 		st = p;
 		while (p < e) {
-			gunichar u = g_utf8_get_char_validated(p, e - p);
+			gunichar u;
 
 			if ((unsigned char)*p < 0x80) {
 				if (isspace((unsigned char)*p))
@@ -2037,6 +2044,7 @@ count_words(GHashTable *words, const char *s, size_t n)
 				p++;
 				continue;
 			}
+			u = g_utf8_get_char_validated(p, e - p);
 			if (u == (gunichar)-1 || u == (gunichar)-2) {
 				p++;
 				continue;
