@@ -949,6 +949,22 @@ hex_color(const char *s)
 	return rules_evalfn_match("^#?[0-9a-f]{6}$", 0, s);
 }
 
+/* sscanf(p, "%2x%2x%2x", ...) == 3: by hand when p is six hex digits. */
+static bool
+rgb_of(const char *p, unsigned *r, unsigned *g, unsigned *b)
+{
+	for (int i = 0; i < 6; i++)
+		if (!g_ascii_isxdigit(p[i]))
+			return sscanf(p, "%2x%2x%2x", r, g, b) == 3;
+	*r = (unsigned)(g_ascii_xdigit_value(p[0]) * 16 +
+	    g_ascii_xdigit_value(p[1]));
+	*g = (unsigned)(g_ascii_xdigit_value(p[2]) * 16 +
+	    g_ascii_xdigit_value(p[3]));
+	*b = (unsigned)(g_ascii_xdigit_value(p[4]) * 16 +
+	    g_ascii_xdigit_value(p[5]));
+	return true;
+}
+
 static void
 font_invisible(struct hres *h)
 {
@@ -962,8 +978,8 @@ font_invisible(struct hres *h)
 		h->font_low_contrast = true;
 		return;
 	}
-	if (hex_color(t->fg) && hex_color(t->bg) && sscanf(t->fg + fl - 6, "%2x%2x%2x", &r1, &g1, &b1) ==
-	    3 && sscanf(t->bg + bl - 6, "%2x%2x%2x", &r2, &g2, &b2) == 3) {
+	if (hex_color(t->fg) && hex_color(t->bg) && rgb_of(t->fg + fl - 6,
+	    &r1, &g1, &b1) && rgb_of(t->bg + bl - 6, &r2, &g2, &b2)) {
 		double r = (double)r1 - r2, g = (double)g1 - g2, b =
 		    (double)b1 - b2;
 
