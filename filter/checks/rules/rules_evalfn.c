@@ -180,6 +180,9 @@ equal_from_domains(const struct rules_input *in, const char *const *args,
 	return differ;
 }
 
+static _Thread_local const struct rules_input *body_len_in;
+static _Thread_local size_t body_len;
+
 /* check_body_length('N'): the message body as received (after the
  * header's blank line) is at most N bytes. */
 static double
@@ -192,13 +195,20 @@ body_length(const struct rules_input *in, const char *const *args,
 	(void)nargs;
 	if (in->full == NULL)
 		return 0;
-	if (strncmp(in->full, "\n", 1) == 0)
+	/* Found once for the rule set's several lengths, until
+	 * rules_evalfn_reset(). */
+	if (body_len_in == in)
+		len = body_len;
+	else if (strncmp(in->full, "\n", 1) == 0)
 		len = in->full_len - 1;
 	/* g_strstr_len's answer (it stops at a NUL too), by the C
-	 * library's faster search */
-	else if ((sep = memmem(in->full, strnlen(in->full, in->full_len),
-	    "\n\n", 2)) != NULL)
+	 * library's faster search: the first blank line counts unless a
+	 * NUL comes before it (the whole message is not read for one) */
+	else if ((sep = memmem(in->full, in->full_len, "\n\n", 2)) != NULL &&
+	    memchr(in->full, '\0', (size_t)(sep - in->full)) == NULL)
 		len = in->full_len - (size_t)(sep + 2 - in->full);
+	body_len_in = in;
+	body_len = len;
 	*where_r = "body";
 	return len <= strtoul(args[0], NULL, 10);
 }
@@ -944,6 +954,7 @@ rules_evalfn_reset(void)
 	rules_eval_freemail_reset();
 	rules_get_forget();
 	shifted_in = NULL;
+	body_len_in = NULL;
 	rules_relays_forget();
 	cur_set = NULL;
 }
