@@ -19,6 +19,7 @@
 #include "lib/log.h"
 #include "checks/rules/rules.h"
 #include "checks/rules/rules_int.h"
+#include "checks/rules/rules_eval_int.h"
 
 #define MATCH_SHOW	60	/* bytes of matched text kept for reports */
 /* Per-rule time is measured on one message in TIME_EVERY (per thread)
@@ -842,12 +843,77 @@ eval_rule(struct ev *ev, const struct rule *r)
 	}
 }
 
+/*
+ * rules_get's answers for the message being evaluated: the eval
+ * functions ask for the same few headers again and again (Received,
+ * From:addr, To...), each time joined and parsed anew.  Kept per thread
+ * until rules_get_forget() (rules_evalfn_reset() at the end of each
+ * evaluation), and only for the message they were made for.
+ */
+struct get_memo {
+	unsigned	 hmod;
+	char		*hdr;
+	char		*v;		/* NULL: no such header */
+};
+
+static _Thread_local GHashTable *get_memo;	/* struct get_memo, a set */
+static _Thread_local const struct rules_input *get_memo_in;
+
+static guint
+get_memo_hash(gconstpointer k)
+{
+	const struct get_memo *m = k;
+
+	return g_str_hash(m->hdr) ^ m->hmod;
+}
+
+static gboolean
+get_memo_equal(gconstpointer a, gconstpointer b)
+{
+	const struct get_memo *x = a, *y = b;
+
+	return x->hmod == y->hmod && strcmp(x->hdr, y->hdr) == 0;
+}
+
+static void
+get_memo_free(gpointer p)
+{
+	struct get_memo *m = p;
+
+	g_free(m->hdr);
+	g_free(m->v);
+	g_free(m);
+}
+
+void
+rules_get_forget(void)
+{
+	if (get_memo != NULL)
+		g_hash_table_destroy(get_memo);
+	get_memo = NULL;
+	get_memo_in = NULL;
+}
+
 char *
 rules_get(const struct rules_input *in, const char *hdr, unsigned hmod)
 {
 	struct rule r = { .hdr = (char *)hdr, .hmod = hmod };
+	struct get_memo key = { hmod, (char *)hdr, NULL }, *m;
 
-	return hdr_value(in, &r);
+	if (in != get_memo_in) {
+		rules_get_forget();
+		get_memo = g_hash_table_new_full(get_memo_hash,
+		    get_memo_equal, get_memo_free, NULL);
+		get_memo_in = in;
+	}
+	if ((m = g_hash_table_lookup(get_memo, &key)) == NULL) {
+		m = g_new(struct get_memo, 1);
+		m->hmod = hmod;
+		m->hdr = g_strdup(hdr);
+		m->v = hdr_value(in, &r);
+		g_hash_table_add(get_memo, m);
+	}
+	return g_strdup(m->v);
 }
 
 static const char *

@@ -274,7 +274,7 @@ in_list(GPtrArray *a, const char *s)
  * ones to judge (the check is skipped).
  */
 static bool
-body_freemails(const struct rules_input *in, GPtrArray *out)
+body_freemails_scan(const struct rules_input *in, GPtrArray *out)
 {
 	static GRegex *email, *url_at, *tagged;
 	GPtrArray *emails = g_ptr_array_new_with_free_func(g_free);
@@ -353,6 +353,37 @@ body_freemails(const struct rules_input *in, GPtrArray *out)
 	}
 	g_ptr_array_free(emails, TRUE);
 	return ok;
+}
+
+/* The body's freemail addresses of the message being evaluated, found
+ * once for both of check_freemail_replyto's rules; dropped by
+ * rules_eval_freemail_reset(). */
+static _Thread_local const struct rules_input *body_in;
+static _Thread_local GPtrArray *body_found;
+static _Thread_local bool body_ok;
+
+void
+rules_eval_freemail_reset(void)
+{
+	if (body_found != NULL)
+		g_ptr_array_free(body_found, TRUE);
+	body_found = NULL;
+	body_in = NULL;
+}
+
+/* body_freemails_scan's answer, into out (copies). */
+static bool
+body_freemails(const struct rules_input *in, GPtrArray *out)
+{
+	if (body_in != in) {
+		rules_eval_freemail_reset();
+		body_found = g_ptr_array_new_with_free_func(g_free);
+		body_ok = body_freemails_scan(in, body_found);
+		body_in = in;
+	}
+	for (guint i = 0; i < body_found->len; i++)
+		g_ptr_array_add(out, g_strdup(body_found->pdata[i]));
+	return body_ok;
 }
 
 /* check_freemail_replyto('replyto'|'reply'): From and Reply-To are

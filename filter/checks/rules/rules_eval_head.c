@@ -87,6 +87,33 @@ out:
 	return hit;
 }
 
+/* Is s plain ASCII? */
+static bool
+ascii_only(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
+/* Can the Subject subj not hold the To text to, however cased?  Every
+ * alternative of check_for_to_in_subject's patterns holds the text.
+ * Known only when both are ASCII (Unicode case folding, as the regex's,
+ * pairs a few other characters with ASCII letters). */
+static bool
+surely_absent(const char *subj, const char *to)
+{
+	size_t n = strlen(to), m = strlen(subj);
+
+	if (!ascii_only(subj) || !ascii_only(to))
+		return false;
+	for (size_t i = 0; i + n <= m; i++)
+		if (g_ascii_strncasecmp(subj + i, to, n) == 0)
+			return false;
+	return true;
+}
+
 /* check_for_to_in_subject('address'|'user'): the To address, or its
  * user part, in the Subject. */
 static double
@@ -104,6 +131,11 @@ to_in_subject(const struct rules_input *in, const char *const *args,
 	}
 	subj = get_chomp(in, "Subject", 0);
 	if (strcmp(args[0], "address") == 0) {
+		if (surely_absent(subj, to)) {
+			g_free(subj);
+			g_free(to);
+			return 0;
+		}
 		q = g_regex_escape_string(to, -1);
 		pat = g_strdup_printf("\\b%s\\b", q);
 		hit = g_regex_match_simple(pat, subj, G_REGEX_CASELESS, 0);
@@ -112,6 +144,11 @@ to_in_subject(const struct rules_input *in, const char *const *args,
 
 		if (at != NULL)
 			*at = '\0';
+		if (surely_absent(subj, to)) {
+			g_free(subj);
+			g_free(to);
+			return 0;
+		}
 		q = g_regex_escape_string(to, -1);
 		pat = g_strdup_printf("^(?:(?:re|fw):\\s*(?:\\w+\\s+)?%s$|"
 		    "(?-i:%s)\\s*[,:;!?-](?:$|\\s)|%s$|,\\s*%s[,:;!?-]$)", q, q,

@@ -27,6 +27,10 @@ const struct rules_set *rules_evalfn_set(void);
  * relay lists. */
 void	rules_eval_mime_reset(void);
 void	rules_eval_head_reset(void);
+/* Drops rules_eval_freemail.c's body addresses. */
+void	rules_eval_freemail_reset(void);
+/* Drops rules_get()'s answers about the message (rules_eval.c). */
+void	rules_get_forget(void);
 
 /* A pattern of the code compiled once (flags: GRegexCompileFlags; raw
  * bytes always), and a match with it. */

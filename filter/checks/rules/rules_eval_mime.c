@@ -405,13 +405,25 @@ static const char *const html_elements[] = {
 	"u", "nobr", "x-sigsep", "x-tab", NULL
 };
 
+/* A set of the elements, made once a process (every tag of every HTML
+ * part asks, twice). */
+static gpointer
+elements_make(gpointer unused)
+{
+	GHashTable *set = g_hash_table_new(g_str_hash, g_str_equal);
+
+	(void)unused;
+	for (size_t i = 0; html_elements[i] != NULL; i++)
+		g_hash_table_add(set, (gpointer)html_elements[i]);
+	return set;
+}
+
 static bool
 is_element(const char *tag)
 {
-	for (size_t i = 0; html_elements[i] != NULL; i++)
-		if (strcmp(html_elements[i], tag) == 0)
-			return true;
-	return false;
+	static GOnce once = G_ONCE_INIT;
+
+	return g_hash_table_contains(g_once(&once, elements_make, NULL), tag);
 }
 
 /* HTML.pm's html_tag: tag seen with num +1 (start) or -1 (end); true
@@ -421,8 +433,10 @@ html_tag(struct hres *h, const char *tag, int num)
 {
 	int *bal = g_hash_table_lookup(h->inside, tag);
 	bool seen = bal != NULL;
-	bool ns = (tag[0] == 'o' || (tag[0] == 's' && tag[1] == 't')) &&
-	    rules_evalfn_match("^(?:o|st\\d):[\\w-]+/?$", 0, tag);
+	/* "o:" or "st" digit ":" first, or the regex cannot match */
+	bool ns = ((tag[0] == 'o' && tag[1] == ':') || (tag[0] == 's' &&
+	    tag[1] == 't' && tag[2] >= '0' && tag[2] <= '9' && tag[3] ==
+	    ':')) && rules_evalfn_match("^(?:o|st\\d):[\\w-]+/?$", 0, tag);
 
 	if (is_element(tag) || ns) {
 		h->elements++;
@@ -916,6 +930,41 @@ style_colors(struct tstyle *nw, const struct tstyle *parent, const char *st)
 
 /* HTML.pm's html_font_invisible, for its two results: the text's
  * colour on its background (the same, or nearly), an invalid colour. */
+/* Does s match /^#?[0-9a-f]{6}$/?  Decided here for a string that is
+ * the six digits and nothing more or cannot match; the regex reads the
+ * rest (what "$" takes before a line end). */
+static bool
+hex_color(const char *s)
+{
+	const char *p = s + (*s == '#');
+	size_t k = 0;
+
+	while (k < 6 && ((p[k] >= '0' && p[k] <= '9') || (p[k] >= 'a' &&
+	    p[k] <= 'f')))
+		k++;
+	if (k < 6)
+		return false;
+	if (p[6] == '\0')
+		return true;
+	return rules_evalfn_match("^#?[0-9a-f]{6}$", 0, s);
+}
+
+/* sscanf(p, "%2x%2x%2x", ...) == 3: by hand when p is six hex digits. */
+static bool
+rgb_of(const char *p, unsigned *r, unsigned *g, unsigned *b)
+{
+	for (int i = 0; i < 6; i++)
+		if (!g_ascii_isxdigit(p[i]))
+			return sscanf(p, "%2x%2x%2x", r, g, b) == 3;
+	*r = (unsigned)(g_ascii_xdigit_value(p[0]) * 16 +
+	    g_ascii_xdigit_value(p[1]));
+	*g = (unsigned)(g_ascii_xdigit_value(p[2]) * 16 +
+	    g_ascii_xdigit_value(p[3]));
+	*b = (unsigned)(g_ascii_xdigit_value(p[4]) * 16 +
+	    g_ascii_xdigit_value(p[5]));
+	return true;
+}
+
 static void
 font_invisible(struct hres *h)
 {
@@ -923,16 +972,14 @@ font_invisible(struct hres *h)
 	    h->style->len - 1);
 	size_t fl = strlen(t->fg), bl = strlen(t->bg);
 	unsigned r1, g1, b1, r2, g2, b2;
-	GRegex *hex = rules_evalfn_re("^#?[0-9a-f]{6}$", 0);
 
 	if (strcmp(t->fg + (fl > 6 ? fl - 6 : 0), t->bg + (bl > 6 ? bl - 6 :
 	    0)) == 0) {
 		h->font_low_contrast = true;
 		return;
 	}
-	if (g_regex_match(hex, t->fg, 0, NULL) && g_regex_match(hex, t->bg, 0,
-	    NULL) && sscanf(t->fg + fl - 6, "%2x%2x%2x", &r1, &g1, &b1) ==
-	    3 && sscanf(t->bg + bl - 6, "%2x%2x%2x", &r2, &g2, &b2) == 3) {
+	if (hex_color(t->fg) && hex_color(t->bg) && rgb_of(t->fg + fl - 6,
+	    &r1, &g1, &b1) && rgb_of(t->bg + bl - 6, &r2, &g2, &b2)) {
 		double r = (double)r1 - r2, g = (double)g1 - g2, b =
 		    (double)b1 - b2;
 
@@ -1184,41 +1231,47 @@ word_at(const char *s, size_t n, bool last)
 	return !g_unichar_isspace(u) && u != 0x85 && u != 0xa0;
 }
 
-/* HTML.pm's html_text: one text event (dtext). */
+/* HTML.pm's html_text: one text event (dtext).  The text goes straight
+ * onto the rendered text, and is read there. */
 static void
 html_text(struct hres *h, const char *s, size_t n, bool decode)
 {
-	GString *t;
+	GString *r = h->rendered;
+	size_t off = r->len;
+	const char *t, *te;
+	size_t tlen;
 	double nonsp = 0;
 
 	if (n == 0 || inside(h, "script") > 0 || inside(h, "style") > 0)
 		return;
-	t = g_string_sized_new(n);
 	if (decode)
-		dtext_append(t, s, n);
+		dtext_append(r, s, n);
 	else
-		g_string_append_len(t, s, n);
+		g_string_append_len(r, s, n);
+	/* r is not appended to again below: t stays where it is */
+	t = r->str + off;
+	tlen = r->len - off;
+	te = t + tlen;
 	if (inside(h, "a") > 0 && h->anchor != NULL && h->anchor->len > 0)
 		g_string_append_len(g_ptr_array_index(h->anchor,
-		    h->anchor->len - 1), t->str, t->len);
+		    h->anchor->len - 1), t, (gssize)tlen);
 	if (inside(h, "title") > 0 && h->title != NULL && h->title->len > 0)
 		g_string_append_len(g_ptr_array_index(h->title,
-		    h->title->len - 1), t->str, t->len);
-	for (size_t i = 0; i < t->len; i++)
-		if (!strchr(" \t\n\r\f\v", t->str[i])) {
+		    h->title->len - 1), t, (gssize)tlen);
+	for (size_t i = 0; i < tlen; i++)
+		if (!strchr(" \t\n\r\f\v", t[i])) {
 			font_invisible(h);
 			break;
 		}
-	if (h->text_any && h->text_word_end && word_at(t->str, t->len, false))
+	if (h->text_any && h->text_word_end && word_at(t, tlen, false))
 		h->obfuscation++;
-	h->text_word_end = word_at(t->str, t->len, true);
+	h->text_word_end = word_at(t, tlen, true);
 	h->text_any = true;
 	/* Node.pm's non_space_len: characters of the rendered text that
 	 * are not white space (an NBSP is a space) */
-	for (const char *c = t->str; c < t->str + t->len;
-	    c = g_utf8_next_char(c)) {
+	for (const char *c = t; c < te; c = g_utf8_next_char(c)) {
 		gunichar u = (unsigned char)*c < 0x80 ? (gunichar)*c :
-		    g_utf8_get_char_validated(c, (gssize)(t->str + t->len - c));
+		    g_utf8_get_char_validated(c, (gssize)(te - c));
 
 		if (u == (gunichar)-1 || u == (gunichar)-2) {
 			nonsp++;
@@ -1229,8 +1282,6 @@ html_text(struct hres *h, const char *s, size_t n, bool decode)
 			nonsp++;
 	}
 	h->non_space_len += nonsp;
-	g_string_append_len(h->rendered, t->str, t->len);
-	g_string_free(t, TRUE);
 }
 
 /* HTML.pm's html_whitespace: the white space a tag displays. */
@@ -1983,17 +2034,24 @@ count_words(GHashTable *words, const char *s, size_t n)
 		bool w = false;
 
 		while (p < e) {
-			gunichar u = g_utf8_get_char_validated(p, e - p);
+			gunichar u;
 
-			if ((unsigned char)*p < 0x80 ? !isspace((unsigned char)*p)
-			    : u == (gunichar)-1 || u == (gunichar)-2 ||
+			if ((unsigned char)*p < 0x80) {
+				if (!isspace((unsigned char)*p))
+					break;
+				p++;
+				continue;
+			}
+			/* decoded only off ASCII */
+			u = g_utf8_get_char_validated(p, e - p);
+			if (u == (gunichar)-1 || u == (gunichar)-2 ||
 			    !(g_unichar_isspace(u) || u == 0x85))
 				break;
 			p = g_utf8_next_char(p);
 		}
 		st = p;
 		while (p < e) {
-			gunichar u = g_utf8_get_char_validated(p, e - p);
+			gunichar u;
 
 			if ((unsigned char)*p < 0x80) {
 				if (isspace((unsigned char)*p))
@@ -2002,6 +2060,7 @@ count_words(GHashTable *words, const char *s, size_t n)
 				p++;
 				continue;
 			}
+			u = g_utf8_get_char_validated(p, e - p);
 			if (u == (gunichar)-1 || u == (gunichar)-2) {
 				p++;
 				continue;

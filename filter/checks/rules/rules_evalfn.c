@@ -180,6 +180,9 @@ equal_from_domains(const struct rules_input *in, const char *const *args,
 	return differ;
 }
 
+static _Thread_local const struct rules_input *body_len_in;
+static _Thread_local size_t body_len;
+
 /* check_body_length('N'): the message body as received (after the
  * header's blank line) is at most N bytes. */
 static double
@@ -192,13 +195,20 @@ body_length(const struct rules_input *in, const char *const *args,
 	(void)nargs;
 	if (in->full == NULL)
 		return 0;
-	if (strncmp(in->full, "\n", 1) == 0)
+	/* Found once for the rule set's several lengths, until
+	 * rules_evalfn_reset(). */
+	if (body_len_in == in)
+		len = body_len;
+	else if (strncmp(in->full, "\n", 1) == 0)
 		len = in->full_len - 1;
 	/* g_strstr_len's answer (it stops at a NUL too), by the C
-	 * library's faster search */
-	else if ((sep = memmem(in->full, strnlen(in->full, in->full_len),
-	    "\n\n", 2)) != NULL)
+	 * library's faster search: the first blank line counts unless a
+	 * NUL comes before it (the whole message is not read for one) */
+	else if ((sep = memmem(in->full, in->full_len, "\n\n", 2)) != NULL &&
+	    memchr(in->full, '\0', (size_t)(sep - in->full)) == NULL)
 		len = in->full_len - (size_t)(sep + 2 - in->full);
+	body_len_in = in;
+	body_len = len;
 	*where_r = "body";
 	return len <= strtoul(args[0], NULL, 10);
 }
@@ -269,13 +279,25 @@ tvd_vertical_words(const struct rules_input *in, const char *const *args,
 	return v >= min && v < max;
 }
 
+/* Does s hold /%[A-Z][A-Z_-]/ (a template tag left unresolved)? */
+static bool
+template_tag(const char *s)
+{
+	for (const char *p = strchr(s, '%'); p != NULL; p = strchr(p + 1,
+	    '%'))
+		if (p[1] >= 'A' && p[1] <= 'Z' && ((p[2] >= 'A' && p[2] <= 'Z') ||
+		    p[2] == '_' || p[2] == '-'))
+			return true;
+	return false;
+}
+
 /* check_unresolved_template(): a header line with a %TEMPLATE_TAG left
  * in it, but for the headers where one is at home. */
 static double
 unresolved_template(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
-	static GRegex *tag, *exempt;
+	static GRegex *exempt;
 	char *all = rules_get(in, "ALL", 0), **lines;
 	bool hit = false;
 
@@ -284,17 +306,19 @@ unresolved_template(const struct rules_input *in, const char *const *args,
 	*where_r = "ALL";
 	if (all == NULL)
 		return 0;
-	if (g_once_init_enter(&tag))
-		g_once_init_leave(&tag, g_regex_new("%[A-Z][A-Z_-]",
-		    G_REGEX_RAW, 0, NULL));
 	if (g_once_init_enter(&exempt))
 		g_once_init_leave(&exempt, g_regex_new("^(?:X-VMS-To|X-UIDL|"
 		    "X-Face|To|Cc|From|Subject|References|In-Reply-To|"
 		    "(?:X-|Resent-|X-Original-)?Message-Id):",
 		    G_REGEX_RAW | G_REGEX_CASELESS, 0, NULL));
+	/* Most messages hold no tag at all: then no line is read. */
+	if (!template_tag(all)) {
+		g_free(all);
+		return 0;
+	}
 	lines = g_strsplit(all, "\n", -1);
 	for (size_t i = 0; lines[i] != NULL && !hit; i++)
-		hit = g_regex_match(tag, lines[i], 0, NULL) &&
+		hit = template_tag(lines[i]) &&
 		    !g_regex_match(exempt, lines[i], 0, NULL);
 	g_strfreev(lines);
 	g_free(all);
@@ -879,26 +903,50 @@ static _Thread_local const struct rules_set *cur_set;
 static GHashTable *re_cache;
 static GMutex re_lock;
 
+/*
+ * Each thread's recent look-ups, by the caller's pattern pointer: most
+ * patterns are the code's literals, asked for thousands of times a
+ * message, and the shared table's key costs a printf and a lock.  An
+ * entry holds the table's own copy of the pattern, compared in full, so
+ * a pattern at a reused address is never taken for another.
+ */
+#define RE_MEMO		256		/* a power of two */
+struct re_memo {
+	const char	*src;		/* the caller's pointer */
+	const char	*pat;		/* the shared table's copy */
+	unsigned	 flags;
+	GRegex		*re;
+};
+static _Thread_local struct re_memo re_memo[RE_MEMO];
+
 GRegex *
 rules_evalfn_re(const char *pattern, unsigned flags)
 {
-	char *key = g_strdup_printf("%x:%s", flags, pattern);
-	GRegex *re;
+	struct re_memo *m = &re_memo[(((uintptr_t)pattern >> 3) ^ flags) &
+	    (RE_MEMO - 1)];
+	char *key;
+	gpointer kept, re;
 
+	if (m->re != NULL && m->src == pattern && m->flags == flags &&
+	    strcmp(m->pat, pattern) == 0)
+		return m->re;
+	key = g_strdup_printf("%x:%s", flags, pattern);
 	g_mutex_lock(&re_lock);
 	if (re_cache == NULL)
 		re_cache = g_hash_table_new_full(g_str_hash, g_str_equal,
 		    g_free, (GDestroyNotify)g_regex_unref);
-	if ((re = g_hash_table_lookup(re_cache, key)) == NULL) {
+	if (!g_hash_table_lookup_extended(re_cache, key, &kept, &re)) {
 		re = g_regex_new(pattern, (GRegexCompileFlags)flags |
 		    G_REGEX_RAW | G_REGEX_OPTIMIZE, 0, NULL);
 		if (re == NULL)		/* a bug: every pattern is the code's */
 			re = g_regex_new("(?!)", G_REGEX_RAW, 0, NULL);
 		g_hash_table_insert(re_cache, key, re);
+		kept = key;
 		key = NULL;
 	}
 	g_mutex_unlock(&re_lock);
 	g_free(key);
+	*m = (struct re_memo){ pattern, strchr(kept, ':') + 1, flags, re };
 	return re;
 }
 
@@ -925,7 +973,10 @@ rules_evalfn_reset(void)
 {
 	rules_eval_mime_reset();
 	rules_eval_head_reset();
+	rules_eval_freemail_reset();
+	rules_get_forget();
 	shifted_in = NULL;
+	body_len_in = NULL;
 	rules_relays_forget();
 	cur_set = NULL;
 }

@@ -30,11 +30,20 @@ static char *
 lf_copy(struct arena *a, const char *s, size_t n, size_t *len_r)
 {
 	char *out = arena_alloc(a, n + 1), *o = out;
+	const char *p = s, *e = s + n, *cr;
 
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '\r' && i + 1 < n && s[i + 1] == '\n')
-			continue;
-		*o++ = s[i];
+	/* Whole runs without a CR at a time: most text has none, or one
+	 * a line. */
+	while (p < e && (cr = memchr(p, '\r', (size_t)(e - p))) != NULL) {
+		memcpy(o, p, (size_t)(cr - p));
+		o += cr - p;
+		if (cr + 1 == e || cr[1] != '\n')
+			*o++ = '\r';
+		p = cr + 1;
+	}
+	if (p < e) {
+		memcpy(o, p, (size_t)(e - p));
+		o += e - p;
 	}
 	*o = '\0';
 	if (len_r != NULL)
