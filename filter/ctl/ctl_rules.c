@@ -170,10 +170,14 @@ static void
 ctl_limits(const struct ctl_opts *o, struct rules_limits *lim, char **dir_r,
     char **local_r)
 {
+	/* The set reads RulesCacheDir when it is compiled, after the
+	 * configuration is gone: a copy that lives as long as the command. */
+	static char *cache_dir;
 	char *err = NULL;
 	struct cfg *c = cfg_load(o->cfg_path, o->overrides, o->noverrides,
 	    &err);
 
+	memset(lim, 0, sizeof(*lim));
 	if (c == NULL) {
 		free(err);
 		err = NULL;
@@ -196,6 +200,8 @@ ctl_limits(const struct ctl_opts *o, struct rules_limits *lim, char **dir_r,
 		return;
 	}
 	rules_limits_from_cfg(c, lim);
+	g_free(cache_dir);
+	lim->cache_dir = cache_dir = g_strdup(lim->cache_dir);
 	cfg_unref(&c);
 }
 
