@@ -116,27 +116,22 @@ skip_ext(struct lp *lp)
 	}
 }
 
-/*
- * Reads a quantifier after an atom, if any: *min_r is its minimum (at
- * most LIT_MAX_K) and *multi_r whether it may repeat.  No quantifier: 1
- * and false.
- */
+/* A quantifier's range: {1,1} when there is none; max ULONG_MAX when
+ * unbounded. */
 static void
-quantifier(struct lp *lp, unsigned *min_r, bool *multi_r)
+hd_quant(struct lp *lp, unsigned long *min_r, unsigned long *max_r)
 {
 	const char *p;
 
 	skip_ext(lp);
-	*min_r = 1;
-	*multi_r = false;
+	*min_r = *max_r = 1;
 	if (lp->p >= lp->end)
 		return;
 	switch (*lp->p) {
 	case '?': *min_r = 0; lp->p++; break;
-	case '*': *min_r = 0; *multi_r = true; lp->p++; break;
-	case '+': *multi_r = true; lp->p++; break;
+	case '*': *min_r = 0; *max_r = ULONG_MAX; lp->p++; break;
+	case '+': *max_r = ULONG_MAX; lp->p++; break;
 	case '{':
-		/* {n}, {n,}, {n,m}; anything else is a literal '{'. */
 		p = lp->p + 1;
 		if (p >= lp->end || !isdigit((unsigned char)*p))
 			return;
@@ -152,16 +147,30 @@ quantifier(struct lp *lp, unsigned *min_r, bool *multi_r)
 			if (p >= lp->end || *p != '}')
 				return;
 			lp->p = p + 1;
-			*min_r = n > LIT_MAX_K ? LIT_MAX_K : (unsigned)n;
-			*multi_r = m > 1;
+			*min_r = n;
+			*max_r = m;
 		}
 		break;
 	default:
 		return;
 	}
-	/* Lazy and possessive forms. */
 	if (lp->p < lp->end && (*lp->p == '?' || *lp->p == '+'))
 		lp->p++;
+}
+
+/*
+ * Reads a quantifier after an atom, if any: *min_r is its minimum (at
+ * most LIT_MAX_K) and *multi_r whether it may repeat.  No quantifier: 1
+ * and false.
+ */
+static void
+quantifier(struct lp *lp, unsigned *min_r, bool *multi_r)
+{
+	unsigned long min, max;
+
+	hd_quant(lp, &min, &max);
+	*min_r = min > LIT_MAX_K ? LIT_MAX_K : (unsigned)min;
+	*multi_r = max > 1;
 }
 
 /* Skips a character class at lp->p ('['); false if it does not end. */
@@ -877,48 +886,6 @@ w_mul(size_t a, unsigned long n)
 	if (a == HD_INF || n == ULONG_MAX || a > HD_INF / n)
 		return HD_INF;
 	return a * n;
-}
-
-/* A quantifier's range: {1,1} when there is none; max ULONG_MAX when
- * unbounded. */
-static void
-hd_quant(struct lp *lp, unsigned long *min_r, unsigned long *max_r)
-{
-	const char *p;
-
-	skip_ext(lp);
-	*min_r = *max_r = 1;
-	if (lp->p >= lp->end)
-		return;
-	switch (*lp->p) {
-	case '?': *min_r = 0; lp->p++; break;
-	case '*': *min_r = 0; *max_r = ULONG_MAX; lp->p++; break;
-	case '+': *max_r = ULONG_MAX; lp->p++; break;
-	case '{':
-		p = lp->p + 1;
-		if (p >= lp->end || !isdigit((unsigned char)*p))
-			return;
-		{
-			unsigned long n = strtoul(p, (char **)&p, 10), m = n;
-
-			if (p < lp->end && *p == ',') {
-				p++;
-				m = ULONG_MAX;
-				if (p < lp->end && isdigit((unsigned char)*p))
-					m = strtoul(p, (char **)&p, 10);
-			}
-			if (p >= lp->end || *p != '}')
-				return;
-			lp->p = p + 1;
-			*min_r = n;
-			*max_r = m;
-		}
-		break;
-	default:
-		return;
-	}
-	if (lp->p < lp->end && (*lp->p == '?' || *lp->p == '+'))
-		lp->p++;
 }
 
 /* Adds the strings of from (with their leads, or none) to to's heads,
