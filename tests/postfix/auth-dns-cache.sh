@@ -29,20 +29,8 @@ if [ -z "${VIGIL_AUTH_NETNS:-}" ]; then
 			exit 77
 		fi
 	done
-	ns=vigil-dnsc-$$
-	mkdir -p "/etc/netns/$ns" || exit 1
-	printf 'nameserver 127.0.0.1\noptions attempts:1\n' \
-	    >"/etc/netns/$ns/resolv.conf"
-	if ! ip netns add "$ns"; then
-		rm -rf "/etc/netns/$ns"
-		echo "auth-dns-cache: cannot create network namespace $ns" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-	trap 'ip netns del "$ns" 2>/dev/null; rm -rf "/etc/netns/$ns"' EXIT
-	ip netns exec "$ns" ip link set lo up
-	VIGIL_AUTH_NETNS=$ns ip netns exec "$ns" bash "$0" "$@"
-	exit $?
+	. "$(dirname "$0")/../tools/netns.sh"
+	netns_enter dnsc VIGIL_AUTH_NETNS "$0" "$@"
 fi
 
 : "${top_srcdir:=.}" "${top_builddir:=.}"

@@ -1,0 +1,27 @@
+# netns.sh - the private network a DNS test runs in; sourced (". netns.sh")
+# by a script that has checked it can run (root, ip, dnsmasq...).
+#
+# netns_enter TAG VAR SCRIPT [ARG...]: make the namespace vigil-TAG-PID,
+# with its loopback up and a resolv.conf (which `ip netns exec` mounts
+# over /etc/resolv.conf) naming 127.0.0.1, where the test's dnsmasq will
+# listen; run SCRIPT again inside it with VAR set to the namespace's
+# name; remove the namespace and exit with the script's status.  The
+# script calls it while VAR is unset, and does its work once it is set.
+netns_enter() {
+	_ns_tag=$1 _ns_var=$2
+	shift 2
+	_ns=vigil-$_ns_tag-$$
+	mkdir -p "/etc/netns/$_ns" || exit 1
+	printf 'nameserver 127.0.0.1\noptions attempts:1\n' \
+	    >"/etc/netns/$_ns/resolv.conf"
+	if ! ip netns add "$_ns"; then
+		rm -rf "/etc/netns/$_ns"
+		echo "$_ns_tag: cannot create network namespace $_ns" >&2
+		echo "$_ns_tag: 0 passed, 1 failed"
+		exit 1
+	fi
+	trap 'ip netns del "$_ns" 2>/dev/null; rm -rf "/etc/netns/$_ns"' EXIT
+	ip netns exec "$_ns" ip link set lo up
+	env "$_ns_var=$_ns" ip netns exec "$_ns" bash "$@"
+	exit $?
+}
