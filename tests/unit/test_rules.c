@@ -207,7 +207,8 @@ test_conditionals_and_tags(void **state)
 	    "ifplugin Mail::SpamAssassin::Plugin::ReplaceTags\n"
 	    "replace_tag V (?:v|\\\\/)\nreplace_tag A [a4@]\n"
 	    "replace_inter W1 \\W?\n"
-	    "body TAGGED /<inter W1><V><A>/i\nreplace_rules TAGGED\nendif\n",
+	    "body TAGGED /<inter W1><V><A>/i\nreplace_rules TAGGED\n"
+	    "if (version >= 3.004000)\nbody INNER /x/\nendif\nendif\n",
 	    &errs);
 	struct rules_chunk body[] = { { "buy \\/-4 now\n", 13, 0 } };
 	struct rules_input in = { .body = body, .nbody = 1 };
@@ -222,6 +223,12 @@ test_conditionals_and_tags(void **state)
 	h = hits_of(set, &in);
 	assert_true(has(h, "TAGGED"));
 	g_free(h);
+	/* The plugin block a rule is defined in (scores learn may leave a
+	 * block's rules out of a score set), innermost first. */
+	assert_string_equal(rules_find(set, "TAGGED")->plugin, "ReplaceTags");
+	assert_null(rules_find(set, "PAST")->plugin);
+	assert_null(rules_find(set, "NOBAYES")->plugin);
+	assert_string_equal(rules_find(set, "INNER")->plugin, "ReplaceTags");
 	rules_set_free(&set);
 }
 

@@ -95,6 +95,9 @@ struct rule {
 	int		 priority;
 	bool		 is_enabled;	/* compiled and score != 0 */
 	bool		 is_from_shadow;	/* loaded from ShadowRulesDir */
+	const char	*plugin;	/* the `ifplugin` block it is defined
+					 * in (innermost, the name after the
+					 * last ':'), or NULL */
 	size_t		 idx;		/* position in the set */
 	uint32_t	 ord;		/* position in its evaluation order */
 	/* counters: atomic, any thread.  How often a rule ran is its set's

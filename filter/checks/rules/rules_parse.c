@@ -263,7 +263,8 @@ struct pfile {
 	/* if/ifplugin nesting: is each level active? */
 	bool			 active[64];
 	bool			 was_active[64];
-	/* the plugin of a false `ifplugin` level, else NULL */
+	/* the plugin of an `ifplugin` level (the name after the last
+	 * ':'), else NULL */
 	const char		*plugin[64];
 	int			 depth;
 	/* unsupported directives: first line and count, warned at the end */
@@ -384,6 +385,8 @@ rule_new(struct pfile *pf, const char *name, enum rule_type type)
 	r->file = (char *)pf->file;
 	r->line = pf->line;
 	r->is_from_shadow = pf->set->is_loading_shadow;
+	for (int i = pf->depth - 1; i >= 0 && r->plugin == NULL; i--)
+		r->plugin = pf->plugin[i];
 	return r;
 }
 
@@ -1020,7 +1023,7 @@ directive(struct pfile *pf, char *s, const char *line)
 		pf->active[pf->depth] = v;
 		pf->was_active[pf->depth] = v;
 		pf->plugin[pf->depth] = NULL;
-		if (kw[2] == 'p' && !v) {
+		if (kw[2] == 'p') {
 			const char *p = strrchr(s, ':');
 
 			pf->plugin[pf->depth] = g_string_chunk_insert(
