@@ -201,7 +201,10 @@ const struct ctl_help ctl_help_table[] = {
 	  "LocalRulesDir, read after RulesDir so that its scores win. "
 	  "Two score sets: with Bayes, its threshold placed at --fp-target "
 	  "of held-out ham, and without Bayes, for a store that has not "
-	  "learned enough, at --fp-target-untrained.",
+	  "learned enough, at --fp-target-untrained. Each set's weights are "
+	  "its held-out folds' models averaged, and the rules of a plugin "
+	  "block (ifplugin) get no weight in a set whose folds do better "
+	  "without them; they still run, for the metas and the other set.",
 	  "0 ok, 1 failed, 64 usage, 66 an input is missing, 78 "
 	  "configuration",
 	  false,

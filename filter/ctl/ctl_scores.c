@@ -38,7 +38,14 @@
  * a bare IP address) may be fitted as one (groups.h); whether they are
  * is chosen on the folds with lambda and the ham weight
  * (--group-jaccard), as is every other choice of the fit: the corpus's
- * held-out messages decide, nothing else.
+ * held-out messages decide, nothing else.  So is whether each score set
+ * weighs the rules of each plugin block (`ifplugin`): one that says
+ * again what the set already knows (MIME shape next to Bayes's MIME
+ * tokens) can cost more on new mail than it brings.
+ *
+ * A set's weights are its folds' models averaged: the threshold was
+ * placed on their held-out margins, and one model fitted on all the
+ * mail would weigh each finding on more of it, at another scale.
  */
 #include "config.h"
 
@@ -387,6 +394,14 @@ struct model {
 	double		 ham_weight;	/* each ham's weight in the fit */
 	unsigned	 cv_fp, cv_fn;	/* at the threshold, held out */
 	unsigned	 cv_sel;	/* what the grid minimises */
+	/* The plugin blocks whose rules the fit may leave out (each
+	 * finding's fam: an index into fam_name, or -1), and those the
+	 * folds left out (fam_out); skip: each finding left out. */
+	const char *const *fam_name;
+	const int	*fam;
+	size_t		 nfam;
+	bool		*fam_out;
+	bool		*skip;
 };
 
 /*
@@ -469,7 +484,8 @@ free_cols(struct cols *c)
  * then (with Bayes) the shares of its logit at the anchors. */
 static void
 build_rows(const struct learn *l, const uint32_t *feat_of,
-    const struct cols *cols, bool with_bayes, struct lr_data *x)
+    const struct cols *cols, bool with_bayes, const bool *skip,
+    struct lr_data *x)
 {
 	size_t	 cap = 0, k = 0;
 	size_t	*row = g_new(size_t, l->ex->len + 1);
@@ -488,7 +504,8 @@ build_rows(const struct learn *l, const uint32_t *feat_of,
 			uint32_t c;
 			size_t	 q;
 
-			if (feat_of[e->hits[j]] == UINT32_MAX)
+			if (feat_of[e->hits[j]] == UINT32_MAX ||
+			    (skip != NULL && skip[feat_of[e->hits[j]]]))
 				continue;
 			c = cols->of[feat_of[e->hits[j]]];
 			/* A group's members add up in its one entry. */
@@ -543,11 +560,12 @@ cmp_desc(const void *a, const void *b)
 /*
  * Fits on each fold's complement, scores the fold, and places the
  * threshold above all but fp_target of the held-out ham (half way to
- * the next message above it); the held-out errors there in mo.
+ * the next message above it); the held-out errors there in mo.  With
+ * wavg, the folds' weights averaged there (x->d + 1).
  */
 static int
 cross_validate(const struct learn *l, const struct lr_data *x, double lambda,
-    double fp_target, struct model *mo)
+    double fp_target, struct model *mo, double *wavg)
 {
 	size_t	 n = x->n, nham = 0, allowed;
 	bool	*use = g_new(bool, n + 1);
@@ -563,6 +581,8 @@ cross_validate(const struct learn *l, const struct lr_data *x, double lambda,
 		for (size_t i = 0; i < n; i++)
 			if (!use[i])
 				z[i] = lr_margin(x, i, w);
+		for (size_t j = 0; wavg != NULL && j <= x->d; j++)
+			wavg[j] = (f ? wavg[j] : 0.0) + w[j] / l->folds;
 	}
 	for (size_t i = 0; i < n; i++)
 		if (x->y[i] < 0.5)
@@ -637,7 +657,7 @@ fit_model(const struct learn *l, const uint32_t *feat_of, size_t nfeat,
 
 		make_cols(l, frow, fidx, nfeat, mo->sign, jaccard > 0 ?
 		    jaccard : jaccard_grid[jg], &c);
-		build_rows(l, feat_of, &c, mo->with_bayes, x);
+		build_rows(l, feat_of, &c, mo->with_bayes, NULL, x);
 		for (size_t h = 0; h < nw && rc == 0; h++) {
 			double	 hw = ham_weight > 0 ? ham_weight : hw_grid[h];
 
@@ -647,7 +667,7 @@ fit_model(const struct learn *l, const uint32_t *feat_of, size_t nfeat,
 
 				t.cols = c;
 				rc = cross_validate(l, x, lambda > 0 ? lambda :
-				    grid[g], fp_target, &t);
+				    grid[g], fp_target, &t, NULL);
 				t.ham_weight = hw;
 				if (scores_verbose)
 					fprintf(stderr, "vigilctl scores: %s "
@@ -667,16 +687,71 @@ fit_model(const struct learn *l, const uint32_t *feat_of, size_t nfeat,
 		free_cols(&c);
 	}
 	*mo = best;
+	/*
+	 * Then each plugin block's rules, left out in turn at the chosen
+	 * lambda, ham weight and groups: out for good when the folds do
+	 * better without them.  (A block can carry what this model
+	 * already has from elsewhere: with Bayes, MIMEEval's MIME shape
+	 * rules say again what Bayes's MIME tokens say.)  Their weight is
+	 * then 0 in this model, and they still run, for the metas and the
+	 * other model.
+	 */
+	mo->skip = g_new0(bool, nfeat + 1);
+	mo->fam_out = g_new0(bool, mo->nfam + 1);
+	for (size_t f = 0; f < mo->nfam && rc == 0; f++) {
+		struct model t = *mo;
+		struct cols c;
+		bool	*skip = g_new(bool, nfeat + 1);
+		size_t	 nin = 0;
+
+		for (size_t j = 0; j < nfeat; j++) {
+			skip[j] = mo->skip[j] || mo->fam[j] == (int)f;
+			nin += mo->fam[j] == (int)f;
+		}
+		if (nin == 0) {
+			g_free(skip);
+			continue;
+		}
+		make_cols(l, frow, fidx, nfeat, mo->sign, first ? 2.0 :
+		    mo->cols.jaccard, &c);
+		build_rows(l, feat_of, &c, mo->with_bayes, skip, x);
+		set_ham_weight(x, mo->ham_weight);
+		t.cols = c;
+		rc = cross_validate(l, x, mo->lambda, fp_target, &t, NULL);
+		if (scores_verbose)
+			fprintf(stderr, "vigilctl scores: %s Bayes, without "
+			    "%s's %zu: held out FP %u FN %u (sum %u)\n",
+			    mo->with_bayes ? "with" : "without",
+			    mo->fam_name[f], nin, t.cv_fp, t.cv_fn, t.cv_sel);
+		free_rows(x);
+		free_cols(&c);
+		if (rc == 0 && t.cv_sel < mo->cv_sel) {
+			mo->cv_fp = t.cv_fp;
+			mo->cv_fn = t.cv_fn;
+			mo->cv_sel = t.cv_sel;
+			mo->threshold = t.threshold;
+			mo->fam_out[f] = true;
+			g_free(mo->skip);
+			mo->skip = skip;
+		} else
+			g_free(skip);
+	}
 	make_cols(l, frow, fidx, nfeat, mo->sign, first ? 2.0 :
 	    mo->cols.jaccard, &mo->cols);
-	build_rows(l, feat_of, &mo->cols, mo->with_bayes, x);
+	build_rows(l, feat_of, &mo->cols, mo->with_bayes, mo->skip, x);
 	g_free(frow);
 	g_free(fidx);
 	set_ham_weight(x, mo->ham_weight);
 	lambda = mo->lambda;
 	mo->d = x->d;
-	mo->w = g_new(double, x->d + 1);
-	if (rc == 0 && lr_fit_signed(x, NULL, lambda, mo->cols.sign, mo->w) < 0)
+	mo->w = g_new0(double, x->d + 1);
+	/*
+	 * The weights: the folds' models averaged.  The threshold comes
+	 * from their held-out margins; a model fitted on everything would
+	 * weigh each finding on more mail than they did, with margins of
+	 * another scale than the one the threshold was placed on.
+	 */
+	if (rc == 0 && cross_validate(l, x, lambda, fp_target, mo, mo->w) < 0)
 		rc = -1;
 	if (rc == 0 && mo->with_bayes) {
 		/*
@@ -799,6 +874,17 @@ write_scores(FILE *out, const struct learn *l, const char *const *feat,
 				}
 		}
 		g_string_append(grp, "\n");
+	}
+	for (size_t m = 0; m < G_N_ELEMENTS(mods); m++) {
+		size_t	 nout = 0;
+
+		g_string_append_printf(grp, "# Plugin blocks left out (%s "
+		    "Bayes): ", m == 0 ? "with" : "without");
+		for (size_t f = 0; f < mods[m]->nfam; f++)
+			if (mods[m]->fam_out != NULL && mods[m]->fam_out[f])
+				g_string_append_printf(grp, "%s%s", nout++ ?
+				    ", " : "", mods[m]->fam_name[f]);
+		g_string_append(grp, nout ? "\n" : "none\n");
 	}
 	fprintf(out, "# Scores learned by `vigilctl scores learn` on %s.\n"
 	    "# Corpus: %zu spam, %zu ham (%s); %llu duplicates skipped.\n"
@@ -1099,6 +1185,28 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 			sign[j] = r != NULL && (r->tflags & TF_NICE) ? -1 : 1;
 		}
 		mp.sign = mb.sign = sign;
+		/* Each finding's plugin block, if a rule in one. */
+		int	*fam = g_new(int, nfeat + 1);
+		GPtrArray *fam_name = g_ptr_array_new();
+		for (size_t j = 0; j < nfeat; j++) {
+			const struct rule *r = rs ? rules_find(rs, feat[j]) :
+			    NULL;
+
+			fam[j] = -1;
+			if (r == NULL || r->plugin == NULL)
+				continue;
+			for (guint f = 0; f < fam_name->len; f++)
+				if (strcmp(fam_name->pdata[f], r->plugin) == 0)
+					fam[j] = (int)f;
+			if (fam[j] < 0) {
+				fam[j] = (int)fam_name->len;
+				g_ptr_array_add(fam_name, (void *)r->plugin);
+			}
+		}
+		mp.fam = mb.fam = fam;
+		mp.fam_name = mb.fam_name =
+		    (const char *const *)fam_name->pdata;
+		mp.nfam = mb.nfam = fam_name->len;
 		fprintf(stderr, "vigilctl scores: %zu spam, %zu ham, %llu "
 		    "duplicates; %zu findings, %zu seen in at least %u\n",
 		    nspam, nham, (unsigned long long)l.ndup, (size_t)l.names->len,
@@ -1136,6 +1244,12 @@ scores_learn(const struct ctl_opts *o0, int argc, char **argv)
 		g_free(mp.w);
 		g_free(mb.w);
 		g_free(sign);
+		g_free(fam);
+		g_ptr_array_free(fam_name, TRUE);
+		g_free(mp.skip);
+		g_free(mb.skip);
+		g_free(mp.fam_out);
+		g_free(mb.fam_out);
 		free_cols(&mp.cols);
 		free_cols(&mb.cols);
 		g_free(feat);

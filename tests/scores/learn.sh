@@ -122,6 +122,28 @@ else
 	bad "--ham-weight-untrained leaves the points with Bayes alone"
 	diff "$T/hw1.bayes" "$T/hw30.bayes" | head -5
 fi
+# A plugin block's rules are tried out of each set on the folds: a block
+# holding the strongest spam rule stays in (its rule keeps its weight), and
+# the header says which blocks each set left out.
+mkdir -p "$T/prules"
+sed 's/^body T_CASINO /ifplugin Mail::SpamAssassin::Plugin::MIMEEval\nbody T_CASINO /; s/^describe T_CASINO .*/&\nendif/' \
+    "$T/rules/10_t.rules" > "$T/prules/10_t.rules"
+v -o RulesDir="$T/prules" scores learn --spam "$C/spam.mbox" \
+    --ham "$C/ham.maildir" --lambda 1 --ham-weight-untrained 1 \
+    --group-jaccard none --verbose -o "$T/p.rules" > "$T/out" 2>&1
+status "scores learn with a plugin block succeeds" 0 $?
+expect "each set tries the block out on the folds" \
+    "without Bayes, without MIMEEval's 1: held out" "$T/out"
+expect "the header says what each set left out" \
+    "^# Plugin blocks left out \(without Bayes\): (none|MIMEEval)$" "$T/p.rules"
+s0=$(awk '$1 == "score" && $2 == "T_CASINO" { print $3 }' "$T/p.rules")
+if awk "BEGIN { exit !(${s0:-0} > 0.01) }"; then
+	ok "the block of the strongest spam rule stays in ($s0)"
+else
+	bad "the block of the strongest spam rule stays in (${s0:-none})"
+fi
+expect "it is kept without Bayes" \
+    "^# Plugin blocks left out \(without Bayes\): none$" "$T/p.rules"
 # Findings that fire on the same evidence share one weight: T_CASINO and
 # T_CASINO_TOO (the same word in any case) hit the same messages; grouped,
 # each carries half of one weight, and the pair weighs less than the two
