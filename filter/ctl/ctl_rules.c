@@ -498,6 +498,19 @@ rules_test(const struct ctl_opts *o, int argc, char **argv)
 	unsigned nerrors = 0;
 	int i = 1, nfiles;
 
+	/* The SMTP envelope, as scan takes it: SPF and DMARC need the
+	 * client, and SpamAssassin's rules of theirs read the result. */
+	while (i + 1 < argc && (strcmp(argv[i], "--ip") == 0 ||
+	    strcmp(argv[i], "--helo") == 0 || strcmp(argv[i], "--from") ==
+	    0)) {
+		if (strcmp(argv[i], "--ip") == 0)
+			env.client_addr = argv[i + 1];
+		else if (strcmp(argv[i], "--helo") == 0)
+			env.helo = argv[i + 1];
+		else
+			env.mail_from = argv[i + 1];
+		i += 2;
+	}
 	if (i < argc && strcmp(argv[i], "--batch") == 0) {
 		tc.batch = true;
 		i++;
@@ -804,7 +817,7 @@ stray_option(int argc, char **argv)
 {
 	static const char *const known[] = { "--no-stress", "--warn-only",
 	    "--batch",
-	    "--counts", "--weights", NULL };
+	    "--counts", "--weights", "--ip", "--helo", "--from", NULL };
 
 	for (int i = 2; i < argc; i++) {
 		size_t k;
