@@ -23,8 +23,11 @@
 #include "lib/log.h"
 #include "msg.h"
 #include "snap.h"
+#include "checks/auth/auth.h"
 #include "checks/dnsbl/dnsbl.h"
 #include "checks/rules/rules.h"
+#include "checks/rules/rules_auth.h"
+#include "checks/rules/rules_int.h"
 #include "checks/rules/rules_input.h"
 #include "checks/rules/rules_check.h"
 
@@ -315,6 +318,47 @@ rules_setup(struct snap *snap, const char **err_r)
 	return st;
 }
 
+/*
+ * SpamAssassin's rules that say what a finding of vigil's own checks
+ * says under another name: the message keeps vigil's (its weight, and
+ * DMARCEnforce acts on it), the rule only feeds metas.
+ */
+static const struct {
+	const char	*rule;
+	const char	*finding;
+} same_evidence[] = {
+	{ "DMARC_REJECT", "DMARC_FAIL_REJECT" },
+	{ "DMARC_QUAR", "DMARC_FAIL_QUARANTINE" },
+	{ "DMARC_NONE", "DMARC_FAIL_NONE" },
+	{ "T_SPF_PERMERROR", "SPF_PERMERROR" },
+	{ "T_SPF_TEMPERROR", "SPF_TEMPERROR" },
+	{ "T_SPF_HELO_PERMERROR", "SPF_HELO_PERMERROR" },
+	{ "T_SPF_HELO_TEMPERROR", "SPF_HELO_TEMPERROR" },
+	{ "DKIM_VERIFIED", "DKIM_VALID" },
+};
+
+/*
+ * Does m already carry the evidence of rule r, one of SpamAssassin's
+ * SPF, DKIM and DMARC rules (their eval: tests, and DKIM_INVALID, its
+ * meta), from vigil's check of the same?
+ */
+static bool
+has_evidence(struct msg *m, const struct rule *r)
+{
+	const char *rule = r->name;
+
+	if ((r->evalfn == NULL || !rules_evalfn_is_auth(r->evalfn)) &&
+	    strcmp(rule, "DKIM_INVALID") != 0)
+		return false;
+	if (msg_has_hit(m, rule))
+		return true;
+	for (size_t i = 0; i < sizeof(same_evidence) /
+	    sizeof(same_evidence[0]); i++)
+		if (strcmp(same_evidence[i].rule, rule) == 0)
+			return msg_has_hit(m, same_evidence[i].finding);
+	return false;
+}
+
 /* The evaluation's result for the message, for vigilctl rules test. */
 struct rules_result *
 rules_result(struct msg *m)
@@ -338,6 +382,18 @@ rules_run(void *state, struct msg *m, enum check_phase phase,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rules_input_build(m, &st->lim, st->has_mimeheader, &in);
 	in.ext_hits = dnsbl_msg_hits(m, &in.next_hits);
+	/* SpamAssassin's SPF, DKIM and DMARC tests read what vigil's own
+	 * checks found (they run before the rules). */
+	{
+		struct rules_auth *au = arena_alloc(msg_arena(m),
+		    sizeof(*au));
+
+		memset(au, 0, sizeof(*au));
+		au->spf = auth_spf(m);
+		au->dkim = auth_dkim(m);
+		au->dmarc = auth_dmarc(m);
+		in.auth = au;
+	}
 	res = arena_alloc(msg_arena(m), sizeof(*res));
 	res->hits = rules_eval(st->set, &in, msg_arena(m), &res->nhits);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -366,6 +422,12 @@ rules_run(void *state, struct msg *m, enum check_phase phase,
 			msg_add_shadow_hit(m, h->rule->name);
 			continue;
 		}
+		/* A name another check already gave the message (SPF_PASS
+		 * from spf.c, DKIM_INVALID from dkim.c ...), or its
+		 * equivalent, is the same evidence: one finding, one
+		 * weight; the rule's hit feeds the metas only. */
+		if (has_evidence(m, h->rule))
+			continue;
 		if (h->match[0] != '\0')
 			msg_add_hit(m, h->rule->name, h->rule->score,
 			    "%s: \"%s\"", h->where, h->match);

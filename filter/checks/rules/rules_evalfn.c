@@ -885,7 +885,8 @@ const struct rules_evalfn *
 rules_evalfn_find(const char *name)
 {
 	static const struct rules_evalfn *const tables[] = { fns,
-	    rules_evalfn_head, rules_evalfn_mime, rules_evalfn_freemail };
+	    rules_evalfn_head, rules_evalfn_mime, rules_evalfn_freemail,
+	    rules_evalfn_auth };
 
 	for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
 		for (const struct rules_evalfn *f = tables[t]; f->name != NULL;

@@ -49,6 +49,13 @@ static const char *const implemented_plugins[] = {
 	"Mail::SpamAssassin::Plugin::DNSEval",
 	"Mail::SpamAssassin::Plugin::URIDNSBL",
 	"Mail::SpamAssassin::Plugin::AskDNS",
+	/* Their eval: tests answered from vigil's own checks' results
+	 * (rules_eval_auth.c); Dmarc is DMARC's older name, which
+	 * SpamAssassin's files still use. */
+	"Mail::SpamAssassin::Plugin::SPF",
+	"Mail::SpamAssassin::Plugin::DKIM",
+	"Mail::SpamAssassin::Plugin::DMARC",
+	"Mail::SpamAssassin::Plugin::Dmarc",
 	NULL
 };
 
@@ -62,6 +69,9 @@ static const char *const implemented_features[] = {
 	"Mail::SpamAssassin::Plugin::URIDNSBL::has_uridnsbl_for_a",
 	"Mail::SpamAssassin::Plugin::URIDNSBL::has_tflags_domains_only",
 	"Mail::SpamAssassin::Plugin::BodyEval::has_check_body_length",
+	/* T_SPF_PERMERROR and the like (rules_eval_auth.c).  Not DKIM's
+	 * has_arc: vigil does not verify ARC. */
+	"Mail::SpamAssassin::Plugin::SPF::has_check_for_spf_errors",
 	NULL
 };
 
