@@ -216,6 +216,36 @@ while IFS= read -r f; do
 		bad "$b: counted twice: ${dup:-no findings}"
 	fi
 done <"$TMP/files"
+# One weight: vigil's check's.  With SpamAssassin's stock rules read
+# after the shipped ones (the default setup), each finding of vigil's
+# checks weighs what it weighs without them (SpamAssassin's SPF_FAIL,
+# 0 outside its network score sets, does not replace it).
+W() {
+	"$top_builddir/filter/vigilctl" -c "$top_srcdir/samples/vigil.conf" \
+	    -o Checks=spf,dkim,dmarc,rules -o SPFCheckHelo=yes \
+	    -o "SpamAssassinRules=$1" scan --json --ip 192.0.2.10 \
+	    --helo "$2" --from "$3" "$GOLDEN/$4" 2>/dev/null |
+	    python3 -c '
+import json, sys
+print(" ".join("%s=%.3f" % (h["name"], h["score"])
+    for h in json.load(sys.stdin)["hits"] if h["name"].split("_")[0] in
+    ("SPF", "DKIM", "DMARC")))'
+}
+for m in "mail.fail.example.com x@fail.example.com spf-fail.eml" \
+    "mail.pass.example.com bounce@pass.example.com dkim-valid.eml" \
+    "mail.fail.example.com bounce@fail.example.com dkim-broken.eml"; do
+	set -- $m
+	with=$(W "$SA_RULES" "$@")
+	without=$(W no "$@")
+	# DKIM_SIGNED is SpamAssassin's alone (vigil's DKIM adds none).
+	with=$(echo "$with" | tr ' ' '\n' | grep -v '^DKIM_SIGNED=' | tr '\n' ' ')
+	if [ -n "$without" ] && [ "$with" = "$without " ]; then
+		ok "$3: the same weights with SpamAssassin's rules: $without"
+	else
+		bad "$3: weights with SpamAssassin's rules: $with;" \
+		    "without: $without"
+	fi
+done
 # A message written for the i= rule: its signature is valid but the
 # signer (news.dkim.example.com) is no author domain, for SpamAssassin.
 case " $(of "$TMP/vigil" "$GOLDEN/dkim-identity.eml") " in

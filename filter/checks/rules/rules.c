@@ -243,6 +243,33 @@ rules_sa_dir_from_cfg(const struct cfg *cfg)
 	return best;
 }
 
+/*
+ * Is name's score SpamAssassin's own (a file of SpamAssassinRules) for
+ * one of its SPF, DKIM and DMARC rules?  Those findings keep the weight
+ * vigil's check gives them: SpamAssassin's (SPF_FAIL 0 0.919 0 0.001)
+ * count only in its network score sets, which vigil uses when the DNS
+ * lists answered, so they would have left SPF_FAIL at 0 in most
+ * verdicts.  A learned (spamassassin.scores) or local score line wins
+ * as for every finding; the rule's own score stays its default.
+ */
+static bool
+is_sa_auth_score(const struct rules_set *set, const char *sa_dir,
+    const char *name)
+{
+	const struct rule *r = rules_find(set, name);
+	const char *file;
+	size_t n = strlen(sa_dir);
+	int line;
+
+	if (r == NULL || ((r->evalfn == NULL ||
+	    !rules_evalfn_is_auth(r->evalfn)) &&
+	    strcmp(name, "DKIM_INVALID") != 0))
+		return false;
+	return rules_score_source(set, name, &file, &line) &&
+	    strncmp(file, sa_dir, n) == 0 && (file[n] == '/' ||
+	    (n > 0 && sa_dir[n - 1] == '/'));
+}
+
 static void *
 rules_setup(struct snap *snap, const char **err_r)
 {
@@ -293,6 +320,8 @@ rules_setup(struct snap *snap, const char **err_r)
 		const char *name;
 		const double *sets = rules_score_sets_at(st->set, i, &name);
 
+		if (sa_dir != NULL && is_sa_auth_score(st->set, sa_dir, name))
+			continue;
 		snap_set_scores(snap, name, sets);
 	}
 	{
