@@ -24,6 +24,7 @@
 #include "msg.h"
 #include "snap.h"
 #include "checks/auth/auth.h"
+#include "checks/bayes/bayes.h"
 #include "checks/dnsbl/dnsbl.h"
 #include "checks/rules/rules.h"
 #include "checks/rules/rules_auth.h"
@@ -86,6 +87,7 @@ struct rules_state {
 	uint64_t		 ns_total;	/* atomic: build + evaluation */
 	bool			 has_mimeheader;	/* parts' headers needed */
 	bool			 is_shadow_scored;	/* ShadowRulesScore */
+	bool			 has_bayes_rules;	/* eval:check_bayes */
 	char			*where;		/* the folders read, for status */
 };
 
@@ -245,11 +247,11 @@ rules_sa_dir_from_cfg(const struct cfg *cfg)
 
 /*
  * Is name's score SpamAssassin's own (a file of SpamAssassinRules) for
- * one of its SPF, DKIM and DMARC rules?  Those findings keep the weight
- * vigil's check gives them: SpamAssassin's (SPF_FAIL 0 0.919 0 0.001)
- * count only in its network score sets, which vigil uses when the DNS
- * lists answered, so they would have left SPF_FAIL at 0 in most
- * verdicts.  A learned (spamassassin.scores) or local score line wins
+ * one of its SPF, DKIM, DMARC and Bayes rules?  Those findings keep the
+ * weight vigil's check gives them: SpamAssassin's (SPF_FAIL 0 0.919 0
+ * 0.001) count only in its network score sets, which vigil uses when
+ * the DNS lists answered, so they would have left SPF_FAIL at 0 in most
+ * verdicts; BAYES_* weigh what vigil's Bayes learned or its bands.  A learned (spamassassin.scores) or local score line wins
  * as for every finding; the rule's own score stays its default.
  */
 static bool
@@ -315,6 +317,12 @@ rules_setup(struct snap *snap, const char **err_r)
 	}
 	g_string_free(d.errors, TRUE);
 	st->has_mimeheader = rules_has_type(st->set, RULE_MIMEHEADER);
+	for (size_t i = 0; i < rules_count(st->set); i++) {
+		const struct rule *r = rules_at(st->set, i);
+
+		if (r->is_enabled && rules_evalfn_is_bayes(r->evalfn))
+			st->has_bayes_rules = true;
+	}
 	/* Scores for every finding named in the rule files. */
 	for (size_t i = 0; i < rules_score_count(st->set); i++) {
 		const char *name;
@@ -421,6 +429,10 @@ rules_run(void *state, struct msg *m, enum check_phase phase,
 		au->spf = auth_spf(m);
 		au->dkim = auth_dkim(m);
 		au->dmarc = auth_dmarc(m);
+		/* Bayes runs after the rules (it sees their score), but
+		 * its probability is known now: BAYES_99 works in metas. */
+		if (st->has_bayes_rules)
+			au->has_bayes = bayes_msg_probability(m, &au->bayes_p);
 		in.auth = au;
 	}
 	res = arena_alloc(msg_arena(m), sizeof(*res));
@@ -451,6 +463,10 @@ rules_run(void *state, struct msg *m, enum check_phase phase,
 			msg_add_shadow_hit(m, h->rule->name);
 			continue;
 		}
+		/* BAYES_*: the Bayes check's finding, added after the
+		 * rules with the weight it learned, is the one scored. */
+		if (rules_evalfn_is_bayes(h->rule->evalfn))
+			continue;
 		/* A name another check already gave the message (SPF_PASS
 		 * from spf.c, DKIM_INVALID from dkim.c ...), or its
 		 * equivalent, is the same evidence: one finding, one

@@ -251,7 +251,7 @@ struct rules_input {
 	 * sub-rules too): metas see them as 1. */
 	const char *const *ext_hits;
 	size_t		 next_hits;
-	/* What vigil's own SPF, DKIM and DMARC checks found (rules_auth.h),
+	/* What vigil's own SPF, DKIM, DMARC and Bayes found (rules_auth.h),
 	 * or NULL: SpamAssassin's eval tests of those plugins read it. */
 	const struct rules_auth *auth;
 };

@@ -1,14 +1,16 @@
 /*
- * rules_eval_auth.c - the eval: tests of SpamAssassin's SPF, DKIM and
- * DMARC plugins (Mail::SpamAssassin::Plugin::SPF, DKIM, DMARC),
- * answered from what vigil's own checks found about the message
+ * rules_eval_auth.c - the eval: tests of SpamAssassin's SPF, DKIM,
+ * DMARC and Bayes plugins (Mail::SpamAssassin::Plugin::SPF, DKIM,
+ * DMARC, Bayes), answered from what vigil's own checks found about the
+ * message
  * (rules_auth.h, filled by rules.c) instead of asking the DNS again.
  * With no such result (the check did not run: an offline scan without
  * a client address, `Checks=rules`) a test does not hit, as
  * SpamAssassin's do not with its network tests off.
  *
  * A finding of the same name that spf.c, dkim.c or dmarc.c adds stays
- * the message's one finding of that name: rules.c adds none for such a
+ * the message's one finding of that name (BAYES_*: bayes.c's, added
+ * after the rules): rules.c adds none for such a
  * rule (nor for one saying the same under another name, DMARC_REJECT
  * beside DMARC_FAIL_REJECT), so a result is counted once, while
  * SpamAssassin's metas over it (FORGED_SPF_HELO, FROM_BANK_NOAUTH,
@@ -439,6 +441,25 @@ DMARC_FN(dmarc_quarantine, DMW_QUAR)
 DMARC_FN(dmarc_none, DMW_NONE)
 DMARC_FN(dmarc_missing, DMW_MISSING)
 
+/* ---- Bayes ------------------------------------------------------- */
+
+/* check_bayes(min, max): the classifier's probability is in (min, max]
+ * (min 0: from 0 included; max "undef": no bound), as Plugin::Bayes. */
+static double
+bayes_range(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	double lo = g_ascii_strtod(args[0], NULL), p;
+
+	(void)nargs;
+	*where_r = "Bayes";
+	if (in->auth == NULL || !in->auth->has_bayes)
+		return 0;
+	p = in->auth->bayes_p;
+	return (lo == 0 || p > lo) && (strcmp(args[1], "undef") == 0 ||
+	    p <= g_ascii_strtod(args[1], NULL));
+}
+
 #define DOMS	16		/* domains a DKIM rule may name */
 
 const struct rules_evalfn rules_evalfn_auth[] = {
@@ -472,6 +493,7 @@ const struct rules_evalfn rules_evalfn_auth[] = {
 	{ "check_dmarc_quarantine", 0, 0, dmarc_quarantine, NULL },
 	{ "check_dmarc_none", 0, 0, dmarc_none, NULL },
 	{ "check_dmarc_missing", 0, 0, dmarc_missing, NULL },
+	{ "check_bayes", 2, 2, bayes_range, NULL },
 	{ NULL, 0, 0, NULL, NULL }
 };
 
@@ -480,4 +502,10 @@ rules_evalfn_is_auth(const struct rules_evalfn *f)
 {
 	return f >= rules_evalfn_auth && f < rules_evalfn_auth +
 	    G_N_ELEMENTS(rules_evalfn_auth) - 1;
+}
+
+bool
+rules_evalfn_is_bayes(const struct rules_evalfn *f)
+{
+	return f != NULL && f->fn == bayes_range;
 }

@@ -15,7 +15,7 @@
 extern const struct rules_evalfn rules_evalfn_mime[];	/* MIMEEval, HTMLEval */
 extern const struct rules_evalfn rules_evalfn_head[];	/* HeaderEval, RelayEval */
 extern const struct rules_evalfn rules_evalfn_freemail[];	/* FreeMail */
-/* SPF, DKIM, DMARC: from vigil's own checks' results (rules_auth.h) */
+/* SPF, DKIM, DMARC, Bayes: from vigil's own checks (rules_auth.h) */
 extern const struct rules_evalfn rules_evalfn_auth[];
 
 /* Why vigil keeps SpamAssassin's rule of that name off although it

@@ -56,6 +56,9 @@ static const char *const implemented_plugins[] = {
 	"Mail::SpamAssassin::Plugin::DKIM",
 	"Mail::SpamAssassin::Plugin::DMARC",
 	"Mail::SpamAssassin::Plugin::Dmarc",
+	/* BAYES_00..BAYES_999 read vigil's Bayes; bayes.c's finding of
+	 * that name is the one scored (rules.c). */
+	"Mail::SpamAssassin::Plugin::Bayes",
 	NULL
 };
 
