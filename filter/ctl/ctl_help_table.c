@@ -183,8 +183,8 @@ const struct ctl_help ctl_help_table[] = {
 	  { { "--ip ADDR", "the client address (SPF and DMARC need it)" },
 	    { "--helo NAME", "the HELO name" },
 	    { "--from ADDR", "the envelope sender" } } },
-	{ "rules test", "[--ip ADDR] [--helo NAME] [--from ADDR] --batch "
-	  "[--counts] MSG...", NULL,
+	{ "rules test", "--batch [--counts] [--ip ADDR] [--helo NAME] "
+	  "[--from ADDR] MSG...", NULL,
 	  "One line a message, FILE: RULE..., for scripts.",
 	  NULL, false,
 	  { { "--batch", "one line a message" },

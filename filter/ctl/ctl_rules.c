@@ -498,26 +498,28 @@ rules_test(const struct ctl_opts *o, int argc, char **argv)
 	unsigned nerrors = 0;
 	int i = 1, nfiles;
 
-	/* The SMTP envelope, as scan takes it: SPF and DMARC need the
-	 * client, and SpamAssassin's rules of theirs read the result. */
-	while (i + 1 < argc && (strcmp(argv[i], "--ip") == 0 ||
-	    strcmp(argv[i], "--helo") == 0 || strcmp(argv[i], "--from") ==
-	    0)) {
-		if (strcmp(argv[i], "--ip") == 0)
-			env.client_addr = argv[i + 1];
-		else if (strcmp(argv[i], "--helo") == 0)
-			env.helo = argv[i + 1];
-		else
-			env.mail_from = argv[i + 1];
-		i += 2;
-	}
-	if (i < argc && strcmp(argv[i], "--batch") == 0) {
-		tc.batch = true;
-		i++;
-		if (i < argc && strcmp(argv[i], "--counts") == 0) {
+	/* --batch [--counts], and the SMTP envelope as scan takes it (SPF
+	 * and DMARC need the client, SpamAssassin's rules of theirs read
+	 * the result), in any order before MSG. */
+	for (;;) {
+		if (i < argc && strcmp(argv[i], "--batch") == 0) {
+			tc.batch = true;
+			i++;
+		} else if (tc.batch && i < argc &&
+		    strcmp(argv[i], "--counts") == 0) {
 			tc.counts = true;
 			i++;
-		}
+		} else if (i + 1 < argc && strcmp(argv[i], "--ip") == 0) {
+			env.client_addr = argv[i + 1];
+			i += 2;
+		} else if (i + 1 < argc && strcmp(argv[i], "--helo") == 0) {
+			env.helo = argv[i + 1];
+			i += 2;
+		} else if (i + 1 < argc && strcmp(argv[i], "--from") == 0) {
+			env.mail_from = argv[i + 1];
+			i += 2;
+		} else
+			break;
 	}
 	if (i >= argc) {
 		ctl_help_usage("rules test", stderr);
