@@ -500,8 +500,11 @@ const struct rules_evalfn rules_evalfn_auth[] = {
 bool
 rules_evalfn_is_auth(const struct rules_evalfn *f)
 {
-	return f >= rules_evalfn_auth && f < rules_evalfn_auth +
-	    G_N_ELEMENTS(rules_evalfn_auth) - 1;
+	for (const struct rules_evalfn *t = rules_evalfn_auth; t->name != NULL;
+	    t++)
+		if (t == f)
+			return true;
+	return false;
 }
 
 bool
