@@ -59,6 +59,8 @@ static const char *const implemented_plugins[] = {
 	/* BAYES_00..BAYES_999 read vigil's Bayes; bayes.c's finding of
 	 * that name is the one scored (rules.c). */
 	"Mail::SpamAssassin::Plugin::Bayes",
+	/* rules_evalfn.c, with welcomelist_subject and blocklist_subject. */
+	"Mail::SpamAssassin::Plugin::WelcomeListSubject",
 	NULL
 };
 
@@ -1007,6 +1009,46 @@ freemail_directive(struct pfile *pf, const char *kw, char *s)
 	}
 }
 
+/*
+ * WelcomeListSubject's welcomelist_subject and blocklist_subject
+ * (whitelist_subject, blacklist_subject): the rest of the line, lower
+ * case, is one pattern (blanks and all, as WelcomeListSubject.pm reads
+ * it), and joins its carrier rule's eval arguments (rules_evalfn.c
+ * matches them), once.
+ */
+static void
+subject_list_directive(struct pfile *pf, const char *kw, char *s)
+{
+	const char *carrier = kw[0] == 'w' ? RULES_SUBJECT_WELCOME :
+	    RULES_SUBJECT_BLOCK;
+	struct rule *r = g_hash_table_lookup(pf->set->by_name, carrier);
+
+	if (r == NULL) {
+		char zero[] = "0";
+
+		r = rule_new(pf, carrier, RULE_HEADER);
+		r->evalfn = rules_evalfn_find(RULES_FREEMAIL_FN);
+		r->eval_args = g_new0(char *, 1);
+		rule_add(pf, r);
+		parse_score(pf, carrier, zero);
+	}
+	{
+		char *w = g_strstrip(g_ascii_strdown(s, -1));
+		size_t n = 0;
+		bool seen = w[0] == '\0';
+
+		for (; r->eval_args[n] != NULL; n++)
+			seen = seen || strcmp(r->eval_args[n], w) == 0;
+		if (seen) {
+			g_free(w);
+			return;
+		}
+		r->eval_args = g_renew(char *, r->eval_args, n + 2);
+		r->eval_args[n] = w;
+		r->eval_args[n + 1] = NULL;
+	}
+}
+
 static void
 directive(struct pfile *pf, char *s, const char *line)
 {
@@ -1108,6 +1150,13 @@ directive(struct pfile *pf, char *s, const char *line)
 	    strcmp(kw, "freemail_welcomelist") == 0 ||
 	    strcmp(kw, "freemail_whitelist") == 0) {
 		freemail_directive(pf, kw, s);
+		return;
+	}
+	if (strcmp(kw, "welcomelist_subject") == 0 ||
+	    strcmp(kw, "whitelist_subject") == 0 ||
+	    strcmp(kw, "blocklist_subject") == 0 ||
+	    strcmp(kw, "blacklist_subject") == 0) {
+		subject_list_directive(pf, kw, s);
 		return;
 	}
 
