@@ -25,6 +25,7 @@ apt-get install -y -q --no-install-recommends \
 	postfix miltertest redis-server dnsmasq-base iproute2 \
 	clamav opendkim-tools python3 zip unzip procps ca-certificates \
 	clamav-daemon libyaml-dev spamassassin libhyperscan-dev \
+	libmail-spf-perl libmail-dmarc-perl \
 	m4 liblockfile1 libwrap0 mandoc debhelper lintian fakeroot \
 	libmicrohttpd-dev prometheus libjson-c-dev chromium libcrypt-dev \
 	libpq-dev zlib1g-dev postgresql \

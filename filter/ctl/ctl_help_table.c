@@ -174,12 +174,17 @@ const struct ctl_help ctl_help_table[] = {
 	  { { "--weights", "NAME TYPE, its points without and with Bayes "
 	      "(score sets) and the file:line that set them, then the other "
 	      "checks' findings that score lines weigh" } } },
-	{ "rules test", "MSG [RULE...]", NULL,
+	{ "rules test", "[--ip ADDR] [--helo NAME] [--from ADDR] MSG [RULE...]",
+	  NULL,
 	  "The rules a message hits, where and on what text (MSG is read as "
 	  "scan reads its input); with RULEs, exit 1 if one did not hit, 65 if "
 	  "one does not exist.",
-	  NULL, false, { { NULL, NULL } } },
-	{ "rules test", "--batch [--counts] MSG...", NULL,
+	  NULL, false,
+	  { { "--ip ADDR", "the client address (SPF and DMARC need it)" },
+	    { "--helo NAME", "the HELO name" },
+	    { "--from ADDR", "the envelope sender" } } },
+	{ "rules test", "--batch [--counts] [--ip ADDR] [--helo NAME] "
+	  "[--from ADDR] MSG...", NULL,
 	  "One line a message, FILE: RULE..., for scripts.",
 	  NULL, false,
 	  { { "--batch", "one line a message" },

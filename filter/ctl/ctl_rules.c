@@ -498,13 +498,28 @@ rules_test(const struct ctl_opts *o, int argc, char **argv)
 	unsigned nerrors = 0;
 	int i = 1, nfiles;
 
-	if (i < argc && strcmp(argv[i], "--batch") == 0) {
-		tc.batch = true;
-		i++;
-		if (i < argc && strcmp(argv[i], "--counts") == 0) {
+	/* --batch [--counts], and the SMTP envelope as scan takes it (SPF
+	 * and DMARC need the client, SpamAssassin's rules of theirs read
+	 * the result), in any order before MSG. */
+	for (;;) {
+		if (i < argc && strcmp(argv[i], "--batch") == 0) {
+			tc.batch = true;
+			i++;
+		} else if (tc.batch && i < argc &&
+		    strcmp(argv[i], "--counts") == 0) {
 			tc.counts = true;
 			i++;
-		}
+		} else if (i + 1 < argc && strcmp(argv[i], "--ip") == 0) {
+			env.client_addr = argv[i + 1];
+			i += 2;
+		} else if (i + 1 < argc && strcmp(argv[i], "--helo") == 0) {
+			env.helo = argv[i + 1];
+			i += 2;
+		} else if (i + 1 < argc && strcmp(argv[i], "--from") == 0) {
+			env.mail_from = argv[i + 1];
+			i += 2;
+		} else
+			break;
 	}
 	if (i >= argc) {
 		ctl_help_usage("rules test", stderr);
@@ -804,7 +819,7 @@ stray_option(int argc, char **argv)
 {
 	static const char *const known[] = { "--no-stress", "--warn-only",
 	    "--batch",
-	    "--counts", "--weights", NULL };
+	    "--counts", "--weights", "--ip", "--helo", "--from", NULL };
 
 	for (int i = 2; i < argc; i++) {
 		size_t k;

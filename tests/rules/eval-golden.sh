@@ -41,6 +41,10 @@ score GOLDEN_IMAGE_RATIO_02 1
 score GOLDEN_IMAGE_RATIO_04 1
 score GOLDEN_IMAGE_RATIO_06 1
 score GOLDEN_IMAGE_RATIO_08 1
+welcomelist_subject invoice?#????
+welcomelist_subject lunch on friday nomatch
+blocklist_subject win*cruise
+blocklist_subject lunch.on
 EOF
 SA_RULES="$TMP/rules"
 ls "$top_srcdir"/tests/golden/eval/*.eml >"$TMP/files"
@@ -52,7 +56,7 @@ perl "$HERE/sa-hits.pl" "$SA_RULES" <"$TMP/files" >"$TMP/sa" 2>"$TMP/sa.err"
 # rule vigil does not load is left out of the comparison).
 missing=
 for r in __UNPARSEABLE_RELAY_COUNT NO_RDNS_DOTCOM_HELO ALL_TRUSTED \
-    NO_DNS_FOR_FROM; do
+    NO_DNS_FOR_FROM SUBJECT_IN_WELCOMELIST SUBJECT_IN_BLOCKLIST; do
 	grep -q "^$r " "$TMP/list" || missing="$missing $r"
 done
 if [ -n "$missing" ]; then

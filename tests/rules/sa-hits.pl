@@ -31,7 +31,10 @@ my $sa = Mail::SpamAssassin->new({
 });
 $sa->init(1);
 # Score set 2: Bayes on, network tests off (the one vigil reads).
-$sa->{conf}->set_score_set(2);
+# SA_HITS_SET=3 (with SA_HITS_DNS): the set with network tests, the only
+# ones where SpamAssassin runs its `tflags net` eval rules (SPF, DKIM,
+# DMARC: tests/rules/auth-golden.sh).
+$sa->{conf}->set_score_set($ENV{SA_HITS_SET} // 2);
 
 my @files = @ARGV;
 if (!@files) {

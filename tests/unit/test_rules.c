@@ -202,8 +202,8 @@ test_conditionals_and_tags(void **state)
 	struct rules_set *set = load(
 	    "if (version >= 3.004000)\nbody NEW /x/\nendif\n"
 	    "if (version >= 9.0)\nbody FUTURE /x/\nelse\nbody PAST /x/\nendif\n"
-	    "ifplugin Mail::SpamAssassin::Plugin::Bayes\nbody BAYES_X /x/\nendif\n"
-	    "if !plugin(Mail::SpamAssassin::Plugin::Bayes)\nbody NOBAYES /x/\nendif\n"
+	    "ifplugin Mail::SpamAssassin::Plugin::Razor2\nbody RAZOR_X /x/\nendif\n"
+	    "if !plugin(Mail::SpamAssassin::Plugin::Razor2)\nbody NORAZOR /x/\nendif\n"
 	    "ifplugin Mail::SpamAssassin::Plugin::ReplaceTags\n"
 	    "replace_tag V (?:v|\\\\/)\nreplace_tag A [a4@]\n"
 	    "replace_inter W1 \\W?\n"
@@ -218,8 +218,8 @@ test_conditionals_and_tags(void **state)
 	assert_non_null(rules_find(set, "NEW"));
 	assert_null(rules_find(set, "FUTURE"));
 	assert_non_null(rules_find(set, "PAST"));
-	assert_null(rules_find(set, "BAYES_X"));
-	assert_non_null(rules_find(set, "NOBAYES"));
+	assert_null(rules_find(set, "RAZOR_X"));
+	assert_non_null(rules_find(set, "NORAZOR"));
 	h = hits_of(set, &in);
 	assert_true(has(h, "TAGGED"));
 	g_free(h);

@@ -647,10 +647,10 @@ dm_apply(struct dmarc_state *st, struct msg *m, enum dm_outcome o,
 		msg_add_hit(m, "DMARC_PASS", -0.1, "%s", from);
 		return CHECK_DONE;
 	case DM_NONE:
-		msg_add_hit(m, "DMARC_NONE", 0.0, "%s: no record", from);
+		msg_add_hit(m, "DMARC_MISSING", 0.0, "%s: no record", from);
 		return CHECK_DONE;
 	case DM_UNUSABLE:
-		msg_add_hit(m, "DMARC_NONE", 0.0, "%s: unusable record: %s",
+		msg_add_hit(m, "DMARC_MISSING", 0.0, "%s: unusable record: %s",
 		    res->record_domain, res->why);
 		return CHECK_DONE;
 	case DM_TEMP:
@@ -703,7 +703,7 @@ dmarc_run(void *state, struct msg *m, enum check_phase phase,
 	res = sl->res = arena_alloc(a, sizeof(*res));
 	if (sl->nfrom_fields == 0) {
 		res->why = "no From field";
-		msg_add_hit(m, "DMARC_NONE", 0.0, "%s", res->why);
+		msg_add_hit(m, "DMARC_MISSING", 0.0, "%s", res->why);
 		return CHECK_DONE;
 	}
 	/* A From that names no author: nothing to evaluate, and suspect. */

@@ -266,16 +266,67 @@ set_learning(struct msg *m, const struct bayes_state *st,
 	    (unsigned long long)tot->nham, (unsigned long long)st->min_ham));
 }
 
+/* One message's tokens and their counts in the store, looked up once
+ * whoever asks first (the rules' check_bayes, or bayes_run). */
+struct bayes_look {
+	struct bayes_toks	 tk;
+	struct bayes_count	*counts;
+	struct bayes_totals	 tot;
+	const char		*err;	/* the store's error, or NULL */
+};
+
+static struct bayes_look *
+bayes_look(struct bayes_state *st, struct msg *m)
+{
+	void	**slot = msg_slot(m, &check_bayes);
+	struct bayes_look *lk = *slot;
+	char	*err = NULL;
+
+	if (lk != NULL)
+		return lk;
+	lk = arena_alloc(msg_arena(m), sizeof(*lk));
+	memset(lk, 0, sizeof(*lk));
+	bayes_tokenize(msg_arena(m), msg_view(m), &lk->tk);
+	lk->counts = arena_alloc(msg_arena(m), (lk->tk.n + 1) *
+	    sizeof(*lk->counts));
+	if (st->store->ops->lookup(st->store, lk->tk.v, lk->tk.n, lk->counts,
+	    &lk->tot, &err) == -1) {
+		lk->err = arena_strdup(msg_arena(m), err != NULL ? err :
+		    "store lookup failed");
+		free(err);
+	}
+	*slot = lk;
+	return lk;
+}
+
+bool
+bayes_msg_probability(struct msg *m, double *p_r)
+{
+	struct bayes_state *st = snap_state(msg_snap(m), &check_bayes);
+	struct bayes_look *lk;
+
+	if (st == NULL || st->store == NULL)
+		return false;
+	lk = bayes_look(st, m);
+	if (lk->err != NULL || lk->tot.nspam < st->min_spam ||
+	    lk->tot.nham < st->min_ham || lk->tot.nspam == 0 ||
+	    lk->tot.nham == 0)
+		return false;
+	*p_r = bayes_classify(lk->tk.v, lk->counts, lk->tk.n, lk->tot.nspam,
+	    lk->tot.nham);
+	return true;
+}
+
 static enum check_rc
 bayes_run(void *arg, struct msg *m, enum check_phase phase,
     const char **why_r)
 {
 	struct bayes_state *st = arg;
+	struct bayes_look *lk;
 	struct bayes_toks tk;
 	struct bayes_count *counts;
 	struct bayes_totals tot;
 	const struct bayes_band *b;
-	char	*err = NULL;
 	/* Autolearn decides on the score without Bayes, in the set made
 	 * for that (SpamAssassin's way). */
 	double	 p, score = msg_score_in_set(m, SCORE_SET_PLAIN);
@@ -291,15 +342,15 @@ bayes_run(void *arg, struct msg *m, enum check_phase phase,
 		*why_r = "BayesEnable is off";
 		return CHECK_SKIP;
 	}
-	bayes_tokenize(msg_arena(m), msg_view(m), &tk);
-	counts = arena_alloc(msg_arena(m), (tk.n + 1) * sizeof(*counts));
-	if (st->store->ops->lookup(st->store, tk.v, tk.n, counts, &tot,
-	    &err) == -1) {
+	lk = bayes_look(st, m);
+	tk = lk->tk;
+	counts = lk->counts;
+	tot = lk->tot;
+	if (lk->err != NULL) {
 		atomic_fetch_add(&st->n_unavailable, 1);
-		msg_add_hit(m, "BAYES_UNAVAILABLE", 0, "%s", err);
+		msg_add_hit(m, "BAYES_UNAVAILABLE", 0, "%s", lk->err);
 		log_msg(LOG_WARNING, m, "check=bayes result=unavailable "
-		    "why=\"%s\"", err);
-		free(err);
+		    "why=\"%s\"", lk->err);
 		msg_set_field(m, "bayes", "null");
 		return CHECK_DONE;
 	}

@@ -377,6 +377,14 @@ void		 bayes_learner_free(struct bayes_learner **lp,
 /* The autolearn queue of a snapshot's Bayes check (NULL: none). */
 struct snap;
 struct bayes_learner *bayes_snap_learner(const struct snap *);
+/*
+ * The spam probability the Bayes check will give m (its store looked up
+ * once for both: the rules' check_bayes asks before the check runs);
+ * false when it gives none (Bayes off or not in Checks, the store
+ * unavailable, fewer messages learned than BayesMinSpam/BayesMinHam).
+ */
+struct msg;
+bool		 bayes_msg_probability(struct msg *m, double *p_r);
 
 /* `vigilctl bayes bench` (ctl_bayes_bench.c). */
 struct ctl_opts;

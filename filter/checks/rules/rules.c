@@ -23,8 +23,12 @@
 #include "lib/log.h"
 #include "msg.h"
 #include "snap.h"
+#include "checks/auth/auth.h"
+#include "checks/bayes/bayes.h"
 #include "checks/dnsbl/dnsbl.h"
 #include "checks/rules/rules.h"
+#include "checks/rules/rules_auth.h"
+#include "checks/rules/rules_int.h"
 #include "checks/rules/rules_input.h"
 #include "checks/rules/rules_check.h"
 
@@ -83,6 +87,7 @@ struct rules_state {
 	uint64_t		 ns_total;	/* atomic: build + evaluation */
 	bool			 has_mimeheader;	/* parts' headers needed */
 	bool			 is_shadow_scored;	/* ShadowRulesScore */
+	bool			 has_bayes_rules;	/* eval:check_bayes */
 	char			*where;		/* the folders read, for status */
 };
 
@@ -240,6 +245,33 @@ rules_sa_dir_from_cfg(const struct cfg *cfg)
 	return best;
 }
 
+/*
+ * Is name's score SpamAssassin's own (a file of SpamAssassinRules) for
+ * one of its SPF, DKIM, DMARC and Bayes rules?  Those findings keep the
+ * weight vigil's check gives them: SpamAssassin's (SPF_FAIL 0 0.919 0
+ * 0.001) count only in its network score sets, which vigil uses when
+ * the DNS lists answered, so they would have left SPF_FAIL at 0 in most
+ * verdicts; BAYES_* weigh what vigil's Bayes learned or its bands.  A learned (spamassassin.scores) or local score line wins
+ * as for every finding; the rule's own score stays its default.
+ */
+static bool
+is_sa_auth_score(const struct rules_set *set, const char *sa_dir,
+    const char *name)
+{
+	const struct rule *r = rules_find(set, name);
+	const char *file;
+	size_t n = strlen(sa_dir);
+	int line;
+
+	if (r == NULL || ((r->evalfn == NULL ||
+	    !rules_evalfn_is_auth(r->evalfn)) &&
+	    strcmp(name, "DKIM_INVALID") != 0))
+		return false;
+	return rules_score_source(set, name, &file, &line) &&
+	    strncmp(file, sa_dir, n) == 0 && (file[n] == '/' ||
+	    (n > 0 && sa_dir[n - 1] == '/'));
+}
+
 static void *
 rules_setup(struct snap *snap, const char **err_r)
 {
@@ -285,11 +317,19 @@ rules_setup(struct snap *snap, const char **err_r)
 	}
 	g_string_free(d.errors, TRUE);
 	st->has_mimeheader = rules_has_type(st->set, RULE_MIMEHEADER);
+	for (size_t i = 0; i < rules_count(st->set); i++) {
+		const struct rule *r = rules_at(st->set, i);
+
+		if (r->is_enabled && rules_evalfn_is_bayes(r->evalfn))
+			st->has_bayes_rules = true;
+	}
 	/* Scores for every finding named in the rule files. */
 	for (size_t i = 0; i < rules_score_count(st->set); i++) {
 		const char *name;
 		const double *sets = rules_score_sets_at(st->set, i, &name);
 
+		if (sa_dir != NULL && is_sa_auth_score(st->set, sa_dir, name))
+			continue;
 		snap_set_scores(snap, name, sets);
 	}
 	{
@@ -315,6 +355,47 @@ rules_setup(struct snap *snap, const char **err_r)
 	return st;
 }
 
+/*
+ * SpamAssassin's rules that say what a finding of vigil's own checks
+ * says under another name: the message keeps vigil's (its weight, and
+ * DMARCEnforce acts on it), the rule only feeds metas.
+ */
+static const struct {
+	const char	*rule;
+	const char	*finding;
+} same_evidence[] = {
+	{ "DMARC_REJECT", "DMARC_FAIL_REJECT" },
+	{ "DMARC_QUAR", "DMARC_FAIL_QUARANTINE" },
+	{ "DMARC_NONE", "DMARC_FAIL_NONE" },
+	{ "T_SPF_PERMERROR", "SPF_PERMERROR" },
+	{ "T_SPF_TEMPERROR", "SPF_TEMPERROR" },
+	{ "T_SPF_HELO_PERMERROR", "SPF_HELO_PERMERROR" },
+	{ "T_SPF_HELO_TEMPERROR", "SPF_HELO_TEMPERROR" },
+	{ "DKIM_VERIFIED", "DKIM_VALID" },
+};
+
+/*
+ * Does m already carry the evidence of rule r, one of SpamAssassin's
+ * SPF, DKIM and DMARC rules (their eval: tests, and DKIM_INVALID, its
+ * meta), from vigil's check of the same?
+ */
+static bool
+has_evidence(struct msg *m, const struct rule *r)
+{
+	const char *rule = r->name;
+
+	if ((r->evalfn == NULL || !rules_evalfn_is_auth(r->evalfn)) &&
+	    strcmp(rule, "DKIM_INVALID") != 0)
+		return false;
+	if (msg_has_hit(m, rule))
+		return true;
+	for (size_t i = 0; i < sizeof(same_evidence) /
+	    sizeof(same_evidence[0]); i++)
+		if (strcmp(same_evidence[i].rule, rule) == 0)
+			return msg_has_hit(m, same_evidence[i].finding);
+	return false;
+}
+
 /* The evaluation's result for the message, for vigilctl rules test. */
 struct rules_result *
 rules_result(struct msg *m)
@@ -338,6 +419,22 @@ rules_run(void *state, struct msg *m, enum check_phase phase,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rules_input_build(m, &st->lim, st->has_mimeheader, &in);
 	in.ext_hits = dnsbl_msg_hits(m, &in.next_hits);
+	/* SpamAssassin's SPF, DKIM and DMARC tests read what vigil's own
+	 * checks found (they run before the rules). */
+	{
+		struct rules_auth *au = arena_alloc(msg_arena(m),
+		    sizeof(*au));
+
+		memset(au, 0, sizeof(*au));
+		au->spf = auth_spf(m);
+		au->dkim = auth_dkim(m);
+		au->dmarc = auth_dmarc(m);
+		/* Bayes runs after the rules (it sees their score), but
+		 * its probability is known now: BAYES_99 works in metas. */
+		if (st->has_bayes_rules)
+			au->has_bayes = bayes_msg_probability(m, &au->bayes_p);
+		in.auth = au;
+	}
 	res = arena_alloc(msg_arena(m), sizeof(*res));
 	res->hits = rules_eval(st->set, &in, msg_arena(m), &res->nhits);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -366,6 +463,16 @@ rules_run(void *state, struct msg *m, enum check_phase phase,
 			msg_add_shadow_hit(m, h->rule->name);
 			continue;
 		}
+		/* BAYES_*: the Bayes check's finding, added after the
+		 * rules with the weight it learned, is the one scored. */
+		if (rules_evalfn_is_bayes(h->rule->evalfn))
+			continue;
+		/* A name another check already gave the message (SPF_PASS
+		 * from spf.c, DKIM_INVALID from dkim.c ...), or its
+		 * equivalent, is the same evidence: one finding, one
+		 * weight; the rule's hit feeds the metas only. */
+		if (has_evidence(m, h->rule))
+			continue;
 		if (h->match[0] != '\0')
 			msg_add_hit(m, h->rule->name, h->rule->score,
 			    "%s: \"%s\"", h->where, h->match);

@@ -20,6 +20,7 @@ struct rx;
 struct meta;
 struct arena;
 struct rules_evalfn;
+struct rules_auth;
 
 enum rule_type {
 	RULE_HEADER,
@@ -253,6 +254,9 @@ struct rules_input {
 	 * sub-rules too): metas see them as 1. */
 	const char *const *ext_hits;
 	size_t		 next_hits;
+	/* What vigil's own SPF, DKIM, DMARC and Bayes found (rules_auth.h),
+	 * or NULL: SpamAssassin's eval tests of those plugins read it. */
+	const struct rules_auth *auth;
 };
 
 /* An index of hdrs by name, case-insensitive, in a (rules_eval.c):

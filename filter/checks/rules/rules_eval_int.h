@@ -15,6 +15,8 @@
 extern const struct rules_evalfn rules_evalfn_mime[];	/* MIMEEval, HTMLEval */
 extern const struct rules_evalfn rules_evalfn_head[];	/* HeaderEval, RelayEval */
 extern const struct rules_evalfn rules_evalfn_freemail[];	/* FreeMail */
+/* SPF, DKIM, DMARC, Bayes: from vigil's own checks (rules_auth.h) */
+extern const struct rules_evalfn rules_evalfn_auth[];
 
 /* Why vigil keeps SpamAssassin's rule of that name off although it
  * runs its eval function (doc/rules.md), or NULL. */

@@ -840,6 +840,71 @@ dns_sender(const struct rules_input *in, const char *const *args,
 	return 0;
 }
 
+/*
+ * check_subject_in_welcomelist() and _blocklist() (WelcomeListSubject,
+ * and their old names): the Subject, lower case, holds one of the
+ * list's words read as WelcomeListSubject.pm compiles them, unanchored:
+ * "?" one character, "*" any string, every other character but letters,
+ * digits and "_" itself.
+ */
+static double
+subject_listed(const struct rules_input *in, const char *carrier,
+    const char **where_r)
+{
+	const struct rules_set *set = rules_evalfn_set();
+	const struct rule *r = set != NULL ? rules_find(set, carrier) : NULL;
+	char *subj, *low;
+	bool hit = false;
+
+	*where_r = "Subject";
+	if (r == NULL || r->eval_args == NULL || r->eval_args[0] == NULL ||
+	    (subj = rules_get(in, "Subject", 0)) == NULL)
+		return 0;
+	low = g_ascii_strdown(subj, -1);
+	g_free(subj);
+	for (size_t i = 0; !hit && low[0] != '\0' && r->eval_args[i] != NULL;
+	    i++) {
+		GString *re = g_string_new(NULL);
+
+		for (const char *p = r->eval_args[i]; *p != '\0'; p++) {
+			if (*p == '?')
+				g_string_append_c(re, '.');
+			else if (*p == '*') {
+				while (p[1] == '*')
+					p++;
+				g_string_append(re, ".*");
+			} else if (g_ascii_isalnum(*p) || *p == '_')
+				g_string_append_c(re, *p);
+			else {
+				g_string_append_c(re, '\\');
+				g_string_append_c(re, *p);
+			}
+		}
+		hit = rules_evalfn_match(re->str, 0, low);
+		g_string_free(re, TRUE);
+	}
+	g_free(low);
+	return hit;
+}
+
+static double
+subject_welcome(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)args;
+	(void)nargs;
+	return subject_listed(in, RULES_SUBJECT_WELCOME, where_r);
+}
+
+static double
+subject_block(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	(void)args;
+	(void)nargs;
+	return subject_listed(in, RULES_SUBJECT_BLOCK, where_r);
+}
+
 static const struct rules_evalfn fns[] = {
 	{ "check_for_missing_to_header", 0, 0, missing_to, NULL },
 	{ "check_header_count_range", 3, 3, header_count_range, NULL },
@@ -854,6 +919,10 @@ static const struct rules_evalfn fns[] = {
 	{ "check_illegal_chars", 3, 3, illegal_chars, NULL },
 	{ "check_outlook_message_id", 0, 0, outlook_message_id, NULL },
 	{ "check_dns_sender", 0, 0, dns_sender, NULL },
+	{ "check_subject_in_welcomelist", 0, 0, subject_welcome, NULL },
+	{ "check_subject_in_whitelist", 0, 0, subject_welcome, NULL },
+	{ "check_subject_in_blocklist", 0, 0, subject_block, NULL },
+	{ "check_subject_in_blacklist", 0, 0, subject_block, NULL },
 	{ NULL, 0, 0, NULL, NULL }
 };
 
@@ -885,7 +954,8 @@ const struct rules_evalfn *
 rules_evalfn_find(const char *name)
 {
 	static const struct rules_evalfn *const tables[] = { fns,
-	    rules_evalfn_head, rules_evalfn_mime, rules_evalfn_freemail };
+	    rules_evalfn_head, rules_evalfn_mime, rules_evalfn_freemail,
+	    rules_evalfn_auth };
 
 	for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
 		for (const struct rules_evalfn *f = tables[t]; f->name != NULL;

@@ -118,6 +118,10 @@ void	rules_evalfn_reset(void);
 #define RULES_FREEMAIL_WILD	"__VIGIL_FREEMAIL_DOMAINS_WILD"
 #define RULES_FREEMAIL_WELCOME	"__VIGIL_FREEMAIL_WELCOMELIST"
 #define RULES_FREEMAIL_FN	"vigil_list"
+/* WelcomeListSubject's welcomelist_subject and blocklist_subject (and
+ * their old names), lower case, in the same way (rules_evalfn.c). */
+#define RULES_SUBJECT_WELCOME	"__VIGIL_WELCOMELIST_SUBJECT"
+#define RULES_SUBJECT_BLOCK	"__VIGIL_BLOCKLIST_SUBJECT"
 /* rules_eval.c: what PerMsgStatus::get(HDR[:mods]) returns (hmod: mask
  * of enum rule_hmod), NULL for undef; g_malloc'd. */
 char	*rules_get(const struct rules_input *, const char *hdr,

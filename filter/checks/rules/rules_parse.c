@@ -49,6 +49,18 @@ static const char *const implemented_plugins[] = {
 	"Mail::SpamAssassin::Plugin::DNSEval",
 	"Mail::SpamAssassin::Plugin::URIDNSBL",
 	"Mail::SpamAssassin::Plugin::AskDNS",
+	/* Their eval: tests answered from vigil's own checks' results
+	 * (rules_eval_auth.c); Dmarc is DMARC's older name, which
+	 * SpamAssassin's files still use. */
+	"Mail::SpamAssassin::Plugin::SPF",
+	"Mail::SpamAssassin::Plugin::DKIM",
+	"Mail::SpamAssassin::Plugin::DMARC",
+	"Mail::SpamAssassin::Plugin::Dmarc",
+	/* BAYES_00..BAYES_999 read vigil's Bayes; bayes.c's finding of
+	 * that name is the one scored (rules.c). */
+	"Mail::SpamAssassin::Plugin::Bayes",
+	/* rules_evalfn.c, with welcomelist_subject and blocklist_subject. */
+	"Mail::SpamAssassin::Plugin::WelcomeListSubject",
 	NULL
 };
 
@@ -62,6 +74,9 @@ static const char *const implemented_features[] = {
 	"Mail::SpamAssassin::Plugin::URIDNSBL::has_uridnsbl_for_a",
 	"Mail::SpamAssassin::Plugin::URIDNSBL::has_tflags_domains_only",
 	"Mail::SpamAssassin::Plugin::BodyEval::has_check_body_length",
+	/* T_SPF_PERMERROR and the like (rules_eval_auth.c).  Not DKIM's
+	 * has_arc: vigil does not verify ARC. */
+	"Mail::SpamAssassin::Plugin::SPF::has_check_for_spf_errors",
 	NULL
 };
 
@@ -997,6 +1012,46 @@ freemail_directive(struct pfile *pf, const char *kw, char *s)
 	}
 }
 
+/*
+ * WelcomeListSubject's welcomelist_subject and blocklist_subject
+ * (whitelist_subject, blacklist_subject): the rest of the line, lower
+ * case, is one pattern (blanks and all, as WelcomeListSubject.pm reads
+ * it), and joins its carrier rule's eval arguments (rules_evalfn.c
+ * matches them), once.
+ */
+static void
+subject_list_directive(struct pfile *pf, const char *kw, char *s)
+{
+	const char *carrier = kw[0] == 'w' ? RULES_SUBJECT_WELCOME :
+	    RULES_SUBJECT_BLOCK;
+	struct rule *r = g_hash_table_lookup(pf->set->by_name, carrier);
+
+	if (r == NULL) {
+		char zero[] = "0";
+
+		r = rule_new(pf, carrier, RULE_HEADER);
+		r->evalfn = rules_evalfn_find(RULES_FREEMAIL_FN);
+		r->eval_args = g_new0(char *, 1);
+		rule_add(pf, r);
+		parse_score(pf, carrier, zero);
+	}
+	{
+		char *w = g_strstrip(g_ascii_strdown(s, -1));
+		size_t n = 0;
+		bool seen = w[0] == '\0';
+
+		for (; r->eval_args[n] != NULL; n++)
+			seen = seen || strcmp(r->eval_args[n], w) == 0;
+		if (seen) {
+			g_free(w);
+			return;
+		}
+		r->eval_args = g_renew(char *, r->eval_args, n + 2);
+		r->eval_args[n] = w;
+		r->eval_args[n + 1] = NULL;
+	}
+}
+
 static void
 directive(struct pfile *pf, char *s, const char *line)
 {
@@ -1098,6 +1153,13 @@ directive(struct pfile *pf, char *s, const char *line)
 	    strcmp(kw, "freemail_welcomelist") == 0 ||
 	    strcmp(kw, "freemail_whitelist") == 0) {
 		freemail_directive(pf, kw, s);
+		return;
+	}
+	if (strcmp(kw, "welcomelist_subject") == 0 ||
+	    strcmp(kw, "whitelist_subject") == 0 ||
+	    strcmp(kw, "blocklist_subject") == 0 ||
+	    strcmp(kw, "blacklist_subject") == 0) {
+		subject_list_directive(pf, kw, s);
 		return;
 	}
 

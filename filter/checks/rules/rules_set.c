@@ -612,6 +612,12 @@ rules_compile(struct rules_set *set, bool stress,
 			/* The Bayes set is the rule's own; a rule scored 0
 			 * there but not without Bayes still runs. */
 			r->score = sc[2] != 0 ? sc[2] : sc[0];
+			/* A network test scored only in the network sets
+			 * (SPF_FAIL 0 0.919 0 0.001) runs too: vigil's own
+			 * checks give it its answer, and the message's set
+			 * (snap.h) its weight. */
+			if (r->score == 0 && (r->tflags & TF_NET))
+				r->score = sc[3] != 0 ? sc[3] : sc[1];
 			r->has_score = true;
 		} else {
 			/* SpamAssassin's defaults: 1, 0.01 for T_ rules in
