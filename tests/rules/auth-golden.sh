@@ -43,20 +43,8 @@ if [ -z "${VIGIL_AUTH_GOLDEN_NETNS:-}" ]; then
 		perl -M"$m" -e 1 2>/dev/null || skip "perl $m missing" \
 		    "(libmail-spf-perl, libmail-dmarc-perl: .ci/packages.sh)"
 	done
-	ns=vigil-authgold-$$
-	mkdir -p "/etc/netns/$ns" || exit 1
-	printf 'nameserver 127.0.0.1\noptions attempts:1\n' \
-	    >"/etc/netns/$ns/resolv.conf"
-	if ! ip netns add "$ns"; then
-		rm -rf "/etc/netns/$ns"
-		echo "auth-golden: cannot create network namespace $ns" >&2
-		echo "auth-golden: 0 passed, 1 failed"
-		exit 1
-	fi
-	trap 'ip netns del "$ns" 2>/dev/null; rm -rf "/etc/netns/$ns"' EXIT
-	ip netns exec "$ns" ip link set lo up
-	VIGIL_AUTH_GOLDEN_NETNS=$ns ip netns exec "$ns" bash "$0" "$@"
-	exit $?
+	. "$(dirname "$0")/../tools/netns.sh"
+	netns_enter authgold VIGIL_AUTH_GOLDEN_NETNS "$0" "$@"
 fi
 
 # ------------------------------------------------------------ inside
