@@ -275,20 +275,76 @@ uri_add(struct arena *a, struct uris *u, const char *s, size_t n)
 	g_ptr_array_add(u->v, c);
 }
 
+/*
+ * The URI pattern's runs: no byte of URI_END is ever part of a match
+ * (every branch's classes leave them out), and every match holds a ".",
+ * ":" or "@" (the scheme's colon, "www." and "ftp.", the address's "@",
+ * the host's last dot).  So a match lies inside one run of bytes outside
+ * URI_END, and only in a run holding one of those three: uri_scan
+ * searches those runs alone, each as the subject ending where the run
+ * ends (the pattern's lookaheads take that end as they take the
+ * URI_END byte after it), the text before it still there for the
+ * lookbehinds and \b.  The matches are those of the search over the
+ * whole text, in the same order, for a fraction of the places PCRE2
+ * would otherwise try (every word's start, each alternative).
+ */
+static const uint8_t *
+uri_classes(void)
+{
+	/* 1: ends a run (URI_END), 2: a byte every match holds. */
+	static uint8_t cls[256];
+	static gsize done;
+
+	if (g_once_init_enter(&done)) {
+		for (const char *c = "><\"`}]{[| \t\n\v\f\r\x1b\xa0"; *c != '\0';
+		    c++)
+			cls[(unsigned char)*c] = 1;
+		cls['.'] = cls[':'] = cls['@'] = 2;
+		g_once_init_leave(&done, 1);
+	}
+	return cls;
+}
+
 static void
 uri_scan(struct arena *a, struct uris *u, const struct rules_limits *lim,
     const char *s, size_t n)
 {
-	size_t start = 0, so, eo;
+	const uint8_t *cls = uri_classes();
+	size_t start = 0, so, eo, run = 0, end = 0;
 
 	g_once(&uri_once, uri_rx_init, (gpointer)lim);
-	while (start < n && rx_match(uri_rx, s, n, start, &so, &eo) ==
-	    RX_MATCH) {
-		const char *p = s + so;
-		size_t len = eo - so, k;
+	for (;;) {
+		const char *p;
+		size_t len, k;
 		const char *paren;
 		bool scheme;
+		enum rx_rc rc;
 
+		if (start >= end) {
+			/* The next run holding a key byte. */
+			size_t q = end > start ? end : start;
+
+			while (q < n && cls[(unsigned char)s[q]] != 2)
+				q++;
+			if (q >= n)
+				break;
+			for (run = q; run > start && cls[(unsigned char)
+			    s[run - 1]] != 1; run--)
+				;
+			for (end = q; end < n && cls[(unsigned char)s[end]] !=
+			    1; end++)
+				;
+			start = run;
+		}
+		if ((rc = rx_match(uri_rx, s, end, start, &so, &eo)) !=
+		    RX_MATCH) {
+			if (rc != RX_NOMATCH)
+				break;	/* a limit ends the scan, as before */
+			start = end;	/* this run holds no more */
+			continue;
+		}
+		p = s + so;
+		len = eo - so;
 		start = eo > so ? eo : eo + 1;
 		/* ")" ends a URI unless a "(" came before it. */
 		paren = memchr(p, ')', len);
