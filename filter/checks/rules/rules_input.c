@@ -25,6 +25,34 @@
 
 #define MAX_BODY_LINE	2048	/* Message.pm MAX_BODY_LINE_LENGTH */
 
+/*
+ * x, y and z as one string in the arena (where arena_printf("%s%s")
+ * would run the formatter for the copies): xn, yn and zn bytes of them,
+ * each up to a NUL.
+ */
+static char *
+cat3(struct arena *a, const char *x, size_t xn, const char *y, size_t yn,
+    const char *z, size_t zn)
+{
+	char *r;
+
+	xn = strnlen(x, xn);
+	yn = strnlen(y, yn);
+	zn = strnlen(z, zn);
+	r = arena_alloc(a, xn + yn + zn + 1);	/* cleared: the NUL is in */
+	memcpy(r, x, xn);
+	memcpy(r + xn, y, yn);
+	memcpy(r + xn + yn, z, zn);
+	return r;
+}
+
+/* s and a line end. */
+static char *
+with_nl(struct arena *a, const char *s)
+{
+	return cat3(a, s, SIZE_MAX, "\n", 1, "", 0);
+}
+
 /* Copies s with CRLF turned into LF. */
 static char *
 lf_copy(struct arena *a, const char *s, size_t n, size_t *len_r)
@@ -379,13 +407,13 @@ uri_scan(struct arena *a, struct uris *u, const struct rules_limits *lim,
 			continue;
 		}
 		if (scheme && g_ascii_strncasecmp(p, "ftp.", 4) == 0) {
-			uri_add(a, u, arena_printf(a, "ftp://%.*s", (int)len,
-			    p), len + 6);
+			uri_add(a, u, cat3(a, "ftp://", 6, p, len, "", 0),
+			    len + 6);
 			continue;
 		}
 		if (scheme) {
-			uri_add(a, u, arena_printf(a, "http://%.*s", (int)len,
-			    p), len + 7);
+			uri_add(a, u, cat3(a, "http://", 7, p, len, "", 0),
+			    len + 7);
 			continue;
 		}
 		/* A mail address: needs a dot after the @. */
@@ -395,20 +423,20 @@ uri_scan(struct arena *a, struct uris *u, const struct rules_limits *lim,
 
 			if (at == NULL) {
 				if (host_has_tld(p, len))
-					uri_add(a, u, arena_printf(a,
-					    "http://%.*s", (int)len, p), len + 7);
+					uri_add(a, u, cat3(a, "http://", 7,
+					    p, len, "", 0), len + 7);
 				continue;
 			}
 			if (slash != NULL && slash < at) {
-				uri_add(a, u, arena_printf(a, "http://%.*s",
-				    (int)len, p), len + 7);
+				uri_add(a, u, cat3(a, "http://", 7, p,
+				    len, "", 0), len + 7);
 				continue;
 			}
 			if (memchr(at + 1, '.', len - (size_t)(at + 1 - p)) ==
 			    NULL || at + 1 == p + len)
 				continue;
-			uri_add(a, u, arena_printf(a, "mailto:%.*s", (int)len,
-			    p), len + 7);
+			uri_add(a, u, cat3(a, "mailto:", 7, p, len, "", 0),
+			    len + 7);
 		}
 	}
 }
@@ -438,7 +466,7 @@ part_headers(struct arena *a, GMimeObject *o, struct rules_mpart *out)
 		while (len > 0 && lf[len - 1] == '\n')
 			lf[--len] = '\0';
 		h[i].name = arena_strdup(a, g_mime_header_get_name(gh));
-		h[i].raw = arena_printf(a, "%s\n", lf);
+		h[i].raw = with_nl(a, lf);
 		/* Unfolded (line ends dropped), RFC 2047 decoded, trimmed,
 		 * as the view's top-level values. */
 		val = w = arena_strdup(a, lf);
@@ -454,7 +482,7 @@ part_headers(struct arena *a, GMimeObject *o, struct rules_mpart *out)
 			g_free(dec);
 		}
 		h[i].value = g_strstrip(val);
-		h[i].value_nl = arena_printf(a, "%s\n", h[i].value);
+		h[i].value_nl = with_nl(a, h[i].value);
 	}
 	out->hdrs = h;
 	out->nhdrs = (size_t)n;
@@ -581,9 +609,8 @@ rules_input_build(struct msg *m, const struct rules_limits *lim,
 		h[i].name = mh->name;
 		/* As Message.pm stores it: after the colon, leading space
 		 * and folding kept, ending in "\n". */
-		h[i].raw = arena_printf(a, "%s%s\n",
-		    lf[0] == ' ' || lf[0] == '\t' || lf[0] == '\0' ? "" : " ",
-		    lf);
+		h[i].raw = cat3(a, " ", lf[0] == ' ' || lf[0] == '\t' ||
+		    lf[0] == '\0' ? 0 : 1, lf, SIZE_MAX, "\n", 1);
 		h[i].value = g_strstrip(val);
 		if (g_ascii_strcasecmp(mh->name, "Subject") == 0)
 			subject = h[i].value;	/* the last one, as get_header */
@@ -594,7 +621,7 @@ rules_input_build(struct msg *m, const struct rules_limits *lim,
 	if (want_mparts) {
 		/* mimeheader rules see the message's own headers too. */
 		for (size_t i = 0; i < v->nhdrs; i++)
-			h[i].value_nl = arena_printf(a, "%s\n", h[i].value);
+			h[i].value_nl = with_nl(a, h[i].value);
 		build_mparts(m, in);
 	}
 	from = msg_mail_from(m);
@@ -619,8 +646,8 @@ rules_input_build(struct msg *m, const struct rules_limits *lim,
 	}
 	n = collapse(text->str, text->len);
 	{
-		const char *subj = subject != NULL ? arena_printf(a, "%s\n",
-		    subject) : "\n";
+		const char *subj = subject != NULL ? with_nl(a, subject) :
+		    "\n";
 		char *all = arena_alloc(a, strlen(subj) + n + 1);
 
 		memcpy(all, subj, strlen(subj));
