@@ -950,6 +950,125 @@ test_heads(void **state)
 	(void)state;
 }
 
+/* rx_ascii_pattern: the copy for ASCII subjects, "-" for none. */
+static void
+ascii_is(const char *pattern, const char *want)
+{
+	char *a = rx_ascii_pattern(pattern);
+
+	if (strcmp(a != NULL ? a : "-", want) != 0)
+		fail_msg("ASCII copy of /%s/: '%s', want '%s'", pattern,
+		    a != NULL ? a : "-", want);
+	g_free(a);
+}
+
+static void
+test_ascii(void **state)
+{
+	ascii_is("(?:[cC]|[\\xc3][\\x87\\xa7]|&#99;)(?:i|\\xc3\\xac)",
+	    "(?:[cC]|&#99;)(?:i)");
+	ascii_is("x(?:[\\xf0][\\x9d](?:[\\x90][\\x82]|[\\x91])|y)", "x(?:y)");
+	ascii_is("(?!ab(?:c|\\xe9|\\x{e9}))ab", "(?!ab(?:c))ab");
+	ascii_is("(?:a|[\\x80-\\xff]b)+", "(?:a)+");
+	ascii_is("(?:a|\xe9" "b)", "(?:a)");		/* a raw byte */
+	ascii_is("a|[\\xc3\\xc4-\\xc5]b|c", "a|c");
+	ascii_is("[[:alpha:]](?:a|\\xc3)", "[[:alpha:]](?:a)");
+	/* None: nothing to remove, or a branch that may match ASCII. */
+	ascii_is("abc", "-");
+	ascii_is("(?:a|[\\xc3a]b)", "-");		/* a in the class */
+	ascii_is("(?:a|[^\\xc3]b)", "-");
+	ascii_is("(?:a|\\xc3?b)", "-");		/* may match nothing */
+	ascii_is("(?:a|[\\xc3]*b)", "-");
+	ascii_is("(?:a|[\\xc3]{0,2}b)", "-");
+	ascii_is("(?:a|\\x41b)", "-");
+	/* None: nothing would be left, or what it would leave is unsure. */
+	ascii_is("[\\x80-\\xff]{8,}", "-");
+	ascii_is("(?:y|z(?:[\\x90]|[\\x91]))", "-");
+	ascii_is("(?:a|\\xc3(b))\\1", "-");	/* a capture goes */
+	ascii_is("\\Q(\\E(?:a|\\xc3)", "-");
+	ascii_is("(?|a|\\xc3)", "-");
+	ascii_is("(?<n>a|\\xc3)", "-");
+	ascii_is("(*UCP)(?:a|\\xc3)", "-");
+	ascii_is("(?:a|\\xc3", "-");
+	ascii_is("\\c)(?:a|\\xc3)", "-");
+	(void)state;
+}
+
+/*
+ * rx_match with the ASCII copy finds what the pattern as written finds:
+ * the same result and the same match at every start offset, on ASCII
+ * subjects (the copy) and others (the pattern).
+ */
+static void
+test_ascii_match(void **state)
+{
+	static const char *const pats[] = {
+	    /* SpamAssassin's FUZZY_CPILL, its tags cut short */
+	    "(?!ciali[sz])(?:[cCk\\xc7\\xe7\\xf2@]|[\\xc3][\\x87\\xa7]|"
+	    "&\\#(?:199|231);|[\\xf0][\\x9d](?:[\\x90][\\x82\\x9c]|[\\x91]"
+	    "[\\x90\\xaa]))(?:[iIl|!1y?\\xcc\\xec]|[\\xc3][\\x8c\\xac]|"
+	    "&\\#(?:204|236);)(?:[aA@4\\xe0]|[\\xc3][\\xa0\\xa1])"
+	    "(?:[lL|!1]|[\\xc4][\\xb9\\xba])(?:[iIl|!1y?]|[\\xc3][\\x8c])"
+	    "(?:[sSz5$]|[\\xc5][\\x9a\\x9b])",
+	    "\\b(?:won|w\\xc3\\xb3n)(?:[`'\\x92]t|\\xe2\\x80\\x99t)?\\b",
+	    "(?:e|\\xc3[\\xa8\\xa9]|&\\#233;)+",
+	};
+	static const char *const subj[] = {
+	    "buy cialis, c1al1s, k!a|!s or &#199;ialis and cializ today: "
+	    "cheap k1a1is here",
+	    "we won, we won't, you w\xc3\xb3n, c\xc3\xac" "alis, "
+	    "k\xc3\xac\xc3\xa0lis, \xf0\x9d\x90\x82ialis, c\xc3\x8c@l1s",
+	    "eee &#233;e \xc3\xa9\xc3\xa8 the end",
+	    "nothing at all here, just plain words and more plain words",
+	};
+	struct rules_limits l = lim;
+
+	for (size_t p = 0; p < G_N_ELEMENTS(pats); p++) {
+		char err[256], *a;
+		size_t off;
+		bool big;
+		struct rx *fast, *plain;
+		size_t nm = 0;
+
+		/* Else this tests nothing. */
+		if ((a = rx_ascii_pattern(pats[p])) == NULL)
+			fail_msg("/%s/ has no ASCII copy", pats[p]);
+		g_free(a);
+		fast = rx_compile(pats[p], "i", &l, err, sizeof(err), &off,
+		    &big);
+		setenv("VIGIL_RULES_NO_ASCII", "1", 1);
+		plain = rx_compile(pats[p], "i", &l, err, sizeof(err), &off,
+		    &big);
+		unsetenv("VIGIL_RULES_NO_ASCII");
+		assert_non_null(fast);
+		assert_non_null(plain);
+		for (size_t i = 0; i < G_N_ELEMENTS(subj); i++) {
+			size_t n = strlen(subj[i]);
+
+			for (size_t st = 0; st <= n; st++) {
+				size_t so1 = 0, eo1 = 0, so2 = 0, eo2 = 0;
+				enum rx_rc x = rx_match(fast, subj[i], n, st,
+				    &so1, &eo1);
+				enum rx_rc y = rx_match(plain, subj[i], n, st,
+				    &so2, &eo2);
+
+				if (x != y || (x == RX_MATCH && (so1 != so2 ||
+				    eo1 != eo2)))
+					fail_msg("/%s/ on '%s' from %zu: %d "
+					    "[%zu,%zu) with the copy, %d "
+					    "[%zu,%zu) without", pats[p],
+					    subj[i], st, x, so1, eo1, y, so2,
+					    eo2);
+				nm += x == RX_MATCH;
+			}
+		}
+		assert_true(nm > 0);
+		rx_free(fast);
+		rx_free(plain);
+	}
+	(void)state;
+}
+
 /*
  * rx_match through heads finds what the usual search finds: the same
  * result and the same match at every start offset of every subject.
@@ -1893,6 +2012,8 @@ main(void)
 		cmocka_unit_test(test_screen_same_hits),
 		cmocka_unit_test(test_literal_occurrences),
 		cmocka_unit_test(test_heads),
+		cmocka_unit_test(test_ascii),
+		cmocka_unit_test(test_ascii_match),
 		cmocka_unit_test(test_heads_match),
 		cmocka_unit_test(test_prefilter_occurrences),
 		cmocka_unit_test(test_prefilter_products),

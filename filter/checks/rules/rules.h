@@ -321,6 +321,10 @@ enum rx_rc	 rx_match(const struct rx *, const char *s, size_t len,
 double		 rx_start_cost(const struct rx *);
 /* Whether rx is searched through its heads (rules_lit.c's rx_heads). */
 bool		 rx_has_heads(const struct rx *);
+/* The pattern without its branches that open with a byte of 0x80 or
+ * above, for subjects that are all ASCII; NULL when no branch goes or
+ * the pattern cannot be read for it.  g_free() it. */
+char		*rx_ascii_pattern(const char *pattern);
 /* Translates a Perl pattern into PCRE2 syntax; NULL and *why_r when
  * the pattern uses a construct PCRE2 cannot express.  malloc'd. */
 char		*rx_translate(const char *pattern, const char **why_r);

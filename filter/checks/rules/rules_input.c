@@ -25,6 +25,34 @@
 
 #define MAX_BODY_LINE	2048	/* Message.pm MAX_BODY_LINE_LENGTH */
 
+/*
+ * x, y and z as one string in the arena (where arena_printf("%s%s")
+ * would run the formatter for the copies): xn, yn and zn bytes of them,
+ * each up to a NUL.
+ */
+static char *
+cat3(struct arena *a, const char *x, size_t xn, const char *y, size_t yn,
+    const char *z, size_t zn)
+{
+	char *r;
+
+	xn = strnlen(x, xn);
+	yn = strnlen(y, yn);
+	zn = strnlen(z, zn);
+	r = arena_alloc(a, xn + yn + zn + 1);	/* cleared: the NUL is in */
+	memcpy(r, x, xn);
+	memcpy(r + xn, y, yn);
+	memcpy(r + xn + yn, z, zn);
+	return r;
+}
+
+/* s and a line end. */
+static char *
+with_nl(struct arena *a, const char *s)
+{
+	return cat3(a, s, SIZE_MAX, "\n", 1, "", 0);
+}
+
 /* Copies s with CRLF turned into LF. */
 static char *
 lf_copy(struct arena *a, const char *s, size_t n, size_t *len_r)
@@ -275,20 +303,76 @@ uri_add(struct arena *a, struct uris *u, const char *s, size_t n)
 	g_ptr_array_add(u->v, c);
 }
 
+/*
+ * The URI pattern's runs: no byte of URI_END is ever part of a match
+ * (every branch's classes leave them out), and every match holds a ".",
+ * ":" or "@" (the scheme's colon, "www." and "ftp.", the address's "@",
+ * the host's last dot).  So a match lies inside one run of bytes outside
+ * URI_END, and only in a run holding one of those three: uri_scan
+ * searches those runs alone, each as the subject ending where the run
+ * ends (the pattern's lookaheads take that end as they take the
+ * URI_END byte after it), the text before it still there for the
+ * lookbehinds and \b.  The matches are those of the search over the
+ * whole text, in the same order, for a fraction of the places PCRE2
+ * would otherwise try (every word's start, each alternative).
+ */
+static const uint8_t *
+uri_classes(void)
+{
+	/* 1: ends a run (URI_END), 2: a byte every match holds. */
+	static uint8_t cls[256];
+	static gsize done;
+
+	if (g_once_init_enter(&done)) {
+		for (const char *c = "><\"`}]{[| \t\n\v\f\r\x1b\xa0"; *c != '\0';
+		    c++)
+			cls[(unsigned char)*c] = 1;
+		cls['.'] = cls[':'] = cls['@'] = 2;
+		g_once_init_leave(&done, 1);
+	}
+	return cls;
+}
+
 static void
 uri_scan(struct arena *a, struct uris *u, const struct rules_limits *lim,
     const char *s, size_t n)
 {
-	size_t start = 0, so, eo;
+	const uint8_t *cls = uri_classes();
+	size_t start = 0, so, eo, run = 0, end = 0;
 
 	g_once(&uri_once, uri_rx_init, (gpointer)lim);
-	while (start < n && rx_match(uri_rx, s, n, start, &so, &eo) ==
-	    RX_MATCH) {
-		const char *p = s + so;
-		size_t len = eo - so, k;
+	for (;;) {
+		const char *p;
+		size_t len, k;
 		const char *paren;
 		bool scheme;
+		enum rx_rc rc;
 
+		if (start >= end) {
+			/* The next run holding a key byte. */
+			size_t q = end > start ? end : start;
+
+			while (q < n && cls[(unsigned char)s[q]] != 2)
+				q++;
+			if (q >= n)
+				break;
+			for (run = q; run > start && cls[(unsigned char)
+			    s[run - 1]] != 1; run--)
+				;
+			for (end = q; end < n && cls[(unsigned char)s[end]] !=
+			    1; end++)
+				;
+			start = run;
+		}
+		if ((rc = rx_match(uri_rx, s, end, start, &so, &eo)) !=
+		    RX_MATCH) {
+			if (rc != RX_NOMATCH)
+				break;	/* a limit ends the scan, as before */
+			start = end;	/* this run holds no more */
+			continue;
+		}
+		p = s + so;
+		len = eo - so;
 		start = eo > so ? eo : eo + 1;
 		/* ")" ends a URI unless a "(" came before it. */
 		paren = memchr(p, ')', len);
@@ -323,13 +407,13 @@ uri_scan(struct arena *a, struct uris *u, const struct rules_limits *lim,
 			continue;
 		}
 		if (scheme && g_ascii_strncasecmp(p, "ftp.", 4) == 0) {
-			uri_add(a, u, arena_printf(a, "ftp://%.*s", (int)len,
-			    p), len + 6);
+			uri_add(a, u, cat3(a, "ftp://", 6, p, len, "", 0),
+			    len + 6);
 			continue;
 		}
 		if (scheme) {
-			uri_add(a, u, arena_printf(a, "http://%.*s", (int)len,
-			    p), len + 7);
+			uri_add(a, u, cat3(a, "http://", 7, p, len, "", 0),
+			    len + 7);
 			continue;
 		}
 		/* A mail address: needs a dot after the @. */
@@ -339,20 +423,20 @@ uri_scan(struct arena *a, struct uris *u, const struct rules_limits *lim,
 
 			if (at == NULL) {
 				if (host_has_tld(p, len))
-					uri_add(a, u, arena_printf(a,
-					    "http://%.*s", (int)len, p), len + 7);
+					uri_add(a, u, cat3(a, "http://", 7,
+					    p, len, "", 0), len + 7);
 				continue;
 			}
 			if (slash != NULL && slash < at) {
-				uri_add(a, u, arena_printf(a, "http://%.*s",
-				    (int)len, p), len + 7);
+				uri_add(a, u, cat3(a, "http://", 7, p,
+				    len, "", 0), len + 7);
 				continue;
 			}
 			if (memchr(at + 1, '.', len - (size_t)(at + 1 - p)) ==
 			    NULL || at + 1 == p + len)
 				continue;
-			uri_add(a, u, arena_printf(a, "mailto:%.*s", (int)len,
-			    p), len + 7);
+			uri_add(a, u, cat3(a, "mailto:", 7, p, len, "", 0),
+			    len + 7);
 		}
 	}
 }
@@ -382,7 +466,7 @@ part_headers(struct arena *a, GMimeObject *o, struct rules_mpart *out)
 		while (len > 0 && lf[len - 1] == '\n')
 			lf[--len] = '\0';
 		h[i].name = arena_strdup(a, g_mime_header_get_name(gh));
-		h[i].raw = arena_printf(a, "%s\n", lf);
+		h[i].raw = with_nl(a, lf);
 		/* Unfolded (line ends dropped), RFC 2047 decoded, trimmed,
 		 * as the view's top-level values. */
 		val = w = arena_strdup(a, lf);
@@ -398,7 +482,7 @@ part_headers(struct arena *a, GMimeObject *o, struct rules_mpart *out)
 			g_free(dec);
 		}
 		h[i].value = g_strstrip(val);
-		h[i].value_nl = arena_printf(a, "%s\n", h[i].value);
+		h[i].value_nl = with_nl(a, h[i].value);
 	}
 	out->hdrs = h;
 	out->nhdrs = (size_t)n;
@@ -525,9 +609,8 @@ rules_input_build(struct msg *m, const struct rules_limits *lim,
 		h[i].name = mh->name;
 		/* As Message.pm stores it: after the colon, leading space
 		 * and folding kept, ending in "\n". */
-		h[i].raw = arena_printf(a, "%s%s\n",
-		    lf[0] == ' ' || lf[0] == '\t' || lf[0] == '\0' ? "" : " ",
-		    lf);
+		h[i].raw = cat3(a, " ", lf[0] == ' ' || lf[0] == '\t' ||
+		    lf[0] == '\0' ? 0 : 1, lf, SIZE_MAX, "\n", 1);
 		h[i].value = g_strstrip(val);
 		if (g_ascii_strcasecmp(mh->name, "Subject") == 0)
 			subject = h[i].value;	/* the last one, as get_header */
@@ -538,7 +621,7 @@ rules_input_build(struct msg *m, const struct rules_limits *lim,
 	if (want_mparts) {
 		/* mimeheader rules see the message's own headers too. */
 		for (size_t i = 0; i < v->nhdrs; i++)
-			h[i].value_nl = arena_printf(a, "%s\n", h[i].value);
+			h[i].value_nl = with_nl(a, h[i].value);
 		build_mparts(m, in);
 	}
 	from = msg_mail_from(m);
@@ -563,8 +646,8 @@ rules_input_build(struct msg *m, const struct rules_limits *lim,
 	}
 	n = collapse(text->str, text->len);
 	{
-		const char *subj = subject != NULL ? arena_printf(a, "%s\n",
-		    subject) : "\n";
+		const char *subj = subject != NULL ? with_nl(a, subject) :
+		    "\n";
 		char *all = arena_alloc(a, strlen(subj) + n + 1);
 
 		memcpy(all, subj, strlen(subj));

@@ -285,13 +285,31 @@ struct pf_lit {
 	uint32_t	 chunk[PF_KEEP];
 };
 
+/*
+ * A scan's literals: most of a set's never occur in a message, so each
+ * has a slot number (0: not seen) and only those seen get a pf_lit, in
+ * the order the scan meets them: what a scan clears is 4 bytes a
+ * literal, not a whole pf_lit.
+ */
 struct pf_scan {
 	const struct rules_pf	*pf;
-	struct pf_lit		*lit;
+	uint32_t		*slot;		/* [literal id] */
+	struct pf_lit		*lit;		/* [slot - 1] */
+	size_t			 nlit, litcap;
+	struct arena		*a;
 	uint16_t		*cnt;		/* [row * nchunks + chunk] */
 	const size_t		*starts;	/* chunk offsets in the text */
 	size_t			 nchunks;
 };
+
+static const struct pf_lit pf_lit_none;
+
+/* Literal id's occurrences so far (none when the scan has not met it). */
+static const struct pf_lit *
+lit_of(const struct pf_scan *sc, size_t id)
+{
+	return sc->slot[id] != 0 ? &sc->lit[sc->slot[id] - 1] : &pf_lit_none;
+}
 
 #ifdef HAVE_HYPERSCAN
 static int
@@ -299,12 +317,19 @@ on_match(unsigned int id, unsigned long long from, unsigned long long to,
     unsigned int flags, void *arg)
 {
 	struct pf_scan *sc = arg;
-	struct pf_lit *l = &sc->lit[id];
+	struct pf_lit *l;
 	size_t start = (size_t)to - sc->pf->litlen[id];
 	size_t lo = 0, hi = sc->nchunks;
 
 	(void)from;
 	(void)flags;
+	if (sc->slot[id] == 0) {
+		sc->lit = arena_grow(sc->a, sc->lit, sc->nlit, &sc->litcap,
+		    sizeof(*sc->lit));
+		sc->lit[sc->nlit].n = 0;
+		sc->slot[id] = (uint32_t)++sc->nlit;
+	}
+	l = &sc->lit[sc->slot[id] - 1];
 	if (l->n > PF_KEEP && sc->pf->row_n[id] == 0)
 		return 0;
 	/* The chunk holding start: the last one starting at or before. */
@@ -361,26 +386,24 @@ pf_run(const struct rules_pf *pf, const struct rules_chunk *c, size_t nc,
 			memcpy(t + starts[i], c[i].p, c[i].len);
 		text = t;
 	}
+	/* arena_alloc clears what it gives. */
 	sc = arena_alloc(a, sizeof(*sc));
 	sc->pf = pf;
+	sc->a = a;
 	sc->starts = starts;
 	sc->nchunks = nc;
-	sc->lit = arena_alloc(a, pf->nlits * sizeof(*sc->lit));
-	for (size_t i = 0; i < pf->nlits; i++)
-		sc->lit[i].n = 0;
+	sc->slot = arena_alloc(a, pf->nlits * sizeof(*sc->slot));
 	sc->cnt = NULL;
-	if (pf->nrows > 0) {
+	if (pf->nrows > 0)
 		sc->cnt = arena_alloc(a, (size_t)pf->nrows * nc *
 		    sizeof(*sc->cnt));
-		memset(sc->cnt, 0, (size_t)pf->nrows * nc * sizeof(*sc->cnt));
-	}
 #ifdef HAVE_HYPERSCAN
 	if (len > 0 && hs_scan(pf->db, text, (unsigned)len, 0,
 	    scratch_get(pf, false), on_match, sc) != HS_SUCCESS) {
 		/* A scratch that does not fit after all: once more with
 		 * one grown for this database, from a clean scan. */
-		for (size_t i = 0; i < pf->nlits; i++)
-			sc->lit[i].n = 0;
+		memset(sc->slot, 0, pf->nlits * sizeof(*sc->slot));
+		sc->nlit = 0;
 		if (sc->cnt != NULL)
 			memset(sc->cnt, 0, (size_t)pf->nrows * nc *
 			    sizeof(*sc->cnt));
@@ -400,7 +423,7 @@ pf_mark(const struct pf_scan *sc, uint8_t *may)
 	const struct rules_pf *pf = sc->pf;
 
 	for (size_t id = 0; id < pf->nlits; id++)
-		if (sc->lit[id].n > 0)
+		if (lit_of(sc, id)->n > 0)
 			for (uint32_t j = pf->lr_at[id]; j < pf->lr_at[id + 1];
 			    j++)
 				may[pf->lr[j]] = 1;
@@ -415,7 +438,7 @@ pf_may_match(const struct pf_scan *sc, const struct rule *r, size_t i)
 		return sc->cnt[(size_t)(r->pf_row - 1) * sc->nchunks + i] >=
 		    r->lit_k;
 	for (uint32_t k = 0; k < r->nlit_ids; k++) {
-		const struct pf_lit *l = &sc->lit[r->lit_ids[k]];
+		const struct pf_lit *l = lit_of(sc, r->lit_ids[k]);
 
 		if (l->n > PF_KEEP)
 			return -1;
@@ -460,7 +483,7 @@ pf_chunks(const struct pf_scan *sc, const struct rule *r, size_t nc,
 		return n;
 	}
 	for (uint32_t k = 0; k < r->nlit_ids; k++) {
-		const struct pf_lit *l = &sc->lit[r->lit_ids[k]];
+		const struct pf_lit *l = lit_of(sc, r->lit_ids[k]);
 
 		if (l->n == 0)
 			continue;
@@ -478,7 +501,7 @@ pf_chunks(const struct pf_scan *sc, const struct rule *r, size_t nc,
 		return n;
 	}
 	for (uint32_t k = 0; k < r->nlit_ids; k++) {
-		const struct pf_lit *l = &sc->lit[r->lit_ids[k]];
+		const struct pf_lit *l = lit_of(sc, r->lit_ids[k]);
 
 		for (uint8_t j = 0; j < l->n; j++) {
 			for (m = 0; m < n && out[m] != l->chunk[j]; m++)

@@ -20,6 +20,16 @@
  * the first place that matches is the match the search would have
  * found.  The match and depth limits hold for each attempt, as they do
  * for each start of an unanchored search.
+ *
+ * ASCII subjects: SpamAssassin's obfuscation tags (<C>, <I>, <A>... in
+ * the FUZZY_ rules) are alternations whose branches mostly open with a
+ * byte of 0x80 or above (UTF-8 lookalikes such as [\xc3][\x87\xa7]).
+ * On a subject with no such byte those branches can never match, yet
+ * PCRE2 tries each of them at every place the tag is tried.  A pattern
+ * with such branches is compiled a second time without them (asc_build)
+ * and that copy runs on subjects that are all ASCII: removing branches
+ * that cannot match leaves the others tried in the same order, so the
+ * match is the same one, at the same place.
  */
 #include "config.h"
 
@@ -48,6 +58,8 @@ struct rx {
 	uint32_t	 depth_limit;
 	char		*src;		/* translated pattern, until rx_jit */
 	uint32_t	 opts;
+	pcre2_code	*asc;		/* for ASCII subjects; NULL: none */
+	bool		 asc_jit;
 #ifdef HAVE_HYPERSCAN
 	hs_database_t	*heads;		/* NULL: searched as usual */
 	unsigned	*lead;		/* by head id */
@@ -212,6 +224,7 @@ rx_compile(const char *pattern, const char *flags,
 }
 
 static void	heads_build(struct rx *);
+static void	asc_build(struct rx *);
 
 void
 rx_jit(struct rx *rx)
@@ -221,6 +234,8 @@ rx_jit(struct rx *rx)
 	rx->is_jit = pcre2_jit_compile(rx->code, PCRE2_JIT_COMPLETE) == 0;
 	if (rx->src != NULL) {
 		heads_build(rx);
+		if (!rx_has_heads(rx))
+			asc_build(rx);
 		free(rx->src);
 		rx->src = NULL;
 	}
@@ -293,6 +308,7 @@ rx_free(struct rx *rx)
 	if (rx == NULL)
 		return;
 	pcre2_code_free(rx->code);
+	pcre2_code_free(rx->asc);
 	free(rx->src);
 #ifdef HAVE_HYPERSCAN
 	if (rx->heads != NULL) {
@@ -469,6 +485,308 @@ out:
 #endif
 }
 
+/*
+ * The ASCII copy of a pattern (see the top of this file): the pattern
+ * with every branch removed whose first item must match a byte of 0x80
+ * or above: a class of such bytes only (\xHH, HH >= 80, or the raw byte,
+ * or ranges of them), or such a byte alone, without a quantifier that
+ * lets it match nothing.  Anything this reader does not follow (\Q,
+ * \c, verbs, conditionals, recursion, branch resets, comments, named
+ * groups, a kept branch with a group whose every branch would go, a
+ * removed branch holding a capture) means no copy.
+ */
+struct asc {
+	const char	*p;
+	size_t		 n, i;
+	unsigned	 caps;		/* capturing groups seen */
+	unsigned	 removed;
+	unsigned	 empty;		/* groups left with no branch */
+	bool		 bad;
+};
+
+static int
+hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c -
+	    'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A high byte (>= 0x80) written at p[i]: its end in *end_r. */
+static bool
+high_byte(const char *p, size_t n, size_t i, size_t *end_r)
+{
+	unsigned v = 0;
+	size_t j;
+
+	if ((unsigned char)p[i] >= 0x80) {
+		*end_r = i + 1;
+		return true;
+	}
+	if (p[i] != '\\' || i + 1 >= n || p[i + 1] != 'x')
+		return false;
+	j = i + 2;
+	if (j < n && p[j] == '{') {
+		for (j++; j < n && hexval(p[j]) >= 0; j++)
+			v = v * 16 + (unsigned)hexval(p[j]);
+		if (j >= n || p[j] != '}' || v > 0xff)
+			return false;
+		j++;
+	} else {
+		for (size_t k = 0; k < 2 && j < n && hexval(p[j]) >= 0; k++)
+			v = v * 16 + (unsigned)hexval(p[j++]);
+	}
+	*end_r = j;
+	return v >= 0x80;
+}
+
+/* Does a branch starting at p[b] open with an item that must match a
+ * high byte? */
+static bool
+high_first(const char *p, size_t n, size_t b)
+{
+	size_t j = b, e;
+
+	if (b < n && p[b] == '[') {
+		bool any = false;
+
+		j = b + 1;
+		while (j < n && p[j] != ']') {
+			if (!high_byte(p, n, j, &e))
+				return false;
+			j = e;
+			if (j + 1 < n && p[j] == '-' && p[j + 1] != ']') {
+				if (!high_byte(p, n, j + 1, &e))
+					return false;
+				j = e;
+			}
+			any = true;
+		}
+		if (j >= n || !any)
+			return false;
+		j++;
+	} else if (b >= n || !high_byte(p, n, b, &j))
+		return false;
+	/* A quantifier that allows none (or could be read as one). */
+	if (j < n && (p[j] == '?' || p[j] == '*'))
+		return false;
+	if (j + 1 < n && p[j] == '{' && (p[j + 1] == '0' || p[j + 1] == ','))
+		return false;
+	return true;
+}
+
+static void	asc_alt(struct asc *, GString *);
+
+/* The item at a->i, appended to out. */
+static void
+asc_item(struct asc *a, GString *out)
+{
+	const char *p = a->p;
+	size_t i = a->i, n = a->n;
+
+	if (p[i] == '\\') {
+		if (i + 1 >= n || p[i + 1] == 'Q' || p[i + 1] == 'E' ||
+		    p[i + 1] == 'c') {
+			a->bad = true;
+			return;
+		}
+		g_string_append_len(out, p + i, 2);
+		a->i = i + 2;
+		return;
+	}
+	if (p[i] == '[') {
+		size_t j = i + 1;
+
+		if (j < n && p[j] == '^')
+			j++;
+		if (j < n && p[j] == ']')
+			j++;
+		while (j < n && p[j] != ']') {
+			if (p[j] == '\\')
+				j += 2;
+			else if (p[j] == '[' && j + 1 < n && strchr(":.=",
+			    p[j + 1]) != NULL) {
+				/* [:alpha:] and the like, nothing less clear */
+				size_t k = j + 2;
+
+				while (k < n && (g_ascii_isalpha(p[k]) ||
+				    p[k] == '^'))
+					k++;
+				if (p[j + 1] != ':' || k + 1 >= n ||
+				    p[k] != ':' || p[k + 1] != ']') {
+					a->bad = true;
+					return;
+				}
+				j = k + 2;
+			} else
+				j++;
+		}
+		if (j >= n) {
+			a->bad = true;
+			return;
+		}
+		g_string_append_len(out, p + i, (gssize)(j + 1 - i));
+		a->i = j + 1;
+		return;
+	}
+	if (p[i] == '(') {
+		size_t j = i + 1;
+
+		if (j < n && p[j] == '*') {
+			a->bad = true;		/* verbs */
+			return;
+		}
+		if (j < n && p[j] == '?') {
+			char c = j + 1 < n ? p[j + 1] : '\0';
+
+			if (c == ':' || c == '=' || c == '!' || c == '>')
+				j += 2;
+			else if (c == '<' && j + 2 < n && (p[j + 2] == '=' ||
+			    p[j + 2] == '!'))
+				j += 3;
+			else if (c == '<' || c == 'P' || c == '\'') {
+				a->bad = true;	/* named groups */
+				return;
+			} else {
+				/* (?i:...) or the setting (?i) */
+				size_t k = j + 1;
+
+				while (k < n && (g_ascii_isalpha(p[k]) ||
+				    p[k] == '-' || p[k] == '^')) {
+					if (p[k] == 'x' || p[k] == 'P' ||
+					    p[k] == 'R' || p[k] == 'C')
+						a->bad = true;
+					k++;
+				}
+				if (a->bad || k == j + 1 || k >= n ||
+				    (p[k] != ':' && p[k] != ')')) {
+					a->bad = true;
+					return;
+				}
+				if (p[k] == ')') {
+					g_string_append_len(out, p + i,
+					    (gssize)(k + 1 - i));
+					a->i = k + 1;
+					return;
+				}
+				j = k + 1;
+			}
+		} else
+			a->caps++;
+		g_string_append_len(out, p + i, (gssize)(j - i));
+		a->i = j;
+		asc_alt(a, out);
+		if (a->bad || a->i >= n || p[a->i] != ')') {
+			a->bad = true;
+			return;
+		}
+		g_string_append_c(out, ')');
+		a->i++;
+		return;
+	}
+	g_string_append_c(out, p[i]);
+	a->i = i + 1;
+}
+
+/* The branches from a->i to the ')' that ends them (or the end). */
+static void
+asc_alt(struct asc *a, GString *out)
+{
+	unsigned kept = 0;
+	GString *br = g_string_new(NULL);
+
+	for (;;) {
+		size_t b = a->i;
+		unsigned caps = a->caps, empty = a->empty;
+
+		g_string_truncate(br, 0);
+		while (!a->bad && a->i < a->n && a->p[a->i] != '|' &&
+		    a->p[a->i] != ')')
+			asc_item(a, br);
+		if (a->bad)
+			break;
+		if (high_first(a->p, a->i, b) && a->caps == caps) {
+			a->removed++;
+			a->empty = empty;	/* what it held goes with it */
+		} else if (a->empty != empty) {
+			a->bad = true;	/* a group that kept no branch */
+			break;
+		} else {
+			if (kept++ > 0)
+				g_string_append_c(out, '|');
+			g_string_append_len(out, br->str, (gssize)br->len);
+		}
+		if (a->i >= a->n || a->p[a->i] == ')')
+			break;
+		a->i++;				/* '|' */
+	}
+	if (kept == 0)
+		a->empty++;		/* nothing left could match */
+	g_string_free(br, TRUE);
+}
+
+char *
+rx_ascii_pattern(const char *pattern)
+{
+	struct asc a = { .p = pattern, .n = strlen(pattern) };
+	GString *out = g_string_new(NULL);
+
+	asc_alt(&a, out);
+	if (a.bad || a.empty > 0 || a.i != a.n || a.removed == 0) {
+		g_string_free(out, TRUE);
+		return NULL;
+	}
+	return g_string_free(out, FALSE);
+}
+
+static void
+asc_build(struct rx *rx)
+{
+	const char *plain = getenv("VIGIL_RULES_PLAIN");
+	pcre2_compile_context *cc;
+	char *pat;
+	int ec;
+	PCRE2_SIZE eoff;
+
+	if ((plain != NULL && strcmp(plain, "1") == 0) || getenv(
+	    "VIGIL_RULES_NO_ASCII") != NULL || (rx->opts & PCRE2_EXTENDED) ||
+	    (pat = rx_ascii_pattern(rx->src)) == NULL)
+		return;
+	/* A small cut saves less a message than the copy costs to compile
+	 * (SpamAssassin's obfuscation tags lose three quarters and more). */
+	if (strlen(pat) * 4 > strlen(rx->src) * 3) {
+		g_free(pat);
+		return;
+	}
+	if ((cc = pcre2_compile_context_create(NULL)) == NULL)
+		log_oom(256, "rules pcre2 compile context");
+	pcre2_set_compile_extra_options(cc, PCRE2_EXTRA_BAD_ESCAPE_IS_LITERAL);
+	rx->asc = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+	    rx->opts, &ec, &eoff, cc);
+	pcre2_compile_context_free(cc);
+	if (rx->asc != NULL)
+		rx->asc_jit = pcre2_jit_compile(rx->asc, PCRE2_JIT_COMPLETE) ==
+		    0;
+	g_free(pat);
+}
+
+/* No byte of s[0, len) is 0x80 or above. */
+static bool
+all_ascii(const char *s, size_t len)
+{
+	size_t i = 0;
+	uint64_t or = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, s + i, 8);
+		or |= w;
+	}
+	for (; i < len; i++)
+		or |= (unsigned char)s[i];
+	return (or & 0x8080808080808080ULL) == 0;
+}
+
 bool
 rx_has_heads(const struct rx *rx)
 {
@@ -587,7 +905,11 @@ rx_match(const struct rx *rx, const char *s, size_t len, size_t start,
 			rc = match_one(t, rx->code, rx->is_jit, s, len, start);
 	} else
 #endif
-	if (rx->is_jit)
+	if (rx->asc != NULL && all_ascii(s, len))
+		rc = rx->asc_jit ? pcre2_jit_match(rx->asc, (PCRE2_SPTR)s, len,
+		    start, 0, t->md, t->mc) : pcre2_match(rx->asc,
+		    (PCRE2_SPTR)s, len, start, 0, t->md, t->mc);
+	else if (rx->is_jit)
 		rc = pcre2_jit_match(rx->code, (PCRE2_SPTR)s, len, start, 0,
 		    t->md, t->mc);
 	else
