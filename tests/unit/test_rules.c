@@ -227,7 +227,7 @@ test_conditionals_and_tags(void **state)
 	 * block's rules out of a score set), innermost first. */
 	assert_string_equal(rules_find(set, "TAGGED")->plugin, "ReplaceTags");
 	assert_null(rules_find(set, "PAST")->plugin);
-	assert_null(rules_find(set, "NOBAYES")->plugin);
+	assert_null(rules_find(set, "NORAZOR")->plugin);
 	assert_string_equal(rules_find(set, "INNER")->plugin, "ReplaceTags");
 	rules_set_free(&set);
 }
