@@ -251,8 +251,9 @@ rules_sa_dir_from_cfg(const struct cfg *cfg)
  * weight vigil's check gives them: SpamAssassin's (SPF_FAIL 0 0.919 0
  * 0.001) count only in its network score sets, which vigil uses when
  * the DNS lists answered, so they would have left SPF_FAIL at 0 in most
- * verdicts; BAYES_* weigh what vigil's Bayes learned or its bands.  A learned (spamassassin.scores) or local score line wins
- * as for every finding; the rule's own score stays its default.
+ * verdicts; BAYES_* weigh what vigil's Bayes learned or its bands.  A
+ * learned (spamassassin.scores) or local score line wins as for every
+ * finding; the rule's own score stays its default.
  */
 static bool
 is_sa_auth_score(const struct rules_set *set, const char *sa_dir,

@@ -949,6 +949,27 @@ named_directive(struct pfile *pf, const struct named_directive *d,
 }
 
 /*
+ * The rule named carrier that holds a list as its eval arguments, made
+ * the first time (scored 0: it never runs).
+ */
+static struct rule *
+carrier_rule(struct pfile *pf, const char *carrier)
+{
+	struct rule *r = g_hash_table_lookup(pf->set->by_name, carrier);
+
+	if (r == NULL) {
+		char zero[] = "0";
+
+		r = rule_new(pf, carrier, RULE_HEADER);
+		r->evalfn = rules_evalfn_find(RULES_FREEMAIL_FN);
+		r->eval_args = g_new0(char *, 1);
+		rule_add(pf, r);
+		parse_score(pf, carrier, zero);
+	}
+	return r;
+}
+
+/*
  * FreeMail's freemail_domains and freemail_welcomelist (freemail_whitelist):
  * each word, lower case, joins the sorted list its carrier rule holds as
  * eval arguments (rules_eval_head.c reads them).  A carrier never runs:
@@ -964,18 +985,9 @@ freemail_directive(struct pfile *pf, const char *kw, char *s)
 		const char *carrier = !is_dom ? RULES_FREEMAIL_WELCOME :
 		    strpbrk(w, "*?") != NULL ? RULES_FREEMAIL_WILD :
 		    RULES_FREEMAIL_DOMAINS;
-		struct rule *r = g_hash_table_lookup(pf->set->by_name, carrier);
+		struct rule *r = carrier_rule(pf, carrier);
 		size_t lo = 0, hi, n = 0;
 
-		if (r == NULL) {
-			char zero[] = "0";
-
-			r = rule_new(pf, carrier, RULE_HEADER);
-			r->evalfn = rules_evalfn_find(RULES_FREEMAIL_FN);
-			r->eval_args = g_new0(char *, 1);
-			rule_add(pf, r);
-			parse_score(pf, carrier, zero);
-		}
 		while (r->eval_args[n] != NULL)
 			n++;
 		hi = n;
@@ -1024,17 +1036,8 @@ subject_list_directive(struct pfile *pf, const char *kw, char *s)
 {
 	const char *carrier = kw[0] == 'w' ? RULES_SUBJECT_WELCOME :
 	    RULES_SUBJECT_BLOCK;
-	struct rule *r = g_hash_table_lookup(pf->set->by_name, carrier);
+	struct rule *r = carrier_rule(pf, carrier);
 
-	if (r == NULL) {
-		char zero[] = "0";
-
-		r = rule_new(pf, carrier, RULE_HEADER);
-		r->evalfn = rules_evalfn_find(RULES_FREEMAIL_FN);
-		r->eval_args = g_new0(char *, 1);
-		rule_add(pf, r);
-		parse_score(pf, carrier, zero);
-	}
 	{
 		char *w = g_strstrip(g_ascii_strdown(s, -1));
 		size_t n = 0;
