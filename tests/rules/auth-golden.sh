@@ -67,8 +67,8 @@ key=$(grep -o 'p=[A-Za-z0-9+/=]*' "$top_srcdir/tests/data/auth/zone.txt" |
     head -n 1)
 k1="v=DKIM1; k=rsa; ${key:0:200}"
 k2=${key:200}
-dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root \
-    --listen-address=127.0.0.1 --bind-interfaces --local=/example.com/ \
+. "$(dirname "$0")/../tools/netns.sh"
+netns_dnsmasq "$TMP" --local=/example.com/ \
     --txt-record=pass.example.com,"v=spf1 ip4:192.0.2.10 -all" \
     --txt-record=mail.pass.example.com,"v=spf1 ip4:192.0.2.10 -all" \
     --txt-record=_dmarc.pass.example.com,"v=DMARC1; p=reject" \
@@ -88,14 +88,7 @@ dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root \
     --host-record=author.example.com,192.0.2.20 \
     --txt-record=dkim.example.com,"v=spf1 ip4:192.0.2.10 -all" \
     --txt-record=_dmarc.dkim.example.com,"v=DMARC1; p=reject" \
-    --txt-record=s2048._domainkey.dkim.example.com,"$k1","$k2" \
-    --log-queries --log-facility="$TMP/dnsmasq.log" \
-    --pid-file="$TMP/dnsmasq.pid" 2>"$TMP/dnsmasq.err" &
-DNSMASQ_PID=$!
-for _ in $(seq 50); do
-	grep -q "started" "$TMP/dnsmasq.log" 2>/dev/null && break
-	sleep 0.1
-done
+    --txt-record=s2048._domainkey.dkim.example.com,"$k1","$k2"
 
 # The rules at issue, scored in every set so that both sides run them
 # (SpamAssassin's score set 2, which both read, leaves SPF_FAIL and the

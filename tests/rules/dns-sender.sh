@@ -49,16 +49,9 @@ pass=0 fail=0
 ok() { echo "ok: $*"; pass=$((pass + 1)); }
 bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
 
-dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root \
-    --listen-address=127.0.0.1 --bind-interfaces --local=/test/ \
-    --address=/has-a.test/192.0.2.1 --mx-host=has-mx.test,mx.example.org \
-    --log-queries --log-facility="$TMP/dnsmasq.log" \
-    --pid-file="$TMP/dnsmasq.pid" 2>"$TMP/dnsmasq.err" &
-DNSMASQ_PID=$!
-for _ in $(seq 50); do
-	grep -q "started" "$TMP/dnsmasq.log" 2>/dev/null && break
-	sleep 0.1
-done
+. "$(dirname "$0")/../tools/netns.sh"
+netns_dnsmasq "$TMP" --local=/test/ \
+    --address=/has-a.test/192.0.2.1 --mx-host=has-mx.test,mx.example.org
 
 cp -R "$SA_RULES" "$TMP/rules"
 echo "score NO_DNS_FOR_FROM 1" >"$TMP/rules/99_dns_sender.cf"

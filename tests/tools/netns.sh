@@ -25,3 +25,21 @@ netns_enter() {
 	env "$_ns_var=$_ns" ip netns exec "$_ns" bash "$@"
 	exit $?
 }
+
+# netns_dnsmasq DIR ARG...: inside the namespace, start dnsmasq on
+# 127.0.0.1 with the test's records (ARG...), no other source of answers,
+# logging every query to DIR/dnsmasq.log; DNSMASQ_PID is its pid.
+# Returns once it has started (or after five seconds).
+netns_dnsmasq() {
+	_ns_dir=$1
+	shift
+	dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root \
+	    --listen-address=127.0.0.1 --bind-interfaces "$@" \
+	    --log-queries --log-facility="$_ns_dir/dnsmasq.log" \
+	    --pid-file="$_ns_dir/dnsmasq.pid" 2>"$_ns_dir/dnsmasq.err" &
+	DNSMASQ_PID=$!
+	for _ in $(seq 50); do
+		grep -q "started" "$_ns_dir/dnsmasq.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+}
