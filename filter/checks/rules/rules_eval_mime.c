@@ -80,6 +80,9 @@ struct mtree {
 	/* BodyEval's _multipart_alternative_difference */
 	bool		 madiff_done;
 	double		 madiff, madiff_html, madiff_text;
+	/* check_for_uppercase's share of capitals (-1: none to count) */
+	bool		 caps_done;
+	double		 caps_pct;
 };
 
 static _Thread_local struct mtree *cache;
@@ -2714,21 +2717,16 @@ charset_fp_caps(const struct rules_input *in)
 	return yes;
 }
 
-/* check_for_uppercase(min, max): of the letters and digits of the body
- * lines that hold two words (base64-looking lines aside), the capitals'
- * share in percent is in (min, max]; bodies under 200 characters have
- * none. */
+/* The share of capitals check_for_uppercase compares, in percent, once
+ * a message (-1 for a charset whose capitals say nothing). */
 static double
-check_for_uppercase(const struct rules_input *in, const char *const *args,
-    size_t nargs, const char **where_r)
+caps_share(const struct rules_input *in)
 {
 	static GRegex *two_words, *b64, *iso2022;
-	double len = 0, lower = 0, upper = 0, pct;
+	double len = 0, lower = 0, upper = 0;
 
-	(void)nargs;
-	*where_r = "body";
 	if (charset_fp_caps(in))
-		return 0;
+		return -1;
 	if (g_once_init_enter(&two_words))
 		g_once_init_leave(&two_words, g_regex_new("\\S\\s+\\S",
 		    G_REGEX_RAW, 0, NULL));
@@ -2759,11 +2757,29 @@ check_for_uppercase(const struct rules_input *in, const char *const *args,
 		g_free(line);
 	}
 	if (len < 200 || upper + lower == 0)
-		pct = 0;
-	else
-		pct = upper / (upper + lower) * 100;
-	return pct > g_ascii_strtod(args[0], NULL) &&
-	    pct <= g_ascii_strtod(args[1], NULL);
+		return 0;
+	return upper / (upper + lower) * 100;
+}
+
+/* check_for_uppercase(min, max): of the letters and digits of the body
+ * lines that hold two words (base64-looking lines aside), the capitals'
+ * share in percent is in (min, max]; bodies under 200 characters have
+ * none. */
+static double
+check_for_uppercase(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	struct mtree *t = tree(in);
+
+	(void)nargs;
+	*where_r = "body";
+	if (!t->caps_done) {
+		t->caps_pct = caps_share(in);
+		t->caps_done = true;
+	}
+	return t->caps_pct >= 0 &&
+	    t->caps_pct > g_ascii_strtod(args[0], NULL) &&
+	    t->caps_pct <= g_ascii_strtod(args[1], NULL);
 }
 
 const struct rules_evalfn rules_evalfn_mime[] = {
