@@ -339,6 +339,31 @@ envfrom_of(const char *rest)
 	return e;
 }
 
+/* Whether a Received line is qmail's without "(HELO ...)", where the
+ * name is both the HELO and the reverse DNS (qmail leaves out a HELO
+ * equal to it, Received.pm bug 2744): "from NAME (IP) by ... with SMTP"
+ * without an id, NAME ([IP]) there too, and from NAME (IP) or
+ * (IDENT@IP), unbracketed, by any MTA but Microsoft's (whose forms come
+ * first there, as Sendmail's with brackets do). */
+static bool
+qmail_same(const char *line)
+{
+	char *s = squeeze(line);
+	const char *f = s + 5;
+	bool yes;
+
+	yes = rules_evalfn_match("^\\S+ \\((?:\\S+@)?\\[?" IPV4 "\\]?\\)"
+	    "(?: \\(envelope-sender <\\S+>\\))? by \\S+(?: \\(.+\\))* with "
+	    "(?:.* )?(?:SMTP|QMQP)(?! id )", 0, f) ||
+	    (rules_evalfn_match("^\\S+ \\((?:\\S*@)?" IPV4 "\\).* by \\S+ ",
+	    0, f) && !rules_evalfn_match(" with "
+	    "(?:Microsoft SMTP Server|mapi id) (?:\\([^\\)]+\\) )?"
+	    "\\d+\\.\\d+\\.\\d+\\.\\d+(?:$| )", 0, f) &&
+	    strstr(f, " SMTPSVC") == NULL);
+	g_free(s);
+	return yes;
+}
+
 /*
  * One Received line (unfolded) into r; false when it holds no relay (no
  * "from" with an IP address).
@@ -385,6 +410,9 @@ parse_received(const char *line, struct relay *r)
 		if (strchr(from, '@') != NULL)
 			r->ident = grab("\\(([^@()\\s\\[]+)@[^()\\s]+\\s+\\[",
 			    from);
+		/* qmail without "(HELO ...)": the name is both. */
+		if (r->rdns == NULL && r->helo != NULL && qmail_same(line))
+			r->rdns = g_strdup(r->helo);
 		if (strstr(from, "(HELO ") != NULL &&
 		    (by = grab("\\(HELO ([^\\s()]+)\\)", from)) != NULL) {
 			/* qmail: from RDNS (HELO helo) (IP) */
