@@ -339,6 +339,16 @@ envfrom_of(const char *rest)
 	return e;
 }
 
+/* Received.pm's last touch: the characters a relay string cannot hold
+ * become '!' (a "NAME(JetMail" by, a "NAME([IP])" HELO). */
+static void
+mark_bad(char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if (strchr("#[]()<>|", *s) != NULL)
+			*s = '!';
+}
+
 /* Whether a Received line is qmail's without "(HELO ...)", where the
  * name is both the HELO and the reverse DNS (qmail leaves out a HELO
  * equal to it, Received.pm bug 2744): "from NAME (IP) by ... with SMTP"
@@ -404,6 +414,14 @@ parse_received(const char *line, struct relay *r)
 		/* Postfix, Sendmail: from HELO (RDNS [IP]); qmail: from
 		 * RDNS (HELO helo) (IP); Sendmail's ident: (user@RDNS [IP]) */
 		r->helo = grab("^([^\\s(\\[]+)", from);
+		/* "from NAME(...)": the whole word, marked (Received.pm's
+		 * \S+). */
+		if (r->helo != NULL && from[strlen(r->helo)] != ' ' &&
+		    from[strlen(r->helo)] != '\0') {
+			g_free(r->helo);
+			r->helo = grab("^(\\S+)", from);
+			mark_bad(r->helo);
+		}
 		if (strchr(from, '(') != NULL)
 			r->rdns = grab("\\((?:[^@()\\s]*@)?([^@()\\s\\[]+)"
 			    "\\s+\\[", from);
@@ -442,7 +460,11 @@ out:
 	if (ok) {
 		char *rest = squeeze(line);
 
-		r->by = grab(" by ([^\\s;()]+)", rest);
+		r->by = grab(" by (\\S+)(?:[^-A-Za-z0-9;.]|$)", rest);
+		if (r->by != NULL && r->by[0] != '\0' &&
+		    r->by[strlen(r->by) - 1] == ';')
+			r->by[strlen(r->by) - 1] = '\0';
+		mark_bad(r->by);
 		/* Received.pm wants an IP address and a "by". */
 		ok = r->by != NULL;
 		r->no_rdns = ok && r->rdns == NULL && strncmp(rest, "from ",
