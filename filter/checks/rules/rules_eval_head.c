@@ -277,7 +277,12 @@ env_and_hdr_from(const struct rules_input *in, const char *const *args,
 {
 	char *a = get_chomp(in, "EnvelopeFrom", HMOD_ADDR);
 	char *b = get_chomp(in, "From", HMOD_ADDR);
-	bool eq = g_ascii_strcasecmp(a, b) == 0;
+	bool eq;
+
+	/* get() in scalar context: the first address alone. */
+	a[strcspn(a, "\n")] = '\0';
+	b[strcspn(b, "\n")] = '\0';
+	eq = g_ascii_strcasecmp(a, b) == 0;
 
 	(void)args;
 	(void)nargs;

@@ -700,6 +700,22 @@ after_received(const struct rules_input *in, const char *name)
 	return false;
 }
 
+/* Whether the :addr answer a holds an address as SpamAssassin's parser
+ * keeps one, something on either side of an "@" ("@ (Unverified)"
+ * gives none there), or is the null sender "". */
+static bool
+addr_ok(const char *a)
+{
+	const char *at;
+
+	if (a == NULL)
+		return false;
+	if (*a == '\0')
+		return true;
+	at = strchr(a, '@');
+	return at != NULL && at > a && at[1] != '\0' && at[1] != '\n';
+}
+
 /*
  * EnvelopeFrom when no SMTP envelope is known (a message scanned
  * offline), as PerMsgStatus::get_envelope_from() guesses it without
@@ -734,7 +750,7 @@ relays_envelope_from(const struct rules_input *in)
 		return env;
 	g_free(env);
 	xs = rules_get(in, "X-Sender", HMOD_FIRST | HMOD_ADDR);
-	if (xs != NULL && strchr(xs, '@') != NULL) {
+	if (addr_ok(xs)) {
 		for (size_t i = 0; i < in->nhdrs; i++)
 			if (g_ascii_strcasecmp(in->hdrs[i].name,
 			    "Received") == 0 &&
@@ -745,9 +761,11 @@ relays_envelope_from(const struct rules_input *in)
 	}
 	g_free(xs);
 	for (size_t i = 0; i < G_N_ELEMENTS(hdrs); i++) {
-		if ((env = rules_get(in, hdrs[i], HMOD_FIRST |
-		    HMOD_ADDR)) == NULL)
+		if (!addr_ok(env = rules_get(in, hdrs[i], HMOD_FIRST |
+		    HMOD_ADDR))) {
+			g_free(env);
 			continue;
+		}
 		if (!after_received(in, hdrs[i]))
 			return env;
 		g_free(env);
