@@ -396,7 +396,13 @@ parse_received(const char *line, struct relay *r)
 	/* Each pattern runs only where its text can be (cheap tests
 	 * first: this runs for every Received header of every message). */
 	if (strchr(from, '[') != NULL) {
-		r->ip = grab("\\[(" IPV4 ")\\]", from);
+		/* Sendmail's "from [HELO-IP] (RDNS [IP])": the one inside
+		 * the parentheses is the client. */
+		if (from[0] == '[')
+			r->ip = grab("^\\S+ \\([^()\\s]+ \\[(" IPV4 ")\\]",
+			    from);
+		if (r->ip == NULL)
+			r->ip = grab("\\[(" IPV4 ")\\]", from);
 		if (r->ip == NULL)
 			r->ip = grab("\\[(" IPV6 ")\\]", from);
 	}
@@ -474,9 +480,13 @@ out:
 		if (strcasestr(rest, "envelope-") != NULL ||
 		    strcasestr(rest, "return-path") != NULL)
 			r->envfrom = envfrom_of(rest);
+		/* Received.pm: an authenticated SMTP or a webmail (HTTP)
+		 * handover. */
 		if (strcasestr(rest, "SMTPA") != NULL ||
-		    strcasestr(rest, "SMTPSA") != NULL)
-			r->auth = grab(" with ((?:E|L)SMTPS?A)\\b", rest);
+		    strcasestr(rest, "SMTPSA") != NULL ||
+		    strcasestr(rest, " with HTTP") != NULL)
+			r->auth = grab(" with ((?:ES|L|UTF8S|UTF8L)MTPS?A|ASMTP|"
+			    "HTTP[SU]?)(?: |;|$)", rest);
 		if (r->auth == NULL && strstr(rest, "(Authenticated sender:") !=
 		    NULL)
 			r->auth = g_strdup("Postfix");
