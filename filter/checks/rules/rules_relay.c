@@ -420,10 +420,11 @@ parse_received(const char *line, struct relay *r)
 		/* Postfix, Sendmail: from HELO (RDNS [IP]); qmail: from
 		 * RDNS (HELO helo) (IP); Sendmail's ident: (user@RDNS [IP]) */
 		r->helo = grab("^([^\\s(\\[]+)", from);
-		/* "from NAME(...)": the whole word, marked (Received.pm's
-		 * \S+). */
-		if (r->helo != NULL && from[strlen(r->helo)] != ' ' &&
-		    from[strlen(r->helo)] != '\0') {
+		/* "from NAME(...)" or "from [IP] (...)": the whole word,
+		 * marked (Received.pm's \S+: helo=!IP!). */
+		if ((r->helo == NULL && from[0] == '[') || (r->helo != NULL &&
+		    from[strlen(r->helo)] != ' ' &&
+		    from[strlen(r->helo)] != '\0')) {
 			g_free(r->helo);
 			r->helo = grab("^(\\S+)", from);
 			mark_bad(r->helo);
