@@ -39,6 +39,7 @@ struct msg {
 	/* Envelope. */
 	const char	*client_addr, *client_name, *helo, *mail_from;
 	const char	*qid, *auth_user;
+	bool		 mail_from_guessed;	/* from the headers, offline */
 	VEC(const char *) rcpts;
 	/* Content. */
 	VEC(struct mhdr) hdrs;
@@ -195,6 +196,14 @@ void
 msg_set_mail_from(struct msg *m, const char *addr)
 {
 	m->mail_from = strip_brackets(m->arena, addr);
+	m->mail_from_guessed = false;
+}
+
+void
+msg_guess_mail_from(struct msg *m, const char *addr)
+{
+	m->mail_from = strip_brackets(m->arena, addr);
+	m->mail_from_guessed = true;
 }
 
 void
@@ -220,6 +229,7 @@ const char *msg_client_addr(const struct msg *m) { return m->client_addr; }
 const char *msg_client_name(const struct msg *m) { return m->client_name; }
 const char *msg_helo(const struct msg *m) { return m->helo; }
 const char *msg_mail_from(const struct msg *m) { return m->mail_from; }
+bool msg_mail_from_guessed(const struct msg *m) { return m->mail_from_guessed; }
 size_t msg_rcpt_count(const struct msg *m) { return m->rcpts.n; }
 const char *msg_queue_id(const struct msg *m) { return m->qid; }
 const char *msg_auth_user(const struct msg *m) { return m->auth_user; }

@@ -100,6 +100,9 @@ const char	*msg_session_id(const struct msg *);
 void		 msg_set_client(struct msg *, const char *addr, const char *name);
 void		 msg_set_helo(struct msg *, const char *helo);
 void		 msg_set_mail_from(struct msg *, const char *addr);	/* no <> */
+/* A sender read from the headers when no SMTP envelope was given
+ * (vigilctl scan, rules test): msg_mail_from_guessed() says so. */
+void		 msg_guess_mail_from(struct msg *, const char *addr);
 void		 msg_add_rcpt(struct msg *, const char *addr);		/* no <> */
 void		 msg_set_queue_id(struct msg *, const char *qid);
 void		 msg_set_auth_user(struct msg *, const char *user);
@@ -107,6 +110,7 @@ const char	*msg_client_addr(const struct msg *);
 const char	*msg_client_name(const struct msg *);
 const char	*msg_helo(const struct msg *);
 const char	*msg_mail_from(const struct msg *);	/* "" for the null sender */
+bool		 msg_mail_from_guessed(const struct msg *);
 size_t		 msg_rcpt_count(const struct msg *);
 const char	*msg_rcpt(const struct msg *, size_t i);
 const char	*msg_queue_id(const struct msg *);	/* "-" until known */

@@ -487,9 +487,9 @@ scan_buffer(struct snap *s, const struct scan_env *env,
 			if (eol == 0)
 				break;
 		}
-		mail_from = addr_from_header(a, rp ? rp : from);
-	}
-	msg_set_mail_from(m, mail_from);
+		msg_guess_mail_from(m, addr_from_header(a, rp ? rp : from));
+	} else
+		msg_set_mail_from(m, mail_from);
 	pipeline_phase(m, PHASE_ENVFROM);
 
 	feed_message(m, p, end, true);

@@ -348,6 +348,13 @@ hdr_value(const struct rules_input *in, const struct rule *r)
 	} else if (name_is(h, "EnvelopeFrom")) {
 		if (in->envelope_from != NULL)
 			hvals_add(&hv, in->envelope_from, NULL, NULL, NULL);
+		else {
+			char *env = relays_envelope_from(in);
+
+			if (env != NULL)
+				hvals_add(&hv, env, NULL, NULL, NULL);
+			g_free(env);
+		}
 	} else if (name_is(h, "ToCc")) {
 		hdr_collect(in, "To", raw, &hv);
 		hdr_collect(in, "Cc", raw, &hv);

@@ -267,6 +267,35 @@ in_list(GPtrArray *a, const char *s)
 	return false;
 }
 
+/* Whether p holds "mailto:", in any case. */
+static bool
+has_mailto(const char *p, size_t len)
+{
+	for (const char *q = p; len >= 7 && (q = memchr(q, ':',
+	    len - (size_t)(q - p))) != NULL; q++)
+		if (q - p >= 6 && g_ascii_strncasecmp(q - 6, "mailto", 6) == 0)
+			return true;
+	return false;
+}
+
+/* Whether the rendered text holds addr (lower case), in any case: the
+ * text's URI parser finds it there too. */
+static bool
+in_text(const struct rules_input *in, const char *addr)
+{
+	size_t n = strlen(addr);
+
+	for (size_t i = 0; i < in->nbody; i++) {
+		const char *p = in->body[i].p, *end = p + in->body[i].len;
+
+		for (; p + n <= end; p++)
+			if (g_ascii_tolower(*p) == addr[0] &&
+			    g_ascii_strncasecmp(p, addr, n) == 0)
+				return true;
+	}
+	return false;
+}
+
 /*
  * FreeMail.pm's _parse_body: the freemail addresses of the body's mailto:
  * links and text (not those in URLs, nor "addr>" or "addr  word:"
@@ -276,7 +305,7 @@ in_list(GPtrArray *a, const char *s)
 static bool
 body_freemails_scan(const struct rules_input *in, GPtrArray *out)
 {
-	static GRegex *email, *url_at, *tagged;
+	static GRegex *email, *url_at, *tagged, *anchor;
 	GPtrArray *emails = g_ptr_array_new_with_free_func(g_free);
 	size_t nall = 0, nfm = 0;
 	bool ok = true;
@@ -292,20 +321,34 @@ body_freemails_scan(const struct rules_input *in, GPtrArray *out)
 		    G_REGEX_RAW | G_REGEX_OPTIMIZE, 0, NULL));
 		g_free(p);
 	}
-	for (size_t i = 0; i < in->nuris && emails->len < 20; i++) {
+	/* The mailto: links of <a> tags alone (FreeMail.pm takes the URIs
+	 * of type "a" but not "parsed": a form's action is not one, nor an
+	 * address the text shows too, which the text's scan below judges). */
+	if (g_once_init_enter(&anchor)) {
+		char *p = g_strdup_printf("<a\\s[^>]*?\\bhref\\s*=\\s*[\"']?"
+		    "\\s*mailto:%s", email_re);
+
+		g_once_init_leave(&anchor, g_regex_new(p, G_REGEX_CASELESS |
+		    G_REGEX_RAW | G_REGEX_OPTIMIZE, 0, NULL));
+		g_free(p);
+	}
+	for (size_t i = 0; i < in->nrawbody && emails->len < 20; i++) {
 		GMatchInfo *mi = NULL;
 
-		if (g_ascii_strncasecmp(in->uris[i], "mailto:", 7) == 0 &&
-		    g_regex_match(email, in->uris[i] + 7, G_REGEX_MATCH_ANCHORED,
-		    &mi)) {
+		if (!has_mailto(in->rawbody[i].p, in->rawbody[i].len))
+			continue;
+		g_regex_match_full(anchor, in->rawbody[i].p, in->rawbody[i].len,
+		    0, 0, &mi, NULL);
+		while (g_match_info_matches(mi) && emails->len < 20) {
 			char *e = g_match_info_fetch(mi, 1), *l =
 			    g_ascii_strdown(e, -1);
 
 			g_free(e);
-			if (!in_list(emails, l))
+			if (!in_list(emails, l) && !in_text(in, l))
 				g_ptr_array_add(emails, l);
 			else
 				g_free(l);
+			g_match_info_next(mi, NULL);
 		}
 		g_match_info_free(mi);
 	}
@@ -419,8 +462,10 @@ freemail_replyto(const struct rules_input *in, const char *const *args,
 		hit = 1;
 		goto out;
 	}
+	/* 'reply' wants a freemail From, whatever Reply-To is (FreeMail.pm
+	 * tests it in an elsif after Reply-To's own test). */
 	if (strcmp(what, "replyto") == 0 ? !rt_fm : ((rt->len > 0 && !rt_fm) ||
-	    (rt->len == 0 && !from_fm)))
+	    !from_fm))
 		goto out;
 	if (!body_freemails(in, body))
 		goto out;

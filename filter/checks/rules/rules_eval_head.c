@@ -277,7 +277,12 @@ env_and_hdr_from(const struct rules_input *in, const char *const *args,
 {
 	char *a = get_chomp(in, "EnvelopeFrom", HMOD_ADDR);
 	char *b = get_chomp(in, "From", HMOD_ADDR);
-	bool eq = g_ascii_strcasecmp(a, b) == 0;
+	bool eq;
+
+	/* get() in scalar context: the first address alone. */
+	a[strcspn(a, "\n")] = '\0';
+	b[strcspn(b, "\n")] = '\0';
+	eq = g_ascii_strcasecmp(a, b) == 0;
 
 	(void)args;
 	(void)nargs;
@@ -713,7 +718,10 @@ helo_ip_mismatch(const struct rules_input *in, const char *const *args,
 	while (g_match_info_matches(mi) && !hit) {
 		char *ip = g_match_info_fetch(mi, 1);
 		char *helo = g_match_info_fetch(mi, 2);
-		const char *v4 = "^\\d+\\.\\d+\\.\\d+\\.\\d+$";
+		/* Constants.pm's IS_IPV4_ADDRESS: no octet over 255 nor
+		 * with a leading zero. */
+		const char *v4 = "^(?:(?:1\\d\\d|2[0-4]\\d|25[0-5]|[1-9]\\d|\\d)"
+		    "\\.){3}(?:1\\d\\d|2[0-4]\\d|25[0-5]|[1-9]\\d|\\d)$";
 
 		if (m(v4, helo) && !ip4_private(helo) && m(v4, ip) &&
 		    !ip4_private(ip) && strcmp(helo, ip) != 0) {

@@ -167,9 +167,18 @@ equal_from_domains(const struct rules_input *in, const char *const *args,
 {
 	char *from = rules_get(in, "From", HMOD_ADDR);
 	char *env = rules_get(in, "EnvelopeFrom", HMOD_ADDR);
-	char *fd = domain2(from), *ed = domain2(env);
-	bool differ = fd != NULL && ed != NULL && strcmp(fd, ed) != 0;
+	char *fd, *ed;
 
+	/* get() in scalar context: the first address alone. */
+	if (from != NULL)
+		from[strcspn(from, "\n")] = '\0';
+	if (env != NULL)
+		env[strcspn(env, "\n")] = '\0';
+	fd = domain2(from);
+	ed = domain2(env);
+	bool differ;
+
+	differ = fd != NULL && ed != NULL && strcmp(fd, ed) != 0;
 	(void)args;
 	(void)nargs;
 	g_free(from);

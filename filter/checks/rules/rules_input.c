@@ -625,7 +625,9 @@ rules_input_build(struct msg *m, const struct rules_limits *lim,
 		build_mparts(m, in);
 	}
 	from = msg_mail_from(m);
-	in->envelope_from = from;
+	/* A sender guessed from the headers is no envelope: EnvelopeFrom
+	 * is then found as SpamAssassin finds it (rules_relay.c). */
+	in->envelope_from = msg_mail_from_guessed(m) ? NULL : from;
 
 	/* Body: subject, then the rendered text of each text part. */
 	text = g_string_new(NULL);

@@ -143,6 +143,9 @@ struct relay_facts {
 void	relays_facts(const struct rules_input *, struct relay_facts *f_r);
 /* Drops the lists relays_build() kept for the message evaluated. */
 void	rules_relays_forget(void);
+/* EnvelopeFrom as SpamAssassin guesses it from the headers, for a
+ * message without an SMTP envelope; NULL for none; g_malloc'd. */
+char	*relays_envelope_from(const struct rules_input *);
 
 /* rules_pf.c: the literal prefilter of one rule type. */
 struct rules_pf;

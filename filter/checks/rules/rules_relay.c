@@ -314,6 +314,66 @@ mta_looked_up_dns(const char *s)
 	return any_form(looked, s);
 }
 
+/* The envelope sender a Received line names, as Received.pm takes it
+ * ("envelope-from <A>", "envelope-sender A", "return-path: A"): its
+ * angle brackets dropped, and the characters it cannot hold in its
+ * relay strings made '!'.  NULL without one; g_malloc'd. */
+static char *
+envfrom_of(const char *rest)
+{
+	char *e = grab("(?:return-path:? |envelope-(?:sender|from)[ =])"
+	    "(\\S+)\\b", rest), *p;
+	size_t n;
+
+	if (e == NULL)
+		return NULL;
+	for (p = e; *p == ' ' || *p == '<'; p++)
+		;
+	memmove(e, p, strlen(p) + 1);
+	n = strlen(e);
+	while (n > 0 && (e[n - 1] == '>' || e[n - 1] == ' '))
+		e[--n] = '\0';
+	for (p = e; *p; p++)
+		if (strchr(" \t#[]()<>|", *p) != NULL)
+			*p = '!';
+	return e;
+}
+
+/* Received.pm's last touch: the characters a relay string cannot hold
+ * become '!' (a "NAME(JetMail" by, a "NAME([IP])" HELO). */
+static void
+mark_bad(char *s)
+{
+	for (; s != NULL && *s != '\0'; s++)
+		if (strchr("#[]()<>|", *s) != NULL)
+			*s = '!';
+}
+
+/* Whether a Received line is qmail's without "(HELO ...)", where the
+ * name is both the HELO and the reverse DNS (qmail leaves out a HELO
+ * equal to it, Received.pm bug 2744): "from NAME (IP) by ... with SMTP"
+ * without an id, NAME ([IP]) there too, and from NAME (IP) or
+ * (IDENT@IP), unbracketed, by any MTA but Microsoft's (whose forms come
+ * first there, as Sendmail's with brackets do). */
+static bool
+qmail_same(const char *line)
+{
+	char *s = squeeze(line);
+	const char *f = s + 5;
+	bool yes;
+
+	yes = rules_evalfn_match("^\\S+ \\((?:\\S+@)?\\[?" IPV4 "\\]?\\)"
+	    "(?: \\(envelope-sender <\\S+>\\))? by \\S+(?: \\(.+\\))* with "
+	    "(?:.* )?(?:SMTP|QMQP)(?! id )", 0, f) ||
+	    (rules_evalfn_match("^\\S+ \\((?:\\S*@)?" IPV4 "\\).* by \\S+ ",
+	    0, f) && !rules_evalfn_match(" with "
+	    "(?:Microsoft SMTP Server|mapi id) (?:\\([^\\)]+\\) )?"
+	    "\\d+\\.\\d+\\.\\d+\\.\\d+(?:$| )", 0, f) &&
+	    strstr(f, " SMTPSVC") == NULL);
+	g_free(s);
+	return yes;
+}
+
 /*
  * One Received line (unfolded) into r; false when it holds no relay (no
  * "from" with an IP address).
@@ -336,7 +396,13 @@ parse_received(const char *line, struct relay *r)
 	/* Each pattern runs only where its text can be (cheap tests
 	 * first: this runs for every Received header of every message). */
 	if (strchr(from, '[') != NULL) {
-		r->ip = grab("\\[(" IPV4 ")\\]", from);
+		/* Sendmail's "from [HELO-IP] (RDNS [IP])": the one inside
+		 * the parentheses is the client. */
+		if (from[0] == '[')
+			r->ip = grab("^\\S+ \\([^()\\s]+ \\[(" IPV4 ")\\]",
+			    from);
+		if (r->ip == NULL)
+			r->ip = grab("\\[(" IPV4 ")\\]", from);
 		if (r->ip == NULL)
 			r->ip = grab("\\[(" IPV6 ")\\]", from);
 	}
@@ -354,12 +420,24 @@ parse_received(const char *line, struct relay *r)
 		/* Postfix, Sendmail: from HELO (RDNS [IP]); qmail: from
 		 * RDNS (HELO helo) (IP); Sendmail's ident: (user@RDNS [IP]) */
 		r->helo = grab("^([^\\s(\\[]+)", from);
+		/* "from NAME(...)" or "from [IP] (...)": the whole word,
+		 * marked (Received.pm's \S+: helo=!IP!). */
+		if ((r->helo == NULL && from[0] == '[') || (r->helo != NULL &&
+		    from[strlen(r->helo)] != ' ' &&
+		    from[strlen(r->helo)] != '\0')) {
+			g_free(r->helo);
+			r->helo = grab("^(\\S+)", from);
+			mark_bad(r->helo);
+		}
 		if (strchr(from, '(') != NULL)
 			r->rdns = grab("\\((?:[^@()\\s]*@)?([^@()\\s\\[]+)"
 			    "\\s+\\[", from);
 		if (strchr(from, '@') != NULL)
 			r->ident = grab("\\(([^@()\\s\\[]+)@[^()\\s]+\\s+\\[",
 			    from);
+		/* qmail without "(HELO ...)": the name is both. */
+		if (r->rdns == NULL && r->helo != NULL && qmail_same(line))
+			r->rdns = g_strdup(r->helo);
 		if (strstr(from, "(HELO ") != NULL &&
 		    (by = grab("\\(HELO ([^\\s()]+)\\)", from)) != NULL) {
 			/* qmail: from RDNS (HELO helo) (IP) */
@@ -389,19 +467,27 @@ out:
 	if (ok) {
 		char *rest = squeeze(line);
 
-		r->by = grab(" by ([^\\s;()]+)", rest);
+		r->by = grab(" by (\\S+)(?:[^-A-Za-z0-9;.]|$)", rest);
+		if (r->by != NULL && r->by[0] != '\0' &&
+		    r->by[strlen(r->by) - 1] == ';')
+			r->by[strlen(r->by) - 1] = '\0';
+		mark_bad(r->by);
 		/* Received.pm wants an IP address and a "by". */
 		ok = r->by != NULL;
 		r->no_rdns = ok && r->rdns == NULL && strncmp(rest, "from ",
 		    5) == 0 && mta_looked_up_dns(rest + 5);
 		if (strstr(rest, " id ") != NULL)
 			r->id = grab(" id ([^\\s;()]+)", rest);
-		if (strcasestr(rest, "envelope-") != NULL)
-			r->envfrom = grab("envelope-(?:from|sender) "
-			    "<?([^\\s<>();]+)", rest);
+		if (strcasestr(rest, "envelope-") != NULL ||
+		    strcasestr(rest, "return-path") != NULL)
+			r->envfrom = envfrom_of(rest);
+		/* Received.pm: an authenticated SMTP or a webmail (HTTP)
+		 * handover. */
 		if (strcasestr(rest, "SMTPA") != NULL ||
-		    strcasestr(rest, "SMTPSA") != NULL)
-			r->auth = grab(" with ((?:E|L)SMTPS?A)\\b", rest);
+		    strcasestr(rest, "SMTPSA") != NULL ||
+		    strcasestr(rest, " with HTTP") != NULL)
+			r->auth = grab(" with ((?:ES|L|UTF8S|UTF8L)MTPS?A|ASMTP|"
+			    "HTTP[SU]?)(?: |;|$)", rest);
 		if (r->auth == NULL && strstr(rest, "(Authenticated sender:") !=
 		    NULL)
 			r->auth = g_strdup("Postfix");
@@ -455,18 +541,24 @@ relays_which(const char *name)
 static _Thread_local const struct rules_input *kept_in;
 static _Thread_local char *kept_t, *kept_u;
 static _Thread_local struct relay_facts kept_facts;
+/* The envelope sender of the last hop (Received.pm's lasthop), NULL if
+ * none (kept_env_hop false: no relay at all). */
+static _Thread_local char *kept_env;
+static _Thread_local bool kept_env_hop;
 
 void
 rules_relays_forget(void)
 {
 	g_free(kept_t);
 	g_free(kept_u);
-	kept_t = kept_u = NULL;
+	g_free(kept_env);
+	kept_t = kept_u = kept_env = NULL;
+	kept_env_hop = false;
 	kept_in = NULL;
 }
 
 static void relays_parse(const struct rules_input *, char **, char **,
-    struct relay_facts *);
+    struct relay_facts *, bool *, char **);
 
 /* Parses in's Received headers unless they are kept already. */
 static void
@@ -474,7 +566,8 @@ relays_keep(const struct rules_input *in)
 {
 	if (kept_in != in || kept_t == NULL) {
 		rules_relays_forget();
-		relays_parse(in, &kept_t, &kept_u, &kept_facts);
+		relays_parse(in, &kept_t, &kept_u, &kept_facts, &kept_env_hop,
+		    &kept_env);
 		kept_in = in;
 	}
 }
@@ -487,8 +580,11 @@ relays_build(const struct rules_input *in, char **trusted_r,
 {
 	if (rules_evalfn_set() == NULL) {
 		struct relay_facts f;
+		char *env;
+		bool hop;
 
-		relays_parse(in, trusted_r, untrusted_r, &f);
+		relays_parse(in, trusted_r, untrusted_r, &f, &hop, &env);
+		g_free(env);
 		return;
 	}
 	relays_keep(in);
@@ -500,11 +596,13 @@ void
 relays_facts(const struct rules_input *in, struct relay_facts *f_r)
 {
 	if (rules_evalfn_set() == NULL) {
-		char *t, *u;
+		char *t, *u, *env;
+		bool hop;
 
-		relays_parse(in, &t, &u, f_r);
+		relays_parse(in, &t, &u, f_r, &hop, &env);
 		g_free(t);
 		g_free(u);
+		g_free(env);
 		return;
 	}
 	relays_keep(in);
@@ -529,10 +627,13 @@ dotcom_helo(const struct relay *r, struct relay_facts *f)
 
 static void
 relays_parse(const struct rules_input *in, char **trusted_r,
-    char **untrusted_r, struct relay_facts *f)
+    char **untrusted_r, struct relay_facts *f, bool *hop_r, char **env_r)
 {
 	GString *trusted, *untrusted;
-	bool in_trusted = true;
+	bool in_trusted = true, any_trusted = false, any_untrusted = false;
+	/* The oldest trusted relay's envelope sender, the newest untrusted
+	 * one's. */
+	char *env_t = NULL, *env_u = NULL;
 
 	memset(f, 0, sizeof(*f));
 	trusted = g_string_new(NULL);
@@ -545,8 +646,11 @@ relays_parse(const struct rules_input *in, char **trusted_r,
 		/* A mail fetcher's handover (fetchmail, POP3, IMAP): inside
 		 * the trusted part, the parse starts again after it. */
 		if (fetcher_handover(in->hdrs[i].raw)) {
-			if (in_trusted)
+			if (in_trusted) {
 				g_string_truncate(trusted, 0);
+				any_trusted = false;
+				g_clear_pointer(&env_t, g_free);
+			}
 			continue;
 		}
 		/* One SpamAssassin cannot read is no relay there either. */
@@ -565,8 +669,120 @@ relays_parse(const struct rules_input *in, char **trusted_r,
 		if (!in_trusted)
 			dotcom_helo(&r, f);
 		relay_append(in_trusted ? trusted : untrusted, &r, in_trusted);
+		if (in_trusted) {
+			any_trusted = true;
+			g_free(env_t);
+			env_t = g_strdup(r.envfrom);
+		} else if (!any_untrusted) {
+			any_untrusted = true;
+			env_u = g_strdup(r.envfrom);
+		}
 		relay_clear(&r);
 	}
 	*trusted_r = g_string_free(trusted, FALSE);
 	*untrusted_r = g_string_free(untrusted, FALSE);
+	/* PerMsgStatus's last hop: the last untrusted relay, else the first
+	 * trusted one (the oldest). */
+	*hop_r = any_untrusted || any_trusted;
+	if (any_untrusted) {
+		*env_r = env_u;
+		g_free(env_t);
+	} else {
+		*env_r = env_t;
+		g_free(env_u);
+	}
+}
+
+/* Whether a name header comes after some Received header (PerMsgStatus's
+ * get("ALL") =~ /^Received:.*?^NAME:/smi: relayed through a list that
+ * may have changed the envelope). */
+static bool
+after_received(const struct rules_input *in, const char *name)
+{
+	bool rcvd = false;
+
+	for (size_t i = 0; i < in->nhdrs; i++) {
+		if (g_ascii_strcasecmp(in->hdrs[i].name, "Received") == 0)
+			rcvd = true;
+		else if (rcvd && g_ascii_strcasecmp(in->hdrs[i].name,
+		    name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Whether the :addr answer a holds an address as SpamAssassin's parser
+ * keeps one, something on either side of an "@" ("@ (Unverified)"
+ * gives none there), or is the null sender "". */
+static bool
+addr_ok(const char *a)
+{
+	const char *at;
+
+	if (a == NULL)
+		return false;
+	if (*a == '\0')
+		return true;
+	at = strchr(a, '@');
+	return at != NULL && at > a && at[1] != '\0' && at[1] != '\n';
+}
+
+/*
+ * EnvelopeFrom when no SMTP envelope is known (a message scanned
+ * offline), as PerMsgStatus::get_envelope_from() guesses it without
+ * envelope_sender_header: the last hop's envelope-from in Received,
+ * else X-Envelope-From, Envelope-Sender or Return-Path (the first of
+ * each) unless it comes after a Received header; none if X-Sender and
+ * a fetchmail handover make them all doubtful.  NULL for none;
+ * g_malloc'd.
+ */
+char *
+relays_envelope_from(const struct rules_input *in)
+{
+	static const char *const hdrs[] = { "X-Envelope-From",
+	    "Envelope-Sender", "Return-Path" };
+	char *env = NULL, *xs;
+	bool hop;
+
+	if (rules_evalfn_set() == NULL) {
+		char *t, *u;
+		struct relay_facts f;
+
+		relays_parse(in, &t, &u, &f, &hop, &env);
+		g_free(t);
+		g_free(u);
+	} else {
+		relays_keep(in);
+		hop = kept_env_hop;
+		env = g_strdup(kept_env);
+	}
+	if (hop && env != NULL && (env[0] == '\0' ||
+	    (strchr(env, '@') != NULL && env[0] != '@')))
+		return env;
+	g_free(env);
+	xs = rules_get(in, "X-Sender", HMOD_FIRST | HMOD_ADDR);
+	if (addr_ok(xs)) {
+		for (size_t i = 0; i < in->nhdrs; i++)
+			if (g_ascii_strcasecmp(in->hdrs[i].name,
+			    "Received") == 0 &&
+			    strstr(in->hdrs[i].raw, "(fetchmail") != NULL) {
+				g_free(xs);
+				return NULL;
+			}
+	}
+	g_free(xs);
+	for (size_t i = 0; i < G_N_ELEMENTS(hdrs); i++) {
+		if (!addr_ok(env = rules_get(in, hdrs[i], HMOD_FIRST |
+		    HMOD_ADDR))) {
+			g_free(env);
+			continue;
+		}
+		if (!after_received(in, hdrs[i]))
+			return env;
+		g_free(env);
+		/* X-Envelope-From after a Received: none at all. */
+		if (i == 0)
+			return NULL;
+	}
+	return NULL;
 }
