@@ -23,6 +23,7 @@
 #include "checks/rules/rules_int.h"
 #include "checks/rules/rules_eval_int.h"
 #include "checks/rules/rules_eval_wlbl.h"
+#include "url.h"
 
 /* The entries of the carrier rule prefix+name, or NULL. */
 static char *const *
@@ -142,6 +143,32 @@ all_from_addrs(const struct rules_input *in)
 	return a;
 }
 
+/* A raw header value with each line break and the blanks after it one
+ * space, leading blanks off; g_malloc'd. */
+static char *
+unfold(const char *raw)
+{
+	GString *o = g_string_new(NULL);
+
+	while (*raw == ' ' || *raw == '\t')
+		raw++;
+	for (const char *p = raw; *p != '\0'; p++) {
+		if (*p == '\r' && p[1] == '\n')
+			continue;
+		if (*p == '\n') {
+			if (p[1] == ' ' || p[1] == '\t') {
+				while (p[1] == ' ' || p[1] == '\t')
+					p++;
+				g_string_append_c(o, ' ');
+			} else
+				g_string_append_c(o, '\n');
+			continue;
+		}
+		g_string_append_c(o, *p);
+	}
+	return g_string_free(o, FALSE);
+}
+
 /* PerMsgStatus's all_to_addrs: the "for <addr>" of the first three
  * Received headers (a valid domain), then the recipient headers. */
 static GPtrArray *
@@ -153,6 +180,7 @@ all_to_addrs(const struct rules_input *in)
 	    "X-Original-To", "X-Rcpt-To", "X-Real-To", "Cc" };
 	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
 	GRegex *re;
+	char *v = NULL;
 	int nrcvd = 0;
 
 	addrs_add(in, "Resent-To", HMOD_FIRST, a);
@@ -166,8 +194,11 @@ all_to_addrs(const struct rules_input *in)
 		if (g_ascii_strcasecmp(in->hdrs[i].name, "Received") != 0)
 			continue;
 		nrcvd++;
-		if (re != NULL && g_regex_match(re, in->hdrs[i].value, 0,
-		    &mi)) {
+		/* as PerMsgStatus::get has it: a fold is one space */
+		g_free(v);
+		v = unfold(in->hdrs[i].raw != NULL ? in->hdrs[i].raw :
+		    in->hdrs[i].value);
+		if (re != NULL && g_regex_match(re, v, 0, &mi)) {
 			char *addr = g_match_info_fetch(mi, 1);
 			char *dom = g_match_info_fetch(mi, 2);
 
@@ -183,6 +214,7 @@ all_to_addrs(const struct rules_input *in)
 		}
 		g_match_info_free(mi);
 	}
+	g_free(v);
 	for (size_t i = 0; i < G_N_ELEMENTS(hdrs); i++)
 		addrs_add(in, hdrs[i], 0, a);
 	return a;
@@ -575,7 +607,13 @@ uri_host_listed(const struct rules_input *in, const char *const *args,
 		} else if (rules_evalfn_match("^\\d+\\.\\d+\\.\\d+\\.\\d+\\z",
 		    0, host))
 			keys[nk++] = host;
-		else
+		else if (strrchr(host, '.') == NULL ||
+		    !url_is_tld(strrchr(host, '.') + 1)) {
+			/* SpamAssassin's URI details name no host of a
+			 * domain outside the registry's top-level domains */
+			g_free(host);
+			continue;
+		} else
 			for (const char *h = host;;) {
 				const char *dot = strchr(h, '.');
 

@@ -81,6 +81,12 @@ static const char *const implemented_features[] = {
 	/* T_SPF_PERMERROR and the like (rules_eval_auth.c).  Not DKIM's
 	 * has_arc: vigil does not verify ARC. */
 	"Mail::SpamAssassin::Plugin::SPF::has_check_for_spf_errors",
+	/* SpamAssassin 4's welcomelist and blocklist names; and, as
+	 * Debian's /etc/spamassassin/init.pre enables the compat
+	 * welcomelist_blocklist, without the deprecated whitelist and
+	 * blacklist metas (USER_IN_WHITELIST, ...). */
+	"Mail::SpamAssassin::Conf::feature_welcomelist_blocklist",
+	"Mail::SpamAssassin::Conf::compat_welcomelist_blocklist",
 	NULL
 };
 
