@@ -72,17 +72,23 @@ rules_wlbl_glob_re(const char *glob)
 	return g_string_free(re, FALSE);
 }
 
-/* _check_welcomelist: addr (lower cased here) matches a glob of list. */
+/*
+ * _check_welcomelist: addr (lower cased here) is an entry of list or
+ * matches one's glob.  The globs are matched as one alternation,
+ * compiled once (rules_evalfn_re keeps it by its text).
+ */
 static bool
 glob_listed(char *const *list, const char *addr)
 {
+	GString *alt;
 	char *low;
 	bool hit = false;
 
-	if (list == NULL || addr == NULL)
+	if (list == NULL || list[0] == NULL || addr == NULL)
 		return false;
 	low = g_ascii_strdown(addr, -1);
-	for (size_t i = 0; !hit && list[i] != NULL; i++) {
+	alt = g_string_new("^(?:");
+	for (size_t i = 0; list[i] != NULL; i++) {
 		char *re;
 
 		if (strcmp(list[i], low) == 0) {
@@ -90,9 +96,16 @@ glob_listed(char *const *list, const char *addr)
 			break;
 		}
 		re = rules_wlbl_glob_re(list[i]);
-		hit = rules_evalfn_match(re, 0, low);
+		if (i > 0)
+			g_string_append_c(alt, '|');
+		/* without its ^ and $ */
+		g_string_append_len(alt, re + 1, (gssize)strlen(re) - 2);
 		g_free(re);
 	}
+	g_string_append(alt, ")$");
+	if (!hit)
+		hit = rules_evalfn_match(alt->str, 0, low);
+	g_string_free(alt, TRUE);
 	g_free(low);
 	return hit;
 }
