@@ -64,6 +64,7 @@ def-classful	USER_IN_DEF_WELCOMELIST
 uri-block	URI_HOST_IN_BLOCKLIST
 uri-welcome	URI_HOST_IN_WELCOMELIST
 uri-welcome	GOLDEN_URI_LIST
+uri-click	GOLDEN_URI_LIST
 bounce	__MY_SERVERS_FOUND
 bounce-text	__MY_SERVERS_FOUND
 bounce	__HAVE_BOUNCE_RELAYS

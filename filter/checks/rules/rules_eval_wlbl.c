@@ -621,9 +621,12 @@ uri_host_listed(const struct rules_input *in, const char *const *args,
 		    0, host))
 			keys[nk++] = host;
 		else if (strrchr(host, '.') == NULL ||
-		    !url_is_tld(strrchr(host, '.') + 1)) {
+		    !url_is_tld(strrchr(host, '.') + 1) ||
+		    !rules_evalfn_match("^[a-z0-9_-]+(?:\\.[a-z0-9_-]+)+\\z",
+		    0, host)) {
 			/* SpamAssassin's URI details name no host of a
-			 * domain outside the registry's top-level domains */
+			 * domain outside the registry's top-level domains,
+			 * nor one with an empty label ("info...click") */
 			g_free(host);
 			continue;
 		} else
