@@ -23,6 +23,7 @@
 #include "checks/rules/rules_int.h"
 #include "checks/rules/rules_eval_int.h"
 #include "checks/rules/rules_eval_wlbl.h"
+#include "lib/arena.h"
 #include "url.h"
 
 /* The entries of the carrier rule prefix+name, or NULL. */
@@ -544,6 +545,56 @@ forged_in_default_welcomelist(const struct rules_input *in,
 	    from_welcome_state(in, false) == 0;
 }
 
+/*
+ * check_mailfrom_matches_rcvd: the envelope sender's registrable domain
+ * is that of the reverse DNS of the relay that handed the message over
+ * (the first untrusted one, or when all are trusted any of them).
+ * SpamAssassin's registry boundaries are the public suffix list's here.
+ */
+static double
+mailfrom_matches_rcvd(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	char *sender = rules_get(in, "EnvelopeFrom", HMOD_ADDR | HMOD_FIRST);
+	char **relays = NULL;
+	struct arena *a = NULL;
+	const char *at, *adom;
+	bool hit = false;
+
+	(void)args;
+	(void)nargs;
+	*where_r = "EnvelopeFrom";
+	if (sender == NULL)
+		return 0;
+	/* / \@ ( [^\@]+ \. [^\@]+ ) \z/x */
+	at = strrchr(sender, '@');
+	if (at == NULL || at == sender + strlen(sender) - 1 ||
+	    strchr(at + 1, '.') == NULL || at[1] == '.' ||
+	    sender[strlen(sender) - 1] == '.') {
+		g_free(sender);
+		return 0;
+	}
+	relays = rcvd_relays(in);
+	a = arena_new("wlbl");
+	{
+		char *low = g_ascii_strdown(at + 1, -1);
+
+		adom = url_domain(a, low);
+		g_free(low);
+	}
+	for (size_t i = 0; !hit && relays[i] != NULL; i++) {
+		const char *rdns = strchr(relays[i], ' ') + 1;
+
+		if (rdns[0] == '\0')
+			continue;
+		hit = strcmp(url_domain(a, rdns), adom) == 0;
+	}
+	arena_free(&a);
+	g_strfreev(relays);
+	g_free(sender);
+	return hit;
+}
+
 /* The host of a URI (lower case, g_malloc'd), NULL for none or mailto:. */
 static char *
 uri_host(const char *uri)
@@ -816,6 +867,7 @@ const struct rules_evalfn rules_evalfn_wlbl[] = {
 	{ "check_to_in_blacklist", 0, 0, to_in_blocklist, NULL },
 	{ "check_to_in_more_spam", 0, 0, to_in_more_spam, NULL },
 	{ "check_to_in_all_spam", 0, 0, to_in_all_spam, NULL },
+	{ "check_mailfrom_matches_rcvd", 0, 0, mailfrom_matches_rcvd, NULL },
 	{ "check_from_in_list", 1, 1, from_in_list, list_check },
 	{ "check_to_in_list", 1, 1, to_in_list, list_check },
 	{ "check_replyto_in_list", 1, 1, replyto_in_list, list_check },
