@@ -163,7 +163,7 @@ expect "rules lint: those rules counted as skipped" "^1 rules loaded, 3 skipped"
 # plugin vigil does not provide (by plugin), and those scored 0.
 mkdir "$T/gated"
 cat >"$T/gated/g.cf" <<'RULES'
-ifplugin Mail::SpamAssassin::Plugin::VBounce
+ifplugin Mail::SpamAssassin::Plugin::DCC
 body   VB1 /bounce one/
 header VB2 Subject =~ /bounce two/
 if (version >= 3.004000)
@@ -185,7 +185,7 @@ RULES
 run rules lint "$T/gated/g.cf"
 status "rules lint: rules of plugins not provided are not errors" 0
 expect "rules lint: rules of plugins not provided, by plugin" \
-    "^4 rules not loaded, in blocks of plugins vigil does not provide \\(ifplugin false\\): VBounce \\(3\\), ImageInfo \\(1\\)$" "$T/out"
+    "^4 rules not loaded, in blocks of plugins vigil does not provide \\(ifplugin false\\): DCC \\(3\\), ImageInfo \\(1\\)$" "$T/out"
 expect "rules lint: the count says what was not loaded and why" \
     "^2 rules loaded, 0 skipped, 0 errors, 2 warnings; 1 scored 0 \\(off\\); 4 in blocks of plugins not provided$" "$T/out"
 # SpamAssassin's own rules: what vigil skips are warnings; no typo found.

@@ -20,6 +20,7 @@
 #include "checks/rules/rules.h"
 #include "checks/rules/rules_int.h"
 #include "checks/rules/rules_eval_int.h"
+#include "checks/rules/rules_eval_wlbl.h"
 
 bool
 rules_call_parse(const char *s, char **fn_r, char **args, size_t maxargs,
@@ -964,7 +965,7 @@ rules_evalfn_find(const char *name)
 {
 	static const struct rules_evalfn *const tables[] = { fns,
 	    rules_evalfn_head, rules_evalfn_mime, rules_evalfn_freemail,
-	    rules_evalfn_auth };
+	    rules_evalfn_auth, rules_evalfn_wlbl };
 
 	for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
 		for (const struct rules_evalfn *f = tables[t]; f->name != NULL;

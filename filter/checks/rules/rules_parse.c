@@ -26,6 +26,7 @@
 #include "checks/rules/rules.h"
 #include "checks/rules/rules_int.h"
 #include "checks/rules/rules_eval_int.h"
+#include "checks/rules/rules_eval_wlbl.h"
 
 /* The plugins whose rules vigil runs itself: `ifplugin` is true for
  * these, false for every other plugin. */
@@ -61,6 +62,9 @@ static const char *const implemented_plugins[] = {
 	"Mail::SpamAssassin::Plugin::Bayes",
 	/* rules_evalfn.c, with welcomelist_subject and blocklist_subject. */
 	"Mail::SpamAssassin::Plugin::WelcomeListSubject",
+	/* rules_eval_wlbl.c, with the lists wlbl_directive() reads. */
+	"Mail::SpamAssassin::Plugin::WLBLEval",
+	"Mail::SpamAssassin::Plugin::VBounce",
 	NULL
 };
 
@@ -77,6 +81,12 @@ static const char *const implemented_features[] = {
 	/* T_SPF_PERMERROR and the like (rules_eval_auth.c).  Not DKIM's
 	 * has_arc: vigil does not verify ARC. */
 	"Mail::SpamAssassin::Plugin::SPF::has_check_for_spf_errors",
+	/* SpamAssassin 4's welcomelist and blocklist names; and, as
+	 * Debian's /etc/spamassassin/init.pre enables the compat
+	 * welcomelist_blocklist, without the deprecated whitelist and
+	 * blacklist metas (USER_IN_WHITELIST, ...). */
+	"Mail::SpamAssassin::Conf::feature_welcomelist_blocklist",
+	"Mail::SpamAssassin::Conf::compat_welcomelist_blocklist",
 	NULL
 };
 
@@ -1055,6 +1065,227 @@ subject_list_directive(struct pfile *pf, const char *kw, char *s)
 	}
 }
 
+/* Adds entry (taken) to the list of the carrier prefix+name, unless
+ * there; with drop_key, first drops the entries whose text up to a
+ * blank, or after a "!", is the same. */
+static void
+wlbl_list_add(struct pfile *pf, const char *prefix, const char *name,
+    char *entry, bool drop_key)
+{
+	char *carrier = g_strconcat(prefix, name, NULL);
+	struct rule *r = carrier_rule(pf, carrier);
+	size_t n = 0, w = 0;
+	const char *key = entry + (entry[0] == '!');
+
+	g_free(carrier);
+	for (; r->eval_args[n] != NULL; n++) {
+		const char *e = r->eval_args[n] + (drop_key &&
+		    r->eval_args[n][0] == '!');
+
+		if (strcmp(r->eval_args[n], entry) == 0 ||
+		    (drop_key && strcmp(e, key) == 0)) {
+			g_free(r->eval_args[n]);
+			continue;
+		}
+		r->eval_args[w++] = r->eval_args[n];
+	}
+	r->eval_args = g_renew(char *, r->eval_args, w + 2);
+	r->eval_args[w] = entry;
+	r->eval_args[w + 1] = NULL;
+}
+
+/* Drops from the list prefix+name (if it exists) the entries key is,
+ * or (rcvd) is the address of, or (hosts) is with its "!". */
+static void
+wlbl_list_remove(struct pfile *pf, const char *prefix, const char *name,
+    const char *key, bool rcvd)
+{
+	char *carrier = g_strconcat(prefix, name, NULL);
+	struct rule *r = g_hash_table_lookup(pf->set->by_name, carrier);
+	size_t w = 0;
+
+	g_free(carrier);
+	if (r == NULL || r->eval_args == NULL)
+		return;
+	for (size_t n = 0; r->eval_args[n] != NULL; n++) {
+		const char *e = r->eval_args[n];
+		size_t kl = strlen(key);
+
+		if (strcmp(prefix, RULES_URIHOST_PREFIX) == 0 && e[0] == '!')
+			e++;
+		if (strcmp(e, key) == 0 || (rcvd && strncmp(e, key, kl) == 0 &&
+		    e[kl] == ' ')) {
+			g_free(r->eval_args[n]);
+			continue;
+		}
+		r->eval_args[w++] = r->eval_args[n];
+	}
+	r->eval_args[w] = NULL;
+}
+
+/* The directives of SpamAssassin's Conf.pm that fill WLBLEval's and
+ * VBounce's address lists, by name, old name, and list. */
+static const struct {
+	const char	*kw, *old, *list;
+	bool		 remove;
+} wlbl_addr_directives[] = {
+	{ "welcomelist_from", "whitelist_from", "welcomelist_from", false },
+	{ "unwelcomelist_from", "unwhitelist_from", "welcomelist_from", true },
+	{ "blocklist_from", "blacklist_from", "blocklist_from", false },
+	{ "unblocklist_from", "unblacklist_from", "blocklist_from", true },
+	{ "welcomelist_to", "whitelist_to", "welcomelist_to", false },
+	{ "blocklist_to", "blacklist_to", "blocklist_to", false },
+	{ "more_spam_to", NULL, "more_spam_to", false },
+	{ "all_spam_to", NULL, "all_spam_to", false },
+	{ "welcomelist_allows_relays", "whitelist_allows_relays",
+	    "welcomelist_allows_relays", false },
+	{ "welcomelist_bounce_relays", "whitelist_bounce_relays",
+	    "welcomelist_bounce_relays", false },
+};
+
+/*
+ * WLBLEval's lists (Conf.pm): address lists of lower-case globs, the
+ * "address relay" pairs of (def_)welcomelist_from_rcvd, the named lists
+ * of enlist_addrlist, and the URI host lists.  True when kw is one of
+ * them.
+ */
+static bool
+wlbl_directive(struct pfile *pf, const char *kw, char *s)
+{
+	const char *list = NULL;
+	bool remove = false;
+	char *name = NULL;
+
+	for (size_t i = 0; i < NELEM(wlbl_addr_directives); i++)
+		if (strcmp(kw, wlbl_addr_directives[i].kw) == 0 ||
+		    (wlbl_addr_directives[i].old != NULL &&
+		    strcmp(kw, wlbl_addr_directives[i].old) == 0)) {
+			list = wlbl_addr_directives[i].list;
+			remove = wlbl_addr_directives[i].remove;
+		}
+	if (list == NULL && (strcmp(kw, "enlist_addrlist") == 0 ||
+	    strcmp(kw, "enlist_uri_host") == 0 ||
+	    strcmp(kw, "delist_uri_host") == 0)) {
+		/* ^ \( (.+?) \) \s+ (.+) \z */
+		char *close = s[0] == '(' ? strchr(s, ')') : NULL;
+
+		if (close != NULL && close > s + 1 && isspace((unsigned char)
+		    close[1])) {
+			name = g_strndup(s + 1, (size_t)(close - s - 1));
+			s = close + 1;
+			while (isspace((unsigned char)*s))
+				s++;
+		}
+		if ((name == NULL && kw[0] == 'e') || *s == '\0') {
+			diag_emit(pf->set, pf->diag, RULES_WARN, pf->file,
+			    pf->line, 1, "-", "%s: needs (LISTNAME) and "
+			    "values: ignored", kw);
+			g_free(name);
+			return true;
+		}
+		if (kw[2] == 'l' && kw[7] == 'a') {	/* enlist_addrlist */
+			while (*s != '\0')
+				wlbl_list_add(pf, RULES_ADDRLIST_PREFIX, name,
+				    g_ascii_strdown(next_word(&s), -1), false);
+		} else if (kw[0] == 'e') {
+			while (*s != '\0')
+				wlbl_list_add(pf, RULES_URIHOST_PREFIX, name,
+				    g_ascii_strdown(next_word(&s), -1), true);
+		} else {
+			while (*s != '\0') {
+				char *h = g_ascii_strdown(next_word(&s), -1);
+				const char *key = h + (h[0] == '!');
+
+				if (name != NULL)
+					wlbl_list_remove(pf,
+					    RULES_URIHOST_PREFIX, name, key,
+					    false);
+				else {
+					GHashTableIter it;
+					gpointer k;
+					size_t pl = strlen(RULES_URIHOST_PREFIX);
+
+					g_hash_table_iter_init(&it,
+					    pf->set->by_name);
+					while (g_hash_table_iter_next(&it, &k,
+					    NULL))
+						if (strncmp(k,
+						    RULES_URIHOST_PREFIX,
+						    pl) == 0)
+							wlbl_list_remove(pf,
+							    RULES_URIHOST_PREFIX,
+							    (char *)k + pl, key,
+							    false);
+				}
+				g_free(h);
+			}
+		}
+		g_free(name);
+		return true;
+	}
+	if (list == NULL && (strcmp(kw, "blocklist_uri_host") == 0 ||
+	    strcmp(kw, "blacklist_uri_host") == 0 ||
+	    strcmp(kw, "welcomelist_uri_host") == 0 ||
+	    strcmp(kw, "whitelist_uri_host") == 0)) {
+		const char *l = kw[0] == 'b' ? "BLOCK" : "WELCOME";
+
+		while (*s != '\0')
+			wlbl_list_add(pf, RULES_URIHOST_PREFIX, l,
+			    g_ascii_strdown(next_word(&s), -1), true);
+		return true;
+	}
+	if (list == NULL && (strcmp(kw, "welcomelist_from_rcvd") == 0 ||
+	    strcmp(kw, "whitelist_from_rcvd") == 0 ||
+	    strcmp(kw, "def_welcomelist_from_rcvd") == 0 ||
+	    strcmp(kw, "def_whitelist_from_rcvd") == 0)) {
+		char *addr = g_ascii_strdown(next_word(&s), -1);
+		char *relay = g_ascii_strdown(next_word(&s), -1);
+
+		if (addr[0] == '\0' || relay[0] == '\0' || *s != '\0')
+			diag_emit(pf->set, pf->diag, RULES_WARN, pf->file,
+			    pf->line, 1, "-", "%s: needs an address and a "
+			    "relay: ignored", kw);
+		else
+			wlbl_list_add(pf, RULES_ADDRLIST_PREFIX, kw[0] == 'd' ?
+			    "def_welcomelist_from_rcvd" :
+			    "welcomelist_from_rcvd", g_strconcat(addr, " ",
+			    relay, NULL), false);
+		g_free(addr);
+		g_free(relay);
+		return true;
+	}
+	if (list == NULL && (strcmp(kw, "unwelcomelist_from_rcvd") == 0 ||
+	    strcmp(kw, "unwhitelist_from_rcvd") == 0)) {
+		while (*s != '\0') {
+			char *addr = g_ascii_strdown(next_word(&s), -1);
+
+			wlbl_list_remove(pf, RULES_ADDRLIST_PREFIX,
+			    "welcomelist_from_rcvd", addr, true);
+			wlbl_list_remove(pf, RULES_ADDRLIST_PREFIX,
+			    "def_welcomelist_from_rcvd", addr, true);
+			g_free(addr);
+		}
+		return true;
+	}
+	if (list == NULL)
+		return false;
+	if (*s == '\0')
+		diag_emit(pf->set, pf->diag, RULES_WARN, pf->file, pf->line, 1,
+		    "-", "%s: needs a value: ignored", kw);
+	while (*s != '\0') {
+		char *a = g_ascii_strdown(next_word(&s), -1);
+
+		if (remove) {
+			wlbl_list_remove(pf, RULES_ADDRLIST_PREFIX, list, a,
+			    false);
+			g_free(a);
+		} else
+			wlbl_list_add(pf, RULES_ADDRLIST_PREFIX, list, a,
+			    false);
+	}
+	return true;
+}
+
 static void
 directive(struct pfile *pf, char *s, const char *line)
 {
@@ -1165,6 +1396,8 @@ directive(struct pfile *pf, char *s, const char *line)
 		subject_list_directive(pf, kw, s);
 		return;
 	}
+	if (wlbl_directive(pf, kw, s))
+		return;
 
 	name = next_word(&s);
 	if (strcmp(kw, "replace_tag") == 0 || strcmp(kw, "replace_pre") == 0 ||

@@ -1,0 +1,26 @@
+/*
+ * rules_eval_wlbl.h - WLBLEval's and VBounce's lists: rules_parse.c
+ * keeps each in the eval arguments of a carrier rule (scored 0, never
+ * run) named by a prefix and the list's name as SpamAssassin's Conf
+ * names it; rules_eval_wlbl.c reads them.
+ */
+#ifndef VIGIL_RULES_EVAL_WLBL_H
+#define VIGIL_RULES_EVAL_WLBL_H
+
+#include "checks/rules/rules_int.h"
+
+/* Address lists (welcomelist_from, blocklist_to, enlist_addrlist's
+ * (NAME), welcomelist_bounce_relays, ...): lower-case globs; those of
+ * welcomelist_from_rcvd and def_welcomelist_from_rcvd are "glob
+ * relay". */
+#define RULES_ADDRLIST_PREFIX	"__VIGIL_ADDRLIST_"
+/* URI host lists (enlist_uri_host's (NAME), BLOCK, WELCOME): lower-case
+ * names, "!name" for an exclusion. */
+#define RULES_URIHOST_PREFIX	"__VIGIL_URIHOST_"
+
+extern const struct rules_evalfn rules_evalfn_wlbl[];
+
+/* Conf/Parser.pm's add_to_addrlist pattern of a glob; g_malloc'd. */
+char	*rules_wlbl_glob_re(const char *glob);
+
+#endif

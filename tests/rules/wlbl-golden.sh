@@ -1,0 +1,112 @@
+#!/bin/sh
+# wlbl-golden.sh - SpamAssassin's WLBLEval and VBounce plugins against
+# SpamAssassin 4's own verdict: the messages of tests/golden/wlbl with the
+# lists of tests/golden/wlbl/wlbl.cf (added to a copy of the installed
+# rules), through sa-hits.pl and `vigilctl rules test --batch`; every
+# rule of 60_welcomelist.cf, 20_vbounce.cf and wlbl.cf that vigil loads
+# must hit the same messages on both sides, and the rules each message
+# was written for must hit at all (so agreement on nothing fails).
+# Skipped (exit 77) without SpamAssassin.
+set -u
+: "${top_srcdir:=.}" "${top_builddir:=.}"
+SA_RULES=${SA_RULES:-/usr/share/spamassassin}
+HERE="$top_srcdir/tests/rules"
+GOLDEN="$top_srcdir/tests/golden/wlbl"
+VIGILCTL="$top_builddir/filter/vigilctl"
+CONF="$top_srcdir/samples/vigil.conf"
+
+if ! perl -MMail::SpamAssassin -e 1 2>/dev/null || [ ! -d "$SA_RULES" ]; then
+	echo "wlbl-golden: SpamAssassin is not installed (apt-get install" \
+	    "spamassassin)"
+	echo "wlbl-golden: 0 passed, 0 failed, 1 skipped"
+	exit 77
+fi
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+cp -R "$SA_RULES" "$TMP/rules"
+cp "$GOLDEN/wlbl.cf" "$TMP/rules/99_wlbl_golden.cf"
+ls "$GOLDEN"/*.eml >"$TMP/files"
+"$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$TMP/rules" rules list \
+    >"$TMP/list" 2>/dev/null
+xargs "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$TMP/rules" \
+    rules test --batch <"$TMP/files" >"$TMP/vigil" 2>"$TMP/vigil.err"
+perl "$HERE/sa-hits.pl" "$TMP/rules" <"$TMP/files" >"$TMP/sa" 2>"$TMP/sa.err"
+n=$(wc -l <"$TMP/files")
+if [ "$(wc -l <"$TMP/sa")" -ne "$n" ] || [ "$(wc -l <"$TMP/vigil")" -ne "$n" ]; then
+	cat "$TMP/sa.err" "$TMP/vigil.err" >&2
+	echo "wlbl-golden: 0 passed, 1 failed"
+	exit 1
+fi
+# The rules compared: those the three files define that vigil loaded.
+for f in 60_welcomelist.cf 20_vbounce.cf 99_wlbl_golden.cf; do
+	sed -n 's/^[ 	]*\(header\|body\|rawbody\|full\|uri\|meta\)[ 	]\{1,\}\([A-Za-z0-9_]\{1,\}\)[ 	].*/\2/p' \
+	    "$TMP/rules/$f"
+done | sort -u >"$TMP/defined"
+awk '{print $1}' "$TMP/list" | sort -u | comm -12 - "$TMP/defined" \
+    >"$TMP/rules-compared"
+# file<TAB>rule the message must hit on both sides
+cat >"$TMP/expect" <<'EOF2'
+welcome-from	USER_IN_WELCOMELIST
+welcome-glob	USER_IN_WELCOMELIST
+whitelist-old	USER_IN_WELCOMELIST
+block-from	USER_IN_BLOCKLIST
+block-from	GOLDEN_REPLYTO_LIST
+to-lists	USER_IN_WELCOMELIST_TO
+to-lists	USER_IN_BLOCKLIST_TO
+to-lists	USER_IN_MORE_SPAM_TO
+to-golden	GOLDEN_TO_LIST
+rcvd-for	USER_IN_ALL_SPAM_TO
+rcvd-welcome	USER_IN_WELCOMELIST
+rcvd-forged	GOLDEN_FORGED
+def-rcvd	USER_IN_DEF_WELCOMELIST
+def-forged	GOLDEN_FORGED_DEF
+def-classful	USER_IN_DEF_WELCOMELIST
+uri-block	URI_HOST_IN_BLOCKLIST
+uri-welcome	URI_HOST_IN_WELCOMELIST
+uri-welcome	GOLDEN_URI_LIST
+uri-click	GOLDEN_URI_LIST
+rp-match	GOLDEN_RP_MATCHES
+rp-couk	GOLDEN_RP_MATCHES
+bounce	__MY_SERVERS_FOUND
+bounce-text	__MY_SERVERS_FOUND
+bounce	__HAVE_BOUNCE_RELAYS
+EOF2
+python3 - "$TMP/rules-compared" "$TMP/sa" "$TMP/vigil" "$TMP/expect" <<'EOF2'
+import os, sys
+
+def hits(path):
+    out = {}
+    for line in open(path, encoding="utf-8", errors="replace"):
+        name, _, rest = line.rstrip("\n").partition(": ")
+        if name.endswith(":"):
+            name, rest = name[:-1], ""
+        out[os.path.basename(name)[:-4]] = set(rest.split())
+    return out
+
+rules = set(open(sys.argv[1]).read().split())
+sa, vg = hits(sys.argv[2]), hits(sys.argv[3])
+passed = failed = 0
+for line in open(sys.argv[4]):
+    msg, rule = line.split()
+    if rule not in rules:
+        print(f"FAIL {msg}: {rule} is not loaded by vigil")
+        failed += 1
+    elif rule in sa.get(msg, ()) and rule in vg.get(msg, ()):
+        passed += 1
+    else:
+        print(f"FAIL {msg}: {rule} expected on both sides: "
+              f"SpamAssassin {'hit' if rule in sa.get(msg, ()) else 'no'}, "
+              f"vigil {'hit' if rule in vg.get(msg, ()) else 'no'}")
+        failed += 1
+for msg in sorted(sa):
+    s, v = sa[msg] & rules, vg.get(msg, set()) & rules
+    if s == v:
+        passed += 1
+    else:
+        print(f"FAIL {msg}: SpamAssassin only {' '.join(sorted(s - v)) or '-'};"
+              f" vigil only {' '.join(sorted(v - s)) or '-'}")
+        failed += 1
+print(f"wlbl-golden: {len(rules)} rules compared over {len(sa)} messages")
+print(f"wlbl-golden: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
+EOF2
