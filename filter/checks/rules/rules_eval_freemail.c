@@ -131,24 +131,6 @@ is_freemail(const char *email)
 	return false;
 }
 
-/* The addresses of get(hdr:addr), lower case, into out. */
-static void
-addrs_of(const struct rules_input *in, const char *hdr, unsigned extra,
-    GPtrArray *out)
-{
-	char *v = rules_get(in, hdr, HMOD_ADDR | extra);
-	char **l;
-
-	if (v == NULL)
-		return;
-	l = g_strsplit(v, "\n", -1);
-	for (char **p = l; *p != NULL; p++)
-		if (**p != '\0')
-			g_ptr_array_add(out, g_ascii_strdown(*p, -1));
-	g_strfreev(l);
-	g_free(v);
-}
-
 /* An optional regex argument: /re/flags or a bare pattern (Util.pm's
  * compile_regexp): the pattern (g_malloc'd) and its flags. */
 static char *
@@ -215,25 +197,10 @@ static double
 freemail_from(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
-	static const char *const hdrs[] = { "From", "Envelope-Sender",
-	    "Resent-Sender", "X-Envelope-From", "EnvelopeFrom" };
-	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *a = rules_evalfn_from_addrs(in);
 	bool hit;
 
 	*where_r = "From";
-	addrs_of(in, "Resent-From", HMOD_FIRST, a);
-	if (a->len == 0)
-		for (size_t i = 0; i < G_N_ELEMENTS(hdrs); i++)
-			addrs_of(in, hdrs[i], 0, a);
-	/* tr/././s */
-	for (guint i = 0; i < a->len; i++) {
-		char *s = a->pdata[i], *w = s;
-
-		for (char *r = s; *r != '\0'; r++)
-			if (*r != '.' || w == s || w[-1] != '.')
-				*w++ = *r;
-		*w = '\0';
-	}
 	hit = any_freemail(a, nargs > 0 ? args[0] : NULL);
 	g_ptr_array_free(a, TRUE);
 	return hit;
@@ -251,7 +218,7 @@ freemail_header(const struct rules_input *in, const char *const *args,
 	*where_r = args[0];
 	if (g_str_has_suffix(hdr, ":addr"))
 		hdr[strlen(hdr) - 5] = '\0';
-	addrs_of(in, hdr, 0, a);
+	rules_evalfn_addrs(in, hdr, 0, a);
 	hit = any_freemail(a, nargs > 1 ? args[1] : NULL);
 	g_free(hdr);
 	g_ptr_array_free(a, TRUE);
@@ -449,8 +416,8 @@ freemail_replyto(const struct rules_input *in, const char *const *args,
 	if (env != NULL && g_regex_match(re_once(&skip, skip_envfrom_re), env,
 	    0, NULL))
 		goto out;
-	addrs_of(in, "From", 0, from);
-	addrs_of(in, "Reply-To", 0, rt);
+	rules_evalfn_addrs(in, "From", 0, from);
+	rules_evalfn_addrs(in, "Reply-To", 0, rt);
 	for (guint i = 0; i < from->len; i++) {
 		from_fm = from_fm || is_freemail(from->pdata[i]);
 		if (in_list(rt, from->pdata[i]))

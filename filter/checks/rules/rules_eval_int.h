@@ -40,4 +40,15 @@ GRegex	*rules_evalfn_re(const char *pattern, unsigned flags);
 bool	 rules_evalfn_match(const char *pattern, unsigned flags,
 	    const char *s);
 
+/* Adds the addresses of get(hdr:addr) (hmod extra too), lower case, to
+ * out (of g_malloc'd strings), leaving out empty ones and those out
+ * already holds. */
+void	 rules_evalfn_addrs(const struct rules_input *in, const char *hdr,
+	    unsigned extra, GPtrArray *out);
+/* PerMsgStatus's all_from_addrs: Resent-From's first address, or when
+ * there is none the From, Envelope-Sender, Resent-Sender,
+ * X-Envelope-From and EnvelopeFrom ones, lower case, each run of dots
+ * one (tr/././s), each once; free with g_ptr_array_free(a, TRUE). */
+GPtrArray *rules_evalfn_from_addrs(const struct rules_input *in);
+
 #endif

@@ -111,52 +111,6 @@ glob_listed(char *const *list, const char *addr)
 	return hit;
 }
 
-/* Adds get(hdr:addr) (hmod extra too) to out, unless empty or seen. */
-static void
-addrs_add(const struct rules_input *in, const char *hdr, unsigned extra,
-    GPtrArray *out)
-{
-	char *v = rules_get(in, hdr, HMOD_ADDR | extra);
-	char **l;
-
-	if (v == NULL)
-		return;
-	l = g_strsplit(v, "\n", -1);
-	for (char **p = l; *p != NULL; p++) {
-		bool seen = **p == '\0';
-
-		for (guint i = 0; !seen && i < out->len; i++)
-			seen = strcmp(out->pdata[i], *p) == 0;
-		if (!seen)
-			g_ptr_array_add(out, g_strdup(*p));
-	}
-	g_strfreev(l);
-	g_free(v);
-}
-
-/* PerMsgStatus's all_from_addrs (tr/././s on each). */
-static GPtrArray *
-all_from_addrs(const struct rules_input *in)
-{
-	static const char *const hdrs[] = { "From", "Envelope-Sender",
-	    "Resent-Sender", "X-Envelope-From", "EnvelopeFrom" };
-	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
-
-	addrs_add(in, "Resent-From", HMOD_FIRST, a);
-	if (a->len == 0)
-		for (size_t i = 0; i < G_N_ELEMENTS(hdrs); i++)
-			addrs_add(in, hdrs[i], 0, a);
-	for (guint i = 0; i < a->len; i++) {
-		char *s = a->pdata[i], *w = s;
-
-		for (char *r = s; *r != '\0'; r++)
-			if (*r != '.' || w == s || w[-1] != '.')
-				*w++ = *r;
-		*w = '\0';
-	}
-	return a;
-}
-
 /* A raw header value with each line break and the blanks after it one
  * space, leading blanks off; g_malloc'd. */
 static char *
@@ -197,8 +151,8 @@ all_to_addrs(const struct rules_input *in)
 	char *v = NULL;
 	int nrcvd = 0;
 
-	addrs_add(in, "Resent-To", HMOD_FIRST, a);
-	addrs_add(in, "Resent-Cc", HMOD_FIRST, a);
+	rules_evalfn_addrs(in, "Resent-To", HMOD_FIRST, a);
+	rules_evalfn_addrs(in, "Resent-Cc", HMOD_FIRST, a);
 	if (a->len > 0)
 		return a;
 	re = rules_evalfn_re(" for <?(\\S+\\@(\\S+?))>?;", 0);
@@ -230,7 +184,7 @@ all_to_addrs(const struct rules_input *in)
 	}
 	g_free(v);
 	for (size_t i = 0; i < G_N_ELEMENTS(hdrs); i++)
-		addrs_add(in, hdrs[i], 0, a);
+		rules_evalfn_addrs(in, hdrs[i], 0, a);
 	return a;
 }
 
@@ -255,7 +209,7 @@ fname(const struct rules_input *in, const char *const *args,		\
 	(void)args;							\
 	(void)nargs;							\
 	*where_r = "From";						\
-	return any_listed(all_from_addrs(in), list);			\
+	return any_listed(rules_evalfn_from_addrs(in), list);			\
 }
 #define TO_LIST_FN(fname, list)						\
 static double								\
@@ -281,7 +235,7 @@ from_in_list(const struct rules_input *in, const char *const *args,
 {
 	(void)nargs;
 	*where_r = "From";
-	return any_listed(all_from_addrs(in), args[0]);
+	return any_listed(rules_evalfn_from_addrs(in), args[0]);
 }
 
 static double
@@ -475,7 +429,7 @@ welcomelist_rcvd(char **relays, const char *list, const char *addr)
 static int
 from_welcome_state(const struct rules_input *in, bool def)
 {
-	GPtrArray *a = all_from_addrs(in);
+	GPtrArray *a = rules_evalfn_from_addrs(in);
 	char **relays = NULL;
 	int found = 0;
 

@@ -975,6 +975,51 @@ rules_evalfn_find(const char *name)
 	return NULL;
 }
 
+void
+rules_evalfn_addrs(const struct rules_input *in, const char *hdr,
+    unsigned extra, GPtrArray *out)
+{
+	char *v = rules_get(in, hdr, HMOD_ADDR | extra);
+	char **l;
+
+	if (v == NULL)
+		return;
+	l = g_strsplit(v, "\n", -1);
+	for (char **p = l; *p != NULL; p++) {
+		bool seen = **p == '\0';
+
+		for (guint i = 0; !seen && i < out->len; i++)
+			seen = g_ascii_strcasecmp(out->pdata[i], *p) == 0;
+		if (!seen)
+			g_ptr_array_add(out, g_ascii_strdown(*p, -1));
+	}
+	g_strfreev(l);
+	g_free(v);
+}
+
+GPtrArray *
+rules_evalfn_from_addrs(const struct rules_input *in)
+{
+	static const char *const hdrs[] = { "From", "Envelope-Sender",
+	    "Resent-Sender", "X-Envelope-From", "EnvelopeFrom" };
+	GPtrArray *a = g_ptr_array_new_with_free_func(g_free);
+
+	rules_evalfn_addrs(in, "Resent-From", HMOD_FIRST, a);
+	if (a->len == 0)
+		for (size_t i = 0; i < G_N_ELEMENTS(hdrs); i++)
+			rules_evalfn_addrs(in, hdrs[i], 0, a);
+	/* tr/././s */
+	for (guint i = 0; i < a->len; i++) {
+		char *s = a->pdata[i], *w = s;
+
+		for (char *r = s; *r != '\0'; r++)
+			if (*r != '.' || w == s || w[-1] != '.')
+				*w++ = *r;
+		*w = '\0';
+	}
+	return a;
+}
+
 static _Thread_local const struct rules_set *cur_set;
 
 /* The compiled patterns of the eval functions (raw bytes, as Perl's),
