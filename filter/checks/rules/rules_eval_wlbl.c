@@ -26,8 +26,8 @@
 #include "lib/arena.h"
 #include "url.h"
 
-/* The entries of the carrier rule prefix+name, or NULL. */
-static char *const *
+/* The carrier rule prefix+name of a list, or NULL. */
+static const struct rule *
 list_of(const char *prefix, const char *name)
 {
 	const struct rules_set *set = rules_evalfn_set();
@@ -39,7 +39,7 @@ list_of(const char *prefix, const char *name)
 	carrier = g_strconcat(prefix, name, NULL);
 	r = rules_find(set, carrier);
 	g_free(carrier);
-	return r != NULL ? r->eval_args : NULL;
+	return r;
 }
 
 /*
@@ -73,40 +73,83 @@ rules_wlbl_glob_re(const char *glob)
 	return g_string_free(re, FALSE);
 }
 
-/*
- * _check_welcomelist: addr (lower cased here) is an entry of list or
- * matches one's glob.  The globs are matched as one alternation,
- * compiled once (rules_evalfn_re keeps it by its text).
- */
+/* Does low (a lower-case address) match the glob of entry ("glob" or
+ * "glob relay")? */
 static bool
-glob_listed(char *const *list, const char *addr)
+entry_matches(const char *entry, const char *low)
+{
+	char *glob = g_strndup(entry, strcspn(entry, " "));
+	char *re = rules_wlbl_glob_re(glob);
+	bool m = rules_evalfn_match(re, 0, low);
+
+	g_free(re);
+	g_free(glob);
+	return m;
+}
+
+struct rx *
+rules_wlbl_list_rx(const struct rule *c, const struct rules_limits *lim)
 {
 	GString *alt;
-	char *low;
-	bool hit = false;
+	struct rx *rx;
+	char err[256];
+	size_t off;
+	bool too_large;
 
-	if (list == NULL || list[0] == NULL || addr == NULL)
-		return false;
-	low = g_ascii_strdown(addr, -1);
+	if (c->eval_args == NULL || c->eval_args[0] == NULL)
+		return NULL;
 	alt = g_string_new("^(?:");
-	for (size_t i = 0; list[i] != NULL; i++) {
-		char *re;
+	for (size_t i = 0; c->eval_args[i] != NULL; i++) {
+		const char *e = c->eval_args[i];
+		char *glob = g_strndup(e, strcspn(e, " "));
+		char *re = rules_wlbl_glob_re(glob);
 
-		if (strcmp(list[i], low) == 0) {
-			hit = true;
-			break;
-		}
-		re = rules_wlbl_glob_re(list[i]);
 		if (i > 0)
 			g_string_append_c(alt, '|');
 		/* without its ^ and $ */
 		g_string_append_len(alt, re + 1, (gssize)strlen(re) - 2);
 		g_free(re);
+		g_free(glob);
 	}
 	g_string_append(alt, ")$");
-	if (!hit)
-		hit = rules_evalfn_match(alt->str, 0, low);
+	rx = rx_compile(alt->str, "", lim, err, sizeof(err), &off,
+	    &too_large);
 	g_string_free(alt, TRUE);
+	return rx;
+}
+
+/* Does low match one of the globs of the list c (its alternation, or
+ * when that did not compile each glob)? */
+static bool
+globs_match(const struct rule *c, const char *low)
+{
+	size_t so, eo;
+
+	if (c->rx != NULL)
+		return rx_match(c->rx, low, strlen(low), 0, &so, &eo) ==
+		    RX_MATCH;
+	for (size_t i = 0; c->eval_args[i] != NULL; i++)
+		if (entry_matches(c->eval_args[i], low))
+			return true;
+	return false;
+}
+
+/* _check_welcomelist: addr (lower cased here) is an entry of the list
+ * c or matches one's glob. */
+static bool
+glob_listed(const struct rule *c, const char *addr)
+{
+	char *low;
+	bool hit = false;
+
+	if (c == NULL || c->eval_args == NULL || c->eval_args[0] == NULL ||
+	    addr == NULL)
+		return false;
+	low = g_ascii_strdown(addr, -1);
+	for (size_t i = 0; !hit && c->eval_args[i] != NULL; i++)
+		hit = strcmp(c->eval_args[i], low) == 0;
+	if (!hit)
+		hit = globs_match(c, low);
 	g_free(low);
 	return hit;
 }
@@ -192,11 +235,11 @@ all_to_addrs(const struct rules_input *in)
 static bool
 any_listed(GPtrArray *addrs, const char *list)
 {
-	char *const *l = list_of(RULES_ADDRLIST_PREFIX, list);
+	const struct rule *c = list_of(RULES_ADDRLIST_PREFIX, list);
 	bool hit = false;
 
 	for (guint i = 0; !hit && i < addrs->len; i++)
-		hit = glob_listed(l, addrs->pdata[i]);
+		hit = glob_listed(c, addrs->pdata[i]);
 	g_ptr_array_free(addrs, TRUE);
 	return hit;
 }
@@ -389,26 +432,23 @@ relay_matches(const char *relay, const char *domain)
 static int
 welcomelist_rcvd(char **relays, const char *list, const char *addr)
 {
-	char *const *l = list_of(RULES_ADDRLIST_PREFIX, list);
+	const struct rule *c = list_of(RULES_ADDRLIST_PREFIX, list);
 	char *low;
 	int found = 0;
 
-	if (l == NULL || relays[0] == NULL)
+	if (c == NULL || c->eval_args == NULL || c->eval_args[0] == NULL ||
+	    relays[0] == NULL)
 		return 0;
 	low = g_ascii_strdown(addr, -1);
-	for (size_t i = 0; l[i] != NULL; i++) {
-		const char *sp = strchr(l[i], ' ');
-		char *glob, *re;
-		bool m;
+	/* the entries one at a time only when one of them matches */
+	if (!globs_match(c, low)) {
+		g_free(low);
+		return 0;
+	}
+	for (size_t i = 0; c->eval_args[i] != NULL; i++) {
+		const char *e = c->eval_args[i], *sp = strchr(e, ' ');
 
-		if (sp == NULL)
-			continue;
-		glob = g_strndup(l[i], (size_t)(sp - l[i]));
-		re = rules_wlbl_glob_re(glob);
-		m = rules_evalfn_match(re, 0, low);
-		g_free(re);
-		g_free(glob);
-		if (!m)
+		if (sp == NULL || !entry_matches(e, low))
 			continue;
 		for (size_t j = 0; relays[j] != NULL; j++)
 			if (relay_matches(relays[j], sp + 1)) {
@@ -605,7 +645,8 @@ static double
 uri_host_listed(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
-	char *const *l = list_of(RULES_URIHOST_PREFIX, args[0]);
+	const struct rule *c = list_of(RULES_URIHOST_PREFIX, args[0]);
+	char *const *l = c != NULL ? c->eval_args : NULL;
 	bool hit = false;
 
 	(void)nargs;
@@ -688,19 +729,19 @@ static double
 have_bounce_relays(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
-	char *const *l = list_of(RULES_ADDRLIST_PREFIX,
+	const struct rule *c = list_of(RULES_ADDRLIST_PREFIX,
 	    "welcomelist_bounce_relays");
 
 	(void)in;
 	(void)args;
 	(void)nargs;
 	*where_r = "body";
-	return l != NULL && l[0] != NULL;
+	return c != NULL && c->eval_args != NULL && c->eval_args[0] != NULL;
 }
 
 /* Each "\s(\S+\.\S+)\s" of s (a Received line), in the list? */
 static bool
-relays_in_line(char *const *l, const char *s, bool spaces_only)
+relays_in_line(const struct rule *c, const char *s, bool spaces_only)
 {
 	GRegex *re = rules_evalfn_re(spaces_only ? " (\\S+\\.\\S+) " :
 	    "\\s(\\S+\\.\\S+)\\s", 0);
@@ -711,7 +752,7 @@ relays_in_line(char *const *l, const char *s, bool spaces_only)
 		do {
 			char *r = g_match_info_fetch(mi, 1);
 
-			hit = glob_listed(l, r);
+			hit = glob_listed(c, r);
 			g_free(r);
 		} while (!hit && g_match_info_next(mi, NULL));
 	g_match_info_free(mi);
@@ -727,7 +768,7 @@ static double
 bounce_relays(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
-	char *const *l = list_of(RULES_ADDRLIST_PREFIX,
+	const struct rule *c = list_of(RULES_ADDRLIST_PREFIX,
 	    "welcomelist_bounce_relays");
 	const char *body, *end;
 	GString *full;
@@ -736,13 +777,13 @@ bounce_relays(const struct rules_input *in, const char *const *args,
 	(void)args;
 	(void)nargs;
 	*where_r = "body";
-	if (l == NULL || l[0] == NULL)
+	if (c == NULL || c->eval_args == NULL || c->eval_args[0] == NULL)
 		return 0;
 	for (size_t i = 0; i < in->nbody; i++) {
 		char *s = g_strndup(in->body[i].p, in->body[i].len);
 
 		hit = rules_evalfn_match("^[> ]*Received:", G_REGEX_CASELESS,
-		    s) && relays_in_line(l, s, true);
+		    s) && relays_in_line(c, s, true);
 		g_free(s);
 		if (hit)
 			return 1;
@@ -787,7 +828,7 @@ bounce_relays(const struct rules_input *in, const char *const *args,
 		g_free(line);
 		if (rules_evalfn_match("^[> ]*Received:", G_REGEX_CASELESS,
 		    full->str))
-			hit = relays_in_line(l, full->str, false);
+			hit = relays_in_line(c, full->str, false);
 	}
 	g_string_free(full, TRUE);
 	return hit;

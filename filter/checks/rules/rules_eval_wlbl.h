@@ -22,5 +22,12 @@ extern const struct rules_evalfn rules_evalfn_wlbl[];
 
 /* Conf/Parser.pm's add_to_addrlist pattern of a glob; g_malloc'd. */
 char	*rules_wlbl_glob_re(const char *glob);
+/* The globs of the address list whose carrier is c (the part of each
+ * entry before a space) as one anchored pattern, compiled once when the
+ * set loads (rules_compile keeps it as c->rx); NULL for an empty list or
+ * one that does not compile within lim (each glob is then matched on its
+ * own). */
+struct rx *rules_wlbl_list_rx(const struct rule *c,
+	    const struct rules_limits *lim);
 
 #endif

@@ -15,6 +15,7 @@
 #include "lib/util.h"
 #include "checks/rules/rules.h"
 #include "checks/rules/rules_int.h"
+#include "checks/rules/rules_eval_wlbl.h"
 #include "checks/dnsbl/dnsbl_int.h"
 
 struct rules_set *
@@ -632,6 +633,8 @@ rules_compile(struct rules_set *set, bool stress,
 		}
 		if (r->type != RULE_META && !r->is_exists && r->evalfn == NULL)
 			compile_pattern(set, r, stress, diag);
+		else if (g_str_has_prefix(r->name, RULES_ADDRLIST_PREFIX))
+			r->rx = rules_wlbl_list_rx(r, &set->lim);
 	}
 	dnsbl_rules_apply_scores(set->dnsbl, set->scores);
 	/* Lint: a score for a rule that no file defines (SpamAssassin's
