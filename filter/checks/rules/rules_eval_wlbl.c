@@ -231,44 +231,37 @@ all_to_addrs(const struct rules_input *in)
 	return a;
 }
 
-/* Any of addrs in the address list named list. */
-static bool
-any_listed(GPtrArray *addrs, const char *list)
+/* Any of the From addresses (all_from_addrs), or with to the To ones
+ * (all_to_addrs), in the address list named list. */
+static double
+addrs_listed(const struct rules_input *in, bool to, const char *list,
+    const char **where_r)
 {
+	GPtrArray *addrs = to ? all_to_addrs(in) : rules_evalfn_from_addrs(in);
 	const struct rule *c = list_of(RULES_ADDRLIST_PREFIX, list);
 	bool hit = false;
 
+	*where_r = to ? "To" : "From";
 	for (guint i = 0; !hit && i < addrs->len; i++)
 		hit = glob_listed(c, addrs->pdata[i]);
 	g_ptr_array_free(addrs, TRUE);
 	return hit;
 }
 
-#define FROM_LIST_FN(fname, list)					\
+#define LIST_FN(fname, to, list)					\
 static double								\
 fname(const struct rules_input *in, const char *const *args,		\
     size_t nargs, const char **where_r)					\
 {									\
 	(void)args;							\
 	(void)nargs;							\
-	*where_r = "From";						\
-	return any_listed(rules_evalfn_from_addrs(in), list);			\
+	return addrs_listed(in, (to), (list), where_r);			\
 }
-#define TO_LIST_FN(fname, list)						\
-static double								\
-fname(const struct rules_input *in, const char *const *args,		\
-    size_t nargs, const char **where_r)					\
-{									\
-	(void)args;							\
-	(void)nargs;							\
-	*where_r = "To";						\
-	return any_listed(all_to_addrs(in), list);			\
-}
-FROM_LIST_FN(from_in_blocklist, "blocklist_from")
-TO_LIST_FN(to_in_blocklist, "blocklist_to")
-TO_LIST_FN(to_in_welcomelist, "welcomelist_to")
-TO_LIST_FN(to_in_more_spam, "more_spam_to")
-TO_LIST_FN(to_in_all_spam, "all_spam_to")
+LIST_FN(from_in_blocklist, false, "blocklist_from")
+LIST_FN(to_in_blocklist, true, "blocklist_to")
+LIST_FN(to_in_welcomelist, true, "welcomelist_to")
+LIST_FN(to_in_more_spam, true, "more_spam_to")
+LIST_FN(to_in_all_spam, true, "all_spam_to")
 
 /* check_from_in_list(LIST), check_to_in_list(LIST): enlist_addrlist's
  * lists (or any address list of the configuration by its name). */
@@ -277,8 +270,7 @@ from_in_list(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
 	(void)nargs;
-	*where_r = "From";
-	return any_listed(rules_evalfn_from_addrs(in), args[0]);
+	return addrs_listed(in, false, args[0], where_r);
 }
 
 static double
@@ -286,8 +278,7 @@ to_in_list(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
 	(void)nargs;
-	*where_r = "To";
-	return any_listed(all_to_addrs(in), args[0]);
+	return addrs_listed(in, true, args[0], where_r);
 }
 
 /* check_replyto_in_list(LIST): Reply-To:addr (the first address). */
@@ -497,47 +488,26 @@ from_welcome_state(const struct rules_input *in, bool def)
 	return found;
 }
 
-static double
-from_in_welcomelist(const struct rules_input *in, const char *const *args,
-    size_t nargs, const char **where_r)
-{
-	(void)args;
-	(void)nargs;
-	*where_r = "From";
-	return from_welcome_state(in, false) > 0;
+/* check_from_in_welcomelist (def false) and
+ * check_from_in_default_welcomelist (def true), or with forged their
+ * check_forged_in_*: listed in one, forged there and not listed in the
+ * other. */
+#define WELCOME_FN(fname, def, forged)					\
+static double								\
+fname(const struct rules_input *in, const char *const *args,		\
+    size_t nargs, const char **where_r)					\
+{									\
+	(void)args;							\
+	(void)nargs;							\
+	*where_r = "From";						\
+	return (forged) ? from_welcome_state(in, (def)) < 0 &&		\
+	    from_welcome_state(in, !(def)) == 0 :			\
+	    from_welcome_state(in, (def)) > 0;				\
 }
-
-static double
-from_in_default_welcomelist(const struct rules_input *in,
-    const char *const *args, size_t nargs, const char **where_r)
-{
-	(void)args;
-	(void)nargs;
-	*where_r = "From";
-	return from_welcome_state(in, true) > 0;
-}
-
-static double
-forged_in_welcomelist(const struct rules_input *in, const char *const *args,
-    size_t nargs, const char **where_r)
-{
-	(void)args;
-	(void)nargs;
-	*where_r = "From";
-	return from_welcome_state(in, false) < 0 &&
-	    from_welcome_state(in, true) == 0;
-}
-
-static double
-forged_in_default_welcomelist(const struct rules_input *in,
-    const char *const *args, size_t nargs, const char **where_r)
-{
-	(void)args;
-	(void)nargs;
-	*where_r = "From";
-	return from_welcome_state(in, true) < 0 &&
-	    from_welcome_state(in, false) == 0;
-}
+WELCOME_FN(from_in_welcomelist, false, false)
+WELCOME_FN(from_in_default_welcomelist, true, false)
+WELCOME_FN(forged_in_welcomelist, false, true)
+WELCOME_FN(forged_in_default_welcomelist, true, true)
 
 /*
  * check_mailfrom_matches_rcvd: the envelope sender's registrable domain
