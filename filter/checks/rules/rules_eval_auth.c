@@ -35,6 +35,12 @@
 
 /* ---- SPF --------------------------------------------------------- */
 
+static const struct auth_spf *
+spf_of(const struct rules_input *in)
+{
+	return in->auth != NULL ? in->auth->spf : NULL;
+}
+
 /*
  * The MAIL FROM result: spf.c checks the HELO identity in its place for
  * the null sender, where SpamAssassin checks none (no EnvelopeFrom).
@@ -43,7 +49,7 @@
 static bool
 spf_mfrom(const struct rules_input *in, enum auth_res *r)
 {
-	const struct auth_spf *s = in->auth != NULL ? in->auth->spf : NULL;
+	const struct auth_spf *s = spf_of(in);
 
 	if (s == NULL || s->identity == NULL ||
 	    strcmp(s->identity, "mailfrom") != 0)
@@ -78,7 +84,7 @@ helo_unchecked(const char *h)
 static bool
 spf_helo(const struct rules_input *in, enum auth_res *r)
 {
-	const struct auth_spf *s = in->auth != NULL ? in->auth->spf : NULL;
+	const struct auth_spf *s = spf_of(in);
 
 	if (s == NULL || helo_unchecked(s->helo))
 		return false;
@@ -355,8 +361,7 @@ dkim_valid_envelopefrom(const struct rules_input *in,
 		char *d = g_ascii_strdown(at + 1, strcspn(at + 1, " \t\n"));
 
 		dom[0] = d;
-		hit = dkim_valid(in, NULL, 0, where_r) != 0 &&
-		    signed_by(in, true, NULL, dom, 1);
+		hit = signed_by(in, true, NULL, dom, 1);
 		g_free(d);
 	}
 	g_free(env);
