@@ -86,6 +86,7 @@ netns_dnsmasq "$TMP" --local=/example.com/ \
     --host-record=nospf.example.com,192.0.2.20 \
     --host-record=dkim.example.com,192.0.2.20 \
     --host-record=author.example.com,192.0.2.20 \
+    --host-record=news.dkim.example.com,192.0.2.20 \
     --txt-record=dkim.example.com,"v=spf1 ip4:192.0.2.10 -all" \
     --txt-record=_dmarc.dkim.example.com,"v=DMARC1; p=reject" \
     --txt-record=s2048._domainkey.dkim.example.com,"$k1","$k2"
@@ -160,6 +161,7 @@ declare -A want=(
 	[dkim-ef]="DKIM_VALID DKIM_VALID_EF SPF_PASS DMARC_MISSING"
 	[dkim-broken]="DKIM_SIGNED DKIM_INVALID SPF_FAIL DMARC_REJECT"
 	[dkim-identity]="DKIM_VALID DMARC_PASS"
+	[dkim-identity-au]="DKIM_VALID DKIM_VALID_AU"
 )
 # Rule names of a side's line for f, the rules at issue only.
 of() {
@@ -227,11 +229,29 @@ for m in "mail.fail.example.com x@fail.example.com spf-fail.eml" \
 		    "without: $without"
 	fi
 done
-# A message written for the i= rule: its signature is valid but the
-# signer (news.dkim.example.com) is no author domain, for SpamAssassin.
+# The messages written for the i= rule: a valid signature of
+# dkim.example.com whose identity is @news.dkim.example.com is an author
+# signature for From: news.dkim.example.com (dkim-identity-au), not for
+# From: dkim.example.com (dkim-identity).  vigil's DKIM check alone
+# (without SpamAssassin's rules) must mean by its DKIM_VALID_AU what
+# SpamAssassin's rule of that name means, on every message.
 case " $(of "$TMP/vigil" "$GOLDEN/dkim-identity.eml") " in
 *" DKIM_VALID_AU "*) bad "dkim-identity: vigil hits DKIM_VALID_AU" ;;
 *) ok "dkim-identity: no DKIM_VALID_AU for a subdomain's i=" ;;
 esac
+while IFS= read -r f; do
+	b=$(basename "$f")
+	rcvd=$(sed -n 's/^Received: from \([^ ]*\) ([^[]*\[\([0-9.]*\)\]).*/\1 \2/p' "$f" | head -n 1)
+	own=$(W no "${rcvd% *}" \
+	    "$(sed -n 's/^Return-Path: <\(.*\)>.*/\1/p' "$f" | head -n 1)" "$b")
+	case " $own " in *" DKIM_VALID_AU="*) v=yes ;; *) v=no ;; esac
+	case " $(of "$TMP/sa" "$f") " in *" DKIM_VALID_AU "*) s=yes ;; *) s=no ;; esac
+	if [ "$v" = "$s" ]; then
+		ok "${b%.eml}: vigil's DKIM check's DKIM_VALID_AU: $v, as SpamAssassin's"
+	else
+		bad "${b%.eml}: vigil's DKIM check's DKIM_VALID_AU: $v;" \
+		    "SpamAssassin's: $s"
+	fi
+done <"$TMP/files"
 echo "auth-golden: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -125,6 +125,9 @@ struct auth_spf {
 struct auth_dkim_sig {
 	enum auth_res	 result;
 	const char	*domain;	/* d= */
+	const char	*idomain;	/* the domain of the identity (i=,
+					 * by default @d=), lower case; ""
+					 * for an i= without "@" */
 	const char	*selector;	/* s= */
 	const char	*algorithm;	/* "rsa-sha256", "ed25519-sha256", ... */
 	const char	*b;		/* start of b= (at least 8 chars) */

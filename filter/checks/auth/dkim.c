@@ -15,6 +15,7 @@
  * the message's slot (per message, freed through the arena).
  */
 #include <sys/types.h>
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -555,6 +556,28 @@ auth_dkim(struct msg *m)
 	return sl != NULL ? sl->res : NULL;
 }
 
+/*
+ * The domain of a signature's identity, which SpamAssassin's DKIM rules
+ * compare with the author's (Plugin::DKIM: what follows the "@" of i=,
+ * up to a blank; d= when the signature has no i=), lower case, in a.
+ */
+static const char *
+dk_idomain(struct arena *a, const char *i, const char *d)
+{
+	const char *at = i != NULL ? strchr(i, '@') : NULL;
+	char *o;
+
+	if (i == NULL)
+		o = arena_strdup(a, d);
+	else if (at == NULL)
+		return "";
+	else
+		o = arena_strndup(a, at + 1, strcspn(at + 1, " \t\r\n"));
+	for (char *p = o; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return o;
+}
+
 /* Collects every signature's result into a new auth_dkim. */
 static struct auth_dkim *
 dk_collect(struct dk_msg *dm, struct msg *m)
@@ -589,6 +612,8 @@ dk_collect(struct dk_msg *dm, struct msg *m)
 		dom = dom != NULL ? dom : "";
 		sel = sel != NULL ? sel : "";
 		out[i].domain = arena_strdup(a, dom);
+		out[i].idomain = dk_idomain(a, (const char *)
+		    dkim_sig_gettagvalue(sig, false, (u_char *)"i"), dom);
 		out[i].selector = arena_strdup(a, sel);
 		out[i].result = dk_sig_result(dm, sig, dom, sel);
 		out[i].algorithm = dk_alg_name(sig);
@@ -677,8 +702,12 @@ dk_run(void *state, struct msg *m, enum check_phase phase,
 		    s->why != NULL ? s->why : "");
 		if (s->result == AUTH_PASS) {
 			any_pass = true;
+			/* SpamAssassin's author signature: by the
+			 * identity, not d= (a signature of example.com
+			 * for i=@news.example.com is one for
+			 * news.example.com's mail, not example.com's) */
 			if (from_dom != NULL &&
-			    strcasecmp(s->domain, from_dom) == 0)
+			    strcasecmp(s->idomain, from_dom) == 0)
 				any_au = true;
 		}
 		if (s->result == AUTH_TEMPERROR)

@@ -145,71 +145,17 @@ dkim_of(const struct rules_input *in)
 	return in->auth != NULL ? in->auth->dkim : NULL;
 }
 
-/* s without its blanks (folding), g_malloc'd. */
-static char *
-unblank(const char *s)
-{
-	char *o = g_malloc(strlen(s) + 1), *q = o;
-
-	for (; *s != '\0'; s++)
-		if (!isspace((unsigned char)*s))
-			*q++ = *s;
-	*q = '\0';
-	return o;
-}
-
-/* The value of tag t in a signature without blanks, g_malloc'd; NULL
- * when it has none. */
-static char *
-sig_tag(const char *sig, const char *t)
-{
-	size_t tl = strlen(t);
-
-	for (const char *p = sig; p != NULL && *p != '\0';) {
-		if (strncmp(p, t, tl) == 0 && p[tl] == '=') {
-			const char *v = p + tl + 1;
-
-			return g_strndup(v, strcspn(v, ";"));
-		}
-		p = strchr(p, ';');
-		if (p != NULL)
-			p++;
-	}
-	return NULL;
-}
-
 /*
- * The signer's domain as Plugin::DKIM compares it (SDID): that of the
- * signature's i= tag when it has one, else d=, lower case; g_malloc'd.
- * The signature's header is the DKIM-Signature whose b= begins with
- * what dkim.c kept of it.
+ * The signer's domain as Plugin::DKIM compares it (its "SDID"): that of
+ * the signature's identity (i=, by default @d=), lower case, as dkim.c
+ * read it.
  */
-static char *
-sig_sdid(const struct rules_input *in, const struct auth_dkim_sig *s)
+static const char *
+sig_sdid(const struct auth_dkim_sig *s)
 {
-	char *id = NULL, *at, *d;
-
-	for (size_t i = 0; s->b != NULL && *s->b != '\0' && i < in->nhdrs &&
-	    id == NULL; i++) {
-		char *v, *b;
-
-		if (g_ascii_strcasecmp(in->hdrs[i].name, "DKIM-Signature") !=
-		    0)
-			continue;
-		v = unblank(in->hdrs[i].raw);
-		b = sig_tag(v, "b");
-		if (b != NULL && strncmp(b, s->b, strlen(s->b)) == 0)
-			id = sig_tag(v, "i");
-		g_free(b);
-		g_free(v);
-	}
-	if (id != NULL && (at = strrchr(id, '@')) != NULL && at[1] != '\0') {
-		d = g_ascii_strdown(at + 1, -1);
-		g_free(id);
-		return d;
-	}
-	g_free(id);
-	return g_ascii_strdown(s->domain != NULL ? s->domain : "", -1);
+	if (s->idomain != NULL)
+		return s->idomain;
+	return s->domain != NULL ? s->domain : "";
 }
 
 /* Does sdid match one of the rule's domains ("*.d" or ".d": d and its
@@ -282,15 +228,13 @@ signed_by(const struct rules_input *in, bool must_be_valid,
 
 	for (size_t i = 0; dk != NULL && i < dk->nsigs && !hit; i++) {
 		const struct auth_dkim_sig *s = &dk->sigs[i];
-		char *sdid;
+		const char *sdid = sig_sdid(s);
 
 		if (must_be_valid && (s->result != AUTH_PASS ||
 		    (s->key_bits != 0 && s->key_bits < DKIM_MIN_KEY_BITS)))
 			continue;
-		sdid = sig_sdid(in, s);
 		hit = (authors == NULL || in_list(authors, sdid)) &&
 		    sdid_in(sdid, doms, ndoms);
-		g_free(sdid);
 	}
 	return hit;
 }
