@@ -27,38 +27,20 @@ while [ $# -gt 0 ]; do
 	   exit 2 ;;
 	esac
 done
-if [ "$(id -u)" != 0 ]; then
-	echo "dnsbl-cost.sh: needs root (network namespace)" >&2
-	exit 77
+TEST=dnsbl-cost.sh
+if [ -z "${VIGIL_DNSBL_COST_NETNS:-}" ]; then
+	. "$top/tests/tools/needs.sh"
+	needs_bins valgrind callgrind_annotate
+	. "$top/tests/tools/netns.sh"
+	netns_enter dnsbl-cost VIGIL_DNSBL_COST_NETNS "$0" "$@"
 fi
-for b in ip dnsmasq valgrind callgrind_annotate; do
-	if ! command -v "$b" >/dev/null 2>&1; then
-		echo "dnsbl-cost.sh: $b missing" >&2
-		exit 77
-	fi
-done
 corpus=$shared/corpus/spamassassin
 [ -d "$corpus" ] || { echo "dnsbl-cost.sh: $corpus missing" >&2; exit 1; }
 
 W=$(mktemp -d /tmp/vigil-dnsbl-cost.XXXXXX)
-ns=vigil-dnsbl-cost-$$
-DNSMASQ_PID=
-cleanup() {
-	[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-	rm -rf "/etc/netns/$ns" "$W"
-}
-trap cleanup EXIT
-ip netns add "$ns" || exit 1
-ip -n "$ns" link set lo up
-mkdir -p "/etc/netns/$ns"
-echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
-ip netns exec "$ns" dnsmasq --keep-in-foreground --conf-file=/dev/null \
-    --no-resolv --no-hosts --no-poll --listen-address=127.0.0.1 \
-    --bind-interfaces --port=53 --address=/#/ --log-queries \
-    --log-facility="$W/dnsmasq.log" --user=root </dev/null &
-DNSMASQ_PID=$!
-sleep 0.5
+. "$top/tests/tools/netns.sh"
+netns_trap "$W"
+netns_dnsmasq "$W" --conf-file=/dev/null --no-poll --address=/#/
 
 # The messages: an even spread of ham and spam.
 mkdir -p "$W/msgs" "$W/rules" "$W/none"
@@ -79,7 +61,7 @@ n=$(find "$W/msgs" -type l | wc -l)
 cpu() {
 	local t0 t1
 	t0=$(awk '{ print $14 + $15 + $16 + $17 }' /proc/$$/stat)
-	ip netns exec "$ns" "$top_builddir/filter/vigilctl" \
+	"$top_builddir/filter/vigilctl" \
 	    -c "$top/samples/vigil.conf" -o "RulesDir=$W/rules" \
 	    -o "LocalRulesDir=$W/none" -o "BayesDir=$W/bayes" -o AVScan=no \
 	    -o "DNSLists=$2" "${EXTRA[@]}" scan "$W/msgs" >"$W/$1.out" \
@@ -104,7 +86,7 @@ fi
 
 run() {	# run NAME DNSLists
 	: >"$W/dnsmasq.log"
-	ip netns exec "$ns" valgrind --tool=callgrind --quiet \
+	valgrind --tool=callgrind --quiet \
 	    --callgrind-out-file="$W/$1.cg" \
 	    "$top_builddir/filter/vigilctl" -c "$top/samples/vigil.conf" \
 	    -o "RulesDir=$W/rules" -o "LocalRulesDir=$W/none" \

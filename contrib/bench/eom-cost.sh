@@ -29,40 +29,22 @@ while [ $# -gt 0 ]; do
 	   exit 2 ;;
 	esac
 done
-if [ "$(id -u)" != 0 ]; then
-	echo "eom-cost.sh: needs root (network namespace)" >&2
-	exit 77
+TEST=eom-cost.sh
+if [ -z "${VIGIL_EOM_COST_NETNS:-}" ]; then
+	. "$top/tests/tools/needs.sh"
+	needs_bins valgrind callgrind_annotate
+	. "$top/tests/tools/netns.sh"
+	netns_enter eom-cost VIGIL_EOM_COST_NETNS "$0" "$@"
 fi
-for b in ip dnsmasq valgrind callgrind_annotate; do
-	if ! command -v "$b" >/dev/null 2>&1; then
-		echo "eom-cost.sh: $b missing" >&2
-		exit 77
-	fi
-done
 corpus=$shared/corpus/spamassassin
 clamdb=$shared/oracles/clamav/db
 [ -d "$corpus" ] || { echo "eom-cost.sh: $corpus missing" >&2; exit 1; }
 
 W=${KEEP:-$(mktemp -d /tmp/vigil-eom-cost.XXXXXX)}
 mkdir -p "$W"
-ns=vigil-eom-cost-$$
-DNSMASQ_PID=
-cleanup() {
-	[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-	rm -rf "/etc/netns/$ns"
-	[ -z "$KEEP" ] && rm -rf "$W"
-}
-trap cleanup EXIT
-ip netns add "$ns" || exit 1
-ip -n "$ns" link set lo up
-mkdir -p "/etc/netns/$ns"
-echo "nameserver 127.0.0.1" >"/etc/netns/$ns/resolv.conf"
-ip netns exec "$ns" dnsmasq --keep-in-foreground --conf-file=/dev/null \
-    --no-resolv --no-hosts --no-poll --listen-address=127.0.0.1 \
-    --bind-interfaces --port=53 --address=/#/ --user=root </dev/null &
-DNSMASQ_PID=$!
-sleep 0.5
+. "$top/tests/tools/netns.sh"
+if [ -n "$KEEP" ]; then netns_trap; else netns_trap "$W"; fi
+netns_dnsmasq "$W" --conf-file=/dev/null --no-poll --address=/#/
 
 # The sample, the training lists and the rules.
 find "$corpus/ham" -type f | sort | awk 'NR % 40 == 1' >"$W/sample"
@@ -85,7 +67,7 @@ ARGS=(-c "$top/samples/vigil.conf" -o Checks=all -o "BayesDir=$W/bayes"
     "$V" "${ARGS[@]}" bayes learn --ham --list "$W/train-ham" >/dev/null ||
     { echo "eom-cost.sh: bayes learn failed" >&2; exit 1; }
 
-xargs ip netns exec "$ns" valgrind --tool=callgrind --quiet \
+xargs valgrind --tool=callgrind --quiet \
     --toggle-collect=pipeline_eom --callgrind-out-file="$W/eom.cg" \
     "$V" "${ARGS[@]}" scan --json <"$W/sample" >"$W/scan.json" \
     2>"$W/scan.err"

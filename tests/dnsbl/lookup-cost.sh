@@ -33,18 +33,9 @@ ok() { echo "ok - $1"; pass=$((pass + 1)); }
 bad() { echo "FAIL - $1: $2"; fail=$((fail + 1)); }
 
 if [ -z "${VIGIL_COST_NETNS:-}" ]; then
-	if [ "$(id -u)" != 0 ]; then
-		echo "SKIP: lookup-cost needs root (network namespace)" >&2
-		echo "dnsbl-cost: 0 passed, 0 failed, 1 skipped"
-		exit 77
-	fi
-	for b in ip dnsmasq strace; do
-		if ! command -v "$b" >/dev/null 2>&1; then
-			echo "SKIP: $b missing (see .ci/packages.sh)" >&2
-			echo "dnsbl-cost: 0 passed, 0 failed, 1 skipped"
-			exit 77
-		fi
-	done
+	TEST=dnsbl-cost
+	. "$(dirname "$0")/../tools/needs.sh"
+	needs_bins strace
 	. "$(dirname "$0")/../tools/netns.sh"
 	netns_enter dnscost VIGIL_COST_NETNS "$0" "$@"
 fi

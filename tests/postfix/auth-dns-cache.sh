@@ -19,16 +19,8 @@
 set -u
 
 if [ -z "${VIGIL_AUTH_NETNS:-}" ]; then
-	if [ "$(id -u)" != 0 ]; then
-		echo "auth-dns-cache: 0 passed, 0 failed, 1 skipped (needs root for a network namespace)"
-		exit 77
-	fi
-	for b in ip dnsmasq; do
-		if ! command -v "$b" >/dev/null 2>&1; then
-			echo "auth-dns-cache: 0 passed, 0 failed, 1 skipped ($b missing, see .ci/packages.sh)"
-			exit 77
-		fi
-	done
+	TEST=auth-dns-cache
+	. "$(dirname "$0")/../tools/needs.sh"
 	. "$(dirname "$0")/../tools/netns.sh"
 	netns_enter dnsc VIGIL_AUTH_NETNS "$0" "$@"
 fi

@@ -25,16 +25,9 @@ set -u
 
 # ---------------------------------------------------------- the namespace
 if [ -z "${VIGIL_DNSBL_NETNS:-}" ]; then
-	if [ "$(id -u)" != 0 ]; then
-		echo "SKIP: the DNS test needs root (network namespace)" >&2
-		exit 77
-	fi
-	for b in ip dnsmasq postfix; do
-		if ! command -v "$b" >/dev/null 2>&1; then
-			echo "SKIP: $b missing (see .ci/packages.sh)" >&2
-			exit 77
-		fi
-	done
+	TEST=dnsbl-dns
+	. "$(dirname "$0")/../tools/needs.sh"
+	needs_bins postfix
 	. "$(dirname "$0")/../tools/netns.sh"
 	netns_enter dnsbl VIGIL_DNSBL_NETNS "$0" "$@"
 fi

@@ -22,43 +22,20 @@ SA_RULES=${SA_RULES:-/usr/share/spamassassin}
 HERE="$top_srcdir/tests/rules"
 GOLDEN="$top_srcdir/tests/golden/auth"
 
-skip() {
-	echo "auth-golden: skipped: $*"
-	echo "auth-golden: 0 passed, 0 failed, 1 skipped"
-	exit 77
-}
-
+TEST=auth-golden
 if [ -z "${VIGIL_AUTH_GOLDEN_NETNS:-}" ]; then
-	[ "$(id -u)" = 0 ] || skip "needs root (a network namespace)"
-	for b in ip dnsmasq perl python3; do
-		command -v "$b" >/dev/null 2>&1 || skip "$b missing" \
-		    "(see .ci/packages.sh)"
-	done
-	if ! perl -MMail::SpamAssassin -e 1 2>/dev/null ||
-	    [ ! -d "$SA_RULES" ]; then
-		skip "SpamAssassin is not installed (apt-get install" \
-		    "spamassassin)"
-	fi
-	for m in Mail::SPF Mail::DMARC::PurePerl Mail::DKIM; do
-		perl -M"$m" -e 1 2>/dev/null || skip "perl $m missing" \
-		    "(libmail-spf-perl, libmail-dmarc-perl: .ci/packages.sh)"
-	done
-	. "$(dirname "$0")/../tools/netns.sh"
+	. "$top_srcdir/tests/tools/needs.sh"
+	needs_bins perl python3
+	needs_sa Mail::SPF Mail::DMARC::PurePerl Mail::DKIM
+	. "$top_srcdir/tests/tools/netns.sh"
 	netns_enter authgold VIGIL_AUTH_GOLDEN_NETNS "$0" "$@"
 fi
 
 # ------------------------------------------------------------ inside
+. "$top_srcdir/tests/tools/netns.sh"
+. "$top_srcdir/tests/tools/tap.sh"
 TMP=$(mktemp -d)
-DNSMASQ_PID=
-cleanup() {
-	[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null &&
-	    wait "$DNSMASQ_PID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-pass=0 fail=0
-ok() { echo "ok: $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+netns_trap "$TMP"
 
 # Every sender domain exists (Mail::DMARC gives no result for a From
 # domain without an address).  tests/data/auth's 2048-bit key (s2048.private signed the messages), in
@@ -67,7 +44,6 @@ key=$(grep -o 'p=[A-Za-z0-9+/=]*' "$top_srcdir/tests/data/auth/zone.txt" |
     head -n 1)
 k1="v=DKIM1; k=rsa; ${key:0:200}"
 k2=${key:200}
-. "$(dirname "$0")/../tools/netns.sh"
 netns_dnsmasq "$TMP" --local=/example.com/ \
     --txt-record=pass.example.com,"v=spf1 ip4:192.0.2.10 -all" \
     --txt-record=mail.pass.example.com,"v=spf1 ip4:192.0.2.10 -all" \

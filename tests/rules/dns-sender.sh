@@ -15,41 +15,21 @@ set -u
 SA_RULES=${SA_RULES:-/usr/share/spamassassin}
 HERE="$top_srcdir/tests/rules"
 
-skip() {
-	echo "dns-sender: skipped: $*"
-	echo "dns-sender: 0 passed, 0 failed, 1 skipped"
-	exit 77
-}
-
+TEST=dns-sender
 if [ -z "${VIGIL_DNS_SENDER_NETNS:-}" ]; then
-	[ "$(id -u)" = 0 ] || skip "needs root (a network namespace)"
-	for b in ip dnsmasq perl; do
-		command -v "$b" >/dev/null 2>&1 || skip "$b missing" \
-		    "(see .ci/packages.sh)"
-	done
-	if ! perl -MMail::SpamAssassin -e 1 2>/dev/null ||
-	    [ ! -d "$SA_RULES" ]; then
-		skip "SpamAssassin is not installed (apt-get install" \
-		    "spamassassin)"
-	fi
-	. "$(dirname "$0")/../tools/netns.sh"
+	. "$top_srcdir/tests/tools/needs.sh"
+	needs_bins perl
+	needs_sa
+	. "$top_srcdir/tests/tools/netns.sh"
 	netns_enter dnssender VIGIL_DNS_SENDER_NETNS "$0" "$@"
 fi
 
 # ------------------------------------------------------------ inside
+. "$top_srcdir/tests/tools/netns.sh"
+. "$top_srcdir/tests/tools/tap.sh"
 TMP=$(mktemp -d)
-DNSMASQ_PID=
-cleanup() {
-	[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null &&
-	    wait "$DNSMASQ_PID" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-pass=0 fail=0
-ok() { echo "ok: $*"; pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+netns_trap "$TMP"
 
-. "$(dirname "$0")/../tools/netns.sh"
 netns_dnsmasq "$TMP" --local=/test/ \
     --address=/has-a.test/192.0.2.1 --mx-host=has-mx.test,mx.example.org
 

@@ -12,20 +12,9 @@
 # Skipped (exit 77) without SpamAssassin.
 set -u
 : "${top_srcdir:=.}" "${top_builddir:=.}"
-SA_RULES=${SA_RULES:-/usr/share/spamassassin}
 HERE="$top_srcdir/tests/rules"
-VIGILCTL="$top_builddir/filter/vigilctl"
-CONF="$top_srcdir/samples/vigil.conf"
-
-if ! perl -MMail::SpamAssassin -e 1 2>/dev/null || [ ! -d "$SA_RULES" ]; then
-	echo "eval-golden: SpamAssassin is not installed (apt-get install" \
-	    "spamassassin)"
-	echo "eval-golden: 0 passed, 0 failed, 1 skipped"
-	exit 77
-fi
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-cp -R "$SA_RULES" "$TMP/rules"
+TEST=eval-golden
+. "$top_srcdir/tests/tools/sa.sh"
 cat >"$TMP/rules/99_eval_golden.cf" <<'EOF'
 score BLANK_LINES_80_90 1
 score NO_DNS_FOR_FROM 1
@@ -64,12 +53,7 @@ if [ -n "$missing" ]; then
 	echo "eval-golden: 0 passed, 1 failed"
 	exit 1
 fi
-n=$(wc -l <"$TMP/files")
-if [ "$(wc -l <"$TMP/sa")" -ne "$n" ] || [ "$(wc -l <"$TMP/vigil")" -ne "$n" ]; then
-	cat "$TMP/sa.err" "$TMP/vigil.err" >&2
-	echo "eval-golden: 0 passed, 1 failed"
-	exit 1
-fi
+sa_all_read "$(wc -l <"$TMP/files")" "$TMP/sa" "$TMP/vigil"
 if python3 "$HERE/eval-compare.py" "$SA_RULES" "$TMP/list" "$TMP/sa" \
     "$TMP/vigil"; then
 	echo "eval-golden: 1 passed, 0 failed"

@@ -9,21 +9,10 @@
 # Skipped (exit 77) without SpamAssassin.
 set -u
 : "${top_srcdir:=.}" "${top_builddir:=.}"
-SA_RULES=${SA_RULES:-/usr/share/spamassassin}
 HERE="$top_srcdir/tests/rules"
 GOLDEN="$top_srcdir/tests/golden/wlbl"
-VIGILCTL="$top_builddir/filter/vigilctl"
-CONF="$top_srcdir/samples/vigil.conf"
-
-if ! perl -MMail::SpamAssassin -e 1 2>/dev/null || [ ! -d "$SA_RULES" ]; then
-	echo "wlbl-golden: SpamAssassin is not installed (apt-get install" \
-	    "spamassassin)"
-	echo "wlbl-golden: 0 passed, 0 failed, 1 skipped"
-	exit 77
-fi
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-cp -R "$SA_RULES" "$TMP/rules"
+TEST=wlbl-golden
+. "$top_srcdir/tests/tools/sa.sh"
 cp "$GOLDEN/wlbl.cf" "$TMP/rules/99_wlbl_golden.cf"
 ls "$GOLDEN"/*.eml >"$TMP/files"
 "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$TMP/rules" rules list \
@@ -31,12 +20,7 @@ ls "$GOLDEN"/*.eml >"$TMP/files"
 xargs "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$TMP/rules" \
     rules test --batch <"$TMP/files" >"$TMP/vigil" 2>"$TMP/vigil.err"
 perl "$HERE/sa-hits.pl" "$TMP/rules" <"$TMP/files" >"$TMP/sa" 2>"$TMP/sa.err"
-n=$(wc -l <"$TMP/files")
-if [ "$(wc -l <"$TMP/sa")" -ne "$n" ] || [ "$(wc -l <"$TMP/vigil")" -ne "$n" ]; then
-	cat "$TMP/sa.err" "$TMP/vigil.err" >&2
-	echo "wlbl-golden: 0 passed, 1 failed"
-	exit 1
-fi
+sa_all_read "$(wc -l <"$TMP/files")" "$TMP/sa" "$TMP/vigil"
 # The rules compared: those the three files define that vigil loaded.
 for f in 60_welcomelist.cf 20_vbounce.cf 99_wlbl_golden.cf; do
 	sed -n 's/^[ 	]*\(header\|body\|rawbody\|full\|uri\|meta\)[ 	]\{1,\}\([A-Za-z0-9_]\{1,\}\)[ 	].*/\2/p' \

@@ -1,5 +1,5 @@
 # netns.sh - the private network a DNS test runs in; sourced (". netns.sh")
-# by a script that has checked it can run (root, ip, dnsmasq...).
+# after tests/tools/needs.sh.
 #
 # netns_enter TAG VAR SCRIPT [ARG...]: make the namespace vigil-TAG-PID,
 # with its loopback up and a resolv.conf (which `ip netns exec` mounts
@@ -7,7 +7,10 @@
 # listen; run SCRIPT again inside it with VAR set to the namespace's
 # name; remove the namespace and exit with the script's status.  The
 # script calls it while VAR is unset, and does its work once it is set.
+# Skips the script (needs.sh) unless root, with ip and dnsmasq.
 netns_enter() {
+	needs_root
+	needs_bins ip dnsmasq
 	_ns_tag=$1 _ns_var=$2
 	shift 2
 	_ns=vigil-$_ns_tag-$$
@@ -42,4 +45,13 @@ netns_dnsmasq() {
 		grep -q "started" "$_ns_dir/dnsmasq.log" 2>/dev/null && return 0
 		sleep 0.1
 	done
+}
+
+# netns_trap [DIR]: on exit, stop netns_dnsmasq's dnsmasq (if it was
+# started) and remove DIR (the script's work folder; none: kept).
+netns_trap() {
+	_ns_rm=${1:-}
+	DNSMASQ_PID=
+	trap '[ -n "$DNSMASQ_PID" ] && kill "$DNSMASQ_PID" 2>/dev/null &&
+	    wait "$DNSMASQ_PID" 2>/dev/null; [ -n "$_ns_rm" ] && rm -rf "$_ns_rm"' EXIT
 }
