@@ -70,6 +70,12 @@ struct check {
 	/* Optional: the config option holding this check's on-error policy
 	 * (e.g. "AVOnError"); NULL means the global OnError. */
 	const char	*on_error_opt;
+	/* Optional: the names of the findings the check adds, NULL-
+	 * terminated, where one is also a rule's name (headers.c's
+	 * MISSING_DATE beside SpamAssassin's): the finding stays the
+	 * message's one of that name, with the check's weight, and the
+	 * rule's hit only feeds metas (rules.c). */
+	const char *const *findings;
 };
 
 /* The registered checks in pipeline order, NULL-terminated (registry.c). */

@@ -2,6 +2,10 @@
  * checks/headers.c - structural header checks every message gets: the
  * fields RFC 5322 requires (Date, From), a Message-ID, a From that holds
  * an address, and whether the MIME structure could be parsed at all.
+ * SpamAssassin's rules name four of these findings alike (MISSING_DATE,
+ * MISSING_MID, MISSING_FROM, MISSING_SUBJECT: "the header is absent",
+ * the same test): with its rules loaded, the finding here stays the one
+ * of that name and keeps its weight (check.h's findings, rules.c).
  */
 #include <string.h>
 #include <strings.h>
@@ -89,9 +93,15 @@ headers_run(void *state, struct msg *m, enum check_phase phase,
 	return CHECK_DONE;
 }
 
+static const char *const headers_findings[] = {
+	"MIME_PARSE_ERROR", "MISSING_DATE", "MISSING_MID", "MISSING_FROM",
+	"FROM_MALFORMED", "MULTIPLE_FROM", "MISSING_SUBJECT", NULL
+};
+
 const struct check check_headers = {
 	.name = "headers",
 	.phases = PHASE_EOM,
 	.is_content = 1,
 	.run = headers_run,
+	.findings = headers_findings,
 };

@@ -245,18 +245,34 @@ rules_sa_dir_from_cfg(const struct cfg *cfg)
 	return best;
 }
 
+/* Does another check list name among its findings (check.h)? */
+static bool
+is_check_finding(const char *name)
+{
+	for (size_t i = 0; checks[i] != NULL; i++) {
+		const char *const *f = checks[i]->findings;
+
+		for (; f != NULL && *f != NULL; f++)
+			if (strcmp(*f, name) == 0)
+				return true;
+	}
+	return false;
+}
+
 /*
  * Is name's score SpamAssassin's own (a file of SpamAssassinRules) for
- * one of its SPF, DKIM, DMARC and Bayes rules?  Those findings keep the
- * weight vigil's check gives them: SpamAssassin's (SPF_FAIL 0 0.919 0
- * 0.001) count only in its network score sets, which vigil uses when
- * the DNS lists answered, so they would have left SPF_FAIL at 0 in most
- * verdicts; BAYES_* weigh what vigil's Bayes learned or its bands.  A
- * learned (spamassassin.scores) or local score line wins as for every
- * finding; the rule's own score stays its default.
+ * a finding of vigil's own checks: one of its SPF, DKIM, DMARC and
+ * Bayes rules, or a name a check lists (headers.c's MISSING_DATE)?
+ * Those findings keep the weight vigil's check gives them:
+ * SpamAssassin's (SPF_FAIL 0 0.919 0 0.001) count only in its network
+ * score sets, which vigil uses when the DNS lists answered, so they
+ * would have left SPF_FAIL at 0 in most verdicts; BAYES_* weigh what
+ * vigil's Bayes learned or its bands.  A learned (spamassassin.scores)
+ * or local score line wins as for every finding; the rule's own score
+ * stays its default.
  */
 static bool
-is_sa_auth_score(const struct rules_set *set, const char *sa_dir,
+is_sa_own_score(const struct rules_set *set, const char *sa_dir,
     const char *name)
 {
 	const struct rule *r = rules_find(set, name);
@@ -266,7 +282,7 @@ is_sa_auth_score(const struct rules_set *set, const char *sa_dir,
 
 	if (r == NULL || ((r->evalfn == NULL ||
 	    !rules_evalfn_is_auth(r->evalfn)) &&
-	    strcmp(name, "DKIM_INVALID") != 0))
+	    strcmp(name, "DKIM_INVALID") != 0 && !is_check_finding(name)))
 		return false;
 	return rules_score_source(set, name, &file, &line) &&
 	    strncmp(file, sa_dir, n) == 0 && (file[n] == '/' ||
@@ -329,7 +345,7 @@ rules_setup(struct snap *snap, const char **err_r)
 		const char *name;
 		const double *sets = rules_score_sets_at(st->set, i, &name);
 
-		if (sa_dir != NULL && is_sa_auth_score(st->set, sa_dir, name))
+		if (sa_dir != NULL && is_sa_own_score(st->set, sa_dir, name))
 			continue;
 		snap_set_scores(snap, name, sets);
 	}
@@ -376,18 +392,16 @@ static const struct {
 };
 
 /*
- * Does m already carry the evidence of rule r, one of SpamAssassin's
- * SPF, DKIM and DMARC rules (their eval: tests, and DKIM_INVALID, its
- * meta), from vigil's check of the same?
+ * Does m already carry the evidence of rule r from another check: a
+ * finding of the same name (spf.c's SPF_PASS, dkim.c's DKIM_INVALID,
+ * headers.c's MISSING_DATE), or of the same meaning under vigil's name
+ * (same_evidence)?
  */
 static bool
 has_evidence(struct msg *m, const struct rule *r)
 {
 	const char *rule = r->name;
 
-	if ((r->evalfn == NULL || !rules_evalfn_is_auth(r->evalfn)) &&
-	    strcmp(rule, "DKIM_INVALID") != 0)
-		return false;
 	if (msg_has_hit(m, rule))
 		return true;
 	for (size_t i = 0; i < sizeof(same_evidence) /
@@ -469,9 +483,10 @@ rules_run(void *state, struct msg *m, enum check_phase phase,
 		if (rules_evalfn_is_bayes(h->rule->evalfn))
 			continue;
 		/* A name another check already gave the message (SPF_PASS
-		 * from spf.c, DKIM_INVALID from dkim.c ...), or its
-		 * equivalent, is the same evidence: one finding, one
-		 * weight; the rule's hit feeds the metas only. */
+		 * from spf.c, DKIM_INVALID from dkim.c, MISSING_DATE from
+		 * headers.c ...), or its equivalent, is the same evidence:
+		 * one finding, one weight; the rule's hit feeds the metas
+		 * only. */
 		if (has_evidence(m, h->rule))
 			continue;
 		if (h->match[0] != '\0')
