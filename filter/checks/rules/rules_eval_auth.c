@@ -108,19 +108,19 @@ spf_is(enum auth_res got, enum auth_res want)
 	return got == want;
 }
 
-#define SPF_FN(fname, helo, want)					\
-static double								\
-fname(const struct rules_input *in, const char *const *args,		\
-    size_t nargs, const char **where_r)					\
-{									\
-	enum auth_res r;						\
-									\
-	(void)args;							\
-	(void)nargs;							\
-	*where_r = (helo) ? "SPF (HELO)" : "SPF";			\
-	return ((helo) ? spf_helo(in, &r) : spf_mfrom(in, &r)) &&	\
-	    spf_is(r, (want));						\
+/* The MAIL FROM (or with helo the HELO) result is want. */
+static bool
+spf_result_is(const struct rules_input *in, bool helo, enum auth_res want)
+{
+	enum auth_res r;
+
+	return (helo ? spf_helo(in, &r) : spf_mfrom(in, &r)) &&
+	    spf_is(r, want);
 }
+
+#define SPF_FN(fname, helo, want)					\
+	RULES_EVALFN_NOARGS(fname, (helo) ? "SPF (HELO)" : "SPF",	\
+	    spf_result_is(in, (helo), (want)))
 
 SPF_FN(spf_pass, false, AUTH_PASS)
 SPF_FN(spf_neutral, false, AUTH_NEUTRAL)
@@ -374,15 +374,7 @@ dmarc_is(const struct rules_input *in, enum dm_want w)
 }
 
 #define DMARC_FN(fname, want)						\
-static double								\
-fname(const struct rules_input *in, const char *const *args,		\
-    size_t nargs, const char **where_r)					\
-{									\
-	(void)args;							\
-	(void)nargs;							\
-	*where_r = "DMARC";						\
-	return dmarc_is(in, (want));					\
-}
+	RULES_EVALFN_NOARGS(fname, "DMARC", dmarc_is(in, (want)))
 
 DMARC_FN(dmarc_pass, DMW_PASS)
 DMARC_FN(dmarc_reject, DMW_REJECT)

@@ -34,6 +34,21 @@ void	rules_eval_freemail_reset(void);
 /* Drops rules_get()'s answers about the message (rules_eval.c). */
 void	rules_get_forget(void);
 
+/*
+ * An eval function of no arguments, fname, whose answer is expr (over
+ * in), found in the header where names.
+ */
+#define RULES_EVALFN_NOARGS(fname, where, expr)				\
+static double								\
+fname(const struct rules_input *in, const char *const *args,		\
+    size_t nargs, const char **where_r)					\
+{									\
+	(void)args;							\
+	(void)nargs;							\
+	*where_r = (where);						\
+	return (expr);							\
+}
+
 /* A pattern of the code compiled once (flags: GRegexCompileFlags; raw
  * bytes always), and a match with it. */
 GRegex	*rules_evalfn_re(const char *pattern, unsigned flags);

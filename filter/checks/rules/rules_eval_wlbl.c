@@ -233,35 +233,29 @@ all_to_addrs(const struct rules_input *in)
 
 /* Any of the From addresses (all_from_addrs), or with to the To ones
  * (all_to_addrs), in the address list named list. */
-static double
-addrs_listed(const struct rules_input *in, bool to, const char *list,
-    const char **where_r)
+static bool
+addrs_listed(const struct rules_input *in, bool to, const char *list)
 {
 	GPtrArray *addrs = to ? all_to_addrs(in) : rules_evalfn_from_addrs(in);
 	const struct rule *c = list_of(RULES_ADDRLIST_PREFIX, list);
 	bool hit = false;
 
-	*where_r = to ? "To" : "From";
 	for (guint i = 0; !hit && i < addrs->len; i++)
 		hit = glob_listed(c, addrs->pdata[i]);
 	g_ptr_array_free(addrs, TRUE);
 	return hit;
 }
 
-#define LIST_FN(fname, to, list)					\
-static double								\
-fname(const struct rules_input *in, const char *const *args,		\
-    size_t nargs, const char **where_r)					\
-{									\
-	(void)args;							\
-	(void)nargs;							\
-	return addrs_listed(in, (to), (list), where_r);			\
-}
-LIST_FN(from_in_blocklist, false, "blocklist_from")
-LIST_FN(to_in_blocklist, true, "blocklist_to")
-LIST_FN(to_in_welcomelist, true, "welcomelist_to")
-LIST_FN(to_in_more_spam, true, "more_spam_to")
-LIST_FN(to_in_all_spam, true, "all_spam_to")
+RULES_EVALFN_NOARGS(from_in_blocklist, "From",
+    addrs_listed(in, false, "blocklist_from"))
+RULES_EVALFN_NOARGS(to_in_blocklist, "To",
+    addrs_listed(in, true, "blocklist_to"))
+RULES_EVALFN_NOARGS(to_in_welcomelist, "To",
+    addrs_listed(in, true, "welcomelist_to"))
+RULES_EVALFN_NOARGS(to_in_more_spam, "To",
+    addrs_listed(in, true, "more_spam_to"))
+RULES_EVALFN_NOARGS(to_in_all_spam, "To",
+    addrs_listed(in, true, "all_spam_to"))
 
 /* check_from_in_list(LIST), check_to_in_list(LIST): enlist_addrlist's
  * lists (or any address list of the configuration by its name). */
@@ -270,7 +264,8 @@ from_in_list(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
 	(void)nargs;
-	return addrs_listed(in, false, args[0], where_r);
+	*where_r = "From";
+	return addrs_listed(in, false, args[0]);
 }
 
 static double
@@ -278,7 +273,8 @@ to_in_list(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
 	(void)nargs;
-	return addrs_listed(in, true, args[0], where_r);
+	*where_r = "To";
+	return addrs_listed(in, true, args[0]);
 }
 
 /* check_replyto_in_list(LIST): Reply-To:addr (the first address). */
@@ -492,22 +488,23 @@ from_welcome_state(const struct rules_input *in, bool def)
  * check_from_in_default_welcomelist (def true), or with forged their
  * check_forged_in_*: listed in one, forged there and not listed in the
  * other. */
-#define WELCOME_FN(fname, def, forged)					\
-static double								\
-fname(const struct rules_input *in, const char *const *args,		\
-    size_t nargs, const char **where_r)					\
-{									\
-	(void)args;							\
-	(void)nargs;							\
-	*where_r = "From";						\
-	return (forged) ? from_welcome_state(in, (def)) < 0 &&		\
-	    from_welcome_state(in, !(def)) == 0 :			\
-	    from_welcome_state(in, (def)) > 0;				\
+static bool
+from_welcome(const struct rules_input *in, bool def, bool forged)
+{
+	if (forged)
+		return from_welcome_state(in, def) < 0 &&
+		    from_welcome_state(in, !def) == 0;
+	return from_welcome_state(in, def) > 0;
 }
-WELCOME_FN(from_in_welcomelist, false, false)
-WELCOME_FN(from_in_default_welcomelist, true, false)
-WELCOME_FN(forged_in_welcomelist, false, true)
-WELCOME_FN(forged_in_default_welcomelist, true, true)
+
+RULES_EVALFN_NOARGS(from_in_welcomelist, "From",
+    from_welcome(in, false, false))
+RULES_EVALFN_NOARGS(from_in_default_welcomelist, "From",
+    from_welcome(in, true, false))
+RULES_EVALFN_NOARGS(forged_in_welcomelist, "From",
+    from_welcome(in, false, true))
+RULES_EVALFN_NOARGS(forged_in_default_welcomelist, "From",
+    from_welcome(in, true, true))
 
 /*
  * check_mailfrom_matches_rcvd: the envelope sender's registrable domain
