@@ -148,6 +148,8 @@ message("img-small-text", text_long, [("image/png", "icon.png", png(16, 16), Non
 message("img-mixed", text_short, [("image/gif", "logo.gif", gif(300, 100), None),
                                   ("image/png", "scan77.png", png(200, 150), None),
                                   ("image/jpeg", "p.jpeg", jpeg(50, 40), None)])
+message("img-name-2231", text_short, [
+    ('image/gif; name*0="long-"; name*1="name.gif"', None, gif(20, 10), None)])
 # Truncated and corrupt: counted, without dimensions
 g = gif(300, 300)
 p = png(300, 300)
@@ -218,6 +220,7 @@ body GOLDEN_ALL_RANGE_MIN eval:image_size_range('all',700,1000)
 body GOLDEN_PNG_RANGE eval:image_size_range('png',100,100,200)
 body GOLDEN_IMG_NAMED eval:image_named('logo.gif')
 body GOLDEN_IMG_NAMED_CD eval:image_named('scan01.png')
+body GOLDEN_IMG_NAMED_2231 eval:image_named('long-name.gif')
 body GOLDEN_IMG_NAME_RE eval:image_name_regex('^scan\\d+\\.png$')
 body GOLDEN_IMG_COUNT_3 eval:image_count('all','3')
 body GOLDEN_IMG_COUNT_JPG eval:image_count('jpg','1')
@@ -266,6 +269,7 @@ jpeg-one	GOLDEN_JPEG_RANGE
 jpeg-one	GOLDEN_RATIO_BODY
 jpeg-two	__JPEG_ATTACH_2P
 jpeg-two	GOLDEN_ALL_RANGE_MIN
+img-name-2231	GOLDEN_IMG_NAMED_2231
 img-mixed	GOLDEN_IMG_COUNT_3
 img-mixed	GOLDEN_PNG_RANGE
 img-mixed	GOLDEN_PC_ALL

@@ -108,9 +108,50 @@ re_fetch(const char *pattern, unsigned flags, const char *s)
 	return out;
 }
 
+/* RFC 2231 continuations of a Content-Type's name (name*0=, name*1=,
+ * ...), joined in their order; NULL when none.  Parts numbered
+ * NAME_PIECES or more are left out. */
+#define NAME_PIECES	64
+static char *
+name_pieces(const char *ct)
+{
+	GMatchInfo *mi = NULL;
+	char *piece[NAME_PIECES] = { NULL };
+	GString *out;
+	bool any = false;
+
+	if (ct == NULL || !g_regex_match(rules_evalfn_re(
+	    "\\b(?:file)?name\\*0\\s*=", G_REGEX_CASELESS), ct, 0, NULL))
+		return NULL;
+	g_regex_match(rules_evalfn_re("\\b(?:file)?name\\*(\\d+)\\s*=\\s*"
+	    "[\"']?(.*?)[\"']?(?:;|$)", G_REGEX_CASELESS), ct, 0, &mi);
+	for (; g_match_info_matches(mi); g_match_info_next(mi, NULL)) {
+		char *num = g_match_info_fetch(mi, 1);
+		unsigned long k = strtoul(num, NULL, 10);
+
+		if (strlen(num) < 4 && k < NAME_PIECES) {
+			g_free(piece[k]);
+			piece[k] = g_match_info_fetch(mi, 2);
+			any = true;
+		}
+		g_free(num);
+	}
+	g_match_info_free(mi);
+	if (!any)
+		return NULL;
+	out = g_string_new(NULL);
+	for (size_t k = 0; k < NAME_PIECES; k++)
+		if (piece[k] != NULL) {
+			g_string_append(out, piece[k]);
+			g_free(piece[k]);
+		}
+	return g_string_free(out, FALSE);
+}
+
 /* The Content-Disposition's name= (filename= too), else the
- * Content-Type's name= or filename= (Util.pm parse_content_type);
- * NULL when none.  (Not RFC 2231 continuations nor RFC 2047 words.) */
+ * Content-Type's name= or filename=, or its RFC 2231 continuations
+ * (Util.pm parse_content_type); NULL when none.  (Not RFC 2047
+ * words.) */
 static char *
 part_name(const struct rules_mime_part *p)
 {
@@ -120,6 +161,10 @@ part_name(const struct rules_mime_part *p)
 	if (n == NULL)
 		n = re_fetch("\\b(?:file)?name\\s*=\\s*[\"']?(.*?)[\"']?(?:;|$)",
 		    G_REGEX_CASELESS, p->ct_raw);
+	if (!perl_true(n)) {
+		g_free(n);
+		n = name_pieces(p->ct_raw);
+	}
 	if (n != NULL && !perl_true(n)) {
 		g_free(n);
 		n = NULL;
