@@ -554,6 +554,182 @@ test_eval_sa_plugins(void **state)
 	}
 }
 
+/*
+ * ImageInfo's and PDFInfo's functions (rules_eval_media.c) on hostile
+ * parts: a message of the parts (type, name, bytes sent base64), each
+ * function's rule evaluated on it; none may crash or read past a part
+ * (the sanitizers watch), and truncated or corrupt data has no
+ * dimensions, details nor images.
+ */
+struct mpart_spec {
+	const char	*type, *name;
+	const void	*data;
+	size_t		 len;
+};
+
+static char *
+media_hits(struct rules_set *set, const struct mpart_spec *parts,
+    size_t n, const char *text)
+{
+	GString *m = g_string_new("From: a@example.com\nSubject: s\n"
+	    "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n");
+	struct rules_chunk body[2] = { { "s\n", 2, -1 }, { text, strlen(text),
+	    0 } };
+	struct rules_input in = { .body = body, .nbody = 2, .rawbody =
+	    body + 1, .nrawbody = 1 };
+	char *h;
+
+	g_string_append_printf(m, "--B\nContent-Type: text/plain\n\n%s\n",
+	    text);
+	for (size_t i = 0; i < n; i++) {
+		char *b = g_base64_encode(parts[i].data, parts[i].len);
+
+		g_string_append_printf(m, "--B\nContent-Type: %s; name=\"%s\"\n"
+		    "Content-Transfer-Encoding: base64\n\n%s\n", parts[i].type,
+		    parts[i].name, b);
+		g_free(b);
+	}
+	g_string_append(m, "--B--\n");
+	in.full = m->str;
+	in.full_len = m->len;
+	h = hits_of(set, &in);
+	g_string_free(m, TRUE);
+	return h;
+}
+
+static void
+test_eval_media_images(void **state)
+{
+	int errs;
+	struct rules_set *set = load(
+	    "body GIF_1 eval:image_count('gif',1,1)\n"
+	    "body PNG_2 eval:image_count('png','2')\n"
+	    "body JPEG_ANY eval:image_count('jpeg',1)\n"
+	    "body ALL_3 eval:image_count('all',3)\n"
+	    "body PC_ANY eval:pixel_coverage('all',1)\n"
+	    "body SIZE_GIF eval:image_size_exact('gif','2','3')\n"
+	    "body RANGE_ANY eval:image_size_range('all',1,1)\n"
+	    "body NAMED eval:image_named('a.gif')\n"
+	    "body NAME_RE eval:image_name_regex('\\.(gif|png|jpe?g)$')\n"
+	    "body RATIO eval:image_to_text_ratio('all','0','1000000')\n",
+	    &errs);
+	static const unsigned char gif_ok[] = "GIF89a\x03\x00\x02\x00";
+	static const unsigned char gif_short[] = "GIF89a\x03\x00\x02";
+	static const unsigned char png_sig[] = "\x89PNG\r\n\x1a\n";
+	static const unsigned char png_ihdr_cut[] =
+	    "\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\x00\x00\x01";
+	static const unsigned char png_iend[] =
+	    "\x89PNG\r\n\x1a\n\x00\x00\x00\x00IEND\x00\x00\x00\x0dIHDR"
+	    "\x00\x00\x00\x05\x00\x00\x00\x05\x08\x00\x00\x00\x00";
+	static const unsigned char jpeg_sof_cut[] =
+	    "\xff\xd8\xff\xc0\x00\x11\x08\x00";
+	static const unsigned char jpeg_len_past[] =
+	    "\xff\xd8\xff\xe1\xff\xff\x00\x00";
+	static const unsigned char jpeg_len1[] = "\xff\xd8\xff\xe0\x00\x01";
+	static const unsigned char jpeg_zero[] =
+	    "\xff\xd8\xff\xc0\x00\x11\x08\x00\x00\x00\x05\x01";
+	const struct mpart_spec good[] = {
+		{ "image/gif", "a.gif", gif_ok, sizeof(gif_ok) - 1 },
+	};
+	const struct mpart_spec bad[] = {
+		{ "image/gif", "a.gif", gif_short, sizeof(gif_short) - 1 },
+		{ "image/gif", "b.gif", "", 0 },
+		{ "image/png", "c.png", png_sig, sizeof(png_sig) - 1 },
+		{ "image/png", "d.png", png_ihdr_cut, sizeof(png_ihdr_cut) - 1 },
+		{ "image/png", "e.png", png_iend, sizeof(png_iend) - 1 },
+		{ "image/jpeg", "f.jpg", jpeg_sof_cut, sizeof(jpeg_sof_cut) - 1 },
+		{ "image/jpeg", "g.jpg", jpeg_len_past,
+		  sizeof(jpeg_len_past) - 1 },
+		{ "image/jpg", "h.jpg", jpeg_len1, sizeof(jpeg_len1) - 1 },
+		{ "image/jpeg", "i.jpg", jpeg_zero, sizeof(jpeg_zero) - 1 },
+	};
+	char *h;
+
+	(void)state;
+	assert_int_equal(errs, 0);
+	h = media_hits(set, good, NELEM(good), "text");
+	assert_true(has(h, "GIF_1") && has(h, "SIZE_GIF") && has(h,
+	    "RANGE_ANY") && has(h, "NAMED") && has(h, "NAME_RE") && has(h,
+	    "PC_ANY") && has(h, "RATIO"));
+	assert_false(has(h, "PNG_2") || has(h, "ALL_3"));
+	g_free(h);
+	/* All counted, none with dimensions: no area, size, name nor
+	 * ratio (the name rules see images with dimensions alone). */
+	h = media_hits(set, bad, NELEM(bad), "text");
+	assert_true(has(h, "PNG_2") && has(h, "JPEG_ANY") && has(h,
+	    "ALL_3"));
+	assert_false(has(h, "GIF_1") || has(h, "PC_ANY") || has(h,
+	    "SIZE_GIF") || has(h, "RANGE_ANY") || has(h, "NAMED") ||
+	    has(h, "NAME_RE") || has(h, "RATIO"));
+	g_free(h);
+	rules_set_free(&set);
+}
+
+static void
+test_eval_media_pdf(void **state)
+{
+	int errs;
+	struct rules_set *set = load(
+	    "body PDF_1 eval:pdf_count(1,1)\n"
+	    "body PDF_IMG eval:pdf_image_count(1)\n"
+	    "body PDF_PC eval:pdf_pixel_coverage(1)\n"
+	    "body PDF_RATIO eval:pdf_image_to_text_ratio(0,1000000)\n"
+	    "body PDF_NAMED eval:pdf_named('x.pdf')\n"
+	    "body PDF_NAME_RE eval:pdf_name_regex('/^X\\.PDF$/i')\n"
+	    "body PDF_ENC eval:pdf_is_encrypted()\n"
+	    "body PDF_EMPTY eval:pdf_is_empty_body(100)\n"
+	    "body PDF_SIZE eval:pdf_image_size_exact(20,10)\n"
+	    "body PDF_RANGE eval:pdf_image_size_range(1,1)\n"
+	    "body PDF_MD5 eval:pdf_match_md5('0')\n"
+	    "body PDF_FUZZY eval:pdf_match_fuzzy_md5('0')\n"
+	    "body PDF_PRODUCER eval:pdf_match_details('producer','/^P/')\n"
+	    "body PDF_TITLE eval:pdf_match_details('title','/\\(/')\n",
+	    &errs);
+	static const char good[] = "%PDF-1.4\n/Encrypt 1 0 R\n"
+	    "<< /Subtype /Image /Width 10/Height 20 >>\n"
+	    "/Producer <FEFF0050>\n/Title (\\(\\051)\n";
+	GString *hostile = g_string_new("%PDF-1.4\n/Image\n/Width 0/Height 1\n"
+	    "0 0 0 0 0 0 cm\n");
+	const struct mpart_spec ok[] = {
+		{ "application/pdf", "x.pdf", good, sizeof(good) - 1 },
+	};
+	struct mpart_spec bad[3] = {
+		{ "application/pdf", "x.pdf", "%PDF-1", 6 },
+		{ "application/octet-stream", "y.pdf", "\0\0\0", 3 },
+	};
+	char *h;
+
+	(void)state;
+	assert_int_equal(errs, 0);
+	h = media_hits(set, ok, NELEM(ok), "");
+	assert_true(has(h, "PDF_1") && has(h, "PDF_IMG") && has(h, "PDF_PC") &&
+	    has(h, "PDF_NAMED") && has(h, "PDF_NAME_RE") && has(h,
+	    "PDF_ENC") && has(h, "PDF_EMPTY") && has(h, "PDF_SIZE") &&
+	    has(h, "PDF_RANGE") && has(h, "PDF_PRODUCER") && has(h,
+	    "PDF_TITLE") && has(h, "PDF_RATIO"));	/* the subject's 2 */
+	assert_false(has(h, "PDF_MD5") || has(h, "PDF_FUZZY"));
+	g_free(h);
+	/* Unclosed strings and brackets over long lines, numbers past any
+	 * integer, zero sizes: linear, and nothing read from them. */
+	for (int i = 0; i < 20000; i++)
+		g_string_append(hostile, "/Producer (/Title <((");
+	g_string_append(hostile, "\n/Width 1/Height 99999999999999999999999\n"
+	    "/Author (\\0");
+	bad[2] = (struct mpart_spec){ "image/pdf", "z.pdf", hostile->str,
+	    hostile->len };
+	h = media_hits(set, bad, NELEM(bad), "a text of more than a hundred "
+	    "bytes, which makes the body no empty one for pdf_is_empty_body "
+	    "with its minimum of 100");
+	assert_false(has(h, "PDF_1") || has(h, "PDF_IMG") || has(h,
+	    "PDF_PC") || has(h, "PDF_NAMED") || has(h, "PDF_ENC") ||
+	    has(h, "PDF_EMPTY") || has(h, "PDF_SIZE") || has(h,
+	    "PDF_RANGE") || has(h, "PDF_PRODUCER") || has(h, "PDF_TITLE") ||
+	    has(h, "PDF_RATIO"));
+	g_free(h);
+	g_string_free(hostile, TRUE);
+	rules_set_free(&set);
+}
+
 /* The eval: tests vigil implements (rules_evalfn.c), as HeaderEval.pm
  * and BodyEval.pm compute them; metas see them. */
 static void
@@ -2004,6 +2180,8 @@ main(void)
 		cmocka_unit_test(test_conditionals_and_tags),
 		cmocka_unit_test(test_header_semantics),
 		cmocka_unit_test(test_eval_functions),
+		cmocka_unit_test(test_eval_media_images),
+		cmocka_unit_test(test_eval_media_pdf),
 		cmocka_unit_test(test_eval_sa_plugins),
 		cmocka_unit_test(test_meta_and_tflags),
 		cmocka_unit_test(test_required_literals),

@@ -282,9 +282,9 @@ struct rules_hit {
 struct rules_hit *rules_eval(const struct rules_set *, const struct rules_input *,
 		    struct arena *a, size_t *nhits_r);
 
-/* rules_evalfn.c: FN('a', "b", ...) of an eval: test: the name and up
- * to maxargs arguments, unquoted (g_malloc'd).  False when s does not
- * read as a call. */
+/* rules_evalfn.c: FN('a', "b", 1, ...) of an eval: test: the name and up
+ * to maxargs arguments, unquoted (bare numbers as written; g_malloc'd).
+ * False when s does not read as a call. */
 bool		 rules_call_parse(const char *s, char **fn_r, char **args,
 		    size_t maxargs, size_t *nargs_r);
 

@@ -17,6 +17,8 @@ extern const struct rules_evalfn rules_evalfn_head[];	/* HeaderEval, RelayEval *
 extern const struct rules_evalfn rules_evalfn_freemail[];	/* FreeMail */
 /* SPF, DKIM, DMARC, Bayes: from vigil's own checks (rules_auth.h) */
 extern const struct rules_evalfn rules_evalfn_auth[];
+/* ImageInfo, PDFInfo (rules_eval_media.c) */
+extern const struct rules_evalfn rules_evalfn_media[];
 
 /* Why vigil keeps SpamAssassin's rule of that name off although it
  * runs its eval function (doc/rules.md), or NULL. */
@@ -29,6 +31,29 @@ const struct rules_set *rules_evalfn_set(void);
  * relay lists. */
 void	rules_eval_mime_reset(void);
 void	rules_eval_head_reset(void);
+/*
+ * rules_eval_mime.c's MIME tree of the message, for the other eval
+ * files: part i (the message itself first, depth first, as
+ * SpamAssassin's find_parts), false past the last.  ctype and cte are
+ * lower case ("" cte when none); ct_raw and cd_raw are the last
+ * Content-Type and Content-Disposition as written, unfolded, or NULL.
+ */
+struct rules_mime_part {
+	const char	*ctype, *cte, *ct_raw, *cd_raw;
+	bool		 leaf;
+};
+bool	rules_eval_mime_part(const struct rules_input *, size_t i,
+	    struct rules_mime_part *);
+/* Leaf i's body transfer decoded (g_malloc'd; a base64 one up to about
+ * max bytes, 0: all), or NULL for no leaf. */
+char	*rules_eval_mime_decode(const struct rules_input *, size_t i,
+	    size_t max, size_t *len_r);
+/* Facts an eval file finds about the parts: made by make the first time
+ * a message asks, kept with the tree and freed by free_fn when
+ * rules_eval_mime_reset() drops it.  One maker a build. */
+void	*rules_eval_mime_facts(const struct rules_input *,
+	    void *(*make)(const struct rules_input *), GDestroyNotify free_fn);
+
 /* Drops rules_eval_freemail.c's body addresses. */
 void	rules_eval_freemail_reset(void);
 /* Drops rules_get()'s answers about the message (rules_eval.c). */

@@ -15,6 +15,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,7 @@ struct mnode {
 	char		*cte, *cd;	/* lower case, "" when none */
 	char		*charset;	/* lower case, or NULL */
 	char		*name;
+	char		*ct_raw, *cd_raw;	/* unfolded as read, or NULL */
 	bool		 leaf;
 	const char	*body;		/* leaves: the raw body, in full */
 	size_t		 body_len;
@@ -83,6 +85,9 @@ struct mtree {
 	/* check_for_uppercase's share of capitals (-1: none to count) */
 	bool		 caps_done;
 	double		 caps_pct;
+	/* Another eval file's facts about the parts (rules_eval_media.c) */
+	void		*facts;
+	GDestroyNotify	 facts_free;
 };
 
 static _Thread_local struct mtree *cache;
@@ -249,8 +254,11 @@ parse_node(struct mtree *t, const char *p, const char *end, int parent,
 	nd.cte = v[1] != NULL ? g_ascii_strdown(v[1], -1) : g_strdup("");
 	nd.cd = v[2] != NULL ? g_ascii_strdown(v[2], -1) : g_strdup("");
 	nd.leaf = true;
+	nd.ct_raw = v[0];
+	nd.cd_raw = v[2];
+	v[0] = v[2] = NULL;
 	g_array_append_val(t->nodes, nd);
-	b = v[0] != NULL ? ct_param(v[0], "boundary") : NULL;
+	b = nd.ct_raw != NULL ? ct_param(nd.ct_raw, "boundary") : NULL;
 	if (g_str_has_prefix(nd.ctype, "multipart/") && b != NULL &&
 	    depth < MIME_MAX_DEPTH) {
 		g_array_index(t->nodes, struct mnode, self).leaf = false;
@@ -306,7 +314,11 @@ rules_eval_mime_reset(void)
 		g_free(n->cd);
 		g_free(n->charset);
 		g_free(n->name);
+		g_free(n->ct_raw);
+		g_free(n->cd_raw);
 	}
+	if (cache->facts != NULL)
+		cache->facts_free(cache->facts);
 	g_array_free(cache->nodes, TRUE);
 	if (cache->html != NULL)
 		g_array_free(cache->html, TRUE);
@@ -340,12 +352,16 @@ hexval(int c)
 	    'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* A leaf's body, transfer decoded; g_malloc'd, *len_r. */
+/* A leaf's body, transfer decoded; g_malloc'd, *len_r.  A base64 body
+ * is decoded up to about max bytes (0: all). */
 static char *
-leaf_decode(const struct mnode *n, size_t *len_r)
+leaf_decode_max(const struct mnode *n, size_t max, size_t *len_r)
 {
 	if (strstr(n->cte, "base64") != NULL) {
 		char *s = g_strndup(n->body, n->body_len);
+		/* the base64 characters of max bytes, whole quads */
+		size_t keep = max > 0 && max < SIZE_MAX / 2 ? (max + 2) / 3 *
+		    4 : SIZE_MAX;
 		gsize out = 0;
 		guchar *d;
 
@@ -354,7 +370,8 @@ leaf_decode(const struct mnode *n, size_t *len_r)
 		{
 			char *w = s;
 
-			for (const char *r = s; *r != '\0'; r++)
+			for (const char *r = s; *r != '\0' &&
+			    (size_t)(w - s) < keep; r++)
 				if (g_ascii_isalnum(*r) || *r == '+' ||
 				    *r == '/' || *r == '=')
 					*w++ = *r;
@@ -388,6 +405,56 @@ leaf_decode(const struct mnode *n, size_t *len_r)
 	}
 	*len_r = n->body_len;
 	return g_strndup(n->body, n->body_len);
+}
+
+static char *
+leaf_decode(const struct mnode *n, size_t *len_r)
+{
+	return leaf_decode_max(n, 0, len_r);
+}
+
+/* --- the tree for the other eval files (rules_eval_int.h) */
+
+bool
+rules_eval_mime_part(const struct rules_input *in, size_t i,
+    struct rules_mime_part *p_r)
+{
+	struct mtree *t = tree(in);
+	const struct mnode *n;
+
+	if (i >= t->nodes->len)
+		return false;
+	n = &g_array_index(t->nodes, struct mnode, i);
+	*p_r = (struct rules_mime_part){ .ctype = n->ctype, .cte = n->cte,
+	    .ct_raw = n->ct_raw, .cd_raw = n->cd_raw, .leaf = n->leaf };
+	return true;
+}
+
+char *
+rules_eval_mime_decode(const struct rules_input *in, size_t i, size_t max,
+    size_t *len_r)
+{
+	struct mtree *t = tree(in);
+
+	*len_r = 0;
+	if (i >= t->nodes->len || !g_array_index(t->nodes, struct mnode,
+	    i).leaf)
+		return NULL;
+	return leaf_decode_max(&g_array_index(t->nodes, struct mnode, i), max,
+	    len_r);
+}
+
+void *
+rules_eval_mime_facts(const struct rules_input *in,
+    void *(*make)(const struct rules_input *), GDestroyNotify free_fn)
+{
+	struct mtree *t = tree(in);
+
+	if (t->facts == NULL) {
+		t->facts = make(in);
+		t->facts_free = free_fn;
+	}
+	return t->facts;
 }
 
 /* --- HTML.pm's counts */

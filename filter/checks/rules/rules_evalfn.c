@@ -51,16 +51,27 @@ rules_call_parse(const char *s, char **fn_r, char **args, size_t maxargs,
 			p++;
 		if (*p == ')')
 			break;
-		if ((*p != '\'' && *p != '"') || n == maxargs)
+		if (n == maxargs)
 			goto bad;
-		q = *p++;
-		st = p;
-		while (*p != '\0' && *p != q)
+		if (*p == '-' || *p == '+' || *p == '.' || isdigit((unsigned
+		    char)*p)) {
+			/* a bare number, as Perl reads image_count('gif', 1) */
+			st = p++;
+			while (*p == '.' || isdigit((unsigned char)*p))
+				p++;
+			args[n++] = g_strndup(st, (size_t)(p - st));
+		} else {
+			if (*p != '\'' && *p != '"')
+				goto bad;
+			q = *p++;
+			st = p;
+			while (*p != '\0' && *p != q)
+				p++;
+			if (*p != q)
+				goto bad;
+			args[n++] = g_strndup(st, (size_t)(p - st));
 			p++;
-		if (*p != q)
-			goto bad;
-		args[n++] = g_strndup(st, (size_t)(p - st));
-		p++;
+		}
 		while (isspace((unsigned char)*p))
 			p++;
 		if (*p == ',') {
@@ -965,7 +976,7 @@ rules_evalfn_find(const char *name)
 {
 	static const struct rules_evalfn *const tables[] = { fns,
 	    rules_evalfn_head, rules_evalfn_mime, rules_evalfn_freemail,
-	    rules_evalfn_auth, rules_evalfn_wlbl };
+	    rules_evalfn_auth, rules_evalfn_wlbl, rules_evalfn_media };
 
 	for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
 		for (const struct rules_evalfn *f = tables[t]; f->name != NULL;

@@ -105,6 +105,11 @@ struct rules_evalfn {
 			    const char *const *args, size_t nargs,
 			    const char **where_r);
 	const char	*(*check)(const char *const *args, size_t nargs);
+	/* The function reads the text its rule's type gives SpamAssassin's
+	 * (the body's or the rawbody's): args[0] is then "body",
+	 * "rawbody" or "full", before the rule's own arguments (which the
+	 * counts and check see alone). */
+	bool		 typed;
 };
 const struct rules_evalfn *rules_evalfn_find(const char *name);
 /* rules_eval() calls begin with its set before the first eval function

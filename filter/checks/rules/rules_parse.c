@@ -65,6 +65,9 @@ static const char *const implemented_plugins[] = {
 	/* rules_eval_wlbl.c, with the lists wlbl_directive() reads. */
 	"Mail::SpamAssassin::Plugin::WLBLEval",
 	"Mail::SpamAssassin::Plugin::VBounce",
+	/* rules_eval_media.c: the images' and PDFs' facts. */
+	"Mail::SpamAssassin::Plugin::ImageInfo",
+	"Mail::SpamAssassin::Plugin::PDFInfo",
 	NULL
 };
 
@@ -502,8 +505,11 @@ evalfn_rule(struct pfile *pf, const char *name, enum rule_type type,
 	g_free(fn);
 	r = rule_new(pf, name, type);
 	r->evalfn = f;
-	r->eval_args = g_new0(char *, n + 1);
-	memcpy(r->eval_args, args, n * sizeof(*args));
+	r->eval_args = g_new0(char *, n + 2);
+	if (f->typed)
+		r->eval_args[0] = g_strdup(type == RULE_BODY ? "body" :
+		    type == RULE_RAWBODY ? "rawbody" : "full");
+	memcpy(r->eval_args + (f->typed ? 1 : 0), args, n * sizeof(*args));
 	rule_add(pf, r);
 	return true;
 }
