@@ -71,42 +71,5 @@ bounce	__MY_SERVERS_FOUND
 bounce-text	__MY_SERVERS_FOUND
 bounce	__HAVE_BOUNCE_RELAYS
 EOF2
-python3 - "$TMP/rules-compared" "$TMP/sa" "$TMP/vigil" "$TMP/expect" <<'EOF2'
-import os, sys
-
-def hits(path):
-    out = {}
-    for line in open(path, encoding="utf-8", errors="replace"):
-        name, _, rest = line.rstrip("\n").partition(": ")
-        if name.endswith(":"):
-            name, rest = name[:-1], ""
-        out[os.path.basename(name)[:-4]] = set(rest.split())
-    return out
-
-rules = set(open(sys.argv[1]).read().split())
-sa, vg = hits(sys.argv[2]), hits(sys.argv[3])
-passed = failed = 0
-for line in open(sys.argv[4]):
-    msg, rule = line.split()
-    if rule not in rules:
-        print(f"FAIL {msg}: {rule} is not loaded by vigil")
-        failed += 1
-    elif rule in sa.get(msg, ()) and rule in vg.get(msg, ()):
-        passed += 1
-    else:
-        print(f"FAIL {msg}: {rule} expected on both sides: "
-              f"SpamAssassin {'hit' if rule in sa.get(msg, ()) else 'no'}, "
-              f"vigil {'hit' if rule in vg.get(msg, ()) else 'no'}")
-        failed += 1
-for msg in sorted(sa):
-    s, v = sa[msg] & rules, vg.get(msg, set()) & rules
-    if s == v:
-        passed += 1
-    else:
-        print(f"FAIL {msg}: SpamAssassin only {' '.join(sorted(s - v)) or '-'};"
-              f" vigil only {' '.join(sorted(v - s)) or '-'}")
-        failed += 1
-print(f"wlbl-golden: {len(rules)} rules compared over {len(sa)} messages")
-print(f"wlbl-golden: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
-EOF2
+python3 "$HERE/golden-compare.py" wlbl-golden "$TMP/rules-compared" "$TMP/sa" \
+    "$TMP/vigil" "$TMP/expect"
