@@ -27,8 +27,8 @@
 #include "url.h"
 
 /* The entries of the carrier rule prefix+name, or NULL. */
-static char *const *
-list_of(const char *prefix, const char *name)
+char *const *
+rules_wlbl_list(const char *prefix, const char *name)
 {
 	const struct rules_set *set = rules_evalfn_set();
 	char *carrier;
@@ -78,8 +78,8 @@ rules_wlbl_glob_re(const char *glob)
  * matches one's glob.  The globs are matched as one alternation,
  * compiled once (rules_evalfn_re keeps it by its text).
  */
-static bool
-glob_listed(char *const *list, const char *addr)
+bool
+rules_wlbl_listed(char *const *list, const char *addr)
 {
 	GString *alt;
 	char *low;
@@ -185,8 +185,8 @@ unfold(const char *raw)
 
 /* PerMsgStatus's all_to_addrs: the "for <addr>" of the first three
  * Received headers (a valid domain), then the recipient headers. */
-static GPtrArray *
-all_to_addrs(const struct rules_input *in)
+GPtrArray *
+rules_wlbl_all_to_addrs(const struct rules_input *in)
 {
 	static const char *const hdrs[] = { "To", "Apparently-To",
 	    "Delivered-To", "Envelope-Recipients", "Apparently-Resent-To",
@@ -238,11 +238,11 @@ all_to_addrs(const struct rules_input *in)
 static bool
 any_listed(GPtrArray *addrs, const char *list)
 {
-	char *const *l = list_of(RULES_ADDRLIST_PREFIX, list);
+	char *const *l = rules_wlbl_list(RULES_ADDRLIST_PREFIX, list);
 	bool hit = false;
 
 	for (guint i = 0; !hit && i < addrs->len; i++)
-		hit = glob_listed(l, addrs->pdata[i]);
+		hit = rules_wlbl_listed(l, addrs->pdata[i]);
 	g_ptr_array_free(addrs, TRUE);
 	return hit;
 }
@@ -265,7 +265,7 @@ fname(const struct rules_input *in, const char *const *args,		\
 	(void)args;							\
 	(void)nargs;							\
 	*where_r = "To";						\
-	return any_listed(all_to_addrs(in), list);			\
+	return any_listed(rules_wlbl_all_to_addrs(in), list);		\
 }
 FROM_LIST_FN(from_in_blocklist, "blocklist_from")
 TO_LIST_FN(to_in_blocklist, "blocklist_to")
@@ -290,7 +290,7 @@ to_in_list(const struct rules_input *in, const char *const *args,
 {
 	(void)nargs;
 	*where_r = "To";
-	return any_listed(all_to_addrs(in), args[0]);
+	return any_listed(rules_wlbl_all_to_addrs(in), args[0]);
 }
 
 /* check_replyto_in_list(LIST): Reply-To:addr (the first address). */
@@ -305,8 +305,8 @@ replyto_in_list(const struct rules_input *in, const char *const *args,
 	*where_r = "Reply-To";
 	if (v == NULL)
 		return 0;
-	hit = v[0] != '\0' && glob_listed(list_of(RULES_ADDRLIST_PREFIX,
-	    args[0]), v);
+	hit = v[0] != '\0' && rules_wlbl_listed(rules_wlbl_list(
+	    RULES_ADDRLIST_PREFIX, args[0]), v);
 	g_free(v);
 	return hit;
 }
@@ -435,7 +435,7 @@ relay_matches(const char *relay, const char *domain)
 static int
 welcomelist_rcvd(char **relays, const char *list, const char *addr)
 {
-	char *const *l = list_of(RULES_ADDRLIST_PREFIX, list);
+	char *const *l = rules_wlbl_list(RULES_ADDRLIST_PREFIX, list);
 	char *low;
 	int found = 0;
 
@@ -463,8 +463,8 @@ welcomelist_rcvd(char **relays, const char *list, const char *addr)
 			}
 		found = -1;
 	}
-	if (found != 0 && glob_listed(list_of(RULES_ADDRLIST_PREFIX,
-	    "welcomelist_allows_relays"), low))
+	if (found != 0 && rules_wlbl_listed(rules_wlbl_list(
+	    RULES_ADDRLIST_PREFIX, "welcomelist_allows_relays"), low))
 		found = 0;
 	g_free(low);
 	return found;
@@ -482,7 +482,7 @@ from_welcome_state(const struct rules_input *in, bool def)
 	for (guint i = 0; i < a->len; i++) {
 		int wh;
 
-		if (!def && glob_listed(list_of(RULES_ADDRLIST_PREFIX,
+		if (!def && rules_wlbl_listed(rules_wlbl_list(RULES_ADDRLIST_PREFIX,
 		    "welcomelist_from"), a->pdata[i])) {
 			found = 1;
 			break;
@@ -651,7 +651,7 @@ static double
 uri_host_listed(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
-	char *const *l = list_of(RULES_URIHOST_PREFIX, args[0]);
+	char *const *l = rules_wlbl_list(RULES_URIHOST_PREFIX, args[0]);
 	bool hit = false;
 
 	(void)nargs;
@@ -734,7 +734,7 @@ static double
 have_bounce_relays(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
-	char *const *l = list_of(RULES_ADDRLIST_PREFIX,
+	char *const *l = rules_wlbl_list(RULES_ADDRLIST_PREFIX,
 	    "welcomelist_bounce_relays");
 
 	(void)in;
@@ -757,7 +757,7 @@ relays_in_line(char *const *l, const char *s, bool spaces_only)
 		do {
 			char *r = g_match_info_fetch(mi, 1);
 
-			hit = glob_listed(l, r);
+			hit = rules_wlbl_listed(l, r);
 			g_free(r);
 		} while (!hit && g_match_info_next(mi, NULL));
 	g_match_info_free(mi);
@@ -773,7 +773,7 @@ static double
 bounce_relays(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
-	char *const *l = list_of(RULES_ADDRLIST_PREFIX,
+	char *const *l = rules_wlbl_list(RULES_ADDRLIST_PREFIX,
 	    "welcomelist_bounce_relays");
 	const char *body, *end;
 	GString *full;

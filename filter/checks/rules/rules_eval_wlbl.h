@@ -23,4 +23,13 @@ extern const struct rules_evalfn rules_evalfn_wlbl[];
 /* Conf/Parser.pm's add_to_addrlist pattern of a glob; g_malloc'd. */
 char	*rules_wlbl_glob_re(const char *glob);
 
+/* The entries of the list carrier prefix+name (in the set being
+ * evaluated), or NULL. */
+char *const *rules_wlbl_list(const char *prefix, const char *name);
+/* WLBLEval's _check_welcomelist: addr, lower cased, is an entry of list
+ * or matches one's glob. */
+bool	 rules_wlbl_listed(char *const *list, const char *addr);
+/* PerMsgStatus's all_to_addrs (g_free'd strings). */
+GPtrArray *rules_wlbl_all_to_addrs(const struct rules_input *in);
+
 #endif
