@@ -81,6 +81,7 @@ redirector	GOLDEN_REDIRECTOR
 redirector-encoded	GOLDEN_REDIRECTOR
 truncated-html	GOLDEN_URI_TRUNCATED
 truncated-html	URI_TRUNCATED
+truncated-img	GOLDEN_URI_TRUNCATED
 EOF2
 python3 "$HERE/golden-compare.py" spoof-golden "$TMP/rules-compared" \
     "$TMP/sa" "$TMP/vigil" "$TMP/expect"

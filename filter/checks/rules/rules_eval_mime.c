@@ -1384,13 +1384,15 @@ canon_uri(struct hres *h, const char *v)
 	return g_strndup(s, (size_t)(e - s));
 }
 
-/* HTML.pm's html_uri: the links of a start tag that canon_uri cuts. */
+/* HTML.pm's html_uri: the links of a start tag that canon_uri cuts
+ * (<a>'s href: html_tests keeps it; a meta refresh's URL is not read). */
 static void
 link_lengths(struct hres *h, const char *tag, const char *attrs,
     const char *e)
 {
 	static const char *const by_tag[][2] = {
-		{ "a", "href" }, { "area", "href" }, { "link", "href" },
+		{ "area", "href" }, { "link", "href" },
+		{ "a", "data-saferedirecturl" },
 		{ "body", "background" }, { "table", "background" },
 		{ "tr", "background" }, { "td", "background" },
 		{ "img", "src" }, { "frame", "src" }, { "iframe", "src" },
