@@ -45,6 +45,29 @@ counter_add(uint64_t *c, uint64_t n)
 
 /* --- addresses, for :addr and :name */
 
+/* The "<" that opens an address's angle brackets: the first outside a
+ * quoted string and a comment ("a <b@c>" <d@e> is d@e's), or NULL. */
+static char *
+angle_open(char *one)
+{
+	int paren = 0;
+	bool quote = false;
+
+	for (char *p = one; *p != '\0'; p++) {
+		if (*p == '\\' && (quote || paren > 0) && p[1] != '\0')
+			p++;
+		else if (*p == '"' && paren == 0)
+			quote = !quote;
+		else if (!quote && *p == '(')
+			paren++;
+		else if (!quote && *p == ')' && paren > 0)
+			paren--;
+		else if (!quote && paren == 0 && *p == '<')
+			return p;
+	}
+	return NULL;
+}
+
 /* Splits one header value into its addresses: commas outside quotes,
  * comments and angle brackets separate them. */
 static void
@@ -74,7 +97,7 @@ addr_split(GString *out_addr, GString *out_name, const char *v, bool want_name)
 		/* One address in [start, p). */
 		{
 			char *one = g_strndup(start, (size_t)(p - start));
-			char *lt = strchr(one, '<'), *gt;
+			char *lt = angle_open(one), *gt;
 			char *addr = NULL, *name = NULL;
 
 			/* "group: a, b;" keeps only the addresses. */

@@ -20,6 +20,26 @@ extern const struct rules_evalfn rules_evalfn_auth[];
 /* ImageInfo, PDFInfo (rules_eval_media.c) */
 extern const struct rules_evalfn rules_evalfn_media[];
 
+extern const struct rules_evalfn rules_evalfn_uri[];	/* URIEval, HTTPSMismatch */
+extern const struct rules_evalfn rules_evalfn_fromname[];	/* FromNameSpoof */
+
+/* HTML.pm's anchors (rules_eval_mime.c): fn is called for each <a> of
+ * each text/html part (part counts those), in order, with its href as
+ * canon_uri leaves it ("" when none) and its text; and whether a link
+ * of the HTML was longer than MAX_URI_LENGTH. */
+void	rules_eval_mime_anchors(const struct rules_input *in,
+	    void (*fn)(void *arg, guint part, const char *href,
+	    const char *text), void *arg);
+bool	rules_eval_mime_uri_truncated(const struct rules_input *in);
+
+/* RegistryBoundaries' uri_to_domain (rules_eval_uri.c): the registrable
+ * domain of a URI's host (libpsl), or of a mailto:'s address; NULL for
+ * none, an invalid name or an unknown top-level domain.  IP addresses
+ * stay whole.  *host_r (if not NULL): the host.  g_malloc'd. */
+char	*rules_uri_to_domain(const char *uri, char **host_r);
+/* Is s an IPv4 or IPv6 address (Constants.pm's IS_IP_ADDRESS)? */
+bool	 rules_is_ip(const char *s);
+
 /* Why vigil keeps SpamAssassin's rule of that name off although it
  * runs its eval function (doc/rules.md), or NULL. */
 const char *rules_evalfn_kept_off(const char *rule);
@@ -54,6 +74,8 @@ char	*rules_eval_mime_decode(const struct rules_input *, size_t i,
 void	*rules_eval_mime_facts(const struct rules_input *,
 	    void *(*make)(const struct rules_input *), GDestroyNotify free_fn);
 
+/* Drops rules_eval_fromname.c's findings. */
+void	rules_eval_fromname_reset(void);
 /* Drops rules_eval_freemail.c's body addresses. */
 void	rules_eval_freemail_reset(void);
 /* Drops rules_get()'s answers about the message (rules_eval.c). */

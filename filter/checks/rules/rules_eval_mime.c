@@ -27,6 +27,7 @@
 
 #define MIME_MAX_PARTS	1000	/* Message.pm's default part limit */
 #define MIME_MAX_DEPTH	20
+#define URI_MAX		8192	/* Constants.pm's MAX_URI_LENGTH */
 
 struct mnode {
 	char		*ctype;		/* lower case, "text/plain" default */
@@ -51,6 +52,8 @@ struct hres {
 	int		 basefont, max_size, min_size;
 	/* The text results: NULL until the first comment, <title>, <a> */
 	GPtrArray	*comment, *title, *anchor;	/* GString * */
+	GPtrArray	*anchor_href;	/* each <a>'s href, trimmed (char *) */
+	bool		 uri_truncated;	/* a link longer than URI_MAX */
 	GString		*rendered;	/* the text as displayed */
 	double		 image_area, non_space_len, obfuscation;
 	bool		 embeds, form_action_mailto, font_face_bad;
@@ -296,6 +299,8 @@ hres_clear(gpointer p)
 		g_ptr_array_free(h->title, TRUE);
 	if (h->anchor != NULL)
 		g_ptr_array_free(h->anchor, TRUE);
+	if (h->anchor_href != NULL)
+		g_ptr_array_free(h->anchor_href, TRUE);
 	if (h->rendered != NULL)
 		g_string_free(h->rendered, TRUE);
 }
@@ -1414,6 +1419,68 @@ push_str(GPtrArray **a)
 	return s;
 }
 
+/* HTML.pm's canon_uri: a link without the blanks (and no-break
+ * spaces) around it, cut to URI_MAX bytes (noted); g_malloc'd. */
+static char *
+canon_uri(struct hres *h, const char *v)
+{
+	const char *s = v, *e = v + strlen(v);
+
+	for (;;) {
+		if (s < e && isspace((unsigned char)*s))
+			s++;
+		else if (e - s >= 2 && (unsigned char)s[0] == 0xc2 &&
+		    (unsigned char)s[1] == 0xa0)
+			s += 2;
+		else
+			break;
+	}
+	for (;;) {
+		if (e > s && isspace((unsigned char)e[-1]))
+			e--;
+		else if (e - s >= 2 && (unsigned char)e[-2] == 0xc2 &&
+		    (unsigned char)e[-1] == 0xa0)
+			e -= 2;
+		else
+			break;
+	}
+	if (e - s > URI_MAX) {
+		h->uri_truncated = true;
+		e = s + URI_MAX;
+	}
+	return g_strndup(s, (size_t)(e - s));
+}
+
+/* HTML.pm's html_uri: the links of a start tag that canon_uri cuts
+ * (<a>'s href: html_tests keeps it; a meta refresh's URL is not read). */
+static void
+link_lengths(struct hres *h, const char *tag, const char *attrs,
+    const char *e)
+{
+	static const char *const by_tag[][2] = {
+		{ "area", "href" }, { "link", "href" },
+		{ "a", "data-saferedirecturl" },
+		{ "body", "background" }, { "table", "background" },
+		{ "tr", "background" }, { "td", "background" },
+		{ "img", "src" }, { "frame", "src" }, { "iframe", "src" },
+		{ "embed", "src" }, { "script", "src" }, { "bgsound", "src" },
+		{ "form", "action" }, { "base", "href" },
+	};
+
+	/* Most attributes are short: the tag is only read for a long one. */
+	if ((size_t)(e - attrs) <= URI_MAX)
+		return;
+	for (size_t i = 0; i < G_N_ELEMENTS(by_tag); i++) {
+		char *v;
+
+		if (strcmp(tag, by_tag[i][0]) != 0 ||
+		    (v = tag_attr(attrs, e, by_tag[i][1])) == NULL)
+			continue;
+		g_free(canon_uri(h, v));
+		g_free(v);
+	}
+}
+
 /* HTML.pm's html_tests (and html_uri's iframe): a start tag. */
 static void
 html_tests(struct hres *h, const char *tag, const char *attrs,
@@ -1463,8 +1530,16 @@ html_tests(struct hres *h, const char *tag, const char *attrs,
 	}
 	if (strcmp(tag, "object") == 0 || strcmp(tag, "embed") == 0)
 		h->embeds = true;
-	if (strcmp(tag, "a") == 0)
+	if (strcmp(tag, "a") == 0) {
 		push_str(&h->anchor);
+		if (h->anchor_href == NULL)
+			h->anchor_href = g_ptr_array_new_with_free_func(g_free);
+		v = tag_attr(attrs, e, "href");
+		g_ptr_array_add(h->anchor_href, v != NULL ? canon_uri(h, v) :
+		    g_strdup(""));
+		g_free(v);
+	}
+	link_lengths(h, tag, attrs, e);
 	if (strcmp(tag, "title") == 0)
 		push_str(&h->title);
 	if (strcmp(tag, "iframe") == 0 && (v = tag_attr(attrs, e, "src")) !=
@@ -1671,6 +1746,36 @@ html_all(const struct rules_input *in)
 		g_array_append_val(t->html, h);
 	}
 	return t->html;
+}
+
+void
+rules_eval_mime_anchors(const struct rules_input *in,
+    void (*fn)(void *arg, guint part, const char *href, const char *text),
+    void *arg)
+{
+	GArray *all = html_all(in);
+
+	for (guint i = 0; i < all->len; i++) {
+		const struct hres *h = &g_array_index(all, struct hres, i);
+
+		if (h->anchor == NULL || h->anchor_href == NULL)
+			continue;
+		for (guint k = 0; k < h->anchor->len && k <
+		    h->anchor_href->len; k++)
+			fn(arg, i, h->anchor_href->pdata[k], ((GString *)
+			    h->anchor->pdata[k])->str);
+	}
+}
+
+bool
+rules_eval_mime_uri_truncated(const struct rules_input *in)
+{
+	GArray *all = html_all(in);
+
+	for (guint i = 0; i < all->len; i++)
+		if (g_array_index(all, struct hres, i).uri_truncated)
+			return true;
+	return false;
 }
 
 /* A value of HTML.pm's results by name; false when it is not there. */

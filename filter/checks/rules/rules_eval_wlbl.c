@@ -26,9 +26,8 @@
 #include "lib/arena.h"
 #include "url.h"
 
-/* The carrier rule prefix+name of a list, or NULL. */
-static const struct rule *
-list_of(const char *prefix, const char *name)
+const struct rule *
+rules_wlbl_list(const char *prefix, const char *name)
 {
 	const struct rules_set *set = rules_evalfn_set();
 	char *carrier;
@@ -134,10 +133,8 @@ globs_match(const struct rule *c, const char *low)
 	return false;
 }
 
-/* _check_welcomelist: addr (lower cased here) is an entry of the list
- * c or matches one's glob. */
-static bool
-glob_listed(const struct rule *c, const char *addr)
+bool
+rules_wlbl_listed(const struct rule *c, const char *addr)
 {
 	char *low;
 	bool hit = false;
@@ -182,8 +179,8 @@ unfold(const char *raw)
 
 /* PerMsgStatus's all_to_addrs: the "for <addr>" of the first three
  * Received headers (a valid domain), then the recipient headers. */
-static GPtrArray *
-all_to_addrs(const struct rules_input *in)
+GPtrArray *
+rules_wlbl_all_to_addrs(const struct rules_input *in)
 {
 	static const char *const hdrs[] = { "To", "Apparently-To",
 	    "Delivered-To", "Envelope-Recipients", "Apparently-Resent-To",
@@ -236,12 +233,12 @@ all_to_addrs(const struct rules_input *in)
 static bool
 addrs_listed(const struct rules_input *in, bool to, const char *list)
 {
-	GPtrArray *addrs = to ? all_to_addrs(in) : rules_evalfn_from_addrs(in);
-	const struct rule *c = list_of(RULES_ADDRLIST_PREFIX, list);
+	GPtrArray *addrs = to ? rules_wlbl_all_to_addrs(in) : rules_evalfn_from_addrs(in);
+	const struct rule *c = rules_wlbl_list(RULES_ADDRLIST_PREFIX, list);
 	bool hit = false;
 
 	for (guint i = 0; !hit && i < addrs->len; i++)
-		hit = glob_listed(c, addrs->pdata[i]);
+		hit = rules_wlbl_listed(c, addrs->pdata[i]);
 	g_ptr_array_free(addrs, TRUE);
 	return hit;
 }
@@ -289,8 +286,8 @@ replyto_in_list(const struct rules_input *in, const char *const *args,
 	*where_r = "Reply-To";
 	if (v == NULL)
 		return 0;
-	hit = v[0] != '\0' && glob_listed(list_of(RULES_ADDRLIST_PREFIX,
-	    args[0]), v);
+	hit = v[0] != '\0' && rules_wlbl_listed(rules_wlbl_list(
+	    RULES_ADDRLIST_PREFIX, args[0]), v);
 	g_free(v);
 	return hit;
 }
@@ -419,7 +416,7 @@ relay_matches(const char *relay, const char *domain)
 static int
 welcomelist_rcvd(char **relays, const char *list, const char *addr)
 {
-	const struct rule *c = list_of(RULES_ADDRLIST_PREFIX, list);
+	const struct rule *c = rules_wlbl_list(RULES_ADDRLIST_PREFIX, list);
 	char *low;
 	int found = 0;
 
@@ -444,8 +441,8 @@ welcomelist_rcvd(char **relays, const char *list, const char *addr)
 			}
 		found = -1;
 	}
-	if (found != 0 && glob_listed(list_of(RULES_ADDRLIST_PREFIX,
-	    "welcomelist_allows_relays"), low))
+	if (found != 0 && rules_wlbl_listed(rules_wlbl_list(
+	    RULES_ADDRLIST_PREFIX, "welcomelist_allows_relays"), low))
 		found = 0;
 	g_free(low);
 	return found;
@@ -463,7 +460,7 @@ from_welcome_state(const struct rules_input *in, bool def)
 	for (guint i = 0; i < a->len; i++) {
 		int wh;
 
-		if (!def && glob_listed(list_of(RULES_ADDRLIST_PREFIX,
+		if (!def && rules_wlbl_listed(rules_wlbl_list(RULES_ADDRLIST_PREFIX,
 		    "welcomelist_from"), a->pdata[i])) {
 			found = 1;
 			break;
@@ -612,7 +609,7 @@ static double
 uri_host_listed(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
-	const struct rule *c = list_of(RULES_URIHOST_PREFIX, args[0]);
+	const struct rule *c = rules_wlbl_list(RULES_URIHOST_PREFIX, args[0]);
 	char *const *l = c != NULL ? c->eval_args : NULL;
 	bool hit = false;
 
@@ -696,7 +693,7 @@ static double
 have_bounce_relays(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
-	const struct rule *c = list_of(RULES_ADDRLIST_PREFIX,
+	const struct rule *c = rules_wlbl_list(RULES_ADDRLIST_PREFIX,
 	    "welcomelist_bounce_relays");
 
 	(void)in;
@@ -719,7 +716,7 @@ relays_in_line(const struct rule *c, const char *s, bool spaces_only)
 		do {
 			char *r = g_match_info_fetch(mi, 1);
 
-			hit = glob_listed(c, r);
+			hit = rules_wlbl_listed(c, r);
 			g_free(r);
 		} while (!hit && g_match_info_next(mi, NULL));
 	g_match_info_free(mi);
@@ -735,7 +732,7 @@ static double
 bounce_relays(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
-	const struct rule *c = list_of(RULES_ADDRLIST_PREFIX,
+	const struct rule *c = rules_wlbl_list(RULES_ADDRLIST_PREFIX,
 	    "welcomelist_bounce_relays");
 	const char *body, *end;
 	GString *full;

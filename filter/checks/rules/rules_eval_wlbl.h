@@ -30,4 +30,13 @@ char	*rules_wlbl_glob_re(const char *glob);
 struct rx *rules_wlbl_list_rx(const struct rule *c,
 	    const struct rules_limits *lim);
 
+/* The carrier rule of the list prefix+name (in the set being
+ * evaluated; its entries are eval_args), or NULL. */
+const struct rule *rules_wlbl_list(const char *prefix, const char *name);
+/* WLBLEval's _check_welcomelist: addr, lower cased, is an entry of the
+ * list c (NULL: none) or matches one's glob. */
+bool	 rules_wlbl_listed(const struct rule *c, const char *addr);
+/* PerMsgStatus's all_to_addrs (g_free'd strings). */
+GPtrArray *rules_wlbl_all_to_addrs(const struct rules_input *in);
+
 #endif

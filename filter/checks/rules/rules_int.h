@@ -127,6 +127,12 @@ void	rules_evalfn_reset(void);
  * their old names), lower case, in the same way (rules_evalfn.c). */
 #define RULES_SUBJECT_WELCOME	"__VIGIL_WELCOMELIST_SUBJECT"
 #define RULES_SUBJECT_BLOCK	"__VIGIL_BLOCKLIST_SUBJECT"
+/* FromNameSpoof's settings (rules_parse.c keeps them, rules_eval_fromname.c
+ * reads them), as carrier rules of this prefix and a name: EXTRACHARS
+ * and CHECK (the last value), IGNORE_DKIM (lower case) and
+ * IGNORE_HEADERS (words), OWNERS (fns_add_addrlist's list names, lower
+ * case, whose globs are the address lists "FNS_name"). */
+#define RULES_FNS_PREFIX	"__VIGIL_FNS_"
 /* rules_eval.c: what PerMsgStatus::get(HDR[:mods]) returns (hmod: mask
  * of enum rule_hmod), NULL for undef; g_malloc'd. */
 char	*rules_get(const struct rules_input *, const char *hdr,

@@ -68,6 +68,11 @@ static const char *const implemented_plugins[] = {
 	/* rules_eval_media.c: the images' and PDFs' facts. */
 	"Mail::SpamAssassin::Plugin::ImageInfo",
 	"Mail::SpamAssassin::Plugin::PDFInfo",
+	/* rules_eval_uri.c; rules_eval_fromname.c, with the settings
+	 * fns_directive() reads. */
+	"Mail::SpamAssassin::Plugin::URIEval",
+	"Mail::SpamAssassin::Plugin::HTTPSMismatch",
+	"Mail::SpamAssassin::Plugin::FromNameSpoof",
 	NULL
 };
 
@@ -1129,6 +1134,25 @@ wlbl_list_remove(struct pfile *pf, const char *prefix, const char *name,
 	r->eval_args[w] = NULL;
 }
 
+/* The (NAME) a list directive's value opens with (g_malloc'd; *sp
+ * past it and the blanks after it), or NULL: ^ \( (.+?) \) \s+ */
+static char *
+list_name(char **sp)
+{
+	char *s = *sp, *close = s[0] == '(' ? strchr(s, ')') : NULL;
+	char *name;
+
+	if (close == NULL || close == s + 1 || !isspace((unsigned char)
+	    close[1]))
+		return NULL;
+	name = g_strndup(s + 1, (size_t)(close - s - 1));
+	s = close + 1;
+	while (isspace((unsigned char)*s))
+		s++;
+	*sp = s;
+	return name;
+}
+
 /* The directives of SpamAssassin's Conf.pm that fill WLBLEval's and
  * VBounce's address lists, by name, old name, and list. */
 static const struct {
@@ -1172,16 +1196,7 @@ wlbl_directive(struct pfile *pf, const char *kw, char *s)
 	if (list == NULL && (strcmp(kw, "enlist_addrlist") == 0 ||
 	    strcmp(kw, "enlist_uri_host") == 0 ||
 	    strcmp(kw, "delist_uri_host") == 0)) {
-		/* ^ \( (.+?) \) \s+ (.+) \z */
-		char *close = s[0] == '(' ? strchr(s, ')') : NULL;
-
-		if (close != NULL && close > s + 1 && isspace((unsigned char)
-		    close[1])) {
-			name = g_strndup(s + 1, (size_t)(close - s - 1));
-			s = close + 1;
-			while (isspace((unsigned char)*s))
-				s++;
-		}
+		name = list_name(&s);
 		if ((name == NULL && kw[0] == 'e') || *s == '\0') {
 			diag_emit(pf->set, pf->diag, RULES_WARN, pf->file,
 			    pf->line, 1, "-", "%s: needs (LISTNAME) and "
@@ -1290,6 +1305,88 @@ wlbl_directive(struct pfile *pf, const char *kw, char *s)
 			    false);
 	}
 	return true;
+}
+
+/*
+ * FromNameSpoof's settings: fns_add_addrlist (NAME) and
+ * fns_remove_addrlist (NAME) edit the owner list NAME (lower case) of
+ * address globs; fns_extrachars N and fns_check 0|1|2 keep their last
+ * value; fns_ignore_dkim (lower case) and fns_ignore_headers add words.
+ * True when kw is one of them.
+ */
+static bool
+fns_directive(struct pfile *pf, const char *kw, char *s)
+{
+	if (strcmp(kw, "fns_add_addrlist") == 0 ||
+	    strcmp(kw, "fns_remove_addrlist") == 0) {
+		char *name = list_name(&s), *low, *list;
+
+		if (name == NULL || *s == '\0') {
+			diag_emit(pf->set, pf->diag, RULES_WARN, pf->file,
+			    pf->line, 1, "-", "%s: needs (LISTNAME) and "
+			    "values: ignored", kw);
+			g_free(name);
+			return true;
+		}
+		low = g_ascii_strdown(name, -1);
+		list = g_strconcat("FNS_", low, NULL);
+		while (*s != '\0') {
+			char *a = g_ascii_strdown(next_word(&s), -1);
+
+			if (kw[4] == 'a')
+				wlbl_list_add(pf, RULES_ADDRLIST_PREFIX, list,
+				    a, false);
+			else {
+				wlbl_list_remove(pf, RULES_ADDRLIST_PREFIX,
+				    list, a, false);
+				g_free(a);
+			}
+		}
+		if (kw[4] == 'a')
+			wlbl_list_add(pf, RULES_FNS_PREFIX, "OWNERS", low,
+			    false);
+		else
+			g_free(low);
+		g_free(list);
+		g_free(name);
+		return true;
+	}
+	if (strcmp(kw, "fns_extrachars") == 0 || strcmp(kw, "fns_check") == 0) {
+		struct rule *r;
+		char *v = next_word(&s), *end;
+
+		if (*v == '\0' || *s != '\0' || (strtod(v, &end), *end != '\0') ||
+		    (kw[4] == 'c' && (v[1] != '\0' || strchr("012", v[0]) ==
+		    NULL))) {
+			diag_emit(pf->set, pf->diag, RULES_WARN, pf->file,
+			    pf->line, 1, "-", "%s: '%s' is not a valid "
+			    "value: ignored", kw, v);
+			return true;
+		}
+		r = carrier_rule(pf, kw[4] == 'c' ? RULES_FNS_PREFIX "CHECK" :
+		    RULES_FNS_PREFIX "EXTRACHARS");
+		g_strfreev(r->eval_args);
+		r->eval_args = g_new0(char *, 2);
+		r->eval_args[0] = g_strdup(v);
+		return true;
+	}
+	if (strcmp(kw, "fns_ignore_dkim") == 0 ||
+	    strcmp(kw, "fns_ignore_headers") == 0) {
+		bool dkim = kw[11] == 'd';
+
+		if (*s == '\0')
+			diag_emit(pf->set, pf->diag, RULES_WARN, pf->file,
+			    pf->line, 1, "-", "%s: needs a value: ignored", kw);
+		while (*s != '\0') {
+			char *w = next_word(&s);
+
+			wlbl_list_add(pf, RULES_FNS_PREFIX, dkim ?
+			    "IGNORE_DKIM" : "IGNORE_HEADERS", dkim ?
+			    g_ascii_strdown(w, -1) : g_strdup(w), false);
+		}
+		return true;
+	}
+	return false;
 }
 
 static void
@@ -1403,6 +1500,8 @@ directive(struct pfile *pf, char *s, const char *line)
 		return;
 	}
 	if (wlbl_directive(pf, kw, s))
+		return;
+	if (fns_directive(pf, kw, s))
 		return;
 
 	name = next_word(&s);
