@@ -17,6 +17,22 @@
  * escapes, lookbehinds, /x) or that may match the empty string keeps no
  * prefilter and runs on every chunk, as before.
  *
+ * Not every pattern is worth it: a prefilter costs Hyperscan a scan of
+ * every chunk, and for some patterns (SpamAssassin's FUZZY_PHENT, whose
+ * approximation Hyperscan runs as a large NFA) that scan costs several
+ * times what PCRE2 spends on the pattern itself, while PCRE2 passes over
+ * others (a rare first byte) at almost no cost.  So, when the database
+ * is compiled, each pattern is measured on its own (worth_it): the time
+ * Hyperscan takes to scan a probe of English mail text with the
+ * pattern's approximation alone (less that of an empty database's scan,
+ * which the whole database pays once) against the time PCRE2 (the
+ * rule's screen, then its regex, as rules_eval.c runs them) takes on the
+ * probe's chunks the approximation rules out.  Only the patterns whose
+ * prefilter saves more than it costs go into the database; the others
+ * run on every chunk, as without a prefilter.  Which ones were kept is
+ * stored with the database, so a cached file gives the same choice.
+ * The choice never changes a hit, only where time goes.
+ *
  * Compiling such a database takes seconds for SpamAssassin's rules, so
  * it is cached on disk (RulesCacheDir): one file a database, named by
  * the hash of what it is compiled from (the patterns, their flags and
@@ -55,7 +71,8 @@
 #include "checks/rules/rules_int.h"
 
 /* Counters for `vigilctl stats` (rules_hs_write_stats). */
-static _Atomic uint64_t	hs_n_compiled, hs_n_cached, hs_n_rebuilt;
+static _Atomic uint64_t	hs_n_compiled, hs_n_cached, hs_n_rebuilt,
+			hs_n_left_out;
 
 #define HS_MAGIC	"VIGILHS1"
 #define HS_VERLEN	64
@@ -290,6 +307,175 @@ cache_store(const char *path, const hs_database_t *db, uint64_t key,
 	return false;
 }
 
+/*
+ * The probe worth_it measures patterns on: paragraphs of ordinary mail
+ * text (English, with the numbers, prices, addresses, links and
+ * punctuation mail has), each a chunk as a body rule sees one.
+ */
+static const char *const probe[] = {
+	"Hello Anna,",
+	"Thanks for your message of Tuesday. I have looked at the draft of "
+	"the report and made a few changes to the second section; the "
+	"figures for March were off by a week, so the totals moved a bit.",
+	"Could you send me the latest version of the spreadsheet before "
+	"the meeting on Friday at 10:30? If that does not work for you, "
+	"Monday morning is fine as well.",
+	"The order (ref. 48213-B) shipped yesterday and should arrive "
+	"within 3-5 business days. The total was $129.95 including tax; "
+	"you can track it at https://www.example.com/track?id=48213 or "
+	"call us on +1 (555) 010-4477.",
+	"We are pleased to announce the release of version 2.4 of the "
+	"library. This release fixes several bugs, improves performance "
+	"on large inputs and adds support for new platforms. See the "
+	"release notes for details.",
+	"-- ",
+	"John Smith, Project Manager | Example Corp. | 12 Main Street, "
+	"Springfield | Phone: 555-0199 | john.smith@example.com",
+	"On Mon, 3 Jun 2024 at 09:12, Anna Lee <anna@example.org> wrote:",
+	"> I think we should move the deadline to the end of the month, "
+	"> since the team is still waiting for the data from the vendor.",
+	"UNSUBSCRIBE: if you no longer wish to receive these emails, "
+	"click here or reply with \"remove\" in the subject line.",
+	"Best regards, and have a nice weekend!",
+	"P.S. The photos from the trip are in the shared folder: "
+	"IMG_2041.JPG to IMG_2097.JPG, about 45 MB in all.",
+};
+#define PROBE_N		(sizeof(probe) / sizeof(probe[0]))
+#define PROBE_REPS	16	/* scans of the probe a measure */
+#define PROBE_ROUNDS	3	/* measures; the least is taken */
+
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int
+on_probe(unsigned int id, unsigned long long from, unsigned long long to,
+    unsigned int flags, void *arg)
+{
+	(void)id;
+	(void)from;
+	(void)to;
+	(void)flags;
+	*(bool *)arg = true;
+	return 1;	/* one match tells enough */
+}
+
+/* The least time PROBE_REPS scans of the probe with db take; pass (if
+ * not NULL) marks the chunks the database matches in. */
+static double
+probe_scan(const hs_database_t *db, hs_scratch_t *s, bool *pass)
+{
+	double best = -1;
+
+	for (int k = 0; k < PROBE_ROUNDS; k++) {
+		double t0 = cpu_now(), t;
+
+		for (int rep = 0; rep < PROBE_REPS; rep++)
+			for (size_t i = 0; i < PROBE_N; i++) {
+				bool m = false;
+
+				(void)hs_scan(db, probe[i],
+				    (unsigned)strlen(probe[i]), 0, s, on_probe,
+				    &m);
+				if (pass != NULL && m)
+					pass[i] = true;
+			}
+		t = cpu_now() - t0;
+		if (best < 0 || t < best)
+			best = t;
+	}
+	return best;
+}
+
+/* The least time PROBE_REPS runs of r's PCRE2 take on the chunks pass
+ * does not hold (those the prefilter would spare it). */
+static double
+probe_pcre(const struct rule *r, const bool *pass)
+{
+	double best = -1;
+	size_t so, eo;
+
+	for (int k = 0; k < PROBE_ROUNDS; k++) {
+		double t0 = cpu_now(), t;
+
+		for (int rep = 0; rep < PROBE_REPS; rep++)
+			for (size_t i = 0; i < PROBE_N; i++) {
+				size_t len = strlen(probe[i]);
+
+				if (pass[i] || (r->screen != NULL &&
+				    rx_match(r->screen, probe[i], len, 0, &so,
+				    &eo) == RX_NOMATCH))
+					continue;
+				(void)rx_match(r->rx, probe[i], len, 0, &so,
+				    &eo);
+			}
+		t = cpu_now() - t0;
+		if (best < 0 || t < best)
+			best = t;
+	}
+	return best;
+}
+
+/*
+ * Is r's prefilter (pat, Hyperscan flags f) worth its scan: does PCRE2
+ * spend more on the probe's chunks it rules out than Hyperscan spends
+ * scanning with it (base: the scan of an empty database)?  No when the
+ * pattern does not compile on its own.
+ */
+static bool
+worth_it(const struct rule *r, const char *pat, unsigned f, double base)
+{
+	hs_database_t *db = NULL;
+	hs_compile_error_t *ce = NULL;
+	hs_scratch_t *s = NULL;
+	bool pass[PROBE_N] = { false }, ok = false;
+
+	if (hs_compile(pat, f, HS_MODE_BLOCK, NULL, &db, &ce) != HS_SUCCESS) {
+		hs_free_compile_error(ce);
+		return false;
+	}
+	if (hs_alloc_scratch(db, &s) == HS_SUCCESS) {
+		double hs_t = probe_scan(db, s, pass) - base;
+		double re_t = probe_pcre(r, pass);
+
+		ok = re_t > hs_t;
+		hs_free_scratch(s);
+		log_sys(LOG_DEBUG, "rules: regex prefilter %s %s: Hyperscan "
+		    "%.0f us, PCRE2 spared %.0f us on the probe", ok ? "keeps" :
+		    "leaves out", r->name, hs_t * 1e6, re_t * 1e6);
+	}
+	hs_free_database(db);
+	return ok;
+}
+
+/* The time of an empty database's scans of the probe: a literal that
+ * never occurs in it. */
+static double
+probe_base(void)
+{
+	hs_database_t *db = NULL;
+	hs_compile_error_t *ce = NULL;
+	hs_scratch_t *s = NULL;
+	double t = 0;
+
+	if (hs_compile("\\x00\\x01\\x02\\x03", 0, HS_MODE_BLOCK, NULL, &db,
+	    &ce) != HS_SUCCESS) {
+		hs_free_compile_error(ce);
+		return 0;
+	}
+	if (hs_alloc_scratch(db, &s) == HS_SUCCESS) {
+		t = probe_scan(db, s, NULL);
+		hs_free_scratch(s);
+	}
+	hs_free_database(db);
+	return t;
+}
+
 /* Removes label's other cache files in dir (an older rule set's). */
 static void
 cache_prune(const char *dir, const char *label, const char *keep)
@@ -371,10 +557,13 @@ hs_build(struct rule *const *rules, size_t n, const char *cache_dir,
 	}
 	if (exprs->len == 0)
 		goto out;
-	/* The key: what the database is compiled from. */
+	/* The key: what the database is compiled from, and how its
+	 * patterns are chosen (a file of another choice is not used). */
 	xs = XXH3_createState();
 	XXH3_64bits_reset(xs);
 	XXH3_64bits_update(xs, hs_version(), strlen(hs_version()));
+	XXH3_64bits_update(xs, getenv("VIGIL_RULES_HS_ALL") != NULL ?
+	    "all" : "worth_it", 8);
 	for (unsigned i = 0; i < exprs->len; i++) {
 		const char *e = exprs->pdata[i];
 
@@ -403,12 +592,23 @@ hs_build(struct rule *const *rules, size_t n, const char *cache_dir,
 			    "compiled again", path, why);
 		}
 	}
-	/* kept: positions among the patterns; a pattern the whole compile
-	 * refuses leaves, one by one. */
-	g_array_set_size(kept, 0);
-	for (uint32_t i = 0; i < npat; i++)
-		g_array_append_val(kept, i);
+	/* kept: positions among the patterns, those worth their scan
+	 * (all of them with VIGIL_RULES_HS_ALL set); a pattern the whole
+	 * compile refuses leaves, one by one. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	g_array_set_size(kept, 0);
+	{
+		bool all = getenv("VIGIL_RULES_HS_ALL") != NULL;
+		double base = all ? 0 : probe_base();
+
+		for (uint32_t i = 0; i < npat; i++)
+			if (all || worth_it(who->pdata[i], exprs->pdata[i],
+			    g_array_index(flags, unsigned, i), base))
+				g_array_append_val(kept, i);
+		atomic_fetch_add(&hs_n_left_out, npat - kept->len);
+		log_sys(LOG_INFO, "rules: %s regex prefilter: %u of %u patterns "
+		    "worth their scan", label, kept->len, npat);
+	}
 	for (;;) {
 		GPtrArray *e = g_ptr_array_new();
 		GArray *fl = g_array_new(FALSE, FALSE, sizeof(unsigned));
@@ -579,4 +779,6 @@ rules_hs_write_stats(FILE *out)
 	    (unsigned long long)atomic_load(&hs_n_cached));
 	fprintf(out, "rules.regex_prefilter.cache_rejected %llu\n",
 	    (unsigned long long)atomic_load(&hs_n_rebuilt));
+	fprintf(out, "rules.regex_prefilter.left_out %llu\n",
+	    (unsigned long long)atomic_load(&hs_n_left_out));
 }
