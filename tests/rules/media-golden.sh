@@ -23,12 +23,7 @@ mv "$TMP/msg/99_media_golden.cf" "$TMP/rules/"
 echo "loadplugin Mail::SpamAssassin::Plugin::PDFInfo" \
     >"$TMP/rules/99_media_golden.pre"
 ls "$TMP"/msg/*.eml >"$TMP/files"
-"$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$TMP/rules" rules list \
-    >"$TMP/list" 2>/dev/null
-xargs "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$TMP/rules" \
-    rules test --batch <"$TMP/files" >"$TMP/vigil" 2>"$TMP/vigil.err"
-perl "$HERE/sa-hits.pl" "$TMP/rules" <"$TMP/files" >"$TMP/sa" 2>"$TMP/sa.err"
-sa_all_read "$(wc -l <"$TMP/files")" "$TMP/sa" "$TMP/vigil"
+sa_run_both
 # The rules compared: those the files define that vigil loaded.
 {
 	for f in 20_imageinfo.cf 20_pdfinfo.cf 99_media_golden.cf; do

@@ -19,12 +19,7 @@ echo "loadplugin Mail::SpamAssassin::Plugin::FromNameSpoof" \
     >"$TMP/rules/99_spoof_golden.pre"
 cp "$GOLDEN/spoof.cf" "$TMP/rules/99_spoof_golden.cf"
 ls "$GOLDEN"/*.eml >"$TMP/files"
-"$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$TMP/rules" rules list \
-    >"$TMP/list" 2>/dev/null
-xargs "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$TMP/rules" \
-    rules test --batch <"$TMP/files" >"$TMP/vigil" 2>"$TMP/vigil.err"
-perl "$HERE/sa-hits.pl" "$TMP/rules" <"$TMP/files" >"$TMP/sa" 2>"$TMP/sa.err"
-sa_all_read "$(wc -l <"$TMP/files")" "$TMP/sa" "$TMP/vigil"
+sa_run_both
 # The rules compared: spoof.cf's, the installed rules that call the
 # plugins' functions, and the metas of their blocks, that vigil loaded.
 {

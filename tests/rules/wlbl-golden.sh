@@ -15,12 +15,7 @@ TEST=wlbl-golden
 . "$top_srcdir/tests/tools/sa.sh"
 cp "$GOLDEN/wlbl.cf" "$TMP/rules/99_wlbl_golden.cf"
 ls "$GOLDEN"/*.eml >"$TMP/files"
-"$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$TMP/rules" rules list \
-    >"$TMP/list" 2>/dev/null
-xargs "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$TMP/rules" \
-    rules test --batch <"$TMP/files" >"$TMP/vigil" 2>"$TMP/vigil.err"
-perl "$HERE/sa-hits.pl" "$TMP/rules" <"$TMP/files" >"$TMP/sa" 2>"$TMP/sa.err"
-sa_all_read "$(wc -l <"$TMP/files")" "$TMP/sa" "$TMP/vigil"
+sa_run_both
 # The rules compared: those the three files define that vigil loaded.
 for f in 60_welcomelist.cf 20_vbounce.cf 99_wlbl_golden.cf; do
 	sed -n 's/^[ 	]*\(header\|body\|rawbody\|full\|uri\|meta\)[ 	]\{1,\}\([A-Za-z0-9_]\{1,\}\)[ 	].*/\2/p' \

@@ -30,3 +30,17 @@ sa_all_read() {
 		fi
 	done
 }
+
+# sa_run_both: the messages listed in TMP/files through vigil (`rules
+# test --batch`, its rules in TMP/list) and SpamAssassin (sa-hits.pl),
+# both with the rules of TMP/rules, into TMP/vigil and TMP/sa, one line
+# a message each (else the script fails).
+sa_run_both() {
+	"$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$TMP/rules" \
+	    rules list >"$TMP/list" 2>/dev/null
+	xargs "$VIGILCTL" -c "$CONF" -o Checks=rules -o "RulesDir=$TMP/rules" \
+	    rules test --batch <"$TMP/files" >"$TMP/vigil" 2>"$TMP/vigil.err"
+	perl "$top_srcdir/tests/rules/sa-hits.pl" "$TMP/rules" <"$TMP/files" \
+	    >"$TMP/sa" 2>"$TMP/sa.err"
+	sa_all_read "$(wc -l <"$TMP/files")" "$TMP/sa" "$TMP/vigil"
+}
