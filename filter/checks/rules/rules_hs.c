@@ -520,6 +520,7 @@ hs_build(struct rule *const *rules, size_t n, const char *cache_dir,
 	hs_database_t *db = NULL;
 	hs_compile_error_t *ce = NULL;
 	XXH3_state_t *xs;
+	const char *how;
 	uint64_t key;
 	char *path = NULL;
 
@@ -562,8 +563,8 @@ hs_build(struct rule *const *rules, size_t n, const char *cache_dir,
 	xs = XXH3_createState();
 	XXH3_64bits_reset(xs);
 	XXH3_64bits_update(xs, hs_version(), strlen(hs_version()));
-	XXH3_64bits_update(xs, getenv("VIGIL_RULES_HS_ALL") != NULL ?
-	    "all" : "worth_it", 8);
+	how = getenv("VIGIL_RULES_HS_ALL") != NULL ? "all" : "worth_it";
+	XXH3_64bits_update(xs, how, strlen(how) + 1);
 	for (unsigned i = 0; i < exprs->len; i++) {
 		const char *e = exprs->pdata[i];
 
