@@ -215,9 +215,8 @@ out:
 }
 
 static const struct fns *
-found(const struct rules_input *in, const char **where_r)
+found(const struct rules_input *in)
 {
-	*where_r = "From";
 	if (fns_in != in) {
 		fromname_check(in, &fns_found);
 		fns_in = in;
@@ -232,9 +231,10 @@ static double
 fromname_spoof(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
 {
-	const struct fns *f = found(in, where_r);
+	const struct fns *f = found(in);
 	long lvl;
 
+	*where_r = "From";
 	if (nargs > 0 && (strcmp(args[0], "0") == 0 || strcmp(args[0], "1") ==
 	    0 || strcmp(args[0], "2") == 0))
 		lvl = args[0][0] - '0';
@@ -251,21 +251,15 @@ fromname_spoof(const struct rules_input *in, const char *const *args,
 	return 0;
 }
 
-#define FNS_FN(fname, field)						\
-static double								\
-fname(const struct rules_input *in, const char *const *args,		\
-    size_t nargs, const char **where_r)					\
-{									\
-	(void)args;							\
-	(void)nargs;							\
-	return found(in, where_r)->field;				\
-}
-FNS_FN(fromname_different, address_different)
-FNS_FN(fromname_domain_differ, domain_different)
-FNS_FN(fromname_contains_email, contains_email)
-FNS_FN(fromname_equals_to, equals_to)
-FNS_FN(fromname_owners_differ, owner_different)
-FNS_FN(fromname_equals_replyto, equals_replyto)
+RULES_EVALFN_NOARGS(fromname_different, "From", found(in)->address_different)
+RULES_EVALFN_NOARGS(fromname_domain_differ, "From",
+    found(in)->domain_different)
+RULES_EVALFN_NOARGS(fromname_contains_email, "From",
+    found(in)->contains_email)
+RULES_EVALFN_NOARGS(fromname_equals_to, "From", found(in)->equals_to)
+RULES_EVALFN_NOARGS(fromname_owners_differ, "From",
+    found(in)->owner_different)
+RULES_EVALFN_NOARGS(fromname_equals_replyto, "From", found(in)->equals_replyto)
 
 const struct rules_evalfn rules_evalfn_fromname[] = {
 	{ "check_fromname_spoof", 0, 1, fromname_spoof, NULL },
