@@ -963,6 +963,47 @@ test_meta_and_tflags(void **state)
 	rules_set_free(&set);
 }
 
+/* Metas none of whose names is set are not evaluated but given the value
+ * they have with every name 0 (rules_set.c, meta_index): a negation hits,
+ * a meta on such metas sees them, and a meta whose name is set later in
+ * the order is still evaluated. */
+static void
+test_meta_zero_values(void **state)
+{
+	struct rules_set *set = load(
+	    "body __MISS /zzz/\n"
+	    "body __MISS2 /yyy/\n"
+	    "body __HIT /a/\n"
+	    "meta Z1 !__MISS\n"
+	    "meta Z2 (__MISS + __MISS2) < 1\n"
+	    "meta Z3 __MISS || __MISS2\n"
+	    "meta Z4 !Z1\n"
+	    "meta Z5 Z1 && Z2\n"
+	    "meta Z6 !Z3 && __HIT\n"
+	    "meta Z7 Z5 + Z6 == 2\n",
+	    NULL);
+	struct rules_chunk body[] = { { "a b\n", 4, 0 } };
+	struct rules_input in = { .body = body, .nbody = 1 };
+	struct arena *a = arena_new("test");
+	size_t n;
+	struct rules_hit *hits = rules_eval(set, &in, a, &n);
+	GString *s = g_string_new(" ");
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(s, "%s ", hits[i].rule->name);
+	assert_true(has(s->str, "Z1"));
+	assert_true(has(s->str, "Z2"));
+	assert_false(has(s->str, "Z3"));
+	assert_false(has(s->str, "Z4"));
+	assert_true(has(s->str, "Z5"));
+	assert_true(has(s->str, "Z6"));
+	assert_true(has(s->str, "Z7"));
+	g_string_free(s, TRUE);
+	arena_free(&a);
+	rules_set_free(&set);
+}
+
 /* rx_literals: " a|b " for the set {a, b}, "-" for none. */
 static void
 lits_are(const char *pattern, const char *flags, const char *want)
@@ -2184,6 +2225,7 @@ main(void)
 		cmocka_unit_test(test_eval_media_pdf),
 		cmocka_unit_test(test_eval_sa_plugins),
 		cmocka_unit_test(test_meta_and_tflags),
+		cmocka_unit_test(test_meta_zero_values),
 		cmocka_unit_test(test_required_literals),
 		cmocka_unit_test(test_prefilter_same_hits),
 		cmocka_unit_test(test_screen_classification),

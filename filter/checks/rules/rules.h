@@ -361,6 +361,8 @@ void		 meta_free(struct meta *);
 size_t		 meta_deps(const struct meta *, const char *const **names_r);
 /* Binds names to rule indices (-1: unknown, counts as 0). */
 void		 meta_bind(struct meta *, const int *idx);
+/* The bound indices (as meta_bind set them), one a name. */
+const int	*meta_dep_idx(const struct meta *, size_t *n_r);
 double		 meta_eval(const struct meta *, const double *values);
 
 #endif

@@ -960,6 +960,14 @@ shorten(struct arena *a, const char *s, size_t len)
 	return arena_printf(a, "%s%s", buf, len > n ? "..." : "");
 }
 
+/* Value slot x is no longer 0: the metas naming it must be evaluated. */
+static inline void
+feeds(const struct rules_set *set, uint8_t *dirty, size_t x)
+{
+	for (uint32_t k = set->rdep_off[x]; k < set->rdep_off[x + 1]; k++)
+		dirty[set->rdep[k]] = 1;
+}
+
 struct rules_hit *
 rules_eval(const struct rules_set *set, const struct rules_input *in,
     struct arena *a, size_t *nhits_r)
@@ -968,14 +976,21 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 	double *values;
 	size_t nh = 0;
 	struct ev ev = { .set = set, .in = in, .a = a };
+	uint8_t *dirty;
 
 	values = arena_alloc(a, (set->rules->len + set->next + 1) *
 	    sizeof(*values));
+	dirty = arena_alloc(a, set->norder + 1);
+	memset(dirty, 0, set->norder + 1);
 	for (size_t i = 0; i < in->next_hits; i++) {
 		gpointer k = g_hash_table_lookup(set->ext_idx, in->ext_hits[i]);
 
-		if (k != NULL)
-			values[set->rules->len + GPOINTER_TO_SIZE(k) - 1] = 1;
+		if (k != NULL) {
+			size_t x = set->rules->len + GPOINTER_TO_SIZE(k) - 1;
+
+			values[x] = 1;
+			feeds(set, dirty, x);
+		}
 	}
 	hits = arena_alloc(a, (set->norder + 1) * sizeof(*hits));
 	ev.hval = arena_alloc(a, (set->hslots->len + 1) * sizeof(*ev.hval));
@@ -1005,19 +1020,26 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 			if (!ev.may[i] && !ev.all_may[t])
 				continue;
 		}
+		/* A meta none of whose names is set: its value is known. */
+		if (i >= set->nmeta_first && !dirty[i] &&
+		    set->meta_zero[i - set->nmeta_first] == 0)
+			continue;
 		r = set->order[i];
 		ev.limited = false;
 		ev.m_where = NULL;
 		ev.m_text = NULL;
 		ev.m_len = 0;
 		if (r->type == RULE_META) {
-			v = meta_eval(r->meta, values);
+			v = dirty[i] ? meta_eval(r->meta, values) :
+			    set->meta_zero[i - set->nmeta_first];
 			if (v != 0)
 				values[r->idx] = 1;
 		} else {
 			v = eval_rule(&ev, r);
 			values[r->idx] = v;
 		}
+		if (v != 0)
+			feeds(set, dirty, r->idx);
 		if (timed) {
 			/* One read a rule: its end is the next one's start. */
 			t1 = now_ns();

@@ -64,6 +64,14 @@ struct rules_set {
 	/* For each rule of order: 1 + its type when its literals are in
 	 * its type's prefilter, else 0 (read without touching the rule). */
 	uint8_t		*pf_gate;
+	/* A meta's value is a function of its names' values alone, and
+	 * nearly all of them are 0 in a message: each meta's value with
+	 * every name 0 (meta_zero, by order - nmeta_first), and for each
+	 * value slot the metas naming it (rdep[rdep_off[x]..rdep_off[x+1]],
+	 * order positions), so that only the metas some name of which is
+	 * not 0 are evaluated. */
+	double		*meta_zero;
+	uint32_t	*rdep_off, *rdep;
 	/* The header values header rules match: one slot for each
 	 * header and modifiers, named by the first rule using it. */
 	GPtrArray	*hslots;	/* struct rule * */

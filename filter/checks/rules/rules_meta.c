@@ -252,6 +252,13 @@ meta_bind(struct meta *m, const int *idx)
 			m->code[i].idx = m->idx[m->code[i].dep];
 }
 
+const int *
+meta_dep_idx(const struct meta *m, size_t *n_r)
+{
+	*n_r = m->ndeps;
+	return m->idx;
+}
+
 double
 meta_eval(const struct meta *m, const double *values)
 {

@@ -121,6 +121,9 @@ rules_set_free(struct rules_set **setp)
 	g_free(set->replace_end);
 	free(set->order);
 	g_free(set->pf_gate);
+	g_free(set->meta_zero);
+	g_free(set->rdep_off);
+	g_free(set->rdep);
 	for (int t = 0; t < RULE_NTYPES; t++) {
 		pf_free(set->pf[t]);
 		hs_free(set->hs[t]);
@@ -585,6 +588,48 @@ lint_orphan_attrs(struct rules_set *set, const struct rules_diag *diag)
 	g_array_free(o, true);
 }
 
+/*
+ * Each meta's value with all its names 0, and the metas each value slot
+ * feeds (struct rules_set: meta_zero, rdep_off, rdep).
+ */
+static void
+meta_index(struct rules_set *set)
+{
+	size_t nval = set->rules->len + set->next + 1;
+	size_t nmeta = set->norder - set->nmeta_first, total = 0;
+	double *zero = g_new0(double, nval);
+	uint32_t *fill;
+
+	set->meta_zero = g_new0(double, nmeta + 1);
+	set->rdep_off = g_new0(uint32_t, nval + 1);
+	for (size_t i = set->nmeta_first; i < set->norder; i++) {
+		const struct meta *m = set->order[i]->meta;
+		size_t n;
+		const int *idx = meta_dep_idx(m, &n);
+
+		set->meta_zero[i - set->nmeta_first] = meta_eval(m, zero);
+		for (size_t k = 0; k < n; k++)
+			if (idx[k] >= 0 && (size_t)idx[k] < nval) {
+				set->rdep_off[idx[k] + 1]++;
+				total++;
+			}
+	}
+	for (size_t x = 0; x < nval; x++)
+		set->rdep_off[x + 1] += set->rdep_off[x];
+	set->rdep = g_new(uint32_t, total + 1);
+	fill = g_memdup2(set->rdep_off, (nval + 1) * sizeof(*fill));
+	for (size_t i = set->nmeta_first; i < set->norder; i++) {
+		size_t n;
+		const int *idx = meta_dep_idx(set->order[i]->meta, &n);
+
+		for (size_t k = 0; k < n; k++)
+			if (idx[k] >= 0 && (size_t)idx[k] < nval)
+				set->rdep[fill[idx[k]]++] = (uint32_t)i;
+	}
+	g_free(fill);
+	g_free(zero);
+}
+
 int
 rules_compile(struct rules_set *set, bool stress,
     const struct rules_diag *diag)
@@ -801,6 +846,7 @@ rules_compile(struct rules_set *set, bool stress,
 		    r->nlit_ids > 0)
 			set->pf_gate[i] = (uint8_t)(1 + r->type);
 	}
+	meta_index(set);
 	g_ptr_array_free(pats, TRUE);
 	g_ptr_array_free(metas, TRUE);
 	set->is_compiled = true;
