@@ -230,3 +230,29 @@ util_random(void *p, size_t n)
 	}
 	return true;
 }
+
+void *
+util_spare_take(struct util_spares *sp)
+{
+	void *p = NULL;
+
+	pthread_mutex_lock(&sp->mu);
+	if (sp->n > 0)
+		p = sp->v[--sp->n];
+	pthread_mutex_unlock(&sp->mu);
+	return p;
+}
+
+bool
+util_spare_keep(struct util_spares *sp, void *p)
+{
+	bool kept = false;
+
+	pthread_mutex_lock(&sp->mu);
+	if (sp->n < UTIL_SPARES) {
+		sp->v[sp->n++] = p;
+		kept = true;
+	}
+	pthread_mutex_unlock(&sp->mu);
+	return kept;
+}

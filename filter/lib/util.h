@@ -5,6 +5,7 @@
 #ifndef VIGIL_UTIL_H
 #define VIGIL_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,5 +36,26 @@ bool		util_cidr_match(const struct util_cidr *c, const char *ip);
 void		util_hex(char *out, const unsigned char *p, size_t n);
 /* Fills p with n bytes from the kernel's random source; false on error. */
 bool		util_random(void *p, size_t n);
+
+/*
+ * Per-thread state that outlives its thread.  libmilter gives each SMTP
+ * connection a thread, which often runs a message's checks itself
+ * (scanpool.c) and then exits: the state its checks built (match data,
+ * JIT stacks, Hyperscan scratch, sort buffers) would be freed and built
+ * again, cold, by the next connection's thread.  A module's thread-exit
+ * destructor keeps such state here instead (util_spare_keep; false when
+ * full: free it), and a thread without state takes one back first
+ * (util_spare_take; NULL when none).  State kept here must belong to no
+ * thread: no thread ids, no thread-local pointers.
+ */
+#define UTIL_SPARES	32
+struct util_spares {
+	pthread_mutex_t	 mu;
+	void		*v[UTIL_SPARES];
+	unsigned	 n;
+};
+#define UTIL_SPARES_INIT	{ PTHREAD_MUTEX_INITIALIZER, { NULL }, 0 }
+void		*util_spare_take(struct util_spares *);
+bool		 util_spare_keep(struct util_spares *, void *);
 
 #endif

@@ -7,7 +7,9 @@
  */
 #include "t.h"
 
+#include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <glib.h>
 #include <sys/stat.h>
 
@@ -1002,6 +1004,47 @@ test_meta_zero_values(void **state)
 	g_string_free(s, TRUE);
 	arena_free(&a);
 	rules_set_free(&set);
+}
+
+static void *
+match_in_thread(void *rx)
+{
+	size_t so, eo;
+
+	return (void *)(intptr_t)rx_match(rx, "a needle here", 13, 0, &so,
+	    &eo);
+}
+
+/* A thread's match state goes on to the next thread when it exits
+ * (util_spare_keep): libmilter's connection threads, often one a message,
+ * do not each build their own. */
+static void
+test_match_state_outlives_thread(void **state)
+{
+	struct rules_limits l = lim;
+	char err[256];
+	size_t off;
+	bool big;
+	struct rx *rx = rx_compile("needle", "", &l, err, sizeof(err), &off,
+	    &big);
+	uint64_t made;
+	pthread_t t;
+	void *ret;
+
+	(void)state;
+	assert_non_null(rx);
+	assert_int_equal(pthread_create(&t, NULL, match_in_thread, rx), 0);
+	assert_int_equal(pthread_join(t, &ret), 0);
+	assert_int_equal((intptr_t)ret, RX_MATCH);
+	made = rx_match_states();
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_create(&t, NULL, match_in_thread, rx),
+		    0);
+		assert_int_equal(pthread_join(t, &ret), 0);
+		assert_int_equal((intptr_t)ret, RX_MATCH);
+	}
+	assert_int_equal(rx_match_states(), made);
+	rx_free(rx);
 }
 
 /* rx_literals: " a|b " for the set {a, b}, "-" for none. */
@@ -2226,6 +2269,7 @@ main(void)
 		cmocka_unit_test(test_eval_sa_plugins),
 		cmocka_unit_test(test_meta_and_tflags),
 		cmocka_unit_test(test_meta_zero_values),
+		cmocka_unit_test(test_match_state_outlives_thread),
 		cmocka_unit_test(test_required_literals),
 		cmocka_unit_test(test_prefilter_same_hits),
 		cmocka_unit_test(test_screen_classification),

@@ -47,6 +47,7 @@
 #include "checks/bayes/bayes.h"
 #include "checks/bayes/bayes_bucket.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 /*
  * A copy of the bucket index of one snapshot of the store (one committed
@@ -169,11 +170,16 @@ struct scratch {
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 
+static struct util_spares scratch_spares = UTIL_SPARES_INIT;
+
+/* At a thread's exit: kept for the next thread (util_spare_keep). */
 static void
 scratch_free(void *arg)
 {
 	struct scratch *sc = arg;
 
+	if (util_spare_keep(&scratch_spares, sc))
+		return;
 	free(sc->bkv);
 	free(sc->tmp);
 	for (int i = 0; i < KS_N; i++)
@@ -195,7 +201,8 @@ scratch(void)
 
 	pthread_once(&scratch_once, scratch_init);
 	if ((sc = pthread_getspecific(scratch_key)) == NULL) {
-		if ((sc = calloc(1, sizeof(*sc))) == NULL ||
+		if (((sc = util_spare_take(&scratch_spares)) == NULL &&
+		    (sc = calloc(1, sizeof(*sc))) == NULL) ||
 		    pthread_setspecific(scratch_key, sc) != 0)
 			log_oom(sizeof(*sc), "bayes");
 	}

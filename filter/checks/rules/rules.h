@@ -316,6 +316,9 @@ enum rx_rc { RX_NOMATCH = 0, RX_MATCH = 1, RX_LIMIT = -1, RX_ERROR = -2 };
 /* Matches from offset start; on a match, so_r and eo_r hold it. */
 enum rx_rc	 rx_match(const struct rx *, const char *s, size_t len,
 		    size_t start, size_t *so_r, size_t *eo_r);
+/* The match states (match data, JIT stack) made so far: one a thread
+ * that matched, less those handed on from threads that exited. */
+uint64_t	 rx_match_states(void);
 /* What a search for rx costs a byte of English text, roughly (1: one
  * look at the byte), from where PCRE2 knows a match can start. */
 double		 rx_start_cost(const struct rx *);

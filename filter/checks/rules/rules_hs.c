@@ -67,6 +67,7 @@
 
 #include "lib/arena.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "checks/rules/rules.h"
 #include "checks/rules/rules_int.h"
 
@@ -114,11 +115,16 @@ struct hs_tls {
 	unsigned	 n;
 };
 
+static struct util_spares hs_spares = UTIL_SPARES_INIT;
+
+/* At a thread's exit: kept for the next thread (util_spare_keep). */
 static void
 tls_free(void *p)
 {
 	struct hs_tls *t = p;
 
+	if (util_spare_keep(&hs_spares, t))
+		return;
 	hs_free_scratch(t->s);
 	g_free(t);
 }
@@ -138,7 +144,8 @@ scratch_get(const struct rules_hs *hs)
 
 	pthread_once(&hs_once, key_init);
 	if ((t = pthread_getspecific(hs_key)) == NULL) {
-		t = g_new0(struct hs_tls, 1);
+		if ((t = util_spare_take(&hs_spares)) == NULL)
+			t = g_new0(struct hs_tls, 1);
 		if (pthread_setspecific(hs_key, t) != 0)
 			BUG("rules: pthread_setspecific failed");
 	}

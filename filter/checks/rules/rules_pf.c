@@ -25,6 +25,7 @@
 
 #include "lib/arena.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "checks/rules/rules.h"
 #include "checks/rules/rules_int.h"
 
@@ -63,11 +64,16 @@ struct pf_tls {
 	unsigned	 n;
 };
 
+static struct util_spares pf_spares = UTIL_SPARES_INIT;
+
+/* At a thread's exit: kept for the next thread (util_spare_keep). */
 static void
 scratch_free(void *p)
 {
 	struct pf_tls *t = p;
 
+	if (util_spare_keep(&pf_spares, t))
+		return;
 	hs_free_scratch(t->s);
 	g_free(t);
 }
@@ -87,7 +93,8 @@ scratch_get(const struct rules_pf *pf, bool force)
 
 	pthread_once(&pf_once, pf_key_init);
 	if ((t = pthread_getspecific(pf_key)) == NULL) {
-		t = g_new0(struct pf_tls, 1);
+		if ((t = util_spare_take(&pf_spares)) == NULL)
+			t = g_new0(struct pf_tls, 1);
 		if (pthread_setspecific(pf_key, t) != 0)
 			BUG("rules: pthread_setspecific failed");
 	}

@@ -48,6 +48,7 @@
 #include <glib.h>
 
 #include "lib/log.h"
+#include "lib/util.h"
 #include "checks/rules/rules.h"
 #include "msg.h"
 
@@ -100,13 +101,23 @@ static pthread_once_t	tls_once = PTHREAD_ONCE_INIT;
  * some 30 instructions; the key still frees it when the thread exits. */
 static __thread struct rx_tls *tls_cur;
 
+static struct util_spares tls_spares = UTIL_SPARES_INIT;
+static _Atomic uint64_t tls_made;
+
+uint64_t
+rx_match_states(void)
+{
+	return atomic_load(&tls_made);
+}
+
+/* At a thread's exit: kept for the next thread (util_spare_keep). */
 static void
 tls_free(void *p)
 {
 	struct rx_tls *t = p;
 
 	tls_cur = NULL;
-	if (t == NULL)
+	if (t == NULL || util_spare_keep(&tls_spares, t))
 		return;
 	pcre2_match_data_free(t->md);
 	pcre2_match_context_free(t->mc);
@@ -135,8 +146,14 @@ tls_get(void)
 	pthread_once(&tls_once, tls_init);
 	if ((t = pthread_getspecific(tls_key)) != NULL)
 		return tls_cur = t;
+	if ((t = util_spare_take(&tls_spares)) != NULL) {
+		if (pthread_setspecific(tls_key, t) != 0)
+			BUG("rules: pthread_setspecific failed");
+		return tls_cur = t;
+	}
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		log_oom(sizeof(*t), "rules tls");
+	atomic_fetch_add(&tls_made, 1);
 	/* One pair is enough: rules only need where the whole match is. */
 	t->md = pcre2_match_data_create(1, NULL);
 	t->mc = pcre2_match_context_create(NULL);

@@ -978,6 +978,8 @@ void
 rules_write_stats(const struct rules_set *set, FILE *out)
 {
 	rules_hs_write_stats(out);
+	fprintf(out, "rules.match_states %llu\n",
+	    (unsigned long long)rx_match_states());
 	if (atomic_load_explicit((_Atomic uint64_t *)&set->n_evals,
 	    memory_order_relaxed) == 0)
 		return;
