@@ -414,18 +414,25 @@ relay_matches(const char *relay, const char *domain)
  * welcomelist_allows_relays names it), else 0.
  */
 static int
-welcomelist_rcvd(char **relays, const char *list, const char *addr)
+welcomelist_rcvd(const struct rules_input *in, char ***relays_r,
+    const char *list, const char *addr)
 {
 	const struct rule *c = rules_wlbl_list(RULES_ADDRLIST_PREFIX, list);
-	char *low;
+	char *low, **relays;
 	int found = 0;
 
-	if (c == NULL || c->eval_args == NULL || c->eval_args[0] == NULL ||
-	    relays[0] == NULL)
+	if (c == NULL || c->eval_args == NULL || c->eval_args[0] == NULL)
 		return 0;
 	low = g_ascii_strdown(addr, -1);
-	/* the entries one at a time only when one of them matches */
+	/* the entries one at a time only when one of them matches; the
+	 * relays (Received parsed) only then too */
 	if (!globs_match(c, low)) {
+		g_free(low);
+		return 0;
+	}
+	if (*relays_r == NULL)
+		*relays_r = rcvd_relays(in);
+	if ((relays = *relays_r)[0] == NULL) {
 		g_free(low);
 		return 0;
 	}
@@ -465,9 +472,8 @@ from_welcome_state(const struct rules_input *in, bool def)
 			found = 1;
 			break;
 		}
-		if (relays == NULL)
-			relays = rcvd_relays(in);
-		wh = welcomelist_rcvd(relays, def ? "def_welcomelist_from_rcvd" :
+		wh = welcomelist_rcvd(in, &relays, def ?
+		    "def_welcomelist_from_rcvd" :
 		    "welcomelist_from_rcvd", a->pdata[i]);
 		if (wh == 1) {
 			found = 1;
