@@ -66,6 +66,8 @@ netns_dnsmasq "$TMP" --local=/example.com/ \
     --host-record=author.example.com,192.0.2.20 \
     --host-record=news.dkim.example.com,192.0.2.20 \
     --host-record=bank.example.com,192.0.2.20 \
+    --txt-record=_adsp._domainkey.nospf.example.com,"dkim=discardable" \
+    --txt-record=_adsp._domainkey.bank.example.com,"dkim=all" \
     --txt-record=dkim.example.com,"v=spf1 ip4:192.0.2.10 -all" \
     --txt-record=_dmarc.dkim.example.com,"v=DMARC1; p=reject" \
     --txt-record=s2048._domainkey.dkim.example.com,"$k1","$k2"
@@ -87,7 +89,9 @@ for r in $RULES; do
 	case $r in __*) ;; *) echo "score $r 1" ;; esac
 done >"$TMP/rules/99_auth_golden.cf"
 # The SPF and DKIM welcomelists (Plugin::SPF, Plugin::DKIM) and ADSP's
-# overrides, each entry for a message's hit or miss (want, nowant below).
+# overrides, each entry for a message's hit or miss (want, nowant below);
+# the author domains without an override have their practices asked
+# (_adsp._domainkey TXT, and MX for whether the domain exists).
 cat >>"$TMP/rules/99_auth_golden.cf" <<'EOF'
 # SPF: the envelope sender whose SPF passed, not the From
 welcomelist_from_spf bob@pass.example.com
@@ -150,7 +154,8 @@ else
 fi
 # SpamAssassin's plugins ran: they asked for the records.
 for q in "TXT] pass.example.com" "TXT] mail.fail.example.com" \
-    "TXT] s2048._domainkey.dkim.example.com" "TXT] _dmarc.soft.example.com"; do
+    "TXT] s2048._domainkey.dkim.example.com" "TXT] _dmarc.soft.example.com" \
+    "TXT] _adsp._domainkey.nospf.example.com" "MX] gone.example.com"; do
 	if grep -qF "query[$q from" "$TMP/dnsmasq.log"; then
 		ok "SpamAssassin asked $q"
 	else
@@ -165,20 +170,21 @@ declare -A want=(
 	[spf-fail]="SPF_FAIL SPF_HELO_FAIL DMARC_QUAR DKIM_ADSP_CUSTOM_HIGH"
 	[spf-softfail]="SPF_SOFTFAIL DMARC_NONE DKIM_ADSP_NXDOMAIN"
 	[spf-neutral]="SPF_NEUTRAL DMARC_MISSING DKIM_ADSP_CUSTOM_MED"
-	[spf-none]="SPF_NONE DMARC_MISSING"
+	[spf-none]="SPF_NONE DMARC_MISSING DKIM_ADSP_DISCARD"
 	[dkim-valid]="DKIM_SIGNED DKIM_VALID DKIM_VALID_AU __DKIM_DEPENDABLE DMARC_PASS USER_IN_DKIM_WELCOMELIST USER_IN_DEF_SPF_WL"
 	[dkim-ef]="DKIM_VALID DKIM_VALID_EF SPF_PASS DMARC_MISSING USER_IN_SPF_WELCOMELIST USER_IN_DEF_DKIM_WL DKIM_ADSP_ALL"
 	[dkim-broken]="DKIM_SIGNED DKIM_INVALID SPF_FAIL DMARC_REJECT DKIM_ADSP_DISCARD"
 	[dkim-identity]="DKIM_VALID DMARC_PASS DKIM_ADSP_DISCARD"
 	[dkim-identity-au]="DKIM_VALID DKIM_VALID_AU USER_IN_DKIM_WELCOMELIST"
-	[wl-spf-forged]="SPF_PASS USER_IN_DEF_SPF_WL"
+	[wl-spf-forged]="SPF_PASS USER_IN_DEF_SPF_WL DKIM_ADSP_ALL"
+	[adsp-nxdomain]="SPF_PASS DKIM_ADSP_NXDOMAIN"
 )
 # ... and those it was written not to hit (a welcomelisted From with
 # another domain's SPF pass, a third-party signature for an entry that
 # wants the author's, an entry removed, a "*." override and the domain
 # itself, a valid author signature and the domain's override).
 declare -A nowant=(
-	[spf-pass]="DKIM_ADSP_ALL USER_IN_DKIM_WELCOMELIST"
+	[spf-pass]="DKIM_ADSP_ALL DKIM_ADSP_NXDOMAIN USER_IN_DKIM_WELCOMELIST"
 	[spf-fail]="USER_IN_DEF_SPF_WL USER_IN_DEF_DKIM_WL"
 	[spf-neutral]="USER_IN_SPF_WELCOMELIST"
 	[dkim-valid]="DKIM_ADSP_DISCARD"

@@ -536,14 +536,75 @@ adsp_override(const char *dom)
 	return found;
 }
 
-/* _check_dkim_adsp's practices of an author domain without a valid
- * author domain signature (0: none held against it). */
+/* The dkim= tag of an ADSP record ("dkim=all; ..."): A, D ("strict"
+ * too, the old SSP's), else U (unknown, no tag, or another value). */
 static char
-adsp_of(const struct auth_dkim *dk, const char *dom)
+adsp_record(const char *rec)
 {
+	char **tags = g_strsplit(rec, ";", -1);
+	char c = 'U';
+
+	for (size_t i = 0; tags[i] != NULL; i++) {
+		char *t = g_strstrip(tags[i]), *eq = strchr(t, '=');
+
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		if (strcmp(g_strchomp(t), "dkim") != 0)
+			continue;
+		t = g_strchug(eq + 1);
+		c = strcmp(t, "all") == 0 ? 'A' : strcmp(t, "discardable") == 0
+		    || strcmp(t, "strict") == 0 ? 'D' : 'U';
+	}
+	g_strfreev(tags);
+	return c;
+}
+
+/*
+ * Mail::DKIM::AuthorDomainPolicy's fetch, through vigil's resolver and
+ * the message's DNS budget: the first TXT record of
+ * _adsp._domainkey.dom; with none, N when dom itself does not exist
+ * (its MX lookup says NXDOMAIN), else U (so is a failed lookup).
+ */
+static char
+adsp_dns(const struct rules_input *in, const char *dom)
+{
+	char *name, **rrs = NULL, **mx = NULL;
+	size_t n = 0, nmx = 0;
+	enum adns_rc rc;
+	char c = 'U';
+
+	if (in->auth->dns == NULL || in->auth->budget == NULL ||
+	    strlen(dom) > 230)
+		return 'U';
+	name = g_strconcat("_adsp._domainkey.", dom, NULL);
+	rc = adns_query(in->auth->dns, name, ADNS_TXT, in->auth->budget, &rrs,
+	    &n);
+	g_free(name);
+	if (rc == ADNS_OK && n > 0)
+		c = adsp_record(rrs[0]);
+	else if (adns_query(in->auth->dns, dom, ADNS_MX, in->auth->budget,
+	    &mx, &nmx) == ADNS_NXDOMAIN)
+		c = 'N';
+	free(rrs);
+	free(mx);
+	return c;
+}
+
+/* _check_dkim_adsp's practices of an author domain without a valid
+ * author domain signature (0: none held against it): adsp_override's,
+ * else the domain's own (its DNS). */
+static char
+adsp_of(const struct rules_input *in, const struct auth_dkim *dk,
+    const char *dom)
+{
+	char c;
+
 	if (has_valid_author_sig(dk, dom) || author_sig_tempfailed(dk, dom))
 		return 0;
-	return adsp_override(dom);
+	if ((c = adsp_override(dom)) != 0)
+		return c;
+	return adsp_dns(in, dom);
 }
 
 /* check_dkim_adsp's domain arguments: ".d" and "*.d" are d and its
@@ -596,7 +657,7 @@ dkim_adsp(const struct rules_input *in, const char *const *args,
 		if (!rules_evalfn_match(".\\.[a-z-]{2,}\\z",
 		    G_REGEX_CASELESS, dom))
 			continue;
-		p = adsp_of(dk, dom);
+		p = adsp_of(in, dk, dom);
 		if (p != 0 && strchr(want, p) != NULL)
 			match = true;
 		if (!named)
