@@ -653,15 +653,16 @@ dkim_adsp(const struct rules_input *in, const char *const *args,
 		const char *dom = authors->pdata[i];
 		char p;
 
-		/* /.\.[a-z-]{2,}\z/i */
+		/* the domains named may be any author's */
+		if (!named)
+			named = adsp_domain_named(dom, args, nargs);
+		/* practices only of a fully qualified one: /.\.[a-z-]{2,}\z/i */
 		if (!rules_evalfn_match(".\\.[a-z-]{2,}\\z",
 		    G_REGEX_CASELESS, dom))
 			continue;
 		p = adsp_of(in, dk, dom);
 		if (p != 0 && strchr(want, p) != NULL)
 			match = true;
-		if (!named)
-			named = adsp_domain_named(dom, args, nargs);
 	}
 	g_ptr_array_free(authors, TRUE);
 	return match && named;
