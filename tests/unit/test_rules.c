@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <glib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/arena.h"
 #include "lib/util.h"
@@ -245,6 +246,9 @@ carrier_list(struct rules_set *set, const char *carrier)
 	return g_string_free(s, FALSE);
 }
 
+/* The resolver auth_hits gives check_dkim_adsp (NULL: none). */
+static struct adns *t_dns;
+
 /* The hits of a message whose one header is From: from, with the
  * SPF result of sender spf (NULL: SPF did not run) and the DKIM
  * signatures sigs (nsigs -1: DKIM did not run). */
@@ -257,8 +261,10 @@ auth_hits(struct rules_set *set, const char *from, const char *spf_sender,
 	    .sender = spf_sender, .helo = "mail.example.com" };
 	struct auth_dkim d = { .nsigs = nsigs < 0 ? 0 : (size_t)nsigs,
 	    .sigs = sigs };
+	struct adns_budget b = { .left_us = 1000000, .is_set = true };
 	struct rules_auth au = { .spf = spf_sender != NULL ? &s : NULL,
-	    .dkim = nsigs >= 0 ? &d : NULL };
+	    .dkim = nsigs >= 0 ? &d : NULL, .dns = t_dns,
+	    .budget = t_dns != NULL ? &b : NULL };
 	struct rules_chunk body[] = { { "hi\n", 3, 0 } };
 	struct rules_input in = { .hdrs = &hd, .nhdrs = 1, .body = body,
 	    .nbody = 1, .envelope_from = spf_sender, .auth = &au };
@@ -418,6 +424,64 @@ test_auth_welcomelists(void **state)
 	h = auth_hits(set, "\"a@b\" <@@lists.example.org>, <>", NULL,
 	    AUTH_NONE, NULL, 0);
 	g_free(h);
+	rules_set_free(&set);
+}
+
+/*
+ * check_dkim_adsp without an adsp_override for the author domain: its
+ * _adsp._domainkey record (dkim=all, discardable), or NXDOMAIN when the
+ * domain does not exist, asked of the resolver (a zone file here).
+ */
+static void
+test_adsp_dns(void **state)
+{
+	int errs;
+	struct rules_set *set = load(
+	    "header ADSP_N eval:check_dkim_adsp('N')\n"
+	    "header ADSP_A eval:check_dkim_adsp('A')\n"
+	    "header ADSP_D eval:check_dkim_adsp('D')\n"
+	    "adsp_override over.example custom_high\n", &errs);
+	char zone[] = "/tmp/test_rules_zone_XXXXXX", *err = NULL, *h;
+	int fd = mkstemp(zone);
+	const char *text =
+	    "_adsp._domainkey.all.example TXT \"dkim=all\"\n"
+	    "_adsp._domainkey.disc.example TXT \" dkim = discardable ; t=y\"\n"
+	    "_adsp._domainkey.over.example TXT \"dkim=all\"\n"
+	    "_adsp._domainkey.odd.example TXT \"dkim=sometimes\"\n"
+	    "all.example A 192.0.2.1\n"
+	    "disc.example A 192.0.2.1\n"
+	    "known.example MX mx.known.example\n";
+
+	(void)state;
+	assert_int_equal(errs, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	t_dns = adns_new(zone, 1000, &err);
+	assert_non_null(t_dns);
+	h = auth_hits(set, "a@all.example", NULL, AUTH_NONE, NULL, 0);
+	assert_true(has(h, "ADSP_A"));
+	assert_false(has(h, "ADSP_D") || has(h, "ADSP_N"));
+	g_free(h);
+	h = auth_hits(set, "a@disc.example", NULL, AUTH_NONE, NULL, 0);
+	assert_true(has(h, "ADSP_D"));
+	g_free(h);
+	h = auth_hits(set, "a@gone.example", NULL, AUTH_NONE, NULL, 0);
+	assert_true(has(h, "ADSP_N"));
+	g_free(h);
+	/* no record, the domain exists; a value ADSP does not know; an
+	 * override before the record */
+	h = auth_hits(set, "a@known.example, b@odd.example, c@over.example",
+	    NULL, AUTH_NONE, NULL, 0);
+	assert_false(has(h, "ADSP_A") || has(h, "ADSP_D") ||
+	    has(h, "ADSP_N"));
+	g_free(h);
+	/* no DKIM result: nothing asked */
+	h = auth_hits(set, "a@gone.example", NULL, AUTH_NONE, NULL, -1);
+	assert_false(has(h, "ADSP_N"));
+	g_free(h);
+	adns_free(&t_dns);
+	unlink(zone);
 	rules_set_free(&set);
 }
 
@@ -2394,6 +2458,7 @@ main(void)
 		cmocka_unit_test(test_rules_dir_missing),
 		cmocka_unit_test(test_header_index),
 		cmocka_unit_test(test_auth_welcomelists),
+		cmocka_unit_test(test_adsp_dns),
 	};
 	int rc;
 
