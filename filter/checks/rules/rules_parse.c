@@ -1182,6 +1182,16 @@ static const struct {
 	    "def_welcomelist_auth", false },
 };
 
+/* A bad line of a welcomelist or ADSP directive: an error for lint (as
+ * SpamAssassin's --lint fails on it), a warning for the daemon, which
+ * ignores the line and loads the rest. */
+static enum rules_sev
+bad_line_sev(const struct pfile *pf)
+{
+	return pf->diag != NULL && pf->diag->is_strict ? RULES_ERROR :
+	    RULES_WARN;
+}
+
 /* adsp_override's signing practices, by keyword: N/U/A/D/1/2/3 */
 static char
 adsp_practice(const char *w)
@@ -1218,7 +1228,7 @@ adsp_override_directive(struct pfile *pf, char *s)
 	if (*dom == '\0' || dom[strspn(dom, "*abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")] != '\0' ||
 	    c == '\0' || *s != '\0') {
-		diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file, pf->line, 1,
+		diag_emit(pf->set, pf->diag, bad_line_sev(pf), pf->file, pf->line, 1,
 		    "-", "adsp_override: needs a domain and optionally one "
 		    "of nxdomain, unknown, all, discardable, custom_low, "
 		    "custom_med, custom_high: ignored");
@@ -1273,7 +1283,7 @@ wlbl_auth_directive(struct pfile *pf, const char *kw, char *s)
 		else
 			return false;
 		if (*s == '\0')
-			diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file,
+			diag_emit(pf->set, pf->diag, bad_line_sev(pf), pf->file,
 			    pf->line, 1, "-", "%s: needs a value: ignored", kw);
 		while (*s != '\0') {
 			char *a = g_ascii_strdown(next_word(&s), -1);
@@ -1294,7 +1304,7 @@ wlbl_auth_directive(struct pfile *pf, const char *kw, char *s)
 		    g_strdup(addr);
 
 		if (addr[0] == '\0' || *s != '\0') {
-			diag_emit(pf->set, pf->diag, RULES_ERROR, pf->file,
+			diag_emit(pf->set, pf->diag, bad_line_sev(pf), pf->file,
 			    pf->line, 1, "-", "%s: needs an author address and "
 			    "optionally a signing domain: ignored", kw);
 			g_free(e);
