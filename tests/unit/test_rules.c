@@ -315,7 +315,8 @@ test_auth_welcomelists(void **state)
 	    "def_welcomelist_from_dkim bob@example.org signer.example.net\n"
 	    "adsp_override example.org all\n"
 	    "adsp_override *.example.org\n"
-	    "adsp_override @Example.org custom_low\n", &errs);
+	    "adsp_override @Example.org custom_low\n"
+	    "welcomelist_from_dkim postmaster\n", &errs);
 	struct rules_set *lint = rules_set_new(&lim);
 	const struct auth_dkim_sig org = { .result = AUTH_PASS,
 	    .domain = "example.org", .idomain = "example.org",
@@ -373,7 +374,7 @@ test_auth_welcomelists(void **state)
 	g_free(l);
 	l = carrier_list(set, "__VIGIL_ADDRLIST_welcomelist_from_dkim");
 	assert_string_equal(l, "ann@example.org|*@lists.example.org "
-	    ".example.org|");
+	    ".example.org|postmaster|");
 	g_free(l);
 	l = carrier_list(set, "__VIGIL_ADDRLIST_def_welcomelist_from_dkim");
 	assert_string_equal(l, "bob@example.org signer.example.net|");
@@ -436,6 +437,17 @@ test_auth_welcomelists(void **state)
 	h = auth_hits(set, "bob@example.org", NULL, AUTH_NONE, &org, 1);
 	assert_false(has(h, "DEF_DKIM"));
 	g_free(h);
+	/* an i= without "@" names no signing domain: not even that of an
+	 * author without one */
+	{
+		const struct auth_dkim_sig noat = { .result = AUTH_PASS,
+		    .domain = "example.org", .idomain = "", .selector = "s",
+		    .key_bits = 2048 };
+
+		h = auth_hits(set, "postmaster", NULL, AUTH_NONE, &noat, 1);
+		assert_false(has(h, "WL_DKIM"));
+		g_free(h);
+	}
 	/* no DKIM result: nothing (SpamAssassin's signatures not ready) */
 	h = auth_hits(set, "x@lists.example.org", NULL, AUTH_NONE, NULL, -1);
 	assert_false(has(h, "ADSP_D"));

@@ -394,6 +394,8 @@ sdid_acceptable(const char *sdid, const char *entry, const char *adom)
 	const char *want = strchr(entry, ' '), *at;
 	size_t sl = strlen(sdid), wl;
 
+	if (sdid[0] == '\0')	/* an i= without "@": no SDID, no match */
+		return false;
 	if (want == NULL)
 		return strcmp(sdid, adom) == 0;
 	want++;
