@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # auth-golden.sh - SpamAssassin's SPF, DKIM and DMARC rules (25_spf.cf,
-# 25_dkim.cf, 25_dmarc.cf) run by vigil from its own checks' results
+# 25_dkim.cf, 25_dmarc.cf; the SPF and DKIM welcomelists of
+# 60_welcomelist_spf.cf and 60_welcomelist_dkim.cf, and ADSP's
+# DKIM_ADSP_* from adsp_override) run by vigil from its own checks' results
 # (rules_eval_auth.c), against SpamAssassin 4 with its network tests on,
 # both asking a real DNS server: in a network namespace, dnsmasq on its
 # own loopback serves the SPF, DKIM key and DMARC records of the example.com
@@ -63,6 +65,9 @@ netns_dnsmasq "$TMP" --local=/example.com/ \
     --host-record=dkim.example.com,192.0.2.20 \
     --host-record=author.example.com,192.0.2.20 \
     --host-record=news.dkim.example.com,192.0.2.20 \
+    --host-record=bank.example.com,192.0.2.20 \
+    --txt-record=_adsp._domainkey.nospf.example.com,"dkim=discardable" \
+    --txt-record=_adsp._domainkey.bank.example.com,"dkim=all" \
     --txt-record=dkim.example.com,"v=spf1 ip4:192.0.2.10 -all" \
     --txt-record=_dmarc.dkim.example.com,"v=DMARC1; p=reject" \
     --txt-record=s2048._domainkey.dkim.example.com,"$k1","$k2"
@@ -75,11 +80,43 @@ SPF_HELO_NEUTRAL SPF_HELO_FAIL SPF_HELO_SOFTFAIL SPF_HELO_NONE
 T_SPF_PERMERROR T_SPF_TEMPERROR T_SPF_HELO_PERMERROR T_SPF_HELO_TEMPERROR
 DKIM_SIGNED DKIM_VALID DKIM_INVALID DKIM_VALID_AU DKIM_VALID_EF
 __DKIM_DEPENDABLE DMARC_PASS DMARC_REJECT DMARC_QUAR DMARC_NONE
-DMARC_MISSING"
+DMARC_MISSING USER_IN_SPF_WELCOMELIST USER_IN_DEF_SPF_WL
+USER_IN_DKIM_WELCOMELIST USER_IN_DEF_DKIM_WL DKIM_ADSP_NXDOMAIN
+DKIM_ADSP_DISCARD DKIM_ADSP_ALL DKIM_ADSP_CUSTOM_LOW DKIM_ADSP_CUSTOM_MED
+DKIM_ADSP_CUSTOM_HIGH"
 cp -R "$SA_RULES" "$TMP/rules"
 for r in $RULES; do
 	case $r in __*) ;; *) echo "score $r 1" ;; esac
 done >"$TMP/rules/99_auth_golden.cf"
+# The SPF and DKIM welcomelists (Plugin::SPF, Plugin::DKIM) and ADSP's
+# overrides, each entry for a message's hit or miss (want, nowant below);
+# the author domains without an override have their practices asked
+# (_adsp._domainkey TXT, and MX for whether the domain exists).
+cat >>"$TMP/rules/99_auth_golden.cf" <<'EOF'
+# SPF: the envelope sender whose SPF passed, not the From
+welcomelist_from_spf bob@pass.example.com
+welcomelist_from_spf ceo@bank.example.com
+def_welcomelist_from_spf bounce@pass.example.com
+welcomelist_auth bounce@dkim.example.com
+def_welcomelist_auth *@fail.example.com
+whitelist_from_spf x@neutral.example.com
+unwelcomelist_from_spf x@neutral.example.com
+# DKIM: an author signature, or one of the domain named
+welcomelist_from_dkim alice@dkim.example.com
+welcomelist_from_dkim carol@author.example.com
+def_welcomelist_from_dkim carol@author.example.com dkim.example.com
+welcomelist_from_dkim *@news.dkim.example.com .dkim.example.com
+def_whitelist_from_dkim *@news.dkim.example.com dkim.example.com
+unwhitelist_from_dkim *@news.dkim.example.com dkim.example.com
+# ADSP: the author domains with no valid author signature
+adsp_override dkim.example.com
+adsp_override fail.example.com custom_high
+adsp_override soft.example.com NXDOMAIN
+adsp_override @neutral.example.com custom_med
+adsp_override *.pass.example.com all
+adsp_override author.example.com unknown
+adsp_override author.example.com all
+EOF
 
 ls "$GOLDEN"/*.eml >"$TMP/files"
 SA_HITS_SET=3 SA_HITS_DNS=127.0.0.1 perl "$HERE/sa-hits.pl" "$TMP/rules" <"$TMP/files" \
@@ -117,7 +154,8 @@ else
 fi
 # SpamAssassin's plugins ran: they asked for the records.
 for q in "TXT] pass.example.com" "TXT] mail.fail.example.com" \
-    "TXT] s2048._domainkey.dkim.example.com" "TXT] _dmarc.soft.example.com"; do
+    "TXT] s2048._domainkey.dkim.example.com" "TXT] _dmarc.soft.example.com" \
+    "TXT] _adsp._domainkey.nospf.example.com" "MX] gone.example.com"; do
 	if grep -qF "query[$q from" "$TMP/dnsmasq.log"; then
 		ok "SpamAssassin asked $q"
 	else
@@ -128,16 +166,33 @@ done
 # The rules each message was written for: SpamAssassin must hit them (a
 # test message that misses its point proves nothing), and so must vigil.
 declare -A want=(
-	[spf-pass]="SPF_PASS SPF_HELO_PASS DMARC_PASS"
-	[spf-fail]="SPF_FAIL SPF_HELO_FAIL DMARC_QUAR"
-	[spf-softfail]="SPF_SOFTFAIL DMARC_NONE"
-	[spf-neutral]="SPF_NEUTRAL DMARC_MISSING"
-	[spf-none]="SPF_NONE DMARC_MISSING"
-	[dkim-valid]="DKIM_SIGNED DKIM_VALID DKIM_VALID_AU __DKIM_DEPENDABLE DMARC_PASS"
-	[dkim-ef]="DKIM_VALID DKIM_VALID_EF SPF_PASS DMARC_MISSING"
-	[dkim-broken]="DKIM_SIGNED DKIM_INVALID SPF_FAIL DMARC_REJECT"
-	[dkim-identity]="DKIM_VALID DMARC_PASS"
-	[dkim-identity-au]="DKIM_VALID DKIM_VALID_AU"
+	[spf-pass]="SPF_PASS SPF_HELO_PASS DMARC_PASS USER_IN_SPF_WELCOMELIST"
+	[spf-fail]="SPF_FAIL SPF_HELO_FAIL DMARC_QUAR DKIM_ADSP_CUSTOM_HIGH"
+	[spf-softfail]="SPF_SOFTFAIL DMARC_NONE DKIM_ADSP_NXDOMAIN"
+	[spf-neutral]="SPF_NEUTRAL DMARC_MISSING DKIM_ADSP_CUSTOM_MED"
+	[spf-none]="SPF_NONE DMARC_MISSING DKIM_ADSP_DISCARD"
+	[dkim-valid]="DKIM_SIGNED DKIM_VALID DKIM_VALID_AU __DKIM_DEPENDABLE DMARC_PASS USER_IN_DKIM_WELCOMELIST USER_IN_DEF_SPF_WL"
+	[dkim-ef]="DKIM_VALID DKIM_VALID_EF SPF_PASS DMARC_MISSING USER_IN_SPF_WELCOMELIST USER_IN_DEF_DKIM_WL DKIM_ADSP_ALL"
+	[dkim-broken]="DKIM_SIGNED DKIM_INVALID SPF_FAIL DMARC_REJECT DKIM_ADSP_DISCARD"
+	[dkim-identity]="DKIM_VALID DMARC_PASS DKIM_ADSP_DISCARD"
+	[dkim-identity-au]="DKIM_VALID DKIM_VALID_AU USER_IN_DKIM_WELCOMELIST"
+	[wl-spf-forged]="SPF_PASS USER_IN_DEF_SPF_WL DKIM_ADSP_ALL"
+	[adsp-nxdomain]="SPF_PASS DKIM_ADSP_NXDOMAIN"
+)
+# ... and those it was written not to hit (a welcomelisted From with
+# another domain's SPF pass, a third-party signature for an entry that
+# wants the author's, an entry removed, a "*." override and the domain
+# itself, a valid author signature and the domain's override).
+declare -A nowant=(
+	[spf-pass]="DKIM_ADSP_ALL DKIM_ADSP_NXDOMAIN USER_IN_DKIM_WELCOMELIST"
+	[spf-fail]="USER_IN_DEF_SPF_WL USER_IN_DEF_DKIM_WL"
+	[spf-neutral]="USER_IN_SPF_WELCOMELIST"
+	[dkim-valid]="DKIM_ADSP_DISCARD"
+	[dkim-ef]="USER_IN_DKIM_WELCOMELIST"
+	[dkim-broken]="USER_IN_DKIM_WELCOMELIST USER_IN_DEF_SPF_WL USER_IN_DEF_DKIM_WL"
+	[dkim-identity]="USER_IN_DKIM_WELCOMELIST"
+	[dkim-identity-au]="USER_IN_DEF_DKIM_WL DKIM_ADSP_ALL"
+	[wl-spf-forged]="USER_IN_SPF_WELCOMELIST USER_IN_DKIM_WELCOMELIST"
 )
 # Rule names of a side's line for f, the rules at issue only.
 of() {
@@ -157,6 +212,11 @@ while IFS= read -r f; do
 	for r in ${want[$b]:-}; do
 		case " $s " in *" $r "*) ;; *)
 			bad "$b: SpamAssassin does not hit $r" ;;
+		esac
+	done
+	for r in ${nowant[$b]:-}; do
+		case " $s " in *" $r "*)
+			bad "$b: SpamAssassin hits $r" ;;
 		esac
 	done
 	# One finding a name, and no rule beside vigil's finding of the

@@ -12,10 +12,12 @@
 #include <stdint.h>
 #include <glib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lib/arena.h"
 #include "lib/util.h"
 #include "checks/rules/rules.h"
+#include "checks/rules/rules_auth.h"
 
 static const struct rules_limits lim = {
 	.match_limit = 100000, .depth_limit = 5000,
@@ -34,6 +36,9 @@ diag_fn(void *arg, enum rules_sev sev, const char *file, int line, int col,
 }
 
 static const struct rules_diag diag = { .fn = diag_fn };
+/* lint's: what SpamAssassin's --lint fails on is an error */
+static const struct rules_diag strict_diag = { .fn = diag_fn,
+    .is_strict = true };
 
 static struct rules_set *
 load(const char *text, int *errs_r)
@@ -231,6 +236,287 @@ test_conditionals_and_tags(void **state)
 	assert_null(rules_find(set, "PAST")->plugin);
 	assert_null(rules_find(set, "NORAZOR")->plugin);
 	assert_string_equal(rules_find(set, "INNER")->plugin, "ReplaceTags");
+	rules_set_free(&set);
+}
+
+/* The list a carrier rule of rules_parse.c holds, "a|b|" form. */
+static char *
+carrier_list(struct rules_set *set, const char *carrier)
+{
+	const struct rule *r = rules_find(set, carrier);
+	GString *s = g_string_new(NULL);
+
+	for (size_t i = 0; r != NULL && r->eval_args[i] != NULL; i++)
+		g_string_append_printf(s, "%s|", r->eval_args[i]);
+	return g_string_free(s, FALSE);
+}
+
+/* The resolver auth_hits gives check_dkim_adsp (NULL: none). */
+static struct adns *t_dns;
+
+/* The hits of a message whose one header is From: from, with the
+ * SPF result of sender spf (NULL: SPF did not run) and the DKIM
+ * signatures sigs (nsigs -1: DKIM did not run). */
+static char *
+auth_hits(struct rules_set *set, const char *from, const char *spf_sender,
+    enum auth_res spf, const struct auth_dkim_sig *sigs, int nsigs)
+{
+	struct rules_hdr hd = { .name = "From", .raw = NULL, .value = from };
+	struct auth_spf s = { .result = spf, .identity = "mailfrom",
+	    .sender = spf_sender, .helo = "mail.example.com" };
+	struct auth_dkim d = { .nsigs = nsigs < 0 ? 0 : (size_t)nsigs,
+	    .sigs = sigs };
+	struct adns_budget b = { .left_us = 1000000, .is_set = true };
+	struct rules_auth au = { .spf = spf_sender != NULL ? &s : NULL,
+	    .dkim = nsigs >= 0 ? &d : NULL, .dns = t_dns,
+	    .budget = t_dns != NULL ? &b : NULL };
+	struct rules_chunk body[] = { { "hi\n", 3, 0 } };
+	struct rules_input in = { .hdrs = &hd, .nhdrs = 1, .body = body,
+	    .nbody = 1, .envelope_from = spf_sender, .auth = &au };
+	char raw[256];
+
+	snprintf(raw, sizeof(raw), " %s\n", from);
+	hd.raw = raw;
+	return hits_of(set, &in);
+}
+
+/*
+ * Plugin::SPF's and Plugin::DKIM's welcomelists (welcomelist_from_spf,
+ * welcomelist_from_dkim, welcomelist_auth, their def_, un- and whitelist
+ * forms) and adsp_override: bad lines are errors that say what the
+ * directive wants; the lists as SpamAssassin keeps them; the eval tests
+ * over vigil's SPF and DKIM results.
+ */
+static void
+test_auth_welcomelists(void **state)
+{
+	int errs;
+	struct rules_set *set = load(
+	    "header WL_SPF eval:check_for_spf_welcomelist_from()\n"
+	    "header DEF_SPF eval:check_for_def_spf_whitelist_from()\n"
+	    "header WL_DKIM eval:check_for_dkim_welcomelist_from()\n"
+	    "header DEF_DKIM eval:check_for_def_dkim_welcomelist_from()\n"
+	    "header ADSP_D eval:check_dkim_adsp('D')\n"
+	    "header ADSP_A eval:check_dkim_adsp('A', '.example.org')\n"
+	    "header ADSP_ANY eval:check_dkim_adsp('*')\n"
+	    "header ADSP_BAD eval:check_dkim_adsp('Q')\n"
+	    "welcomelist_from_dkim\n"
+	    "welcomelist_from_dkim a@b c d\n"
+	    "adsp_override bad!domain\n"
+	    "adsp_override example.com sometimes\n"
+	    "adsp_override\n"
+	    "unwelcomelist_auth\n"
+	    "welcomelist_from_spf *@Example.COM\n"
+	    "whitelist_auth joe@example.net\n"
+	    "def_welcomelist_auth *@example.net\n"
+	    "unwhitelist_auth joe@example.net\n"
+	    "welcomelist_from_dkim Ann@Example.ORG\n"
+	    "welcomelist_from_dkim *@lists.example.org .Example.org\n"
+	    "def_whitelist_from_dkim bob@example.org relay.example.net\n"
+	    "unwelcomelist_from_dkim bob@example.org relay.example.net\n"
+	    "def_welcomelist_from_dkim bob@example.org signer.example.net\n"
+	    "adsp_override example.org all\n"
+	    "adsp_override *.example.org\n"
+	    "adsp_override @Example.org custom_low\n"
+	    "welcomelist_from_dkim postmaster\n", &errs);
+	struct rules_set *lint = rules_set_new(&lim);
+	const struct auth_dkim_sig org = { .result = AUTH_PASS,
+	    .domain = "example.org", .idomain = "example.org",
+	    .selector = "s", .key_bits = 2048 };
+	const struct auth_dkim_sig lists = { .result = AUTH_PASS,
+	    .domain = "lists.example.org", .idomain = "lists.example.org",
+	    .selector = "s", .key_bits = 2048 };
+	const struct auth_dkim_sig weak = { .result = AUTH_PASS,
+	    .domain = "example.org", .idomain = "example.org",
+	    .selector = "s", .key_bits = 512 };
+	const struct auth_dkim_sig signer = { .result = AUTH_PASS,
+	    .domain = "signer.example.net", .idomain = "signer.example.net",
+	    .selector = "s", .key_bits = 2048 };
+	const struct auth_dkim_sig bad = { .result = AUTH_FAIL,
+	    .domain = "example.org", .idomain = "example.org",
+	    .selector = "s", .key_bits = 2048 };
+	char *h, *l;
+
+	(void)state;
+	/* the daemon ignores the bad lines and loads the rest; lint fails */
+	assert_int_equal(errs, 0);
+	assert_non_null(strstr(diags->str, "W 9:1: -: welcomelist_from_dkim: "
+	    "needs an author address"));
+	assert_non_null(strstr(diags->str, "ADSP_BAD: skipped"));
+	assert_null(strstr(diags->str, "unsupported directive"));
+	g_string_truncate(diags, 0);
+	assert_int_equal(rules_load_string(lint, "t.rules",
+	    "welcomelist_from_dkim\n"
+	    "welcomelist_from_dkim a@b c d\n"
+	    "adsp_override bad!domain\n"
+	    "adsp_override example.com sometimes\n"
+	    "adsp_override\n"
+	    "unwelcomelist_auth\n"
+	    "welcomelist_from_dkim a@b\n"
+	    "adsp_override example.com custom_med\n", &strict_diag), 6);
+	rules_set_free(&lint);
+	assert_non_null(strstr(diags->str, "1:1: -: welcomelist_from_dkim: "
+	    "needs an author address and optionally a signing domain"));
+	assert_non_null(strstr(diags->str, "2:1: -: welcomelist_from_dkim: "));
+	assert_non_null(strstr(diags->str, "3:1: -: adsp_override: needs a "
+	    "domain and optionally one of nxdomain, unknown, all, "
+	    "discardable, custom_low, custom_med, custom_high"));
+	assert_non_null(strstr(diags->str, "4:1: -: adsp_override: "));
+	assert_non_null(strstr(diags->str, "5:1: -: adsp_override: "));
+	assert_non_null(strstr(diags->str, "6:1: -: unwelcomelist_auth: "
+	    "needs a value"));
+	assert_null(strstr(diags->str, "W "));
+	assert_null(strstr(diags->str, "7:1"));
+	assert_null(strstr(diags->str, "8:1"));
+	l = carrier_list(set, "__VIGIL_ADDRLIST_welcomelist_from_spf");
+	assert_string_equal(l, "*@example.com|");
+	g_free(l);
+	l = carrier_list(set, "__VIGIL_ADDRLIST_welcomelist_auth");
+	assert_string_equal(l, "");
+	g_free(l);
+	l = carrier_list(set, "__VIGIL_ADDRLIST_welcomelist_from_dkim");
+	assert_string_equal(l, "ann@example.org|*@lists.example.org "
+	    ".example.org|postmaster|");
+	g_free(l);
+	l = carrier_list(set, "__VIGIL_ADDRLIST_def_welcomelist_from_dkim");
+	assert_string_equal(l, "bob@example.org signer.example.net|");
+	g_free(l);
+	/* a later line for a domain replaces the earlier */
+	l = carrier_list(set, "__VIGIL_ADSP_adsp_override");
+	assert_string_equal(l, "*.example.org D|example.org 1|");
+	g_free(l);
+
+	/* SPF: the envelope sender whose SPF passed; not a failed one, nor
+	 * a From of the list (forged over another domain's SPF pass). */
+	h = auth_hits(set, "x@example.com", "x@example.com", AUTH_PASS, NULL,
+	    -1);
+	assert_true(has(h, "WL_SPF"));
+	assert_false(has(h, "DEF_SPF"));
+	g_free(h);
+	h = auth_hits(set, "x@example.com", "x@example.com", AUTH_FAIL, NULL,
+	    -1);
+	assert_false(has(h, "WL_SPF"));
+	g_free(h);
+	h = auth_hits(set, "x@example.com", "y@example.net", AUTH_PASS, NULL,
+	    -1);
+	assert_false(has(h, "WL_SPF"));
+	assert_true(has(h, "DEF_SPF"));		/* def_welcomelist_auth */
+	g_free(h);
+
+	/* DKIM: an author domain signature for an entry without a signing
+	 * domain; ".example.org" is its subdomains, not itself; a weak key
+	 * or a failed signature does not count. */
+	h = auth_hits(set, "Ann@example.org", NULL, AUTH_NONE, &org, 1);
+	assert_true(has(h, "WL_DKIM"));
+	assert_false(has(h, "ADSP_ANY"));	/* valid author signature */
+	g_free(h);
+	h = auth_hits(set, "ann@example.org", NULL, AUTH_NONE, &lists, 1);
+	assert_false(has(h, "WL_DKIM"));	/* third party */
+	assert_true(has(h, "ADSP_ANY"));	/* example.org: custom_low */
+	assert_false(has(h, "ADSP_D"));
+	assert_false(has(h, "ADSP_A"));
+	g_free(h);
+	h = auth_hits(set, "x@lists.example.org", NULL, AUTH_NONE, &lists, 1);
+	assert_true(has(h, "WL_DKIM"));
+	g_free(h);
+	h = auth_hits(set, "x@lists.example.org", NULL, AUTH_NONE, &org, 1);
+	assert_false(has(h, "WL_DKIM"));
+	assert_true(has(h, "ADSP_D"));		/* *.example.org */
+	assert_false(has(h, "ADSP_A"));
+	g_free(h);
+	h = auth_hits(set, "ann@example.org", NULL, AUTH_NONE, &weak, 1);
+	assert_false(has(h, "WL_DKIM"));
+	assert_true(has(h, "ADSP_ANY"));
+	g_free(h);
+	h = auth_hits(set, "ann@example.org", NULL, AUTH_NONE, &bad, 1);
+	assert_false(has(h, "WL_DKIM"));
+	g_free(h);
+	/* a signing domain named: that one, not the author's */
+	h = auth_hits(set, "bob@example.org", NULL, AUTH_NONE, &signer, 1);
+	assert_true(has(h, "DEF_DKIM"));
+	assert_false(has(h, "WL_DKIM"));
+	g_free(h);
+	h = auth_hits(set, "bob@example.org", NULL, AUTH_NONE, &org, 1);
+	assert_false(has(h, "DEF_DKIM"));
+	g_free(h);
+	/* an i= without "@" names no signing domain: not even that of an
+	 * author without one */
+	{
+		const struct auth_dkim_sig noat = { .result = AUTH_PASS,
+		    .domain = "example.org", .idomain = "", .selector = "s",
+		    .key_bits = 2048 };
+
+		h = auth_hits(set, "postmaster", NULL, AUTH_NONE, &noat, 1);
+		assert_false(has(h, "WL_DKIM"));
+		g_free(h);
+	}
+	/* no DKIM result: nothing (SpamAssassin's signatures not ready) */
+	h = auth_hits(set, "x@lists.example.org", NULL, AUTH_NONE, NULL, -1);
+	assert_false(has(h, "ADSP_D"));
+	assert_false(has(h, "WL_DKIM"));
+	g_free(h);
+	/* unsigned, a hostile From: no crash, practices of its domain */
+	h = auth_hits(set, "\"a@b\" <@@lists.example.org>, <>", NULL,
+	    AUTH_NONE, NULL, 0);
+	g_free(h);
+	rules_set_free(&set);
+}
+
+/*
+ * check_dkim_adsp without an adsp_override for the author domain: its
+ * _adsp._domainkey record (dkim=all, discardable), or NXDOMAIN when the
+ * domain does not exist, asked of the resolver (a zone file here).
+ */
+static void
+test_adsp_dns(void **state)
+{
+	int errs;
+	struct rules_set *set = load(
+	    "header ADSP_N eval:check_dkim_adsp('N')\n"
+	    "header ADSP_A eval:check_dkim_adsp('A')\n"
+	    "header ADSP_D eval:check_dkim_adsp('D')\n"
+	    "adsp_override over.example custom_high\n", &errs);
+	char zone[] = "/tmp/test_rules_zone_XXXXXX", *err = NULL, *h;
+	int fd = mkstemp(zone);
+	const char *text =
+	    "_adsp._domainkey.all.example TXT \"dkim=all\"\n"
+	    "_adsp._domainkey.disc.example TXT \" dkim = discardable ; t=y\"\n"
+	    "_adsp._domainkey.over.example TXT \"dkim=all\"\n"
+	    "_adsp._domainkey.odd.example TXT \"dkim=sometimes\"\n"
+	    "all.example A 192.0.2.1\n"
+	    "disc.example A 192.0.2.1\n"
+	    "known.example MX mx.known.example\n";
+
+	(void)state;
+	assert_int_equal(errs, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	t_dns = adns_new(zone, 1000, &err);
+	assert_non_null(t_dns);
+	h = auth_hits(set, "a@all.example", NULL, AUTH_NONE, NULL, 0);
+	assert_true(has(h, "ADSP_A"));
+	assert_false(has(h, "ADSP_D") || has(h, "ADSP_N"));
+	g_free(h);
+	h = auth_hits(set, "a@disc.example", NULL, AUTH_NONE, NULL, 0);
+	assert_true(has(h, "ADSP_D"));
+	g_free(h);
+	h = auth_hits(set, "a@gone.example", NULL, AUTH_NONE, NULL, 0);
+	assert_true(has(h, "ADSP_N"));
+	g_free(h);
+	/* no record, the domain exists; a value ADSP does not know; an
+	 * override before the record */
+	h = auth_hits(set, "a@known.example, b@odd.example, c@over.example",
+	    NULL, AUTH_NONE, NULL, 0);
+	assert_false(has(h, "ADSP_A") || has(h, "ADSP_D") ||
+	    has(h, "ADSP_N"));
+	g_free(h);
+	/* no DKIM result: nothing asked */
+	h = auth_hits(set, "a@gone.example", NULL, AUTH_NONE, NULL, -1);
+	assert_false(has(h, "ADSP_N"));
+	g_free(h);
+	adns_free(&t_dns);
+	unlink(zone);
 	rules_set_free(&set);
 }
 
@@ -2290,6 +2576,8 @@ main(void)
 		cmocka_unit_test(test_rules_check),
 		cmocka_unit_test(test_rules_dir_missing),
 		cmocka_unit_test(test_header_index),
+		cmocka_unit_test(test_auth_welcomelists),
+		cmocka_unit_test(test_adsp_dns),
 	};
 	int rc;
 

@@ -89,6 +89,7 @@ struct rules_state {
 	bool			 has_mimeheader;	/* parts' headers needed */
 	bool			 is_shadow_scored;	/* ShadowRulesScore */
 	bool			 has_bayes_rules;	/* eval:check_bayes */
+	struct adns		*dns;	/* check_dkim_adsp's lookups */
 	char			*where;		/* the folders read, for status */
 };
 
@@ -360,6 +361,12 @@ rules_setup(struct snap *snap, const char **err_r)
 		snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)hs);
 		snap_set_version(snap, SNAP_V_SCORES, hex);
 	}
+	if ((st->dns = adns_from_cfg(cfg, &err)) == NULL) {
+		log_sys(LOG_WARNING, "rules: %s: DKIM_ADSP_* use "
+		    "adsp_override alone", err);
+		free(err);
+		err = NULL;
+	}
 	rules_get_counts(st->set, &c);
 	st->where = g_strdup_printf("%s%s%s%s%s%s", dir ? dir :
 	    cfg_str(cfg, "RulesDir"), dir ? "" : " (missing)",
@@ -449,6 +456,11 @@ rules_run(void *state, struct msg *m, enum check_phase phase,
 		 * its probability is known now: BAYES_99 works in metas. */
 		if (st->has_bayes_rules)
 			au->has_bayes = bayes_msg_probability(m, &au->bayes_p);
+		/* ADSP asks the DNS only where DKIM did (its budget) */
+		if (au->dkim != NULL && st->dns != NULL) {
+			au->dns = st->dns;
+			au->budget = auth_budget(m, st->dns);
+		}
 		in.auth = au;
 	}
 	res = arena_alloc(msg_arena(m), sizeof(*res));
@@ -508,6 +520,7 @@ rules_teardown(void *state)
 	if (st == NULL)
 		return;
 	rules_set_free(&st->set);
+	adns_free(&st->dns);
 	g_free(st->where);
 	g_free(st);
 }

@@ -18,6 +18,11 @@ struct rules_auth {
 	const struct auth_dmarc	*dmarc;	/* NULL: DMARC did not run */
 	bool			 has_bayes;	/* Bayes gives a probability */
 	double			 bayes_p;	/* and it is this */
+	/* The resolver of the lookups SpamAssassin's DKIM plugin makes
+	 * beyond the signatures' keys (ADSP's), and the message's DNS
+	 * budget it spends; NULL: none made. */
+	struct adns		*dns;
+	struct adns_budget	*budget;
 };
 
 struct rules_evalfn;

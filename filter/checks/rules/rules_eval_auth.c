@@ -28,6 +28,7 @@
 #include "checks/rules/rules_int.h"
 #include "checks/rules/rules_eval_int.h"
 #include "checks/rules/rules_auth.h"
+#include "checks/rules/rules_eval_wlbl.h"
 
 /* Plugin::DKIM's dkim_minimum_key_bits default: weaker keys make no
  * author signature, nor a valid one for a rule naming domains. */
@@ -340,6 +341,344 @@ dkim_no_policy(const struct rules_input *in, const char *const *args,
 	return 0;
 }
 
+/* ---- SPF and DKIM welcomelists ------------------------------------ */
+
+static const struct rule *
+addrlist(const char *name)
+{
+	return rules_wlbl_list(RULES_ADDRLIST_PREFIX, name);
+}
+
+/*
+ * Plugin::SPF's check_for_spf_welcomelist_from (def false) and
+ * check_for_def_spf_welcomelist_from (def true): the envelope sender
+ * whose SPF passed (not the From: a forger passes SPF for his own
+ * domain) is in (def_)welcomelist_from_spf or (def_)welcomelist_auth.
+ */
+static bool
+spf_welcome(const struct rules_input *in, bool def)
+{
+	const struct auth_spf *s = spf_of(in);
+
+	if (!spf_result_is(in, false, AUTH_PASS) || s->sender == NULL ||
+	    s->sender[0] == '\0')
+		return false;
+	return rules_wlbl_listed(addrlist(def ? "def_welcomelist_from_spf" :
+	    "welcomelist_from_spf"), s->sender) ||
+	    rules_wlbl_listed(addrlist(def ? "def_welcomelist_auth" :
+	    "welcomelist_auth"), s->sender);
+}
+
+RULES_EVALFN_NOARGS(spf_welcomelist, "SPF", spf_welcome(in, false))
+RULES_EVALFN_NOARGS(def_spf_welcomelist, "SPF", spf_welcome(in, true))
+
+/* Is sig valid for a welcomelist: it verified, with a key of
+ * DKIM_MIN_KEY_BITS or more? */
+static bool
+sig_counts(const struct auth_dkim_sig *s)
+{
+	return s->result == AUTH_PASS && (s->key_bits == 0 ||
+	    s->key_bits >= DKIM_MIN_KEY_BITS) && s->selector != NULL &&
+	    s->selector[0] != '\0';
+}
+
+/*
+ * _wlcheck_list's match of a signature's SDID with an entry's signing
+ * domain (after its blank; none: an author domain signature, SDID the
+ * author's domain).  "*.d" and ".d" are d's subdomains, not d; an
+ * address stands for its domain.
+ */
+static bool
+sdid_acceptable(const char *sdid, const char *entry, const char *adom)
+{
+	const char *want = strchr(entry, ' '), *at;
+	size_t sl = strlen(sdid), wl;
+
+	if (sdid[0] == '\0')	/* an i= without "@": no SDID, no match */
+		return false;
+	if (want == NULL)
+		return strcmp(sdid, adom) == 0;
+	want++;
+	if ((at = strrchr(want, '@')) != NULL)
+		want = at + 1;
+	if (want[0] == '*' && want[1] == '.')
+		want++;
+	if (want[0] != '.')
+		return g_ascii_strcasecmp(sdid, want) == 0;
+	wl = strlen(want);
+	return sl >= wl && g_ascii_strcasecmp(sdid + sl - wl, want) == 0;
+}
+
+/* Does a valid signature of the message fit an entry of the list name
+ * whose glob the author (lower case, of domain adom) matches?  auth:
+ * the list is (def_)welcomelist_auth's, whose entries want an author
+ * domain signature. */
+static bool
+dkim_list_match(const struct auth_dkim *dk, const char *name, bool auth,
+    const char *author, const char *adom)
+{
+	const struct rule *c = addrlist(name);
+
+	if (!rules_wlbl_listed(c, author))
+		return false;
+	for (size_t i = 0; c->eval_args[i] != NULL; i++) {
+		const char *e = c->eval_args[i];
+
+		if (!rules_wlbl_entry_matches(e, author))
+			continue;
+		for (size_t j = 0; j < dk->nsigs; j++)
+			if (sig_counts(&dk->sigs[j]) && sdid_acceptable(
+			    sig_sdid(&dk->sigs[j]), auth ? "" : e, adom))
+				return true;
+	}
+	return false;
+}
+
+/*
+ * Plugin::DKIM's check_for_dkim_welcomelist_from (def false) and
+ * check_for_def_dkim_welcomelist_from (def true): a From address is in
+ * (def_)welcomelist_from_dkim and the message carries a valid signature
+ * of the signing domain the entry names (none named: of the author's
+ * domain), or in (def_)welcomelist_auth with a valid author domain
+ * signature.
+ */
+static bool
+dkim_welcome(const struct rules_input *in, bool def)
+{
+	const struct auth_dkim *dk = dkim_of(in);
+	char *from, **addrs;
+	bool hit = false;
+
+	if (dk == NULL || dk->nsigs == 0 ||
+	    (from = rules_get(in, "From", HMOD_ADDR)) == NULL)
+		return false;
+	addrs = g_strsplit(from, "\n", -1);
+	for (size_t i = 0; !hit && addrs[i] != NULL; i++) {
+		char *low = g_ascii_strdown(g_strstrip(addrs[i]), -1);
+		const char *at = strrchr(low, '@');
+		const char *adom = at != NULL ? at + 1 : "";
+
+		if (low[0] != '\0')
+			hit = dkim_list_match(dk, def ?
+			    "def_welcomelist_from_dkim" :
+			    "welcomelist_from_dkim", false, low, adom) ||
+			    dkim_list_match(dk, def ? "def_welcomelist_auth" :
+			    "welcomelist_auth", true, low, adom);
+		g_free(low);
+	}
+	g_strfreev(addrs);
+	g_free(from);
+	return hit;
+}
+
+RULES_EVALFN_NOARGS(dkim_welcomelist, "DKIM-Signature",
+    dkim_welcome(in, false))
+RULES_EVALFN_NOARGS(def_dkim_welcomelist, "DKIM-Signature",
+    dkim_welcome(in, true))
+
+/* ---- ADSP -------------------------------------------------------- */
+
+/* Has the message a valid author domain signature of dom (a key strong
+ * enough)? */
+static bool
+has_valid_author_sig(const struct auth_dkim *dk, const char *dom)
+{
+	for (size_t i = 0; i < dk->nsigs; i++)
+		if (dk->sigs[i].result == AUTH_PASS &&
+		    (dk->sigs[i].key_bits == 0 ||
+		    dk->sigs[i].key_bits >= DKIM_MIN_KEY_BITS) &&
+		    strcmp(sig_sdid(&dk->sigs[i]), dom) == 0)
+			return true;
+	return false;
+}
+
+/* Was the key of an author domain signature of dom not to be had (a
+ * DNS time-out: the domain's practices are then not held against it)? */
+static bool
+author_sig_tempfailed(const struct auth_dkim *dk, const char *dom)
+{
+	for (size_t i = 0; i < dk->nsigs; i++)
+		if (dk->sigs[i].result == AUTH_TEMPERROR &&
+		    strcmp(sig_sdid(&dk->sigs[i]), dom) == 0)
+			return true;
+	return false;
+}
+
+/* adsp_override's practices for dom: its entry, or those of "*.b.c.d",
+ * "*.c.d", "*.d", "*" in turn; 0 for none. */
+static char
+adsp_override(const char *dom)
+{
+	const struct rule *c = rules_wlbl_list(RULES_ADSP_PREFIX,
+	    "adsp_override");
+	char *key = g_strdup(dom);
+	char found = 0;
+
+	if (c == NULL || c->eval_args == NULL) {
+		g_free(key);
+		return 0;
+	}
+	for (const char *d = dom; found == 0;) {
+		size_t kl = strlen(key);
+
+		for (size_t i = 0; found == 0 && c->eval_args[i] != NULL; i++)
+			if (strncmp(c->eval_args[i], key, kl) == 0 &&
+			    c->eval_args[i][kl] == ' ')
+				found = c->eval_args[i][kl + 1];
+		if (strcmp(key, "*") == 0)
+			break;
+		d = strchr(d, '.');
+		g_free(key);
+		if (d == NULL)
+			key = g_strdup("*");
+		else
+			key = g_strconcat("*", d++, NULL);
+	}
+	g_free(key);
+	return found;
+}
+
+/* The dkim= tag of an ADSP record ("dkim=all; ..."): A, D ("strict"
+ * too, the old SSP's), else U (unknown, no tag, or another value). */
+static char
+adsp_record(const char *rec)
+{
+	char **tags = g_strsplit(rec, ";", -1);
+	char c = 'U';
+
+	for (size_t i = 0; tags[i] != NULL; i++) {
+		char *t = g_strstrip(tags[i]), *eq = strchr(t, '=');
+
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		if (strcmp(g_strchomp(t), "dkim") != 0)
+			continue;
+		t = g_strchug(eq + 1);
+		c = strcmp(t, "all") == 0 ? 'A' : strcmp(t, "discardable") == 0
+		    || strcmp(t, "strict") == 0 ? 'D' : 'U';
+	}
+	g_strfreev(tags);
+	return c;
+}
+
+/*
+ * Mail::DKIM::AuthorDomainPolicy's fetch, through vigil's resolver and
+ * the message's DNS budget: the first TXT record of
+ * _adsp._domainkey.dom; with none, N when dom itself does not exist
+ * (its MX lookup says NXDOMAIN), else U (so is a failed lookup).
+ */
+static char
+adsp_dns(const struct rules_input *in, const char *dom)
+{
+	char *name, **rrs = NULL, **mx = NULL;
+	size_t n = 0, nmx = 0;
+	enum adns_rc rc;
+	char c = 'U';
+
+	if (in->auth->dns == NULL || in->auth->budget == NULL ||
+	    strlen(dom) > 230)
+		return 'U';
+	name = g_strconcat("_adsp._domainkey.", dom, NULL);
+	rc = adns_query(in->auth->dns, name, ADNS_TXT, in->auth->budget, &rrs,
+	    &n);
+	g_free(name);
+	if (rc == ADNS_OK && n > 0)
+		c = adsp_record(rrs[0]);
+	else if (adns_query(in->auth->dns, dom, ADNS_MX, in->auth->budget,
+	    &mx, &nmx) == ADNS_NXDOMAIN)
+		c = 'N';
+	free(rrs);
+	free(mx);
+	return c;
+}
+
+/* _check_dkim_adsp's practices of an author domain without a valid
+ * author domain signature (0: none held against it): adsp_override's,
+ * else the domain's own (its DNS). */
+static char
+adsp_of(const struct rules_input *in, const struct auth_dkim *dk,
+    const char *dom)
+{
+	char c;
+
+	if (has_valid_author_sig(dk, dom) || author_sig_tempfailed(dk, dom))
+		return 0;
+	if ((c = adsp_override(dom)) != 0)
+		return c;
+	return adsp_dns(in, dom);
+}
+
+/* check_dkim_adsp's domain arguments: ".d" and "*.d" are d and its
+ * subdomains, anything else the domain itself. */
+static bool
+adsp_domain_named(const char *dom, const char *const *args, size_t nargs)
+{
+	for (size_t i = 1; i < nargs; i++) {
+		const char *a = args[i];
+
+		if (a[0] == '*' && a[1] == '.')
+			a++;
+		if (a[0] == '.') {
+			size_t al = strlen(a + 1), dl = strlen(dom);
+
+			if (g_ascii_strcasecmp(dom, a + 1) == 0 ||
+			    (dl > al && g_ascii_strcasecmp(dom + dl - al,
+			    a + 1) == 0 && dom[dl - al - 1] == '.'))
+				return true;
+		} else if (g_ascii_strcasecmp(dom, a) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * check_dkim_adsp(C[, domain...]): the signing practices of an author
+ * domain (a fully qualified one) with no valid author domain signature
+ * are one of the characters of C ("*": any but unknown); with domains,
+ * some author domain is one named.  The practices are adsp_override's.
+ */
+static double
+dkim_adsp(const struct rules_input *in, const char *const *args,
+    size_t nargs, const char **where_r)
+{
+	const struct auth_dkim *dk = dkim_of(in);
+	const char *want = strcmp(args[0], "*") == 0 ? "NAD123" : args[0];
+	GPtrArray *authors;
+	bool match = false, named = nargs < 2;
+
+	*where_r = "DKIM-Signature";
+	if (dk == NULL)
+		return 0;
+	authors = author_domains(in);
+	for (guint i = 0; i < authors->len; i++) {
+		const char *dom = authors->pdata[i];
+		char p;
+
+		/* the domains named may be any author's */
+		if (!named)
+			named = adsp_domain_named(dom, args, nargs);
+		/* practices only of a fully qualified one: /.\.[a-z-]{2,}\z/i */
+		if (!rules_evalfn_match(".\\.[a-z-]{2,}\\z",
+		    G_REGEX_CASELESS, dom))
+			continue;
+		p = adsp_of(in, dk, dom);
+		if (p != 0 && strchr(want, p) != NULL)
+			match = true;
+	}
+	g_ptr_array_free(authors, TRUE);
+	return match && named;
+}
+
+static const char *
+adsp_check(const char *const *args, size_t nargs)
+{
+	(void)nargs;
+	return args[0][0] == '\0' || args[0][strspn(args[0],
+	    "NUAD123*")] != '\0' ? "needs practices of N, U, A, D, 1, 2, 3 "
+	    "or *" : NULL;
+}
+
 /* ---- DMARC ------------------------------------------------------- */
 
 /*
@@ -429,6 +768,19 @@ const struct rules_evalfn rules_evalfn_auth[] = {
 	{ "check_dkim_signsome", 0, 0, dkim_no_policy, NULL },
 	{ "check_dkim_signall", 0, 0, dkim_no_policy, NULL },
 	{ "check_dkim_testing", 0, 0, dkim_no_policy, NULL },
+	{ "check_for_spf_welcomelist_from", 0, 0, spf_welcomelist, NULL },
+	{ "check_for_spf_whitelist_from", 0, 0, spf_welcomelist, NULL },
+	{ "check_for_def_spf_welcomelist_from", 0, 0, def_spf_welcomelist,
+	  NULL },
+	{ "check_for_def_spf_whitelist_from", 0, 0, def_spf_welcomelist,
+	  NULL },
+	{ "check_for_dkim_welcomelist_from", 0, 0, dkim_welcomelist, NULL },
+	{ "check_for_dkim_whitelist_from", 0, 0, dkim_welcomelist, NULL },
+	{ "check_for_def_dkim_welcomelist_from", 0, 0, def_dkim_welcomelist,
+	  NULL },
+	{ "check_for_def_dkim_whitelist_from", 0, 0, def_dkim_welcomelist,
+	  NULL },
+	{ "check_dkim_adsp", 1, 1 + DOMS, dkim_adsp, adsp_check },
 	{ "check_dmarc_pass", 0, 0, dmarc_pass, NULL },
 	{ "check_dmarc_reject", 0, 0, dmarc_reject, NULL },
 	{ "check_dmarc_quarantine", 0, 0, dmarc_quarantine, NULL },

@@ -72,10 +72,8 @@ rules_wlbl_glob_re(const char *glob)
 	return g_string_free(re, FALSE);
 }
 
-/* Does low (a lower-case address) match the glob of entry ("glob" or
- * "glob relay")? */
-static bool
-entry_matches(const char *entry, const char *low)
+bool
+rules_wlbl_entry_matches(const char *entry, const char *low)
 {
 	char *glob = g_strndup(entry, strcspn(entry, " "));
 	char *re = rules_wlbl_glob_re(glob);
@@ -128,7 +126,7 @@ globs_match(const struct rule *c, const char *low)
 		return rx_match(c->rx, low, strlen(low), 0, &so, &eo) ==
 		    RX_MATCH;
 	for (size_t i = 0; c->eval_args[i] != NULL; i++)
-		if (entry_matches(c->eval_args[i], low))
+		if (rules_wlbl_entry_matches(c->eval_args[i], low))
 			return true;
 	return false;
 }
@@ -439,7 +437,7 @@ welcomelist_rcvd(const struct rules_input *in, char ***relays_r,
 	for (size_t i = 0; c->eval_args[i] != NULL; i++) {
 		const char *e = c->eval_args[i], *sp = strchr(e, ' ');
 
-		if (sp == NULL || !entry_matches(e, low))
+		if (sp == NULL || !rules_wlbl_entry_matches(e, low))
 			continue;
 		for (size_t j = 0; relays[j] != NULL; j++)
 			if (relay_matches(relays[j], sp + 1)) {

@@ -18,6 +18,10 @@
  * names, "!name" for an exclusion. */
 #define RULES_URIHOST_PREFIX	"__VIGIL_URIHOST_"
 
+/* Plugin::DKIM's adsp_override: the list adsp_override of entries
+ * "domain C" (domain lower case, "*.d" or "*"; C one of N U A D 1 2 3). */
+#define RULES_ADSP_PREFIX	"__VIGIL_ADSP_"
+
 extern const struct rules_evalfn rules_evalfn_wlbl[];
 
 /* Conf/Parser.pm's add_to_addrlist pattern of a glob; g_malloc'd. */
@@ -36,6 +40,10 @@ const struct rule *rules_wlbl_list(const char *prefix, const char *name);
 /* WLBLEval's _check_welcomelist: addr, lower cased, is an entry of the
  * list c (NULL: none) or matches one's glob. */
 bool	 rules_wlbl_listed(const struct rule *c, const char *addr);
+/* Does low (a lower-case address) match the glob of entry ("glob" or
+ * "glob rest")?  The entries of c that may match, first, in one go:
+ * rules_wlbl_listed. */
+bool	 rules_wlbl_entry_matches(const char *entry, const char *low);
 /* PerMsgStatus's all_to_addrs (g_free'd strings). */
 GPtrArray *rules_wlbl_all_to_addrs(const struct rules_input *in);
 

@@ -1171,7 +1171,156 @@ static const struct {
 	    "welcomelist_allows_relays", false },
 	{ "welcomelist_bounce_relays", "whitelist_bounce_relays",
 	    "welcomelist_bounce_relays", false },
+	/* Plugin::SPF's and Conf.pm's: the envelope sender (SPF) or the
+	 * author (DKIM) of an authenticated message */
+	{ "welcomelist_from_spf", "whitelist_from_spf",
+	    "welcomelist_from_spf", false },
+	{ "def_welcomelist_from_spf", "def_whitelist_from_spf",
+	    "def_welcomelist_from_spf", false },
+	{ "welcomelist_auth", "whitelist_auth", "welcomelist_auth", false },
+	{ "def_welcomelist_auth", "def_whitelist_auth",
+	    "def_welcomelist_auth", false },
 };
+
+/* A bad line of a welcomelist or ADSP directive: an error for lint (as
+ * SpamAssassin's --lint fails on it), a warning for the daemon, which
+ * ignores the line and loads the rest. */
+static enum rules_sev
+bad_line_sev(const struct pfile *pf)
+{
+	return pf->diag != NULL && pf->diag->is_strict ? RULES_ERROR :
+	    RULES_WARN;
+}
+
+/* adsp_override's signing practices, by keyword: N/U/A/D/1/2/3 */
+static char
+adsp_practice(const char *w)
+{
+	static const struct { const char *kw; char c; } p[] = {
+		{ "nxdomain", 'N' }, { "unknown", 'U' }, { "all", 'A' },
+		{ "discardable", 'D' }, { "custom_low", '1' },
+		{ "custom_med", '2' }, { "custom_high", '3' },
+	};
+
+	if (*w == '\0')
+		return 'D';
+	for (size_t i = 0; i < NELEM(p); i++)
+		if (g_ascii_strcasecmp(w, p[i].kw) == 0)
+			return p[i].c;
+	return '\0';
+}
+
+/*
+ * Plugin::DKIM's adsp_override: "domain [practices]" as
+ * ^ \@? ([*a-z0-9._-]+) (\s+ practices)? $, kept (lower case) as the
+ * entry "domain C" of the list adsp_override, a later line for the same
+ * domain replacing the earlier (Conf's hash).
+ */
+static void
+adsp_override_directive(struct pfile *pf, char *s)
+{
+	char *dom = next_word(&s), *pr = next_word(&s), c;
+	char *low;
+
+	if (*dom == '@')
+		dom++;
+	c = adsp_practice(pr);
+	if (*dom == '\0' || dom[strspn(dom, "*abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")] != '\0' ||
+	    c == '\0' || *s != '\0') {
+		diag_emit(pf->set, pf->diag, bad_line_sev(pf), pf->file, pf->line, 1,
+		    "-", "adsp_override: needs a domain and optionally one "
+		    "of nxdomain, unknown, all, discardable, custom_low, "
+		    "custom_med, custom_high: ignored");
+		return;
+	}
+	low = g_ascii_strdown(dom, -1);
+	wlbl_list_remove(pf, RULES_ADSP_PREFIX, "adsp_override", low, true);
+	wlbl_list_add(pf, RULES_ADSP_PREFIX, "adsp_override",
+	    g_strdup_printf("%s %c", low, c), false);
+	g_free(low);
+}
+
+/*
+ * Plugin::DKIM's welcomelist_from_dkim and def_welcomelist_from_dkim
+ * ("author [signing-domain]", one a line: the entries "glob" and
+ * "glob sdid", lower case, of their lists), unwelcomelist_from_dkim
+ * (the same words, dropped from both), and the removals of
+ * unwelcomelist_from_spf and unwelcomelist_auth (from the list and its
+ * def_ one).  True when kw is one of them.
+ */
+static bool
+wlbl_auth_directive(struct pfile *pf, const char *kw, char *s)
+{
+	static const char *const dkim[] = { "welcomelist_from_dkim",
+	    "def_welcomelist_from_dkim" };
+	const char *k = kw;
+	bool def = false, un = false;
+
+	if (strcmp(kw, "adsp_override") == 0) {
+		adsp_override_directive(pf, s);
+		return true;
+	}
+	if (strncmp(k, "def_", 4) == 0) {
+		def = true;
+		k += 4;
+	} else if (strncmp(k, "un", 2) == 0) {
+		un = true;
+		k += 2;
+	}
+	if (strcmp(k, "welcomelist_from_dkim") != 0 &&
+	    strcmp(k, "whitelist_from_dkim") != 0) {
+		const char *list = NULL;
+
+		if (!un)
+			return false;
+		if (strcmp(k, "welcomelist_from_spf") == 0 ||
+		    strcmp(k, "whitelist_from_spf") == 0)
+			list = "welcomelist_from_spf";
+		else if (strcmp(k, "welcomelist_auth") == 0 ||
+		    strcmp(k, "whitelist_auth") == 0)
+			list = "welcomelist_auth";
+		else
+			return false;
+		if (*s == '\0')
+			diag_emit(pf->set, pf->diag, bad_line_sev(pf), pf->file,
+			    pf->line, 1, "-", "%s: needs a value: ignored", kw);
+		while (*s != '\0') {
+			char *a = g_ascii_strdown(next_word(&s), -1);
+			char *d = g_strconcat("def_", list, NULL);
+
+			wlbl_list_remove(pf, RULES_ADDRLIST_PREFIX, list, a,
+			    false);
+			wlbl_list_remove(pf, RULES_ADDRLIST_PREFIX, d, a, false);
+			g_free(d);
+			g_free(a);
+		}
+		return true;
+	}
+	{
+		char *addr = g_ascii_strdown(next_word(&s), -1);
+		char *sdid = g_ascii_strdown(next_word(&s), -1);
+		char *e = sdid[0] != '\0' ? g_strconcat(addr, " ", sdid, NULL) :
+		    g_strdup(addr);
+
+		if (addr[0] == '\0' || *s != '\0') {
+			diag_emit(pf->set, pf->diag, bad_line_sev(pf), pf->file,
+			    pf->line, 1, "-", "%s: needs an author address and "
+			    "optionally a signing domain: ignored", kw);
+			g_free(e);
+		} else if (un) {
+			for (size_t i = 0; i < NELEM(dkim); i++)
+				wlbl_list_remove(pf, RULES_ADDRLIST_PREFIX,
+				    dkim[i], e, false);
+			g_free(e);
+		} else
+			wlbl_list_add(pf, RULES_ADDRLIST_PREFIX, dkim[def], e,
+			    false);
+		g_free(addr);
+		g_free(sdid);
+	}
+	return true;
+}
 
 /*
  * WLBLEval's lists (Conf.pm): address lists of lower-case globs, the
@@ -1499,6 +1648,8 @@ directive(struct pfile *pf, char *s, const char *line)
 		subject_list_directive(pf, kw, s);
 		return;
 	}
+	if (wlbl_auth_directive(pf, kw, s))
+		return;
 	if (wlbl_directive(pf, kw, s))
 		return;
 	if (fns_directive(pf, kw, s))
