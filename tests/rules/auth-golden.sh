@@ -123,7 +123,7 @@ SA_HITS_SET=3 SA_HITS_DNS=127.0.0.1 perl "$HERE/sa-hits.pl" "$TMP/rules" <"$TMP/
     >"$TMP/sa" 2>"$TMP/sa.err"
 V() {
 	"$top_builddir/filter/vigilctl" -c "$top_srcdir/samples/vigil.conf" \
-	    -o Checks=spf,dkim,dmarc,rules -o SPFCheckHelo=yes \
+	    -o Checks=spf,dkim,dmarc,rules -o SPFCheckHelo=yes -o DNSLists=yes \
 	    -o "RulesDir=$TMP/rules" "$@"
 }
 : >"$TMP/vigil"
@@ -241,7 +241,7 @@ done <"$TMP/files"
 # 0 outside its network score sets, does not replace it).
 W() {
 	"$top_builddir/filter/vigilctl" -c "$top_srcdir/samples/vigil.conf" \
-	    -o Checks=spf,dkim,dmarc,rules -o SPFCheckHelo=yes \
+	    -o Checks=spf,dkim,dmarc,rules -o SPFCheckHelo=yes -o DNSLists=yes \
 	    -o "SpamAssassinRules=$1" scan --json --ip 192.0.2.10 \
 	    --helo "$2" --from "$3" "$GOLDEN/$4" 2>/dev/null |
 	    python3 -c '
@@ -265,6 +265,18 @@ for m in "mail.fail.example.com x@fail.example.com spf-fail.eml" \
 		    "without: $without"
 	fi
 done
+# ADSP's lookups are network tests: without DNSLists none is asked, and
+# adsp-nxdomain.eml's author domain is not found missing.
+f=$GOLDEN/adsp-nxdomain.eml
+rcvd=$(sed -n 's/^Received: from \([^ ]*\) ([^[]*\[\([0-9.]*\)\]).*/\1 \2/p' "$f" | head -n 1)
+from=$(sed -n 's/^Return-Path: <\(.*\)>.*/\1/p' "$f" | head -n 1)
+off=$(V -o DNSLists=no rules test --ip "${rcvd#* }" --helo "${rcvd% *}" \
+    --from "$from" --batch "$f" 2>/dev/null)
+case " $off " in
+*" DKIM_ADSP_NXDOMAIN"*) bad "adsp-nxdomain: DKIM_ADSP_NXDOMAIN with DNSLists off" ;;
+*"$f"*) ok "adsp-nxdomain: no ADSP lookup with DNSLists off" ;;
+*) bad "adsp-nxdomain: not read with DNSLists off" ;;
+esac
 # The messages written for the i= rule: a valid signature of
 # dkim.example.com whose identity is @news.dkim.example.com is an author
 # signature for From: news.dkim.example.com (dkim-identity-au), not for

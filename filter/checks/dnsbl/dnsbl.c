@@ -49,7 +49,8 @@ extern const struct check check_dnsbl;
 
 const struct opt dnsbl_opts[] = {
 	{ "DNSLists", OPT_BOOL, "no", 0, 0, NULL,
-	  "Ask the DNS lists the rules declare (check_rbl, urirhssub, ...); "
+	  "Ask the DNS lists the rules declare (check_rbl, urirhssub, ...) "
+	  "and the other network tests of the rules (ADSP); "
 	  "public lists refuse queries that come through public resolvers" },
 	{ "DNSListsBudget", OPT_DURATION, "3s", 100, 60000, NULL,
 	  "Time the end of a message may wait for the DNS lists' answers" },

@@ -361,7 +361,13 @@ rules_setup(struct snap *snap, const char **err_r)
 		snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)hs);
 		snap_set_version(snap, SNAP_V_SCORES, hex);
 	}
-	if ((st->dns = adns_from_cfg(cfg, &err)) == NULL) {
+	/* ADSP's lookups are network tests (tflags net), as the DNS lists
+	 * are: asked only with DNSLists on, as SpamAssassin asks them only
+	 * with its network tests on.  (An offline run's empty DNSZoneFile
+	 * would otherwise say that every author domain does not exist.) */
+	if (!cfg_bool(cfg, "DNSLists"))
+		st->dns = NULL;
+	else if ((st->dns = adns_from_cfg(cfg, &err)) == NULL) {
 		log_sys(LOG_WARNING, "rules: %s: DKIM_ADSP_* use "
 		    "adsp_override alone", err);
 		free(err);
