@@ -471,10 +471,8 @@ rules_plain(void)
  * PCRE2 starts only where what follows can start.  Compiled as written
  * when the rewritten one does not compile.
  */
-static struct rx *
-rx_compile_fast(const char *pat, const char *flags,
-    const struct rules_limits *lim, char *err, size_t errlen,
-    size_t *off_r, bool *too_large_r)
+static char *
+lead_behind(const char *pat)
 {
 	static const char *const lead[][2] = {
 		{ "(?:\\b|\\s)", "(?:\\b|(?<=\\s))" },
@@ -485,23 +483,64 @@ rx_compile_fast(const char *pat, const char *flags,
 
 	for (size_t i = 0; i < NELEM(lead) && !rules_plain(); i++) {
 		size_t n = strlen(lead[i][0]);
-		char *alt;
-		struct rx *rx;
 
 		if (strncmp(pat, lead[i][0], n) != 0)
 			continue;
 		/* A quantifier on the group would change what it means. */
 		if (strchr("?*+{", pat[n]) != NULL && pat[n] != '\0')
 			break;
-		alt = g_strconcat(lead[i][1], pat + n, NULL);
-		rx = rx_compile(alt, flags, lim, err, errlen, off_r,
+		return g_strconcat(lead[i][1], pat + n, NULL);
+	}
+	return NULL;
+}
+
+static struct rx *
+rx_compile_fast(const char *pat, const char *flags,
+    const struct rules_limits *lim, char *err, size_t errlen,
+    size_t *off_r, bool *too_large_r)
+{
+	char *alt = lead_behind(pat);
+
+	if (alt != NULL) {
+		struct rx *rx = rx_compile(alt, flags, lim, err, errlen, off_r,
 		    too_large_r);
+
 		g_free(alt);
 		if (rx != NULL)
 			return rx;
-		break;
 	}
 	return rx_compile(pat, flags, lim, err, errlen, off_r, too_large_r);
+}
+
+/*
+ * rx_compile_fast for a pattern with its tags called, equiv the same
+ * written out, which the heads and ASCII readers follow (rx_set_equiv):
+ * both opened the same way, so that they match at the same places.
+ */
+static struct rx *
+rx_compile_called(const char *pat, const char *equiv, const char *flags,
+    const struct rules_limits *lim, char *err, size_t errlen,
+    size_t *off_r, bool *too_large_r)
+{
+	char *alt = lead_behind(pat), *alt_eq = NULL;
+	struct rx *rx = NULL;
+
+	if (alt != NULL && (alt_eq = lead_behind(equiv)) != NULL)
+		rx = rx_compile_nojit(alt, flags, lim, err, errlen, off_r,
+		    too_large_r);
+	if (rx == NULL) {
+		g_free(alt_eq);
+		alt_eq = NULL;
+		rx = rx_compile_nojit(pat, flags, lim, err, errlen, off_r,
+		    too_large_r);
+	}
+	if (rx != NULL) {
+		rx_set_equiv(rx, alt_eq != NULL ? alt_eq : equiv);
+		rx_jit(rx);
+	}
+	g_free(alt);
+	g_free(alt_eq);
+	return rx;
 }
 
 /*
@@ -580,8 +619,8 @@ compile_pattern(struct rules_set *set, struct rule *r, bool stress,
 		char *called = replace_tags_called(set, r);
 
 		if (called != NULL)
-			r->rx = rx_compile_fast(called, r->flags, &set->lim,
-			    err, sizeof(err), &off, &too_large);
+			r->rx = rx_compile_called(called, pat, r->flags,
+			    &set->lim, err, sizeof(err), &off, &too_large);
 		g_free(called);
 	}
 	if (r->rx == NULL && too_large) {
