@@ -158,13 +158,7 @@ tag_modifier(const struct rules_set *set, GString *re, const char *kind)
 	return name;
 }
 
-/*
- * The ReplaceTags plugin: <NAME> in the pattern of a rule listed in
- * replace_rules becomes the replace_tag NAME text; <pre P>, <post P> and
- * <inter I> add text before, after and between tags.  As in
- * Mail::SpamAssassin::Plugin::ReplaceTags, up to six passes for tags
- * inside tags.  Returns a new pattern (g_malloc'd).
- */
+/* Tags written once and called (replace_tags_called). */
 struct tag_defs {
 	GPtrArray	*names;		/* tags defined, in order */
 	GString		*text;		/* their definitions */
@@ -173,6 +167,13 @@ struct tag_defs {
 static char	*replace_tags_n(const struct rules_set *, const char *, int,
 		    struct tag_defs *);
 
+/*
+ * The ReplaceTags plugin: <NAME> in the pattern of a rule listed in
+ * replace_rules becomes the replace_tag NAME text; <pre P>, <post P> and
+ * <inter I> add text before, after and between tags.  As in
+ * Mail::SpamAssassin::Plugin::ReplaceTags, up to six passes for tags
+ * inside tags.  Returns a new pattern (g_malloc'd).
+ */
 static char *
 replace_tags(const struct rules_set *set, const char *pattern)
 {
@@ -338,10 +339,11 @@ replace_tags_n(const struct rules_set *set, const char *pattern,
  * the end, (?(DEFINE)(?<vtN>...)), and each use becomes a call (?&vtN).
  * Since PCRE2 10.30 a call backtracks into as Perl's does, so it matches
  * what the text in its place would.  The groups come after the
- * pattern's own, whose numbers stay the same.  NULL when the pattern has
- * what this would change: references to groups (numbered or named),
- * named groups, inline options (the definitions run with the options
- * at the end of the pattern) or /x, in the pattern or in a tag.
+ * pattern's own, whose numbers stay the same.  tags_callable: text
+ * (the pattern, or a tag's) has nothing this would change: references to
+ * groups (numbered or named), named groups, recursion, inline option
+ * settings (the definitions run with the options at the end of the
+ * pattern; a tag's option groups, (?i:...), stay inside it).
  */
 static bool
 tags_callable(const char *text, bool opts_ok)
@@ -380,9 +382,14 @@ tags_callable(const char *text, bool opts_ok)
 	return true;
 }
 
+/* The pattern of r with its tags called, or NULL when that could change
+ * what it matches. */
 static char *
 replace_tags_called(const struct rules_set *set, const struct rule *r)
 {
+	GHashTable *const raw[] = {
+		set->replace_pre, set->replace_inter, set->replace_post,
+	};
 	struct tag_defs defs;
 	GHashTableIter it;
 	gpointer v;
@@ -390,11 +397,18 @@ replace_tags_called(const struct rules_set *set, const struct rule *r)
 
 	if (strchr(r->flags, 'x') != NULL || !tags_callable(r->pattern, false))
 		return NULL;
-	/* Any tag could be used: each must be safe to call. */
+	/* Any tag could be used: each must be safe to call, and the
+	 * texts written around tags as safe as the pattern. */
 	g_hash_table_iter_init(&it, set->replace_tag);
 	while (g_hash_table_iter_next(&it, NULL, &v))
 		if (!tags_callable(v, true))
 			return NULL;
+	for (size_t i = 0; i < NELEM(raw); i++) {
+		g_hash_table_iter_init(&it, raw[i]);
+		while (g_hash_table_iter_next(&it, NULL, &v))
+			if (!tags_callable(v, false))
+				return NULL;
+	}
 	defs.names = g_ptr_array_new_with_free_func(g_free);
 	defs.text = g_string_new(NULL);
 	pat = replace_tags_n(set, r->pattern, 6, &defs);
