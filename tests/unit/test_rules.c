@@ -521,6 +521,66 @@ test_adsp_dns(void **state)
 }
 
 /*
+ * A tag too large to write out forty times (PCRE2's 64 KB compiled
+ * size): written once and called, the rules load and match as written
+ * out, on ASCII text and on the tag's 4-byte lookalikes; a rule with a
+ * back reference is left skipped.
+ */
+static void
+test_tags_too_large(void **state)
+{
+	GString *t = g_string_new("replace_tag Q (?:q");
+	int errs;
+	struct rules_set *set;
+	char *h, *text;
+	struct rules_chunk body[1];
+	struct rules_input in = { .body = body, .nbody = 1 };
+	static const char *const bodies[][2] = {
+		/* text, hits */
+		{ "say qqqqqqqqqqxqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq! now\n",
+		  "BIG" },
+		{ "say qqqqqqqqqqxqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq now\n", "" },
+		{ "say qqqqqqqqqqxqqqqqqqqqqqqqqqqqqqqqqqqqqqqq! now\n", "" },
+		{ "say q\xf0\x9d\x90\xaaqqqqqqqqqxqqqqqqqqqqqqqqqqqqqqqqqqqqqq"
+		  "\xf0\x9d\x90\xaa! now\n", "BIG" },
+		{ "qq-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-"
+		  "q-q-q-q-q-q-q-q-q-q-qq-end\n", "BIGPOST" },
+		{ "qq-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-q-"
+		  "q-q-q-q-q-q-q-q-q-q-qqq-end\n", "" },
+	};
+
+	(void)state;
+	for (unsigned i = 0; i < 400; i++)
+		g_string_append_printf(t, "|[\\xf0][\\x9d][\\x%02x][\\x%02x]",
+		    0x90 + i / 64, 0x80 + i % 64);
+	g_string_append(t, ")\n"
+	    "replace_post P2 {1,2}\n"
+	    "body BIG /(?:^|\\s)<Q>(?:<Q>|x){40}!/i\nreplace_rules BIG\n"
+	    "body BIGPOST /<post P2>^(?:<Q>-){40}end/\n"
+	    "replace_rules BIGPOST\n"
+	    "body BIGREF /(a)(?:<Q>){40}\\1/\nreplace_rules BIGREF\n");
+	set = load(t->str, &errs);
+	g_string_free(t, TRUE);
+	assert_int_equal(errs, 0);
+	assert_non_null(rules_find(set, "BIG"));
+	assert_non_null(rules_find(set, "BIGPOST"));
+	assert_non_null(strstr(diags->str, "BIGREF: skipped: regular "
+	    "expression is too large"));
+	for (size_t i = 0; i < NELEM(bodies); i++) {
+		text = g_strdup(bodies[i][0]);
+		body[0] = (struct rules_chunk){ text, strlen(text), 0 };
+		h = hits_of(set, &in);
+		assert_int_equal(has(h, "BIG"), strcmp(bodies[i][1], "BIG") ==
+		    0);
+		assert_int_equal(has(h, "BIGPOST"), strcmp(bodies[i][1],
+		    "BIGPOST") == 0);
+		g_free(h);
+		g_free(text);
+	}
+	rules_set_free(&set);
+}
+
+/*
  * A rules_input of a message file of tests/golden/eval: its header fields
  * (raw and unfolded), the whole text, and each body line a chunk of body
  * and rawbody; everything in a.
@@ -2578,6 +2638,7 @@ main(void)
 		cmocka_unit_test(test_header_index),
 		cmocka_unit_test(test_auth_welcomelists),
 		cmocka_unit_test(test_adsp_dns),
+		cmocka_unit_test(test_tags_too_large),
 	};
 	int rc;
 

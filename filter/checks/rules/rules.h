@@ -311,6 +311,9 @@ struct rx	*rx_compile_nojit(const char *pattern, const char *flags,
 		    const struct rules_limits *, char *err, size_t errlen,
 		    size_t *erroff_r, bool *too_large_r);
 void		 rx_jit(struct rx *);
+/* Before rx_jit: a pattern matching the same as rx's, written in a way
+ * the heads and ASCII-copy readers follow, for them to read instead. */
+void		 rx_set_equiv(struct rx *, const char *pattern);
 void		 rx_free(struct rx *);
 enum rx_rc { RX_NOMATCH = 0, RX_MATCH = 1, RX_LIMIT = -1, RX_ERROR = -2 };
 /* Matches from offset start; on a match, so_r and eo_r hold it. */

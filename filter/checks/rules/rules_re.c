@@ -30,6 +30,11 @@
  * and that copy runs on subjects that are all ASCII: removing branches
  * that cannot match leaves the others tried in the same order, so the
  * match is the same one, at the same place.
+ *
+ * A pattern compiled in a form these readers do not follow (a tag
+ * written once and called, rules_set.c) can be given the same pattern
+ * written out (rx_set_equiv): heads and the ASCII copy are read from
+ * that one, the anchored copy compiled from the pattern itself.
  */
 #include "config.h"
 
@@ -58,6 +63,7 @@ struct rx {
 	uint32_t	 match_limit;
 	uint32_t	 depth_limit;
 	char		*src;		/* translated pattern, until rx_jit */
+	char		*equiv;		/* the same written otherwise, or NULL */
 	uint32_t	 opts;
 	pcre2_code	*asc;		/* for ASCII subjects; NULL: none */
 	bool		 asc_jit;
@@ -263,6 +269,17 @@ rx_jit(struct rx *rx)
 		free(rx->src);
 		rx->src = NULL;
 	}
+	free(rx->equiv);
+	rx->equiv = NULL;
+}
+
+void
+rx_set_equiv(struct rx *rx, const char *pattern)
+{
+	const char *why;
+
+	free(rx->equiv);
+	rx->equiv = rx_translate(pattern, &why);
 }
 
 struct rx *
@@ -334,6 +351,7 @@ rx_free(struct rx *rx)
 	pcre2_code_free(rx->code);
 	pcre2_code_free(rx->asc);
 	free(rx->src);
+	free(rx->equiv);
 #ifdef HAVE_HYPERSCAN
 	if (rx->heads != NULL) {
 		hs_free_database(rx->heads);
@@ -442,7 +460,8 @@ heads_build(struct rx *rx)
 	    "VIGIL_RULES_NO_HEADS") != NULL)
 		return;		/* as the other shortcuts (rules_set.c) */
 	if (cost < HEADS_MIN_COST || (rx->opts & PCRE2_EXTENDED) ||
-	    (h = rx_heads(rx->src, "", &lead)) == NULL)
+	    (h = rx_heads(rx->equiv != NULL ? rx->equiv : rx->src, "",
+	    &lead)) == NULL)
 		return;
 	for (n = 0; h[n] != NULL; n++) {
 		double p = lead[n] + 1;
@@ -766,6 +785,7 @@ static void
 asc_build(struct rx *rx)
 {
 	const char *plain = getenv("VIGIL_RULES_PLAIN");
+	const char *src = rx->equiv != NULL ? rx->equiv : rx->src;
 	pcre2_compile_context *cc;
 	char *pat;
 	int ec;
@@ -773,11 +793,11 @@ asc_build(struct rx *rx)
 
 	if ((plain != NULL && strcmp(plain, "1") == 0) || getenv(
 	    "VIGIL_RULES_NO_ASCII") != NULL || (rx->opts & PCRE2_EXTENDED) ||
-	    (pat = rx_ascii_pattern(rx->src)) == NULL)
+	    (pat = rx_ascii_pattern(src)) == NULL)
 		return;
 	/* A small cut saves less a message than the copy costs to compile
 	 * (SpamAssassin's obfuscation tags lose three quarters and more). */
-	if (strlen(pat) * 4 > strlen(rx->src) * 3) {
+	if (strlen(pat) * 4 > strlen(src) * 3) {
 		g_free(pat);
 		return;
 	}

@@ -161,6 +161,15 @@ tag_modifier(const struct rules_set *set, GString *re, const char *kind)
 	return name;
 }
 
+/* Tags written once and called (replace_tags_called). */
+struct tag_defs {
+	GPtrArray	*names;		/* tags defined, in order */
+	GString		*text;		/* their definitions */
+};
+
+static char	*replace_tags_n(const struct rules_set *, const char *, int,
+		    struct tag_defs *);
+
 /*
  * The ReplaceTags plugin: <NAME> in the pattern of a rule listed in
  * replace_rules becomes the replace_tag NAME text; <pre P>, <post P> and
@@ -171,10 +180,90 @@ tag_modifier(const struct rules_set *set, GString *re, const char *kind)
 static char *
 replace_tags(const struct rules_set *set, const char *pattern)
 {
+	return replace_tags_n(set, pattern, 6, NULL);
+}
+
+/*
+ * Does the tag text rep read as one item, a group or a class spanning
+ * all of it?  Only then is a call to it, (?&name), the same as the text
+ * written in its place: a quantifier after it, or a '|' in it, would
+ * otherwise bind differently.
+ */
+static bool
+tag_is_atom(const char *rep)
+{
+	size_t n = strlen(rep), i = 0;
+	int depth = 0;
+
+	if (n < 2 || (rep[0] != '(' && rep[0] != '[') || strstr(rep, "(?#"))
+		return false;
+	while (i < n) {
+		if (rep[i] == '\\') {
+			i += 2;
+			continue;
+		}
+		if (rep[i] == '[') {
+			/* A leading ] or ^] is a literal. */
+			i++;
+			if (i < n && rep[i] == '^')
+				i++;
+			if (i < n && rep[i] == ']')
+				i++;
+			while (i < n && rep[i] != ']')
+				i += rep[i] == '\\' ? 2 : 1;
+			if (i >= n)
+				return false;
+			i++;
+		} else if (rep[i] == '(') {
+			depth++;
+			i++;
+		} else if (rep[i] == ')') {
+			if (--depth < 0)
+				return false;
+			i++;
+		} else
+			i++;
+		if (depth == 0)
+			return i == n;
+	}
+	return false;
+}
+
+/* The call standing for the tag name, its definition (the tag's text
+ * with the tags in it replaced, passes left) added on first use. */
+static void
+tag_call(const struct rules_set *set, struct tag_defs *defs, const char
+    *name, const char *rep, int passes, GString *out)
+{
+	guint i;
+
+	for (i = 0; i < defs->names->len; i++)
+		if (strcmp(defs->names->pdata[i], name) == 0)
+			break;
+	if (i == defs->names->len) {
+		char *body = replace_tags_n(set, rep, passes, NULL);
+
+		g_ptr_array_add(defs->names, g_strdup(name));
+		g_string_append_printf(defs->text, "(?<vt%u>%s)", i, body);
+		g_free(body);
+	}
+	g_string_append_printf(out, "(?&vt%u)", i);
+}
+
+/* With defs, a tag whose text is one item becomes a call (tag_call). */
+static char *
+replace_tags_n(const struct rules_set *set, const char *pattern,
+    int maxpasses, struct tag_defs *defs)
+{
 	GString *re = g_string_new(pattern);
 	GRegex *split = g_regex_new("(<[^<>]+>)", 0, 0, NULL);
 	int passes = 0;
-	bool again;
+	bool again = false;
+
+	if (maxpasses <= 0) {
+		g_regex_unref(split);
+		return g_string_free(re, FALSE);
+	}
 
 	do {
 		char *pre = tag_modifier(set, re, "pre");
@@ -217,7 +306,11 @@ replace_tags(const struct rules_set *set, const char *pattern)
 
 				if (pre_s != NULL)
 					g_string_append(out, pre_s);
-				if (rep != NULL && rep[0] != '\0') {
+				if (rep != NULL && rep[0] != '\0' && defs != NULL &&
+				    tag_is_atom(rep))
+					tag_call(set, defs, name, rep, maxpasses -
+					    passes - 1, out);
+				else if (rep != NULL && rep[0] != '\0') {
 					g_string_append(out, rep);
 					if (strchr(rep, '<') != NULL &&
 					    strchr(rep, '>') != NULL)
@@ -236,9 +329,102 @@ replace_tags(const struct rules_set *set, const char *pattern)
 		g_free(post);
 		g_free(inter);
 		passes++;
-	} while (again && passes <= 5);
+	} while (again && passes < maxpasses);
 	g_regex_unref(split);
 	return g_string_free(re, FALSE);
+}
+
+/*
+ * A pattern too large for PCRE2 once its tags are written out (a
+ * compiled pattern is limited to 64 KB with a 2-byte link size, and
+ * SpamAssassin's letter tags <A>..<Z> are a kilobyte each) can be
+ * written with each tag once: its text goes in a definition group at
+ * the end, (?(DEFINE)(?<vtN>...)), and each use becomes a call (?&vtN).
+ * Since PCRE2 10.30 a call backtracks into as Perl's does, so it matches
+ * what the text in its place would.  The groups come after the
+ * pattern's own, whose numbers stay the same.  tags_callable: text
+ * (the pattern, or a tag's) has nothing this would change: references to
+ * groups (numbered or named), named groups, recursion, inline option
+ * settings (the definitions run with the options at the end of the
+ * pattern; a tag's option groups, (?i:...), stay inside it).
+ */
+static bool
+tags_callable(const char *text, bool opts_ok)
+{
+	for (const char *p = text; *p != '\0'; p++) {
+		if (p[0] == '\\') {
+			if (p[1] == '\0')
+				break;
+			/* \1..\9, \g{..}, \k<..>: references. */
+			if ((p[1] >= '1' && p[1] <= '9') || p[1] == 'g' ||
+			    p[1] == 'k')
+				return false;
+			p++;
+			continue;
+		}
+		if (p[0] != '(' || p[1] != '?')
+			continue;
+		/* (?: (?= (?! (?> (?| and lookbehinds change nothing. */
+		if (p[2] != '\0' && strchr(":=!>|", p[2]) != NULL)
+			continue;
+		if (p[2] == '<' && (p[3] == '=' || p[3] == '!'))
+			continue;
+		/* Options for a group, (?i:...), hold inside it alone; a
+		 * setting, (?i), would reach past a tag's text. */
+		if (opts_ok) {
+			const char *q = p + 2;
+
+			while (g_ascii_isalpha(*q) || *q == '-' || *q == '^')
+				q++;
+			if (q > p + 2 && *q == ':' && p[2] != 'P' &&
+			    p[2] != 'R' && p[2] != 'C')
+				continue;
+		}
+		return false;
+	}
+	return true;
+}
+
+/* The pattern of r with its tags called, or NULL when that could change
+ * what it matches. */
+static char *
+replace_tags_called(const struct rules_set *set, const struct rule *r)
+{
+	GHashTable *const raw[] = {
+		set->replace_pre, set->replace_inter, set->replace_post,
+	};
+	struct tag_defs defs;
+	GHashTableIter it;
+	gpointer v;
+	char *pat;
+
+	if (strchr(r->flags, 'x') != NULL || !tags_callable(r->pattern, false))
+		return NULL;
+	/* Any tag could be used: each must be safe to call, and the
+	 * texts written around tags as safe as the pattern. */
+	g_hash_table_iter_init(&it, set->replace_tag);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (!tags_callable(v, true))
+			return NULL;
+	for (size_t i = 0; i < NELEM(raw); i++) {
+		g_hash_table_iter_init(&it, raw[i]);
+		while (g_hash_table_iter_next(&it, NULL, &v))
+			if (!tags_callable(v, false))
+				return NULL;
+	}
+	defs.names = g_ptr_array_new_with_free_func(g_free);
+	defs.text = g_string_new(NULL);
+	pat = replace_tags_n(set, r->pattern, 6, &defs);
+	if (defs.names->len > 0) {
+		char *all = g_strconcat(pat, "(?(DEFINE)", defs.text->str, ")",
+		    NULL);
+
+		g_free(pat);
+		pat = all;
+	}
+	g_ptr_array_free(defs.names, TRUE);
+	g_string_free(defs.text, TRUE);
+	return pat;
 }
 
 /* Hostile subjects for lint's stress test: long runs that make careless
@@ -302,10 +488,8 @@ rules_plain(void)
  * PCRE2 starts only where what follows can start.  Compiled as written
  * when the rewritten one does not compile.
  */
-static struct rx *
-rx_compile_fast(const char *pat, const char *flags,
-    const struct rules_limits *lim, char *err, size_t errlen,
-    size_t *off_r, bool *too_large_r)
+static char *
+lead_behind(const char *pat)
 {
 	static const char *const lead[][2] = {
 		{ "(?:\\b|\\s)", "(?:\\b|(?<=\\s))" },
@@ -316,23 +500,64 @@ rx_compile_fast(const char *pat, const char *flags,
 
 	for (size_t i = 0; i < NELEM(lead) && !rules_plain(); i++) {
 		size_t n = strlen(lead[i][0]);
-		char *alt;
-		struct rx *rx;
 
 		if (strncmp(pat, lead[i][0], n) != 0)
 			continue;
 		/* A quantifier on the group would change what it means. */
 		if (strchr("?*+{", pat[n]) != NULL && pat[n] != '\0')
 			break;
-		alt = g_strconcat(lead[i][1], pat + n, NULL);
-		rx = rx_compile(alt, flags, lim, err, errlen, off_r,
+		return g_strconcat(lead[i][1], pat + n, NULL);
+	}
+	return NULL;
+}
+
+static struct rx *
+rx_compile_fast(const char *pat, const char *flags,
+    const struct rules_limits *lim, char *err, size_t errlen,
+    size_t *off_r, bool *too_large_r)
+{
+	char *alt = lead_behind(pat);
+
+	if (alt != NULL) {
+		struct rx *rx = rx_compile(alt, flags, lim, err, errlen, off_r,
 		    too_large_r);
+
 		g_free(alt);
 		if (rx != NULL)
 			return rx;
-		break;
 	}
 	return rx_compile(pat, flags, lim, err, errlen, off_r, too_large_r);
+}
+
+/*
+ * rx_compile_fast for a pattern with its tags called, equiv the same
+ * written out, which the heads and ASCII readers follow (rx_set_equiv):
+ * both opened the same way, so that they match at the same places.
+ */
+static struct rx *
+rx_compile_called(const char *pat, const char *equiv, const char *flags,
+    const struct rules_limits *lim, char *err, size_t errlen,
+    size_t *off_r, bool *too_large_r)
+{
+	char *alt = lead_behind(pat), *alt_eq = NULL;
+	struct rx *rx = NULL;
+
+	if (alt != NULL && (alt_eq = lead_behind(equiv)) != NULL)
+		rx = rx_compile_nojit(alt, flags, lim, err, errlen, off_r,
+		    too_large_r);
+	if (rx == NULL) {
+		g_free(alt_eq);
+		alt_eq = NULL;
+		rx = rx_compile_nojit(pat, flags, lim, err, errlen, off_r,
+		    too_large_r);
+	}
+	if (rx != NULL) {
+		rx_set_equiv(rx, alt_eq != NULL ? alt_eq : equiv);
+		rx_jit(rx);
+	}
+	g_free(alt);
+	g_free(alt_eq);
+	return rx;
 }
 
 /*
@@ -405,6 +630,16 @@ compile_pattern(struct rules_set *set, struct rule *r, bool stress,
 	free(tr);
 	r->rx = rx_compile_fast(pat, r->flags, &set->lim, err, sizeof(err),
 	    &off, &too_large);
+	if (r->rx == NULL && too_large && expanded != NULL) {
+		/* The analyses below (literals, screens, Hyperscan) still
+		 * read the pattern with its tags written out. */
+		char *called = replace_tags_called(set, r);
+
+		if (called != NULL)
+			r->rx = rx_compile_called(called, pat, r->flags,
+			    &set->lim, err, sizeof(err), &off, &too_large);
+		g_free(called);
+	}
 	if (r->rx == NULL && too_large) {
 		diag_emit(set, diag, RULES_WARN, r->file, r->line, r->col,
 		    r->name, "skipped: %s%s", err, expanded != NULL ?
