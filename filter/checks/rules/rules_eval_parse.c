@@ -467,7 +467,8 @@ parse_multipart(struct pstate *st, struct qitem *q)
 					g_array_set_size(part, part->len - 1);
 			}
 			type = content_type(ct, &pb, &missing);
-			if (missing && strcmp(q->type, "multipart/digest") == 0) {
+			if (missing && strcmp(q->type,
+			    "multipart/digest") == 0) {
 				g_free(type);
 				type = g_strdup("message/rfc822");
 			}
@@ -774,24 +775,23 @@ rules_charset_ok(const char *charset)
 {
 	GString *cs = g_string_new(NULL);
 	const char *s;
-	char *colon;
 	bool ok = false;
 
 	for (const char *p = charset; *p != '\0'; p++)
 		if (g_ascii_isalnum(*p))
 			g_string_append_c(cs, g_ascii_toupper(*p));
 	s = cs->str;
-	while (g_str_has_prefix(s, "3D"))	/* broken by quoted-printable */
+	if (g_str_has_prefix(s, "3D"))	/* broken by quoted-printable */
 		s += 2;
-	if ((colon = strchr(s, ':')) != NULL)	/* never: ':' is gone */
-		*colon = '\0';
+	/* (Locales.pm's cut at a ':' never applies: it is gone) */
 	if (strcmp(s, "USASCII") == 0 || strcmp(s, "ASCII") == 0 ||
 	    g_str_has_prefix(s, "ISO8859") || g_str_has_prefix(s, "ISO10646") ||
 	    g_str_has_prefix(s, "UTF") || g_str_has_prefix(s, "UCS") ||
 	    g_str_has_prefix(s, "CP125") || g_str_has_prefix(s, "WINDOWS") ||
-	    strcmp(s, "IBM852") == 0 || g_str_has_prefix(s, "UNICODE11UTF7") ||
-	    g_str_has_prefix(s, "UNICODE11UTF8") || strcmp(s, "XUNKNOWN") == 0 ||
-	    strcmp(s, "ISO") == 0)
+	    strcmp(s, "IBM852") == 0 ||
+	    g_str_has_prefix(s, "UNICODE11UTF7") ||
+	    g_str_has_prefix(s, "UNICODE11UTF8") ||
+	    strcmp(s, "XUNKNOWN") == 0 || strcmp(s, "ISO") == 0)
 		ok = true;
 	for (const char *const *l = my_locales(); !ok && *l != NULL; l++) {
 		char loc[3];
