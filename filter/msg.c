@@ -45,6 +45,7 @@ struct msg {
 	VEC(struct mhdr) hdrs;
 	size_t		 hdr_bytes;	/* of the fields in hdrs */
 	bool		 hdr_limited;	/* some went past the limits */
+	bool		 no_separator;	/* msg_set_no_separator() */
 	struct spool	*spool;
 	size_t		 body_off;	/* where the body starts in the spool */
 	bool		 eoh;
@@ -471,6 +472,18 @@ bool
 msg_hdr_limited(const struct msg *m)
 {
 	return m->hdr_limited;
+}
+
+void
+msg_set_no_separator(struct msg *m)
+{
+	m->no_separator = true;
+}
+
+bool
+msg_no_separator(const struct msg *m)
+{
+	return m->no_separator;
 }
 
 void

@@ -142,6 +142,12 @@ bool		 msg_is_truncated(const struct msg *);
 size_t		 msg_seen_size(const struct msg *);
 /* Did header fields go past MaxHeaderCount or MaxHeaderBytes? */
 bool		 msg_hdr_limited(const struct msg *);
+/* The message as read from a file (not from an MTA, which sends the
+ * header fields apart) lacked the blank line after its header fields,
+ * as SpamAssassin's parser decides it (missing_head_body_separator):
+ * the spool holds one all the same. */
+void		 msg_set_no_separator(struct msg *);
+bool		 msg_no_separator(const struct msg *);
 
 /* The parsed view, built on first use after the body is complete. */
 const struct mview *msg_view(struct msg *);

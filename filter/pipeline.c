@@ -294,6 +294,43 @@ is_header_line(const char *p, size_t n)
 	return i > 0 && i < n;
 }
 
+static size_t line_len(const char *p, size_t n, size_t *eol_r);
+
+/*
+ * The header fields of a message read from a file ended at p without a
+ * blank line: would SpamAssassin's parser (Message.pm) say the separator
+ * is missing?  It reads on over up to three lines that are not fields
+ * (ignored), and folds, until a blank line (no: those lines were part
+ * of the header), a line starting "--", a fourth such line or the end.
+ */
+static bool
+sa_no_separator(const char *p, const char *end)
+{
+	int errors = 0;
+	size_t eol;
+
+	while (p < end) {
+		size_t l = line_len(p, (size_t)(end - p), &eol), i = 0;
+
+		if (l == 0 || (l == 1 && p[0] == '\r'))
+			return false;
+		if (l >= 2 && p[0] == '-' && p[1] == '-')
+			return true;
+		if (p[0] != ' ' && p[0] != '\t') {
+			/* /^[\041-\071\073-\176]+[ \t]*:/ */
+			while (i < l && p[i] > 0x20 && p[i] < 0x7f &&
+			    p[i] != ':')
+				i++;
+			while (i > 0 && i < l && (p[i] == ' ' || p[i] == '\t'))
+				i++;
+			if ((i == 0 || i >= l || p[i] != ':') && ++errors > 3)
+				return true;
+		}
+		p += l + eol;
+	}
+	return true;
+}
+
 static size_t
 line_len(const char *p, size_t n, size_t *eol_r)
 {
@@ -380,8 +417,11 @@ feed_message(struct msg *m, const char *p, const char *end, bool run_checks)
 			p += eol;
 			break;
 		}
-		if (!is_header_line(p, l))
+		if (!is_header_line(p, l)) {
+			if (sa_no_separator(p, end))
+				msg_set_no_separator(m);
 			break;	/* not a header: the body starts here */
+		}
 		colon = memchr(p, ':', l);
 		name = arena_strndup(a, p, (size_t)(colon - p));
 		vstart = colon + 1;	/* the value as written, blanks and all */
@@ -416,8 +456,10 @@ feed_message(struct msg *m, const char *p, const char *end, bool run_checks)
 			pipeline_header(m, name, value);
 		else
 			(void)msg_store_header(m, name, value);	/* limits: as above */
-		if (eol == 0)
+		if (eol == 0 || p >= end) {
+			msg_set_no_separator(m);	/* fields to the end */
 			break;
+		}
 	}
 	if (run_checks)
 		pipeline_eoh(m);

@@ -664,6 +664,185 @@ eval_hits(struct rules_set *set, const char *file)
 	return h;
 }
 
+/* The hits of a rules_input of the text full alone (no fields parsed). */
+static char *
+full_hits(struct rules_set *set, const char *full, size_t len, bool no_sep)
+{
+	struct rules_input in = { .full = full, .full_len = len,
+	    .no_separator = no_sep };
+
+	return hits_of(set, &in);
+}
+
+/*
+ * Message.pm's parser flags (check_msg_parse_flags) and ok_locales on
+ * hostile text: over-long fields, no separator, parts without headers,
+ * an epilogue, more parts than the parser takes, nesting past its depth,
+ * binary junk; each a safe answer, as SpamAssassin 4.0.1 gives it.
+ */
+static void
+test_parse_flags(void **state)
+{
+	int errs;
+	struct rules_set *set = load(
+	    "header HL eval:check_msg_parse_flags('truncated_header')\n"
+	    "header NS eval:check_msg_parse_flags("
+	    "'missing_head_body_separator')\n"
+	    "body MS eval:check_msg_parse_flags("
+	    "'missing_mime_head_body_separator')\n"
+	    "body EPI eval:check_msg_parse_flags('mime_epilogue_exists')\n"
+	    "body NOH eval:check_msg_parse_flags('missing_mime_headers')\n"
+	    "body LIM eval:check_msg_parse_flags('mimepart_limit_exceeded')\n"
+	    "body PLE eval:check_for_mime('mimepart_limit_exceeded')\n"
+	    "body ODD eval:check_msg_parse_flags('type')\n"
+	    "body FAR eval:check_for_faraway_charset()\n"
+	    "rawbody MFAR eval:check_for_mime('mime_faraway_charset')\n"
+	    "header HFAR eval:check_for_faraway_charset_in_headers()\n"
+	    "ok_locales ru\n"
+	    "ok_locales en ja\n", &errs);
+	static const char mp[] = "Content-Type: multipart/mixed; "
+	    "boundary=\"b\"\n\n";
+	GString *m = g_string_new(NULL);
+	char *h;
+
+	(void)state;
+	assert_int_equal(errs, 0);
+	assert_non_null(strstr(diags->str, "ODD: skipped: "
+	    "eval:check_msg_parse_flags('type'): this parser flag is not "
+	    "computed"));
+	/* nothing at all, and a message of one blank line */
+	h = full_hits(set, NULL, 0, false);
+	assert_string_equal(h, " ");
+	g_free(h);
+	h = full_hits(set, "\n", 1, false);
+	assert_string_equal(h, " ");
+	g_free(h);
+	/* pipeline.c's note of a file without the blank line */
+	h = full_hits(set, "Subject: x\n\nbody\n", 17, true);
+	assert_string_equal(h, " NS ");
+	g_free(h);
+	/* a field of 8192 bytes after the colon (its line end in), and one
+	 * of 8193; a name of 257 bytes */
+	g_string_append(m, "X-Long:");
+	for (int i = 0; i < 8191; i++)
+		g_string_append_c(m, 'x');
+	g_string_append(m, "\n\nbody\n");
+	h = full_hits(set, m->str, m->len, false);
+	assert_false(has(h, "HL"));
+	g_free(h);
+	g_string_insert_c(m, 8, 'x');
+	h = full_hits(set, m->str, m->len, false);
+	assert_true(has(h, "HL"));
+	g_free(h);
+	g_string_assign(m, "");
+	for (int i = 0; i < 257; i++)
+		g_string_append_c(m, 'K');
+	g_string_append(m, ": v\n\nbody\n");
+	h = full_hits(set, m->str, m->len, false);
+	assert_string_equal(h, " HL ");
+	g_free(h);
+	/* a part without headers, one whose headers run into its body, an
+	 * epilogue of more than dots */
+	g_string_assign(m, mp);
+	g_string_append(m, "--b\nno header\n--b\nContent-Type: text/plain\n"
+	    "text\n--b--\n.\n");
+	h = full_hits(set, m->str, m->len, false);
+	assert_string_equal(h, " MS NOH ");
+	g_free(h);
+	g_string_append(m, "tail\n");
+	h = full_hits(set, m->str, m->len, false);
+	assert_string_equal(h, " MS EPI NOH ");
+	g_free(h);
+	/* 1001 parts: the parser stops at the 1000th one's end (the
+	 * epilogue is not looked at); check_for_mime does not see that
+	 * flag */
+	g_string_assign(m, mp);
+	for (int i = 0; i < 1001; i++)
+		g_string_append(m, "--b\nContent-Type: text/plain\n\nx\n");
+	g_string_append(m, "--b--\nepilogue\n");
+	h = full_hits(set, m->str, m->len, false);
+	assert_string_equal(h, " LIM ");
+	g_free(h);
+	/* 1000: the closing boundary ends the last one first */
+	g_string_assign(m, mp);
+	for (int i = 0; i < 1000; i++)
+		g_string_append(m, "--b\nContent-Type: text/plain\n\nx\n");
+	g_string_append(m, "--b--\nepilogue\n");
+	h = full_hits(set, m->str, m->len, false);
+	assert_string_equal(h, " EPI ");
+	g_free(h);
+	/* multiparts nested 40 deep, each an epilogue, the deepest a part
+	 * without headers: parsed 20 levels down only */
+	g_string_assign(m, "Content-Type: multipart/mixed; boundary=b0\n\n");
+	for (int i = 1; i <= 40; i++)
+		g_string_append_printf(m, "--b%d\nContent-Type: multipart/"
+		    "mixed; boundary=b%d\n\n", i - 1, i);
+	g_string_append(m, "--b40\nno header\n--b40--\n");
+	for (int i = 39; i >= 0; i--)
+		g_string_append_printf(m, "--b%d--\n", i);
+	h = full_hits(set, m->str, m->len, false);
+	assert_false(has(h, "NOH"));
+	g_free(h);
+	/* forwarded messages nested, base64 and quoted-printable, the
+	 * inner multipart's part without headers */
+	g_string_assign(m, mp);
+	g_string_append(m, "--b\nContent-Type: message/rfc822\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "Q29udGVudC1UeXBlOiBtdWx0aXBhcnQvbWl4ZWQ7IGJvdW5kYXJ5PWkKCi0taQp\n"
+	    "ub3BlCi0taS0tCg==\n--b--\n");
+	h = full_hits(set, m->str, m->len, false);
+	assert_string_equal(h, " MS NOH ");
+	g_free(h);
+	g_string_assign(m, mp);
+	g_string_append(m, "--b\nContent-Type: message/rfc822\n"
+	    "Content-Transfer-Encoding: quoted-printable\n\n"
+	    "Content-Type: multipart/mixed; boundary=3Di\n\n--i\n=\nnope\n"
+	    "--i--\n--b--\n");
+	h = full_hits(set, m->str, m->len, false);
+	assert_string_equal(h, " MS NOH ");
+	g_free(h);
+	/* binary junk: NULs, lone CRs, boundary-like lines, long lines */
+	g_string_assign(m, mp);
+	for (int i = 0; i < 3000; i++) {
+		char c = (char)((i * 131 + 7) % 256);
+
+		g_string_append_c(m, c);
+		if (i % 97 == 0)
+			g_string_append(m, "\n--b");
+		if (i % 211 == 0)
+			g_string_append(m, "\n--b--\n--\n");
+	}
+	h = full_hits(set, m->str, m->len, false);
+	g_free(h);
+	/* ok_locales en ja (the last line): koi8-r is faraway, shift_jis
+	 * is not */
+	h = eval_hits(set, "../parse/charset-koi8r.eml");
+	assert_true(has(h, "FAR"));
+	assert_true(has(h, "MFAR"));
+	g_free(h);
+	h = eval_hits(set, "../parse/charset-sjis.eml");
+	assert_false(has(h, "FAR"));
+	assert_false(has(h, "MFAR"));
+	g_free(h);
+	h = eval_hits(set, "../parse/charset-header.eml");
+	assert_true(has(h, "HFAR"));
+	g_free(h);
+	g_string_free(m, TRUE);
+	rules_set_free(&set);
+	/* the default, all: never faraway */
+	set = load("body FAR eval:check_for_faraway_charset()\n"
+	    "rawbody MFAR eval:check_for_mime('mime_faraway_charset')\n"
+	    "header HFAR eval:check_for_faraway_charset_in_headers()\n", &errs);
+	assert_int_equal(errs, 0);
+	h = eval_hits(set, "../parse/charset-koi8r.eml");
+	assert_string_equal(h, " ");
+	g_free(h);
+	h = eval_hits(set, "../parse/charset-header.eml");
+	assert_string_equal(h, " ");
+	g_free(h);
+	rules_set_free(&set);
+}
+
 /*
  * SpamAssassin's MIMEEval, HTMLEval, FreeMail, RelayEval and the newer
  * HeaderEval tests (rules_eval_*.c) on the hand-made messages of
@@ -2613,6 +2792,7 @@ main(void)
 		cmocka_unit_test(test_eval_media_images),
 		cmocka_unit_test(test_eval_media_pdf),
 		cmocka_unit_test(test_eval_sa_plugins),
+		cmocka_unit_test(test_parse_flags),
 		cmocka_unit_test(test_meta_and_tflags),
 		cmocka_unit_test(test_meta_zero_values),
 		cmocka_unit_test(test_match_state_outlives_thread),

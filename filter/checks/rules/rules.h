@@ -250,6 +250,10 @@ struct rules_input {
 	size_t		 nuris;
 	const char	*full;
 	size_t		 full_len;
+	/* full lacked the blank line after the header fields as read from
+	 * a file (SpamAssassin's missing_head_body_separator); full, as an
+	 * MTA's copy, has one all the same. */
+	bool		 no_separator;
 	/* Rules another check evaluated that hit (the DNS lists', dnsbl.c,
 	 * sub-rules too): metas see them as 1. */
 	const char *const *ext_hits;

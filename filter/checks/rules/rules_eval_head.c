@@ -918,16 +918,41 @@ forged_received_trail(const struct rules_input *in, const char *const *args,
 }
 
 /* check_for_faraway_charset_in_headers(): an RFC 2047 charset of From
- * or Subject outside the ok_locales.  vigil does not read ok_locales, so
- * they are SpamAssassin's default, "all", where the test never hits. */
+ * or Subject outside the ok_locales (never under "all", the default). */
 static double
 faraway_charset_headers(const struct rules_input *in,
     const char *const *args, size_t nargs, const char **where_r)
 {
-	(void)in;
+	static const char *const hdrs[] = { "From", "Subject" };
+	GRegex *re = rules_evalfn_re("=\\?(.+?)\\?.\\?.*?\\?=", 0);
+
 	(void)args;
 	(void)nargs;
 	*where_r = "From";
+	if (rules_locales_all() || re == NULL)
+		return 0;
+	for (size_t h = 0; h < G_N_ELEMENTS(hdrs); h++) {
+		char *v = rules_get(in, hdrs[h], HMOD_RAW);
+		GMatchInfo *mi = NULL;
+		bool bad = false;
+
+		if (v == NULL)
+			continue;
+		g_regex_match(re, v, 0, &mi);
+		while (!bad && g_match_info_matches(mi)) {
+			char *cs = g_match_info_fetch(mi, 1);
+
+			bad = !rules_charset_ok(cs);
+			g_free(cs);
+			g_match_info_next(mi, NULL);
+		}
+		g_match_info_free(mi);
+		g_free(v);
+		if (bad) {
+			*where_r = hdrs[h];
+			return 1;
+		}
+	}
 	return 0;
 }
 

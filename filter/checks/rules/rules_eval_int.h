@@ -22,6 +22,8 @@ extern const struct rules_evalfn rules_evalfn_media[];
 
 extern const struct rules_evalfn rules_evalfn_uri[];	/* URIEval, HTTPSMismatch */
 extern const struct rules_evalfn rules_evalfn_fromname[];	/* FromNameSpoof */
+/* Message.pm's parser flags, ok_locales (rules_eval_parse.c) */
+extern const struct rules_evalfn rules_evalfn_parse[];
 
 /* HTML.pm's anchors (rules_eval_mime.c): fn is called for each <a> of
  * each text/html part (part counts those), in order, with its href as
@@ -76,6 +78,16 @@ void	*rules_eval_mime_facts(const struct rules_input *,
 
 /* Drops rules_eval_fromname.c's findings. */
 void	rules_eval_fromname_reset(void);
+/* Drops rules_eval_parse.c's parser flags. */
+void	rules_eval_parse_reset(void);
+/* Message.pm noted the flag NAME ("missing_mime_headers", ...) parsing
+ * the message (rules_eval_parse.c). */
+bool	rules_eval_parse_flag(const struct rules_input *, const char *name);
+/* ok_locales (rules_eval_parse.c): is it "all" (SpamAssassin's default,
+ * under which no charset is faraway)?  Is charset one Locales.pm's
+ * is_charset_ok_for_locales allows for them? */
+bool	rules_locales_all(void);
+bool	rules_charset_ok(const char *charset);
 /* Drops rules_eval_freemail.c's body addresses. */
 void	rules_eval_freemail_reset(void);
 /* Drops rules_get()'s answers about the message (rules_eval.c). */

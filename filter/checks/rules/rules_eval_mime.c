@@ -78,6 +78,7 @@ struct mtree {
 	bool		 att_done;
 	double		 base64_count, qp_count_parts, html_count, text_count;
 	bool		 base64_encoded_text, bad_iso_charset, multipart_alt;
+	bool		 faraway_charset;
 	double		 multipart_ratio, qp_ratio, text_unicode_ratio;
 	bool		 qp_long_line;
 	double		 ascii_text_illegal;
@@ -2166,8 +2167,9 @@ html_title_subject_ratio(const struct rules_input *in,
 }
 
 /* html_charset_faraway(): a part's <meta> charsets mostly outside the
- * ok_locales.  vigil does not read ok_locales, so they are SpamAssassin's
- * default, "all", where the test never hits. */
+ * ok_locales.  Never true, whatever ok_locales says: HTML.pm keeps those
+ * charsets in its parser object, not in the results (html_all) the test
+ * reads, so SpamAssassin 4 never sees one. */
 static double
 html_charset_faraway(const struct rules_input *in, const char *const *args,
     size_t nargs, const char **where_r)
@@ -2514,6 +2516,11 @@ check_attachments(const struct rules_input *in)
 		    "iso-(?:8859-\\d{1,2}|2022-(?:jp|kr))\\b",
 		    G_REGEX_CASELESS, cs))
 			t->bad_iso_charset = true;
+		/* a charset with a letter outside the ok_locales */
+		if (!t->faraway_charset && rules_evalfn_match("[a-z]",
+		    G_REGEX_CASELESS, cs) && !rules_locales_all() &&
+		    !rules_charset_ok(cs))
+			t->faraway_charset = true;
 		if (!n->leaf)
 			continue;
 		part++;
@@ -2643,7 +2650,8 @@ check_attachments(const struct rules_input *in)
 static const char *const mime_tests[] = {
 	"mime_base64_count", "mime_base64_encoded_text", "mime_qp_count",
 	"mime_qp_long_line", "mime_multipart_alternative",
-	"mime_bad_iso_charset", "mime_attachment", NULL
+	"mime_bad_iso_charset", "mime_attachment", "mime_faraway_charset",
+	"mimepart_limit_exceeded", NULL
 };
 
 static const char *
@@ -2681,6 +2689,11 @@ check_for_mime(const struct rules_input *in, const char *const *args,
 		return t->bad_iso_charset;
 	if (strcmp(w, "mime_attachment") == 0)
 		return t->attachment > 0;
+	if (strcmp(w, "mime_faraway_charset") == 0)
+		return t->faraway_charset;
+	/* Message.pm notes mimepart_limit_exceeded on the message, not
+	 * where check_for_mime looks (the PerMsgStatus): it never hits
+	 * there (check_msg_parse_flags sees it). */
 	return 0;
 }
 

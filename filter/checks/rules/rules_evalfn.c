@@ -977,7 +977,7 @@ rules_evalfn_find(const char *name)
 	static const struct rules_evalfn *const tables[] = { fns,
 	    rules_evalfn_head, rules_evalfn_mime, rules_evalfn_freemail,
 	    rules_evalfn_auth, rules_evalfn_wlbl, rules_evalfn_media,
-	    rules_evalfn_uri, rules_evalfn_fromname };
+	    rules_evalfn_uri, rules_evalfn_fromname, rules_evalfn_parse };
 
 	for (size_t t = 0; t < G_N_ELEMENTS(tables); t++)
 		for (const struct rules_evalfn *f = tables[t]; f->name != NULL;
@@ -1112,6 +1112,7 @@ rules_evalfn_reset(void)
 	rules_eval_head_reset();
 	rules_eval_freemail_reset();
 	rules_eval_fromname_reset();
+	rules_eval_parse_reset();
 	rules_get_forget();
 	shifted_in = NULL;
 	body_len_in = NULL;

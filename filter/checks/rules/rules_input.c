@@ -705,5 +705,6 @@ rules_input_build(struct msg *m, const struct rules_limits *lim,
 		const unsigned char *r = msg_raw(m, &len);
 
 		in->full = lf_copy(a, (const char *)r, len, &in->full_len);
+		in->no_separator = msg_no_separator(m);
 	}
 }

@@ -141,6 +141,10 @@ void	rules_evalfn_reset(void);
  * IGNORE_HEADERS (words), OWNERS (fns_add_addrlist's list names, lower
  * case, whose globs are the address lists "FNS_name"). */
 #define RULES_FNS_PREFIX	"__VIGIL_FNS_"
+/* ok_locales: its words (the last line's) are the eval arguments of
+ * this carrier rule (rules_parse.c keeps it, rules_eval_parse.c reads
+ * it); none: SpamAssassin's default, "all". */
+#define RULES_OK_LOCALES	"__VIGIL_OK_LOCALES"
 /* rules_eval.c: what PerMsgStatus::get(HDR[:mods]) returns (hmod: mask
  * of enum rule_hmod), NULL for undef; g_malloc'd. */
 char	*rules_get(const struct rules_input *, const char *hdr,

@@ -1538,6 +1538,30 @@ fns_directive(struct pfile *pf, const char *kw, char *s)
 	return false;
 }
 
+/*
+ * ok_locales xx [yy ...]: only the last line counts (Conf.pm); its words
+ * are the carrier rule's eval arguments.
+ */
+static void
+ok_locales_directive(struct pfile *pf, char *s)
+{
+	struct rule *r;
+	GPtrArray *w = g_ptr_array_new();
+
+	if (*s == '\0') {
+		diag_emit(pf->set, pf->diag, RULES_WARN, pf->file, pf->line, 1,
+		    "-", "ok_locales: needs a value: ignored");
+		g_ptr_array_free(w, TRUE);
+		return;
+	}
+	while (*s != '\0')
+		g_ptr_array_add(w, g_strdup(next_word(&s)));
+	g_ptr_array_add(w, NULL);
+	r = carrier_rule(pf, RULES_OK_LOCALES);
+	g_strfreev(r->eval_args);
+	r->eval_args = (char **)g_ptr_array_free(w, FALSE);
+}
+
 static void
 directive(struct pfile *pf, char *s, const char *line)
 {
@@ -1654,6 +1678,10 @@ directive(struct pfile *pf, char *s, const char *line)
 		return;
 	if (fns_directive(pf, kw, s))
 		return;
+	if (strcmp(kw, "ok_locales") == 0) {
+		ok_locales_directive(pf, s);
+		return;
+	}
 
 	name = next_word(&s);
 	if (strcmp(kw, "replace_tag") == 0 || strcmp(kw, "replace_pre") == 0 ||
