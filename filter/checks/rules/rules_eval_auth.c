@@ -159,28 +159,39 @@ sig_sdid(const struct auth_dkim_sig *s)
 	return s->domain != NULL ? s->domain : "";
 }
 
-/* Does sdid match one of the rule's domains ("*.d" or ".d": d and its
- * subdomains)?  No domains: any. */
+/*
+ * Is dom the domain pattern pat names?  "*.d" and ".d" name d and every
+ * name ending in ".d" (as the pattern (^|\.)d$ would); anything else names
+ * the domain itself.  Case does not matter.  One reading for the DKIM
+ * welcomelists' signing domains and check_dkim_adsp's domain arguments.
+ */
+static bool
+domain_named(const char *dom, const char *pat)
+{
+	size_t pl, dl;
+
+	if (pat[0] == '*' && pat[1] == '.')
+		pat++;
+	if (pat[0] != '.')
+		return g_ascii_strcasecmp(dom, pat) == 0;
+	pat++;
+	pl = strlen(pat);
+	dl = strlen(dom);
+	if (dl == pl)
+		return g_ascii_strcasecmp(dom, pat) == 0;
+	return dl > pl && dom[dl - pl - 1] == '.' &&
+	    g_ascii_strcasecmp(dom + dl - pl, pat) == 0;
+}
+
+/* Does sdid match one of the rule's domains?  No domains: any. */
 static bool
 sdid_in(const char *sdid, const char *const *doms, size_t n)
 {
 	if (n == 0)
 		return true;
-	for (size_t i = 0; i < n; i++) {
-		const char *d = doms[i];
-
-		if (d[0] == '*' && d[1] == '.')
-			d++;
-		if (d[0] == '.') {
-			size_t dl = strlen(d + 1), sl = strlen(sdid);
-
-			if (g_ascii_strcasecmp(sdid, d + 1) == 0 ||
-			    (sl > dl + 1 && g_ascii_strcasecmp(sdid + sl - dl,
-			    d + 1) == 0 && sdid[sl - dl - 1] == '.'))
-				return true;
-		} else if (g_ascii_strcasecmp(sdid, d) == 0)
+	for (size_t i = 0; i < n; i++)
+		if (domain_named(sdid, doms[i]))
 			return true;
-	}
 	return false;
 }
 
@@ -609,26 +620,13 @@ adsp_of(const struct rules_input *in, const struct auth_dkim *dk,
 	return adsp_dns(in, dom);
 }
 
-/* check_dkim_adsp's domain arguments: ".d" and "*.d" are d and its
- * subdomains, anything else the domain itself. */
+/* check_dkim_adsp's domain arguments (domain_named's patterns). */
 static bool
 adsp_domain_named(const char *dom, const char *const *args, size_t nargs)
 {
-	for (size_t i = 1; i < nargs; i++) {
-		const char *a = args[i];
-
-		if (a[0] == '*' && a[1] == '.')
-			a++;
-		if (a[0] == '.') {
-			size_t al = strlen(a + 1), dl = strlen(dom);
-
-			if (g_ascii_strcasecmp(dom, a + 1) == 0 ||
-			    (dl > al && g_ascii_strcasecmp(dom + dl - al,
-			    a + 1) == 0 && dom[dl - al - 1] == '.'))
-				return true;
-		} else if (g_ascii_strcasecmp(dom, a) == 0)
+	for (size_t i = 1; i < nargs; i++)
+		if (domain_named(dom, args[i]))
 			return true;
-	}
 	return false;
 }
 
