@@ -1572,6 +1572,74 @@ test_match_state_outlives_thread(void **state)
 	rx_free(rx);
 }
 
+/* The value of stats line NAME of set, or -1. */
+static long long
+stat_of(const struct rules_set *set, const char *name)
+{
+	char *buf = NULL, *p;
+	size_t len = 0;
+	long long v = -1;
+	FILE *f = open_memstream(&buf, &len);
+	size_t nl = strlen(name);
+
+	assert_non_null(f);
+	rules_write_stats(set, f);
+	fclose(f);
+	for (p = buf; p != NULL && *p != '\0'; p = strchr(p, '\n') ?
+	    strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, name, nl) == 0 && p[nl] == ' ')
+			v = strtoll(p + nl + 1, NULL, 10);
+	free(buf);
+	return v;
+}
+
+struct eval_job {
+	const struct rules_set	*set;
+};
+
+static void *
+eval_in_thread(void *arg)
+{
+	struct eval_job *j = arg;
+	struct rules_chunk body[] = { { "a b\n", 4, 0 } };
+	struct rules_input in = { .body = body, .nbody = 1 };
+	struct arena *a = arena_new("test");
+	size_t n;
+
+	rules_eval(j->set, &in, a, &n);
+	arena_free(&a);
+	return NULL;
+}
+
+/*
+ * Rules are timed on one message in eight whatever thread evaluates
+ * them: sixteen messages, each in a thread of its own (as the daemon's
+ * connection threads scan when every scan thread is busy), time two.
+ */
+static void
+test_timing_sampled_across_threads(void **state)
+{
+	struct rules_set *set = load("body HIT /a/\nbody MISS /zzz/\n", NULL);
+	struct eval_job j = { set };
+	long long evals, timed;
+
+	(void)state;
+	eval_in_thread(&j);	/* stats are written once a message ran */
+	evals = stat_of(set, "rules.evals");
+	timed = stat_of(set, "rules.evals.timed");
+	assert_int_equal(evals, 1);
+	for (int i = 0; i < 16; i++) {
+		pthread_t t;
+
+		assert_int_equal(pthread_create(&t, NULL, eval_in_thread, &j),
+		    0);
+		assert_int_equal(pthread_join(t, NULL), 0);
+	}
+	assert_int_equal(stat_of(set, "rules.evals"), evals + 16);
+	assert_int_equal(stat_of(set, "rules.evals.timed"), timed + 2);
+	rules_set_free(&set);
+}
+
 /* rx_literals: " a|b " for the set {a, b}, "-" for none. */
 static void
 lits_are(const char *pattern, const char *flags, const char *want)
@@ -2796,6 +2864,7 @@ main(void)
 		cmocka_unit_test(test_meta_and_tflags),
 		cmocka_unit_test(test_meta_zero_values),
 		cmocka_unit_test(test_match_state_outlives_thread),
+		cmocka_unit_test(test_timing_sampled_across_threads),
 		cmocka_unit_test(test_required_literals),
 		cmocka_unit_test(test_prefilter_same_hits),
 		cmocka_unit_test(test_screen_classification),

@@ -22,10 +22,13 @@
 #include "checks/rules/rules_eval_int.h"
 
 #define MATCH_SHOW	60	/* bytes of matched text kept for reports */
-/* Per-rule time is measured on one message in TIME_EVERY (per thread)
- * and counted TIME_EVERY times: a clock read costs about as much as a
- * short rule (over 100 ns in a virtual machine). */
+/* Per-rule time is measured on one message in TIME_EVERY and counted
+ * TIME_EVERY times: a clock read costs about as much as a short rule
+ * (over 100 ns in a virtual machine).  The count is the process's, not a
+ * thread's: a daemon's connection thread that scans its one message
+ * itself would otherwise start at 0 and time every message it sees. */
 #define TIME_EVERY	8
+static atomic_uint time_tick;
 
 static uint64_t
 now_ns(void)
@@ -997,12 +1000,14 @@ rules_eval(const struct rules_set *set, const struct rules_input *in,
 	ev.hstate = arena_alloc(a, set->hslots->len + 1);
 	memset(ev.hstate, 0, set->hslots->len + 1);
 	ev.lcache = g_hash_table_new(g_direct_hash, g_direct_equal);
-	static _Thread_local unsigned tick;
-	bool timed = tick++ % TIME_EVERY == 0;
+	bool timed = atomic_fetch_add_explicit(&time_tick, 1,
+	    memory_order_relaxed) % TIME_EVERY == 0;
 	uint64_t t0 = timed ? now_ns() : 0, t1;
 
 	/* The set is shared read-only but for its atomic counters. */
 	counter_add((uint64_t *)&set->n_evals, 1);
+	if (timed)
+		counter_add((uint64_t *)&set->n_timed, 1);
 	rules_evalfn_begin(set);
 
 	ev.may = arena_alloc(a, set->norder + 1);

@@ -89,6 +89,8 @@ struct rules_set {
 	 * cache lines a message, from threads on both CPUs, cost more than
 	 * many of the rules themselves. */
 	uint64_t	 n_evals;
+	/* Of those, the messages whose rules were timed (rules_eval.c). */
+	uint64_t	 n_timed;
 };
 
 void	diag_emit(struct rules_set *, const struct rules_diag *,

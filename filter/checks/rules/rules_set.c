@@ -1218,6 +1218,12 @@ rules_write_stats(const struct rules_set *set, FILE *out)
 	if (atomic_load_explicit((_Atomic uint64_t *)&set->n_evals,
 	    memory_order_relaxed) == 0)
 		return;
+	fprintf(out, "rules.evals %llu\n", (unsigned long long)
+	    atomic_load_explicit((_Atomic uint64_t *)&set->n_evals,
+	    memory_order_relaxed));
+	fprintf(out, "rules.evals.timed %llu\n", (unsigned long long)
+	    atomic_load_explicit((_Atomic uint64_t *)&set->n_timed,
+	    memory_order_relaxed));
 	for (size_t i = 0; i < set->norder; i++) {
 		struct rule *r = set->order[i];
 
